@@ -1,0 +1,25 @@
+/*
+ * Time (F6): UTC microseconds since the epoch everywhere; formatting in UTC or a tenant's
+ * zone; the kernel's clock-synchronization state from adjtimex(2).
+ */
+#ifndef KURA_CORE_CLOCK_H
+#define KURA_CORE_CLOCK_H
+#include "core/core.h"
+
+#define CLOCK_RFC3339_LEN 40
+
+int64_t clock_now_us(void);
+/* Test hook: KURA_TEST_CLOCK_OFFSET_S in the environment shifts the clock (read once). */
+
+/* "2026-11-22T02:33:19.123456Z" */
+int clock_format_utc(int64_t us, char *buf, size_t size);
+/* ISO 8601 with the zone's offset, e.g. "2026-11-22T11:33:19+09:00"; zone is an IANA name. */
+int clock_format_zone(int64_t us, const char *zone, char *buf, size_t size);
+
+struct clock_sync {
+	bool synchronized;      /* kernel says the clock is disciplined (no TIME_ERROR) */
+	int64_t est_error_us;   /* estimated error */
+	int64_t max_error_us;   /* maximum error */
+};
+int clock_sync_state(struct clock_sync *ret);
+#endif

@@ -1,0 +1,50 @@
+/*
+ * Deployment configuration: DIR/kura.conf (INI). Unknown sections or keys and bad values
+ * are errors that name the line, so a typo never silently falls back to a default.
+ */
+#ifndef KURA_CORE_CONFIG_H
+#define KURA_CORE_CONFIG_H
+#include "core/core.h"
+
+#define CONFIG_STR 256
+
+struct config {
+	/* [server] */
+	char listen[CONFIG_STR];         /* ADDR:PORT of the public listener */
+	char public_url[CONFIG_STR];     /* base URL used in mailed links */
+	char tls_cert[CONFIG_STR];       /* relative to the data dir unless absolute */
+	char tls_key[CONFIG_STR];
+	uint32_t threads;                /* 0 = one per CPU */
+	/* [security] */
+	uint32_t session_idle_s;
+	uint32_t session_absolute_s;
+	uint32_t invitation_ttl_s;
+	uint32_t pwhash_ops;             /* Argon2id passes */
+	uint32_t pwhash_mem_kib;         /* Argon2id memory */
+	uint32_t lockout_threshold;
+	uint32_t lockout_window_s;
+	uint32_t lockout_duration_s;
+	/* [mail] */
+	char smtp_url[CONFIG_STR];       /* smtp://host:port or smtps://host:port */
+	char smtp_user[CONFIG_STR];
+	char smtp_password[CONFIG_STR];
+	char smtp_from[CONFIG_STR];
+	char smtp_starttls[16];          /* "try" (default), "require", "off" */
+	uint32_t mail_poll_s;
+	/* [provider] (A3) */
+	char provider_name[CONFIG_STR];
+	char provider_address[CONFIG_STR];
+	char provider_contact[CONFIG_STR];
+	char data_location[CONFIG_STR];
+	char jurisdiction[CONFIG_STR];
+	char default_zone[64];
+	/* [log] */
+	char log_level[16];
+};
+
+void config_defaults(struct config *cfg);
+/* Reads path over the defaults. On error, writes a message into err and returns < 0. */
+int config_load(struct config *cfg, const char *path, char *err, size_t err_size);
+/* The file `kura init` writes: every key with its default, commented. */
+int config_write_default(const char *path);
+#endif

@@ -1,0 +1,66 @@
+/*
+ * Every limit on what a client or an operator can make kura allocate or store, in one place.
+ * Network input is bounded by these before it is looked at; change them here, nowhere else.
+ */
+#ifndef KURA_CORE_LIMITS_H
+#define KURA_CORE_LIMITS_H
+
+/* HTTP */
+#define KURA_MAX_HEADER_BYTES        (16 * 1024)   /* all request headers together (MHD pool) */
+#define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
+#define KURA_MAX_URL_BYTES           2048          /* request target */
+#define KURA_MAX_CONNECTIONS         1024
+#define KURA_CONNECTION_TIMEOUT_S    60
+#define KURA_MAX_USER_AGENT          256           /* stored in audit records, truncated beyond */
+
+/* JSON */
+#define KURA_MAX_JSON_DEPTH          8
+#define KURA_MAX_JSON_STRING         4096
+
+/* Identity */
+#define KURA_TENANT_CODE_MIN         2
+#define KURA_TENANT_CODE_MAX         32
+#define KURA_TENANT_NAME_MAX         200
+#define KURA_LOGIN_MIN               1
+#define KURA_LOGIN_MAX               64
+#define KURA_EMAIL_MAX               254           /* RFC 5321 path limit */
+#define KURA_DISPLAY_NAME_MAX        200
+#define KURA_PASSWORD_MIN            12            /* characters (code points), NIST SP 800-63B */
+#define KURA_PASSWORD_MAX            128
+#define KURA_MAX_SERVICES            8             /* service codes per tenant */
+#define KURA_MAX_OPTIONS             32            /* options per tenant */
+#define KURA_OPTION_MAX              64            /* bytes per option name */
+#define KURA_ACCOUNTS_PER_TENANT     100000
+
+/* Sessions and tokens */
+#define KURA_TOKEN_BYTES             32            /* 256-bit session, CSRF, invitation tokens */
+#define KURA_SESSION_IDLE_S          (30 * 60)
+#define KURA_SESSION_ABSOLUTE_S      (12 * 60 * 60)
+#define KURA_INVITATION_TTL_S        (72 * 60 * 60)
+#define KURA_SESSIONS_PER_ACCOUNT    64            /* oldest is ended beyond this */
+
+/* Lockout defaults (C3) */
+#define KURA_LOCKOUT_THRESHOLD       5
+#define KURA_LOCKOUT_WINDOW_S        (15 * 60)
+#define KURA_LOCKOUT_DURATION_S      (15 * 60)
+
+/* Paging */
+#define KURA_PAGE_DEFAULT            100
+#define KURA_PAGE_MAX                1000
+
+/* Mail */
+#define KURA_MAIL_SUBJECT_MAX        998
+#define KURA_MAIL_BODY_MAX           (256 * 1024)
+#define KURA_MAIL_MAX_ATTEMPTS       12
+#define KURA_MAIL_BACKOFF_MIN_S      30
+#define KURA_MAIL_BACKOFF_MAX_S      (6 * 60 * 60)
+
+/* Management plane */
+#define KURA_ADMIN_MAX_REQUEST       (64 * 1024)
+#define KURA_ADMIN_MAX_CLIENTS       16
+
+/* Audit */
+#define KURA_AUDIT_DETAILS_MAX       4096
+#define KURA_AUDIT_TARGET_MAX        512
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * Outgoing mail (F1, W5): a durable outbox table and one sender thread.
+ *
+ * outbox_enqueue() inserts into mail_outbox with the caller's db handle, so a mail is
+ * queued in the same transaction as the change that causes it (an invitation is either
+ * created and mailed, or neither). The sender thread delivers due messages over SMTP with
+ * libcurl (STARTTLS when offered, or as configured), records each attempt, and retries
+ * with exponential backoff: state queued -> sent, or deferred (retry later) -> failed
+ * after KURA_MAIL_MAX_ATTEMPTS.
+ */
+#ifndef KURA_NOTIFY_NOTIFY_H
+#define KURA_NOTIFY_NOTIFY_H
+#include "core/core.h"
+
+struct db;
+struct config;
+struct mailer;
+
+/* Queues one plain-text UTF-8 mail. tenant_id 0 = provider mail. to is one address.
+ * subject and body are UTF-8 (Japanese is fine); -EINVAL for bad address or over limits. */
+int outbox_enqueue(struct db *db, int64_t tenant_id, const char *to, const char *subject,
+		   const char *body, int64_t *ret_id) KURA_WUR;
+
+/* True when addr is an acceptable single mailbox (local@domain, no spaces, CR, LF, <, >,
+ * length within KURA_EMAIL_MAX). */
+bool mail_address_valid(const char *addr);
+
+/* Starts the sender thread; it opens its own db connection via db_thread(). */
+struct mailer *mailer_start(const struct config *cfg);
+/* Tells the sender that a message was queued (after the enqueuing transaction committed). */
+void mailer_wake(struct mailer *m);
+/* Stops the thread after the current attempt; returns NULL. */
+struct mailer *mailer_stop(struct mailer *m);
+
+const char *notify_curl_version(void);
+#endif

@@ -1,0 +1,381 @@
+/*
+ * SQLite backend of the db interface.
+ *
+ * Each thread has its own connection (pthread key, closed at thread exit); WAL mode lets
+ * readers run beside one writer; busy_timeout waits for the write lock instead of failing.
+ * Prepared statements are cached per connection, keyed by the SQL text's address (SQL is
+ * always a string literal) and checked by content, so the hot paths never re-parse SQL.
+ * synchronous=FULL: a committed transaction survives power loss (audit and outbox rely on it).
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/db.h"
+#include "store/embedded.h"
+
+#define DB_STMT_CACHE 96
+#define DB_BUSY_TIMEOUT_MS 10000
+
+struct db_stmt {
+	sqlite3_stmt *st;
+	struct db *db;
+	const char *sql;
+	bool busy;
+};
+
+struct db {
+	sqlite3 *h;
+	struct db_stmt cache[DB_STMT_CACHE];
+	size_t n_cache;
+};
+
+static int translate(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EINVAL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+struct db *db_open(const char *path, char *err, size_t err_size)
+{
+	static const char *const pragmas =
+		"PRAGMA journal_mode=WAL;"
+		"PRAGMA synchronous=FULL;"
+		"PRAGMA foreign_keys=ON;"
+		"PRAGMA trusted_schema=OFF;"
+		"PRAGMA temp_store=MEMORY;";
+	struct db *db = calloc(1, sizeof(*db));
+	int rc;
+
+	if (!db) {
+		str_copy(err, err_size, "out of memory");
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &db->h,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+			     SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "cannot open database %s: %s", path,
+			   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		return db_close(db);
+	}
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(db->h, pragmas, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "cannot configure database %s: %s", path, sqlite3_errmsg(db->h));
+		return db_close(db);
+	}
+	return db;
+}
+
+struct db *db_close(struct db *db)
+{
+	size_t i;
+
+	if (!db)
+		return NULL;
+	for (i = 0; i < db->n_cache; i++)
+		sqlite3_finalize(db->cache[i].st);
+	sqlite3_close(db->h);
+	free(db);
+	return NULL;
+}
+
+static char *thread_path;
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+
+static void thread_db_free(void *p)
+{
+	db_close(p);
+}
+
+static void thread_key_init(void)
+{
+	pthread_key_create(&thread_key, thread_db_free);
+}
+
+int db_set_path(const char *path)
+{
+	pthread_once(&thread_once, thread_key_init);
+	free(thread_path);
+	thread_path = strdup(path);
+	return thread_path ? 0 : -ENOMEM;
+}
+
+struct db *db_thread(void)
+{
+	struct db *db;
+	char err[512];
+
+	pthread_once(&thread_once, thread_key_init);
+	db = pthread_getspecific(thread_key);
+	if (db || !thread_path)
+		return db;
+	db = db_open(thread_path, err, sizeof(err));
+	if (!db) {
+		log_error("db.open", "%s", err);
+		return NULL;
+	}
+	pthread_setspecific(thread_key, db);
+	return db;
+}
+
+static struct db_stmt *prepare(struct db *db, const char *sql)
+{
+	struct db_stmt *c;
+	size_t i;
+
+	for (i = 0; i < db->n_cache; i++) {
+		c = &db->cache[i];
+		if (c->sql == sql && !c->busy)
+			return c;
+	}
+	if (db->n_cache == DB_STMT_CACHE) {
+		/* cache full: evict the first idle entry */
+		for (i = 0; i < db->n_cache && db->cache[i].busy; i++)
+			;
+		if (i == db->n_cache)
+			return NULL;
+		sqlite3_finalize(db->cache[i].st);
+		db->cache[i] = db->cache[--db->n_cache];
+	}
+	c = &db->cache[db->n_cache];
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st, NULL) != SQLITE_OK) {
+		log_error("db.prepare", "%s: %s", sqlite3_errmsg(db->h), sql);
+		return NULL;
+	}
+	c->db = db;
+	c->sql = sql;
+	c->busy = false;
+	db->n_cache++;
+	return c;
+}
+
+static struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_list ap)
+{
+	struct db_stmt *st;
+	char name[8];
+	int i, idx, rc = SQLITE_OK;
+
+	if (!db || !(st = prepare(db, sql)))
+		return NULL;
+	for (i = 0; types && types[i]; i++) {
+		str_printf(name, sizeof(name), "$%d", i + 1);
+		idx = sqlite3_bind_parameter_index(st->st, name);
+		switch (types[i]) {
+		case 'i': {
+			int64_t v = va_arg(ap, int64_t);
+			rc = idx ? sqlite3_bind_int64(st->st, idx, v) : SQLITE_RANGE;
+			break;
+		}
+		case 't': {
+			const char *v = va_arg(ap, const char *);
+			rc = !idx ? SQLITE_RANGE : v ? sqlite3_bind_text(st->st, idx, v, -1, SQLITE_STATIC)
+						     : sqlite3_bind_null(st->st, idx);
+			break;
+		}
+		case 'b': {
+			const void *v = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = idx ? sqlite3_bind_blob64(st->st, idx, v, n, SQLITE_STATIC) : SQLITE_RANGE;
+			break;
+		}
+		case 'n':
+			rc = idx ? sqlite3_bind_null(st->st, idx) : SQLITE_RANGE;
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+		if (rc != SQLITE_OK) {
+			log_error("db.bind", "parameter %d of: %s", i + 1, sql);
+			sqlite3_reset(st->st);
+			sqlite3_clear_bindings(st->st);
+			return NULL;
+		}
+	}
+	st->busy = true;
+	return st;
+}
+
+struct db_stmt *db_query(struct db *db, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	return st;
+}
+
+int db_exec(struct db *db, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return -EIO;
+	while ((r = db_step(st)) > 0)
+		;
+	db_done(st);
+	return r;
+}
+
+int db_step(struct db_stmt *st)
+{
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st->st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if ((rc & 0xff) != SQLITE_CONSTRAINT)
+		log_error("db.step", "%s: %s", sqlite3_errmsg(st->db->h), st->sql);
+	return translate(rc);
+}
+
+struct db_stmt *db_done(struct db_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st->st);
+		sqlite3_clear_bindings(st->st);
+		st->busy = false;
+	}
+	return NULL;
+}
+
+int64_t db_int(struct db_stmt *st, int col)
+{
+	return sqlite3_column_int64(st->st, col);
+}
+
+const char *db_text(struct db_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st->st, col);
+}
+
+const void *db_blob(struct db_stmt *st, int col, size_t *ret_n)
+{
+	const void *p = sqlite3_column_blob(st->st, col);
+
+	*ret_n = (size_t)sqlite3_column_bytes(st->st, col);
+	return p;
+}
+
+bool db_is_null(struct db_stmt *st, int col)
+{
+	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+static int exec_plain(struct db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		log_error("db.exec", "%s: %s", sqlite3_errmsg(db->h), sql);
+	return translate(rc);
+}
+
+int db_begin(struct db *db)
+{
+	return exec_plain(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct db *db)
+{
+	return exec_plain(db, "COMMIT");
+}
+
+int db_rollback(struct db *db)
+{
+	if (sqlite3_get_autocommit(db->h))
+		return 0;
+	return exec_plain(db, "ROLLBACK");
+}
+
+int64_t db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
+int64_t db_changes(struct db *db)
+{
+	return sqlite3_changes64(db->h);
+}
+
+const char *db_errmsg(struct db *db)
+{
+	return sqlite3_errmsg(db->h);
+}
+
+const char *db_version(void)
+{
+	return sqlite3_libversion();
+}
+
+int db_migrate(struct db *db)
+{
+	size_t i;
+	int r;
+
+	r = exec_plain(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			   " name TEXT PRIMARY KEY, applied_us INTEGER NOT NULL)");
+	if (r < 0)
+		return r;
+	for (i = 0; i < embedded_n_migrations; i++) {
+		const struct embedded_file *m = &embedded_migrations[i];
+		struct db_stmt *st;
+		int have;
+
+		st = db_query(db, "SELECT 1 FROM schema_migrations WHERE name = $1", "t", m->name);
+		have = db_step(st);
+		db_done(st);
+		if (have < 0)
+			return have;
+		if (have)
+			continue;
+		r = db_begin(db);
+		if (r < 0)
+			return r;
+		r = exec_plain(db, m->text);
+		if (r == 0)
+			r = db_exec(db, "INSERT INTO schema_migrations (name, applied_us) VALUES ($1, $2)",
+				    "ti", m->name, clock_now_us());
+		if (r == 0)
+			r = db_commit(db);
+		if (r < 0) {
+			db_rollback(db);
+			log_error("db.migrate", "migration %s failed", m->name);
+			return r;
+		}
+		log_info("db.migrate", "applied %s", m->name);
+	}
+	return 0;
+}

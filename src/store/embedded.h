@@ -1,0 +1,17 @@
+/* Files embedded in the binary at build time by cmake/embed.cmake. */
+#ifndef KURA_STORE_EMBEDDED_H
+#define KURA_STORE_EMBEDDED_H
+#include <stddef.h>
+
+struct embedded_file {
+	const char *name;  /* file name, e.g. "0001_init.sql" */
+	const char *text;  /* NUL-terminated contents */
+	size_t len;
+};
+
+extern const struct embedded_file embedded_migrations[];
+extern const size_t embedded_n_migrations;
+/* Newline-separated, lower-case, NUL-terminated. */
+extern const char *const embedded_common_passwords;
+extern const size_t embedded_common_passwords_len;
+#endif
