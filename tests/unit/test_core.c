@@ -1,0 +1,150 @@
+/* Unit tests for core: checked parsing, UTF-8, arena, config, clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/core.h"
+
+static void test_safe_atoi(void **state)
+{
+	int64_t v;
+	uint32_t u;
+
+	(void)state;
+	assert_int_equal(safe_atoi64("42", &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(safe_atoi64("-7", &v), 0);
+	assert_int_equal(v, -7);
+	assert_int_equal(safe_atoi64("", &v), -EINVAL);
+	assert_int_equal(safe_atoi64("12x", &v), -EINVAL);
+	assert_int_equal(safe_atoi64(" 1", &v), -EINVAL);
+	assert_int_equal(safe_atoi64("99999999999999999999", &v), -ERANGE);
+	assert_int_equal(safe_atou32("4294967295", &u), 0);
+	assert_int_equal(safe_atou32("4294967296", &u), -ERANGE);
+	assert_int_equal(safe_atou32("-1", &u), -EINVAL);
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(utf8_is_clean_text("hello", 5));
+	assert_true(utf8_is_clean_text("蔵の鍵", strlen("蔵の鍵")));
+	assert_int_equal(utf8_length("蔵の鍵", strlen("蔵の鍵")), 3);
+	assert_false(utf8_is_clean_text("a\nb", 3));
+	assert_false(utf8_is_clean_text("\xc0\xaf", 2));          /* overlong '/' */
+	assert_false(utf8_is_clean_text("\xed\xa0\x80", 3));      /* surrogate */
+	assert_false(utf8_is_clean_text("\xe3\x81", 2));          /* truncated */
+	assert_false(utf8_is_clean_text("\xc2\x85", 2));          /* C1 control NEL */
+	assert_false(utf8_is_clean_text("a\0b", 3));
+}
+
+static void test_arena(void **state)
+{
+	struct arena *a = arena_new();
+	char *s, *big;
+	int i;
+
+	(void)state;
+	assert_non_null(a);
+	for (i = 0; i < 1000; i++) {
+		s = arena_printf(a, "item %d", i);
+		assert_non_null(s);
+		assert_true(((uintptr_t)s & 15) == 0);
+	}
+	big = arena_alloc(a, 100000);
+	assert_non_null(big);
+	memset(big, 1, 100000);
+	s = arena_strdup(a, "after");
+	assert_string_equal(s, "after");
+	assert_null(arena_free(a));
+	assert_null(arena_free(NULL));
+}
+
+static void test_str(void **state)
+{
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(str_copy(buf, sizeof(buf), "abc"), 0);
+	assert_int_equal(str_copy(buf, sizeof(buf), "abcd"), -E2BIG);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(str_printf(buf, sizeof(buf), "%d", 12345), -E2BIG);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_config(void **state)
+{
+	char dir[] = "/tmp/kura-test-config-XXXXXX";
+	char path[256], err[512];
+	struct config cfg;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	str_printf(path, sizeof(path), "%s/kura.conf", dir);
+	assert_int_equal(config_write_default(path), 0);
+	assert_int_equal(config_write_default(path), -EEXIST);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:8443");
+	assert_int_equal(cfg.session_idle_s, 1800);
+	assert_string_equal(cfg.default_zone, "Asia/Tokyo");
+
+	write_file(path, "[server]\nlisten = 127.0.0.1:9000\n[security]\nsession_idle_seconds = 60\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:9000");
+	assert_int_equal(cfg.session_idle_s, 60);
+
+	write_file(path, "[server]\nlisen = 1\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown setting [server] lisen"));
+	assert_non_null(strstr(err, "line 2"));
+
+	write_file(path, "[security]\nsession_idle_seconds = 5\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	write_file(path, "[mail]\nstarttls = maybe\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -ENOENT);
+	rmdir(dir);
+}
+
+static void test_clock(void **state)
+{
+	char buf[CLOCK_RFC3339_LEN];
+	struct clock_sync cs;
+
+	(void)state;
+	assert_int_equal(clock_format_utc(1795314799123456LL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-11-22T02:33:19.123456Z");
+	assert_int_equal(clock_format_zone(1795314799123456LL, "Asia/Tokyo", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-11-22T11:33:19+09:00");
+	assert_int_equal(clock_format_zone(1795314799000000LL, "America/New_York", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-11-21T21:33:19-05:00");
+	assert_true(clock_now_us() > 1700000000000000LL);
+	assert_int_equal(clock_sync_state(&cs), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_safe_atoi), cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_arena),     cmocka_unit_test(test_str),
+		cmocka_unit_test(test_config),    cmocka_unit_test(test_clock),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
