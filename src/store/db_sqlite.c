@@ -188,6 +188,12 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 			rc = idx ? sqlite3_bind_int64(st->st, idx, v) : SQLITE_RANGE;
 			break;
 		}
+		case 'I': {
+			int64_t v = va_arg(ap, int64_t);
+			rc = !idx ? SQLITE_RANGE : v ? sqlite3_bind_int64(st->st, idx, v)
+						     : sqlite3_bind_null(st->st, idx);
+			break;
+		}
 		case 't': {
 			const char *v = va_arg(ap, const char *);
 			rc = !idx ? SQLITE_RANGE : v ? sqlite3_bind_text(st->st, idx, v, -1, SQLITE_STATIC)
