@@ -1,6 +1,7 @@
 /* kura command-line entry point: dispatches to the subcommands. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/core.h"
@@ -24,6 +25,8 @@ void cli_path(char *buf, size_t size, const char *dir, const char *name)
 
 int main(int argc, char **argv)
 {
+	/* everything kura creates (database, WAL, keys, socket) is its owner's alone */
+	umask(077);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

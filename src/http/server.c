@@ -750,10 +750,10 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	if (srv->tls) {
 		flags |= MHD_USE_TLS;
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
-			on_mhd_log, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			(size_t)(2 * KURA_MAX_HEADER_BYTES), MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1,
@@ -761,10 +761,10 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 			opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
 	} else {
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER,
-			on_mhd_log, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			(size_t)(2 * KURA_MAX_HEADER_BYTES), MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
