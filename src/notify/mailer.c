@@ -384,7 +384,7 @@ static void record(struct db *db, int64_t id, const char *to, int64_t attempts,
 		next = failed ? now : now + backoff_s(attempts) * 1000000;
 		r = db_exec(db, "UPDATE mail_outbox SET state = $2, attempts = $3, last_error = $4,"
 				" next_attempt_us = $5 WHERE id = $1",
-			    "iitti", id, failed ? "failed" : "deferred", attempts, a->error, next);
+			    "ititi", id, failed ? "failed" : "deferred", attempts, a->error, next);
 		if (failed)
 			log_warn("mail.failed", "mail %lld to %s failed after %lld attempts: %s",
 				 (long long)id, to, (long long)attempts, a->error);

@@ -179,6 +179,11 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 
 	if (!db || !(st = prepare(db, sql)))
 		return NULL;
+	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
+		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
+			  sqlite3_bind_parameter_count(st->st), sql);
+		return NULL;
+	}
 	for (i = 0; types && types[i]; i++) {
 		str_printf(name, sizeof(name), "$%d", i + 1);
 		idx = sqlite3_bind_parameter_index(st->st, name);
