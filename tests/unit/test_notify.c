@@ -769,6 +769,51 @@ static void test_permanent(void **state)
 	assert_int_equal(db_int(st, 0), 1);
 	assert_non_null(strstr(db_text(st, 1), "552"));
 	db_done(st);
+	/* the deferred mail of test_deferred is not due yet: untouched by this sender */
+	st = db_query(fx.db, "SELECT COUNT(*) FROM mail_outbox WHERE state = 'deferred' AND attempts = 1",
+		      NULL);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), 1);
+	db_done(st);
+}
+
+/* The claim is a compare-and-set: a row whose next_attempt_us moved (another sender took
+ * it) is left alone; a row that is not valid to send fails without reaching the network. */
+static void test_claim(void **state)
+{
+	struct mailer m = { .use_ssl = CURLUSESSL_NONE };
+	struct db_stmt *st;
+	int64_t id, due;
+
+	(void)state;
+	str_copy(m.url, sizeof(m.url), "smtp://127.0.0.1:1");
+	str_copy(m.from, sizeof(m.from), "noreply@kura.example");
+	assert_int_equal(outbox_enqueue(fx.db, 0, "claim@example.jp", "s", "b", &id), 0);
+	st = db_query(fx.db, "SELECT next_attempt_us FROM mail_outbox WHERE id = $1", "i", id);
+	assert_int_equal(db_step(st), 1);
+	due = db_int(st, 0);
+	db_done(st);
+
+	deliver_one(&m, fx.db, id, due - 1);
+	st = db_query(fx.db, "SELECT state, attempts, next_attempt_us FROM mail_outbox WHERE id = $1",
+		      "i", id);
+	assert_int_equal(db_step(st), 1);
+	assert_string_equal(db_text(st, 0), "queued");
+	assert_int_equal(db_int(st, 1), 0);
+	assert_int_equal(db_int(st, 2), due);
+	db_done(st);
+
+	/* a row written behind outbox_enqueue's back with a header-injecting recipient */
+	assert_int_equal(db_exec(fx.db, "UPDATE mail_outbox SET recipient = $2 WHERE id = $1", "it",
+				 id, "a@b.c\r\nBcc: x@y.z"), 0);
+	deliver_one(&m, fx.db, id, due);
+	st = db_query(fx.db, "SELECT state, attempts, last_error FROM mail_outbox WHERE id = $1",
+		      "i", id);
+	assert_int_equal(db_step(st), 1);
+	assert_string_equal(db_text(st, 0), "failed");
+	assert_int_equal(db_int(st, 1), 1);
+	assert_string_equal(db_text(st, 2), "invalid recipient address");
+	db_done(st);
 }
 
 static void test_version(void **state)
@@ -787,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_delivery),
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_permanent),
+		cmocka_unit_test(test_claim),
 		cmocka_unit_test(test_version),
 	};
 
