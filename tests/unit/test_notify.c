@@ -512,7 +512,7 @@ static void test_enqueue_limits(void **state)
 	free(body);
 }
 
-/* Every header line within 78 characters; returns the header block's end. */
+/* Every header line ends in CRLF and stays within 78 characters. */
 static void check_header_lines(const struct mbuf *b)
 {
 	const char *p = b->p, *end = b->p + b->n, *eol;
