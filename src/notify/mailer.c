@@ -397,6 +397,20 @@ static void record(struct db *db, int64_t id, const char *to, int64_t attempts,
 			  (long long)id, db_errmsg(db));
 }
 
+/* A Message-ID as outbox_enqueue writes it: "<...>" of visible ASCII, checked again here
+ * because it is copied into a header verbatim. */
+static bool msgid_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0, i;
+
+	if (n < 3 || n > 128 || s[0] != '<' || s[n - 1] != '>')
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7F)
+			return false;
+	return true;
+}
+
 /* Claims, sends and records one due message. */
 static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64_t due_us)
 {
@@ -428,8 +442,11 @@ static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64
 		record(db, id, to, attempts, &a);
 		goto out;
 	}
-	r = message_build(&msg, m->from, to, db_text(st, 1), db_text(st, 2), db_text(st, 3),
-			  clock_now_us());
+	if (!db_text(st, 1) || !db_text(st, 2) || !msgid_ok(db_text(st, 3)))
+		r = -EINVAL;
+	else
+		r = message_build(&msg, m->from, to, db_text(st, 1), db_text(st, 2), db_text(st, 3),
+				  clock_now_us());
 	st = db_done(st);
 	if (r < 0) {
 		memset(&a, 0, sizeof(a));
