@@ -1,12 +1,44 @@
-/* kura command-line entry point. */
+/* kura command-line entry point: dispatches to the subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
+#include "cli/cli.h"
 #include "core/core.h"
+
+static const char usage[] =
+	"kura " KURA_VERSION " — multi-tenant secure file exchange (ISO/IEC 27017 controls)\n\n"
+	"usage:\n"
+	"  kura init --data DIR [--demo]          create a data directory (and a demo tenant)\n"
+	"  kura serve --data DIR [--listen ADDR:PORT] [--no-tls]\n"
+	"                                         serve HTTPS and the management socket\n"
+	"  kura admin --data DIR COMMAND …        operator commands (kura admin --help)\n"
+	"  kura version                           versions of kura and its libraries\n";
+
+void cli_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	if (str_printf(buf, size, "%s/%s", dir, name) < 0) {
+		fprintf(stderr, "kura: path too long: %s/%s\n", dir, name);
+		exit(1);
+	}
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	puts("kura " KURA_VERSION);
-	return 0;
+	/* everything kura creates (database, WAL, keys, socket) is its owner's alone */
+	umask(077);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "init"))
+		return cmd_init(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "admin"))
+		return cmd_admin(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);
+	return 2;
 }

@@ -5,7 +5,8 @@
  *
  * Query convenience: db_query(db, sql, types, ...) prepares (cached), binds and returns a
  * statement positioned before the first row. types has one letter per placeholder:
- *   'i' int64_t, 't' const char * (NULL binds NULL), 'b' const void *, size_t, 'n' NULL.
+ *   'i' int64_t, 'I' int64_t where 0 binds NULL (optional ids), 't' const char * (NULL binds
+ *   NULL), 'b' const void *, size_t, 'n' NULL.
  * Step with db_step() (1 row, 0 done, <0 error); release with db_done() (always).
  *
  * Tenant data: every table holding tenant data has tenant_id, and the modules that own the

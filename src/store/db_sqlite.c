@@ -179,6 +179,11 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 
 	if (!db || !(st = prepare(db, sql)))
 		return NULL;
+	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
+		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
+			  sqlite3_bind_parameter_count(st->st), sql);
+		return NULL;
+	}
 	for (i = 0; types && types[i]; i++) {
 		str_printf(name, sizeof(name), "$%d", i + 1);
 		idx = sqlite3_bind_parameter_index(st->st, name);
@@ -186,6 +191,12 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 		case 'i': {
 			int64_t v = va_arg(ap, int64_t);
 			rc = idx ? sqlite3_bind_int64(st->st, idx, v) : SQLITE_RANGE;
+			break;
+		}
+		case 'I': {
+			int64_t v = va_arg(ap, int64_t);
+			rc = !idx ? SQLITE_RANGE : v ? sqlite3_bind_int64(st->st, idx, v)
+						     : sqlite3_bind_null(st->st, idx);
 			break;
 		}
 		case 't': {

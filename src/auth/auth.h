@@ -1,0 +1,116 @@
+/*
+ * Accounts, invitations, password authentication with lockout, and sessions (C1, C3, C4).
+ *
+ * Every function takes the tenant it acts in (tenant_id) and puts it in every query, so an
+ * account of another tenant is simply not found (-ENOENT). Mutations run in one
+ * transaction with their audit record (and the mail they cause, through the outbox).
+ */
+#ifndef KURA_AUTH_AUTH_H
+#define KURA_AUTH_AUTH_H
+#include <jansson.h>
+
+#include "core/core.h"
+#include "core/limits.h"
+#include "crypto/crypto.h"
+
+struct db;
+struct actor;
+struct config;
+struct tenant;
+
+/* Settings taken from the config once at start-up (timeouts, lockout, public URL). */
+void auth_configure(const struct config *cfg);
+
+struct account {
+	int64_t id;
+	int64_t tenant_id;
+	char login[KURA_LOGIN_MAX + 1];
+	char email[KURA_EMAIL_MAX + 1];
+	char display_name[KURA_DISPLAY_NAME_MAX * 4 + 1];
+	char role[16];
+	char status[16];           /* invited | active | suspended */
+	bool must_change_password;
+	int64_t locked_until_us;
+	int64_t last_login_us;     /* 0 = never */
+	int64_t created_us;
+};
+
+/* 1-64 of a-z 0-9 . _ -, starting with a letter or digit. */
+bool account_login_valid(const char *login);
+bool account_display_name_valid(const char *name);
+
+int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret) KURA_WUR;
+int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret) KURA_WUR;
+json_t *account_json(const struct account *a);
+/* Accounts of one tenant, ordered by login. */
+int account_list(struct db *db, int64_t tenant_id, int64_t limit, int64_t offset, json_t **ret);
+
+/* Creates an invited account and its invitation, queues the invitation mail, and writes
+ * the link into ret_url. One transaction. -EEXIST when the login is taken. */
+int account_invite(struct db *db, const struct actor *who, const struct tenant *t,
+		   const char *login, const char *email, const char *role, const char *display_name,
+		   struct account *ret, char *ret_url, size_t url_size) KURA_WUR;
+/* Creates an active account with a random one-time password (must be changed at first
+ * login), written into ret_password (size >= 32). Used for the demo tenant. */
+int account_create_with_password(struct db *db, const struct actor *who, const struct tenant *t,
+				 const char *login, const char *email, const char *role,
+				 char *ret_password, size_t pw_size) KURA_WUR;
+
+/* Fields to change; NULL = unchanged. The rules that keep a tenant manageable:
+ * no one suspends, demotes or deletes themselves; the last active manager stays.
+ * -EPERM for those (409), -EINVAL for bad values. Suspension ends the sessions. */
+struct account_change {
+	const char *status, *role, *display_name, *email;
+};
+int account_update(struct db *db, const struct actor *who, int64_t tenant_id, const char *login,
+		   const struct account_change *change, struct account *ret) KURA_WUR;
+int account_delete(struct db *db, const struct actor *who, int64_t tenant_id,
+		   const char *login) KURA_WUR;
+int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id,
+		   const char *login) KURA_WUR;
+
+/* Password login. Exactly one Argon2id verification on every path, so timing does not tell
+ * an unknown tenant or login from a wrong password. Counts failures and locks the account
+ * (threshold within window → locked for duration). 0 and *ret on success; -EACCES on any
+ * refusal. Records the result. */
+int account_authenticate(struct db *db, const struct actor *who, const char *tenant_code,
+			 const char *login, const char *password, struct tenant *ret_tenant,
+			 struct account *ret) KURA_WUR;
+
+/* Changes the password after checking the current one (-EACCES) and the policy
+ * (-EINVAL with *ret_problem). Ends the account's other sessions (keep_session_id stays). */
+int account_change_password(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *current, const char *new_password,
+			    int64_t keep_session_id, enum password_problem *ret_problem) KURA_WUR;
+
+/* Invitations. -ENOENT for an unknown, used or expired token (one answer for all). */
+int invitation_peek(struct db *db, const char *token, char *ret_tenant, size_t tenant_size,
+		    char *ret_login, size_t login_size, int64_t *ret_expires_us) KURA_WUR;
+int invitation_accept(struct db *db, const struct actor *who, const char *token,
+		      const char *password, enum password_problem *ret_problem) KURA_WUR;
+
+/* ---- sessions ---- */
+struct session {
+	int64_t id;
+	int64_t created_us, last_seen_us, expires_us;
+	unsigned char csrf_hash[TOKEN_HASH_BYTES];
+	struct account account;
+	char tenant_code[KURA_TENANT_CODE_MAX + 1];
+	char tenant_name[KURA_TENANT_NAME_MAX * 4 + 1];
+};
+
+/* New session for an authenticated account: ret_token is the cookie value, ret_csrf the
+ * CSRF token (both TOKEN_STR_LEN + 1 bytes). The database keeps only their hashes. */
+int session_create(struct db *db, const struct account *a, const char *client_ip,
+		   const char *user_agent, char *ret_token, char *ret_csrf,
+		   int64_t *ret_expires_us) KURA_WUR;
+/* Finds a live session (idle and absolute timeouts checked; an expired one is deleted) for
+ * an active account of an active tenant. -ENOENT when there is none. */
+int session_lookup(struct db *db, const char *token, struct session *ret) KURA_WUR;
+bool session_csrf_ok(const struct session *s, const char *csrf) KURA_WUR;
+int session_end(struct db *db, int64_t session_id);
+/* Ends every session of the account except keep_id (0 = all). */
+int session_end_account(struct db *db, int64_t account_id, int64_t keep_id);
+uint32_t session_idle_seconds(void);
+uint32_t session_absolute_seconds(void);
+#endif

@@ -1,0 +1,10 @@
+/* kura subcommands. Each returns the process exit status: 0 ok, 1 failed, 2 usage. */
+#ifndef KURA_CLI_CLI_H
+#define KURA_CLI_CLI_H
+int cmd_init(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+/* "DIR/name" into buf; exits on overflow (paths come from the command line). */
+void cli_path(char *buf, size_t size, const char *dir, const char *name);
+#endif

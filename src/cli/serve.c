@@ -1,0 +1,201 @@
+/*
+ * kura serve: the public listener (HTTPS, or plain HTTP on loopback with --no-tls), the
+ * management socket DIR/admin.sock and the mail sender, until SIGTERM or SIGINT.
+ * Refuses to start, with one clear line, on a bad config, a missing key or certificate,
+ * an unusable database, or an address in use.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "http/http.h"
+#include "mgmt/mgmt.h"
+#include "notify/notify.h"
+#include "store/db.h"
+
+static char *read_text(const char *path, char *err, size_t err_size)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	long n;
+
+	if (!f) {
+		str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = calloc(1, (size_t)n + 1)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (!buf)
+		str_printf(err, err_size, "cannot read %s: empty or too large", path);
+	fclose(f);
+	return buf;
+}
+
+static void data_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	if (name[0] == '/')
+		str_copy(buf, size, name);
+	else
+		cli_path(buf, size, dir, name);
+}
+
+static int fail(const char *msg)
+{
+	log_error("server.refused", "%s", msg);
+	fprintf(stderr, "kura serve: %s\n", msg);
+	return 1;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "no-tls", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *listen_addr = NULL;
+	char path[4096], err[1024];
+	struct config cfg;
+	unsigned char *master = NULL;
+	char *cert = NULL, *key = NULL;
+	struct db *db = NULL;
+	struct mailer *mailer = NULL;
+	struct mgmt_server *mgmt = NULL;
+	struct http_server *http = NULL;
+	bool no_tls = false, loopback = false;
+	sigset_t sigs;
+	int c, fd = -1, sig = 0, ret = 1, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'l': listen_addr = optarg; break;
+		case 'n': no_tls = true; break;
+		case 'h':
+			puts("usage: kura serve --data DIR [--listen ADDR:PORT] [--no-tls]");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!dir || optind != argc) {
+		fputs("usage: kura serve --data DIR [--listen ADDR:PORT] [--no-tls]\n", stderr);
+		return 2;
+	}
+	cli_path(path, sizeof(path), dir, "kura.conf");
+	if (config_load(&cfg, path, err, sizeof(err)) < 0)
+		return fail(err);
+	log_set_level(!strcmp(cfg.log_level, "debug") ? LOG_DEBUG : !strcmp(cfg.log_level, "warn") ? LOG_WARN
+						    : !strcmp(cfg.log_level, "error") ? LOG_ERROR : LOG_INFO);
+	if (listen_addr && str_copy(cfg.listen, sizeof(cfg.listen), listen_addr) < 0)
+		return fail("--listen address too long");
+	if (crypto_init() < 0)
+		return fail("libsodium failed to initialize");
+	if (pwhash_set_params(cfg.pwhash_ops, cfg.pwhash_mem_kib) < 0)
+		return fail("[security] pwhash_ops / pwhash_mem_kib are outside Argon2id's limits");
+	auth_configure(&cfg);
+
+	cli_path(path, sizeof(path), dir, "master.key");
+	r = keyfile_load(path, MASTER_KEY_BYTES, &master);
+	if (r < 0) {
+		str_printf(err, sizeof(err), "cannot load the master key %s: %s%s", path, strerror(-r),
+			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
+		return fail(err);
+	}
+	if (!no_tls) {
+		data_path(path, sizeof(path), dir, cfg.tls_cert);
+		cert = read_text(path, err, sizeof(err));
+		data_path(path, sizeof(path), dir, cfg.tls_key);
+		key = cert ? read_text(path, err, sizeof(err)) : NULL;
+		if (!cert || !key) {
+			fail(err);
+			goto out;
+		}
+	}
+
+	cli_path(path, sizeof(path), dir, "kura.db");
+	if (access(path, R_OK | W_OK) < 0) {
+		str_printf(err, sizeof(err), "no database at %s (run kura init first): %s", path, strerror(errno));
+		fail(err);
+		goto out;
+	}
+	db = db_open(path, err, sizeof(err));
+	if (!db || db_migrate(db) < 0) {
+		fail(db ? "database migration failed" : err);
+		goto out;
+	}
+	db = db_close(db);
+	if (db_set_path(path) < 0)
+		goto out;
+
+	fd = http_listen(cfg.listen, &loopback, err, sizeof(err));
+	if (fd < 0) {
+		fail(err);
+		goto out;
+	}
+	if (no_tls && !loopback) {
+		str_printf(err, sizeof(err), "--no-tls is allowed on loopback addresses only, not %s", cfg.listen);
+		fail(err);
+		goto out;
+	}
+
+	/* signals are taken by sigwait below; every thread started from here inherits the mask */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	mailer = mailer_start(&cfg);
+	if (!mailer) {
+		fail("cannot start the mail sender");
+		goto out;
+	}
+	cli_path(path, sizeof(path), dir, "admin.sock");
+	mgmt = mgmt_start(path, master, mailer, err, sizeof(err));
+	if (!mgmt) {
+		fail(err);
+		goto out;
+	}
+	http = http_start(&(struct http_options){ .cfg = &cfg, .listen_fd = fd, .tls_cert_pem = cert,
+						   .tls_key_pem = key, .mailer = mailer, .threads = cfg.threads },
+			  err, sizeof(err));
+	if (!http) {
+		fail(err);
+		goto out;
+	}
+	fd = -1;  /* the server owns it now */
+	log_info("server.start", "kura %s serving %s://%s, management on %s", KURA_VERSION,
+		 no_tls ? "http" : "https", cfg.listen, path);
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("server.stop", "stopping on signal %d", sig);
+	ret = 0;
+out:
+	http = http_stop(http);
+	mgmt = mgmt_stop(mgmt);
+	mailer = mailer_stop(mailer);
+	if (fd >= 0)
+		close(fd);
+	db_close(db);
+	keyfile_free(master, MASTER_KEY_BYTES);
+	free(cert);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	return ret;
+}

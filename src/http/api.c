@@ -1,0 +1,375 @@
+/*
+ * JSON API v1 handlers (docs/api.md). Each runs after dispatch() has authenticated,
+ * checked CSRF and authorized the request; each acts in req->session's tenant only.
+ *
+ * SECURITY: login answers one generic 401 for every refusal; account URLs are looked up
+ * inside the caller's tenant, so another tenant's accounts are "not found". Every change
+ * is recorded by the service call, in the same transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "http/http_int.h"
+#include "notify/notify.h"
+#include "store/db.h"
+
+static json_t *time_json(int64_t us)
+{
+	char buf[CLOCK_RFC3339_LEN];
+
+	if (!us)
+		return json_null();
+	clock_format_utc(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+enum MHD_Result api_status(struct request *req)
+{
+	struct clock_sync cs = { 0 };
+	json_t *clock;
+
+	if (clock_sync_state(&cs) == 0)
+		clock = json_pack("{s:b, s:I, s:I}", "synchronized", cs.synchronized, "estimated_error_us",
+				  (json_int_t)cs.est_error_us, "maximum_error_us", (json_int_t)cs.max_error_us);
+	else
+		clock = json_pack("{s:n}", "synchronized");
+	return http_json(req, 200, json_pack("{s:s, s:s, s:o, s:o}", "status", "ok", "version",
+					     KURA_VERSION, "time", time_json(clock_now_us()), "clock", clock));
+}
+
+enum MHD_Result api_provider(struct request *req)
+{
+	const struct config *c = req->srv->cfg;
+
+	return http_json(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", c->provider_name,
+					     "address", c->provider_address, "contact", c->provider_contact,
+					     "data_location", c->data_location, "jurisdiction",
+					     c->jurisdiction, "time_zone", c->default_zone));
+}
+
+static json_t *me_json(const struct account *a, const char *tenant_code, const char *tenant_name)
+{
+	json_t *obj = account_json(a);
+
+	if (obj) {
+		json_object_del(obj, "locked");
+		json_object_set_new(obj, "tenant", json_pack("{s:s, s:s}", "code", tenant_code, "name", tenant_name));
+	}
+	return obj;
+}
+
+static void set_session_cookie(struct request *req, const char *token)
+{
+	char cookie[128];
+
+	str_printf(cookie, sizeof(cookie), "kura_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict",
+		   token);
+	http_add_header(req, "Set-Cookie", cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+}
+
+enum MHD_Result api_login(struct request *req)
+{
+	const char *tenant = NULL, *login = NULL, *password = NULL;
+	const struct field spec[] = {
+		{ "tenant", FIELD_STRING, true, KURA_TENANT_CODE_MAX * 4, &tenant, NULL },
+		{ "login", FIELD_STRING, true, KURA_LOGIN_MAX * 4, &login, NULL },
+		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+	};
+	char token[TOKEN_STR_LEN + 1], csrf[TOKEN_STR_LEN + 1];
+	struct tenant t;
+	struct account a;
+	int64_t expires;
+	enum MHD_Result res;
+	json_t *body;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
+	if (r == -EACCES)
+		return http_problem(req, 401, "authentication-failed",
+				    "the tenant, login ID or password is wrong, or the account cannot log in", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	r = session_create(req->db, &a, req->client_ip, req->user_agent, token, csrf, &expires);
+	if (r < 0)
+		return http_internal_error(req, r);
+	set_session_cookie(req, token);
+	body = json_pack("{s:s, s:o, s:i, s:o}", "csrf_token", csrf, "expires_at", time_json(expires),
+			 "idle_timeout_seconds", (int)session_idle_seconds(), "account",
+			 me_json(&a, t.code, t.name));
+	sodium_memzero(token, sizeof(token));
+	sodium_memzero(csrf, sizeof(csrf));
+	return http_json(req, 201, body);
+}
+
+enum MHD_Result api_logout(struct request *req)
+{
+	char target[KURA_LOGIN_MAX + 16];
+	int r;
+
+	str_printf(target, sizeof(target), "account:%s", req->session.account.login);
+	r = db_begin(req->db);
+	if (r == 0)
+		r = session_end(req->db, req->session.id);
+	if (r == 0)
+		r = http_audit(req, 0, AUDIT_AUTHENTICATION, "session.delete", target, AUDIT_SUCCESS, NULL);
+	if (r == 0)
+		r = db_commit(req->db);
+	if (r < 0) {
+		db_rollback(req->db);
+		return http_internal_error(req, r);
+	}
+	http_add_header(req, "Set-Cookie", "kura_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+	return http_empty(req, 204);
+}
+
+enum MHD_Result api_me(struct request *req)
+{
+	return http_json(req, 200, me_json(&req->session.account, req->session.tenant_code,
+					   req->session.tenant_name));
+}
+
+static enum MHD_Result weak_password(struct request *req, enum password_problem p, const char *field)
+{
+	return http_problem(req, 400, "weak-password", password_problem_text(p), field);
+}
+
+enum MHD_Result api_me_password(struct request *req)
+{
+	const char *current = NULL, *next = NULL;
+	const struct field spec[] = {
+		{ "current_password", FIELD_STRING, true, KURA_PASSWORD_MAX, &current, NULL },
+		{ "new_password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &next, NULL },
+	};
+	enum password_problem problem;
+	enum MHD_Result res;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	r = account_change_password(req->db, &req->actor, req->session.account.tenant_id,
+				    req->session.account.id, current, next, req->session.id, &problem);
+	if (r == -EACCES)
+		return http_problem(req, 403, "permission-denied", "the current password is wrong",
+				    "current_password");
+	if (r == -EINVAL)
+		return weak_password(req, problem, "new_password");
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_empty(req, 204);
+}
+
+enum MHD_Result api_invitation_get(struct request *req)
+{
+	char tenant[KURA_TENANT_CODE_MAX + 1], login[KURA_LOGIN_MAX + 1];
+	int64_t expires;
+	int r = invitation_peek(req->db, req->params[0], tenant, sizeof(tenant), login, sizeof(login), &expires);
+
+	if (r == -ENOENT)
+		return http_problem(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, json_pack("{s:s, s:s, s:o}", "tenant", tenant, "login", login,
+					     "expires_at", time_json(expires)));
+}
+
+enum MHD_Result api_invitation_accept(struct request *req)
+{
+	const char *password = NULL;
+	const struct field spec[] = {
+		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &password, NULL },
+	};
+	enum password_problem problem;
+	enum MHD_Result res;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	r = invitation_accept(req->db, &req->actor, req->params[0], password, &problem);
+	if (r == -ENOENT)
+		return http_problem(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL);
+	if (r == -EINVAL)
+		return weak_password(req, problem, "password");
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_empty(req, 204);
+}
+
+enum MHD_Result api_tenant(struct request *req)
+{
+	struct tenant t;
+	int r = tenant_get(req->db, req->session.account.tenant_id, &t);
+
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, tenant_json(req->db, &t));
+}
+
+static bool page_param(struct request *req, const char *key, int64_t def, int64_t min, int64_t max,
+		       int64_t *ret, enum MHD_Result *ret_res)
+{
+	const char *v = http_query(req, key);
+	char detail[96];
+
+	*ret = def;
+	if (!v)
+		return true;
+	if (safe_atoi64(v, ret) < 0 || *ret < min || *ret > max) {
+		str_printf(detail, sizeof(detail), "%s: must be a number from %lld to %lld", key,
+			   (long long)min, (long long)max);
+		*ret_res = http_problem(req, 400, "invalid-field", detail, key);
+		return false;
+	}
+	return true;
+}
+
+enum MHD_Result api_accounts_list(struct request *req)
+{
+	int64_t limit, offset;
+	enum MHD_Result res;
+	json_t *items;
+	int r;
+
+	if (!page_param(req, "limit", KURA_PAGE_DEFAULT, 1, KURA_PAGE_MAX, &limit, &res) ||
+	    !page_param(req, "offset", 0, 0, INT32_MAX, &offset, &res))
+		return res;
+	r = account_list(req->db, req->session.account.tenant_id, limit, offset, &items);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, json_pack("{s:o, s:I, s:I}", "items", items, "limit", (json_int_t)limit,
+					     "offset", (json_int_t)offset));
+}
+
+static enum MHD_Result account_not_found(struct request *req)
+{
+	return http_problem(req, 404, "not-found", "no such account in this tenant", NULL);
+}
+
+enum MHD_Result api_accounts_create(struct request *req)
+{
+	const char *login = NULL, *email = NULL, *role = NULL, *display_name = NULL;
+	const struct field spec[] = {
+		{ "login", FIELD_STRING, true, KURA_LOGIN_MAX, &login, NULL },
+		{ "email", FIELD_STRING, true, KURA_EMAIL_MAX, &email, NULL },
+		{ "role", FIELD_STRING, true, 16, &role, NULL },
+		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &display_name, NULL },
+	};
+	struct tenant t;
+	struct account a;
+	enum MHD_Result res;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	if (!account_login_valid(login))
+		return http_problem(req, 400, "invalid-field",
+				    "login: must be 1 to 64 characters of a-z 0-9 . _ -, starting with a letter or digit",
+				    "login");
+	if (!mail_address_valid(email))
+		return http_problem(req, 400, "invalid-field", "email: must be one address like name@example.com",
+				    "email");
+	if (role_parse(role) == ROLE_NONE)
+		return http_problem(req, 400, "invalid-field", "role: must be \"manager\" or \"user\"", "role");
+	if (display_name && !account_display_name_valid(display_name))
+		return http_problem(req, 400, "invalid-field", "display_name: must be text without control characters",
+				    "display_name");
+	r = tenant_get(req->db, req->session.account.tenant_id, &t);
+	if (r == 0)
+		r = account_invite(req->db, &req->actor, &t, login, email, role, display_name, &a, NULL, 0);
+	if (r == -EEXIST)
+		return http_problem(req, 409, "conflict", "an account with this login exists", "login");
+	if (r == -E2BIG)
+		return http_problem(req, 409, "conflict", "the tenant has reached its account limit", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	mailer_wake(req->srv->mailer);
+	return http_json(req, 201, account_json(&a));
+}
+
+enum MHD_Result api_account_get(struct request *req)
+{
+	struct account a;
+	int r = account_login_valid(req->params[0])
+			? account_get(req->db, req->session.account.tenant_id, req->params[0], &a)
+			: -ENOENT;
+
+	if (r == -ENOENT)
+		return account_not_found(req);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, account_json(&a));
+}
+
+enum MHD_Result api_account_patch(struct request *req)
+{
+	struct account_change c = { 0 };
+	const struct field spec[] = {
+		{ "status", FIELD_STRING, false, 16, &c.status, NULL },
+		{ "role", FIELD_STRING, false, 16, &c.role, NULL },
+		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &c.display_name, NULL },
+		{ "email", FIELD_STRING, false, KURA_EMAIL_MAX, &c.email, NULL },
+	};
+	struct account a;
+	enum MHD_Result res;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	if (c.status && strcmp(c.status, "active") && strcmp(c.status, "suspended"))
+		return http_problem(req, 400, "invalid-field", "status: must be \"active\" or \"suspended\"", "status");
+	if (c.role && role_parse(c.role) == ROLE_NONE)
+		return http_problem(req, 400, "invalid-field", "role: must be \"manager\" or \"user\"", "role");
+	if (c.email && !mail_address_valid(c.email))
+		return http_problem(req, 400, "invalid-field", "email: must be one address like name@example.com",
+				    "email");
+	if (c.display_name && !account_display_name_valid(c.display_name))
+		return http_problem(req, 400, "invalid-field", "display_name: must be text without control characters",
+				    "display_name");
+	if (!account_login_valid(req->params[0]))
+		return account_not_found(req);
+	r = account_update(req->db, &req->actor, req->session.account.tenant_id, req->params[0], &c, &a);
+	if (r == -ENOENT)
+		return account_not_found(req);
+	if (r == -EPERM)
+		return http_problem(req, 409, "conflict",
+				    "not allowed: it would act on yourself, remove the last active manager, "
+				    "or activate an account that has not accepted its invitation", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, account_json(&a));
+}
+
+enum MHD_Result api_account_delete(struct request *req)
+{
+	int r = account_login_valid(req->params[0])
+			? account_delete(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
+			: -ENOENT;
+
+	if (r == -ENOENT)
+		return account_not_found(req);
+	if (r == -EPERM)
+		return http_problem(req, 409, "conflict",
+				    "not allowed: you cannot delete yourself or the last active manager", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_empty(req, 204);
+}
+
+enum MHD_Result api_account_unlock(struct request *req)
+{
+	int r = account_login_valid(req->params[0])
+			? account_unlock(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
+			: -ENOENT;
+
+	if (r == -ENOENT)
+		return account_not_found(req);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_empty(req, 204);
+}

@@ -1,0 +1,109 @@
+/* Shared inside src/http: the request context, routes, responses and JSON input helpers. */
+#ifndef KURA_HTTP_HTTP_INT_H
+#define KURA_HTTP_HTTP_INT_H
+#include <microhttpd.h>
+#include <jansson.h>
+#include <netinet/in.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "core/arena.h"
+#include "core/config.h"
+#include "http/http.h"
+#include "tenant/tenant.h"
+
+struct db;
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	const struct config *cfg;
+	struct mailer *mailer;
+	bool tls;
+};
+
+struct header {
+	struct header *next;
+	const char *name, *value;
+};
+
+#define REQUEST_MAX_PARAMS 4
+
+/* One request. Owned by MHD's per-request pointer; all its memory is in the arena. */
+struct request {
+	struct arena *arena;
+	struct http_server *srv;
+	struct MHD_Connection *con;
+	const char *method;
+	char *raw_uri;                 /* as received, NULL when over KURA_MAX_URL_BYTES */
+	char *path;                    /* percent-decoded, validated */
+	const char *params[REQUEST_MAX_PARAMS];
+	size_t n_params;
+	char request_id[17];
+	char client_ip[INET6_ADDRSTRLEN];
+	const char *user_agent;
+	int64_t start_us;
+	bool started, body_too_large;
+	char *body;
+	size_t body_len, body_cap;
+	json_t *json;                  /* parsed body of routes that take one */
+	struct db *db;
+	struct actor actor;
+	struct session session;        /* valid when has_session */
+	bool has_session;
+	struct header *headers;        /* extra response headers */
+	unsigned status;               /* sent status, for the access log */
+};
+
+typedef enum MHD_Result (*handler_fn)(struct request *req);
+
+/* responses: each queues exactly one response and returns MHD's result */
+void http_add_header(struct request *req, const char *name, const char *value);
+enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
+			     const void *body, size_t n);
+enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj);  /* steals obj */
+enum MHD_Result http_empty(struct request *req, unsigned status);
+/* type is the slug after urn:kura:problem: ; field may be NULL */
+enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
+			     const char *detail, const char *field);
+enum MHD_Result http_internal_error(struct request *req, int err);
+
+/* JSON body members: checks types and limits, refuses unknown members. On failure it has
+ * sent the problem response and returns false (the handler returns *ret_result). */
+enum field_kind { FIELD_STRING, FIELD_BOOL };
+struct field {
+	const char *name;
+	enum field_kind kind;
+	bool required;
+	size_t max_chars;       /* code points, for strings */
+	const char **ret_str;   /* NULL when absent */
+	int *ret_bool;          /* -1 when absent */
+};
+bool http_take_fields(struct request *req, const struct field *spec, size_t n,
+		      enum MHD_Result *ret_result);
+
+/* Audit record for this request's actor, in the tenant of the session (or tenant_id). */
+int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, const char *action,
+	       const char *target, enum audit_result result, json_t *details);
+
+const char *http_query(struct request *req, const char *key);
+
+/* handlers (api.c, pages.c) */
+enum MHD_Result api_status(struct request *req);
+enum MHD_Result api_provider(struct request *req);
+enum MHD_Result api_login(struct request *req);
+enum MHD_Result api_logout(struct request *req);
+enum MHD_Result api_me(struct request *req);
+enum MHD_Result api_me_password(struct request *req);
+enum MHD_Result api_invitation_get(struct request *req);
+enum MHD_Result api_invitation_accept(struct request *req);
+enum MHD_Result api_tenant(struct request *req);
+enum MHD_Result api_accounts_list(struct request *req);
+enum MHD_Result api_accounts_create(struct request *req);
+enum MHD_Result api_account_get(struct request *req);
+enum MHD_Result api_account_patch(struct request *req);
+enum MHD_Result api_account_delete(struct request *req);
+enum MHD_Result api_account_unlock(struct request *req);
+enum MHD_Result page_invite(struct request *req);
+enum MHD_Result page_invite_js(struct request *req);
+enum MHD_Result page_index(struct request *req);
+#endif

@@ -1,0 +1,792 @@
+/*
+ * The public listener on libmicrohttpd: request lifecycle, path validation, body limits,
+ * routing and the fixed request skeleton.
+ *
+ * Every request goes through dispatch() in this order, and no handler runs before all of
+ * it passed: URL length → header size → strict path decoding → route → body (size, media
+ * type, strict JSON) → session (cookie) → CSRF → password-change gate → permission
+ * (authz_allowed, the one choke point) → handler. Refusals are problem+json responses and
+ * the permission denials are audit records.
+ *
+ * SECURITY: the path is decoded here from the raw request target (MHD's URI log hook), not
+ * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
+ * and ".." segments and empty segments are refused before routing. Bodies are bounded by
+ * KURA_MAX_JSON_BODY while they arrive; headers by KURA_MAX_HEADER_BYTES (MHD's memory
+ * pool is the backstop). The client address is the TCP peer.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "http/http_int.h"
+#include "store/db.h"
+
+/* route flags */
+#define R_PUBLIC    0x1    /* no session needed */
+#define R_BODY      0x2    /* takes a JSON body */
+#define R_PWCHANGE  0x4    /* allowed while the password must be changed */
+
+struct route {
+	const char *method;
+	const char *pattern;    /* '*' matches one path segment */
+	handler_fn fn;
+	unsigned flags;
+	enum permission perm;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
+	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
+	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY, PERM_SELF },
+	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE, PERM_SELF },
+	{ "GET", "/api/v1/me", api_me, R_PWCHANGE, PERM_SELF },
+	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE, PERM_SELF },
+	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
+	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
+	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
+	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/accounts/*", api_account_get, 0, PERM_ACCOUNT_READ },
+	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
+	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
+	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
+	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
+	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
+};
+
+/* ---------------------------------------------------------------- responses */
+
+static const char *status_title(const char *type)
+{
+	static const struct { const char *type, *title; } titles[] = {
+		{ "invalid-json", "The body is not valid JSON" },
+		{ "invalid-field", "A field is invalid" },
+		{ "invalid-path", "The request path is invalid" },
+		{ "weak-password", "The password is not acceptable" },
+		{ "authentication-required", "Authentication is required" },
+		{ "authentication-failed", "Authentication failed" },
+		{ "csrf-token-invalid", "The CSRF token is missing or wrong" },
+		{ "permission-denied", "Permission denied" },
+		{ "password-change-required", "The password must be changed first" },
+		{ "not-found", "Not found" },
+		{ "method-not-allowed", "Method not allowed" },
+		{ "conflict", "Conflict" },
+		{ "invitation-invalid", "The invitation is invalid, used or expired" },
+		{ "body-too-large", "The body is too large" },
+		{ "headers-too-large", "The request headers are too large" },
+		{ "unsupported-media-type", "Unsupported media type" },
+		{ "internal-error", "Internal error" },
+		{ "unavailable", "Temporarily unavailable" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(titles); i++)
+		if (!strcmp(titles[i].type, type))
+			return titles[i].title;
+	return "Error";
+}
+
+void http_add_header(struct request *req, const char *name, const char *value)
+{
+	struct header *h = arena_alloc(req->arena, sizeof(*h));
+
+	if (!h)
+		return;
+	h->name = name;
+	h->value = arena_strdup(req->arena, value);
+	h->next = req->headers;
+	req->headers = h;
+}
+
+enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
+			     const void *body, size_t n)
+{
+	struct MHD_Response *resp;
+	struct header *h;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	if (req->srv->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+	for (h = req->headers; h; h = h->next)
+		MHD_add_response_header(resp, h->name, h->value);
+	if (!MHD_get_response_header(resp, "Cache-Control"))
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'none'; frame-ancestors 'none'");
+	req->status = status;
+	ret = MHD_queue_response(req->con, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj)
+{
+	char *text;
+	enum MHD_Result ret;
+
+	if (!obj)
+		return http_internal_error(req, -ENOMEM);
+	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return http_internal_error(req, -ENOMEM);
+	ret = http_respond(req, status, "application/json", text, strlen(text));
+	free(text);
+	return ret;
+}
+
+enum MHD_Result http_empty(struct request *req, unsigned status)
+{
+	return http_respond(req, status, NULL, "", 0);
+}
+
+enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
+			     const char *detail, const char *field)
+{
+	char urn[96];
+	json_t *obj;
+	char *text;
+	enum MHD_Result ret;
+
+	str_printf(urn, sizeof(urn), "urn:kura:problem:%s", type);
+	obj = json_pack("{s:s, s:s, s:i}", "type", urn, "title", status_title(type), "status", status);
+	if (!obj)
+		return MHD_NO;
+	if (detail)
+		json_object_set_new(obj, "detail", json_string(detail));
+	if (field)
+		json_object_set_new(obj, "field", json_string(field));
+	json_object_set_new(obj, "request_id", json_string(req->request_id));
+	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return MHD_NO;
+	ret = http_respond(req, status, "application/problem+json", text, strlen(text));
+	free(text);
+	return ret;
+}
+
+enum MHD_Result http_internal_error(struct request *req, int err)
+{
+	if (err == -EBUSY)
+		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
+	log_error("http.error", "request %s %s failed: %s", req->request_id, req->path ? req->path : "",
+		  strerror(-err));
+	return http_problem(req, 500, "internal-error", "nothing was changed; see the server log", NULL);
+}
+
+const char *http_query(struct request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->con, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, const char *action,
+	       const char *target, enum audit_result result, json_t *details)
+{
+	return audit_record(req->db, &(struct audit_event){
+					     .tenant_id = tenant_id ? tenant_id : req->actor.tenant_id,
+					     .actor = &req->actor, .category = cat, .action = action,
+					     .target = target, .result = result, .details = details });
+}
+
+/* ---------------------------------------------------------------- JSON input */
+
+static size_t json_depth(json_t *v)
+{
+	size_t max = 0, d;
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, child) {
+			d = json_depth(child);
+			if (d > max)
+				max = d;
+		}
+		return max + 1;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, child) {
+			d = json_depth(child);
+			if (d > max)
+				max = d;
+		}
+		return max + 1;
+	}
+	return 0;
+}
+
+bool http_take_fields(struct request *req, const struct field *spec, size_t n,
+		      enum MHD_Result *ret_result)
+{
+	const char *key;
+	json_t *v;
+	char detail[160];
+	size_t i;
+
+	json_object_foreach(req->json, key, v) {
+		for (i = 0; i < n && strcmp(spec[i].name, key); i++)
+			;
+		if (i == n) {
+			str_printf(detail, sizeof(detail), "unknown member \"%.64s\"", key);
+			*ret_result = http_problem(req, 400, "invalid-field", detail, key);
+			return false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const struct field *f = &spec[i];
+
+		v = json_object_get(req->json, f->name);
+		if (f->ret_str)
+			*f->ret_str = NULL;
+		if (f->ret_bool)
+			*f->ret_bool = -1;
+		if (!v) {
+			if (!f->required)
+				continue;
+			str_printf(detail, sizeof(detail), "%s: is required", f->name);
+			*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
+			return false;
+		}
+		if (f->kind == FIELD_STRING) {
+			const char *s = json_string_value(v);
+			size_t len = json_string_length(v);
+
+			if (!json_is_string(v)) {
+				str_printf(detail, sizeof(detail), "%s: must be a string", f->name);
+				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
+				return false;
+			}
+			if (utf8_length(s, len) > f->max_chars || strlen(s) != len) {
+				str_printf(detail, sizeof(detail), "%s: must be at most %zu characters",
+					   f->name, f->max_chars);
+				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
+				return false;
+			}
+			*f->ret_str = s;
+		} else {
+			if (!json_is_boolean(v)) {
+				str_printf(detail, sizeof(detail), "%s: must be true or false", f->name);
+				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
+				return false;
+			}
+			*f->ret_bool = json_is_true(v);
+		}
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- path */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes the path part of the raw target strictly. NULL when it is not acceptable. */
+static char *decode_path(struct arena *a, const char *raw)
+{
+	size_t n = strcspn(raw, "?#"), i, o = 0;
+	char *out, *seg;
+
+	if (n == 0 || raw[0] != '/')
+		return NULL;
+	out = arena_alloc(a, n + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return NULL;
+			hi = hexval(raw[i + 1]);
+			lo = hexval(raw[i + 2]);
+			if (hi < 0 || lo < 0)
+				return NULL;
+			c = (unsigned char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			return NULL;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	if (!utf8_is_clean_text(out, o))
+		return NULL;
+	/* segments: no empty ones (except a lone "/"), no "." or ".." */
+	if (o == 1)
+		return out;
+	for (seg = out + 1;; ) {
+		char *end = strchr(seg, '/');
+		size_t len = end ? (size_t)(end - seg) : strlen(seg);
+
+		if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return NULL;
+		if (!end)
+			break;
+		seg = end + 1;
+	}
+	return out;
+}
+
+/* Matches path against pattern; fills params. */
+static bool route_match(const char *pattern, const char *path, struct request *req)
+{
+	size_t n_params = 0;
+
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t len = strcspn(path, "/");
+
+			if (len == 0 || n_params == REQUEST_MAX_PARAMS)
+				return false;
+			req->params[n_params++] = arena_strndup(req->arena, path, len);
+			path += len;
+			pattern++;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	if (*pattern || *path)
+		return false;
+	req->n_params = n_params;
+	return true;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+struct header_sum {
+	size_t total;
+};
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				  const char *value, size_t value_size)
+{
+	struct header_sum *s = cls;
+
+	(void)kind;
+	(void)key;
+	(void)value;
+	s->total += key_size + value_size + 4;
+	return MHD_YES;
+}
+
+static bool content_type_is_json(struct request *req)
+{
+	const char *ct = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen("application/json");
+
+	if (!ct || strncasecmp(ct, "application/json", n))
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static bool is_mutating(const char *method)
+{
+	return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
+}
+
+static enum MHD_Result dispatch(struct request *req)
+{
+	const struct route *route = NULL;
+	const char *method = !strcmp(req->method, "HEAD") ? "GET" : req->method;
+	const char *cookie, *csrf;
+	struct header_sum hs = { 0 };
+	char allow[128] = "";
+	json_error_t jerr;
+	size_t i;
+	int r;
+
+	if (!req->raw_uri)
+		return http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
+	MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, sum_header, &hs);
+	if (hs.total > KURA_MAX_HEADER_BYTES)
+		return http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
+	req->path = decode_path(req->arena, req->raw_uri);
+	if (!req->path)
+		return http_problem(req, 400, "invalid-path",
+				    "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
+				    NULL);
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (!route_match(routes[i].pattern, req->path, req))
+			continue;
+		if (!strcmp(routes[i].method, method)) {
+			route = &routes[i];
+			break;
+		}
+		if (!strstr(allow, routes[i].method)) {
+			if (*allow)
+				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+			strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
+		}
+	}
+	if (!route && *allow) {
+		if (strstr(allow, "GET"))
+			strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
+		http_add_header(req, "Allow", allow);
+		return http_problem(req, 405, "method-not-allowed", NULL, NULL);
+	}
+	if (!route)
+		return http_problem(req, 404, "not-found", "no such resource", NULL);
+	/* route_match of later patterns may have overwritten params: match again */
+	route_match(route->pattern, req->path, req);
+
+	if (route->flags & R_BODY) {
+		if (req->body_too_large)
+			return http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
+		if (!content_type_is_json(req))
+			return http_problem(req, 415, "unsupported-media-type",
+					    "send the body as Content-Type: application/json", NULL);
+		req->json = json_loadb(req->body ? req->body : "", req->body_len,
+				       JSON_REJECT_DUPLICATES, &jerr);
+		if (!req->json)
+			return http_problem(req, 400, "invalid-json", jerr.text, NULL);
+		arena_cleanup_add(req->arena, (arena_cleanup_fn)json_decref, req->json);
+		if (!json_is_object(req->json))
+			return http_problem(req, 400, "invalid-json", "the body must be a JSON object", NULL);
+		if (json_depth(req->json) > KURA_MAX_JSON_DEPTH)
+			return http_problem(req, 400, "invalid-json", "the body is nested too deep", NULL);
+	} else if (req->body_len > 0 || req->body_too_large) {
+		return http_problem(req, 415, "unsupported-media-type", "this request takes no body", NULL);
+	}
+
+	req->db = db_thread();
+	if (!req->db)
+		return http_internal_error(req, -EIO);
+
+	if (route->flags & R_PUBLIC)
+		return route->fn(req);
+
+	cookie = MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND, "kura_session");
+	r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
+	if (r == -ENOENT)
+		return http_problem(req, 401, "authentication-required", "log in first", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	req->has_session = true;
+	req->actor.type = ACTOR_ACCOUNT;
+	req->actor.tenant_id = req->session.account.tenant_id;
+	req->actor.account_id = req->session.account.id;
+	req->actor.name = req->session.account.login;
+
+	if (is_mutating(method)) {
+		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
+		if (!session_csrf_ok(&req->session, csrf))
+			return http_problem(req, 403, "csrf-token-invalid",
+					    "send the csrf_token of the login response in X-CSRF-Token", NULL);
+	}
+	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
+		return http_problem(req, 403, "password-change-required",
+				    "set a new password with POST /api/v1/me/password", NULL);
+	if (!authz_allowed(role_parse(req->session.account.role), route->perm)) {
+		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(route->perm), "path",
+				      req->path);
+
+		r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, d);
+		json_decref(d);
+		(void)r;  /* the refusal stands whether or not it could be recorded */
+		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
+	}
+	return route->fn(req);
+}
+
+/* ---------------------------------------------------------------- MHD callbacks */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct http_server *srv = cls;
+	struct request *req = calloc(1, sizeof(*req));
+	const union MHD_ConnectionInfo *ci;
+	unsigned char id[8];
+
+	if (!req)
+		return NULL;
+	req->arena = arena_new();
+	if (!req->arena) {
+		free(req);
+		return NULL;
+	}
+	req->srv = srv;
+	req->con = con;
+	req->start_us = clock_now_us();
+	randombytes_buf(id, sizeof(id));
+	hex_encode(id, sizeof(id), req->request_id);
+	if (uri && strlen(uri) <= KURA_MAX_URL_BYTES)
+		req->raw_uri = arena_strdup(req->arena, uri);
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  req->client_ip, sizeof(req->client_ip));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  req->client_ip, sizeof(req->client_ip));
+	}
+	req->actor.type = ACTOR_ANONYMOUS;
+	req->actor.name = "";
+	req->actor.source_ip = req->client_ip;
+	req->actor.user_agent = "";
+	return req;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	const char *cl, *ua;
+
+	(void)cls;
+	(void)url;
+	(void)version;
+	if (!req)
+		return MHD_NO;
+	if (!req->started) {
+		req->started = true;
+		req->method = method;
+		ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+		req->user_agent = ua ? ua : "";
+		req->actor.user_agent = req->user_agent;
+		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			int64_t v;
+
+			if (safe_atoi64(cl, &v) < 0 || v < 0 || v > KURA_MAX_JSON_BODY) {
+				req->path = req->raw_uri;
+				return http_problem(req, 413, "body-too-large",
+						    "JSON bodies are at most 64 KiB", NULL);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (req->body_too_large || req->body_len + n > KURA_MAX_JSON_BODY) {
+			req->body_too_large = true;
+			return MHD_YES;
+		}
+		if (!req->body) {
+			req->body_cap = KURA_MAX_JSON_BODY;
+			req->body = arena_alloc(req->arena, req->body_cap + 1);
+			if (!req->body)
+				return MHD_NO;
+		}
+		memcpy(req->body + req->body_len, upload_data, n);
+		req->body_len += n;
+		return MHD_YES;
+	}
+	return dispatch(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+	char status[8], dur[24];
+
+	(void)cls;
+	(void)con;
+	if (!req)
+		return;
+	if (req->started) {
+		str_printf(status, sizeof(status), "%u", req->status);
+		str_printf(dur, sizeof(dur), "%lld", (long long)(clock_now_us() - req->start_us));
+		log_fields(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, "http.request",
+			   (const char *const[]){ "request_id", req->request_id, "method",
+						  req->method ? req->method : "", "path",
+						  req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
+						  "status", status, "duration_us", dur, "client",
+						  req->client_ip, NULL });
+	}
+	arena_free(req->arena);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("http.mhd", "%s", msg);
+}
+
+/* ---------------------------------------------------------------- start, stop */
+
+int http_listen(const char *addr_port, bool *ret_loopback, char *err, size_t err_size)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char host[256];
+	const char *port, *colon;
+	int fd = -1, one = 1, r;
+	size_t hn;
+
+	if (addr_port[0] == '[') {
+		colon = strstr(addr_port, "]:");
+		if (!colon)
+			goto bad;
+		hn = (size_t)(colon - addr_port - 1);
+		port = colon + 2;
+		if (hn >= sizeof(host))
+			goto bad;
+		memcpy(host, addr_port + 1, hn);
+	} else {
+		colon = strrchr(addr_port, ':');
+		if (!colon)
+			goto bad;
+		hn = (size_t)(colon - addr_port);
+		port = colon + 1;
+		if (hn >= sizeof(host) || memchr(addr_port, ':', hn))
+			goto bad;
+		memcpy(host, addr_port, hn);
+	}
+	host[hn] = '\0';
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(hn ? host : NULL, port, &hints, &res);
+	if (r != 0)
+		goto bad;
+	if (res->ai_family == AF_INET)
+		*ret_loopback = (ntohl(((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+	else
+		*ret_loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr);
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		str_printf(err, err_size, "cannot create a socket: %s", strerror(errno));
+		goto fail;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+		str_printf(err, err_size, "cannot listen on %s: %s%s", addr_port, strerror(errno),
+			   errno == EADDRINUSE ? " (another process uses this port)" : "");
+		goto fail;
+	}
+	if (listen(fd, 512) < 0) {
+		str_printf(err, err_size, "cannot listen on %s: %s", addr_port, strerror(errno));
+		goto fail;
+	}
+	freeaddrinfo(res);
+	return fd;
+bad:
+	str_printf(err, err_size, "bad listen address \"%s\": use ADDR:PORT or [IPv6]:PORT with numeric values",
+		   addr_port);
+	if (res)
+		freeaddrinfo(res);
+	return -EINVAL;
+fail:
+	r = -errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return r ? r : -EIO;
+}
+
+struct http_server *http_start(const struct http_options *opt, char *err, size_t err_size)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned threads = opt->threads;
+
+	if (!srv) {
+		str_copy(err, err_size, "out of memory");
+		return NULL;
+	}
+	srv->cfg = opt->cfg;
+	srv->mailer = opt->mailer;
+	srv->tls = opt->tls_cert_pem != NULL;
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (srv->tls) {
+		flags |= MHD_USE_TLS;
+		srv->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)(2 * KURA_MAX_HEADER_BYTES), MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+			MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
+			opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
+	} else {
+		srv->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)(2 * KURA_MAX_HEADER_BYTES), MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+	}
+	if (!srv->daemon) {
+		str_copy(err, err_size, "the HTTP server did not start (bad TLS certificate or key?)");
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+struct http_server *http_stop(struct http_server *srv)
+{
+	if (!srv)
+		return NULL;
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+	return NULL;
+}
+
+const char *http_mhd_version(void)
+{
+	return MHD_get_version();
+}

@@ -1,0 +1,61 @@
+/*
+ * Tenants (contracts) and their subscriptions (A4): a code, a name, service codes from
+ * CONTROLS.md (MAIL, DOCX, IAAS, ZTNA, COLLAB) and options. Each tenant gets its own data
+ * key, wrapped by the master key, at creation (B1, E2).
+ *
+ * Roles and permissions (C2, C5): the permission matrix is the table in tenant.c and
+ * docs/permissions.md; authz_allowed() is the one place that answers "may this role do
+ * this"; deny by default.
+ */
+#ifndef KURA_TENANT_TENANT_H
+#define KURA_TENANT_TENANT_H
+#include <jansson.h>
+
+#include "core/core.h"
+#include "core/limits.h"
+
+struct db;
+struct actor;
+
+struct tenant {
+	int64_t id;
+	char code[KURA_TENANT_CODE_MAX + 1];
+	char name[KURA_TENANT_NAME_MAX * 4 + 1];
+	char status[16];
+	char zone[64];
+	int64_t created_us;
+};
+
+/* 2-32 of a-z 0-9 -, starting with a letter or digit. */
+bool tenant_code_valid(const char *code);
+bool tenant_service_valid(const char *service);
+/* 1-64 of a-z A-Z 0-9 . _ - : */
+bool tenant_option_valid(const char *option);
+
+/* Creates the tenant, its subscriptions and its first data key in one transaction with its
+ * audit record. -EEXIST when the code is taken, -EINVAL for bad input. */
+int tenant_create(struct db *db, const struct actor *who, const unsigned char *master_key,
+		  const char *code, const char *name, const char *const *services, size_t n_services,
+		  const char *const *options, size_t n_options, struct tenant *ret) KURA_WUR;
+/* -ENOENT when there is no such tenant. */
+int tenant_find(struct db *db, const char *code, struct tenant *ret) KURA_WUR;
+int tenant_get(struct db *db, int64_t id, struct tenant *ret) KURA_WUR;
+/* The contract as JSON: code, name, status, time_zone, services, options, created_at. */
+json_t *tenant_json(struct db *db, const struct tenant *t);
+/* All tenants as a JSON array of tenant_json objects. */
+json_t *tenant_list_json(struct db *db);
+
+/* ---- roles and permissions ---- */
+enum role { ROLE_NONE = 0, ROLE_USER, ROLE_MANAGER };
+enum permission {
+	PERM_SELF,            /* own profile, own password, own session */
+	PERM_TENANT_READ,     /* the contract (A4) */
+	PERM_ACCOUNT_READ,    /* list and show accounts of the tenant */
+	PERM_ACCOUNT_WRITE,   /* create, suspend, resume, delete, unlock, change roles */
+};
+enum role role_parse(const char *name);
+const char *role_name(enum role r);
+const char *permission_name(enum permission p);
+/* The choke point: true only when the matrix grants p to r. */
+bool authz_allowed(enum role r, enum permission p) KURA_WUR;
+#endif
