@@ -669,7 +669,8 @@ int it_admin(struct it_server *s, json_t **ret_json, ...)
 			print_error("kura admin printed no JSON object: %s\n", out);
 	}
 	if (status != 0)
-		print_error("(kura admin exited %d; stderr: %s)\n", status, err);
+		print_error("(note: kura admin %s %s exited %d; stderr: %s)\n", n > 4 ? argv[4] : "",
+			    n > 5 ? argv[5] : "", status, err);
 	free(out);
 	free(err);
 	return status;

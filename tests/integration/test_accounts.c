@@ -595,7 +595,8 @@ static void test_session_idle_expiry(void **state)
 			 10);
 	it_response_free(r);
 
-	/* requests keep it alive ... */
+	/* requests keep it alive ("ends after N seconds without a request"): a request 6 s
+	 * after the last one must find the session alive with a 10 s idle timeout ... */
 	IT_ASSERT_LOGIN(s, "alpha", MGR, MGR_PW, 201, &mgr);
 	sleep(6);
 	IT_EXPECT_GET(s, &mgr, "/api/v1/me", 200);
