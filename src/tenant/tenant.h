@@ -52,6 +52,9 @@ enum permission {
 	PERM_TENANT_READ,     /* the contract (A4) */
 	PERM_ACCOUNT_READ,    /* list and show accounts of the tenant */
 	PERM_ACCOUNT_WRITE,   /* create, suspend, resume, delete, unlock, change roles */
+	/* access: */
+	PERM_SECURITY_READ,   /* the tenant's IP allowlist and lockout settings */
+	PERM_SECURITY_WRITE,  /* change them */
 };
 enum role role_parse(const char *name);
 const char *role_name(enum role r);
