@@ -90,10 +90,15 @@ enum MHD_Result api_login(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
+	/* access: per-address throttle and source-IP allowlist, before the password */
+	if (!access_login_precheck(req, tenant, login, password, &res))
+		return res;
 	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
-	if (r == -EACCES)
+	if (r == -EACCES) {
+		access_login_failed(req);   /* access: per-address count; lock mail */
 		return http_problem(req, 401, "authentication-failed",
 				    "the tenant, login ID or password is wrong, or the account cannot log in", NULL);
+	}
 	if (r < 0)
 		return http_internal_error(req, r);
 	r = session_create(req->db, &a, req->client_ip, req->user_agent, token, csrf, &expires);

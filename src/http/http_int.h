@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "audit/audit.h"
+#include "auth/access.h"
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "core/config.h"
@@ -19,6 +20,9 @@ struct http_server {
 	const struct config *cfg;
 	struct mailer *mailer;
 	bool tls;
+	/* access: [server] trusted_proxies, parsed at start */
+	struct ipnet trusted[KURA_TRUSTED_PROXIES_MAX];
+	size_t n_trusted;
 };
 
 struct header {
@@ -50,6 +54,8 @@ struct request {
 	struct actor actor;
 	struct session session;        /* valid when has_session */
 	bool has_session;
+	int64_t app_password_id;       /* access: > 0 when authenticated by an app password (session.id 0) */
+	bool app_password_read_only;
 	struct header *headers;        /* extra response headers */
 	unsigned status;               /* sent status, for the access log */
 };
@@ -106,4 +112,28 @@ enum MHD_Result api_account_unlock(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);
+
+/* ---- access (api_access.c): allowlist, throttling, reset, app passwords ---- */
+int access_configure(struct http_server *srv, char *err, size_t err_size);
+/* Replaces req->client_ip by the X-Forwarded-For client when the peer is a trusted proxy. */
+void access_resolve_client(struct request *req);
+bool access_has_basic(struct request *req);
+/* Each returns false after queuing the refusal in *ret_result. */
+bool access_authenticate_basic(struct request *req, enum MHD_Result *ret_result);
+bool access_request_allowed(struct request *req, const char *method, enum MHD_Result *ret_result);
+bool access_login_precheck(struct request *req, const char *tenant, const char *login,
+			   const char *password, enum MHD_Result *ret_result);
+void access_login_failed(struct request *req);
+enum MHD_Result api_ip_allowlist_get(struct request *req);
+enum MHD_Result api_ip_allowlist_put(struct request *req);
+enum MHD_Result api_security_get(struct request *req);
+enum MHD_Result api_security_patch(struct request *req);
+enum MHD_Result api_password_reset_request(struct request *req);
+enum MHD_Result api_password_reset_complete(struct request *req);
+enum MHD_Result api_account_password_reset(struct request *req);
+enum MHD_Result api_app_passwords_list(struct request *req);
+enum MHD_Result api_app_passwords_create(struct request *req);
+enum MHD_Result api_app_password_delete(struct request *req);
+enum MHD_Result page_reset(struct request *req);
+enum MHD_Result page_reset_js(struct request *req);
 #endif

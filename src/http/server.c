@@ -12,7 +12,8 @@
  * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
  * and ".." segments and empty segments are refused before routing. Bodies are bounded by
  * KURA_MAX_JSON_BODY while they arrive; headers by KURA_MAX_HEADER_BYTES (MHD's memory
- * pool is the backstop). The client address is the TCP peer.
+ * pool is the backstop). The client address is the TCP peer, or, when the peer is a
+ * configured trusted proxy, the right-most untrusted X-Forwarded-For entry (api_access.c).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #define R_PUBLIC    0x1    /* no session needed */
 #define R_BODY      0x2    /* takes a JSON body */
 #define R_PWCHANGE  0x4    /* allowed while the password must be changed */
+#define R_NOAPP     0x8    /* never with an app password (credential and session management) */
 
 struct route {
 	const char *method;
@@ -47,10 +49,10 @@ struct route {
 static const struct route routes[] = {
 	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
 	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY, PERM_SELF },
-	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE, PERM_SELF },
+	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me", api_me, R_PWCHANGE, PERM_SELF },
-	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE, PERM_SELF },
+	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
 	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_BODY, PERM_SELF },
 	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
@@ -60,6 +62,19 @@ static const struct route routes[] = {
 	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
 	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
 	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+	/* access: allowlist, lockout settings, password reset, app passwords */
+	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
+	{ "PUT", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_put, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
+	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
+	{ "GET", "/reset/*", page_reset, R_PUBLIC, PERM_SELF },
+	{ "GET", "/assets/reset.js", page_reset_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
@@ -88,6 +103,12 @@ static const char *status_title(const char *type)
 		{ "unsupported-media-type", "Unsupported media type" },
 		{ "internal-error", "Internal error" },
 		{ "unavailable", "Temporarily unavailable" },
+		/* access */
+		{ "ip-not-allowed", "The source address is not allowed" },
+		{ "self-lockout", "The change would lock you out" },
+		{ "too-many-requests", "Too many failed attempts; wait" },
+		{ "reset-token-invalid", "The password reset link is invalid, used or expired" },
+		{ "app-password-not-allowed", "App passwords cannot be used here" },
 	};
 	size_t i;
 
@@ -491,22 +512,40 @@ static enum MHD_Result dispatch(struct request *req)
 	if (!req->db)
 		return http_internal_error(req, -EIO);
 
+	if ((route->flags & R_NOAPP) && access_has_basic(req))
+		return http_problem(req, 403, "app-password-not-allowed",
+				    "app passwords are for WebDAV and API clients; log in with your password", NULL);
 	if (route->flags & R_PUBLIC)
 		return route->fn(req);
 
 	cookie = MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND, "kura_session");
-	r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
-	if (r == -ENOENT)
-		return http_problem(req, 401, "authentication-required", "log in first", NULL);
-	if (r < 0)
-		return http_internal_error(req, r);
-	req->has_session = true;
-	req->actor.type = ACTOR_ACCOUNT;
-	req->actor.tenant_id = req->session.account.tenant_id;
-	req->actor.account_id = req->session.account.id;
-	req->actor.name = req->session.account.login;
+	if (!cookie && access_has_basic(req)) {
+		/* second branch: an app password (HTTP Basic) fills session and actor alike */
+		enum MHD_Result res;
 
-	if (is_mutating(method)) {
+		if (!access_authenticate_basic(req, &res))
+			return res;
+	} else {
+		r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
+		if (r == -ENOENT)
+			return http_problem(req, 401, "authentication-required", "log in first", NULL);
+		if (r < 0)
+			return http_internal_error(req, r);
+		req->has_session = true;
+		req->actor.type = ACTOR_ACCOUNT;
+		req->actor.tenant_id = req->session.account.tenant_id;
+		req->actor.account_id = req->session.account.id;
+		req->actor.name = req->session.account.login;
+	}
+	{
+		/* source-IP allowlist on every request; app-password scope */
+		enum MHD_Result res;
+
+		if (!access_request_allowed(req, method, &res))
+			return res;
+	}
+
+	if (is_mutating(method) && !req->app_password_id) {
 		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
 		if (!session_csrf_ok(&req->session, csrf))
 			return http_problem(req, 403, "csrf-token-invalid",
@@ -586,6 +625,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 		req->user_agent = ua ? ua : "";
 		req->actor.user_agent = req->user_agent;
+		access_resolve_client(req);   /* access: X-Forwarded-For from trusted proxies */
 		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			int64_t v;
@@ -742,6 +782,10 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	srv->cfg = opt->cfg;
 	srv->mailer = opt->mailer;
 	srv->tls = opt->tls_cert_pem != NULL;
+	if (access_configure(srv, err, err_size) < 0) {
+		free(srv);
+		return NULL;
+	}
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
