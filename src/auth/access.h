@@ -75,14 +75,17 @@ int allowlist_replace(struct db *db, const struct actor *who, int64_t tenant_id,
 json_t *allowlist_json(const struct allowlist *al);
 
 /* ---- per-address throttling (throttle.c, in memory, per process) ---- */
-/* Before a credential check from address: sleeps the delay the address has earned
- * (2^k x KURA_THROTTLE_BASE_MS after KURA_THROTTLE_FREE_FAILURES failures in the window,
- * capped at KURA_THROTTLE_MAX_MS) and returns 0; -EBUSY without sleeping when this address
- * already has a delayed request in flight or KURA_THROTTLE_MAX_SLEEPERS are delayed, with
- * the seconds to wait in *ret_retry_after_s (answer 429). IPv6 counts per /64. */
+/* Before a credential check from address: sleeps what is left of the delay the address has
+ * earned (2^k x KURA_THROTTLE_BASE_MS after KURA_THROTTLE_FREE_FAILURES failures in the
+ * window, capped at KURA_THROTTLE_MAX_MS, counted from its last failure) and returns 0;
+ * -EBUSY without sleeping when this address already has a delayed request in flight or the
+ * process has as many delayed requests as it allows, with the seconds to wait in
+ * *ret_retry_after_s (answer 429). IPv6 counts per /64. */
 int throttle_delay(const char *address, int64_t *ret_retry_after_s) KURA_WUR;
+/* Delayed requests allowed at once: half the worker threads, at most KURA_THROTTLE_MAX_SLEEPERS. */
+void throttle_configure(unsigned workers);
 void throttle_failure(const char *address);
-/* The delay the next attempt from address would get, in ms (for logs and tests). */
+/* The delay the address has earned after its last failure, in ms (for logs and tests). */
 int64_t throttle_peek_ms(const char *address);
 void throttle_reset_all(void);
 

@@ -10,13 +10,14 @@
  * Basic app-password attempts) per address, across accounts and tenants. After
  * KURA_THROTTLE_FREE_FAILURES failures within KURA_THROTTLE_WINDOW_S, every further
  * attempt from the address waits 2^k x KURA_THROTTLE_BASE_MS (k = failures beyond the free
- * ones), at most KURA_THROTTLE_MAX_MS, before its credentials are looked at. So password
- * spraying slows down, while nobody else's account is locked by it.
+ * ones), at most KURA_THROTTLE_MAX_MS, counted from the address's last failure, before its
+ * credentials are looked at. So password spraying slows down, while nobody else's account is
+ * locked by it, and a client that waits the delay itself is not held at all.
  *
  * SECURITY: the delay sleeps a worker thread, so it is bounded twice: one delayed request
- * per address at a time, and KURA_THROTTLE_MAX_SLEEPERS across the process; beyond either
- * the attempt is answered 429 at once (no credential check, Retry-After), so an attacker
- * cannot park every worker. IPv6 addresses count per /64 (one subscriber usually holds a
+ * per address at a time, and at most KURA_THROTTLE_MAX_SLEEPERS (and half the workers)
+ * across the process; beyond either the attempt is answered 429 at once (no credential
+ * check, Retry-After = the rest of the delay), so an attacker cannot park every worker. IPv6 addresses count per /64 (one subscriber usually holds a
  * whole /64). The table has KURA_THROTTLE_TABLE entries; when full, the entry with the
  * oldest failure is forgotten. Successes do not reset an address: an attacker with one
  * valid account could otherwise wipe the count between guesses. The state is per process
@@ -46,7 +47,7 @@ struct slot {
 };
 
 static struct slot table[KURA_THROTTLE_TABLE];
-static unsigned sleepers;
+static unsigned sleepers, max_sleepers = KURA_THROTTLE_MAX_SLEEPERS;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int64_t mono_us(void)
@@ -112,22 +113,34 @@ int64_t throttle_peek_ms(const char *address)
 	return ms;
 }
 
+void throttle_configure(unsigned workers)
+{
+	pthread_mutex_lock(&table_lock);
+	max_sleepers = workers / 2 < KURA_THROTTLE_MAX_SLEEPERS ? workers / 2 : KURA_THROTTLE_MAX_SLEEPERS;
+	pthread_mutex_unlock(&table_lock);
+}
+
 int throttle_delay(const char *address, int64_t *ret_retry_after_s)
 {
 	unsigned char key[KEY_BYTES];
 	struct timespec ts;
 	struct slot *s;
-	int64_t ms;
+	int64_t ms = 0, now = mono_us();
 
 	key_of(address, key);
 	pthread_mutex_lock(&table_lock);
 	s = find(key);
-	ms = s && !expired(s, mono_us()) ? delay_ms(s->failures) : 0;
+	if (s && !expired(s, now)) {
+		/* what is left of the delay since the last failure */
+		int64_t left_us = s->last_us + delay_ms(s->failures) * 1000 - now;
+
+		ms = left_us > 0 ? (left_us + 999) / 1000 : 0;
+	}
 	if (ms == 0) {
 		pthread_mutex_unlock(&table_lock);
 		return 0;
 	}
-	if (s->sleeping || sleepers >= KURA_THROTTLE_MAX_SLEEPERS) {
+	if (s->sleeping || sleepers >= max_sleepers) {
 		pthread_mutex_unlock(&table_lock);
 		*ret_retry_after_s = (ms + 999) / 1000;
 		return -EBUSY;

@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -31,11 +32,14 @@
 int access_configure(struct http_server *srv, char *err, size_t err_size)
 {
 	char msg[200];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int r = ipnet_parse_list(srv->cfg->trusted_proxies, srv->trusted, ARRAY_SIZE(srv->trusted),
 				 &srv->n_trusted, msg, sizeof(msg));
 
 	if (r < 0)
 		str_printf(err, err_size, "[server] trusted_proxies: %s", msg);
+	/* the same worker count http_start uses */
+	throttle_configure(srv->cfg->threads ? srv->cfg->threads : cpus > 0 ? (unsigned)cpus : 1);
 	return r;
 }
 
