@@ -4,9 +4,10 @@
  *
  * Every request goes through dispatch() in this order, and no handler runs before all of
  * it passed: URL length → header size → strict path decoding → route → body (size, media
- * type, strict JSON) → session (cookie) → CSRF → password-change gate → permission
- * (authz_allowed, the one choke point) → handler. Refusals are problem+json responses and
- * the permission denials are audit records.
+ * type, strict JSON) → session (cookie, or an app password by HTTP Basic: api_access.c) →
+ * source-IP allowlist and app-password scope → CSRF (cookie sessions) → password-change
+ * gate → permission (authz_allowed, the one choke point) → handler. Refusals are
+ * problem+json responses and the permission denials are audit records.
  *
  * SECURITY: the path is decoded here from the raw request target (MHD's URI log hook), not
  * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
