@@ -401,16 +401,25 @@ static json_t *cred_row_json(struct db_stmt *st)
 	char created[CLOCK_RFC3339_LEN], used[CLOCK_RFC3339_LEN];
 	int64_t alg = db_int(st, 2), last = db_is_null(st, 6) ? 0 : db_int(st, 6);
 
+	const void *cid;
+	size_t n_cid = 0;
+	char *cid_text;
+	json_t *obj;
+
 	clock_format_utc(db_int(st, 5), created, sizeof(created));
 	if (last)
 		clock_format_utc(last, used, sizeof(used));
-	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:o}", "id", (json_int_t)db_int(st, 0), "name",
-			 db_text(st, 1), "algorithm", alg == COSE_EDDSA ? "EdDSA" : "ES256", "sign_count",
-			 (json_int_t)db_int(st, 3), "attestation", db_text(st, 4), "created_at", created,
-			 "last_used_at", last ? json_string(used) : json_null());
+	cid = db_blob(st, 7, &n_cid);
+	cid_text = cid ? b64url_encode(cid, n_cid) : NULL;
+	obj = json_pack("{s:I, s:s, s:s, s:s?, s:I, s:s, s:s, s:o}", "id", (json_int_t)db_int(st, 0), "name",
+			db_text(st, 1), "algorithm", alg == COSE_EDDSA ? "EdDSA" : "ES256", "credential_id",
+			cid_text, "sign_count", (json_int_t)db_int(st, 3), "attestation", db_text(st, 4),
+			"created_at", created, "last_used_at", last ? json_string(used) : json_null());
+	free(cid_text);
+	return obj;
 }
 
-#define CRED_COLUMNS "id, name, alg, sign_count, fmt, created_us, last_used_us"
+#define CRED_COLUMNS "id, name, alg, sign_count, fmt, created_us, last_used_us, credential_id"
 
 static bool name_valid(const char *name)
 {

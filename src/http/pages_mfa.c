@@ -111,6 +111,7 @@ static const char login_js[] =
 	"  if (data.account.must_change_password) { say('パスワードを変更してください。', 'Change your password.'); return; }\n"
 	"  if (m.status === 200 && m.data.enrolment_required) { location.assign('/mfa'); return; }\n"
 	"  $('status').textContent = 'logged-in';\n"
+	"  $('status').hidden = false;\n"
 	"  say('ログインしました。', 'Logged in.');\n"
 	"}\n"
 	"\n"
