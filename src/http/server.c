@@ -508,9 +508,12 @@ static enum MHD_Result dispatch(struct request *req)
 
 	if (is_mutating(method)) {
 		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
-		if (!session_csrf_ok(&req->session, csrf))
+		if (!session_csrf_ok(&req->session, csrf)) {
+			r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
+			(void)r;  /* refused either way */
 			return http_problem(req, 403, "csrf-token-invalid",
 					    "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		}
 	}
 	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
 		return http_problem(req, 403, "password-change-required",
