@@ -96,10 +96,9 @@ static void read_account(struct db_stmt *st, struct account *a)
 	a->created_us = db_int(st, 10);
 }
 
-int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
+/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
+static int one_account(struct db_stmt *st, struct account *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-					  " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login);
 	int r = db_step(st);
 
 	if (r > 0) {
@@ -112,20 +111,16 @@ int account_get(struct db *db, int64_t tenant_id, const char *login, struct acco
 	return r;
 }
 
+int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
+{
+	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+				    " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), ret);
+}
+
 int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-					  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_account(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
+	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+				    " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
 }
 
 json_t *account_json(const struct account *a)
