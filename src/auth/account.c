@@ -612,6 +612,8 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 	char hash[PWHASH_STR_BYTES] = "", new_hash[PWHASH_STR_BYTES];
 	struct account a;
 	struct db_stmt *st;
+	const char *reason = NULL;
+	bool locked;
 	int r;
 
 	*ret_problem = PASSWORD_OK;
@@ -627,8 +629,15 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 		return r < 0 ? r : -ENOENT;
 	r = *hash ? pwhash_verify(hash, current) : -EACCES;
 	sodium_memzero(hash, sizeof(hash));
-	if (r == -EACCES) {
-		r = login_failed(db, who, tenant_id, a.id, a.login, "wrong current password", true);
+	/* as at login: a locked account answers like a wrong password, and failures count only
+	 * while it is not locked (counting would reset locked_until_us and lift the lock) */
+	locked = a.locked_until_us > clock_now_us();
+	if (r == -EACCES)
+		reason = "wrong current password";
+	else if (r == 0 && locked)
+		reason = "locked";
+	if (reason) {
+		r = login_failed(db, who, tenant_id, a.id, a.login, reason, !locked);
 		return r < 0 ? r : -EACCES;
 	}
 	if (r < 0)
