@@ -290,7 +290,7 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	/* 20 characters from an alphabet without look-alikes: ~115 bits */
 	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	char password[21], hash[PWHASH_STR_BYTES];
-	int64_t now = clock_now_us();
+	int64_t now = clock_now_us(), count = 0;
 	size_t i;
 	int r;
 
@@ -306,7 +306,11 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, role, status, password_hash,"
+	r = tenant_account_count(db, t->id, &count);
+	if (r == 0 && count >= KURA_ACCOUNTS_PER_TENANT)
+		r = -E2BIG;
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, role, status, password_hash,"
 			" must_change_password, created_us, updated_us)"
 			" VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
 		    "itttti", t->id, login, email, role, hash, now);

@@ -336,6 +336,9 @@ static char *decode_path(struct arena *a, const char *raw)
 				return NULL;
 			c = (unsigned char)(hi * 16 + lo);
 			i += 2;
+			/* an escaped "/" would make one segment look like two (or hide one): refuse */
+			if (c == '/')
+				return NULL;
 		}
 		if (c < 0x20 || c == 0x7f || c == '\\')
 			return NULL;

@@ -71,6 +71,8 @@ static void test_decode_refuse(void **state)
 		"//", "/a//b", "/a/", "/api/v1/status/", "/.", "/..", "/./a", "/../a", "/a/.", "/a/..",
 		"/a/./b", "/a/../b", "/%2e", "/%2E%2e", "/a/%2e%2e/b", "/a/.%2e", "/a%2f%2fb", "/a%2f",
 		"/%2f", "/%2e%2e%2fetc",
+		/* an escaped slash never splits or joins segments */
+		"/api/v1/accounts/x%2Funlock", "/a%2fb",
 	};
 	struct arena *a = arena_new();
 	size_t i;
