@@ -97,10 +97,9 @@ static void read_account(struct db_stmt *st, struct account *a)
 	a->created_us = db_int(st, 10);
 }
 
-int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
+/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
+static int one_account(struct db_stmt *st, struct account *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-					  " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login);
 	int r = db_step(st);
 
 	if (r > 0) {
@@ -113,20 +112,16 @@ int account_get(struct db *db, int64_t tenant_id, const char *login, struct acco
 	return r;
 }
 
+int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
+{
+	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+				    " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), ret);
+}
+
 int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-					  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_account(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
+	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+				    " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
 }
 
 json_t *account_json(const struct account *a)
@@ -296,7 +291,7 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	/* 20 characters from an alphabet without look-alikes: ~115 bits */
 	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	char password[21], hash[PWHASH_STR_BYTES];
-	int64_t now = clock_now_us();
+	int64_t now = clock_now_us(), count = 0;
 	size_t i;
 	int r;
 
@@ -312,7 +307,11 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, role, status, password_hash,"
+	r = tenant_account_count(db, t->id, &count);
+	if (r == 0 && count >= KURA_ACCOUNTS_PER_TENANT)
+		r = -E2BIG;
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, role, status, password_hash,"
 			" must_change_password, created_us, updated_us)"
 			" VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
 		    "itttti", t->id, login, email, role, hash, now);
@@ -709,6 +708,8 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 	char hash[PWHASH_STR_BYTES] = "", new_hash[PWHASH_STR_BYTES];
 	struct account a;
 	struct db_stmt *st;
+	const char *reason = NULL;
+	bool locked;
 	int r;
 
 	*ret_problem = PASSWORD_OK;
@@ -724,8 +725,15 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 		return r < 0 ? r : -ENOENT;
 	r = *hash ? pwhash_verify(hash, current) : -EACCES;
 	sodium_memzero(hash, sizeof(hash));
-	if (r == -EACCES) {
-		r = login_failed(db, who, tenant_id, a.id, a.login, "wrong current password", true);
+	/* as at login: a locked account answers like a wrong password, and failures count only
+	 * while it is not locked (counting would reset locked_until_us and lift the lock) */
+	locked = a.locked_until_us > clock_now_us();
+	if (r == -EACCES)
+		reason = "wrong current password";
+	else if (r == 0 && locked)
+		reason = "locked";
+	if (reason) {
+		r = login_failed(db, who, tenant_id, a.id, a.login, reason, !locked);
 		return r < 0 ? r : -EACCES;
 	}
 	if (r < 0)

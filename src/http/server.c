@@ -365,6 +365,9 @@ static char *decode_path(struct arena *a, const char *raw)
 				return NULL;
 			c = (unsigned char)(hi * 16 + lo);
 			i += 2;
+			/* an escaped "/" would make one segment look like two (or hide one): refuse */
+			if (c == '/')
+				return NULL;
 		}
 		if (c < 0x20 || c == 0x7f || c == '\\')
 			return NULL;
@@ -537,9 +540,12 @@ static enum MHD_Result dispatch(struct request *req)
 
 	if (is_mutating(method)) {
 		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
-		if (!session_csrf_ok(&req->session, csrf))
+		if (!session_csrf_ok(&req->session, csrf)) {
+			r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
+			(void)r;  /* refused either way */
 			return http_problem(req, 403, "csrf-token-invalid",
 					    "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		}
 	}
 	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
 		return http_problem(req, 403, "password-change-required",
@@ -685,6 +691,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) KURA_PRINTF(2, 0);
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
