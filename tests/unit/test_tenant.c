@@ -324,16 +324,17 @@ static void test_wrapped_key(void **state)
 /* ---- roles and permissions ---- */
 
 #define N_ROLES 3
-#define N_PERMS 4
+#define N_PERMS 5
 static const enum role roles[N_ROLES] = { ROLE_NONE, ROLE_USER, ROLE_MANAGER };
 static const enum permission perms[N_PERMS] = { PERM_SELF, PERM_TENANT_READ, PERM_ACCOUNT_READ,
-						PERM_ACCOUNT_WRITE };
+						PERM_ACCOUNT_WRITE, PERM_MFA_POLICY_WRITE };
 /* docs/permissions.md, by hand: rows permission, columns none, user, manager */
 static const bool expected[N_PERMS][N_ROLES] = {
 	[PERM_SELF] = { false, true, true },
 	[PERM_TENANT_READ] = { false, false, true },
 	[PERM_ACCOUNT_READ] = { false, false, true },
 	[PERM_ACCOUNT_WRITE] = { false, false, true },
+	[PERM_MFA_POLICY_WRITE] = { false, false, true },
 };
 
 static void test_authz_matrix(void **state)
