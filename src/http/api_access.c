@@ -229,31 +229,25 @@ bool access_request_allowed(struct request *req, const char *method, enum MHD_Re
 	return true;
 }
 
-bool access_login_precheck(struct request *req, const char *tenant, const char *login,
-			   const char *password, enum MHD_Result *ret)
+bool access_throttle_check(struct request *req, enum MHD_Result *ret)
+{
+	int64_t retry = 0;
+	char v[24];
+
+	if (throttle_delay(req->client_ip, &retry) != -EBUSY)
+		return true;
+	str_printf(v, sizeof(v), "%lld", (long long)retry);
+	http_add_header(req, "Retry-After", v);
+	*ret = http_problem(req, 429, "too-many-requests", "too many failed attempts from your address; wait", NULL);
+	return false;
+}
+
+/* The login refusal for an address outside the list: audit record, 403. */
+static enum MHD_Result login_refused(struct request *req, int64_t tenant_id, const char *login)
 {
 	char target[KURA_LOGIN_MAX + 16], detail[INET6_ADDRSTRLEN + 96];
-	int64_t retry = 0, tenant_id = 0;
 	int r;
 
-	if (throttle_delay(req->client_ip, &retry) == -EBUSY) {
-		char v[24];
-
-		str_printf(v, sizeof(v), "%lld", (long long)retry);
-		http_add_header(req, "Retry-After", v);
-		*ret = http_problem(req, 429, "too-many-requests", "too many failed attempts from your address; wait",
-				    NULL);
-		return false;
-	}
-	r = allowlist_login_check(req->db, tenant, login, req->client_ip, &tenant_id);
-	if (r == 0)
-		return true;
-	if (r != -EACCES) {
-		*ret = http_internal_error(req, r);
-		return false;
-	}
-	/* refused before the password is looked at; same time as a verification */
-	pwhash_verify_dummy(password);
 	throttle_failure(req->client_ip);
 	str_printf(target, sizeof(target), "account:%.64s", login);
 	r = db_begin(req->db);
@@ -263,12 +257,42 @@ bool access_login_precheck(struct request *req, const char *tenant, const char *
 		r = db_commit(req->db);
 	if (r < 0) {
 		db_rollback(req->db);
-		*ret = http_internal_error(req, r);
-		return false;
+		return http_internal_error(req, r);
 	}
 	str_printf(detail, sizeof(detail), "your address %s is not in the tenant's allowed networks",
 		   *req->client_ip ? req->client_ip : "(unknown)");
-	*ret = http_problem(req, 403, "ip-not-allowed", detail, NULL);
+	return http_problem(req, 403, "ip-not-allowed", detail, NULL);
+}
+
+bool access_login_address_ok(struct request *req, const struct tenant *t, const struct account *a,
+			     enum MHD_Result *ret)
+{
+	int r = allowlist_check(req->db, t->id, a->role, req->client_ip);
+
+	if (r == 0)
+		return true;
+	*ret = r == -EACCES ? login_refused(req, t->id, a->login) : http_internal_error(req, r);
+	return false;
+}
+
+bool access_login_precheck(struct request *req, const char *tenant, const char *login,
+			   const char *password, enum MHD_Result *ret)
+{
+	int64_t tenant_id = 0;
+	int r;
+
+	if (!access_throttle_check(req, ret))
+		return false;
+	r = allowlist_login_check(req->db, tenant, login, req->client_ip, &tenant_id);
+	if (r == 0)
+		return true;
+	if (r != -EACCES) {
+		*ret = http_internal_error(req, r);
+		return false;
+	}
+	/* refused before the password is looked at; same time as a verification */
+	pwhash_verify_dummy(password);
+	*ret = login_refused(req, tenant_id, login);
 	return false;
 }
 

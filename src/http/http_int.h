@@ -75,7 +75,7 @@ enum MHD_Result http_internal_error(struct request *req, int err);
 
 /* JSON body members: checks types and limits, refuses unknown members. On failure it has
  * sent the problem response and returns false (the handler returns *ret_result). */
-enum field_kind { FIELD_STRING, FIELD_BOOL };
+enum field_kind { FIELD_STRING, FIELD_BOOL, FIELD_OBJECT };
 struct field {
 	const char *name;
 	enum field_kind kind;
@@ -84,6 +84,8 @@ struct field {
 	const char **ret_str;   /* NULL when absent */
 	int *ret_bool;          /* -1 when absent */
 };
+/* FIELD_OBJECT members are only type-checked (a JSON object); the handler reads them with
+ * json_object_get(req->json, name). */
 bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 		      enum MHD_Result *ret_result);
 
@@ -109,6 +111,23 @@ enum MHD_Result api_account_get(struct request *req);
 enum MHD_Result api_account_patch(struct request *req);
 enum MHD_Result api_account_delete(struct request *req);
 enum MHD_Result api_account_unlock(struct request *req);
+/* api_mfa.c: multi-factor authentication (C3) */
+enum MHD_Result api_me_mfa(struct request *req);
+enum MHD_Result api_me_totp_begin(struct request *req);
+enum MHD_Result api_me_totp_confirm(struct request *req);
+enum MHD_Result api_me_totp_delete(struct request *req);
+enum MHD_Result api_me_recovery_codes(struct request *req);
+enum MHD_Result api_me_webauthn_register(struct request *req);
+enum MHD_Result api_me_webauthn_finish(struct request *req);
+enum MHD_Result api_me_webauthn_list(struct request *req);
+enum MHD_Result api_me_webauthn_delete(struct request *req);
+enum MHD_Result api_mfa_policy_get(struct request *req);
+enum MHD_Result api_mfa_policy_patch(struct request *req);
+enum MHD_Result page_login(struct request *req);
+enum MHD_Result page_login_js(struct request *req);
+enum MHD_Result page_mfa(struct request *req);
+enum MHD_Result page_mfa_js(struct request *req);
+enum MHD_Result page_webauthn_js(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);
@@ -124,6 +143,11 @@ bool access_request_allowed(struct request *req, const char *method, enum MHD_Re
 bool access_login_precheck(struct request *req, const char *tenant, const char *login,
 			   const char *password, enum MHD_Result *ret_result);
 void access_login_failed(struct request *req);
+/* The per-address delay alone (second login step). */
+bool access_throttle_check(struct request *req, enum MHD_Result *ret_result);
+/* Allowlist for an authenticated account before its session is made (second login step). */
+bool access_login_address_ok(struct request *req, const struct tenant *t, const struct account *a,
+			     enum MHD_Result *ret_result);
 enum MHD_Result api_ip_allowlist_get(struct request *req);
 enum MHD_Result api_ip_allowlist_put(struct request *req);
 enum MHD_Result api_security_get(struct request *req);

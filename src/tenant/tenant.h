@@ -52,6 +52,7 @@ enum permission {
 	PERM_TENANT_READ,     /* the contract (A4) */
 	PERM_ACCOUNT_READ,    /* list and show accounts of the tenant */
 	PERM_ACCOUNT_WRITE,   /* create, suspend, resume, delete, unlock, change roles */
+	PERM_MFA_POLICY_WRITE,/* the tenant's MFA policy (C3) */
 	/* access: */
 	PERM_SECURITY_READ,   /* the tenant's IP allowlist and lockout settings */
 	PERM_SECURITY_WRITE,  /* change them */
