@@ -821,6 +821,23 @@ static void test_app_passwords(void **state)
 		      NULL);
 	IT_ASSERT_PROBLEM(r, 403, "app-password-not-allowed");
 	it_response_free(r);
+	/* nor at the MFA endpoints: an app password can neither enrol nor remove a second factor */
+	r = basic_req(s, NULL, "GET", "/api/v1/me/mfa", MGR "@alpha", rw, NULL, NULL);
+	IT_ASSERT_PROBLEM(r, 403, "app-password-not-allowed");
+	it_response_free(r);
+	r = basic_req(s, NULL, "POST", "/api/v1/me/mfa/totp", MGR "@alpha", rw, json_pack("{}"), NULL);
+	IT_ASSERT_PROBLEM(r, 403, "app-password-not-allowed");
+	it_response_free(r);
+	r = basic_req(s, NULL, "POST", "/api/v1/me/recovery-codes", MGR "@alpha", rw, json_pack("{}"), NULL);
+	IT_ASSERT_PROBLEM(r, 403, "app-password-not-allowed");
+	it_response_free(r);
+	r = basic_req(s, NULL, "PATCH", "/api/v1/tenant/mfa-policy", MGR "@alpha", rw, json_pack("{}"), NULL);
+	IT_ASSERT_PROBLEM(r, 403, "app-password-not-allowed");
+	it_response_free(r);
+	r = basic_req(s, NULL, "PATCH", "/api/v1/tenant/security", MGR "@alpha", rw,
+		      json_pack("{s:i}", "lockout_threshold", 1), NULL);
+	IT_ASSERT_PROBLEM(r, 403, "app-password-not-allowed");
+	it_response_free(r);
 
 	/* wrong secret, someone else's name, another tenant, the account password: 401 */
 	r = basic_req(s, NULL, "GET", "/api/v1/me", MGR "@alpha", "kura_ap_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
