@@ -17,6 +17,7 @@
 #define KURA_FILES_FILES_H
 #include <jansson.h>
 
+#include "audit/audit.h"
 #include "core/core.h"
 #include "core/limits.h"
 
@@ -132,6 +133,12 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n,
 	       size_t *ret_n) KURA_WUR;
 struct files_reader *files_reader_close(struct files_reader *r);
+
+/* An audit record about node id (target "node:<id>") in the tenant's log, for accesses the
+ * caller makes (downloads, integrity failures); changes record themselves. */
+int files_audit(struct db *db, const struct actor *who, int64_t tenant_id,
+		enum audit_category cat, const char *action, int64_t id, enum audit_result res,
+		json_t *details) KURA_WUR;
 
 /* ---- key rotation (E2) ---- */
 /* New tenant key version; every file key of the tenant re-wrapped under it (content not

@@ -28,7 +28,4 @@ int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node
 int files_quota_row(struct db *db, int64_t tenant_id) KURA_WUR;
 /* Adds delta to usage; -EDQUOT when a positive delta would pass the quota. */
 int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta) KURA_WUR;
-int files_audit(struct db *db, const struct actor *who, int64_t tenant_id,
-		enum audit_category cat, const char *action, int64_t id, enum audit_result res,
-		json_t *details) KURA_WUR;
 #endif

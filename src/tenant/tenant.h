@@ -52,6 +52,8 @@ enum permission {
 	PERM_TENANT_READ,     /* the contract (A4) */
 	PERM_ACCOUNT_READ,    /* list and show accounts of the tenant */
 	PERM_ACCOUNT_WRITE,   /* create, suspend, resume, delete, unlock, change roles */
+	PERM_FILES_READ,      /* list, download, labels, trash and quota of the tenant's files */
+	PERM_FILES_WRITE,     /* upload, create folders, rename, move, delete, restore, label */
 };
 enum role role_parse(const char *name);
 const char *role_name(enum role r);
