@@ -11,6 +11,7 @@
  * associated data. Keys live in sodium_malloc'ed memory and are wiped on free; a failed
  * open zeroes its output.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>

@@ -11,6 +11,7 @@
  * ones, and keyring_rt_forget() drops them here.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>

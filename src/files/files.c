@@ -13,6 +13,7 @@
  * walks, so no id of another tenant is ever reached. Names and labels are validated here,
  * whatever the caller. Every change is one transaction with its audit record.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 

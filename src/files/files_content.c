@@ -13,6 +13,7 @@
  * are wiped on every path. A read returns bytes of a chunk only after that chunk's tag
  * verified; a stored blob whose layout disagrees with the recorded size is refused whole.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>
