@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "blob/blob.h"
 #include "cli/cli.h"
 #include "core/config.h"
@@ -121,6 +122,10 @@ int cmd_serve(int argc, char **argv)
 			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
 		return fail(err);
 	}
+	if (mfa_configure(&cfg, master) < 0) {
+		fail("[server] public_url must be an http:// or https:// URL (it is the WebAuthn origin)");
+		goto out;
+	}
 	if (!no_tls) {
 		data_path(path, sizeof(path), dir, cfg.tls_cert);
 		cert = read_text(path, err, sizeof(err));
@@ -211,6 +216,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	db_close(db);
+	mfa_shutdown();
 	keyfile_free(master, MASTER_KEY_BYTES);
 	free(cert);
 	if (key) {

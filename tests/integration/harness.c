@@ -479,7 +479,9 @@ static int write_config(struct it_server *s, const char *extra)
 		     "\n# --- integration test overrides ---\n"
 		     "[server]\npublic_url = %s\n"
 		     "[mail]\nsmtp_url = smtp://127.0.0.1:%d\npoll_seconds = 1\n"
-		     "[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n",
+		     "[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n"
+		     /* managers of new tenants need MFA by default; the tests of MFA ask for it */
+		     "mfa_managers_default = optional\n",
 		     s->public_url, s->smtp_port);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
