@@ -2,7 +2,8 @@
 # Files benchmark: one PUT and one GET of SIZE MiB (default 1024 = 1 GiB) through the files API
 # (PUT /api/v1/folders/root/files/NAME, GET /api/v1/files/ID/content) with curl, kura TLS off
 # (--no-tls on loopback), encryption at rest on (the algorithm this machine picks is shown).
-# Release build. Usage: bench/files.sh [MiB]. Prints a table; changes nothing outside /tmp.
+# The demo manager logs in with a password only (mfa_managers_default = optional: a
+# throughput measurement, not a deployment). Release build. Usage: bench/files.sh [MiB]. Prints a table; changes nothing outside /tmp.
 set -eu
 cd "$(dirname "$0")/.."
 mib=${1:-1024}
@@ -11,7 +12,7 @@ tmp=$(mktemp -d /tmp/kura-bench.XXXXXX)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pw=$(./build/kura init --data "$tmp/d" --demo 2>/dev/null | sed -n 's/^password: //p')
-printf '[log]\nlevel = warn\n' >> "$tmp/d/kura.conf"
+printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$tmp/d/kura.conf"
 ./build/kura serve --data "$tmp/d" --listen "127.0.0.1:$port" --no-tls 2>"$tmp/serve.log" &
 pid=$!
 url="http://127.0.0.1:$port"
