@@ -103,4 +103,16 @@
 #define KURA_AUDIT_DETAILS_MAX       4096
 #define KURA_AUDIT_TARGET_MAX        512
 
+/* Files (W1, F2) */
+#define KURA_FILE_NAME_MAX           255           /* bytes of UTF-8 per file or folder name */
+#define KURA_FILE_MAX_BYTES          (64LL * 1024 * 1024 * 1024)  /* one file's plaintext */
+#define KURA_QUOTA_DEFAULT_BYTES     (10LL * 1024 * 1024 * 1024)  /* per tenant, until set */
+#define KURA_CONTENT_TYPE_MAX        127
+#define KURA_LABEL_MAX               64            /* code points per label */
+#define KURA_LABELS_PER_ITEM         32
+#define KURA_FOLDER_DEPTH_MAX        64            /* nesting of folders */
+#define KURA_TRASH_RETENTION_S       (30 * 24 * 60 * 60)
+#define KURA_TRASH_PURGE_INTERVAL_S  (60 * 60)
+#define KURA_KEY_CACHE_ENTRIES       64            /* unwrapped tenant keys held in memory */
+
 #endif

@@ -19,6 +19,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	const struct config *cfg;
 	struct mailer *mailer;
+	struct files *files;           /* NULL: the files API answers 503 */
 	bool tls;
 	/* access: [server] trusted_proxies, parsed at start */
 	struct ipnet trusted[KURA_TRUSTED_PROXIES_MAX];
@@ -57,10 +58,28 @@ struct request {
 	int64_t app_password_id;       /* access: > 0 when authenticated by an app password (session.id 0) */
 	bool app_password_read_only;
 	struct header *headers;        /* extra response headers */
-	unsigned status;               /* sent status, for the access log */
+	unsigned status;               /* sent status, for the access log; 0 = not answered yet */
+	/* streaming body (R_STREAM routes) */
+	const struct stream_ops *stream;
+	void *stream_ctx;              /* the handler's, released by stream->abort */
+	bool stream_failed;            /* data() refused a piece: the rest is discarded */
+	bool stream_ended;             /* end() ran */
 };
 
 typedef enum MHD_Result (*handler_fn)(struct request *req);
+
+/* Routes flagged R_STREAM get their body as it arrives instead of buffered: their handler
+ * runs as soon as the headers passed every check of dispatch(); it either answers at once
+ * (e.g. 413 or 507 from Content-Length; the body is then discarded) or sets req->stream and
+ * req->stream_ctx and returns MHD_YES. Then data() gets each piece of the body and
+ * returns <0 to refuse the rest (discarded; end() still runs and must answer); end() runs
+ * when the body is complete and answers. abort() runs from the completion callback whatever
+ * happened (client gone, answered early, or done) and releases stream_ctx if still set. */
+struct stream_ops {
+	int (*data)(struct request *req, const char *data, size_t n);
+	handler_fn end;
+	void (*abort)(struct request *req, bool client_gone);
+};
 
 /* responses: each queues exactly one response and returns MHD's result */
 void http_add_header(struct request *req, const char *name, const char *value);
@@ -68,6 +87,9 @@ enum MHD_Result http_respond(struct request *req, unsigned status, const char *c
 			     const void *body, size_t n);
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj);  /* steals obj */
 enum MHD_Result http_empty(struct request *req, unsigned status);
+/* Queues resp (destroying it) with the security headers and this request's extra headers. */
+enum MHD_Result http_respond_response(struct request *req, unsigned status,
+				      const char *content_type, struct MHD_Response *resp);
 /* type is the slug after urn:kura:problem: ; field may be NULL */
 enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
 			     const char *detail, const char *field);
@@ -128,6 +150,23 @@ enum MHD_Result page_login_js(struct request *req);
 enum MHD_Result page_mfa(struct request *req);
 enum MHD_Result page_mfa_js(struct request *req);
 enum MHD_Result page_webauthn_js(struct request *req);
+/* files (api_files.c) */
+enum MHD_Result api_file_upload_begin(struct request *req);
+enum MHD_Result api_folder_get(struct request *req);
+enum MHD_Result api_folder_children(struct request *req);
+enum MHD_Result api_folder_create(struct request *req);
+enum MHD_Result api_node_patch(struct request *req);
+enum MHD_Result api_node_delete(struct request *req);
+enum MHD_Result api_file_get(struct request *req);
+enum MHD_Result api_file_content(struct request *req);
+enum MHD_Result api_label_put(struct request *req);
+enum MHD_Result api_label_delete(struct request *req);
+enum MHD_Result api_labels_list(struct request *req);
+enum MHD_Result api_label_items(struct request *req);
+enum MHD_Result api_trash_list(struct request *req);
+enum MHD_Result api_trash_restore(struct request *req);
+enum MHD_Result api_trash_purge(struct request *req);
+enum MHD_Result api_quota(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);

@@ -39,7 +39,8 @@
 #define R_BODY      0x2    /* takes a JSON body */
 #define R_PWCHANGE  0x4    /* allowed while the password must be changed */
 #define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
-#define R_NOAPP     0x10   /* never with an app password (credential and session management) */
+#define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
+#define R_NOAPP     0x20   /* never with an app password (credential and session management) */
 
 struct route {
 	const char *method;
@@ -78,6 +79,27 @@ static const struct route routes[] = {
 	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
 	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
 	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+	/* files (docs/api.md "Files"); "root" names the tenant's root folder */
+	{ "GET", "/api/v1/folders/*", api_folder_get, 0, PERM_FILES_READ },
+	{ "PATCH", "/api/v1/folders/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/folders/*", api_node_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/folders/*/children", api_folder_children, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/folders/*/children", api_folder_create, R_BODY, PERM_FILES_WRITE },
+	{ "PUT", "/api/v1/folders/*/files/*", api_file_upload_begin, R_STREAM, PERM_FILES_WRITE },
+	{ "PUT", "/api/v1/folders/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/folders/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/files/*", api_file_get, 0, PERM_FILES_READ },
+	{ "PATCH", "/api/v1/files/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/files/*", api_node_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/files/*/content", api_file_content, 0, PERM_FILES_READ },
+	{ "PUT", "/api/v1/files/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/files/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/labels", api_labels_list, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/labels/*", api_label_items, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/trash", api_trash_list, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
 	/* access: allowlist, lockout settings, password reset, app passwords */
 	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
 	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
@@ -126,6 +148,14 @@ static const char *status_title(const char *type)
 		{ "body-too-large", "The body is too large" },
 		{ "headers-too-large", "The request headers are too large" },
 		{ "unsupported-media-type", "Unsupported media type" },
+		{ "invalid-name", "The name is not acceptable" },
+		{ "quota-exceeded", "The tenant's storage quota would be exceeded" },
+		{ "file-too-large", "The file is over the size limit" },
+		{ "insufficient-storage", "The server has no room to store this" },
+		{ "integrity-error", "Stored data failed its integrity check" },
+		{ "range-not-satisfiable", "The range is not satisfiable" },
+		{ "precondition-failed", "A precondition failed" },
+		{ "upload-incomplete", "The body ended before Content-Length bytes" },
 		{ "internal-error", "Internal error" },
 		{ "unavailable", "Temporarily unavailable" },
 		/* access */
@@ -159,12 +189,19 @@ enum MHD_Result http_respond(struct request *req, unsigned status, const char *c
 			     const void *body, size_t n)
 {
 	struct MHD_Response *resp;
-	struct header *h;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
+	return http_respond_response(req, status, content_type, resp);
+}
+
+enum MHD_Result http_respond_response(struct request *req, unsigned status,
+				      const char *content_type, struct MHD_Response *resp)
+{
+	struct header *h;
+	enum MHD_Result ret;
+
 	if (content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
@@ -523,7 +560,9 @@ static enum MHD_Result dispatch(struct request *req)
 	/* route_match of later patterns may have overwritten params: match again */
 	route_match(route->pattern, req->path, req);
 
-	if (route->flags & R_BODY) {
+	if (route->flags & R_STREAM) {
+		/* the body comes later, to the stream the handler sets */
+	} else if (route->flags & R_BODY) {
 		if (req->body_too_large)
 			return http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
 		if (!content_type_is_json(req))
@@ -615,6 +654,21 @@ static enum MHD_Result dispatch(struct request *req)
 	return route->fn(req);
 }
 
+/* True when the request goes to an R_STREAM route: then dispatch() runs before the body. */
+static bool is_stream_request(struct request *req)
+{
+	const char *path;
+	size_t i;
+
+	if (!req->raw_uri || !(path = decode_path(req->arena, req->raw_uri)))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(routes); i++)
+		if ((routes[i].flags & R_STREAM) && !strcmp(routes[i].method, req->method) &&
+		    route_match(routes[i].pattern, path, req))
+			return true;
+	return false;
+}
+
 /* ---------------------------------------------------------------- MHD callbacks */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -675,6 +729,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		req->user_agent = ua ? ua : "";
 		req->actor.user_agent = req->user_agent;
 		access_resolve_client(req);   /* access: X-Forwarded-For from trusted proxies */
+		if (is_stream_request(req))
+			return dispatch(req);   /* checks now; the body goes to stream->data */
 		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			int64_t v;
@@ -686,6 +742,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			}
 		}
 		return MHD_YES;
+	}
+	if (req->stream || (req->status && !req->body)) {
+		/* streaming, or answered before the body (then the body is discarded) */
+		if (*upload_data_size > 0) {
+			size_t n = *upload_data_size;
+
+			*upload_data_size = 0;
+			if (req->stream && !req->status && !req->stream_failed &&
+			    req->stream->data(req, upload_data, n) < 0)
+				req->stream_failed = true;
+			return MHD_YES;
+		}
+		if (req->status || !req->stream || req->stream_ended)
+			return MHD_YES;
+		req->stream_ended = true;
+		return req->stream->end(req);
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
@@ -718,6 +790,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	(void)con;
 	if (!req)
 		return;
+	if (req->stream)
+		req->stream->abort(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	if (req->started) {
 		str_printf(status, sizeof(status), "%u", req->status);
 		str_printf(dur, sizeof(dur), "%lld", (long long)(clock_now_us() - req->start_us));
@@ -831,6 +905,7 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	}
 	srv->cfg = opt->cfg;
 	srv->mailer = opt->mailer;
+	srv->files = opt->files;
 	srv->tls = opt->tls_cert_pem != NULL;
 	if (access_configure(srv, err, err_size) < 0) {
 		free(srv);

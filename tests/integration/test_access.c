@@ -776,6 +776,18 @@ static void test_app_passwords(void **state)
 		      json_pack("{s:s}", "display_name", "Bob R"), NULL);
 	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
 	it_response_free(r);
+	/* the files API: read scope reads, cannot upload (a streaming route, refused before the body);
+	 * read-write uploads (an empty file) */
+	r = basic_req(s, NULL, "GET", "/api/v1/quota", MGR "@alpha", ro, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	r = basic_req(s, NULL, "PUT", "/api/v1/folders/root/files/a.txt", MGR "@alpha", ro, NULL, NULL);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = basic_req(s, NULL, "PUT", "/api/v1/folders/root/files/a.txt", MGR "@alpha", rw, NULL, NULL);
+	if (r->status != 201 && r->status != 200)
+		fail_msg("read-write app password upload: %ld %s", r->status, r->body);
+	it_response_free(r);
 	/* read-write: PATCH works without a CSRF token */
 	r = basic_req(s, NULL, "PATCH", "/api/v1/accounts/bob", MGR "@alpha", rw,
 		      json_pack("{s:s}", "display_name", "Bob W"), NULL);
