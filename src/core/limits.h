@@ -115,4 +115,22 @@
 #define KURA_TRASH_PURGE_INTERVAL_S  (60 * 60)
 #define KURA_KEY_CACHE_ENTRIES       64            /* unwrapped tenant keys held in memory */
 
+/* WebDAV (W2; docs/webdav.md) */
+#define KURA_DAV_XML_BODY_MAX        (64 * 1024)   /* PROPFIND, PROPPATCH and LOCK bodies */
+#define KURA_DAV_XML_DEPTH_MAX       32            /* element nesting of a request body */
+#define KURA_DAV_XML_NODES_MAX       4096          /* elements of a request body */
+#define KURA_DAV_PROPFIND_DEPTH_MAX  1             /* Depth: infinity is refused (403) */
+#define KURA_DAV_LIST_MAX            100000        /* members listed by one PROPFIND Depth 1 */
+#define KURA_DAV_RESPONSE_MAX        (256LL * 1024 * 1024)  /* one multistatus body */
+#define KURA_DAV_PROPS_PER_NODE      64            /* dead properties of one file or folder */
+#define KURA_DAV_PROP_BYTES_MAX      (8 * 1024)    /* one dead property, serialized XML */
+#define KURA_DAV_PROP_NAME_MAX       255           /* bytes of a property name or namespace */
+#define KURA_DAV_LOCKS_PER_TENANT    10000
+#define KURA_DAV_LOCK_OWNER_MAX      2048          /* bytes of a lock's <owner>, serialized */
+#define KURA_DAV_LOCK_TIMEOUT_S      (10 * 60)     /* when the client asks none (or Infinite) */
+#define KURA_DAV_LOCK_TIMEOUT_MAX_S  (7 * 24 * 60 * 60)
+#define KURA_DAV_IF_LISTS_MAX        32            /* lists in one If header */
+#define KURA_DAV_IF_CONDITIONS_MAX   64            /* conditions in one If header, all lists */
+#define KURA_DAV_COPY_NODES_MAX      10000         /* files and folders one COPY may create */
+
 #endif

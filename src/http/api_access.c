@@ -150,6 +150,14 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 		return false;
 	}
 	r = basic_auth_parse(h, user, sizeof(user), secret, sizeof(secret));
+	/* WebDAV: /dav/<tenant>/ names the tenant, so "login" alone means login@tenant */
+	if (r == 0 && req->basic_tenant && !strchr(user, '@') && strlen(user) <= KURA_LOGIN_MAX &&
+	    strlen(req->basic_tenant) <= KURA_TENANT_CODE_MAX) {
+		char full[sizeof(user)];
+
+		str_printf(full, sizeof(full), "%s@%s", user, req->basic_tenant);
+		str_copy(user, sizeof(user), full);
+	}
 	if (r == 0)
 		r = apppass_authenticate(req->db, user, secret, req->client_ip, &req->session,
 					 &req->app_password_id, &ro);
@@ -215,14 +223,16 @@ bool access_request_allowed(struct request *req, const char *method, enum MHD_Re
 		*ret = http_internal_error(req, r);
 		return false;
 	}
-	if (req->app_password_id && req->app_password_read_only && strcmp(method, "GET")) {
+	if (req->app_password_id && req->app_password_read_only && strcmp(method, "GET") &&
+	    !(req->dav && dav_method_is_read(method))) {
 		json_t *d = json_pack("{s:s, s:s, s:I}", "path", req->path, "method", req->method,
 				      "app_password", (json_int_t)req->app_password_id);
 
 		r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, d);
 		json_decref(d);
 		(void)r;
-		*ret = http_problem(req, 403, "permission-denied", "this app password is read-only (GET and HEAD)",
+		*ret = http_problem(req, 403, "permission-denied",
+				    "this app password is read-only (GET and HEAD; PROPFIND and OPTIONS on WebDAV)",
 				    NULL);
 		return false;
 	}

@@ -19,6 +19,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -31,7 +32,7 @@
 #define STREAM_BLOCK (64 * 1024)
 
 /* Maps a files-service error to a problem response. */
-static enum MHD_Result files_error(struct request *req, int r, const char *what)
+enum MHD_Result http_files_error(struct request *req, int r, const char *what)
 {
 	switch (r) {
 	case -ENOENT:
@@ -116,7 +117,7 @@ enum MHD_Result api_folder_get(struct request *req)
 	struct file_node n;
 	int r = node_of_path(req, &n);
 
-	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
+	return r < 0 ? http_files_error(req, r, NULL) : node_answer(req, 200, &n);
 }
 
 enum MHD_Result api_file_get(struct request *req)
@@ -142,7 +143,7 @@ enum MHD_Result api_folder_children(struct request *req)
 	if (r == 0)
 		r = files_list(req->db, TENANT(req), n.id, label, after, (size_t)limit, &items, &more);
 	if (r < 0)
-		return files_error(req, r, "label");
+		return http_files_error(req, r, "label");
 	return http_json(req, 200, json_pack("{s:o, s:o, s:b}", "folder", files_node_json(req->db, TENANT(req), &n),
 					     "items", items, "more", more));
 }
@@ -163,7 +164,7 @@ enum MHD_Result api_folder_create(struct request *req)
 	if (r == 0)
 		r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
 	if (r < 0)
-		return files_error(req, r, "name");
+		return http_files_error(req, r, "name");
 	return node_answer(req, 201, &n);
 }
 
@@ -187,7 +188,7 @@ enum MHD_Result api_node_patch(struct request *req)
 			return http_problem(req, 400, "invalid-field", "name must be a string", "name");
 		name = json_string_value(name_v);
 		if (!files_name_valid(name))
-			return files_error(req, -EINVAL, "name");
+			return http_files_error(req, -EINVAL, "name");
 	}
 	if (parent_v) {
 		if (json_is_string(parent_v) && !strcmp(json_string_value(parent_v), "root")) {
@@ -207,7 +208,7 @@ enum MHD_Result api_node_patch(struct request *req)
 	if (r == -ENOENT && parent)
 		return http_problem(req, 404, "not-found", "no such item or target folder", "parent_id");
 	if (r < 0)
-		return files_error(req, r, name ? "name" : "parent_id");
+		return http_files_error(req, r, name ? "name" : "parent_id");
 	return node_answer(req, 200, &n);
 }
 
@@ -218,7 +219,7 @@ enum MHD_Result api_node_delete(struct request *req)
 
 	if (r == 0)
 		r = files_trash(req->db, &req->actor, TENANT(req), n.id);
-	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
+	return r < 0 ? http_files_error(req, r, NULL) : http_empty(req, 204);
 }
 
 /* ---- labels ---- */
@@ -230,7 +231,7 @@ enum MHD_Result api_label_put(struct request *req)
 
 	if (r == 0)
 		r = files_label_add(req->db, &req->actor, TENANT(req), n.id, req->params[1]);
-	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
+	return r < 0 ? http_files_error(req, r, "label") : http_empty(req, 204);
 }
 
 enum MHD_Result api_label_delete(struct request *req)
@@ -240,7 +241,7 @@ enum MHD_Result api_label_delete(struct request *req)
 
 	if (r == 0)
 		r = files_label_remove(req->db, &req->actor, TENANT(req), n.id, req->params[1]);
-	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
+	return r < 0 ? http_files_error(req, r, "label") : http_empty(req, 204);
 }
 
 enum MHD_Result api_labels_list(struct request *req)
@@ -248,7 +249,7 @@ enum MHD_Result api_labels_list(struct request *req)
 	json_t *arr = NULL;
 	int r = files_labels(req->db, TENANT(req), &arr);
 
-	return r < 0 ? files_error(req, r, NULL) : http_json(req, 200, json_pack("{s:o}", "labels", arr));
+	return r < 0 ? http_files_error(req, r, NULL) : http_json(req, 200, json_pack("{s:o}", "labels", arr));
 }
 
 enum MHD_Result api_label_items(struct request *req)
@@ -256,7 +257,7 @@ enum MHD_Result api_label_items(struct request *req)
 	json_t *arr = NULL;
 	int r = files_label_find(req->db, TENANT(req), req->params[0], &arr);
 
-	return r < 0 ? files_error(req, r, "label")
+	return r < 0 ? http_files_error(req, r, "label")
 		     : http_json(req, 200, json_pack("{s:s, s:o}", "label", req->params[0], "items", arr));
 }
 
@@ -267,7 +268,7 @@ enum MHD_Result api_trash_list(struct request *req)
 	json_t *arr = NULL;
 	int r = files_trash_list(req->db, TENANT(req), &arr);
 
-	return r < 0 ? files_error(req, r, NULL)
+	return r < 0 ? http_files_error(req, r, NULL)
 		     : http_json(req, 200, json_pack("{s:o, s:i}", "items", arr, "retention_days",
 						     KURA_TRASH_RETENTION_S / 86400));
 }
@@ -280,7 +281,7 @@ enum MHD_Result api_trash_restore(struct request *req)
 
 	if (r == 0)
 		r = files_restore(req->db, &req->actor, TENANT(req), id, &n);
-	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
+	return r < 0 ? http_files_error(req, r, NULL) : node_answer(req, 200, &n);
 }
 
 enum MHD_Result api_trash_purge(struct request *req)
@@ -293,7 +294,7 @@ enum MHD_Result api_trash_purge(struct request *req)
 	r = node_param(req, 0, &id);
 	if (r == 0)
 		r = files_purge(req->srv->files, req->db, &req->actor, TENANT(req), id);
-	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
+	return r < 0 ? http_files_error(req, r, NULL) : http_empty(req, 204);
 }
 
 enum MHD_Result api_quota(struct request *req)
@@ -328,11 +329,24 @@ static const struct stream_ops upload_ops;
 
 enum MHD_Result api_file_upload_begin(struct request *req)
 {
+	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct file_node parent;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	r = node_of_path(req, &parent);
+	if (r < 0)
+		return http_files_error(req, r, "name");
+	return http_file_upload_start(req, parent.id, req->params[1], inm && !strcmp(inm, "*"));
+}
+
+enum MHD_Result http_file_upload_start(struct request *req, int64_t parent_id, const char *name,
+				       bool no_replace)
+{
 	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct upload_ctx *c;
-	struct file_node parent;
 	int r;
 
 	if (!req->srv->files)
@@ -343,23 +357,24 @@ enum MHD_Result api_file_upload_begin(struct request *req)
 	c->expected = -1;
 	if (cl && (safe_atoi64(cl, &c->expected) < 0 || c->expected < 0))
 		return http_problem(req, 400, "invalid-field", "bad Content-Length", "Content-Length");
-	if (!files_name_valid(req->params[1]))
-		return files_error(req, -EINVAL, "name");
-	if (ct && !files_content_type_valid(ct))
-		return http_problem(req, 400, "invalid-field",
-				    "Content-Type must be type/subtype in printable ASCII, at most 127 bytes",
-				    "Content-Type");
-	r = node_of_path(req, &parent);
-	if (r == 0)
-		r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent.id, req->params[1], ct,
-				       c->expected, inm && !strcmp(inm, "*"), &c->u);
+	if (!files_name_valid(name))
+		return http_files_error(req, -EINVAL, "name");
+	if (ct && !files_content_type_valid(ct)) {
+		if (!req->dav)
+			return http_problem(req, 400, "invalid-field",
+					    "Content-Type must be type/subtype in printable ASCII, at most 127 bytes",
+					    "Content-Type");
+		ct = NULL;   /* WebDAV clients send what they send: store the default type */
+	}
+	r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent_id, name, ct, c->expected,
+			       no_replace, &c->u);
 	if (r == -EEXIST)
 		return http_problem(req, 412, "precondition-failed",
 				    "If-None-Match: * and a file of that name exists", NULL);
 	if (r < 0)
-		return files_error(req, r, "name");
-	str_copy(c->name, sizeof(c->name), req->params[1]);
-	c->parent_id = parent.id;
+		return http_files_error(req, r, "name");
+	str_copy(c->name, sizeof(c->name), name);
+	c->parent_id = parent_id;
 	req->stream_ctx = c;
 	req->stream = &upload_ops;
 	return MHD_YES;
@@ -406,7 +421,7 @@ static enum MHD_Result upload_end(struct request *req)
 	if (c->err) {
 		r = audit_upload_failure(req, c, strerror(-c->err));
 		(void)r;   /* the refusal stands either way */
-		return files_error(req, c->err, "name");
+		return http_files_error(req, c->err, "name");
 	}
 	if (c->expected >= 0 && files_upload_received(c->u) != (uint64_t)c->expected) {
 		c->u = files_upload_abort(c->u);
@@ -421,7 +436,12 @@ static enum MHD_Result upload_end(struct request *req)
 		if (r == -EEXIST)
 			return http_problem(req, 412, "precondition-failed",
 					    "If-None-Match: * and a file of that name exists", NULL);
-		return files_error(req, r, "name");
+		return http_files_error(req, r, "name");
+	}
+	if (req->dav) {
+		str_printf(loc, sizeof(loc), "\"%s\"", n.etag);
+		http_add_header(req, "ETag", loc);
+		return http_empty(req, created ? 201 : 204);
 	}
 	str_printf(loc, sizeof(loc), "/api/v1/files/%lld", (long long)n.id);
 	http_add_header(req, "Location", loc);
@@ -571,26 +591,95 @@ static char *content_disposition(struct arena *a, const char *name)
 	return arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
 
-static bool etag_matches(const char *inm, const char *quoted)
+/* Does the list (If-Match / If-None-Match value) name the quoted tag? "*" matches any
+ * existing resource; strong says W/ tags never match (If-Match). */
+static bool etag_matches(const char *list, const char *quoted, bool strong)
 {
 	const char *p;
 	size_t n = strlen(quoted);
 
-	if (!inm)
+	if (!list)
 		return false;
-	if (!strcmp(inm, "*"))
+	while (*list == ' ')
+		list++;
+	if (!strcmp(list, "*"))
 		return true;
-	for (p = inm; (p = strstr(p, quoted)) != NULL; p += n) {
+	for (p = list; (p = strstr(p, quoted)) != NULL; p += n) {
 		/* the quoted tag, optionally W/-prefixed, as one list element */
 		char after = p[n];
+		bool weak = p - list >= 2 && p[-2] == 'W' && p[-1] == '/';
 
-		if (after == '\0' || after == ',' || after == ' ')
+		if ((after == '\0' || after == ',' || after == ' ') && !(weak && strong))
 			return true;
 	}
 	return false;
 }
 
+void http_date_format(int64_t us, char *buf, size_t size)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		str_copy(buf, size, "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+/* An HTTP-date (IMF-fixdate) in seconds; -1 when it is not one. */
+static int64_t http_date_parse(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	if (!s)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+unsigned http_preconditions(struct request *req, const char *etag, int64_t modified_us, bool exists)
+{
+	const bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+	const char *im = header(req, MHD_HTTP_HEADER_IF_MATCH);
+	const char *ius = header(req, MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE);
+	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const char *ims = header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	int64_t mod_s = modified_us / 1000000, t;
+
+	/* RFC 9110 13.2.2, in this order */
+	if (im) {
+		if (!exists || !etag || !etag_matches(im, etag, true))
+			return 412;
+	} else if (ius && exists && (t = http_date_parse(ius)) >= 0 && mod_s > t) {
+		return 412;
+	}
+	if (inm) {
+		if (exists && etag && etag_matches(inm, etag, false))
+			return get ? 304 : 412;
+		if (exists && !etag && strstr(inm, "*"))
+			return get ? 304 : 412;
+	} else if (ims && get && exists && (t = http_date_parse(ims)) >= 0 && mod_s <= t) {
+		return 304;
+	}
+	return 0;
+}
+
 enum MHD_Result api_file_content(struct request *req)
+{
+	int64_t id;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	r = node_param(req, 0, &id);
+	if (r < 0)
+		return http_files_error(req, r, NULL);
+	return http_file_download(req, id);
+}
+
+enum MHD_Result http_file_download(struct request *req, int64_t id)
 {
 	const bool head = !strcmp(req->method, "HEAD");
 	struct files_reader *rd = NULL;
@@ -598,31 +687,35 @@ enum MHD_Result api_file_content(struct request *req)
 	struct MHD_Response *resp;
 	struct file_node n;
 	uint64_t start = 0, len = 0;
-	char etag[64], crange[96], probe[1];
+	char etag[64], crange[96], lastmod[40], probe[1];
 	const char *disp;
-	unsigned status = 200;
+	unsigned status = 200, pre;
 	json_t *det;
 	size_t got = 0;
-	int64_t id;
 	int r, rng;
 
 	if (!req->srv->files)
 		return no_service(req);
-	r = node_param(req, 0, &id);
-	if (r == 0)
-		r = files_open(req->srv->files, req->db, TENANT(req), id, &n, &rd);
+	r = files_open(req->srv->files, req->db, TENANT(req), id, &n, &rd);
 	if (r == -EISDIR)
 		r = -ENOENT;
 	if (r == -EBADMSG)
 		integrity_audit(req->db, &req->actor, TENANT(req), id, 0);
 	if (r < 0)
-		return files_error(req, r, NULL);
+		return http_files_error(req, r, NULL);
 	str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
+	http_date_format(n.modified_us, lastmod, sizeof(lastmod));
 	http_add_header(req, "ETag", etag);
+	http_add_header(req, "Last-Modified", lastmod);
 	http_add_header(req, "Cache-Control", "private, no-cache");
-	if (etag_matches(header(req, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+	pre = http_preconditions(req, etag, n.modified_us, true);
+	if (pre == 304) {
 		files_reader_close(rd);
 		return http_empty(req, 304);
+	}
+	if (pre) {
+		files_reader_close(rd);
+		return http_problem(req, pre, "precondition-failed", "If-Match or If-Unmodified-Since", NULL);
 	}
 	len = (uint64_t)n.size;
 	rng = parse_range(header(req, MHD_HTTP_HEADER_RANGE), (uint64_t)n.size, &start, &len);
@@ -643,7 +736,7 @@ enum MHD_Result api_file_content(struct request *req)
 		files_reader_close(rd);
 		if (r == -EBADMSG)
 			integrity_audit(req->db, &req->actor, TENANT(req), id, start);
-		return files_error(req, r, NULL);
+		return http_files_error(req, r, NULL);
 	}
 	if (!head) {
 		det = json_pack("{s:s, s:I, s:I}", "name", n.name, "offset", (json_int_t)start, "length",
@@ -674,7 +767,7 @@ enum MHD_Result api_file_content(struct request *req)
 		download_free(d);
 		return http_internal_error(req, -ENOMEM);
 	}
-	disp = content_disposition(req->arena, n.name);
+	disp = req->dav ? NULL : content_disposition(req->arena, n.name);
 	if (disp)
 		http_add_header(req, "Content-Disposition", disp);
 	http_add_header(req, "Accept-Ranges", "bytes");

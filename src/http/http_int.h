@@ -57,6 +57,8 @@ struct request {
 	bool has_session;
 	int64_t app_password_id;       /* access: > 0 when authenticated by an app password (session.id 0) */
 	bool app_password_read_only;
+	bool dav;                      /* /dav/: WebDAV-style errors, Basic challenge (dav.c) */
+	const char *basic_tenant;      /* /dav/<tenant>/: the tenant of a Basic user without "@" */
 	struct header *headers;        /* extra response headers */
 	unsigned status;               /* sent status, for the access log; 0 = not answered yet */
 	/* streaming body (R_STREAM routes) */
@@ -170,6 +172,29 @@ enum MHD_Result api_quota(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);
+/* shared by the files API and WebDAV (api_files.c): the content of file id of the session's
+ * tenant with Range and conditional requests; a streaming upload of (parent_id, name) whose
+ * end answers JSON for the API and 201/204 for WebDAV (req->dav). */
+enum MHD_Result http_file_download(struct request *req, int64_t id);
+enum MHD_Result http_file_upload_start(struct request *req, int64_t parent_id, const char *name,
+				       bool no_replace);
+/* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
+ * (NULL: none) and modification time: 0 go on, 304 or 412 answer that. */
+unsigned http_preconditions(struct request *req, const char *etag, int64_t modified_us, bool exists);
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), size >= 30. */
+void http_date_format(int64_t us, char *buf, size_t size);
+/* Maps a files-service error to a response (problem+json, or plain for WebDAV). */
+enum MHD_Result http_files_error(struct request *req, int r, const char *what);
+
+/* ---- WebDAV (dav.c; docs/webdav.md) ---- */
+#define DAV_PREFIX "/dav/"
+/* Read methods for the files.read permission and read-only app passwords. */
+bool dav_method_is_read(const char *method);
+/* The one handler of every /dav/ request (an R_STREAM route: runs before the body). */
+enum MHD_Result dav_begin(struct request *req);
+/* The strict path decoder of dispatch() (server.c): NULL when not acceptable. Under /dav/ a
+ * trailing "/" is kept. */
+char *http_decode_path(struct arena *a, const char *raw);
 
 /* ---- access (api_access.c): allowlist, throttling, reset, app passwords ---- */
 int access_configure(struct http_server *srv, char *err, size_t err_size);

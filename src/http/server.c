@@ -41,6 +41,7 @@
 #define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
 #define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
 #define R_NOAPP     0x20   /* never with an app password (credential and session management) */
+#define R_DAV       0x40   /* WebDAV: every method, app passwords only, permission by method */
 
 struct route {
 	const char *method;
@@ -122,6 +123,15 @@ static const struct route routes[] = {
 	{ "GET", "/assets/webauthn.js", page_webauthn_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
 };
+
+/* Every request under /dav/ (any method) goes to dav.c once dispatch() has authenticated it;
+ * the permission is files.read or files.write by method (dav_method_is_read). */
+static const struct route dav_route = { "*", DAV_PREFIX, dav_begin, R_STREAM | R_DAV, PERM_FILES_WRITE };
+
+static bool is_dav_path(const char *path)
+{
+	return !strncmp(path, DAV_PREFIX, strlen(DAV_PREFIX)) || !strcmp(path, "/dav");
+}
 
 /* ---------------------------------------------------------------- responses */
 
@@ -252,6 +262,17 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 	char *text;
 	enum MHD_Result ret;
 
+	if (req->dav) {
+		/* WebDAV clients get the status and a line of text, and a Basic challenge on 401 */
+		char line[512];
+
+		(void)field;
+		if (status == 401)
+			http_add_header(req, "WWW-Authenticate", "Basic realm=\"kura\", charset=\"UTF-8\"");
+		str_printf(line, sizeof(line), "%s%s%s\n", status_title(type), detail ? ": " : "",
+			   detail ? detail : "");
+		return http_respond(req, status, "text/plain; charset=utf-8", line, strlen(line));
+	}
 	str_printf(urn, sizeof(urn), "urn:kura:problem:%s", type);
 	obj = json_pack("{s:s, s:s, s:i}", "type", urn, "title", status_title(type), "status", status);
 	if (!obj)
@@ -400,11 +421,13 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Decodes the path part of the raw target strictly. NULL when it is not acceptable. */
+/* Decodes the path part of the raw target strictly. NULL when it is not acceptable. Under
+ * /dav/ a trailing "/" (a collection's URL) is kept; elsewhere it is an empty segment. */
 static char *decode_path(struct arena *a, const char *raw)
 {
 	size_t n = strcspn(raw, "?#"), i, o = 0;
 	char *out, *seg;
+	bool dav;
 
 	if (n == 0 || raw[0] != '/')
 		return NULL;
@@ -439,10 +462,13 @@ static char *decode_path(struct arena *a, const char *raw)
 	/* segments: no empty ones (except a lone "/"), no "." or ".." */
 	if (o == 1)
 		return out;
+	dav = is_dav_path(out);
 	for (seg = out + 1;; ) {
 		char *end = strchr(seg, '/');
 		size_t len = end ? (size_t)(end - seg) : strlen(seg);
 
+		if (len == 0 && !end && dav && seg > out + 1)
+			break;   /* the trailing "/" of a WebDAV collection */
 		if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
 			return NULL;
 		if (!end)
@@ -450,6 +476,11 @@ static char *decode_path(struct arena *a, const char *raw)
 		seg = end + 1;
 	}
 	return out;
+}
+
+char *http_decode_path(struct arena *a, const char *raw)
+{
+	return decode_path(a, raw);
 }
 
 /* Matches path against pattern; fills params. */
@@ -520,6 +551,7 @@ static enum MHD_Result dispatch(struct request *req)
 	const struct route *route = NULL;
 	const char *method = !strcmp(req->method, "HEAD") ? "GET" : req->method;
 	const char *cookie, *csrf;
+	enum permission perm;
 	struct header_sum hs = { 0 };
 	char allow[128] = "";
 	json_error_t jerr;
@@ -532,11 +564,17 @@ static enum MHD_Result dispatch(struct request *req)
 	if (hs.total > KURA_MAX_HEADER_BYTES)
 		return http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
 	req->path = decode_path(req->arena, req->raw_uri);
+	if (req->path && is_dav_path(req->path)) {
+		req->dav = true;
+		route = &dav_route;
+		if (strchr(req->raw_uri, '#'))   /* a fragment is never part of a request target */
+			req->path = NULL;
+	}
 	if (!req->path)
 		return http_problem(req, 400, "invalid-path",
 				    "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
 				    NULL);
-	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+	for (i = 0; !route && i < ARRAY_SIZE(routes); i++) {
 		if (!route_match(routes[i].pattern, req->path, req))
 			continue;
 		if (!strcmp(routes[i].method, method)) {
@@ -558,7 +596,8 @@ static enum MHD_Result dispatch(struct request *req)
 	if (!route)
 		return http_problem(req, 404, "not-found", "no such resource", NULL);
 	/* route_match of later patterns may have overwritten params: match again */
-	route_match(route->pattern, req->path, req);
+	if (!(route->flags & R_DAV))
+		route_match(route->pattern, req->path, req);
 
 	if (route->flags & R_STREAM) {
 		/* the body comes later, to the stream the handler sets */
@@ -592,7 +631,19 @@ static enum MHD_Result dispatch(struct request *req)
 		return route->fn(req);
 
 	cookie = MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND, "kura_session");
-	if (!cookie && access_has_basic(req)) {
+	if (route->flags & R_DAV) {
+		/* WebDAV takes app passwords only (Basic), never a cookie session; a Basic user
+		 * without "@tenant" is taken in the tenant of the URL (/dav/<tenant>/) */
+		const char *t = req->path + strlen(DAV_PREFIX);
+		enum MHD_Result res;
+
+		if (!access_has_basic(req))
+			return http_problem(req, 401, "authentication-required",
+					    "use your login and an app password (HTTP Basic)", NULL);
+		req->basic_tenant = *t ? arena_strndup(req->arena, t, strcspn(t, "/")) : NULL;
+		if (!access_authenticate_basic(req, &res))
+			return res;
+	} else if (!cookie && access_has_basic(req)) {
 		/* second branch: an app password (HTTP Basic) fills session and actor alike */
 		enum MHD_Result res;
 
@@ -642,8 +693,11 @@ static enum MHD_Result dispatch(struct request *req)
 					    "your tenant requires a second factor: enrol one with POST "
 					    "/api/v1/me/mfa/totp or /api/v1/me/mfa/webauthn/register", NULL);
 	}
-	if (!authz_allowed(role_parse(req->session.account.role), route->perm)) {
-		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(route->perm), "path",
+	perm = route->perm;
+	if ((route->flags & R_DAV) && dav_method_is_read(req->method))
+		perm = PERM_FILES_READ;
+	if (!authz_allowed(role_parse(req->session.account.role), perm)) {
+		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path",
 				      req->path);
 
 		r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, d);
@@ -662,6 +716,8 @@ static bool is_stream_request(struct request *req)
 
 	if (!req->raw_uri || !(path = decode_path(req->arena, req->raw_uri)))
 		return false;
+	if (is_dav_path(path))
+		return true;   /* dav.c takes every body as a stream (PUT) or bounded (XML) */
 	for (i = 0; i < ARRAY_SIZE(routes); i++)
 		if ((routes[i].flags & R_STREAM) && !strcmp(routes[i].method, req->method) &&
 		    route_match(routes[i].pattern, path, req))

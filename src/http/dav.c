@@ -1,0 +1,1629 @@
+/*
+ * WebDAV (W2; RFC 4918 class 1 and 2, RFC 4331 quota properties) at /dav/<tenant>/...,
+ * on the files service. docs/webdav.md describes what is supported and how.
+ *
+ * Every /dav/ request reaches dav_begin() through dispatch() (server.c), which already
+ * decoded and validated the path, authenticated the app password (HTTP Basic only, with a
+ * Basic challenge on 401), checked the allowlist and the app password's scope, and
+ * authorized files.read (GET, HEAD, PROPFIND, OPTIONS) or files.write (everything else).
+ * dav_begin checks the URL's tenant against the credential's, evaluates the If header and
+ * the locks, then either starts a streaming PUT (api_files.c's upload) or takes a bounded
+ * XML body and acts when it is complete (dav_end). Reads are access audit records here;
+ * changes are audited by the files service in their own transactions.
+ *
+ * SECURITY: the tenant in the URL must be the app password's tenant (else 404, recorded),
+ * and all data access goes through the files service with the credential's tenant id, never
+ * the URL's. Destination (COPY, MOVE) and the resource tags of If are re-validated like
+ * nginx's ngx_http_dav_module does: an absolute URI must name this server's scheme and Host,
+ * the path is decoded and checked by the same strict decoder as request paths, and it must
+ * lie under the same /dav/<tenant>/ root, so a Destination into another tenant is refused
+ * (403, recorded). Depth and Overwrite accept only their RFC values. XML bodies are bounded
+ * and parsed without DTDs or entities (dav_xml.c). Lock tokens count as submitted only from
+ * the If header and only for the account that holds the lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <libxml/tree.h>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "files/files_dav.h"
+#include "http/dav_int.h"
+#include "http/http_int.h"
+#include "store/db.h"
+
+#define TENANT(req) ((req)->session.account.tenant_id)
+#define ALLOW "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
+#define XML_HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+#define XML_CT "application/xml; charset=utf-8"
+
+struct if_cond {
+	bool not, etag;
+	char *value;                   /* state token without <>, or the entity tag as given */
+};
+struct if_list {
+	const char *tag;               /* tenant-relative path, NULL: the request URI */
+	bool foreign;                  /* the tag names no resource of this tenant */
+	size_t first, n;
+};
+struct if_header {
+	struct if_cond conds[KURA_DAV_IF_CONDITIONS_MAX];
+	struct if_list lists[KURA_DAV_IF_LISTS_MAX];
+	size_t n_conds, n_lists;
+};
+
+struct dav {
+	struct request *req;
+	const char *tenant_code;
+	char *path;                    /* tenant-relative: "" root, "/a/b" */
+	bool slash;                    /* the URL ended in "/" */
+	struct if_header *ifh;         /* NULL when there is no If header */
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+};
+
+bool dav_method_is_read(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "PROPFIND") ||
+	       !strcmp(method, "OPTIONS");
+}
+
+static const char *hdr(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, name);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static enum MHD_Result send_buf(struct request *req, unsigned status, struct dbuf *b)
+{
+	struct MHD_Response *resp;
+
+	if (b->failed) {
+		dbuf_release(b);
+		return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
+	}
+	resp = MHD_create_response_from_buffer(b->n, b->p ? b->p : (char *)"",
+					       b->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		dbuf_release(b);
+		return MHD_NO;
+	}
+	b->p = NULL;
+	return http_respond_response(req, status, XML_CT, resp);
+}
+
+/* <D:error> with one precondition element, and an href inside it when given. */
+static enum MHD_Result dav_error(struct request *req, unsigned status, const char *cond,
+				 const char *href)
+{
+	struct dbuf b;
+
+	dbuf_init(&b, 64 * 1024);
+	dbuf_puts(&b, XML_HEAD "<D:error xmlns:D=\"DAV:\"><D:");
+	dbuf_puts(&b, cond);
+	if (href) {
+		dbuf_puts(&b, "><D:href>");
+		dbuf_esc(&b, href);
+		dbuf_puts(&b, "</D:href></D:");
+		dbuf_puts(&b, cond);
+		dbuf_puts(&b, ">");
+	} else {
+		dbuf_puts(&b, "/>");
+	}
+	dbuf_puts(&b, "</D:error>\n");
+	return send_buf(req, status, &b);
+}
+
+static enum MHD_Result plain(struct request *req, unsigned status, const char *text)
+{
+	char line[256];
+
+	str_printf(line, sizeof(line), "%s\n", text);
+	return http_respond(req, status, "text/plain; charset=utf-8", line, strlen(line));
+}
+
+/* The URL of a tenant-relative path, percent-encoded; "/" after collections. */
+static void put_href(struct dbuf *b, const struct dav *d, const char *path, bool folder)
+{
+	dbuf_puts(b, DAV_PREFIX);
+	dbuf_pct(b, d->tenant_code);
+	dbuf_pct(b, path);
+	if (folder)
+		dbuf_puts(b, "/");
+}
+
+static char *href_of(const struct dav *d, const char *path, bool folder)
+{
+	struct dbuf b;
+	char *s;
+
+	dbuf_init(&b, 4 * KURA_MAX_URL_BYTES);
+	put_href(&b, d, path, folder);
+	s = b.failed ? NULL : arena_strdup(d->req->arena, b.p ? b.p : "");
+	dbuf_release(&b);
+	return s;
+}
+
+static int audit_access(struct dav *d, const char *action, enum audit_result res, json_t *det)
+{
+	char target[KURA_AUDIT_TARGET_MAX];
+	int r;
+
+	str_printf(target, sizeof(target), "dav:%.500s", *d->path ? d->path : "/");
+	r = http_audit(d->req, 0, AUDIT_ACCESS, action, target, res, det);
+	json_decref(det);
+	return r;
+}
+
+/* ---------------------------------------------------------------- paths */
+
+/* parent of "/a/b" is "/a"; of "/a" is "" */
+static char *parent_of(struct arena *a, const char *path, const char **ret_name)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return NULL;
+	*ret_name = slash + 1;
+	return arena_strndup(a, path, (size_t)(slash - path));
+}
+
+static bool is_below(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+
+	return !strncmp(path, root, n) && path[n] == '/';
+}
+
+/* A /dav/ path (decoded) to tenant-relative: -ENOENT when it is not under /dav/<code>/. */
+static int rel_path(struct arena *a, const char *decoded, const char *code, char **ret, bool *ret_slash)
+{
+	const char *t, *rest;
+	size_t n, cn = strlen(code);
+	char *p;
+
+	if (strncmp(decoded, DAV_PREFIX, strlen(DAV_PREFIX)))
+		return -ENOENT;
+	t = decoded + strlen(DAV_PREFIX);
+	n = strcspn(t, "/");
+	if (n != cn || strncmp(t, code, cn))
+		return -EACCES;
+	rest = t + n;
+	p = arena_strdup(a, rest);
+	if (!p)
+		return -ENOMEM;
+	n = strlen(p);
+	*ret_slash = n > 0 && p[n - 1] == '/';
+	if (*ret_slash)
+		p[n - 1] = '\0';
+	*ret = p;
+	return 0;
+}
+
+/* Destination or an If resource tag: an absolute URI of this server (scheme and Host as the
+ * request's) or an absolute path, decoded strictly, under this tenant's /dav/ root.
+ * -EXDEV another server, -EACCES another tenant or outside /dav/, -EINVAL malformed. */
+static int url_to_path(struct dav *d, const char *uri, char **ret, bool *ret_slash)
+{
+	struct request *req = d->req;
+	const char *scheme = req->srv->tls ? "https://" : "http://", *path = uri, *host;
+	char *decoded;
+	int r;
+
+	if (!uri || !*uri || strlen(uri) > KURA_MAX_URL_BYTES)
+		return -EINVAL;
+	if (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0) {
+		size_t sn = strlen(scheme), hn;
+
+		if (strncasecmp(uri, scheme, sn))
+			return -EXDEV;
+		host = uri + sn;
+		hn = strcspn(host, "/");
+		path = host + hn;
+		if (!hdr(req, MHD_HTTP_HEADER_HOST) || strlen(hdr(req, MHD_HTTP_HEADER_HOST)) != hn ||
+		    strncasecmp(hdr(req, MHD_HTTP_HEADER_HOST), host, hn))
+			return -EXDEV;
+	}
+	if (*path != '/' || strpbrk(path, "?#"))
+		return -EINVAL;
+	decoded = http_decode_path(req->arena, path);
+	if (!decoded)
+		return -EINVAL;
+	r = rel_path(req->arena, decoded, d->tenant_code, ret, ret_slash);
+	return r == -ENOENT ? -EACCES : r;
+}
+
+/* ---------------------------------------------------------------- If header */
+
+static bool skip_ws(const char **p)
+{
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+	return **p != '\0';
+}
+
+static char *take_until(struct arena *a, const char **p, char end)
+{
+	const char *s = *p, *e = strchr(s, end);
+
+	if (!e)
+		return NULL;
+	*p = e + 1;
+	return arena_strndup(a, s, (size_t)(e - s));
+}
+
+/* RFC 4918 10.4: If = 1*No-tag-list | 1*Tagged-list. -EINVAL when malformed. */
+static int if_parse(struct dav *d, const char *h, struct if_header **ret)
+{
+	struct arena *a = d->req->arena;
+	struct if_header *ih = arena_alloc(a, sizeof(*ih));
+	const char *p = h, *tag = NULL;
+	bool foreign = false, tagged = false, any = false;
+
+	if (!ih)
+		return -ENOMEM;
+	while (skip_ws(&p)) {
+		if (*p == '<') {
+			char *uri, *path;
+			bool slash;
+			int r;
+
+			if (any && !tagged)
+				return -EINVAL;
+			p++;
+			uri = take_until(a, &p, '>');
+			if (!uri)
+				return -EINVAL;
+			tagged = true;
+			r = url_to_path(d, uri, &path, &slash);
+			if (r == -EINVAL)
+				return -EINVAL;
+			foreign = r < 0;
+			tag = r < 0 ? NULL : path;
+			continue;
+		}
+		if (*p != '(' || (tagged && !tag && !foreign) || ih->n_lists == KURA_DAV_IF_LISTS_MAX)
+			return -EINVAL;
+		p++;
+		ih->lists[ih->n_lists] = (struct if_list){ tag, foreign, ih->n_conds, 0 };
+		while (skip_ws(&p) && *p != ')') {
+			struct if_cond *c;
+
+			if (ih->n_conds == KURA_DAV_IF_CONDITIONS_MAX)
+				return -EINVAL;
+			c = &ih->conds[ih->n_conds];
+			memset(c, 0, sizeof(*c));
+			if (!strncasecmp(p, "Not", 3)) {
+				c->not = true;
+				p += 3;
+				if (!skip_ws(&p))
+					return -EINVAL;
+			}
+			if (*p == '<') {
+				p++;
+				c->value = take_until(a, &p, '>');
+			} else if (*p == '[') {
+				p++;
+				c->etag = true;
+				c->value = take_until(a, &p, ']');
+			}
+			if (!c->value || !*c->value)
+				return -EINVAL;
+			ih->n_conds++;
+			ih->lists[ih->n_lists].n++;
+		}
+		if (*p != ')' || ih->lists[ih->n_lists].n == 0)
+			return -EINVAL;
+		p++;
+		ih->n_lists++;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret = ih;
+	return 0;
+}
+
+struct token_find {
+	const char *token;
+	bool found;
+};
+
+static int token_cb(void *ctx, const struct files_dav_lock *l)
+{
+	struct token_find *t = ctx;
+
+	if (!strcmp(l->token, t->token))
+		t->found = true;
+	return 0;
+}
+
+/* Does the list hold for its resource? */
+static int if_list_true(struct dav *d, const struct if_list *l, bool *ret)
+{
+	struct request *req = d->req;
+	const char *path = l->tag ? l->tag : d->path;
+	struct file_node n;
+	char etag[64] = "";
+	bool exists = false;
+	size_t i;
+	int r;
+
+	*ret = false;
+	if (l->foreign)
+		return 0;
+	r = files_dav_resolve(req->db, TENANT(req), path, &n);
+	if (r == 0) {
+		exists = true;
+		if (n.kind == NODE_FILE)
+			str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
+	} else if (r != -ENOENT && r != -ENOTDIR) {
+		return r;
+	}
+	for (i = l->first; i < l->first + l->n; i++) {
+		const struct if_cond *c = &d->ifh->conds[i];
+		bool v = false;
+
+		if (c->etag) {
+			const char *tag = c->value;
+
+			if (!strncmp(tag, "W/", 2))
+				tag += 2;
+			v = exists && *etag && !strcmp(tag, etag);
+		} else {
+			struct token_find tf = { c->value, false };
+
+			r = files_dav_locks(req->db, TENANT(req), path, FILES_DAV_LOCKS_ON, token_cb, &tf);
+			if (r < 0)
+				return r;
+			v = tf.found;
+		}
+		if (v == c->not)
+			return 0;
+	}
+	*ret = true;
+	return 0;
+}
+
+/* 0 when there is no If header or one of its lists holds; 412 when none does. */
+static int if_evaluate(struct dav *d, unsigned *ret_status)
+{
+	size_t i;
+	int r;
+
+	*ret_status = 0;
+	if (!d->ifh)
+		return 0;
+	for (i = 0; i < d->ifh->n_lists; i++) {
+		bool ok = false;
+
+		r = if_list_true(d, &d->ifh->lists[i], &ok);
+		if (r < 0)
+			return r;
+		if (ok)
+			return 0;
+	}
+	*ret_status = 412;
+	return 0;
+}
+
+static bool token_submitted(const struct dav *d, const char *token)
+{
+	size_t i;
+
+	if (!d->ifh)
+		return false;
+	for (i = 0; i < d->ifh->n_conds; i++)
+		if (!d->ifh->conds[i].etag && !d->ifh->conds[i].not && !strcmp(d->ifh->conds[i].value, token))
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- locks */
+
+struct lock_check {
+	struct dav *d;
+	char *blocked;                 /* root path of the first lock not submitted */
+};
+
+static int lock_check_cb(void *ctx, const struct files_dav_lock *l)
+{
+	struct lock_check *c = ctx;
+
+	if (token_submitted(c->d, l->token) && l->account_id == c->d->req->actor.account_id)
+		return 0;
+	c->blocked = arena_strdup(c->d->req->arena, l->path);
+	return -EAGAIN;
+}
+
+/* The locks a change of path needs: on it (and below it for a subtree), and on its parent
+ * when the parent's membership changes. *ret_blocked names a lock's root when one was not
+ * submitted. */
+static int locks_allow(struct dav *d, const char *path, bool subtree, bool membership, char **ret_blocked)
+{
+	struct request *req = d->req;
+	struct lock_check c = { d, NULL };
+	const char *name;
+	int r;
+
+	*ret_blocked = NULL;
+	r = files_dav_locks(req->db, TENANT(req), path,
+			    FILES_DAV_LOCKS_ON | (subtree ? FILES_DAV_LOCKS_BELOW : 0), lock_check_cb, &c);
+	if (r == 0 && membership && *path) {
+		char *parent = parent_of(req->arena, path, &name);
+
+		if (parent)
+			r = files_dav_locks(req->db, TENANT(req), parent, FILES_DAV_LOCKS_ON, lock_check_cb, &c);
+	}
+	if (r == -EAGAIN) {
+		*ret_blocked = c.blocked ? c.blocked : (char *)"";
+		return 0;
+	}
+	return r;
+}
+
+static enum MHD_Result locked(struct dav *d, const char *root)
+{
+	json_t *det = json_pack("{s:s, s:s}", "method", d->req->method, "lock_root", *root ? root : "/");
+	int r = audit_access(d, "dav.locked", AUDIT_DENIED, det);
+
+	(void)r;   /* the refusal stands either way */
+	return dav_error(d->req, 423, "lock-token-submitted", href_of(d, root, false));
+}
+
+/* Checks locks for a change; answers and returns false when refused. */
+static bool may_change(struct dav *d, const char *path, bool subtree, bool membership, enum MHD_Result *res)
+{
+	char *blocked = NULL;
+	int r = locks_allow(d, path, subtree, membership, &blocked);
+
+	if (r < 0) {
+		*res = http_internal_error(d->req, r);
+		return false;
+	}
+	if (blocked) {
+		*res = locked(d, blocked);
+		return false;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static enum MHD_Result files_fail(struct dav *d, int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return plain(d->req, 404, "Not found");
+	case -ENOTDIR:
+		return plain(d->req, 409, "Conflict: a parent is not a collection");
+	case -EEXIST:
+		return plain(d->req, 412, "Precondition failed: the destination exists");
+	case -ELOOP:
+	case -EPERM:
+		return plain(d->req, 403, "Forbidden: the destination is the source or inside it, or the root");
+	case -E2BIG:
+		return plain(d->req, 403, "Forbidden: too many items or folders nested too deep");
+	case -EDQUOT:
+		return dav_error(d->req, 507, "quota-not-exceeded", NULL);
+	default:
+		return http_files_error(d->req, r, NULL);
+	}
+}
+
+/* ---------------------------------------------------------------- PROPFIND */
+
+enum live {
+	LP_CREATIONDATE, LP_DISPLAYNAME, LP_GETCONTENTLENGTH, LP_GETCONTENTTYPE, LP_GETETAG,
+	LP_GETLASTMODIFIED, LP_RESOURCETYPE, LP_SUPPORTEDLOCK, LP_LOCKDISCOVERY,
+	LP_QUOTA_AVAILABLE, LP_QUOTA_USED, LP_COUNT
+};
+static const char *const live_names[LP_COUNT] = {
+	"creationdate", "displayname", "getcontentlength", "getcontenttype", "getetag",
+	"getlastmodified", "resourcetype", "supportedlock", "lockdiscovery",
+	"quota-available-bytes", "quota-used-bytes",
+};
+
+static int live_index(const char *ns, const char *name)
+{
+	int i;
+
+	if (strcmp(ns, DAV_NS))
+		return -1;
+	for (i = 0; i < LP_COUNT; i++)
+		if (!strcmp(live_names[i], name))
+			return i;
+	return -1;
+}
+
+struct pname {
+	const char *ns, *name;
+	int live;
+};
+
+struct dead {
+	int64_t node_id;
+	char *ns, *name, *xml;
+};
+
+struct lockrow {
+	char token[FILES_DAV_TOKEN_LEN + 1];
+	char *path, *owner_xml;
+	bool infinite, shared;
+	int64_t expires_us;
+};
+
+struct propfind {
+	struct dav *d;
+	enum { PF_ALLPROP, PF_PROPNAME, PF_PROP } mode;
+	struct pname *names;
+	size_t n_names;
+	struct dead *dead;
+	size_t n_dead, cap_dead;
+	struct lockrow *locks;
+	size_t n_locks, cap_locks;
+	int64_t quota, used;
+	bool quota_loaded;
+	const char *base;              /* path of the resource the request names */
+	struct dbuf out, missing;
+};
+
+static int dead_cb(void *ctx, const struct files_dav_prop *p)
+{
+	struct propfind *pf = ctx;
+	struct arena *a = pf->d->req->arena;
+
+	if (pf->n_dead == pf->cap_dead) {
+		size_t cap = pf->cap_dead ? pf->cap_dead * 2 : 64;
+		struct dead *nd = arena_alloc(a, cap * sizeof(*nd));
+
+		if (!nd)
+			return -ENOMEM;
+		if (pf->n_dead)
+			memcpy(nd, pf->dead, pf->n_dead * sizeof(*nd));
+		pf->dead = nd;
+		pf->cap_dead = cap;
+	}
+	pf->dead[pf->n_dead] = (struct dead){ p->node_id, arena_strdup(a, p->ns), arena_strdup(a, p->name),
+					     arena_strdup(a, p->xml) };
+	if (!pf->dead[pf->n_dead].xml)
+		return -ENOMEM;
+	pf->n_dead++;
+	return 0;
+}
+
+static int lockrow_cb(void *ctx, const struct files_dav_lock *l)
+{
+	struct propfind *pf = ctx;
+	struct arena *a = pf->d->req->arena;
+	struct lockrow *lr;
+
+	if (pf->n_locks == pf->cap_locks) {
+		size_t cap = pf->cap_locks ? pf->cap_locks * 2 : 8;
+		struct lockrow *nl = arena_alloc(a, cap * sizeof(*nl));
+
+		if (!nl)
+			return -ENOMEM;
+		if (pf->n_locks)
+			memcpy(nl, pf->locks, pf->n_locks * sizeof(*nl));
+		pf->locks = nl;
+		pf->cap_locks = cap;
+	}
+	lr = &pf->locks[pf->n_locks++];
+	str_copy(lr->token, sizeof(lr->token), l->token);
+	lr->path = arena_strdup(a, l->path);
+	lr->owner_xml = arena_strdup(a, l->owner_xml);
+	lr->infinite = l->infinite;
+	lr->shared = l->shared;
+	lr->expires_us = l->expires_us;
+	return lr->path && lr->owner_xml ? 0 : -ENOMEM;
+}
+
+static void put_activelock(struct dbuf *b, const struct dav *d, const char *root, bool infinite,
+			   bool shared, const char *owner_xml, const char *token, int64_t expires_us)
+{
+	int64_t left = (expires_us - clock_now_us()) / 1000000;
+
+	dbuf_printf(b, "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:%s/></D:lockscope>"
+		       "<D:depth>%s</D:depth>", shared ? "shared" : "exclusive", infinite ? "infinity" : "0");
+	dbuf_puts(b, owner_xml);
+	dbuf_printf(b, "<D:timeout>Second-%lld</D:timeout><D:locktoken><D:href>", (long long)(left > 0 ? left : 0));
+	dbuf_esc(b, token);
+	dbuf_puts(b, "</D:href></D:locktoken><D:lockroot><D:href>");
+	put_href(b, d, root, false);
+	dbuf_puts(b, "</D:href></D:lockroot></D:activelock>");
+}
+
+static void put_lockdiscovery(struct propfind *pf, struct dbuf *b, const char *path)
+{
+	size_t i;
+
+	dbuf_puts(b, "<D:lockdiscovery>");
+	for (i = 0; i < pf->n_locks; i++) {
+		const struct lockrow *l = &pf->locks[i];
+
+		if (strcmp(l->path, path) && !(l->infinite && is_below(path, l->path)) &&
+		    !(l->infinite && !*l->path && *path))
+			continue;
+		put_activelock(b, pf->d, l->path, l->infinite, l->shared, l->owner_xml, l->token, l->expires_us);
+	}
+	dbuf_puts(b, "</D:lockdiscovery>");
+}
+
+/* Writes live property i of n into b (value, or the empty element for names only). false
+ * when the resource does not have it. */
+static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node *n, const char *path,
+		     int i, bool name_only)
+{
+	const bool file = n->kind == NODE_FILE;
+	char t[64];
+
+	if (!file && (i == LP_GETCONTENTLENGTH || i == LP_GETCONTENTTYPE || i == LP_GETETAG))
+		return false;
+	if (name_only) {
+		dbuf_printf(b, "<D:%s/>", live_names[i]);
+		return true;
+	}
+	switch (i) {
+	case LP_CREATIONDATE:
+		clock_format_utc(n->created_us, t, sizeof(t));
+		dbuf_printf(b, "<D:creationdate>%s</D:creationdate>", t);
+		break;
+	case LP_DISPLAYNAME:
+		dbuf_puts(b, "<D:displayname>");
+		dbuf_esc(b, *n->name ? n->name : pf->d->tenant_code);
+		dbuf_puts(b, "</D:displayname>");
+		break;
+	case LP_GETCONTENTLENGTH:
+		dbuf_printf(b, "<D:getcontentlength>%lld</D:getcontentlength>", (long long)n->size);
+		break;
+	case LP_GETCONTENTTYPE:
+		dbuf_puts(b, "<D:getcontenttype>");
+		dbuf_esc(b, *n->content_type ? n->content_type : "application/octet-stream");
+		dbuf_puts(b, "</D:getcontenttype>");
+		break;
+	case LP_GETETAG:
+		dbuf_printf(b, "<D:getetag>&quot;%s&quot;</D:getetag>", n->etag);
+		break;
+	case LP_GETLASTMODIFIED:
+		http_date_format(n->modified_us, t, sizeof(t));
+		dbuf_printf(b, "<D:getlastmodified>%s</D:getlastmodified>", t);
+		break;
+	case LP_RESOURCETYPE:
+		dbuf_puts(b, file ? "<D:resourcetype/>" : "<D:resourcetype><D:collection/></D:resourcetype>");
+		break;
+	case LP_SUPPORTEDLOCK:
+		dbuf_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
+			     "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope>"
+			     "<D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
+			     "</D:supportedlock>");
+		break;
+	case LP_LOCKDISCOVERY:
+		put_lockdiscovery(pf, b, path);
+		break;
+	case LP_QUOTA_AVAILABLE:
+		dbuf_printf(b, "<D:quota-available-bytes>%lld</D:quota-available-bytes>",
+			    (long long)(pf->quota > pf->used ? pf->quota - pf->used : 0));
+		break;
+	case LP_QUOTA_USED:
+		dbuf_printf(b, "<D:quota-used-bytes>%lld</D:quota-used-bytes>", (long long)pf->used);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static void put_empty_prop(struct dbuf *b, const char *ns, const char *name)
+{
+	if (!strcmp(ns, DAV_NS)) {
+		dbuf_printf(b, "<D:%s/>", name);
+	} else if (!*ns) {
+		/* no namespace: a prefix cannot be bound to "", so no prefix and no default */
+		dbuf_printf(b, "<%s xmlns=\"\"/>", name);
+	} else {
+		dbuf_printf(b, "<R:%s xmlns:R=\"", name);
+		dbuf_esc(b, ns);
+		dbuf_puts(b, "\"/>");
+	}
+}
+
+static const struct dead *dead_find(const struct propfind *pf, int64_t node_id, const char *ns,
+				    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pf->n_dead; i++)
+		if (pf->dead[i].node_id == node_id && !strcmp(pf->dead[i].ns, ns) &&
+		    !strcmp(pf->dead[i].name, name))
+			return &pf->dead[i];
+	return NULL;
+}
+
+static int put_one(struct propfind *pf, const struct file_node *n, const char *path)
+{
+	struct dbuf *b = &pf->out, *m = &pf->missing;
+	size_t i;
+	int k;
+
+	dbuf_puts(b, "<D:response><D:href>");
+	put_href(b, pf->d, path, n->kind == NODE_FOLDER);
+	dbuf_puts(b, "</D:href><D:propstat><D:prop>");
+	m->n = 0;
+	if (m->p)
+		m->p[0] = '\0';
+	if (pf->mode == PF_PROP) {
+		for (i = 0; i < pf->n_names; i++) {
+			const struct pname *pn = &pf->names[i];
+			const struct dead *dp;
+
+			if (pn->live >= 0 && put_live(pf, b, n, path, pn->live, false))
+				continue;
+			if (pn->live < 0 && (dp = dead_find(pf, n->id, pn->ns, pn->name))) {
+				dbuf_puts(b, dp->xml);
+				continue;
+			}
+			put_empty_prop(m, pn->ns, pn->name);
+		}
+	} else {
+		for (k = 0; k < LP_COUNT; k++) {
+			if (pf->mode == PF_ALLPROP && (k == LP_QUOTA_AVAILABLE || k == LP_QUOTA_USED))
+				continue;   /* RFC 4331 3: not in allprop */
+			put_live(pf, b, n, path, k, pf->mode == PF_PROPNAME);
+		}
+		for (i = 0; i < pf->n_dead; i++) {
+			if (pf->dead[i].node_id != n->id)
+				continue;
+			if (pf->mode == PF_PROPNAME)
+				put_empty_prop(b, pf->dead[i].ns, pf->dead[i].name);
+			else
+				dbuf_puts(b, pf->dead[i].xml);
+		}
+	}
+	dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
+	if (m->n) {
+		dbuf_puts(b, "<D:propstat><D:prop>");
+		dbuf_put(b, m->p, m->n);
+		dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
+	}
+	dbuf_puts(b, "</D:response>\n");
+	if (m->failed)
+		b->failed = true;
+	return b->failed ? -E2BIG : 0;
+}
+
+static int put_child(void *ctx, const struct file_node *n)
+{
+	struct propfind *pf = ctx;
+	char *path = arena_printf(pf->d->req->arena, "%s/%s", pf->base, n->name);
+
+	return path ? put_one(pf, n, path) : -ENOMEM;
+}
+
+static int propfind_parse(struct propfind *pf)
+{
+	struct dav *d = pf->d;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, c, p;
+	size_t n = 0;
+	int r;
+
+	pf->mode = PF_ALLPROP;
+	if (d->body_len == 0)
+		return 0;
+	r = dav_xml_parse(d->body, d->body_len, &doc);
+	if (r < 0)
+		return r;
+	root = xmlDocGetRootElement(doc);
+	r = -EINVAL;
+	if (!dav_xml_is(root, "propfind"))
+		goto out;
+	for (c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (dav_xml_is(c, "allprop")) {
+			pf->mode = PF_ALLPROP;
+			r = 0;
+		} else if (dav_xml_is(c, "propname")) {
+			pf->mode = PF_PROPNAME;
+			r = 0;
+		} else if (dav_xml_is(c, "prop")) {
+			pf->mode = PF_PROP;
+			for (p = c->children; p; p = p->next)
+				if (p->type == XML_ELEMENT_NODE)
+					n++;
+			pf->names = arena_alloc(d->req->arena, (n ? n : 1) * sizeof(*pf->names));
+			if (!pf->names) {
+				r = -ENOMEM;
+				goto out;
+			}
+			for (p = c->children; p; p = p->next) {
+				struct pname *pn;
+
+				if (p->type != XML_ELEMENT_NODE)
+					continue;
+				pn = &pf->names[pf->n_names++];
+				pn->ns = arena_strdup(d->req->arena, dav_xml_ns(p));
+				pn->name = arena_strdup(d->req->arena, (const char *)p->name);
+				if (!pn->ns || !pn->name) {
+					r = -ENOMEM;
+					goto out;
+				}
+				pn->live = live_index(pn->ns, pn->name);
+			}
+			r = 0;
+		}
+	}
+out:
+	xmlFreeDoc(doc);
+	return r;
+}
+
+static enum MHD_Result do_propfind(struct dav *d)
+{
+	struct request *req = d->req;
+	const char *depth = hdr(req, "Depth");
+	struct propfind *pf = arena_alloc(req->arena, sizeof(*pf));
+	struct file_node n;
+	bool deep, need_dead = false;
+	size_t i;
+	int r;
+
+	if (!pf)
+		return http_internal_error(req, -ENOMEM);
+	if (!depth || !strcasecmp(depth, "infinity"))
+		return dav_error(req, 403, "propfind-finite-depth", NULL);
+	if (strcmp(depth, "0") && strcmp(depth, "1"))
+		return plain(req, 400, "Bad Request: Depth is 0, 1 or infinity");
+	deep = depth[0] == '1';
+	pf->d = d;
+	r = propfind_parse(pf);
+	if (r == -E2BIG)
+		return plain(req, 413, "Request Entity Too Large: the XML body is nested too deep or too large");
+	if (r < 0)
+		return plain(req, 400, "Bad Request: the body is not a valid DAV:propfind");
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	if (r < 0)
+		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
+	deep = deep && n.kind == NODE_FOLDER;
+	pf->base = d->path;
+	need_dead = pf->mode != PF_PROP;
+	for (i = 0; i < pf->n_names; i++)
+		if (pf->names[i].live < 0)
+			need_dead = true;
+	if (need_dead && (r = files_dav_props(req->db, TENANT(req), n.id, deep, dead_cb, pf)) < 0)
+		return http_internal_error(req, r);
+	r = files_dav_locks(req->db, TENANT(req), d->path, FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_BELOW,
+			    lockrow_cb, pf);
+	if (r == 0)
+		r = files_quota(req->db, TENANT(req), &pf->quota, &pf->used);
+	if (r < 0)
+		return http_internal_error(req, r);
+	r = audit_access(d, "dav.propfind", AUDIT_SUCCESS, json_pack("{s:s}", "depth", deep ? "1" : "0"));
+	if (r < 0)
+		return http_internal_error(req, r);   /* not recorded, not served */
+	dbuf_init(&pf->out, KURA_DAV_RESPONSE_MAX);
+	dbuf_init(&pf->missing, KURA_DAV_RESPONSE_MAX);
+	dbuf_puts(&pf->out, XML_HEAD "<D:multistatus xmlns:D=\"DAV:\">\n");
+	r = put_one(pf, &n, d->path);
+	if (r == 0 && deep)
+		r = files_dav_children(req->db, TENANT(req), n.id, put_child, pf);
+	dbuf_puts(&pf->out, "</D:multistatus>\n");
+	dbuf_release(&pf->missing);
+	if (r < 0 && r != -E2BIG) {
+		dbuf_release(&pf->out);
+		return http_internal_error(req, r);
+	}
+	return send_buf(req, 207, &pf->out);
+}
+
+/* ---------------------------------------------------------------- PROPPATCH */
+
+static enum MHD_Result do_proppatch(struct dav *d)
+{
+	struct request *req = d->req;
+	struct files_dav_propop *ops = NULL;
+	size_t n_ops = 0, cap = 0, i;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, c, p, q;
+	struct file_node n;
+	bool protected_any = false;
+	enum MHD_Result res;
+	unsigned status;
+	struct dbuf b;
+	int r;
+
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	if (r < 0)
+		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
+	if (!may_change(d, d->path, false, false, &res))
+		return res;
+	r = dav_xml_parse(d->body ? d->body : "", d->body_len, &doc);
+	if (r < 0)
+		return plain(req, r == -E2BIG ? 413 : 400, "Bad Request: the body is not a valid DAV:propertyupdate");
+	root = xmlDocGetRootElement(doc);
+	if (!dav_xml_is(root, "propertyupdate")) {
+		xmlFreeDoc(doc);
+		return plain(req, 400, "Bad Request: the body is not a DAV:propertyupdate");
+	}
+	for (c = root->children; c; c = c->next) {
+		bool remove = dav_xml_is(c, "remove");
+
+		if (!remove && !dav_xml_is(c, "set"))
+			continue;
+		for (p = c->children; p; p = p->next) {
+			if (!dav_xml_is(p, "prop"))
+				continue;
+			for (q = p->children; q; q = q->next) {
+				struct files_dav_propop *op;
+
+				if (q->type != XML_ELEMENT_NODE)
+					continue;
+				if (n_ops == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct files_dav_propop *no = arena_alloc(req->arena, nc * sizeof(*no));
+
+					if (!no || nc > 4 * KURA_DAV_PROPS_PER_NODE) {
+						xmlFreeDoc(doc);
+						return plain(req, 413, "Request Entity Too Large: too many properties");
+					}
+					if (n_ops)
+						memcpy(no, ops, n_ops * sizeof(*no));
+					ops = no;
+					cap = nc;
+				}
+				op = &ops[n_ops++];
+				op->remove = remove;
+				op->ns = arena_strdup(req->arena, dav_xml_ns(q));
+				op->name = arena_strdup(req->arena, (const char *)q->name);
+				op->xml = NULL;
+				if (!remove) {
+					char *x = dav_xml_serialize(q, KURA_DAV_PROP_BYTES_MAX);
+
+					op->xml = x ? arena_strdup(req->arena, x) : arena_strdup(req->arena, "");
+					free(x);
+					if (!x)
+						op->xml = NULL;   /* too large: 507 below */
+				}
+				if (live_index(op->ns, op->name) >= 0)
+					protected_any = true;
+			}
+		}
+	}
+	xmlFreeDoc(doc);
+	status = 200;
+	if (protected_any) {
+		status = 424;
+	} else {
+		for (i = 0; i < n_ops; i++)
+			if (!ops[i].remove && !ops[i].xml)
+				status = 507;
+		if (status == 200) {
+			r = files_dav_proppatch(req->db, &req->actor, TENANT(req), n.id, ops, n_ops);
+			if (r == -E2BIG || r == -EFBIG)
+				status = 507;
+			else if (r == -EINVAL)
+				status = 403;
+			else if (r < 0)
+				return files_fail(d, r);
+		}
+	}
+	dbuf_init(&b, KURA_DAV_RESPONSE_MAX);
+	dbuf_puts(&b, XML_HEAD "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>");
+	put_href(&b, d, d->path, n.kind == NODE_FOLDER);
+	dbuf_puts(&b, "</D:href>");
+	for (i = 0; i < n_ops; i++) {
+		unsigned st = status;
+
+		if (protected_any)
+			st = live_index(ops[i].ns, ops[i].name) >= 0 ? 403 : 424;
+		dbuf_puts(&b, "<D:propstat><D:prop>");
+		put_empty_prop(&b, ops[i].ns, ops[i].name);
+		dbuf_printf(&b, "</D:prop><D:status>HTTP/1.1 %u %s</D:status>", st,
+			    st == 200 ? "OK" : st == 403 ? "Forbidden" : st == 424 ? "Failed Dependency"
+										  : "Insufficient Storage");
+		if (st == 403 && protected_any)
+			dbuf_puts(&b, "<D:error><D:cannot-modify-protected-property/></D:error>");
+		dbuf_puts(&b, "</D:propstat>");
+	}
+	dbuf_puts(&b, "</D:response></D:multistatus>\n");
+	return send_buf(req, 207, &b);
+}
+
+/* ---------------------------------------------------------------- MKCOL, DELETE, PUT */
+
+/* The parent folder of d->path: 409 when it is missing or not a folder. */
+static int parent_folder(struct dav *d, const char *path, struct file_node *ret, const char **ret_name)
+{
+	char *parent;
+	int r;
+
+	if (!*path)
+		return -EPERM;
+	parent = parent_of(d->req->arena, path, ret_name);
+	if (!parent)
+		return -ENOMEM;
+	r = files_dav_resolve(d->req->db, TENANT(d->req), parent, ret);
+	if (r == -ENOENT || r == -ENOTDIR || (r == 0 && ret->kind != NODE_FOLDER))
+		return -ENOTDIR;
+	return r;
+}
+
+static enum MHD_Result do_mkcol(struct dav *d)
+{
+	struct request *req = d->req;
+	struct file_node parent, n;
+	const char *name;
+	enum MHD_Result res;
+	int r;
+
+	if (d->body_len > 0 || d->body_too_large)
+		return plain(req, 415, "Unsupported Media Type: MKCOL takes no body");
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	if (r == 0) {
+		http_add_header(req, "Allow", ALLOW);
+		return plain(req, 405, "Method Not Allowed: it exists");
+	}
+	r = parent_folder(d, d->path, &parent, &name);
+	if (r == -ENOTDIR)
+		return plain(req, 409, "Conflict: the parent collection does not exist");
+	if (r < 0)
+		return files_fail(d, r);
+	if (!may_change(d, d->path, false, true, &res))
+		return res;
+	r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
+	if (r == -EEXIST) {
+		http_add_header(req, "Allow", ALLOW);
+		return plain(req, 405, "Method Not Allowed: it exists");
+	}
+	if (r == -EINVAL)
+		return plain(req, 403, "Forbidden: not an acceptable name");
+	if (r < 0)
+		return files_fail(d, r);
+	return plain(req, 201, "Created");
+}
+
+static enum MHD_Result do_delete(struct dav *d)
+{
+	struct request *req = d->req;
+	const char *depth = hdr(req, "Depth");
+	struct file_node n;
+	enum MHD_Result res;
+	char etag[64];
+	unsigned pre;
+	int r;
+
+	if (!*d->path)
+		return plain(req, 403, "Forbidden: the root collection cannot be deleted");
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	if (r < 0)
+		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
+	if (n.kind == NODE_FOLDER && depth && strcasecmp(depth, "infinity"))
+		return plain(req, 400, "Bad Request: DELETE of a collection is Depth: infinity");
+	str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
+	pre = http_preconditions(req, n.kind == NODE_FILE ? etag : NULL, n.modified_us, true);
+	if (pre)
+		return plain(req, 412, "Precondition Failed");
+	if (!may_change(d, d->path, true, true, &res))
+		return res;
+	r = files_trash(req->db, &req->actor, TENANT(req), n.id);
+	if (r < 0)
+		return files_fail(d, r);
+	r = files_dav_locks_drop(req->db, TENANT(req), d->path);
+	if (r < 0)
+		log_warn("dav.delete", "locks of a deleted resource stay until they expire: %s", strerror(-r));
+	return http_empty(req, 204);
+}
+
+static enum MHD_Result begin_put(struct dav *d)
+{
+	struct request *req = d->req;
+	struct file_node parent, n;
+	const char *name;
+	enum MHD_Result res;
+	bool exists;
+	char etag[64] = "";
+	unsigned pre;
+	int r;
+
+	if (!*d->path || d->slash)
+		return plain(req, 409, "Conflict: PUT names a file, not a collection");
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+		return http_internal_error(req, r);
+	exists = r == 0;
+	if (exists && n.kind == NODE_FOLDER) {
+		http_add_header(req, "Allow", ALLOW);
+		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
+	}
+	if (exists)
+		str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
+	pre = http_preconditions(req, exists ? etag : NULL, exists ? n.modified_us : 0, exists);
+	if (pre)
+		return plain(req, 412, "Precondition Failed");
+	r = parent_folder(d, d->path, &parent, &name);
+	if (r == -ENOTDIR)
+		return plain(req, 409, "Conflict: the parent collection does not exist");
+	if (r < 0)
+		return files_fail(d, r);
+	if (!may_change(d, d->path, false, !exists, &res))
+		return res;
+	return http_file_upload_start(req, parent.id, name, false);
+}
+
+/* ---------------------------------------------------------------- COPY, MOVE */
+
+static enum MHD_Result do_copymove(struct dav *d, bool move)
+{
+	struct request *req = d->req;
+	const char *dest = hdr(req, "Destination"), *ow = hdr(req, "Overwrite");
+	const char *depth = hdr(req, "Depth"), *dst_name;
+	struct file_node src, dst_parent, old;
+	bool overwrite = true, recursive = true, slash = false, created = false, dst_exists;
+	enum MHD_Result res;
+	char *dst = NULL;
+	int r;
+
+	if (!dest)
+		return plain(req, 400, "Bad Request: Destination is required");
+	r = url_to_path(d, dest, &dst, &slash);
+	if (r == -EXDEV)
+		return plain(req, 502, "Bad Gateway: the Destination is on another server");
+	if (r == -EACCES) {
+		json_t *det = json_pack("{s:s, s:s}", "method", req->method, "destination", dest);
+		int k = audit_access(d, "dav.destination.refused", AUDIT_DENIED, det);
+
+		(void)k;
+		return plain(req, 403, "Forbidden: the Destination is outside your tenant's WebDAV root");
+	}
+	if (r < 0)
+		return plain(req, 400, "Bad Request: the Destination is not an acceptable URL");
+	if (ow && (strlen(ow) != 1 || (ow[0] != 'T' && ow[0] != 'F' && ow[0] != 't' && ow[0] != 'f')))
+		return plain(req, 400, "Bad Request: Overwrite is T or F");
+	if (ow && (ow[0] == 'F' || ow[0] == 'f'))
+		overwrite = false;
+	if (depth && !strcmp(depth, "0") && !move)
+		recursive = false;
+	else if (depth && strcasecmp(depth, "infinity"))
+		return plain(req, 400, move ? "Bad Request: MOVE is Depth: infinity"
+					    : "Bad Request: COPY is Depth: 0 or infinity");
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &src);
+	if (r < 0)
+		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
+	if (!*d->path && move)
+		return plain(req, 403, "Forbidden: the root collection cannot be moved");
+	if (!strcmp(dst, d->path) || !*dst)
+		return plain(req, 403, "Forbidden: the source and the destination are the same");
+	if (src.kind == NODE_FOLDER && is_below(dst, d->path))
+		return plain(req, 403, "Forbidden: the destination is inside the source");
+	r = parent_folder(d, dst, &dst_parent, &dst_name);
+	if (r == -ENOTDIR)
+		return plain(req, 409, "Conflict: the destination's parent collection does not exist");
+	if (r < 0)
+		return files_fail(d, r);
+	r = files_lookup(req->db, TENANT(req), dst_parent.id, dst_name, &old);
+	if (r < 0 && r != -ENOENT)
+		return http_internal_error(req, r);
+	dst_exists = r == 0;
+	if (dst_exists && !overwrite)
+		return plain(req, 412, "Precondition Failed: the destination exists and Overwrite is F");
+	if (move && !may_change(d, d->path, true, true, &res))
+		return res;
+	if (!may_change(d, dst, true, true, &res))
+		return res;
+	if (move)
+		r = files_dav_move(req->db, &req->actor, TENANT(req), src.id, dst_parent.id, dst_name,
+				   overwrite, &created);
+	else
+		r = files_dav_copy(req->srv->files, req->db, &req->actor, TENANT(req), src.id, dst_parent.id,
+				   dst_name, recursive, overwrite, &created);
+	if (r == -ENOENT)
+		r = -ENOTDIR;   /* the destination's parent went away meanwhile */
+	if (r < 0)
+		return files_fail(d, r);
+	if (dst_exists && files_dav_locks_drop(req->db, TENANT(req), dst) < 0)
+		log_warn("dav.copy", "locks of an overwritten resource stay until they expire");
+	if (move && files_dav_locks_drop(req->db, TENANT(req), d->path) < 0)
+		log_warn("dav.move", "locks of a moved resource stay until they expire");
+	if (created) {
+		char *loc = href_of(d, dst, src.kind == NODE_FOLDER);
+
+		if (loc)
+			http_add_header(req, "Location", loc);
+		return plain(req, 201, "Created");
+	}
+	return http_empty(req, 204);
+}
+
+/* ---------------------------------------------------------------- LOCK, UNLOCK */
+
+static int64_t parse_timeout(const char *h)
+{
+	while (h && *h) {
+		int64_t v;
+
+		while (*h == ' ' || *h == ',')
+			h++;
+		if (!strncasecmp(h, "Second-", 7)) {
+			char num[24];
+			size_t n = strspn(h + 7, "0123456789");
+
+			if (n > 0 && n < sizeof(num)) {
+				memcpy(num, h + 7, n);
+				num[n] = '\0';
+				if (safe_atoi64(num, &v) == 0 && v > 0)
+					return v > KURA_DAV_LOCK_TIMEOUT_MAX_S ? KURA_DAV_LOCK_TIMEOUT_MAX_S : v;
+			}
+		}
+		h = strchr(h, ',');
+	}
+	return KURA_DAV_LOCK_TIMEOUT_S;
+}
+
+static enum MHD_Result lock_answer(struct dav *d, unsigned status, const char *root, bool infinite,
+				   bool shared, const char *owner, const char *token, int64_t expires_us,
+				   bool token_header)
+{
+	struct dbuf b;
+
+	if (token_header) {
+		char *h = arena_printf(d->req->arena, "<%s>", token);
+
+		if (h)
+			http_add_header(d->req, "Lock-Token", h);
+	}
+	dbuf_init(&b, 64 * 1024);
+	dbuf_puts(&b, XML_HEAD "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>");
+	put_activelock(&b, d, root, infinite, shared, owner, token, expires_us);
+	dbuf_puts(&b, "</D:lockdiscovery></D:prop>\n");
+	return send_buf(d->req, status, &b);
+}
+
+static enum MHD_Result lock_refresh(struct dav *d, int64_t timeout)
+{
+	struct request *req = d->req;
+	char root[KURA_MAX_URL_BYTES + 1];
+	struct files_dav_lock l;
+	size_t i;
+	int r;
+
+	for (i = 0; d->ifh && i < d->ifh->n_conds; i++) {
+		const struct if_cond *c = &d->ifh->conds[i];
+
+		if (c->etag || c->not)
+			continue;
+		r = files_dav_lock_refresh(req->db, &req->actor, TENANT(req), d->path, c->value, timeout, &l,
+					   root, sizeof(root));
+		if (r == -ENOENT || r == -EPERM)
+			continue;
+		if (r < 0)
+			return http_internal_error(req, r);
+		return lock_answer(d, 200, root, l.infinite, l.shared, l.owner_xml,
+				   l.token, l.expires_us, false);
+	}
+	return dav_error(req, 412, "lock-token-matches-request-uri", NULL);
+}
+
+static enum MHD_Result do_lock(struct dav *d)
+{
+	struct request *req = d->req;
+	const char *depth = hdr(req, "Depth"), *name;
+	int64_t timeout = parse_timeout(hdr(req, "Timeout"));
+	struct files_dav_lock l;
+	struct file_node n, parent;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, c, e;
+	char *owner = NULL;
+	bool exists, scope_seen = false, type_seen = false;
+	enum MHD_Result res;
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	if (depth && strcmp(depth, "0") && strcasecmp(depth, "infinity"))
+		return plain(req, 400, "Bad Request: LOCK is Depth: 0 or infinity");
+	if (d->body_len == 0)
+		return lock_refresh(d, timeout);
+	r = dav_xml_parse(d->body, d->body_len, &doc);
+	if (r < 0)
+		return plain(req, r == -E2BIG ? 413 : 400, "Bad Request: the body is not a valid DAV:lockinfo");
+	root = xmlDocGetRootElement(doc);
+	if (!dav_xml_is(root, "lockinfo"))
+		goto bad;
+	for (c = root->children; c; c = c->next) {
+		if (dav_xml_is(c, "lockscope")) {
+			for (e = c->children; e; e = e->next) {
+				if (dav_xml_is(e, "exclusive") || dav_xml_is(e, "shared")) {
+					l.shared = dav_xml_is(e, "shared");
+					scope_seen = true;
+				}
+			}
+		} else if (dav_xml_is(c, "locktype")) {
+			for (e = c->children; e; e = e->next)
+				if (dav_xml_is(e, "write"))
+					type_seen = true;
+		} else if (dav_xml_is(c, "owner")) {
+			owner = dav_xml_serialize(c, KURA_DAV_LOCK_OWNER_MAX);
+			if (!owner)
+				goto bad;
+		}
+	}
+	xmlFreeDoc(doc);
+	doc = NULL;
+	if (!scope_seen || !type_seen)
+		goto bad;
+	l.path = d->path;
+	l.infinite = !depth || !strcasecmp(depth, "infinity");
+	if (owner && str_copy(l.owner_xml, sizeof(l.owner_xml), owner) < 0)
+		goto bad;
+	free(owner);
+	owner = NULL;
+	l.timeout_s = timeout;
+	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+		return http_internal_error(req, r);
+	exists = r == 0;
+	if (!exists) {
+		r = parent_folder(d, d->path, &parent, &name);
+		if (r == -ENOTDIR || r == -EPERM)
+			return plain(req, 409, "Conflict: the parent collection does not exist");
+		if (r < 0)
+			return files_fail(d, r);
+		if (!may_change(d, d->path, false, true, &res))
+			return res;
+	}
+	r = files_dav_lock_create(req->db, &req->actor, TENANT(req), &l);
+	if (r == -EAGAIN)
+		return dav_error(req, 423, "no-conflicting-lock", NULL);
+	if (r == -E2BIG)
+		return plain(req, 503, "Service Unavailable: too many locks");
+	if (r < 0)
+		return http_internal_error(req, r);
+	if (!exists) {
+		/* a LOCK of an unmapped URL makes an empty resource (RFC 4918 9.10.4) */
+		struct files_upload *u = NULL;
+		bool created = false;
+
+		r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent.id, name, NULL, 0, true, &u);
+		if (r == 0)
+			r = files_upload_commit(u, req->db, &req->actor, &n, &created);
+		if (r < 0) {
+			int k = files_dav_unlock(req->db, &req->actor, TENANT(req), d->path, l.token);
+
+			(void)k;
+			return files_fail(d, r == -EEXIST ? -EAGAIN : r);
+		}
+	}
+	return lock_answer(d, exists ? 200 : 201, d->path, l.infinite, l.shared, l.owner_xml, l.token,
+			   l.expires_us, true);
+bad:
+	xmlFreeDoc(doc);
+	free(owner);
+	return plain(req, 400, "Bad Request: the body is not a valid DAV:lockinfo");
+}
+
+static enum MHD_Result do_unlock(struct dav *d)
+{
+	struct request *req = d->req;
+	const char *h = hdr(req, "Lock-Token");
+	size_t n;
+	char *token;
+	int r;
+
+	if (!h || h[0] != '<' || (n = strlen(h)) < 3 || h[n - 1] != '>')
+		return plain(req, 400, "Bad Request: Lock-Token: <token> is required");
+	token = arena_strndup(req->arena, h + 1, n - 2);
+	if (!token)
+		return http_internal_error(req, -ENOMEM);
+	r = files_dav_unlock(req->db, &req->actor, TENANT(req), d->path, token);
+	if (r == -ENOENT)
+		return dav_error(req, 409, "lock-token-matches-request-uri", NULL);
+	if (r == -EPERM)
+		return plain(req, 403, "Forbidden: the lock belongs to another account");
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_empty(req, 204);
+}
+
+/* ---------------------------------------------------------------- GET, HEAD, OPTIONS */
+
+struct listing {
+	struct dav *d;
+	struct dbuf b;
+};
+
+static int list_cb(void *ctx, const struct file_node *n)
+{
+	struct listing *l = ctx;
+	char *path = arena_printf(l->d->req->arena, "%s/%s", l->d->path, n->name);
+
+	if (!path)
+		return -ENOMEM;
+	dbuf_puts(&l->b, "<li><a href=\"");
+	put_href(&l->b, l->d, path, n->kind == NODE_FOLDER);
+	dbuf_puts(&l->b, "\">");
+	dbuf_esc(&l->b, n->name);
+	dbuf_puts(&l->b, n->kind == NODE_FOLDER ? "/</a></li>\n" : "</a></li>\n");
+	return l->b.failed ? -E2BIG : 0;
+}
+
+static enum MHD_Result do_get(struct dav *d)
+{
+	struct request *req = d->req;
+	const bool head = !strcmp(req->method, "HEAD");
+	struct MHD_Response *resp;
+	struct listing *l;
+	struct file_node n;
+	int r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+
+	if (r < 0)
+		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
+	if (n.kind == NODE_FILE) {
+		if (head) {
+			r = audit_access(d, "dav.head", AUDIT_SUCCESS, NULL);
+			if (r < 0)
+				return http_internal_error(req, r);
+		}
+		return http_file_download(req, n.id);   /* records file.download for GET */
+	}
+	/* a collection: a plain HTML list of its members */
+	l = arena_alloc(req->arena, sizeof(*l));
+	if (!l)
+		return http_internal_error(req, -ENOMEM);
+	l->d = d;
+	dbuf_init(&l->b, KURA_DAV_RESPONSE_MAX);
+	dbuf_puts(&l->b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+	dbuf_esc(&l->b, *n.name ? n.name : d->tenant_code);
+	dbuf_puts(&l->b, "</title></head><body><ul>\n");
+	r = head ? 0 : files_dav_children(req->db, TENANT(req), n.id, list_cb, l);
+	dbuf_puts(&l->b, "</ul></body></html>\n");
+	if (r == 0)
+		r = audit_access(d, head ? "dav.head" : "dav.list", AUDIT_SUCCESS, NULL);
+	if (r < 0 || l->b.failed) {
+		dbuf_release(&l->b);
+		return http_internal_error(req, r < 0 ? r : -E2BIG);
+	}
+	resp = MHD_create_response_from_buffer(l->b.n, l->b.p, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		dbuf_release(&l->b);
+		return MHD_NO;
+	}
+	l->b.p = NULL;
+	return http_respond_response(req, 200, "text/html; charset=utf-8", resp);
+}
+
+static enum MHD_Result do_options(struct dav *d)
+{
+	int r = audit_access(d, "dav.options", AUDIT_SUCCESS, NULL);
+
+	if (r < 0)
+		return http_internal_error(d->req, r);
+	http_add_header(d->req, "DAV", "1, 2");
+	http_add_header(d->req, "Allow", ALLOW);
+	http_add_header(d->req, "MS-Author-Via", "DAV");
+	return http_empty(d->req, 200);
+}
+
+/* ---------------------------------------------------------------- entry */
+
+static enum MHD_Result dav_act(struct dav *d)
+{
+	struct request *req = d->req;
+	const char *m = req->method;
+	unsigned status = 0;
+	int r = if_evaluate(d, &status);
+
+	if (r < 0)
+		return http_internal_error(req, r);
+	if (status)
+		return plain(req, status, "Precondition Failed: no list of the If header holds");
+	if (!strcmp(m, "OPTIONS"))
+		return do_options(d);
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+		return do_get(d);
+	if (!strcmp(m, "PROPFIND"))
+		return do_propfind(d);
+	if (!strcmp(m, "PROPPATCH"))
+		return do_proppatch(d);
+	if (!strcmp(m, "MKCOL"))
+		return do_mkcol(d);
+	if (!strcmp(m, "DELETE"))
+		return do_delete(d);
+	if (!strcmp(m, "COPY"))
+		return do_copymove(d, false);
+	if (!strcmp(m, "MOVE"))
+		return do_copymove(d, true);
+	if (!strcmp(m, "LOCK"))
+		return do_lock(d);
+	if (!strcmp(m, "UNLOCK"))
+		return do_unlock(d);
+	http_add_header(req, "Allow", ALLOW);
+	return plain(req, 405, "Method Not Allowed");
+}
+
+static int body_data(struct request *req, const char *data, size_t n)
+{
+	struct dav *d = req->stream_ctx;
+
+	if (d->body_too_large || d->body_len + n > KURA_DAV_XML_BODY_MAX) {
+		d->body_too_large = true;
+		return -E2BIG;
+	}
+	if (!d->body) {
+		d->body = arena_alloc(req->arena, KURA_DAV_XML_BODY_MAX + 1);
+		if (!d->body)
+			return -ENOMEM;
+	}
+	memcpy(d->body + d->body_len, data, n);
+	d->body_len += n;
+	return 0;
+}
+
+static enum MHD_Result body_end(struct request *req)
+{
+	struct dav *d = req->stream_ctx;
+
+	if (d->body_too_large) {
+		if (!strcmp(req->method, "MKCOL"))
+			return plain(req, 415, "Unsupported Media Type: MKCOL takes no body");
+		return plain(req, 413, "Request Entity Too Large: XML bodies are at most 64 KiB");
+	}
+	return dav_act(d);
+}
+
+static void body_abort(struct request *req, bool client_gone)
+{
+	(void)client_gone;
+	req->stream_ctx = NULL;   /* arena memory */
+}
+
+static const struct stream_ops body_ops = { body_data, body_end, body_abort };
+
+enum MHD_Result dav_begin(struct request *req)
+{
+	struct dav *d = arena_alloc(req->arena, sizeof(*d));
+	const char *t = req->path + strlen(DAV_PREFIX), *ifh;
+	size_t n;
+	int r;
+
+	if (!d)
+		return http_internal_error(req, -ENOMEM);
+	d->req = req;
+	if (strncmp(req->path, DAV_PREFIX, strlen(DAV_PREFIX)) || !*t)
+		return plain(req, 404, "Not found: WebDAV is at /dav/<tenant>/");
+	n = strcspn(t, "/");
+	if (n != strlen(req->session.tenant_code) || strncmp(t, req->session.tenant_code, n)) {
+		/* another tenant's URL: nothing there for this credential */
+		json_t *det = json_pack("{s:s, s:s}", "method", req->method, "path", req->path);
+
+		r = http_audit(req, 0, AUDIT_ACCESS, "dav.tenant.refused", req->path, AUDIT_DENIED, det);
+		json_decref(det);
+		(void)r;
+		return plain(req, 404, "Not found");
+	}
+	d->tenant_code = req->session.tenant_code;
+	r = rel_path(req->arena, req->path, d->tenant_code, &d->path, &d->slash);
+	if (r < 0)
+		return plain(req, 404, "Not found");
+	if (!req->srv->files)
+		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
+	ifh = hdr(req, "If");
+	if (ifh && (r = if_parse(d, ifh, &d->ifh)) < 0)
+		return r == -ENOMEM ? http_internal_error(req, r) : plain(req, 400, "Bad Request: malformed If header");
+	if (!strcmp(req->method, "PUT")) {
+		unsigned status = 0;
+
+		r = if_evaluate(d, &status);
+		if (r < 0)
+			return http_internal_error(req, r);
+		if (status)
+			return plain(req, status, "Precondition Failed: no list of the If header holds");
+		return begin_put(d);
+	}
+	req->stream_ctx = d;
+	req->stream = &body_ops;
+	return MHD_YES;
+}
