@@ -1,0 +1,453 @@
+/*
+ * WebDAV (W2) against a real `kura serve`: the litmus suites (every FAIL or WARNING line
+ * fails the test), rclone's webdav backend and cadaver as real clients, and the cases
+ * litmus does not cover: app-password authentication and its Basic challenge, read-only
+ * scope, cross-tenant URLs and Destinations (D1), Depth infinity, hostile XML bodies, lock
+ * enforcement with and without the token, quota on PUT, and the audit records.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define PW "Dav-test-password-1"
+
+struct env {
+	struct it_server *s;
+	char rw[IT_STR], ro[IT_STR], other[IT_STR];    /* app passwords: alpha rw/read, beta rw */
+	char dav[IT_STR * 2];                           /* base_url + /dav/alpha/ */
+};
+
+static struct env *E;
+
+static void app_password(struct it_server *s, const struct it_session *sess, const char *scope, char *ret)
+{
+	struct it_response *r = it_send(s, sess, "POST", "/api/v1/me/app-passwords",
+					json_pack("{s:s, s:s}", "name", scope, "scope", scope));
+
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(ret, IT_STR, "%s", it_json_str(r->json, "secret"));
+	it_response_free(r);
+}
+
+static int setup(void **state)
+{
+	struct it_session a, b;
+
+	E = calloc(1, sizeof(*E));
+	E->s = it_server_start(&(struct it_options){ 0 });
+	if (!E->s)
+		return -1;
+	it_create_tenant(E->s, "alpha", NULL);
+	it_create_tenant(E->s, "beta", NULL);
+	it_create_manager(E->s, "alpha", "alice", PW, &a);
+	it_create_manager(E->s, "beta", "bert", PW, &b);
+	app_password(E->s, &a, "read-write", E->rw);
+	app_password(E->s, &a, "read", E->ro);
+	app_password(E->s, &b, "read-write", E->other);
+	snprintf(E->dav, sizeof(E->dav), "%s/dav/alpha/", E->s->base_url);
+	*state = E;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	it_server_stop(E->s);
+	free(E);
+	return 0;
+}
+
+static void b64(const char *in, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), i, o = 0;
+
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16 | (i + 1 < n ? (unsigned char)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? (unsigned char)in[i + 2] : 0);
+
+		out[o++] = t[(v >> 18) & 63];
+		out[o++] = t[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? t[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/* One WebDAV request as user:secret (user NULL: no credentials); extra headers NULL-ended. */
+static struct it_response *dav(const char *method, const char *path, const char *user, const char *secret,
+			       const char *body, ...)
+{
+	char auth[IT_STR * 4], raw[IT_STR * 2], enc[IT_STR * 3];
+	const char *headers[12];
+	size_t n = 0;
+	va_list ap;
+	const char *h;
+
+	if (user) {
+		snprintf(raw, sizeof(raw), "%s:%s", user, secret);
+		b64(raw, enc);
+		snprintf(auth, sizeof(auth), "Authorization: Basic %s", enc);
+		headers[n++] = auth;
+	}
+	va_start(ap, body);
+	while ((h = va_arg(ap, const char *)) != NULL && n < 10)
+		headers[n++] = h;
+	va_end(ap);
+	headers[n] = NULL;
+	return it_request(E->s, &(struct it_request){ .method = method, .path = path, .body = body ? body : NULL,
+						     .body_len = body ? strlen(body) : 0,
+						     .content_type = body ? "application/xml" : "",
+						     .headers = headers });
+}
+
+#define ALICE "alice", E->rw
+
+static long status_of(struct it_response *r)
+{
+	long st = r->status;
+
+	it_response_free(r);
+	return st;
+}
+
+static bool has(const struct it_response *r, const char *needle)
+{
+	return (r->body && strstr(r->body, needle)) || (r->headers && strstr(r->headers, needle));
+}
+
+static long sql_count(const char *sql)
+{
+	char db[IT_STR * 2], *out = NULL;
+	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
+	long v = -1;
+
+	snprintf(db, sizeof(db), "%s/kura.db", E->s->data);
+	if (it_run(argv, 30, &out, NULL) == 0 && out)
+		v = strtol(out, NULL, 10);
+	free(out);
+	return v;
+}
+
+/* ---- real clients ---- */
+
+static void test_litmus(void **state)
+{
+	const char *argv[] = { "/usr/bin/litmus", E->dav, "alice", E->rw, NULL };
+	char *out = NULL, *err = NULL, *line, *save = NULL;
+	int st, fails = 0;
+
+	(void)state;
+	st = it_run(argv, 240, &out, &err);
+	assert_non_null(out);
+	free(err);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "FAIL") || strstr(line, "WARNING") || strstr(line, "summary"))
+			printf("litmus: %s\n", line);
+		if (strstr(line, "FAIL") || strstr(line, "WARNING"))
+			fails++;
+	}
+	free(out);
+	assert_int_equal(fails, 0);
+	assert_int_equal(st, 0);
+}
+
+static void write_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static void test_rclone(void **state)
+{
+	char tmp[IT_STR], src[IT_STR * 2], back[IT_STR * 2], remote[IT_STR * 4], p[IT_STR * 3];
+	char *obscured = NULL, *out = NULL;
+	const char *ob_argv[] = { "/usr/bin/rclone", "obscure", E->rw, NULL };
+	size_t n;
+
+	(void)state;
+	assert_int_equal(it_mkdtemp(tmp, sizeof(tmp)), 0);
+	snprintf(src, sizeof(src), "%s/src", tmp);
+	snprintf(back, sizeof(back), "%s/back", tmp);
+	mkdir(src, 0700);
+	snprintf(p, sizeof(p), "%s/sub", src);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/a.txt", src);
+	write_file(p, "hello rclone\n");
+	snprintf(p, sizeof(p), "%s/sub/日本語.txt", src);
+	write_file(p, "ファイル\n");
+	assert_int_equal(it_run(ob_argv, 30, &obscured, NULL), 0);
+	n = strlen(obscured);
+	while (n && obscured[n - 1] == '\n')
+		obscured[--n] = '\0';
+	snprintf(remote, sizeof(remote), ":webdav,url='%s',vendor=other,user=alice,pass='%s':rc", E->dav, obscured);
+	{
+		const char *cp[] = { "/usr/bin/rclone", "copy", src, remote, NULL };
+		const char *ls[] = { "/usr/bin/rclone", "ls", remote, NULL };
+		const char *get[] = { "/usr/bin/rclone", "copy", remote, back, NULL };
+		const char *del[] = { "/usr/bin/rclone", "delete", remote, NULL };
+		const char *diff[] = { "/usr/bin/diff", "-r", src, back, NULL };
+
+		assert_int_equal(it_run(cp, 60, NULL, NULL), 0);
+		assert_int_equal(it_run(ls, 60, &out, NULL), 0);
+		assert_non_null(strstr(out, "a.txt"));
+		assert_non_null(strstr(out, "sub/日本語.txt"));
+		free(out);
+		out = NULL;
+		assert_int_equal(it_run(get, 60, NULL, NULL), 0);
+		assert_int_equal(it_run(diff, 30, NULL, NULL), 0);
+		assert_int_equal(it_run(del, 60, NULL, NULL), 0);
+		assert_int_equal(it_run(ls, 60, &out, NULL), 0);
+		assert_null(strstr(out, "a.txt"));
+		free(out);
+	}
+	free(obscured);
+	it_rmtree(tmp);
+}
+
+static void test_cadaver(void **state)
+{
+	char tmp[IT_STR], netrc[IT_STR * 2], script[IT_STR * 2], cmd[IT_STR * 8], got[IT_STR * 2], *out = NULL;
+	char *content;
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	(void)state;
+	assert_int_equal(it_mkdtemp(tmp, sizeof(tmp)), 0);
+	snprintf(netrc, sizeof(netrc), "%s/.netrc", tmp);
+	snprintf(cmd, sizeof(cmd), "machine 127.0.0.1\nlogin alice\npassword %s\n", E->rw);
+	write_file(netrc, cmd);
+	chmod(netrc, 0600);
+	snprintf(got, sizeof(got), "%s/got.txt", tmp);
+	snprintf(script, sizeof(script), "%s/in.txt", tmp);
+	write_file(script, "cadaver put\n");
+	snprintf(cmd, sizeof(cmd), "mkcol cad\ncd cad\nput %s/in.txt in.txt\nls\nget in.txt %s\nquit\n", tmp, got);
+	snprintf(netrc, sizeof(netrc), "%s/cmds", tmp);
+	write_file(netrc, cmd);
+	snprintf(cmd, sizeof(cmd), "HOME='%s' /usr/bin/cadaver -t '%s' < '%s/cmds'", tmp, E->dav, tmp);
+	assert_int_equal(it_run(argv, 60, &out, NULL), 0);
+	assert_non_null(strstr(out, "Creating `cad': succeeded"));
+	assert_non_null(strstr(out, "in.txt"));
+	free(out);
+	content = it_read_file(got, NULL);
+	assert_non_null(content);
+	assert_string_equal(content, "cadaver put\n");
+	free(content);
+	it_rmtree(tmp);
+}
+
+/* ---- authentication and tenancy ---- */
+
+static void test_auth_and_tenancy(void **state)
+{
+	struct it_response *r;
+
+	(void)state;
+	/* no credentials: 401 with a Basic challenge, WebDAV-style (not problem+json) */
+	r = dav("PROPFIND", "/dav/alpha/", NULL, NULL, NULL, "Depth: 0", NULL);
+	IT_ASSERT_STATUS(r, 401);
+	assert_true(has(r, "WWW-Authenticate: Basic realm=\"kura\""));
+	assert_null(strstr(r->content_type, "problem+json"));
+	it_response_free(r);
+	/* the account password is never accepted */
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", "alice", PW, NULL, "Depth: 0", NULL)), 401);
+	/* login alone (tenant from the URL) and login@tenant both work */
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", ALICE, NULL, "Depth: 0", NULL)), 207);
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", "alice@alpha", E->rw, NULL, "Depth: 0", NULL)), 207);
+	/* alpha's app password on beta's URL: never access */
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/beta/", ALICE, NULL, "Depth: 0", NULL)), 401);
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/beta/", "alice@alpha", E->rw, NULL, "Depth: 0", NULL)), 404);
+	assert_int_equal(status_of(dav("PUT", "/dav/beta/x.txt", "alice@alpha", E->rw, "x", NULL)), 404);
+	assert_int_equal(status_of(dav("GET", "/dav/beta/", "bert@beta", E->rw, NULL, NULL)), 401);
+	/* Destination into another tenant, another host, or outside /dav/: refused */
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/src.txt", ALICE, "source", NULL)), 201);
+	r = dav("COPY", "/dav/alpha/src.txt", ALICE, NULL, "Destination: /dav/beta/stolen.txt", NULL);
+	IT_ASSERT_STATUS(r, 403);
+	it_response_free(r);
+	assert_int_equal(status_of(dav("MOVE", "/dav/alpha/src.txt", ALICE, NULL,
+				       "Destination: http://evil.example/dav/alpha/x.txt", NULL)), 502);
+	assert_int_equal(status_of(dav("COPY", "/dav/alpha/src.txt", ALICE, NULL,
+				       "Destination: /api/v1/folders/root", NULL)), 403);
+	assert_int_equal(status_of(dav("COPY", "/dav/alpha/src.txt", ALICE, NULL,
+				       "Destination: /dav/alpha/../beta/x.txt", NULL)), 400);
+	assert_int_equal(status_of(dav("COPY", "/dav/alpha/src.txt", ALICE, NULL,
+				       "Destination: /dav/alpha/a%2Fb", NULL)), 400);
+	assert_int_equal(sql_count("SELECT count(*) FROM file_nodes n JOIN tenants t ON t.id = n.tenant_id"
+				   " WHERE t.code = 'beta' AND n.name = 'stolen.txt'"), 0);
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action = 'dav.destination.refused'") >= 2);
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action = 'dav.tenant.refused'") >= 1);
+	/* a read-only app password reads but never writes */
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", "alice", E->ro, NULL, "Depth: 1", NULL)), 207);
+	assert_int_equal(status_of(dav("OPTIONS", "/dav/alpha/", "alice", E->ro, NULL, NULL)), 200);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/src.txt", "alice", E->ro, NULL, NULL)), 200);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/ro.txt", "alice", E->ro, "x", NULL)), 403);
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/ro", "alice", E->ro, NULL, NULL)), 403);
+	assert_int_equal(status_of(dav("DELETE", "/dav/alpha/src.txt", "alice", E->ro, NULL, NULL)), 403);
+	/* every method leaves an audit record */
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action = 'dav.propfind'") >= 3);
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.download'") >= 1);
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.upload'") >= 1);
+	assert_int_equal(status_of(dav("DELETE", "/dav/alpha/src.txt", ALICE, NULL, NULL)), 204);
+}
+
+/* ---- PROPFIND depth, hostile XML ---- */
+
+static void test_depth_and_xml(void **state)
+{
+	struct it_response *r;
+	char *big, *deep;
+	size_t i, n;
+
+	(void)state;
+	r = dav("PROPFIND", "/dav/alpha/", ALICE, NULL, "Depth: infinity", NULL);
+	IT_ASSERT_STATUS(r, 403);
+	assert_true(has(r, "propfind-finite-depth"));
+	it_response_free(r);
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", ALICE, NULL, NULL)), 403);
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", ALICE, NULL, "Depth: 2", NULL)), 400);
+	/* an entity declaration (billion laughs, XXE) is refused before parsing */
+	r = dav("PROPFIND", "/dav/alpha/", ALICE,
+		"<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">"
+		"<!ENTITY x SYSTEM \"file:///etc/passwd\">]><D:propfind xmlns:D=\"DAV:\"><D:prop><D:x>&b;&x;</D:x>"
+		"</D:prop></D:propfind>", "Depth: 0", NULL);
+	IT_ASSERT_STATUS(r, 400);
+	assert_null(strstr(r->body, "root:"));
+	it_response_free(r);
+	/* bad XML and a bad namespace declaration */
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", ALICE, "<D:propfind xmlns:D=\"DAV:\"><D:prop>",
+				       "Depth: 0", NULL)), 400);
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", ALICE,
+				       "<D:propfind xmlns:D=\"DAV:\"><D:prop><b:x xmlns:b=\"\"/></D:prop></D:propfind>",
+				       "Depth: 0", NULL)), 400);
+	/* huge body: over 64 KiB */
+	n = 200 * 1024;
+	big = malloc(n + 1);
+	memset(big, ' ', n);
+	memcpy(big, "<D:propfind xmlns:D=\"DAV:\">", 27);
+	big[n] = '\0';
+	assert_int_equal(status_of(dav("PROPFIND", "/dav/alpha/", ALICE, big, "Depth: 0", NULL)), 413);
+	free(big);
+	/* deep nesting */
+	deep = malloc(200 * 8 + 64);
+	strcpy(deep, "<D:propfind xmlns:D=\"DAV:\"><D:prop>");
+	for (i = 0; i < 200; i++)
+		strcat(deep, "<a>");
+	strcat(deep, "</D:prop>");
+	r = dav("PROPFIND", "/dav/alpha/", ALICE, deep, "Depth: 0", NULL);
+	assert_true(r->status == 400 || r->status == 413);
+	it_response_free(r);
+	free(deep);
+	/* a bounded, well-formed PROPPATCH still works after all that */
+	r = dav("PROPPATCH", "/dav/alpha/", ALICE,
+		"<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop><z:color xmlns:z=\"urn:x\">blue &amp; <i>red</i></z:color>"
+		"</D:prop></D:set></D:propertyupdate>", NULL);
+	IT_ASSERT_STATUS(r, 207);
+	assert_true(has(r, "200 OK"));
+	it_response_free(r);
+	r = dav("PROPFIND", "/dav/alpha/", ALICE,
+		"<D:propfind xmlns:D=\"DAV:\"><D:prop><q:color xmlns:q=\"urn:x\"/><D:quota-used-bytes/>"
+		"<D:quota-available-bytes/></D:prop></D:propfind>", "Depth: 0", NULL);
+	IT_ASSERT_STATUS(r, 207);
+	assert_true(has(r, "blue &amp; <i>red</i>"));
+	assert_true(has(r, "urn:x"));
+	assert_true(has(r, "<D:quota-available-bytes>"));
+	it_response_free(r);
+}
+
+/* ---- locks ---- */
+
+static void test_locks(void **state)
+{
+	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
+				       "<D:locktype><D:write/></D:locktype><D:owner>test</D:owner></D:lockinfo>";
+	struct it_response *r;
+	char token[IT_STR], ifh[IT_STR * 2], *p, *e;
+
+	(void)state;
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/lk", ALICE, NULL, NULL)), 201);
+	/* lock an unmapped URL: an empty resource appears */
+	r = dav("LOCK", "/dav/alpha/lk/doc.txt", ALICE, lockinfo, "Timeout: Second-60", NULL);
+	IT_ASSERT_STATUS(r, 201);
+	p = strstr(r->headers, "Lock-Token: <");
+	assert_non_null(p);
+	p += strlen("Lock-Token: <");
+	e = strchr(p, '>');
+	snprintf(token, sizeof(token), "%.*s", (int)(e - p), p);
+	assert_int_equal(strncmp(token, "urn:uuid:", 9), 0);
+	it_response_free(r);
+	/* without the token: 423 for every change; with it: allowed */
+	r = dav("PUT", "/dav/alpha/lk/doc.txt", ALICE, "no token", NULL);
+	IT_ASSERT_STATUS(r, 423);
+	assert_true(has(r, "lock-token-submitted"));
+	it_response_free(r);
+	assert_int_equal(status_of(dav("DELETE", "/dav/alpha/lk/doc.txt", ALICE, NULL, NULL)), 423);
+	assert_int_equal(status_of(dav("DELETE", "/dav/alpha/lk", ALICE, NULL, NULL)), 423);
+	assert_int_equal(status_of(dav("MOVE", "/dav/alpha/lk/doc.txt", ALICE, NULL,
+				       "Destination: /dav/alpha/lk/moved.txt", NULL)), 423);
+	assert_int_equal(status_of(dav("LOCK", "/dav/alpha/lk/doc.txt", ALICE, lockinfo, NULL)), 423);
+	snprintf(ifh, sizeof(ifh), "If: (<%s>)", token);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/lk/doc.txt", ALICE, "with token", ifh, NULL)), 204);
+	/* a wrong token: the If header fails (412) */
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/lk/doc.txt", ALICE, "x",
+				       "If: (<urn:uuid:00000000-0000-4000-8000-000000000000>)", NULL)), 412);
+	/* another account never uses this lock's token (the same tenant's second password is
+	 * the same account; beta cannot even reach the URL) */
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/lk/doc.txt", "bert@beta", E->other, "x", ifh, NULL)), 404);
+	/* refresh, unlock, then free again */
+	assert_int_equal(status_of(dav("LOCK", "/dav/alpha/lk/doc.txt", ALICE, NULL, ifh, "Timeout: Second-120", NULL)),
+			 200);
+	snprintf(ifh, sizeof(ifh), "Lock-Token: <%s>", token);
+	assert_int_equal(status_of(dav("UNLOCK", "/dav/alpha/lk/doc.txt", ALICE, NULL, ifh, NULL)), 204);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/lk/doc.txt", ALICE, "free", NULL)), 204);
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action IN ('dav.lock', 'dav.unlock')") >= 2);
+	assert_true(sql_count("SELECT count(*) FROM audit_events WHERE action = 'dav.locked'") >= 4);
+}
+
+/* ---- quota ---- */
+
+static void test_quota(void **state)
+{
+	json_t *j = NULL;
+	char *big;
+	struct it_response *r;
+
+	(void)state;
+	assert_int_equal(it_admin(E->s, &j, "tenant", "set-quota", "alpha", "100000", NULL), 0);
+	json_decref(j);
+	big = malloc(200001);
+	memset(big, 'q', 200000);
+	big[200000] = '\0';
+	r = dav("PUT", "/dav/alpha/big.bin", ALICE, big, NULL);
+	IT_ASSERT_STATUS(r, 507);
+	it_response_free(r);
+	free(big);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/big.bin", ALICE, NULL, NULL)), 404);
+	assert_int_equal(it_admin(E->s, &j, "tenant", "set-quota", "alpha", "10000000000", NULL), 0);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth_and_tenancy),
+		cmocka_unit_test(test_depth_and_xml),
+		cmocka_unit_test(test_locks),
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_cadaver),
+		cmocka_unit_test(test_rclone),
+		cmocka_unit_test(test_litmus),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
