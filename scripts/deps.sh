@@ -6,10 +6,12 @@ set -eu
 
 build_pkgs="build-essential cmake pkg-config
 libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev libjansson-dev
-libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev"
+libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev
+libxml2-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
-# playwright-core (npm, tests/browser) for WebAuthn.
-test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium"
+# playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
+# (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
+test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium sqlite3 litmus cadaver rclone"
 
 pkgs=$build_pkgs
 if [ "${1:-}" = "--test" ]; then pkgs="$pkgs $test_pkgs"; fi
