@@ -218,6 +218,9 @@ static const struct {
 	{ PERM_MFA_POLICY_WRITE, false, true },
 	{ PERM_FILES_READ, true, true },
 	{ PERM_FILES_WRITE, true, true },
+	{ PERM_SHARES_WRITE, true, true },
+	{ PERM_SHARES_ADMIN, false, true },
+	{ PERM_MAIL_LOG_READ, false, true },
 };
 
 bool authz_allowed(enum role r, enum permission p)
@@ -253,6 +256,7 @@ const char *role_name(enum role r)
 const char *permission_name(enum permission p)
 {
 	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
-					     "mfa.policy.write", "files.read", "files.write" };
+					     "mfa.policy.write", "files.read", "files.write",
+					     "shares.write", "shares.admin", "mail.log.read" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }

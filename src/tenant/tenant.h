@@ -55,6 +55,10 @@ enum permission {
 	PERM_MFA_POLICY_WRITE,/* the tenant's MFA policy (C3) */
 	PERM_FILES_READ,      /* list, download, labels, trash and quota of the tenant's files */
 	PERM_FILES_WRITE,     /* upload, create folders, rename, move, delete, restore, label */
+	/* shares (W3, W5): */
+	PERM_SHARES_WRITE,    /* create share and upload-request links; list and revoke one's own */
+	PERM_SHARES_ADMIN,    /* list and revoke every link of the tenant; the link expiry policy */
+	PERM_MAIL_LOG_READ,   /* the tenant's mail delivery log */
 };
 enum role role_parse(const char *name);
 const char *role_name(enum role r);
