@@ -41,6 +41,7 @@ struct request {
 	const char *method;
 	char *raw_uri;                 /* as received, NULL when over KURA_MAX_URL_BYTES */
 	char *path;                    /* percent-decoded, validated */
+	const char *log_path;          /* what logs show: the route pattern when the path holds a secret */
 	const char *params[REQUEST_MAX_PARAMS];
 	size_t n_params;
 	char request_id[17];

@@ -41,6 +41,7 @@
 #define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
 #define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
 #define R_NOAPP     0x20   /* never with an app password (credential and session management) */
+#define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
 
 struct route {
 	const char *method;
@@ -70,8 +71,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
 	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
 	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
 	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
 	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
 	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
@@ -107,13 +108,13 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
 	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
 	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
 	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
 	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
-	{ "GET", "/reset/*", page_reset, R_PUBLIC, PERM_SELF },
+	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/reset.js", page_reset_js, R_PUBLIC, PERM_SELF },
-	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
+	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
 	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
@@ -274,7 +275,8 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 {
 	if (err == -EBUSY)
 		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
-	log_error("http.error", "request %s %s failed: %s", req->request_id, req->path ? req->path : "",
+	log_error("http.error", "request %s %s failed: %s", req->request_id,
+		  req->log_path ? req->log_path : req->path ? req->path : "",
 		  strerror(-err));
 	return http_problem(req, 500, "internal-error", "nothing was changed; see the server log", NULL);
 }
@@ -559,6 +561,8 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 404, "not-found", "no such resource", NULL);
 	/* route_match of later patterns may have overwritten params: match again */
 	route_match(route->pattern, req->path, req);
+	if (route->flags & R_SECRET)
+		req->log_path = route->pattern;
 
 	if (route->flags & R_STREAM) {
 		/* the body comes later, to the stream the handler sets */
@@ -798,7 +802,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		log_fields(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, "http.request",
 			   (const char *const[]){ "request_id", req->request_id, "method",
 						  req->method ? req->method : "", "path",
-						  req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
+						  req->log_path ? req->log_path
+						  : req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
 						  "status", status, "duration_us", dur, "client",
 						  req->client_ip, NULL });
 	}

@@ -175,6 +175,16 @@ static void test_operator_invites_manager(void **state)
 	IT_ASSERT_PROBLEM(r, 410, "invitation-invalid");
 	it_response_free(r);
 	IT_ASSERT_LOGIN(s, "alpha", MGR, "Another-pass-99", 401, NULL);
+	/* the token was used in request paths, but the server's log never shows it */
+	{
+		char *log = it_read_file(s->log_path, NULL);
+
+		assert_non_null(log);
+		assert_non_null(strstr(log, "/api/v1/invitations/*"));
+		if (strstr(log, token))
+			fail_msg("the invitation token appears in the server log");
+		free(log);
+	}
 	free(inv_path);
 	free(page_path);
 	free(token);
