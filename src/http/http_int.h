@@ -118,12 +118,18 @@ int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, 
 
 const char *http_query(struct request *req, const char *key);
 
+/* Re-authentication before a security change: checks password against the session's
+ * account (a wrong one is recorded and counts toward the lockout). False when it has
+ * already answered (403 field "password", or an internal error). */
+bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret);
+
 /* handlers (api.c, pages.c) */
 enum MHD_Result api_status(struct request *req);
 enum MHD_Result api_provider(struct request *req);
 enum MHD_Result api_login(struct request *req);
 enum MHD_Result api_logout(struct request *req);
 enum MHD_Result api_me(struct request *req);
+enum MHD_Result api_me_patch(struct request *req);
 enum MHD_Result api_me_password(struct request *req);
 enum MHD_Result api_invitation_get(struct request *req);
 enum MHD_Result api_invitation_accept(struct request *req);
