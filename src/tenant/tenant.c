@@ -218,6 +218,8 @@ static const struct {
 	{ PERM_MFA_POLICY_WRITE, false, true },
 	{ PERM_FILES_READ, true, true },
 	{ PERM_FILES_WRITE, true, true },
+	{ PERM_SECURITY_READ, false, true },
+	{ PERM_SECURITY_WRITE, false, true },
 	{ PERM_SHARES_WRITE, true, true },
 	{ PERM_SHARES_ADMIN, false, true },
 	{ PERM_MAIL_LOG_READ, false, true },
@@ -256,7 +258,8 @@ const char *role_name(enum role r)
 const char *permission_name(enum permission p)
 {
 	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
-					     "mfa.policy.write", "files.read", "files.write",
-					     "shares.write", "shares.admin", "mail.log.read" };
+					     "mfa.policy.write", "files.read", "files.write", "security.read",
+					     "security.write", "shares.write", "shares.admin",
+					     "mail.log.read" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }

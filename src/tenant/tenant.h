@@ -55,6 +55,9 @@ enum permission {
 	PERM_MFA_POLICY_WRITE,/* the tenant's MFA policy (C3) */
 	PERM_FILES_READ,      /* list, download, labels, trash and quota of the tenant's files */
 	PERM_FILES_WRITE,     /* upload, create folders, rename, move, delete, restore, label */
+	/* access: */
+	PERM_SECURITY_READ,   /* the tenant's IP allowlist and lockout settings */
+	PERM_SECURITY_WRITE,  /* change them */
 	/* shares (W3, W5): */
 	PERM_SHARES_WRITE,    /* create share and upload-request links; list and revoke one's own */
 	PERM_SHARES_ADMIN,    /* list and revoke every link of the tenant; the link expiry policy */
