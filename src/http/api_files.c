@@ -31,7 +31,7 @@
 #define TENANT(req) ((req)->session.account.tenant_id)
 #define STREAM_BLOCK (64 * 1024)
 
-/* Maps a files-service error to a problem response. */
+/* Maps a files-service error to a problem response (also for share links: http_int.h). */
 enum MHD_Result http_files_error(struct request *req, int r, const char *what)
 {
 	switch (r) {
@@ -69,6 +69,8 @@ enum MHD_Result http_files_error(struct request *req, int r, const char *what)
 		return http_internal_error(req, r);
 	}
 }
+
+#define files_error http_files_error
 
 static enum MHD_Result no_service(struct request *req)
 {
@@ -117,7 +119,7 @@ enum MHD_Result api_folder_get(struct request *req)
 	struct file_node n;
 	int r = node_of_path(req, &n);
 
-	return r < 0 ? http_files_error(req, r, NULL) : node_answer(req, 200, &n);
+	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
 }
 
 enum MHD_Result api_file_get(struct request *req)
@@ -143,7 +145,7 @@ enum MHD_Result api_folder_children(struct request *req)
 	if (r == 0)
 		r = files_list(req->db, TENANT(req), n.id, label, after, (size_t)limit, &items, &more);
 	if (r < 0)
-		return http_files_error(req, r, "label");
+		return files_error(req, r, "label");
 	return http_json(req, 200, json_pack("{s:o, s:o, s:b}", "folder", files_node_json(req->db, TENANT(req), &n),
 					     "items", items, "more", more));
 }
@@ -164,7 +166,7 @@ enum MHD_Result api_folder_create(struct request *req)
 	if (r == 0)
 		r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
 	if (r < 0)
-		return http_files_error(req, r, "name");
+		return files_error(req, r, "name");
 	return node_answer(req, 201, &n);
 }
 
@@ -188,7 +190,7 @@ enum MHD_Result api_node_patch(struct request *req)
 			return http_problem(req, 400, "invalid-field", "name must be a string", "name");
 		name = json_string_value(name_v);
 		if (!files_name_valid(name))
-			return http_files_error(req, -EINVAL, "name");
+			return files_error(req, -EINVAL, "name");
 	}
 	if (parent_v) {
 		if (json_is_string(parent_v) && !strcmp(json_string_value(parent_v), "root")) {
@@ -208,7 +210,7 @@ enum MHD_Result api_node_patch(struct request *req)
 	if (r == -ENOENT && parent)
 		return http_problem(req, 404, "not-found", "no such item or target folder", "parent_id");
 	if (r < 0)
-		return http_files_error(req, r, name ? "name" : "parent_id");
+		return files_error(req, r, name ? "name" : "parent_id");
 	return node_answer(req, 200, &n);
 }
 
@@ -219,7 +221,7 @@ enum MHD_Result api_node_delete(struct request *req)
 
 	if (r == 0)
 		r = files_trash(req->db, &req->actor, TENANT(req), n.id);
-	return r < 0 ? http_files_error(req, r, NULL) : http_empty(req, 204);
+	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
 }
 
 /* ---- labels ---- */
@@ -231,7 +233,7 @@ enum MHD_Result api_label_put(struct request *req)
 
 	if (r == 0)
 		r = files_label_add(req->db, &req->actor, TENANT(req), n.id, req->params[1]);
-	return r < 0 ? http_files_error(req, r, "label") : http_empty(req, 204);
+	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
 }
 
 enum MHD_Result api_label_delete(struct request *req)
@@ -241,7 +243,7 @@ enum MHD_Result api_label_delete(struct request *req)
 
 	if (r == 0)
 		r = files_label_remove(req->db, &req->actor, TENANT(req), n.id, req->params[1]);
-	return r < 0 ? http_files_error(req, r, "label") : http_empty(req, 204);
+	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
 }
 
 enum MHD_Result api_labels_list(struct request *req)
@@ -249,7 +251,7 @@ enum MHD_Result api_labels_list(struct request *req)
 	json_t *arr = NULL;
 	int r = files_labels(req->db, TENANT(req), &arr);
 
-	return r < 0 ? http_files_error(req, r, NULL) : http_json(req, 200, json_pack("{s:o}", "labels", arr));
+	return r < 0 ? files_error(req, r, NULL) : http_json(req, 200, json_pack("{s:o}", "labels", arr));
 }
 
 enum MHD_Result api_label_items(struct request *req)
@@ -257,7 +259,7 @@ enum MHD_Result api_label_items(struct request *req)
 	json_t *arr = NULL;
 	int r = files_label_find(req->db, TENANT(req), req->params[0], &arr);
 
-	return r < 0 ? http_files_error(req, r, "label")
+	return r < 0 ? files_error(req, r, "label")
 		     : http_json(req, 200, json_pack("{s:s, s:o}", "label", req->params[0], "items", arr));
 }
 
@@ -268,7 +270,7 @@ enum MHD_Result api_trash_list(struct request *req)
 	json_t *arr = NULL;
 	int r = files_trash_list(req->db, TENANT(req), &arr);
 
-	return r < 0 ? http_files_error(req, r, NULL)
+	return r < 0 ? files_error(req, r, NULL)
 		     : http_json(req, 200, json_pack("{s:o, s:i}", "items", arr, "retention_days",
 						     KURA_TRASH_RETENTION_S / 86400));
 }
@@ -281,7 +283,7 @@ enum MHD_Result api_trash_restore(struct request *req)
 
 	if (r == 0)
 		r = files_restore(req->db, &req->actor, TENANT(req), id, &n);
-	return r < 0 ? http_files_error(req, r, NULL) : node_answer(req, 200, &n);
+	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
 }
 
 enum MHD_Result api_trash_purge(struct request *req)
@@ -294,7 +296,7 @@ enum MHD_Result api_trash_purge(struct request *req)
 	r = node_param(req, 0, &id);
 	if (r == 0)
 		r = files_purge(req->srv->files, req->db, &req->actor, TENANT(req), id);
-	return r < 0 ? http_files_error(req, r, NULL) : http_empty(req, 204);
+	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
 }
 
 enum MHD_Result api_quota(struct request *req)
@@ -317,7 +319,9 @@ struct upload_ctx {
 	int64_t expected;        /* Content-Length, -1 when chunked */
 	int err;                 /* first error of data() */
 	char name[KURA_FILE_NAME_MAX + 1];
-	int64_t parent_id;
+	int64_t tenant_id, parent_id;
+	http_upload_done_fn done;
+	void *cls;
 };
 
 static const char *header(struct request *req, const char *name)
@@ -327,22 +331,20 @@ static const char *header(struct request *req, const char *name)
 
 static const struct stream_ops upload_ops;
 
-enum MHD_Result api_file_upload_begin(struct request *req)
+/* The files API's answer to a committed upload: Location and the node. */
+static enum MHD_Result upload_done_files(struct request *req, const struct file_node *n, bool created,
+					 void *cls)
 {
-	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	struct file_node parent;
-	int r;
+	char loc[64];
 
-	if (!req->srv->files)
-		return no_service(req);
-	r = node_of_path(req, &parent);
-	if (r < 0)
-		return http_files_error(req, r, "name");
-	return http_file_upload_start(req, parent.id, req->params[1], inm && !strcmp(inm, "*"));
+	(void)cls;
+	str_printf(loc, sizeof(loc), "/api/v1/files/%lld", (long long)n->id);
+	http_add_header(req, "Location", loc);
+	return node_answer(req, created ? 201 : 200, n);
 }
 
-enum MHD_Result http_file_upload_start(struct request *req, int64_t parent_id, const char *name,
-				       bool no_replace)
+enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
+				 const char *name, bool no_replace, http_upload_done_fn done, void *cls)
 {
 	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -354,11 +356,12 @@ enum MHD_Result http_file_upload_start(struct request *req, int64_t parent_id, c
 	c = arena_alloc(req->arena, sizeof(*c));
 	if (!c)
 		return http_internal_error(req, -ENOMEM);
+	memset(c, 0, sizeof(*c));
 	c->expected = -1;
 	if (cl && (safe_atoi64(cl, &c->expected) < 0 || c->expected < 0))
 		return http_problem(req, 400, "invalid-field", "bad Content-Length", "Content-Length");
 	if (!files_name_valid(name))
-		return http_files_error(req, -EINVAL, "name");
+		return files_error(req, -EINVAL, "name");
 	if (ct && !files_content_type_valid(ct)) {
 		if (!req->dav)
 			return http_problem(req, 400, "invalid-field",
@@ -366,18 +369,33 @@ enum MHD_Result http_file_upload_start(struct request *req, int64_t parent_id, c
 					    "Content-Type");
 		ct = NULL;   /* WebDAV clients send what they send: store the default type */
 	}
-	r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent_id, name, ct, c->expected,
+	r = files_upload_begin(req->srv->files, req->db, tenant_id, parent_id, name, ct, c->expected,
 			       no_replace, &c->u);
 	if (r == -EEXIST)
 		return http_problem(req, 412, "precondition-failed",
 				    "If-None-Match: * and a file of that name exists", NULL);
 	if (r < 0)
-		return http_files_error(req, r, "name");
+		return files_error(req, r, "name");
 	str_copy(c->name, sizeof(c->name), name);
+	c->tenant_id = tenant_id;
 	c->parent_id = parent_id;
+	c->done = done;
+	c->cls = cls;
 	req->stream_ctx = c;
 	req->stream = &upload_ops;
 	return MHD_YES;
+}
+
+enum MHD_Result api_file_upload_begin(struct request *req)
+{
+	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct file_node parent;
+	int r = node_of_path(req, &parent);
+
+	if (r < 0)
+		return files_error(req, r, "name");
+	return http_file_upload(req, TENANT(req), parent.id, req->params[1], inm && !strcmp(inm, "*"),
+				upload_done_files, NULL);
 }
 
 static int upload_data(struct request *req, const char *data, size_t n)
@@ -402,7 +420,7 @@ static int audit_upload_failure(struct request *req, struct upload_ctx *c, const
 {
 	json_t *d = json_pack("{s:s, s:I, s:s}", "name", c->name, "parent_id", (json_int_t)c->parent_id,
 			      "reason", reason);
-	int r = http_audit(req, 0, AUDIT_OPERATION, "file.upload", c->name, AUDIT_FAILURE, d);
+	int r = http_audit(req, c->tenant_id, AUDIT_OPERATION, "file.upload", c->name, AUDIT_FAILURE, d);
 
 	json_decref(d);
 	return r;
@@ -413,7 +431,6 @@ static enum MHD_Result upload_end(struct request *req)
 	struct upload_ctx *c = req->stream_ctx;
 	struct file_node n;
 	bool created = false;
-	char loc[64];
 	int r;
 
 	if (!c)
@@ -421,7 +438,7 @@ static enum MHD_Result upload_end(struct request *req)
 	if (c->err) {
 		r = audit_upload_failure(req, c, strerror(-c->err));
 		(void)r;   /* the refusal stands either way */
-		return http_files_error(req, c->err, "name");
+		return files_error(req, c->err, "name");
 	}
 	if (c->expected >= 0 && files_upload_received(c->u) != (uint64_t)c->expected) {
 		c->u = files_upload_abort(c->u);
@@ -435,17 +452,10 @@ static enum MHD_Result upload_end(struct request *req)
 		(void)k;
 		if (r == -EEXIST)
 			return http_problem(req, 412, "precondition-failed",
-					    "If-None-Match: * and a file of that name exists", NULL);
-		return http_files_error(req, r, "name");
+					    "a file of that name was stored meanwhile; nothing was replaced", NULL);
+		return files_error(req, r, "name");
 	}
-	if (req->dav) {
-		str_printf(loc, sizeof(loc), "\"%s\"", n.etag);
-		http_add_header(req, "ETag", loc);
-		return http_empty(req, created ? 201 : 204);
-	}
-	str_printf(loc, sizeof(loc), "/api/v1/files/%lld", (long long)n.id);
-	http_add_header(req, "Location", loc);
-	return node_answer(req, created ? 201 : 200, &n);
+	return c->done(req, &n, created, c->cls);
 }
 
 static void upload_abort(struct request *req, bool client_gone)
@@ -458,7 +468,7 @@ static void upload_abort(struct request *req, bool client_gone)
 	if (client_gone) {
 		/* nobody to answer; the attempt is still on record */
 		req->db = req->db ? req->db : db_thread();
-		if (req->db && req->has_session && audit_upload_failure(req, c, "client disconnected") < 0)
+		if (req->db && c->tenant_id && audit_upload_failure(req, c, "client disconnected") < 0)
 			log_warn("files.upload", "could not record the aborted upload of %s", c->name);
 	}
 	log_info("files.upload", "upload of \"%s\" aborted%s; nothing stored", c->name,
@@ -473,6 +483,7 @@ struct download {
 	struct files_reader *rd;
 	uint64_t start, len;
 	int64_t tenant_id, node_id;
+	enum actor_type actor_type;
 	char actor_name[KURA_LOGIN_MAX + 1];
 	char client_ip[INET6_ADDRSTRLEN];
 	int64_t account_id;
@@ -509,7 +520,7 @@ static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
 	want = d->len - pos < max ? (size_t)(d->len - pos) : max;
 	r = files_read(d->rd, d->start + pos, buf, want, &got);
 	if (r < 0 || got == 0) {
-		struct actor a = { ACTOR_ACCOUNT, d->tenant_id, d->account_id, d->actor_name,
+		struct actor a = { d->actor_type, d->tenant_id, d->account_id, d->actor_name,
 				   d->client_ip, "" };
 		struct db *db = db_thread();
 
@@ -592,7 +603,7 @@ static char *content_disposition(struct arena *a, const char *name)
 }
 
 /* Does the list (If-Match / If-None-Match value) name the quoted tag? "*" matches any
- * existing resource; strong says W/ tags never match (If-Match). */
+ * existing resource; strong: W/ tags never match (If-Match). */
 static bool etag_matches(const char *list, const char *quoted, bool strong)
 {
 	const char *p;
@@ -666,20 +677,26 @@ unsigned http_preconditions(struct request *req, const char *etag, int64_t modif
 	return 0;
 }
 
-enum MHD_Result api_file_content(struct request *req)
+/* The files API's own access record for a download (also WebDAV's GET). */
+bool http_download_record(struct request *req, const struct file_node *n, uint64_t start,
+				 uint64_t len, void *cls, enum MHD_Result *ret_result)
 {
-	int64_t id;
-	int r;
+	json_t *det = json_pack("{s:s, s:I, s:I}", "name", n->name, "offset", (json_int_t)start, "length",
+				(json_int_t)len);
+	int r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, "file.download", n->id,
+			    AUDIT_SUCCESS, det);
 
-	if (!req->srv->files)
-		return no_service(req);
-	r = node_param(req, 0, &id);
-	if (r < 0)
-		return http_files_error(req, r, NULL);
-	return http_file_download(req, id);
+	(void)cls;
+	json_decref(det);
+	if (r < 0) {
+		*ret_result = http_internal_error(req, r);   /* not logged, not served */
+		return false;
+	}
+	return true;
 }
 
-enum MHD_Result http_file_download(struct request *req, int64_t id)
+enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t id,
+				   http_download_start_fn start_fn, void *cls)
 {
 	const bool head = !strcmp(req->method, "HEAD");
 	struct files_reader *rd = NULL;
@@ -690,19 +707,19 @@ enum MHD_Result http_file_download(struct request *req, int64_t id)
 	char etag[64], crange[96], lastmod[40], probe[1];
 	const char *disp;
 	unsigned status = 200, pre;
-	json_t *det;
+	enum MHD_Result res;
 	size_t got = 0;
 	int r, rng;
 
 	if (!req->srv->files)
 		return no_service(req);
-	r = files_open(req->srv->files, req->db, TENANT(req), id, &n, &rd);
+	r = files_open(req->srv->files, req->db, tenant_id, id, &n, &rd);
 	if (r == -EISDIR)
 		r = -ENOENT;
 	if (r == -EBADMSG)
-		integrity_audit(req->db, &req->actor, TENANT(req), id, 0);
+		integrity_audit(req->db, &req->actor, tenant_id, id, 0);
 	if (r < 0)
-		return http_files_error(req, r, NULL);
+		return files_error(req, r, NULL);
 	str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
 	http_date_format(n.modified_us, lastmod, sizeof(lastmod));
 	http_add_header(req, "ETag", etag);
@@ -735,19 +752,12 @@ enum MHD_Result http_file_download(struct request *req, int64_t id)
 	if (len > 0 && (r = files_read(rd, start, probe, 1, &got)) < 0) {
 		files_reader_close(rd);
 		if (r == -EBADMSG)
-			integrity_audit(req->db, &req->actor, TENANT(req), id, start);
-		return http_files_error(req, r, NULL);
+			integrity_audit(req->db, &req->actor, tenant_id, id, start);
+		return files_error(req, r, NULL);
 	}
-	if (!head) {
-		det = json_pack("{s:s, s:I, s:I}", "name", n.name, "offset", (json_int_t)start, "length",
-				(json_int_t)len);
-		r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, "file.download", n.id,
-				AUDIT_SUCCESS, det);
-		json_decref(det);
-		if (r < 0) {
-			files_reader_close(rd);
-			return http_internal_error(req, r);   /* not logged, not served */
-		}
+	if (!head && !start_fn(req, &n, start, len, cls, &res)) {
+		files_reader_close(rd);
+		return res;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -757,8 +767,9 @@ enum MHD_Result http_file_download(struct request *req, int64_t id)
 	d->rd = rd;
 	d->start = start;
 	d->len = len;
-	d->tenant_id = TENANT(req);
+	d->tenant_id = tenant_id;
 	d->node_id = n.id;
+	d->actor_type = req->actor.type;
 	d->account_id = req->actor.account_id;
 	str_copy(d->actor_name, sizeof(d->actor_name), req->actor.name ? req->actor.name : "");
 	str_copy(d->client_ip, sizeof(d->client_ip), req->client_ip);
@@ -773,4 +784,14 @@ enum MHD_Result http_file_download(struct request *req, int64_t id)
 	http_add_header(req, "Accept-Ranges", "bytes");
 	return http_respond_response(req, status, n.content_type[0] ? n.content_type : "application/octet-stream",
 				     resp);
+}
+
+enum MHD_Result api_file_content(struct request *req)
+{
+	int64_t id;
+	int r = node_param(req, 0, &id);
+
+	if (r < 0)
+		return files_error(req, r, NULL);
+	return http_file_download(req, TENANT(req), id, http_download_record, NULL);
 }

@@ -1119,6 +1119,17 @@ static enum MHD_Result do_delete(struct dav *d)
 	return http_empty(req, 204);
 }
 
+/* A committed PUT: 201 or 204 with the new ETag, no body. */
+static enum MHD_Result put_done(struct request *req, const struct file_node *n, bool created, void *cls)
+{
+	char etag[64];
+
+	(void)cls;
+	str_printf(etag, sizeof(etag), "\"%s\"", n->etag);
+	http_add_header(req, "ETag", etag);
+	return http_empty(req, created ? 201 : 204);
+}
+
 static enum MHD_Result begin_put(struct dav *d)
 {
 	struct request *req = d->req;
@@ -1152,7 +1163,7 @@ static enum MHD_Result begin_put(struct dav *d)
 		return files_fail(d, r);
 	if (!may_change(d, d->path, false, !exists, &res))
 		return res;
-	return http_file_upload_start(req, parent.id, name, false);
+	return http_file_upload(req, TENANT(req), parent.id, name, false, put_done, NULL);
 }
 
 /* ---------------------------------------------------------------- COPY, MOVE */
@@ -1467,7 +1478,7 @@ static enum MHD_Result do_get(struct dav *d)
 			if (r < 0)
 				return http_internal_error(req, r);
 		}
-		return http_file_download(req, n.id);   /* records file.download for GET */
+		return http_file_download(req, TENANT(req), n.id, http_download_record, NULL);
 	}
 	/* a collection: a plain HTML list of its members */
 	l = arena_alloc(req->arena, sizeof(*l));

@@ -41,6 +41,7 @@ struct request {
 	const char *method;
 	char *raw_uri;                 /* as received, NULL when over KURA_MAX_URL_BYTES */
 	char *path;                    /* percent-decoded, validated */
+	const char *log_path;          /* what logs show: the route pattern when the path holds a secret */
 	const char *params[REQUEST_MAX_PARAMS];
 	size_t n_params;
 	char request_id[17];
@@ -119,12 +120,18 @@ int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, 
 
 const char *http_query(struct request *req, const char *key);
 
+/* Re-authentication before a security change: checks password against the session's
+ * account (a wrong one is recorded and counts toward the lockout). False when it has
+ * already answered (403 field "password", or an internal error). */
+bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret);
+
 /* handlers (api.c, pages.c) */
 enum MHD_Result api_status(struct request *req);
 enum MHD_Result api_provider(struct request *req);
 enum MHD_Result api_login(struct request *req);
 enum MHD_Result api_logout(struct request *req);
 enum MHD_Result api_me(struct request *req);
+enum MHD_Result api_me_patch(struct request *req);
 enum MHD_Result api_me_password(struct request *req);
 enum MHD_Result api_invitation_get(struct request *req);
 enum MHD_Result api_invitation_accept(struct request *req);
@@ -169,22 +176,54 @@ enum MHD_Result api_trash_list(struct request *req);
 enum MHD_Result api_trash_restore(struct request *req);
 enum MHD_Result api_trash_purge(struct request *req);
 enum MHD_Result api_quota(struct request *req);
+/* Shared with share links (api_shares.c): the files API's download and streaming upload
+ * paths for any tenant and node the caller has already authorized. */
+struct file_node;
+enum MHD_Result http_files_error(struct request *req, int r, const char *what);
+/* Runs once the answer is known to be served (not for HEAD, 304, 416 or an integrity
+ * failure): records the access (and may refuse: then it queued *ret_result, returns false). */
+typedef bool (*http_download_start_fn)(struct request *req, const struct file_node *n,
+				       uint64_t start, uint64_t len, void *cls,
+				       enum MHD_Result *ret_result);
+/* GET a file's content with Range, ETag/If-None-Match and Content-Disposition. */
+enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t node_id,
+				   http_download_start_fn start, void *cls);
+/* The files API's http_download_start_fn: the file.download access record (also WebDAV). */
+bool http_download_record(struct request *req, const struct file_node *n, uint64_t start, uint64_t len,
+			  void *cls, enum MHD_Result *ret_result);
+/* Answers a committed upload. */
+typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct file_node *n,
+					       bool created, void *cls);
+/* Starts a streaming upload (R_STREAM routes) of name into folder parent_id of tenant_id;
+ * the commit is recorded with req->actor. */
+enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
+				 const char *name, bool no_replace, http_upload_done_fn done,
+				 void *cls);
+/* shares (api_shares.c, pages_shares.c) */
+enum MHD_Result api_shares_list(struct request *req);
+enum MHD_Result api_shares_create(struct request *req);
+enum MHD_Result api_share_get(struct request *req);
+enum MHD_Result api_share_delete(struct request *req);
+enum MHD_Result api_share_label_put(struct request *req);
+enum MHD_Result api_share_label_delete(struct request *req);
+enum MHD_Result api_share_policy_get(struct request *req);
+enum MHD_Result api_share_policy_patch(struct request *req);
+enum MHD_Result api_mail_log(struct request *req);
+enum MHD_Result api_link_get(struct request *req);
+enum MHD_Result api_link_unlock(struct request *req);
+enum MHD_Result api_link_content(struct request *req);
+enum MHD_Result api_link_file_content(struct request *req);
+enum MHD_Result api_link_upload(struct request *req);
+enum MHD_Result page_share(struct request *req);
+enum MHD_Result page_share_js(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);
-/* shared by the files API and WebDAV (api_files.c): the content of file id of the session's
- * tenant with Range and conditional requests; a streaming upload of (parent_id, name) whose
- * end answers JSON for the API and 201/204 for WebDAV (req->dav). */
-enum MHD_Result http_file_download(struct request *req, int64_t id);
-enum MHD_Result http_file_upload_start(struct request *req, int64_t parent_id, const char *name,
-				       bool no_replace);
 /* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
- * (NULL: none) and modification time: 0 go on, 304 or 412 answer that. */
+ * (NULL: none) and modification time: 0 go on, 304 or 412 answer that (api_files.c). */
 unsigned http_preconditions(struct request *req, const char *etag, int64_t modified_us, bool exists);
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), size >= 30. */
 void http_date_format(int64_t us, char *buf, size_t size);
-/* Maps a files-service error to a response (problem+json, or plain for WebDAV). */
-enum MHD_Result http_files_error(struct request *req, int r, const char *what);
 
 /* ---- WebDAV (dav.c; docs/webdav.md) ---- */
 #define DAV_PREFIX "/dav/"

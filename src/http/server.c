@@ -41,7 +41,8 @@
 #define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
 #define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
 #define R_NOAPP     0x20   /* never with an app password (credential and session management) */
-#define R_DAV       0x40   /* WebDAV: every method, app passwords only, permission by method */
+#define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
+#define R_DAV       0x80   /* WebDAV: every method, app passwords only, permission by method */
 
 struct route {
 	const char *method;
@@ -57,6 +58,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
 	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
+	{ "PATCH", "/api/v1/me", api_me_patch, R_BODY | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL | R_NOAPP, PERM_SELF },
 	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
 	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
@@ -71,8 +73,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
 	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
 	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
 	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
 	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
 	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
@@ -108,13 +110,31 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
 	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
 	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
 	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
 	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
-	{ "GET", "/reset/*", page_reset, R_PUBLIC, PERM_SELF },
+	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/reset.js", page_reset_js, R_PUBLIC, PERM_SELF },
-	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
+	/* shares (docs/api.md "Shares"); shares.admin is checked in the handlers too */
+	{ "GET", "/api/v1/shares", api_shares_list, 0, PERM_SHARES_WRITE },
+	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/shares/*", api_share_get, 0, PERM_SHARES_WRITE },
+	{ "DELETE", "/api/v1/shares/*", api_share_delete, 0, PERM_SHARES_WRITE },
+	{ "PUT", "/api/v1/shares/*/labels/*", api_share_label_put, 0, PERM_SHARES_WRITE },
+	{ "DELETE", "/api/v1/shares/*/labels/*", api_share_label_delete, 0, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/tenant/share-policy", api_share_policy_get, 0, PERM_SHARES_WRITE },
+	{ "PATCH", "/api/v1/tenant/share-policy", api_share_policy_patch, R_BODY, PERM_SHARES_ADMIN },
+	{ "GET", "/api/v1/mail-log", api_mail_log, 0, PERM_MAIL_LOG_READ },
+	/* share links: public, the token (and the link session of a password) is the check */
+	{ "GET", "/api/v1/links/*", api_link_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/links/*/unlock", api_link_unlock, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/links/*/content", api_link_content, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/api/v1/links/*/files/*/content", api_link_file_content, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
+	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/assets/share.js", page_share_js, R_PUBLIC, PERM_SELF },
+	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
 	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
@@ -166,6 +186,10 @@ static const char *status_title(const char *type)
 		{ "range-not-satisfiable", "The range is not satisfiable" },
 		{ "precondition-failed", "A precondition failed" },
 		{ "upload-incomplete", "The body ended before Content-Length bytes" },
+		{ "link-gone", "The link has expired, was revoked or is used up" },
+		{ "link-password-required", "The link needs its password first" },
+		{ "link-password-invalid", "The link password is wrong" },
+		{ "link-locked", "The link is locked after too many wrong passwords" },
 		{ "internal-error", "Internal error" },
 		{ "unavailable", "Temporarily unavailable" },
 		/* access */
@@ -295,7 +319,8 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 {
 	if (err == -EBUSY)
 		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
-	log_error("http.error", "request %s %s failed: %s", req->request_id, req->path ? req->path : "",
+	log_error("http.error", "request %s %s failed: %s", req->request_id,
+		  req->log_path ? req->log_path : req->path ? req->path : "",
 		  strerror(-err));
 	return http_problem(req, 500, "internal-error", "nothing was changed; see the server log", NULL);
 }
@@ -598,6 +623,8 @@ static enum MHD_Result dispatch(struct request *req)
 	/* route_match of later patterns may have overwritten params: match again */
 	if (!(route->flags & R_DAV))
 		route_match(route->pattern, req->path, req);
+	if (route->flags & R_SECRET)
+		req->log_path = route->pattern;
 
 	if (route->flags & R_STREAM) {
 		/* the body comes later, to the stream the handler sets */
@@ -854,7 +881,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		log_fields(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, "http.request",
 			   (const char *const[]){ "request_id", req->request_id, "method",
 						  req->method ? req->method : "", "path",
-						  req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
+						  req->log_path ? req->log_path
+						  : req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
 						  "status", status, "duration_us", dur, "client",
 						  req->client_ip, NULL });
 	}
