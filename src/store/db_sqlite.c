@@ -331,6 +331,11 @@ int db_rollback(struct db *db)
 	return exec_plain(db, "ROLLBACK");
 }
 
+bool db_in_transaction(struct db *db)
+{
+	return !sqlite3_get_autocommit(db->h);
+}
+
 int64_t db_last_id(struct db *db)
 {
 	return sqlite3_last_insert_rowid(db->h);

@@ -1,0 +1,449 @@
+/*
+ * Verification of a tenant's audit log: offline from a JSONL export (kura audit verify) or
+ * in place from the database (kura admin audit verify). Both feed the same checker, item
+ * by item in stream order:
+ *   checkpoint  signature valid for this tenant; the first one is the anchor the chain
+ *               starts from; later ones must sit right after the record they sign, carry
+ *               its hash, and not go back in time (a replayed checkpoint fails here);
+ *   record      next seq (a gap or a reorder fails), prev = hash of the one before,
+ *               hash recomputed from its content (a flipped byte fails), own tenant;
+ *   omitted     as a record, from its content hash (a filtered export);
+ *   end         the last record is covered by a signed checkpoint (a cut tail fails), and
+ *               for a file, the signed trailer hashes every line before it.
+ * The first failure is reported with the seq of the record it concerns and why.
+ *
+ * SECURITY: the file is untrusted input: lines are bounded (KURA_AUDIT_LINE_MAX), every
+ * member is type-checked, hex is length-checked before use.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "audit/audit_int.h"
+#include "core/limits.h"
+#include "store/db.h"
+
+struct vstate {
+	const unsigned char *pk;
+	int64_t tenant;
+	bool started, covered;
+	int64_t seq, covered_seq, last_ckpt_time;
+	unsigned char head[AUDIT_HASH_BYTES];
+	struct audit_verify_result *res;
+};
+
+static bool vfail(struct vstate *v, int64_t seq, const char *fmt, ...) KURA_PRINTF(3, 4);
+
+static bool vfail(struct vstate *v, int64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!v->res->ok)
+		return false;
+	v->res->ok = false;
+	v->res->bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(v->res->reason, sizeof(v->res->reason), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool v_checkpoint(struct vstate *v, const struct audit_ckpt *c)
+{
+	if (c->tenant != v->tenant)
+		return vfail(v, c->seq, "checkpoint for seq %" PRId64 " belongs to tenant %" PRId64 ", not %" PRId64,
+			     c->seq, c->tenant, v->tenant);
+	if (!audit_ckpt_verify(c, v->pk))
+		return vfail(v, c->seq, "checkpoint for seq %" PRId64 ": signature does not verify with this key",
+			     c->seq);
+	if (!v->started) {
+		v->started = true;
+		v->seq = c->seq;
+		memcpy(v->head, c->head, AUDIT_HASH_BYTES);
+	} else {
+		if (c->seq != v->seq)
+			return vfail(v, c->seq > v->seq ? v->seq + 1 : c->seq,
+				     "checkpoint for seq %" PRId64 " appears after seq %" PRId64
+				     " (replayed or misplaced checkpoint)", c->seq, v->seq);
+		if (memcmp(c->head, v->head, AUDIT_HASH_BYTES))
+			return vfail(v, c->seq, "signed checkpoint head differs from the hash of record %" PRId64
+				     " (chain rewritten)", c->seq);
+		if (c->time_us < v->last_ckpt_time)
+			return vfail(v, c->seq, "checkpoint for seq %" PRId64
+				     " is older than the one before it (replayed checkpoint)", c->seq);
+	}
+	v->last_ckpt_time = c->time_us;
+	v->covered = true;
+	v->covered_seq = c->seq;
+	v->res->checkpoints++;
+	return true;
+}
+
+/* r->hash is the stated hash; content is recomputed unless omitted (then r->content given). */
+static bool v_record(struct vstate *v, struct audit_rec *r, bool omitted)
+{
+	static const unsigned char zero[AUDIT_HASH_BYTES];
+	unsigned char h[AUDIT_HASH_BYTES];
+	int64_t expect = v->started ? v->seq + 1 : 1;
+
+	if (!omitted && r->tenant != v->tenant)
+		return vfail(v, r->seq, "record %" PRId64 " belongs to tenant %" PRId64 ", not %" PRId64, r->seq,
+			     r->tenant, v->tenant);
+	if (!v->started && r->seq != 1)
+		return vfail(v, r->seq, "record %" PRId64 " has no signed checkpoint before it to start from",
+			     r->seq);
+	if (r->seq != expect)
+		return vfail(v, expect, "sequence break: expected seq %" PRId64 ", found seq %" PRId64
+			     " (record missing or out of order)", expect, r->seq);
+	if (memcmp(r->prev, v->started ? v->head : zero, AUDIT_HASH_BYTES))
+		return vfail(v, r->seq, "record %" PRId64 ": prev_hash is not the hash of record %" PRId64, r->seq,
+			     r->seq - 1);
+	if (!omitted && audit_content_hash(r, r->content) < 0)
+		return vfail(v, r->seq, "out of memory");
+	audit_chain_hash(v->tenant, r->seq, r->prev, r->content, h);
+	if (memcmp(h, r->hash, AUDIT_HASH_BYTES))
+		return vfail(v, r->seq, "record %" PRId64 ": hash does not match its content (record altered)",
+			     r->seq);
+	if (!v->res->records && !v->res->omitted)
+		v->res->first_seq = r->seq;
+	v->started = true;
+	v->seq = r->seq;
+	v->res->last_seq = r->seq;
+	memcpy(v->head, r->hash, AUDIT_HASH_BYTES);
+	v->covered = false;
+	if (omitted)
+		v->res->omitted++;
+	else
+		v->res->records++;
+	return true;
+}
+
+static bool v_end(struct vstate *v)
+{
+	if (v->started && !v->covered)
+		return vfail(v, v->covered_seq + 1, "records from seq %" PRId64 " to %" PRId64
+			     " are not covered by a signed checkpoint (log cut off or extended)",
+			     v->covered_seq + 1, v->seq);
+	return true;
+}
+
+int audit_parse_public_key(const char *hex, unsigned char pk[32])
+{
+	size_t n = 0;
+	const char *end = NULL;
+
+	if (!hex || sodium_hex2bin(pk, 32, hex, strlen(hex), " \t\r\n", &n, &end) != 0 || n != 32)
+		return -EINVAL;
+	while (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')
+		end++;
+	return *end ? -EINVAL : 0;
+}
+
+static bool hex_member(json_t *o, const char *key, unsigned char *out, size_t n)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	size_t got = 0;
+
+	return s && strlen(s) == n * 2 && sodium_hex2bin(out, n, s, n * 2, NULL, &got, NULL) == 0 && got == n;
+}
+
+static bool int_member(json_t *o, const char *key, int64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+static bool parse_ckpt(json_t *o, struct audit_ckpt *c)
+{
+	json_t *clock = json_object_get(o, "clock"), *sync = json_object_get(clock, "synchronized");
+
+	return int_member(o, "tenant", &c->tenant) && int_member(o, "seq", &c->seq) &&
+	       int_member(o, "time_us", &c->time_us) && hex_member(o, "head", c->head, AUDIT_HASH_BYTES) &&
+	       hex_member(o, "signature", c->sig, AUDIT_SIG_BYTES) && json_is_boolean(sync) &&
+	       (c->synced = json_is_true(sync), true) && int_member(clock, "estimated_error_us", &c->est_error_us) &&
+	       int_member(clock, "maximum_error_us", &c->max_error_us);
+}
+
+static bool parse_rec(json_t *o, struct audit_rec *r)
+{
+	static const char *const keys[] = { "actor_type", "actor", "source_ip", "user_agent", "category",
+					    "action", "target", "result", "details" };
+	const char **f[] = { &r->actor_type, &r->actor, &r->source_ip, &r->user_agent, &r->category,
+			     &r->action, &r->target, &r->result, &r->details };
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!(*f[i] = json_string_value(json_object_get(o, keys[i]))))
+			return false;
+	return int_member(o, "tenant", &r->tenant) && int_member(o, "seq", &r->seq) &&
+	       int_member(o, "time_us", &r->time_us) && hex_member(o, "prev_hash", r->prev, AUDIT_HASH_BYTES) &&
+	       hex_member(o, "hash", r->hash, AUDIT_HASH_BYTES);
+}
+
+int audit_verify_file(FILE *f, const unsigned char pk[32], struct audit_verify_result *res)
+{
+	struct vstate v = { .pk = pk, .res = res };
+	struct audit_sha *sha = audit_sha_new();
+	char *line = malloc(KURA_AUDIT_LINE_MAX + 2);
+	bool header = false, trailer = false;
+	long lineno = 0;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->ok = true;
+	if (!sha || !line) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (res->ok && fgets(line, KURA_AUDIT_LINE_MAX + 2, f)) {
+		size_t n = strlen(line);
+		json_t *o;
+		const char *type;
+
+		lineno++;
+		res->bytes += n;
+		if (n > KURA_AUDIT_LINE_MAX || line[n - 1] != '\n') {
+			vfail(&v, v.seq + 1, "line %ld is too long or not terminated", lineno);
+			break;
+		}
+		if (trailer) {
+			vfail(&v, v.seq + 1, "line %ld: content after the signed trailer", lineno);
+			break;
+		}
+		o = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL);
+		type = json_string_value(json_object_get(o, "type"));
+		if (!o || !type) {
+			vfail(&v, v.seq + 1, "line %ld is not a JSON object with a type", lineno);
+		} else if (!header) {
+			if (strcmp(type, "header") || !int_member(o, "tenant", &v.tenant))
+				vfail(&v, 0, "line 1 is not an export header");
+			header = true;
+			res->tenant = v.tenant;
+		} else if (!strcmp(type, "checkpoint")) {
+			struct audit_ckpt c;
+
+			if (!parse_ckpt(o, &c))
+				vfail(&v, v.seq + 1, "line %ld: malformed checkpoint", lineno);
+			else
+				v_checkpoint(&v, &c);
+		} else if (!strcmp(type, "record") || !strcmp(type, "omitted")) {
+			struct audit_rec rec = { 0 };
+			bool omitted = type[0] == 'o';
+
+			if (omitted ? !(int_member(o, "seq", &rec.seq) &&
+					hex_member(o, "prev_hash", rec.prev, AUDIT_HASH_BYTES) &&
+					hex_member(o, "content_hash", rec.content, AUDIT_HASH_BYTES) &&
+					hex_member(o, "hash", rec.hash, AUDIT_HASH_BYTES))
+				    : !parse_rec(o, &rec))
+				vfail(&v, v.seq + 1, "line %ld: malformed %s", lineno, type);
+			else
+				v_record(&v, &rec, omitted);
+		} else if (!strcmp(type, "trailer")) {
+			unsigned char fh[AUDIT_HASH_BYTES], want[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES], msg[64];
+			size_t mn;
+			int64_t lines = 0;
+
+			audit_sha_final(sha, fh);
+			sha = NULL;
+			trailer = true;
+			if (!hex_member(o, "sha256", want, AUDIT_HASH_BYTES) ||
+			    !hex_member(o, "signature", sig, AUDIT_SIG_BYTES) || !int_member(o, "lines", &lines)) {
+				vfail(&v, 0, "line %ld: malformed trailer", lineno);
+			} else if (memcmp(fh, want, AUDIT_HASH_BYTES) || lines != lineno - 1) {
+				vfail(&v, 0, "the trailer does not match the lines before it (lines added or removed)");
+			} else {
+				mn = audit_export_message(v.tenant, fh, msg);
+				if (crypto_sign_ed25519_verify_detached(sig, msg, mn, pk) != 0)
+					vfail(&v, 0, "the trailer's signature does not verify with this key");
+			}
+		} else {
+			vfail(&v, v.seq + 1, "line %ld: unknown type \"%.32s\"", lineno, type);
+		}
+		json_decref(o);
+		if (sha)
+			audit_sha_update(sha, line, n);
+	}
+	if (ferror(f))
+		r = -EIO;
+	if (res->ok && !header)
+		vfail(&v, 0, "empty file: no export header");
+	if (res->ok)
+		v_end(&v);
+	if (res->ok && !trailer)
+		vfail(&v, v.seq + 1, "no signed trailer: the file is cut off after seq %" PRId64, v.seq);
+	if (!res->ok)
+		res->bad_line = lineno;
+out:
+	if (sha) {
+		unsigned char tmp[AUDIT_HASH_BYTES];
+
+		audit_sha_final(sha, tmp);
+	}
+	free(line);
+	return r;
+}
+
+int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32], struct audit_verify_result *res)
+{
+	struct vstate v = { .pk = pk, .res = res, .tenant = tenant };
+	int64_t oldest = 0, head_seq = 0, cursor;
+	unsigned char head[AUDIT_HASH_BYTES];
+	struct db_stmt *st;
+	int step = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->ok = true;
+	res->tenant = tenant;
+	st = db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1", "I", tenant);
+	if ((step = db_step(st)) > 0 && !db_is_null(st, 0))
+		oldest = db_int(st, 0);
+	db_done(st);
+	if (step < 0)
+		return step;
+	st = db_query(db, "SELECT seq, head FROM audit_heads WHERE tenant = $1", "i", tenant);
+	if ((step = db_step(st)) > 0) {
+		size_t n;
+		const void *h = db_blob(st, 1, &n);
+
+		head_seq = db_int(st, 0);
+		if (n == AUDIT_HASH_BYTES)
+			memcpy(head, h, AUDIT_HASH_BYTES);
+		else
+			step = -EIO;
+	}
+	db_done(st);
+	if (step < 0)
+		return step;
+	cursor = oldest ? oldest - 1 : head_seq;
+	if (cursor > 0) {
+		/* the anchor: a checkpoint exactly before the oldest kept record */
+		struct audit_ckpt c;
+
+		st = db_query(db, "SELECT tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us,"
+				  " signature FROM audit_checkpoints WHERE tenant = $1 AND seq = $2"
+				  " ORDER BY id DESC LIMIT 1", "ii", tenant, cursor);
+		step = db_step(st);
+		if (step > 0) {
+			size_t n1, n2;
+			const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2);
+
+			c.tenant = db_int(st, 0);
+			c.seq = db_int(st, 1);
+			c.time_us = db_int(st, 3);
+			c.synced = db_int(st, 4) != 0;
+			c.est_error_us = db_int(st, 5);
+			c.max_error_us = db_int(st, 6);
+			if (n1 == AUDIT_HASH_BYTES && n2 == AUDIT_SIG_BYTES) {
+				memcpy(c.head, h, n1);
+				memcpy(c.sig, s, n2);
+				v_checkpoint(&v, &c);
+			} else {
+				vfail(&v, cursor, "stored anchor checkpoint is damaged");
+			}
+		} else if (step == 0) {
+			vfail(&v, cursor + 1, "no signed checkpoint at seq %" PRId64 " to start the chain from", cursor);
+		}
+		db_done(st);
+		if (step < 0)
+			return step;
+	}
+	while (res->ok && cursor < head_seq) {
+		int64_t batch_end = cursor + 1024, n = 0;
+		struct audit_ckpt *cks = NULL;
+		size_t n_cks = 0, cap = 0, k = 0;
+
+		st = db_query(db, "SELECT tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us,"
+				  " signature FROM audit_checkpoints WHERE tenant = $1 AND seq > $2 AND seq <= $3"
+				  " ORDER BY seq, id", "iii", tenant, cursor, batch_end);
+		while ((step = db_step(st)) > 0) {
+			size_t n1, n2;
+			const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2);
+			struct audit_ckpt *c;
+
+			if (n_cks == cap) {
+				struct audit_ckpt *t = realloc(cks, (cap = cap ? cap * 2 : 16) * sizeof(*cks));
+
+				if (!t) {
+					step = -ENOMEM;
+					break;
+				}
+				cks = t;
+			}
+			c = &cks[n_cks++];
+			c->tenant = db_int(st, 0);
+			c->seq = db_int(st, 1);
+			c->time_us = db_int(st, 3);
+			c->synced = db_int(st, 4) != 0;
+			c->est_error_us = db_int(st, 5);
+			c->max_error_us = db_int(st, 6);
+			memset(c->sig, 0, AUDIT_SIG_BYTES);
+			if (n1 == AUDIT_HASH_BYTES)
+				memcpy(c->head, h, n1);
+			if (n2 == AUDIT_SIG_BYTES)
+				memcpy(c->sig, s, n2);
+		}
+		db_done(st);
+		if (step < 0) {
+			free(cks);
+			return step;
+		}
+		st = db_query(db, "SELECT seq, time_us, actor_type, actor, source_ip, user_agent, category, action,"
+				  " target, result, details, prev_hash, hash FROM audit_events"
+				  " WHERE tenant_id IS $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+			      "Iii", tenant, cursor, batch_end);
+		while (res->ok && (step = db_step(st)) > 0) {
+			struct audit_rec r = { .tenant = tenant };
+			size_t n1, n2;
+			const void *p = db_blob(st, 11, &n1), *h = db_blob(st, 12, &n2);
+			const char **f[] = { &r.actor_type, &r.actor, &r.source_ip, &r.user_agent, &r.category,
+					     &r.action, &r.target, &r.result, &r.details };
+
+			r.seq = db_int(st, 0);
+			r.time_us = db_int(st, 1);
+			for (int i = 0; i < 9; i++)
+				*f[i] = db_text(st, 2 + i) ? db_text(st, 2 + i) : "";
+			if (n1 == AUDIT_HASH_BYTES)
+				memcpy(r.prev, p, n1);
+			if (n2 == AUDIT_HASH_BYTES)
+				memcpy(r.hash, h, n2);
+			v_record(&v, &r, false);
+			while (res->ok && k < n_cks && cks[k].seq <= r.seq)
+				v_checkpoint(&v, &cks[k++]);
+			cursor = r.seq;
+			n++;
+		}
+		db_done(st);
+		free(cks);
+		if (step < 0)
+			return step;
+		if (res->ok && n == 0)
+			vfail(&v, cursor + 1, "records %" PRId64 " to %" PRId64 " are missing", cursor + 1,
+			      batch_end < head_seq ? batch_end : head_seq);
+	}
+	if (res->ok && v.started && memcmp(v.head, head, AUDIT_HASH_BYTES))
+		vfail(&v, head_seq, "the stored chain head differs from the hash of record %" PRId64, head_seq);
+	/* in place, the newest records may await the next checkpoint round: not a failure */
+	return 0;
+}
+
+json_t *audit_verify_result_json(const struct audit_verify_result *r)
+{
+	json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", r->ok, "tenant", (json_int_t)r->tenant,
+			      "records", (json_int_t)r->records, "omitted", (json_int_t)r->omitted,
+			      "checkpoints", (json_int_t)r->checkpoints, "first_seq", (json_int_t)r->first_seq,
+			      "last_seq", (json_int_t)r->last_seq);
+
+	if (o && !r->ok) {
+		json_object_set_new(o, "bad_seq", json_integer(r->bad_seq));
+		json_object_set_new(o, "reason", json_string(r->reason));
+		if (r->bad_line)
+			json_object_set_new(o, "line", json_integer(r->bad_line));
+	}
+	return o;
+}
