@@ -219,7 +219,7 @@ static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
 			      "INSERT INTO audit_events (tenant_id, time_us, actor_type, actor, source_ip,"
 			      " user_agent, category, action, target, result, details, seq, prev_hash, hash)"
 			      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-			      "Iittttttttiibb", r->tenant, r->time_us, r->actor_type, r->actor, r->source_ip,
+			      "Iitttttttttibb", r->tenant, r->time_us, r->actor_type, r->actor, r->source_ip,
 			      r->user_agent, r->category, r->action, r->target, r->result, r->details, r->seq,
 			      r->prev, (size_t)AUDIT_HASH_BYTES, r->hash, (size_t)AUDIT_HASH_BYTES);
 	}

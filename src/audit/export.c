@@ -120,7 +120,7 @@ json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f)
 			  " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
 			  " AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
 			  " ORDER BY seq LIMIT $10",
-		      "Iiiitttttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
+		      "Iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
 		      f->category, f->actor, f->action, f->result, f->target, limit);
 	while ((step = db_step(st)) > 0) {
 		struct audit_rec r;
