@@ -68,7 +68,4 @@ static inline void audit_put64(unsigned char *p, int64_t v)
 		p[i] = (unsigned char)u;
 }
 
-/* "success", "operation", ... back to the enum; -1 when unknown. */
-int audit_category_parse(const char *s);
-int audit_result_parse(const char *s);
 #endif

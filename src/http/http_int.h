@@ -60,6 +60,11 @@ typedef enum MHD_Result (*handler_fn)(struct request *req);
 void http_add_header(struct request *req, const char *name, const char *value);
 enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
 			     const void *body, size_t n);
+/* A response produced piece by piece by reader (MHD_create_response_from_callback);
+ * free_cls(cls) runs when it is done, or at once when the response cannot be made. */
+enum MHD_Result http_respond_stream(struct request *req, unsigned status, const char *content_type,
+				    MHD_ContentReaderCallback reader, void *cls,
+				    MHD_ContentReaderFreeCallback free_cls);
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj);  /* steals obj */
 enum MHD_Result http_empty(struct request *req, unsigned status);
 /* type is the slug after urn:kura:problem: ; field may be NULL */
@@ -103,6 +108,10 @@ enum MHD_Result api_account_get(struct request *req);
 enum MHD_Result api_account_patch(struct request *req);
 enum MHD_Result api_account_delete(struct request *req);
 enum MHD_Result api_account_unlock(struct request *req);
+enum MHD_Result api_me_logins(struct request *req);
+enum MHD_Result api_audit_list(struct request *req);
+enum MHD_Result api_audit_export(struct request *req);
+enum MHD_Result api_audit_public_key(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);

@@ -50,6 +50,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY, PERM_SELF },
 	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE, PERM_SELF },
 	{ "GET", "/api/v1/me", api_me, R_PWCHANGE, PERM_SELF },
+	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
 	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE, PERM_SELF },
 	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
 	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_BODY, PERM_SELF },
@@ -60,6 +61,9 @@ static const struct route routes[] = {
 	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
 	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
 	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
+	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
+	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
 	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
@@ -73,6 +77,7 @@ static const char *status_title(const char *type)
 		{ "invalid-json", "The body is not valid JSON" },
 		{ "invalid-field", "A field is invalid" },
 		{ "invalid-path", "The request path is invalid" },
+		{ "invalid-parameter", "A query parameter is invalid" },
 		{ "weak-password", "The password is not acceptable" },
 		{ "authentication-required", "Authentication is required" },
 		{ "authentication-failed", "Authentication failed" },
@@ -109,16 +114,13 @@ void http_add_header(struct request *req, const char *name, const char *value)
 	req->headers = h;
 }
 
-enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
-			     const void *body, size_t n)
+/* The headers every response carries, then queues it. */
+static enum MHD_Result queue(struct request *req, unsigned status, const char *content_type,
+			     struct MHD_Response *resp)
 {
-	struct MHD_Response *resp;
 	struct header *h;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
 	if (content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
@@ -138,6 +140,31 @@ enum MHD_Result http_respond(struct request *req, unsigned status, const char *c
 	ret = MHD_queue_response(req->con, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
+			     const void *body, size_t n)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	return queue(req, status, content_type, resp);
+}
+
+enum MHD_Result http_respond_stream(struct request *req, unsigned status, const char *content_type,
+				    MHD_ContentReaderCallback reader, void *cls,
+				    MHD_ContentReaderFreeCallback free_cls)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, reader, cls, free_cls);
+	if (!resp) {
+		free_cls(cls);
+		return MHD_NO;
+	}
+	return queue(req, status, content_type, resp);
 }
 
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj)

@@ -218,6 +218,7 @@ static const struct {
 	{ PERM_TENANT_READ, false, true },
 	{ PERM_ACCOUNT_READ, false, true },
 	{ PERM_ACCOUNT_WRITE, false, true },
+	{ PERM_AUDIT_READ, false, true },
 };
 
 bool authz_allowed(enum role r, enum permission p)
@@ -252,6 +253,7 @@ const char *role_name(enum role r)
 
 const char *permission_name(enum permission p)
 {
-	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write" };
+	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
+					     "audit.read" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }
