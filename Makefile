@@ -17,7 +17,7 @@ test-deps:
 	./scripts/deps.sh --test
 
 build: deps
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKURA_TESTS=OFF >/dev/null
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKURA_SANITIZE= -DKURA_TESTS=OFF >/dev/null
 	cmake --build build -j $(JOBS)
 
 run: build

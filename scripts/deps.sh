@@ -1,13 +1,15 @@
 #!/bin/sh
 # Install what kura needs to build, run and test, from Debian packages only.
-# Idempotent: installs only packages that are missing, and does nothing when all are there.
+# Idempotent: installs only what is missing, and does nothing when everything is there.
 # Usage: scripts/deps.sh [--test]   (--test adds the peers the test suite talks to)
 set -eu
 
 build_pkgs="build-essential cmake pkg-config
 libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev libjansson-dev
-libcurl4-gnutls-dev libinih-dev"
-test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl"
+libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev"
+# Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
+# playwright-core (npm, tests/browser) for WebAuthn.
+test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium"
 
 pkgs=$build_pkgs
 if [ "${1:-}" = "--test" ]; then pkgs="$pkgs $test_pkgs"; fi
@@ -18,6 +20,10 @@ for p in $pkgs; do
 		missing="$missing $p"
 	fi
 done
+# Node.js may come from Debian or from the machine's own install; only add it when absent.
+if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing" >&2

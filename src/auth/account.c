@@ -14,6 +14,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -96,10 +97,9 @@ static void read_account(struct db_stmt *st, struct account *a)
 	a->created_us = db_int(st, 10);
 }
 
-int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
+/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
+static int one_account(struct db_stmt *st, struct account *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-					  " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login);
 	int r = db_step(st);
 
 	if (r > 0) {
@@ -112,20 +112,16 @@ int account_get(struct db *db, int64_t tenant_id, const char *login, struct acco
 	return r;
 }
 
+int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
+{
+	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+				    " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), ret);
+}
+
 int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-					  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_account(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
+	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+				    " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
 }
 
 json_t *account_json(const struct account *a)
@@ -295,7 +291,7 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	/* 20 characters from an alphabet without look-alikes: ~115 bits */
 	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	char password[21], hash[PWHASH_STR_BYTES];
-	int64_t now = clock_now_us();
+	int64_t now = clock_now_us(), count = 0;
 	size_t i;
 	int r;
 
@@ -311,7 +307,11 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, role, status, password_hash,"
+	r = tenant_account_count(db, t->id, &count);
+	if (r == 0 && count >= KURA_ACCOUNTS_PER_TENANT)
+		r = -E2BIG;
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, role, status, password_hash,"
 			" must_change_password, created_us, updated_us)"
 			" VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
 		    "itttti", t->id, login, email, role, hash, now);
@@ -474,19 +474,33 @@ int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id, co
 	return r;
 }
 
-static int audit_login(struct db *db, const struct actor *who, int64_t tenant_id, const char *login,
-		       enum audit_result result, const char *reason)
+static int audit_login_method(struct db *db, const struct actor *who, int64_t tenant_id,
+			      const char *login, const char *action, enum audit_result result,
+			      const char *reason, const char *method)
 {
 	char target[KURA_LOGIN_MAX + 16];
-	json_t *details = reason ? json_pack("{s:s}", "reason", reason) : NULL;
+	json_t *details = NULL;
 	int r;
 
+	if (reason || method) {
+		details = json_object();
+		if (reason)
+			json_object_set_new(details, "reason", json_string(reason));
+		if (method)
+			json_object_set_new(details, "method", json_string(method));
+	}
 	str_printf(target, sizeof(target), "account:%s", login);
 	r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
-				 .category = AUDIT_AUTHENTICATION, .action = "session.create",
+				 .category = AUDIT_AUTHENTICATION, .action = action,
 				 .target = target, .result = result, .details = details });
 	json_decref(details);
 	return r;
+}
+
+static int audit_login(struct db *db, const struct actor *who, int64_t tenant_id, const char *login,
+		       enum audit_result result, const char *reason)
+{
+	return audit_login_method(db, who, tenant_id, login, "session.create", result, reason, NULL);
 }
 
 /* Records a refused login; on a wrong password also counts the failure and may lock. */
@@ -591,6 +605,23 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 				 !strcmp(reason, "wrong password") && a.locked_until_us <= clock_now_us());
 		return r < 0 ? r : -EACCES;
 	}
+	/* MFA: the password alone neither completes the login nor resets the failure counter */
+	{
+		struct mfa_state ms;
+
+		r = mfa_state_get(db, t.id, a.id, &ms);
+		if (r < 0)
+			return r;
+		if (mfa_state_enrolled(&ms)) {
+			r = audit_login_method(db, who, t.id, login, "session.password", AUDIT_SUCCESS,
+					       NULL, "password");
+			if (r < 0)
+				return r;
+			*ret_tenant = t;
+			*ret = a;
+			return -EAGAIN;
+		}
+	}
 	r = db_begin(db);
 	if (r < 0)
 		return r;
@@ -610,6 +641,66 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	return 0;
 }
 
+int account_second_factor_failed(struct db *db, const struct actor *who, int64_t tenant_id,
+				 int64_t account_id, const char *login, const char *method,
+				 const char *reason)
+{
+	struct account a;
+	char why[96];
+	int r = account_get_id(db, tenant_id, account_id, &a);
+
+	if (r < 0)
+		return r;
+	str_printf(why, sizeof(why), "second factor %s: %s", method, reason);
+	return login_failed(db, who, tenant_id, account_id, login, why, a.locked_until_us <= clock_now_us());
+}
+
+int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *login, const char *method)
+{
+	int r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
+			    " locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2",
+			"iii", tenant_id, account_id, clock_now_us());
+
+	if (r == 0)
+		r = audit_login_method(db, who, tenant_id, login, "session.create", AUDIT_SUCCESS, NULL,
+				       method);
+	return r;
+}
+
+int account_verify_password(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *password)
+{
+	char hash[PWHASH_STR_BYTES] = "";
+	struct account a;
+	struct db_stmt *st;
+	int r;
+
+	st = db_query(db, "SELECT " ACCOUNT_COLUMNS ", COALESCE(password_hash, '') FROM accounts"
+			  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
+	r = db_step(st);
+	if (r > 0) {
+		read_account(st, &a);
+		str_copy(hash, sizeof(hash), db_text(st, 11));
+	}
+	db_done(st);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	if (*hash)
+		r = pwhash_verify(hash, password);
+	else {
+		pwhash_verify_dummy(password);
+		r = -EACCES;
+	}
+	sodium_memzero(hash, sizeof(hash));
+	if (r == -EACCES) {
+		r = login_failed(db, who, tenant_id, a.id, a.login, "wrong password (re-authentication)",
+				 a.locked_until_us <= clock_now_us());
+		return r < 0 ? r : -EACCES;
+	}
+	return r;
+}
+
 int account_change_password(struct db *db, const struct actor *who, int64_t tenant_id,
 			    int64_t account_id, const char *current, const char *new_password,
 			    int64_t keep_session_id, enum password_problem *ret_problem)
@@ -617,6 +708,8 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 	char hash[PWHASH_STR_BYTES] = "", new_hash[PWHASH_STR_BYTES];
 	struct account a;
 	struct db_stmt *st;
+	const char *reason = NULL;
+	bool locked;
 	int r;
 
 	*ret_problem = PASSWORD_OK;
@@ -632,8 +725,15 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 		return r < 0 ? r : -ENOENT;
 	r = *hash ? pwhash_verify(hash, current) : -EACCES;
 	sodium_memzero(hash, sizeof(hash));
-	if (r == -EACCES) {
-		r = login_failed(db, who, tenant_id, a.id, a.login, "wrong current password", true);
+	/* as at login: a locked account answers like a wrong password, and failures count only
+	 * while it is not locked (counting would reset locked_until_us and lift the lock) */
+	locked = a.locked_until_us > clock_now_us();
+	if (r == -EACCES)
+		reason = "wrong current password";
+	else if (r == 0 && locked)
+		reason = "locked";
+	if (reason) {
+		r = login_failed(db, who, tenant_id, a.id, a.login, reason, !locked);
 		return r < 0 ? r : -EACCES;
 	}
 	if (r < 0)

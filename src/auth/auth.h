@@ -72,10 +72,26 @@ int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id,
 /* Password login. Exactly one Argon2id verification on every path, so timing does not tell
  * an unknown tenant or login from a wrong password. Counts failures and locks the account
  * (threshold within window → locked for duration). 0 and *ret on success; -EACCES on any
- * refusal. Records the result. */
+ * refusal. Records the result.
+ * -EAGAIN (with *ret_tenant and *ret filled) when the password is right but the account has
+ * a second factor (auth/mfa.h): no session before mfa_login_finish(); the failure counter
+ * is not reset by the password alone. A caller that only checks r < 0 fails closed. */
 int account_authenticate(struct db *db, const struct actor *who, const char *tenant_code,
 			 const char *login, const char *password, struct tenant *ret_tenant,
 			 struct account *ret) KURA_WUR;
+/* A wrong second factor (MFA): recorded, and counted toward the lockout like a wrong
+ * password (not while the account is locked). Own transaction. */
+int account_second_factor_failed(struct db *db, const struct actor *who, int64_t tenant_id,
+				 int64_t account_id, const char *login, const char *method,
+				 const char *reason) KURA_WUR;
+/* A completed login (after the second factor): resets the failure counter, sets the last
+ * login, records "session.create". Runs inside the caller's transaction. */
+int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *login, const char *method) KURA_WUR;
+/* Re-authentication before a security change (MFA settings): 0 when password is the
+ * account's; -EACCES otherwise, recorded and counted like a wrong password. */
+int account_verify_password(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *password) KURA_WUR;
 
 /* Changes the password after checking the current one (-EACCES) and the policy
  * (-EINVAL with *ret_problem). Ends the account's other sessions (keep_session_id stays). */

@@ -13,6 +13,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -118,6 +119,10 @@ int cmd_serve(int argc, char **argv)
 			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
 		return fail(err);
 	}
+	if (mfa_configure(&cfg, master) < 0) {
+		fail("[server] public_url must be an http:// or https:// URL (it is the WebAuthn origin)");
+		goto out;
+	}
 	/* the deployment's Ed25519 key signs audit checkpoints and exports (F9, G3) */
 	cli_path(path, sizeof(path), dir, "signing.key");
 	r = keyfile_load(path, SIGN_SECRET_BYTES, &signing);
@@ -218,6 +223,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	db_close(db);
+	mfa_shutdown();
 	keyfile_free(master, MASTER_KEY_BYTES);
 	keyfile_free(signing, SIGN_SECRET_BYTES);
 	free(cert);

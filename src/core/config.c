@@ -35,6 +35,8 @@ static const struct key keys[] = {
 	U("security", "lockout_threshold", lockout_threshold, 1, 1000, "failed logins that lock an account"),
 	U("security", "lockout_window_seconds", lockout_window_s, 1, 86400, "window in which failures count"),
 	U("security", "lockout_duration_seconds", lockout_duration_s, 1, 7 * 86400, "how long a lock lasts"),
+	S("security", "mfa_managers_default", mfa_managers_default,
+	  "required | optional: MFA for managers of tenants that set no policy"),
 	S("mail", "smtp_url", smtp_url, "relay: smtp://host:port (STARTTLS when offered) or smtps://host:port"),
 	S("mail", "smtp_user", smtp_user, "relay user name (empty: no authentication)"),
 	S("mail", "smtp_password", smtp_password, "relay password"),
@@ -74,6 +76,7 @@ void config_defaults(struct config *cfg)
 	cfg->lockout_threshold = KURA_LOCKOUT_THRESHOLD;
 	cfg->lockout_window_s = KURA_LOCKOUT_WINDOW_S;
 	cfg->lockout_duration_s = KURA_LOCKOUT_DURATION_S;
+	str_copy(cfg->mfa_managers_default, sizeof(cfg->mfa_managers_default), "required");
 	str_copy(cfg->smtp_url, sizeof(cfg->smtp_url), "smtp://127.0.0.1:25");
 	str_copy(cfg->smtp_from, sizeof(cfg->smtp_from), "kura@localhost");
 	str_copy(cfg->smtp_starttls, sizeof(cfg->smtp_starttls), "try");
@@ -153,6 +156,10 @@ int config_load(struct config *cfg, const char *path, char *err, size_t err_size
 	}
 	if (r != 0) {
 		str_printf(err, err_size, "line %d: not an INI line", r);
+		return -EINVAL;
+	}
+	if (strcmp(cfg->mfa_managers_default, "required") && strcmp(cfg->mfa_managers_default, "optional")) {
+		str_printf(err, err_size, "[security] mfa_managers_default must be required or optional");
 		return -EINVAL;
 	}
 	if (strcmp(cfg->smtp_starttls, "try") && strcmp(cfg->smtp_starttls, "require") &&

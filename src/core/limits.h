@@ -44,6 +44,21 @@
 #define KURA_LOCKOUT_WINDOW_S        (15 * 60)
 #define KURA_LOCKOUT_DURATION_S      (15 * 60)
 
+/* Multi-factor authentication (C3) */
+#define KURA_MFA_CHALLENGE_TTL_S     (5 * 60)      /* login second step, WebAuthn ceremonies */
+#define KURA_MFA_CHALLENGE_ATTEMPTS  5             /* wrong second factors per login challenge */
+#define KURA_TOTP_SECRET_BYTES       20            /* 160 bits (RFC 4226 recommends) */
+#define KURA_TOTP_STEP_S             30
+#define KURA_TOTP_WINDOW             1             /* steps accepted either side of now */
+#define KURA_RECOVERY_CODES          10
+#define KURA_RECOVERY_CODE_CHARS     16            /* 80 bits, shown as xxxx-xxxx-xxxx-xxxx */
+#define KURA_WEBAUTHN_PER_ACCOUNT    16
+#define KURA_WEBAUTHN_NAME_MAX       64            /* characters of an authenticator's name */
+#define KURA_WEBAUTHN_ID_MAX         1023          /* credential id bytes (WebAuthn L2) */
+#define KURA_WEBAUTHN_CLIENTDATA_MAX 4096          /* clientDataJSON bytes */
+#define KURA_WEBAUTHN_ATTOBJ_MAX     (16 * 1024)   /* attestationObject / authenticatorData */
+#define KURA_WEBAUTHN_CHALLENGE      32            /* random bytes */
+
 /* Paging */
 #define KURA_PAGE_DEFAULT            100
 #define KURA_PAGE_MAX                1000

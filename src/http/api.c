@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/clock.h"
+#include "auth/mfa.h"
 #include "core/limits.h"
 #include "http/http_int.h"
 #include "notify/notify.h"
@@ -72,40 +73,101 @@ static void set_session_cookie(struct request *req, const char *token)
 	sodium_memzero(cookie, sizeof(cookie));
 }
 
-enum MHD_Result api_login(struct request *req)
+/* The 201 answer of a completed login: the session cookie, CSRF token and the account. */
+static enum MHD_Result login_done(struct request *req, const struct tenant *t, const struct account *a)
 {
-	const char *tenant = NULL, *login = NULL, *password = NULL;
-	const struct field spec[] = {
-		{ "tenant", FIELD_STRING, true, KURA_TENANT_CODE_MAX * 4, &tenant, NULL },
-		{ "login", FIELD_STRING, true, KURA_LOGIN_MAX * 4, &login, NULL },
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
-	};
 	char token[TOKEN_STR_LEN + 1], csrf[TOKEN_STR_LEN + 1];
-	struct tenant t;
-	struct account a;
 	int64_t expires;
-	enum MHD_Result res;
 	json_t *body;
 	int r;
 
-	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
-		return res;
-	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
-	if (r == -EACCES)
-		return http_problem(req, 401, "authentication-failed",
-				    "the tenant, login ID or password is wrong, or the account cannot log in", NULL);
-	if (r < 0)
-		return http_internal_error(req, r);
-	r = session_create(req->db, &a, req->client_ip, req->user_agent, token, csrf, &expires);
+	r = session_create(req->db, a, req->client_ip, req->user_agent, token, csrf, &expires);
 	if (r < 0)
 		return http_internal_error(req, r);
 	set_session_cookie(req, token);
 	body = json_pack("{s:s, s:o, s:i, s:o}", "csrf_token", csrf, "expires_at", time_json(expires),
 			 "idle_timeout_seconds", (int)session_idle_seconds(), "account",
-			 me_json(&a, t.code, t.name));
+			 me_json(a, t->code, t->name));
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(csrf, sizeof(csrf));
 	return http_json(req, 201, body);
+}
+
+static enum MHD_Result login_failed_answer(struct request *req)
+{
+	return http_problem(req, 401, "authentication-failed",
+			    "the tenant, login ID or password is wrong, or the account cannot log in", NULL);
+}
+
+/* Two steps when the account has a second factor (auth/mfa.h): {tenant, login, password}
+ * answers 202 with a challenge; {challenge, otp | recovery_code | webauthn} answers 201. */
+enum MHD_Result api_login(struct request *req)
+{
+	const char *tenant = NULL, *login = NULL, *password = NULL;
+	const char *challenge = NULL, *otp = NULL, *recovery = NULL;
+	json_t *webauthn = NULL;
+	const struct field spec[] = {
+		{ "tenant", FIELD_STRING, false, KURA_TENANT_CODE_MAX * 4, &tenant, NULL },
+		{ "login", FIELD_STRING, false, KURA_LOGIN_MAX * 4, &login, NULL },
+		{ "password", FIELD_STRING, false, KURA_PASSWORD_MAX, &password, NULL },
+		{ "challenge", FIELD_STRING, false, TOKEN_STR_LEN * 2, &challenge, NULL },
+		{ "otp", FIELD_STRING, false, 16, &otp, NULL },
+		{ "recovery_code", FIELD_STRING, false, 64, &recovery, NULL },
+		{ "webauthn", FIELD_OBJECT, false, 0, NULL, NULL },
+	};
+	struct mfa_login ml = { 0 };
+	struct tenant t;
+	struct account a;
+	enum MHD_Result res;
+	char detail[64];
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	webauthn = json_object_get(req->json, "webauthn");
+	if (challenge) {
+		if (tenant || login || password)
+			return http_problem(req, 400, "invalid-field",
+					    "send either tenant, login and password, or a challenge with one second factor",
+					    tenant ? "tenant" : login ? "login" : "password");
+		if ((otp != NULL) + (recovery != NULL) + (webauthn != NULL) != 1)
+			return http_problem(req, 400, "invalid-field",
+					    "with a challenge send exactly one of otp, recovery_code, webauthn", "challenge");
+		r = mfa_login_finish(req->db, &req->actor, challenge, otp, recovery, webauthn, &t, &a);
+		if (r == -EACCES)
+			return login_failed_answer(req);
+		if (r < 0)
+			return http_internal_error(req, r);
+		return login_done(req, &t, &a);
+	}
+	if (otp || recovery || webauthn)
+		return http_problem(req, 400, "invalid-field", "a second factor needs the challenge of the password step",
+				    otp ? "otp" : recovery ? "recovery_code" : "webauthn");
+	if (!tenant || !login || !password) {
+		const char *missing = !tenant ? "tenant" : !login ? "login" : "password";
+
+		str_printf(detail, sizeof(detail), "%s: is required", missing);
+		return http_problem(req, 400, "invalid-field", detail, missing);
+	}
+	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
+	if (r == -EACCES)
+		return login_failed_answer(req);
+	if (r == -EAGAIN) {
+		json_t *body;
+
+		r = mfa_login_begin(req->db, &a, &ml);
+		if (r < 0)
+			return http_internal_error(req, r);
+		body = json_pack("{s:b, s:s, s:O, s:o}", "mfa_required", 1, "challenge", ml.challenge, "methods",
+				 ml.methods, "expires_at", time_json(ml.expires_us));
+		if (body && ml.webauthn)
+			json_object_set(body, "webauthn", ml.webauthn);
+		mfa_login_clear(&ml);
+		return http_json(req, 202, body);
+	}
+	if (r < 0)
+		return http_internal_error(req, r);
+	return login_done(req, &t, &a);
 }
 
 enum MHD_Result api_logout(struct request *req)

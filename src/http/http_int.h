@@ -74,7 +74,7 @@ enum MHD_Result http_internal_error(struct request *req, int err);
 
 /* JSON body members: checks types and limits, refuses unknown members. On failure it has
  * sent the problem response and returns false (the handler returns *ret_result). */
-enum field_kind { FIELD_STRING, FIELD_BOOL };
+enum field_kind { FIELD_STRING, FIELD_BOOL, FIELD_OBJECT };
 struct field {
 	const char *name;
 	enum field_kind kind;
@@ -83,6 +83,8 @@ struct field {
 	const char **ret_str;   /* NULL when absent */
 	int *ret_bool;          /* -1 when absent */
 };
+/* FIELD_OBJECT members are only type-checked (a JSON object); the handler reads them with
+ * json_object_get(req->json, name). */
 bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 		      enum MHD_Result *ret_result);
 
@@ -112,6 +114,23 @@ enum MHD_Result api_me_logins(struct request *req);
 enum MHD_Result api_audit_list(struct request *req);
 enum MHD_Result api_audit_export(struct request *req);
 enum MHD_Result api_audit_public_key(struct request *req);
+/* api_mfa.c: multi-factor authentication (C3) */
+enum MHD_Result api_me_mfa(struct request *req);
+enum MHD_Result api_me_totp_begin(struct request *req);
+enum MHD_Result api_me_totp_confirm(struct request *req);
+enum MHD_Result api_me_totp_delete(struct request *req);
+enum MHD_Result api_me_recovery_codes(struct request *req);
+enum MHD_Result api_me_webauthn_register(struct request *req);
+enum MHD_Result api_me_webauthn_finish(struct request *req);
+enum MHD_Result api_me_webauthn_list(struct request *req);
+enum MHD_Result api_me_webauthn_delete(struct request *req);
+enum MHD_Result api_mfa_policy_get(struct request *req);
+enum MHD_Result api_mfa_policy_patch(struct request *req);
+enum MHD_Result page_login(struct request *req);
+enum MHD_Result page_login_js(struct request *req);
+enum MHD_Result page_mfa(struct request *req);
+enum MHD_Result page_mfa_js(struct request *req);
+enum MHD_Result page_webauthn_js(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);

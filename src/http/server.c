@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "auth/mfa.h"
 #include "http/http_int.h"
 #include "store/db.h"
 
@@ -35,6 +36,7 @@
 #define R_PUBLIC    0x1    /* no session needed */
 #define R_BODY      0x2    /* takes a JSON body */
 #define R_PWCHANGE  0x4    /* allowed while the password must be changed */
+#define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
 
 struct route {
 	const char *method;
@@ -48,8 +50,20 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
 	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
 	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY, PERM_SELF },
-	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE, PERM_SELF },
-	{ "GET", "/api/v1/me", api_me, R_PWCHANGE, PERM_SELF },
+	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL, PERM_SELF },
+	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
+	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "GET", "/api/v1/me/mfa/webauthn", api_me_webauthn_list, R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/webauthn/register", api_me_webauthn_register, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/webauthn/register/finish", api_me_webauthn_finish, R_BODY | R_MFAENROL,
+	  PERM_SELF },
+	{ "DELETE", "/api/v1/me/mfa/webauthn/*", api_me_webauthn_delete, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
+	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY, PERM_MFA_POLICY_WRITE },
 	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
 	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE, PERM_SELF },
 	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
@@ -66,6 +80,11 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
 	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
+	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
+	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
+	{ "GET", "/assets/login.js", page_login_js, R_PUBLIC, PERM_SELF },
+	{ "GET", "/assets/mfa.js", page_mfa_js, R_PUBLIC, PERM_SELF },
+	{ "GET", "/assets/webauthn.js", page_webauthn_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
 };
 
@@ -84,6 +103,10 @@ static const char *status_title(const char *type)
 		{ "csrf-token-invalid", "The CSRF token is missing or wrong" },
 		{ "permission-denied", "Permission denied" },
 		{ "password-change-required", "The password must be changed first" },
+		{ "mfa-enrolment-required", "A second factor must be enrolled first" },
+		{ "mfa-code-invalid", "The code is wrong or expired" },
+		{ "mfa-not-allowed", "The tenant's policy does not offer MFA to this role" },
+		{ "webauthn-verification-failed", "The authenticator's answer did not verify" },
 		{ "not-found", "Not found" },
 		{ "method-not-allowed", "Method not allowed" },
 		{ "conflict", "Conflict" },
@@ -313,6 +336,12 @@ bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 				return false;
 			}
 			*f->ret_str = s;
+		} else if (f->kind == FIELD_OBJECT) {
+			if (!json_is_object(v)) {
+				str_printf(detail, sizeof(detail), "%s: must be an object", f->name);
+				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
+				return false;
+			}
 		} else {
 			if (!json_is_boolean(v)) {
 				str_printf(detail, sizeof(detail), "%s: must be true or false", f->name);
@@ -363,6 +392,9 @@ static char *decode_path(struct arena *a, const char *raw)
 				return NULL;
 			c = (unsigned char)(hi * 16 + lo);
 			i += 2;
+			/* an escaped "/" would make one segment look like two (or hide one): refuse */
+			if (c == '/')
+				return NULL;
 		}
 		if (c < 0x20 || c == 0x7f || c == '\\')
 			return NULL;
@@ -535,13 +567,28 @@ static enum MHD_Result dispatch(struct request *req)
 
 	if (is_mutating(method)) {
 		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
-		if (!session_csrf_ok(&req->session, csrf))
+		if (!session_csrf_ok(&req->session, csrf)) {
+			r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
+			(void)r;  /* refused either way */
 			return http_problem(req, 403, "csrf-token-invalid",
 					    "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		}
 	}
 	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
 		return http_problem(req, 403, "password-change-required",
 				    "set a new password with POST /api/v1/me/password", NULL);
+	/* MFA enrolment gate: the policy requires a second factor this account does not have */
+	if (!req->session.account.must_change_password && !(route->flags & R_MFAENROL)) {
+		bool gate = false;
+
+		r = mfa_enrolment_required(req->db, &req->session.account, &gate);
+		if (r < 0)
+			return http_internal_error(req, r);
+		if (gate)
+			return http_problem(req, 403, "mfa-enrolment-required",
+					    "your tenant requires a second factor: enrol one with POST "
+					    "/api/v1/me/mfa/totp or /api/v1/me/mfa/webauthn/register", NULL);
+	}
 	if (!authz_allowed(role_parse(req->session.account.role), route->perm)) {
 		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(route->perm), "path",
 				      req->path);
@@ -671,6 +718,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) KURA_PRINTF(2, 0);
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

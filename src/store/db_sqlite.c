@@ -147,27 +147,38 @@ static struct db_stmt *prepare(struct db *db, const char *sql)
 
 	for (i = 0; i < db->n_cache; i++) {
 		c = &db->cache[i];
-		if (c->sql == sql && !c->busy)
+		/* the address finds it; SQLite's own copy of the text confirms it (a buffer may
+		 * have been reused for other SQL) */
+		if (c->sql == sql && !c->busy && !strcmp(sqlite3_sql(c->st), sql))
 			return c;
 	}
 	if (db->n_cache == DB_STMT_CACHE) {
-		/* cache full: evict the first idle entry */
+		/* cache full: evict the first idle entry, in place; busy entries never move, as
+		 * callers hold pointers to them */
 		for (i = 0; i < db->n_cache && db->cache[i].busy; i++)
 			;
 		if (i == db->n_cache)
 			return NULL;
-		sqlite3_finalize(db->cache[i].st);
-		db->cache[i] = db->cache[--db->n_cache];
+		c = &db->cache[i];
+		sqlite3_finalize(c->st);
+		c->st = NULL;
+		c->sql = NULL;   /* an empty slot until the prepare below succeeds */
+	} else {
+		c = &db->cache[db->n_cache++];
 	}
-	c = &db->cache[db->n_cache];
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st, NULL) != SQLITE_OK) {
 		log_error("db.prepare", "%s: %s", sqlite3_errmsg(db->h), sql);
+		sqlite3_finalize(c->st);
+		c->st = NULL;
+		c->sql = NULL;
+		c->busy = false;
+		if (c == &db->cache[db->n_cache - 1])
+			db->n_cache--;
 		return NULL;
 	}
 	c->db = db;
 	c->sql = sql;
 	c->busy = false;
-	db->n_cache++;
 	return c;
 }
 

@@ -69,10 +69,9 @@ static int read_row(struct db_stmt *st, struct tenant *ret)
 	return 0;
 }
 
-int tenant_find(struct db *db, const char *code, struct tenant *ret)
+/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
+static int one_tenant(struct db_stmt *st, struct tenant *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT id, code, name, status, zone, created_us"
-					  " FROM tenants WHERE code = $1", "t", code);
 	int r = db_step(st);
 
 	if (r > 0)
@@ -83,18 +82,16 @@ int tenant_find(struct db *db, const char *code, struct tenant *ret)
 	return r;
 }
 
+int tenant_find(struct db *db, const char *code, struct tenant *ret)
+{
+	return one_tenant(db_query(db, "SELECT id, code, name, status, zone, created_us"
+				   " FROM tenants WHERE code = $1", "t", code), ret);
+}
+
 int tenant_get(struct db *db, int64_t id, struct tenant *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT id, code, name, status, zone, created_us"
-					  " FROM tenants WHERE id = $1", "i", id);
-	int r = db_step(st);
-
-	if (r > 0)
-		r = read_row(st, ret);
-	else if (r == 0)
-		r = -ENOENT;
-	db_done(st);
-	return r;
+	return one_tenant(db_query(db, "SELECT id, code, name, status, zone, created_us"
+				   " FROM tenants WHERE id = $1", "i", id), ret);
 }
 
 int tenant_create(struct db *db, const struct actor *who, const unsigned char *master_key,
@@ -218,6 +215,7 @@ static const struct {
 	{ PERM_TENANT_READ, false, true },
 	{ PERM_ACCOUNT_READ, false, true },
 	{ PERM_ACCOUNT_WRITE, false, true },
+	{ PERM_MFA_POLICY_WRITE, false, true },
 	{ PERM_AUDIT_READ, false, true },
 };
 
@@ -254,6 +252,6 @@ const char *role_name(enum role r)
 const char *permission_name(enum permission p)
 {
 	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
-					     "audit.read" };
+					     "mfa.policy.write", "audit.read" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }

@@ -52,6 +52,7 @@ enum permission {
 	PERM_TENANT_READ,     /* the contract (A4) */
 	PERM_ACCOUNT_READ,    /* list and show accounts of the tenant */
 	PERM_ACCOUNT_WRITE,   /* create, suspend, resume, delete, unlock, change roles */
+	PERM_MFA_POLICY_WRITE,/* the tenant's MFA policy (C3) */
 	PERM_AUDIT_READ,      /* query and export the tenant's audit log (F4, F9) */
 };
 enum role role_parse(const char *name);

@@ -1,0 +1,1360 @@
+/*
+ * Integration test harness (see harness.h): real processes on loopback, polled with
+ * deadlines. Process handling: every child is started with fork+execv, stdin from /dev/null,
+ * PR_SET_PDEATHSIG=SIGKILL, and is reaped with a deadline. Servers still running at exit (a
+ * test that failed half-way) are killed and their directories removed by an atexit handler.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#ifndef KURA_BIN
+#error "KURA_BIN must name the kura binary"
+#endif
+#ifndef KURA_IT_PYTHON
+#define KURA_IT_PYTHON "/usr/bin/python3"
+#endif
+
+#define IT_START_DEADLINE_S 20
+#define IT_STOP_DEADLINE_S  30
+#define IT_RUN_DEADLINE_S   120
+#define IT_MAIL_DEADLINE_S  30
+#define IT_MAX_CAPTURE      (16 * 1024 * 1024)
+#define IT_MAX_LIVE         16
+
+/* ---------- small utilities ---------- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool overflow;
+};
+
+static void buf_add(struct buf *b, const void *data, size_t n)
+{
+	if (b->overflow || b->len + n + 1 > IT_MAX_CAPTURE) {
+		b->overflow = true;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->overflow = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* The buffer's string (never NULL), handed over to the caller. */
+static char *buf_take(struct buf *b)
+{
+	char *p = b->p ? b->p : strdup("");
+
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+char *it_read_file(const char *path, size_t *ret_len)
+{
+	struct buf b = { 0 };
+	char chunk[8192];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(&b, chunk, (size_t)n);
+	close(fd);
+	if (ret_len)
+		*ret_len = b.len;
+	return buf_take(&b);
+}
+
+static int append_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	size_t len = strlen(text), done = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -errno;
+		}
+		done += (size_t)n;
+	}
+	return close(fd) < 0 ? -errno : 0;
+}
+
+int it_mkdtemp(char *buf, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	n = snprintf(buf, size, "%s/kura-it-XXXXXX", tmp);
+	if (n < 0 || (size_t)n >= size)
+		return -E2BIG;
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 ? -1 : 0;
+}
+
+int it_rmtree(const char *path)
+{
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+int it_free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int port = -1;
+
+	if (fd < 0)
+		return -1;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool port_accepts(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* ---------- processes ---------- */
+
+/* In the child: die with the parent, stdin from /dev/null, stdout/stderr to out/err fds. */
+static void child_exec(const char *const argv[], int out_fd, int err_fd)
+{
+	int null_fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd >= 0)
+		dup2(null_fd, 0);
+	if (out_fd >= 0)
+		dup2(out_fd, 1);
+	if (err_fd >= 0)
+		dup2(err_fd, 2);
+	execv(argv[0], (char *const *)argv);
+	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Waits for pid up to timeout_s; returns the exit status, -1 on signal, -2 on timeout. */
+static int wait_deadline(pid_t pid, double timeout_s)
+{
+	double end = now_s() + timeout_s;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (now_s() > end)
+			return -2;
+		sleep_ms(20);
+	}
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int it_run(const char *const argv[], int timeout_s, char **ret_out, char **ret_err)
+{
+	struct buf out = { 0 }, err = { 0 };
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	double end = now_s() + timeout_s;
+	pid_t pid;
+	int status;
+
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		child_exec(argv, po[1], pe[1]);
+	close(po[1]);
+	close(pe[1]);
+	while (po[0] >= 0 || pe[0] >= 0) {
+		struct pollfd pfd[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+		int left = (int)((end - now_s()) * 1000);
+		int i;
+
+		if (left <= 0)
+			break;
+		if (poll(pfd, 2, left) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 2; i++) {
+			char chunk[4096];
+			ssize_t n;
+			int *fd = i ? &pe[0] : &po[0];
+
+			if (*fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(*fd, chunk, sizeof(chunk));
+			if (n > 0) {
+				buf_add(i ? &err : &out, chunk, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(*fd);
+				*fd = -1;
+			}
+		}
+	}
+	if (po[0] >= 0)
+		close(po[0]);
+	if (pe[0] >= 0)
+		close(pe[0]);
+	status = wait_deadline(pid, end - now_s() > 1 ? end - now_s() : 1);
+	if (status == -2) {
+		print_error("%s did not finish within %d s; killed\n", argv[0], timeout_s);
+		kill_and_reap(pid);
+		status = -1;
+	}
+	if (ret_out)
+		*ret_out = buf_take(&out);
+	else
+		free(out.p);
+	if (ret_err)
+		*ret_err = buf_take(&err);
+	else
+		free(err.p);
+	return status;
+}
+
+/* Starts argv with stdout to out_path and stderr to err_path (created/truncated). */
+static pid_t spawn_logged(const char *const argv[], const char *out_path, const char *err_path)
+{
+	int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	pid_t pid = -1;
+
+	if (out_fd >= 0 && err_fd >= 0) {
+		pid = fork();
+		if (pid == 0)
+			child_exec(argv, out_fd, err_fd);
+	}
+	if (out_fd >= 0)
+		close(out_fd);
+	if (err_fd >= 0)
+		close(err_fd);
+	return pid;
+}
+
+/* ---------- live server registry (cleanup at exit) ---------- */
+
+static struct it_server *live[IT_MAX_LIVE];
+static bool atexit_done;
+
+static bool keep_dirs(void)
+{
+	const char *k = getenv("KURA_IT_KEEP");
+
+	return k && *k && strcmp(k, "0");
+}
+
+static void cleanup_at_exit(void)
+{
+	int i;
+
+	for (i = 0; i < IT_MAX_LIVE; i++) {
+		struct it_server *s = live[i];
+
+		if (!s)
+			continue;
+		kill_and_reap(s->pid);
+		kill_and_reap(s->smtp_pid);
+		if (!keep_dirs())
+			it_rmtree(s->root);
+		free(s);
+		live[i] = NULL;
+	}
+	curl_global_cleanup();
+}
+
+static void global_init(void)
+{
+	if (!atexit_done) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		atexit(cleanup_at_exit);
+		atexit_done = true;
+	}
+}
+
+static void live_add(struct it_server *s)
+{
+	int i;
+
+	global_init();
+	for (i = 0; i < IT_MAX_LIVE; i++) {
+		if (!live[i]) {
+			live[i] = s;
+			return;
+		}
+	}
+}
+
+static void live_remove(struct it_server *s)
+{
+	int i;
+
+	for (i = 0; i < IT_MAX_LIVE; i++)
+		if (live[i] == s)
+			live[i] = NULL;
+}
+
+static void print_log_tail(const char *what, const char *path)
+{
+	size_t len = 0;
+	char *text = it_read_file(path, &len);
+	const size_t tail = 12000;
+
+	if (!text) {
+		print_error("(no %s at %s)\n", what, path);
+		return;
+	}
+	print_error("----- %s (%s, last %zu bytes) -----\n%s\n----- end -----\n", what, path,
+		    len > tail ? tail : len, len > tail ? text + len - tail : text);
+	free(text);
+}
+
+/* ---------- server start/stop ---------- */
+
+static int start_smtp(struct it_server *s)
+{
+	char listen_arg[64], out[IT_STR + 16];
+	const char *argv[] = { KURA_IT_PYTHON, "-m", "aiosmtpd", "-n", "-l", listen_arg, "-c",
+			       "aiosmtpd.handlers.Mailbox", s->maildir, NULL };
+	double end;
+
+	s->smtp_port = it_free_port();
+	if (s->smtp_port < 0)
+		return -1;
+	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->smtp_port);
+	snprintf(out, sizeof(out), "%s/smtp.log", s->root);
+	s->smtp_pid = spawn_logged(argv, out, out);
+	if (s->smtp_pid < 0)
+		return -1;
+	end = now_s() + IT_START_DEADLINE_S;
+	while (now_s() < end) {
+		if (waitpid(s->smtp_pid, NULL, WNOHANG) == s->smtp_pid) {
+			s->smtp_pid = -1;
+			print_error("SMTP server exited at start\n");
+			print_log_tail("SMTP log", out);
+			return -1;
+		}
+		if (port_accepts(s->smtp_port))
+			return 0;
+		sleep_ms(50);
+	}
+	print_error("SMTP server did not listen within %d s\n", IT_START_DEADLINE_S);
+	print_log_tail("SMTP log", out);
+	return -1;
+}
+
+static int run_init(struct it_server *s, bool demo)
+{
+	const char *argv[] = { KURA_BIN, "init", "--data", s->data, demo ? "--demo" : NULL, NULL };
+	char *out = NULL, *err = NULL;
+	int status = it_run(argv, IT_RUN_DEADLINE_S, &out, &err);
+
+	if (status != 0) {
+		print_error("kura init exited %d\nstdout: %s\nstderr: %s\n", status, out, err);
+	} else if (demo) {
+		const char *p = strstr(out, "password: ");
+		size_t n;
+
+		if (p && (p == out || p[-1] == '\n')) {
+			p += strlen("password: ");
+			n = strcspn(p, "\r\n");
+			if (n < sizeof(s->demo_password)) {
+				memcpy(s->demo_password, p, n);
+				s->demo_password[n] = '\0';
+			}
+		}
+		if (!s->demo_password[0]) {
+			print_error("kura init --demo printed no 'password: ' line\nstdout: %s\n", out);
+			status = -1;
+		}
+	}
+	free(out);
+	free(err);
+	return status == 0 ? 0 : -1;
+}
+
+static int write_config(struct it_server *s, const char *extra)
+{
+	char conf[IT_STR + 16], text[2048];
+	int n;
+
+	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
+	n = snprintf(text, sizeof(text),
+		     "\n# --- integration test overrides ---\n"
+		     "[server]\npublic_url = %s\n"
+		     "[mail]\nsmtp_url = smtp://127.0.0.1:%d\npoll_seconds = 1\n"
+		     "[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n"
+		     /* managers of new tenants need MFA by default; the tests of MFA ask for it */
+		     "mfa_managers_default = optional\n",
+		     s->public_url, s->smtp_port);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -1;
+	if (append_file(conf, text) < 0)
+		return -1;
+	if (extra && append_file(conf, "\n") < 0)
+		return -1;
+	if (extra && append_file(conf, extra) < 0)
+		return -1;
+	return 0;
+}
+
+static int wait_ready(struct it_server *s)
+{
+	double end = now_s() + IT_START_DEADLINE_S;
+	long last = 0;
+
+	while (now_s() < end) {
+		struct it_response *r;
+		int st;
+
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->pid = -1;
+			print_error("kura serve exited at start (%s %d)\n",
+				    WIFEXITED(st) ? "status" : "signal",
+				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			return -1;
+		}
+		r = it_get(s, NULL, "/api/v1/status");
+		last = r->status;
+		it_response_free(r);
+		if (last == 200)
+			return 0;
+		sleep_ms(100);
+	}
+	print_error("kura serve: GET /api/v1/status did not answer 200 within %d s (last %ld)\n",
+		    IT_START_DEADLINE_S, last);
+	return -1;
+}
+
+struct it_server *it_server_start(const struct it_options *opts)
+{
+	static const struct it_options none = { 0 };
+	struct it_server *s = calloc(1, sizeof(*s));
+	char listen_arg[64], out_path[IT_STR + 16];
+	const char *argv[8];
+	int i = 0;
+
+	if (!opts)
+		opts = &none;
+	if (!s)
+		return NULL;
+	s->pid = s->smtp_pid = -1;
+	s->tls = opts->tls;
+	if (it_mkdtemp(s->root, sizeof(s->root)) < 0) {
+		print_error("mkdtemp: %s\n", strerror(errno));
+		free(s);
+		return NULL;
+	}
+	live_add(s);
+	snprintf(s->data, sizeof(s->data), "%s/data", s->root);
+	snprintf(s->maildir, sizeof(s->maildir), "%s/mail", s->root);
+	snprintf(s->log_path, sizeof(s->log_path), "%s/server.log", s->root);
+	snprintf(out_path, sizeof(out_path), "%s/server.out", s->root);
+
+	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0)
+		goto fail;
+	s->port = it_free_port();
+	if (s->port < 0)
+		goto fail;
+	if (s->tls)
+		snprintf(s->base_url, sizeof(s->base_url), "https://localhost:%d", s->port);
+	else
+		snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
+	snprintf(s->public_url, sizeof(s->public_url), "%s", s->base_url);
+	if (write_config(s, opts->extra_config) < 0) {
+		print_error("cannot append to %s/kura.conf\n", s->data);
+		goto fail;
+	}
+	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
+	argv[i++] = KURA_BIN;
+	argv[i++] = "serve";
+	argv[i++] = "--data";
+	argv[i++] = s->data;
+	argv[i++] = "--listen";
+	argv[i++] = listen_arg;
+	if (!s->tls)
+		argv[i++] = "--no-tls";
+	argv[i] = NULL;
+	s->pid = spawn_logged(argv, out_path, s->log_path);
+	if (s->pid < 0 || wait_ready(s) < 0) {
+		print_log_tail("server log", s->log_path);
+		goto fail;
+	}
+	return s;
+fail:
+	kill_and_reap(s->pid);
+	kill_and_reap(s->smtp_pid);
+	live_remove(s);
+	if (!keep_dirs())
+		it_rmtree(s->root);
+	free(s);
+	return NULL;
+}
+
+int it_server_stop(struct it_server *s)
+{
+	int status;
+
+	if (!s)
+		return -1;
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		if (status == -2) {
+			print_error("kura serve did not exit within %d s of SIGTERM\n",
+				    IT_STOP_DEADLINE_S);
+			kill_and_reap(s->pid);
+			status = -1;
+		}
+	} else {
+		status = -1;
+	}
+	s->pid = -1;
+	if (status != 0) {
+		print_error("kura serve exit status after SIGTERM: %d (want 0)\n", status);
+		print_log_tail("server log", s->log_path);
+	}
+	if (s->smtp_pid > 0) {
+		kill(s->smtp_pid, SIGTERM);
+		if (wait_deadline(s->smtp_pid, 5) == -2)
+			kill_and_reap(s->smtp_pid);
+	}
+	s->smtp_pid = -1;
+	live_remove(s);
+	if (!keep_dirs())
+		it_rmtree(s->root);
+	else
+		print_error("kept %s\n", s->root);
+	free(s);
+	return status;
+}
+
+int it_setup_server(void **state)
+{
+	*state = it_server_start(NULL);
+	return *state ? 0 : -1;
+}
+
+int it_setup_demo_server(void **state)
+{
+	struct it_options o = { .demo = true };
+
+	*state = it_server_start(&o);
+	return *state ? 0 : -1;
+}
+
+int it_teardown_server(void **state)
+{
+	int status = it_server_stop(*state);
+
+	*state = NULL;
+	return status == 0 ? 0 : -1;
+}
+
+int it_admin(struct it_server *s, json_t **ret_json, ...)
+{
+	const char *argv[32];
+	char *out = NULL, *err = NULL;
+	va_list ap;
+	int n = 0, status;
+	const char *a;
+
+	argv[n++] = KURA_BIN;
+	argv[n++] = "admin";
+	argv[n++] = "--data";
+	argv[n++] = s->data;
+	va_start(ap, ret_json);
+	while ((a = va_arg(ap, const char *)) != NULL && n < 31)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	status = it_run(argv, IT_RUN_DEADLINE_S, &out, &err);
+	if (ret_json) {
+		*ret_json = json_loads(out, JSON_REJECT_DUPLICATES, NULL);
+		if (status == 0 && !json_is_object(*ret_json))
+			print_error("kura admin printed no JSON object: %s\n", out);
+	}
+	if (status != 0)
+		print_error("(note: kura admin %s %s exited %d; stderr: %s)\n", n > 4 ? argv[4] : "",
+			    n > 5 ? argv[5] : "", status, err);
+	free(out);
+	free(err);
+	return status;
+}
+
+/* ---------- HTTP ---------- */
+
+struct transfer {
+	struct it_response *r;
+	struct buf body, head;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct transfer *t = user;
+
+	buf_add(&t->body, data, size * nmemb);
+	return t->body.overflow ? 0 : size * nmemb;
+}
+
+static void header_value(char *dst, size_t dst_size, const char *v, size_t n)
+{
+	while (n && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	if (n >= dst_size)
+		n = dst_size - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct transfer *t = user;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && !strncmp(data, "HTTP/", 5)) {
+		/* a new response head (after 100 Continue): forget the previous one */
+		t->r->content_type[0] = t->r->allow[0] = t->r->set_cookie[0] = '\0';
+	}
+	buf_add(&t->head, data, n);
+	if (n > 13 && !strncasecmp(data, "Content-Type:", 13))
+		header_value(t->r->content_type, sizeof(t->r->content_type), data + 13, n - 13);
+	else if (n > 6 && !strncasecmp(data, "Allow:", 6))
+		header_value(t->r->allow, sizeof(t->r->allow), data + 6, n - 6);
+	else if (n > 11 && !strncasecmp(data, "Set-Cookie:", 11)) {
+		char v[1024];
+
+		header_value(v, sizeof(v), data + 11, n - 11);
+		if (!strncmp(v, "kura_session=", 13))
+			snprintf(t->r->set_cookie, sizeof(t->r->set_cookie), "%s", v);
+	}
+	return n;
+}
+
+struct it_response *it_request(struct it_server *s, const struct it_request *req)
+{
+	struct it_response *r = calloc(1, sizeof(*r));
+	struct transfer t = { .r = r };
+	struct curl_slist *hdrs = NULL, *resolve = NULL;
+	char *url = NULL, *json_text = NULL, line[IT_STR + 64], cainfo[IT_STR + 32];
+	const char *body = req->body;
+	size_t body_len = req->body_len;
+	bool has_body;
+	CURL *c;
+	int i;
+
+	if (!r)
+		abort();
+	global_init();
+	c = curl_easy_init();
+	if (!c || asprintf(&url, "%s%s", s->base_url, req->path) < 0)
+		abort();
+	if (!body && req->json) {
+		json_text = json_dumps(req->json, JSON_COMPACT);
+		body = json_text;
+		body_len = strlen(json_text);
+	}
+	has_body = body != NULL;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->curl_error);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	if (req->path_as_is)
+		curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	if (req->interface)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, req->interface);
+	if (s->tls) {
+		snprintf(line, sizeof(line), "localhost:%d:127.0.0.1", s->port);
+		resolve = curl_slist_append(NULL, line);
+		curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+		snprintf(cainfo, sizeof(cainfo), "%s/tls/cert.pem", s->data);
+		curl_easy_setopt(c, CURLOPT_CAINFO, cainfo);
+	}
+	if (req->ssl_version)
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, req->ssl_version);
+
+	if (!strcmp(req->method, "GET") && !has_body) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (!strcmp(req->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else {
+		if (has_body || !strcmp(req->method, "POST")) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, has_body ? body : "");
+		}
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	/* Content-Type: json by default when there is a body, none otherwise ("Name:" removes
+	 * a header curl would add by itself) */
+	if (req->content_type && *req->content_type)
+		snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
+	else if (!req->content_type && has_body)
+		snprintf(line, sizeof(line), "Content-Type: application/json");
+	else
+		snprintf(line, sizeof(line), "Content-Type:");
+	hdrs = curl_slist_append(hdrs, line);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (req->cookie) {
+		snprintf(line, sizeof(line), "Cookie: kura_session=%s", req->cookie);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	if (req->csrf) {
+		snprintf(line, sizeof(line), "X-CSRF-Token: %s", req->csrf);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	for (i = 0; req->headers && req->headers[i]; i++)
+		hdrs = curl_slist_append(hdrs, req->headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+
+	r->curl_code = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->curl_code != CURLE_OK && !r->curl_error[0])
+		snprintf(r->curl_error, sizeof(r->curl_error), "%s",
+			 curl_easy_strerror(r->curl_code));
+	r->body_len = t.body.len;
+	r->body = buf_take(&t.body);
+	r->headers = buf_take(&t.head);
+	if (strstr(r->content_type, "json"))
+		r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+
+	curl_slist_free_all(hdrs);
+	curl_slist_free_all(resolve);
+	curl_easy_cleanup(c);
+	free(json_text);
+	free(url);
+	return r;
+}
+
+struct it_response *it_response_free(struct it_response *r)
+{
+	if (r) {
+		json_decref(r->json);
+		free(r->body);
+		free(r->headers);
+		free(r);
+	}
+	return NULL;
+}
+
+struct it_response *it_get(struct it_server *s, const struct it_session *sess, const char *path)
+{
+	struct it_request req = { .method = "GET", .path = path,
+				  .cookie = sess ? sess->token : NULL };
+
+	return it_request(s, &req);
+}
+
+struct it_response *it_send(struct it_server *s, const struct it_session *sess,
+			    const char *method, const char *path, json_t *body)
+{
+	struct it_request req = { .method = method, .path = path, .json = body,
+				  .cookie = sess ? sess->token : NULL,
+				  .csrf = sess ? sess->csrf : NULL };
+	struct it_response *r = it_request(s, &req);
+
+	json_decref(body);
+	return r;
+}
+
+const char *it_json_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+bool it_cookie_has_attr(const char *set_cookie, const char *attr)
+{
+	const char *p = strchr(set_cookie, ';');
+	size_t alen = strlen(attr);
+
+	while (p) {
+		const char *end;
+		size_t n;
+
+		p++;
+		while (*p == ' ')
+			p++;
+		end = strchr(p, ';');
+		n = end ? (size_t)(end - p) : strlen(p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == alen && !strncasecmp(p, attr, n))
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+long it_login(struct it_server *s, const char *tenant, const char *login, const char *password,
+	      struct it_session *ret)
+{
+	struct it_response *r = it_send(s, NULL, "POST", "/api/v1/session",
+					json_pack("{s:s, s:s, s:s}", "tenant", tenant,
+						  "login", login, "password", password));
+	long status = r->status;
+
+	if (status == 201 && ret) {
+		const char *csrf = it_json_str(r->json, "csrf_token");
+		size_t n = strcspn(r->set_cookie + 13, ";");
+
+		memset(ret, 0, sizeof(*ret));
+		if (!strncmp(r->set_cookie, "kura_session=", 13) && n < sizeof(ret->token)) {
+			memcpy(ret->token, r->set_cookie + 13, n);
+			ret->token[n] = '\0';
+		}
+		snprintf(ret->csrf, sizeof(ret->csrf), "%s", csrf ? csrf : "");
+	}
+	it_response_free(r);
+	return status;
+}
+
+/* ---------- mail ---------- */
+
+/* The unfolded value of header name in a header block, malloc'd, or NULL. */
+static char *mail_header(const char *headers, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = headers;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (llen > nlen && !strncasecmp(p, name, nlen) && p[nlen] == ':') {
+			struct buf v = { 0 };
+			const char *q = p + nlen + 1;
+
+			for (;;) {
+				const char *e = strchr(q, '\n');
+				size_t n = e ? (size_t)(e - q) : strlen(q);
+
+				if (n && q[n - 1] == '\r')
+					n--;
+				buf_add(&v, q, n);
+				if (!e || (e[1] != ' ' && e[1] != '\t'))
+					break;
+				q = e + 1;
+			}
+			return buf_take(&v);
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return NULL;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static char *decode_base64(const char *in)
+{
+	struct buf out = { 0 };
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (; *in && *in != '='; in++) {
+		int v = b64_value((unsigned char)*in);
+		char ch;
+
+		if (v < 0)
+			continue; /* line breaks */
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			ch = (char)((acc >> bits) & 0xff);
+			buf_add(&out, &ch, 1);
+		}
+	}
+	return buf_take(&out);
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static char *decode_qp(const char *in)
+{
+	struct buf out = { 0 };
+
+	while (*in) {
+		if (in[0] == '=' && in[1] == '\r' && in[2] == '\n') {
+			in += 3;
+		} else if (in[0] == '=' && in[1] == '\n') {
+			in += 2;
+		} else if (in[0] == '=' && hex_value((unsigned char)in[1]) >= 0 &&
+			   hex_value((unsigned char)in[2]) >= 0) {
+			char ch = (char)(hex_value((unsigned char)in[1]) * 16 +
+					 hex_value((unsigned char)in[2]));
+
+			buf_add(&out, &ch, 1);
+			in += 3;
+		} else {
+			buf_add(&out, in, 1);
+			in++;
+		}
+	}
+	return buf_take(&out);
+}
+
+static struct it_mail *mail_parse(const char *raw)
+{
+	struct it_mail *m = calloc(1, sizeof(*m));
+	const char *a = strstr(raw, "\r\n\r\n"), *b = strstr(raw, "\n\n"), *body;
+	char *cte;
+	size_t hlen;
+
+	if (!m)
+		abort();
+	if (a && (!b || a < b)) {
+		hlen = (size_t)(a - raw) + 2;
+		body = a + 4;
+	} else if (b) {
+		hlen = (size_t)(b - raw) + 1;
+		body = b + 2;
+	} else {
+		hlen = strlen(raw);
+		body = raw + hlen;
+	}
+	m->headers = strndup(raw, hlen);
+	cte = mail_header(m->headers, "Content-Transfer-Encoding");
+	if (cte && strcasestr(cte, "base64"))
+		m->body = decode_base64(body);
+	else if (cte && strcasestr(cte, "quoted-printable"))
+		m->body = decode_qp(body);
+	else
+		m->body = strdup(body);
+	free(cte);
+	return m;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One pass over new/: the first message (by name) for `to`, marked read; NULL if none. */
+static struct it_mail *mail_scan(struct it_server *s, const char *to)
+{
+	char dir[IT_STR + 8], path[2 * IT_STR], dst[2 * IT_STR];
+	char *names[512];
+	size_t n = 0, i;
+	struct it_mail *found = NULL;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/new", s->maildir);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	while ((de = readdir(d)) != NULL && n < 512)
+		if (de->d_name[0] != '.')
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), name_cmp);
+	for (i = 0; i < n; i++) {
+		char *raw, *rcpt, *hto;
+		struct it_mail *m;
+		bool match;
+
+		if (found)
+			break;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		raw = it_read_file(path, NULL);
+		if (!raw)
+			continue;
+		m = mail_parse(raw);
+		free(raw);
+		rcpt = mail_header(m->headers, "X-RcptTo");
+		hto = mail_header(m->headers, "To");
+		match = (rcpt && strcasestr(rcpt, to)) || (hto && strcasestr(hto, to));
+		free(rcpt);
+		free(hto);
+		if (match) {
+			snprintf(dst, sizeof(dst), "%s/cur/%s:2,S", s->maildir, names[i]);
+			rename(path, dst);
+			found = m;
+		} else {
+			it_mail_free(m);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return found;
+}
+
+struct it_mail *it_wait_for_mail(struct it_server *s, const char *to, int timeout_s)
+{
+	double end = now_s() + timeout_s;
+
+	for (;;) {
+		struct it_mail *m = mail_scan(s, to);
+
+		if (m)
+			return m;
+		if (now_s() > end)
+			return NULL;
+		sleep_ms(100);
+	}
+}
+
+struct it_mail *it_mail_free(struct it_mail *m)
+{
+	if (m) {
+		free(m->headers);
+		free(m->body);
+		free(m);
+	}
+	return NULL;
+}
+
+static bool token_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+char *it_extract_invitation_token(const char *text)
+{
+	const char *p = text ? strstr(text, "/invite/") : NULL;
+	size_t n = 0;
+
+	if (!p)
+		return NULL;
+	p += strlen("/invite/");
+	while (token_char(p[n]))
+		n++;
+	return n ? strndup(p, n) : NULL;
+}
+
+char *it_extract_invitation_url(const char *text)
+{
+	const char *p = text ? strstr(text, "/invite/") : NULL;
+	const char *start;
+	size_t n = strlen("/invite/");
+
+	if (!p)
+		return NULL;
+	start = p;
+	while (start > text && !strchr(" \t\r\n<>\"'()", start[-1]))
+		start--;
+	while (token_char(p[n]))
+		n++;
+	return strndup(start, (size_t)(p - start) + n);
+}
+
+/* ---------- assertions ---------- */
+
+void it_assert_status_at(const struct it_response *r, long status, const char *file, int line)
+{
+	if (r->status == status)
+		return;
+	print_error("expected HTTP %ld, got %ld%s%s\nbody: %.2000s\n", status, r->status,
+		    r->curl_code != CURLE_OK ? " curl: " : "",
+		    r->curl_code != CURLE_OK ? r->curl_error : "", r->body);
+	_fail(file, line);
+}
+
+void it_assert_problem_at(const struct it_response *r, long status, const char *type,
+			  const char *file, int line)
+{
+	const char *got;
+	char want[IT_STR];
+
+	it_assert_status_at(r, status, file, line);
+	if (strncmp(r->content_type, "application/problem+json", 24) ||
+	    (r->content_type[24] && r->content_type[24] != ';')) {
+		print_error("Content-Type is '%s', want application/problem+json\n",
+			    r->content_type);
+		_fail(file, line);
+		return;
+	}
+	if (!json_is_object(r->json)) {
+		print_error("problem body is not a JSON object: %.2000s\n", r->body);
+		_fail(file, line);
+		return;
+	}
+	got = it_json_str(r->json, "type");
+	if (!got || strncmp(got, IT_PROBLEM_PREFIX, strlen(IT_PROBLEM_PREFIX))) {
+		print_error("problem type '%s' does not start with " IT_PROBLEM_PREFIX "\n",
+			    got ? got : "(none)");
+		_fail(file, line);
+		return;
+	}
+	if (type) {
+		snprintf(want, sizeof(want), IT_PROBLEM_PREFIX "%s", type);
+		if (strcmp(got, want)) {
+			print_error("problem type '%s', want '%s'\nbody: %.2000s\n", got, want,
+				    r->body);
+			_fail(file, line);
+			return;
+		}
+	}
+	if (!json_is_integer(json_object_get(r->json, "status")) ||
+	    json_integer_value(json_object_get(r->json, "status")) != r->status) {
+		print_error("problem member status does not equal HTTP status %ld: %.2000s\n",
+			    r->status, r->body);
+		_fail(file, line);
+		return;
+	}
+	if (!json_is_string(json_object_get(r->json, "title"))) {
+		print_error("problem has no title: %.2000s\n", r->body);
+		_fail(file, line);
+	}
+}
+
+void it_assert_login_at(struct it_server *s, const char *tenant, const char *login,
+			const char *password, long status, struct it_session *ret,
+			const char *file, int line)
+{
+	struct it_response *r = it_send(s, NULL, "POST", "/api/v1/session",
+					json_pack("{s:s, s:s, s:s}", "tenant", tenant,
+						  "login", login, "password", password));
+
+	if (status == 401)
+		it_assert_problem_at(r, 401, "authentication-failed", file, line);
+	else
+		it_assert_status_at(r, status, file, line);
+	if (status == 201 && ret) {
+		const char *csrf = it_json_str(r->json, "csrf_token");
+		size_t n = strcspn(r->set_cookie + (r->set_cookie[0] ? 13 : 0), ";");
+
+		memset(ret, 0, sizeof(*ret));
+		if (strncmp(r->set_cookie, "kura_session=", 13) || n == 0 ||
+		    n >= sizeof(ret->token) || !csrf || !*csrf) {
+			print_error("login answered 201 without kura_session cookie or "
+				    "csrf_token\nSet-Cookie: %s\nbody: %.2000s\n",
+				    r->set_cookie, r->body);
+			it_response_free(r);
+			_fail(file, line);
+			return;
+		}
+		memcpy(ret->token, r->set_cookie + 13, n);
+		snprintf(ret->csrf, sizeof(ret->csrf), "%s", csrf);
+	}
+	it_response_free(r);
+}
+
+/* ---------- scenario helpers ---------- */
+
+/* Reads the invitation mail for email, checks it holds want_url (when given), accepts it
+ * with password. */
+static void accept_invitation_at(struct it_server *s, const char *email, const char *want_url,
+				 const char *password, const char *file, int line)
+{
+	struct it_mail *m = it_wait_for_mail(s, email, IT_MAIL_DEADLINE_S);
+	char *token, path[IT_STR];
+	struct it_response *r;
+
+	if (!m) {
+		print_error("no invitation mail for %s within %d s\n", email, IT_MAIL_DEADLINE_S);
+		print_log_tail("server log", s->log_path);
+		_fail(file, line);
+		return;
+	}
+	if (want_url && !strstr(m->body, want_url)) {
+		print_error("invitation mail does not contain %s:\n%s\n", want_url, m->body);
+		it_mail_free(m);
+		_fail(file, line);
+		return;
+	}
+	token = it_extract_invitation_token(m->body);
+	it_mail_free(m);
+	if (!token) {
+		print_error("no /invite/<token> in the mail for %s\n", email);
+		_fail(file, line);
+		return;
+	}
+	snprintf(path, sizeof(path), "/api/v1/invitations/%s", token);
+	free(token);
+	r = it_send(s, NULL, "POST", path, json_pack("{s:s}", "password", password));
+	it_assert_status_at(r, 204, file, line);
+	it_response_free(r);
+}
+
+void it_create_tenant_at(struct it_server *s, const char *code, const char *option,
+			 const char *file, int line)
+{
+	char name[IT_STR];
+	json_t *j = NULL;
+	int status;
+
+	snprintf(name, sizeof(name), "Tenant %s", code);
+	if (option)
+		status = it_admin(s, &j, "tenant", "create", code, "--name", name, "--service",
+				  "DOCX", "--option", option, NULL);
+	else
+		status = it_admin(s, &j, "tenant", "create", code, "--name", name, "--service",
+				  "DOCX", NULL);
+	json_decref(j);
+	_assert_int_equal(status, 0, file, line);
+}
+
+void it_create_manager_at(struct it_server *s, const char *code, const char *login,
+			  const char *password, struct it_session *ret, const char *file, int line)
+{
+	char email[IT_STR];
+	json_t *j = NULL;
+	const char *url;
+	char *url_copy;
+	int status;
+
+	snprintf(email, sizeof(email), "%s@%s.example.com", login, code);
+	status = it_admin(s, &j, "manager", "create", code, login, "--email", email, NULL);
+	_assert_int_equal(status, 0, file, line);
+	url = it_json_str(j, "invitation_url");
+	if (!url || !strstr(url, "/invite/")) {
+		print_error("manager create printed no invitation_url\n");
+		json_decref(j);
+		_fail(file, line);
+		return;
+	}
+	url_copy = strdup(url);
+	json_decref(j);
+	accept_invitation_at(s, email, url_copy, password, file, line);
+	free(url_copy);
+	it_assert_login_at(s, code, login, password, 201, ret, file, line);
+}
+
+void it_create_account_at(struct it_server *s, const struct it_session *mgr, const char *code,
+			  const char *login, const char *role, const char *password,
+			  struct it_session *ret, const char *file, int line)
+{
+	char email[IT_STR];
+	struct it_response *r;
+
+	snprintf(email, sizeof(email), "%s@%s.example.com", login, code);
+	r = it_send(s, mgr, "POST", "/api/v1/accounts",
+		    json_pack("{s:s, s:s, s:s}", "login", login, "email", email, "role", role));
+	it_assert_status_at(r, 201, file, line);
+	it_response_free(r);
+	accept_invitation_at(s, email, NULL, password, file, line);
+	it_assert_login_at(s, code, login, password, 201, ret, file, line);
+}

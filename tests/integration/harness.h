@@ -1,0 +1,174 @@
+/*
+ * Integration test harness: runs a real `kura serve` on loopback, with its own temporary data
+ * directory, its own ports and a real SMTP server (python3 -m aiosmtpd, Maildir handler), and
+ * talks to it the way clients do (libcurl, JSON parsed with jansson). Nothing is mocked.
+ *
+ * Every server lives in a fresh directory under $TMPDIR (default /tmp), so test executables
+ * can run in parallel. Children get PR_SET_PDEATHSIG so a crashed test leaves no server
+ * behind. Set KURA_IT_KEEP=1 to keep the temporary directories for inspection.
+ *
+ * Assertion helpers are macros so that cmocka reports the test's own file and line.
+ */
+#ifndef KURA_IT_HARNESS_H
+#define KURA_IT_HARNESS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define IT_PROBLEM_PREFIX "urn:kura:problem:"
+#define IT_STR 512
+
+struct it_options {
+	bool demo;                 /* `kura init --demo`; the password lands in demo_password */
+	bool tls;                  /* serve HTTPS (no --no-tls) with DIR/tls/cert.pem */
+	const char *extra_config;  /* appended to kura.conf after the harness's own overrides */
+};
+
+struct it_server {
+	char root[IT_STR / 2];     /* temporary directory, removed at stop */
+	char data[IT_STR];         /* DIR given to kura (root/data) */
+	char maildir[IT_STR];      /* the SMTP server's Maildir (root/mail) */
+	char log_path[IT_STR];     /* the server's stderr (root/server.log) */
+	char base_url[IT_STR];     /* http://127.0.0.1:PORT or https://localhost:PORT */
+	char public_url[IT_STR];   /* what [server] public_url was set to */
+	char demo_password[IT_STR];
+	int port, smtp_port;
+	bool tls;
+	pid_t pid, smtp_pid;
+};
+
+struct it_response {
+	long status;               /* 0 when the transfer failed (see curl_code) */
+	CURLcode curl_code;
+	char curl_error[CURL_ERROR_SIZE];
+	char content_type[IT_STR];
+	char allow[IT_STR];
+	char set_cookie[1024];     /* the whole kura_session Set-Cookie value, "" if none */
+	char *headers;             /* all response header lines */
+	char *body;                /* NUL-terminated */
+	size_t body_len;
+	json_t *json;              /* parsed body when it is JSON, else NULL */
+};
+
+struct it_session {
+	char token[IT_STR];        /* kura_session cookie value */
+	char csrf[IT_STR];
+};
+
+/* One request; everything optional but method and path. */
+struct it_request {
+	const char *method;
+	const char *path;          /* e.g. /api/v1/me; sent as is when path_as_is */
+	const char *body;          /* raw body (may hold any bytes); body_len bytes */
+	size_t body_len;
+	json_t *json;              /* borrowed; serialised as the body when body is NULL */
+	const char *content_type;  /* NULL: application/json when there is a body; "" : none */
+	const char *cookie;        /* kura_session token */
+	const char *csrf;          /* X-CSRF-Token value */
+	const char *const *headers;/* extra "Name: value" lines, NULL-terminated */
+	const char *interface;     /* CURLOPT_INTERFACE, e.g. "host!127.0.0.2" */
+	bool path_as_is;
+	long ssl_version;          /* CURLOPT_SSLVERSION when non-zero */
+};
+
+/* Mail as stored by the SMTP server: raw headers and the decoded body text. */
+struct it_mail {
+	char *headers;
+	char *body;
+};
+
+/* --- servers --- */
+/* Starts SMTP + `kura init` + `kura serve` and waits for /api/v1/status. NULL on failure
+ * (the reason and the server log are printed). */
+struct it_server *it_server_start(const struct it_options *opts);
+/* SIGTERM, wait, clean up. Returns the server's exit status (-1 if it was killed or died
+ * from a signal). Frees s. */
+int it_server_stop(struct it_server *s);
+/* cmocka setup/teardown for a plain server (no demo, no TLS) in *state. */
+int it_setup_server(void **state);
+int it_setup_demo_server(void **state);
+int it_teardown_server(void **state);
+
+/* --- processes --- */
+/* Runs argv (argv[0] a path) with a deadline; stdout/stderr captured into malloc'd strings
+ * (the caller frees; either may be NULL). Returns the exit status, or -1 after a signal or
+ * the deadline. */
+int it_run(const char *const argv[], int timeout_s, char **ret_out, char **ret_err);
+/* kura admin --data DIR args...(NULL-terminated). Stdout parsed as JSON into *ret_json
+ * (NULL when not JSON; pass NULL to ignore). Returns the exit status. */
+int it_admin(struct it_server *s, json_t **ret_json, ...) __attribute__((sentinel));
+/* Free loopback TCP port (bind to 0, read, close). */
+int it_free_port(void);
+/* Makes a fresh temporary directory; path into buf. */
+int it_mkdtemp(char *buf, size_t size);
+/* rm -rf */
+int it_rmtree(const char *path);
+char *it_read_file(const char *path, size_t *ret_len);
+
+/* --- HTTP --- */
+struct it_response *it_request(struct it_server *s, const struct it_request *req);
+struct it_response *it_get(struct it_server *s, const struct it_session *sess, const char *path);
+/* Sends method+path with the session's cookie and CSRF token. Takes over body (may be NULL). */
+struct it_response *it_send(struct it_server *s, const struct it_session *sess,
+			    const char *method, const char *path, json_t *body);
+struct it_response *it_response_free(struct it_response *r);
+/* POST /api/v1/session. Returns the HTTP status; on 201 fills *ret (may be NULL). */
+long it_login(struct it_server *s, const char *tenant, const char *login, const char *password,
+	      struct it_session *ret);
+/* Value of string member key of r->json, or NULL. */
+const char *it_json_str(const json_t *obj, const char *key);
+/* Does the Set-Cookie value carry this attribute (case-insensitive; "Path=/" etc.)? */
+bool it_cookie_has_attr(const char *set_cookie, const char *attr);
+
+/* --- mail --- */
+/* Waits up to timeout_s for a new message whose recipient contains `to`. The message is
+ * marked as read (moved to cur/) so the next call waits for another one. NULL on timeout. */
+struct it_mail *it_wait_for_mail(struct it_server *s, const char *to, int timeout_s);
+struct it_mail *it_mail_free(struct it_mail *m);
+/* Token after "/invite/" in text, malloc'd, or NULL. */
+char *it_extract_invitation_token(const char *text);
+/* The whole https?://.../invite/<token> URL in text, malloc'd, or NULL. */
+char *it_extract_invitation_url(const char *text);
+
+/* --- scenario helpers (assert on failure) --- */
+/* Operator creates tenant code (service DOCX, option if non-NULL). */
+void it_create_tenant_at(struct it_server *s, const char *code, const char *option,
+			 const char *file, int line);
+/* Operator creates manager login in tenant code; the invitation is read from the mailbox and
+ * accepted with password; then logs in (ret may be NULL). */
+void it_create_manager_at(struct it_server *s, const char *code, const char *login,
+			  const char *password, struct it_session *ret, const char *file, int line);
+/* Manager creates an account (role "user" or "manager") by API; it is accepted by mail
+ * invitation with password; then logs in (ret may be NULL). */
+void it_create_account_at(struct it_server *s, const struct it_session *mgr, const char *code,
+			  const char *login, const char *role, const char *password,
+			  struct it_session *ret, const char *file, int line);
+#define it_create_tenant(s, code, option) it_create_tenant_at(s, code, option, __FILE__, __LINE__)
+#define it_create_manager(s, code, login, pw, ret) \
+	it_create_manager_at(s, code, login, pw, ret, __FILE__, __LINE__)
+#define it_create_account(s, mgr, code, login, role, pw, ret) \
+	it_create_account_at(s, mgr, code, login, role, pw, ret, __FILE__, __LINE__)
+
+/* --- assertions --- */
+void it_assert_status_at(const struct it_response *r, long status, const char *file, int line);
+void it_assert_problem_at(const struct it_response *r, long status, const char *type,
+			  const char *file, int line);
+void it_assert_login_at(struct it_server *s, const char *tenant, const char *login,
+			const char *password, long status, struct it_session *ret,
+			const char *file, int line);
+#define IT_ASSERT_STATUS(r, st) it_assert_status_at(r, st, __FILE__, __LINE__)
+/* Content-Type application/problem+json, type urn:kura:problem:<type>, status member. */
+#define IT_ASSERT_PROBLEM(r, st, type) it_assert_problem_at(r, st, type, __FILE__, __LINE__)
+/* Login answers st (201 fills ret; 401 must be authentication-failed). */
+#define IT_ASSERT_LOGIN(s, t, l, p, st, ret) it_assert_login_at(s, t, l, p, st, ret, __FILE__, __LINE__)
+/* Every JSON error / success check in one call: GET path with sess answers st. Frees. */
+#define IT_EXPECT_GET(s, sess, path, st) do { \
+		struct it_response *r_ = it_get(s, sess, path); \
+		it_assert_status_at(r_, st, __FILE__, __LINE__); \
+		it_response_free(r_); \
+	} while (0)
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * Unit tests for the static path and routing helpers of src/http/server.c, included here
+ * (h2o t/00unit style): decode_path() against accept and refuse tables (bad and truncated
+ * %-escapes, %00 and other control bytes raw or escaped, backslash raw or escaped, invalid
+ * UTF-8 raw or escaped (overlong, surrogate, truncated), empty, "." and ".." segments raw or
+ * escaped, query and fragment cut off); route_match() with literal and '*' patterns and
+ * their parameters; json_depth() with the limit the dispatcher applies; and that every
+ * route pattern in the table matches a sample path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "../../src/http/server.c"
+
+static void test_decode_accept(void **state)
+{
+	static const struct { const char *raw, *want; } cases[] = {
+		{ "/", "/" },
+		{ "/api/v1/status", "/api/v1/status" },
+		{ "/api/v1/status?x=1", "/api/v1/status" },
+		{ "/api/v1/status#frag", "/api/v1/status" },
+		{ "/api/v1/status?a=%00", "/api/v1/status" },      /* the query is not the path */
+		{ "/?", "/" },
+		{ "/a%20b", "/a b" },
+		{ "/%41%62c", "/Abc" },
+		{ "/%7e%7E", "/~~" },
+		{ "/x%2e", "/x." },
+		{ "/.x", "/.x" },
+		{ "/...", "/..." },
+		{ "/x..y", "/x..y" },
+		{ "/a.b/c", "/a.b/c" },
+		{ "/%E8%94%B5", "/蔵" },
+		{ "/蔵/鍵", "/蔵/鍵" },
+		{ "/a+b", "/a+b" },
+		{ "/a%25b", "/a%b" },
+		{ "/%2541", "/%41" },                             /* decoded once only */
+	};
+	struct arena *a = arena_new();
+	size_t i;
+
+	(void)state;
+	assert_non_null(a);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *got = decode_path(a, cases[i].raw);
+
+		if (!got)
+			fail_msg("decode_path refused \"%s\"", cases[i].raw);
+		if (strcmp(got, cases[i].want))
+			fail_msg("decode_path(\"%s\") = \"%s\", want \"%s\"", cases[i].raw, got, cases[i].want);
+	}
+	arena_free(a);
+}
+
+static void test_decode_refuse(void **state)
+{
+	static const char *const cases[] = {
+		"", "?", "#", "a", "api/v1", " /", "*",
+		/* bad escapes */
+		"/%", "/%4", "/a%", "/a%g0", "/a%0g", "/%%41", "/% 41", "/%+1", "/%-1", "/%4?1",
+		/* NUL and control bytes, raw and escaped */
+		"/%00", "/a%00b", "/a\x01", "/a\tb", "/a\nb", "/a\rb", "/a\x7f", "/a%7F", "/%0a", "/%0D",
+		"/%1f", "/%09",
+		/* backslash */
+		"/a\\b", "/a%5cb", "/a%5Cb", "/..%5c..", "/\\",
+		/* invalid UTF-8, raw and escaped */
+		"/\xff", "/%ff", "/%C0%AF", "/\xc0\xaf", "/%ED%A0%80", "/%E8%94", "/%80", "/%c2%85",
+		/* empty, "." and ".." segments */
+		"//", "/a//b", "/a/", "/api/v1/status/", "/.", "/..", "/./a", "/../a", "/a/.", "/a/..",
+		"/a/./b", "/a/../b", "/%2e", "/%2E%2e", "/a/%2e%2e/b", "/a/.%2e", "/a%2f%2fb", "/a%2f",
+		"/%2f", "/%2e%2e%2fetc",
+		/* an escaped slash never splits or joins segments */
+		"/api/v1/accounts/x%2Funlock", "/a%2fb",
+	};
+	struct arena *a = arena_new();
+	size_t i;
+
+	(void)state;
+	assert_non_null(a);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *got = decode_path(a, cases[i]);
+
+		if (got)
+			fail_msg("decode_path accepted \"%s\" as \"%s\"", cases[i], got);
+	}
+	arena_free(a);
+}
+
+static void test_route_match(void **state)
+{
+	struct request req;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.arena = arena_new();
+	assert_non_null(req.arena);
+
+	assert_true(route_match("/api/v1/status", "/api/v1/status", &req));
+	assert_int_equal(req.n_params, 0);
+	assert_false(route_match("/api/v1/status", "/api/v1/statu", &req));
+	assert_false(route_match("/api/v1/status", "/api/v1/statuses", &req));
+	assert_false(route_match("/api/v1/status", "/api/v1/status/x", &req));
+	assert_false(route_match("/api/v1/status", "/API/v1/status", &req));
+	assert_true(route_match("/", "/", &req));
+	assert_false(route_match("/", "/x", &req));
+
+	assert_true(route_match("/api/v1/accounts/*", "/api/v1/accounts/alice", &req));
+	assert_int_equal(req.n_params, 1);
+	assert_string_equal(req.params[0], "alice");
+	assert_true(route_match("/api/v1/accounts/*", "/api/v1/accounts/蔵.x-1", &req));
+	assert_string_equal(req.params[0], "蔵.x-1");
+	assert_false(route_match("/api/v1/accounts/*", "/api/v1/accounts/", &req));
+	assert_false(route_match("/api/v1/accounts/*", "/api/v1/accounts", &req));
+	assert_false(route_match("/api/v1/accounts/*", "/api/v1/accounts/a/b", &req));
+	assert_false(route_match("/api/v1/accounts/*", "/api/v1/accountsx/a", &req));
+
+	assert_true(route_match("/api/v1/accounts/*/unlock", "/api/v1/accounts/bob/unlock", &req));
+	assert_int_equal(req.n_params, 1);
+	assert_string_equal(req.params[0], "bob");
+	assert_false(route_match("/api/v1/accounts/*/unlock", "/api/v1/accounts/bob/unlock/x", &req));
+	assert_false(route_match("/api/v1/accounts/*/unlock", "/api/v1/accounts//unlock", &req));
+	assert_false(route_match("/api/v1/accounts/*/unlock", "/api/v1/accounts/bob/lock", &req));
+
+	assert_true(route_match("/x/*/y/*", "/x/1/y/2", &req));
+	assert_int_equal(req.n_params, 2);
+	assert_string_equal(req.params[0], "1");
+	assert_string_equal(req.params[1], "2");
+	/* more '*' than REQUEST_MAX_PARAMS: refused rather than overflowing params */
+	assert_false(route_match("/*/*/*/*/*", "/a/b/c/d/e", &req));
+	assert_true(route_match("/*/*/*/*", "/a/b/c/d", &req));
+	assert_int_equal(req.n_params, 4);
+	assert_string_equal(req.params[3], "d");
+	arena_free(req.arena);
+}
+
+/* Every route of the table is reachable by a decoded path, and only through its pattern. */
+static void test_route_table(void **state)
+{
+	struct request req;
+	struct arena *a = arena_new();
+	size_t i, j, hits;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.arena = a;
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		char sample[128], *p;
+		const char *q;
+		char *path;
+
+		/* the pattern with each '*' replaced by "x%41" (decoded: "xA") */
+		for (q = routes[i].pattern, p = sample; *q; q++) {
+			if (*q == '*') {
+				memcpy(p, "x%41", 4);
+				p += 4;
+			} else {
+				*p++ = *q;
+			}
+		}
+		*p = '\0';
+		path = decode_path(a, sample);
+		assert_non_null(path);
+		assert_true(route_match(routes[i].pattern, path, &req));
+		for (j = 0; j < req.n_params; j++)
+			assert_string_equal(req.params[j], "xA");
+		/* no two routes with the same method and pattern */
+		for (j = 0, hits = 0; j < ARRAY_SIZE(routes); j++)
+			if (!strcmp(routes[j].method, routes[i].method) &&
+			    route_match(routes[j].pattern, path, &req))
+				hits++;
+		assert_int_equal(hits, 1);
+		/* a route behind a session needs a permission that some role has */
+		if (!(routes[i].flags & R_PUBLIC))
+			assert_true(authz_allowed(ROLE_MANAGER, routes[i].perm));
+	}
+	arena_free(a);
+}
+
+static void test_json_depth(void **state)
+{
+	char buf[256];
+	json_error_t jerr;
+	json_t *v;
+	size_t d;
+
+	(void)state;
+	v = json_loads("{}", 0, &jerr);
+	assert_int_equal(json_depth(v), 1);
+	json_decref(v);
+	v = json_loads("{\"a\": [1, {\"b\": [[]]}], \"c\": 1}", 0, &jerr);
+	assert_int_equal(json_depth(v), 5);
+	json_decref(v);
+	v = json_loads("7", JSON_DECODE_ANY, &jerr);
+	assert_int_equal(json_depth(v), 0);
+	json_decref(v);
+	for (d = 1; d <= KURA_MAX_JSON_DEPTH + 1; d++) {
+		size_t k;
+
+		buf[0] = '\0';
+		for (k = 0; k < d; k++)
+			buf[k] = '[';
+		for (k = 0; k < d; k++)
+			buf[d + k] = ']';
+		buf[2 * d] = '\0';
+		v = json_loads(buf, JSON_REJECT_DUPLICATES, &jerr);
+		assert_non_null(v);
+		assert_int_equal(json_depth(v), d);
+		json_decref(v);
+	}
+	/* duplicates are refused with the dispatcher's flags */
+	assert_null(json_loads("{\"a\": 1, \"a\": 2}", JSON_REJECT_DUPLICATES, &jerr));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_accept), cmocka_unit_test(test_decode_refuse),
+		cmocka_unit_test(test_route_match),   cmocka_unit_test(test_route_table),
+		cmocka_unit_test(test_json_depth),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

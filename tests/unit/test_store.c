@@ -1,0 +1,376 @@
+/*
+ * Unit tests for store (db_sqlite.c through db.h): migrations are idempotent; every bind
+ * type letter (i I t b n) round-trips, with NULL from 'I' 0, 't' NULL and 'n'; a uniqueness
+ * conflict is -EEXIST; a type string whose length differs from the placeholder count is
+ * refused (db_query NULL, db_exec < 0) and binds nothing; a rolled-back transaction leaves
+ * nothing; a second connection sees committed data only; the statement cache survives
+ * 10,000 queries (ASan checks for leaks), a statement reused after being freed by
+ * content (same address, different text), and eviction while a statement is in use.
+ * Every test gets its own database in a mkdtemp directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/db.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct db *db;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	char err[512];
+
+	if (!fx)
+		return -1;
+	str_copy(fx->dir, sizeof(fx->dir), "/tmp/kura-test-store-XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	str_printf(fx->path, sizeof(fx->path), "%s/kura.db", fx->dir);
+	fx->db = db_open(fx->path, err, sizeof(err));
+	if (!fx->db)
+		return -1;
+	if (db_migrate(fx->db) < 0)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	char p[160];
+
+	db_close(fx->db);
+	unlink(fx->path);
+	str_printf(p, sizeof(p), "%s-wal", fx->path);
+	unlink(p);
+	str_printf(p, sizeof(p), "%s-shm", fx->path);
+	unlink(p);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static int64_t count_rows(struct db *db, const char *sql)
+{
+	struct db_stmt *st = db_query(db, sql, NULL);
+	int64_t n;
+
+	assert_non_null(st);
+	assert_int_equal(db_step(st), 1);
+	n = db_int(st, 0);
+	db_done(st);
+	return n;
+}
+
+static void make_table(struct db *db)
+{
+	assert_int_equal(db_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, s TEXT,"
+				     " b BLOB, u TEXT UNIQUE)", NULL), 0);
+}
+
+static void test_migrate_twice(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t n = count_rows(fx->db, "SELECT COUNT(*) FROM schema_migrations");
+
+	assert_true(n >= 1);
+	assert_int_equal(db_migrate(fx->db), 0);
+	assert_int_equal(db_migrate(fx->db), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM schema_migrations"), n);
+	/* the foundation tables exist */
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+					     " AND name IN ('tenants', 'accounts', 'sessions', 'audit_events')"), 4);
+	assert_non_null(db_version());
+}
+
+static void test_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	static const unsigned char blob[] = { 0, 1, 2, 0xff, 0, 0x80 };
+	static const char *const text = "蔵 kura \"quoted\" 'single' ; DROP TABLE t; --";
+	const void *p;
+	struct db_stmt *st;
+	size_t n;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iitb",
+				 (int64_t)1, INT64_MIN, text, blob, sizeof(blob)), 0);
+	assert_int_equal(db_last_id(fx->db), 1);
+	assert_int_equal(db_changes(fx->db), 1);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iItb",
+				 (int64_t)2, INT64_MAX, "", "", (size_t)0), 0);
+
+	st = db_query(fx->db, "SELECT i, s, b FROM t WHERE id = $1", "i", (int64_t)1);
+	assert_non_null(st);
+	assert_int_equal(db_step(st), 1);
+	assert_true(db_int(st, 0) == INT64_MIN);
+	assert_string_equal(db_text(st, 1), text);
+	p = db_blob(st, 2, &n);
+	assert_int_equal(n, sizeof(blob));
+	assert_memory_equal(p, blob, sizeof(blob));
+	assert_false(db_is_null(st, 0));
+	assert_int_equal(db_step(st), 0);
+	db_done(st);
+
+	st = db_query(fx->db, "SELECT i, s, length(b), typeof(b) FROM t WHERE id = $1", "i", (int64_t)2);
+	assert_int_equal(db_step(st), 1);
+	assert_true(db_int(st, 0) == INT64_MAX);
+	assert_string_equal(db_text(st, 1), "");
+	assert_int_equal(db_int(st, 2), 0);
+	db_done(st);
+
+	/* the same statement with other values: bindings from the last use are gone */
+	st = db_query(fx->db, "SELECT i, s, b FROM t WHERE id = $1", "i", (int64_t)2);
+	assert_int_equal(db_step(st), 1);
+	assert_true(db_int(st, 0) == INT64_MAX);
+	db_done(st);
+}
+
+static void test_nulls(void **state)
+{
+	struct fixture *fx = *state;
+	struct db_stmt *st;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iItn",
+				 (int64_t)1, (int64_t)0, (const char *)NULL), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s) VALUES ($1, $2, $3)", "iIt",
+				 (int64_t)2, (int64_t)7, "x"), 0);
+	st = db_query(fx->db, "SELECT i, s, b FROM t WHERE id = $1", "i", (int64_t)1);
+	assert_int_equal(db_step(st), 1);
+	assert_true(db_is_null(st, 0));
+	assert_true(db_is_null(st, 1));
+	assert_null(db_text(st, 1));
+	assert_true(db_is_null(st, 2));
+	db_done(st);
+	/* 'I' with a value is a value; 'i' 0 is a zero, not NULL */
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE id = 2 AND i = 7"), 1);
+	assert_int_equal(db_exec(fx->db, "UPDATE t SET i = $1 WHERE id = 2", "i", (int64_t)0), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE id = 2 AND i IS NOT NULL"), 1);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE i IS NULL"), 1);
+}
+
+static void test_unique_conflict(void **state)
+{
+	struct fixture *fx = *state;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, u) VALUES ($1, $2)", "it", (int64_t)1, "a"), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, u) VALUES ($1, $2)", "it", (int64_t)2, "a"),
+			 -EEXIST);
+	/* primary key conflict is a uniqueness conflict too */
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, u) VALUES ($1, $2)", "it", (int64_t)1, "b"),
+			 -EEXIST);
+	/* other constraints are not -EEXIST */
+	assert_int_equal(db_exec(fx->db, "CREATE TABLE c (x INTEGER NOT NULL CHECK (x > 0))", NULL), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO c (x) VALUES ($1)", "i", (int64_t)-1), -EINVAL);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO c (x) VALUES ($1)", "n"), -EINVAL);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 1);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM c"), 0);
+	/* the statement that failed is usable again */
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, u) VALUES ($1, $2)", "it", (int64_t)3, "c"), 0);
+}
+
+static void test_count_mismatch(void **state)
+{
+	struct fixture *fx = *state;
+
+	make_table(fx->db);
+	assert_null(db_query(fx->db, "SELECT $1, $2", "i", (int64_t)1));
+	assert_null(db_query(fx->db, "SELECT $1", "ii", (int64_t)1, (int64_t)2));
+	assert_null(db_query(fx->db, "SELECT $1", NULL));
+	assert_null(db_query(fx->db, "SELECT $1", ""));
+	assert_null(db_query(fx->db, "SELECT 1", "i", (int64_t)1));
+	assert_true(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, $2)", "i", (int64_t)1) < 0);
+	assert_true(db_exec(fx->db, "INSERT INTO t (id) VALUES ($1)", "it", (int64_t)1, "x") < 0);
+	/* an unknown type letter is refused too */
+	assert_true(db_exec(fx->db, "INSERT INTO t (id) VALUES ($1)", "x", (int64_t)1) < 0);
+	/* a placeholder number that is not $1..$N is refused (values would land elsewhere) */
+	assert_true(db_exec(fx->db, "INSERT INTO t (id) VALUES ($2)", "i", (int64_t)1) < 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 0);
+	/* a refused statement is not left busy: the same SQL works with the right values */
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id) VALUES ($1)", "i", (int64_t)5), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)6, "y"), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
+	/* db_step on a refused query is an error, and db_done(NULL) is harmless */
+	assert_true(db_step(NULL) < 0);
+	assert_null(db_done(NULL));
+}
+
+static void test_rollback(void **state)
+{
+	struct fixture *fx = *state;
+	int i;
+
+	make_table(fx->db);
+	assert_int_equal(db_begin(fx->db), 0);
+	for (i = 1; i <= 10; i++)
+		assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, $2)", "it",
+					 (int64_t)i, "doomed"), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 10);
+	assert_int_equal(db_rollback(fx->db), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 0);
+	/* rollback outside a transaction is a no-op */
+	assert_int_equal(db_rollback(fx->db), 0);
+	/* commit keeps */
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id) VALUES ($1)", "i", (int64_t)1), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 1);
+	/* commit without a transaction is an error */
+	assert_true(db_commit(fx->db) < 0);
+}
+
+static void test_two_connections(void **state)
+{
+	struct fixture *fx = *state;
+	struct db *other;
+	char err[512];
+
+	make_table(fx->db);
+	other = db_open(fx->path, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(db_migrate(other), 0);  /* already applied by the first */
+
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)1, "one"), 0);
+	/* not committed: the other connection does not see it */
+	assert_int_equal(count_rows(other, "SELECT COUNT(*) FROM t"), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(count_rows(other, "SELECT COUNT(*) FROM t WHERE s = 'one'"), 1);
+
+	/* and the other way round */
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)2, "two"), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
+	assert_null(db_close(other));
+	assert_null(db_close(NULL));
+}
+
+static void test_open_fails(void **state)
+{
+	char err[512] = "";
+
+	(void)state;
+	assert_null(db_open("/nonexistent-dir/kura/x.db", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent-dir/kura/x.db"));
+}
+
+static void test_cache_loop(void **state)
+{
+	struct fixture *fx = *state;
+	struct db_stmt *st;
+	int64_t i, sum = 0;
+
+	make_table(fx->db);
+	assert_int_equal(db_begin(fx->db), 0);
+	for (i = 0; i < 10000; i++) {
+		assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s) VALUES ($1, $2, $3)", "iit",
+					 i + 1, i, "row"), 0);
+		st = db_query(fx->db, "SELECT i FROM t WHERE id = $1", "i", i + 1);
+		assert_non_null(st);
+		assert_int_equal(db_step(st), 1);
+		sum += db_int(st, 0);
+		db_done(st);
+	}
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_true(sum == 10000LL * 9999 / 2);
+	/* a statement still in use is not handed out again: nested use of the same SQL */
+	st = db_query(fx->db, "SELECT i FROM t WHERE id = $1", "i", (int64_t)1);
+	assert_int_equal(db_step(st), 1);
+	{
+		struct db_stmt *inner = db_query(fx->db, "SELECT i FROM t WHERE id = $1", "i", (int64_t)3);
+
+		assert_non_null(inner);
+		assert_ptr_not_equal(inner, st);
+		assert_int_equal(db_step(inner), 1);
+		assert_int_equal(db_int(inner, 0), 2);
+		db_done(inner);
+	}
+	assert_int_equal(db_int(st, 0), 0);
+	db_done(st);
+}
+
+/* SQL in a buffer: the cache is keyed by address, so the same buffer with new text must not
+ * run the old statement. */
+static void test_cache_same_address_new_text(void **state)
+{
+	struct fixture *fx = *state;
+	char sql[64];
+	struct db_stmt *st;
+
+	str_copy(sql, sizeof(sql), "SELECT 1");
+	st = db_query(fx->db, sql, NULL);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), 1);
+	db_done(st);
+	str_copy(sql, sizeof(sql), "SELECT 2");
+	st = db_query(fx->db, sql, NULL);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), 2);
+	db_done(st);
+}
+
+/* Fills the cache with distinct statements, holds one, and makes the cache evict: the held
+ * statement must still be the one the caller prepared. */
+static void test_cache_eviction_keeps_busy(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 200 };
+	char *sqls[N];
+	struct db_stmt *held, *st;
+	int i;
+
+	for (i = 0; i < N; i++)
+		assert_true(asprintf(&sqls[i], "SELECT %d", i) > 0);
+	/* hold each in turn while the others churn through the cache */
+	for (i = 0; i < N; i++) {
+		int j;
+
+		held = db_query(fx->db, sqls[i], NULL);
+		assert_non_null(held);
+		for (j = 0; j < N; j++) {
+			if (j == i)
+				continue;
+			st = db_query(fx->db, sqls[j], NULL);
+			assert_non_null(st);
+			assert_int_equal(db_step(st), 1);
+			assert_int_equal(db_int(st, 0), j);
+			db_done(st);
+		}
+		assert_int_equal(db_step(held), 1);
+		assert_int_equal(db_int(held, 0), i);
+		db_done(held);
+	}
+	for (i = 0; i < N; i++)
+		free(sqls[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unique_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+		cmocka_unit_test(test_open_fails),
+		cmocka_unit_test_setup_teardown(test_cache_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_same_address_new_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_eviction_keeps_busy, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
