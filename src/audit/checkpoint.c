@@ -160,8 +160,10 @@ int audit_checkpoint_now(struct db *db, int64_t tenant, struct audit_ckpt *ret)
 	r = read_head(db, tenant, &c.seq, c.head);
 	if (r == 0)
 		r = store_checkpoint(db, &c);
-	if (own)
-		r = r == 0 ? db_commit(db) : (db_rollback(db), r);
+	if (own && r == 0)
+		r = db_commit(db);
+	if (own && r < 0)
+		db_rollback(db);
 	if (r == 0 && ret)
 		*ret = c;
 	return r;
