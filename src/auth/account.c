@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "auth/access.h"
 #include "auth/auth.h"
 #include "auth/mfa.h"
 #include "core/clock.h"
@@ -39,6 +40,7 @@ void auth_configure(const struct config *cfg)
 	settings.lockout_window_s = cfg->lockout_window_s;
 	settings.lockout_duration_s = cfg->lockout_duration_s;
 	str_copy(settings.public_url, sizeof(settings.public_url), cfg->public_url);
+	reset_configure(cfg->public_url);   /* access: reset links */
 	/* no trailing slash, so links are built as URL + "/invite/…" */
 	while (*settings.public_url && settings.public_url[strlen(settings.public_url) - 1] == '/')
 		settings.public_url[strlen(settings.public_url) - 1] = '\0';
@@ -507,7 +509,10 @@ static int audit_login(struct db *db, const struct actor *who, int64_t tenant_id
 static int login_failed(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
 			const char *login, const char *reason, bool count)
 {
-	int64_t now = clock_now_us(), window = (int64_t)settings.lockout_window_s * 1000000;
+	int64_t now = clock_now_us(), window;
+	/* access: the tenant's lockout settings over the kura.conf defaults */
+	struct lockout_policy pol = { settings.lockout_threshold, settings.lockout_window_s,
+				      settings.lockout_duration_s };
 	struct db_stmt *st;
 	int64_t n = 0, start = 0;
 	bool locks = false;
@@ -516,7 +521,9 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	if (count && account_id) {
+	r = lockout_policy_get(db, tenant_id, &pol);
+	window = (int64_t)pol.window_s * 1000000;
+	if (r == 0 && count && account_id) {
 		st = db_query(db, "SELECT failed_count, failed_window_start_us FROM accounts"
 				  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
 		if (db_step(st) > 0) {
@@ -529,11 +536,15 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 			start = now;
 		}
 		n++;
-		locks = n >= settings.lockout_threshold;
+		locks = n >= pol.threshold;
 		r = db_exec(db, "UPDATE accounts SET failed_count = $3, failed_window_start_us = $4,"
 				" locked_until_us = $5 WHERE tenant_id = $1 AND id = $2",
 			    "iiiii", tenant_id, account_id, locks ? (int64_t)0 : n, locks ? (int64_t)0 : start,
-			    locks ? now + (int64_t)settings.lockout_duration_s * 1000000 : (int64_t)0);
+			    locks ? now + (int64_t)pol.duration_s * 1000000 : (int64_t)0);
+		/* access: the account and the tenant's managers are told, with the lock */
+		if (r == 0 && locks)
+			r = lockout_notify(db, tenant_id, account_id, who ? who->source_ip : "",
+					   now + (int64_t)pol.duration_s * 1000000);
 	}
 	if (r == 0)
 		r = audit_login(db, who, tenant_id, login, AUDIT_FAILURE, reason);

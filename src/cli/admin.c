@@ -18,6 +18,8 @@ static const char usage[] =
 	"                                  SVC: MAIL, DOCX, IAAS, ZTNA, COLLAB\n"
 	"  tenant list\n"
 	"  tenant show CODE\n"
+	"  tenant rotate-key CODE            new tenant key; file keys re-wrapped, content untouched\n"
+	"  tenant set-quota CODE BYTES       file storage quota of the tenant\n"
 	"  manager create CODE LOGIN --email ADDR   (mails an invitation, prints its link)\n"
 	"  account unlock CODE LOGIN\n"
 	"  audit public-key                the key that verifies audit exports\n"
@@ -93,6 +95,19 @@ int cmd_admin(int argc, char **argv)
 	} else if (!strcmp(noun, "tenant") && !strcmp(verb, "show") && n_pos == 3) {
 		cmd = "tenant.show";
 		json_object_set_new(args, "code", json_string(argv[optind + 2]));
+	} else if (!strcmp(noun, "tenant") && !strcmp(verb, "rotate-key") && n_pos == 3) {
+		cmd = "tenant.rotate-key";
+		json_object_set_new(args, "code", json_string(argv[optind + 2]));
+	} else if (!strcmp(noun, "tenant") && !strcmp(verb, "set-quota") && n_pos == 4) {
+		int64_t q;
+
+		if (safe_atoi64(argv[optind + 3], &q) < 0 || q < 0) {
+			ret = usage_error("BYTES must be a whole number of bytes");
+			goto out;
+		}
+		cmd = "tenant.set-quota";
+		json_object_set_new(args, "code", json_string(argv[optind + 2]));
+		json_object_set_new(args, "quota_bytes", json_integer(q));
 	} else if (!strcmp(noun, "manager") && !strcmp(verb, "create") && n_pos == 4) {
 		cmd = "manager.create";
 		json_object_set_new(args, "tenant", json_string(argv[optind + 2]));

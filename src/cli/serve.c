@@ -14,10 +14,13 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/mfa.h"
+#include "blob/blob.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "crypto/filecrypt.h"
+#include "files/files.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"
 #include "notify/notify.h"
@@ -79,6 +82,9 @@ int cmd_serve(int argc, char **argv)
 	struct mailer *mailer = NULL;
 	struct mgmt_server *mgmt = NULL;
 	struct http_server *http = NULL;
+	struct blob_store *blobs = NULL;
+	struct keyring_rt *keyring = NULL;
+	struct files *files = NULL;
 	bool no_tls = false, loopback = false;
 	sigset_t sigs;
 	int c, fd = -1, sig = 0, ret = 1, r;
@@ -184,6 +190,16 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* file storage: ciphertext blobs under DIR/blobs, keys through the runtime keyring */
+	cli_path(path, sizeof(path), dir, "blobs");
+	blobs = blob_open_local(path, err, sizeof(err));
+	keyring = keyring_rt_new(master);
+	files = blobs && keyring ? files_new(blobs, keyring) : NULL;
+	if (!files || files_start_purger(files) < 0) {
+		fail(blobs ? "cannot set up file storage" : err);
+		goto out;
+	}
+
 	mailer = mailer_start(&cfg);
 	if (!mailer) {
 		fail("cannot start the mail sender");
@@ -201,7 +217,8 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	http = http_start(&(struct http_options){ .cfg = &cfg, .listen_fd = fd, .tls_cert_pem = cert,
-						   .tls_key_pem = key, .mailer = mailer, .threads = cfg.threads },
+						   .tls_key_pem = key, .mailer = mailer, .files = files,
+						   .threads = cfg.threads },
 			  err, sizeof(err));
 	if (!http) {
 		fail(err);
@@ -220,6 +237,9 @@ out:
 	mailer = mailer_stop(mailer);
 	auditor = audit_worker_stop(auditor);
 	audit_set_signing_key(NULL);
+	files = files_free(files);
+	keyring = keyring_rt_free(keyring);
+	blobs = blob_close(blobs);
 	if (fd >= 0)
 		close(fd);
 	db_close(db);

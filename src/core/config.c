@@ -27,6 +27,8 @@ static const struct key keys[] = {
 	S("server", "tls_cert", tls_cert, "PEM certificate chain (relative to the data dir)"),
 	S("server", "tls_key", tls_key, "PEM private key (relative to the data dir)"),
 	U("server", "threads", threads, 0, 256, "worker threads, 0 = one per CPU"),
+	S("server", "trusted_proxies", trusted_proxies,
+	  "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is used (empty: none)"),
 	U("security", "session_idle_seconds", session_idle_s, 10, 86400, "idle session timeout"),
 	U("security", "session_absolute_seconds", session_absolute_s, 10, 7 * 86400, "absolute session lifetime"),
 	U("security", "invitation_ttl_seconds", invitation_ttl_s, 60, 30 * 86400, "invitation link lifetime"),

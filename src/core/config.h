@@ -15,6 +15,7 @@ struct config {
 	char tls_cert[CONFIG_STR];       /* relative to the data dir unless absolute */
 	char tls_key[CONFIG_STR];
 	uint32_t threads;                /* 0 = one per CPU */
+	char trusted_proxies[1024];      /* comma-separated CIDRs whose X-Forwarded-For is believed */
 	/* [security] */
 	uint32_t session_idle_s;
 	uint32_t session_absolute_s;

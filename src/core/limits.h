@@ -59,6 +59,31 @@
 #define KURA_WEBAUTHN_ATTOBJ_MAX     (16 * 1024)   /* attestationObject / authenticatorData */
 #define KURA_WEBAUTHN_CHALLENGE      32            /* random bytes */
 
+/* --- access (C3, C4): allowlist, throttling, tenant lockout bounds, reset, app passwords --- */
+#define KURA_IP_ALLOWLIST_MAX        100           /* CIDR ranges per tenant */
+#define KURA_CIDR_TEXT_MAX           64            /* "ffff:...:ffff/128" is 43 bytes */
+#define KURA_TRUSTED_PROXIES_MAX     32            /* [server] trusted_proxies ranges */
+#define KURA_XFF_MAX_BYTES           2048          /* all X-Forwarded-For values together */
+#define KURA_XFF_MAX_HOPS            16            /* entries walked from the right */
+#define KURA_THROTTLE_FREE_FAILURES  10            /* failures per address before delays start */
+#define KURA_THROTTLE_WINDOW_S       (15 * 60)     /* failures of an address count this long */
+#define KURA_THROTTLE_BASE_MS        100           /* delay 2^k x base after the free failures */
+#define KURA_THROTTLE_MAX_MS         5000          /* ... capped here */
+#define KURA_THROTTLE_TABLE          4096          /* addresses tracked (oldest evicted) */
+#define KURA_THROTTLE_MAX_SLEEPERS   8             /* delayed requests at once (others: 429) */
+#define KURA_LOCKOUT_THRESHOLD_MIN   1             /* tenant lockout settings bounds */
+#define KURA_LOCKOUT_THRESHOLD_MAX   100           /* SP 800-63B: at most 100 attempts */
+#define KURA_LOCKOUT_WINDOW_MIN_S    60
+#define KURA_LOCKOUT_WINDOW_MAX_S    (24 * 60 * 60)
+#define KURA_LOCKOUT_DURATION_MIN_S  60
+#define KURA_LOCKOUT_DURATION_MAX_S  (7 * 24 * 60 * 60)
+#define KURA_LOCK_MAIL_MANAGERS_MAX  50            /* managers told about one lock */
+#define KURA_RESET_TTL_S             (30 * 60)     /* password reset link lifetime */
+#define KURA_RESETS_PER_HOUR         5             /* reset mails per account per hour */
+#define KURA_APP_PASSWORDS_PER_ACCOUNT 50
+#define KURA_APP_PASSWORD_NAME_MAX   100           /* code points */
+#define KURA_APP_PASSWORD_TOUCH_S    60            /* last-used written at most this often */
+
 /* Paging */
 #define KURA_PAGE_DEFAULT            100
 #define KURA_PAGE_MAX                1000
@@ -81,5 +106,17 @@
 #define KURA_AUDIT_FILTER_MAX        512           /* bytes of one query filter value */
 #define KURA_AUDIT_RETENTION_MIN     1             /* days, [audit] retention_*_days */
 #define KURA_AUDIT_RETENTION_MAX     3660
+
+/* Files (W1, F2) */
+#define KURA_FILE_NAME_MAX           255           /* bytes of UTF-8 per file or folder name */
+#define KURA_FILE_MAX_BYTES          (64LL * 1024 * 1024 * 1024)  /* one file's plaintext */
+#define KURA_QUOTA_DEFAULT_BYTES     (10LL * 1024 * 1024 * 1024)  /* per tenant, until set */
+#define KURA_CONTENT_TYPE_MAX        127
+#define KURA_LABEL_MAX               64            /* code points per label */
+#define KURA_LABELS_PER_ITEM         32
+#define KURA_FOLDER_DEPTH_MAX        64            /* nesting of folders */
+#define KURA_TRASH_RETENTION_S       (30 * 24 * 60 * 60)
+#define KURA_TRASH_PURGE_INTERVAL_S  (60 * 60)
+#define KURA_KEY_CACHE_ENTRIES       64            /* unwrapped tenant keys held in memory */
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "auth/mfa.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "http/http_int.h"
 #include "notify/notify.h"
 #include "store/db.h"
@@ -133,11 +134,18 @@ enum MHD_Result api_login(struct request *req)
 		if ((otp != NULL) + (recovery != NULL) + (webauthn != NULL) != 1)
 			return http_problem(req, 400, "invalid-field",
 					    "with a challenge send exactly one of otp, recovery_code, webauthn", "challenge");
+		if (!access_throttle_check(req, &res))   /* access: per-address delay */
+			return res;
 		r = mfa_login_finish(req->db, &req->actor, challenge, otp, recovery, webauthn, &t, &a);
-		if (r == -EACCES)
+		if (r == -EACCES) {
+			access_login_failed(req);   /* access: per-address count */
 			return login_failed_answer(req);
+		}
 		if (r < 0)
 			return http_internal_error(req, r);
+		/* access: the allowlist again, in case the challenge moved to another address */
+		if (!access_login_address_ok(req, &t, &a, &res))
+			return res;
 		return login_done(req, &t, &a);
 	}
 	if (otp || recovery || webauthn)
@@ -149,9 +157,14 @@ enum MHD_Result api_login(struct request *req)
 		str_printf(detail, sizeof(detail), "%s: is required", missing);
 		return http_problem(req, 400, "invalid-field", detail, missing);
 	}
+	/* access: per-address throttle and source-IP allowlist, before the password */
+	if (!access_login_precheck(req, tenant, login, password, &res))
+		return res;
 	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
-	if (r == -EACCES)
+	if (r == -EACCES) {
+		access_login_failed(req);   /* access: per-address count; lock mail */
 		return login_failed_answer(req);
+	}
 	if (r == -EAGAIN) {
 		json_t *body;
 
@@ -195,6 +208,82 @@ enum MHD_Result api_me(struct request *req)
 {
 	return http_json(req, 200, me_json(&req->session.account, req->session.tenant_code,
 					   req->session.tenant_name));
+}
+
+bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret)
+{
+	int r = account_verify_password(req->db, &req->actor, req->session.account.tenant_id,
+					req->session.account.id, password);
+
+	if (r == -EACCES) {
+		*ret = http_problem(req, 403, "permission-denied", "the password is wrong", "password");
+		return false;
+	}
+	if (r < 0) {
+		*ret = http_internal_error(req, r);
+		return false;
+	}
+	return true;
+}
+
+/* Own profile: display name freely; e-mail only with the current password (C4), and the old
+ * address is told of the change, so a stolen session cannot quietly redirect reset mail. */
+enum MHD_Result api_me_patch(struct request *req)
+{
+	const char *email = NULL, *display_name = NULL, *password = NULL;
+	const struct field spec[] = {
+		{ "email", FIELD_STRING, false, KURA_EMAIL_MAX, &email, NULL },
+		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &display_name, NULL },
+		{ "password", FIELD_STRING, false, KURA_PASSWORD_MAX * 2, &password, NULL },
+	};
+	struct account_change c = { 0 };
+	const struct account *me = &req->session.account;
+	struct account a;
+	enum MHD_Result res;
+	char *body = NULL;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	if (email && !mail_address_valid(email))
+		return http_problem(req, 400, "invalid-field", "email: must be one address like name@example.com",
+				    "email");
+	if (display_name && !account_display_name_valid(display_name))
+		return http_problem(req, 400, "invalid-field", "display_name: must be text without control characters",
+				    "display_name");
+	if (email && !password)
+		return http_problem(req, 400, "invalid-field", "password: changing the e-mail needs the current password",
+				    "password");
+	if (password && !http_reauth(req, password, &res))
+		return res;
+	c.email = email;
+	c.display_name = display_name;
+	r = account_update(req->db, &req->actor, me->tenant_id, me->login, &c, &a);
+	if (r < 0)
+		return http_internal_error(req, r);
+	if (email && strcmp(email, me->email)) {
+		if (asprintf(&body,
+			     "kura のアカウント %s (%s) のメールアドレスが %s に変更されました。\n"
+			     "心当たりがない場合は、すぐに管理者に連絡してください。\n\n"
+			     "The e-mail address of your kura account %s (%s) was changed to %s.\n"
+			     "If you did not do this, tell your manager at once.\n",
+			     me->login, req->session.tenant_code, email, me->login, req->session.tenant_code,
+			     email) < 0)
+			return http_internal_error(req, -ENOMEM);
+		r = db_begin(req->db);
+		if (r == 0)
+			r = outbox_enqueue(req->db, me->tenant_id, me->email,
+					   "[kura] メールアドレスの変更 / E-mail address changed", body, NULL);
+		if (r == 0)
+			r = db_commit(req->db);
+		if (r < 0) {
+			db_rollback(req->db);
+			log_warn("mail.notice", "could not queue the e-mail change notice: %d", r);
+		}
+		free(body);
+		mailer_wake(req->srv->mailer);
+	}
+	return http_json(req, 200, me_json(&a, req->session.tenant_code, req->session.tenant_name));
 }
 
 static enum MHD_Result weak_password(struct request *req, enum password_problem p, const char *field)

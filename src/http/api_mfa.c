@@ -17,23 +17,6 @@
 #include "http/http_int.h"
 #include "store/db.h"
 
-/* Re-authentication: false when it already answered (wrong password or error). */
-static bool reauth(struct request *req, const char *password, enum MHD_Result *ret)
-{
-	int r = account_verify_password(req->db, &req->actor, req->session.account.tenant_id,
-					req->session.account.id, password);
-
-	if (r == -EACCES) {
-		*ret = http_problem(req, 403, "permission-denied", "the password is wrong", "password");
-		return false;
-	}
-	if (r < 0) {
-		*ret = http_internal_error(req, r);
-		return false;
-	}
-	return true;
-}
-
 static enum MHD_Result not_allowed(struct request *req)
 {
 	return http_problem(req, 403, "mfa-not-allowed",
@@ -86,7 +69,7 @@ enum MHD_Result api_me_totp_begin(struct request *req)
 	enum MHD_Result res;
 	int r;
 
-	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !reauth(req, password, &res))
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
 	r = totp_begin(req->db, &req->actor, &req->session.account, req->session.tenant_code, &e);
 	if (r == -EPERM)
@@ -136,7 +119,7 @@ enum MHD_Result api_me_totp_delete(struct request *req)
 	enum MHD_Result res;
 	int r;
 
-	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !reauth(req, password, &res))
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
 	r = totp_remove(req->db, &req->actor, &req->session.account);
 	if (r == -ENOENT)
@@ -156,7 +139,7 @@ enum MHD_Result api_me_recovery_codes(struct request *req)
 	enum MHD_Result res;
 	int r;
 
-	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !reauth(req, password, &res))
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
 	r = recovery_regenerate(req->db, &req->actor, &req->session.account, codes);
 	if (r == -EPERM)
@@ -176,7 +159,7 @@ enum MHD_Result api_me_webauthn_register(struct request *req)
 	json_t *opts = NULL;
 	int r;
 
-	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !reauth(req, password, &res))
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
 	r = webauthn_register_begin(req->db, &req->actor, req->session.id, &req->session.account,
 				    req->session.tenant_code, &opts);
@@ -254,7 +237,7 @@ enum MHD_Result api_me_webauthn_delete(struct request *req)
 
 	if (safe_atoi64(req->params[0], &id) < 0 || id <= 0)
 		return http_problem(req, 404, "not-found", "no such authenticator", NULL);
-	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !reauth(req, password, &res))
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
 	r = webauthn_remove(req->db, &req->actor, &req->session.account, id);
 	if (r == -ENOENT)
@@ -297,7 +280,7 @@ enum MHD_Result api_mfa_policy_patch(struct request *req)
 	if (users && mfa_requirement_parse(users, &p.users) < 0)
 		return http_problem(req, 400, "invalid-field", "users: must be \"off\", \"optional\" or \"required\"",
 				    "users");
-	if (!reauth(req, password, &res))
+	if (!http_reauth(req, password, &res))
 		return res;
 	r = mfa_policy_set(req->db, &req->actor, req->session.account.tenant_id, &p);
 	if (r < 0)

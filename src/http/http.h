@@ -8,6 +8,7 @@
 
 struct config;
 struct mailer;
+struct files;
 struct http_server;
 
 struct http_options {
@@ -16,6 +17,7 @@ struct http_options {
 	const char *tls_cert_pem;   /* NULL = plain HTTP */
 	const char *tls_key_pem;
 	struct mailer *mailer;      /* woken after a request queues mail */
+	struct files *files;        /* the files service (borrowed), NULL without one */
 	unsigned threads;
 };
 

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "audit/audit.h"
+#include "auth/access.h"
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "core/config.h"
@@ -18,7 +19,11 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	const struct config *cfg;
 	struct mailer *mailer;
+	struct files *files;           /* NULL: the files API answers 503 */
 	bool tls;
+	/* access: [server] trusted_proxies, parsed at start */
+	struct ipnet trusted[KURA_TRUSTED_PROXIES_MAX];
+	size_t n_trusted;
 };
 
 struct header {
@@ -36,6 +41,7 @@ struct request {
 	const char *method;
 	char *raw_uri;                 /* as received, NULL when over KURA_MAX_URL_BYTES */
 	char *path;                    /* percent-decoded, validated */
+	const char *log_path;          /* what logs show: the route pattern when the path holds a secret */
 	const char *params[REQUEST_MAX_PARAMS];
 	size_t n_params;
 	char request_id[17];
@@ -50,11 +56,31 @@ struct request {
 	struct actor actor;
 	struct session session;        /* valid when has_session */
 	bool has_session;
+	int64_t app_password_id;       /* access: > 0 when authenticated by an app password (session.id 0) */
+	bool app_password_read_only;
 	struct header *headers;        /* extra response headers */
-	unsigned status;               /* sent status, for the access log */
+	unsigned status;               /* sent status, for the access log; 0 = not answered yet */
+	/* streaming body (R_STREAM routes) */
+	const struct stream_ops *stream;
+	void *stream_ctx;              /* the handler's, released by stream->abort */
+	bool stream_failed;            /* data() refused a piece: the rest is discarded */
+	bool stream_ended;             /* end() ran */
 };
 
 typedef enum MHD_Result (*handler_fn)(struct request *req);
+
+/* Routes flagged R_STREAM get their body as it arrives instead of buffered: their handler
+ * runs as soon as the headers passed every check of dispatch(); it either answers at once
+ * (e.g. 413 or 507 from Content-Length; the body is then discarded) or sets req->stream and
+ * req->stream_ctx and returns MHD_YES. Then data() gets each piece of the body and
+ * returns <0 to refuse the rest (discarded; end() still runs and must answer); end() runs
+ * when the body is complete and answers. abort() runs from the completion callback whatever
+ * happened (client gone, answered early, or done) and releases stream_ctx if still set. */
+struct stream_ops {
+	int (*data)(struct request *req, const char *data, size_t n);
+	handler_fn end;
+	void (*abort)(struct request *req, bool client_gone);
+};
 
 /* responses: each queues exactly one response and returns MHD's result */
 void http_add_header(struct request *req, const char *name, const char *value);
@@ -67,6 +93,9 @@ enum MHD_Result http_respond_stream(struct request *req, unsigned status, const 
 				    MHD_ContentReaderFreeCallback free_cls);
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj);  /* steals obj */
 enum MHD_Result http_empty(struct request *req, unsigned status);
+/* Queues resp (destroying it) with the security headers and this request's extra headers. */
+enum MHD_Result http_respond_response(struct request *req, unsigned status,
+				      const char *content_type, struct MHD_Response *resp);
 /* type is the slug after urn:kura:problem: ; field may be NULL */
 enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
 			     const char *detail, const char *field);
@@ -94,12 +123,18 @@ int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, 
 
 const char *http_query(struct request *req, const char *key);
 
+/* Re-authentication before a security change: checks password against the session's
+ * account (a wrong one is recorded and counts toward the lockout). False when it has
+ * already answered (403 field "password", or an internal error). */
+bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret);
+
 /* handlers (api.c, pages.c) */
 enum MHD_Result api_status(struct request *req);
 enum MHD_Result api_provider(struct request *req);
 enum MHD_Result api_login(struct request *req);
 enum MHD_Result api_logout(struct request *req);
 enum MHD_Result api_me(struct request *req);
+enum MHD_Result api_me_patch(struct request *req);
 enum MHD_Result api_me_password(struct request *req);
 enum MHD_Result api_invitation_get(struct request *req);
 enum MHD_Result api_invitation_accept(struct request *req);
@@ -131,7 +166,53 @@ enum MHD_Result page_login_js(struct request *req);
 enum MHD_Result page_mfa(struct request *req);
 enum MHD_Result page_mfa_js(struct request *req);
 enum MHD_Result page_webauthn_js(struct request *req);
+/* files (api_files.c) */
+enum MHD_Result api_file_upload_begin(struct request *req);
+enum MHD_Result api_folder_get(struct request *req);
+enum MHD_Result api_folder_children(struct request *req);
+enum MHD_Result api_folder_create(struct request *req);
+enum MHD_Result api_node_patch(struct request *req);
+enum MHD_Result api_node_delete(struct request *req);
+enum MHD_Result api_file_get(struct request *req);
+enum MHD_Result api_file_content(struct request *req);
+enum MHD_Result api_label_put(struct request *req);
+enum MHD_Result api_label_delete(struct request *req);
+enum MHD_Result api_labels_list(struct request *req);
+enum MHD_Result api_label_items(struct request *req);
+enum MHD_Result api_trash_list(struct request *req);
+enum MHD_Result api_trash_restore(struct request *req);
+enum MHD_Result api_trash_purge(struct request *req);
+enum MHD_Result api_quota(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);
+
+/* ---- access (api_access.c): allowlist, throttling, reset, app passwords ---- */
+int access_configure(struct http_server *srv, char *err, size_t err_size);
+/* Replaces req->client_ip by the X-Forwarded-For client when the peer is a trusted proxy. */
+void access_resolve_client(struct request *req);
+bool access_has_basic(struct request *req);
+/* Each returns false after queuing the refusal in *ret_result. */
+bool access_authenticate_basic(struct request *req, enum MHD_Result *ret_result);
+bool access_request_allowed(struct request *req, const char *method, enum MHD_Result *ret_result);
+bool access_login_precheck(struct request *req, const char *tenant, const char *login,
+			   const char *password, enum MHD_Result *ret_result);
+void access_login_failed(struct request *req);
+/* The per-address delay alone (second login step). */
+bool access_throttle_check(struct request *req, enum MHD_Result *ret_result);
+/* Allowlist for an authenticated account before its session is made (second login step). */
+bool access_login_address_ok(struct request *req, const struct tenant *t, const struct account *a,
+			     enum MHD_Result *ret_result);
+enum MHD_Result api_ip_allowlist_get(struct request *req);
+enum MHD_Result api_ip_allowlist_put(struct request *req);
+enum MHD_Result api_security_get(struct request *req);
+enum MHD_Result api_security_patch(struct request *req);
+enum MHD_Result api_password_reset_request(struct request *req);
+enum MHD_Result api_password_reset_complete(struct request *req);
+enum MHD_Result api_account_password_reset(struct request *req);
+enum MHD_Result api_app_passwords_list(struct request *req);
+enum MHD_Result api_app_passwords_create(struct request *req);
+enum MHD_Result api_app_password_delete(struct request *req);
+enum MHD_Result page_reset(struct request *req);
+enum MHD_Result page_reset_js(struct request *req);
 #endif

@@ -4,15 +4,17 @@
  *
  * Every request goes through dispatch() in this order, and no handler runs before all of
  * it passed: URL length → header size → strict path decoding → route → body (size, media
- * type, strict JSON) → session (cookie) → CSRF → password-change gate → permission
- * (authz_allowed, the one choke point) → handler. Refusals are problem+json responses and
- * the permission denials are audit records.
+ * type, strict JSON) → session (cookie, or an app password by HTTP Basic: api_access.c) →
+ * source-IP allowlist and app-password scope → CSRF (cookie sessions) → password-change
+ * gate → permission (authz_allowed, the one choke point) → handler. Refusals are
+ * problem+json responses and the permission denials are audit records.
  *
  * SECURITY: the path is decoded here from the raw request target (MHD's URI log hook), not
  * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
  * and ".." segments and empty segments are refused before routing. Bodies are bounded by
  * KURA_MAX_JSON_BODY while they arrive; headers by KURA_MAX_HEADER_BYTES (MHD's memory
- * pool is the backstop). The client address is the TCP peer.
+ * pool is the backstop). The client address is the TCP peer, or, when the peer is a
+ * configured trusted proxy, the right-most untrusted X-Forwarded-For entry (api_access.c).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -37,6 +39,9 @@
 #define R_BODY      0x2    /* takes a JSON body */
 #define R_PWCHANGE  0x4    /* allowed while the password must be changed */
 #define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
+#define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
+#define R_NOAPP     0x20   /* never with an app password (credential and session management) */
+#define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
 
 struct route {
 	const char *method;
@@ -49,25 +54,27 @@ struct route {
 static const struct route routes[] = {
 	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
 	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY, PERM_SELF },
-	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
-	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL, PERM_SELF },
-	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, R_BODY | R_MFAENROL, PERM_SELF },
-	{ "GET", "/api/v1/me/mfa/webauthn", api_me_webauthn_list, R_MFAENROL, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/webauthn/register", api_me_webauthn_register, R_BODY | R_MFAENROL, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/webauthn/register/finish", api_me_webauthn_finish, R_BODY | R_MFAENROL,
+	{ "PATCH", "/api/v1/me", api_me_patch, R_BODY | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/me/mfa/webauthn", api_me_webauthn_list, R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/webauthn/register", api_me_webauthn_register, R_BODY | R_MFAENROL | R_NOAPP,
 	  PERM_SELF },
-	{ "DELETE", "/api/v1/me/mfa/webauthn/*", api_me_webauthn_delete, R_BODY | R_MFAENROL, PERM_SELF },
-	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/webauthn/register/finish", api_me_webauthn_finish, R_BODY | R_MFAENROL | R_NOAPP,
+	  PERM_SELF },
+	{ "DELETE", "/api/v1/me/mfa/webauthn/*", api_me_webauthn_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
-	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY, PERM_MFA_POLICY_WRITE },
+	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
 	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
-	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE, PERM_SELF },
-	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_BODY, PERM_SELF },
+	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
 	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
 	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
 	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
@@ -75,10 +82,45 @@ static const struct route routes[] = {
 	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
 	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
 	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+	/* files (docs/api.md "Files"); "root" names the tenant's root folder */
+	{ "GET", "/api/v1/folders/*", api_folder_get, 0, PERM_FILES_READ },
+	{ "PATCH", "/api/v1/folders/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/folders/*", api_node_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/folders/*/children", api_folder_children, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/folders/*/children", api_folder_create, R_BODY, PERM_FILES_WRITE },
+	{ "PUT", "/api/v1/folders/*/files/*", api_file_upload_begin, R_STREAM, PERM_FILES_WRITE },
+	{ "PUT", "/api/v1/folders/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/folders/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/files/*", api_file_get, 0, PERM_FILES_READ },
+	{ "PATCH", "/api/v1/files/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/files/*", api_node_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/files/*/content", api_file_content, 0, PERM_FILES_READ },
+	{ "PUT", "/api/v1/files/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/files/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/labels", api_labels_list, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/labels/*", api_label_items, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/trash", api_trash_list, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
+	/* access: allowlist, lockout settings, password reset, app passwords */
+	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
+	{ "PUT", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_put, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
+	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
+	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/assets/reset.js", page_reset_js, R_PUBLIC, PERM_SELF },
+	/* audit log (docs/audit.md) */
 	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
 	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
 	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
-	{ "GET", "/invite/*", page_invite, R_PUBLIC, PERM_SELF },
+	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
 	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
@@ -114,8 +156,22 @@ static const char *status_title(const char *type)
 		{ "body-too-large", "The body is too large" },
 		{ "headers-too-large", "The request headers are too large" },
 		{ "unsupported-media-type", "Unsupported media type" },
+		{ "invalid-name", "The name is not acceptable" },
+		{ "quota-exceeded", "The tenant's storage quota would be exceeded" },
+		{ "file-too-large", "The file is over the size limit" },
+		{ "insufficient-storage", "The server has no room to store this" },
+		{ "integrity-error", "Stored data failed its integrity check" },
+		{ "range-not-satisfiable", "The range is not satisfiable" },
+		{ "precondition-failed", "A precondition failed" },
+		{ "upload-incomplete", "The body ended before Content-Length bytes" },
 		{ "internal-error", "Internal error" },
 		{ "unavailable", "Temporarily unavailable" },
+		/* access */
+		{ "ip-not-allowed", "The source address is not allowed" },
+		{ "self-lockout", "The change would lock you out" },
+		{ "too-many-requests", "Too many failed attempts; wait" },
+		{ "reset-token-invalid", "The password reset link is invalid, used or expired" },
+		{ "app-password-not-allowed", "App passwords cannot be used here" },
 	};
 	size_t i;
 
@@ -137,9 +193,19 @@ void http_add_header(struct request *req, const char *name, const char *value)
 	req->headers = h;
 }
 
-/* The headers every response carries, then queues it. */
-static enum MHD_Result queue(struct request *req, unsigned status, const char *content_type,
-			     struct MHD_Response *resp)
+enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
+			     const void *body, size_t n)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	return http_respond_response(req, status, content_type, resp);
+}
+
+enum MHD_Result http_respond_response(struct request *req, unsigned status,
+				      const char *content_type, struct MHD_Response *resp)
 {
 	struct header *h;
 	enum MHD_Result ret;
@@ -165,17 +231,6 @@ static enum MHD_Result queue(struct request *req, unsigned status, const char *c
 	return ret;
 }
 
-enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
-			     const void *body, size_t n)
-{
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	return queue(req, status, content_type, resp);
-}
-
 enum MHD_Result http_respond_stream(struct request *req, unsigned status, const char *content_type,
 				    MHD_ContentReaderCallback reader, void *cls,
 				    MHD_ContentReaderFreeCallback free_cls)
@@ -187,7 +242,7 @@ enum MHD_Result http_respond_stream(struct request *req, unsigned status, const 
 		free_cls(cls);
 		return MHD_NO;
 	}
-	return queue(req, status, content_type, resp);
+	return http_respond_response(req, status, content_type, resp);
 }
 
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj)
@@ -241,7 +296,8 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 {
 	if (err == -EBUSY)
 		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
-	log_error("http.error", "request %s %s failed: %s", req->request_id, req->path ? req->path : "",
+	log_error("http.error", "request %s %s failed: %s", req->request_id,
+		  req->log_path ? req->log_path : req->path ? req->path : "",
 		  strerror(-err));
 	return http_problem(req, 500, "internal-error", "nothing was changed; see the server log", NULL);
 }
@@ -526,8 +582,12 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 404, "not-found", "no such resource", NULL);
 	/* route_match of later patterns may have overwritten params: match again */
 	route_match(route->pattern, req->path, req);
+	if (route->flags & R_SECRET)
+		req->log_path = route->pattern;
 
-	if (route->flags & R_BODY) {
+	if (route->flags & R_STREAM) {
+		/* the body comes later, to the stream the handler sets */
+	} else if (route->flags & R_BODY) {
 		if (req->body_too_large)
 			return http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
 		if (!content_type_is_json(req))
@@ -550,22 +610,40 @@ static enum MHD_Result dispatch(struct request *req)
 	if (!req->db)
 		return http_internal_error(req, -EIO);
 
+	if ((route->flags & R_NOAPP) && access_has_basic(req))
+		return http_problem(req, 403, "app-password-not-allowed",
+				    "app passwords are for WebDAV and API clients; log in with your password", NULL);
 	if (route->flags & R_PUBLIC)
 		return route->fn(req);
 
 	cookie = MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND, "kura_session");
-	r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
-	if (r == -ENOENT)
-		return http_problem(req, 401, "authentication-required", "log in first", NULL);
-	if (r < 0)
-		return http_internal_error(req, r);
-	req->has_session = true;
-	req->actor.type = ACTOR_ACCOUNT;
-	req->actor.tenant_id = req->session.account.tenant_id;
-	req->actor.account_id = req->session.account.id;
-	req->actor.name = req->session.account.login;
+	if (!cookie && access_has_basic(req)) {
+		/* second branch: an app password (HTTP Basic) fills session and actor alike */
+		enum MHD_Result res;
 
-	if (is_mutating(method)) {
+		if (!access_authenticate_basic(req, &res))
+			return res;
+	} else {
+		r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
+		if (r == -ENOENT)
+			return http_problem(req, 401, "authentication-required", "log in first", NULL);
+		if (r < 0)
+			return http_internal_error(req, r);
+		req->has_session = true;
+		req->actor.type = ACTOR_ACCOUNT;
+		req->actor.tenant_id = req->session.account.tenant_id;
+		req->actor.account_id = req->session.account.id;
+		req->actor.name = req->session.account.login;
+	}
+	{
+		/* source-IP allowlist on every request; app-password scope */
+		enum MHD_Result res;
+
+		if (!access_request_allowed(req, method, &res))
+			return res;
+	}
+
+	if (is_mutating(method) && !req->app_password_id) {
 		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
 		if (!session_csrf_ok(&req->session, csrf)) {
 			r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
@@ -599,6 +677,21 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
 	}
 	return route->fn(req);
+}
+
+/* True when the request goes to an R_STREAM route: then dispatch() runs before the body. */
+static bool is_stream_request(struct request *req)
+{
+	const char *path;
+	size_t i;
+
+	if (!req->raw_uri || !(path = decode_path(req->arena, req->raw_uri)))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(routes); i++)
+		if ((routes[i].flags & R_STREAM) && !strcmp(routes[i].method, req->method) &&
+		    route_match(routes[i].pattern, path, req))
+			return true;
+	return false;
 }
 
 /* ---------------------------------------------------------------- MHD callbacks */
@@ -660,6 +753,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 		req->user_agent = ua ? ua : "";
 		req->actor.user_agent = req->user_agent;
+		access_resolve_client(req);   /* access: X-Forwarded-For from trusted proxies */
+		if (is_stream_request(req))
+			return dispatch(req);   /* checks now; the body goes to stream->data */
 		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			int64_t v;
@@ -671,6 +767,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			}
 		}
 		return MHD_YES;
+	}
+	if (req->stream || (req->status && !req->body)) {
+		/* streaming, or answered before the body (then the body is discarded) */
+		if (*upload_data_size > 0) {
+			size_t n = *upload_data_size;
+
+			*upload_data_size = 0;
+			if (req->stream && !req->status && !req->stream_failed &&
+			    req->stream->data(req, upload_data, n) < 0)
+				req->stream_failed = true;
+			return MHD_YES;
+		}
+		if (req->status || !req->stream || req->stream_ended)
+			return MHD_YES;
+		req->stream_ended = true;
+		return req->stream->end(req);
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
@@ -703,13 +815,16 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	(void)con;
 	if (!req)
 		return;
+	if (req->stream)
+		req->stream->abort(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	if (req->started) {
 		str_printf(status, sizeof(status), "%u", req->status);
 		str_printf(dur, sizeof(dur), "%lld", (long long)(clock_now_us() - req->start_us));
 		log_fields(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, "http.request",
 			   (const char *const[]){ "request_id", req->request_id, "method",
 						  req->method ? req->method : "", "path",
-						  req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
+						  req->log_path ? req->log_path
+						  : req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
 						  "status", status, "duration_us", dur, "client",
 						  req->client_ip, NULL });
 	}
@@ -816,7 +931,12 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	}
 	srv->cfg = opt->cfg;
 	srv->mailer = opt->mailer;
+	srv->files = opt->files;
 	srv->tls = opt->tls_cert_pem != NULL;
+	if (access_configure(srv, err, err_size) < 0) {
+		free(srv);
+		return NULL;
+	}
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 

@@ -25,6 +25,7 @@
 #include "auth/auth.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "files/files.h"
 #include "mgmt/mgmt.h"
 #include "notify/notify.h"
 #include "store/db.h"
@@ -210,6 +211,35 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 		if (r < 0)
 			return fail_errno(r, code);
 		return ok(audit_verify_result_json(&res));
+	}
+	if (!strcmp(cmd, "tenant.rotate-key")) {
+		const char *code = arg(args, "code");
+		int64_t version = 0, n_files = 0;
+
+		r = code ? tenant_find(db, code, &t) : -EINVAL;
+		if (r == 0)
+			r = files_rotate_tenant_key(db, NULL, op, m->master_key, t.id, &version, &n_files);
+		if (r < 0)
+			return fail_errno(r, code ? code : "tenant");
+		return ok(json_pack("{s:s, s:I, s:I}", "tenant", code, "key_version", (json_int_t)version,
+				    "files_rewrapped", (json_int_t)n_files));
+	}
+	if (!strcmp(cmd, "tenant.set-quota")) {
+		const char *code = arg(args, "code");
+		json_t *q = json_object_get(args, "quota_bytes");
+		int64_t quota = 0, used = 0;
+
+		if (!json_is_integer(q) || json_integer_value(q) < 0)
+			return fail("invalid", "quota must be a whole number of bytes");
+		r = code ? tenant_find(db, code, &t) : -EINVAL;
+		if (r == 0)
+			r = files_quota_set(db, op, t.id, json_integer_value(q));
+		if (r == 0)
+			r = files_quota(db, t.id, &quota, &used);
+		if (r < 0)
+			return fail_errno(r, code ? code : "tenant");
+		return ok(json_pack("{s:s, s:I, s:I}", "tenant", code, "quota_bytes", (json_int_t)quota,
+				    "used_bytes", (json_int_t)used));
 	}
 	return fail("invalid", "unknown command \"%s\"", cmd);
 }

@@ -216,6 +216,10 @@ static const struct {
 	{ PERM_ACCOUNT_READ, false, true },
 	{ PERM_ACCOUNT_WRITE, false, true },
 	{ PERM_MFA_POLICY_WRITE, false, true },
+	{ PERM_FILES_READ, true, true },
+	{ PERM_FILES_WRITE, true, true },
+	{ PERM_SECURITY_READ, false, true },
+	{ PERM_SECURITY_WRITE, false, true },
 	{ PERM_AUDIT_READ, false, true },
 };
 
@@ -252,6 +256,7 @@ const char *role_name(enum role r)
 const char *permission_name(enum permission p)
 {
 	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
-					     "mfa.policy.write", "audit.read" };
+					     "mfa.policy.write", "files.read", "files.write", "security.read",
+					     "security.write", "audit.read" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }

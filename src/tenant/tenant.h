@@ -53,6 +53,11 @@ enum permission {
 	PERM_ACCOUNT_READ,    /* list and show accounts of the tenant */
 	PERM_ACCOUNT_WRITE,   /* create, suspend, resume, delete, unlock, change roles */
 	PERM_MFA_POLICY_WRITE,/* the tenant's MFA policy (C3) */
+	PERM_FILES_READ,      /* list, download, labels, trash and quota of the tenant's files */
+	PERM_FILES_WRITE,     /* upload, create folders, rename, move, delete, restore, label */
+	/* access: */
+	PERM_SECURITY_READ,   /* the tenant's IP allowlist and lockout settings */
+	PERM_SECURITY_WRITE,  /* change them */
 	PERM_AUDIT_READ,      /* query and export the tenant's audit log (F4, F9) */
 };
 enum role role_parse(const char *name);

@@ -625,6 +625,38 @@ int it_server_stop(struct it_server *s)
 	return status;
 }
 
+int it_server_restart(struct it_server *s)
+{
+	char listen_arg[64], out_path[IT_STR + 16];
+	const char *argv[8];
+	int i = 0, status;
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		if (status == -2)
+			kill_and_reap(s->pid);
+		s->pid = -1;
+	}
+	snprintf(out_path, sizeof(out_path), "%s/server.out", s->root);
+	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
+	argv[i++] = KURA_BIN;
+	argv[i++] = "serve";
+	argv[i++] = "--data";
+	argv[i++] = s->data;
+	argv[i++] = "--listen";
+	argv[i++] = listen_arg;
+	if (!s->tls)
+		argv[i++] = "--no-tls";
+	argv[i] = NULL;
+	s->pid = spawn_logged(argv, out_path, s->log_path);
+	if (s->pid < 0 || wait_ready(s) < 0) {
+		print_log_tail("server log", s->log_path);
+		return -1;
+	}
+	return 0;
+}
+
 int it_setup_server(void **state)
 {
 	*state = it_server_start(NULL);

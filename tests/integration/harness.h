@@ -87,6 +87,10 @@ struct it_server *it_server_start(const struct it_options *opts);
 /* SIGTERM, wait, clean up. Returns the server's exit status (-1 if it was killed or died
  * from a signal). Frees s. */
 int it_server_stop(struct it_server *s);
+/* Stops `kura serve` and starts it again on the same data directory and port (the SMTP
+ * server keeps running); the child inherits the test's environment at this moment, e.g.
+ * KURA_TEST_CLOCK_OFFSET_S. 0 when it answers again. */
+int it_server_restart(struct it_server *s);
 /* cmocka setup/teardown for a plain server (no demo, no TLS) in *state. */
 int it_setup_server(void **state);
 int it_setup_demo_server(void **state);

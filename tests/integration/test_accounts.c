@@ -175,6 +175,16 @@ static void test_operator_invites_manager(void **state)
 	IT_ASSERT_PROBLEM(r, 410, "invitation-invalid");
 	it_response_free(r);
 	IT_ASSERT_LOGIN(s, "alpha", MGR, "Another-pass-99", 401, NULL);
+	/* the token was used in request paths, but the server's log never shows it */
+	{
+		char *log = it_read_file(s->log_path, NULL);
+
+		assert_non_null(log);
+		assert_non_null(strstr(log, "/api/v1/invitations/*"));
+		if (strstr(log, token))
+			fail_msg("the invitation token appears in the server log");
+		free(log);
+	}
 	free(inv_path);
 	free(page_path);
 	free(token);
@@ -572,6 +582,50 @@ static void test_password_change_ends_other_sessions(void **state)
 	IT_EXPECT_GET(s, &mgr, "/api/v1/me", 200);
 }
 
+/* Own profile: the display name freely, the e-mail only with the current password, and the
+ * old address is told of the change. */
+static void test_own_profile_change(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr, u;
+	struct it_response *r;
+	struct it_mail *m;
+
+	make_alpha(s, &mgr);
+	it_create_account(s, &mgr, "alpha", "dave", "user", USER_PW, &u);
+	r = it_send(s, &u, "PATCH", "/api/v1/me", json_pack("{s:s}", "display_name", "デイブ"));
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "display_name"), "デイブ");
+	it_response_free(r);
+	/* e-mail without, or with a wrong, current password: refused, nothing changes */
+	r = it_send(s, &u, "PATCH", "/api/v1/me", json_pack("{s:s}", "email", "evil@attacker.example"));
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	r = it_send(s, &u, "PATCH", "/api/v1/me",
+		    json_pack("{s:s, s:s}", "email", "evil@attacker.example", "password", "Wrong-password-1"));
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = it_get(s, &u, "/api/v1/me");
+	IT_ASSERT_STATUS(r, 200);
+	assert_null(strstr(it_json_str(r->json, "email"), "attacker"));
+	it_response_free(r);
+	/* with it: changed, and the old address hears of it */
+	r = it_send(s, &u, "PATCH", "/api/v1/me",
+		    json_pack("{s:s, s:s}", "email", "dave.new@alpha.example.com", "password", USER_PW));
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "email"), "dave.new@alpha.example.com");
+	it_response_free(r);
+	m = it_wait_for_mail(s, "dave@", 15);
+	assert_non_null(m);
+	assert_non_null(strstr(m->body, "dave.new@alpha.example.com"));
+	it_mail_free(m);
+	/* a manager's view agrees */
+	r = it_get(s, &mgr, "/api/v1/accounts/dave");
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "email"), "dave.new@alpha.example.com");
+	it_response_free(r);
+}
+
 static int setup_short_idle(void **state)
 {
 	struct it_options o = { .extra_config = "[security]\nsession_idle_seconds = 10\n" };
@@ -627,6 +681,8 @@ int main(void)
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_password_change_ends_other_sessions,
 						it_setup_server, it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_own_profile_change, it_setup_server,
+						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_session_idle_expiry, setup_short_idle,
 						it_teardown_server),
 	};

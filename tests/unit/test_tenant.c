@@ -324,10 +324,12 @@ static void test_wrapped_key(void **state)
 /* ---- roles and permissions ---- */
 
 #define N_ROLES 3
-#define N_PERMS 6
+#define N_PERMS 10
 static const enum role roles[N_ROLES] = { ROLE_NONE, ROLE_USER, ROLE_MANAGER };
 static const enum permission perms[N_PERMS] = { PERM_SELF, PERM_TENANT_READ, PERM_ACCOUNT_READ,
-						PERM_ACCOUNT_WRITE, PERM_MFA_POLICY_WRITE, PERM_AUDIT_READ };
+						PERM_ACCOUNT_WRITE, PERM_MFA_POLICY_WRITE,
+						PERM_FILES_READ, PERM_FILES_WRITE, PERM_SECURITY_READ,
+						PERM_SECURITY_WRITE, PERM_AUDIT_READ };
 /* docs/permissions.md, by hand: rows permission, columns none, user, manager */
 static const bool expected[N_PERMS][N_ROLES] = {
 	[PERM_SELF] = { false, true, true },
@@ -335,6 +337,10 @@ static const bool expected[N_PERMS][N_ROLES] = {
 	[PERM_ACCOUNT_READ] = { false, false, true },
 	[PERM_ACCOUNT_WRITE] = { false, false, true },
 	[PERM_MFA_POLICY_WRITE] = { false, false, true },
+	[PERM_FILES_READ] = { false, true, true },
+	[PERM_FILES_WRITE] = { false, true, true },
+	[PERM_SECURITY_READ] = { false, false, true },
+	[PERM_SECURITY_WRITE] = { false, false, true },
 	[PERM_AUDIT_READ] = { false, false, true },
 };
 

@@ -1,0 +1,373 @@
+/*
+ * Lockout and throttling (C3, NIST SP 800-63B 5.2.2).
+ *
+ * Per account: N failures within a window lock the account for a duration (account.c
+ * counts; the values are the tenant's settings here, over the kura.conf defaults). When an
+ * account locks, the account's address and the tenant's managers are mailed, in the same
+ * transaction as the lock.
+ *
+ * Per source address: a table in memory counts refused credential checks (logins and HTTP
+ * Basic app-password attempts) per address, across accounts and tenants. After
+ * KURA_THROTTLE_FREE_FAILURES failures within KURA_THROTTLE_WINDOW_S, every further
+ * attempt from the address waits 2^k x KURA_THROTTLE_BASE_MS (k = failures beyond the free
+ * ones), at most KURA_THROTTLE_MAX_MS, counted from the address's last failure, before its
+ * credentials are looked at. So password spraying slows down, while nobody else's account is
+ * locked by it, and a client that waits the delay itself is not held at all.
+ *
+ * SECURITY: the delay sleeps a worker thread, so it is bounded twice: one delayed request
+ * per address at a time, and at most KURA_THROTTLE_MAX_SLEEPERS (and half the workers)
+ * across the process; beyond either the attempt is answered 429 at once (no credential
+ * check, Retry-After = the rest of the delay), so an attacker cannot park every worker. IPv6 addresses count per /64 (one subscriber usually holds a
+ * whole /64). The table has KURA_THROTTLE_TABLE entries; when full, the entry with the
+ * oldest failure is forgotten. Successes do not reset an address: an attacker with one
+ * valid account could otherwise wipe the count between guesses. The state is per process
+ * and is lost at restart; documented in docs/security.md.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "auth/access.h"
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "notify/notify.h"
+#include "store/db.h"
+#include "tenant/tenant.h"
+
+#define KEY_BYTES 9   /* family + 4 (IPv4) or 8 (IPv6 /64) address bytes */
+
+struct slot {
+	unsigned char key[KEY_BYTES];
+	bool used, sleeping;
+	uint32_t failures;
+	int64_t window_start_us, last_us;
+};
+
+static struct slot table[KURA_THROTTLE_TABLE];
+static unsigned sleepers, max_sleepers = KURA_THROTTLE_MAX_SLEEPERS;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void key_of(const char *address, unsigned char key[KEY_BYTES])
+{
+	struct ipnet a;
+
+	memset(key, 0, KEY_BYTES);
+	if (ipaddr_parse(address, &a) < 0)
+		return;   /* unknown addresses share one slot */
+	key[0] = a.family;
+	memcpy(key + 1, a.addr, a.family == 4 ? 4 : 8);
+}
+
+static struct slot *find(const unsigned char key[KEY_BYTES])
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(table); i++)
+		if (table[i].used && !memcmp(table[i].key, key, KEY_BYTES))
+			return &table[i];
+	return NULL;
+}
+
+static int64_t delay_ms(uint32_t failures)
+{
+	uint32_t k;
+
+	if (failures < KURA_THROTTLE_FREE_FAILURES)
+		return 0;
+	k = failures - KURA_THROTTLE_FREE_FAILURES;
+	if (k >= 16)
+		return KURA_THROTTLE_MAX_MS;
+	return (int64_t)KURA_THROTTLE_BASE_MS << k > KURA_THROTTLE_MAX_MS
+		       ? KURA_THROTTLE_MAX_MS
+		       : (int64_t)KURA_THROTTLE_BASE_MS << k;
+}
+
+static bool expired(const struct slot *s, int64_t now)
+{
+	return now - s->window_start_us > (int64_t)KURA_THROTTLE_WINDOW_S * 1000000;
+}
+
+int64_t throttle_peek_ms(const char *address)
+{
+	unsigned char key[KEY_BYTES];
+	struct slot *s;
+	int64_t ms = 0;
+
+	key_of(address, key);
+	pthread_mutex_lock(&table_lock);
+	s = find(key);
+	if (s && !expired(s, mono_us()))
+		ms = delay_ms(s->failures);
+	pthread_mutex_unlock(&table_lock);
+	return ms;
+}
+
+void throttle_configure(unsigned workers)
+{
+	pthread_mutex_lock(&table_lock);
+	max_sleepers = workers / 2 < KURA_THROTTLE_MAX_SLEEPERS ? workers / 2 : KURA_THROTTLE_MAX_SLEEPERS;
+	pthread_mutex_unlock(&table_lock);
+}
+
+int throttle_delay(const char *address, int64_t *ret_retry_after_s)
+{
+	unsigned char key[KEY_BYTES];
+	struct timespec ts;
+	struct slot *s;
+	int64_t ms = 0, now = mono_us();
+
+	key_of(address, key);
+	pthread_mutex_lock(&table_lock);
+	s = find(key);
+	if (s && !expired(s, now)) {
+		/* what is left of the delay since the last failure */
+		int64_t left_us = s->last_us + delay_ms(s->failures) * 1000 - now;
+
+		ms = left_us > 0 ? (left_us + 999) / 1000 : 0;
+	}
+	if (ms == 0) {
+		pthread_mutex_unlock(&table_lock);
+		return 0;
+	}
+	if (s->sleeping || sleepers >= max_sleepers) {
+		pthread_mutex_unlock(&table_lock);
+		*ret_retry_after_s = (ms + 999) / 1000;
+		return -EBUSY;
+	}
+	s->sleeping = true;
+	sleepers++;
+	pthread_mutex_unlock(&table_lock);
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+
+	pthread_mutex_lock(&table_lock);
+	s->sleeping = false;   /* a sleeping slot is never evicted, so s is still ours */
+	sleepers--;
+	pthread_mutex_unlock(&table_lock);
+	return 0;
+}
+
+void throttle_failure(const char *address)
+{
+	unsigned char key[KEY_BYTES];
+	int64_t now = mono_us();
+	struct slot *s, *victim = NULL;
+	size_t i;
+
+	key_of(address, key);
+	pthread_mutex_lock(&table_lock);
+	s = find(key);
+	if (!s) {
+		for (i = 0; i < ARRAY_SIZE(table); i++) {
+			struct slot *t = &table[i];
+
+			if (!t->used) {
+				victim = t;
+				break;
+			}
+			if (!t->sleeping && (!victim || t->last_us < victim->last_us))
+				victim = t;
+		}
+		if (!victim) {   /* every slot sleeping: cannot happen with MAX_SLEEPERS < TABLE */
+			pthread_mutex_unlock(&table_lock);
+			return;
+		}
+		s = victim;
+		memset(s, 0, sizeof(*s));
+		memcpy(s->key, key, KEY_BYTES);
+		s->used = true;
+		s->window_start_us = now;
+	}
+	if (expired(s, now)) {
+		s->failures = 0;
+		s->window_start_us = now;
+	}
+	if (s->failures < UINT32_MAX)
+		s->failures++;
+	s->last_us = now;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void throttle_reset_all(void)
+{
+	pthread_mutex_lock(&table_lock);
+	memset(table, 0, sizeof(table));
+	pthread_mutex_unlock(&table_lock);
+}
+
+/* ---------------------------------------------------------------- tenant lockout settings */
+
+/* The tenant's own values (0 = not set). */
+static int policy_row(struct db *db, int64_t tenant_id, struct lockout_policy *ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT COALESCE(lockout_threshold, 0), COALESCE(lockout_window_s, 0),"
+					  " COALESCE(lockout_duration_s, 0) FROM tenant_security WHERE tenant_id = $1",
+				      "i", tenant_id);
+	int r = db_step(st);
+
+	memset(ret, 0, sizeof(*ret));
+	if (r > 0) {
+		ret->threshold = (uint32_t)db_int(st, 0);
+		ret->window_s = (uint32_t)db_int(st, 1);
+		ret->duration_s = (uint32_t)db_int(st, 2);
+	}
+	db_done(st);
+	return r < 0 ? r : 0;
+}
+
+int lockout_policy_get(struct db *db, int64_t tenant_id, struct lockout_policy *ret)
+{
+	struct lockout_policy own;
+	int r = policy_row(db, tenant_id, &own);
+
+	if (r < 0)
+		return r;
+	if (own.threshold)
+		ret->threshold = own.threshold;
+	if (own.window_s)
+		ret->window_s = own.window_s;
+	if (own.duration_s)
+		ret->duration_s = own.duration_s;
+	return 0;
+}
+
+static json_t *policy_json(const struct lockout_policy *p)
+{
+	return json_pack("{s:o, s:o, s:o}",
+			 "lockout_threshold", p->threshold ? json_integer(p->threshold) : json_null(),
+			 "lockout_window_seconds", p->window_s ? json_integer(p->window_s) : json_null(),
+			 "lockout_duration_seconds", p->duration_s ? json_integer(p->duration_s) : json_null());
+}
+
+int lockout_policy_set(struct db *db, const struct actor *who, int64_t tenant_id,
+		       const struct lockout_policy *set, const bool changed[3])
+{
+	struct lockout_policy old, next;
+	json_t *details = NULL;
+	int r;
+
+	if ((changed[0] && set->threshold &&
+	     (set->threshold < KURA_LOCKOUT_THRESHOLD_MIN || set->threshold > KURA_LOCKOUT_THRESHOLD_MAX)) ||
+	    (changed[1] && set->window_s &&
+	     (set->window_s < KURA_LOCKOUT_WINDOW_MIN_S || set->window_s > KURA_LOCKOUT_WINDOW_MAX_S)) ||
+	    (changed[2] && set->duration_s &&
+	     (set->duration_s < KURA_LOCKOUT_DURATION_MIN_S || set->duration_s > KURA_LOCKOUT_DURATION_MAX_S)))
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = policy_row(db, tenant_id, &old);
+	if (r < 0)
+		goto out;
+	next = old;
+	if (changed[0])
+		next.threshold = set->threshold;
+	if (changed[1])
+		next.window_s = set->window_s;
+	if (changed[2])
+		next.duration_s = set->duration_s;
+	r = db_exec(db, "INSERT INTO tenant_security (tenant_id, lockout_threshold, lockout_window_s,"
+			" lockout_duration_s, updated_us) VALUES ($1, $2, $3, $4, $5)"
+			" ON CONFLICT (tenant_id) DO UPDATE SET lockout_threshold = excluded.lockout_threshold,"
+			" lockout_window_s = excluded.lockout_window_s,"
+			" lockout_duration_s = excluded.lockout_duration_s, updated_us = excluded.updated_us",
+		    "iIIIi", tenant_id, (int64_t)next.threshold, (int64_t)next.window_s,
+		    (int64_t)next.duration_s, clock_now_us());
+	if (r < 0)
+		goto out;
+	details = json_pack("{s:o, s:o}", "old", policy_json(&old), "new", policy_json(&next));
+	r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+				 .category = AUDIT_ADMINISTRATION, .action = "tenant.security.update",
+				 .target = "tenant:security", .result = AUDIT_SUCCESS, .details = details });
+	if (r == 0)
+		r = db_commit(db);
+out:
+	if (r < 0)
+		db_rollback(db);
+	json_decref(details);
+	return r;
+}
+
+/* ---------------------------------------------------------------- the lock mail */
+
+static int lock_mail(struct db *db, int64_t tenant_id, const char *to, const struct tenant *t,
+		     const char *login, const char *address, const char *until, bool to_manager)
+{
+	char *subject = NULL, *body = NULL;
+	int r;
+
+	if (asprintf(&subject, "[kura] アカウントがロックされました / Account locked: %s (%s)", login,
+		     t->code) < 0)
+		return -ENOMEM;
+	if (asprintf(&body,
+		     "テナント「%s」(%s) のアカウント %s は、ログインの失敗が続いたため %s UTC まで"
+		     "ロックされました。\n最後の失敗の送信元アドレス: %s\n\n%s"
+		     "\n----\n"
+		     "The account %s of the tenant \"%s\" (%s) is locked until %s UTC after repeated "
+		     "failed logins.\nSource address of the last failure: %s\n\n%s",
+		     t->name, t->code, login, until, *address ? address : "-",
+		     to_manager ? "管理者はアカウント一覧からロックを解除できます。\n"
+				: "心当たりがない場合は、パスワードを再設定し、管理者に連絡してください。\n",
+		     login, t->name, t->code, until, *address ? address : "-",
+		     to_manager ? "A manager can unlock it from the account list.\n"
+				: "If this was not you, reset your password and tell your manager.\n") < 0) {
+		free(subject);
+		return -ENOMEM;
+	}
+	r = outbox_enqueue(db, tenant_id, to, subject, body, NULL);
+	free(subject);
+	free(body);
+	return r;
+}
+
+int lockout_notify(struct db *db, int64_t tenant_id, int64_t account_id, const char *address,
+		   int64_t locked_until_us)
+{
+	char until[CLOCK_RFC3339_LEN];
+	struct account a;
+	struct tenant t;
+	struct db_stmt *st;
+	json_t *managers = json_array();
+	size_t i;
+	int r;
+
+	if (!managers)
+		return -ENOMEM;
+	clock_format_utc(locked_until_us, until, sizeof(until));
+	r = tenant_get(db, tenant_id, &t);
+	if (r == 0)
+		r = account_get_id(db, tenant_id, account_id, &a);
+	if (r < 0)
+		goto out;
+	r = lock_mail(db, tenant_id, a.email, &t, a.login, address ? address : "", until, false);
+	if (r < 0)
+		goto out;
+	st = db_query(db, "SELECT DISTINCT email FROM accounts WHERE tenant_id = $1 AND role = 'manager'"
+			  " AND status = 'active' AND email <> $2 ORDER BY email LIMIT $3",
+		      "iti", tenant_id, a.email, (int64_t)KURA_LOCK_MAIL_MANAGERS_MAX);
+	while ((r = db_step(st)) > 0)
+		json_array_append_new(managers, json_string(db_text(st, 0)));
+	db_done(st);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < json_array_size(managers) && r == 0; i++)
+		r = lock_mail(db, tenant_id, json_string_value(json_array_get(managers, i)), &t, a.login,
+			      address ? address : "", until, true);
+out:
+	json_decref(managers);
+	return r;
+}

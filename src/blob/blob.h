@@ -1,0 +1,58 @@
+/*
+ * Blob store: immutable byte strings under per-tenant prefixes, named by random ids the
+ * store picks. Streaming put (writer: write, commit → id, abort), ranged get, delete.
+ * One backend today, the local filesystem (blob_local.c); S3 is meant to sit behind the
+ * same calls. Blobs hold ciphertext only (the files module encrypts before writing).
+ *
+ * Durability contract: after blob_commit() returns 0 the blob survives a crash; before
+ * that, nothing of it is visible under its id. A failed fsync fails the write for good
+ * (never retried).
+ */
+#ifndef KURA_BLOB_BLOB_H
+#define KURA_BLOB_BLOB_H
+#include "core/core.h"
+
+#define BLOB_ID_LEN 32          /* hex characters of a 128-bit random id */
+
+struct blob_store;
+struct blob_writer;
+struct blob_reader;
+
+/* Opens the local store rooted at dir (created 0700 when missing) and removes temporary
+ * files a crash left behind. NULL on failure with a message in err. */
+struct blob_store *blob_open_local(const char *dir, char *err, size_t err_size);
+struct blob_store *blob_close(struct blob_store *bs);
+
+/* Starts a new blob for the tenant; its id is fixed now (blob_writer_id). */
+int blob_writer_open(struct blob_store *bs, int64_t tenant_id, struct blob_writer **ret) KURA_WUR;
+const char *blob_writer_id(const struct blob_writer *w);
+uint64_t blob_writer_size(const struct blob_writer *w);
+/* Appends n bytes. After a failure the writer only accepts blob_abort(). */
+int blob_write(struct blob_writer *w, const void *data, size_t n) KURA_WUR;
+/* Makes the blob durable and visible under its id, and frees the writer (also on failure,
+ * when nothing is left behind). */
+int blob_commit(struct blob_writer *w) KURA_WUR;
+/* Drops an uncommitted blob and frees the writer. Accepts NULL; returns NULL. */
+struct blob_writer *blob_abort(struct blob_writer *w);
+
+/* Ranged reads. -ENOENT when there is no such blob (for this tenant). */
+int blob_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id,
+		     struct blob_reader **ret) KURA_WUR;
+uint64_t blob_reader_size(const struct blob_reader *r);
+/* Reads exactly n bytes at offset (short only at the end: *ret_n says how many). */
+int blob_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n,
+		 size_t *ret_n) KURA_WUR;
+struct blob_reader *blob_reader_close(struct blob_reader *r);
+
+/* Removes a blob; -ENOENT when it does not exist. Durable (directory fsync) on return. */
+int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id);
+/* True when id has the shape of a blob id. */
+bool blob_id_valid(const char *id);
+
+/* ---- fault injection (tests) ---- */
+enum blob_fault { BLOB_FAULT_NONE, BLOB_FAULT_WRITE, BLOB_FAULT_FSYNC, BLOB_FAULT_RENAME };
+/* The nth operation of that kind from now fails (write: ENOSPC, fsync and rename: EIO).
+ * Also set once at blob_open_local() from KURA_TEST_BLOB_FAULT="write:N" (or fsync:N,
+ * rename:N), which a production deployment never sets; the server logs a warning if so. */
+void blob_fault_set(enum blob_fault kind, unsigned nth);
+#endif

@@ -1,0 +1,450 @@
+/*
+ * Local-filesystem blob backend.
+ *
+ * Layout: DIR/<tenant_id>/<id>, each tenant in its own directory (0700), blobs 0600.
+ * Put: DIR/<tenant_id>/.tmp-<id> created O_EXCL|O_CLOEXEC|O_NOFOLLOW in the same directory,
+ * written, fsync'ed, renamed over nothing (link-free rename to <id>, which cannot exist:
+ * ids are 128 random bits), then the directory fsync'ed; only then does commit return 0.
+ * A crash before the rename leaves a .tmp- file, invisible under any id and removed at the
+ * next open; a crash after the directory fsync cannot lose the blob.
+ *
+ * SECURITY: ids come from the store (random hex) and are checked for shape before they
+ * reach a path, so no caller-provided string becomes a path component; tenant ids are
+ * integers. fsync failure is fatal to the write: the temporary file is unlinked and the
+ * error returned; nothing retries it (the page cache may have dropped the dirty pages).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "blob/blob.h"
+#include "core/log.h"
+
+#define TMP_PREFIX ".tmp-"
+
+struct blob_store {
+	char dir[PATH_MAX];
+	int dir_fd;
+};
+
+struct blob_writer {
+	struct blob_store *bs;
+	int64_t tenant_id;
+	int fd;
+	bool failed;
+	uint64_t size;
+	char id[BLOB_ID_LEN + 1];
+	char tmp_path[PATH_MAX], path[PATH_MAX];
+};
+
+struct blob_reader {
+	int fd;
+	uint64_t size;
+};
+
+/* ---- fault injection ---- */
+
+static atomic_uint fault_kind, fault_countdown;
+
+void blob_fault_set(enum blob_fault kind, unsigned nth)
+{
+	atomic_store(&fault_countdown, nth);
+	atomic_store(&fault_kind, (unsigned)kind);
+}
+
+/* True when this operation of this kind is the one to fail. */
+static bool fault_hit(enum blob_fault kind)
+{
+	unsigned left;
+
+	if (atomic_load(&fault_kind) != (unsigned)kind)
+		return false;
+	left = atomic_fetch_sub(&fault_countdown, 1);
+	if (left == 1) {
+		atomic_store(&fault_kind, BLOB_FAULT_NONE);
+		return true;
+	}
+	return false;
+}
+
+static void fault_from_env(void)
+{
+	const char *e = getenv("KURA_TEST_BLOB_FAULT");
+	uint32_t n;
+	const char *colon;
+
+	if (!e || !*e || !(colon = strchr(e, ':')) || safe_atou32(colon + 1, &n) < 0 || n == 0)
+		return;
+	if (!strncmp(e, "write:", 6))
+		blob_fault_set(BLOB_FAULT_WRITE, n);
+	else if (!strncmp(e, "fsync:", 6))
+		blob_fault_set(BLOB_FAULT_FSYNC, n);
+	else if (!strncmp(e, "rename:", 7))
+		blob_fault_set(BLOB_FAULT_RENAME, n);
+	else
+		return;
+	log_warn("blob.fault", "KURA_TEST_BLOB_FAULT=%s: a blob operation will fail on purpose", e);
+}
+
+/* ---- helpers ---- */
+
+bool blob_id_valid(const char *id)
+{
+	size_t i;
+
+	if (!id || strlen(id) != BLOB_ID_LEN)
+		return false;
+	for (i = 0; i < BLOB_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static int tenant_dir(struct blob_store *bs, int64_t tenant_id, char *buf, size_t size, bool create)
+{
+	int r;
+
+	if (tenant_id <= 0)
+		return -EINVAL;
+	r = str_printf(buf, size, "%s/%lld", bs->dir, (long long)tenant_id);
+	if (r < 0 || !create)
+		return r;
+	if (mkdir(buf, 0700) == 0)
+		return fsync_dir(bs->dir);   /* the new directory entry must be durable too */
+	return errno == EEXIST ? 0 : -errno;
+}
+
+/* Removes .tmp- files in one tenant directory (left by a crash). */
+static void sweep_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char p[PATH_MAX];
+	unsigned n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
+			continue;
+		if (str_printf(p, sizeof(p), "%s/%s", path, de->d_name) == 0 && unlink(p) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n) {
+		if (fsync_dir(path) < 0)
+			log_warn("blob.sweep", "fsync of %s failed", path);
+		log_info("blob.sweep", "removed %u unfinished blob(s) in %s", n, path);
+	}
+}
+
+static void sweep(struct blob_store *bs)
+{
+	DIR *d = opendir(bs->dir);
+	struct dirent *de;
+	char p[PATH_MAX];
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (str_printf(p, sizeof(p), "%s/%s", bs->dir, de->d_name) == 0)
+			sweep_dir(p);
+	}
+	closedir(d);
+}
+
+/* ---- store ---- */
+
+struct blob_store *blob_open_local(const char *dir, char *err, size_t err_size)
+{
+	struct blob_store *bs = calloc(1, sizeof(*bs));
+
+	if (!bs) {
+		str_copy(err, err_size, "out of memory");
+		return NULL;
+	}
+	bs->dir_fd = -1;
+	if (str_copy(bs->dir, sizeof(bs->dir), dir) < 0) {
+		str_printf(err, err_size, "blob directory path too long");
+		goto fail;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		str_printf(err, err_size, "cannot create %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	bs->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bs->dir_fd < 0) {
+		str_printf(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	sweep(bs);
+	fault_from_env();
+	return bs;
+fail:
+	free(bs);
+	return NULL;
+}
+
+struct blob_store *blob_close(struct blob_store *bs)
+{
+	if (bs) {
+		if (bs->dir_fd >= 0)
+			close(bs->dir_fd);
+		free(bs);
+	}
+	return NULL;
+}
+
+/* ---- put ---- */
+
+int blob_writer_open(struct blob_store *bs, int64_t tenant_id, struct blob_writer **ret)
+{
+	struct blob_writer *w;
+	unsigned char raw[BLOB_ID_LEN / 2];
+	char dir[PATH_MAX];
+	int r;
+
+	if (!bs || !ret)
+		return -EINVAL;
+	r = tenant_dir(bs, tenant_id, dir, sizeof(dir), true);
+	if (r < 0)
+		return r;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->bs = bs;
+	w->tenant_id = tenant_id;
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), w->id);
+	if (str_printf(w->tmp_path, sizeof(w->tmp_path), "%s/" TMP_PREFIX "%s", dir, w->id) < 0 ||
+	    str_printf(w->path, sizeof(w->path), "%s/%s", dir, w->id) < 0) {
+		free(w);
+		return -ENAMETOOLONG;
+	}
+	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (w->fd < 0) {
+		r = -errno;
+		free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+const char *blob_writer_id(const struct blob_writer *w)
+{
+	return w->id;
+}
+
+uint64_t blob_writer_size(const struct blob_writer *w)
+{
+	return w->size;
+}
+
+int blob_write(struct blob_writer *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	if (!w || w->failed || w->fd < 0)
+		return -EINVAL;
+	while (n > 0) {
+		ssize_t k;
+
+		if (fault_hit(BLOB_FAULT_WRITE)) {
+			errno = ENOSPC;
+			k = -1;
+		} else {
+			k = write(w->fd, p, n);
+		}
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			w->failed = true;
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+		w->size += (uint64_t)k;
+	}
+	return 0;
+}
+
+static void writer_free(struct blob_writer *w, bool remove_tmp)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (remove_tmp)
+		unlink(w->tmp_path);
+	free(w);
+}
+
+int blob_commit(struct blob_writer *w)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (!w)
+		return -EINVAL;
+	if (w->failed) {
+		writer_free(w, true);
+		return -EIO;
+	}
+	if (fault_hit(BLOB_FAULT_FSYNC)) {
+		r = -EIO;
+		goto fail;
+	}
+	if (fsync(w->fd) < 0) {
+		r = -errno;      /* fatal: never retried */
+		log_error("blob.fsync", "fsync of %s failed: %s", w->tmp_path, strerror(-r));
+		goto fail;
+	}
+	r = close(w->fd) < 0 ? -errno : 0;
+	w->fd = -1;
+	if (r < 0)
+		goto fail;
+	if (fault_hit(BLOB_FAULT_RENAME)) {
+		r = -EIO;
+		goto fail;
+	}
+	if (renameat2(AT_FDCWD, w->tmp_path, AT_FDCWD, w->path, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = tenant_dir(w->bs, w->tenant_id, dir, sizeof(dir), false);
+	if (r == 0)
+		r = fault_hit(BLOB_FAULT_FSYNC) ? -EIO : fsync_dir(dir);
+	if (r < 0) {
+		/* the rename may or may not be durable: take it back so the caller's "failed"
+		 * is true; a crash now leaves at most an unreferenced blob, never a missing one */
+		log_error("blob.fsync", "directory fsync after %s failed: %s", w->path, strerror(-r));
+		unlink(w->path);
+		goto fail;
+	}
+	free(w);
+	return 0;
+fail:
+	writer_free(w, true);
+	return r;
+}
+
+struct blob_writer *blob_abort(struct blob_writer *w)
+{
+	if (w)
+		writer_free(w, true);
+	return NULL;
+}
+
+/* ---- get ---- */
+
+static int blob_path(struct blob_store *bs, int64_t tenant_id, const char *id, char *buf, size_t size)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (!bs || !blob_id_valid(id))
+		return -EINVAL;
+	r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);
+	if (r == 0)
+		r = str_printf(buf, size, "%s/%s", dir, id);
+	return r;
+}
+
+int blob_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id,
+		     struct blob_reader **ret)
+{
+	struct blob_reader *rd;
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	r = blob_path(bs, tenant_id, id, path, sizeof(path));
+	if (r < 0)
+		return r;
+	rd = calloc(1, sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	rd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (rd->fd < 0 || fstat(rd->fd, &st) < 0) {
+		r = -errno;
+		blob_reader_close(rd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		blob_reader_close(rd);
+		return -EIO;
+	}
+	rd->size = (uint64_t)st.st_size;
+	*ret = rd;
+	return 0;
+}
+
+uint64_t blob_reader_size(const struct blob_reader *r)
+{
+	return r->size;
+}
+
+int blob_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n, size_t *ret_n)
+{
+	unsigned char *p = buf;
+	size_t done = 0;
+
+	if (!r || offset > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	while (done < n) {
+		ssize_t k = pread(r->fd, p + done, n - done, (off_t)(offset + done));
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	*ret_n = done;
+	return 0;
+}
+
+struct blob_reader *blob_reader_close(struct blob_reader *r)
+{
+	if (r) {
+		if (r->fd >= 0)
+			close(r->fd);
+		free(r);
+	}
+	return NULL;
+}
+
+int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int r = blob_path(bs, tenant_id, id, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	if (unlink(path) < 0)
+		return -errno;
+	r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);
+	return r < 0 ? r : fsync_dir(dir);
+}

@@ -1,0 +1,944 @@
+/*
+ * Files metadata: the folder tree, names, moves, trash, labels, quota, and the trash purger.
+ *
+ * Design: folders and files are rows of one table (file_nodes), so a name is unique per
+ * folder across both kinds (a partial unique index over live rows). Deleting moves a node
+ * to the trash: the deleted node gets trashed_us (a trash entry) and it and its subtree get
+ * in_trash = 1, which takes them out of the tree and of the name index; restoring reverses
+ * it for the subtree, skipping nodes that were trash entries of their own. Usage counts the
+ * bytes of every file row of the tenant, trash included, and changes only in the
+ * transaction that adds or removes those rows.
+ *
+ * SECURITY: every statement names tenant_id, including the recursive subtree and ancestor
+ * walks, so no id of another tenant is ever reached. Names and labels are validated here,
+ * whatever the caller. Every change is one transaction with its audit record.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "blob/blob.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/filecrypt.h"
+#include "files/files_int.h"
+#include "store/db.h"
+
+/* ---- validation ---- */
+
+bool files_name_valid(const char *name)
+{
+	size_t i, n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n > KURA_FILE_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (name[i] == '/' || name[i] == '\t')
+			return false;
+	return utf8_is_clean_text(name, n);
+}
+
+bool files_label_valid(const char *label)
+{
+	size_t n;
+
+	if (!label)
+		return false;
+	n = strlen(label);
+	if (n == 0 || n > KURA_LABEL_MAX * 4 || strchr(label, '/') || strchr(label, '\t') ||
+	    !utf8_is_clean_text(label, n))
+		return false;
+	return utf8_length(label, n) <= KURA_LABEL_MAX;
+}
+
+bool files_content_type_valid(const char *ct)
+{
+	size_t i, n;
+	const char *slash;
+
+	if (!ct)
+		return false;
+	n = strlen(ct);
+	slash = strchr(ct, '/');
+	if (n < 3 || n > KURA_CONTENT_TYPE_MAX || !slash || slash == ct || !slash[1])
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)ct[i] < 0x20 || (unsigned char)ct[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* ---- rows ---- */
+
+void files_read_node(struct db_stmt *st, struct file_node *ret)
+{
+	const char *s;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->id = db_int(st, 0);
+	ret->parent_id = db_is_null(st, 1) ? 0 : db_int(st, 1);
+	s = db_text(st, 2);
+	ret->kind = s && !strcmp(s, "file") ? NODE_FILE : NODE_FOLDER;
+	str_copy(ret->name, sizeof(ret->name), db_text(st, 3) ? db_text(st, 3) : "");
+	ret->size = db_int(st, 4);
+	str_copy(ret->content_type, sizeof(ret->content_type), db_text(st, 5) ? db_text(st, 5) : "");
+	str_copy(ret->etag, sizeof(ret->etag), db_text(st, 6) ? db_text(st, 6) : "");
+	str_copy(ret->created_by, sizeof(ret->created_by), db_text(st, 7) ? db_text(st, 7) : "");
+	ret->created_us = db_int(st, 8);
+	ret->modified_us = db_int(st, 9);
+	ret->trashed_us = db_is_null(st, 10) ? 0 : db_int(st, 10);
+	str_copy(ret->trashed_by, sizeof(ret->trashed_by), db_text(st, 11) ? db_text(st, 11) : "");
+	ret->in_trash = db_int(st, 12) != 0;
+}
+
+static int one_node(struct db_stmt *st, struct file_node *ret)
+{
+	int r = db_step(st);
+
+	if (r > 0) {
+		files_read_node(st, ret);
+		r = 0;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	return r;
+}
+
+int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
+{
+	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+				     " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
+}
+
+int files_get(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
+{
+	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+				     " WHERE tenant_id = $1 AND id = $2 AND in_trash = 0", "ii",
+				 tenant_id, id), ret);
+}
+
+int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+		 struct file_node *ret)
+{
+	if (!files_name_valid(name))
+		return -ENOENT;
+	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+				     " WHERE tenant_id = $1 AND parent_id = $2 AND name = $3"
+				     " AND in_trash = 0", "iit", tenant_id, parent_id, name), ret);
+}
+
+static int root_id(struct db *db, int64_t tenant_id, int64_t *ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT id FROM file_nodes WHERE tenant_id = $1"
+					  " AND parent_id IS NULL", "i", tenant_id);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret = db_int(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	return r;
+}
+
+int files_root(struct db *db, int64_t tenant_id, int64_t *ret_id)
+{
+	int64_t now = clock_now_us();
+	int r = root_id(db, tenant_id, ret_id);
+
+	if (r != -ENOENT)
+		return r;
+	r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by_name,"
+			" created_us, modified_us) VALUES ($1, NULL, 'folder', '', 'system', $2, $2)",
+		    "ii", tenant_id, now);
+	if (r < 0 && r != -EEXIST)  /* -EEXIST: another request made it first */
+		return r;
+	return root_id(db, tenant_id, ret_id);
+}
+
+static json_t *time_json(int64_t us)
+{
+	char buf[CLOCK_RFC3339_LEN];
+
+	if (!us)
+		return json_null();
+	clock_format_utc(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *node_labels(struct db *db, int64_t tenant_id, int64_t id)
+{
+	json_t *arr = json_array();
+	struct db_stmt *st = db_query(db, "SELECT label FROM file_labels WHERE tenant_id = $1"
+					  " AND node_id = $2 ORDER BY label", "ii", tenant_id, id);
+
+	while (arr && db_step(st) > 0)
+		json_array_append_new(arr, json_string(db_text(st, 0)));
+	db_done(st);
+	return arr;
+}
+
+json_t *files_node_json(struct db *db, int64_t tenant_id, const struct file_node *n)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "id", (json_int_t)n->id,
+			      "kind", n->kind == NODE_FILE ? "file" : "folder", "name", n->name,
+			      "parent_id", n->parent_id ? json_integer(n->parent_id) : json_null(),
+			      "created_at", time_json(n->created_us), "modified_at",
+			      time_json(n->modified_us), "created_by", n->created_by, "labels",
+			      node_labels(db, tenant_id, n->id));
+
+	if (!o)
+		return NULL;
+	if (n->kind == NODE_FILE) {
+		json_object_set_new(o, "size", json_integer(n->size));
+		json_object_set_new(o, "content_type", json_string(n->content_type));
+		json_object_set_new(o, "etag", json_string(n->etag));
+	}
+	if (n->trashed_us) {
+		json_object_set_new(o, "trashed_at", time_json(n->trashed_us));
+		json_object_set_new(o, "trashed_by", json_string(n->trashed_by));
+	}
+	return o;
+}
+
+/* ---- audit and usage ---- */
+
+int files_audit(struct db *db, const struct actor *who, int64_t tenant_id,
+		enum audit_category cat, const char *action, int64_t id, enum audit_result res,
+		json_t *details)
+{
+	char target[48];
+
+	str_printf(target, sizeof(target), "node:%lld", (long long)id);
+	return audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+						       .category = cat, .action = action,
+						       .target = target, .result = res,
+						       .details = details });
+}
+
+int files_quota_row(struct db *db, int64_t tenant_id)
+{
+	int r = db_exec(db, "INSERT INTO file_quotas (tenant_id, quota_bytes, used_bytes)"
+			    " VALUES ($1, $2, 0)", "ii", tenant_id, (int64_t)KURA_QUOTA_DEFAULT_BYTES);
+
+	return r == -EEXIST ? 0 : r;
+}
+
+int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta)
+{
+	int64_t quota = 0, used = 0;
+	int r = files_quota(db, tenant_id, &quota, &used);
+
+	if (r < 0)
+		return r;
+	if (delta > 0 && used + delta > quota)
+		return -EDQUOT;
+	if (used + delta < 0) {
+		log_error("files.usage", "tenant %lld usage would go below zero; clamped",
+			  (long long)tenant_id);
+		delta = -used;
+	}
+	return db_exec(db, "UPDATE file_quotas SET used_bytes = used_bytes + $2 WHERE tenant_id = $1",
+		       "ii", tenant_id, delta);
+}
+
+int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used)
+{
+	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes FROM file_quotas"
+					  " WHERE tenant_id = $1", "i", tenant_id);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_quota = db_int(st, 0);
+		*ret_used = db_int(st, 1);
+		r = 0;
+	} else if (r == 0) {
+		*ret_quota = KURA_QUOTA_DEFAULT_BYTES;
+		*ret_used = 0;
+	}
+	db_done(st);
+	if (r == 0 && *ret_used == 0) {
+		/* no row yet (nothing stored), or a row: either way the numbers above hold */
+	}
+	return r;
+}
+
+int files_quota_set(struct db *db, const struct actor *who, int64_t tenant_id, int64_t quota_bytes)
+{
+	json_t *d = NULL;
+	int r;
+
+	if (quota_bytes < 0)
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = files_quota_row(db, tenant_id);
+	if (r == 0)
+		r = db_exec(db, "UPDATE file_quotas SET quota_bytes = $2 WHERE tenant_id = $1", "ii",
+			    tenant_id, quota_bytes);
+	if (r == 0) {
+		d = json_pack("{s:I}", "quota_bytes", (json_int_t)quota_bytes);
+		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+							    .category = AUDIT_OPERATOR,
+							    .action = "files.quota.set",
+							    .target = "quota", .result = AUDIT_SUCCESS,
+							    .details = d });
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	return r;
+}
+
+/* ---- tree ---- */
+
+/* Depth of a folder (root = 0) and whether `needle` is among its ancestors (itself included). */
+static int ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,
+		    int64_t *ret_depth, bool *ret_found)
+{
+	struct db_stmt *st = db_query(
+		db,
+		"WITH RECURSIVE anc(id, parent_id, depth) AS ("
+		" SELECT id, parent_id, 0 FROM file_nodes WHERE tenant_id = $1 AND id = $2"
+		" UNION ALL SELECT n.id, n.parent_id, anc.depth + 1 FROM file_nodes n"
+		" JOIN anc ON n.id = anc.parent_id WHERE n.tenant_id = $1 AND anc.depth < 1000)"
+		" SELECT max(depth), sum(CASE WHEN id = $3 THEN 1 ELSE 0 END) FROM anc",
+		"iii", tenant_id, folder_id, needle);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_depth = db_int(st, 0);
+		*ret_found = db_int(st, 1) > 0;
+		r = 0;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	return r;
+}
+
+/* The live folder parent_id, checked for kind and depth (for a new child). */
+static int check_parent(struct db *db, int64_t tenant_id, int64_t parent_id)
+{
+	struct file_node p;
+	int64_t depth = 0;
+	bool found = false;
+	int r = files_get(db, tenant_id, parent_id, &p);
+
+	if (r < 0)
+		return r;
+	if (p.kind != NODE_FOLDER)
+		return -ENOTDIR;
+	r = ancestry(db, tenant_id, parent_id, 0, &depth, &found);
+	if (r == 0 && depth + 1 > KURA_FOLDER_DEPTH_MAX)
+		r = -E2BIG;
+	return r;
+}
+
+int files_list(struct db *db, int64_t tenant_id, int64_t folder_id, const char *label,
+	       const char *after, size_t limit, json_t **ret_items, bool *ret_more)
+{
+	struct file_node parent, n;
+	struct db_stmt *st;
+	json_t *items;
+	size_t count = 0;
+	int r;
+
+	r = files_get(db, tenant_id, folder_id, &parent);
+	if (r < 0)
+		return r;
+	if (parent.kind != NODE_FOLDER)
+		return -ENOTDIR;
+	if (label && !files_label_valid(label))
+		return -EINVAL;
+	if (limit == 0 || limit > KURA_PAGE_MAX)
+		limit = KURA_PAGE_MAX;
+	items = json_array();
+	if (!items)
+		return -ENOMEM;
+	if (label)
+		st = db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
+				  " AND parent_id = $2 AND in_trash = 0 AND name > $3 AND id IN"
+				  " (SELECT node_id FROM file_labels WHERE tenant_id = $1 AND label = $4)"
+				  " ORDER BY name LIMIT $5", "iitti", tenant_id, folder_id,
+			      after ? after : "", label, (int64_t)limit + 1);
+	else
+		st = db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
+				  " AND parent_id = $2 AND in_trash = 0 AND name > $3"
+				  " ORDER BY name LIMIT $4", "iiti", tenant_id, folder_id,
+			      after ? after : "", (int64_t)limit + 1);
+	*ret_more = false;
+	while ((r = db_step(st)) > 0) {
+		if (count == limit) {
+			*ret_more = true;
+			break;
+		}
+		files_read_node(st, &n);
+		json_array_append_new(items, files_node_json(db, tenant_id, &n));
+		count++;
+	}
+	db_done(st);
+	if (r < 0) {
+		json_decref(items);
+		return r;
+	}
+	*ret_items = items;
+	return 0;
+}
+
+int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64_t parent_id,
+		const char *name, struct file_node *ret)
+{
+	int64_t now = clock_now_us(), id = 0;
+	json_t *d = NULL;
+	int r;
+
+	if (!files_name_valid(name))
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = check_parent(db, tenant_id, parent_id);
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
+				" created_by_name, created_us, modified_us)"
+				" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6)", "iitIti", tenant_id,
+			    parent_id, name, who ? who->account_id : 0, who && who->name ? who->name : "",
+			    now);
+	if (r == 0) {
+		id = db_last_id(db);
+		d = json_pack("{s:s, s:I}", "name", name, "parent_id", (json_int_t)parent_id);
+		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "folder.create", id,
+				AUDIT_SUCCESS, d);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	if (r == 0 && ret)
+		r = files_get(db, tenant_id, id, ret);
+	return r;
+}
+
+int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+	       int64_t new_parent, const char *new_name, struct file_node *ret)
+{
+	struct file_node n;
+	int64_t depth = 0;
+	bool loop = false;
+	json_t *d = NULL;
+	int r;
+
+	if (new_name && !files_name_valid(new_name))
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = files_get(db, tenant_id, id, &n);
+	if (r == 0 && n.parent_id == 0)
+		r = -EPERM;   /* the root stays where it is */
+	if (r < 0)
+		goto out;
+	if (!new_parent)
+		new_parent = n.parent_id;
+	if (!new_name)
+		new_name = n.name;
+	if (new_parent != n.parent_id) {
+		r = check_parent(db, tenant_id, new_parent);
+		if (r == 0 && n.kind == NODE_FOLDER) {
+			r = ancestry(db, tenant_id, new_parent, id, &depth, &loop);
+			if (r == 0 && loop)
+				r = -ELOOP;
+		}
+		if (r < 0)
+			goto out;
+	}
+	r = db_exec(db, "UPDATE file_nodes SET parent_id = $3, name = $4, modified_us = $5"
+			" WHERE tenant_id = $1 AND id = $2", "iiiti", tenant_id, id, new_parent,
+		    new_name, clock_now_us());
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:s, s:s, s:I, s:I}", "from_name", n.name, "to_name", new_name,
+		      "from_parent_id", (json_int_t)n.parent_id, "to_parent_id", (json_int_t)new_parent);
+	r = files_audit(db, who, tenant_id, AUDIT_OPERATION,
+			n.kind == NODE_FILE ? "file.move" : "folder.move", id, AUDIT_SUCCESS, d);
+	if (r == 0)
+		r = db_commit(db);
+out:
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	if (r == 0 && ret)
+		r = files_get(db, tenant_id, id, ret);
+	return r;
+}
+
+/* ---- trash ---- */
+
+int files_trash(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id)
+{
+	struct file_node n;
+	int64_t now = clock_now_us();
+	json_t *d = NULL;
+	int r;
+
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = files_get(db, tenant_id, id, &n);
+	if (r == 0 && n.parent_id == 0)
+		r = -EPERM;
+	if (r == 0)
+		r = db_exec(db,
+			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+			    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1 AND n.in_trash = 0)"
+			    " UPDATE file_nodes SET in_trash = 1 WHERE tenant_id = $1"
+			    " AND id IN (SELECT id FROM sub)", "ii", tenant_id, id);
+	if (r == 0)
+		r = db_exec(db, "UPDATE file_nodes SET trashed_us = $3, trashed_by_name = $4"
+				" WHERE tenant_id = $1 AND id = $2", "iiit", tenant_id, id, now,
+			    who && who->name ? who->name : "");
+	if (r == 0) {
+		d = json_pack("{s:s, s:s}", "name", n.name, "kind", n.kind == NODE_FILE ? "file" : "folder");
+		r = files_audit(db, who, tenant_id, AUDIT_OPERATION,
+				n.kind == NODE_FILE ? "file.trash" : "folder.trash", id, AUDIT_SUCCESS, d);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	return r;
+}
+
+int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		  struct file_node *ret)
+{
+	struct file_node n, p;
+	int64_t parent = 0;
+	json_t *d = NULL;
+	int r;
+
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = files_get_any(db, tenant_id, id, &n);
+	if (r == 0 && !n.trashed_us)
+		r = -ENOENT;   /* not a trash entry (live, or inside a trashed folder) */
+	if (r < 0)
+		goto out;
+	parent = n.parent_id;
+	if (files_get(db, tenant_id, parent, &p) < 0 || p.kind != NODE_FOLDER) {
+		r = root_id(db, tenant_id, &parent);
+		if (r < 0)
+			goto out;
+	}
+	r = db_exec(db,
+		    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+		    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1 AND n.trashed_us IS NULL)"
+		    " UPDATE file_nodes SET in_trash = 0 WHERE tenant_id = $1"
+		    " AND id IN (SELECT id FROM sub)", "ii", tenant_id, id);
+	if (r == 0)
+		r = db_exec(db, "UPDATE file_nodes SET trashed_us = NULL, trashed_by_name = NULL,"
+				" parent_id = $3 WHERE tenant_id = $1 AND id = $2", "iii", tenant_id, id,
+			    parent);
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:s, s:I}", "name", n.name, "parent_id", (json_int_t)parent);
+	r = files_audit(db, who, tenant_id, AUDIT_OPERATION,
+			n.kind == NODE_FILE ? "file.restore" : "folder.restore", id, AUDIT_SUCCESS, d);
+	if (r == 0)
+		r = db_commit(db);
+out:
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	if (r == 0 && ret)
+		r = files_get(db, tenant_id, id, ret);
+	return r;
+}
+
+int files_trash_list(struct db *db, int64_t tenant_id, json_t **ret_items)
+{
+	struct db_stmt *st = db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+					  " WHERE tenant_id = $1 AND trashed_us IS NOT NULL"
+					  " ORDER BY trashed_us DESC LIMIT $2", "ii", tenant_id,
+				      (int64_t)KURA_PAGE_MAX);
+	json_t *items = json_array();
+	struct file_node n;
+	int r;
+
+	if (!items) {
+		db_done(st);
+		return -ENOMEM;
+	}
+	while ((r = db_step(st)) > 0) {
+		json_t *o;
+
+		files_read_node(st, &n);
+		o = files_node_json(db, tenant_id, &n);
+		if (o)
+			json_object_set_new(o, "purge_after", time_json(n.trashed_us +
+									(int64_t)KURA_TRASH_RETENTION_S * 1000000));
+		json_array_append_new(items, o);
+	}
+	db_done(st);
+	if (r < 0) {
+		json_decref(items);
+		return r;
+	}
+	*ret_items = items;
+	return 0;
+}
+
+struct doomed {
+	char id[BLOB_ID_LEN + 1];
+};
+
+/* Deletes trash entry id and its subtree in the caller's transaction; the blob ids to delete
+ * after commit go to *ret_blobs (malloc'd), their count to *ret_n. */
+static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		      struct doomed **ret_blobs, size_t *ret_n)
+{
+	struct doomed *blobs = NULL;
+	size_t n = 0, cap = 0;
+	int64_t bytes = 0, count = 0;
+	struct file_node node;
+	struct db_stmt *st;
+	json_t *d = NULL;
+	int r;
+
+	r = files_get_any(db, tenant_id, id, &node);
+	if (r == 0 && !node.trashed_us)
+		r = -ENOENT;
+	if (r < 0)
+		return r;
+	st = db_query(db,
+		      "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+		      " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
+		      " SELECT blob_id, size FROM file_nodes WHERE tenant_id = $1"
+		      " AND id IN (SELECT id FROM sub)", "ii", tenant_id, id);
+	while ((r = db_step(st)) > 0) {
+		const char *b = db_text(st, 0);
+
+		count++;
+		bytes += db_int(st, 1);
+		if (!b || !blob_id_valid(b))
+			continue;
+		if (n == cap) {
+			struct doomed *nb = realloc(blobs, (cap ? cap * 2 : 16) * sizeof(*blobs));
+
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			blobs = nb;
+			cap = cap ? cap * 2 : 16;
+		}
+		str_copy(blobs[n++].id, sizeof(blobs[0].id), b);
+	}
+	db_done(st);
+	if (r == 0)
+		r = db_exec(db,
+			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+			    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
+			    " DELETE FROM file_nodes WHERE tenant_id = $1 AND id IN (SELECT id FROM sub)",
+			    "ii", tenant_id, id);
+	if (r == 0)
+		r = files_usage_add(db, tenant_id, -bytes);
+	if (r == 0) {
+		d = json_pack("{s:s, s:I, s:I}", "name", node.name, "items", (json_int_t)count, "bytes",
+			      (json_int_t)bytes);
+		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "trash.purge", id, AUDIT_SUCCESS, d);
+		json_decref(d);
+	}
+	if (r < 0) {
+		free(blobs);
+		return r;
+	}
+	*ret_blobs = blobs;
+	*ret_n = n;
+	return 0;
+}
+
+static void delete_blobs(struct files *f, int64_t tenant_id, struct doomed *blobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int r = blob_delete(f->bs, tenant_id, blobs[i].id);
+
+		if (r < 0 && r != -ENOENT)
+			log_warn("files.purge", "blob %s of tenant %lld not deleted: %s (unreferenced now)",
+				 blobs[i].id, (long long)tenant_id, strerror(-r));
+	}
+	free(blobs);
+}
+
+int files_purge(struct files *f, struct db *db, const struct actor *who, int64_t tenant_id, int64_t id)
+{
+	struct doomed *blobs = NULL;
+	size_t n = 0;
+	int r = db_begin(db);
+
+	if (r < 0)
+		return r;
+	r = purge_rows(db, who, tenant_id, id, &blobs, &n);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		free(blobs);
+		return r;
+	}
+	delete_blobs(f, tenant_id, blobs, n);
+	return 0;
+}
+
+int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us, int64_t *ret_n)
+{
+	int64_t total = 0;
+	int r = 0;
+
+	for (;;) {
+		struct db_stmt *st = db_query(db, "SELECT tenant_id, id FROM file_nodes"
+						  " WHERE trashed_us IS NOT NULL AND trashed_us < $1"
+						  " ORDER BY trashed_us LIMIT 1", "i", cutoff_us);
+		int64_t tenant_id, id;
+		struct doomed *blobs = NULL;
+		size_t n = 0;
+
+		r = db_step(st);
+		if (r <= 0) {
+			db_done(st);
+			break;
+		}
+		tenant_id = db_int(st, 0);
+		id = db_int(st, 1);
+		db_done(st);
+		r = db_begin(db);
+		if (r < 0)
+			break;
+		r = purge_rows(db, &actor_system, tenant_id, id, &blobs, &n);
+		if (r == 0)
+			r = db_commit(db);
+		if (r < 0) {
+			db_rollback(db);
+			free(blobs);
+			break;
+		}
+		delete_blobs(f, tenant_id, blobs, n);
+		total++;
+	}
+	if (ret_n)
+		*ret_n = total;
+	return r;
+}
+
+static void *purger_main(void *arg)
+{
+	struct files *f = arg;
+	struct db *db = db_thread();
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->stopping) {
+		struct timespec ts;
+		int64_t n = 0;
+		int r;
+
+		pthread_mutex_unlock(&f->lock);
+		r = db ? files_purge_expired(f, db, clock_now_us() -
+						    (int64_t)KURA_TRASH_RETENTION_S * 1000000, &n)
+		       : -EIO;
+		if (r < 0)
+			log_error("files.purge", "trash purge failed: %s", strerror(-r));
+		else if (n)
+			log_info("files.purge", "purged %lld trash entries older than %d days",
+				 (long long)n, KURA_TRASH_RETENTION_S / 86400);
+		pthread_mutex_lock(&f->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += KURA_TRASH_PURGE_INTERVAL_S;
+		while (!f->stopping && pthread_cond_timedwait(&f->wake, &f->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+int files_start_purger(struct files *f)
+{
+	if (!f || f->purger_running)
+		return -EINVAL;
+	if (pthread_create(&f->purger, NULL, purger_main, f) != 0)
+		return -EAGAIN;
+	f->purger_running = true;
+	return 0;
+}
+
+struct files *files_new(struct blob_store *bs, struct keyring_rt *kr)
+{
+	struct files *f;
+
+	if (!bs || !kr)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->bs = bs;
+	f->kr = kr;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->wake, NULL);
+	return f;
+}
+
+struct files *files_free(struct files *f)
+{
+	if (!f)
+		return NULL;
+	if (f->purger_running) {
+		pthread_mutex_lock(&f->lock);
+		f->stopping = true;
+		pthread_cond_broadcast(&f->wake);
+		pthread_mutex_unlock(&f->lock);
+		pthread_join(f->purger, NULL);
+	}
+	pthread_cond_destroy(&f->wake);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return NULL;
+}
+
+/* ---- labels ---- */
+
+int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		    const char *label)
+{
+	struct file_node n;
+	struct db_stmt *st;
+	int64_t count = 0;
+	bool committed = false;
+	json_t *d = NULL;
+	int r;
+
+	if (!files_label_valid(label))
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = files_get(db, tenant_id, id, &n);
+	if (r < 0)
+		goto out;
+	st = db_query(db, "SELECT count(*) FROM file_labels WHERE tenant_id = $1 AND node_id = $2",
+		      "ii", tenant_id, id);
+	if (db_step(st) > 0)
+		count = db_int(st, 0);
+	db_done(st);
+	r = db_exec(db, "INSERT INTO file_labels (tenant_id, node_id, label, created_us)"
+			" VALUES ($1, $2, $3, $4)", "iiti", tenant_id, id, label, clock_now_us());
+	if (r == -EEXIST) {   /* already there: nothing changes, nothing to record */
+		r = 0;
+		goto out;
+	}
+	if (r == 0 && count >= KURA_LABELS_PER_ITEM)
+		r = -E2BIG;
+	if (r == 0) {
+		d = json_pack("{s:s}", "label", label);
+		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "label.add", id, AUDIT_SUCCESS, d);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	committed = r == 0;
+out:
+	if (!committed)
+		db_rollback(db);
+	json_decref(d);
+	return r;
+}
+
+int files_label_remove(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		       const char *label)
+{
+	struct file_node n;
+	json_t *d = NULL;
+	int r;
+
+	if (!files_label_valid(label))
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = files_get(db, tenant_id, id, &n);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM file_labels WHERE tenant_id = $1 AND node_id = $2"
+				" AND label = $3", "iit", tenant_id, id, label);
+	if (r == 0 && db_changes(db) == 0)
+		r = -ENOENT;
+	if (r == 0) {
+		d = json_pack("{s:s}", "label", label);
+		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "label.remove", id, AUDIT_SUCCESS, d);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	return r;
+}
+
+int files_label_find(struct db *db, int64_t tenant_id, const char *label, json_t **ret_items)
+{
+	struct db_stmt *st;
+	struct file_node n;
+	json_t *items;
+	int r;
+
+	if (!files_label_valid(label))
+		return -EINVAL;
+	items = json_array();
+	if (!items)
+		return -ENOMEM;
+	st = db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
+			  " AND in_trash = 0 AND id IN (SELECT node_id FROM file_labels"
+			  " WHERE tenant_id = $1 AND label = $2) ORDER BY name, id LIMIT $3", "iti",
+		      tenant_id, label, (int64_t)KURA_PAGE_MAX);
+	while ((r = db_step(st)) > 0) {
+		files_read_node(st, &n);
+		json_array_append_new(items, files_node_json(db, tenant_id, &n));
+	}
+	db_done(st);
+	if (r < 0) {
+		json_decref(items);
+		return r;
+	}
+	*ret_items = items;
+	return 0;
+}
+
+int files_labels(struct db *db, int64_t tenant_id, json_t **ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT l.label, count(*) FROM file_labels l"
+					  " JOIN file_nodes n ON n.id = l.node_id AND n.tenant_id = $1"
+					  " WHERE l.tenant_id = $1 AND n.in_trash = 0"
+					  " GROUP BY l.label ORDER BY l.label LIMIT $2", "ii", tenant_id,
+				      (int64_t)KURA_PAGE_MAX);
+	json_t *arr = json_array();
+
+	while (arr && db_step(st) > 0)
+		json_array_append_new(arr, json_pack("{s:s, s:I}", "label", db_text(st, 0), "count",
+						     (json_int_t)db_int(st, 1)));
+	db_done(st);
+	if (!arr)
+		return -ENOMEM;
+	*ret = arr;
+	return 0;
+}

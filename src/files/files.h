@@ -1,0 +1,149 @@
+/*
+ * Files service (W1, B2, F2, F3, E1, E2): one tree of folders and files per tenant, labels,
+ * trash, quota and usage, encrypted content in the blob store. Used by the JSON API
+ * (http/api_files.c) and meant for WebDAV and share links on top: streaming upload,
+ * ranged download, lookup by name, move/rename.
+ *
+ * Tenancy: every function takes the tenant id and every query names it; ids are global
+ * integers, so an id of another tenant is simply "not found" (-ENOENT).
+ * Changes: each runs in one transaction with its audit record; usage is updated in that
+ * same transaction, so it stays exact under concurrency (SQLite BEGIN IMMEDIATE).
+ * Errors: -EINVAL bad name/label, -ENOENT not found (or in trash), -EEXIST name taken,
+ * -ENOTDIR parent is not a folder, -EISDIR a folder stands where a file was expected,
+ * -ELOOP move into its own subtree, -EDQUOT quota exceeded, -EFBIG over the file size
+ * limit, -ENOSPC/-EIO storage failure, -EBADMSG integrity failure of stored content.
+ */
+#ifndef KURA_FILES_FILES_H
+#define KURA_FILES_FILES_H
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "core/core.h"
+#include "core/limits.h"
+
+struct db;
+struct actor;
+struct blob_store;
+struct keyring_rt;
+
+struct files;
+
+enum node_kind { NODE_FOLDER, NODE_FILE };
+
+struct file_node {
+	int64_t id, parent_id;            /* parent_id 0 for the root */
+	enum node_kind kind;
+	char name[KURA_FILE_NAME_MAX + 1];
+	int64_t size;
+	char content_type[KURA_CONTENT_TYPE_MAX + 1];
+	char etag[40];
+	char created_by[KURA_LOGIN_MAX + 1];
+	int64_t created_us, modified_us;
+	int64_t trashed_us;               /* non-zero on a trash entry */
+	char trashed_by[KURA_LOGIN_MAX + 1];
+	bool in_trash;
+};
+
+/* The service: borrows the blob store and the keyring, which outlive it. */
+struct files *files_new(struct blob_store *bs, struct keyring_rt *kr);
+struct files *files_free(struct files *f);
+/* Starts a thread that purges trash older than KURA_TRASH_RETENTION_S every
+ * KURA_TRASH_PURGE_INTERVAL_S (and once at start). Stopped by files_free. */
+int files_start_purger(struct files *f) KURA_WUR;
+
+/* Name rules: UTF-8, 1..KURA_FILE_NAME_MAX bytes, no '/', NUL or control character, not
+ * "." or "..". Case-sensitive. */
+bool files_name_valid(const char *name);
+/* Labels: 1..KURA_LABEL_MAX code points of clean text without '/'. */
+bool files_label_valid(const char *label);
+/* type/subtype[; params], printable ASCII, at most KURA_CONTENT_TYPE_MAX bytes. */
+bool files_content_type_valid(const char *ct);
+
+/* ---- metadata ---- */
+/* The tenant's root folder id, created on first use. */
+int files_root(struct db *db, int64_t tenant_id, int64_t *ret_id) KURA_WUR;
+/* A live node (not in trash). */
+int files_get(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
+/* The live child of a folder by name. */
+int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+		 struct file_node *ret) KURA_WUR;
+json_t *files_node_json(struct db *db, int64_t tenant_id, const struct file_node *n);
+/* Children of a live folder ordered by name, after the name `after` (may be NULL), at most
+ * limit; only those carrying label when it is not NULL. *ret_more when there are more. */
+int files_list(struct db *db, int64_t tenant_id, int64_t folder_id, const char *label,
+	       const char *after, size_t limit, json_t **ret_items, bool *ret_more) KURA_WUR;
+int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64_t parent_id,
+		const char *name, struct file_node *ret) KURA_WUR;
+/* Move and/or rename: new_parent 0 keeps the folder, new_name NULL keeps the name. */
+int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+	       int64_t new_parent, const char *new_name, struct file_node *ret) KURA_WUR;
+
+/* ---- trash (F3) ---- */
+int files_trash(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id) KURA_WUR;
+/* Back to its folder, or to the root when that folder is gone; -EEXIST on a name clash. */
+int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		  struct file_node *ret) KURA_WUR;
+int files_trash_list(struct db *db, int64_t tenant_id, json_t **ret_items) KURA_WUR;
+/* Deletes a trash entry and its subtree now (rows, usage, then blobs). */
+int files_purge(struct files *f, struct db *db, const struct actor *who, int64_t tenant_id,
+		int64_t id) KURA_WUR;
+/* Purges every trash entry of every tenant trashed before cutoff_us. */
+int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us,
+			int64_t *ret_n) KURA_WUR;
+
+/* ---- labels (B2) ---- */
+int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		    const char *label) KURA_WUR;
+int files_label_remove(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+		       const char *label) KURA_WUR;
+/* Live nodes carrying label, anywhere in the tenant (at most KURA_PAGE_MAX). */
+int files_label_find(struct db *db, int64_t tenant_id, const char *label,
+		     json_t **ret_items) KURA_WUR;
+/* The labels in use with their counts. */
+int files_labels(struct db *db, int64_t tenant_id, json_t **ret) KURA_WUR;
+
+/* ---- quota and usage (F2) ---- */
+int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used) KURA_WUR;
+int files_quota_set(struct db *db, const struct actor *who, int64_t tenant_id,
+		    int64_t quota_bytes) KURA_WUR;
+
+/* ---- content ---- */
+struct files_upload;
+/* Starts writing content for the file `name` in parent (replacing a file of that name
+ * unless no_replace, then -EEXIST). expected_size is the announced size or -1; it is checked
+ * against the size limit and the quota now, and the bytes against both as they come. */
+int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
+		       const char *name, const char *content_type, int64_t expected_size,
+		       bool no_replace, struct files_upload **ret) KURA_WUR;
+int files_upload_write(struct files_upload *u, const void *data, size_t n) KURA_WUR;
+/* Seals, makes the blob durable, and records the file in one transaction with its audit
+ * record and the usage change. Frees u whatever the result; on failure nothing is left. */
+int files_upload_commit(struct files_upload *u, struct db *db, const struct actor *who,
+			struct file_node *ret, bool *ret_created) KURA_WUR;
+struct files_upload *files_upload_abort(struct files_upload *u);
+uint64_t files_upload_received(const struct files_upload *u);
+
+struct files_reader;
+/* Opens a live file's content for ranged reads: unwraps its key and checks the stored
+ * layout against the recorded size (-EBADMSG when they disagree). */
+int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
+	       struct file_node *ret_node, struct files_reader **ret) KURA_WUR;
+/* Plaintext bytes [offset, offset+n) (short only at the end). Decrypts only the chunks it
+ * needs; -EBADMSG when a chunk fails its check (nothing of that chunk is returned). */
+int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n,
+	       size_t *ret_n) KURA_WUR;
+struct files_reader *files_reader_close(struct files_reader *r);
+
+/* An audit record about node id (target "node:<id>") in the tenant's log, for accesses the
+ * caller makes (downloads, integrity failures); changes record themselves. */
+int files_audit(struct db *db, const struct actor *who, int64_t tenant_id,
+		enum audit_category cat, const char *action, int64_t id, enum audit_result res,
+		json_t *details) KURA_WUR;
+
+/* ---- key rotation (E2) ---- */
+/* New tenant key version; every file key of the tenant re-wrapped under it (content not
+ * re-encrypted); older versions deleted; audit record; one transaction. kr may be NULL. */
+int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct actor *who,
+			    const unsigned char *master, int64_t tenant_id,
+			    int64_t *ret_version, int64_t *ret_n_files) KURA_WUR;
+#endif

@@ -1,0 +1,605 @@
+/*
+ * File content: streaming encrypted upload, ranged decrypting reads, tenant key rotation.
+ *
+ * Upload: the bytes go through filecrypt (64 KiB chunks) straight into a blob writer; at
+ * most one chunk is buffered, never the file. Size and quota are checked as bytes arrive
+ * (against the usage read at begin) and again exactly at commit, inside the transaction
+ * that records the file and changes usage. The file key is wrapped at commit under the
+ * tenant's newest key version, so an upload that overlaps a key rotation stays readable.
+ * Failure anywhere leaves no row and no blob (the blob is removed when its row is not
+ * committed).
+ *
+ * SECURITY: file keys and tenant keys live in sodium_malloc'ed memory or on the stack and
+ * are wiped on every path. A read returns bytes of a chunk only after that chunk's tag
+ * verified; a stored blob whose layout disagrees with the recorded size is refused whole.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "blob/blob.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/filecrypt.h"
+#include "files/files_int.h"
+#include "store/db.h"
+
+#define MAX_KEY_VERSIONS 64
+
+struct files_upload {
+	struct files *f;
+	int64_t tenant_id, parent_id;
+	char name[KURA_FILE_NAME_MAX + 1];
+	char content_type[KURA_CONTENT_TYPE_MAX + 1];
+	bool no_replace;
+	int64_t quota_room;          /* bytes the quota allowed at begin */
+	unsigned char *file_key;     /* sodium_malloc */
+	enum filecrypt_alg alg;
+	struct filecrypt_enc *enc;
+	struct blob_writer *w;
+	uint64_t received;
+	int failed;                  /* sticky error */
+};
+
+struct files_reader {
+	struct blob_reader *br;
+	struct filecrypt_dec *dec;
+	unsigned char *rec;          /* one sealed record */
+	unsigned char *plain;        /* one decrypted chunk */
+	int64_t cached;              /* chunk index in plain, -1 none */
+	size_t cached_n;
+};
+
+static int sink_blob(void *cls, const void *data, size_t n)
+{
+	return blob_write(cls, data, n);
+}
+
+uint64_t files_upload_received(const struct files_upload *u)
+{
+	return u ? u->received : 0;
+}
+
+struct files_upload *files_upload_abort(struct files_upload *u)
+{
+	if (!u)
+		return NULL;
+	blob_abort(u->w);
+	filecrypt_enc_free(u->enc);
+	sodium_free(u->file_key);
+	free(u);
+	return NULL;
+}
+
+int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
+		       const char *name, const char *content_type, int64_t expected_size,
+		       bool no_replace, struct files_upload **ret)
+{
+	struct files_upload *u = NULL;
+	struct file_node parent, old;
+	int64_t quota = 0, used = 0, old_size = 0;
+	int r;
+
+	if (!f || !db || !ret || !files_name_valid(name))
+		return -EINVAL;
+	if (!content_type || !*content_type)
+		content_type = "application/octet-stream";
+	if (!files_content_type_valid(content_type))
+		return -EINVAL;
+	if (expected_size > KURA_FILE_MAX_BYTES)
+		return -EFBIG;
+	r = files_get(db, tenant_id, parent_id, &parent);
+	if (r < 0)
+		return r;
+	if (parent.kind != NODE_FOLDER)
+		return -ENOTDIR;
+	r = files_lookup(db, tenant_id, parent_id, name, &old);
+	if (r == 0 && old.kind == NODE_FOLDER)
+		return -EISDIR;
+	if (r == 0 && no_replace)
+		return -EEXIST;
+	if (r == 0)
+		old_size = old.size;
+	else if (r != -ENOENT)
+		return r;
+	r = files_quota(db, tenant_id, &quota, &used);
+	if (r < 0)
+		return r;
+	if (expected_size >= 0 && used - old_size + expected_size > quota)
+		return -EDQUOT;
+
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->f = f;
+	u->tenant_id = tenant_id;
+	u->parent_id = parent_id;
+	u->no_replace = no_replace;
+	u->quota_room = quota - used + old_size;
+	str_copy(u->name, sizeof(u->name), name);
+	str_copy(u->content_type, sizeof(u->content_type), content_type);
+	u->file_key = sodium_malloc(FILECRYPT_KEY_BYTES);
+	if (!u->file_key) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	randombytes_buf(u->file_key, FILECRYPT_KEY_BYTES);
+	u->alg = filecrypt_default_alg();
+	u->enc = filecrypt_enc_new(u->file_key, u->alg);
+	if (!u->enc) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = blob_writer_open(f->bs, tenant_id, &u->w);
+	if (r < 0)
+		goto fail;
+	*ret = u;
+	return 0;
+fail:
+	files_upload_abort(u);
+	return r;
+}
+
+int files_upload_write(struct files_upload *u, const void *data, size_t n)
+{
+	int r;
+
+	if (!u)
+		return -EINVAL;
+	if (u->failed)
+		return u->failed;
+	if (u->received + n > (uint64_t)KURA_FILE_MAX_BYTES)
+		r = -EFBIG;
+	else if ((int64_t)(u->received + n) > u->quota_room)
+		r = -EDQUOT;
+	else
+		r = filecrypt_enc_update(u->enc, data, n, sink_blob, u->w);
+	if (r < 0) {
+		u->failed = r;
+		return r;
+	}
+	u->received += n;
+	return 0;
+}
+
+/* Records the committed blob as the content of (parent, name) in one transaction. */
+static int record_upload(struct files_upload *u, struct db *db, const struct actor *who,
+			 const char *blob_id, int64_t *ret_id, bool *ret_created,
+			 char *ret_old_blob, size_t old_blob_size)
+{
+	unsigned char tkey[TENANT_KEY_BYTES], wrapped[WRAPPED_KEY_BYTES], etag_raw[16];
+	char etag[33];
+	struct file_node parent, old;
+	int64_t version = 0, now = clock_now_us(), id = 0, size = (int64_t)u->received;
+	bool replace = false;
+	json_t *d = NULL;
+	int r;
+
+	*ret_old_blob = '\0';
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
+	if (r == 0)
+		r = filekey_wrap(tkey, u->tenant_id, version, blob_id, u->file_key, wrapped);
+	sodium_memzero(tkey, sizeof(tkey));
+	if (r < 0)
+		goto out;
+	r = files_get(db, u->tenant_id, u->parent_id, &parent);
+	if (r == 0 && parent.kind != NODE_FOLDER)
+		r = -ENOTDIR;
+	if (r < 0)
+		goto out;
+	r = files_lookup(db, u->tenant_id, u->parent_id, u->name, &old);
+	if (r == 0) {
+		if (old.kind == NODE_FOLDER)
+			r = -EISDIR;
+		else if (u->no_replace)
+			r = -EEXIST;
+		replace = r == 0;
+	} else if (r == -ENOENT) {
+		r = 0;
+	}
+	if (r == 0)
+		r = files_quota_row(db, u->tenant_id);
+	if (r == 0)
+		r = files_usage_add(db, u->tenant_id, size - (replace ? old.size : 0));
+	if (r < 0)
+		goto out;
+	randombytes_buf(etag_raw, sizeof(etag_raw));
+	hex_encode(etag_raw, sizeof(etag_raw), etag);
+	if (replace) {
+		struct db_stmt *st = db_query(db, "SELECT blob_id FROM file_nodes WHERE tenant_id = $1"
+						  " AND id = $2", "ii", u->tenant_id, old.id);
+
+		if (db_step(st) > 0 && db_text(st, 0))
+			str_copy(ret_old_blob, old_blob_size, db_text(st, 0));
+		db_done(st);
+		id = old.id;
+		r = db_exec(db, "UPDATE file_nodes SET size = $3, content_type = $4, etag = $5,"
+				" blob_id = $6, alg = $7, key_version = $8, wrapped_key = $9,"
+				" modified_us = $10 WHERE tenant_id = $1 AND id = $2", "iiittttibi",
+			    u->tenant_id, id, size, u->content_type, etag, blob_id,
+			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now);
+	} else {
+		r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
+				" content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
+				" created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
+				" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)", "iitittttibIti",
+			    u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
+			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
+			    who ? who->account_id : 0, who && who->name ? who->name : "", now);
+		if (r == 0)
+			id = db_last_id(db);
+	}
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:s, s:I, s:I, s:s}", "name", u->name, "parent_id", (json_int_t)u->parent_id,
+		      "size", (json_int_t)size, "alg", filecrypt_alg_name(u->alg));
+	r = files_audit(db, who, u->tenant_id, AUDIT_OPERATION, replace ? "file.replace" : "file.upload",
+			id, AUDIT_SUCCESS, d);
+	if (r == 0)
+		r = db_commit(db);
+out:
+	if (r < 0) {
+		db_rollback(db);
+		*ret_old_blob = '\0';
+	}
+	json_decref(d);
+	if (r == 0) {
+		*ret_id = id;
+		*ret_created = !replace;
+	}
+	return r;
+}
+
+int files_upload_commit(struct files_upload *u, struct db *db, const struct actor *who,
+			struct file_node *ret, bool *ret_created)
+{
+	char blob_id[BLOB_ID_LEN + 1], old_blob[BLOB_ID_LEN + 8];
+	int64_t id = 0, tenant_id;
+	bool created = false;
+	int r;
+
+	if (!u)
+		return -EINVAL;
+	r = u->failed;
+	if (r == 0)
+		r = filecrypt_enc_final(u->enc, sink_blob, u->w);
+	if (r < 0) {
+		files_upload_abort(u);
+		return r;
+	}
+	str_copy(blob_id, sizeof(blob_id), blob_writer_id(u->w));
+	r = blob_commit(u->w);   /* frees the writer whatever the result */
+	u->w = NULL;
+	if (r < 0) {
+		files_upload_abort(u);
+		return r;
+	}
+	r = record_upload(u, db, who, blob_id, &id, &created, old_blob, sizeof(old_blob));
+	if (r < 0) {
+		int k = blob_delete(u->f->bs, u->tenant_id, blob_id);
+
+		if (k < 0)
+			log_warn("files.upload", "blob %s left unreferenced: %s", blob_id, strerror(-k));
+	} else if (old_blob[0]) {
+		int k = blob_delete(u->f->bs, u->tenant_id, old_blob);
+
+		if (k < 0 && k != -ENOENT)
+			log_warn("files.upload", "replaced blob %s left unreferenced: %s", old_blob,
+				 strerror(-k));
+	}
+	tenant_id = u->tenant_id;
+	files_upload_abort(u);
+	if (r < 0)
+		return r;
+	if (ret_created)
+		*ret_created = created;
+	return ret ? files_get(db, tenant_id, id, ret) : 0;
+}
+
+/* ---- reading ---- */
+
+struct files_reader *files_reader_close(struct files_reader *r)
+{
+	if (!r)
+		return NULL;
+	blob_reader_close(r->br);
+	filecrypt_dec_free(r->dec);
+	free(r->rec);
+	if (r->plain) {
+		sodium_memzero(r->plain, FILECRYPT_CHUNK);
+		free(r->plain);
+	}
+	free(r);
+	return NULL;
+}
+
+int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
+	       struct file_node *ret_node, struct files_reader **ret)
+{
+	unsigned char tkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES];
+	unsigned char wrapped[WRAPPED_KEY_BYTES], header[FILECRYPT_HEADER_BYTES];
+	char blob_id[BLOB_ID_LEN + 1] = "";
+	struct files_reader *rd = NULL;
+	struct file_node node;
+	struct db_stmt *st;
+	int64_t version = 0;
+	const void *p;
+	size_t n = 0, got = 0;
+	int r;
+
+	if (!f || !db || !ret)
+		return -EINVAL;
+	r = files_get(db, tenant_id, id, &node);
+	if (r < 0)
+		return r;
+	if (node.kind != NODE_FILE)
+		return -EISDIR;
+	st = db_query(db, "SELECT blob_id, key_version, wrapped_key FROM file_nodes"
+			  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
+	r = db_step(st);
+	if (r > 0) {
+		p = db_blob(st, 2, &n);
+		version = db_int(st, 1);
+		if (!db_text(st, 0) || str_copy(blob_id, sizeof(blob_id), db_text(st, 0)) < 0 || !p ||
+		    n != sizeof(wrapped))
+			r = -EBADMSG;
+		else
+			memcpy(wrapped, p, n);
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	if (r < 0)
+		return r;
+	r = keyring_rt_get(f->kr, db, tenant_id, version, tkey);
+	if (r == 0)
+		r = filekey_unwrap(tkey, tenant_id, version, blob_id, wrapped, fkey);
+	sodium_memzero(tkey, sizeof(tkey));
+	if (r == -ENOENT)
+		r = -EBADMSG;   /* the row names a key version that does not exist */
+	if (r < 0)
+		goto out;
+	rd = calloc(1, sizeof(*rd));
+	if (!rd) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rd->cached = -1;
+	r = blob_reader_open(f->bs, tenant_id, blob_id, &rd->br);
+	if (r == -ENOENT || r == -EINVAL)
+		r = -EBADMSG;   /* recorded but missing: stored data was lost or tampered with */
+	if (r < 0)
+		goto out;
+	r = blob_read_at(rd->br, 0, header, sizeof(header), &got);
+	if (r == 0 && got != sizeof(header))
+		r = -EBADMSG;
+	if (r < 0)
+		goto out;
+	rd->dec = filecrypt_dec_new(fkey, header, blob_reader_size(rd->br), &r);
+	if (!rd->dec)
+		goto out;
+	if (filecrypt_dec_plain_size(rd->dec) != (uint64_t)node.size) {
+		r = -EBADMSG;
+		goto out;
+	}
+	rd->rec = malloc(FILECRYPT_RECORD);
+	rd->plain = malloc(FILECRYPT_CHUNK);
+	if (!rd->rec || !rd->plain) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (ret_node)
+		*ret_node = node;
+	*ret = rd;
+	rd = NULL;
+	r = 0;
+out:
+	sodium_memzero(fkey, sizeof(fkey));
+	files_reader_close(rd);
+	return r;
+}
+
+static int load_chunk(struct files_reader *r, uint64_t i)
+{
+	uint64_t off;
+	size_t len, got = 0;
+	int k;
+
+	if (r->cached == (int64_t)i)
+		return 0;
+	r->cached = -1;
+	filecrypt_dec_chunk_span(r->dec, i, &off, &len);
+	k = blob_read_at(r->br, off, r->rec, len, &got);
+	if (k < 0)
+		return k;
+	if (got != len)
+		return -EBADMSG;
+	k = filecrypt_dec_chunk(r->dec, i, r->rec, len, r->plain, &r->cached_n);
+	if (k < 0)
+		return k;
+	r->cached = (int64_t)i;
+	return 0;
+}
+
+int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n, size_t *ret_n)
+{
+	uint64_t size;
+	unsigned char *out = buf;
+	size_t done = 0;
+	int k;
+
+	if (!r || !ret_n)
+		return -EINVAL;
+	size = filecrypt_dec_plain_size(r->dec);
+	if (offset >= size) {
+		*ret_n = 0;
+		return 0;
+	}
+	if (n > size - offset)
+		n = (size_t)(size - offset);
+	while (done < n) {
+		uint64_t pos = offset + done, i = pos / FILECRYPT_CHUNK;
+		size_t in_chunk = (size_t)(pos % FILECRYPT_CHUNK), take;
+
+		k = load_chunk(r, i);
+		if (k < 0)
+			return k;
+		if (in_chunk >= r->cached_n)
+			return -EBADMSG;
+		take = r->cached_n - in_chunk;
+		if (take > n - done)
+			take = n - done;
+		memcpy(out + done, r->plain + in_chunk, take);
+		done += take;
+	}
+	*ret_n = done;
+	return 0;
+}
+
+/* ---- key rotation ---- */
+
+struct rewrap {
+	int64_t id;
+	unsigned char wrapped[WRAPPED_KEY_BYTES];
+};
+
+int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct actor *who,
+			    const unsigned char *master, int64_t tenant_id, int64_t *ret_version,
+			    int64_t *ret_n_files)
+{
+	struct {
+		int64_t version;
+		unsigned char key[TENANT_KEY_BYTES];
+	} *keys = NULL;
+	unsigned char wrapped[WRAPPED_KEY_BYTES], newkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES];
+	struct rewrap *work = NULL;
+	size_t n_keys = 0, n_work = 0, cap = 0, i;
+	int64_t new_version = 0;
+	struct db_stmt *st;
+	json_t *d = NULL;
+	int r;
+
+	if (!db || !master || tenant_id <= 0)
+		return -EINVAL;
+	keys = sodium_malloc(MAX_KEY_VERSIONS * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	r = db_begin(db);
+	if (r < 0)
+		goto done;
+	st = db_query(db, "SELECT version, wrapped FROM tenant_keys WHERE tenant_id = $1"
+			  " ORDER BY version", "i", tenant_id);
+	while ((r = db_step(st)) > 0) {
+		const void *p;
+		size_t n = 0;
+
+		if (n_keys == MAX_KEY_VERSIONS) {
+			r = -E2BIG;
+			break;
+		}
+		keys[n_keys].version = db_int(st, 0);
+		p = db_blob(st, 1, &n);
+		if (!p || n != WRAPPED_KEY_BYTES) {
+			r = -EBADMSG;
+			break;
+		}
+		r = keyring_unwrap_tenant_key(master, tenant_id, keys[n_keys].version, p,
+					      keys[n_keys].key);
+		if (r < 0)
+			break;
+		new_version = keys[n_keys].version + 1;
+		n_keys++;
+	}
+	db_done(st);
+	if (r == 0 && n_keys == 0)
+		r = -ENOENT;
+	if (r < 0)
+		goto out;
+	r = keyring_new_tenant_key(master, tenant_id, new_version, wrapped);
+	if (r == 0)
+		r = keyring_unwrap_tenant_key(master, tenant_id, new_version, wrapped, newkey);
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO tenant_keys (tenant_id, version, alg, wrapped, created_us)"
+				" VALUES ($1, $2, $3, $4, $5)", "iitbi", tenant_id, new_version,
+			    KEY_WRAP_ALG, wrapped, sizeof(wrapped), clock_now_us());
+	if (r < 0)
+		goto out;
+	st = db_query(db, "SELECT id, blob_id, key_version, wrapped_key FROM file_nodes"
+			  " WHERE tenant_id = $1 AND kind = 'file'", "i", tenant_id);
+	while ((r = db_step(st)) > 0) {
+		const char *blob_id = db_text(st, 1);
+		int64_t v = db_int(st, 2);
+		const void *p;
+		size_t n = 0, k;
+
+		p = db_blob(st, 3, &n);
+		for (k = 0; k < n_keys && keys[k].version != v; k++)
+			;
+		if (!blob_id || !p || n != WRAPPED_KEY_BYTES || k == n_keys) {
+			log_error("files.rotate", "file %lld of tenant %lld has no usable key (version %lld)",
+				  (long long)db_int(st, 0), (long long)tenant_id, (long long)v);
+			r = -EBADMSG;
+			break;
+		}
+		if (n_work == cap) {
+			struct rewrap *nw = realloc(work, (cap ? cap * 2 : 64) * sizeof(*work));
+
+			if (!nw) {
+				r = -ENOMEM;
+				break;
+			}
+			work = nw;
+			cap = cap ? cap * 2 : 64;
+		}
+		work[n_work].id = db_int(st, 0);
+		r = filekey_unwrap(keys[k].key, tenant_id, v, blob_id, p, fkey);
+		if (r == 0)
+			r = filekey_wrap(newkey, tenant_id, new_version, blob_id, fkey,
+					 work[n_work].wrapped);
+		sodium_memzero(fkey, sizeof(fkey));
+		if (r < 0)
+			break;
+		n_work++;
+	}
+	db_done(st);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < n_work && r == 0; i++)
+		r = db_exec(db, "UPDATE file_nodes SET key_version = $3, wrapped_key = $4"
+				" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
+			    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM tenant_keys WHERE tenant_id = $1 AND version < $2", "ii",
+			    tenant_id, new_version);
+	if (r == 0) {
+		d = json_pack("{s:I, s:I, s:I}", "version", (json_int_t)new_version, "previous_version",
+			      (json_int_t)(new_version - 1), "files_rewrapped", (json_int_t)n_work);
+		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+							    .category = AUDIT_OPERATOR,
+							    .action = "tenant.key.rotate",
+							    .target = "tenant-key", .result = AUDIT_SUCCESS,
+							    .details = d });
+	}
+	if (r == 0)
+		r = db_commit(db);
+out:
+	if (r < 0)
+		db_rollback(db);
+done:
+	sodium_memzero(newkey, sizeof(newkey));
+	sodium_free(keys);
+	free(work);
+	json_decref(d);
+	if (r == 0) {
+		keyring_rt_forget(kr, tenant_id);
+		if (ret_version)
+			*ret_version = new_version;
+		if (ret_n_files)
+			*ret_n_files = (int64_t)n_work;
+	}
+	return r;
+}

@@ -1,0 +1,31 @@
+/* Shared by the files of the files module; not part of its interface. */
+#ifndef KURA_FILES_FILES_INT_H
+#define KURA_FILES_FILES_INT_H
+#include <pthread.h>
+
+#include "audit/audit.h"
+#include "files/files.h"
+
+struct db_stmt;
+
+struct files {
+	struct blob_store *bs;
+	struct keyring_rt *kr;
+	pthread_t purger;
+	bool purger_running, stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+};
+
+/* The node columns read by files_read_node, as SQL text. */
+#define FILES_NODE_COLS \
+	"id, parent_id, kind, name, size, content_type, etag, created_by_name, created_us," \
+	" modified_us, trashed_us, trashed_by_name, in_trash"
+void files_read_node(struct db_stmt *st, struct file_node *ret);
+/* Any node of the tenant, in trash or not. */
+int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
+/* Creates the tenant's quota row when missing (inside the caller's transaction). */
+int files_quota_row(struct db *db, int64_t tenant_id) KURA_WUR;
+/* Adds delta to usage; -EDQUOT when a positive delta would pass the quota. */
+int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta) KURA_WUR;
+#endif

@@ -1,0 +1,683 @@
+/*
+ * Files API handlers (W1, B2, F2, F3; docs/api.md "Files"). Each runs after dispatch()
+ * authenticated, checked CSRF and authorized the request (PERM_FILES_READ / _WRITE) and
+ * acts in the session's tenant only, through the files service.
+ *
+ * Upload is a streaming route: the body goes piece by piece into the files service, which
+ * encrypts and writes it; nothing buffers the file. Size and quota are checked from
+ * Content-Length before the body and on every piece; a refused or failed upload, or a
+ * client that goes away, aborts the writer, so no partial file exists and usage is
+ * unchanged. Download streams decrypted chunks with Range, ETag/If-None-Match and an
+ * RFC 6266/5987 Content-Disposition.
+ *
+ * SECURITY: ids in paths are looked up by (tenant, id), so ids of other tenants are 404
+ * exactly like ids that do not exist. Names arrive percent-decoded and checked by the path
+ * decoder (no NUL, control bytes, "." or "..") and again by the files service. A stored
+ * blob that fails its integrity check is never sent: the first chunk is verified before the
+ * status line; a later chunk that fails aborts the connection mid-body (the client sees a
+ * truncated transfer, never wrong bytes). Both are audit records.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "files/files.h"
+#include "http/http_int.h"
+#include "store/db.h"
+
+#define TENANT(req) ((req)->session.account.tenant_id)
+#define STREAM_BLOCK (64 * 1024)
+
+/* Maps a files-service error to a problem response. */
+static enum MHD_Result files_error(struct request *req, int r, const char *what)
+{
+	switch (r) {
+	case -ENOENT:
+		return http_problem(req, 404, "not-found", "no such file or folder", NULL);
+	case -EINVAL:
+		return http_problem(req, 400, "invalid-name",
+				    "names are 1-255 bytes of UTF-8 without '/', NUL or control characters,"
+				    " and not \".\" or \"..\"; labels 1-64 characters without '/'",
+				    what);
+	case -EEXIST:
+		return http_problem(req, 409, "conflict", "an item of that name exists in the folder", what);
+	case -ENOTDIR:
+		return http_problem(req, 409, "conflict", "the target is not a folder", what);
+	case -EISDIR:
+		return http_problem(req, 409, "conflict", "a folder of that name exists in the folder", what);
+	case -ELOOP:
+		return http_problem(req, 409, "conflict", "a folder cannot move into itself", what);
+	case -EPERM:
+		return http_problem(req, 409, "conflict", "the root folder cannot be moved or deleted", NULL);
+	case -E2BIG:
+		return http_problem(req, 409, "conflict", "too many labels, or folders nested too deep", what);
+	case -EDQUOT:
+		return http_problem(req, 507, "quota-exceeded",
+				    "the tenant's storage quota does not leave room for this file", NULL);
+	case -EFBIG:
+		return http_problem(req, 413, "file-too-large", "files are at most 64 GiB", NULL);
+	case -ENOSPC:
+		return http_problem(req, 507, "insufficient-storage",
+				    "the server's storage is full; nothing was stored", NULL);
+	case -EBADMSG:
+		return http_problem(req, 500, "integrity-error",
+				    "the stored content failed its integrity check and is not sent", NULL);
+	default:
+		return http_internal_error(req, r);
+	}
+}
+
+static enum MHD_Result no_service(struct request *req)
+{
+	return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
+}
+
+/* Path parameter i as a node id: "root" or a positive integer. -ENOENT for anything else. */
+static int node_param(struct request *req, size_t i, int64_t *ret)
+{
+	const char *s = i < req->n_params ? req->params[i] : NULL;
+
+	if (!s)
+		return -ENOENT;
+	if (!strcmp(s, "root"))
+		return files_root(req->db, TENANT(req), ret);
+	if (s[0] < '1' || s[0] > '9' || safe_atoi64(s, ret) < 0 || *ret <= 0)
+		return -ENOENT;
+	return 0;
+}
+
+static bool path_is_files(struct request *req)
+{
+	return !strncmp(req->path, "/api/v1/files/", 14);
+}
+
+/* The live node of path parameter 0, of the kind the path names (files/ or folders/). */
+static int node_of_path(struct request *req, struct file_node *ret)
+{
+	int64_t id;
+	int r = node_param(req, 0, &id);
+
+	if (r == 0)
+		r = files_get(req->db, TENANT(req), id, ret);
+	if (r == 0 && (ret->kind == NODE_FILE) != path_is_files(req))
+		r = -ENOENT;
+	return r;
+}
+
+static enum MHD_Result node_answer(struct request *req, unsigned status, const struct file_node *n)
+{
+	return http_json(req, status, files_node_json(req->db, TENANT(req), n));
+}
+
+enum MHD_Result api_folder_get(struct request *req)
+{
+	struct file_node n;
+	int r = node_of_path(req, &n);
+
+	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
+}
+
+enum MHD_Result api_file_get(struct request *req)
+{
+	return api_folder_get(req);
+}
+
+enum MHD_Result api_folder_children(struct request *req)
+{
+	const char *label = http_query(req, "label"), *after = http_query(req, "after");
+	const char *limit_s = http_query(req, "limit");
+	struct file_node n;
+	json_t *items = NULL;
+	int64_t limit = KURA_PAGE_DEFAULT;
+	bool more = false;
+	int r;
+
+	if (limit_s && (safe_atoi64(limit_s, &limit) < 0 || limit < 1 || limit > KURA_PAGE_MAX))
+		return http_problem(req, 400, "invalid-field", "limit is 1 to 1000", "limit");
+	if (after && !files_name_valid(after))
+		return http_problem(req, 400, "invalid-field", "after must be a name", "after");
+	r = node_of_path(req, &n);
+	if (r == 0)
+		r = files_list(req->db, TENANT(req), n.id, label, after, (size_t)limit, &items, &more);
+	if (r < 0)
+		return files_error(req, r, "label");
+	return http_json(req, 200, json_pack("{s:o, s:o, s:b}", "folder", files_node_json(req->db, TENANT(req), &n),
+					     "items", items, "more", more));
+}
+
+enum MHD_Result api_folder_create(struct request *req)
+{
+	const char *name = NULL;
+	const struct field spec[] = {
+		{ "name", FIELD_STRING, true, KURA_FILE_NAME_MAX, &name, NULL },
+	};
+	struct file_node parent, n;
+	enum MHD_Result res;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	r = node_of_path(req, &parent);
+	if (r == 0)
+		r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
+	if (r < 0)
+		return files_error(req, r, "name");
+	return node_answer(req, 201, &n);
+}
+
+enum MHD_Result api_node_patch(struct request *req)
+{
+	json_t *name_v = json_object_get(req->json, "name"), *parent_v = json_object_get(req->json, "parent_id");
+	const char *key, *name = NULL;
+	int64_t parent = 0;
+	struct file_node n;
+	json_t *v;
+	int r;
+
+	json_object_foreach(req->json, key, v) {
+		if (strcmp(key, "name") && strcmp(key, "parent_id"))
+			return http_problem(req, 400, "invalid-field", "unknown member", key);
+	}
+	if (!name_v && !parent_v)
+		return http_problem(req, 400, "invalid-field", "send name, parent_id or both", NULL);
+	if (name_v) {
+		if (!json_is_string(name_v))
+			return http_problem(req, 400, "invalid-field", "name must be a string", "name");
+		name = json_string_value(name_v);
+		if (!files_name_valid(name))
+			return files_error(req, -EINVAL, "name");
+	}
+	if (parent_v) {
+		if (json_is_string(parent_v) && !strcmp(json_string_value(parent_v), "root")) {
+			r = files_root(req->db, TENANT(req), &parent);
+			if (r < 0)
+				return http_internal_error(req, r);
+		} else if (json_is_integer(parent_v) && json_integer_value(parent_v) > 0) {
+			parent = json_integer_value(parent_v);
+		} else {
+			return http_problem(req, 400, "invalid-field", "parent_id is a folder id or \"root\"",
+					    "parent_id");
+		}
+	}
+	r = node_of_path(req, &n);
+	if (r == 0)
+		r = files_move(req->db, &req->actor, TENANT(req), n.id, parent, name, &n);
+	if (r == -ENOENT && parent)
+		return http_problem(req, 404, "not-found", "no such item or target folder", "parent_id");
+	if (r < 0)
+		return files_error(req, r, name ? "name" : "parent_id");
+	return node_answer(req, 200, &n);
+}
+
+enum MHD_Result api_node_delete(struct request *req)
+{
+	struct file_node n;
+	int r = node_of_path(req, &n);
+
+	if (r == 0)
+		r = files_trash(req->db, &req->actor, TENANT(req), n.id);
+	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
+}
+
+/* ---- labels ---- */
+
+enum MHD_Result api_label_put(struct request *req)
+{
+	struct file_node n;
+	int r = node_of_path(req, &n);
+
+	if (r == 0)
+		r = files_label_add(req->db, &req->actor, TENANT(req), n.id, req->params[1]);
+	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
+}
+
+enum MHD_Result api_label_delete(struct request *req)
+{
+	struct file_node n;
+	int r = node_of_path(req, &n);
+
+	if (r == 0)
+		r = files_label_remove(req->db, &req->actor, TENANT(req), n.id, req->params[1]);
+	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
+}
+
+enum MHD_Result api_labels_list(struct request *req)
+{
+	json_t *arr = NULL;
+	int r = files_labels(req->db, TENANT(req), &arr);
+
+	return r < 0 ? files_error(req, r, NULL) : http_json(req, 200, json_pack("{s:o}", "labels", arr));
+}
+
+enum MHD_Result api_label_items(struct request *req)
+{
+	json_t *arr = NULL;
+	int r = files_label_find(req->db, TENANT(req), req->params[0], &arr);
+
+	return r < 0 ? files_error(req, r, "label")
+		     : http_json(req, 200, json_pack("{s:s, s:o}", "label", req->params[0], "items", arr));
+}
+
+/* ---- trash ---- */
+
+enum MHD_Result api_trash_list(struct request *req)
+{
+	json_t *arr = NULL;
+	int r = files_trash_list(req->db, TENANT(req), &arr);
+
+	return r < 0 ? files_error(req, r, NULL)
+		     : http_json(req, 200, json_pack("{s:o, s:i}", "items", arr, "retention_days",
+						     KURA_TRASH_RETENTION_S / 86400));
+}
+
+enum MHD_Result api_trash_restore(struct request *req)
+{
+	struct file_node n;
+	int64_t id;
+	int r = node_param(req, 0, &id);
+
+	if (r == 0)
+		r = files_restore(req->db, &req->actor, TENANT(req), id, &n);
+	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
+}
+
+enum MHD_Result api_trash_purge(struct request *req)
+{
+	int64_t id;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	r = node_param(req, 0, &id);
+	if (r == 0)
+		r = files_purge(req->srv->files, req->db, &req->actor, TENANT(req), id);
+	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
+}
+
+enum MHD_Result api_quota(struct request *req)
+{
+	int64_t quota = 0, used = 0;
+	int r = files_quota(req->db, TENANT(req), &quota, &used);
+
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, json_pack("{s:I, s:I, s:I, s:I}", "quota_bytes", (json_int_t)quota,
+					     "used_bytes", (json_int_t)used, "available_bytes",
+					     (json_int_t)(quota > used ? quota - used : 0),
+					     "max_file_bytes", (json_int_t)KURA_FILE_MAX_BYTES));
+}
+
+/* ---- upload (streaming) ---- */
+
+struct upload_ctx {
+	struct files_upload *u;
+	int64_t expected;        /* Content-Length, -1 when chunked */
+	int err;                 /* first error of data() */
+	char name[KURA_FILE_NAME_MAX + 1];
+	int64_t parent_id;
+};
+
+static const char *header(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, name);
+}
+
+static const struct stream_ops upload_ops;
+
+enum MHD_Result api_file_upload_begin(struct request *req)
+{
+	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct upload_ctx *c;
+	struct file_node parent;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	c = arena_alloc(req->arena, sizeof(*c));
+	if (!c)
+		return http_internal_error(req, -ENOMEM);
+	c->expected = -1;
+	if (cl && (safe_atoi64(cl, &c->expected) < 0 || c->expected < 0))
+		return http_problem(req, 400, "invalid-field", "bad Content-Length", "Content-Length");
+	if (!files_name_valid(req->params[1]))
+		return files_error(req, -EINVAL, "name");
+	if (ct && !files_content_type_valid(ct))
+		return http_problem(req, 400, "invalid-field",
+				    "Content-Type must be type/subtype in printable ASCII, at most 127 bytes",
+				    "Content-Type");
+	r = node_of_path(req, &parent);
+	if (r == 0)
+		r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent.id, req->params[1], ct,
+				       c->expected, inm && !strcmp(inm, "*"), &c->u);
+	if (r == -EEXIST)
+		return http_problem(req, 412, "precondition-failed",
+				    "If-None-Match: * and a file of that name exists", NULL);
+	if (r < 0)
+		return files_error(req, r, "name");
+	str_copy(c->name, sizeof(c->name), req->params[1]);
+	c->parent_id = parent.id;
+	req->stream_ctx = c;
+	req->stream = &upload_ops;
+	return MHD_YES;
+}
+
+static int upload_data(struct request *req, const char *data, size_t n)
+{
+	struct upload_ctx *c = req->stream_ctx;
+	int r;
+
+	if (!c || !c->u)
+		return -EINVAL;
+	if (c->expected >= 0 && files_upload_received(c->u) + n > (uint64_t)c->expected)
+		r = -EINVAL;     /* more than announced: MHD does not allow it; belt and braces */
+	else
+		r = files_upload_write(c->u, data, n);
+	if (r < 0) {
+		c->err = r;
+		c->u = files_upload_abort(c->u);   /* free the temp blob now, not at the end */
+	}
+	return r;
+}
+
+static int audit_upload_failure(struct request *req, struct upload_ctx *c, const char *reason)
+{
+	json_t *d = json_pack("{s:s, s:I, s:s}", "name", c->name, "parent_id", (json_int_t)c->parent_id,
+			      "reason", reason);
+	int r = http_audit(req, 0, AUDIT_OPERATION, "file.upload", c->name, AUDIT_FAILURE, d);
+
+	json_decref(d);
+	return r;
+}
+
+static enum MHD_Result upload_end(struct request *req)
+{
+	struct upload_ctx *c = req->stream_ctx;
+	struct file_node n;
+	bool created = false;
+	char loc[64];
+	int r;
+
+	if (!c)
+		return http_internal_error(req, -EINVAL);
+	if (c->err) {
+		r = audit_upload_failure(req, c, strerror(-c->err));
+		(void)r;   /* the refusal stands either way */
+		return files_error(req, c->err, "name");
+	}
+	if (c->expected >= 0 && files_upload_received(c->u) != (uint64_t)c->expected) {
+		c->u = files_upload_abort(c->u);
+		return http_problem(req, 400, "upload-incomplete", NULL, NULL);
+	}
+	r = files_upload_commit(c->u, req->db, &req->actor, &n, &created);
+	c->u = NULL;   /* commit freed it */
+	if (r < 0) {
+		int k = audit_upload_failure(req, c, strerror(-r));
+
+		(void)k;
+		if (r == -EEXIST)
+			return http_problem(req, 412, "precondition-failed",
+					    "If-None-Match: * and a file of that name exists", NULL);
+		return files_error(req, r, "name");
+	}
+	str_printf(loc, sizeof(loc), "/api/v1/files/%lld", (long long)n.id);
+	http_add_header(req, "Location", loc);
+	return node_answer(req, created ? 201 : 200, &n);
+}
+
+static void upload_abort(struct request *req, bool client_gone)
+{
+	struct upload_ctx *c = req->stream_ctx;
+
+	if (!c || !c->u)
+		return;
+	c->u = files_upload_abort(c->u);
+	if (client_gone) {
+		/* nobody to answer; the attempt is still on record */
+		req->db = req->db ? req->db : db_thread();
+		if (req->db && req->has_session && audit_upload_failure(req, c, "client disconnected") < 0)
+			log_warn("files.upload", "could not record the aborted upload of %s", c->name);
+	}
+	log_info("files.upload", "upload of \"%s\" aborted%s; nothing stored", c->name,
+		 client_gone ? " (client disconnected)" : "");
+}
+
+static const struct stream_ops upload_ops = { upload_data, upload_end, upload_abort };
+
+/* ---- download ---- */
+
+struct download {
+	struct files_reader *rd;
+	uint64_t start, len;
+	int64_t tenant_id, node_id;
+	char actor_name[KURA_LOGIN_MAX + 1];
+	char client_ip[INET6_ADDRSTRLEN];
+	int64_t account_id;
+};
+
+static void download_free(void *cls)
+{
+	struct download *d = cls;
+
+	files_reader_close(d->rd);
+	free(d);
+}
+
+static void integrity_audit(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
+			    uint64_t offset)
+{
+	json_t *det = json_pack("{s:I}", "offset", (json_int_t)offset);
+	int r = files_audit(db, who, tenant_id, AUDIT_ACCESS, "file.integrity", id, AUDIT_FAILURE, det);
+
+	json_decref(det);
+	log_error("files.integrity", "tenant %lld node %lld failed its integrity check at offset %llu%s",
+		  (long long)tenant_id, (long long)id, (unsigned long long)offset,
+		  r < 0 ? " (and the audit record failed)" : "");
+}
+
+static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct download *d = cls;
+	size_t want, got = 0;
+	int r;
+
+	if (pos >= d->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	want = d->len - pos < max ? (size_t)(d->len - pos) : max;
+	r = files_read(d->rd, d->start + pos, buf, want, &got);
+	if (r < 0 || got == 0) {
+		struct actor a = { ACTOR_ACCOUNT, d->tenant_id, d->account_id, d->actor_name,
+				   d->client_ip, "" };
+		struct db *db = db_thread();
+
+		if (r == -EBADMSG && db)
+			integrity_audit(db, &a, d->tenant_id, d->node_id, d->start + pos);
+		else
+			log_error("files.download", "read of node %lld failed: %s", (long long)d->node_id,
+				  strerror(r < 0 ? -r : EIO));
+		return MHD_CONTENT_READER_END_WITH_ERROR;   /* the client sees a cut transfer */
+	}
+	return (ssize_t)got;
+}
+
+/* Parses a single "bytes=a-b" / "bytes=a-" / "bytes=-n" range against size. 1 = a range,
+ * 0 = no usable Range (serve everything), -1 = unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64_t *ret_len)
+{
+	char a[24], b[24];
+	const char *dash;
+	int64_t x = -1, y = -1;
+	size_t na, nb;
+
+	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+		return 0;
+	h += 6;
+	dash = strchr(h, '-');
+	if (!dash)
+		return 0;
+	na = (size_t)(dash - h);
+	nb = strlen(dash + 1);
+	if (na >= sizeof(a) || nb >= sizeof(b) || (na == 0 && nb == 0))
+		return 0;
+	memcpy(a, h, na);
+	a[na] = '\0';
+	memcpy(b, dash + 1, nb);
+	b[nb] = '\0';
+	if ((na && (safe_atoi64(a, &x) < 0 || x < 0)) || (nb && (safe_atoi64(b, &y) < 0 || y < 0)))
+		return 0;
+	if (!na) {                      /* suffix: the last y bytes */
+		if (y == 0 || size == 0)
+			return -1;
+		*ret_len = (uint64_t)y < size ? (uint64_t)y : size;
+		*ret_start = size - *ret_len;
+		return 1;
+	}
+	if (nb && y < x)
+		return 0;
+	if ((uint64_t)x >= size)
+		return -1;
+	*ret_start = (uint64_t)x;
+	*ret_len = (!nb || (uint64_t)y >= size ? size - 1 : (uint64_t)y) - (uint64_t)x + 1;
+	return 1;
+}
+
+/* attachment; filename="ascii"; filename*=UTF-8''pct-encoded (RFC 6266, RFC 5987) */
+static char *content_disposition(struct arena *a, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(name), i, o = 0, q = 0;
+	char *ascii = arena_alloc(a, n + 1), *enc = arena_alloc(a, 3 * n + 1);
+
+	if (!ascii || !enc)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		ascii[q++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '%') ? (char)c : '_';
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    strchr("!#$&+-.^_`|~", c)) {
+			enc[o++] = (char)c;
+		} else {
+			enc[o++] = '%';
+			enc[o++] = hex[c >> 4];
+			enc[o++] = hex[c & 15];
+		}
+	}
+	ascii[q] = '\0';
+	enc[o] = '\0';
+	return arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
+}
+
+static bool etag_matches(const char *inm, const char *quoted)
+{
+	const char *p;
+	size_t n = strlen(quoted);
+
+	if (!inm)
+		return false;
+	if (!strcmp(inm, "*"))
+		return true;
+	for (p = inm; (p = strstr(p, quoted)) != NULL; p += n) {
+		/* the quoted tag, optionally W/-prefixed, as one list element */
+		char after = p[n];
+
+		if (after == '\0' || after == ',' || after == ' ')
+			return true;
+	}
+	return false;
+}
+
+enum MHD_Result api_file_content(struct request *req)
+{
+	const bool head = !strcmp(req->method, "HEAD");
+	struct files_reader *rd = NULL;
+	struct download *d = NULL;
+	struct MHD_Response *resp;
+	struct file_node n;
+	uint64_t start = 0, len = 0;
+	char etag[64], crange[96], probe[1];
+	const char *disp;
+	unsigned status = 200;
+	json_t *det;
+	size_t got = 0;
+	int64_t id;
+	int r, rng;
+
+	if (!req->srv->files)
+		return no_service(req);
+	r = node_param(req, 0, &id);
+	if (r == 0)
+		r = files_open(req->srv->files, req->db, TENANT(req), id, &n, &rd);
+	if (r == -EISDIR)
+		r = -ENOENT;
+	if (r == -EBADMSG)
+		integrity_audit(req->db, &req->actor, TENANT(req), id, 0);
+	if (r < 0)
+		return files_error(req, r, NULL);
+	str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
+	http_add_header(req, "ETag", etag);
+	http_add_header(req, "Cache-Control", "private, no-cache");
+	if (etag_matches(header(req, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+		files_reader_close(rd);
+		return http_empty(req, 304);
+	}
+	len = (uint64_t)n.size;
+	rng = parse_range(header(req, MHD_HTTP_HEADER_RANGE), (uint64_t)n.size, &start, &len);
+	if (rng < 0) {
+		files_reader_close(rd);
+		str_printf(crange, sizeof(crange), "bytes */%lld", (long long)n.size);
+		http_add_header(req, "Content-Range", crange);
+		return http_problem(req, 416, "range-not-satisfiable", NULL, NULL);
+	}
+	if (rng > 0) {
+		status = 206;
+		str_printf(crange, sizeof(crange), "bytes %llu-%llu/%lld", (unsigned long long)start,
+			   (unsigned long long)(start + len - 1), (long long)n.size);
+		http_add_header(req, "Content-Range", crange);
+	}
+	/* verify the first chunk the answer needs before the status line goes out */
+	if (len > 0 && (r = files_read(rd, start, probe, 1, &got)) < 0) {
+		files_reader_close(rd);
+		if (r == -EBADMSG)
+			integrity_audit(req->db, &req->actor, TENANT(req), id, start);
+		return files_error(req, r, NULL);
+	}
+	if (!head) {
+		det = json_pack("{s:s, s:I, s:I}", "name", n.name, "offset", (json_int_t)start, "length",
+				(json_int_t)len);
+		r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, "file.download", n.id,
+				AUDIT_SUCCESS, det);
+		json_decref(det);
+		if (r < 0) {
+			files_reader_close(rd);
+			return http_internal_error(req, r);   /* not logged, not served */
+		}
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		files_reader_close(rd);
+		return http_internal_error(req, -ENOMEM);
+	}
+	d->rd = rd;
+	d->start = start;
+	d->len = len;
+	d->tenant_id = TENANT(req);
+	d->node_id = n.id;
+	d->account_id = req->actor.account_id;
+	str_copy(d->actor_name, sizeof(d->actor_name), req->actor.name ? req->actor.name : "");
+	str_copy(d->client_ip, sizeof(d->client_ip), req->client_ip);
+	resp = MHD_create_response_from_callback(len, STREAM_BLOCK, download_read, d, download_free);
+	if (!resp) {
+		download_free(d);
+		return http_internal_error(req, -ENOMEM);
+	}
+	disp = content_disposition(req->arena, n.name);
+	if (disp)
+		http_add_header(req, "Content-Disposition", disp);
+	http_add_header(req, "Accept-Ranges", "bytes");
+	return http_respond_response(req, status, n.content_type[0] ? n.content_type : "application/octet-stream",
+				     resp);
+}

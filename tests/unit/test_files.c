@@ -1,0 +1,296 @@
+/* Unit tests for the files service on a real SQLite database and blob directory: encrypted
+ * upload and ranged reads, quota kept exact, fault injection during an upload (nothing
+ * stored, usage unchanged), key rotation (also in the middle of an upload), trash purge. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "blob/blob.h"
+#include "crypto/filecrypt.h"
+#include "files/files.h"
+#include "store/db.h"
+#include "tenant/tenant.h"
+
+static struct {
+	char dir[64], blobdir[96];
+	struct db *db;
+	unsigned char master[MASTER_KEY_BYTES];
+	struct blob_store *bs;
+	struct keyring_rt *kr;
+	struct files *f;
+	struct tenant t;
+	int64_t root;
+} fx;
+
+static const struct actor tester = { ACTOR_ACCOUNT, 0, 0, "tester", "127.0.0.1", "unit" };
+
+static int blob_count(void)
+{
+	char d[128];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(d, sizeof(d), "%s/%lld", fx.blobdir, (long long)fx.t.id);
+	dir = opendir(d);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static int64_t usage(void)
+{
+	int64_t q = 0, u = 0;
+
+	assert_int_equal(files_quota(fx.db, fx.t.id, &q, &u), 0);
+	return u;
+}
+
+static int upload(const char *name, const unsigned char *data, size_t n, struct file_node *ret)
+{
+	struct files_upload *u = NULL;
+	size_t off = 0;
+	int r = files_upload_begin(fx.f, fx.db, fx.t.id, fx.root, name, "application/octet-stream",
+				   -1, false, &u);
+
+	while (r == 0 && off < n) {
+		size_t k = n - off < 10000 ? n - off : 10000;
+
+		r = files_upload_write(u, data + off, k);
+		off += k;
+	}
+	if (r < 0) {
+		files_upload_abort(u);
+		return r;
+	}
+	return files_upload_commit(u, fx.db, &tester, ret, NULL);
+}
+
+static void expect_content(int64_t id, const unsigned char *data, size_t n)
+{
+	struct files_reader *r = NULL;
+	unsigned char *buf = malloc(n + 1);
+	size_t got = 0;
+
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id, id, NULL, &r), 0);
+	assert_int_equal(files_read(r, 0, buf, n + 100, &got), 0);
+	assert_int_equal(got, n);
+	assert_memory_equal(buf, data, n);
+	if (n > 65546) {
+		assert_int_equal(files_read(r, 65530, buf, 16, &got), 0);   /* across a chunk edge */
+		assert_int_equal(got, 16);
+		assert_memory_equal(buf, data + 65530, 16);
+	}
+	files_reader_close(r);
+	free(buf);
+}
+
+static void test_upload_read(void **state)
+{
+	const size_t n = 300000;
+	unsigned char *data = malloc(n);
+	struct file_node node;
+	int64_t before = usage();
+
+	(void)state;
+	randombytes_buf(data, n);
+	assert_int_equal(upload("a.bin", data, n, &node), 0);
+	assert_int_equal(node.size, n);
+	assert_int_equal(usage(), before + (int64_t)n);
+	expect_content(node.id, data, n);
+	/* another tenant id does not reach it */
+	assert_int_equal(files_get(fx.db, fx.t.id + 1000, node.id, &node), -ENOENT);
+	free(data);
+}
+
+static void test_fault_during_upload(void **state)
+{
+	static const enum blob_fault kinds[] = { BLOB_FAULT_WRITE, BLOB_FAULT_FSYNC, BLOB_FAULT_RENAME,
+						 BLOB_FAULT_FSYNC };
+	static const unsigned nth[] = { 3, 1, 1, 2 };
+	unsigned char data[200000];
+	struct file_node node;
+	int64_t before = usage();
+	int blobs = blob_count();
+	size_t i;
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+		blob_fault_set(kinds[i], nth[i]);
+		assert_true(upload("faulty.bin", data, sizeof(data), &node) < 0);
+		assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "faulty.bin", &node), -ENOENT);
+		assert_int_equal(usage(), before);
+		assert_int_equal(blob_count(), blobs);
+	}
+	blob_fault_set(BLOB_FAULT_NONE, 0);
+}
+
+static void test_quota_exact(void **state)
+{
+	unsigned char data[5000];
+	struct file_node node;
+	int64_t before = usage();
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, before + 6000), 0);
+	assert_int_equal(upload("q1", data, 5000, &node), 0);
+	assert_int_equal(upload("q2", data, 1001, &node), -EDQUOT);
+	assert_int_equal(usage(), before + 5000);
+	assert_int_equal(upload("q2", data, 1000, &node), 0);
+	assert_int_equal(usage(), before + 6000);
+	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, (int64_t)1 << 40), 0);
+}
+
+static void test_rotation(void **state)
+{
+	unsigned char d1[70000], d2[1000], d3[3000];
+	struct file_node n1, n2, n3;
+	struct files_upload *u = NULL;
+	struct db_stmt *st;
+	int64_t version = 0, count = 0;
+
+	(void)state;
+	randombytes_buf(d1, sizeof(d1));
+	randombytes_buf(d2, sizeof(d2));
+	randombytes_buf(d3, sizeof(d3));
+	assert_int_equal(upload("r1", d1, sizeof(d1), &n1), 0);
+	assert_int_equal(upload("r2", d2, sizeof(d2), &n2), 0);
+	/* an upload that spans a rotation */
+	assert_int_equal(files_upload_begin(fx.f, fx.db, fx.t.id, fx.root, "r3", NULL, -1, false, &u), 0);
+	assert_int_equal(files_upload_write(u, d3, sizeof(d3)), 0);
+	assert_int_equal(files_rotate_tenant_key(fx.db, fx.kr, &actor_system, fx.master, fx.t.id,
+						 &version, &count), 0);
+	assert_true(version >= 2);
+	assert_true(count >= 2);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &n3, NULL), 0);
+	st = db_query(fx.db, "SELECT count(*), min(version) FROM tenant_keys WHERE tenant_id = $1", "i", fx.t.id);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), 1);   /* the old version is gone */
+	assert_int_equal(db_int(st, 1), version);
+	db_done(st);
+	expect_content(n1.id, d1, sizeof(d1));
+	expect_content(n2.id, d2, sizeof(d2));
+	expect_content(n3.id, d3, sizeof(d3));
+	/* twice more, with an empty cache */
+	keyring_rt_forget(fx.kr, fx.t.id);
+	assert_int_equal(files_rotate_tenant_key(fx.db, NULL, &actor_system, fx.master, fx.t.id, &version,
+						 &count), 0);
+	expect_content(n1.id, d1, sizeof(d1));
+}
+
+static void test_trash_purge(void **state)
+{
+	unsigned char data[4000];
+	struct file_node node, folder;
+	int64_t before, n = 0;
+	int blobs;
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "old", &folder), 0);
+	assert_int_equal(upload("purge-me", data, sizeof(data), &node), 0);
+	assert_int_equal(files_move(fx.db, &tester, fx.t.id, node.id, folder.id, NULL, &node), 0);
+	before = usage();
+	blobs = blob_count();
+	assert_int_equal(files_trash(fx.db, &tester, fx.t.id, folder.id), 0);
+	assert_int_equal(files_get(fx.db, fx.t.id, node.id, &node), -ENOENT);
+	assert_int_equal(files_purge_expired(fx.f, fx.db, 1, &n), 0);   /* nothing that old */
+	assert_int_equal(n, 0);
+	assert_int_equal(files_purge_expired(fx.f, fx.db, INT64_MAX, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(usage(), before - (int64_t)sizeof(data));
+	assert_int_equal(blob_count(), blobs - 1);
+	assert_int_equal(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder), -ENOENT);
+}
+
+static void test_names(void **state)
+{
+	char longname[300];
+
+	(void)state;
+	memset(longname, 'a', sizeof(longname));
+	longname[256] = '\0';
+	assert_false(files_name_valid(longname));
+	longname[255] = '\0';
+	assert_true(files_name_valid(longname));
+	assert_false(files_name_valid(""));
+	assert_false(files_name_valid("."));
+	assert_false(files_name_valid(".."));
+	assert_false(files_name_valid("a/b"));
+	assert_false(files_name_valid("a\tb"));
+	assert_false(files_name_valid("a\x01"));
+	assert_false(files_name_valid("\xff\xfe"));
+	assert_true(files_name_valid("...") && files_name_valid("報告書.pdf") && files_name_valid(".hidden"));
+	assert_false(files_label_valid("a/b"));
+	assert_true(files_label_valid("秘密"));
+	assert_true(files_content_type_valid("text/plain; charset=utf-8"));
+	assert_false(files_content_type_valid("text"));
+	assert_false(files_content_type_valid("text/plain\r\nX: y"));
+}
+
+static int setup(void **state)
+{
+	char err[256], path[128];
+	const char *svc[] = { "DOCX" };
+
+	(void)state;
+	if (crypto_init() < 0)
+		return -1;
+	str_copy(fx.dir, sizeof(fx.dir), "/tmp/kura-files-XXXXXX");
+	if (!mkdtemp(fx.dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/kura.db", fx.dir);
+	snprintf(fx.blobdir, sizeof(fx.blobdir), "%s/blobs", fx.dir);
+	fx.db = db_open(path, err, sizeof(err));
+	if (!fx.db || db_migrate(fx.db) < 0)
+		return -1;
+	randombytes_buf(fx.master, sizeof(fx.master));
+	if (tenant_create(fx.db, &actor_system, fx.master, "unit", "Unit", svc, 1, NULL, 0, &fx.t) < 0)
+		return -1;
+	fx.bs = blob_open_local(fx.blobdir, err, sizeof(err));
+	fx.kr = keyring_rt_new(fx.master);
+	fx.f = files_new(fx.bs, fx.kr);
+	if (!fx.f || files_root(fx.db, fx.t.id, &fx.root) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	files_free(fx.f);
+	keyring_rt_free(fx.kr);
+	blob_close(fx.bs);
+	db_close(fx.db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx.dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_upload_read),
+		cmocka_unit_test(test_fault_during_upload),
+		cmocka_unit_test(test_quota_exact),
+		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_trash_purge),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
