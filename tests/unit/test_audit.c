@@ -618,6 +618,27 @@ static void test_cutoff_including_today(void **state)
 	assert_string_equal(buf, "2026-11-22T00:00:00.000000Z");
 }
 
+static void test_parse_rfc3339(void **state)
+{
+	int64_t us;
+
+	(void)state;
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T11:00:00+09:00", &us), 0);
+	assert_int_equal(us, 1795312800LL * 1000000);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T02:00:00.5Z", &us), 0);
+	assert_int_equal(us, 1795312800LL * 1000000 + 500000);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22", &us), 0);
+	assert_int_equal(us, (1795312800LL - 7200) * 1000000);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T02:00:00-05:30", &us), 0);
+	assert_int_equal(us, (1795312800LL + 5 * 3600 + 1800) * 1000000);
+	static const char *const bad[] = { "", "yesterday", "2026-13-01", "2026-02-30", "2026-11-22T25:00:00Z",
+					   "2026-11-22T02:00:00", "2026-11-22T02:00:00Zjunk", "2026-11-22T02:00:00.Z",
+					   "2026-11-22T02:00:00+9:00", "12026-11-22" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (clock_parse_rfc3339(bad[i], &us) == 0)
+			fail_msg("accepted \"%s\"", bad[i]);
+}
+
 static void test_retention(void **state)
 {
 	static const uint32_t days[AUDIT_N_CATEGORIES] = { 90, 90, 365, 90, 90, 90 };  /* access: 1 year */
@@ -778,6 +799,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
 		cmocka_unit_test(test_cutoff_including_today),
+		cmocka_unit_test(test_parse_rfc3339),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_rows_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
