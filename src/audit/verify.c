@@ -234,29 +234,29 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* A JSON string into scratch (NUL-terminated); *ret points at it. */
+/* A JSON string into scratch (NUL-terminated); *ret points at it. Runs without escapes are
+ * found with memchr and copied whole. */
 static bool fast_str(struct fast *f, const char **ret)
 {
 	char *out = f->scratch + f->used, *o = out;
 
 	if (f->p >= f->end || *f->p++ != '"')
 		return false;
-	while (f->p < f->end && *f->p != '"') {
-		unsigned char c = (unsigned char)*f->p;
+	for (;;) {
+		const char *q = memchr(f->p, '"', (size_t)(f->end - f->p)), *bs;
 
-		if (c < 0x20)
+		if (!q)
 			return false;
-		if (c != '\\') {
-			/* copy a run of plain bytes */
-			const char *q = f->p;
-
-			while (q < f->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-				q++;
+		bs = memchr(f->p, '\\', (size_t)(q - f->p));
+		if (!bs) {
 			memcpy(o, f->p, (size_t)(q - f->p));
 			o += q - f->p;
 			f->p = q;
-			continue;
+			break;
 		}
+		memcpy(o, f->p, (size_t)(bs - f->p));
+		o += bs - f->p;
+		f->p = bs;
 		if (f->end - f->p < 2)
 			return false;
 		switch (f->p[1]) {
@@ -316,18 +316,30 @@ static bool fast_str(struct fast *f, const char **ret)
 	return true;
 }
 
-/* Hashes are public: a plain table decoder (sodium_hex2bin is constant-time, and slower). */
+/* Hashes are public: a table decoder (sodium_hex2bin is constant-time, and slower).
+ * Entries are value + 1, 0 for a byte that is not a hex digit. */
+#define HX(c, v) [c] = (v) + 1
+static const unsigned char hex_table[256] = {
+	HX('0', 0), HX('1', 1), HX('2', 2), HX('3', 3), HX('4', 4), HX('5', 5), HX('6', 6), HX('7', 7),
+	HX('8', 8), HX('9', 9), HX('a', 10), HX('b', 11), HX('c', 12), HX('d', 13), HX('e', 14),
+	HX('f', 15), HX('A', 10), HX('B', 11), HX('C', 12), HX('D', 13), HX('E', 14), HX('F', 15),
+};
+
 static bool fast_hex(struct fast *f, unsigned char *out, size_t n)
 {
+	const unsigned char *h = (const unsigned char *)f->p + 1;
+	unsigned bad = 0;
+
 	if ((size_t)(f->end - f->p) < n * 2 + 2 || f->p[0] != '"' || f->p[n * 2 + 1] != '"')
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(f->p[1 + 2 * i]), lo = hexval(f->p[2 + 2 * i]);
+		unsigned hi = hex_table[h[2 * i]], lo = hex_table[h[2 * i + 1]];
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		bad |= (hi == 0) | (lo == 0);
+		out[i] = (unsigned char)((hi - 1) << 4 | ((lo - 1) & 0xF));
 	}
+	if (bad)
+		return false;
 	f->p += n * 2 + 2;
 	return true;
 }
