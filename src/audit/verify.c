@@ -16,9 +16,13 @@
  * member is type-checked, hex is length-checked before use.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -364,116 +368,214 @@ static bool fast_record(const char *line, size_t n, char *scratch, struct audit_
 	       fast_hex(&f, r->hash, AUDIT_HASH_BYTES) && FAST_LIT(&f, "}\n") && f.p == f.end;
 }
 
+/* ---------------------------------------------------------------- files
+ * One line checker, two drivers: a regular file is mapped and the hash of everything before
+ * the trailer (its last line) is computed on a second thread while this one parses; a pipe
+ * is read line by line and hashed as it goes. */
+
+struct vfile {
+	struct vstate v;
+	bool header, trailer;
+	long lineno;
+	char *scratch;
+	struct audit_sha *sha;          /* stream: running hash of the lines so far */
+	/* mapped: the hash of [0, trailer_off) from the hashing thread */
+	const char *map;
+	size_t trailer_off;
+	pthread_t hasher;
+	bool hasher_running;
+	unsigned char mapped_hash[AUDIT_HASH_BYTES];
+};
+
+static void *hash_prefix(void *arg)
+{
+	struct vfile *vf = arg;
+
+	audit_sha256(vf->map, vf->trailer_off, vf->mapped_hash);
+	return NULL;
+}
+
+/* The hash of all bytes before the trailer line at offset off (mapped) or read so far. */
+static bool prefix_hash(struct vfile *vf, size_t off, unsigned char fh[AUDIT_HASH_BYTES])
+{
+	if (vf->sha) {
+		audit_sha_final(vf->sha, fh);
+		vf->sha = NULL;
+		return true;
+	}
+	if (!vf->hasher_running)
+		return false;
+	pthread_join(vf->hasher, NULL);
+	vf->hasher_running = false;
+	memcpy(fh, vf->mapped_hash, AUDIT_HASH_BYTES);
+	return off == vf->trailer_off;
+}
+
+/* Checks one line (with its newline) that starts at byte offset off. */
+static void process_line(struct vfile *vf, const char *line, size_t n, size_t off)
+{
+	struct vstate *v = &vf->v;
+	struct audit_verify_result *res = v->res;
+	json_t *o;
+	const char *type;
+
+	vf->lineno++;
+	res->bytes += n;
+	if (n > KURA_AUDIT_LINE_MAX || n == 0 || line[n - 1] != '\n') {
+		vfail(v, v->seq + 1, "line %ld is too long or not terminated", vf->lineno);
+		return;
+	}
+	if (vf->trailer) {
+		vfail(v, v->seq + 1, "line %ld: content after the signed trailer", vf->lineno);
+		return;
+	}
+	if (vf->header) {
+		struct audit_rec rec = { 0 };
+
+		if (fast_record(line, n, vf->scratch, &rec)) {
+			v_record(v, &rec, false);
+			if (vf->sha)
+				audit_sha_update(vf->sha, line, n);
+			return;
+		}
+	}
+	o = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL);
+	type = json_string_value(json_object_get(o, "type"));
+	if (!o || !type) {
+		vfail(v, v->seq + 1, "line %ld is not a JSON object with a type", vf->lineno);
+	} else if (!vf->header) {
+		if (strcmp(type, "header") || !int_member(o, "tenant", &v->tenant))
+			vfail(v, 0, "line 1 is not an export header");
+		vf->header = true;
+		res->tenant = v->tenant;
+	} else if (!strcmp(type, "checkpoint")) {
+		struct audit_ckpt c;
+
+		if (!parse_ckpt(o, &c))
+			vfail(v, v->seq + 1, "line %ld: malformed checkpoint", vf->lineno);
+		else
+			v_checkpoint(v, &c);
+	} else if (!strcmp(type, "record") || !strcmp(type, "omitted")) {
+		struct audit_rec rec = { 0 };
+		bool omitted = type[0] == 'o';
+
+		if (omitted ? !(int_member(o, "seq", &rec.seq) && hex_member(o, "prev_hash", rec.prev, AUDIT_HASH_BYTES) &&
+				hex_member(o, "content_hash", rec.content, AUDIT_HASH_BYTES) &&
+				hex_member(o, "hash", rec.hash, AUDIT_HASH_BYTES))
+			    : !parse_rec(o, &rec))
+			vfail(v, v->seq + 1, "line %ld: malformed %s", vf->lineno, type);
+		else
+			v_record(v, &rec, omitted);
+	} else if (!strcmp(type, "trailer")) {
+		unsigned char fh[AUDIT_HASH_BYTES], want[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES], msg[64];
+		int64_t lines = 0;
+		bool last = prefix_hash(vf, off, fh);
+
+		vf->trailer = true;
+		if (!last)
+			vfail(v, v->seq + 1, "line %ld: content after the signed trailer", vf->lineno + 1);
+		else if (!hex_member(o, "sha256", want, AUDIT_HASH_BYTES) ||
+			 !hex_member(o, "signature", sig, AUDIT_SIG_BYTES) || !int_member(o, "lines", &lines))
+			vfail(v, 0, "line %ld: malformed trailer", vf->lineno);
+		else if (memcmp(fh, want, AUDIT_HASH_BYTES) || lines != vf->lineno - 1)
+			vfail(v, 0, "the trailer does not match the lines before it (lines added or removed)");
+		else if (crypto_sign_ed25519_verify_detached(sig, msg, audit_export_message(v->tenant, fh, msg), v->pk))
+			vfail(v, 0, "the trailer's signature does not verify with this key");
+	} else {
+		vfail(v, v->seq + 1, "line %ld: unknown type \"%.32s\"", vf->lineno, type);
+	}
+	json_decref(o);
+	if (vf->sha)
+		audit_sha_update(vf->sha, line, n);
+}
+
+static void finish(struct vfile *vf)
+{
+	struct vstate *v = &vf->v;
+
+	if (v->res->ok && !vf->header)
+		vfail(v, 0, "empty file: no export header");
+	if (v->res->ok)
+		v_end(v);
+	if (v->res->ok && !vf->trailer)
+		vfail(v, v->seq + 1, "no signed trailer: the file is cut off after seq %" PRId64, v->seq);
+	if (!v->res->ok)
+		v->res->bad_line = vf->lineno;
+}
+
+static int verify_mapped(struct vfile *vf, int fd, size_t size)
+{
+	void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	const char *p, *end;
+	size_t last;
+
+	if (map == MAP_FAILED)
+		return -errno;
+	madvise(map, size, MADV_SEQUENTIAL);
+	vf->map = p = map;
+	end = p + size;
+	/* the trailer is the last line: hash everything before it on a second thread */
+	last = size - 1;
+	while (last > 0 && p[last - 1] != '\n')
+		last--;
+	vf->trailer_off = last;
+	vf->hasher_running = pthread_create(&vf->hasher, NULL, hash_prefix, vf) == 0;
+	while (vf->v.res->ok && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		process_line(vf, p, n > KURA_AUDIT_LINE_MAX + 1 ? KURA_AUDIT_LINE_MAX + 1 : n, (size_t)(p - vf->map));
+		p += n;
+	}
+	if (vf->hasher_running)
+		pthread_join(vf->hasher, NULL);
+	munmap(map, size);
+	return 0;
+}
+
+static int verify_stream(struct vfile *vf, FILE *f)
+{
+	char *line = malloc(KURA_AUDIT_LINE_MAX + 2);
+	size_t off = 0;
+
+	if (!line || !(vf->sha = audit_sha_new())) {
+		free(line);
+		return -ENOMEM;
+	}
+	while (vf->v.res->ok && fgets(line, KURA_AUDIT_LINE_MAX + 2, f)) {
+		size_t n = strlen(line);
+
+		process_line(vf, line, n, off);
+		off += n;
+	}
+	free(line);
+	return ferror(f) ? -EIO : 0;
+}
+
 int audit_verify_file(FILE *f, const unsigned char pk[32], struct audit_verify_result *res)
 {
-	struct vstate v = { .pk = pk, .res = res };
-	struct audit_sha *sha = audit_sha_new();
-	char *line = malloc(KURA_AUDIT_LINE_MAX + 2), *scratch = malloc(KURA_AUDIT_LINE_MAX + 2);
-	bool header = false, trailer = false;
-	long lineno = 0;
-	int r = 0;
+	struct vfile vf = { .v = { .pk = pk, .res = res } };
+	struct stat st;
+	int r;
 
 	memset(res, 0, sizeof(*res));
 	res->ok = true;
-	if (!sha || !line || !scratch) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (res->ok && fgets(line, KURA_AUDIT_LINE_MAX + 2, f)) {
-		size_t n = strlen(line);
-		json_t *o;
-		const char *type;
-
-		lineno++;
-		res->bytes += n;
-		if (n > KURA_AUDIT_LINE_MAX || line[n - 1] != '\n') {
-			vfail(&v, v.seq + 1, "line %ld is too long or not terminated", lineno);
-			break;
-		}
-		if (trailer) {
-			vfail(&v, v.seq + 1, "line %ld: content after the signed trailer", lineno);
-			break;
-		}
-		if (header) {
-			struct audit_rec rec = { 0 };
-
-			if (fast_record(line, n, scratch, &rec)) {
-				v_record(&v, &rec, false);
-				audit_sha_update(sha, line, n);
-				continue;
-			}
-		}
-		o = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL);
-		type = json_string_value(json_object_get(o, "type"));
-		if (!o || !type) {
-			vfail(&v, v.seq + 1, "line %ld is not a JSON object with a type", lineno);
-		} else if (!header) {
-			if (strcmp(type, "header") || !int_member(o, "tenant", &v.tenant))
-				vfail(&v, 0, "line 1 is not an export header");
-			header = true;
-			res->tenant = v.tenant;
-		} else if (!strcmp(type, "checkpoint")) {
-			struct audit_ckpt c;
-
-			if (!parse_ckpt(o, &c))
-				vfail(&v, v.seq + 1, "line %ld: malformed checkpoint", lineno);
-			else
-				v_checkpoint(&v, &c);
-		} else if (!strcmp(type, "record") || !strcmp(type, "omitted")) {
-			struct audit_rec rec = { 0 };
-			bool omitted = type[0] == 'o';
-
-			if (omitted ? !(int_member(o, "seq", &rec.seq) &&
-					hex_member(o, "prev_hash", rec.prev, AUDIT_HASH_BYTES) &&
-					hex_member(o, "content_hash", rec.content, AUDIT_HASH_BYTES) &&
-					hex_member(o, "hash", rec.hash, AUDIT_HASH_BYTES))
-				    : !parse_rec(o, &rec))
-				vfail(&v, v.seq + 1, "line %ld: malformed %s", lineno, type);
-			else
-				v_record(&v, &rec, omitted);
-		} else if (!strcmp(type, "trailer")) {
-			unsigned char fh[AUDIT_HASH_BYTES], want[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES], msg[64];
-			size_t mn;
-			int64_t lines = 0;
-
-			audit_sha_final(sha, fh);
-			sha = NULL;
-			trailer = true;
-			if (!hex_member(o, "sha256", want, AUDIT_HASH_BYTES) ||
-			    !hex_member(o, "signature", sig, AUDIT_SIG_BYTES) || !int_member(o, "lines", &lines)) {
-				vfail(&v, 0, "line %ld: malformed trailer", lineno);
-			} else if (memcmp(fh, want, AUDIT_HASH_BYTES) || lines != lineno - 1) {
-				vfail(&v, 0, "the trailer does not match the lines before it (lines added or removed)");
-			} else {
-				mn = audit_export_message(v.tenant, fh, msg);
-				if (crypto_sign_ed25519_verify_detached(sig, msg, mn, pk) != 0)
-					vfail(&v, 0, "the trailer's signature does not verify with this key");
-			}
-		} else {
-			vfail(&v, v.seq + 1, "line %ld: unknown type \"%.32s\"", lineno, type);
-		}
-		json_decref(o);
-		if (sha)
-			audit_sha_update(sha, line, n);
-	}
-	if (ferror(f))
-		r = -EIO;
-	if (res->ok && !header)
-		vfail(&v, 0, "empty file: no export header");
-	if (res->ok)
-		v_end(&v);
-	if (res->ok && !trailer)
-		vfail(&v, v.seq + 1, "no signed trailer: the file is cut off after seq %" PRId64, v.seq);
-	if (!res->ok)
-		res->bad_line = lineno;
-out:
-	if (sha) {
+	vf.scratch = malloc(KURA_AUDIT_LINE_MAX + 2);
+	if (!vf.scratch)
+		return -ENOMEM;
+	if (fileno(f) >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    ftello(f) == 0)
+		r = verify_mapped(&vf, fileno(f), (size_t)st.st_size);
+	else
+		r = verify_stream(&vf, f);
+	if (r == 0)
+		finish(&vf);
+	if (vf.sha) {
 		unsigned char tmp[AUDIT_HASH_BYTES];
 
-		audit_sha_final(sha, tmp);
+		audit_sha_final(vf.sha, tmp);
 	}
-	free(line);
-	free(scratch);
+	free(vf.scratch);
 	return r;
 }
 
