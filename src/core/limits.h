@@ -119,4 +119,17 @@
 #define KURA_TRASH_PURGE_INTERVAL_S  (60 * 60)
 #define KURA_KEY_CACHE_ENTRIES       64            /* unwrapped tenant keys held in memory */
 
+/* Share links (W3) */
+#define KURA_SHARE_EXPIRY_DEFAULT_S  (7 * 24 * 60 * 60)   /* tenant policy default, until set */
+#define KURA_SHARE_EXPIRY_MAX_S      (30 * 24 * 60 * 60)  /* tenant policy maximum, until set */
+#define KURA_SHARE_EXPIRY_CEILING_S  (365 * 24 * 60 * 60) /* no tenant policy may pass this */
+#define KURA_SHARE_RECIPIENTS_MAX    20            /* e-mail recipients per link */
+#define KURA_SHARE_DOWNLOADS_MAX     1000000       /* largest download limit */
+#define KURA_SHARE_PW_FAILURES       10            /* wrong link passwords within the window ... */
+#define KURA_SHARE_PW_WINDOW_S       (15 * 60)
+#define KURA_SHARE_PW_LOCK_S         (15 * 60)     /* ... lock the link for this long */
+#define KURA_SHARE_SESSION_S         (60 * 60)     /* link session after a password unlock */
+#define KURA_SHARE_DEDUP_MAX         999           /* "name (2)" ... "name (999)" */
+#define KURA_SHARES_PER_TENANT       100000        /* live and revoked links kept */
+
 #endif

@@ -30,8 +30,8 @@
 #define TENANT(req) ((req)->session.account.tenant_id)
 #define STREAM_BLOCK (64 * 1024)
 
-/* Maps a files-service error to a problem response. */
-static enum MHD_Result files_error(struct request *req, int r, const char *what)
+/* Maps a files-service error to a problem response (also for share links: http_int.h). */
+enum MHD_Result http_files_error(struct request *req, int r, const char *what)
 {
 	switch (r) {
 	case -ENOENT:
@@ -68,6 +68,8 @@ static enum MHD_Result files_error(struct request *req, int r, const char *what)
 		return http_internal_error(req, r);
 	}
 }
+
+#define files_error http_files_error
 
 static enum MHD_Result no_service(struct request *req)
 {
@@ -316,7 +318,9 @@ struct upload_ctx {
 	int64_t expected;        /* Content-Length, -1 when chunked */
 	int err;                 /* first error of data() */
 	char name[KURA_FILE_NAME_MAX + 1];
-	int64_t parent_id;
+	int64_t tenant_id, parent_id;
+	http_upload_done_fn done;
+	void *cls;
 };
 
 static const char *header(struct request *req, const char *name)
@@ -326,13 +330,24 @@ static const char *header(struct request *req, const char *name)
 
 static const struct stream_ops upload_ops;
 
-enum MHD_Result api_file_upload_begin(struct request *req)
+/* The files API's answer to a committed upload: Location and the node. */
+static enum MHD_Result upload_done_files(struct request *req, const struct file_node *n, bool created,
+					 void *cls)
+{
+	char loc[64];
+
+	(void)cls;
+	str_printf(loc, sizeof(loc), "/api/v1/files/%lld", (long long)n->id);
+	http_add_header(req, "Location", loc);
+	return node_answer(req, created ? 201 : 200, n);
+}
+
+enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
+				 const char *name, bool no_replace, http_upload_done_fn done, void *cls)
 {
 	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct upload_ctx *c;
-	struct file_node parent;
 	int r;
 
 	if (!req->srv->files)
@@ -340,29 +355,43 @@ enum MHD_Result api_file_upload_begin(struct request *req)
 	c = arena_alloc(req->arena, sizeof(*c));
 	if (!c)
 		return http_internal_error(req, -ENOMEM);
+	memset(c, 0, sizeof(*c));
 	c->expected = -1;
 	if (cl && (safe_atoi64(cl, &c->expected) < 0 || c->expected < 0))
 		return http_problem(req, 400, "invalid-field", "bad Content-Length", "Content-Length");
-	if (!files_name_valid(req->params[1]))
+	if (!files_name_valid(name))
 		return files_error(req, -EINVAL, "name");
 	if (ct && !files_content_type_valid(ct))
 		return http_problem(req, 400, "invalid-field",
 				    "Content-Type must be type/subtype in printable ASCII, at most 127 bytes",
 				    "Content-Type");
-	r = node_of_path(req, &parent);
-	if (r == 0)
-		r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent.id, req->params[1], ct,
-				       c->expected, inm && !strcmp(inm, "*"), &c->u);
+	r = files_upload_begin(req->srv->files, req->db, tenant_id, parent_id, name, ct, c->expected,
+			       no_replace, &c->u);
 	if (r == -EEXIST)
 		return http_problem(req, 412, "precondition-failed",
 				    "If-None-Match: * and a file of that name exists", NULL);
 	if (r < 0)
 		return files_error(req, r, "name");
-	str_copy(c->name, sizeof(c->name), req->params[1]);
-	c->parent_id = parent.id;
+	str_copy(c->name, sizeof(c->name), name);
+	c->tenant_id = tenant_id;
+	c->parent_id = parent_id;
+	c->done = done;
+	c->cls = cls;
 	req->stream_ctx = c;
 	req->stream = &upload_ops;
 	return MHD_YES;
+}
+
+enum MHD_Result api_file_upload_begin(struct request *req)
+{
+	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct file_node parent;
+	int r = node_of_path(req, &parent);
+
+	if (r < 0)
+		return files_error(req, r, "name");
+	return http_file_upload(req, TENANT(req), parent.id, req->params[1], inm && !strcmp(inm, "*"),
+				upload_done_files, NULL);
 }
 
 static int upload_data(struct request *req, const char *data, size_t n)
@@ -387,7 +416,7 @@ static int audit_upload_failure(struct request *req, struct upload_ctx *c, const
 {
 	json_t *d = json_pack("{s:s, s:I, s:s}", "name", c->name, "parent_id", (json_int_t)c->parent_id,
 			      "reason", reason);
-	int r = http_audit(req, 0, AUDIT_OPERATION, "file.upload", c->name, AUDIT_FAILURE, d);
+	int r = http_audit(req, c->tenant_id, AUDIT_OPERATION, "file.upload", c->name, AUDIT_FAILURE, d);
 
 	json_decref(d);
 	return r;
@@ -398,7 +427,6 @@ static enum MHD_Result upload_end(struct request *req)
 	struct upload_ctx *c = req->stream_ctx;
 	struct file_node n;
 	bool created = false;
-	char loc[64];
 	int r;
 
 	if (!c)
@@ -420,12 +448,10 @@ static enum MHD_Result upload_end(struct request *req)
 		(void)k;
 		if (r == -EEXIST)
 			return http_problem(req, 412, "precondition-failed",
-					    "If-None-Match: * and a file of that name exists", NULL);
+					    "a file of that name was stored meanwhile; nothing was replaced", NULL);
 		return files_error(req, r, "name");
 	}
-	str_printf(loc, sizeof(loc), "/api/v1/files/%lld", (long long)n.id);
-	http_add_header(req, "Location", loc);
-	return node_answer(req, created ? 201 : 200, &n);
+	return c->done(req, &n, created, c->cls);
 }
 
 static void upload_abort(struct request *req, bool client_gone)
@@ -438,7 +464,7 @@ static void upload_abort(struct request *req, bool client_gone)
 	if (client_gone) {
 		/* nobody to answer; the attempt is still on record */
 		req->db = req->db ? req->db : db_thread();
-		if (req->db && req->has_session && audit_upload_failure(req, c, "client disconnected") < 0)
+		if (req->db && c->tenant_id && audit_upload_failure(req, c, "client disconnected") < 0)
 			log_warn("files.upload", "could not record the aborted upload of %s", c->name);
 	}
 	log_info("files.upload", "upload of \"%s\" aborted%s; nothing stored", c->name,
@@ -453,6 +479,7 @@ struct download {
 	struct files_reader *rd;
 	uint64_t start, len;
 	int64_t tenant_id, node_id;
+	enum actor_type actor_type;
 	char actor_name[KURA_LOGIN_MAX + 1];
 	char client_ip[INET6_ADDRSTRLEN];
 	int64_t account_id;
@@ -489,7 +516,7 @@ static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
 	want = d->len - pos < max ? (size_t)(d->len - pos) : max;
 	r = files_read(d->rd, d->start + pos, buf, want, &got);
 	if (r < 0 || got == 0) {
-		struct actor a = { ACTOR_ACCOUNT, d->tenant_id, d->account_id, d->actor_name,
+		struct actor a = { d->actor_type, d->tenant_id, d->account_id, d->actor_name,
 				   d->client_ip, "" };
 		struct db *db = db_thread();
 
@@ -590,7 +617,26 @@ static bool etag_matches(const char *inm, const char *quoted)
 	return false;
 }
 
-enum MHD_Result api_file_content(struct request *req)
+/* The files API's own access record for a download. */
+static bool download_start_files(struct request *req, const struct file_node *n, uint64_t start,
+				 uint64_t len, void *cls, enum MHD_Result *ret_result)
+{
+	json_t *det = json_pack("{s:s, s:I, s:I}", "name", n->name, "offset", (json_int_t)start, "length",
+				(json_int_t)len);
+	int r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, "file.download", n->id,
+			    AUDIT_SUCCESS, det);
+
+	(void)cls;
+	json_decref(det);
+	if (r < 0) {
+		*ret_result = http_internal_error(req, r);   /* not logged, not served */
+		return false;
+	}
+	return true;
+}
+
+enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t id,
+				   http_download_start_fn start_fn, void *cls)
 {
 	const bool head = !strcmp(req->method, "HEAD");
 	struct files_reader *rd = NULL;
@@ -601,20 +647,17 @@ enum MHD_Result api_file_content(struct request *req)
 	char etag[64], crange[96], probe[1];
 	const char *disp;
 	unsigned status = 200;
-	json_t *det;
+	enum MHD_Result res;
 	size_t got = 0;
-	int64_t id;
 	int r, rng;
 
 	if (!req->srv->files)
 		return no_service(req);
-	r = node_param(req, 0, &id);
-	if (r == 0)
-		r = files_open(req->srv->files, req->db, TENANT(req), id, &n, &rd);
+	r = files_open(req->srv->files, req->db, tenant_id, id, &n, &rd);
 	if (r == -EISDIR)
 		r = -ENOENT;
 	if (r == -EBADMSG)
-		integrity_audit(req->db, &req->actor, TENANT(req), id, 0);
+		integrity_audit(req->db, &req->actor, tenant_id, id, 0);
 	if (r < 0)
 		return files_error(req, r, NULL);
 	str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
@@ -642,19 +685,12 @@ enum MHD_Result api_file_content(struct request *req)
 	if (len > 0 && (r = files_read(rd, start, probe, 1, &got)) < 0) {
 		files_reader_close(rd);
 		if (r == -EBADMSG)
-			integrity_audit(req->db, &req->actor, TENANT(req), id, start);
+			integrity_audit(req->db, &req->actor, tenant_id, id, start);
 		return files_error(req, r, NULL);
 	}
-	if (!head) {
-		det = json_pack("{s:s, s:I, s:I}", "name", n.name, "offset", (json_int_t)start, "length",
-				(json_int_t)len);
-		r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, "file.download", n.id,
-				AUDIT_SUCCESS, det);
-		json_decref(det);
-		if (r < 0) {
-			files_reader_close(rd);
-			return http_internal_error(req, r);   /* not logged, not served */
-		}
+	if (!head && !start_fn(req, &n, start, len, cls, &res)) {
+		files_reader_close(rd);
+		return res;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -664,8 +700,9 @@ enum MHD_Result api_file_content(struct request *req)
 	d->rd = rd;
 	d->start = start;
 	d->len = len;
-	d->tenant_id = TENANT(req);
+	d->tenant_id = tenant_id;
 	d->node_id = n.id;
+	d->actor_type = req->actor.type;
 	d->account_id = req->actor.account_id;
 	str_copy(d->actor_name, sizeof(d->actor_name), req->actor.name ? req->actor.name : "");
 	str_copy(d->client_ip, sizeof(d->client_ip), req->client_ip);
@@ -680,4 +717,14 @@ enum MHD_Result api_file_content(struct request *req)
 	http_add_header(req, "Accept-Ranges", "bytes");
 	return http_respond_response(req, status, n.content_type[0] ? n.content_type : "application/octet-stream",
 				     resp);
+}
+
+enum MHD_Result api_file_content(struct request *req)
+{
+	int64_t id;
+	int r = node_param(req, 0, &id);
+
+	if (r < 0)
+		return files_error(req, r, NULL);
+	return http_file_download(req, TENANT(req), id, download_start_files, NULL);
 }

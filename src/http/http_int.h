@@ -183,6 +183,43 @@ enum MHD_Result api_trash_list(struct request *req);
 enum MHD_Result api_trash_restore(struct request *req);
 enum MHD_Result api_trash_purge(struct request *req);
 enum MHD_Result api_quota(struct request *req);
+/* Shared with share links (api_shares.c): the files API's download and streaming upload
+ * paths for any tenant and node the caller has already authorized. */
+struct file_node;
+enum MHD_Result http_files_error(struct request *req, int r, const char *what);
+/* Runs once the answer is known to be served (not for HEAD, 304, 416 or an integrity
+ * failure): records the access (and may refuse: then it queued *ret_result, returns false). */
+typedef bool (*http_download_start_fn)(struct request *req, const struct file_node *n,
+				       uint64_t start, uint64_t len, void *cls,
+				       enum MHD_Result *ret_result);
+/* GET a file's content with Range, ETag/If-None-Match and Content-Disposition. */
+enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t node_id,
+				   http_download_start_fn start, void *cls);
+/* Answers a committed upload. */
+typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct file_node *n,
+					       bool created, void *cls);
+/* Starts a streaming upload (R_STREAM routes) of name into folder parent_id of tenant_id;
+ * the commit is recorded with req->actor. */
+enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
+				 const char *name, bool no_replace, http_upload_done_fn done,
+				 void *cls);
+/* shares (api_shares.c, pages_shares.c) */
+enum MHD_Result api_shares_list(struct request *req);
+enum MHD_Result api_shares_create(struct request *req);
+enum MHD_Result api_share_get(struct request *req);
+enum MHD_Result api_share_delete(struct request *req);
+enum MHD_Result api_share_label_put(struct request *req);
+enum MHD_Result api_share_label_delete(struct request *req);
+enum MHD_Result api_share_policy_get(struct request *req);
+enum MHD_Result api_share_policy_patch(struct request *req);
+enum MHD_Result api_mail_log(struct request *req);
+enum MHD_Result api_link_get(struct request *req);
+enum MHD_Result api_link_unlock(struct request *req);
+enum MHD_Result api_link_content(struct request *req);
+enum MHD_Result api_link_file_content(struct request *req);
+enum MHD_Result api_link_upload(struct request *req);
+enum MHD_Result page_share(struct request *req);
+enum MHD_Result page_share_js(struct request *req);
 enum MHD_Result page_invite(struct request *req);
 enum MHD_Result page_invite_js(struct request *req);
 enum MHD_Result page_index(struct request *req);

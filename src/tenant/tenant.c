@@ -220,6 +220,9 @@ static const struct {
 	{ PERM_FILES_WRITE, true, true },
 	{ PERM_SECURITY_READ, false, true },
 	{ PERM_SECURITY_WRITE, false, true },
+	{ PERM_SHARES_WRITE, true, true },
+	{ PERM_SHARES_ADMIN, false, true },
+	{ PERM_MAIL_LOG_READ, false, true },
 	{ PERM_AUDIT_READ, false, true },
 };
 
@@ -257,6 +260,7 @@ const char *permission_name(enum permission p)
 {
 	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
 					     "mfa.policy.write", "files.read", "files.write", "security.read",
-					     "security.write", "audit.read" };
+					     "security.write", "shares.write", "shares.admin",
+					     "mail.log.read", "audit.read" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }

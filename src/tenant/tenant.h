@@ -58,6 +58,10 @@ enum permission {
 	/* access: */
 	PERM_SECURITY_READ,   /* the tenant's IP allowlist and lockout settings */
 	PERM_SECURITY_WRITE,  /* change them */
+	/* shares (W3, W5): */
+	PERM_SHARES_WRITE,    /* create share and upload-request links; list and revoke one's own */
+	PERM_SHARES_ADMIN,    /* list and revoke every link of the tenant; the link expiry policy */
+	PERM_MAIL_LOG_READ,   /* the tenant's mail delivery log */
 	PERM_AUDIT_READ,      /* query and export the tenant's audit log (F4, F9) */
 };
 enum role role_parse(const char *name);
