@@ -1,14 +1,23 @@
 /*
- * audit_record(): the one call every decision and change goes through (F4, F5).
+ * audit_record(): the one call every decision and change goes through (F4, F5, F9).
  *
- * Foundation version: one row in audit_events, written with the caller's db handle so it
- * commits or rolls back with the change it records. Bounded: target and details are
- * limited (KURA_AUDIT_*), user agents truncated, so a client cannot grow the log row.
- * The tamper-evident log (hash chain, checkpoints) will replace the insert below.
+ * Each record joins its tenant's hash chain: the writer reads the chain head from
+ * audit_heads, hashes the record with the head as prev (canonical encoding in
+ * docs/audit.md, computed only in this file), inserts it and moves the head, all with the
+ * caller's db handle inside the caller's transaction (or a transaction of its own when the
+ * caller has none), so a change that cannot be recorded does not happen and the head can
+ * never disagree with the rows. BEGIN IMMEDIATE holds the write lock, so two writers never
+ * read the same head.
+ *
+ * Bounded: target, details and user agents are cut to KURA_AUDIT_* limits on a UTF-8
+ * boundary, and bytes that are not clean text are replaced, so every stored field can be
+ * exported as JSON and re-hashed byte for byte by a verifier.
  */
 #include <stdlib.h>
 
-#include "audit/audit.h"
+#include <gnutls/crypto.h>
+
+#include "audit/audit_int.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -16,17 +25,20 @@
 
 const struct actor actor_system = { ACTOR_SYSTEM, 0, 0, "system", "", "" };
 
+static const char *const category_names[] = { "authentication", "operation", "access",
+					       "delivery", "administration", "operator" };
+static const char *const result_names[] = { "success", "failure", "denied" };
+
+_Static_assert(ARRAY_SIZE(category_names) == AUDIT_N_CATEGORIES, "category table");
+
 const char *audit_category_name(enum audit_category c)
 {
-	static const char *const names[] = { "authentication", "operation", "access",
-					     "delivery", "administration", "operator" };
-	return (unsigned)c < ARRAY_SIZE(names) ? names[c] : "unknown";
+	return (unsigned)c < ARRAY_SIZE(category_names) ? category_names[c] : "unknown";
 }
 
 const char *audit_result_name(enum audit_result r)
 {
-	static const char *const names[] = { "success", "failure", "denied" };
-	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "unknown";
+	return (unsigned)r < ARRAY_SIZE(result_names) ? result_names[r] : "unknown";
 }
 
 const char *actor_type_name(enum actor_type t)
@@ -35,30 +47,201 @@ const char *actor_type_name(enum actor_type t)
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "unknown";
 }
 
-/* Cuts s to at most max bytes on a UTF-8 boundary, into buf. */
-static const char *bounded(const char *s, char *buf, size_t max)
+int audit_category_parse(const char *s)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(category_names); i++)
+		if (!strcmp(s, category_names[i]))
+			return (int)i;
+	return -1;
+}
+
+int audit_result_parse(const char *s)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(result_names); i++)
+		if (!strcmp(s, result_names[i]))
+			return (int)i;
+	return -1;
+}
+
+/* ---------------------------------------------------------------- hashing */
+
+void audit_sha256(const void *data, size_t n, unsigned char ret[AUDIT_HASH_BYTES])
+{
+	/* GnuTLS picks the CPU's SHA extensions where there are some (verification speed) */
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, n, ret) != 0)
+		abort();   /* cannot fail for SHA-256 short of memory corruption */
+}
+
+struct audit_sha {
+	gnutls_hash_hd_t h;
+};
+
+struct audit_sha *audit_sha_new(void)
+{
+	struct audit_sha *s = calloc(1, sizeof(*s));
+
+	if (s && gnutls_hash_init(&s->h, GNUTLS_DIG_SHA256) != 0) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+void audit_sha_update(struct audit_sha *s, const void *data, size_t n)
+{
+	gnutls_hash(s->h, data, n);
+}
+
+void audit_sha_final(struct audit_sha *s, unsigned char ret[AUDIT_HASH_BYTES])
+{
+	gnutls_hash_deinit(s->h, ret);
+	free(s);
+}
+
+static size_t put_str(unsigned char *p, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+	if (n)
+		memcpy(p + 4, s, n);
+	return 4 + n;
+}
+
+int audit_content_hash(const struct audit_rec *r, unsigned char ret[AUDIT_HASH_BYTES])
+{
+	const char *f[] = { r->actor_type, r->actor, r->source_ip, r->user_agent, r->category,
+			    r->action, r->target, r->result, r->details };
+	unsigned char stack[8192], *buf = stack, *p;
+	size_t need = 8, i;
+
+	for (i = 0; i < ARRAY_SIZE(f); i++)
+		need += 4 + (f[i] ? strlen(f[i]) : 0);
+	if (need > sizeof(stack) && !(buf = malloc(need)))
+		return -ENOMEM;
+	audit_put64(buf, r->time_us);
+	p = buf + 8;
+	for (i = 0; i < ARRAY_SIZE(f); i++)
+		p += put_str(p, f[i]);
+	audit_sha256(buf, (size_t)(p - buf), ret);
+	if (buf != stack)
+		free(buf);
+	return 0;
+}
+
+void audit_chain_hash(int64_t tenant, int64_t seq, const unsigned char prev[AUDIT_HASH_BYTES],
+		      const unsigned char content[AUDIT_HASH_BYTES], unsigned char ret[AUDIT_HASH_BYTES])
+{
+	unsigned char buf[sizeof(AUDIT_RECORD_TAG) - 1 + 16 + 2 * AUDIT_HASH_BYTES], *p = buf;
+
+	memcpy(p, AUDIT_RECORD_TAG, sizeof(AUDIT_RECORD_TAG) - 1);
+	p += sizeof(AUDIT_RECORD_TAG) - 1;
+	audit_put64(p, tenant);
+	audit_put64(p + 8, seq);
+	memcpy(p + 16, prev, AUDIT_HASH_BYTES);
+	memcpy(p + 16 + AUDIT_HASH_BYTES, content, AUDIT_HASH_BYTES);
+	audit_sha256(buf, sizeof(buf), ret);
+}
+
+int audit_rec_hash(struct audit_rec *r)
+{
+	int ret = audit_content_hash(r, r->content);
+
+	if (ret == 0)
+		audit_chain_hash(r->tenant, r->seq, r->prev, r->content, r->hash);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* Cuts s to at most max bytes on a UTF-8 boundary and replaces what is not clean text
+ * (invalid UTF-8, control bytes) with '?', into buf (max + 1 bytes). */
+static const char *clean(const char *s, char *buf, size_t max)
 {
 	size_t n;
 
 	if (!s)
 		return "";
 	n = strlen(s);
-	if (n <= max)
+	if (n <= max && utf8_is_clean_text(s, n))
 		return s;
-	while (n > max || (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80))
-		n--;
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
+	if (!utf8_is_clean_text(buf, n))
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+				buf[i] = '?';
 	return buf;
+}
+
+/* Appends r (seq, prev, hashes filled in here) to its chain. Inside a transaction. */
+static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
+{
+	struct db_stmt *st;
+	int step, ret;
+
+	st = db_query(db, "SELECT seq, head FROM audit_heads WHERE tenant = $1", "i", r->tenant);
+	step = db_step(st);
+	if (step > 0) {
+		size_t n;
+		const void *h = db_blob(st, 1, &n);
+
+		r->seq = db_int(st, 0) + 1;
+		if (n != AUDIT_HASH_BYTES)
+			step = -EIO;
+		else
+			memcpy(r->prev, h, AUDIT_HASH_BYTES);
+	} else if (step == 0) {
+		r->seq = 1;
+		memset(r->prev, 0, AUDIT_HASH_BYTES);
+	}
+	db_done(st);
+	if (step < 0)
+		return step;
+	ret = audit_rec_hash(r);
+	if (ret < 0)
+		return ret;
+	if (ret_id) {
+		/* adopting a legacy row: it exists, give it its place in the chain */
+		ret = db_exec(db, "UPDATE audit_events SET seq = $2, prev_hash = $3, hash = $4 WHERE id = $1",
+			      "iibb", *ret_id, r->seq, r->prev, (size_t)AUDIT_HASH_BYTES, r->hash,
+			      (size_t)AUDIT_HASH_BYTES);
+	} else {
+		ret = db_exec(db,
+			      "INSERT INTO audit_events (tenant_id, time_us, actor_type, actor, source_ip,"
+			      " user_agent, category, action, target, result, details, seq, prev_hash, hash)"
+			      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+			      "Iitttttttttibb", r->tenant, r->time_us, r->actor_type, r->actor, r->source_ip,
+			      r->user_agent, r->category, r->action, r->target, r->result, r->details, r->seq,
+			      r->prev, (size_t)AUDIT_HASH_BYTES, r->hash, (size_t)AUDIT_HASH_BYTES);
+	}
+	if (ret == 0)
+		ret = db_exec(db, "INSERT INTO audit_heads (tenant, seq, head) VALUES ($1, $2, $3)"
+				  " ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+			      "iib", r->tenant, r->seq, r->hash, (size_t)AUDIT_HASH_BYTES);
+	return ret;
 }
 
 int audit_record(struct db *db, const struct audit_event *ev)
 {
 	const struct actor *a = ev->actor ? ev->actor : &actor_system;
 	char ua[KURA_MAX_USER_AGENT + 1], target[KURA_AUDIT_TARGET_MAX + 1];
+	char name[KURA_AUDIT_TARGET_MAX + 1], ip[64], action[KURA_AUDIT_TARGET_MAX + 1];
+	struct audit_rec rec = { 0 };
 	char *details = NULL;
+	bool own = false;
 	int r;
 
+	if (!db || !ev || ev->tenant_id < 0)
+		return -EINVAL;
 	if (ev->details) {
 		details = json_dumps(ev->details, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!details)
@@ -70,17 +253,102 @@ int audit_record(struct db *db, const struct audit_event *ev)
 				return -ENOMEM;
 		}
 	}
-	r = db_exec(db,
-		    "INSERT INTO audit_events (tenant_id, time_us, actor_type, actor, source_ip,"
-		    " user_agent, category, action, target, result, details)"
-		    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-		    "Iittttttttt", ev->tenant_id, clock_now_us(), actor_type_name(a->type),
-		    a->name ? a->name : "", a->source_ip ? a->source_ip : "",
-		    bounded(a->user_agent, ua, KURA_MAX_USER_AGENT), audit_category_name(ev->category),
-		    ev->action, bounded(ev->target, target, KURA_AUDIT_TARGET_MAX),
-		    audit_result_name(ev->result), details ? details : "{}");
-	if (r < 0)
-		log_error("audit.write", "cannot record %s: %d", ev->action, r);
+	rec.tenant = ev->tenant_id;
+	rec.actor_type = actor_type_name(a->type);
+	rec.actor = clean(a->name, name, KURA_AUDIT_TARGET_MAX);
+	rec.source_ip = clean(a->source_ip, ip, sizeof(ip) - 1);
+	rec.user_agent = clean(a->user_agent, ua, KURA_MAX_USER_AGENT);
+	rec.category = audit_category_name(ev->category);
+	rec.action = clean(ev->action, action, KURA_AUDIT_TARGET_MAX);
+	rec.target = clean(ev->target, target, KURA_AUDIT_TARGET_MAX);
+	rec.result = audit_result_name(ev->result);
+	rec.details = details ? details : "{}";
+	if (!db_in_transaction(db)) {
+		r = db_begin(db);
+		if (r < 0)
+			goto out;
+		own = true;
+	}
+	rec.time_us = clock_now_us();
+	r = chain_append(db, &rec, NULL);
+	if (own)
+		r = r == 0 ? db_commit(db) : r;
+out:
+	if (r < 0) {
+		if (own)
+			db_rollback(db);
+		log_error("audit.write", "cannot record %s: %d", ev->action ? ev->action : "?", r);
+	}
 	free(details);
+	return r;
+}
+
+int audit_adopt(struct db *db)
+{
+	struct db_stmt *st = NULL;
+	int64_t *ids = NULL, n = 0, cap = 0, i;
+	int r, step;
+
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	st = db_query(db, "SELECT id FROM audit_events WHERE seq IS NULL ORDER BY id", NULL);
+	while ((step = db_step(st)) > 0) {
+		if (n == cap) {
+			int64_t *t = realloc(ids, (size_t)(cap = cap ? cap * 2 : 256) * sizeof(*ids));
+
+			if (!t) {
+				step = -ENOMEM;
+				break;
+			}
+			ids = t;
+		}
+		ids[n++] = db_int(st, 0);
+	}
+	st = db_done(st);
+	r = step;
+	for (i = 0; r == 0 && i < n; i++) {
+		struct audit_rec rec = { 0 };
+
+		st = db_query(db, "SELECT COALESCE(tenant_id, 0), time_us, actor_type, actor, source_ip,"
+				  " user_agent, category, action, target, result, details FROM audit_events"
+				  " WHERE id = $1", "i", ids[i]);
+		r = db_step(st);
+		if (r > 0) {
+			char *f[9] = { 0 };
+			int k;
+
+			rec.tenant = db_int(st, 0);
+			rec.time_us = db_int(st, 1);
+			/* copies: the row is updated below while st is still open */
+			for (k = 0; k < 9; k++)
+				if (!(f[k] = strdup(db_text(st, 2 + k) ? db_text(st, 2 + k) : "")))
+					r = -ENOMEM;
+			st = db_done(st);
+			rec.actor_type = f[0];
+			rec.actor = f[1];
+			rec.source_ip = f[2];
+			rec.user_agent = f[3];
+			rec.category = f[4];
+			rec.action = f[5];
+			rec.target = f[6];
+			rec.result = f[7];
+			rec.details = f[8];
+			if (r > 0)
+				r = chain_append(db, &rec, &ids[i]);
+			for (k = 0; k < 9; k++)
+				free(f[k]);
+		} else if (r == 0) {
+			r = -EIO;
+		}
+		st = db_done(st);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	else if (n)
+		log_info("audit.adopt", "chained %lld records written before the hash chain", (long long)n);
+	free(ids);
 	return r;
 }

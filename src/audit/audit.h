@@ -4,11 +4,17 @@
  * inside the same transaction where there is one, so a change that cannot be recorded does
  * not happen: a failing audit_record() makes the caller roll back and fail the request.
  *
- * The foundation stores rows in audit_events; the tamper-evident log (hash chain, signed
- * checkpoints) replaces what stands behind this call without changing its callers.
+ * Behind the call (docs/audit.md): one SHA-256 hash chain per tenant (tenant 0 = the
+ * provider chain), numbered by a per-tenant sequence, its head kept in audit_heads in the
+ * same transaction; Ed25519-signed checkpoints made by a background worker and at every
+ * export; retention pruning that keeps the chain verifiable from the oldest kept
+ * checkpoint; query, streaming export (JSONL, CSV) and offline verification.
  */
 #ifndef KURA_AUDIT_AUDIT_H
 #define KURA_AUDIT_AUDIT_H
+#include <stdio.h>
+#include <sys/types.h>
+
 #include <jansson.h>
 
 #include "core/core.h"
@@ -53,7 +59,80 @@ int audit_record(struct db *db, const struct audit_event *ev) KURA_WUR;
 const char *audit_category_name(enum audit_category c);
 const char *audit_result_name(enum audit_result r);
 const char *actor_type_name(enum actor_type t);
+/* "operation" -> AUDIT_OPERATION, "success" -> AUDIT_SUCCESS; -1 when unknown. */
+int audit_category_parse(const char *name);
+int audit_result_parse(const char *name);
 
 /* The system actor, for start-up and background work. */
 extern const struct actor actor_system;
+
+#define AUDIT_N_CATEGORIES 6
+#define AUDIT_PUBLIC_KEY_HEX 65
+
+/* ---- deployment settings (serve start-up) ---- */
+/* Borrows the 64-byte Ed25519 secret key (keyfile_load'ed); NULL forgets it. */
+void audit_set_signing_key(const unsigned char *sk);
+/* Hex public key of the signing key into ret (AUDIT_PUBLIC_KEY_HEX); -ENOKEY without one. */
+int audit_public_key_hex(char ret[AUDIT_PUBLIC_KEY_HEX]) KURA_WUR;
+/* Retention in days per category, each counting today as day 1 (default 90 each). */
+void audit_set_retention(const uint32_t days[AUDIT_N_CATEGORIES]);
+
+/* Chains rows written before the hash chain existed (seq NULL), in id order. */
+int audit_adopt(struct db *db) KURA_WUR;
+
+/* ---- checkpoints and retention ---- */
+/* Signs a checkpoint for every chain whose head moved since its last checkpoint, then one
+ * provider-wide checkpoint over all heads. *ret_n = chains checkpointed (may be NULL). */
+int audit_checkpoint_round(struct db *db, int64_t *ret_n) KURA_WUR;
+/* Deletes tenant's records past retention at now_us, keeping the chain verifiable from a
+ * kept checkpoint, and records that it ran. *ret_deleted = records deleted. */
+int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_deleted) KURA_WUR;
+int audit_prune_all(struct db *db, int64_t now_us) KURA_WUR;
+
+/* Background worker: checkpoints every checkpoint_s, prunes every prune_s. */
+struct audit_worker;
+struct audit_worker *audit_worker_start(unsigned checkpoint_s, unsigned prune_s);
+struct audit_worker *audit_worker_stop(struct audit_worker *w);
+
+/* ---- reading ---- */
+struct audit_filter {
+	int64_t from_us, to_us;       /* inclusive; 0 = open */
+	const char *category, *actor, *action, *result, *target;   /* NULL = any */
+	int64_t after_seq;            /* paging */
+	int64_t limit;                /* 1..KURA_PAGE_MAX */
+};
+/* {"events": [...], "next_after": seq or null} of tenant only. NULL on failure. */
+json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f);
+
+enum audit_format { AUDIT_FORMAT_JSONL, AUDIT_FORMAT_CSV };
+struct audit_export;
+/* Prepares a streaming export of tenant's log (checkpoints it first). zone: IANA name for
+ * CSV times. NULL on failure with *ret_err set. */
+struct audit_export *audit_export_open(struct db *db, int64_t tenant, const struct audit_filter *f,
+				       enum audit_format format, const char *zone, int *ret_err);
+/* Next bytes into buf (up to max): >0 bytes, 0 at the end, <0 error. Uses db for reads. */
+ssize_t audit_export_read(struct audit_export *x, struct db *db, char *buf, size_t max);
+struct audit_export *audit_export_free(struct audit_export *x);
+
+/* ---- verification ---- */
+struct audit_verify_result {
+	bool ok;
+	int64_t tenant;
+	int64_t records, omitted, checkpoints;   /* items checked */
+	int64_t first_seq, last_seq;
+	uint64_t bytes;
+	int64_t bad_seq;                         /* the first record that fails, 0 if none/unknown */
+	long bad_line;                           /* line of an export, 0 in place */
+	char reason[256];
+};
+/* Checks a JSONL export read from f against the 32-byte public key: signatures, chain,
+ * sequence gaps, coverage by signed checkpoints, the signed trailer. 0 when the file could
+ * be read (look at ret->ok), <0 on I/O errors. */
+int audit_verify_file(FILE *f, const unsigned char pk[32], struct audit_verify_result *ret) KURA_WUR;
+/* Checks tenant's chain in the database, from its oldest kept checkpoint. */
+int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32],
+		    struct audit_verify_result *ret) KURA_WUR;
+/* Parses 64 hex digits (or a signing.pub file's content) into pk. */
+int audit_parse_public_key(const char *hex, unsigned char pk[32]) KURA_WUR;
+json_t *audit_verify_result_json(const struct audit_verify_result *r);
 #endif

@@ -21,7 +21,9 @@ static const char usage[] =
 	"  tenant rotate-key CODE            new tenant key; file keys re-wrapped, content untouched\n"
 	"  tenant set-quota CODE BYTES       file storage quota of the tenant\n"
 	"  manager create CODE LOGIN --email ADDR   (mails an invitation, prints its link)\n"
-	"  account unlock CODE LOGIN\n";
+	"  account unlock CODE LOGIN\n"
+	"  audit public-key                the key that verifies audit exports\n"
+	"  audit verify CODE|provider      check a tenant's audit chain in place\n";
 
 static int usage_error(const char *msg)
 {
@@ -116,6 +118,11 @@ int cmd_admin(int argc, char **argv)
 		cmd = "account.unlock";
 		json_object_set_new(args, "tenant", json_string(argv[optind + 2]));
 		json_object_set_new(args, "login", json_string(argv[optind + 3]));
+	} else if (!strcmp(noun, "audit") && !strcmp(verb, "public-key") && n_pos == 2) {
+		cmd = "audit.public-key";
+	} else if (!strcmp(noun, "audit") && !strcmp(verb, "verify") && n_pos == 3) {
+		cmd = "audit.verify";
+		json_object_set_new(args, "tenant", json_string(argv[optind + 2]));
 	} else {
 		ret = usage_error("unknown command or wrong number of arguments");
 		goto out;
@@ -142,7 +149,8 @@ int cmd_admin(int argc, char **argv)
 		puts(out);
 		free(out);
 	}
-	ret = 0;
+	/* a verification that found a bad record is a failure of the command */
+	ret = json_is_false(json_object_get(json_object_get(resp, "result"), "ok")) ? 1 : 0;
 out:
 	json_decref(services);
 	json_decref(options);

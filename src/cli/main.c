@@ -13,6 +13,7 @@ static const char usage[] =
 	"  kura serve --data DIR [--listen ADDR:PORT] [--no-tls]\n"
 	"                                         serve HTTPS and the management socket\n"
 	"  kura admin --data DIR COMMAND …        operator commands (kura admin --help)\n"
+	"  kura audit verify FILE --key PUBKEY    check an audit export offline\n"
 	"  kura version                           versions of kura and its libraries\n";
 
 void cli_path(char *buf, size_t size, const char *dir, const char *name)
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "admin"))
 		return cmd_admin(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "audit"))
+		return cmd_audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
 	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/mfa.h"
 #include "blob/blob.h"
@@ -73,7 +74,9 @@ int cmd_serve(int argc, char **argv)
 	const char *dir = NULL, *listen_addr = NULL;
 	char path[4096], err[1024];
 	struct config cfg;
-	unsigned char *master = NULL;
+	unsigned char *master = NULL, *signing = NULL;
+	struct audit_worker *auditor = NULL;
+	uint32_t retention[AUDIT_N_CATEGORIES];
 	char *cert = NULL, *key = NULL;
 	struct db *db = NULL;
 	struct mailer *mailer = NULL;
@@ -126,6 +129,19 @@ int cmd_serve(int argc, char **argv)
 		fail("[server] public_url must be an http:// or https:// URL (it is the WebAuthn origin)");
 		goto out;
 	}
+	/* the deployment's Ed25519 key signs audit checkpoints and exports (F9, G3) */
+	cli_path(path, sizeof(path), dir, "signing.key");
+	r = keyfile_load(path, SIGN_SECRET_BYTES, &signing);
+	if (r < 0) {
+		str_printf(err, sizeof(err), "cannot load the signing key %s: %s%s", path, strerror(-r),
+			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
+		fail(err);
+		goto out;
+	}
+	audit_set_signing_key(signing);
+	for (int i = 0; i < AUDIT_N_CATEGORIES; i++)
+		retention[i] = cfg.audit_retention_cat[i] ? cfg.audit_retention_cat[i] : cfg.audit_retention_days;
+	audit_set_retention(retention);
 	if (!no_tls) {
 		data_path(path, sizeof(path), dir, cfg.tls_cert);
 		cert = read_text(path, err, sizeof(err));
@@ -146,6 +162,10 @@ int cmd_serve(int argc, char **argv)
 	db = db_open(path, err, sizeof(err));
 	if (!db || db_migrate(db) < 0) {
 		fail(db ? "database migration failed" : err);
+		goto out;
+	}
+	if (audit_adopt(db) < 0) {
+		fail("cannot chain the audit records written before the hash chain");
 		goto out;
 	}
 	db = db_close(db);
@@ -185,6 +205,11 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot start the mail sender");
 		goto out;
 	}
+	auditor = audit_worker_start(cfg.audit_checkpoint_s, cfg.audit_prune_s);
+	if (!auditor) {
+		fail("cannot start the audit checkpoint worker");
+		goto out;
+	}
 	cli_path(path, sizeof(path), dir, "admin.sock");
 	mgmt = mgmt_start(path, master, mailer, err, sizeof(err));
 	if (!mgmt) {
@@ -210,6 +235,8 @@ out:
 	http = http_stop(http);
 	mgmt = mgmt_stop(mgmt);
 	mailer = mailer_stop(mailer);
+	auditor = audit_worker_stop(auditor);
+	audit_set_signing_key(NULL);
 	files = files_free(files);
 	keyring = keyring_rt_free(keyring);
 	blobs = blob_close(blobs);
@@ -218,6 +245,7 @@ out:
 	db_close(db);
 	mfa_shutdown();
 	keyfile_free(master, MASTER_KEY_BYTES);
+	keyfile_free(signing, SIGN_SECRET_BYTES);
 	free(cert);
 	if (key) {
 		explicit_bzero(key, strlen(key));

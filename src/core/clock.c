@@ -73,6 +73,74 @@ int clock_format_zone(int64_t us, const char *zone, char *buf, size_t size)
 			  labs(off) / 60, labs(off) % 60);
 }
 
+static bool digits(const char *s, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+int clock_parse_rfc3339(const char *str, int64_t *ret_us)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
+	int64_t frac = 0, off = 0;
+	const char *p;
+	struct tm tm = { 0 };
+	time_t t;
+
+	if (!str || strlen(str) > 40 || !digits(str, 4, &y) || str[4] != '-' || !digits(str + 5, 2, &mo) ||
+	    str[7] != '-' || !digits(str + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+		return -EINVAL;
+	p = str + 10;
+	if (*p) {
+		if ((*p != 'T' && *p != 't' && *p != ' ') || !digits(p + 1, 2, &h) || p[3] != ':' ||
+		    !digits(p + 4, 2, &mi) || p[6] != ':' || !digits(p + 7, 2, &sec) || h > 23 || mi > 59 || sec > 60)
+			return -EINVAL;
+		p += 9;
+		if (*p == '.') {
+			int n = 0;
+
+			for (p++; *p >= '0' && *p <= '9'; p++, n++)
+				if (n < 6)
+					frac = frac * 10 + (*p - '0');
+			if (n == 0)
+				return -EINVAL;
+			for (; n < 6; n++)
+				frac *= 10;
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
+				return -EINVAL;
+			off = (oh * 3600LL + om * 60) * (*p == '-' ? -1 : 1);
+			p += 6;
+		} else {
+			return -EINVAL;
+		}
+		if (*p)
+			return -EINVAL;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 && y != 1969)
+		return -EINVAL;
+	*ret_us = ((int64_t)t - off) * 1000000 + frac;
+	return 0;
+}
+
 int clock_sync_state(struct clock_sync *ret)
 {
 	struct timex tx = { 0 };

@@ -16,6 +16,10 @@ int clock_format_utc(int64_t us, char *buf, size_t size);
 /* ISO 8601 with the zone's offset, e.g. "2026-11-22T11:33:19+09:00"; zone is an IANA name. */
 int clock_format_zone(int64_t us, const char *zone, char *buf, size_t size);
 
+/* Parses RFC 3339 "2026-11-22T11:33:19[.123456](Z|+09:00)" (also a plain date
+ * "2026-11-22" = its UTC midnight) into UTC µs; -EINVAL on anything else. */
+int clock_parse_rfc3339(const char *str, int64_t *ret_us);
+
 struct clock_sync {
 	bool synchronized;      /* kernel says the clock is disciplined (no TIME_ERROR) */
 	int64_t est_error_us;   /* estimated error */

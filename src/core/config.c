@@ -51,6 +51,15 @@ static const struct key keys[] = {
 	S("provider", "data_location", data_location, "where customer data is stored"),
 	S("provider", "jurisdiction", jurisdiction, "court of jurisdiction"),
 	S("provider", "default_zone", default_zone, "time zone shown to tenants (IANA name)"),
+	U("audit", "retention_days", audit_retention_days, KURA_AUDIT_RETENTION_MIN, KURA_AUDIT_RETENTION_MAX, "days audit records are kept, today included"),
+	U("audit", "authentication_retention_days", audit_retention_cat[0], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
+	U("audit", "operation_retention_days", audit_retention_cat[1], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
+	U("audit", "access_retention_days", audit_retention_cat[2], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
+	U("audit", "delivery_retention_days", audit_retention_cat[3], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
+	U("audit", "administration_retention_days", audit_retention_cat[4], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
+	U("audit", "operator_retention_days", audit_retention_cat[5], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
+	U("audit", "checkpoint_seconds", audit_checkpoint_s, 1, 3600, "signed checkpoint interval"),
+	U("audit", "prune_seconds", audit_prune_s, 60, 86400, "how often retention is applied"),
 	S("log", "level", log_level, "debug | info | warn | error"),
 };
 
@@ -78,6 +87,9 @@ void config_defaults(struct config *cfg)
 	str_copy(cfg->data_location, sizeof(cfg->data_location), "Japan");
 	str_copy(cfg->jurisdiction, sizeof(cfg->jurisdiction), "Tokyo District Court");
 	str_copy(cfg->default_zone, sizeof(cfg->default_zone), "Asia/Tokyo");
+	cfg->audit_retention_days = 90;
+	cfg->audit_checkpoint_s = 60;
+	cfg->audit_prune_s = 3600;
 	str_copy(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 

@@ -40,6 +40,12 @@ struct config {
 	char data_location[CONFIG_STR];
 	char jurisdiction[CONFIG_STR];
 	char default_zone[64];
+	/* [audit] (F4, F9) */
+	uint32_t audit_retention_days;   /* every category, today counting as day 1 */
+	uint32_t audit_retention_cat[6]; /* per category (authentication, operation, access, delivery,
+					  * administration, operator); 0 = audit_retention_days */
+	uint32_t audit_checkpoint_s;     /* how often chains with new events are checkpointed */
+	uint32_t audit_prune_s;          /* how often retention is applied */
 	/* [log] */
 	char log_level[16];
 };

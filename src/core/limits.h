@@ -102,6 +102,10 @@
 /* Audit */
 #define KURA_AUDIT_DETAILS_MAX       4096
 #define KURA_AUDIT_TARGET_MAX        512
+#define KURA_AUDIT_LINE_MAX          (64 * 1024)   /* one JSONL line read by kura audit verify */
+#define KURA_AUDIT_FILTER_MAX        512           /* bytes of one query filter value */
+#define KURA_AUDIT_RETENTION_MIN     1             /* days, [audit] retention_*_days */
+#define KURA_AUDIT_RETENTION_MAX     3660
 
 /* Files (W1, F2) */
 #define KURA_FILE_NAME_MAX           255           /* bytes of UTF-8 per file or folder name */

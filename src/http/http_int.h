@@ -88,6 +88,11 @@ struct stream_ops {
 void http_add_header(struct request *req, const char *name, const char *value);
 enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
 			     const void *body, size_t n);
+/* A response produced piece by piece by reader (MHD_create_response_from_callback);
+ * free_cls(cls) runs when it is done, or at once when the response cannot be made. */
+enum MHD_Result http_respond_stream(struct request *req, unsigned status, const char *content_type,
+				    MHD_ContentReaderCallback reader, void *cls,
+				    MHD_ContentReaderFreeCallback free_cls);
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj);  /* steals obj */
 enum MHD_Result http_empty(struct request *req, unsigned status);
 /* Queues resp (destroying it) with the security headers and this request's extra headers. */
@@ -142,6 +147,10 @@ enum MHD_Result api_account_get(struct request *req);
 enum MHD_Result api_account_patch(struct request *req);
 enum MHD_Result api_account_delete(struct request *req);
 enum MHD_Result api_account_unlock(struct request *req);
+enum MHD_Result api_me_logins(struct request *req);
+enum MHD_Result api_audit_list(struct request *req);
+enum MHD_Result api_audit_export(struct request *req);
+enum MHD_Result api_audit_public_key(struct request *req);
 /* api_mfa.c: multi-factor authentication (C3) */
 enum MHD_Result api_me_mfa(struct request *req);
 enum MHD_Result api_me_totp_begin(struct request *req);

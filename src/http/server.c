@@ -72,6 +72,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
 	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
+	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
 	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
@@ -134,6 +135,10 @@ static const struct route routes[] = {
 	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
 	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/share.js", page_share_js, R_PUBLIC, PERM_SELF },
+	/* audit log (docs/audit.md) */
+	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
+	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
+	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
 	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
@@ -161,6 +166,7 @@ static const char *status_title(const char *type)
 		{ "invalid-json", "The body is not valid JSON" },
 		{ "invalid-field", "A field is invalid" },
 		{ "invalid-path", "The request path is invalid" },
+		{ "invalid-parameter", "A query parameter is invalid" },
 		{ "weak-password", "The password is not acceptable" },
 		{ "authentication-required", "Authentication is required" },
 		{ "authentication-failed", "Authentication failed" },
@@ -255,6 +261,20 @@ enum MHD_Result http_respond_response(struct request *req, unsigned status,
 	ret = MHD_queue_response(req->con, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+enum MHD_Result http_respond_stream(struct request *req, unsigned status, const char *content_type,
+				    MHD_ContentReaderCallback reader, void *cls,
+				    MHD_ContentReaderFreeCallback free_cls)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, reader, cls, free_cls);
+	if (!resp) {
+		free_cls(cls);
+		return MHD_NO;
+	}
+	return http_respond_response(req, status, content_type, resp);
 }
 
 enum MHD_Result http_json(struct request *req, unsigned status, json_t *obj)

@@ -178,6 +178,40 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 			return fail_errno(r, login);
 		return ok(json_pack("{s:s, s:s, s:b}", "tenant", code, "login", login, "unlocked", 1));
 	}
+	if (!strcmp(cmd, "audit.public-key")) {
+		char pk[AUDIT_PUBLIC_KEY_HEX];
+
+		if (audit_public_key_hex(pk) < 0)
+			return fail("internal", "the signing key is not loaded");
+		return ok(json_pack("{s:s, s:s}", "algorithm", "ed25519", "public_key", pk));
+	}
+	if (!strcmp(cmd, "audit.verify")) {
+		const char *code = arg(args, "tenant");
+		char pk_hex[AUDIT_PUBLIC_KEY_HEX];
+		unsigned char pk[32];
+		struct audit_verify_result res;
+		int64_t id = 0;
+
+		if (!code)
+			return fail("invalid", "a tenant code (or \"provider\") is required");
+		if (strcmp(code, "provider")) {
+			r = tenant_find(db, code, &t);
+			if (r < 0)
+				return fail_errno(r, code);
+			id = t.id;
+		}
+		if (audit_public_key_hex(pk_hex) < 0 || audit_parse_public_key(pk_hex, pk) < 0)
+			return fail("internal", "the signing key is not loaded");
+		r = audit_verify_db(db, id, pk, &res);
+		if (r < 0)
+			return fail_errno(r, code);
+		r = audit_record(db, &(struct audit_event){ .tenant_id = id, .actor = op,
+					 .category = AUDIT_OPERATOR, .action = "audit.verify", .target = "audit",
+					 .result = res.ok ? AUDIT_SUCCESS : AUDIT_FAILURE });
+		if (r < 0)
+			return fail_errno(r, code);
+		return ok(audit_verify_result_json(&res));
+	}
 	if (!strcmp(cmd, "tenant.rotate-key")) {
 		const char *code = arg(args, "code");
 		int64_t version = 0, n_files = 0;

@@ -35,6 +35,8 @@ int db_migrate(struct db *db);
 int db_begin(struct db *db) KURA_WUR;
 int db_commit(struct db *db) KURA_WUR;
 int db_rollback(struct db *db);
+/* True inside a transaction this connection began (audit_record joins it, else makes its own). */
+bool db_in_transaction(struct db *db);
 
 struct db_stmt *db_query(struct db *db, const char *sql, const char *types, ...);
 /* Runs a statement that returns no rows. Returns 0, -EEXIST on a uniqueness conflict, <0 else. */

@@ -182,6 +182,26 @@ static struct db_stmt *prepare(struct db *db, const char *sql)
 	return c;
 }
 
+/* Index of placeholder $n. SQLite numbers named parameters in order of first appearance,
+ * which is n itself whenever the SQL uses $1..$N in order (almost always): checked by name,
+ * without formatting; otherwise looked up. */
+static int param_index(sqlite3_stmt *st, int n, char *name, size_t size)
+{
+	const char *have = sqlite3_bind_parameter_name(st, n);
+	int v = 0;
+
+	if (have && have[0] == '$' && have[1] >= '1' && have[1] <= '9') {
+		const char *p = have + 1;
+
+		while (*p >= '0' && *p <= '9' && v < 100000)
+			v = v * 10 + (*p++ - '0');
+		if (!*p && v == n)
+			return n;
+	}
+	str_printf(name, size, "$%d", n);
+	return sqlite3_bind_parameter_index(st, name);
+}
+
 static struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
 	struct db_stmt *st;
@@ -196,8 +216,7 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 		return NULL;
 	}
 	for (i = 0; types && types[i]; i++) {
-		str_printf(name, sizeof(name), "$%d", i + 1);
-		idx = sqlite3_bind_parameter_index(st->st, name);
+		idx = param_index(st->st, i + 1, name, sizeof(name));
 		switch (types[i]) {
 		case 'i': {
 			int64_t v = va_arg(ap, int64_t);
@@ -340,6 +359,11 @@ int db_rollback(struct db *db)
 	if (sqlite3_get_autocommit(db->h))
 		return 0;
 	return exec_plain(db, "ROLLBACK");
+}
+
+bool db_in_transaction(struct db *db)
+{
+	return !sqlite3_get_autocommit(db->h);
 }
 
 int64_t db_last_id(struct db *db)

@@ -62,6 +62,7 @@ enum permission {
 	PERM_SHARES_WRITE,    /* create share and upload-request links; list and revoke one's own */
 	PERM_SHARES_ADMIN,    /* list and revoke every link of the tenant; the link expiry policy */
 	PERM_MAIL_LOG_READ,   /* the tenant's mail delivery log */
+	PERM_AUDIT_READ,      /* query and export the tenant's audit log (F4, F9) */
 };
 enum role role_parse(const char *name);
 const char *role_name(enum role r);

@@ -1,0 +1,71 @@
+/*
+ * Shared inside src/audit: the canonical encoding of records and checkpoints (docs/audit.md),
+ * SHA-256 and the signing key. Every hash and signature in the audit log is computed here,
+ * so the writer, the exporter and both verifiers agree byte for byte.
+ */
+#ifndef KURA_AUDIT_AUDIT_INT_H
+#define KURA_AUDIT_AUDIT_INT_H
+#include "audit/audit.h"
+
+#define AUDIT_HASH_BYTES 32
+#define AUDIT_SIG_BYTES 64
+#define AUDIT_RECORD_TAG "KURA-AUDIT-RECORD-1"
+#define AUDIT_CHECKPOINT_TAG "KURA-AUDIT-CHECKPOINT-1"
+#define AUDIT_ROOT_TAG "KURA-AUDIT-ROOT-1"
+#define AUDIT_EXPORT_TAG "KURA-AUDIT-EXPORT-1"
+/* The largest canonical checkpoint message: tag + 3 int64 + head + flag + 2 int64. */
+#define AUDIT_CKPT_MSG_MAX (sizeof(AUDIT_CHECKPOINT_TAG) + 8 * 5 + AUDIT_HASH_BYTES + 1)
+
+/* One record as stored and hashed. Strings are borrowed. */
+struct audit_rec {
+	int64_t tenant, seq, time_us;
+	const char *actor_type, *actor, *source_ip, *user_agent, *category, *action, *target,
+		*result, *details;
+	unsigned char prev[AUDIT_HASH_BYTES], content[AUDIT_HASH_BYTES], hash[AUDIT_HASH_BYTES];
+};
+
+struct audit_ckpt {
+	int64_t tenant, seq, time_us;
+	unsigned char head[AUDIT_HASH_BYTES];
+	bool synced;
+	int64_t est_error_us, max_error_us;
+	unsigned char sig[AUDIT_SIG_BYTES];
+};
+
+/* content = SHA-256 over the length-prefixed content fields; -ENOMEM only. */
+int audit_content_hash(const struct audit_rec *r, unsigned char ret[AUDIT_HASH_BYTES]) KURA_WUR;
+/* hash = SHA-256(tag || tenant || seq || prev || content) */
+void audit_chain_hash(int64_t tenant, int64_t seq, const unsigned char prev[AUDIT_HASH_BYTES],
+		      const unsigned char content[AUDIT_HASH_BYTES], unsigned char ret[AUDIT_HASH_BYTES]);
+/* Both of the above into r->content and r->hash. */
+int audit_rec_hash(struct audit_rec *r) KURA_WUR;
+/* The bytes a checkpoint signature covers; returns their length. */
+size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX]);
+bool audit_ckpt_verify(const struct audit_ckpt *c, const unsigned char pk[32]) KURA_WUR;
+
+void audit_sha256(const void *data, size_t n, unsigned char ret[AUDIT_HASH_BYTES]);
+/* Incremental SHA-256 (for the export trailer). */
+struct audit_sha;
+struct audit_sha *audit_sha_new(void);
+void audit_sha_update(struct audit_sha *s, const void *data, size_t n);
+void audit_sha_final(struct audit_sha *s, unsigned char ret[AUDIT_HASH_BYTES]);   /* frees s */
+
+/* Signs with the deployment key set by audit_set_signing_key; -ENOKEY without one. */
+int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES]) KURA_WUR;
+int audit_ckpt_sign(struct audit_ckpt *c) KURA_WUR;
+/* Makes and stores a signed checkpoint at tenant's current head (inside the caller's
+ * transaction, or its own). ret may be NULL. -ENOENT when the chain is empty. */
+int audit_checkpoint_now(struct db *db, int64_t tenant, struct audit_ckpt *ret) KURA_WUR;
+/* The signed export trailer message: tag || tenant || file hash. */
+size_t audit_export_message(int64_t tenant, const unsigned char file_hash[AUDIT_HASH_BYTES],
+			    unsigned char *msg);
+
+static inline void audit_put64(unsigned char *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+
+	for (int i = 7; i >= 0; i--, u >>= 8)
+		p[i] = (unsigned char)u;
+}
+
+#endif

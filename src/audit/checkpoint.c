@@ -1,0 +1,490 @@
+/*
+ * Signed checkpoints, provider-wide roots, retention pruning and the background worker.
+ *
+ * A checkpoint signs (tenant, seq, head hash, time, clock-sync state) with the deployment's
+ * Ed25519 key; a verifier holding only the public key can then trust every record that
+ * hashes forward to it. The worker signs one for each chain whose head moved, at least
+ * every minute, plus one root per round over the sorted (tenant, seq, head) list of all
+ * chains, so the provider commits to every tenant's head at once.
+ *
+ * Pruning deletes a prefix of a chain: the records up to the newest checkpoint c such that
+ * every record with seq <= c is past its category's retention. The checkpoint at c stays,
+ * and the first kept record's prev hash is its head: verification starts there. A record
+ * of a short-retention category after a longer-kept one therefore waits for it (kept too
+ * long, never too short). Each pruning that deleted something is itself recorded.
+ *
+ * SECURITY: the secret key is borrowed from serve (sodium_malloc'ed, wiped there); it is
+ * only used through audit_sign().
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "audit/audit_int.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/db.h"
+
+#define DAY_US (86400LL * 1000000)
+
+static const unsigned char *signing_key;
+static uint32_t retention[AUDIT_N_CATEGORIES] = { 90, 90, 90, 90, 90, 90 };
+
+void audit_set_signing_key(const unsigned char *sk)
+{
+	signing_key = sk;
+}
+
+int audit_public_key_hex(char ret[AUDIT_PUBLIC_KEY_HEX])
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+
+	if (!signing_key)
+		return -ENOKEY;
+	crypto_sign_ed25519_sk_to_pk(pk, signing_key);
+	hex_encode(pk, sizeof(pk), ret);
+	return 0;
+}
+
+void audit_set_retention(const uint32_t days[AUDIT_N_CATEGORIES])
+{
+	for (int i = 0; i < AUDIT_N_CATEGORIES; i++)
+		retention[i] = days[i] ? days[i] : 90;
+}
+
+int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES])
+{
+	if (!signing_key)
+		return -ENOKEY;
+	return crypto_sign_ed25519_detached(ret, NULL, msg, n, signing_key) == 0 ? 0 : -EIO;
+}
+
+size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX])
+{
+	unsigned char *p = msg;
+
+	memcpy(p, AUDIT_CHECKPOINT_TAG, sizeof(AUDIT_CHECKPOINT_TAG) - 1);
+	p += sizeof(AUDIT_CHECKPOINT_TAG) - 1;
+	audit_put64(p, c->tenant);
+	audit_put64(p + 8, c->seq);
+	memcpy(p + 16, c->head, AUDIT_HASH_BYTES);
+	p += 16 + AUDIT_HASH_BYTES;
+	audit_put64(p, c->time_us);
+	p[8] = c->synced ? 1 : 0;
+	audit_put64(p + 9, c->est_error_us);
+	audit_put64(p + 17, c->max_error_us);
+	p += 25;
+	return (size_t)(p - msg);
+}
+
+int audit_ckpt_sign(struct audit_ckpt *c)
+{
+	unsigned char msg[AUDIT_CKPT_MSG_MAX];
+
+	return audit_sign(msg, audit_ckpt_message(c, msg), c->sig);
+}
+
+bool audit_ckpt_verify(const struct audit_ckpt *c, const unsigned char pk[32])
+{
+	unsigned char msg[AUDIT_CKPT_MSG_MAX];
+	size_t n = audit_ckpt_message(c, msg);
+
+	return crypto_sign_ed25519_verify_detached(c->sig, msg, n, pk) == 0;
+}
+
+size_t audit_export_message(int64_t tenant, const unsigned char file_hash[AUDIT_HASH_BYTES],
+			    unsigned char *msg)
+{
+	memcpy(msg, AUDIT_EXPORT_TAG, sizeof(AUDIT_EXPORT_TAG) - 1);
+	audit_put64(msg + sizeof(AUDIT_EXPORT_TAG) - 1, tenant);
+	memcpy(msg + sizeof(AUDIT_EXPORT_TAG) - 1 + 8, file_hash, AUDIT_HASH_BYTES);
+	return sizeof(AUDIT_EXPORT_TAG) - 1 + 8 + AUDIT_HASH_BYTES;
+}
+
+/* ---------------------------------------------------------------- checkpoints */
+
+static int store_checkpoint(struct db *db, struct audit_ckpt *c)
+{
+	struct clock_sync cs = { 0 };
+	int r;
+
+	c->time_us = clock_now_us();
+	if (clock_sync_state(&cs) == 0) {
+		c->synced = cs.synchronized;
+		c->est_error_us = cs.est_error_us;
+		c->max_error_us = cs.max_error_us;
+	} else {
+		c->synced = false;
+		c->est_error_us = c->max_error_us = -1;
+	}
+	r = audit_ckpt_sign(c);
+	if (r < 0)
+		return r;
+	return db_exec(db, "INSERT INTO audit_checkpoints (tenant, seq, head, time_us, clock_synced,"
+			   " est_error_us, max_error_us, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		       "iibiiiib", c->tenant, c->seq, c->head, (size_t)AUDIT_HASH_BYTES, c->time_us,
+		       (int64_t)c->synced, c->est_error_us, c->max_error_us, c->sig, (size_t)AUDIT_SIG_BYTES);
+}
+
+static int read_head(struct db *db, int64_t tenant, int64_t *ret_seq, unsigned char head[AUDIT_HASH_BYTES])
+{
+	struct db_stmt *st = db_query(db, "SELECT seq, head FROM audit_heads WHERE tenant = $1", "i", tenant);
+	int r = db_step(st);
+
+	if (r > 0) {
+		size_t n;
+		const void *h = db_blob(st, 1, &n);
+
+		*ret_seq = db_int(st, 0);
+		r = n == AUDIT_HASH_BYTES ? 0 : -EIO;
+		if (r == 0)
+			memcpy(head, h, AUDIT_HASH_BYTES);
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	return r;
+}
+
+int audit_checkpoint_now(struct db *db, int64_t tenant, struct audit_ckpt *ret)
+{
+	struct audit_ckpt c = { .tenant = tenant };
+	bool own = !db_in_transaction(db);
+	int r;
+
+	if (own && (r = db_begin(db)) < 0)
+		return r;
+	r = read_head(db, tenant, &c.seq, c.head);
+	if (r == 0)
+		r = store_checkpoint(db, &c);
+	if (own && r == 0)
+		r = db_commit(db);
+	if (own && r < 0)
+		db_rollback(db);
+	if (r == 0 && ret)
+		*ret = c;
+	return r;
+}
+
+struct head_row {
+	int64_t tenant, seq, ckpt_seq;
+	unsigned char head[AUDIT_HASH_BYTES];
+};
+
+int audit_checkpoint_round(struct db *db, int64_t *ret_n)
+{
+	struct head_row *rows = NULL;
+	size_t n = 0, cap = 0, i;
+	int64_t moved = 0;
+	struct db_stmt *st;
+	int r, step;
+
+	if (!signing_key)
+		return -ENOKEY;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	st = db_query(db, "SELECT h.tenant, h.seq, h.head, (SELECT MAX(c.seq) FROM audit_checkpoints c"
+			  " WHERE c.tenant = h.tenant) FROM audit_heads h ORDER BY h.tenant", NULL);
+	while ((step = db_step(st)) > 0) {
+		size_t hn;
+		const void *h = db_blob(st, 2, &hn);
+
+		if (n == cap) {
+			struct head_row *t = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*rows));
+
+			if (!t) {
+				step = -ENOMEM;
+				break;
+			}
+			rows = t;
+		}
+		if (hn != AUDIT_HASH_BYTES) {
+			step = -EIO;
+			break;
+		}
+		rows[n].tenant = db_int(st, 0);
+		rows[n].seq = db_int(st, 1);
+		rows[n].ckpt_seq = db_is_null(st, 3) ? 0 : db_int(st, 3);
+		memcpy(rows[n].head, h, AUDIT_HASH_BYTES);
+		n++;
+	}
+	db_done(st);
+	r = step;
+	for (i = 0; r == 0 && i < n; i++) {
+		struct audit_ckpt c = { .tenant = rows[i].tenant, .seq = rows[i].seq };
+
+		if (rows[i].ckpt_seq >= rows[i].seq)
+			continue;
+		memcpy(c.head, rows[i].head, AUDIT_HASH_BYTES);
+		r = store_checkpoint(db, &c);
+		moved++;
+	}
+	if (r == 0 && moved) {
+		/* the provider-wide root: SHA-256 over (tenant, seq, head) sorted by tenant */
+		unsigned char *list = malloc(n * 48 + 1), root[AUDIT_HASH_BYTES];
+		unsigned char msg[sizeof(AUDIT_ROOT_TAG) - 1 + 24 + AUDIT_HASH_BYTES + 1], sig[AUDIT_SIG_BYTES];
+		struct clock_sync cs = { 0 };
+		int64_t now = clock_now_us();
+		size_t off = sizeof(AUDIT_ROOT_TAG) - 1;
+
+		if (!list) {
+			r = -ENOMEM;
+		} else {
+			for (i = 0; i < n; i++) {
+				audit_put64(list + i * 48, rows[i].tenant);
+				audit_put64(list + i * 48 + 8, rows[i].seq);
+				memcpy(list + i * 48 + 16, rows[i].head, AUDIT_HASH_BYTES);
+			}
+			audit_sha256(list, n * 48, root);
+			free(list);
+			if (clock_sync_state(&cs) < 0)
+				cs.synchronized = false;
+			memcpy(msg, AUDIT_ROOT_TAG, off);
+			audit_put64(msg + off, now);
+			audit_put64(msg + off + 8, (int64_t)n);
+			memcpy(msg + off + 16, root, AUDIT_HASH_BYTES);
+			msg[off + 16 + AUDIT_HASH_BYTES] = cs.synchronized ? 1 : 0;
+			r = audit_sign(msg, off + 17 + AUDIT_HASH_BYTES, sig);
+			if (r == 0)
+				r = db_exec(db, "INSERT INTO audit_roots (time_us, n_chains, root, clock_synced,"
+						" signature) VALUES ($1, $2, $3, $4, $5)",
+					    "iibib", now, (int64_t)n, root, (size_t)AUDIT_HASH_BYTES,
+					    (int64_t)cs.synchronized, sig, (size_t)AUDIT_SIG_BYTES);
+		}
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	free(rows);
+	if (r == 0 && ret_n)
+		*ret_n = moved;
+	return r;
+}
+
+/* ---------------------------------------------------------------- retention */
+
+/* Start of today in zone, minus (days - 1) days: the oldest instant kept. */
+static int64_t cutoff_us(int64_t now, const char *zone, uint32_t days)
+{
+	char buf[CLOCK_RFC3339_LEN];
+	int64_t off = 0, local;
+	size_t n;
+
+	if (zone && clock_format_zone(now, zone, buf, sizeof(buf)) == 0 && (n = strlen(buf)) >= 6 &&
+	    (buf[n - 6] == '+' || buf[n - 6] == '-')) {
+		off = ((buf[n - 5] - '0') * 10 + (buf[n - 4] - '0')) * 3600LL +
+		      ((buf[n - 2] - '0') * 10 + (buf[n - 1] - '0')) * 60LL;
+		if (buf[n - 6] == '-')
+			off = -off;
+	}
+	off *= 1000000;
+	local = now + off;
+	local -= ((local % DAY_US) + DAY_US) % DAY_US;
+	return local - (int64_t)(days - 1) * DAY_US - off;
+}
+
+int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_deleted)
+{
+	int64_t cut[AUDIT_N_CATEGORIES], override = 0, head_seq = 0, first_kept = 0, upto, c = 0, deleted = 0;
+	unsigned char head[AUDIT_HASH_BYTES];
+	char zone[64] = "UTC";
+	struct db_stmt *st;
+	int r, i;
+
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	if (tenant) {
+		st = db_query(db, "SELECT zone, COALESCE(audit_retention_days, 0) FROM tenants WHERE id = $1",
+			      "i", tenant);
+		if (db_step(st) > 0) {
+			str_copy(zone, sizeof(zone), db_text(st, 0));
+			override = db_int(st, 1);
+		}
+		db_done(st);
+	}
+	for (i = 0; i < AUDIT_N_CATEGORIES; i++)
+		cut[i] = cutoff_us(now_us, zone, override > 0 ? (uint32_t)override : retention[i]);
+	r = read_head(db, tenant, &head_seq, head);
+	if (r == -ENOENT) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	/* the first record that must be kept; everything before it has expired */
+	st = db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1 AND NOT ("
+			  " CASE category WHEN 'authentication' THEN time_us < $2 WHEN 'operation' THEN time_us < $3"
+			  " WHEN 'access' THEN time_us < $4 WHEN 'delivery' THEN time_us < $5"
+			  " WHEN 'administration' THEN time_us < $6 WHEN 'operator' THEN time_us < $7 ELSE 0 END)",
+		      "Iiiiiii", tenant, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
+	r = db_step(st);
+	if (r > 0 && !db_is_null(st, 0))
+		first_kept = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		goto out;
+	r = 0;
+	upto = first_kept ? first_kept - 1 : head_seq;
+	if (upto <= 0)
+		goto out;
+	st = db_query(db, "SELECT MAX(seq) FROM audit_checkpoints WHERE tenant = $1 AND seq <= $2", "ii",
+		      tenant, upto);
+	if (db_step(st) > 0 && !db_is_null(st, 0))
+		c = db_int(st, 0);
+	db_done(st);
+	if (c < upto && upto == head_seq) {
+		/* everything expired: sign the head now so the chain stays anchored */
+		struct audit_ckpt ck;
+
+		r = audit_checkpoint_now(db, tenant, &ck);
+		if (r < 0)
+			goto out;
+		c = ck.seq;
+	}
+	if (c <= 0)
+		goto out;
+	r = db_exec(db, "DELETE FROM audit_events WHERE tenant_id IS $1 AND seq <= $2", "Ii", tenant, c);
+	if (r < 0)
+		goto out;
+	deleted = db_changes(db);
+	r = db_exec(db, "DELETE FROM audit_checkpoints WHERE tenant = $1 AND seq < $2", "ii", tenant, c);
+	if (r == 0 && deleted > 0) {
+		json_t *d = json_pack("{s:I, s:I, s:I}", "deleted", (json_int_t)deleted, "through_seq",
+				      (json_int_t)c, "retention_days",
+				      (json_int_t)(override > 0 ? override : retention[0]));
+
+		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant, .actor = &actor_system,
+					 .category = AUDIT_ADMINISTRATION, .action = "audit.prune",
+					 .target = "audit", .result = AUDIT_SUCCESS, .details = d });
+		json_decref(d);
+	}
+out:
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	if (r == 0 && ret_deleted)
+		*ret_deleted = deleted;
+	return r;
+}
+
+int audit_prune_all(struct db *db, int64_t now_us)
+{
+	struct db_stmt *st;
+	int64_t *ids = NULL, deleted;
+	size_t n = 0, cap = 0, i;
+	int r = 0, step;
+
+	st = db_query(db, "SELECT tenant FROM audit_heads ORDER BY tenant", NULL);
+	while ((step = db_step(st)) > 0) {
+		if (n == cap) {
+			int64_t *t = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*ids));
+
+			if (!t) {
+				step = -ENOMEM;
+				break;
+			}
+			ids = t;
+		}
+		ids[n++] = db_int(st, 0);
+	}
+	db_done(st);
+	r = step;
+	for (i = 0; r == 0 && i < n; i++) {
+		deleted = 0;
+		r = audit_prune(db, ids[i], now_us, &deleted);
+		if (r == 0 && deleted)
+			log_info("audit.prune", "tenant %lld: %lld records past retention deleted",
+				 (long long)ids[i], (long long)deleted);
+	}
+	free(ids);
+	return r;
+}
+
+/* ---------------------------------------------------------------- worker */
+
+struct audit_worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	unsigned checkpoint_s, prune_s;
+};
+
+static void *worker_run(void *arg)
+{
+	struct audit_worker *w = arg;
+	int64_t last_prune = 0;
+	struct timespec until;
+	struct db *db = db_thread();
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		if (db) {
+			int64_t now = clock_now_us(), n = 0;
+
+			r = audit_checkpoint_round(db, &n);
+			if (r < 0)
+				log_error("audit.checkpoint", "checkpoint round failed: %s", strerror(-r));
+			if (now - last_prune >= (int64_t)w->prune_s * 1000000) {
+				r = audit_prune_all(db, now);
+				if (r < 0)
+					log_error("audit.prune", "pruning failed: %s", strerror(-r));
+				last_prune = now;
+			}
+		}
+		pthread_mutex_lock(&w->lock);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += w->checkpoint_s;
+		while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+struct audit_worker *audit_worker_start(unsigned checkpoint_s, unsigned prune_s)
+{
+	struct audit_worker *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	if (!w)
+		return NULL;
+	w->checkpoint_s = checkpoint_s ? checkpoint_s : 60;
+	w->prune_s = prune_s ? prune_s : 3600;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&w->thread, NULL, worker_run, w) != 0) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+struct audit_worker *audit_worker_stop(struct audit_worker *w)
+{
+	if (!w)
+		return NULL;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	return NULL;
+}
