@@ -13,6 +13,7 @@
  * boundary, and bytes that are not clean text are replaced, so every stored field can be
  * exported as JSON and re-hashed byte for byte by a verifier.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <gnutls/crypto.h>
@@ -230,6 +231,67 @@ static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
 	return ret;
 }
 
+/*
+ * Group commit for records that come without a transaction of their own (reads, refusals,
+ * logins): each caller queues its record and waits; whichever caller finds no commit under
+ * way becomes the leader, appends every queued record in one transaction and commits once,
+ * then wakes the others with the common result. Every caller still returns only after its
+ * record is durable (synchronous=FULL), so "no access without its record" holds, but N
+ * concurrent requests share one fsync instead of queueing for N. The records live on the
+ * waiting callers' stacks, which stay valid until they are woken.
+ */
+struct pending {
+	struct audit_rec *rec;
+	struct pending *next;
+	int result;
+	bool done;
+};
+
+static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
+static struct pending *group_head, **group_tail = &group_head;
+static bool group_leader;
+
+static int group_commit(struct db *db, struct pending *me)
+{
+	pthread_mutex_lock(&group_lock);
+	me->rec->time_us = clock_now_us();  /* under the lock: times follow queue order */
+	*group_tail = me;
+	group_tail = &me->next;
+	while (!me->done) {
+		struct pending *batch, *p;
+		int r;
+
+		if (group_leader) {
+			pthread_cond_wait(&group_done, &group_lock);
+			continue;
+		}
+		group_leader = true;
+		batch = group_head;
+		group_head = NULL;
+		group_tail = &group_head;
+		pthread_mutex_unlock(&group_lock);
+
+		r = db_begin(db);
+		for (p = batch; p && r == 0; p = p->next)
+			r = chain_append(db, p->rec, NULL);
+		if (r == 0)
+			r = db_commit(db);
+		if (r < 0)
+			db_rollback(db);
+
+		pthread_mutex_lock(&group_lock);
+		for (p = batch; p; p = p->next) {
+			p->result = r;
+			p->done = true;
+		}
+		group_leader = false;
+		pthread_cond_broadcast(&group_done);
+	}
+	pthread_mutex_unlock(&group_lock);
+	return me->result;
+}
+
 int audit_record(struct db *db, const struct audit_event *ev)
 {
 	const struct actor *a = ev->actor ? ev->actor : &actor_system;
@@ -237,7 +299,6 @@ int audit_record(struct db *db, const struct audit_event *ev)
 	char name[KURA_AUDIT_TARGET_MAX + 1], ip[64], action[KURA_AUDIT_TARGET_MAX + 1];
 	struct audit_rec rec = { 0 };
 	char *details = NULL;
-	bool own = false;
 	int r;
 
 	if (!db || !ev || ev->tenant_id < 0)
@@ -263,22 +324,15 @@ int audit_record(struct db *db, const struct audit_event *ev)
 	rec.target = clean(ev->target, target, KURA_AUDIT_TARGET_MAX);
 	rec.result = audit_result_name(ev->result);
 	rec.details = details ? details : "{}";
-	if (!db_in_transaction(db)) {
-		r = db_begin(db);
-		if (r < 0)
-			goto out;
-		own = true;
+	if (db_in_transaction(db)) {
+		/* part of the caller's change: it commits or rolls back with it */
+		rec.time_us = clock_now_us();
+		r = chain_append(db, &rec, NULL);
+	} else {
+		r = group_commit(db, &(struct pending){ .rec = &rec });
 	}
-	rec.time_us = clock_now_us();
-	r = chain_append(db, &rec, NULL);
-	if (own)
-		r = r == 0 ? db_commit(db) : r;
-out:
-	if (r < 0) {
-		if (own)
-			db_rollback(db);
+	if (r < 0)
 		log_error("audit.write", "cannot record %s: %d", ev->action ? ev->action : "?", r);
-	}
 	free(details);
 	return r;
 }

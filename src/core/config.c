@@ -26,7 +26,7 @@ static const struct key keys[] = {
 	S("server", "public_url", public_url, "base URL of this deployment, used in mailed links"),
 	S("server", "tls_cert", tls_cert, "PEM certificate chain (relative to the data dir)"),
 	S("server", "tls_key", tls_key, "PEM private key (relative to the data dir)"),
-	U("server", "threads", threads, 0, 256, "worker threads, 0 = one per CPU"),
+	U("server", "threads", threads, 0, 256, "worker threads, 0 = four per CPU"),
 	S("server", "trusted_proxies", trusted_proxies,
 	  "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is used (empty: none)"),
 	U("security", "session_idle_seconds", session_idle_s, 10, 86400, "idle session timeout"),

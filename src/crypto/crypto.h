@@ -13,6 +13,13 @@
 /* Must be called once before anything else here (sodium_init). */
 int crypto_init(void) KURA_WUR;
 
+/* ---- secret scratch memory (secmem.c) ---- */
+/* Like sodium_malloc/sodium_free (guard pages, mlock, no core dump), but blocks are wiped
+ * and kept per thread for reuse, so hot paths make no system calls. secmem_free takes the
+ * size given to secmem_alloc and accepts NULL. */
+void *secmem_alloc(size_t n);
+void secmem_free(void *p, size_t n);
+
 /* ---- tokens ---- */
 #define TOKEN_BYTES 32                   /* 256 bits of randomness */
 #define TOKEN_STR_LEN 43                 /* base64url without padding */

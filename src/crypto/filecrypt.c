@@ -109,7 +109,7 @@ static int cipher_init(struct cipher *c, const unsigned char *key, enum filecryp
 	if (alg == FILECRYPT_AES256GCM) {
 		if (!crypto_aead_aes256gcm_is_available())
 			return -ENOTSUP;
-		c->gcm = sodium_malloc(sizeof(*c->gcm));
+		c->gcm = secmem_alloc(sizeof(*c->gcm));
 		if (!c->gcm)
 			return -ENOMEM;
 		crypto_aead_aes256gcm_beforenm(c->gcm, key);
@@ -117,7 +117,7 @@ static int cipher_init(struct cipher *c, const unsigned char *key, enum filecryp
 	}
 	if (alg != FILECRYPT_XCHACHA20POLY1305)
 		return -ENOTSUP;
-	c->key = sodium_malloc(FILECRYPT_KEY_BYTES);
+	c->key = secmem_alloc(FILECRYPT_KEY_BYTES);
 	if (!c->key)
 		return -ENOMEM;
 	memcpy(c->key, key, FILECRYPT_KEY_BYTES);
@@ -126,8 +126,8 @@ static int cipher_init(struct cipher *c, const unsigned char *key, enum filecryp
 
 static void cipher_done(struct cipher *c)
 {
-	sodium_free(c->gcm);   /* sodium_free wipes */
-	sodium_free(c->key);
+	secmem_free(c->gcm, sizeof(*c->gcm));   /* wipes */
+	secmem_free(c->key, FILECRYPT_KEY_BYTES);
 	c->gcm = NULL;
 	c->key = NULL;
 }
@@ -212,7 +212,7 @@ struct filecrypt_enc *filecrypt_enc_new(const unsigned char key[FILECRYPT_KEY_BY
 		return NULL;
 	if (cipher_init(&e->c, key, alg) < 0)
 		return filecrypt_enc_free(e);
-	e->buf = sodium_malloc(FILECRYPT_CHUNK);
+	e->buf = secmem_alloc(FILECRYPT_CHUNK);
 	e->out = malloc(FILECRYPT_RECORD);
 	if (!e->buf || !e->out)
 		return filecrypt_enc_free(e);
@@ -230,7 +230,7 @@ struct filecrypt_enc *filecrypt_enc_free(struct filecrypt_enc *e)
 	if (!e)
 		return NULL;
 	cipher_done(&e->c);
-	sodium_free(e->buf);
+	secmem_free(e->buf, FILECRYPT_CHUNK);
 	if (e->out) {
 		sodium_memzero(e->out, FILECRYPT_RECORD);
 		free(e->out);

@@ -67,7 +67,7 @@ struct files_upload *files_upload_abort(struct files_upload *u)
 		return NULL;
 	blob_abort(u->w);
 	filecrypt_enc_free(u->enc);
-	sodium_free(u->file_key);
+	secmem_free(u->file_key, FILECRYPT_KEY_BYTES);
 	free(u);
 	return NULL;
 }
@@ -119,7 +119,7 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 	u->quota_room = quota - used + old_size;
 	str_copy(u->name, sizeof(u->name), name);
 	str_copy(u->content_type, sizeof(u->content_type), content_type);
-	u->file_key = sodium_malloc(FILECRYPT_KEY_BYTES);
+	u->file_key = secmem_alloc(FILECRYPT_KEY_BYTES);
 	if (!u->file_key) {
 		r = -ENOMEM;
 		goto fail;

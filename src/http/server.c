@@ -1018,7 +1018,9 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-		threads = n > 0 ? (unsigned)n : 1;
+		/* requests wait on the disk (the audit group commit, fsync of uploads), not only
+		 * on the CPU: more workers than CPUs let waiting requests share a commit */
+		threads = (n > 0 ? (unsigned)n : 1) * KURA_THREADS_PER_CPU;
 	}
 	if (srv->tls) {
 		flags |= MHD_USE_TLS;
@@ -1027,7 +1029,7 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)(2 * KURA_MAX_HEADER_BYTES), MHD_OPTION_CONNECTION_LIMIT,
+			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1,
 			MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
@@ -1038,7 +1040,7 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)(2 * KURA_MAX_HEADER_BYTES), MHD_OPTION_CONNECTION_LIMIT,
+			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	}

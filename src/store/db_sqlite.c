@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -29,11 +31,68 @@ struct db_stmt {
 	bool busy;
 };
 
+/*
+ * Writers of one database file are serialized by a process-wide mutex taken in db_begin
+ * and released at commit or rollback, before SQLite's own write lock is asked for. Two
+ * threads that want to write then queue on the mutex and wake at once, instead of one of
+ * them polling through SQLite's busy handler, which sleeps up to 100 ms per try and made
+ * concurrent writes wait for hundreds of milliseconds. The busy timeout still covers other
+ * processes (a backup, the sqlite3 shell).
+ */
+#define DB_FILES_MAX 16
+
+struct db_file {
+	dev_t dev;
+	ino_t ino;
+	unsigned refs;
+	pthread_mutex_t write_lock;
+};
+
+static struct db_file db_files[DB_FILES_MAX];
+static pthread_mutex_t db_files_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct db {
 	sqlite3 *h;
+	struct db_file *file;
+	bool writing;          /* holds file->write_lock */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 };
+
+static struct db_file *db_file_get(const char *path)
+{
+	struct db_file *f = NULL;
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st) < 0)
+		return NULL;
+	pthread_mutex_lock(&db_files_lock);
+	for (i = 0; i < DB_FILES_MAX && !f; i++)
+		if (db_files[i].refs && db_files[i].dev == st.st_dev && db_files[i].ino == st.st_ino)
+			f = &db_files[i];
+	for (i = 0; i < DB_FILES_MAX && !f; i++)
+		if (!db_files[i].refs) {
+			f = &db_files[i];
+			f->dev = st.st_dev;
+			f->ino = st.st_ino;
+			pthread_mutex_init(&f->write_lock, NULL);
+		}
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&db_files_lock);
+	return f;
+}
+
+static void db_file_put(struct db_file *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&db_files_lock);
+	if (--f->refs == 0)
+		pthread_mutex_destroy(&f->write_lock);
+	pthread_mutex_unlock(&db_files_lock);
+}
 
 static int translate(int rc)
 {
@@ -62,7 +121,8 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA trusted_schema=OFF;"
-		"PRAGMA temp_store=MEMORY;";
+		"PRAGMA temp_store=MEMORY;"
+		"PRAGMA mmap_size=268435456;";
 	struct db *db = calloc(1, sizeof(*db));
 	int rc;
 
@@ -84,6 +144,11 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 		str_printf(err, err_size, "cannot configure database %s: %s", path, sqlite3_errmsg(db->h));
 		return db_close(db);
 	}
+	db->file = db_file_get(path);
+	if (!db->file) {
+		str_printf(err, err_size, "cannot open database %s: too many database files open", path);
+		return db_close(db);
+	}
 	return db;
 }
 
@@ -95,7 +160,10 @@ struct db *db_close(struct db *db)
 		return NULL;
 	for (i = 0; i < db->n_cache; i++)
 		sqlite3_finalize(db->cache[i].st);
+	if (db->writing)
+		db_rollback(db);
 	sqlite3_close(db->h);
+	db_file_put(db->file);
 	free(db);
 	return NULL;
 }
@@ -344,21 +412,53 @@ static int exec_plain(struct db *db, const char *sql)
 	return translate(rc);
 }
 
+static void write_unlock(struct db *db)
+{
+	if (db->writing) {
+		db->writing = false;
+		pthread_mutex_unlock(&db->file->write_lock);
+	}
+}
+
 int db_begin(struct db *db)
 {
-	return exec_plain(db, "BEGIN IMMEDIATE");
+	struct timespec deadline;
+	int r;
+
+	if (db->writing)
+		return -EBUSY;  /* a transaction is already open on this connection */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DB_BUSY_TIMEOUT_MS / 1000;
+	r = pthread_mutex_timedlock(&db->file->write_lock, &deadline);
+	if (r != 0) {
+		log_error("db.begin", "write lock not granted: %s", strerror(r));
+		return -EBUSY;
+	}
+	db->writing = true;
+	r = exec_plain(db, "BEGIN IMMEDIATE");
+	if (r < 0)
+		write_unlock(db);
+	return r;
 }
 
 int db_commit(struct db *db)
 {
-	return exec_plain(db, "COMMIT");
+	int r = exec_plain(db, "COMMIT");
+
+	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
+	if (r == 0 || sqlite3_get_autocommit(db->h))
+		write_unlock(db);
+	return r;
 }
 
 int db_rollback(struct db *db)
 {
-	if (sqlite3_get_autocommit(db->h))
-		return 0;
-	return exec_plain(db, "ROLLBACK");
+	int r = 0;
+
+	if (!sqlite3_get_autocommit(db->h))
+		r = exec_plain(db, "ROLLBACK");
+	write_unlock(db);
+	return r;
 }
 
 bool db_in_transaction(struct db *db)
