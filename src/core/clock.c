@@ -27,15 +27,108 @@ int64_t clock_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + offset_us;
 }
 
+/*
+ * UTC formatting without gmtime_r/strftime: glibc takes a process-wide lock in both (the
+ * time zone state), and a WebDAV listing formats two dates per entry. Days since the epoch
+ * become a civil date by Howard Hinnant's algorithm (proleptic Gregorian, exact for every
+ * int64 day count we can meet); digits are written directly.
+ */
+struct utc_tm {
+	int64_t year;
+	unsigned mon, day, hour, min, sec, wday, usec;
+};
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static void utc_split(int64_t us, struct utc_tm *t)
+{
+	int64_t s = floor_div(us, 1000000), days = floor_div(s, 86400), rem = s - days * 86400;
+	int64_t z = days + 719468, era = floor_div(z, 146097);
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	t->usec = (unsigned)(us - s * 1000000);
+	t->day = doy - (153 * mp + 2) / 5 + 1;
+	t->mon = mp < 10 ? mp + 3 : mp - 9;
+	t->year = (int64_t)yoe + era * 400 + (t->mon <= 2);
+	t->hour = (unsigned)(rem / 3600);
+	t->min = (unsigned)(rem / 60 % 60);
+	t->sec = (unsigned)(rem % 60);
+	t->wday = (unsigned)((days % 7 + 11) % 7);   /* 1970-01-01 was a Thursday (4) */
+}
+
+static char *put_digits(char *p, unsigned v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + n;
+}
+
 int clock_format_utc(int64_t us, char *buf, size_t size)
 {
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-	char base[32];
+	struct utc_tm t;
+	char *p = buf;
 
-	if (!gmtime_r(&t, &tm) || !strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm))
+	utc_split(us, &t);
+	if (t.year < 0 || t.year > 9999)
 		return -EINVAL;
-	return str_printf(buf, size, "%s.%06dZ", base, (int)(us % 1000000));
+	if (size < sizeof("2026-11-22T02:33:19.123456Z"))
+		return -E2BIG;
+	p = put_digits(p, (unsigned)t.year, 4);
+	*p++ = '-';
+	p = put_digits(p, t.mon, 2);
+	*p++ = '-';
+	p = put_digits(p, t.day, 2);
+	*p++ = 'T';
+	p = put_digits(p, t.hour, 2);
+	*p++ = ':';
+	p = put_digits(p, t.min, 2);
+	*p++ = ':';
+	p = put_digits(p, t.sec, 2);
+	*p++ = '.';
+	p = put_digits(p, t.usec, 6);
+	*p++ = 'Z';
+	*p = '\0';
+	return 0;
+}
+
+int clock_format_http(int64_t us, char *buf, size_t size)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct utc_tm t;
+	char *p = buf;
+
+	utc_split(us, &t);
+	if (t.year < 0 || t.year > 9999)
+		return -EINVAL;
+	if (size < sizeof("Sun, 06 Nov 1994 08:49:37 GMT"))
+		return -E2BIG;
+	memcpy(p, days + 3 * t.wday, 3);
+	p += 3;
+	*p++ = ',';
+	*p++ = ' ';
+	p = put_digits(p, t.day, 2);
+	*p++ = ' ';
+	memcpy(p, months + 3 * (t.mon - 1), 3);
+	p += 3;
+	*p++ = ' ';
+	p = put_digits(p, (unsigned)t.year, 4);
+	*p++ = ' ';
+	p = put_digits(p, t.hour, 2);
+	*p++ = ':';
+	p = put_digits(p, t.min, 2);
+	*p++ = ':';
+	p = put_digits(p, t.sec, 2);
+	memcpy(p, " GMT", 5);
+	return 0;
 }
 
 /* tzset/localtime_r use the process-wide TZ, so conversions are serialized. */

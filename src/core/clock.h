@@ -11,8 +11,10 @@
 int64_t clock_now_us(void);
 /* Test hook: KURA_TEST_CLOCK_OFFSET_S in the environment shifts the clock (read once). */
 
-/* "2026-11-22T02:33:19.123456Z" */
+/* "2026-11-22T02:33:19.123456Z"; years 0000-9999, else -EINVAL; -E2BIG when size is short */
 int clock_format_utc(int64_t us, char *buf, size_t size);
+/* HTTP-date (IMF-fixdate): "Sun, 22 Nov 2026 02:33:19 GMT" (30 bytes with the NUL) */
+int clock_format_http(int64_t us, char *buf, size_t size);
 /* ISO 8601 with the zone's offset, e.g. "2026-11-22T11:33:19+09:00"; zone is an IANA name. */
 int clock_format_zone(int64_t us, const char *zone, char *buf, size_t size);
 

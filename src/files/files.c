@@ -302,8 +302,8 @@ int files_quota_set(struct db *db, const struct actor *who, int64_t tenant_id, i
 /* ---- tree ---- */
 
 /* Depth of a folder (root = 0) and whether `needle` is among its ancestors (itself included). */
-static int ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,
-		    int64_t *ret_depth, bool *ret_found)
+int files_ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,
+		   int64_t *ret_depth, bool *ret_found)
 {
 	struct db_stmt *st = db_query(
 		db,
@@ -338,7 +338,7 @@ static int check_parent(struct db *db, int64_t tenant_id, int64_t parent_id)
 		return r;
 	if (p.kind != NODE_FOLDER)
 		return -ENOTDIR;
-	r = ancestry(db, tenant_id, parent_id, 0, &depth, &found);
+	r = files_ancestry(db, tenant_id, parent_id, 0, &depth, &found);
 	if (r == 0 && depth + 1 > KURA_FOLDER_DEPTH_MAX)
 		r = -E2BIG;
 	return r;
@@ -456,7 +456,7 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 	if (new_parent != n.parent_id) {
 		r = check_parent(db, tenant_id, new_parent);
 		if (r == 0 && n.kind == NODE_FOLDER) {
-			r = ancestry(db, tenant_id, new_parent, id, &depth, &loop);
+			r = files_ancestry(db, tenant_id, new_parent, id, &depth, &loop);
 			if (r == 0 && loop)
 				r = -ELOOP;
 		}

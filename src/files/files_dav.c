@@ -187,31 +187,6 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 
 /* ---- copy and move ---- */
 
-/* Depth of a folder (root = 0) and whether needle is among its ancestors (itself included). */
-static int ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,
-		    int64_t *ret_depth, bool *ret_found)
-{
-	struct db_stmt *st = db_query(
-		db,
-		"WITH RECURSIVE anc(id, parent_id, depth) AS ("
-		" SELECT id, parent_id, 0 FROM file_nodes WHERE tenant_id = $1 AND id = $2"
-		" UNION ALL SELECT n.id, n.parent_id, anc.depth + 1 FROM file_nodes n"
-		" JOIN anc ON n.id = anc.parent_id WHERE n.tenant_id = $1 AND anc.depth < 1000)"
-		" SELECT max(depth), sum(CASE WHEN id = $3 THEN 1 ELSE 0 END) FROM anc",
-		"iii", tenant_id, folder_id, needle);
-	int r = db_step(st);
-
-	if (r > 0) {
-		*ret_depth = db_int(st, 0);
-		*ret_found = db_int(st, 1) > 0;
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
-}
-
 /* Inside the caller's transaction: node n goes to the trash with its subtree (files_trash). */
 static int trash_in_tx(struct db *db, const struct actor *who, int64_t tenant_id,
 		       const struct file_node *n, const char *why)
@@ -250,7 +225,7 @@ static int check_dst_parent(struct db *db, int64_t tenant_id, int64_t parent_id,
 		return r;
 	if (p.kind != NODE_FOLDER)
 		return -ENOTDIR;
-	r = ancestry(db, tenant_id, parent_id, src_id, &depth, &loop);
+	r = files_ancestry(db, tenant_id, parent_id, src_id, &depth, &loop);
 	if (r == 0 && loop)
 		r = -ELOOP;
 	if (r == 0 && depth + 1 + extra_depth > KURA_FOLDER_DEPTH_MAX)

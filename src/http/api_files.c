@@ -628,10 +628,7 @@ static bool etag_matches(const char *list, const char *quoted, bool strong)
 
 void http_date_format(int64_t us, char *buf, size_t size)
 {
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+	if (clock_format_http(us, buf, size) < 0)
 		str_copy(buf, size, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 

@@ -665,13 +665,17 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 	if (!file && (i == LP_GETCONTENTLENGTH || i == LP_GETCONTENTTYPE || i == LP_GETETAG))
 		return false;
 	if (name_only) {
-		dbuf_printf(b, "<D:%s/>", live_names[i]);
+		dbuf_puts(b, "<D:");
+		dbuf_puts(b, live_names[i]);
+		dbuf_puts(b, "/>");
 		return true;
 	}
 	switch (i) {
 	case LP_CREATIONDATE:
 		clock_format_utc(n->created_us, t, sizeof(t));
-		dbuf_printf(b, "<D:creationdate>%s</D:creationdate>", t);
+		dbuf_puts(b, "<D:creationdate>");
+		dbuf_puts(b, t);
+		dbuf_puts(b, "</D:creationdate>");
 		break;
 	case LP_DISPLAYNAME:
 		dbuf_puts(b, "<D:displayname>");
@@ -679,7 +683,9 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		dbuf_puts(b, "</D:displayname>");
 		break;
 	case LP_GETCONTENTLENGTH:
-		dbuf_printf(b, "<D:getcontentlength>%lld</D:getcontentlength>", (long long)n->size);
+		dbuf_puts(b, "<D:getcontentlength>");
+		dbuf_put_i64(b, n->size);
+		dbuf_puts(b, "</D:getcontentlength>");
 		break;
 	case LP_GETCONTENTTYPE:
 		dbuf_puts(b, "<D:getcontenttype>");
@@ -687,11 +693,15 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		dbuf_puts(b, "</D:getcontenttype>");
 		break;
 	case LP_GETETAG:
-		dbuf_printf(b, "<D:getetag>&quot;%s&quot;</D:getetag>", n->etag);
+		dbuf_puts(b, "<D:getetag>&quot;");
+		dbuf_puts(b, n->etag);
+		dbuf_puts(b, "&quot;</D:getetag>");
 		break;
 	case LP_GETLASTMODIFIED:
 		http_date_format(n->modified_us, t, sizeof(t));
-		dbuf_printf(b, "<D:getlastmodified>%s</D:getlastmodified>", t);
+		dbuf_puts(b, "<D:getlastmodified>");
+		dbuf_puts(b, t);
+		dbuf_puts(b, "</D:getlastmodified>");
 		break;
 	case LP_RESOURCETYPE:
 		dbuf_puts(b, file ? "<D:resourcetype/>" : "<D:resourcetype><D:collection/></D:resourcetype>");
@@ -706,11 +716,14 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		put_lockdiscovery(pf, b, path);
 		break;
 	case LP_QUOTA_AVAILABLE:
-		dbuf_printf(b, "<D:quota-available-bytes>%lld</D:quota-available-bytes>",
-			    (long long)(pf->quota > pf->used ? pf->quota - pf->used : 0));
+		dbuf_puts(b, "<D:quota-available-bytes>");
+		dbuf_put_i64(b, pf->quota > pf->used ? pf->quota - pf->used : 0);
+		dbuf_puts(b, "</D:quota-available-bytes>");
 		break;
 	case LP_QUOTA_USED:
-		dbuf_printf(b, "<D:quota-used-bytes>%lld</D:quota-used-bytes>", (long long)pf->used);
+		dbuf_puts(b, "<D:quota-used-bytes>");
+		dbuf_put_i64(b, pf->used);
+		dbuf_puts(b, "</D:quota-used-bytes>");
 		break;
 	default:
 		return false;

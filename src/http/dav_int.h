@@ -18,6 +18,7 @@ void dbuf_init(struct dbuf *b, size_t max);
 void dbuf_release(struct dbuf *b);
 void dbuf_put(struct dbuf *b, const char *s, size_t n);
 void dbuf_puts(struct dbuf *b, const char *s);
+void dbuf_put_i64(struct dbuf *b, int64_t v);
 void dbuf_printf(struct dbuf *b, const char *fmt, ...) KURA_PRINTF(2, 3);
 /* s with & < > " ' escaped for element content and attribute values. */
 void dbuf_esc(struct dbuf *b, const char *s);

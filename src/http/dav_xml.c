@@ -68,6 +68,19 @@ void dbuf_puts(struct dbuf *b, const char *s)
 	dbuf_put(b, s, strlen(s));
 }
 
+void dbuf_put_i64(struct dbuf *b, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	dbuf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void dbuf_printf(struct dbuf *b, const char *fmt, ...)
 {
 	char tmp[1024];

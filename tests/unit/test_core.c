@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -135,6 +136,37 @@ static void test_clock(void **state)
 	assert_string_equal(buf, "2026-11-22T11:33:19+09:00");
 	assert_int_equal(clock_format_zone(1795314799000000LL, "America/New_York", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "2026-11-21T21:33:19-05:00");
+	/* the hand-written conversion agrees with gmtime_r over centuries, leap days, negatives */
+	{
+		static const int64_t secs[] = { 0, -1, 86399, 86400, 951782400, 951868800, 4107542399,
+						 1709164800, 253402300799LL, -2208988800LL, 1795314799 };
+		char want[64], http[40];
+		struct tm tm;
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(secs); i++) {
+			time_t tt = (time_t)secs[i];
+
+			assert_non_null(gmtime_r(&tt, &tm));
+			strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S.000007Z", &tm);
+			assert_int_equal(clock_format_utc(secs[i] * 1000000 + 7, buf, sizeof(buf)), 0);
+			assert_string_equal(buf, want);
+			strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			assert_int_equal(clock_format_http(secs[i] * 1000000 + 999999, http, sizeof(http)), 0);
+			assert_string_equal(http, want);
+		}
+		for (i = 0; i < 200000; i++) {
+			int64_t s2 = (int64_t)i * 86400 * 3 + (int64_t)i * 7919 - 30000000000LL;
+			time_t tt = (time_t)s2;
+
+			assert_non_null(gmtime_r(&tt, &tm));
+			strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			assert_int_equal(clock_format_http(s2 * 1000000, http, sizeof(http)), 0);
+			assert_string_equal(http, want);
+		}
+		assert_int_equal(clock_format_utc(253402300800LL * 1000000, buf, sizeof(buf)), -EINVAL);
+		assert_int_equal(clock_format_http(0, http, 10), -E2BIG);
+	}
 	assert_true(clock_now_us() > 1700000000000000LL);
 	assert_int_equal(clock_sync_state(&cs), 0);
 }
