@@ -29,7 +29,7 @@
 #include "store/db.h"
 
 #define TENANT(req) ((req)->session.account.tenant_id)
-#define STREAM_BLOCK (64 * 1024)
+#define STREAM_BLOCK (256 * 1024)   /* four content chunks per callback */
 
 /* Maps a files-service error to a problem response (also for share links: http_int.h). */
 enum MHD_Result http_files_error(struct request *req, int r, const char *what)
