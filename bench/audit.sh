@@ -10,7 +10,7 @@ cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DKURA_SANITIZE= -DKURA_TES
 cmake --build build-bench -j "$(nproc)" --target kuracore >/dev/null
 # shellcheck disable=SC2046
 cc -std=c17 -O2 -D_GNU_SOURCE -Isrc bench/audit_bench.c build-bench/libkuracore.a \
-	$(pkg-config --libs libmicrohttpd gnutls libsodium sqlite3 jansson libcurl inih) -lpthread \
+	$(pkg-config --libs libmicrohttpd gnutls libsodium sqlite3 jansson libcurl inih liboath libqrencode libfido2 libcbor libxml-2.0) -lpthread \
 	-o build-bench/audit_bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kura-audit-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
