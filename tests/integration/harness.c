@@ -1390,3 +1390,32 @@ void it_create_account_at(struct it_server *s, const struct it_session *mgr, con
 	accept_invitation_at(s, email, NULL, password, file, line);
 	it_assert_login_at(s, code, login, password, 201, ret, file, line);
 }
+
+int it_setup_world(void **state)
+{
+	struct it_world *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	w->s = it_server_start(NULL);
+	if (!w->s) {
+		free(w);
+		return -1;
+	}
+	*state = w;
+	it_create_tenant(w->s, "alpha", NULL);
+	it_create_tenant(w->s, "bravo", NULL);
+	it_create_manager(w->s, "alpha", "amgr", IT_A_MGR_PW, &w->amgr);
+	it_create_manager(w->s, "bravo", "bmgr", IT_B_MGR_PW, &w->bmgr);
+	it_create_account(w->s, &w->amgr, "alpha", "auser", "user", IT_A_USER_PW, &w->auser);
+	return 0;
+}
+
+int it_teardown_world(void **state)
+{
+	struct it_world *w = *state;
+	int status = it_server_stop(w->s);
+
+	free(w);
+	return status == 0 ? 0 : -1;
+}

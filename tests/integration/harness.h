@@ -175,4 +175,16 @@ void it_assert_login_at(struct it_server *s, const char *tenant, const char *log
 		it_response_free(r_); \
 	} while (0)
 
+/* --- a two-tenant world: tenants alpha and bravo, manager amgr and user auser in alpha,
+ * manager bmgr in bravo, all logged in (passwords IT_A_MGR_PW, IT_A_USER_PW, IT_B_MGR_PW) --- */
+#define IT_A_MGR_PW "Alpha-manager-pass-1"
+#define IT_A_USER_PW "Alpha-user-pass-2"
+#define IT_B_MGR_PW "Bravo-manager-pass-3"
+struct it_world {
+	struct it_server *s;
+	struct it_session amgr, auser, bmgr;
+};
+int it_setup_world(void **state);
+int it_teardown_world(void **state);
+
 #endif

@@ -19,49 +19,25 @@
 
 #include "harness.h"
 
-#define A_MGR_PW "Alpha-manager-pass-1"
-#define A_USER_PW "Alpha-user-pass-2"
-#define B_MGR_PW "Bravo-manager-pass-3"
 
-struct world {
-	struct it_server *s;
-	struct it_session amgr, auser, bmgr;
-};
 
-static int setup_world(void **state)
+/* The shared world, plus a failed login in bravo, so bravo's log holds something alpha must
+ * never see. */
+static int setup_audit_world(void **state)
 {
-	struct world *w = calloc(1, sizeof(*w));
+	int r = it_setup_world(state);
 
-	if (!w)
-		return -1;
-	w->s = it_server_start(NULL);
-	if (!w->s) {
-		free(w);
-		return -1;
+	if (r == 0) {
+		struct it_world *w = *state;
+
+		IT_ASSERT_LOGIN(w->s, "bravo", "bmgr", "wrong-password-bravo", 401, NULL);
 	}
-	*state = w;
-	it_create_tenant(w->s, "alpha", NULL);
-	it_create_tenant(w->s, "bravo", NULL);
-	it_create_manager(w->s, "alpha", "amgr", A_MGR_PW, &w->amgr);
-	it_create_manager(w->s, "bravo", "bmgr", B_MGR_PW, &w->bmgr);
-	it_create_account(w->s, &w->amgr, "alpha", "auser", "user", A_USER_PW, &w->auser);
-	/* a failed login in bravo, so bravo's log holds something alpha must never see */
-	IT_ASSERT_LOGIN(w->s, "bravo", "bmgr", "wrong-password-bravo", 401, NULL);
-	return 0;
-}
-
-static int teardown_world(void **state)
-{
-	struct world *w = *state;
-	int status = it_server_stop(w->s);
-
-	free(w);
-	return status == 0 ? 0 : -1;
+	return r;
 }
 
 static void test_query_is_tenant_scoped(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	struct it_response *r = it_get(w->s, &w->amgr, "/api/v1/audit?limit=1000");
 	json_t *ev;
 	size_t i;
@@ -101,7 +77,7 @@ static void test_query_is_tenant_scoped(void **state)
 
 static void test_users_cannot_read_the_log(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	struct it_response *r;
 	json_t *ev;
 	size_t i;
@@ -136,7 +112,7 @@ static void test_users_cannot_read_the_log(void **state)
 
 static void test_bad_parameters(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	static const char *const bad[] = {
 		"/api/v1/audit?category=bogus", "/api/v1/audit?result=maybe", "/api/v1/audit?limit=0",
 		"/api/v1/audit?limit=1001", "/api/v1/audit?limit=ten", "/api/v1/audit?after=-1",
@@ -160,7 +136,7 @@ static void test_bad_parameters(void **state)
 
 static void test_export_verifies_offline(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	struct it_response *r, *pk;
 	char path[IT_STR + 32], *out = NULL, *err = NULL, *p;
 	const char *key;
@@ -221,7 +197,7 @@ static void test_export_verifies_offline(void **state)
 
 static void test_csv_export(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	struct it_response *r = it_get(w->s, &w->amgr, "/api/v1/audit/export?format=csv&category=authentication");
 
 	IT_ASSERT_STATUS(r, 200);
@@ -244,5 +220,5 @@ int main(void)
 		cmocka_unit_test(test_csv_export),
 	};
 
-	return cmocka_run_group_tests(tests, setup_world, teardown_world);
+	return cmocka_run_group_tests(tests, setup_audit_world, it_teardown_world);
 }

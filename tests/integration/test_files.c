@@ -26,43 +26,7 @@
 
 #include "harness.h"
 
-#define A_MGR_PW "Alpha-manager-pass-1"
-#define A_USER_PW "Alpha-user-pass-2"
-#define B_MGR_PW "Bravo-manager-pass-3"
 
-struct world {
-	struct it_server *s;
-	struct it_session amgr, auser, bmgr;
-};
-
-static int setup_world(void **state)
-{
-	struct world *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return -1;
-	w->s = it_server_start(NULL);
-	if (!w->s) {
-		free(w);
-		return -1;
-	}
-	*state = w;
-	it_create_tenant(w->s, "alpha", NULL);
-	it_create_tenant(w->s, "bravo", NULL);
-	it_create_manager(w->s, "alpha", "amgr", A_MGR_PW, &w->amgr);
-	it_create_manager(w->s, "bravo", "bmgr", B_MGR_PW, &w->bmgr);
-	it_create_account(w->s, &w->amgr, "alpha", "auser", "user", A_USER_PW, &w->auser);
-	return 0;
-}
-
-static int teardown_world(void **state)
-{
-	struct world *w = *state;
-	int status = it_server_stop(w->s);
-
-	free(w);
-	return status == 0 ? 0 : -1;
-}
 
 /* ---- helpers ---- */
 
@@ -265,7 +229,7 @@ static uint64_t sealed_size(uint64_t n)
 
 static void test_round_trip_range_etag(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	const size_t n = 200000;
 	unsigned char *data = random_bytes(n, 1);
 	char etag[128], inm[160], buf[256];
@@ -336,7 +300,7 @@ static void test_round_trip_range_etag(void **state)
 
 static void test_quota_exceeded_leaves_usage(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	unsigned char *data = random_bytes(5000, 2);
 	int64_t before = used_bytes(w->s, &w->bmgr);
 	char quota[32];
@@ -369,7 +333,7 @@ static void test_quota_exceeded_leaves_usage(void **state)
 
 static void test_trash_and_restore(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	char path[128], fpath[128];
 	struct it_response *r;
 	int64_t folder, file, file2, before;
@@ -428,7 +392,7 @@ static void test_trash_and_restore(void **state)
 
 static void test_labels(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	char path[160];
 	struct it_response *r;
 	int64_t folder, file;
@@ -478,7 +442,7 @@ static void test_labels(void **state)
 
 static void test_rename_move_conflicts(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	char path[128], fpath[128];
 	struct it_response *r;
 	int64_t a, outer, inner;
@@ -538,7 +502,7 @@ static void expect_404(struct it_server *s, const struct it_session *sess, const
 
 static void test_cross_tenant_ids_are_404(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	char p[160];
 	int64_t folder, file, trashed, ids[3];
 	struct it_response *r;
@@ -604,7 +568,7 @@ static void test_cross_tenant_ids_are_404(void **state)
 
 static void test_flipped_byte_is_integrity_error(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	const size_t n1 = 12345, n2 = 3 * 65536 + 777;
 	unsigned char *d1 = random_bytes(n1, 3), *d2 = random_bytes(n2, 4);
 	const char *early[] = { "Range: bytes=0-99", NULL };
@@ -647,7 +611,7 @@ static void test_flipped_byte_is_integrity_error(void **state)
 
 static void test_disconnect_mid_upload(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)w->s->port) };
 	unsigned char *data = random_bytes(300000, 5);
 	int64_t before = used_bytes(w->s, &w->auser);
@@ -683,7 +647,7 @@ static void test_disconnect_mid_upload(void **state)
 
 static void test_bad_input(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	char longname[400];
 	struct it_response *r;
 	struct it_request req = { .method = "PUT", .path = "/api/v1/folders/root/files/nocsrf", .body = "x",
@@ -745,7 +709,7 @@ static void test_disk_full_mid_upload(void **state)
 	unsetenv("KURA_TEST_BLOB_FAULT");
 	assert_non_null(s);
 	it_create_tenant(s, "full", NULL);
-	it_create_manager(s, "full", "fmgr", A_MGR_PW, &mgr);
+	it_create_manager(s, "full", "fmgr", IT_A_MGR_PW, &mgr);
 	before = used_bytes(s, &mgr);
 	r = put_file(s, &mgr, "root", "big.bin", data, 400000, NULL);
 	IT_ASSERT_PROBLEM(r, 507, "insufficient-storage");
@@ -762,7 +726,7 @@ static void test_disk_full_mid_upload(void **state)
 
 static void test_key_rotation_keeps_files(void **state)
 {
-	struct world *w = *state;
+	struct it_world *w = *state;
 	unsigned char *data = random_bytes(70000, 7);
 	struct it_response *r;
 	json_t *j = NULL;
@@ -798,5 +762,5 @@ int main(void)
 		cmocka_unit_test(test_disk_full_mid_upload),
 	};
 
-	return cmocka_run_group_tests(tests, setup_world, teardown_world);
+	return cmocka_run_group_tests(tests, it_setup_world, it_teardown_world);
 }
