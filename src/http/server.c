@@ -743,7 +743,8 @@ static enum MHD_Result dispatch(struct request *req)
 	perm = route->perm;
 	if ((route->flags & R_DAV) && dav_method_is_read(req->method))
 		perm = PERM_FILES_READ;
-	if (!authz_allowed(role_parse(req->session.account.role), perm)) {
+	if (!authz_allowed(role_parse(req->session.account.role), perm) ||
+	    (req->app_password_id && !authz_app_password_allowed(perm, is_mutating(method)))) {
 		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path",
 				      req->path);
 

@@ -242,6 +242,11 @@ bool authz_allowed(enum role r, enum permission p)
 	return false;
 }
 
+bool authz_app_password_allowed(enum permission p, bool mutating)
+{
+	return !mutating || p == PERM_FILES_READ || p == PERM_FILES_WRITE || p == PERM_SHARES_WRITE;
+}
+
 enum role role_parse(const char *name)
 {
 	if (name && !strcmp(name, "manager"))

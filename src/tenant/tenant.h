@@ -69,4 +69,9 @@ const char *role_name(enum role r);
 const char *permission_name(enum permission p);
 /* The choke point: true only when the matrix grants p to r. */
 bool authz_allowed(enum role r, enum permission p) KURA_WUR;
+/* The second half of it for requests authenticated by an app password (API and WebDAV
+ * clients, whose secrets sit in client configuration): they may read what the role may
+ * read, and change only files and the account's own share links, never accounts,
+ * security settings or policies (those need an interactive session with its MFA). */
+bool authz_app_password_allowed(enum permission p, bool mutating) KURA_WUR;
 #endif

@@ -788,16 +788,33 @@ static void test_app_passwords(void **state)
 	if (r->status != 201 && r->status != 200)
 		fail_msg("read-write app password upload: %ld %s", r->status, r->body);
 	it_response_free(r);
-	/* read-write: PATCH works without a CSRF token */
-	r = basic_req(s, NULL, "PATCH", "/api/v1/accounts/bob", MGR "@alpha", rw,
-		      json_pack("{s:s}", "display_name", "Bob W"), NULL);
-	IT_ASSERT_STATUS(r, 200);
-	assert_string_equal(it_json_str(r->json, "display_name"), "Bob W");
+	/* read-write changes files without a CSRF token... */
+	r = basic_req(s, NULL, "POST", "/api/v1/folders/root/children", MGR "@alpha", rw,
+		      json_pack("{s:s}", "name", "from-client"), NULL);
+	IT_ASSERT_STATUS(r, 201);
 	it_response_free(r);
 	/* ...unless a browser marks it cross-site */
-	r = basic_req(s, NULL, "PATCH", "/api/v1/accounts/bob", MGR "@alpha", rw,
-		      json_pack("{s:s}", "display_name", "Bob X"), cross_site);
+	r = basic_req(s, NULL, "POST", "/api/v1/folders/root/children", MGR "@alpha", rw,
+		      json_pack("{s:s}", "name", "cross-site"), cross_site);
 	IT_ASSERT_PROBLEM(r, 403, "csrf-token-invalid");
+	it_response_free(r);
+	/* ...but never administers, whatever the role may do: a stolen client secret must not
+	 * invite a manager of the attacker's choosing, change accounts or unlock them (the
+	 * review's finding); reading stays possible */
+	r = basic_req(s, NULL, "POST", "/api/v1/accounts", MGR "@alpha", rw,
+		      json_pack("{s:s, s:s, s:s}", "login", "evilmgr", "email", "evil@evil.example", "role",
+				"manager"), NULL);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = basic_req(s, NULL, "PATCH", "/api/v1/accounts/bob", MGR "@alpha", rw,
+		      json_pack("{s:s}", "display_name", "Bob W"), NULL);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = basic_req(s, NULL, "POST", "/api/v1/accounts/bob/unlock", MGR "@alpha", rw, NULL, NULL);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = basic_req(s, NULL, "GET", "/api/v1/accounts/evilmgr", MGR "@alpha", rw, NULL, NULL);
+	IT_ASSERT_PROBLEM(r, 404, "not-found");
 	it_response_free(r);
 	/* the role still decides: bob's app password cannot manage accounts */
 	r = basic_req(s, NULL, "GET", "/api/v1/accounts", "bob@alpha", bob_secret, NULL, NULL);
