@@ -433,6 +433,13 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 	r = check_dst_parent(db, tenant_id, dst_parent, items[0].folder ? src_id : 0, max_depth);
 	if (r == 0)
 		r = clear_dst(db, who, tenant_id, dst_parent, dst_name, overwrite, src_id, &created);
+	if (r == 0) {
+		struct file_node still;
+
+		/* as for MOVE: the cleared destination must not have held the source */
+		if (files_get(db, tenant_id, src_id, &still) == -ENOENT)
+			r = -ELOOP;
+	}
 	if (r == 0)
 		r = files_quota_row(db, tenant_id);
 	if (r == 0)
@@ -524,6 +531,10 @@ int files_dav_move(struct db *db, const struct actor *who, int64_t tenant_id, in
 		r = check_dst_parent(db, tenant_id, dst_parent, n.kind == NODE_FOLDER ? src_id : 0, 0);
 	if (r == 0)
 		r = clear_dst(db, who, tenant_id, dst_parent, dst_name, overwrite, src_id, &created);
+	/* a destination that contained the source took it to the trash with it: refuse, or the
+	 * source would live on outside both the tree and the trash (and keep its quota) */
+	if (r == 0 && files_get(db, tenant_id, src_id, &n) == -ENOENT)
+		r = -ELOOP;
 	if (r == 0)
 		r = db_exec(db, "UPDATE file_nodes SET parent_id = $3, name = $4, modified_us = $5"
 				" WHERE tenant_id = $1 AND id = $2", "iiiti", tenant_id, src_id, dst_parent,

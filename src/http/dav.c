@@ -1224,6 +1224,8 @@ static enum MHD_Result do_copymove(struct dav *d, bool move)
 		return plain(req, 403, "Forbidden: the source and the destination are the same");
 	if (src.kind == NODE_FOLDER && is_below(dst, d->path))
 		return plain(req, 403, "Forbidden: the destination is inside the source");
+	if (is_below(d->path, dst))
+		return plain(req, 403, "Forbidden: the destination contains the source");
 	r = parent_folder(d, dst, &dst_parent, &dst_name);
 	if (r == -ENOTDIR)
 		return plain(req, 409, "Conflict: the destination's parent collection does not exist");

@@ -437,6 +437,41 @@ static void test_quota(void **state)
 	json_decref(j);
 }
 
+/* MOVE or COPY onto a collection that contains the source (review finding): refused, and
+ * nothing is lost, hidden or counted twice. */
+static void test_move_onto_ancestor(void **state)
+{
+	char dest[IT_STR * 2];
+	long used_before, used_after;
+	struct it_response *r;
+
+	(void)state;
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/anc/", ALICE, NULL, NULL)), 201);
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/anc/b/", ALICE, NULL, NULL)), 201);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/anc/b/f1", ALICE, "kept bytes", NULL)), 201);
+	used_before = sql_count("SELECT used_bytes FROM file_quotas WHERE tenant_id ="
+				" (SELECT id FROM tenants WHERE code = 'alpha')");
+	snprintf(dest, sizeof(dest), "Destination: %s/dav/alpha/anc", E->s->base_url);
+	assert_int_equal(status_of(dav("MOVE", "/dav/alpha/anc/b", ALICE, NULL, dest, "Overwrite: T", NULL)),
+			 403);
+	assert_int_equal(status_of(dav("COPY", "/dav/alpha/anc/b", ALICE, NULL, dest, "Overwrite: T", NULL)),
+			 403);
+	snprintf(dest, sizeof(dest), "Destination: %s/dav/alpha/anc/b", E->s->base_url);
+	assert_int_equal(status_of(dav("MOVE", "/dav/alpha/anc/b/f1", ALICE, NULL, dest, "Overwrite: T", NULL)),
+			 403);
+	r = dav("GET", "/dav/alpha/anc/b/f1", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "kept bytes");
+	it_response_free(r);
+	used_after = sql_count("SELECT used_bytes FROM file_quotas WHERE tenant_id ="
+			       " (SELECT id FROM tenants WHERE code = 'alpha')");
+	assert_int_equal(used_before, used_after);
+	/* no item is hidden outside both the tree and the trash */
+	assert_int_equal(sql_count("SELECT COUNT(*) FROM file_nodes n WHERE n.in_trash = 1 AND n.trashed_us IS NULL"
+				   " AND NOT EXISTS (SELECT 1 FROM file_nodes p WHERE p.id = n.parent_id"
+				   " AND p.in_trash = 1)"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_depth_and_xml),
 		cmocka_unit_test(test_locks),
 		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_move_onto_ancestor),
 		cmocka_unit_test(test_cadaver),
 		cmocka_unit_test(test_rclone),
 		cmocka_unit_test(test_litmus),
