@@ -636,9 +636,17 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	/* only while still unlocked: failures counted by concurrent requests since the check
+	 * above may have locked the account, and a success must not lift that lock */
 	r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-			" locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2",
+			" locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2"
+			" AND locked_until_us <= $3",
 		    "iii", t.id, a.id, clock_now_us());
+	if (r == 0 && db_changes(db) != 1) {
+		db_rollback(db);
+		r = login_failed(db, who, t.id, a.id, login, "locked", false);
+		return r < 0 ? r : -EACCES;
+	}
 	if (r == 0)
 		r = audit_login(db, who, t.id, login, AUDIT_SUCCESS, NULL);
 	if (r == 0)
@@ -669,10 +677,14 @@ int account_second_factor_failed(struct db *db, const struct actor *who, int64_t
 int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,
 			    int64_t account_id, const char *login, const char *method)
 {
+	/* only while still unlocked (see account_authenticate): -EACCES makes the caller roll back */
 	int r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-			    " locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2",
+			    " locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2"
+			    " AND locked_until_us <= $3",
 			"iii", tenant_id, account_id, clock_now_us());
 
+	if (r == 0 && db_changes(db) != 1)
+		r = -EACCES;
 	if (r == 0)
 		r = audit_login_method(db, who, tenant_id, login, "session.create", AUDIT_SUCCESS, NULL,
 				       method);
@@ -707,6 +719,12 @@ int account_verify_password(struct db *db, const struct actor *who, int64_t tena
 	if (r == -EACCES) {
 		r = login_failed(db, who, tenant_id, a.id, a.login, "wrong password (re-authentication)",
 				 a.locked_until_us <= clock_now_us());
+		return r < 0 ? r : -EACCES;
+	}
+	/* a locked account re-authenticates no better than it logs in: otherwise a session
+	 * could go on guessing the password past the lockout */
+	if (r == 0 && a.locked_until_us > clock_now_us()) {
+		r = login_failed(db, who, tenant_id, a.id, a.login, "locked (re-authentication)", false);
 		return r < 0 ? r : -EACCES;
 	}
 	return r;

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "auth/access.h"
 #include "core/clock.h"
 #include "auth/mfa.h"
 #include "core/limits.h"
@@ -212,10 +213,15 @@ enum MHD_Result api_me(struct request *req)
 
 bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret)
 {
-	int r = account_verify_password(req->db, &req->actor, req->session.account.tenant_id,
-					req->session.account.id, password);
+	int r;
 
+	/* re-authentication is a password guess like a login: same per-address delay */
+	if (!access_throttle_check(req, ret))
+		return false;
+	r = account_verify_password(req->db, &req->actor, req->session.account.tenant_id,
+				    req->session.account.id, password);
 	if (r == -EACCES) {
+		throttle_failure(req->client_ip);
 		*ret = http_problem(req, 403, "permission-denied", "the password is wrong", "password");
 		return false;
 	}
@@ -224,6 +230,37 @@ bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret
 		return false;
 	}
 	return true;
+}
+
+/* Tells the old address that an account's e-mail changed (a stolen session must not
+ * quietly redirect reset mail). Best effort after the change committed: logged if it
+ * cannot be queued. */
+static void email_change_notice(struct request *req, int64_t tenant_id, const char *login,
+				const char *old_email, const char *new_email)
+{
+	char *body = NULL;
+	int r;
+
+	if (asprintf(&body,
+		     "kura のアカウント %s (%s) のメールアドレスが %s に変更されました。\n"
+		     "心当たりがない場合は、すぐに管理者に連絡してください。\n\n"
+		     "The e-mail address of your kura account %s (%s) was changed to %s.\n"
+		     "If you did not do this, tell your manager at once.\n",
+		     login, req->session.tenant_code, new_email, login, req->session.tenant_code,
+		     new_email) < 0)
+		return;
+	r = db_begin(req->db);
+	if (r == 0)
+		r = outbox_enqueue(req->db, tenant_id, old_email,
+				   "[kura] メールアドレスの変更 / E-mail address changed", body, NULL);
+	if (r == 0)
+		r = db_commit(req->db);
+	if (r < 0) {
+		db_rollback(req->db);
+		log_warn("mail.notice", "could not queue the e-mail change notice: %d", r);
+	}
+	free(body);
+	mailer_wake(req->srv->mailer);
 }
 
 /* Own profile: display name freely; e-mail only with the current password (C4), and the old
@@ -240,7 +277,6 @@ enum MHD_Result api_me_patch(struct request *req)
 	const struct account *me = &req->session.account;
 	struct account a;
 	enum MHD_Result res;
-	char *body = NULL;
 	int r;
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
@@ -261,28 +297,8 @@ enum MHD_Result api_me_patch(struct request *req)
 	r = account_update(req->db, &req->actor, me->tenant_id, me->login, &c, &a);
 	if (r < 0)
 		return http_internal_error(req, r);
-	if (email && strcmp(email, me->email)) {
-		if (asprintf(&body,
-			     "kura のアカウント %s (%s) のメールアドレスが %s に変更されました。\n"
-			     "心当たりがない場合は、すぐに管理者に連絡してください。\n\n"
-			     "The e-mail address of your kura account %s (%s) was changed to %s.\n"
-			     "If you did not do this, tell your manager at once.\n",
-			     me->login, req->session.tenant_code, email, me->login, req->session.tenant_code,
-			     email) < 0)
-			return http_internal_error(req, -ENOMEM);
-		r = db_begin(req->db);
-		if (r == 0)
-			r = outbox_enqueue(req->db, me->tenant_id, me->email,
-					   "[kura] メールアドレスの変更 / E-mail address changed", body, NULL);
-		if (r == 0)
-			r = db_commit(req->db);
-		if (r < 0) {
-			db_rollback(req->db);
-			log_warn("mail.notice", "could not queue the e-mail change notice: %d", r);
-		}
-		free(body);
-		mailer_wake(req->srv->mailer);
-	}
+	if (email && strcmp(email, me->email))
+		email_change_notice(req, me->tenant_id, me->login, me->email, email);
 	return http_json(req, 200, me_json(&a, req->session.tenant_code, req->session.tenant_name));
 }
 
@@ -460,6 +476,8 @@ enum MHD_Result api_account_get(struct request *req)
 enum MHD_Result api_account_patch(struct request *req)
 {
 	struct account_change c = { 0 };
+	struct account before;
+	bool notify_old = false;
 	const struct field spec[] = {
 		{ "status", FIELD_STRING, false, 16, &c.status, NULL },
 		{ "role", FIELD_STRING, false, 16, &c.role, NULL },
@@ -484,7 +502,16 @@ enum MHD_Result api_account_patch(struct request *req)
 				    "display_name");
 	if (!account_login_valid(req->params[0]))
 		return account_not_found(req);
+	if (c.email && !strcmp(req->params[0], req->session.account.login))
+		return http_problem(req, 409, "conflict",
+				    "change your own e-mail with PATCH /api/v1/me and your current password",
+				    "email");
+	if (c.email && account_get(req->db, req->session.account.tenant_id, req->params[0], &before) == 0 &&
+	    strcmp(before.email, c.email))
+		notify_old = true;
 	r = account_update(req->db, &req->actor, req->session.account.tenant_id, req->params[0], &c, &a);
+	if (r == 0 && notify_old)
+		email_change_notice(req, req->session.account.tenant_id, a.login, before.email, a.email);
 	if (r == -ENOENT)
 		return account_not_found(req);
 	if (r == -EPERM)

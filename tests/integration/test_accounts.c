@@ -624,6 +624,30 @@ static void test_own_profile_change(void **state)
 	IT_ASSERT_STATUS(r, 200);
 	assert_string_equal(it_json_str(r->json, "email"), "dave.new@alpha.example.com");
 	it_response_free(r);
+	/* a manager changing someone else's address: the old address hears of it too */
+	r = it_send(s, &mgr, "PATCH", "/api/v1/accounts/dave", json_pack("{s:s}", "email", "dave3@alpha.example.com"));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	m = it_wait_for_mail(s, "dave.new@", 15);
+	assert_non_null(m);
+	assert_non_null(strstr(m->body, "dave3@alpha.example.com"));
+	it_mail_free(m);
+	/* ...but not their own, which goes through PATCH /api/v1/me with the password */
+	r = it_send(s, &mgr, "PATCH", "/api/v1/accounts/" MGR, json_pack("{s:s}", "email", "evil@attacker.example"));
+	IT_ASSERT_PROBLEM(r, 409, "conflict");
+	it_response_free(r);
+	/* re-authentication counts toward the lockout, and a locked account cannot re-authenticate
+	 * even with the right password (a session must not go on guessing past the lock) */
+	for (int i = 0; i < 5; i++) {
+		r = it_send(s, &u, "PATCH", "/api/v1/me",
+			    json_pack("{s:s, s:s}", "display_name", "x", "password", "Wrong-password-2"));
+		IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+		it_response_free(r);
+	}
+	r = it_send(s, &u, "PATCH", "/api/v1/me", json_pack("{s:s, s:s}", "display_name", "x", "password", USER_PW));
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	IT_ASSERT_LOGIN(s, "alpha", "dave", USER_PW, 401, NULL);
 }
 
 static int setup_short_idle(void **state)
