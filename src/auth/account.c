@@ -332,7 +332,7 @@ out:
 	return r;
 }
 
-static int active_managers(struct db *db, int64_t tenant_id, int64_t *ret)
+int account_active_managers(struct db *db, int64_t tenant_id, int64_t *ret)
 {
 	struct db_stmt *st = db_query(db, "SELECT COUNT(*) FROM accounts WHERE tenant_id = $1"
 					  " AND role = 'manager' AND status = 'active'", "i", tenant_id);
@@ -357,7 +357,7 @@ static int check_keeps_manager(struct db *db, const struct actor *who, const str
 		return -EPERM;
 	if (!removes_manager || strcmp(a->role, "manager") || strcmp(a->status, "active"))
 		return 0;
-	r = active_managers(db, a->tenant_id, &n);
+	r = account_active_managers(db, a->tenant_id, &n);
 	if (r < 0)
 		return r;
 	return n <= 1 ? -EPERM : 0;

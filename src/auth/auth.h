@@ -64,6 +64,8 @@ struct account_change {
 };
 int account_update(struct db *db, const struct actor *who, int64_t tenant_id, const char *login,
 		   const struct account_change *change, struct account *ret) KURA_WUR;
+/* The tenant's active managers. */
+int account_active_managers(struct db *db, int64_t tenant_id, int64_t *ret) KURA_WUR;
 int account_delete(struct db *db, const struct actor *who, int64_t tenant_id,
 		   const char *login) KURA_WUR;
 int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id,

@@ -152,6 +152,21 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 		r = tenant_find(db, code, &t);
 		if (r < 0)
 			return fail_errno(r, code);
+		/* C7: an operator starts a tenant's management, but once it has an active manager
+		 * only the tenant invites further managers; otherwise an operator could make
+		 * themselves a manager and read the tenant's data without its consent */
+		{
+			int64_t n_active = 0;
+
+			r = account_active_managers(db, t.id, &n_active);
+			if (r < 0)
+				return fail_errno(r, code);
+			if (n_active > 0)
+				return fail("conflict",
+					    "tenant %s has an active manager: its managers invite further managers "
+					    "(operators do not act inside a tenant without its approval, C7)",
+					    code);
+		}
 		if (!account_login_valid(login))
 			return fail("invalid", "login must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit");
 		if (!mail_address_valid(email))
@@ -258,8 +273,11 @@ static void serve_client(struct mgmt_server *m, int fd)
 	struct db *db;
 	struct actor op = { ACTOR_OPERATOR, 0, 0, opname, "admin.sock", "kura admin" };
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("mgmt.refused", "connection refused: no peer credentials (%s)", strerror(errno));
+		return;
+	}
+	if (cred.uid != geteuid() && cred.uid != 0) {
 		log_warn("mgmt.refused", "connection from uid %u refused", (unsigned)cred.uid);
 		return;
 	}

@@ -206,6 +206,12 @@ static void test_operator_invites_manager(void **state)
 		it_response_free(r);
 		/* a manager of alpha is nobody in bravo */
 		IT_ASSERT_LOGIN(s, "bravo", MGR, MGR_PW, 401, NULL);
+		/* now that alpha has an active manager, the operator cannot add managers of their
+		 * own choosing (C7): alpha's managers invite */
+		assert_true(it_admin(s, &j, "manager", "create", "alpha", "ops", "--email",
+				     "ops@provider.example", NULL) > 0);
+		json_decref(j);
+		IT_EXPECT_GET(s, &mgr, "/api/v1/accounts/ops", 404);
 	}
 }
 
