@@ -446,6 +446,19 @@ static int second_factor_refused(struct db *db, const struct actor *who, const s
 	return account_second_factor_failed(db, who, a->tenant_id, a->id, a->login, method, reason);
 }
 
+int mfa_login_whose(struct db *db, const char *challenge, struct tenant *ret_tenant,
+		    struct account *ret)
+{
+	struct challenge_row c;
+	int r = challenge_find(db, challenge, &c);
+
+	if (r == 0)
+		r = tenant_get(db, c.tenant_id, ret_tenant);
+	if (r == 0)
+		r = account_get_id(db, c.tenant_id, c.account_id, ret);
+	return r;
+}
+
 int mfa_login_finish(struct db *db, const struct actor *who, const char *challenge, const char *otp,
 		     const char *recovery_code, json_t *webauthn, struct tenant *ret_tenant,
 		     struct account *ret)

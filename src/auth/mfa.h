@@ -116,6 +116,11 @@ void mfa_login_clear(struct mfa_login *l);
 /* Second step: exactly one of otp, recovery_code, webauthn. On success the challenge is
  * spent, the login recorded and *ret_tenant, *ret filled. -EACCES for every refusal (a
  * wrong factor counts toward the account lockout and is recorded). */
+/* The tenant and account a pending challenge belongs to, without spending or recording
+ * anything (for checks that must come before the second factor is tried). -ENOENT when
+ * there is no such challenge. */
+int mfa_login_whose(struct db *db, const char *challenge, struct tenant *ret_tenant,
+		    struct account *ret) KURA_WUR;
 int mfa_login_finish(struct db *db, const struct actor *who, const char *challenge,
 		     const char *otp, const char *recovery_code, json_t *webauthn,
 		     struct tenant *ret_tenant, struct account *ret) KURA_WUR;

@@ -137,6 +137,11 @@ enum MHD_Result api_login(struct request *req)
 					    "with a challenge send exactly one of otp, recovery_code, webauthn", "challenge");
 		if (!access_throttle_check(req, &res))   /* access: per-address delay */
 			return res;
+		/* access: the allowlist again, in case the challenge moved to another address, and
+		 * before the second factor is tried: a refusal spends and records nothing of it */
+		if (mfa_login_whose(req->db, challenge, &t, &a) == 0 &&
+		    !access_login_address_ok(req, &t, &a, &res))
+			return res;
 		r = mfa_login_finish(req->db, &req->actor, challenge, otp, recovery, webauthn, &t, &a);
 		if (r == -EACCES) {
 			access_login_failed(req);   /* access: per-address count */
@@ -144,9 +149,6 @@ enum MHD_Result api_login(struct request *req)
 		}
 		if (r < 0)
 			return http_internal_error(req, r);
-		/* access: the allowlist again, in case the challenge moved to another address */
-		if (!access_login_address_ok(req, &t, &a, &res))
-			return res;
 		return login_done(req, &t, &a);
 	}
 	if (otp || recovery || webauthn)

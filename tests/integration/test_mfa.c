@@ -471,6 +471,40 @@ static void test_webauthn_input_validation(void **state)
 	IT_EXPECT_GET(s, &mgr, "/api/v1/me/mfa/webauthn", 200);
 }
 
+/* The allowlist is checked again at the second step, before the factor is tried: from an
+ * address outside the list the step is refused, and neither the challenge nor the code is
+ * spent (the same challenge and code then work from inside). */
+static void test_allowlist_at_second_step(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr, again;
+	struct it_response *r;
+	json_t *body;
+	char *secret, *ch, code[8];
+
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
+	secret = enrol_totp(s, &mgr, MGR_PW, NULL);
+	r = it_send(s, &mgr, "PUT", "/api/v1/tenant/ip-allowlist", json_pack("{s:[s]}", "ranges", "127.0.0.1/32"));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+
+	wait_mid_step();
+	ch = password_step(s, "alpha", "boss", MGR_PW);
+	totp_code(secret, NULL, code);
+	body = json_pack("{s:s, s:s}", "challenge", ch, "otp", code);
+	r = it_request(s, &(struct it_request){ .method = "POST", .path = "/api/v1/session", .json = body,
+						.interface = "host!127.0.0.2" });
+	json_decref(body);
+	IT_ASSERT_PROBLEM(r, 403, "ip-not-allowed");
+	assert_string_equal(r->set_cookie, "");
+	it_response_free(r);
+	second_step(s, ch, "otp", code, 201, &again);
+	IT_EXPECT_GET(s, &again, "/api/v1/me", 200);
+	free(ch);
+	free(secret);
+}
+
 static void test_cross_tenant(void **state)
 {
 	struct it_server *s = *state;
@@ -526,6 +560,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_login_body_rules, setup_mfa_server, it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_policy, setup_mfa_server, it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_webauthn_input_validation, setup_mfa_server,
+						it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_allowlist_at_second_step, setup_mfa_server,
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_cross_tenant, setup_mfa_server, it_teardown_server),
 	};
