@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sodium.h>
+
 #include "core/arena.h"
 
 #define ARENA_BLOCK 4096
@@ -43,6 +45,8 @@ struct arena *arena_free(struct arena *a)
 	}
 	while ((b = a->blocks)) {
 		a->blocks = b->next;
+		/* request memory holds passwords from bodies and copies of session tokens */
+		sodium_memzero(b->data, b->used);
 		free(b);
 	}
 	free(a);

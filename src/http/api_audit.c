@@ -206,6 +206,10 @@ enum MHD_Result api_me_logins(struct request *req)
 	f.action = "session.create";
 	f.target = target;
 	f.actor = NULL;
+	/* a login name can be reused after an account is deleted: never show this account the
+	 * sign-ins of an earlier holder of its name */
+	if (f.from_us < req->session.account.created_us)
+		f.from_us = req->session.account.created_us;
 	out = audit_query(req->db, req->session.account.tenant_id, &f);
 	if (!out)
 		return http_internal_error(req, -EIO);

@@ -884,11 +884,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	return dispatch(req);
 }
 
+/* For requests that matched no secret-carrying route (a 404, 405, bad path or early 413):
+ * the segment after a token prefix is replaced, so a mistyped or refused request never
+ * writes an invitation, reset or link token into the log. */
+static const char *redact_path(const char *p, char *buf, size_t size)
+{
+	static const char *const prefixes[] = { "/invite/", "/reset/", "/s/", "/api/v1/invitations/",
+						"/api/v1/password-reset/", "/api/v1/links/" };
+	size_t i, n;
+
+	if (!p)
+		return "";
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		n = strlen(prefixes[i]);
+		if (!strncmp(p, prefixes[i], n)) {
+			const char *rest = p + n + strcspn(p + n, "/?");
+
+			str_printf(buf, size, "%s*%s", prefixes[i], *rest == '/' ? rest : "");
+			return buf;
+		}
+	}
+	return p;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct request *req = *con_cls;
-	char status[8], dur[24];
+	char status[8], dur[24], redacted[KURA_MAX_URL_BYTES + 64];
 
 	(void)cls;
 	(void)con;
@@ -903,7 +926,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			   (const char *const[]){ "request_id", req->request_id, "method",
 						  req->method ? req->method : "", "path",
 						  req->log_path ? req->log_path
-						  : req->path ? req->path : (req->raw_uri ? req->raw_uri : ""),
+						  : redact_path(req->path ? req->path : req->raw_uri, redacted,
+								sizeof(redacted)),
 						  "status", status, "duration_us", dur, "client",
 						  req->client_ip, NULL });
 	}
