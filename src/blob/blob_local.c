@@ -20,11 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "blob/blob.h"
+#include "core/limits.h"
 #include "core/log.h"
 
 #define TMP_PREFIX ".tmp-"
@@ -132,12 +134,16 @@ static int tenant_dir(struct blob_store *bs, int64_t tenant_id, char *buf, size_
 	return errno == EEXIST ? 0 : -errno;
 }
 
-/* Removes .tmp- files in one tenant directory (left by a crash). */
+/* Removes .tmp- files in one tenant directory left by a crash: those not written for
+ * KURA_BLOB_TMP_STALE_S, so that a second process opening the store (or a restart while an
+ * old process still finishes) never removes an upload that is still being written. */
 static void sweep_dir(const char *path)
 {
 	DIR *d = opendir(path);
 	struct dirent *de;
+	struct stat st;
 	char p[PATH_MAX];
+	time_t stale = time(NULL) - KURA_BLOB_TMP_STALE_S;
 	unsigned n = 0;
 
 	if (!d)
@@ -145,7 +151,8 @@ static void sweep_dir(const char *path)
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
 			continue;
-		if (str_printf(p, sizeof(p), "%s/%s", path, de->d_name) == 0 && unlink(p) == 0)
+		if (str_printf(p, sizeof(p), "%s/%s", path, de->d_name) == 0 &&
+		    lstat(p, &st) == 0 && st.st_mtime < stale && unlink(p) == 0)
 			n++;
 	}
 	closedir(d);

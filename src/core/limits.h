@@ -10,6 +10,7 @@
 #define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
 #define KURA_MAX_URL_BYTES           2048          /* request target */
 #define KURA_MAX_CONNECTIONS         1024
+#define KURA_BLOB_TMP_STALE_S        3600          /* a temp blob unwritten this long is a crash's leftover */
 #define KURA_CONNECTION_MEMORY       (128 * 1024)  /* MHD pool per connection: headers + read buffer */
 #define KURA_THREADS_PER_CPU         4             /* default workers per CPU ([server] threads = 0) */
 #define KURA_CONNECTION_TIMEOUT_S    60
