@@ -607,6 +607,16 @@ static enum MHD_Result link_download(struct request *req, bool by_id)
 	if (r < 0)
 		return r == -ENOENT ? http_problem(req, 404, "not-found", "no such file in this link", NULL)
 				    : http_internal_error(req, r);
+	if (!strcmp(req->method, "HEAD")) {
+		/* a HEAD is no download (nothing counted), but it is an access to the link (W3):
+		 * recorded before the answer, or no answer */
+		json_t *d = json_pack("{s:I, s:s}", "node_id", (json_int_t)n.id, "name", n.name);
+
+		r = shares_audit(req->db, &req->actor, &l->s, "link.head", AUDIT_SUCCESS, d);
+		json_decref(d);
+		if (r < 0)
+			return http_internal_error(req, r);
+	}
 	return http_file_download(req, l->s.tenant_id, n.id, link_download_start, l);
 }
 

@@ -307,6 +307,12 @@ static void test_share_file_mail_download_limit(void **state)
 	assert_non_null(strstr(m->body, "report.pdf"));
 	it_mail_free(m);
 
+	/* a HEAD is recorded but not counted */
+	r = link_req(w->s, "HEAD", token, "/content", NULL, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	assert_int_equal(audit_count(w->s, "alpha", "link.head", "success"), 1);
+
 	/* download 2: a range */
 	r = link_req(w->s, "GET", token, "/content", NULL, "bytes=1000-1999", NULL);
 	IT_ASSERT_STATUS(r, 206);
