@@ -430,7 +430,21 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 	if (r < 0)
 		goto out;
 	in_tx = true;
-	r = check_dst_parent(db, tenant_id, dst_parent, items[0].folder ? src_id : 0, max_depth);
+	/* the copies' keys were wrapped before this transaction: if a tenant-key rotation has
+	 * committed since, that version is gone and the copies would be unreadable; fail and let
+	 * the client try again (nothing is recorded, the new blobs are removed below) */
+	{
+		unsigned char tkey[TENANT_KEY_BYTES];
+		int64_t current = 0;
+
+		r = keyring_rt_current(f->kr, db, tenant_id, &current, tkey);
+		sodium_memzero(tkey, sizeof(tkey));
+		for (i = 0; i < n && r == 0; i++)
+			if (!items[i].folder && items[i].key_version != current)
+				r = -EAGAIN;
+	}
+	if (r == 0)
+		r = check_dst_parent(db, tenant_id, dst_parent, items[0].folder ? src_id : 0, max_depth);
 	if (r == 0)
 		r = clear_dst(db, who, tenant_id, dst_parent, dst_name, overwrite, src_id, &created);
 	if (r == 0) {

@@ -508,6 +508,9 @@ static enum MHD_Result files_fail(struct dav *d, int r)
 		return plain(d->req, 403, "Forbidden: the destination is the source or inside it, or the root");
 	case -E2BIG:
 		return plain(d->req, 403, "Forbidden: too many items or folders nested too deep");
+	case -EAGAIN:
+		http_add_header(d->req, "Retry-After", "1");
+		return plain(d->req, 503, "Service unavailable: the tenant key changed meanwhile; retry");
 	case -EDQUOT:
 		return dav_error(d->req, 507, "quota-not-exceeded", NULL);
 	default:
