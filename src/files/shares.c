@@ -660,8 +660,21 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 		}
 		goto out;
 	}
+	/* only while still unlocked: concurrent wrong guesses may have locked the link since the
+	 * check above, and a right guess must not slip through that lock */
 	r = db_exec(db, "UPDATE shares SET failed_count = 0, failed_window_start_us = 0"
-			" WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
+			" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3", "iii",
+		    s->tenant_id, s->id, now);
+	if (r == 0 && db_changes(db) != 1) {
+		db_rollback(db);
+		d = json_pack("{s:s}", "reason", "locked");
+		r = shares_audit(db, who, s, "link.unlock", AUDIT_DENIED, d);
+		json_decref(d);
+		d = NULL;
+		*ret_locked_until_us = now + (int64_t)KURA_SHARE_PW_LOCK_S * 1000000;  /* at most */
+		r = r < 0 ? r : -EAGAIN;
+		goto wipe;
+	}
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM share_sessions WHERE tenant_id = $1 AND share_id = $2"
 				" AND expires_us <= $3", "iii", s->tenant_id, s->id, now);
