@@ -2,74 +2,16 @@
 // CDP) with a virtual CTAP2 authenticator registers security keys on kura's /mfa page and
 // logs in on /login; kura verifies every ceremony with libfido2.
 //
-// usage: node tests/browser/webauthn.test.mjs /path/to/kura [port]
+// usage: node tests/browser/webauthn.test.mjs /path/to/kura  (shared set-up: kura.mjs)
 // Fails (never skips) when node, npm, Chromium or the kura binary are missing.
 // Runs `npm ci` here when node_modules is absent; never downloads a browser.
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
+import { run } from './kura.mjs';
+
 const NEW_PW = 'Browser-test-Passphrase-9';
-const kura = process.argv[2];
 
-function fail(msg) {
-  console.error('webauthn.test: FAIL: ' + msg);
-  process.exit(1);
-}
-
-if (!kura || !existsSync(kura)) fail('usage: webauthn.test.mjs /path/to/kura [port] (kura binary missing)');
-if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing (scripts/deps.sh --test installs chromium)`);
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
-if (!existsSync(join(here, 'node_modules', 'playwright-core'))) {
-  execFileSync('npm', ['ci', '--prefix', here, '--no-audit', '--no-fund', '--prefer-offline'],
-    { stdio: 'inherit', env: process.env });
-}
-const { chromium } = await import('playwright-core');
-
-const freePort = () => new Promise((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-});
-const port = Number(process.argv[3]) || await freePort();
-const origin = `http://localhost:${port}`;
-const root = mkdtempSync(join(tmpdir(), 'kura-webauthn-'));
-const data = join(root, 'data');
-let server = null, browser = null, serverLog = '';
-
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
-  if (!process.env.KURA_IT_KEEP) rmSync(root, { recursive: true, force: true });
-}
-
-async function main() {
-  // a deployment with the demo tenant; public_url is the origin the browser uses
-  const out = execFileSync(kura, ['init', '--data', data, '--demo'], { encoding: 'utf8' });
-  const demoPw = /password: (\S+)/.exec(out)?.[1];
-  assert.ok(demoPw, 'kura init --demo printed no password');
-  appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
-    '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\nsmtp_url = smtp://127.0.0.1:9\n');
-  server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  for (let i = 0; ; i++) {
-    try { if ((await fetch(`${origin}/api/v1/status`)).ok) break; } catch { /* not yet */ }
-    if (i > 100 || server.exitCode !== null) throw new Error('kura serve did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-
+await run('webauthn.test', process.argv[2], async ({ origin, demoPw, launch }) => {
   // the demo manager's one-time password is replaced first (plain API)
   let r = await fetch(`${origin}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ tenant: 'demo', login: 'admin', password: demoPw }) });
@@ -81,8 +23,7 @@ async function main() {
     body: JSON.stringify({ current_password: demoPw, new_password: NEW_PW }) });
   assert.equal(r.status, 204);
 
-  browser = await chromium.launch({ executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await launch();
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('console', (m) => console.log('browser:', m.text()));
@@ -221,20 +162,4 @@ async function main() {
   }, es.id);
   assert.equal(del, 403);
   assert.equal((await list()).length, 1);
-  console.log('webauthn.test: ok');
-}
-
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  console.error('webauthn.test: FAIL:', e);
-  console.error('--- kura log (tail) ---\n' + serverLog.split('\n').slice(-40).join('\n'));
-  code = 1;
-}
-await cleanup();
-if (server && server.exitCode !== 0 && code === 0) {
-  console.error(`webauthn.test: FAIL: kura serve exited with ${server.exitCode}\n${serverLog.split('\n').slice(-40).join('\n')}`);
-  code = 1;
-}
-process.exit(code);
+});
