@@ -4,7 +4,8 @@
  *
  * SECURITY: the login answer never tells which of tenant, login or password was wrong, and
  * every path spends one Argon2id verification, so timing does not tell either. Lock state
- * lives on the account; a locked account answers like a wrong password. Invitation tokens
+ * lives on the account; a locked account answers like a wrong password, and each attempt
+ * is counted atomically before its secret is checked (see "lockout" below). Invitation tokens
  * are 256-bit, stored hashed, single use and expiring. Every query names the tenant.
  */
 #include <stdio.h>
@@ -505,16 +506,114 @@ static int audit_login(struct db *db, const struct actor *who, int64_t tenant_id
 	return audit_login_method(db, who, tenant_id, login, "session.create", result, reason, NULL);
 }
 
-/* Records a refused login; on a wrong password also counts the failure and may lock. */
-static int login_failed(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
-			const char *login, const char *reason, bool count)
+/* ---------------------------------------------------------------- lockout (C3)
+ *
+ * Each check of an existing account's secret (password at login or re-authentication, a
+ * second factor) is one attempt, and the lock decision is taken in the database, never from
+ * a row read before the ~75 ms hash:
+ *  1. reserve: one conditional UPDATE counts the attempt as a failure before the secret is
+ *     looked at; it changes nothing, and the attempt is refused unchecked, while the account
+ *     is locked or the failures of the window, attempts still in flight included, have
+ *     reached the threshold. However many requests arrive at once, at most `threshold`
+ *     secrets are checked per window; a refused attempt answers like a wrong password.
+ *  2. settle, in a transaction that reads the row again: a wrong secret stays counted and,
+ *     once the count has reached the threshold, locks the account with an UPDATE from
+ *     unlocked to locked, so exactly one request locks, mails and records the lock. A right
+ *     secret that completes a login clears the count, only while the account is unlocked;
+ *     the right password of an account with a second factor gives its reservation back and
+ *     is refused when the account was locked meanwhile.
+ * An attempt cut by a crash between the two steps stays counted as a failure until its
+ * window ends: the safe side.
+ */
+static struct lockout_policy lockout_defaults(void)
 {
-	int64_t now = clock_now_us(), window;
-	/* access: the tenant's lockout settings over the kura.conf defaults */
-	struct lockout_policy pol = { settings.lockout_threshold, settings.lockout_window_s,
-				      settings.lockout_duration_s };
+	return (struct lockout_policy){ settings.lockout_threshold, settings.lockout_window_s,
+					settings.lockout_duration_s };
+}
+
+int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account_id)
+{
+	struct lockout_policy pol = lockout_defaults();
+	int64_t now = clock_now_us(), locked = 0;
 	struct db_stmt *st;
-	int64_t n = 0, start = 0;
+	int r = lockout_policy_get(db, tenant_id, &pol);
+
+	if (r == 0)
+		r = db_exec(db, "UPDATE accounts SET"
+				" failed_count = CASE WHEN $3 - failed_window_start_us > $4 THEN 1"
+				" ELSE failed_count + 1 END,"
+				" failed_window_start_us = CASE WHEN $3 - failed_window_start_us > $4 THEN $3"
+				" ELSE failed_window_start_us END"
+				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3"
+				" AND ($3 - failed_window_start_us > $4 OR failed_count < $5)",
+			    "iiiii", tenant_id, account_id, now, (int64_t)pol.window_s * 1000000,
+			    (int64_t)pol.threshold);
+	if (r < 0 || db_changes(db) == 1)
+		return r;
+	st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
+		      tenant_id, account_id);
+	r = db_step(st);
+	if (r > 0)
+		locked = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		return r;
+	return locked > now ? -EACCES : -EBUSY;
+}
+
+/* Step 1 in its own transaction: 0 reserved, -EACCES locked, -EBUSY the window's attempts
+ * are used up (by failures or by checks still running). */
+static int attempt_reserve(struct db *db, int64_t tenant_id, int64_t account_id)
+{
+	int r = db_begin(db);
+
+	if (r < 0)
+		return r;
+	r = account_attempt_reserve_tx(db, tenant_id, account_id);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
+}
+
+/* A right secret that does not complete a login (password step of an MFA account,
+ * re-authentication): -EACCES when the account was locked meanwhile, else the reservation
+ * goes back. Inside the caller's transaction. */
+static int attempt_right_tx(struct db *db, int64_t tenant_id, int64_t account_id)
+{
+	int64_t now = clock_now_us(), locked = 0;
+	struct db_stmt *st;
+	int r;
+
+	st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
+		      tenant_id, account_id);
+	r = db_step(st);
+	if (r > 0)
+		locked = db_int(st, 0);
+	db_done(st);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	if (locked > now)
+		return -EACCES;
+	return db_exec(db, "UPDATE accounts SET failed_count = failed_count - 1 WHERE tenant_id = $1"
+			   " AND id = $2 AND failed_count > 0", "ii", tenant_id, account_id);
+}
+
+/* How a refused attempt settles. */
+enum attempt_outcome {
+	ATTEMPT_NONE,     /* nothing was reserved: unknown account, or refused before the check */
+	ATTEMPT_WRONG,    /* a wrong secret: stays counted, and may lock */
+	ATTEMPT_RETURN,   /* not a guess (no password set, suspended, …): the reservation goes back */
+};
+
+/* Records a refused login and settles its attempt (see above). Own transaction. */
+static int login_failed(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
+			const char *login, const char *reason, enum attempt_outcome outcome)
+{
+	int64_t now = clock_now_us(), until = 0, n = 0, start = 0, locked = 0;
+	struct lockout_policy pol = lockout_defaults();
+	struct db_stmt *st;
 	bool locks = false;
 	int r;
 
@@ -522,29 +621,33 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 	if (r < 0)
 		return r;
 	r = lockout_policy_get(db, tenant_id, &pol);
-	window = (int64_t)pol.window_s * 1000000;
-	if (r == 0 && count && account_id) {
-		st = db_query(db, "SELECT failed_count, failed_window_start_us FROM accounts"
+	if (r == 0 && account_id && outcome == ATTEMPT_RETURN)
+		r = db_exec(db, "UPDATE accounts SET failed_count = failed_count - 1 WHERE tenant_id = $1"
+				" AND id = $2 AND failed_count > 0 AND locked_until_us <= $3",
+			    "iii", tenant_id, account_id, now);
+	if (r == 0 && account_id && outcome == ATTEMPT_WRONG) {
+		st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM accounts"
 				  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
-		if (db_step(st) > 0) {
+		r = db_step(st);
+		if (r > 0) {
 			n = db_int(st, 0);
 			start = db_int(st, 1);
+			locked = db_int(st, 2);
 		}
 		db_done(st);
-		if (now - start > window) {
-			n = 0;
-			start = now;
+		r = r < 0 ? r : 0;
+		if (r == 0 && locked <= now && now - start <= (int64_t)pol.window_s * 1000000 &&
+		    n >= (int64_t)pol.threshold) {
+			until = now + (int64_t)pol.duration_s * 1000000;
+			r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
+					" locked_until_us = $3 WHERE tenant_id = $1 AND id = $2"
+					" AND locked_until_us <= $4",
+				    "iiii", tenant_id, account_id, until, now);
+			locks = r == 0 && db_changes(db) == 1;
 		}
-		n++;
-		locks = n >= pol.threshold;
-		r = db_exec(db, "UPDATE accounts SET failed_count = $3, failed_window_start_us = $4,"
-				" locked_until_us = $5 WHERE tenant_id = $1 AND id = $2",
-			    "iiiii", tenant_id, account_id, locks ? (int64_t)0 : n, locks ? (int64_t)0 : start,
-			    locks ? now + (int64_t)pol.duration_s * 1000000 : (int64_t)0);
-		/* access: the account and the tenant's managers are told, with the lock */
+		/* access: the account and the tenant's managers are told, once, with the lock */
 		if (r == 0 && locks)
-			r = lockout_notify(db, tenant_id, account_id, who ? who->source_ip : "",
-					   now + (int64_t)pol.duration_s * 1000000);
+			r = lockout_notify(db, tenant_id, account_id, who ? who->source_ip : "", until);
 	}
 	if (r == 0)
 		r = audit_login(db, who, tenant_id, login, AUDIT_FAILURE, reason);
@@ -562,6 +665,11 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 	if (r < 0)
 		db_rollback(db);
 	return r;
+}
+
+static const char *refusal_reason(int reserve_result)
+{
+	return reserve_result == -EACCES ? "locked" : "attempt limit reached";
 }
 
 int account_authenticate(struct db *db, const struct actor *who, const char *tenant_code,
@@ -592,31 +700,40 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 		return r;
 	if (r == 0) {
 		pwhash_verify_dummy(password);
-		r = login_failed(db, who, t.id, 0, login, "unknown login", false);
+		r = login_failed(db, who, t.id, 0, login, "unknown login", ATTEMPT_NONE);
 		return r < 0 ? r : -EACCES;
+	}
+	/* 1: the attempt is counted before the hash, or refused (locked, or used up) unchecked */
+	r = attempt_reserve(db, t.id, a.id);
+	if (r == -EACCES || r == -EBUSY) {
+		sodium_memzero(hash, sizeof(hash));
+		pwhash_verify_dummy(password);
+		r = login_failed(db, who, t.id, a.id, login, refusal_reason(r), ATTEMPT_NONE);
+		return r < 0 ? r : -EACCES;
+	}
+	if (r < 0) {
+		sodium_memzero(hash, sizeof(hash));
+		return r;
 	}
 	if (!*hash) {
 		pwhash_verify_dummy(password);
 		reason = "no password set";
 	} else {
 		v = pwhash_verify(hash, password);
+		sodium_memzero(hash, sizeof(hash));
 		if (v == -EACCES)
 			reason = "wrong password";
 		else if (v < 0)
-			return v;
+			return v;   /* the reservation stays: counted as a failure */
 	}
-	if (!reason && a.locked_until_us > clock_now_us())
-		reason = "locked";
 	if (!reason && strcmp(a.status, "active"))
 		reason = !strcmp(a.status, "suspended") ? "suspended" : "invitation not accepted";
-	sodium_memzero(hash, sizeof(hash));
 	if (reason) {
-		/* failures count only while the account is not locked, so a lock is not extended */
 		r = login_failed(db, who, t.id, a.id, login, reason,
-				 !strcmp(reason, "wrong password") && a.locked_until_us <= clock_now_us());
+				 !strcmp(reason, "wrong password") ? ATTEMPT_WRONG : ATTEMPT_RETURN);
 		return r < 0 ? r : -EACCES;
 	}
-	/* MFA: the password alone neither completes the login nor resets the failure counter */
+	/* 2: settle. MFA: the password alone neither completes the login nor resets the count */
 	{
 		struct mfa_state ms;
 
@@ -624,8 +741,22 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 		if (r < 0)
 			return r;
 		if (mfa_state_enrolled(&ms)) {
-			r = audit_login_method(db, who, t.id, login, "session.password", AUDIT_SUCCESS,
-					       NULL, "password");
+			r = db_begin(db);
+			if (r < 0)
+				return r;
+			r = attempt_right_tx(db, t.id, a.id);
+			if (r == 0)
+				r = audit_login_method(db, who, t.id, login, "session.password", AUDIT_SUCCESS,
+						       NULL, "password");
+			if (r == 0)
+				r = db_commit(db);
+			if (r < 0)
+				db_rollback(db);
+			if (r == -EACCES) {
+				/* locked while the hash ran: the right password is no better than a wrong one */
+				r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_NONE);
+				return r < 0 ? r : -EACCES;
+			}
 			if (r < 0)
 				return r;
 			*ret_tenant = t;
@@ -636,15 +767,15 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	/* only while still unlocked: failures counted by concurrent requests since the check
-	 * above may have locked the account, and a success must not lift that lock */
+	/* only while still unlocked: failures counted by concurrent requests since the
+	 * reservation may have locked the account, and a success must not lift that lock */
 	r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
 			" locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2"
 			" AND locked_until_us <= $3",
 		    "iii", t.id, a.id, clock_now_us());
 	if (r == 0 && db_changes(db) != 1) {
 		db_rollback(db);
-		r = login_failed(db, who, t.id, a.id, login, "locked", false);
+		r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_NONE);
 		return r < 0 ? r : -EACCES;
 	}
 	if (r == 0)
@@ -664,14 +795,20 @@ int account_second_factor_failed(struct db *db, const struct actor *who, int64_t
 				 int64_t account_id, const char *login, const char *method,
 				 const char *reason)
 {
-	struct account a;
 	char why[96];
-	int r = account_get_id(db, tenant_id, account_id, &a);
 
-	if (r < 0)
-		return r;
 	str_printf(why, sizeof(why), "second factor %s: %s", method, reason);
-	return login_failed(db, who, tenant_id, account_id, login, why, a.locked_until_us <= clock_now_us());
+	return login_failed(db, who, tenant_id, account_id, login, why, ATTEMPT_WRONG);
+}
+
+int account_second_factor_refused(struct db *db, const struct actor *who, int64_t tenant_id,
+				  int64_t account_id, const char *login, const char *method,
+				  const char *reason)
+{
+	char why[96];
+
+	str_printf(why, sizeof(why), "second factor %s: %s", method, reason);
+	return login_failed(db, who, tenant_id, account_id, login, why, ATTEMPT_NONE);
 }
 
 int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,
@@ -691,10 +828,14 @@ int account_login_record_tx(struct db *db, const struct actor *who, int64_t tena
 	return r;
 }
 
-int account_verify_password(struct db *db, const struct actor *who, int64_t tenant_id,
-			    int64_t account_id, const char *password)
+/* The current password of a signed-in account, as one lockout attempt (re-authentication
+ * before a security change, password change). 0 and *ret_a when right; -EACCES for a wrong
+ * password or a locked account (recorded with `what`); <0 on errors. */
+static int password_attempt(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *password, const char *what,
+			    struct account *ret_a)
 {
-	char hash[PWHASH_STR_BYTES] = "";
+	char hash[PWHASH_STR_BYTES] = "", why[96];
 	struct account a;
 	struct db_stmt *st;
 	int r;
@@ -709,6 +850,20 @@ int account_verify_password(struct db *db, const struct actor *who, int64_t tena
 	db_done(st);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
+	/* a locked account re-authenticates no better than it logs in: otherwise a session
+	 * could go on guessing the password past the lockout */
+	r = attempt_reserve(db, tenant_id, a.id);
+	if (r == -EACCES || r == -EBUSY) {
+		sodium_memzero(hash, sizeof(hash));
+		pwhash_verify_dummy(password);
+		str_printf(why, sizeof(why), "%s (%s)", refusal_reason(r), what);
+		r = login_failed(db, who, tenant_id, a.id, a.login, why, ATTEMPT_NONE);
+		return r < 0 ? r : -EACCES;
+	}
+	if (r < 0) {
+		sodium_memzero(hash, sizeof(hash));
+		return r;
+	}
 	if (*hash)
 		r = pwhash_verify(hash, password);
 	else {
@@ -717,54 +872,48 @@ int account_verify_password(struct db *db, const struct actor *who, int64_t tena
 	}
 	sodium_memzero(hash, sizeof(hash));
 	if (r == -EACCES) {
-		r = login_failed(db, who, tenant_id, a.id, a.login, "wrong password (re-authentication)",
-				 a.locked_until_us <= clock_now_us());
+		str_printf(why, sizeof(why), "wrong password (%s)", what);
+		r = login_failed(db, who, tenant_id, a.id, a.login, why, ATTEMPT_WRONG);
 		return r < 0 ? r : -EACCES;
 	}
-	/* a locked account re-authenticates no better than it logs in: otherwise a session
-	 * could go on guessing the password past the lockout */
-	if (r == 0 && a.locked_until_us > clock_now_us()) {
-		r = login_failed(db, who, tenant_id, a.id, a.login, "locked (re-authentication)", false);
+	if (r < 0)
+		return r;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = attempt_right_tx(db, tenant_id, a.id);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	if (r == -EACCES) {
+		str_printf(why, sizeof(why), "locked (%s)", what);
+		r = login_failed(db, who, tenant_id, a.id, a.login, why, ATTEMPT_NONE);
 		return r < 0 ? r : -EACCES;
 	}
+	if (r == 0)
+		*ret_a = a;
 	return r;
+}
+
+int account_verify_password(struct db *db, const struct actor *who, int64_t tenant_id,
+			    int64_t account_id, const char *password)
+{
+	struct account a;
+
+	return password_attempt(db, who, tenant_id, account_id, password, "re-authentication", &a);
 }
 
 int account_change_password(struct db *db, const struct actor *who, int64_t tenant_id,
 			    int64_t account_id, const char *current, const char *new_password,
 			    int64_t keep_session_id, enum password_problem *ret_problem)
 {
-	char hash[PWHASH_STR_BYTES] = "", new_hash[PWHASH_STR_BYTES];
+	char new_hash[PWHASH_STR_BYTES];
 	struct account a;
-	struct db_stmt *st;
-	const char *reason = NULL;
-	bool locked;
 	int r;
 
 	*ret_problem = PASSWORD_OK;
-	st = db_query(db, "SELECT " ACCOUNT_COLUMNS ", COALESCE(password_hash, '') FROM accounts"
-			  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
-	r = db_step(st);
-	if (r > 0) {
-		read_account(st, &a);
-		str_copy(hash, sizeof(hash), db_text(st, 11));
-	}
-	db_done(st);
-	if (r <= 0)
-		return r < 0 ? r : -ENOENT;
-	r = *hash ? pwhash_verify(hash, current) : -EACCES;
-	sodium_memzero(hash, sizeof(hash));
-	/* as at login: a locked account answers like a wrong password, and failures count only
-	 * while it is not locked (counting would reset locked_until_us and lift the lock) */
-	locked = a.locked_until_us > clock_now_us();
-	if (r == -EACCES)
-		reason = "wrong current password";
-	else if (r == 0 && locked)
-		reason = "locked";
-	if (reason) {
-		r = login_failed(db, who, tenant_id, a.id, a.login, reason, !locked);
-		return r < 0 ? r : -EACCES;
-	}
+	r = password_attempt(db, who, tenant_id, account_id, current, "password change", &a);
 	if (r < 0)
 		return r;
 	*ret_problem = password_check(new_password, a.login);

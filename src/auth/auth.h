@@ -81,11 +81,19 @@ int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id,
 int account_authenticate(struct db *db, const struct actor *who, const char *tenant_code,
 			 const char *login, const char *password, struct tenant *ret_tenant,
 			 struct account *ret) KURA_WUR;
-/* A wrong second factor (MFA): recorded, and counted toward the lockout like a wrong
- * password (not while the account is locked). Own transaction. */
+/* Lockout attempts (account.c "lockout"): inside the caller's transaction, counts one
+ * attempt of the account before its secret is checked. 0 reserved; -EACCES the account is
+ * locked; -EBUSY the window's attempts are used up (failures and checks in flight). */
+int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account_id) KURA_WUR;
+/* A wrong second factor whose attempt was reserved: recorded, stays counted, and locks the
+ * account when the count reaches the threshold (one lock, one mail). Own transaction. */
 int account_second_factor_failed(struct db *db, const struct actor *who, int64_t tenant_id,
 				 int64_t account_id, const char *login, const char *method,
 				 const char *reason) KURA_WUR;
+/* A second factor refused before it was checked (locked, challenge spent): recorded only. */
+int account_second_factor_refused(struct db *db, const struct actor *who, int64_t tenant_id,
+				  int64_t account_id, const char *login, const char *method,
+				  const char *reason) KURA_WUR;
 /* A completed login (after the second factor): resets the failure counter, sets the last
  * login, records "session.create". Runs inside the caller's transaction. */
 int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,
@@ -111,6 +119,8 @@ int invitation_accept(struct db *db, const struct actor *who, const char *token,
 struct session {
 	int64_t id;
 	int64_t created_us, last_seen_us, expires_us;
+	char auth_method[16];     /* "password", or the second factor: "totp", "webauthn", "recovery_code" */
+	bool second_factor;       /* opened (or since upgraded) with a second factor */
 	unsigned char csrf_hash[TOKEN_HASH_BYTES];
 	struct account account;
 	char tenant_code[KURA_TENANT_CODE_MAX + 1];
@@ -119,8 +129,8 @@ struct session {
 
 /* New session for an authenticated account: ret_token is the cookie value, ret_csrf the
  * CSRF token (both TOKEN_STR_LEN + 1 bytes). The database keeps only their hashes. */
-int session_create(struct db *db, const struct account *a, const char *client_ip,
-		   const char *user_agent, char *ret_token, char *ret_csrf,
+int session_create(struct db *db, const struct account *a, const char *auth_method,
+		   const char *client_ip, const char *user_agent, char *ret_token, char *ret_csrf,
 		   int64_t *ret_expires_us) KURA_WUR;
 /* Finds a live session (idle and absolute timeouts checked; an expired one is deleted) for
  * an active account of an active tenant. -ENOENT when there is none. */
@@ -129,6 +139,11 @@ bool session_csrf_ok(const struct session *s, const char *csrf) KURA_WUR;
 int session_end(struct db *db, int64_t session_id);
 /* Ends every session of the account except keep_id (0 = all). */
 int session_end_account(struct db *db, int64_t account_id, int64_t keep_id);
+/* A second factor of the account was enrolled, changed or removed, inside the caller's
+ * transaction: every other session of the account ends; when method is not NULL the
+ * session keep_id, which just proved that factor, now counts as opened with it. */
+int session_factor_changed_tx(struct db *db, int64_t account_id, int64_t keep_id,
+			      const char *method) KURA_WUR;
 uint32_t session_idle_seconds(void);
 uint32_t session_absolute_seconds(void);
 #endif

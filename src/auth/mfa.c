@@ -298,6 +298,25 @@ int mfa_enrolment_required(struct db *db, const struct account *a, bool *ret)
 	return 0;
 }
 
+int mfa_gate(struct db *db, const struct account *a, bool second_factor, bool *ret)
+{
+	struct mfa_policy p;
+	struct mfa_state s;
+	int r = mfa_policy_get(db, a->tenant_id, &p);
+
+	if (r < 0)
+		return r;
+	if (mfa_policy_for_role(&p, a->role) != MFA_REQUIRED) {
+		*ret = false;
+		return 0;
+	}
+	r = mfa_state_get(db, a->tenant_id, a->id, &s);
+	if (r < 0)
+		return r;
+	*ret = !mfa_state_enrolled(&s) || !second_factor;
+	return 0;
+}
+
 int mfa_enrolment_allowed(struct db *db, const struct account *a)
 {
 	struct mfa_policy p;
@@ -421,8 +440,9 @@ static int challenge_find(struct db *db, const char *token, struct challenge_row
 	return r;
 }
 
-/* A refused second factor: the challenge loses one attempt (and is spent at the limit),
- * the refusal is recorded and counts toward the account lockout. */
+/* A wrong second factor, its attempt reserved (mfa_login_finish): the challenge is spent
+ * once its attempts are used up, the refusal is recorded and the account's attempt settles
+ * as a failure (which may lock it). */
 static int second_factor_refused(struct db *db, const struct actor *who, const struct challenge_row *c,
 				 const struct account *a, const char *method, const char *reason)
 {
@@ -431,8 +451,8 @@ static int second_factor_refused(struct db *db, const struct actor *who, const s
 
 	r = db_begin(db);
 	if (r == 0)
-		r = db_exec(db, "UPDATE mfa_challenges SET attempts = attempts + 1, used_us = CASE WHEN"
-				" attempts + 1 >= $2 THEN $3 ELSE used_us END WHERE id = $1",
+		r = db_exec(db, "UPDATE mfa_challenges SET used_us = $3 WHERE id = $1 AND used_us IS NULL"
+				" AND attempts >= $2",
 			    "iii", c->id, (int64_t)KURA_MFA_CHALLENGE_ATTEMPTS, clock_now_us());
 	if (r == 0 && !strcmp(reason, "sign counter did not increase"))
 		r = mfa_audit(db, who, a->tenant_id, a->login, "webauthn.counter", AUDIT_DENIED, details);
@@ -444,6 +464,41 @@ static int second_factor_refused(struct db *db, const struct actor *who, const s
 	if (r < 0)
 		return r;
 	return account_second_factor_failed(db, who, a->tenant_id, a->id, a->login, method, reason);
+}
+
+/* Reserves one attempt of the challenge and one of the account's lockout, in one
+ * transaction, before the factor is checked: so at most KURA_MFA_CHALLENGE_ATTEMPTS
+ * factors are ever checked against one challenge, and no more than the lockout allows
+ * against the account, however many requests run at once. 0 reserved; -EACCES with
+ * *ret_reason when refused. */
+static int second_factor_reserve(struct db *db, const struct challenge_row *c, const struct account *a,
+				 const char **ret_reason)
+{
+	int r = db_begin(db), v;
+
+	if (r < 0)
+		return r;
+	r = db_exec(db, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1"
+			" AND used_us IS NULL AND attempts < $2 AND expires_us > $3",
+		    "iii", c->id, (int64_t)KURA_MFA_CHALLENGE_ATTEMPTS, clock_now_us());
+	if (r == 0 && db_changes(db) != 1) {
+		*ret_reason = "challenge spent";
+		r = -EACCES;
+	}
+	if (r == 0) {
+		v = account_attempt_reserve_tx(db, a->tenant_id, a->id);
+		if (v == -EACCES || v == -EBUSY) {
+			*ret_reason = v == -EACCES ? "locked" : "attempt limit reached";
+			r = -EACCES;
+		} else {
+			r = v;
+		}
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
 }
 
 int mfa_login_whose(struct db *db, const char *challenge, struct tenant *ret_tenant,
@@ -496,13 +551,13 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 		reason = "challenge spent";
 	else if (strcmp(t.status, "active") || strcmp(a.status, "active"))
 		reason = "account cannot log in";
-	else if (a.locked_until_us > clock_now_us())
-		reason = "locked";
+	if (!reason) {
+		r = second_factor_reserve(db, &c, &a, &reason);
+		if (r < 0 && r != -EACCES)
+			return r;
+	}
 	if (reason) {
-		json_t *d = json_pack("{s:s, s:s}", "method", method, "reason", reason);
-
-		r = mfa_audit(db, who, t.id, a.login, "session.create", AUDIT_FAILURE, d);
-		json_decref(d);
+		r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, reason);
 		return r < 0 ? r : -EACCES;
 	}
 
@@ -535,6 +590,11 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 		r = db_commit(db);
 	if (r < 0) {
 		db_rollback(db);
+		if (r == -EACCES) {
+			/* locked (or the challenge spent) while the factor was checked */
+			r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, "locked");
+			return r < 0 ? r : -EACCES;
+		}
 		return r;
 	}
 	if (!strcmp(method, "recovery_code"))

@@ -54,6 +54,11 @@ bool mfa_state_enrolled(const struct mfa_state *s);
 /* *ret true when the tenant's policy requires MFA for the account's role and the account
  * has no second factor: its sessions may only enrol one (the enrolment gate). */
 int mfa_enrolment_required(struct db *db, const struct account *a, bool *ret) KURA_WUR;
+/* The gate for one request (C3): true when the policy requires a second factor of the
+ * account's role and either the account has none or the request's session was opened with
+ * the password alone (second_factor false). A session never gains rights from an
+ * enrolment made elsewhere: enrolling ends the account's other sessions. */
+int mfa_gate(struct db *db, const struct account *a, bool second_factor, bool *ret) KURA_WUR;
 /* -EPERM when the policy is "off" for the account's role (users may not enrol). */
 int mfa_enrolment_allowed(struct db *db, const struct account *a) KURA_WUR;
 json_t *mfa_state_json(const struct mfa_state *s, bool enrolment_required);
@@ -63,8 +68,8 @@ json_t *mfa_state_json(const struct mfa_state *s, bool enrolment_required);
 typedef char recovery_codes_t[KURA_RECOVERY_CODES][RECOVERY_CODE_STR];
 /* New set, replacing the old (password checked by the caller). Own transaction + audit.
  * -EPERM when the account has no second factor. */
-int recovery_regenerate(struct db *db, const struct actor *who, const struct account *a,
-			recovery_codes_t ret) KURA_WUR;
+int recovery_regenerate(struct db *db, const struct actor *who, int64_t session_id,
+			const struct account *a, recovery_codes_t ret) KURA_WUR;
 /* JSON array of the codes, for the one answer that shows them. */
 json_t *recovery_codes_json(recovery_codes_t codes);
 
@@ -80,9 +85,10 @@ int totp_begin(struct db *db, const struct actor *who, const struct account *a,
 void totp_enrolment_clear(struct totp_enrolment *e);
 /* Confirms with a first code. -ENOENT nothing pending, -EACCES wrong code. When this is the
  * account's first second factor, recovery codes are issued into ret_codes (*ret_issued). */
-int totp_confirm(struct db *db, const struct actor *who, const struct account *a, const char *code,
-		 recovery_codes_t ret_codes, bool *ret_issued) KURA_WUR;
-int totp_remove(struct db *db, const struct actor *who, const struct account *a) KURA_WUR;
+int totp_confirm(struct db *db, const struct actor *who, int64_t session_id, const struct account *a,
+		 const char *code, recovery_codes_t ret_codes, bool *ret_issued) KURA_WUR;
+int totp_remove(struct db *db, const struct actor *who, int64_t session_id,
+		const struct account *a) KURA_WUR;
 /* Time step (RFC 6238 T) of now, and the code for a secret: for tests and the docs. */
 int64_t totp_step_now(void);
 
@@ -99,8 +105,8 @@ int webauthn_register_finish(struct db *db, const struct actor *who, int64_t ses
 			     json_t **ret_cred, recovery_codes_t ret_codes, bool *ret_issued,
 			     const char **ret_reason) KURA_WUR;
 int webauthn_list(struct db *db, int64_t tenant_id, int64_t account_id, json_t **ret) KURA_WUR;
-int webauthn_remove(struct db *db, const struct actor *who, const struct account *a,
-		    int64_t id) KURA_WUR;
+int webauthn_remove(struct db *db, const struct actor *who, int64_t session_id,
+		    const struct account *a, int64_t id) KURA_WUR;
 
 /* ---- the login second step ---- */
 struct mfa_login {

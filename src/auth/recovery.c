@@ -128,7 +128,8 @@ int recovery_drop_if_unused_tx(struct db *db, int64_t tenant_id, int64_t account
 	return r;
 }
 
-int recovery_regenerate(struct db *db, const struct actor *who, const struct account *a, recovery_codes_t ret)
+int recovery_regenerate(struct db *db, const struct actor *who, int64_t session_id, const struct account *a,
+			recovery_codes_t ret)
 {
 	struct mfa_state s;
 	int r;
@@ -141,6 +142,8 @@ int recovery_regenerate(struct db *db, const struct actor *who, const struct acc
 		r = -EPERM;
 	if (r == 0)
 		r = recovery_issue_tx(db, a->tenant_id, a->id, ret);
+	if (r == 0)
+		r = session_factor_changed_tx(db, a->id, session_id, NULL);
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.recovery_codes.regenerate", AUDIT_SUCCESS, NULL);
 	if (r == 0)

@@ -8,6 +8,11 @@
  * SESSION_TOUCH_US, or a quarter of the idle timeout when that is shorter, so a busy session
  * does not turn every read into a write and no session ends sooner than 3/4 of a timeout
  * after a request (a request is counted within idle/4 of when it happened).
+ *
+ * Each session records how it was opened (auth_method: "password" or the second factor);
+ * the MFA gate reads it (mfa_gate), and a factor enrolled, changed or removed ends every
+ * other session of the account (session_factor_changed_tx), so a session opened with the
+ * password alone never gains rights from an enrolment made in another one.
  */
 #include <sodium.h>
 
@@ -17,8 +22,9 @@
 
 #define SESSION_TOUCH_US (15 * 1000000LL)
 
-int session_create(struct db *db, const struct account *a, const char *client_ip,
-		   const char *user_agent, char *ret_token, char *ret_csrf, int64_t *ret_expires_us)
+int session_create(struct db *db, const struct account *a, const char *auth_method,
+		   const char *client_ip, const char *user_agent, char *ret_token, char *ret_csrf,
+		   int64_t *ret_expires_us)
 {
 	char token[TOKEN_STR_LEN + 1], csrf[TOKEN_STR_LEN + 1];
 	unsigned char token_h[TOKEN_HASH_BYTES], csrf_h[TOKEN_HASH_BYTES];
@@ -36,10 +42,10 @@ int session_create(struct db *db, const struct account *a, const char *client_ip
 	if (r < 0)
 		goto out;
 	r = db_exec(db, "INSERT INTO sessions (token_hash, csrf_hash, tenant_id, account_id, created_us,"
-			" last_seen_us, expires_us, client_ip, user_agent)"
-			" VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
-		    "bbiiiitt", token_h, sizeof(token_h), csrf_h, sizeof(csrf_h), a->tenant_id, a->id, now,
-		    expires, client_ip, user_agent);
+			" last_seen_us, expires_us, client_ip, user_agent, auth_method)"
+			" VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)",
+		    "bbiiiittt", token_h, sizeof(token_h), csrf_h, sizeof(csrf_h), a->tenant_id, a->id, now,
+		    expires, client_ip, user_agent, auth_method);
 	/* bound the sessions one account can hold: the oldest beyond the limit end */
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM sessions WHERE account_id = $1 AND id NOT IN"
@@ -76,7 +82,7 @@ int session_lookup(struct db *db, const char *token, struct session *ret)
 	st = db_query(db, "SELECT s.id, s.created_us, s.last_seen_us, s.expires_us, s.csrf_hash,"
 			  " a.id, a.tenant_id, a.login, a.email, a.display_name, a.role, a.status,"
 			  " a.must_change_password, a.locked_until_us, COALESCE(a.last_login_us, 0),"
-			  " a.created_us, t.code, t.name, t.status"
+			  " a.created_us, t.code, t.name, t.status, s.auth_method"
 			  " FROM sessions s JOIN accounts a ON a.id = s.account_id AND a.tenant_id = s.tenant_id"
 			  " JOIN tenants t ON t.id = s.tenant_id WHERE s.token_hash = $1",
 		      "b", h, sizeof(h));
@@ -106,6 +112,8 @@ int session_lookup(struct db *db, const char *token, struct session *ret)
 	s.account.created_us = db_int(st, 15);
 	str_copy(s.tenant_code, sizeof(s.tenant_code), db_text(st, 16));
 	str_copy(s.tenant_name, sizeof(s.tenant_name), db_text(st, 17));
+	str_copy(s.auth_method, sizeof(s.auth_method), db_text(st, 19));
+	s.second_factor = strcmp(s.auth_method, "password") != 0;
 	r = strcmp(db_text(st, 18), "active") ? -ENOENT : 0;
 	db_done(st);
 	if (r == 0 && (now >= s.expires_us || now - s.last_seen_us >= idle ||
@@ -143,4 +151,14 @@ int session_end(struct db *db, int64_t session_id)
 int session_end_account(struct db *db, int64_t account_id, int64_t keep_id)
 {
 	return db_exec(db, "DELETE FROM sessions WHERE account_id = $1 AND id <> $2", "ii", account_id, keep_id);
+}
+
+int session_factor_changed_tx(struct db *db, int64_t account_id, int64_t keep_id, const char *method)
+{
+	int r = session_end_account(db, account_id, keep_id);
+
+	if (r == 0 && method && keep_id)
+		r = db_exec(db, "UPDATE sessions SET auth_method = $3 WHERE id = $1 AND account_id = $2",
+			    "iit", keep_id, account_id, method);
+	return r;
 }

@@ -257,8 +257,8 @@ static int check_code(int64_t tenant_id, int64_t account_id, const void *sealed,
 	return 0;
 }
 
-int totp_confirm(struct db *db, const struct actor *who, const struct account *a, const char *code,
-		 recovery_codes_t ret_codes, bool *ret_issued)
+int totp_confirm(struct db *db, const struct actor *who, int64_t session_id, const struct account *a,
+		 const char *code, recovery_codes_t ret_codes, bool *ret_issued)
 {
 	struct db_stmt *st;
 	unsigned char sealed[TOTP_SEALED];
@@ -293,6 +293,9 @@ int totp_confirm(struct db *db, const struct actor *who, const struct account *a
 			    "iiii", a->tenant_id, a->id, clock_now_us(), step);
 	if (r == 0)
 		r = recovery_issue_first_tx(db, a->tenant_id, a->id, ret_codes, ret_issued);
+	/* the enrolling session just proved the code; every other session ends */
+	if (r == 0)
+		r = session_factor_changed_tx(db, a->id, session_id, "totp");
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.totp.enrol", AUDIT_SUCCESS, NULL);
 	if (r == 0)
@@ -307,7 +310,7 @@ out:
 	return r;
 }
 
-int totp_remove(struct db *db, const struct actor *who, const struct account *a)
+int totp_remove(struct db *db, const struct actor *who, int64_t session_id, const struct account *a)
 {
 	int r = db_begin(db);
 
@@ -318,6 +321,8 @@ int totp_remove(struct db *db, const struct actor *who, const struct account *a)
 		r = -ENOENT;
 	if (r == 0)
 		r = recovery_drop_if_unused_tx(db, a->tenant_id, a->id);
+	if (r == 0)
+		r = session_factor_changed_tx(db, a->id, session_id, NULL);
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.totp.remove", AUDIT_SUCCESS, NULL);
 	if (r == 0)

@@ -502,7 +502,10 @@ int webauthn_register_finish(struct db *db, const struct actor *who, int64_t ses
 	if (r == 0) {
 		details = json_pack("{s:s, s:s, s:s}", "name", name, "algorithm",
 				    type == COSE_EDDSA ? "EdDSA" : "ES256", "attestation", att.fmt);
-		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.webauthn.register", AUDIT_SUCCESS, details);
+		r = session_factor_changed_tx(db, a->id, session_id, "webauthn");
+		if (r == 0)
+			r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.webauthn.register", AUDIT_SUCCESS,
+				      details);
 	}
 	if (r == 0) {
 		st = db_query(db, "SELECT " CRED_COLUMNS " FROM webauthn_credentials WHERE tenant_id = $1 AND id = $2",
@@ -546,7 +549,8 @@ int webauthn_list(struct db *db, int64_t tenant_id, int64_t account_id, json_t *
 	return 0;
 }
 
-int webauthn_remove(struct db *db, const struct actor *who, const struct account *a, int64_t id)
+int webauthn_remove(struct db *db, const struct actor *who, int64_t session_id, const struct account *a,
+		    int64_t id)
 {
 	json_t *details = json_pack("{s:I}", "id", (json_int_t)id);
 	int r = db_begin(db);
@@ -561,6 +565,8 @@ int webauthn_remove(struct db *db, const struct actor *who, const struct account
 		r = -ENOENT;
 	if (r == 0)
 		r = recovery_drop_if_unused_tx(db, a->tenant_id, a->id);
+	if (r == 0)
+		r = session_factor_changed_tx(db, a->id, session_id, NULL);
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.webauthn.remove", AUDIT_SUCCESS, details);
 	if (r == 0)

@@ -76,14 +76,15 @@ static void set_session_cookie(struct request *req, const char *token)
 }
 
 /* The 201 answer of a completed login: the session cookie, CSRF token and the account. */
-static enum MHD_Result login_done(struct request *req, const struct tenant *t, const struct account *a)
+static enum MHD_Result login_done(struct request *req, const struct tenant *t, const struct account *a,
+				  const char *auth_method)
 {
 	char token[TOKEN_STR_LEN + 1], csrf[TOKEN_STR_LEN + 1];
 	int64_t expires;
 	json_t *body;
 	int r;
 
-	r = session_create(req->db, a, req->client_ip, req->user_agent, token, csrf, &expires);
+	r = session_create(req->db, a, auth_method, req->client_ip, req->user_agent, token, csrf, &expires);
 	if (r < 0)
 		return http_internal_error(req, r);
 	set_session_cookie(req, token);
@@ -149,7 +150,7 @@ enum MHD_Result api_login(struct request *req)
 		}
 		if (r < 0)
 			return http_internal_error(req, r);
-		return login_done(req, &t, &a);
+		return login_done(req, &t, &a, otp ? "totp" : recovery ? "recovery_code" : "webauthn");
 	}
 	if (otp || recovery || webauthn)
 		return http_problem(req, 400, "invalid-field", "a second factor needs the challenge of the password step",
@@ -183,7 +184,7 @@ enum MHD_Result api_login(struct request *req)
 	}
 	if (r < 0)
 		return http_internal_error(req, r);
-	return login_done(req, &t, &a);
+	return login_done(req, &t, &a, "password");
 }
 
 enum MHD_Result api_logout(struct request *req)

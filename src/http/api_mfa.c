@@ -98,7 +98,7 @@ enum MHD_Result api_me_totp_confirm(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
-	r = totp_confirm(req->db, &req->actor, &req->session.account, code, codes, &issued);
+	r = totp_confirm(req->db, &req->actor, req->session.id, &req->session.account, code, codes, &issued);
 	if (r == -ENOENT)
 		return http_problem(req, 409, "conflict", "no TOTP enrolment is waiting; begin with POST /api/v1/me/mfa/totp",
 				    NULL);
@@ -121,7 +121,7 @@ enum MHD_Result api_me_totp_delete(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
-	r = totp_remove(req->db, &req->actor, &req->session.account);
+	r = totp_remove(req->db, &req->actor, req->session.id, &req->session.account);
 	if (r == -ENOENT)
 		return http_problem(req, 404, "not-found", "no TOTP is enrolled", NULL);
 	if (r < 0)
@@ -141,7 +141,7 @@ enum MHD_Result api_me_recovery_codes(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
-	r = recovery_regenerate(req->db, &req->actor, &req->session.account, codes);
+	r = recovery_regenerate(req->db, &req->actor, req->session.id, &req->session.account, codes);
 	if (r == -EPERM)
 		return http_problem(req, 409, "conflict", "recovery codes need a second factor; enrol one first", NULL);
 	if (r < 0)
@@ -239,7 +239,7 @@ enum MHD_Result api_me_webauthn_delete(struct request *req)
 		return http_problem(req, 404, "not-found", "no such authenticator", NULL);
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res) || !http_reauth(req, password, &res))
 		return res;
-	r = webauthn_remove(req->db, &req->actor, &req->session.account, id);
+	r = webauthn_remove(req->db, &req->actor, req->session.id, &req->session.account, id);
 	if (r == -ENOENT)
 		return http_problem(req, 404, "not-found", "no such authenticator", NULL);
 	if (r < 0)

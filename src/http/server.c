@@ -728,11 +728,14 @@ static enum MHD_Result dispatch(struct request *req)
 	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
 		return http_problem(req, 403, "password-change-required",
 				    "set a new password with POST /api/v1/me/password", NULL);
-	/* MFA enrolment gate: the policy requires a second factor this account does not have */
+	/* MFA gate: the policy requires a second factor that this account does not have, or
+	 * that this session was not opened with (app passwords are made in a session that
+	 * passed the gate, so for them the account decides) */
 	if (!req->session.account.must_change_password && !(route->flags & R_MFAENROL)) {
 		bool gate = false;
 
-		r = mfa_enrolment_required(req->db, &req->session.account, &gate);
+		r = mfa_gate(req->db, &req->session.account,
+			     req->app_password_id ? true : req->session.second_factor, &gate);
 		if (r < 0)
 			return http_internal_error(req, r);
 		if (gate)

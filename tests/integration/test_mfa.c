@@ -269,6 +269,60 @@ static void test_manager_gate_and_totp_login(void **state)
 	free(secret);
 }
 
+/* The attack of issue 14: someone who knows only the password of a manager who has not
+ * enrolled yet opens an enrolment-only session and keeps it; the manager then enrols. That
+ * session must not gain rights: enrolling ends every other session of the account, and the
+ * gate looks at how the session was opened. Removing a factor ends the other sessions too. */
+static void test_session_before_enrolment_gains_nothing(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session victim, attacker, second;
+	struct it_response *r;
+	char *secret, *ch, code[8];
+
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "boss", MGR_PW, &victim);
+	IT_ASSERT_LOGIN(s, "alpha", "boss", MGR_PW, 201, &attacker);
+	r = it_get(s, &attacker, "/api/v1/accounts");
+	IT_ASSERT_PROBLEM(r, 403, "mfa-enrolment-required");
+	it_response_free(r);
+
+	/* the real manager enrols TOTP in their own session */
+	secret = enrol_totp(s, &victim, MGR_PW, NULL);
+	IT_EXPECT_GET(s, &victim, "/api/v1/accounts", 200);
+
+	/* the attacker's session is gone: no accounts, no app password, no factor changes */
+	IT_EXPECT_GET(s, &attacker, "/api/v1/accounts", 401);
+	IT_EXPECT_GET(s, &attacker, "/api/v1/me", 401);
+	r = it_send(s, &attacker, "POST", "/api/v1/me/app-passwords",
+		    json_pack("{s:s, s:s}", "name", "x", "password", MGR_PW));
+	IT_ASSERT_STATUS(r, 401);
+	it_response_free(r);
+	r = it_send(s, &attacker, "DELETE", "/api/v1/me/mfa/totp", pw_body(MGR_PW));
+	IT_ASSERT_STATUS(r, 401);
+	it_response_free(r);
+	/* and the password alone now opens no session at all */
+	ch = password_step(s, "alpha", "boss", MGR_PW);
+	free(ch);
+
+	/* a second full session; removing the factor in the first ends it */
+	ch = password_step(s, "alpha", "boss", MGR_PW);
+	wait_mid_step();
+	totp_code(secret, NULL, code);
+	second_step(s, ch, "otp", code, 201, &second);
+	free(ch);
+	IT_EXPECT_GET(s, &second, "/api/v1/accounts", 200);
+	r = it_send(s, &victim, "DELETE", "/api/v1/me/mfa/totp", pw_body(MGR_PW));
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	IT_EXPECT_GET(s, &second, "/api/v1/me", 401);
+	/* the session that removed it is gated again: the policy wants a factor it has no more */
+	r = it_get(s, &victim, "/api/v1/accounts");
+	IT_ASSERT_PROBLEM(r, 403, "mfa-enrolment-required");
+	it_response_free(r);
+	free(secret);
+}
+
 static void test_wrong_factors_lock_the_account(void **state)
 {
 	struct it_server *s = *state;
@@ -554,6 +608,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_manager_gate_and_totp_login, setup_mfa_server,
+						it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_session_before_enrolment_gains_nothing, setup_mfa_server,
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_wrong_factors_lock_the_account, setup_mfa_server,
 						it_teardown_server),

@@ -160,7 +160,7 @@ static void new_session(struct fixture *fx, const struct account *a, struct sess
 {
 	struct session found;
 
-	assert_int_equal(session_create(fx->db, a, "127.0.0.1", "cmocka", s->token, s->csrf,
+	assert_int_equal(session_create(fx->db, a, "password", "127.0.0.1", "cmocka", s->token, s->csrf,
 					&s->expires_us), 0);
 	assert_int_equal(session_lookup(fx->db, s->token, &found), 0);
 	s->id = found.id;
@@ -449,7 +449,7 @@ static void test_timeouts(void **state)
 	fx->cfg.session_absolute_s = 3600;
 	fx->cfg.session_idle_s = 1;
 	auth_configure(&fx->cfg);
-	assert_int_equal(session_create(fx->db, &fx->boss, "127.0.0.1", "cmocka", idle_s.token,
+	assert_int_equal(session_create(fx->db, &fx->boss, "password", "127.0.0.1", "cmocka", idle_s.token,
 					idle_s.csrf, &idle_s.expires_us), 0);
 
 	sleep_s(2);
