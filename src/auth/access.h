@@ -80,8 +80,9 @@ json_t *allowlist_json(const struct allowlist *al);
  * window, capped at KURA_THROTTLE_MAX_MS, counted from its last failure) and returns 0;
  * -EBUSY without sleeping when this address already has a delayed request in flight or the
  * process has as many delayed requests as it allows, with the seconds to wait in
- * *ret_retry_after_s (answer 429). IPv6 counts per /64. */
-int throttle_delay(const char *address, int64_t *ret_retry_after_s) KURA_WUR;
+ * *ret_retry_after_s (answer 429). IPv6 counts per /64. A delay is logged ("auth.throttle",
+ * with request_id and delay_ms) when it begins, so operators and tests see who was held. */
+int throttle_delay(const char *address, const char *request_id, int64_t *ret_retry_after_s) KURA_WUR;
 /* Delayed requests allowed at once: half the worker threads, at most KURA_THROTTLE_MAX_SLEEPERS. */
 void throttle_configure(unsigned workers);
 void throttle_failure(const char *address);

@@ -120,8 +120,9 @@ void throttle_configure(unsigned workers)
 	pthread_mutex_unlock(&table_lock);
 }
 
-int throttle_delay(const char *address, int64_t *ret_retry_after_s)
+int throttle_delay(const char *address, const char *request_id, int64_t *ret_retry_after_s)
 {
+	char delay[24];
 	unsigned char key[KEY_BYTES];
 	struct timespec ts;
 	struct slot *s;
@@ -148,6 +149,10 @@ int throttle_delay(const char *address, int64_t *ret_retry_after_s)
 	s->sleeping = true;
 	sleepers++;
 	pthread_mutex_unlock(&table_lock);
+
+	str_printf(delay, sizeof(delay), "%lld", (long long)ms);
+	log_fields(LOG_INFO, "auth.throttle",
+		   (const char *const[]){ "request_id", request_id ? request_id : "", "delay_ms", delay, NULL });
 
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;

@@ -22,6 +22,7 @@ static const char usage[] =
 	"  tenant set-quota CODE BYTES       file storage quota of the tenant\n"
 	"  manager create CODE LOGIN --email ADDR   (mails an invitation, prints its link)\n"
 	"  account unlock CODE LOGIN\n"
+	"  mail test ADDR                  queue a test mail through the outbox (checks SMTP)\n"
 	"  audit public-key                the key that verifies audit exports\n"
 	"  audit verify CODE|provider      check a tenant's audit chain in place\n";
 
@@ -118,6 +119,9 @@ int cmd_admin(int argc, char **argv)
 		cmd = "account.unlock";
 		json_object_set_new(args, "tenant", json_string(argv[optind + 2]));
 		json_object_set_new(args, "login", json_string(argv[optind + 3]));
+	} else if (!strcmp(noun, "mail") && !strcmp(verb, "test") && n_pos == 3) {
+		cmd = "mail.test";
+		json_object_set_new(args, "to", json_string(argv[optind + 2]));
 	} else if (!strcmp(noun, "audit") && !strcmp(verb, "public-key") && n_pos == 2) {
 		cmd = "audit.public-key";
 	} else if (!strcmp(noun, "audit") && !strcmp(verb, "verify") && n_pos == 3) {

@@ -141,7 +141,7 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 		*ret = http_problem(req, 403, "csrf-token-invalid", "cross-site request with HTTP Basic", NULL);
 		return false;
 	}
-	if (throttle_delay(req->client_ip, &retry) == -EBUSY) {
+	if (throttle_delay(req->client_ip, req->request_id, &retry) == -EBUSY) {
 		char v[24];
 
 		str_printf(v, sizeof(v), "%lld", (long long)retry);
@@ -244,7 +244,7 @@ bool access_throttle_check(struct request *req, enum MHD_Result *ret)
 	int64_t retry = 0;
 	char v[24];
 
-	if (throttle_delay(req->client_ip, &retry) != -EBUSY)
+	if (throttle_delay(req->client_ip, req->request_id, &retry) != -EBUSY)
 		return true;
 	str_printf(v, sizeof(v), "%lld", (long long)retry);
 	http_add_header(req, "Retry-After", v);

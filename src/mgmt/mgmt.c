@@ -23,6 +23,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "files/files.h"
@@ -192,6 +193,35 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 		if (r < 0)
 			return fail_errno(r, login);
 		return ok(json_pack("{s:s, s:s, s:b}", "tenant", code, "login", login, "unlocked", 1));
+	}
+	if (!strcmp(cmd, "mail.test")) {
+		/* a provider mail through the outbox, like every other: its delivery (or the SMTP
+		 * error) shows in the delivery log and the server log */
+		const char *to = arg(args, "to");
+		char when[CLOCK_RFC3339_LEN], *body = NULL;
+		int64_t id = 0;
+
+		if (!to || !mail_address_valid(to))
+			return fail("invalid", "give one address like name@example.com");
+		clock_format_utc(clock_now_us(), when, sizeof(when));
+		if (asprintf(&body, "kura のテストメールです (%s)。\nThis is a test mail from kura (%s).\n", when,
+			     when) < 0)
+			return fail("internal", "out of memory");
+		r = db_begin(db);
+		if (r == 0)
+			r = outbox_enqueue(db, 0, to, "[kura] テストメール / Test mail", body, &id);
+		if (r == 0)
+			r = audit_record(db, &(struct audit_event){ .tenant_id = 0, .actor = op,
+						 .category = AUDIT_OPERATOR, .action = "mail.test",
+						 .target = "mail", .result = AUDIT_SUCCESS });
+		if (r == 0)
+			r = db_commit(db);
+		if (r < 0)
+			db_rollback(db);
+		free(body);
+		if (r < 0)
+			return fail_errno(r, "mail");
+		return ok(json_pack("{s:s, s:I}", "to", to, "outbox_id", (json_int_t)id));
 	}
 	if (!strcmp(cmd, "audit.public-key")) {
 		char pk[AUDIT_PUBLIC_KEY_HEX];

@@ -39,6 +39,8 @@
 #endif
 
 #define IT_START_DEADLINE_S 20
+#define IT_MAIL_DEADLINE_S 30   /* a marker mail arrives within this */
+#define IT_PORT_TRIES 8   /* fresh ports tried when one was taken before the server bound it */
 #define IT_STOP_DEADLINE_S  30
 #define IT_RUN_DEADLINE_S   120
 #define IT_MAIL_DEADLINE_S  30
@@ -407,7 +409,9 @@ static void print_log_tail(const char *what, const char *path)
 
 /* ---------- server start/stop ---------- */
 
-static int start_smtp(struct it_server *s)
+/* One try on a fresh port: 0 listening, -EADDRINUSE when the port was taken meanwhile
+ * (another test bound it between it_free_port() and now), -1 otherwise. */
+static int start_smtp_once(struct it_server *s)
 {
 	char listen_arg[64], out[IT_STR + 16];
 	const char *argv[] = { KURA_IT_PYTHON, "-m", "aiosmtpd", "-n", "-l", listen_arg, "-c",
@@ -425,7 +429,13 @@ static int start_smtp(struct it_server *s)
 	end = now_s() + IT_START_DEADLINE_S;
 	while (now_s() < end) {
 		if (waitpid(s->smtp_pid, NULL, WNOHANG) == s->smtp_pid) {
+			char *log = it_read_file(out, NULL);
+			bool in_use = log && strstr(log, "Address already in use");
+
+			free(log);
 			s->smtp_pid = -1;
+			if (in_use)
+				return -EADDRINUSE;
 			print_error("SMTP server exited at start\n");
 			print_log_tail("SMTP log", out);
 			return -1;
@@ -437,6 +447,17 @@ static int start_smtp(struct it_server *s)
 	print_error("SMTP server did not listen within %d s\n", IT_START_DEADLINE_S);
 	print_log_tail("SMTP log", out);
 	return -1;
+}
+
+static int start_smtp(struct it_server *s)
+{
+	int r = -EADDRINUSE, i;
+
+	for (i = 0; i < IT_PORT_TRIES && r == -EADDRINUSE; i++)
+		r = start_smtp_once(s);
+	if (r == -EADDRINUSE)
+		print_error("SMTP server: every port tried was taken\n");
+	return r < 0 ? -1 : 0;
 }
 
 static int run_init(struct it_server *s, bool demo)
@@ -469,12 +490,19 @@ static int run_init(struct it_server *s, bool demo)
 	return status == 0 ? 0 : -1;
 }
 
-static int write_config(struct it_server *s, const char *extra)
+/* Writes kura.conf: what `kura init` wrote (base) plus the harness's overrides and extra. */
+static int write_config(struct it_server *s, const char *base, const char *extra)
 {
 	char conf[IT_STR + 16], text[2048];
-	int n;
+	int n, fd;
 
 	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
+	fd = open(conf, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (append_file(conf, base) < 0)
+		return -1;
 	n = snprintf(text, sizeof(text),
 		     "\n# --- integration test overrides ---\n"
 		     "[server]\npublic_url = %s\n"
@@ -494,6 +522,8 @@ static int write_config(struct it_server *s, const char *extra)
 	return 0;
 }
 
+/* Our server logged that it serves (so a 200 is not from another test's server that took
+ * the port) and answers /api/v1/status. -EADDRINUSE when it could not bind its port. */
 static int wait_ready(struct it_server *s)
 {
 	double end = now_s() + IT_START_DEADLINE_S;
@@ -501,20 +531,30 @@ static int wait_ready(struct it_server *s)
 
 	while (now_s() < end) {
 		struct it_response *r;
+		char *log;
+		bool started, in_use;
 		int st;
 
+		log = it_read_file(s->log_path, NULL);
+		started = log && strstr(log, "\"server.start\"");
+		in_use = log && strstr(log, "(another process uses this port)");
+		free(log);
 		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
 			s->pid = -1;
+			if (in_use)
+				return -EADDRINUSE;
 			print_error("kura serve exited at start (%s %d)\n",
 				    WIFEXITED(st) ? "status" : "signal",
 				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 			return -1;
 		}
-		r = it_get(s, NULL, "/api/v1/status");
-		last = r->status;
-		it_response_free(r);
-		if (last == 200)
-			return 0;
+		if (started) {
+			r = it_get(s, NULL, "/api/v1/status");
+			last = r->status;
+			it_response_free(r);
+			if (last == 200)
+				return 0;
+		}
 		sleep_ms(100);
 	}
 	print_error("kura serve: GET /api/v1/status did not answer 200 within %d s (last %ld)\n",
@@ -526,9 +566,10 @@ struct it_server *it_server_start(const struct it_options *opts)
 {
 	static const struct it_options none = { 0 };
 	struct it_server *s = calloc(1, sizeof(*s));
-	char listen_arg[64], out_path[IT_STR + 16];
+	char listen_arg[64], out_path[IT_STR + 16], conf[IT_STR + 16];
 	const char *argv[8];
-	int i = 0;
+	char *base = NULL;
+	int i = 0, tries, ready;
 
 	if (!opts)
 		opts = &none;
@@ -549,35 +590,51 @@ struct it_server *it_server_start(const struct it_options *opts)
 
 	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0)
 		goto fail;
-	s->port = it_free_port();
-	if (s->port < 0)
+	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
+	base = it_read_file(conf, NULL);
+	if (!base)
 		goto fail;
-	if (s->tls)
-		snprintf(s->base_url, sizeof(s->base_url), "https://localhost:%d", s->port);
-	else
-		snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
-	snprintf(s->public_url, sizeof(s->public_url), "%s", s->base_url);
-	if (write_config(s, opts->extra_config) < 0) {
-		print_error("cannot append to %s/kura.conf\n", s->data);
-		goto fail;
+	/* a port found free may be taken by a parallel test before kura binds it: try another */
+	for (tries = 0, ready = -EADDRINUSE; ready == -EADDRINUSE && tries < IT_PORT_TRIES; tries++) {
+		s->port = it_free_port();
+		if (s->port < 0)
+			goto fail;
+		if (s->tls)
+			snprintf(s->base_url, sizeof(s->base_url), "https://localhost:%d", s->port);
+		else
+			snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
+		snprintf(s->public_url, sizeof(s->public_url), "%s", s->base_url);
+		if (write_config(s, base, opts->extra_config) < 0) {
+			print_error("cannot write %s/kura.conf\n", s->data);
+			goto fail;
+		}
+		snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
+		i = 0;
+		argv[i++] = KURA_BIN;
+		argv[i++] = "serve";
+		argv[i++] = "--data";
+		argv[i++] = s->data;
+		argv[i++] = "--listen";
+		argv[i++] = listen_arg;
+		if (!s->tls)
+			argv[i++] = "--no-tls";
+		argv[i] = NULL;
+		unlink(s->log_path);
+		s->pid = spawn_logged(argv, out_path, s->log_path);
+		if (s->pid < 0)
+			goto fail;
+		ready = wait_ready(s);
 	}
-	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
-	argv[i++] = KURA_BIN;
-	argv[i++] = "serve";
-	argv[i++] = "--data";
-	argv[i++] = s->data;
-	argv[i++] = "--listen";
-	argv[i++] = listen_arg;
-	if (!s->tls)
-		argv[i++] = "--no-tls";
-	argv[i] = NULL;
-	s->pid = spawn_logged(argv, out_path, s->log_path);
-	if (s->pid < 0 || wait_ready(s) < 0) {
+	if (ready < 0) {
+		if (ready == -EADDRINUSE)
+			print_error("kura serve: every port tried was taken\n");
 		print_log_tail("server log", s->log_path);
 		goto fail;
 	}
+	free(base);
 	return s;
 fail:
+	free(base);
 	kill_and_reap(s->pid);
 	kill_and_reap(s->smtp_pid);
 	live_remove(s);
@@ -1140,6 +1197,28 @@ static struct it_mail *mail_scan(struct it_server *s, const char *to)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	return found;
+}
+
+int it_mails_before_marker(struct it_server *s, const char *to)
+{
+	static int serial;
+	char marker[64];
+	struct it_mail *m;
+	int n = 0;
+
+	snprintf(marker, sizeof(marker), "marker-%d-%d@marker.invalid", (int)getpid(),
+		 __atomic_add_fetch(&serial, 1, __ATOMIC_SEQ_CST));
+	if (it_admin(s, NULL, "mail", "test", marker, NULL) != 0)
+		return -1;
+	m = it_wait_for_mail(s, marker, IT_MAIL_DEADLINE_S);
+	if (!m)
+		return -1;
+	it_mail_free(m);
+	while ((m = mail_scan(s, to)) != NULL) {
+		n++;
+		it_mail_free(m);
+	}
+	return n;
 }
 
 struct it_mail *it_wait_for_mail(struct it_server *s, const char *to, int timeout_s)

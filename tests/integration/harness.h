@@ -132,6 +132,11 @@ bool it_cookie_has_attr(const char *set_cookie, const char *attr);
  * marked as read (moved to cur/) so the next call waits for another one. NULL on timeout. */
 struct it_mail *it_wait_for_mail(struct it_server *s, const char *to, int timeout_s);
 struct it_mail *it_mail_free(struct it_mail *m);
+/* "No mail was sent" made checkable: queues a marker mail through the server's outbox
+ * (`kura admin mail test`), waits for it, and returns how many other unread mails whose
+ * recipient contains `to` arrived before it (the outbox delivers in order, so a mail queued
+ * earlier would be there by then). -1 when the marker did not arrive. */
+int it_mails_before_marker(struct it_server *s, const char *to);
 /* Token after "/invite/" in text, malloc'd, or NULL. */
 char *it_extract_invitation_token(const char *text);
 /* The whole https?://.../invite/<token> URL in text, malloc'd, or NULL. */

@@ -684,18 +684,24 @@ static void test_session_idle_expiry(void **state)
 	it_response_free(r);
 
 	/* requests keep it alive ("ends after N seconds without a request"): a request 6 s
-	 * after the last one must find the session alive with a 10 s idle timeout ... */
+	 * after the last one must find the session alive with a 10 s idle timeout ... Time
+	 * moves by the test clock (KURA_TEST_CLOCK_OFFSET_S at a restart), not by sleeping;
+	 * sessions live in the database, so they outlive the restart. */
 	IT_ASSERT_LOGIN(s, "alpha", MGR, MGR_PW, 201, &mgr);
-	sleep(6);
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "6", 1);
+	assert_int_equal(it_server_restart(s), 0);
 	IT_EXPECT_GET(s, &mgr, "/api/v1/me", 200);
-	sleep(6);
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "12", 1);
+	assert_int_equal(it_server_restart(s), 0);
 	IT_EXPECT_GET(s, &mgr, "/api/v1/me", 200);
 	/* ... 11 s of silence end it */
-	sleep(11);
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "23", 1);
+	assert_int_equal(it_server_restart(s), 0);
 	r = it_get(s, &mgr, "/api/v1/me");
 	IT_ASSERT_PROBLEM(r, 401, "authentication-required");
 	it_response_free(r);
 	IT_ASSERT_LOGIN(s, "alpha", MGR, MGR_PW, 201, NULL);
+	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
 }
 
 int main(void)

@@ -60,10 +60,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	int status = it_server_stop(E->s);
+
 	(void)state;
-	it_server_stop(E->s);
 	free(E);
-	return 0;
+	return status == 0 ? 0 : -1;   /* a server that does not stop cleanly fails the suite */
 }
 
 static void b64(const char *in, char *out)

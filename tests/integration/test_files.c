@@ -628,8 +628,10 @@ static void test_disconnect_mid_upload(void **state)
 	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(write(fd, head, (size_t)n), n);
 	assert_int_equal(write(fd, data, 300000), 300000);
-	usleep(300 * 1000);
-	/* the temporary blob exists while the upload runs */
+	/* the temporary blob exists while the upload runs (polled: the server writes it as the
+	 * body arrives) */
+	for (i = 0; i < 100 && count_blob_files(w->s, ".tmp-", -1, NULL, 0) != 1; i++)
+		usleep(50 * 1000);
 	assert_int_equal(count_blob_files(w->s, ".tmp-", -1, NULL, 0), 1);
 	close(fd);
 	for (i = 0; i < 50; i++) {

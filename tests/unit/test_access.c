@@ -242,7 +242,7 @@ static void test_throttle(void **state)
 	assert_int_equal(throttle_peek_ms("2001:db8:1:3::1"), 0);
 	/* the delay is slept */
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(throttle_delay("2001:db8:1:2::5", &retry), 0);
+	assert_int_equal(throttle_delay("2001:db8:1:2::5", NULL, &retry), 0);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_true((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 >= KURA_THROTTLE_BASE_MS - 1);
 	/* the table is bounded: filling it evicts the oldest, the newest stay */
