@@ -511,25 +511,32 @@ static int audit_login(struct db *db, const struct actor *who, int64_t tenant_id
  * Each check of an existing account's secret (password at login or re-authentication, a
  * second factor) is one attempt, and the lock decision is taken in the database, never from
  * a row read before the ~75 ms hash:
- *  1. reserve: one conditional UPDATE counts the attempt as a failure before the secret is
- *     looked at; it changes nothing, and the attempt is refused unchecked, while the account
- *     is locked or the failures of the window, attempts still in flight included, have
+ *  1. reserve: one conditional UPDATE adds the attempt to attempts_pending before the
+ *     secret is looked at; it changes nothing, and the attempt is refused unchecked, while
+ *     the account is locked or the window's failures plus the checks still running have
  *     reached the threshold. However many requests arrive at once, at most `threshold`
- *     secrets are checked per window; a refused attempt answers like a wrong password.
- *  2. settle, in a transaction that reads the row again: a wrong secret stays counted and,
- *     once the count has reached the threshold, locks the account with an UPDATE from
- *     unlocked to locked, so exactly one request locks, mails and records the lock. A right
- *     secret that completes a login clears the count, only while the account is unlocked;
- *     the right password of an account with a second factor gives its reservation back and
- *     is refused when the account was locked meanwhile.
- * An attempt cut by a crash between the two steps stays counted as a failure until its
- * window ends: the safe side.
+ *     secrets are being checked or have failed per window; a refused attempt answers like
+ *     a wrong password.
+ *  2. settle, in a transaction that reads the row again: a wrong secret moves from pending
+ *     to failed_count and, once failed_count reaches the threshold, locks the account with
+ *     an UPDATE from unlocked to locked, so exactly one request locks, mails and records the
+ *     lock, after exactly `threshold` wrong secrets. A right secret leaves pending; one that
+ *     completes a login also clears failed_count, only while the account is unlocked; the
+ *     right password of an account with a second factor is refused when the account was
+ *     locked meanwhile.
+ * A check cut by a crash leaves a pending count behind; it is void once no attempt was
+ * reserved for KURA_LOCKOUT_PENDING_STALE_S.
  */
 static struct lockout_policy lockout_defaults(void)
 {
 	return (struct lockout_policy){ settings.lockout_threshold, settings.lockout_window_s,
 					settings.lockout_duration_s };
 }
+
+/* SQL pieces with $3 = now, $4 = window (µs), $6 = the stale age of pending counts (µs) */
+#define FAILED_NOW "(CASE WHEN $3 - failed_window_start_us > $4 THEN 0 ELSE failed_count END)"
+#define PENDING_NOW "(CASE WHEN $3 - attempts_pending_us > $6 THEN 0 ELSE attempts_pending END)"
+#define PENDING_LESS_ONE "(CASE WHEN attempts_pending > 0 THEN attempts_pending - 1 ELSE 0 END)"
 
 int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account_id)
 {
@@ -540,14 +547,14 @@ int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account
 
 	if (r == 0)
 		r = db_exec(db, "UPDATE accounts SET"
-				" failed_count = CASE WHEN $3 - failed_window_start_us > $4 THEN 1"
-				" ELSE failed_count + 1 END,"
+				" failed_count = " FAILED_NOW ","
 				" failed_window_start_us = CASE WHEN $3 - failed_window_start_us > $4 THEN $3"
-				" ELSE failed_window_start_us END"
+				" ELSE failed_window_start_us END,"
+				" attempts_pending = " PENDING_NOW " + 1, attempts_pending_us = $3"
 				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3"
-				" AND ($3 - failed_window_start_us > $4 OR failed_count < $5)",
-			    "iiiii", tenant_id, account_id, now, (int64_t)pol.window_s * 1000000,
-			    (int64_t)pol.threshold);
+				" AND " FAILED_NOW " + " PENDING_NOW " < $5",
+			    "iiiiii", tenant_id, account_id, now, (int64_t)pol.window_s * 1000000,
+			    (int64_t)pol.threshold, (int64_t)KURA_LOCKOUT_PENDING_STALE_S * 1000000);
 	if (r < 0 || db_changes(db) == 1)
 		return r;
 	st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
@@ -577,15 +584,25 @@ static int attempt_reserve(struct db *db, int64_t tenant_id, int64_t account_id)
 	return r;
 }
 
+/* A reserved attempt that is no failure leaves pending. Inside the caller's transaction. */
+static int attempt_release_tx(struct db *db, int64_t tenant_id, int64_t account_id)
+{
+	return db_exec(db, "UPDATE accounts SET attempts_pending = " PENDING_LESS_ONE
+			   " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
+}
+
 /* A right secret that does not complete a login (password step of an MFA account,
- * re-authentication): -EACCES when the account was locked meanwhile, else the reservation
- * goes back. Inside the caller's transaction. */
+ * re-authentication): -EACCES when the account was locked meanwhile, else the attempt
+ * leaves pending. Inside the caller's transaction. */
 static int attempt_right_tx(struct db *db, int64_t tenant_id, int64_t account_id)
 {
 	int64_t now = clock_now_us(), locked = 0;
 	struct db_stmt *st;
 	int r;
 
+	r = attempt_release_tx(db, tenant_id, account_id);
+	if (r < 0)
+		return r;
 	st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
 		      tenant_id, account_id);
 	r = db_step(st);
@@ -594,16 +611,13 @@ static int attempt_right_tx(struct db *db, int64_t tenant_id, int64_t account_id
 	db_done(st);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
-	if (locked > now)
-		return -EACCES;
-	return db_exec(db, "UPDATE accounts SET failed_count = failed_count - 1 WHERE tenant_id = $1"
-			   " AND id = $2 AND failed_count > 0", "ii", tenant_id, account_id);
+	return locked > now ? -EACCES : 0;
 }
 
 /* How a refused attempt settles. */
 enum attempt_outcome {
 	ATTEMPT_NONE,     /* nothing was reserved: unknown account, or refused before the check */
-	ATTEMPT_WRONG,    /* a wrong secret: stays counted, and may lock */
+	ATTEMPT_WRONG,    /* a wrong secret: counts as a failure, and may lock */
 	ATTEMPT_RETURN,   /* not a guess (no password set, suspended, …): the reservation goes back */
 };
 
@@ -611,7 +625,7 @@ enum attempt_outcome {
 static int login_failed(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
 			const char *login, const char *reason, enum attempt_outcome outcome)
 {
-	int64_t now = clock_now_us(), until = 0, n = 0, start = 0, locked = 0;
+	int64_t now = clock_now_us(), until = 0, n = 0, locked = 0;
 	struct lockout_policy pol = lockout_defaults();
 	struct db_stmt *st;
 	bool locks = false;
@@ -622,22 +636,28 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 		return r;
 	r = lockout_policy_get(db, tenant_id, &pol);
 	if (r == 0 && account_id && outcome == ATTEMPT_RETURN)
-		r = db_exec(db, "UPDATE accounts SET failed_count = failed_count - 1 WHERE tenant_id = $1"
-				" AND id = $2 AND failed_count > 0 AND locked_until_us <= $3",
-			    "iii", tenant_id, account_id, now);
+		r = attempt_release_tx(db, tenant_id, account_id);
 	if (r == 0 && account_id && outcome == ATTEMPT_WRONG) {
-		st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM accounts"
-				  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
-		r = db_step(st);
-		if (r > 0) {
-			n = db_int(st, 0);
-			start = db_int(st, 1);
-			locked = db_int(st, 2);
+		/* from pending to failed, in the window the reservation opened (or a new one) */
+		r = db_exec(db, "UPDATE accounts SET attempts_pending = " PENDING_LESS_ONE ","
+				" failed_count = CASE WHEN $3 - failed_window_start_us > $4 THEN 1"
+				" ELSE failed_count + 1 END,"
+				" failed_window_start_us = CASE WHEN $3 - failed_window_start_us > $4 THEN $3"
+				" ELSE failed_window_start_us END"
+				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
+			    "iiii", tenant_id, account_id, now, (int64_t)pol.window_s * 1000000);
+		if (r == 0) {
+			st = db_query(db, "SELECT failed_count, locked_until_us FROM accounts"
+					  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
+			r = db_step(st);
+			if (r > 0) {
+				n = db_int(st, 0);
+				locked = db_int(st, 1);
+			}
+			db_done(st);
+			r = r < 0 ? r : 0;
 		}
-		db_done(st);
-		r = r < 0 ? r : 0;
-		if (r == 0 && locked <= now && now - start <= (int64_t)pol.window_s * 1000000 &&
-		    n >= (int64_t)pol.threshold) {
+		if (r == 0 && locked <= now && n >= (int64_t)pol.threshold) {
 			until = now + (int64_t)pol.duration_s * 1000000;
 			r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
 					" locked_until_us = $3 WHERE tenant_id = $1 AND id = $2"
@@ -754,7 +774,7 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 				db_rollback(db);
 			if (r == -EACCES) {
 				/* locked while the hash ran: the right password is no better than a wrong one */
-				r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_NONE);
+				r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_RETURN);
 				return r < 0 ? r : -EACCES;
 			}
 			if (r < 0)
@@ -770,12 +790,12 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	/* only while still unlocked: failures counted by concurrent requests since the
 	 * reservation may have locked the account, and a success must not lift that lock */
 	r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-			" locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2"
-			" AND locked_until_us <= $3",
+			" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
+			" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
 		    "iii", t.id, a.id, clock_now_us());
 	if (r == 0 && db_changes(db) != 1) {
 		db_rollback(db);
-		r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_NONE);
+		r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_RETURN);
 		return r < 0 ? r : -EACCES;
 	}
 	if (r == 0)
@@ -803,12 +823,13 @@ int account_second_factor_failed(struct db *db, const struct actor *who, int64_t
 
 int account_second_factor_refused(struct db *db, const struct actor *who, int64_t tenant_id,
 				  int64_t account_id, const char *login, const char *method,
-				  const char *reason)
+				  const char *reason, bool reserved)
 {
 	char why[96];
 
 	str_printf(why, sizeof(why), "second factor %s: %s", method, reason);
-	return login_failed(db, who, tenant_id, account_id, login, why, ATTEMPT_NONE);
+	return login_failed(db, who, tenant_id, account_id, login, why,
+			    reserved ? ATTEMPT_RETURN : ATTEMPT_NONE);
 }
 
 int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,
@@ -816,8 +837,8 @@ int account_login_record_tx(struct db *db, const struct actor *who, int64_t tena
 {
 	/* only while still unlocked (see account_authenticate): -EACCES makes the caller roll back */
 	int r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-			    " locked_until_us = 0, last_login_us = $3 WHERE tenant_id = $1 AND id = $2"
-			    " AND locked_until_us <= $3",
+			    " attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
+			    " WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
 			"iii", tenant_id, account_id, clock_now_us());
 
 	if (r == 0 && db_changes(db) != 1)
@@ -888,7 +909,7 @@ static int password_attempt(struct db *db, const struct actor *who, int64_t tena
 		db_rollback(db);
 	if (r == -EACCES) {
 		str_printf(why, sizeof(why), "locked (%s)", what);
-		r = login_failed(db, who, tenant_id, a.id, a.login, why, ATTEMPT_NONE);
+		r = login_failed(db, who, tenant_id, a.id, a.login, why, ATTEMPT_RETURN);
 		return r < 0 ? r : -EACCES;
 	}
 	if (r == 0)

@@ -85,15 +85,16 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
  * attempt of the account before its secret is checked. 0 reserved; -EACCES the account is
  * locked; -EBUSY the window's attempts are used up (failures and checks in flight). */
 int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account_id) KURA_WUR;
-/* A wrong second factor whose attempt was reserved: recorded, stays counted, and locks the
- * account when the count reaches the threshold (one lock, one mail). Own transaction. */
+/* A wrong second factor whose attempt was reserved: recorded, counted as a failure, and
+ * locks the account when failures reach the threshold (one lock, one mail). Own transaction. */
 int account_second_factor_failed(struct db *db, const struct actor *who, int64_t tenant_id,
 				 int64_t account_id, const char *login, const char *method,
 				 const char *reason) KURA_WUR;
-/* A second factor refused before it was checked (locked, challenge spent): recorded only. */
+/* A second factor refused without counting as a failure: recorded; its reserved attempt
+ * (reserved true: it was refused after the reservation, e.g. locked meanwhile) is released. */
 int account_second_factor_refused(struct db *db, const struct actor *who, int64_t tenant_id,
 				  int64_t account_id, const char *login, const char *method,
-				  const char *reason) KURA_WUR;
+				  const char *reason, bool reserved) KURA_WUR;
 /* A completed login (after the second factor): resets the failure counter, sets the last
  * login, records "session.create". Runs inside the caller's transaction. */
 int account_login_record_tx(struct db *db, const struct actor *who, int64_t tenant_id,

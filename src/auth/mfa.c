@@ -557,7 +557,7 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 			return r;
 	}
 	if (reason) {
-		r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, reason);
+		r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, reason, false);
 		return r < 0 ? r : -EACCES;
 	}
 
@@ -592,7 +592,7 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 		db_rollback(db);
 		if (r == -EACCES) {
 			/* locked (or the challenge spent) while the factor was checked */
-			r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, "locked");
+			r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, "locked", true);
 			return r < 0 ? r : -EACCES;
 		}
 		return r;

@@ -46,6 +46,7 @@
 #define KURA_LOCKOUT_THRESHOLD       5
 #define KURA_LOCKOUT_WINDOW_S        (15 * 60)
 #define KURA_LOCKOUT_DURATION_S      (15 * 60)
+#define KURA_LOCKOUT_PENDING_STALE_S 60            /* a check in flight longer than this was cut */
 
 /* Multi-factor authentication (C3) */
 #define KURA_MFA_CHALLENGE_TTL_S     (5 * 60)      /* login second step, WebAuthn ceremonies */

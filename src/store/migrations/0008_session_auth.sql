@@ -6,3 +6,9 @@ ALTER TABLE sessions ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'password';
 -- Sessions from before this column cannot say how they were opened: they end, and their
 -- holders log in again once.
 DELETE FROM sessions;
+
+-- The lockout counts each attempt before its secret is checked (auth/account.c "lockout"):
+-- attempts_pending are checks running now, failed_count the wrong ones of the window. A
+-- pending count older than KURA_LOCKOUT_PENDING_STALE_S (a check cut by a crash) is void.
+ALTER TABLE accounts ADD COLUMN attempts_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN attempts_pending_us INTEGER NOT NULL DEFAULT 0;
