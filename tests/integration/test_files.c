@@ -83,7 +83,7 @@ static struct it_response *get_content(struct it_server *s, const struct it_sess
 
 static int64_t mkdir_ok(struct it_server *s, const struct it_session *sess, const char *parent, const char *name)
 {
-	char path[128];
+	char path[IT_STR];
 	struct it_response *r;
 	int64_t id;
 
