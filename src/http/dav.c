@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include <libxml/tree.h>
+#include <utf8proc.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -184,6 +185,7 @@ static int rel_path(struct arena *a, const char *decoded, const char *code, char
 {
 	const char *t, *rest;
 	size_t n, cn = strlen(code);
+	utf8proc_uint8_t *nfc;
 	char *p;
 
 	if (strncmp(decoded, DAV_PREFIX, strlen(DAV_PREFIX)))
@@ -193,7 +195,13 @@ static int rel_path(struct arena *a, const char *decoded, const char *code, char
 	if (n != cn || strncmp(t, code, cn))
 		return -EACCES;
 	rest = t + n;
-	p = arena_strdup(a, rest);
+	/* Unicode NFC, as the files service stores names: a client that sends NFD (macOS) names
+	 * the same resource, and lock paths compare equal (NFC keeps '/' where it is) */
+	nfc = utf8proc_NFC((const utf8proc_uint8_t *)rest);
+	if (!nfc)
+		return -EINVAL;
+	p = arena_strdup(a, (const char *)nfc);
+	free(nfc);
 	if (!p)
 		return -ENOMEM;
 	n = strlen(p);
@@ -1442,9 +1450,19 @@ static enum MHD_Result do_unlock(struct dav *d)
 	char *token;
 	int r;
 
-	if (!h || h[0] != '<' || (n = strlen(h)) < 3 || h[n - 1] != '>')
+	/* RFC 4918 says "<token>"; Windows' client sends the bare token, which SabreDAV accepts */
+	while (h && (*h == ' ' || *h == '\t'))
+		h++;
+	n = h ? strlen(h) : 0;
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && h[0] == '<' && h[n - 1] == '>') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n > KURA_MAX_URL_BYTES || memchr(h, '<', n) || memchr(h, '>', n))
 		return plain(req, 400, "Bad Request: Lock-Token: <token> is required");
-	token = arena_strndup(req->arena, h + 1, n - 2);
+	token = arena_strndup(req->arena, h, n);
 	if (!token)
 		return http_internal_error(req, -ENOMEM);
 	r = files_dav_unlock(req->db, &req->actor, TENANT(req), d->path, token);

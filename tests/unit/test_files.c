@@ -107,7 +107,7 @@ static void test_upload_read(void **state)
 	randombytes_buf(data, n);
 	assert_int_equal(upload("a.bin", data, n, &node), 0);
 	assert_int_equal(node.size, n);
-	assert_int_equal(usage(), before + (int64_t)n);
+	assert_int_equal(usage(), before + (int64_t)n + KURA_QUOTA_ITEM_BYTES);   /* content + the item */
 	expect_content(node.id, data, n);
 	/* another tenant id does not reach it */
 	assert_int_equal(files_get(fx.db, fx.t.id + 1000, node.id, &node), -ENOENT);
@@ -145,12 +145,13 @@ static void test_quota_exact(void **state)
 
 	(void)state;
 	randombytes_buf(data, sizeof(data));
-	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, before + 6000), 0);
+	/* each new file costs its bytes and one item of metadata */
+	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, before + 6000 + 2 * KURA_QUOTA_ITEM_BYTES), 0);
 	assert_int_equal(upload("q1", data, 5000, &node), 0);
 	assert_int_equal(upload("q2", data, 1001, &node), -EDQUOT);
-	assert_int_equal(usage(), before + 5000);
+	assert_int_equal(usage(), before + 5000 + KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(upload("q2", data, 1000, &node), 0);
-	assert_int_equal(usage(), before + 6000);
+	assert_int_equal(usage(), before + 6000 + 2 * KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, (int64_t)1 << 40), 0);
 }
 
@@ -211,7 +212,7 @@ static void test_trash_purge(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(files_purge_expired(fx.f, fx.db, INT64_MAX, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(usage(), before - (int64_t)sizeof(data));
+	assert_int_equal(usage(), before - (int64_t)sizeof(data) - 2 * KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(blob_count(), blobs - 1);
 	assert_int_equal(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder), -ENOENT);
 }
