@@ -1028,8 +1028,8 @@ static enum MHD_Result do_proppatch(struct dav *d)
 				status = 507;
 		if (status == 200) {
 			r = files_dav_proppatch(req->db, &req->actor, TENANT(req), n.id, ops, n_ops);
-			if (r == -E2BIG || r == -EFBIG)
-				status = 507;
+			if (r == -E2BIG || r == -EFBIG || r == -EDQUOT || r == -ENOSPC)
+				status = 507;   /* too many, too large, over the quota, or the disk's reserve */
 			else if (r == -EINVAL)
 				status = 403;
 			else if (r < 0)

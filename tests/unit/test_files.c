@@ -235,6 +235,32 @@ static void test_names(void **state)
 	assert_false(files_name_valid("a\x01"));
 	assert_false(files_name_valid("\xff\xfe"));
 	assert_true(files_name_valid("...") && files_name_valid("報告書.pdf") && files_name_valid(".hidden"));
+	/* bidirectional controls: "evil\u202Etxt.exe" shows as "evilexe.txt" */
+	assert_false(files_name_valid("evil\xe2\x80\xae" "txt.exe"));
+	assert_false(files_name_valid("a\xe2\x80\x8e" "b") || files_name_valid("a\xe2\x80\x8f" "b"));
+	assert_false(files_name_valid("a\xe2\x80\xaa" "b") || files_name_valid("a\xe2\x81\xa6" "b") ||
+		     files_name_valid("a\xe2\x81\xa9" "b") || files_name_valid("a\xd8\x9c" "b"));
+	assert_false(files_label_valid("x\xe2\x80\xae" "y"));
+	assert_true(files_name_valid("a\xe2\x80\x8d" "b"));   /* ZWJ (emoji sequences) stays */
+	/* NFD in, NFC stored: one name */
+	{
+		char nfc[KURA_FILE_NAME_MAX + 1];
+		struct file_node a, b;
+
+		assert_int_equal(files_name_nfc("cafe\xcc\x81", nfc, sizeof(nfc)), 0);
+		assert_string_equal(nfc, "caf\xc3\xa9");
+		assert_int_equal(files_name_nfc("\xe3\x81\x8b\xe3\x82\x99", nfc, sizeof(nfc)), 0);   /* か + ゙ */
+		assert_string_equal(nfc, "\xe3\x81\x8c");                                            /* が */
+		assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "Re\xcc\x81sume\xcc\x81", &a), 0);
+		assert_string_equal(a.name, "R\xc3\xa9sum\xc3\xa9");
+		assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "R\xc3\xa9sum\xc3\xa9", &b), -EEXIST);
+		assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "Re\xcc\x81sume\xcc\x81", &b), 0);
+		assert_int_equal(b.id, a.id);
+		/* 255 bytes after normalisation is the limit, whatever the input form */
+		memset(longname, 'a', 254);
+		memcpy(longname + 253, "e\xcc\x81", 4);   /* 253 + "é" (2 bytes in NFC) = 255 */
+		assert_true(files_name_valid(longname));
+	}
 	assert_false(files_label_valid("a/b"));
 	assert_true(files_label_valid("秘密"));
 	assert_true(files_content_type_valid("text/plain; charset=utf-8"));
