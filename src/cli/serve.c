@@ -241,7 +241,12 @@ int cmd_serve(int argc, char **argv)
 		log_warn("blob.sweep", "some temporary files could not be removed");
 	cli_path(path, sizeof(path), dir, "kura.db");
 	db = db_open(path, err, sizeof(err));
-	r = db ? files_sweep_orphans(files, db, started_us, &swept) : -EIO;
+	r = db ? files_normalize_legacy(db, NULL) : -EIO;
+	if (r < 0) {
+		fail("cannot normalise stored file names to NFC");
+		goto out;
+	}
+	r = files_sweep_orphans(files, db, started_us, &swept);
 	db = db_close(db);
 	if (r < 0)
 		log_warn("files.sweep", "the sweep of unreferenced blobs stopped: %s", strerror(-r));

@@ -985,6 +985,68 @@ int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us, int64
 	return r;
 }
 
+int files_normalize_legacy(struct db *db, int64_t *ret_n)
+{
+	struct db_stmt *st;
+	int64_t n = 0;
+	int r, pending;
+
+	st = db_query(db, "SELECT 1 FROM files_pending WHERE task = 'nfc-names'", "");
+	pending = db_step(st);
+	db_done(st);
+	if (pending <= 0)
+		return pending;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	/* only names with a byte outside printable ASCII can change */
+	st = db_query(db, "SELECT tenant_id, id, name FROM file_nodes WHERE parent_id IS NOT NULL"
+			  " AND name GLOB '*[^ -~]*'", "");
+	while (r == 0 && db_step(st) > 0) {
+		const char *name = db_text(st, 2);
+		utf8proc_uint8_t *nfc = name ? utf8proc_NFC((const utf8proc_uint8_t *)name) : NULL;
+
+		if (nfc && strcmp((const char *)nfc, name)) {
+			int k = db_exec(db, "UPDATE file_nodes SET name = $3 WHERE tenant_id = $1 AND id = $2",
+					"iit", db_int(st, 0), db_int(st, 1), (const char *)nfc);
+
+			if (k == -EEXIST)
+				log_warn("files.nfc", "tenant %lld node %lld keeps its NFD name: the NFC form is"
+					 " taken in its folder", (long long)db_int(st, 0), (long long)db_int(st, 1));
+			else if (k < 0)
+				r = k;
+			else
+				n++;
+		}
+		free(nfc);
+	}
+	db_done(st);
+	st = r == 0 ? db_query(db, "SELECT token, path FROM dav_locks WHERE path GLOB '*[^ -~]*'", "") : NULL;
+	while (r == 0 && db_step(st) > 0) {
+		const char *path = db_text(st, 1);
+		utf8proc_uint8_t *nfc = path ? utf8proc_NFC((const utf8proc_uint8_t *)path) : NULL;
+
+		if (nfc && strcmp((const char *)nfc, path))
+			r = db_exec(db, "UPDATE dav_locks SET path = $2 WHERE token = $1", "tt", db_text(st, 0),
+				    (const char *)nfc);
+		free(nfc);
+	}
+	db_done(st);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM files_pending WHERE task = 'nfc-names'", "");
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
+	if (n)
+		log_info("files.nfc", "%lld stored name(s) rewritten in Unicode NFC", (long long)n);
+	if (ret_n)
+		*ret_n = n;
+	return 0;
+}
+
 struct orphan_sweep {
 	struct files *f;
 	struct db *db;

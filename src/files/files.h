@@ -103,6 +103,11 @@ int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us,
  * does not know are left alone (logged). *ret_n: blobs deleted. */
 int files_sweep_orphans(struct files *f, struct db *db, int64_t before_us, int64_t *ret_n) KURA_WUR;
 
+/* Once after the upgrade that made names NFC (a files_pending row): every stored name and
+ * lock path not in NFC is rewritten in NFC, so it stays reachable by name; a name whose NFC
+ * form is taken in its folder keeps its bytes (logged). *ret_n: names rewritten. */
+int files_normalize_legacy(struct db *db, int64_t *ret_n) KURA_WUR;
+
 /* ---- labels (B2) ---- */
 int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
 		    const char *label) KURA_WUR;

@@ -308,6 +308,30 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Names stored in NFD before the NFC rule: rewritten once, unless the NFC twin exists. */
+static void test_normalize_legacy(void **state)
+{
+	struct file_node n;
+	int64_t count = -1;
+
+	(void)state;
+	/* the first start after the upgrade already ran it (fresh database: nothing to do) */
+	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO files_pending (task) VALUES ('nfc-names')", ""), 0);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_us,"
+					" modified_us) VALUES ($1, $2, 'folder', $3, 1, 1), ($1, $2, 'folder', $4, 1, 1),"
+					" ($1, $2, 'folder', $5, 1, 1)", "iittt", fx.t.id, fx.root,
+			 "old-nai\xcc\x88ve", "twin-e\xcc\x81", "twin-\xc3\xa9"), 0);
+	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), -ENOENT);
+	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), 0);
+	assert_string_equal(n.name, "old-na\xc3\xafve");
+	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "twin-\xc3\xa9", &n), 0);   /* the NFC one */
+	/* done: a second run does nothing */
+	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_quota_exact),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_trash_purge),
+		cmocka_unit_test(test_normalize_legacy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

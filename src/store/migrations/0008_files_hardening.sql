@@ -33,3 +33,8 @@ BEGIN
   DELETE FROM dav_locks WHERE tenant_id = OLD.tenant_id AND account_id = OLD.id;
 END;
 CREATE INDEX dav_locks_account ON dav_locks(tenant_id, account_id);
+
+-- Names are stored in NFC from now on; names stored before may be in NFD (macOS). kura
+-- serve normalises them once at start-up (files_normalize_legacy) and deletes this row.
+CREATE TABLE files_pending (task TEXT PRIMARY KEY);
+INSERT INTO files_pending (task) VALUES ('nfc-names');
