@@ -9,7 +9,11 @@
  * audit record; if that transaction fails the new blobs are deleted again.
  *
  * Locks are kept per URL path (RFC 4918 6.1); the conflict check and the insert run in one
- * transaction (BEGIN IMMEDIATE), so two clients cannot both get an exclusive lock.
+ * transaction (BEGIN IMMEDIATE), so two clients cannot both get an exclusive lock. Locks end
+ * with the resource (trash, move, overwrite drop the locks at and below the old path in the
+ * same transaction), with their account (a trigger, migration 0008), or when a manager
+ * breaks them (files_dav_lock_break). Dead properties and copied items are charged to the
+ * tenant's quota (files_charge) in the transaction that stores them.
  *
  * SECURITY: every statement names tenant_id, including the recursive walks; path segments
  * are checked with files_name_valid before they reach a query. Lock tokens are 122 random

@@ -15,7 +15,10 @@
  * decoder (no NUL, control bytes, "." or "..") and again by the files service. A stored
  * blob that fails its integrity check is never sent: the first chunk is verified before the
  * status line; a later chunk that fails aborts the connection mid-body (the client sees a
- * truncated transfer, never wrong bytes). Both are audit records.
+ * truncated transfer, never wrong bytes). Both are audit records. User content never runs
+ * as kura's origin: every download carries a sandboxing Content-Security-Policy and nosniff,
+ * and goes out as an attachment (over WebDAV only the types a browser would execute). A PUT
+ * with Content-Range is refused rather than taken for the whole content.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,7 +19,10 @@
  * lie under the same /dav/<tenant>/ root, so a Destination into another tenant is refused
  * (403, recorded). Depth and Overwrite accept only their RFC values. XML bodies are bounded
  * and parsed without DTDs or entities (dav_xml.c). Lock tokens count as submitted only from
- * the If header and only for the account that holds the lock.
+ * the If header and only for the account that holds the lock; nobody else unlocks it here
+ * (managers break locks through the API, with an interactive session). Paths are put in
+ * Unicode NFC before anything looks at them, so NFD and NFC spellings of one name are one
+ * resource and one lock path; the files service refuses bidirectional controls in names.
  */
 #include <stdio.h>
 #include <stdlib.h>
