@@ -44,6 +44,15 @@ int blob_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n,
 		 size_t *ret_n) KURA_WUR;
 struct blob_reader *blob_reader_close(struct blob_reader *r);
 
+/* ---- start-up sweeps (kura serve, under the data directory lock, before serving) ---- */
+/* Removes every temporary file, whatever its age: with the data directory locked no other
+ * process writes to the store, and this one has not started any upload yet. */
+int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n) KURA_WUR;
+/* Calls fn for every committed blob: tenant id, blob id, modification time (UTC µs). fn
+ * may delete the blob it is given; fn returning <0 stops with that value. */
+typedef int (*blob_each_fn)(void *ctx, int64_t tenant_id, const char *id, int64_t mtime_us);
+int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx) KURA_WUR;
+
 /* Removes a blob; -ENOENT when it does not exist. Durable (directory fsync) on return. */
 int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id);
 /* True when id has the shape of a blob id. */

@@ -5,8 +5,11 @@
  * Put: DIR/<tenant_id>/.tmp-<id> created O_EXCL|O_CLOEXEC|O_NOFOLLOW in the same directory,
  * written, fsync'ed, renamed over nothing (link-free rename to <id>, which cannot exist:
  * ids are 128 random bits), then the directory fsync'ed; only then does commit return 0.
- * A crash before the rename leaves a .tmp- file, invisible under any id and removed at the
- * next open; a crash after the directory fsync cannot lose the blob.
+ * A crash before the rename leaves a .tmp- file, invisible under any id: removed at the next
+ * open when older than KURA_BLOB_TMP_STALE_S, and all of them by blob_sweep_tmp(), which
+ * kura serve calls under its data directory lock. A crash after the directory fsync cannot
+ * lose the blob; one before its row committed leaves an unreferenced blob, which the files
+ * service's start-up sweep removes (blob_foreach).
  *
  * SECURITY: ids come from the store (random hex) and are checked for shape before they
  * reach a path, so no caller-provided string becomes a path component; tenant ids are
@@ -178,6 +181,85 @@ static void sweep(struct blob_store *bs)
 			sweep_dir(p);
 	}
 	closedir(d);
+}
+
+/* True for a tenant directory's name: a positive decimal tenant id. */
+static bool tenant_dir_name(const char *name, int64_t *ret)
+{
+	return name[0] >= '1' && name[0] <= '9' && safe_atoi64(name, ret) == 0 && *ret > 0;
+}
+
+int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n)
+{
+	DIR *d, *td;
+	struct dirent *de, *te;
+	char p[PATH_MAX], f[PATH_MAX];
+	unsigned n = 0;
+	int64_t tid;
+	int r = 0;
+
+	if (!bs)
+		return -EINVAL;
+	d = opendir(bs->dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		unsigned here = 0;
+
+		if (!tenant_dir_name(de->d_name, &tid) ||
+		    str_printf(p, sizeof(p), "%s/%s", bs->dir, de->d_name) < 0 || !(td = opendir(p)))
+			continue;
+		while ((te = readdir(td)) != NULL) {
+			if (strncmp(te->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) ||
+			    str_printf(f, sizeof(f), "%s/%s", p, te->d_name) < 0)
+				continue;
+			if (unlink(f) == 0)
+				here++;
+			else if (r == 0)
+				r = -errno;
+		}
+		closedir(td);
+		if (here && fsync_dir(p) < 0 && r == 0)
+			r = -EIO;
+		n += here;
+	}
+	closedir(d);
+	if (n)
+		log_info("blob.sweep", "removed %u temporary file(s) of unfinished uploads", n);
+	if (ret_n)
+		*ret_n = n;
+	return r;
+}
+
+int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx)
+{
+	DIR *d, *td;
+	struct dirent *de, *te;
+	struct stat st;
+	char p[PATH_MAX], f[PATH_MAX];
+	int64_t tid;
+	int r = 0;
+
+	if (!bs || !fn)
+		return -EINVAL;
+	d = opendir(bs->dir);
+	if (!d)
+		return -errno;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (!tenant_dir_name(de->d_name, &tid) ||
+		    str_printf(p, sizeof(p), "%s/%s", bs->dir, de->d_name) < 0 || !(td = opendir(p)))
+			continue;
+		while (r == 0 && (te = readdir(td)) != NULL) {
+			if (!blob_id_valid(te->d_name) || str_printf(f, sizeof(f), "%s/%s", p, te->d_name) < 0 ||
+			    lstat(f, &st) < 0 || !S_ISREG(st.st_mode))
+				continue;
+			r = fn(ctx, tid, te->d_name,
+			       (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000);
+		}
+		closedir(td);
+	}
+	closedir(d);
+	return r;
 }
 
 /* ---- store ---- */

@@ -2,10 +2,14 @@
  * kura serve: the public listener (HTTPS, or plain HTTP on loopback with --no-tls), the
  * management socket DIR/admin.sock and the mail sender, until SIGTERM or SIGINT.
  * Refuses to start, with one clear line, on a bad config, a missing key or certificate,
- * an unusable database, or an address in use.
+ * an unusable database, or an address in use, or when another kura serve holds the data
+ * directory (DIR/kura.lock, flock). Holding that lock, it removes what crashed uploads left
+ * in the blob store (temporary files, and committed blobs no row names) before serving.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "core/clock.h"
 #include "auth/mfa.h"
 #include "blob/blob.h"
 #include "cli/cli.h"
@@ -55,6 +60,27 @@ static void data_path(char *buf, size_t size, const char *dir, const char *name)
 		cli_path(buf, size, dir, name);
 }
 
+/* One kura serve per data directory: DIR/kura.lock held with flock until exit (the kernel
+ * drops it when the process dies, kill -9 included). -EBUSY when another process holds it. */
+static int lock_data_dir(const char *dir, int *ret_fd)
+{
+	char path[4096];
+	int fd;
+
+	cli_path(path, sizeof(path), dir, "kura.lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 static int fail(const char *msg)
 {
 	log_error("server.refused", "%s", msg);
@@ -87,7 +113,9 @@ int cmd_serve(int argc, char **argv)
 	struct files *files = NULL;
 	bool no_tls = false, loopback = false;
 	sigset_t sigs;
-	int c, fd = -1, sig = 0, ret = 1, r;
+	int64_t started_us = clock_now_us(), swept = 0;
+	unsigned tmp_swept = 0;
+	int c, fd = -1, lock_fd = -1, sig = 0, ret = 1, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -108,6 +136,13 @@ int cmd_serve(int argc, char **argv)
 	cli_path(path, sizeof(path), dir, "kura.conf");
 	if (config_load(&cfg, path, err, sizeof(err)) < 0)
 		return fail(err);
+	r = lock_data_dir(dir, &lock_fd);
+	if (r < 0) {
+		str_printf(err, sizeof(err), r == -EBUSY ? "another kura serve is using %s (%s/kura.lock is held)"
+							  : "cannot lock %s/kura.lock: %s",
+			   dir, r == -EBUSY ? dir : strerror(-r));
+		return fail(err);
+	}
 	log_set_level(!strcmp(cfg.log_level, "debug") ? LOG_DEBUG : !strcmp(cfg.log_level, "warn") ? LOG_WARN
 						    : !strcmp(cfg.log_level, "error") ? LOG_ERROR : LOG_INFO);
 	if (listen_addr && str_copy(cfg.listen, sizeof(cfg.listen), listen_addr) < 0)
@@ -195,8 +230,34 @@ int cmd_serve(int argc, char **argv)
 	blobs = blob_open_local(path, err, sizeof(err));
 	keyring = keyring_rt_new(master);
 	files = blobs && keyring ? files_new(blobs, keyring) : NULL;
-	if (!files || files_start_purger(files) < 0) {
+	if (!files) {
 		fail(blobs ? "cannot set up file storage" : err);
+		goto out;
+	}
+	/* crash leftovers: with the data directory locked and nothing served yet, every
+	 * temporary file is an upload that will never finish, and a blob no row names (trash
+	 * included) is one whose row never committed, or whose deletion a crash cut short */
+	if (blob_sweep_tmp(blobs, &tmp_swept) < 0)
+		log_warn("blob.sweep", "some temporary files could not be removed");
+	cli_path(path, sizeof(path), dir, "kura.db");
+	db = db_open(path, err, sizeof(err));
+	r = db ? files_normalize_legacy(db, NULL) : -EIO;
+	if (r < 0) {
+		fail("cannot normalise stored file names to NFC");
+		goto out;
+	}
+	r = files_sweep_orphans(files, db, started_us, &swept);
+	db = db_close(db);
+	if (r < 0)
+		log_warn("files.sweep", "the sweep of unreferenced blobs stopped: %s", strerror(-r));
+	r = files_set_reserve(dir, cfg.reserve_mib, cfg.reserve_percent);
+	if (r < 0) {
+		str_printf(err, sizeof(err), "cannot read the free space of %s: %s", dir, strerror(-r));
+		fail(err);
+		goto out;
+	}
+	if (files_start_purger(files) < 0) {
+		fail("cannot set up file storage");
 		goto out;
 	}
 
@@ -246,6 +307,8 @@ out:
 	mfa_shutdown();
 	keyfile_free(master, MASTER_KEY_BYTES);
 	keyfile_free(signing, SIGN_SECRET_BYTES);
+	if (lock_fd >= 0)
+		close(lock_fd);   /* last: everything that wrote to DIR has stopped */
 	free(cert);
 	if (key) {
 		explicit_bzero(key, strlen(key));

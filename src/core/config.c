@@ -60,6 +60,10 @@ static const struct key keys[] = {
 	U("audit", "operator_retention_days", audit_retention_cat[5], 0, KURA_AUDIT_RETENTION_MAX, "0 = retention_days"),
 	U("audit", "checkpoint_seconds", audit_checkpoint_s, 1, 3600, "signed checkpoint interval"),
 	U("audit", "prune_seconds", audit_prune_s, 60, 86400, "how often retention is applied"),
+	U("storage", "reserve_mib", reserve_mib, 0, 1024 * 1024 * 1024,
+	  "free space (MiB) on the data directory's filesystem kept for the database and audit log"),
+	U("storage", "reserve_percent", reserve_percent, 0, 50,
+	  "... or this percentage of the filesystem, whichever is larger; below it new content is 507"),
 	S("log", "level", log_level, "debug | info | warn | error"),
 };
 
@@ -90,6 +94,8 @@ void config_defaults(struct config *cfg)
 	cfg->audit_retention_days = 90;
 	cfg->audit_checkpoint_s = 60;
 	cfg->audit_prune_s = 3600;
+	cfg->reserve_mib = KURA_RESERVE_MIB_DEFAULT;
+	cfg->reserve_percent = KURA_RESERVE_PERCENT_DEFAULT;
 	str_copy(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 

@@ -46,6 +46,9 @@ struct config {
 					  * administration, operator); 0 = audit_retention_days */
 	uint32_t audit_checkpoint_s;     /* how often chains with new events are checkpointed */
 	uint32_t audit_prune_s;          /* how often retention is applied */
+	/* [storage] (issue 14) */
+	uint32_t reserve_mib;            /* free space kept for the database and the audit log... */
+	uint32_t reserve_percent;        /* ...or this share of the filesystem, whichever is larger */
 	/* [log] */
 	char log_level[16];
 };

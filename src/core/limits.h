@@ -154,4 +154,11 @@
 #define KURA_DAV_IF_CONDITIONS_MAX   64            /* conditions in one If header, all lists */
 #define KURA_DAV_COPY_NODES_MAX      10000         /* files and folders one COPY may create */
 
+/* Files and WebDAV hardening (issue 14; docs/files.md, docs/webdav.md) */
+#define KURA_QUOTA_ITEM_BYTES        256           /* quota charge per file, folder, label, dead property */
+#define KURA_RESERVE_MIB_DEFAULT     1024          /* [storage] reserve_mib: free space kept for db and audit */
+#define KURA_RESERVE_PERCENT_DEFAULT 5             /* [storage] reserve_percent: ... or this share, the larger */
+#define KURA_RESERVE_CHECK_BYTES     (1024 * 1024) /* an upload re-checks free space this often */
+#define KURA_LOCKS_LIST_MAX          1000          /* locks in one GET /api/v1/locks answer */
+
 #endif

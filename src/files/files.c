@@ -7,15 +7,23 @@
  * in_trash = 1, which takes them out of the tree and of the name index; restoring reverses
  * it for the subtree, skipping nodes that were trash entries of their own. Usage counts the
  * bytes of every file row of the tenant, trash included, and changes only in the
- * transaction that adds or removes those rows.
+ * transaction that adds or removes those rows; metadata (every file, folder, label and dead
+ * property row, KURA_QUOTA_ITEM_BYTES each, plus the bytes of the properties) is charged to
+ * the same quota in meta_bytes, so a full quota refuses empty folders and properties too.
+ * Names are stored in Unicode NFC (utf8proc): a name sent in NFD (macOS) is the same name,
+ * so NFC/NFD twins cannot sit side by side; bidirectional controls are refused.
  *
  * SECURITY: every statement names tenant_id, including the recursive subtree and ancestor
  * walks, so no id of another tenant is ever reached. Names and labels are validated here,
  * whatever the caller. Every change is one transaction with its audit record.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 #include <time.h>
+
+#include <utf8proc.h>
 
 #include "blob/blob.h"
 #include "core/clock.h"
@@ -23,22 +31,69 @@
 #include "crypto/filecrypt.h"
 #include "files/files_int.h"
 #include "store/db.h"
+#include "tenant/tenant.h"
 
 /* ---- validation ---- */
 
+/* A bidirectional formatting character (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069): they make "evil\u202Etxt.exe" display as "evilexe.txt". */
+static bool is_bidi_control(int32_t cp)
+{
+	return cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static bool has_bidi_control(const char *s, size_t n)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	utf8proc_ssize_t k;
+	utf8proc_int32_t cp;
+
+	while (n > 0) {
+		k = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
+		if (k <= 0 || is_bidi_control(cp))
+			return true;
+		p += k;
+		n -= (size_t)k;
+	}
+	return false;
+}
+
+int files_name_nfc(const char *name, char *out, size_t size)
+{
+	utf8proc_uint8_t *nfc = NULL;
+	size_t i, n;
+	int r = -EINVAL;
+
+	if (!name || !out)
+		return -EINVAL;
+	n = strlen(name);
+	/* an NFD name is longer than its NFC form; bound the work before normalising */
+	if (n == 0 || n > FILES_NAME_INPUT_MAX || !utf8_is_clean_text(name, n))
+		return -EINVAL;
+	nfc = utf8proc_NFC((const utf8proc_uint8_t *)name);
+	if (!nfc)
+		return -EINVAL;
+	n = strlen((const char *)nfc);
+	if (n == 0 || n > KURA_FILE_NAME_MAX || n >= size || !strcmp((char *)nfc, ".") ||
+	    !strcmp((char *)nfc, "..") || !utf8_is_clean_text((char *)nfc, n) ||
+	    has_bidi_control((char *)nfc, n))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (nfc[i] == '/' || nfc[i] == '\t')
+			goto out;
+	memcpy(out, nfc, n + 1);
+	r = 0;
+out:
+	free(nfc);
+	return r;
+}
+
 bool files_name_valid(const char *name)
 {
-	size_t i, n;
+	char buf[KURA_FILE_NAME_MAX + 1];
 
-	if (!name)
-		return false;
-	n = strlen(name);
-	if (n == 0 || n > KURA_FILE_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] == '\t')
-			return false;
-	return utf8_is_clean_text(name, n);
+	return files_name_nfc(name, buf, sizeof(buf)) == 0;
 }
 
 bool files_label_valid(const char *label)
@@ -49,7 +104,7 @@ bool files_label_valid(const char *label)
 		return false;
 	n = strlen(label);
 	if (n == 0 || n > KURA_LABEL_MAX * 4 || strchr(label, '/') || strchr(label, '\t') ||
-	    !utf8_is_clean_text(label, n))
+	    !utf8_is_clean_text(label, n) || has_bidi_control(label, n))
 		return false;
 	return utf8_length(label, n) <= KURA_LABEL_MAX;
 }
@@ -124,11 +179,13 @@ int files_get(struct db *db, int64_t tenant_id, int64_t id, struct file_node *re
 int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
 		 struct file_node *ret)
 {
-	if (!files_name_valid(name))
+	char nfc[KURA_FILE_NAME_MAX + 1];
+
+	if (files_name_nfc(name, nfc, sizeof(nfc)) < 0)
 		return -ENOENT;
 	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
 				     " WHERE tenant_id = $1 AND parent_id = $2 AND name = $3"
-				     " AND in_trash = 0", "iit", tenant_id, parent_id, name), ret);
+				     " AND in_trash = 0", "iit", tenant_id, parent_id, nfc), ret);
 }
 
 static int root_id(struct db *db, int64_t tenant_id, int64_t *ret)
@@ -224,48 +281,68 @@ int files_audit(struct db *db, const struct actor *who, int64_t tenant_id,
 
 int files_quota_row(struct db *db, int64_t tenant_id)
 {
-	int r = db_exec(db, "INSERT INTO file_quotas (tenant_id, quota_bytes, used_bytes)"
-			    " VALUES ($1, $2, 0)", "ii", tenant_id, (int64_t)KURA_QUOTA_DEFAULT_BYTES);
+	return db_exec(db, "INSERT INTO file_quotas (tenant_id, quota_bytes, used_bytes, meta_bytes)"
+			   " VALUES ($1, $2, 0, 0) ON CONFLICT (tenant_id) DO NOTHING", "ii", tenant_id,
+		       (int64_t)KURA_QUOTA_DEFAULT_BYTES);
+}
 
-	return r == -EEXIST ? 0 : r;
+int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_t meta_delta)
+{
+	int64_t quota = 0, content = 0, meta = 0;
+	int r = files_quota_row(db, tenant_id);
+
+	if (r == 0)
+		r = files_quota_parts(db, tenant_id, &quota, &content, &meta);
+	if (r < 0)
+		return r;
+	if (content_delta + meta_delta > 0 && content + meta + content_delta + meta_delta > quota)
+		return -EDQUOT;
+	if (content + content_delta < 0 || meta + meta_delta < 0) {
+		log_error("files.usage", "tenant %lld usage would go below zero; clamped",
+			  (long long)tenant_id);
+		if (content + content_delta < 0)
+			content_delta = -content;
+		if (meta + meta_delta < 0)
+			meta_delta = -meta;
+	}
+	return db_exec(db, "UPDATE file_quotas SET used_bytes = used_bytes + $2, meta_bytes = meta_bytes + $3"
+			   " WHERE tenant_id = $1", "iii", tenant_id, content_delta, meta_delta);
 }
 
 int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta)
 {
-	int64_t quota = 0, used = 0;
-	int r = files_quota(db, tenant_id, &quota, &used);
-
-	if (r < 0)
-		return r;
-	if (delta > 0 && used + delta > quota)
-		return -EDQUOT;
-	if (used + delta < 0) {
-		log_error("files.usage", "tenant %lld usage would go below zero; clamped",
-			  (long long)tenant_id);
-		delta = -used;
-	}
-	return db_exec(db, "UPDATE file_quotas SET used_bytes = used_bytes + $2 WHERE tenant_id = $1",
-		       "ii", tenant_id, delta);
+	return files_charge(db, tenant_id, delta, 0);
 }
 
-int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used)
+int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
+		      int64_t *ret_meta)
 {
-	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes FROM file_quotas"
+	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes, meta_bytes FROM file_quotas"
 					  " WHERE tenant_id = $1", "i", tenant_id);
 	int r = db_step(st);
 
 	if (r > 0) {
 		*ret_quota = db_int(st, 0);
-		*ret_used = db_int(st, 1);
+		*ret_content = db_int(st, 1);
+		*ret_meta = db_int(st, 2);
 		r = 0;
 	} else if (r == 0) {
+		/* no row yet: nothing stored */
 		*ret_quota = KURA_QUOTA_DEFAULT_BYTES;
-		*ret_used = 0;
+		*ret_content = 0;
+		*ret_meta = 0;
 	}
 	db_done(st);
-	if (r == 0 && *ret_used == 0) {
-		/* no row yet (nothing stored), or a row: either way the numbers above hold */
-	}
+	return r;
+}
+
+int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used)
+{
+	int64_t content = 0, meta = 0;
+	int r = files_quota_parts(db, tenant_id, ret_quota, &content, &meta);
+
+	if (r == 0)
+		*ret_used = content + meta;
 	return r;
 }
 
@@ -324,6 +401,129 @@ int files_ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t 
 	}
 	db_done(st);
 	return r;
+}
+
+int files_subtree_height(struct db *db, int64_t tenant_id, int64_t id, int64_t *ret_height)
+{
+	struct db_stmt *st = db_query(
+		db,
+		"WITH RECURSIVE sub(id, h) AS (SELECT $2, 0 UNION ALL SELECT n.id, sub.h + 1"
+		" FROM file_nodes n JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1"
+		" AND n.in_trash = 0 AND sub.h < $3)"
+		" SELECT max(h) FROM sub", "iii", tenant_id, id, (int64_t)KURA_FOLDER_DEPTH_MAX + 1);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_height = db_int(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	return r;
+}
+
+int files_node_path(struct db *db, int64_t tenant_id, int64_t id, char *buf, size_t size)
+{
+	struct db_stmt *st = db_query(
+		db,
+		"WITH RECURSIVE anc(id, parent_id, name, depth) AS ("
+		" SELECT id, parent_id, name, 0 FROM file_nodes WHERE tenant_id = $1 AND id = $2"
+		" UNION ALL SELECT n.id, n.parent_id, n.name, anc.depth + 1 FROM file_nodes n"
+		" JOIN anc ON n.id = anc.parent_id WHERE n.tenant_id = $1 AND anc.depth < 1000)"
+		" SELECT name, parent_id IS NULL FROM anc ORDER BY depth DESC", "ii", tenant_id, id);
+	size_t len = 0;
+	bool any = false;
+	int r;
+
+	if (!size)
+		return -EINVAL;
+	buf[0] = '\0';
+	while ((r = db_step(st)) > 0) {
+		const char *name = db_text(st, 0);
+		size_t n = name ? strlen(name) : 0;
+
+		any = true;
+		if (db_int(st, 1))
+			continue;   /* the root: "" */
+		if (len + 1 + n >= size) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		buf[len++] = '/';
+		memcpy(buf + len, name, n);
+		len += n;
+		buf[len] = '\0';
+	}
+	db_done(st);
+	if (r == 0 && !any)
+		r = -ENOENT;
+	return r;
+}
+
+/* ---- free-space reserve ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	char dir[PATH_MAX];
+	uint64_t min_bytes;
+	uint32_t percent;
+	bool set, warned;
+} reserve = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+int files_set_reserve(const char *dir, uint32_t reserve_mib, uint32_t reserve_percent)
+{
+	struct statvfs sv;
+
+	if (!dir || reserve_percent > 100)
+		return -EINVAL;
+	if (statvfs(dir, &sv) < 0)
+		return -errno;
+	pthread_mutex_lock(&reserve.lock);
+	str_copy(reserve.dir, sizeof(reserve.dir), dir);
+	reserve.min_bytes = (uint64_t)reserve_mib * 1024 * 1024;
+	reserve.percent = reserve_percent;
+	reserve.set = true;
+	pthread_mutex_unlock(&reserve.lock);
+	return 0;
+}
+
+int files_space_check(int64_t need)
+{
+	struct statvfs sv;
+	uint64_t keep, avail, total;
+	uint32_t pct;
+	char dir[PATH_MAX];
+	int r;
+
+	pthread_mutex_lock(&reserve.lock);
+	if (!reserve.set) {
+		pthread_mutex_unlock(&reserve.lock);
+		return 0;
+	}
+	str_copy(dir, sizeof(dir), reserve.dir);
+	keep = reserve.min_bytes;
+	pct = reserve.percent;
+	pthread_mutex_unlock(&reserve.lock);
+	if (statvfs(dir, &sv) < 0) {
+		r = -errno;
+		pthread_mutex_lock(&reserve.lock);
+		if (!reserve.warned)
+			log_warn("files.space", "statvfs of %s failed: %s; free space is not checked", dir,
+				 strerror(-r));
+		reserve.warned = true;
+		pthread_mutex_unlock(&reserve.lock);
+		return 0;
+	}
+	total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;   /* what an unprivileged writer may still use */
+	if (total / 100 * pct > keep)
+		keep = total / 100 * pct;
+	if (need < 0)
+		need = 0;
+	if (avail < keep || avail - keep < (uint64_t)need)
+		return -ENOSPC;
+	return 0;
 }
 
 /* The live folder parent_id, checked for kind and depth (for a new child). */
@@ -399,11 +599,16 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 		const char *name, struct file_node *ret)
 {
 	int64_t now = clock_now_us(), id = 0;
+	char nfc[KURA_FILE_NAME_MAX + 1];
 	json_t *d = NULL;
 	int r;
 
-	if (!files_name_valid(name))
+	if (files_name_nfc(name, nfc, sizeof(nfc)) < 0)
 		return -EINVAL;
+	name = nfc;
+	r = files_space_check(0);
+	if (r < 0)
+		return r;
 	r = db_begin(db);
 	if (r < 0)
 		return r;
@@ -415,7 +620,10 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 			    parent_id, name, who ? who->account_id : 0, who && who->name ? who->name : "",
 			    now);
 	if (r == 0) {
-		id = db_last_id(db);
+		id = db_last_id(db);   /* before files_charge, whose quota row insert would move it */
+		r = files_charge(db, tenant_id, 0, KURA_QUOTA_ITEM_BYTES);
+	}
+	if (r == 0) {
 		d = json_pack("{s:s, s:I}", "name", name, "parent_id", (json_int_t)parent_id);
 		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "folder.create", id,
 				AUDIT_SUCCESS, d);
@@ -434,13 +642,16 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 	       int64_t new_parent, const char *new_name, struct file_node *ret)
 {
 	struct file_node n;
-	int64_t depth = 0;
+	int64_t depth = 0, height = 0;
+	char nfc[KURA_FILE_NAME_MAX + 1];
 	bool loop = false;
 	json_t *d = NULL;
 	int r;
 
-	if (new_name && !files_name_valid(new_name))
+	if (new_name && files_name_nfc(new_name, nfc, sizeof(nfc)) < 0)
 		return -EINVAL;
+	if (new_name)
+		new_name = nfc;
 	r = db_begin(db);
 	if (r < 0)
 		return r;
@@ -455,11 +666,21 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 		new_name = n.name;
 	if (new_parent != n.parent_id) {
 		r = check_parent(db, tenant_id, new_parent);
-		if (r == 0 && n.kind == NODE_FOLDER) {
+		if (r == 0)
 			r = files_ancestry(db, tenant_id, new_parent, id, &depth, &loop);
-			if (r == 0 && loop)
-				r = -ELOOP;
-		}
+		if (r == 0 && loop && n.kind == NODE_FOLDER)
+			r = -ELOOP;
+		/* the deepest item below it must stay within the nesting limit too */
+		if (r == 0 && n.kind == NODE_FOLDER)
+			r = files_subtree_height(db, tenant_id, id, &height);
+		if (r == 0 && depth + 1 + height > KURA_FOLDER_DEPTH_MAX)
+			r = -E2BIG;
+		if (r < 0)
+			goto out;
+	}
+	/* WebDAV locks are on paths: the old path and what was below it are gone (RFC 4918 9.9.4) */
+	if (new_parent != n.parent_id || strcmp(new_name, n.name)) {
+		r = files_locks_drop_node(db, tenant_id, id);
 		if (r < 0)
 			goto out;
 	}
@@ -498,6 +719,9 @@ int files_trash(struct db *db, const struct actor *who, int64_t tenant_id, int64
 	r = files_get(db, tenant_id, id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;
+	/* the locks on it and below end with it, whichever interface deleted it */
+	if (r == 0)
+		r = files_locks_drop_node(db, tenant_id, id);
 	if (r == 0)
 		r = db_exec(db,
 			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
@@ -612,7 +836,7 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 {
 	struct doomed *blobs = NULL;
 	size_t n = 0, cap = 0;
-	int64_t bytes = 0, count = 0;
+	int64_t bytes = 0, count = 0, meta = 0;
 	struct file_node node;
 	struct db_stmt *st;
 	json_t *d = NULL;
@@ -648,6 +872,22 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 		str_copy(blobs[n++].id, sizeof(blobs[0].id), b);
 	}
 	db_done(st);
+	if (r == 0) {
+		/* what its labels and dead properties cost, before they go with the rows */
+		st = db_query(db,
+			      "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+			      " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
+			      " SELECT (SELECT count(*) FROM file_labels WHERE tenant_id = $1"
+			      "  AND node_id IN (SELECT id FROM sub)),"
+			      " (SELECT coalesce(sum(" FILES_PROP_COST_SQL "), 0) FROM dav_props"
+			      "  WHERE tenant_id = $1 AND node_id IN (SELECT id FROM sub))",
+			      "iii", tenant_id, id, (int64_t)KURA_QUOTA_ITEM_BYTES);
+		r = db_step(st);
+		if (r > 0)
+			meta = (count + db_int(st, 0)) * KURA_QUOTA_ITEM_BYTES + db_int(st, 1);
+		r = r < 0 ? r : 0;
+		db_done(st);
+	}
 	if (r == 0)
 		r = db_exec(db,
 			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
@@ -655,7 +895,7 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 			    " DELETE FROM file_nodes WHERE tenant_id = $1 AND id IN (SELECT id FROM sub)",
 			    "ii", tenant_id, id);
 	if (r == 0)
-		r = files_usage_add(db, tenant_id, -bytes);
+		r = files_charge(db, tenant_id, -bytes, -meta);
 	if (r == 0) {
 		d = json_pack("{s:s, s:I, s:I}", "name", node.name, "items", (json_int_t)count, "bytes",
 			      (json_int_t)bytes);
@@ -742,6 +982,125 @@ int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us, int64
 	}
 	if (ret_n)
 		*ret_n = total;
+	return r;
+}
+
+int files_normalize_legacy(struct db *db, int64_t *ret_n)
+{
+	struct db_stmt *st;
+	int64_t n = 0;
+	int r, pending;
+
+	st = db_query(db, "SELECT 1 FROM files_pending WHERE task = 'nfc-names'", "");
+	pending = db_step(st);
+	db_done(st);
+	if (pending <= 0)
+		return pending;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	/* only names with a byte outside printable ASCII can change */
+	st = db_query(db, "SELECT tenant_id, id, name FROM file_nodes WHERE parent_id IS NOT NULL"
+			  " AND name GLOB '*[^ -~]*'", "");
+	while (r == 0 && db_step(st) > 0) {
+		const char *name = db_text(st, 2);
+		utf8proc_uint8_t *nfc = name ? utf8proc_NFC((const utf8proc_uint8_t *)name) : NULL;
+
+		if (nfc && strcmp((const char *)nfc, name)) {
+			int k = db_exec(db, "UPDATE file_nodes SET name = $3 WHERE tenant_id = $1 AND id = $2",
+					"iit", db_int(st, 0), db_int(st, 1), (const char *)nfc);
+
+			if (k == -EEXIST)
+				log_warn("files.nfc", "tenant %lld node %lld keeps its NFD name: the NFC form is"
+					 " taken in its folder", (long long)db_int(st, 0), (long long)db_int(st, 1));
+			else if (k < 0)
+				r = k;
+			else
+				n++;
+		}
+		free(nfc);
+	}
+	db_done(st);
+	st = r == 0 ? db_query(db, "SELECT token, path FROM dav_locks WHERE path GLOB '*[^ -~]*'", "") : NULL;
+	while (r == 0 && db_step(st) > 0) {
+		const char *path = db_text(st, 1);
+		utf8proc_uint8_t *nfc = path ? utf8proc_NFC((const utf8proc_uint8_t *)path) : NULL;
+
+		if (nfc && strcmp((const char *)nfc, path))
+			r = db_exec(db, "UPDATE dav_locks SET path = $2 WHERE token = $1", "tt", db_text(st, 0),
+				    (const char *)nfc);
+		free(nfc);
+	}
+	db_done(st);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM files_pending WHERE task = 'nfc-names'", "");
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
+	if (n)
+		log_info("files.nfc", "%lld stored name(s) rewritten in Unicode NFC", (long long)n);
+	if (ret_n)
+		*ret_n = n;
+	return 0;
+}
+
+struct orphan_sweep {
+	struct files *f;
+	struct db *db;
+	int64_t before_us, n, last_tenant;
+	bool tenant_known;
+};
+
+static int orphan_cb(void *ctx, int64_t tenant_id, const char *id, int64_t mtime_us)
+{
+	struct orphan_sweep *o = ctx;
+	struct db_stmt *st;
+	struct tenant t;
+	int r;
+
+	if (mtime_us >= o->before_us)
+		return 0;   /* written since this process started: not ours to judge */
+	if (tenant_id != o->last_tenant) {
+		o->last_tenant = tenant_id;
+		r = tenant_get(o->db, tenant_id, &t);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		o->tenant_known = r == 0;
+		if (!o->tenant_known)
+			log_warn("files.sweep", "blob directory of unknown tenant %lld left alone",
+				 (long long)tenant_id);
+	}
+	if (!o->tenant_known)
+		return 0;
+	st = db_query(o->db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2 LIMIT 1", "it",
+		      tenant_id, id);
+	r = db_step(st);
+	db_done(st);
+	if (r != 0)
+		return r < 0 ? r : 0;   /* referenced (or the query failed: stop, delete nothing more) */
+	r = blob_delete(o->f->bs, tenant_id, id);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	log_info("files.sweep", "removed unreferenced blob %s of tenant %lld", id, (long long)tenant_id);
+	o->n++;
+	return 0;
+}
+
+int files_sweep_orphans(struct files *f, struct db *db, int64_t before_us, int64_t *ret_n)
+{
+	struct orphan_sweep o = { f, db, before_us, 0, 0, false };
+	int r;
+
+	if (!f || !db)
+		return -EINVAL;
+	r = blob_foreach(f->bs, orphan_cb, &o);
+	if (o.n)
+		log_info("files.sweep", "removed %lld unreferenced blob(s)", (long long)o.n);
+	if (ret_n)
+		*ret_n = o.n;
 	return r;
 }
 
@@ -832,6 +1191,9 @@ int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, i
 
 	if (!files_label_valid(label))
 		return -EINVAL;
+	r = files_space_check(0);
+	if (r < 0)
+		return r;
 	r = db_begin(db);
 	if (r < 0)
 		return r;
@@ -851,6 +1213,8 @@ int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, i
 	}
 	if (r == 0 && count >= KURA_LABELS_PER_ITEM)
 		r = -E2BIG;
+	if (r == 0)
+		r = files_charge(db, tenant_id, 0, KURA_QUOTA_ITEM_BYTES);
 	if (r == 0) {
 		d = json_pack("{s:s}", "label", label);
 		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "label.add", id, AUDIT_SUCCESS, d);
@@ -883,6 +1247,8 @@ int files_label_remove(struct db *db, const struct actor *who, int64_t tenant_id
 				" AND label = $3", "iit", tenant_id, id, label);
 	if (r == 0 && db_changes(db) == 0)
 		r = -ENOENT;
+	if (r == 0)
+		r = files_charge(db, tenant_id, 0, -KURA_QUOTA_ITEM_BYTES);
 	if (r == 0) {
 		d = json_pack("{s:s}", "label", label);
 		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "label.remove", id, AUDIT_SUCCESS, d);

@@ -51,9 +51,14 @@ struct files *files_free(struct files *f);
  * KURA_TRASH_PURGE_INTERVAL_S (and once at start). Stopped by files_free. */
 int files_start_purger(struct files *f) KURA_WUR;
 
-/* Name rules: UTF-8, 1..KURA_FILE_NAME_MAX bytes, no '/', NUL or control character, not
- * "." or "..". Case-sensitive. */
+/* Name rules: UTF-8, 1..KURA_FILE_NAME_MAX bytes in Unicode NFC, no '/', NUL, control or
+ * bidirectional formatting character (U+061C, U+200E/F, U+202A..E, U+2066..9), not "." or
+ * "..". Case-sensitive. A name in another normalisation form is valid when its NFC form is:
+ * every function here stores and looks up the NFC form, so "é" precomposed and decomposed
+ * are one name. */
 bool files_name_valid(const char *name);
+/* The NFC form of a valid name into out (size > KURA_FILE_NAME_MAX); -EINVAL otherwise. */
+int files_name_nfc(const char *name, char *out, size_t size) KURA_WUR;
 /* Labels: 1..KURA_LABEL_MAX code points of clean text without '/'. */
 bool files_label_valid(const char *label);
 /* type/subtype[; params], printable ASCII, at most KURA_CONTENT_TYPE_MAX bytes. */
@@ -91,6 +96,18 @@ int files_purge(struct files *f, struct db *db, const struct actor *who, int64_t
 int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us,
 			int64_t *ret_n) KURA_WUR;
 
+/* Start-up sweep (kura serve, under the data directory lock, before serving): every
+ * committed blob written before before_us that no file row (live or in the trash) names is
+ * deleted: the leftover of a crash between a blob's rename and its row's commit, or between
+ * a purge's or replacement's commit and the blob's deletion. Blobs of tenants the database
+ * does not know are left alone (logged). *ret_n: blobs deleted. */
+int files_sweep_orphans(struct files *f, struct db *db, int64_t before_us, int64_t *ret_n) KURA_WUR;
+
+/* Once after the upgrade that made names NFC (a files_pending row): every stored name and
+ * lock path not in NFC is rewritten in NFC, so it stays reachable by name; a name whose NFC
+ * form is taken in its folder keeps its bytes (logged). *ret_n: names rewritten. */
+int files_normalize_legacy(struct db *db, int64_t *ret_n) KURA_WUR;
+
 /* ---- labels (B2) ---- */
 int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
 		    const char *label) KURA_WUR;
@@ -103,7 +120,17 @@ int files_label_find(struct db *db, int64_t tenant_id, const char *label,
 int files_labels(struct db *db, int64_t tenant_id, json_t **ret) KURA_WUR;
 
 /* ---- quota and usage (F2) ---- */
+/* Usage: file content plus metadata (KURA_QUOTA_ITEM_BYTES per file, folder, label and dead
+ * property, plus the properties' bytes), trash included. */
 int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used) KURA_WUR;
+/* The two parts of usage. */
+int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
+		      int64_t *ret_meta) KURA_WUR;
+/* Free space kept on the filesystem of dir for the database and the audit log: new content
+ * (uploads, copies, folders, labels, properties) is refused with -ENOSPC while the free
+ * space would drop below max(reserve_mib MiB, reserve_percent % of the filesystem).
+ * Deleting and purging never check it. Process-wide; unset (tests of the module) = no reserve. */
+int files_set_reserve(const char *dir, uint32_t reserve_mib, uint32_t reserve_percent) KURA_WUR;
 int files_quota_set(struct db *db, const struct actor *who, int64_t tenant_id,
 		    int64_t quota_bytes) KURA_WUR;
 
@@ -111,7 +138,8 @@ int files_quota_set(struct db *db, const struct actor *who, int64_t tenant_id,
 struct files_upload;
 /* Starts writing content for the file `name` in parent (replacing a file of that name
  * unless no_replace, then -EEXIST). expected_size is the announced size or -1; it is checked
- * against the size limit and the quota now, and the bytes against both as they come. */
+ * against the size limit, the quota and the free-space reserve now, and the bytes against
+ * them as they come (-EFBIG, -EDQUOT, -ENOSPC). */
 int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
 		       const char *name, const char *content_type, int64_t expected_size,
 		       bool no_replace, struct files_upload **ret) KURA_WUR;

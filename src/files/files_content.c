@@ -4,7 +4,8 @@
  * Upload: the bytes go through filecrypt (64 KiB chunks) straight into a blob writer; at
  * most one chunk is buffered, never the file. Size and quota are checked as bytes arrive
  * (against the usage read at begin) and again exactly at commit, inside the transaction
- * that records the file and changes usage. The file key is wrapped at commit under the
+ * that records the file and changes usage (a new file also costs KURA_QUOTA_ITEM_BYTES of
+ * metadata). The free-space reserve is checked at begin and every KURA_RESERVE_CHECK_BYTES. The file key is wrapped at commit under the
  * tenant's newest key version, so an upload that overlaps a key rotation stays readable.
  * Failure anywhere leaves no row and no blob (the blob is removed when its row is not
  * committed).
@@ -78,11 +79,13 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 {
 	struct files_upload *u = NULL;
 	struct file_node parent, old;
-	int64_t quota = 0, used = 0, old_size = 0;
+	int64_t quota = 0, used = 0, old_size = 0, item = KURA_QUOTA_ITEM_BYTES;
+	char nfc[KURA_FILE_NAME_MAX + 1];
 	int r;
 
-	if (!f || !db || !ret || !files_name_valid(name))
+	if (!f || !db || !ret || files_name_nfc(name, nfc, sizeof(nfc)) < 0)
 		return -EINVAL;
+	name = nfc;
 	if (!content_type || !*content_type)
 		content_type = "application/octet-stream";
 	if (!files_content_type_valid(content_type))
@@ -99,15 +102,21 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 		return -EISDIR;
 	if (r == 0 && no_replace)
 		return -EEXIST;
-	if (r == 0)
+	if (r == 0) {
 		old_size = old.size;
-	else if (r != -ENOENT)
+		item = 0;   /* a replacement is no new item */
+	} else if (r != -ENOENT) {
 		return r;
+	}
 	r = files_quota(db, tenant_id, &quota, &used);
 	if (r < 0)
 		return r;
-	if (expected_size >= 0 && used - old_size + expected_size > quota)
+	if (used - old_size + (expected_size > 0 ? expected_size : 0) + item > quota)
 		return -EDQUOT;
+	/* the ciphertext is a little larger than the plaintext: one tag per 64 KiB chunk */
+	r = files_space_check(expected_size > 0 ? expected_size + expected_size / 4096 + 64 : 0);
+	if (r < 0)
+		return r;
 
 	u = calloc(1, sizeof(*u));
 	if (!u)
@@ -116,7 +125,7 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 	u->tenant_id = tenant_id;
 	u->parent_id = parent_id;
 	u->no_replace = no_replace;
-	u->quota_room = quota - used + old_size;
+	u->quota_room = quota - used + old_size - item;
 	str_copy(u->name, sizeof(u->name), name);
 	str_copy(u->content_type, sizeof(u->content_type), content_type);
 	u->file_key = secmem_alloc(FILECRYPT_KEY_BYTES);
@@ -153,7 +162,11 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 		r = -EFBIG;
 	else if ((int64_t)(u->received + n) > u->quota_room)
 		r = -EDQUOT;
+	else if ((u->received + n) / KURA_RESERVE_CHECK_BYTES != u->received / KURA_RESERVE_CHECK_BYTES)
+		r = files_space_check(KURA_RESERVE_CHECK_BYTES);   /* every MiB: is the reserve still free? */
 	else
+		r = 0;
+	if (r == 0)
 		r = filecrypt_enc_update(u->enc, data, n, sink_blob, u->w);
 	if (r < 0) {
 		u->failed = r;
@@ -202,9 +215,8 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 		r = 0;
 	}
 	if (r == 0)
-		r = files_quota_row(db, u->tenant_id);
-	if (r == 0)
-		r = files_usage_add(db, u->tenant_id, size - (replace ? old.size : 0));
+		r = files_charge(db, u->tenant_id, size - (replace ? old.size : 0),
+				 replace ? 0 : KURA_QUOTA_ITEM_BYTES);
 	if (r < 0)
 		goto out;
 	randombytes_buf(etag_raw, sizeof(etag_raw));

@@ -9,7 +9,11 @@
  * audit record; if that transaction fails the new blobs are deleted again.
  *
  * Locks are kept per URL path (RFC 4918 6.1); the conflict check and the insert run in one
- * transaction (BEGIN IMMEDIATE), so two clients cannot both get an exclusive lock.
+ * transaction (BEGIN IMMEDIATE), so two clients cannot both get an exclusive lock. Locks end
+ * with the resource (trash, move, overwrite drop the locks at and below the old path in the
+ * same transaction), with their account (a trigger, migration 0009), or when a manager
+ * breaks them (files_dav_lock_break). Dead properties and copied items are charged to the
+ * tenant's quota (files_charge) in the transaction that stores them.
  *
  * SECURITY: every statement names tenant_id, including the recursive walks; path segments
  * are checked with files_name_valid before they reach a query. Lock tokens are 122 random
@@ -113,6 +117,19 @@ int files_dav_props(struct db *db, int64_t tenant_id, int64_t node_id, bool with
 	return r < 0 ? r : 0;
 }
 
+/* What the dead properties of one node cost the quota. */
+static int props_cost(struct db *db, int64_t tenant_id, int64_t node_id, int64_t *ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT coalesce(sum(" FILES_PROP_COST_SQL "), 0) FROM dav_props"
+					  " WHERE tenant_id = $1 AND node_id = $2", "iii", tenant_id, node_id,
+				      (int64_t)KURA_QUOTA_ITEM_BYTES);
+	int r = db_step(st);
+
+	*ret = r > 0 ? db_int(st, 0) : 0;
+	db_done(st);
+	return r < 0 ? r : 0;
+}
+
 static bool prop_name_ok(const char *s, bool empty_ok)
 {
 	size_t n;
@@ -129,7 +146,7 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 	struct file_node node;
 	struct db_stmt *st;
 	json_t *d = NULL, *names = NULL;
-	int64_t count = 0;
+	int64_t count = 0, cost_before = 0, cost_after = 0;
 	size_t i;
 	int r;
 
@@ -139,6 +156,9 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 		if (!ops[i].remove && (!ops[i].xml || strlen(ops[i].xml) > KURA_DAV_PROP_BYTES_MAX))
 			return -EFBIG;
 	}
+	for (i = 0; i < n; i++)
+		if (!ops[i].remove && (r = files_space_check(0)) < 0)
+			return r;
 	names = json_array();
 	if (!names)
 		return -ENOMEM;
@@ -148,6 +168,8 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 		return r;
 	}
 	r = files_get(db, tenant_id, node_id, &node);
+	if (r == 0)
+		r = props_cost(db, tenant_id, node_id, &cost_before);
 	for (i = 0; r == 0 && i < n; i++) {
 		if (ops[i].remove)
 			r = db_exec(db, "DELETE FROM dav_props WHERE tenant_id = $1 AND node_id = $2"
@@ -171,6 +193,11 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 		if (r == 0 && count > KURA_DAV_PROPS_PER_NODE)
 			r = -E2BIG;
 	}
+	/* properties are stored bytes: they count toward the quota like content */
+	if (r == 0)
+		r = props_cost(db, tenant_id, node_id, &cost_after);
+	if (r == 0)
+		r = files_charge(db, tenant_id, 0, cost_after - cost_before);
 	if (r == 0) {
 		d = json_pack("{s:s, s:O}", "name", node.name, "properties", names);
 		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "dav.proppatch", node_id,
@@ -192,11 +219,14 @@ static int trash_in_tx(struct db *db, const struct actor *who, int64_t tenant_id
 		       const struct file_node *n, const char *why)
 {
 	json_t *d;
-	int r = db_exec(db,
-			"WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
-			" JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1 AND n.in_trash = 0)"
-			" UPDATE file_nodes SET in_trash = 1 WHERE tenant_id = $1"
-			" AND id IN (SELECT id FROM sub)", "ii", tenant_id, n->id);
+	int r = files_locks_drop_node(db, tenant_id, n->id);
+
+	if (r == 0)
+		r = db_exec(db,
+			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+			    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1 AND n.in_trash = 0)"
+			    " UPDATE file_nodes SET in_trash = 1 WHERE tenant_id = $1"
+			    " AND id IN (SELECT id FROM sub)", "ii", tenant_id, n->id);
 
 	if (r == 0)
 		r = db_exec(db, "UPDATE file_nodes SET trashed_us = $3, trashed_by_name = $4"
@@ -406,24 +436,29 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 {
 	struct copy_item *items = NULL;
 	size_t n = 0, i;
-	int64_t bytes = 0, now = clock_now_us(), max_depth = 0;
+	int64_t bytes = 0, now = clock_now_us(), max_depth = 0, meta = 0;
+	char nfc[KURA_FILE_NAME_MAX + 1];
 	bool created = false, in_tx = false;
 	json_t *d = NULL;
 	int r;
 
-	if (!f || !files_name_valid(dst_name))
+	if (!f || files_name_nfc(dst_name, nfc, sizeof(nfc)) < 0)
 		return -EINVAL;
+	dst_name = nfc;
 	r = copy_plan(db, tenant_id, src_id, recursive, &items, &n);
 	if (r < 0)
 		return r;
-	for (i = 0; i < n && r == 0; i++) {
+	for (i = 0; i < n; i++) {
 		if (items[i].depth > max_depth)
 			max_depth = items[i].depth;
-		if (!items[i].folder) {
+		if (!items[i].folder)
 			bytes += items[i].size;
-			r = copy_blob(f, db, tenant_id, &items[i]);
-		}
 	}
+	/* the copies need room on the disk before the first blob is written */
+	r = files_space_check(bytes + bytes / 4096 + 64 * (int64_t)n);
+	for (i = 0; i < n && r == 0; i++)
+		if (!items[i].folder)
+			r = copy_blob(f, db, tenant_id, &items[i]);
 	if (r < 0)
 		goto out;
 	r = db_begin(db);
@@ -454,10 +489,14 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 		if (files_get(db, tenant_id, src_id, &still) == -ENOENT)
 			r = -ELOOP;
 	}
+	for (i = 0; i < n && r == 0; i++) {
+		int64_t c = 0;
+
+		r = props_cost(db, tenant_id, items[i].id, &c);
+		meta += KURA_QUOTA_ITEM_BYTES + c;
+	}
 	if (r == 0)
-		r = files_quota_row(db, tenant_id);
-	if (r == 0)
-		r = files_usage_add(db, tenant_id, bytes);
+		r = files_charge(db, tenant_id, bytes, meta);
 	for (i = 0; i < n && r == 0; i++) {
 		struct copy_item *it = &items[i];
 		int64_t parent = i == 0 ? dst_parent : new_parent_of(items, i, it->parent_id);
@@ -529,26 +568,34 @@ int files_dav_move(struct db *db, const struct actor *who, int64_t tenant_id, in
 		   int64_t dst_parent, const char *dst_name, bool overwrite, bool *ret_created)
 {
 	struct file_node n;
+	int64_t height = 0;
+	char nfc[KURA_FILE_NAME_MAX + 1];
 	bool created = false;
 	json_t *d = NULL;
 	int r;
 
-	if (!files_name_valid(dst_name))
+	if (files_name_nfc(dst_name, nfc, sizeof(nfc)) < 0)
 		return -EINVAL;
+	dst_name = nfc;
 	r = db_begin(db);
 	if (r < 0)
 		return r;
 	r = files_get(db, tenant_id, src_id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;
+	/* the moved subtree's own height counts: its deepest item must stay within the limit */
+	if (r == 0 && n.kind == NODE_FOLDER)
+		r = files_subtree_height(db, tenant_id, src_id, &height);
 	if (r == 0)
-		r = check_dst_parent(db, tenant_id, dst_parent, n.kind == NODE_FOLDER ? src_id : 0, 0);
+		r = check_dst_parent(db, tenant_id, dst_parent, n.kind == NODE_FOLDER ? src_id : 0, height);
 	if (r == 0)
 		r = clear_dst(db, who, tenant_id, dst_parent, dst_name, overwrite, src_id, &created);
 	/* a destination that contained the source took it to the trash with it: refuse, or the
 	 * source would live on outside both the tree and the trash (and keep its quota) */
 	if (r == 0 && files_get(db, tenant_id, src_id, &n) == -ENOENT)
 		r = -ELOOP;
+	if (r == 0)
+		r = files_locks_drop_node(db, tenant_id, src_id);
 	if (r == 0)
 		r = db_exec(db, "UPDATE file_nodes SET parent_id = $3, name = $4, modified_us = $5"
 				" WHERE tenant_id = $1 AND id = $2", "iiiti", tenant_id, src_id, dst_parent,
@@ -796,8 +843,84 @@ int files_dav_unlock(struct db *db, const struct actor *who, int64_t tenant_id, 
 	return r;
 }
 
+int files_dav_locks_all(struct db *db, int64_t tenant_id, files_dav_lock_fn fn, void *ctx, bool *ret_more)
+{
+	struct db_stmt *st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1"
+					  " AND expires_us > $2 ORDER BY path, token LIMIT $3", "iii", tenant_id,
+				      clock_now_us(), (int64_t)KURA_LOCKS_LIST_MAX + 1);
+	struct files_dav_lock l;
+	size_t n = 0;
+	int r;
+
+	*ret_more = false;
+	while ((r = db_step(st)) > 0) {
+		if (++n > KURA_LOCKS_LIST_MAX) {
+			*ret_more = true;
+			break;
+		}
+		read_lock(st, &l);
+		r = fn(ctx, &l);
+		if (r < 0)
+			break;
+	}
+	db_done(st);
+	return r < 0 ? r : 0;
+}
+
+int files_dav_lock_break(struct db *db, const struct actor *who, int64_t tenant_id, const char *token,
+			 struct files_dav_lock *ret, char *ret_path, size_t path_size)
+{
+	struct files_dav_lock l;
+	struct db_stmt *st;
+	json_t *d = NULL;
+	int r;
+
+	if (!token || !*token || strlen(token) > FILES_DAV_TOKEN_LEN)
+		return -ENOENT;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND token = $2"
+			  " AND expires_us > $3", "iti", tenant_id, token, clock_now_us());
+	r = db_step(st);
+	if (r > 0) {
+		read_lock(st, &l);
+		str_copy(ret_path, path_size, l.path);
+		l.path = ret_path;
+		r = 0;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND token = $2", "it", tenant_id,
+			    token);
+	if (r == 0) {
+		d = json_pack("{s:s, s:I}", "token", token, "holder_account_id", (json_int_t)l.account_id);
+		r = lock_audit(db, who, tenant_id, "dav.lock.break", ret_path, d);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	json_decref(d);
+	if (r == 0 && ret)
+		*ret = l;
+	return r;
+}
+
 int files_dav_locks_drop(struct db *db, int64_t tenant_id, const char *path)
 {
 	return db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND (path = $2 OR " LOCK_BELOW_SQL ")",
 		       "it", tenant_id, path);
+}
+
+int files_locks_drop_node(struct db *db, int64_t tenant_id, int64_t id)
+{
+	char path[KURA_MAX_URL_BYTES + 2];
+	int r = files_node_path(db, tenant_id, id, path, sizeof(path));
+
+	if (r == -ENAMETOOLONG)
+		return 0;   /* longer than any URL: no lock can name it */
+	return r < 0 ? r : files_dav_locks_drop(db, tenant_id, path);
 }

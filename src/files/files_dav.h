@@ -91,6 +91,15 @@ int files_dav_lock_refresh(struct db *db, const struct actor *who, int64_t tenan
  * account holds it. Audit record "dav.unlock". */
 int files_dav_unlock(struct db *db, const struct actor *who, int64_t tenant_id, const char *path,
 		     const char *token) KURA_WUR;
+/* Every unexpired lock of the tenant ordered by path, at most KURA_LOCKS_LIST_MAX
+ * (*ret_more when there are more), for managers (PERM_LOCKS_ADMIN). */
+int files_dav_locks_all(struct db *db, int64_t tenant_id, files_dav_lock_fn fn, void *ctx,
+			bool *ret_more) KURA_WUR;
+/* A manager breaks lock token, whoever holds it: -ENOENT when the tenant has no such
+ * unexpired lock. Audit record "dav.lock.break" with the holder's account id. */
+int files_dav_lock_break(struct db *db, const struct actor *who, int64_t tenant_id,
+			 const char *token, struct files_dav_lock *ret, char *ret_path,
+			 size_t path_size) KURA_WUR;
 /* Forgets the locks on path and below (the resource there was deleted or moved away). */
 int files_dav_locks_drop(struct db *db, int64_t tenant_id, const char *path) KURA_WUR;
 #endif

@@ -32,4 +32,23 @@ int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta) KURA_WUR;
  * included): one recursive query. -ENOENT when the folder does not exist. */
 int files_ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,
 		   int64_t *ret_depth, bool *ret_found);
+
+/* ---- issue 14: quota of metadata, names, depth, locks, free-space reserve ---- */
+/* Bytes of a name as it may arrive before NFC normalisation (NFD is longer). */
+#define FILES_NAME_INPUT_MAX (4 * KURA_FILE_NAME_MAX)
+/* What one dead_props row costs the quota, as SQL over its columns ($3 = the item charge). */
+#define FILES_PROP_COST_SQL \
+	"$3 + length(CAST(ns AS BLOB)) + length(CAST(name AS BLOB)) + length(CAST(xml AS BLOB))"
+/* Changes content usage and metadata usage together (inside the caller's transaction,
+ * creating the quota row when missing); -EDQUOT when a positive total would pass the quota. */
+int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_t meta_delta) KURA_WUR;
+/* Levels of live items below id (0: a file or an empty folder). */
+int files_subtree_height(struct db *db, int64_t tenant_id, int64_t id, int64_t *ret_height) KURA_WUR;
+/* The tenant-relative path ("" root, "/a/b") of a node; -ENAMETOOLONG beyond size. */
+int files_node_path(struct db *db, int64_t tenant_id, int64_t id, char *buf, size_t size) KURA_WUR;
+/* Forgets the WebDAV locks on node id's path and below (files_dav.c). */
+int files_locks_drop_node(struct db *db, int64_t tenant_id, int64_t id) KURA_WUR;
+/* -ENOSPC when writing need more bytes would leave less free space than the reserve
+ * (files_set_reserve); 0 when there is room or no reserve is set. */
+int files_space_check(int64_t need) KURA_WUR;
 #endif

@@ -15,7 +15,10 @@
  * decoder (no NUL, control bytes, "." or "..") and again by the files service. A stored
  * blob that fails its integrity check is never sent: the first chunk is verified before the
  * status line; a later chunk that fails aborts the connection mid-body (the client sees a
- * truncated transfer, never wrong bytes). Both are audit records.
+ * truncated transfer, never wrong bytes). Both are audit records. User content never runs
+ * as kura's origin: every download carries a sandboxing Content-Security-Policy and nosniff,
+ * and goes out as an attachment (over WebDAV only the types a browser would execute). A PUT
+ * with Content-Range is refused rather than taken for the whole content.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +27,9 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "auth/auth.h"
 #include "files/files.h"
+#include "files/files_dav.h"
 #include "http/http_int.h"
 #include "store/db.h"
 
@@ -301,15 +306,72 @@ enum MHD_Result api_trash_purge(struct request *req)
 
 enum MHD_Result api_quota(struct request *req)
 {
-	int64_t quota = 0, used = 0;
-	int r = files_quota(req->db, TENANT(req), &quota, &used);
+	int64_t quota = 0, content = 0, meta = 0, used;
+	int r = files_quota_parts(req->db, TENANT(req), &quota, &content, &meta);
 
 	if (r < 0)
 		return http_internal_error(req, r);
-	return http_json(req, 200, json_pack("{s:I, s:I, s:I, s:I}", "quota_bytes", (json_int_t)quota,
-					     "used_bytes", (json_int_t)used, "available_bytes",
-					     (json_int_t)(quota > used ? quota - used : 0),
+	used = content + meta;
+	return http_json(req, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "quota_bytes",
+					     (json_int_t)quota, "used_bytes", (json_int_t)used,
+					     "available_bytes", (json_int_t)(quota > used ? quota - used : 0),
+					     "content_bytes", (json_int_t)content, "metadata_bytes",
+					     (json_int_t)meta, "item_bytes", (json_int_t)KURA_QUOTA_ITEM_BYTES,
 					     "max_file_bytes", (json_int_t)KURA_FILE_MAX_BYTES));
+}
+
+/* ---- WebDAV locks, for managers (PERM_LOCKS_ADMIN) ---- */
+
+struct lock_list {
+	struct request *req;
+	json_t *items;
+};
+
+static int lock_item(void *ctx, const struct files_dav_lock *l)
+{
+	struct lock_list *ll = ctx;
+	struct account a;
+	char expires[CLOCK_RFC3339_LEN];
+	json_t *o;
+
+	clock_format_utc(l->expires_us, expires, sizeof(expires));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "token", l->token, "path", *l->path ? l->path : "/",
+		      "scope", l->shared ? "shared" : "exclusive", "depth", l->infinite ? "infinity" : "0",
+		      "account_id", (json_int_t)l->account_id, "owner", l->owner_xml, "expires_at", expires);
+	if (!o)
+		return -ENOMEM;
+	if (account_get_id(ll->req->db, TENANT(ll->req), l->account_id, &a) == 0)
+		json_object_set_new(o, "login", json_string(a.login));
+	else
+		json_object_set_new(o, "login", json_null());
+	return json_array_append_new(ll->items, o) < 0 ? -ENOMEM : 0;
+}
+
+enum MHD_Result api_locks_list(struct request *req)
+{
+	struct lock_list ll = { req, json_array() };
+	bool more = false;
+	int r;
+
+	if (!ll.items)
+		return http_internal_error(req, -ENOMEM);
+	r = files_dav_locks_all(req->db, TENANT(req), lock_item, &ll, &more);
+	if (r < 0) {
+		json_decref(ll.items);
+		return http_internal_error(req, r);
+	}
+	return http_json(req, 200, json_pack("{s:o, s:b}", "items", ll.items, "more", more));
+}
+
+enum MHD_Result api_lock_delete(struct request *req)
+{
+	char path[KURA_MAX_URL_BYTES + 1];
+	struct files_dav_lock l;
+	int r = files_dav_lock_break(req->db, &req->actor, TENANT(req), req->params[0], &l, path, sizeof(path));
+
+	if (r == -ENOENT)
+		return http_problem(req, 404, "not-found", "no such lock (it may have expired)", NULL);
+	return r < 0 ? http_internal_error(req, r) : http_empty(req, 204);
 }
 
 /* ---- upload (streaming) ---- */
@@ -353,6 +415,10 @@ enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t
 
 	if (!req->srv->files)
 		return no_service(req);
+	/* a partial PUT would be taken for the whole content (RFC 9110 14.5: refuse it) */
+	if (header(req, "Content-Range"))
+		return http_problem(req, 400, "invalid-field",
+				    "PUT with Content-Range is not supported: send the whole content", "Content-Range");
 	c = arena_alloc(req->arena, sizeof(*c));
 	if (!c)
 		return http_internal_error(req, -ENOMEM);
@@ -602,6 +668,27 @@ static char *content_disposition(struct arena *a, const char *name)
 	return arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
 
+bool http_type_is_active(const char *ct)
+{
+	static const char *const active[] = {
+		"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+		"text/xsl", "application/xslt+xml", "application/rdf+xml", "application/mathml+xml",
+		"text/javascript", "application/javascript", "application/ecmascript", "text/ecmascript",
+		"application/pdf", "application/x-shockwave-flash", "multipart/x-mixed-replace",
+		"application/vnd.wap.xhtml+xml", "text/vtt", "text/cache-manifest",
+	};
+	size_t i, n;
+
+	if (!ct || !*ct)
+		return false;
+	n = strcspn(ct, "; \t");
+	for (i = 0; i < ARRAY_SIZE(active); i++)
+		if (strlen(active[i]) == n && !strncasecmp(ct, active[i], n))
+			return true;
+	/* any other XML media type (application/foo+xml) can carry script as well */
+	return n > 4 && !strncasecmp(ct + n - 4, "+xml", 4);
+}
+
 /* Does the list (If-Match / If-None-Match value) name the quoted tag? "*" matches any
  * existing resource; strong: W/ tags never match (If-Match). */
 static bool etag_matches(const char *list, const char *quoted, bool strong)
@@ -775,9 +862,13 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 		download_free(d);
 		return http_internal_error(req, -ENOMEM);
 	}
-	disp = req->dav ? NULL : content_disposition(req->arena, n.name);
+	/* the API always downloads; WebDAV clients show what they fetch, so there only the
+	 * types a browser would run (HTML, SVG, XML...) go out as attachments */
+	disp = !req->dav || http_type_is_active(n.content_type) ? content_disposition(req->arena, n.name) : NULL;
 	if (disp)
 		http_add_header(req, "Content-Disposition", disp);
+	/* user content never runs as kura's origin, even when a browser renders it */
+	http_add_header(req, "Content-Security-Policy", FILE_CONTENT_CSP);
 	http_add_header(req, "Accept-Ranges", "bytes");
 	return http_respond_response(req, status, n.content_type[0] ? n.content_type : "application/octet-stream",
 				     resp);

@@ -19,12 +19,16 @@
  * lie under the same /dav/<tenant>/ root, so a Destination into another tenant is refused
  * (403, recorded). Depth and Overwrite accept only their RFC values. XML bodies are bounded
  * and parsed without DTDs or entities (dav_xml.c). Lock tokens count as submitted only from
- * the If header and only for the account that holds the lock.
+ * the If header and only for the account that holds the lock; nobody else unlocks it here
+ * (managers break locks through the API, with an interactive session). Paths are put in
+ * Unicode NFC before anything looks at them, so NFD and NFC spellings of one name are one
+ * resource and one lock path; the files service refuses bidirectional controls in names.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <libxml/tree.h>
+#include <utf8proc.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -184,6 +188,7 @@ static int rel_path(struct arena *a, const char *decoded, const char *code, char
 {
 	const char *t, *rest;
 	size_t n, cn = strlen(code);
+	utf8proc_uint8_t *nfc;
 	char *p;
 
 	if (strncmp(decoded, DAV_PREFIX, strlen(DAV_PREFIX)))
@@ -193,7 +198,13 @@ static int rel_path(struct arena *a, const char *decoded, const char *code, char
 	if (n != cn || strncmp(t, code, cn))
 		return -EACCES;
 	rest = t + n;
-	p = arena_strdup(a, rest);
+	/* Unicode NFC, as the files service stores names: a client that sends NFD (macOS) names
+	 * the same resource, and lock paths compare equal (NFC keeps '/' where it is) */
+	nfc = utf8proc_NFC((const utf8proc_uint8_t *)rest);
+	if (!nfc)
+		return -EINVAL;
+	p = arena_strdup(a, (const char *)nfc);
+	free(nfc);
 	if (!p)
 		return -ENOMEM;
 	n = strlen(p);
@@ -1020,8 +1031,8 @@ static enum MHD_Result do_proppatch(struct dav *d)
 				status = 507;
 		if (status == 200) {
 			r = files_dav_proppatch(req->db, &req->actor, TENANT(req), n.id, ops, n_ops);
-			if (r == -E2BIG || r == -EFBIG)
-				status = 507;
+			if (r == -E2BIG || r == -EFBIG || r == -EDQUOT || r == -ENOSPC)
+				status = 507;   /* too many, too large, over the quota, or the disk's reserve */
 			else if (r == -EINVAL)
 				status = 403;
 			else if (r < 0)
@@ -1442,9 +1453,19 @@ static enum MHD_Result do_unlock(struct dav *d)
 	char *token;
 	int r;
 
-	if (!h || h[0] != '<' || (n = strlen(h)) < 3 || h[n - 1] != '>')
+	/* RFC 4918 says "<token>"; Windows' client sends the bare token, which SabreDAV accepts */
+	while (h && (*h == ' ' || *h == '\t'))
+		h++;
+	n = h ? strlen(h) : 0;
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && h[0] == '<' && h[n - 1] == '>') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n > KURA_MAX_URL_BYTES || memchr(h, '<', n) || memchr(h, '>', n))
 		return plain(req, 400, "Bad Request: Lock-Token: <token> is required");
-	token = arena_strndup(req->arena, h + 1, n - 2);
+	token = arena_strndup(req->arena, h, n);
 	if (!token)
 		return http_internal_error(req, -ENOMEM);
 	r = files_dav_unlock(req->db, &req->actor, TENANT(req), d->path, token);

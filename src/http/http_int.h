@@ -185,6 +185,14 @@ enum MHD_Result api_trash_list(struct request *req);
 enum MHD_Result api_trash_restore(struct request *req);
 enum MHD_Result api_trash_purge(struct request *req);
 enum MHD_Result api_quota(struct request *req);
+enum MHD_Result api_locks_list(struct request *req);
+enum MHD_Result api_lock_delete(struct request *req);
+/* Media types a browser would execute or render as a document with script (HTML, SVG,
+ * XML, JavaScript, PDF...): served as attachments everywhere (api_files.c). */
+bool http_type_is_active(const char *content_type);
+/* The Content-Security-Policy of user file content: nothing loads, nothing runs, and the
+ * document is a unique opaque origin (sandbox) even if a browser renders it. */
+#define FILE_CONTENT_CSP "default-src 'none'; frame-ancestors 'none'; sandbox"
 /* Shared with share links (api_shares.c): the files API's download and streaming upload
  * paths for any tenant and node the caller has already authorized. */
 struct file_node;

@@ -104,6 +104,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
 	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
 	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/locks", api_locks_list, 0, PERM_LOCKS_ADMIN },
+	{ "DELETE", "/api/v1/locks/*", api_lock_delete, 0, PERM_LOCKS_ADMIN },
 	/* access: allowlist, lockout settings, password reset, app passwords */
 	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
 	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
@@ -198,6 +200,7 @@ static const char *status_title(const char *type)
 		{ "link-locked", "The link is locked after too many wrong passwords" },
 		{ "internal-error", "Internal error" },
 		{ "unavailable", "Temporarily unavailable" },
+		{ "storage-full", "The server's storage is full" },
 		/* access */
 		{ "ip-not-allowed", "The source address is not allowed" },
 		{ "self-lockout", "The change would lock you out" },
@@ -339,6 +342,16 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 {
 	if (err == -EBUSY)
 		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
+	if (err == -ENOSPC) {
+		/* the disk is full: not a bug of kura, and nothing was done; the audit record of a
+		 * read could not be written, so it is not served (issue 14) */
+		log_error("http.error", "request %s %s: storage full", req->request_id,
+			  req->log_path ? req->log_path : req->path ? req->path : "");
+		http_add_header(req, "Retry-After", "60");
+		return http_problem(req, 503, "storage-full",
+				    "the server's storage is full, so this request could not be recorded"
+				    " and was not carried out; retry later", NULL);
+	}
 	log_error("http.error", "request %s %s failed: %s", req->request_id,
 		  req->log_path ? req->log_path : req->path ? req->path : "",
 		  strerror(-err));

@@ -486,6 +486,131 @@ const char *db_version(void)
 	return sqlite3_libversion();
 }
 
+/*
+ * "-- kura:autoincrement TABLE" in a migration: TABLE's "INTEGER PRIMARY KEY" becomes
+ * "INTEGER PRIMARY KEY AUTOINCREMENT", so SQLite never hands out a deleted row's id again
+ * (without it, deleting the row with the highest id makes that id the next one: a new
+ * account would inherit whatever still names the old id). SQLite cannot ALTER that, so the
+ * table is rebuilt the documented way (https://sqlite.org/lang_altertable.html, "other
+ * kinds of table schema changes"): foreign keys off, create the new table from the current
+ * definition (whatever columns earlier migrations added), copy, drop, rename, re-create its
+ * indexes and triggers, check the foreign keys, commit. Runs inside the migration's
+ * transaction; the caller turned foreign keys off before it began.
+ */
+static int rebuild_autoincrement(struct db *db, const char *table)
+{
+	struct db_stmt *st;
+	char *create = NULL, *sql = NULL, **extra = NULL;
+	size_t n_extra = 0, i;
+	const char *pk, *open;
+	int r;
+
+	st = db_query(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1", "t", table);
+	r = db_step(st);
+	if (r > 0 && db_text(st, 0))
+		create = strdup(db_text(st, 0));
+	db_done(st);
+	if (r <= 0 || !create) {
+		free(create);
+		return r < 0 ? r : -ENOENT;
+	}
+	if (strcasestr(create, "AUTOINCREMENT")) {
+		free(create);
+		return 0;
+	}
+	pk = strcasestr(create, "INTEGER PRIMARY KEY");
+	open = strchr(create, '(');
+	if (!pk || !open || pk < open) {
+		free(create);
+		return -EINVAL;
+	}
+	/* CREATE TABLE <table>__rebuild (...columns up to the key... AUTOINCREMENT ...rest) */
+	pk += strlen("INTEGER PRIMARY KEY");
+	if (asprintf(&sql, "CREATE TABLE \"%s__rebuild\" %.*s AUTOINCREMENT%s", table, (int)(pk - open), open,
+		     pk) < 0) {
+		sql = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	st = db_query(db, "SELECT sql FROM sqlite_master WHERE tbl_name = $1 AND type IN ('index', 'trigger')"
+			  " AND sql IS NOT NULL", "t", table);
+	while ((r = db_step(st)) > 0) {
+		char **ne = realloc(extra, (n_extra + 1) * sizeof(*extra));
+
+		if (!ne || !(ne[n_extra] = strdup(db_text(st, 0)))) {
+			extra = ne ? ne : extra;
+			r = -ENOMEM;
+			break;
+		}
+		extra = ne;
+		n_extra++;
+	}
+	db_done(st);
+	if (r < 0)
+		goto out;
+	r = exec_plain(db, sql);
+	free(sql);
+	sql = NULL;
+	if (r == 0 && asprintf(&sql, "INSERT INTO \"%s__rebuild\" SELECT * FROM \"%s\";"
+				     " DROP TABLE \"%s\"; ALTER TABLE \"%s__rebuild\" RENAME TO \"%s\"",
+			       table, table, table, table, table) < 0) {
+		sql = NULL;
+		r = -ENOMEM;
+	}
+	if (r == 0)
+		r = exec_plain(db, sql);
+	for (i = 0; i < n_extra && r == 0; i++)
+		r = exec_plain(db, extra[i]);
+out:
+	for (i = 0; i < n_extra; i++)
+		free(extra[i]);
+	free(extra);
+	free(sql);
+	free(create);
+	return r;
+}
+
+/* Runs the "-- kura:autoincrement TABLE" lines of a migration's text. */
+static int migration_directives(struct db *db, const char *text, bool *ret_any)
+{
+	static const char tag[] = "-- kura:autoincrement ";
+	const char *p = text;
+	int r = 0;
+
+	*ret_any = false;
+	while (r == 0 && (p = strstr(p, tag)) != NULL) {
+		char table[64];
+		size_t n;
+
+		p += strlen(tag);
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+		if (n == 0 || n >= sizeof(table))
+			return -EINVAL;
+		memcpy(table, p, n);
+		table[n] = '\0';
+		*ret_any = true;
+		r = rebuild_autoincrement(db, table);
+		p += n;
+	}
+	return r;
+}
+
+/* PRAGMA foreign_key_check: 0 when no row breaks a foreign key. */
+static int foreign_keys_hold(struct db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db->h, "PRAGMA foreign_key_check", -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW) {
+		log_error("db.migrate", "a rebuilt table breaks a foreign key");
+		return -EINVAL;
+	}
+	return rc == SQLITE_DONE ? 0 : translate(rc);
+}
+
 int db_migrate(struct db *db)
 {
 	size_t i;
@@ -498,6 +623,7 @@ int db_migrate(struct db *db)
 	for (i = 0; i < embedded_n_migrations; i++) {
 		const struct embedded_file *m = &embedded_migrations[i];
 		struct db_stmt *st;
+		bool rebuild;
 		int have;
 
 		st = db_query(db, "SELECT 1 FROM schema_migrations WHERE name = $1", "t", m->name);
@@ -507,17 +633,27 @@ int db_migrate(struct db *db)
 			return have;
 		if (have)
 			continue;
-		r = db_begin(db);
-		if (r < 0)
+		/* a table rebuild needs foreign keys off, which only works outside a transaction */
+		rebuild = strstr(m->text, "-- kura:autoincrement ") != NULL;
+		if (rebuild && (r = exec_plain(db, "PRAGMA foreign_keys=OFF")) < 0)
 			return r;
-		r = exec_plain(db, m->text);
+		r = db_begin(db);
+		if (r == 0)
+			r = migration_directives(db, m->text, &rebuild);
+		if (r == 0)
+			r = exec_plain(db, m->text);
+		if (r == 0 && rebuild)
+			r = foreign_keys_hold(db);
 		if (r == 0)
 			r = db_exec(db, "INSERT INTO schema_migrations (name, applied_us) VALUES ($1, $2)",
 				    "ti", m->name, clock_now_us());
 		if (r == 0)
 			r = db_commit(db);
-		if (r < 0) {
+		if (r < 0)
 			db_rollback(db);
+		if (exec_plain(db, "PRAGMA foreign_keys=ON") < 0 && r == 0)
+			r = -EIO;
+		if (r < 0) {
 			log_error("db.migrate", "migration %s failed", m->name);
 			return r;
 		}

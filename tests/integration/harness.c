@@ -509,7 +509,10 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		     "[mail]\nsmtp_url = smtp://127.0.0.1:%d\npoll_seconds = 1\n"
 		     "[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n"
 		     /* managers of new tenants need MFA by default; the tests of MFA ask for it */
-		     "mfa_managers_default = optional\n",
+		     "mfa_managers_default = optional\n"
+		     /* the default free-space reserve (1 GiB or 5 %) would make the suite depend
+		      * on the machine's free disk; test_disk.c tests the reserve itself */
+		     "[storage]\nreserve_mib = 16\nreserve_percent = 0\n",
 		     s->public_url, s->smtp_port);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;

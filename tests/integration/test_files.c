@@ -106,6 +106,19 @@ static int64_t used_bytes(struct it_server *s, const struct it_session *sess)
 	return used;
 }
 
+/* What one new item (file, folder, label) costs the quota besides its bytes. */
+static int64_t item_bytes(struct it_server *s, const struct it_session *sess)
+{
+	struct it_response *r = it_get(s, sess, "/api/v1/quota");
+	int64_t v;
+
+	IT_ASSERT_STATUS(r, 200);
+	v = json_integer_value(json_object_get(r->json, "item_bytes"));
+	it_response_free(r);
+	assert_true(v > 0);
+	return v;
+}
+
 /* Does the root folder of sess's tenant list a child called name? */
 static bool root_has(struct it_server *s, const struct it_session *sess, const char *name)
 {
@@ -302,12 +315,12 @@ static void test_quota_exceeded_leaves_usage(void **state)
 {
 	struct it_world *w = *state;
 	unsigned char *data = random_bytes(5000, 2);
-	int64_t before = used_bytes(w->s, &w->bmgr);
+	int64_t before = used_bytes(w->s, &w->bmgr), item = item_bytes(w->s, &w->bmgr);
 	char quota[32];
 	struct it_response *r;
 	json_t *j = NULL;
 
-	snprintf(quota, sizeof(quota), "%lld", (long long)(before + 3000));
+	snprintf(quota, sizeof(quota), "%lld", (long long)(before + 3000 + item));
 	assert_int_equal(it_admin(w->s, &j, "tenant", "set-quota", "bravo", quota, NULL), 0);
 	json_decref(j);
 	r = put_file(w->s, &w->bmgr, "root", "big.bin", data, 5000, NULL);
@@ -318,14 +331,14 @@ static void test_quota_exceeded_leaves_usage(void **state)
 	assert_int_equal(count_blob_files(w->s, ".tmp-", -1, NULL, 0), 0);
 
 	upload_ok(w->s, &w->bmgr, "root", "small.bin", data, 2000);
-	assert_int_equal(used_bytes(w->s, &w->bmgr), before + 2000);
+	assert_int_equal(used_bytes(w->s, &w->bmgr), before + 2000 + item);
 	r = put_file(w->s, &w->bmgr, "root", "small2.bin", data, 1001, NULL);
 	IT_ASSERT_PROBLEM(r, 507, "quota-exceeded");
 	it_response_free(r);
-	assert_int_equal(used_bytes(w->s, &w->bmgr), before + 2000);
-	/* replacing counts the difference */
+	assert_int_equal(used_bytes(w->s, &w->bmgr), before + 2000 + item);
+	/* replacing counts the difference (no new item) */
 	upload_ok(w->s, &w->bmgr, "root", "small.bin", data, 3000);
-	assert_int_equal(used_bytes(w->s, &w->bmgr), before + 3000);
+	assert_int_equal(used_bytes(w->s, &w->bmgr), before + 3000 + item);
 	assert_int_equal(it_admin(w->s, &j, "tenant", "set-quota", "bravo", "10000000000", NULL), 0);
 	json_decref(j);
 	free(data);
@@ -384,7 +397,7 @@ static void test_trash_and_restore(void **state)
 	r = it_send(w->s, &w->auser, "DELETE", path, NULL);
 	IT_ASSERT_STATUS(r, 204);
 	it_response_free(r);
-	assert_int_equal(used_bytes(w->s, &w->auser), before - 4);
+	assert_int_equal(used_bytes(w->s, &w->auser), before - 4 - item_bytes(w->s, &w->auser));
 	r = it_send(w->s, &w->auser, "POST", "/api/v1/trash/1/restore", NULL);   /* the root */
 	IT_ASSERT_PROBLEM(r, 404, "not-found");
 	it_response_free(r);
@@ -721,7 +734,7 @@ static void test_disk_full_mid_upload(void **state)
 	assert_int_equal(count_blob_files(s, "", -1, NULL, 0), 0);
 	/* the fault fired once; the next upload works */
 	upload_ok(s, &mgr, "root", "big.bin", data, 400000);
-	assert_int_equal(used_bytes(s, &mgr), before + 400000);
+	assert_int_equal(used_bytes(s, &mgr), before + 400000 + item_bytes(s, &mgr));
 	assert_int_equal(it_server_stop(s), 0);
 	free(data);
 }

@@ -107,7 +107,7 @@ static void test_upload_read(void **state)
 	randombytes_buf(data, n);
 	assert_int_equal(upload("a.bin", data, n, &node), 0);
 	assert_int_equal(node.size, n);
-	assert_int_equal(usage(), before + (int64_t)n);
+	assert_int_equal(usage(), before + (int64_t)n + KURA_QUOTA_ITEM_BYTES);   /* content + the item */
 	expect_content(node.id, data, n);
 	/* another tenant id does not reach it */
 	assert_int_equal(files_get(fx.db, fx.t.id + 1000, node.id, &node), -ENOENT);
@@ -145,12 +145,13 @@ static void test_quota_exact(void **state)
 
 	(void)state;
 	randombytes_buf(data, sizeof(data));
-	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, before + 6000), 0);
+	/* each new file costs its bytes and one item of metadata */
+	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, before + 6000 + 2 * KURA_QUOTA_ITEM_BYTES), 0);
 	assert_int_equal(upload("q1", data, 5000, &node), 0);
 	assert_int_equal(upload("q2", data, 1001, &node), -EDQUOT);
-	assert_int_equal(usage(), before + 5000);
+	assert_int_equal(usage(), before + 5000 + KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(upload("q2", data, 1000, &node), 0);
-	assert_int_equal(usage(), before + 6000);
+	assert_int_equal(usage(), before + 6000 + 2 * KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, (int64_t)1 << 40), 0);
 }
 
@@ -211,7 +212,7 @@ static void test_trash_purge(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(files_purge_expired(fx.f, fx.db, INT64_MAX, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(usage(), before - (int64_t)sizeof(data));
+	assert_int_equal(usage(), before - (int64_t)sizeof(data) - 2 * KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(blob_count(), blobs - 1);
 	assert_int_equal(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder), -ENOENT);
 }
@@ -234,6 +235,32 @@ static void test_names(void **state)
 	assert_false(files_name_valid("a\x01"));
 	assert_false(files_name_valid("\xff\xfe"));
 	assert_true(files_name_valid("...") && files_name_valid("報告書.pdf") && files_name_valid(".hidden"));
+	/* bidirectional controls: "evil\u202Etxt.exe" shows as "evilexe.txt" */
+	assert_false(files_name_valid("evil\xe2\x80\xae" "txt.exe"));
+	assert_false(files_name_valid("a\xe2\x80\x8e" "b") || files_name_valid("a\xe2\x80\x8f" "b"));
+	assert_false(files_name_valid("a\xe2\x80\xaa" "b") || files_name_valid("a\xe2\x81\xa6" "b") ||
+		     files_name_valid("a\xe2\x81\xa9" "b") || files_name_valid("a\xd8\x9c" "b"));
+	assert_false(files_label_valid("x\xe2\x80\xae" "y"));
+	assert_true(files_name_valid("a\xe2\x80\x8d" "b"));   /* ZWJ (emoji sequences) stays */
+	/* NFD in, NFC stored: one name */
+	{
+		char nfc[KURA_FILE_NAME_MAX + 1];
+		struct file_node a, b;
+
+		assert_int_equal(files_name_nfc("cafe\xcc\x81", nfc, sizeof(nfc)), 0);
+		assert_string_equal(nfc, "caf\xc3\xa9");
+		assert_int_equal(files_name_nfc("\xe3\x81\x8b\xe3\x82\x99", nfc, sizeof(nfc)), 0);   /* か + ゙ */
+		assert_string_equal(nfc, "\xe3\x81\x8c");                                            /* が */
+		assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "Re\xcc\x81sume\xcc\x81", &a), 0);
+		assert_string_equal(a.name, "R\xc3\xa9sum\xc3\xa9");
+		assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "R\xc3\xa9sum\xc3\xa9", &b), -EEXIST);
+		assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "Re\xcc\x81sume\xcc\x81", &b), 0);
+		assert_int_equal(b.id, a.id);
+		/* 255 bytes after normalisation is the limit, whatever the input form */
+		memset(longname, 'a', 254);
+		memcpy(longname + 253, "e\xcc\x81", 4);   /* 253 + "é" (2 bytes in NFC) = 255 */
+		assert_true(files_name_valid(longname));
+	}
 	assert_false(files_label_valid("a/b"));
 	assert_true(files_label_valid("秘密"));
 	assert_true(files_content_type_valid("text/plain; charset=utf-8"));
@@ -281,6 +308,30 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Names stored in NFD before the NFC rule: rewritten once, unless the NFC twin exists. */
+static void test_normalize_legacy(void **state)
+{
+	struct file_node n;
+	int64_t count = -1;
+
+	(void)state;
+	/* the first start after the upgrade already ran it (fresh database: nothing to do) */
+	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO files_pending (task) VALUES ('nfc-names')", ""), 0);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_us,"
+					" modified_us) VALUES ($1, $2, 'folder', $3, 1, 1), ($1, $2, 'folder', $4, 1, 1),"
+					" ($1, $2, 'folder', $5, 1, 1)", "iittt", fx.t.id, fx.root,
+			 "old-nai\xcc\x88ve", "twin-e\xcc\x81", "twin-\xc3\xa9"), 0);
+	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), -ENOENT);
+	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), 0);
+	assert_string_equal(n.name, "old-na\xc3\xafve");
+	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "twin-\xc3\xa9", &n), 0);   /* the NFC one */
+	/* done: a second run does nothing */
+	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_quota_exact),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_trash_purge),
+		cmocka_unit_test(test_normalize_legacy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,7 +5,8 @@
  * refused (db_query NULL, db_exec < 0) and binds nothing; a rolled-back transaction leaves
  * nothing; a second connection sees committed data only; the statement cache survives
  * 10,000 queries (ASan checks for leaks), a statement reused after being freed by
- * content (same address, different text), and eviction while a statement is in use.
+ * content (same address, different text), and eviction while a statement is in use; the
+ * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key.
  * Every test gets its own database in a mkdtemp directory.
  */
 #include <setjmp.h>
@@ -17,8 +18,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/db.h"
+#include "store/embedded.h"
 
 struct fixture {
 	char dir[64];
@@ -357,10 +360,89 @@ static void test_cache_eviction_keeps_busy(void **state)
 		free(sqls[i]);
 }
 
+static long long one_int(struct db *db, const char *sql)
+{
+	struct db_stmt *st = db_query(db, sql, "");
+	long long v = -1;
+
+	if (db_step(st) > 0)
+		v = db_int(st, 0);
+	db_done(st);
+	return v;
+}
+
+/* A database as the migrations before 0009 left it, with accounts, sessions, app
+ * passwords and locks, upgraded: nothing lost, foreign keys still cascade, ids never come
+ * back, and an account's locks end with it. */
+static void test_upgrade_accounts_autoincrement(void **state)
+{
+	struct fixture *fx = *state;
+	sqlite3 *h = NULL;
+	size_t i;
+
+	fx->db = db_close(fx->db);
+	{
+		char p[160];
+
+		unlink(fx->path);   /* setup migrated it: start from nothing */
+		str_printf(p, sizeof(p), "%s-wal", fx->path);
+		unlink(p);
+		str_printf(p, sizeof(p), "%s-shm", fx->path);
+		unlink(p);
+	}
+	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA foreign_keys=ON; CREATE TABLE schema_migrations ("
+				      " name TEXT PRIMARY KEY, applied_us INTEGER NOT NULL)", NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < embedded_n_migrations && strcmp(embedded_migrations[i].name, "0009") < 0; i++) {
+		char *sql = sqlite3_mprintf("%s; INSERT INTO schema_migrations VALUES (%Q, 1)",
+					    embedded_migrations[i].text, embedded_migrations[i].name);
+
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_free(sql);
+	}
+	assert_int_equal(sqlite3_exec(h,
+		"INSERT INTO tenants (id, code, name, created_us, updated_us) VALUES (1, 't', 'T', 1, 1);"
+		"INSERT INTO accounts (id, tenant_id, login, email, role, status, created_us, updated_us) VALUES"
+		" (1, 1, 'a', 'a@x', 'manager', 'active', 1, 1), (2, 1, 'b', 'b@x', 'user', 'active', 1, 1),"
+		" (3, 1, 'c', 'c@x', 'user', 'active', 1, 1);"
+		"INSERT INTO sessions (token_hash, csrf_hash, tenant_id, account_id, created_us, last_seen_us,"
+		" expires_us, client_ip) VALUES (x'01', x'01', 1, 3, 1, 1, 1, ''), (x'02', x'02', 1, 1, 1, 1, 1, '');"
+		"INSERT INTO app_passwords (tenant_id, account_id, name, scope, secret_hash, created_us)"
+		" VALUES (1, 3, 'n', 'read', x'03', 1);"
+		"INSERT INTO dav_locks (token, tenant_id, path, depth_inf, shared, account_id, timeout_s,"
+		" expires_us, created_us) VALUES ('l2', 1, '/b', 0, 0, 2, 60, 9e15, 1),"
+		" ('l9', 1, '/gone', 0, 0, 9, 60, 9e15, 1);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	fx->db = db_open(fx->path, (char[256]){ 0 }, 256);
+	assert_non_null(fx->db);
+	assert_int_equal(db_migrate(fx->db), 0);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM accounts"), 3);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM sessions"), 2);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM app_passwords"), 1);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM dav_locks"), 1);   /* l9's account never existed */
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM sqlite_master WHERE name = 'accounts'"
+					 " AND sql LIKE '%AUTOINCREMENT%'"), 1);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	/* cascades still work, the highest id is not handed out again, locks end with accounts */
+	assert_int_equal(db_exec(fx->db, "DELETE FROM accounts WHERE id = 3", ""), 0);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM app_passwords"), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO accounts (tenant_id, login, email, role, status, created_us,"
+					 " updated_us) VALUES (1, 'd', 'd@x', 'user', 'active', 1, 1)", ""), 0);
+	assert_int_equal(db_last_id(fx->db), 4);
+	assert_int_equal(db_exec(fx->db, "DELETE FROM accounts WHERE id = 2", ""), 0);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM dav_locks"), 0);
+	/* and running the migrations again changes nothing */
+	assert_int_equal(db_migrate(fx->db), 0);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM accounts"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_accounts_autoincrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_conflict, setup, teardown),

@@ -1,0 +1,315 @@
+/*
+ * Crash leftovers in the blob store (issue 14) on a real `kura serve`: a starting server
+ * holds the data directory lock (a second one refuses to start), removes every temporary
+ * file of an unfinished upload whatever its age, and deletes committed blobs that no file
+ * row names (live or in the trash), while every referenced file, the trash included, reads
+ * back intact. Leftovers are planted by hand (a fresh .tmp- file, an unreferenced blob) and
+ * made for real by kill -9 during parallel uploads (the pattern of test_audit_crash.c).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define MGR_PW "Leftover-manager-pw-1"
+#define UPLOADERS 4
+#define ROUNDS 3
+
+static long long sql_value(struct it_server *s, const char *sql)
+{
+	char db[IT_STR * 2], *out = NULL;
+	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
+	long long v = -1;
+
+	snprintf(db, sizeof(db), "%s/kura.db", s->data);
+	if (it_run(argv, 30, &out, NULL) == 0 && out && *out)
+		v = strtoll(out, NULL, 10);
+	free(out);
+	return v;
+}
+
+static void write_bytes(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Files in DIR/blobs/<tenant> whose names start with prefix ("" = blobs, not dot files). */
+static int count_in(struct it_server *s, long long tenant, const char *prefix)
+{
+	char dir[IT_STR * 2];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/blobs/%lld", s->data, tenant);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*prefix ? !strncmp(de->d_name, prefix, strlen(prefix)) : de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every blob file is named by a row and every row's blob exists (one query, one listing). */
+static void assert_store_consistent(struct it_server *s, long long tenant)
+{
+	char dir[IT_STR * 2], sql[256], db[IT_STR * 2], *out = NULL, *line, *save = NULL;
+	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
+	char **names = NULL;
+	struct dirent *de;
+	size_t n = 0, cap = 0, i = 0;
+	DIR *d;
+
+	assert_int_equal(count_in(s, tenant, ".tmp-"), 0);
+	snprintf(dir, sizeof(dir), "%s/blobs/%lld", s->data, tenant);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			names = realloc(names, cap * sizeof(*names));
+			assert_non_null(names);
+		}
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	snprintf(db, sizeof(db), "%s/kura.db", s->data);
+	snprintf(sql, sizeof(sql), "SELECT blob_id FROM file_nodes WHERE tenant_id = %lld AND blob_id IS NOT NULL"
+				   " ORDER BY blob_id", tenant);
+	assert_int_equal(it_run(argv, 60, &out, NULL), 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+		if (i >= n)
+			fail_msg("row names blob %s, which is missing", line);
+		if (strcmp(line, names[i]))
+			fail_msg("blob %s and row %s disagree (unreferenced or missing blob)", names[i], line);
+	}
+	if (i != n)
+		fail_msg("%zu blob files, %zu rows: %s has no row", n, i, names[i]);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(out);
+}
+
+static struct it_response *put(struct it_server *s, const struct it_session *sess, const char *name,
+			       const void *data, size_t n)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/api/v1/folders/root/files/%s", name);
+	return it_request(s, &(struct it_request){ .method = "PUT", .path = path, .body = data, .body_len = n,
+						  .content_type = "application/octet-stream",
+						  .cookie = sess->token, .csrf = sess->csrf });
+}
+
+static long long upload(struct it_server *s, const struct it_session *sess, const char *name, const char *text)
+{
+	struct it_response *r = put(s, sess, name, text, strlen(text));
+	long long id;
+
+	assert_true(r->status == 201 || r->status == 200);
+	id = json_integer_value(json_object_get(r->json, "id"));
+	it_response_free(r);
+	return id;
+}
+
+static void expect_content(struct it_server *s, const struct it_session *sess, long long id, const void *data,
+			   size_t n)
+{
+	char path[128];
+	struct it_response *r;
+
+	snprintf(path, sizeof(path), "/api/v1/files/%lld/content", id);
+	r = it_get(s, sess, path);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, n);
+	assert_memory_equal(r->body, data, n);
+	it_response_free(r);
+}
+
+static void test_lock_and_sweep_at_start(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr;
+	char path[IT_STR * 2], other[IT_STR * 2], port[32], *err = NULL;
+	long long tenant, kept, trashed, replaced;
+	struct it_response *r;
+	int st;
+
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
+	tenant = sql_value(s, "SELECT id FROM tenants WHERE code = 'alpha'");
+	kept = upload(s, &mgr, "kept.txt", "kept content");
+	trashed = upload(s, &mgr, "trashed.txt", "in the trash");
+	replaced = upload(s, &mgr, "replaced.txt", "first version");
+	assert_int_equal(upload(s, &mgr, "replaced.txt", "second version"), replaced);
+	snprintf(path, sizeof(path), "/api/v1/files/%lld", trashed);
+	r = it_send(s, &mgr, "DELETE", path, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+
+	/* a second server on the same data directory refuses to start */
+	{
+		const char *argv[] = { KURA_BIN, "serve", "--data", s->data, "--listen", port, "--no-tls", NULL };
+
+		snprintf(port, sizeof(port), "127.0.0.1:%d", it_free_port());
+		st = it_run(argv, 60, NULL, &err);
+		assert_int_equal(st, 1);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "another kura serve is using"));
+		free(err);
+	}
+
+	/* leftovers: a fresh temporary file and a committed blob whose row never committed;
+	 * a blob under a tenant the database does not know is not the sweep's to judge */
+	snprintf(path, sizeof(path), "%s/blobs/%lld/.tmp-0123456789abcdef0123456789abcdef", s->data, tenant);
+	write_bytes(path, "half an upload");
+	snprintf(path, sizeof(path), "%s/blobs/%lld/fedcba9876543210fedcba9876543210", s->data, tenant);
+	write_bytes(path, "a blob nobody names");
+	snprintf(other, sizeof(other), "%s/blobs/999", s->data);
+	assert_int_equal(mkdir(other, 0700), 0);
+	snprintf(other, sizeof(other), "%s/blobs/999/00000000000000000000000000000001", s->data);
+	write_bytes(other, "unknown tenant");
+	assert_int_equal(count_in(s, tenant, ".tmp-"), 1);
+	assert_int_equal(count_in(s, tenant, ""), 4);
+
+	assert_int_equal(it_server_restart(s), 0);
+	assert_store_consistent(s, tenant);
+	assert_int_equal(count_in(s, tenant, ""), 3);   /* kept, trashed, replaced (second version) */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(other, F_OK), 0);
+	IT_ASSERT_LOGIN(s, "alpha", "boss", MGR_PW, 201, &mgr);
+	expect_content(s, &mgr, kept, "kept content", 12);
+	expect_content(s, &mgr, replaced, "second version", 14);
+	snprintf(path, sizeof(path), "/api/v1/trash/%lld/restore", trashed);
+	r = it_send(s, &mgr, "POST", path, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	expect_content(s, &mgr, trashed, "in the trash", 12);
+}
+
+struct uploader {
+	struct it_server *s;
+	struct it_session sess;
+	int id;
+	volatile int *stop;
+	unsigned char *data;
+	size_t n;
+	long long acked[4096];
+	size_t n_acked;
+	int seq;
+};
+
+/* No cmocka assertions here: only what the server answered is recorded. */
+static void *uploads(void *arg)
+{
+	struct uploader *u = arg;
+
+	while (!*u->stop && u->n_acked < 4096) {
+		char name[32];
+		struct it_response *r;
+
+		snprintf(name, sizeof(name), "u%d-%d.bin", u->id, u->seq++);
+		r = put(u->s, &u->sess, name, u->data, u->n);
+		if (r->status == 201)
+			u->acked[u->n_acked++] = json_integer_value(json_object_get(r->json, "id"));
+		it_response_free(r);
+	}
+	return NULL;
+}
+
+static void test_kill9_during_uploads_leaves_nothing(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr;
+	struct uploader *u = calloc(UPLOADERS, sizeof(*u));
+	pthread_t th[UPLOADERS];
+	volatile int stop = 0;
+	unsigned char *data = malloc(3 * 1024 * 1024);
+	long long tenant;
+	size_t i, k, acked = 0;
+	int round, st;
+
+	for (i = 0; i < 3 * 1024 * 1024; i++)
+		data[i] = (unsigned char)(i * 31 + 7);
+	it_create_tenant(s, "beta", NULL);
+	it_create_manager(s, "beta", "bmgr", MGR_PW, &mgr);
+	tenant = sql_value(s, "SELECT id FROM tenants WHERE code = 'beta'");
+	for (i = 0; i < UPLOADERS; i++) {
+		u[i].s = s;
+		u[i].sess = mgr;
+		u[i].id = (int)i;
+		u[i].stop = &stop;
+		u[i].data = data;
+		u[i].n = 1024 * 1024 + 4096 * i;
+	}
+	for (round = 0; round < ROUNDS; round++) {
+		stop = 0;
+		for (i = 0; i < UPLOADERS; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, uploads, &u[i]), 0);
+		usleep(300000 + 200000 * (useconds_t)round);
+		kill(s->pid, SIGKILL);   /* uploads in flight: temporary files, maybe a blob without its row */
+		assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+		assert_true(WIFSIGNALED(st));
+		s->pid = -1;
+		stop = 1;
+		for (i = 0; i < UPLOADERS; i++)
+			pthread_join(th[i], NULL);
+		print_message("round %d: %d temporary file(s) left by the crash\n", round,
+			      count_in(s, tenant, ".tmp-"));
+		assert_int_equal(it_server_restart(s), 0);
+		assert_store_consistent(s, tenant);
+		IT_ASSERT_LOGIN(s, "beta", "bmgr", MGR_PW, 201, &mgr);
+		for (i = 0; i < UPLOADERS; i++)
+			u[i].sess = mgr;
+	}
+	/* every acknowledged upload is there, byte for byte */
+	for (i = 0; i < UPLOADERS; i++)
+		for (k = 0; k < u[i].n_acked; k++, acked++)
+			expect_content(s, &mgr, u[i].acked[k], data, u[i].n);
+	print_message("%zu acknowledged uploads read back intact\n", acked);
+	assert_true(acked > 0);
+	free(u);
+	free(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lock_and_sweep_at_start, it_setup_server, it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_kill9_during_uploads_leaves_nothing, it_setup_server,
+						it_teardown_server),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
