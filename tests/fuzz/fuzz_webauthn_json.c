@@ -6,8 +6,10 @@
  * object, authenticator data, libfido2's checks; an assertion is verified against a fixed
  * ES256 key, which never signed anything). RP ID files.example.com, origin
  * https://files.example.com. Checks: decoded members within their limits
- * (KURA_WEBAUTHN_ID_MAX, _CLIENTDATA_MAX, _ATTOBJ_MAX), id equal to rawId, a refusal with a
- * reason, an accepted clientDataJSON has the asked type and the origin, and nothing verifies.
+ * (KURA_WEBAUTHN_ID_MAX, _CLIENTDATA_MAX, _ATTOBJ_MAX); id equal to rawId and the only
+ * base64url spelling of the decoded bytes (a byte >= 0x80 once decoded as a digit); a
+ * refusal with a reason; an accepted clientDataJSON has the asked type and the origin;
+ * nothing verifies.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -124,6 +126,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cr.att_obj.n > KURA_WEBAUTHN_ATTOBJ_MAX || cr.auth_data.n > KURA_WEBAUTHN_ATTOBJ_MAX ||
 		    strcmp(json_string_value(json_object_get(j, "id")), json_string_value(json_object_get(j, "rawId"))))
 			abort();
+		/* one spelling per credential id: encoding the decoded id gives the text back
+		 * (without '=' padding) */
+		{
+			const char *raw = json_string_value(json_object_get(j, "rawId"));
+			char *again = b64url_encode(cr.raw_id.p, cr.raw_id.n);
+			size_t n = strlen(raw);
+
+			while (n && raw[n - 1] == '=')
+				n--;
+			if (!again || strlen(again) != n || memcmp(again, raw, n))
+				abort();
+			free(again);
+		}
 		if (kind == 0)
 			registration(&cr);
 		else

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the CBOR bounds of WebAuthn (core/cborval.c, auth/webauthn.c included to
- * reach attestation_parse() and authdata_check()).
+ * reach attestation_parse() and authdata_check()), and the base64url alphabet of its members.
  *
  * The hostile bodies of issue 14 are 5 bytes that declare a huge array, byte string or map
  * (0x9a ffffffff: 2^32 elements). libcbor allocates and zeroes what a header declares before
@@ -382,6 +382,24 @@ static void test_attestation_none_parses(void **state)
 	assert_int_equal(parse_attestation(obj, n), -EINVAL);
 }
 
+/* base64url (b64url_decode, auth/mfa.c): only its alphabet; libsodium 1.0.18 decodes a byte
+ * >= 0x80 as some digit, so "QUJ\x80" once read as 3 bytes (fuzz_webauthn_json) */
+static void test_b64url_alphabet(void **state)
+{
+	unsigned char out[16];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(b64url_decode("QUJD", out, sizeof(out), &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(out, "ABC", 3);
+	assert_int_equal(b64url_decode("QUJD==", out, sizeof(out), &n), 0);
+	assert_int_equal(b64url_decode("QUJ\x80", out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(b64url_decode("Q\xc3\xa9" "D", out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(b64url_decode("QU+D", out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(b64url_decode("QU=D", out, sizeof(out), &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_attestation_five_byte_bodies),
 		cmocka_unit_test(test_authdata),
 		cmocka_unit_test(test_attestation_none_parses),
+		cmocka_unit_test(test_b64url_alphabet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
