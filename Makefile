@@ -1,12 +1,13 @@
 # The two commands of the README:
 #   make run   install what is missing, build, create ./var/kura with a demo tenant, serve
-#   make test  build with -Werror + AddressSanitizer + UndefinedBehaviorSanitizer, run ctest
+#   make test  build with -Werror + AddressSanitizer + UndefinedBehaviorSanitizer, run ctest;
+#              then the fuzz corpus replay in a clang build (build-fuzz, scripts/test-fuzz.sh)
 # Other targets: build, clean, bench.
 DATA ?= var/kura
 LISTEN ?= 127.0.0.1:8443
 JOBS ?= $(shell nproc)
 
-.PHONY: all build run test clean deps test-deps
+.PHONY: all build run test test-fuzz clean deps test-deps
 
 all: build
 
@@ -28,6 +29,11 @@ test: test-deps
 	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DKURA_SANITIZE=address,undefined >/dev/null
 	cmake --build build-test -j $(JOBS)
 	cd build-test && ctest --output-on-failure -j $(JOBS)
+	./scripts/test-fuzz.sh $(JOBS)
+
+# libFuzzer targets need clang: a second build dir; a loud banner when clang is missing.
+test-fuzz: test-deps
+	./scripts/test-fuzz.sh $(JOBS)
 
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-fuzz

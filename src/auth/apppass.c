@@ -273,7 +273,9 @@ int basic_auth_parse(const char *header, char *ret_user, size_t user_size, char 
 	n_b64 = strlen(b64);
 	while (n_b64 && b64[n_b64 - 1] == ' ')
 		n_b64--;
+	/* only the alphabet: libsodium 1.0.18 decodes any byte >= 0x80 as some digit */
 	if (n_b64 == 0 ||
+	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n_b64 ||
 	    sodium_base642bin(buf, sizeof(buf) - 1, b64, n_b64, NULL, &n_bin, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 || end != b64 + n_b64)
 		goto out;

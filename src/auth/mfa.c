@@ -135,6 +135,9 @@ int b64url_decode(const char *in, unsigned char *out, size_t max, size_t *ret_n)
 		n--;
 	if (n == 0 || (n * 3) / 4 > max)
 		return -EINVAL;
+	/* only the alphabet: libsodium 1.0.18 decodes any byte >= 0x80 as some digit */
+	if (strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != n)
+		return -EINVAL;
 	if (sodium_base642bin(out, max, in, n, NULL, &bin_len, NULL,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -EINVAL;

@@ -18,9 +18,12 @@
  * record both say 0 (authenticators without a counter); a counter that does not increase is
  * refused and recorded (cloned authenticator?).
  *
- * SECURITY: every length is bounded (limits.h) before decoding; credentials are looked up
- * by tenant, account and credential id together, so another account's or tenant's
- * credential is simply not found.
+ * SECURITY: every length is bounded (limits.h) before decoding, and the CBOR of the
+ * attestation object and of the authenticator data (COSE key, extensions) is walked by
+ * core/cborval.h before libcbor or libfido2 decode it: libcbor allocates what a header
+ * declares before reading, so a 5-byte array header would otherwise cost gigabytes.
+ * Credentials are looked up by tenant, account and credential id together, so another
+ * account's or tenant's credential is simply not found.
  */
 #include <stdlib.h>
 
@@ -31,11 +34,16 @@
 #include <sodium.h>
 
 #include "auth/mfa_int.h"
+#include "core/cborval.h"
 #include "core/clock.h"
 #include "store/db.h"
 
 #define FLAG_UP 0x01
 #define FLAG_UV 0x04
+#define FLAG_AT 0x40          /* attested credential data included */
+#define FLAG_ED 0x80          /* extensions included */
+#define AUTHDATA_FIXED 37     /* rpIdHash, flags, signCount */
+#define ATTCRED_FIXED 18      /* aaguid, credentialIdLength */
 
 struct blob {
 	unsigned char *p;
@@ -266,6 +274,33 @@ out:
 	return r;
 }
 
+/* Authenticator data (WebAuthn §6.1): rpIdHash, flags, signCount; the attested credential
+ * data (aaguid, id length, id, COSE key) when AT is set, which registration needs and an
+ * assertion does not carry; the extensions map when ED is set; nothing after. libfido2
+ * cbor_load()s the COSE key and the extensions, so their CBOR is checked here first. */
+static int authdata_check(const unsigned char *ad, size_t n, bool registration)
+{
+	size_t off = AUTHDATA_FIXED, id_len, n_items;
+	unsigned char flags;
+
+	if (!ad || n < AUTHDATA_FIXED)
+		return -EINVAL;
+	flags = ad[32];
+	if (!!(flags & FLAG_AT) != registration)
+		return -EINVAL;
+	if (flags & FLAG_AT) {
+		if (n - off < ATTCRED_FIXED)
+			return -EINVAL;
+		id_len = ((size_t)ad[off + 16] << 8) | ad[off + 17];
+		off += ATTCRED_FIXED;
+		if (id_len > n - off)
+			return -EINVAL;
+		off += id_len;
+	}
+	n_items = (flags & FLAG_AT ? 1 : 0) + (flags & FLAG_ED ? 1 : 0);
+	return cborval_sequence(ad + off, n - off, n_items, KURA_WEBAUTHN_CBOR_DEPTH_MAX);
+}
+
 struct attestation {
 	cbor_item_t *root;
 	const char *fmt;              /* points into fmt_buf */
@@ -283,6 +318,9 @@ static int attestation_parse(const struct blob *b, struct attestation *ret)
 	size_t i, n;
 
 	memset(ret, 0, sizeof(*ret));
+	/* bounds first: cbor_load() allocates what the headers declare */
+	if (cborval_item(b->p, b->n, KURA_WEBAUTHN_CBOR_DEPTH_MAX, &n) < 0 || n != b->n)
+		return -EINVAL;
 	ret->root = cbor_load(b->p, b->n, &res);
 	if (!ret->root || res.error.code != CBOR_ERR_NONE || res.read != b->n || !cbor_isa_map(ret->root) ||
 	    !cbor_map_is_definite(ret->root))
@@ -323,9 +361,9 @@ static int attestation_parse(const struct blob *b, struct attestation *ret)
 					ret->has_x5c = true;
 		}
 	}
-	if (!ret->fmt || !ret->auth_data || !ret->att_stmt || ret->n_auth_data < 37)
+	if (!ret->fmt || !ret->auth_data || !ret->att_stmt)
 		return -EINVAL;
-	return 0;
+	return authdata_check(ret->auth_data, ret->n_auth_data, true);
 }
 
 /* A fido_cred_t holding the authenticator data, for the first COSE type that parses. */
@@ -616,6 +654,11 @@ int webauthn_assert_tx(struct db *db, int64_t tenant_id, int64_t account_id, con
 	r = credential_parse(assertion, true, &cr);
 	if (r < 0)
 		return r;
+	r = authdata_check(cr.auth_data.p, cr.auth_data.n, false);
+	if (r < 0) {
+		*ret_reason = "authenticator data";
+		goto out;
+	}
 	r = client_data_check(&cr.client_data, "webauthn.get", ch_hash, ret_reason);
 	if (r < 0)
 		goto out;

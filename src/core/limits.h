@@ -62,6 +62,7 @@
 #define KURA_WEBAUTHN_CLIENTDATA_MAX 4096          /* clientDataJSON bytes */
 #define KURA_WEBAUTHN_ATTOBJ_MAX     (16 * 1024)   /* attestationObject / authenticatorData */
 #define KURA_WEBAUTHN_CHALLENGE      32            /* random bytes */
+#define KURA_WEBAUTHN_CBOR_DEPTH_MAX 16            /* nesting of arrays, maps, tags (core/cborval.h) */
 
 /* --- access (C3, C4): allowlist, throttling, tenant lockout bounds, reset, app passwords --- */
 #define KURA_IP_ALLOWLIST_MAX        100           /* CIDR ranges per tenant */

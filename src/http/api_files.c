@@ -719,11 +719,14 @@ void http_date_format(int64_t us, char *buf, size_t size)
 		str_copy(buf, size, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
-/* An HTTP-date (IMF-fixdate) in seconds; -1 when it is not one. */
+/* An HTTP-date (IMF-fixdate) in seconds; -1 when it is not one. A date before 1970 is 0:
+ * every file is newer (timegm's negative answers would otherwise read as "no date", so an
+ * If-Unmodified-Since of 1900 was ignored instead of failing; fuzz_http_date found it). */
 static int64_t http_date_parse(const char *s)
 {
 	struct tm tm;
 	const char *end;
+	time_t t;
 
 	if (!s)
 		return -1;
@@ -731,7 +734,8 @@ static int64_t http_date_parse(const char *s)
 	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	if (!end || *end)
 		return -1;
-	return (int64_t)timegm(&tm);
+	t = timegm(&tm);
+	return t < 0 ? 0 : (int64_t)t;
 }
 
 unsigned http_preconditions(struct request *req, const char *etag, int64_t modified_us, bool exists)
