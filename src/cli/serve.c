@@ -114,8 +114,11 @@ int cmd_serve(int argc, char **argv)
 		return fail("--listen address too long");
 	if (crypto_init() < 0)
 		return fail("libsodium failed to initialize");
-	if (pwhash_set_params(cfg.pwhash_ops, cfg.pwhash_mem_kib) < 0)
-		return fail("[security] pwhash_ops / pwhash_mem_kib are outside Argon2id's limits");
+	if (pwhash_set_params(cfg.pwhash_ops, cfg.pwhash_mem_kib) < 0) {
+		str_printf(err, sizeof(err), "%s: [security] pwhash_ops / pwhash_mem_kib are outside Argon2id's limits",
+			   cfg.path);
+		return fail(err);
+	}
 	auth_configure(&cfg);
 
 	cli_path(path, sizeof(path), dir, "master.key");
@@ -126,7 +129,9 @@ int cmd_serve(int argc, char **argv)
 		return fail(err);
 	}
 	if (mfa_configure(&cfg, master) < 0) {
-		fail("[server] public_url must be an http:// or https:// URL (it is the WebAuthn origin)");
+		str_printf(err, sizeof(err), "%s: [server] public_url must be an http:// or https:// URL (it is the "
+			   "WebAuthn origin)", cfg.path);
+		fail(err);
 		goto out;
 	}
 	/* the deployment's Ed25519 key signs audit checkpoints and exports (F9, G3) */
