@@ -21,6 +21,7 @@ struct http_server {
 	struct mailer *mailer;
 	struct files *files;           /* NULL: the files API answers 503 */
 	bool tls;
+	bool header_layout;            /* MHD's header layout is one server.c knows (strictness check) */
 	/* access: [server] trusted_proxies, parsed at start */
 	struct ipnet trusted[KURA_TRUSTED_PROXIES_MAX];
 	size_t n_trusted;

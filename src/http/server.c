@@ -44,6 +44,14 @@
 #define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
 #define R_DAV       0x80   /* WebDAV: every method, app passwords only, permission by method */
 
+/* MHD's own strictness: refuses spaces in the request target and HTTP/1.1 without Host
+ * (0.9.75: MHD_OPTION_STRICT_FOR_CLIENT 1; later releases renamed it) */
+#if MHD_VERSION >= 0x00097701
+#define HTTP_STRICT_OPTION MHD_OPTION_CLIENT_DISCIPLINE_LVL, 1
+#else
+#define HTTP_STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT, 1
+#endif
+
 struct route {
 	const char *method;
 	const char *pattern;    /* '*' matches one path segment */
@@ -183,6 +191,7 @@ static const char *status_title(const char *type)
 		{ "invitation-invalid", "The invitation is invalid, used or expired" },
 		{ "body-too-large", "The body is too large" },
 		{ "headers-too-large", "The request headers are too large" },
+		{ "invalid-header", "The request line or headers are malformed" },
 		{ "unsupported-media-type", "Unsupported media type" },
 		{ "invalid-name", "The name is not acceptable" },
 		{ "quota-exceeded", "The tenant's storage quota would be exceeded" },
@@ -773,6 +782,151 @@ static bool is_stream_request(struct request *req)
 	return false;
 }
 
+/* ---------------------------------------------------------------- header strictness */
+
+/*
+ * libmicrohttpd 0.9.75 takes header lines that a proxy in front of kura may read otherwise
+ * (request smuggling): "Transfer-Encoding : chunked" becomes a header named
+ * "Transfer-Encoding " that MHD ignores (MHD refuses white space before the colon only in
+ * its *permissive* mode, an inverted test), an obs-fold continuation line is glued to the
+ * previous header's *name*, a NUL byte silently cuts a value, and bare LF ends lines. MHD
+ * has no option that refuses these, and what it keeps of a header cannot show them. But it
+ * parses the request in place in its read buffer: the request line, then each header line
+ * as name, colon (overwritten by NUL), optional white space, value, CRLF (both overwritten
+ * by NUL), in the order they arrived, and MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE is the
+ * byte count from the method to the end of the empty line. So a request is exactly what
+ * its headers say when every header's name starts where the previous line's value + CRLF
+ * ended, and the last one + CRLF CRLF ends at the header size. A folded line (whose name
+ * MHD moved), a NUL (bytes after the value), a bare LF (one byte short), a line MHD
+ * dropped: each breaks that chain. This relies on MHD's layout, which was read in the
+ * 0.9.75 source (connection.c: get_next_header_line, process_header_line,
+ * process_broken_line; 0.9.76 is the same); header_layout_known() limits it to those
+ * versions. Left over: a NUL right before a bare LF looks like CRLF once MHD overwrote
+ * both; MHD then keeps the value without the NUL.
+ *
+ * The rest does not depend on MHD's layout: header names must be tokens (RFC 9110 5.1),
+ * values free of control bytes other than HTAB, at most one Host, Content-Length and
+ * Transfer-Encoding, not both of the last two, Transfer-Encoding only "chunked" and not
+ * in HTTP/1.0 (RFC 9112 6.1). A refusal is 400 and closes the connection, so nothing
+ * after the bad request is read as another one.
+ */
+static bool header_layout_known(void)
+{
+	const char *v = MHD_get_version();
+
+	return v && (!strcmp(v, "0.9.75") || !strcmp(v, "0.9.76"));
+}
+
+static bool is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+struct header_walk {
+	uintptr_t cursor;          /* where the next header line must start (layout check) */
+	uintptr_t end;             /* method + MHD's header size */
+	bool layout;
+	const char *bad;           /* what is wrong; NULL while nothing is */
+	unsigned n_host, n_cl, n_te;
+	const char *te;
+};
+
+static bool name_is(const char *key, size_t n, const char *name)
+{
+	return n == strlen(name) && !strncasecmp(key, name, n);
+}
+
+static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				   const char *value, size_t value_size)
+{
+	struct header_walk *w = cls;
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+	size_t i;
+
+	(void)kind;
+	if (w->layout) {
+		/* first, so that nothing below reads outside the header block */
+		if (k != w->cursor || v < k + key_size + 1 || v + value_size + 2 > w->end) {
+			w->bad = "a header line is folded, holds a NUL byte or ends in a bare LF";
+			return MHD_NO;
+		}
+		for (i = key_size + 1; i < v - k; i++)
+			if (key[i] != ' ' && key[i] != '\t') {
+				w->bad = "a header line is malformed";
+				return MHD_NO;
+			}
+		w->cursor = v + value_size + 2;
+	}
+	if (key_size == 0) {
+		w->bad = "a header has an empty name";
+		return MHD_NO;
+	}
+	for (i = 0; i < key_size; i++)
+		if (!is_tchar((unsigned char)key[i])) {
+			w->bad = "a header name holds white space or a character that is not allowed";
+			return MHD_NO;
+		}
+	for (i = 0; i < value_size; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			w->bad = "a header value holds a control byte";
+			return MHD_NO;
+		}
+	}
+	if (name_is(key, key_size, "Host"))
+		w->n_host++;
+	else if (name_is(key, key_size, "Content-Length"))
+		w->n_cl++;
+	else if (name_is(key, key_size, "Transfer-Encoding")) {
+		w->n_te++;
+		w->te = value;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the request line and headers are acceptable, else what is wrong with them. */
+static const char *headers_malformed(struct request *req, const char *method, const char *version)
+{
+	struct header_walk w = { 0 };
+	const union MHD_ConnectionInfo *ci;
+	size_t i, n_method = strlen(method);
+
+	for (i = 0; i < n_method; i++)
+		if (!is_tchar((unsigned char)method[i]))
+			return "the method is not a token";
+	for (i = 0; req->raw_uri[i]; i++)
+		if ((unsigned char)req->raw_uri[i] <= 0x20 || req->raw_uri[i] == 0x7f)
+			return "the request target holds a control byte or white space";
+	ci = req->srv->header_layout
+	     ? MHD_get_connection_info(req->con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) : NULL;
+	if (ci) {
+		/* "METHOD SP target SP version CRLF": MHD's strings are in place in one buffer */
+		if ((uintptr_t)version != (uintptr_t)method + n_method + 1 + strlen(req->raw_uri) + 1)
+			return "the request line is malformed";
+		w.layout = true;
+		w.cursor = (uintptr_t)version + strlen(version) + 2;
+		w.end = (uintptr_t)method + ci->header_size;
+		if (w.cursor + 2 > w.end)
+			return "the request line is malformed";
+	}
+	MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, walk_header, &w);
+	if (w.bad)
+		return w.bad;
+	if (w.layout && w.cursor + 2 != w.end)
+		return "a header line is folded, holds a NUL byte or ends in a bare LF";
+	if (w.n_host > 1)
+		return "more than one Host header";
+	if (w.n_cl > 1 || w.n_te > 1)
+		return "more than one Content-Length or Transfer-Encoding header";
+	if (w.n_te && w.n_cl)
+		return "both Transfer-Encoding and Content-Length";
+	if (w.n_te && (strcasecmp(w.te, "chunked") || !strcmp(version, MHD_HTTP_VERSION_1_0)))
+		return "Transfer-Encoding other than chunked (or in HTTP/1.0)";
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- MHD callbacks */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -823,12 +977,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
 	(void)cls;
 	(void)url;
-	(void)version;
 	if (!req)
 		return MHD_NO;
 	if (!req->started) {
+		const char *bad;
+
 		req->started = true;
 		req->method = method;
+		if (req->raw_uri && (bad = headers_malformed(req, method, version))) {
+			/* close: the bytes after a request we cannot frame are not another request */
+			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+			return http_problem(req, 400, "invalid-header", bad, NULL);
+		}
 		ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 		req->user_agent = ua ? ua : "";
 		req->actor.user_agent = req->user_agent;
@@ -1036,6 +1196,11 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	srv->mailer = opt->mailer;
 	srv->files = opt->files;
 	srv->tls = opt->tls_cert_pem != NULL;
+	srv->header_layout = header_layout_known();
+	if (!srv->header_layout)
+		log_warn("http.strict", "libmicrohttpd %s: the header layout check is off (it knows 0.9.75 "
+			 "and 0.9.76); folded header lines and NUL bytes in values are left to the library",
+			 MHD_get_version());
 	if (access_configure(srv, err, err_size) < 0) {
 		free(srv);
 		return NULL;
@@ -1056,7 +1221,7 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+			(unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
 			MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
 			opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
 	} else {
@@ -1067,7 +1232,7 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+			(unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION, MHD_OPTION_END);
 	}
 	if (!srv->daemon) {
 		str_copy(err, err_size, "the HTTP server did not start (bad TLS certificate or key?)");

@@ -1419,3 +1419,86 @@ int it_teardown_world(void **state)
 	free(w);
 	return status == 0 ? 0 : -1;
 }
+
+/* ---------------------------------------------------------------- raw sockets (issue 14) */
+
+int it_raw_connect(struct it_server *s, const char *from_ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (from_ip && (inet_pton(AF_INET, from_ip, &src.sin_addr) != 1 ||
+			bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0))
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto fail;
+	return fd;
+fail:
+	{
+		int e = errno ? errno : EINVAL;
+
+		close(fd);
+		return -e;
+	}
+}
+
+int it_raw_send(int fd, const void *bytes, size_t n)
+{
+	const char *p = bytes;
+
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+char *it_raw_read(int fd, double timeout_s, bool *ret_closed)
+{
+	struct buf b = { 0 };
+	double end = now_s() + timeout_s;
+	bool closed = false;
+	char chunk[4096];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = end - now_s();
+		ssize_t k;
+
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		k = recv(fd, chunk, sizeof(chunk), 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			closed = true;   /* EOF, or a reset: the server is done with it */
+			break;
+		}
+		buf_add(&b, chunk, (size_t)k);
+	}
+	if (ret_closed)
+		*ret_closed = closed;
+	buf_add(&b, "", 0);
+	return buf_take(&b);
+}
+
+bool it_raw_wait_closed(int fd, double timeout_s)
+{
+	bool closed = false;
+	char *junk = it_raw_read(fd, timeout_s, &closed);
+
+	free(junk);
+	return closed;
+}

@@ -127,6 +127,18 @@ const char *it_json_str(const json_t *obj, const char *key);
 /* Does the Set-Cookie value carry this attribute (case-insensitive; "Path=/" etc.)? */
 bool it_cookie_has_attr(const char *set_cookie, const char *attr);
 
+/* --- raw sockets (issue 14): exact bytes, for what libcurl will not send --- */
+/* A TCP connection to the server's port from from_ip (e.g. "127.0.0.2"; NULL: any). The fd,
+ * or -errno. */
+int it_raw_connect(struct it_server *s, const char *from_ip);
+/* Sends all n bytes. 0 or -errno. */
+int it_raw_send(int fd, const void *bytes, size_t n);
+/* Everything received within timeout_s or until the peer closes (*ret_closed, may be NULL).
+ * Malloc'd, NUL-terminated (the caller frees). */
+char *it_raw_read(int fd, double timeout_s, bool *ret_closed);
+/* True when the peer closes the connection (EOF or reset) within timeout_s. */
+bool it_raw_wait_closed(int fd, double timeout_s);
+
 /* --- mail --- */
 /* Waits up to timeout_s for a new message whose recipient contains `to`. The message is
  * marked as read (moved to cur/) so the next call waits for another one. NULL on timeout. */
