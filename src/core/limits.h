@@ -28,6 +28,7 @@
 #define KURA_GUARD_BUCKETS           1024          /* per-address counters (hash buckets) */
 #define KURA_DRAIN_S                 10            /* [server] drain_seconds default */
 #define KURA_DRAIN_RETRY_AFTER_S     5             /* Retry-After of a 503 while draining */
+#define KURA_DRAIN_POLL_MS           50            /* how often the drain looks at what is in flight */
 #define KURA_CONFIG_MAX_BYTES        (1024 * 1024) /* kura.conf */
 
 /* JSON */

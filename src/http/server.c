@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -945,6 +946,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	}
 	req->srv = srv;
 	req->con = con;
+	req->gconn = guard_conn_of(con);
 	req->start_us = clock_now_us();
 	randombytes_buf(id, sizeof(id));
 	hex_encode(id, sizeof(id), req->request_id);
@@ -968,17 +970,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	return req;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle_request(struct MHD_Connection *con, const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size, struct request *req)
 {
-	struct request *req = *con_cls;
 	const char *cl, *ua;
 
-	(void)cls;
-	(void)url;
-	if (!req)
-		return MHD_NO;
 	if (!req->started) {
 		const char *bad;
 
@@ -988,6 +984,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			/* close: the bytes after a request we cannot frame are not another request */
 			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
 			return http_problem(req, 400, "invalid-header", bad, NULL);
+		}
+		/* in flight from here; while draining, new requests are turned away (the check
+		 * comes after the count, so http_drain either sees this one or it sees the drain) */
+		atomic_fetch_add(&req->srv->active, 1);
+		req->in_flight = true;
+		if (atomic_load(&req->srv->draining)) {
+			char after[16];
+
+			str_printf(after, sizeof(after), "%d", KURA_DRAIN_RETRY_AFTER_S);
+			http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, after);
+			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+			return http_problem(req, 503, "unavailable", "the server is shutting down; retry", NULL);
 		}
 		ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 		req->user_agent = ua ? ua : "";
@@ -1044,6 +1052,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	return dispatch(req);
 }
 
+/* MHD's access handler: the request itself, then the guard's idea of where it is (headers
+ * done, body bytes, body done or answered). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	struct http_server *srv = cls;
+	bool first;
+	size_t n;
+	enum MHD_Result ret;
+
+	(void)url;
+	if (!req)
+		return MHD_NO;
+	first = !req->started;
+	n = *upload_data_size;
+	ret = handle_request(con, method, version, upload_data, upload_data_size, req);
+	if (first)
+		guard_headers_done(srv->guard, req->gconn);
+	else if (n > 0)
+		guard_body(srv->guard, req->gconn, n);
+	if (req->status || (!first && n == 0))
+		guard_body_done(srv->guard, req->gconn);
+	return ret;
+}
+
 /* For requests that matched no secret-carrying route (a 404, 405, bad path or early 413):
  * the segment after a token prefix is replaced, so a mistyped or refused request never
  * writes an invitation, reset or link token into the log. */
@@ -1070,15 +1105,22 @@ static const char *redact_path(const char *p, char *buf, size_t size)
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct http_server *srv = cls;
 	struct request *req = *con_cls;
 	char status[8], dur[24], redacted[KURA_MAX_URL_BYTES + 64];
 
-	(void)cls;
 	(void)con;
 	if (!req)
 		return;
+	if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+		req->cut_reason = "shutdown";       /* the drain time was over (http_stop) */
+	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		req->cut_reason = guard_cut_reason(srv->guard, req->gconn);   /* "timeout", or NULL */
 	if (req->stream)
 		req->stream->abort(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	guard_request_done(srv->guard, req->gconn);
+	if (req->in_flight)
+		atomic_fetch_sub(&srv->active, 1);
 	if (req->started) {
 		str_printf(status, sizeof(status), "%u", req->status);
 		str_printf(dur, sizeof(dur), "%lld", (long long)(clock_now_us() - req->start_us));
@@ -1089,7 +1131,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 						  : redact_path(req->path ? req->path : req->raw_uri, redacted,
 								sizeof(redacted)),
 						  "status", status, "duration_us", dur, "client",
-						  req->client_ip, NULL });
+						  req->client_ip, req->cut_reason ? "cut" : NULL,
+						  req->cut_reason, NULL });
 	}
 	arena_free(req->arena);
 	free(req);
@@ -1182,6 +1225,44 @@ fail:
 	return r ? r : -EIO;
 }
 
+/* Raises the soft open-file limit to fit max_connections + KURA_FD_RESERVE; when the hard
+ * limit does not allow that, lowers the connection limits to what fits (and says so). */
+static int fit_open_files(struct http_server *srv, char *err, size_t err_size)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)srv->max_connections + KURA_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		str_printf(err, err_size, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -errno;
+	}
+	if (rl.rlim_cur < need) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur < need) {
+		unsigned fit = rl.rlim_cur > KURA_FD_RESERVE + KURA_MAX_CONNECTIONS_MIN
+			       ? (unsigned)(rl.rlim_cur - KURA_FD_RESERVE) : 0;
+
+		if (!fit) {
+			str_printf(err, err_size, "the open-file limit (%llu) is too low: kura needs at least %d "
+				   "(raise LimitNOFILE / ulimit -n)", (unsigned long long)rl.rlim_cur,
+				   KURA_FD_RESERVE + KURA_MAX_CONNECTIONS_MIN);
+			return -EMFILE;
+		}
+		log_warn("http.limits", "the open-file limit is %llu: serving at most %u connections, not %u "
+			 "(raise LimitNOFILE / ulimit -n)", (unsigned long long)rl.rlim_cur, fit,
+			 srv->max_connections);
+		srv->max_connections = fit;
+		if (srv->per_address > fit / 2)
+			srv->per_address = fit / 2;
+	}
+	return 0;
+}
+
 struct http_server *http_start(const struct http_options *opt, char *err, size_t err_size)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
@@ -1197,13 +1278,22 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	srv->files = opt->files;
 	srv->tls = opt->tls_cert_pem != NULL;
 	srv->header_layout = header_layout_known();
+	atomic_init(&srv->draining, false);
+	atomic_init(&srv->active, 0);
 	if (!srv->header_layout)
 		log_warn("http.strict", "libmicrohttpd %s: the header layout check is off (it knows 0.9.75 "
 			 "and 0.9.76); folded header lines and NUL bytes in values are left to the library",
 			 MHD_get_version());
-	if (access_configure(srv, err, err_size) < 0) {
-		free(srv);
-		return NULL;
+	if (access_configure(srv, err, err_size) < 0)
+		goto fail;
+	srv->max_connections = opt->cfg->max_connections;
+	srv->per_address = opt->cfg->max_connections_per_address;
+	if (fit_open_files(srv, err, err_size) < 0)
+		goto fail;
+	srv->guard = guard_new(opt->cfg, srv->per_address, srv->trusted, srv->n_trusted);
+	if (!srv->guard) {
+		str_copy(err, err_size, "cannot start the connection guard");
+		goto fail;
 	}
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1212,41 +1302,64 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 		 * on the CPU: more workers than CPUs let waiting requests share a commit */
 		threads = (n > 0 ? (unsigned)n : 1) * KURA_THREADS_PER_CPU;
 	}
+	/* MHD splits the connection limit evenly over its workers */
+	if (threads > srv->max_connections / 4)
+		threads = srv->max_connections / 4;
 	if (srv->tls) {
 		flags |= MHD_USE_TLS;
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+			on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+			guard_notify, srv->guard, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
 			MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
 			opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
 	} else {
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+			on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION, MHD_OPTION_END);
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+			guard_notify, srv->guard, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
+			MHD_OPTION_END);
 	}
 	if (!srv->daemon) {
 		str_copy(err, err_size, "the HTTP server did not start (bad TLS certificate or key?)");
-		free(srv);
-		return NULL;
+		goto fail;
 	}
+	log_info("http.limits", "at most %u connections, %u per address; request headers within %u s, "
+		 "bodies at %u bytes/s after %u s", srv->max_connections, srv->per_address,
+		 opt->cfg->header_timeout_s, opt->cfg->body_min_rate, opt->cfg->body_timeout_s);
 	return srv;
+fail:
+	srv->guard = guard_free(srv->guard);
+	free(srv);
+	return NULL;
+}
+
+void http_drain_begin(struct http_server *srv)
+{
+	if (srv)
+		atomic_store(&srv->draining, true);
+}
+
+unsigned http_in_flight(struct http_server *srv)
+{
+	return srv ? atomic_load(&srv->active) : 0;
 }
 
 struct http_server *http_stop(struct http_server *srv)
 {
 	if (!srv)
 		return NULL;
+	/* closes every connection: what is still in flight ends with reason "shutdown" */
 	MHD_stop_daemon(srv->daemon);
+	srv->guard = guard_free(srv->guard);
 	free(srv);
 	return NULL;
 }
