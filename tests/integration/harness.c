@@ -593,7 +593,9 @@ int it_server_stop(struct it_server *s)
 
 	if (!s)
 		return -1;
-	if (s->pid > 0) {
+	if (s->exited) {
+		status = s->exit_status;   /* it_server_wait_exit reaped it */
+	} else if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
 		if (status == -2) {
@@ -649,6 +651,7 @@ int it_server_restart(struct it_server *s)
 	if (!s->tls)
 		argv[i++] = "--no-tls";
 	argv[i] = NULL;
+	s->exited = false;
 	s->pid = spawn_logged(argv, out_path, s->log_path);
 	if (s->pid < 0 || wait_ready(s) < 0) {
 		print_log_tail("server log", s->log_path);
@@ -1501,4 +1504,21 @@ bool it_raw_wait_closed(int fd, double timeout_s)
 
 	free(junk);
 	return closed;
+}
+
+int it_server_wait_exit(struct it_server *s, double timeout_s)
+{
+	int status;
+
+	if (s->exited)
+		return s->exit_status;
+	if (s->pid <= 0)
+		return -1;
+	status = wait_deadline(s->pid, timeout_s);
+	if (status == -2)
+		return -2;
+	s->pid = -1;
+	s->exited = true;
+	s->exit_status = status;
+	return status;
 }
