@@ -175,6 +175,42 @@ static void log_refusal(struct guard *g, const struct guard_key *k)
 	g->n_refused_since_log = 0;
 }
 
+/* Under g->lock: one more connection of k. 0, -E2BIG when that is over the limit (it is
+ * counted all the same: count_del takes it back when it closes), -ENOMEM (not counted). */
+static int count_add(struct guard *g, const struct guard_key *k)
+{
+	struct addr_count *n = count_find(g, k);
+
+	if (!n) {
+		size_t b = bucket_of(k);
+
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		n->key = *k;
+		n->next = g->buckets[b];
+		g->buckets[b] = n;
+	}
+	if (++n->n > g->per_address) {
+		log_refusal(g, k);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* Under g->lock. */
+static void count_del(struct guard *g, const struct guard_key *k)
+{
+	struct addr_count *n = count_find(g, k), **pp;
+
+	if (!n || --n->n > 0)
+		return;
+	for (pp = &g->buckets[bucket_of(k)]; *pp != n; pp = &(*pp)->next)
+		;
+	*pp = n->next;
+	free(n);
+}
+
 enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct guard *g = cls;
@@ -210,7 +246,6 @@ static void conn_started(struct guard *g, struct MHD_Connection *con, void **soc
 	const union MHD_ConnectionInfo *ci_addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct guard_conn *c = calloc(1, sizeof(*c));
 	struct ipnet net;
-	struct addr_count *n;
 
 	*socket_context = NULL;
 	if (!ci_fd) {
@@ -228,22 +263,12 @@ static void conn_started(struct guard *g, struct MHD_Connection *con, void **soc
 	c->since_us = mono_us();
 	pthread_mutex_lock(&g->lock);
 	if (c->counted) {
-		n = count_find(g, &c->key);
-		if (!n && (n = calloc(1, sizeof(*n))) != NULL) {
-			size_t b = bucket_of(&c->key);
+		int r = count_add(g, &c->key);
 
-			n->key = c->key;
-			n->next = g->buckets[b];
-			g->buckets[b] = n;
-		}
-		if (!n) {
+		if (r == -ENOMEM)
 			c->counted = false;
-			cut(g, c, "limit");
-		} else if (++n->n > g->per_address) {
-			/* past the policy check together with others of its address */
-			log_refusal(g, &c->key);
-			cut(g, c, "limit");
-		}
+		if (r < 0)
+			cut(g, c, "limit");   /* -E2BIG: past the policy check together with others */
 	}
 	c->next = g->conns;
 	if (g->conns)
@@ -256,7 +281,6 @@ static void conn_started(struct guard *g, struct MHD_Connection *con, void **soc
 static void conn_closed(struct guard *g, void **socket_context)
 {
 	struct guard_conn *c = *socket_context;
-	struct addr_count *n, **pp;
 
 	if (!c)
 		return;
@@ -267,12 +291,8 @@ static void conn_closed(struct guard *g, void **socket_context)
 		g->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (c->counted && (n = count_find(g, &c->key)) != NULL && --n->n == 0) {
-		for (pp = &g->buckets[bucket_of(&c->key)]; *pp != n; pp = &(*pp)->next)
-			;
-		*pp = n->next;
-		free(n);
-	}
+	if (c->counted)
+		count_del(g, &c->key);
 	pthread_mutex_unlock(&g->lock);
 	free(c);
 	*socket_context = NULL;
