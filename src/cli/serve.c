@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -22,6 +23,7 @@
 #include "blob/blob.h"
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/filecrypt.h"
@@ -88,6 +90,36 @@ static int fail(const char *msg)
 	return 1;
 }
 
+/* Graceful stop: new requests get 503 while those in flight may finish, for at most
+ * drain_s seconds; a second SIGTERM or SIGINT stops at once. http_stop() then cuts what is
+ * left (uploads are recorded with the reason "shutdown"). */
+static void drain(struct http_server *http, const sigset_t *sigs, int sig, unsigned drain_s)
+{
+	struct timespec start, now, wait = { 0, KURA_DRAIN_POLL_MS * 1000000L };
+	unsigned left;
+
+	http_drain_begin(http);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	log_info("server.stop", "signal %d: draining, %u request(s) in flight, at most %u s", sig,
+		 http_in_flight(http), drain_s);
+	for (;;) {
+		left = http_in_flight(http);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (left == 0)
+			break;
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    (long)drain_s * 1000) {
+			log_warn("server.stop", "drain time over: cutting %u request(s) in flight", left);
+			break;
+		}
+		if (sigtimedwait(sigs, NULL, &wait) > 0) {
+			log_warn("server.stop", "second signal: cutting %u request(s) in flight", left);
+			break;
+		}
+	}
+	log_info("server.stop", "stopping");
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -149,8 +181,11 @@ int cmd_serve(int argc, char **argv)
 		return fail("--listen address too long");
 	if (crypto_init() < 0)
 		return fail("libsodium failed to initialize");
-	if (pwhash_set_params(cfg.pwhash_ops, cfg.pwhash_mem_kib) < 0)
-		return fail("[security] pwhash_ops / pwhash_mem_kib are outside Argon2id's limits");
+	if (pwhash_set_params(cfg.pwhash_ops, cfg.pwhash_mem_kib) < 0) {
+		str_printf(err, sizeof(err), "%s: [security] pwhash_ops / pwhash_mem_kib are outside Argon2id's limits",
+			   cfg.path);
+		return fail(err);
+	}
 	auth_configure(&cfg);
 
 	cli_path(path, sizeof(path), dir, "master.key");
@@ -161,7 +196,9 @@ int cmd_serve(int argc, char **argv)
 		return fail(err);
 	}
 	if (mfa_configure(&cfg, master) < 0) {
-		fail("[server] public_url must be an http:// or https:// URL (it is the WebAuthn origin)");
+		str_printf(err, sizeof(err), "%s: [server] public_url must be an http:// or https:// URL (it is the "
+			   "WebAuthn origin)", cfg.path);
+		fail(err);
 		goto out;
 	}
 	/* the deployment's Ed25519 key signs audit checkpoints and exports (F9, G3) */
@@ -290,7 +327,7 @@ int cmd_serve(int argc, char **argv)
 		 no_tls ? "http" : "https", cfg.listen, path);
 	while (sigwait(&sigs, &sig) != 0)
 		;
-	log_info("server.stop", "stopping on signal %d", sig);
+	drain(http, &sigs, sig, cfg.drain_s);
 	ret = 0;
 out:
 	http = http_stop(http);

@@ -1,6 +1,17 @@
-/* kura.conf parsing with libinih; every key is declared once in the table below. */
+/*
+ * kura.conf parsing with libinih; every key is declared once in the table below.
+ *
+ * The file is read whole (at most KURA_CONFIG_MAX_BYTES) and handed to libinih one line at a
+ * time by our own reader, so that what libinih would take silently is refused with the file
+ * and line: a NUL or other control byte (libinih stops at a NUL), a line longer than its line
+ * buffer (it would split it into two lines) and an indented line (it would append it to the
+ * previous value). Every error names the file and, where there is one, the line.
+ */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -16,10 +27,12 @@ struct key {
 	size_t off, size;
 	uint32_t min, max;
 	const char *help;
+	const char *const *choices;   /* K_STR: the only values allowed, NULL-terminated (or NULL) */
 };
 
-#define S(sec, nm, field, help) { sec, nm, K_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, help }
-#define U(sec, nm, field, lo, hi, help) { sec, nm, K_U32, offsetof(struct config, field), 0, lo, hi, help }
+#define S(sec, nm, field, help) { sec, nm, K_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, help, NULL }
+#define E(sec, nm, field, help, ...) { sec, nm, K_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, help, (const char *const[]){ __VA_ARGS__, NULL } }
+#define U(sec, nm, field, lo, hi, help) { sec, nm, K_U32, offsetof(struct config, field), 0, lo, hi, help, NULL }
 
 static const struct key keys[] = {
 	S("server", "listen", listen, "public listener ADDR:PORT ([::1]:8443 for IPv6)"),
@@ -29,6 +42,18 @@ static const struct key keys[] = {
 	U("server", "threads", threads, 0, 256, "worker threads, 0 = four per CPU"),
 	S("server", "trusted_proxies", trusted_proxies,
 	  "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is used (empty: none)"),
+	U("server", "max_connections", max_connections, KURA_MAX_CONNECTIONS_MIN, KURA_MAX_CONNECTIONS_MAX,
+	  "open connections in all (the open-file limit is raised to fit)"),
+	U("server", "max_connections_per_address", max_connections_per_address, 1, KURA_MAX_CONNECTIONS_MAX / 2,
+	  "open connections from one IPv4 address or IPv6 /64 (trusted proxies: no limit); at most half of max_connections"),
+	U("server", "header_timeout_seconds", header_timeout_s, 1, 3600,
+	  "time for a request's headers, from the connection or the previous answer; trickling does not extend it"),
+	U("server", "body_timeout_seconds", body_timeout_s, 1, 3600,
+	  "a request body must arrive at body_min_rate after this many seconds"),
+	U("server", "body_min_rate", body_min_rate, 1, 1000000000,
+	  "bytes per second a request body must average (after body_timeout_seconds)"),
+	U("server", "drain_seconds", drain_s, 0, 3600,
+	  "on SIGTERM, how long requests in flight may finish (new ones get 503)"),
 	U("security", "session_idle_seconds", session_idle_s, 10, 86400, "idle session timeout"),
 	U("security", "session_absolute_seconds", session_absolute_s, 10, 7 * 86400, "absolute session lifetime"),
 	U("security", "invitation_ttl_seconds", invitation_ttl_s, 60, 30 * 86400, "invitation link lifetime"),
@@ -37,13 +62,13 @@ static const struct key keys[] = {
 	U("security", "lockout_threshold", lockout_threshold, 1, 1000, "failed logins that lock an account"),
 	U("security", "lockout_window_seconds", lockout_window_s, 1, 86400, "window in which failures count"),
 	U("security", "lockout_duration_seconds", lockout_duration_s, 1, 7 * 86400, "how long a lock lasts"),
-	S("security", "mfa_managers_default", mfa_managers_default,
-	  "required | optional: MFA for managers of tenants that set no policy"),
+	E("security", "mfa_managers_default", mfa_managers_default,
+	  "required | optional: MFA for managers of tenants that set no policy", "required", "optional"),
 	S("mail", "smtp_url", smtp_url, "relay: smtp://host:port (STARTTLS when offered) or smtps://host:port"),
 	S("mail", "smtp_user", smtp_user, "relay user name (empty: no authentication)"),
 	S("mail", "smtp_password", smtp_password, "relay password"),
 	S("mail", "from", smtp_from, "envelope and header sender"),
-	S("mail", "starttls", smtp_starttls, "try | require | off"),
+	E("mail", "starttls", smtp_starttls, "try | require | off", "try", "require", "off"),
 	U("mail", "poll_seconds", mail_poll_s, 1, 3600, "how often the outbox is checked when idle"),
 	S("provider", "name", provider_name, "provider's name (A3)"),
 	S("provider", "address", provider_address, "provider's postal address"),
@@ -64,7 +89,7 @@ static const struct key keys[] = {
 	  "free space (MiB) on the data directory's filesystem kept for the database and audit log"),
 	U("storage", "reserve_percent", reserve_percent, 0, 50,
 	  "... or this percentage of the filesystem, whichever is larger; below it new content is 507"),
-	S("log", "level", log_level, "debug | info | warn | error"),
+	E("log", "level", log_level, "debug | info | warn | error", "debug", "info", "warn", "error"),
 };
 
 void config_defaults(struct config *cfg)
@@ -74,6 +99,12 @@ void config_defaults(struct config *cfg)
 	str_copy(cfg->public_url, sizeof(cfg->public_url), "https://localhost:8443");
 	str_copy(cfg->tls_cert, sizeof(cfg->tls_cert), "tls/cert.pem");
 	str_copy(cfg->tls_key, sizeof(cfg->tls_key), "tls/key.pem");
+	cfg->max_connections = KURA_MAX_CONNECTIONS;
+	cfg->max_connections_per_address = KURA_CONNECTIONS_PER_ADDRESS;
+	cfg->header_timeout_s = KURA_HEADER_TIMEOUT_S;
+	cfg->body_timeout_s = KURA_BODY_TIMEOUT_S;
+	cfg->body_min_rate = KURA_BODY_MIN_RATE;
+	cfg->drain_s = KURA_DRAIN_S;
 	cfg->session_idle_s = KURA_SESSION_IDLE_S;
 	cfg->session_absolute_s = KURA_SESSION_ABSOLUTE_S;
 	cfg->invitation_ttl_s = KURA_INVITATION_TTL_S;
@@ -101,10 +132,75 @@ void config_defaults(struct config *cfg)
 
 struct load_ctx {
 	struct config *cfg;
+	const char *path;
 	char *err;
 	size_t err_size;
 	int failed;
+	/* the reader's position in the file read into memory */
+	const char *pos, *end;
+	unsigned line;        /* of the line last handed to libinih */
 };
+
+static void load_fail(struct load_ctx *ctx, const char *fmt, ...) KURA_PRINTF(2, 3);
+static void load_fail(struct load_ctx *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (ctx->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	str_printf(ctx->err, ctx->err_size, "%s line %u: %s", ctx->path, ctx->line, msg);
+	ctx->failed = 1;
+}
+
+/* libinih's reader (fgets-like): one whole line per call, or NULL at the end or on a line
+ * libinih would not take as written (then ctx->failed is set and parsing stops). */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	const char *nl, *p;
+	size_t n;
+
+	if (ctx->failed || ctx->pos >= ctx->end)
+		return NULL;
+	ctx->line++;
+	nl = memchr(ctx->pos, '\n', (size_t)(ctx->end - ctx->pos));
+	n = nl ? (size_t)(nl - ctx->pos) + 1 : (size_t)(ctx->end - ctx->pos);
+	for (p = ctx->pos; p < ctx->pos + n; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\0') {
+			load_fail(ctx, "contains a NUL byte");
+			return NULL;
+		}
+		if ((c < 0x20 && c != '\t' && c != '\n' && !(c == '\r' && p + 1 < ctx->end && p[1] == '\n')) ||
+		    c == 0x7f) {
+			load_fail(ctx, "contains the control byte 0x%02x", c);
+			return NULL;
+		}
+	}
+	if (n + 1 > (size_t)size) {
+		load_fail(ctx, "is longer than %d bytes", size - 2);
+		return NULL;
+	}
+	if (n > 0 && (ctx->pos[0] == ' ' || ctx->pos[0] == '\t')) {
+		/* libinih would take an indented line as the continuation of the previous value */
+		size_t k = strspn(ctx->pos, " \t");
+
+		if (k < n && ctx->pos[k] != '\r' && ctx->pos[k] != '\n' && ctx->pos[k] != ';' &&
+		    ctx->pos[k] != '#') {
+			load_fail(ctx, "starts with white space (continuation lines are not supported)");
+			return NULL;
+		}
+	}
+	memcpy(buf, ctx->pos, n);
+	buf[n] = '\0';
+	ctx->pos += n;
+	return buf;
+}
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -121,63 +217,123 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (strcmp(k->section, section) || strcmp(k->name, name))
 			continue;
 		if (k->kind == K_STR) {
+			if (k->choices) {
+				size_t j;
+
+				for (j = 0; k->choices[j] && strcmp(k->choices[j], value); j++)
+					;
+				if (!k->choices[j]) {
+					char list[128] = "";
+
+					for (j = 0; k->choices[j]; j++) {
+						if (j)
+							strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+						strncat(list, k->choices[j], sizeof(list) - strlen(list) - 1);
+					}
+					load_fail(ctx, "[%s] %s must be one of %s", section, name, list);
+					return 0;
+				}
+			}
 			if (str_copy(field, k->size, value) < 0) {
-				str_printf(ctx->err, ctx->err_size, "[%s] %s is longer than %zu bytes",
-					   section, name, k->size - 1);
-				ctx->failed = 1;
+				load_fail(ctx, "[%s] %s is longer than %zu bytes", section, name, k->size - 1);
 				return 0;
 			}
 			return 1;
 		}
 		if (safe_atou32(value, &v) < 0 || v < k->min || v > k->max) {
-			str_printf(ctx->err, ctx->err_size, "[%s] %s must be a number from %u to %u",
-				   section, name, k->min, k->max);
-			ctx->failed = 1;
+			load_fail(ctx, "[%s] %s must be a number from %u to %u", section, name, k->min, k->max);
 			return 0;
 		}
 		*(uint32_t *)(void *)field = v;
 		return 1;
 	}
-	str_printf(ctx->err, ctx->err_size, "unknown setting [%s] %s", section, name);
-	ctx->failed = 1;
+	load_fail(ctx, "unknown setting [%s] %s", section, name);
 	return 0;
+}
+
+/* The whole file, NUL-terminated, at most KURA_CONFIG_MAX_BYTES. */
+static int read_file(const char *path, char **ret_text, size_t *ret_len, char *err, size_t err_size)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t n = 0;
+	ssize_t k;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		str_printf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+		return r == -ENOENT ? -ENOENT : r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		str_printf(err, err_size, "cannot read %s: not a regular file", path);
+		r = -EINVAL;
+		goto out;
+	}
+	if (st.st_size > KURA_CONFIG_MAX_BYTES) {
+		str_printf(err, err_size, "%s is larger than %d bytes", path, KURA_CONFIG_MAX_BYTES);
+		r = -EFBIG;
+		goto out;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		str_printf(err, err_size, "cannot read %s: out of memory", path);
+		r = -ENOMEM;
+		goto out;
+	}
+	while (n < (size_t)st.st_size && (k = read(fd, text + n, (size_t)st.st_size - n)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+			r = -EIO;
+			goto out;
+		}
+		n += (size_t)k;
+	}
+	text[n] = '\0';
+	*ret_text = text;
+	*ret_len = n;
+	text = NULL;
+	r = 0;
+out:
+	free(text);
+	close(fd);
+	return r;
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t err_size)
 {
-	struct load_ctx ctx = { cfg, err, err_size, 0 };
+	struct load_ctx ctx = { .cfg = cfg, .path = path, .err = err, .err_size = err_size };
+	char *text = NULL;
+	size_t len = 0;
 	int r;
 
 	config_defaults(cfg);
-	r = ini_parse(path, on_key, &ctx);
-	if (r == -1) {
-		str_printf(err, err_size, "cannot open %s: %s", path, strerror(errno));
-		return -ENOENT;
+	if (str_copy(cfg->path, sizeof(cfg->path), path) < 0) {
+		str_printf(err, err_size, "config path too long: %s", path);
+		return -ENAMETOOLONG;
 	}
-	if (ctx.failed) {
-		/* ini_parse returns the line of the first error; put it in front of the message */
-		char msg[256];
-
-		str_copy(msg, sizeof(msg), err);
-		str_printf(err, err_size, "%s line %d: %s", path, r, msg);
+	r = read_file(path, &text, &len, err, err_size);
+	if (r < 0)
+		return r;
+	ctx.pos = text;
+	ctx.end = text + len;
+	r = ini_parse_stream(read_line, &ctx, on_key, &ctx);
+	free(text);
+	if (ctx.failed)
 		return -EINVAL;
-	}
 	if (r != 0) {
-		str_printf(err, err_size, "line %d: not an INI line", r);
+		str_printf(err, err_size, "%s line %d: not an INI line (want [section], name = value or a comment)",
+			   path, r);
 		return -EINVAL;
 	}
-	if (strcmp(cfg->mfa_managers_default, "required") && strcmp(cfg->mfa_managers_default, "optional")) {
-		str_printf(err, err_size, "[security] mfa_managers_default must be required or optional");
-		return -EINVAL;
-	}
-	if (strcmp(cfg->smtp_starttls, "try") && strcmp(cfg->smtp_starttls, "require") &&
-	    strcmp(cfg->smtp_starttls, "off")) {
-		str_printf(err, err_size, "[mail] starttls must be try, require or off");
-		return -EINVAL;
-	}
-	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
-	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
-		str_printf(err, err_size, "[log] level must be debug, info, warn or error");
+	if (cfg->max_connections_per_address > cfg->max_connections / 2) {
+		str_printf(err, err_size,
+			   "%s: [server] max_connections_per_address (%u) must be at most half of max_connections (%u), "
+			   "so that other addresses are still served",
+			   path, cfg->max_connections_per_address, cfg->max_connections);
 		return -EINVAL;
 	}
 	return 0;

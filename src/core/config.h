@@ -1,6 +1,7 @@
 /*
- * Deployment configuration: DIR/kura.conf (INI). Unknown sections or keys and bad values
- * are errors that name the line, so a typo never silently falls back to a default.
+ * Deployment configuration: DIR/kura.conf (INI). Unknown sections or keys, bad values, NUL
+ * and control bytes, over-long and indented lines are errors that name the file and line,
+ * so a typo never silently falls back to a default.
  */
 #ifndef KURA_CORE_CONFIG_H
 #define KURA_CORE_CONFIG_H
@@ -9,6 +10,7 @@
 #define CONFIG_STR 256
 
 struct config {
+	char path[1024];                 /* the file it was read from ("" for defaults), for messages */
 	/* [server] */
 	char listen[CONFIG_STR];         /* ADDR:PORT of the public listener */
 	char public_url[CONFIG_STR];     /* base URL used in mailed links */
@@ -16,6 +18,12 @@ struct config {
 	char tls_key[CONFIG_STR];
 	uint32_t threads;                /* 0 = one per CPU */
 	char trusted_proxies[1024];      /* comma-separated CIDRs whose X-Forwarded-For is believed */
+	uint32_t max_connections;        /* open connections in all */
+	uint32_t max_connections_per_address;  /* per IPv4 address / IPv6 /64, trusted proxies exempt */
+	uint32_t header_timeout_s;       /* whole request headers, trickling does not extend it */
+	uint32_t body_timeout_s;         /* grace before body_min_rate applies */
+	uint32_t body_min_rate;          /* bytes per second a body must average */
+	uint32_t drain_s;                /* SIGTERM: time for requests in flight */
 	/* [security] */
 	uint32_t session_idle_s;
 	uint32_t session_absolute_s;

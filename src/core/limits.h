@@ -9,12 +9,27 @@
 #define KURA_MAX_HEADER_BYTES        (16 * 1024)   /* all request headers together (MHD pool) */
 #define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
 #define KURA_MAX_URL_BYTES           2048          /* request target */
-#define KURA_MAX_CONNECTIONS         1024
 #define KURA_BLOB_TMP_STALE_S        3600          /* a temp blob unwritten this long is a crash's leftover */
 #define KURA_CONNECTION_MEMORY       (128 * 1024)  /* MHD pool per connection: headers + read buffer */
 #define KURA_THREADS_PER_CPU         4             /* default workers per CPU ([server] threads = 0) */
-#define KURA_CONNECTION_TIMEOUT_S    60
+#define KURA_CONNECTION_TIMEOUT_S    60            /* MHD's idle timeout (no byte either way) */
 #define KURA_MAX_USER_AGENT          256           /* stored in audit records, truncated beyond */
+
+/* --- connection guard (issue 14): connection limits, request deadlines, drain --- */
+#define KURA_MAX_CONNECTIONS         4096          /* [server] max_connections default */
+#define KURA_MAX_CONNECTIONS_MIN     16
+#define KURA_MAX_CONNECTIONS_MAX     65536
+#define KURA_CONNECTIONS_PER_ADDRESS 256           /* per IPv4 address / IPv6 /64 (NAT: a whole office) */
+#define KURA_FD_RESERVE              256           /* descriptors beyond connections: db, blobs, logs, mail */
+#define KURA_HEADER_TIMEOUT_S        20            /* request line + headers, total (Apache reqtimeout: 20-40) */
+#define KURA_BODY_TIMEOUT_S          20            /* then the body must average KURA_BODY_MIN_RATE */
+#define KURA_BODY_MIN_RATE           500           /* bytes/s (Apache mod_reqtimeout's MinRate) */
+#define KURA_GUARD_SWEEP_MS          250           /* how often deadlines are checked */
+#define KURA_GUARD_BUCKETS           1024          /* per-address counters (hash buckets) */
+#define KURA_DRAIN_S                 10            /* [server] drain_seconds default */
+#define KURA_DRAIN_RETRY_AFTER_S     5             /* Retry-After of a 503 while draining */
+#define KURA_DRAIN_POLL_MS           50            /* how often the drain looks at what is in flight */
+#define KURA_CONFIG_MAX_BYTES        (1024 * 1024) /* kura.conf */
 
 /* JSON */
 #define KURA_MAX_JSON_DEPTH          8

@@ -37,7 +37,7 @@ int access_configure(struct http_server *srv, char *err, size_t err_size)
 				 &srv->n_trusted, msg, sizeof(msg));
 
 	if (r < 0)
-		str_printf(err, err_size, "[server] trusted_proxies: %s", msg);
+		str_printf(err, err_size, "%s: [server] trusted_proxies: %s", srv->cfg->path, msg);
 	/* the same worker count http_start uses */
 	throttle_configure(srv->cfg->threads ? srv->cfg->threads : cpus > 0 ? (unsigned)cpus : 1);
 	return r;

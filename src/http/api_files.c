@@ -534,11 +534,15 @@ static void upload_abort(struct request *req, bool client_gone)
 	if (client_gone) {
 		/* nobody to answer; the attempt is still on record */
 		req->db = req->db ? req->db : db_thread();
-		if (req->db && c->tenant_id && audit_upload_failure(req, c, "client disconnected") < 0)
+		/* the reason: cut by the server ("shutdown" at the end of the drain time, "timeout"
+		 * by the connection guard) or the client went away */
+		if (req->db && c->tenant_id &&
+		    audit_upload_failure(req, c, req->cut_reason ? req->cut_reason : "client disconnected") < 0)
 			log_warn("files.upload", "could not record the aborted upload of %s", c->name);
 	}
-	log_info("files.upload", "upload of \"%s\" aborted%s; nothing stored", c->name,
-		 client_gone ? " (client disconnected)" : "");
+	log_info("files.upload", "upload of \"%s\" aborted%s%s%s; nothing stored", c->name,
+		 client_gone ? " (" : "", client_gone ? (req->cut_reason ? req->cut_reason : "client disconnected") : "",
+		 client_gone ? ")" : "");
 }
 
 static const struct stream_ops upload_ops = { upload_data, upload_end, upload_abort };

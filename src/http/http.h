@@ -22,6 +22,11 @@ struct http_options {
 };
 
 struct http_server *http_start(const struct http_options *opt, char *err, size_t err_size);
+/* Graceful stop: after http_drain_begin, new requests are answered 503 (Retry-After,
+ * Connection: close) while those in flight (http_in_flight) go on; http_stop then closes
+ * whatever is left, and uploads cut there are recorded with the reason "shutdown". */
+void http_drain_begin(struct http_server *srv);
+unsigned http_in_flight(struct http_server *srv);
 struct http_server *http_stop(struct http_server *srv);
 
 /* Binds and listens on "ADDR:PORT" or "[V6]:PORT". Refuses with a clear message. Sets

@@ -4,6 +4,8 @@
 #include <microhttpd.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "audit/audit.h"
 #include "auth/access.h"
@@ -21,10 +23,36 @@ struct http_server {
 	struct mailer *mailer;
 	struct files *files;           /* NULL: the files API answers 503 */
 	bool tls;
+	bool header_layout;            /* MHD's header layout is one server.c knows (strictness check) */
+	struct guard *guard;
+	unsigned max_connections, per_address;   /* in force (the open-file limit may lower them) */
+	/* graceful stop (http_drain): new requests get 503 while the ones in flight finish */
+	atomic_bool draining;
+	atomic_uint active;            /* requests past their headers and not yet completed */
 	/* access: [server] trusted_proxies, parsed at start */
 	struct ipnet trusted[KURA_TRUSTED_PROXIES_MAX];
 	size_t n_trusted;
 };
+
+/* ---- connection guard (guard.c): per-address limits, header and body deadlines ---- */
+struct guard;
+struct guard_conn;
+/* per_address: connections per IPv4 address / IPv6 /64; exempt (borrowed): peers not limited */
+struct guard *guard_new(const struct config *cfg, unsigned per_address, const struct ipnet *exempt,
+			size_t n_exempt);
+struct guard *guard_free(struct guard *g);   /* after MHD_stop_daemon */
+/* MHD's accept policy callback and MHD_OPTION_NOTIFY_CONNECTION; cls is the guard */
+enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+void guard_notify(void *cls, struct MHD_Connection *con, void **socket_context,
+		  enum MHD_ConnectionNotificationCode code);
+struct guard_conn *guard_conn_of(struct MHD_Connection *con);
+/* A request's phases; each accepts NULL */
+void guard_headers_done(struct guard *g, struct guard_conn *c);   /* now the body */
+void guard_body(struct guard *g, struct guard_conn *c, size_t n);
+void guard_body_done(struct guard *g, struct guard_conn *c);      /* handler and answer */
+void guard_request_done(struct guard *g, struct guard_conn *c);   /* wait for the next headers */
+/* "timeout" or "limit" when the guard cut the connection, else NULL */
+const char *guard_cut_reason(struct guard *g, struct guard_conn *c);
 
 struct header {
 	struct header *next;
@@ -59,6 +87,9 @@ struct request {
 	int64_t app_password_id;       /* access: > 0 when authenticated by an app password (session.id 0) */
 	bool app_password_read_only;
 	bool dav;                      /* /dav/: WebDAV-style errors, Basic challenge (dav.c) */
+	struct guard_conn *gconn;      /* the connection's guard entry (NULL if untracked) */
+	bool in_flight;                /* counted in srv->active */
+	const char *cut_reason;        /* set when the request was cut: "timeout", "shutdown" */
 	const char *basic_tenant;      /* /dav/<tenant>/: the tenant of a Basic user without "@" */
 	struct header *headers;        /* extra response headers */
 	unsigned status;               /* sent status, for the access log; 0 = not answered yet */

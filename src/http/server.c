@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,14 @@
 #define R_NOAPP     0x20   /* never with an app password (credential and session management) */
 #define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
 #define R_DAV       0x80   /* WebDAV: every method, app passwords only, permission by method */
+
+/* MHD's own strictness: refuses spaces in the request target and HTTP/1.1 without Host
+ * (0.9.75: MHD_OPTION_STRICT_FOR_CLIENT 1; later releases renamed it) */
+#if MHD_VERSION >= 0x00097701
+#define HTTP_STRICT_OPTION MHD_OPTION_CLIENT_DISCIPLINE_LVL, 1
+#else
+#define HTTP_STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT, 1
+#endif
 
 struct route {
 	const char *method;
@@ -185,6 +194,7 @@ static const char *status_title(const char *type)
 		{ "invitation-invalid", "The invitation is invalid, used or expired" },
 		{ "body-too-large", "The body is too large" },
 		{ "headers-too-large", "The request headers are too large" },
+		{ "invalid-header", "The request line or headers are malformed" },
 		{ "unsupported-media-type", "Unsupported media type" },
 		{ "invalid-name", "The name is not acceptable" },
 		{ "quota-exceeded", "The tenant's storage quota would be exceeded" },
@@ -789,6 +799,151 @@ static bool is_stream_request(struct request *req)
 	return false;
 }
 
+/* ---------------------------------------------------------------- header strictness */
+
+/*
+ * libmicrohttpd 0.9.75 takes header lines that a proxy in front of kura may read otherwise
+ * (request smuggling): "Transfer-Encoding : chunked" becomes a header named
+ * "Transfer-Encoding " that MHD ignores (MHD refuses white space before the colon only in
+ * its *permissive* mode, an inverted test), an obs-fold continuation line is glued to the
+ * previous header's *name*, a NUL byte silently cuts a value, and bare LF ends lines. MHD
+ * has no option that refuses these, and what it keeps of a header cannot show them. But it
+ * parses the request in place in its read buffer: the request line, then each header line
+ * as name, colon (overwritten by NUL), optional white space, value, CRLF (both overwritten
+ * by NUL), in the order they arrived, and MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE is the
+ * byte count from the method to the end of the empty line. So a request is exactly what
+ * its headers say when every header's name starts where the previous line's value + CRLF
+ * ended, and the last one + CRLF CRLF ends at the header size. A folded line (whose name
+ * MHD moved), a NUL (bytes after the value), a bare LF (one byte short), a line MHD
+ * dropped: each breaks that chain. This relies on MHD's layout, which was read in the
+ * 0.9.75 source (connection.c: get_next_header_line, process_header_line,
+ * process_broken_line; 0.9.76 is the same); header_layout_known() limits it to those
+ * versions. Left over: a NUL right before a bare LF looks like CRLF once MHD overwrote
+ * both; MHD then keeps the value without the NUL.
+ *
+ * The rest does not depend on MHD's layout: header names must be tokens (RFC 9110 5.1),
+ * values free of control bytes other than HTAB, at most one Host, Content-Length and
+ * Transfer-Encoding, not both of the last two, Transfer-Encoding only "chunked" and not
+ * in HTTP/1.0 (RFC 9112 6.1). A refusal is 400 and closes the connection, so nothing
+ * after the bad request is read as another one.
+ */
+static bool header_layout_known(void)
+{
+	const char *v = MHD_get_version();
+
+	return v && (!strcmp(v, "0.9.75") || !strcmp(v, "0.9.76"));
+}
+
+static bool is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+struct header_walk {
+	uintptr_t cursor;          /* where the next header line must start (layout check) */
+	uintptr_t end;             /* method + MHD's header size */
+	bool layout;
+	const char *bad;           /* what is wrong; NULL while nothing is */
+	unsigned n_host, n_cl, n_te;
+	const char *te;
+};
+
+static bool name_is(const char *key, size_t n, const char *name)
+{
+	return n == strlen(name) && !strncasecmp(key, name, n);
+}
+
+static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				   const char *value, size_t value_size)
+{
+	struct header_walk *w = cls;
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+	size_t i;
+
+	(void)kind;
+	if (w->layout) {
+		/* first, so that nothing below reads outside the header block */
+		if (k != w->cursor || v < k + key_size + 1 || v + value_size + 2 > w->end) {
+			w->bad = "a header line is folded, holds a NUL byte or ends in a bare LF";
+			return MHD_NO;
+		}
+		for (i = key_size + 1; i < v - k; i++)
+			if (key[i] != ' ' && key[i] != '\t') {
+				w->bad = "a header line is malformed";
+				return MHD_NO;
+			}
+		w->cursor = v + value_size + 2;
+	}
+	if (key_size == 0) {
+		w->bad = "a header has an empty name";
+		return MHD_NO;
+	}
+	for (i = 0; i < key_size; i++)
+		if (!is_tchar((unsigned char)key[i])) {
+			w->bad = "a header name holds white space or a character that is not allowed";
+			return MHD_NO;
+		}
+	for (i = 0; i < value_size; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			w->bad = "a header value holds a control byte";
+			return MHD_NO;
+		}
+	}
+	if (name_is(key, key_size, "Host"))
+		w->n_host++;
+	else if (name_is(key, key_size, "Content-Length"))
+		w->n_cl++;
+	else if (name_is(key, key_size, "Transfer-Encoding")) {
+		w->n_te++;
+		w->te = value;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the request line and headers are acceptable, else what is wrong with them. */
+static const char *headers_malformed(struct request *req, const char *method, const char *version)
+{
+	struct header_walk w = { 0 };
+	const union MHD_ConnectionInfo *ci;
+	size_t i, n_method = strlen(method);
+
+	for (i = 0; i < n_method; i++)
+		if (!is_tchar((unsigned char)method[i]))
+			return "the method is not a token";
+	for (i = 0; req->raw_uri[i]; i++)
+		if ((unsigned char)req->raw_uri[i] <= 0x20 || req->raw_uri[i] == 0x7f)
+			return "the request target holds a control byte or white space";
+	ci = req->srv->header_layout
+	     ? MHD_get_connection_info(req->con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) : NULL;
+	if (ci) {
+		/* "METHOD SP target SP version CRLF": MHD's strings are in place in one buffer */
+		if ((uintptr_t)version != (uintptr_t)method + n_method + 1 + strlen(req->raw_uri) + 1)
+			return "the request line is malformed";
+		w.layout = true;
+		w.cursor = (uintptr_t)version + strlen(version) + 2;
+		w.end = (uintptr_t)method + ci->header_size;
+		if (w.cursor + 2 > w.end)
+			return "the request line is malformed";
+	}
+	MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, walk_header, &w);
+	if (w.bad)
+		return w.bad;
+	if (w.layout && w.cursor + 2 != w.end)
+		return "a header line is folded, holds a NUL byte or ends in a bare LF";
+	if (w.n_host > 1)
+		return "more than one Host header";
+	if (w.n_cl > 1 || w.n_te > 1)
+		return "more than one Content-Length or Transfer-Encoding header";
+	if (w.n_te && w.n_cl)
+		return "both Transfer-Encoding and Content-Length";
+	if (w.n_te && (strcasecmp(w.te, "chunked") || !strcmp(version, MHD_HTTP_VERSION_1_0)))
+		return "Transfer-Encoding other than chunked (or in HTTP/1.0)";
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- MHD callbacks */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -807,6 +962,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	}
 	req->srv = srv;
 	req->con = con;
+	req->gconn = guard_conn_of(con);
 	req->start_us = clock_now_us();
 	randombytes_buf(id, sizeof(id));
 	hex_encode(id, sizeof(id), req->request_id);
@@ -830,21 +986,33 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	return req;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle_request(struct MHD_Connection *con, const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size, struct request *req)
 {
-	struct request *req = *con_cls;
 	const char *cl, *ua;
 
-	(void)cls;
-	(void)url;
-	(void)version;
-	if (!req)
-		return MHD_NO;
 	if (!req->started) {
+		const char *bad;
+
 		req->started = true;
 		req->method = method;
+		if (req->raw_uri && (bad = headers_malformed(req, method, version))) {
+			/* close: the bytes after a request we cannot frame are not another request */
+			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+			return http_problem(req, 400, "invalid-header", bad, NULL);
+		}
+		/* in flight from here; while draining, new requests are turned away (the check
+		 * comes after the count, so http_drain either sees this one or it sees the drain) */
+		atomic_fetch_add(&req->srv->active, 1);
+		req->in_flight = true;
+		if (atomic_load(&req->srv->draining)) {
+			char after[16];
+
+			str_printf(after, sizeof(after), "%d", KURA_DRAIN_RETRY_AFTER_S);
+			http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, after);
+			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+			return http_problem(req, 503, "unavailable", "the server is shutting down; retry", NULL);
+		}
 		ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 		req->user_agent = ua ? ua : "";
 		req->actor.user_agent = req->user_agent;
@@ -900,6 +1068,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	return dispatch(req);
 }
 
+/* MHD's access handler: the request itself, then the guard's idea of where it is (headers
+ * done, body bytes, body done or answered). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	struct http_server *srv = cls;
+	bool first;
+	size_t n;
+	enum MHD_Result ret;
+
+	(void)url;
+	if (!req)
+		return MHD_NO;
+	first = !req->started;
+	n = *upload_data_size;
+	ret = handle_request(con, method, version, upload_data, upload_data_size, req);
+	if (first)
+		guard_headers_done(srv->guard, req->gconn);
+	else if (n > 0)
+		guard_body(srv->guard, req->gconn, n);
+	if (req->status || (!first && n == 0))
+		guard_body_done(srv->guard, req->gconn);
+	return ret;
+}
+
 /* For requests that matched no secret-carrying route (a 404, 405, bad path or early 413):
  * the segment after a token prefix is replaced, so a mistyped or refused request never
  * writes an invitation, reset or link token into the log. */
@@ -926,15 +1121,22 @@ static const char *redact_path(const char *p, char *buf, size_t size)
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct http_server *srv = cls;
 	struct request *req = *con_cls;
 	char status[8], dur[24], redacted[KURA_MAX_URL_BYTES + 64];
 
-	(void)cls;
 	(void)con;
 	if (!req)
 		return;
+	if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+		req->cut_reason = "shutdown";       /* the drain time was over (http_stop) */
+	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		req->cut_reason = guard_cut_reason(srv->guard, req->gconn);   /* "timeout", or NULL */
 	if (req->stream)
 		req->stream->abort(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	guard_request_done(srv->guard, req->gconn);
+	if (req->in_flight)
+		atomic_fetch_sub(&srv->active, 1);
 	if (req->started) {
 		str_printf(status, sizeof(status), "%u", req->status);
 		str_printf(dur, sizeof(dur), "%lld", (long long)(clock_now_us() - req->start_us));
@@ -945,7 +1147,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 						  : redact_path(req->path ? req->path : req->raw_uri, redacted,
 								sizeof(redacted)),
 						  "status", status, "duration_us", dur, "client",
-						  req->client_ip, NULL });
+						  req->client_ip, req->cut_reason ? "cut" : NULL,
+						  req->cut_reason, NULL });
 	}
 	arena_free(req->arena);
 	free(req);
@@ -1038,6 +1241,44 @@ fail:
 	return r ? r : -EIO;
 }
 
+/* Raises the soft open-file limit to fit max_connections + KURA_FD_RESERVE; when the hard
+ * limit does not allow that, lowers the connection limits to what fits (and says so). */
+static int fit_open_files(struct http_server *srv, char *err, size_t err_size)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)srv->max_connections + KURA_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		str_printf(err, err_size, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -errno;
+	}
+	if (rl.rlim_cur < need) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur < need) {
+		unsigned fit = rl.rlim_cur > KURA_FD_RESERVE + KURA_MAX_CONNECTIONS_MIN
+			       ? (unsigned)(rl.rlim_cur - KURA_FD_RESERVE) : 0;
+
+		if (!fit) {
+			str_printf(err, err_size, "the open-file limit (%llu) is too low: kura needs at least %d "
+				   "(raise LimitNOFILE / ulimit -n)", (unsigned long long)rl.rlim_cur,
+				   KURA_FD_RESERVE + KURA_MAX_CONNECTIONS_MIN);
+			return -EMFILE;
+		}
+		log_warn("http.limits", "the open-file limit is %llu: serving at most %u connections, not %u "
+			 "(raise LimitNOFILE / ulimit -n)", (unsigned long long)rl.rlim_cur, fit,
+			 srv->max_connections);
+		srv->max_connections = fit;
+		if (srv->per_address > fit / 2)
+			srv->per_address = fit / 2;
+	}
+	return 0;
+}
+
 struct http_server *http_start(const struct http_options *opt, char *err, size_t err_size)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
@@ -1052,9 +1293,23 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	srv->mailer = opt->mailer;
 	srv->files = opt->files;
 	srv->tls = opt->tls_cert_pem != NULL;
-	if (access_configure(srv, err, err_size) < 0) {
-		free(srv);
-		return NULL;
+	srv->header_layout = header_layout_known();
+	atomic_init(&srv->draining, false);
+	atomic_init(&srv->active, 0);
+	if (!srv->header_layout)
+		log_warn("http.strict", "libmicrohttpd %s: the header layout check is off (it knows 0.9.75 "
+			 "and 0.9.76); folded header lines and NUL bytes in values are left to the library",
+			 MHD_get_version());
+	if (access_configure(srv, err, err_size) < 0)
+		goto fail;
+	srv->max_connections = opt->cfg->max_connections;
+	srv->per_address = opt->cfg->max_connections_per_address;
+	if (fit_open_files(srv, err, err_size) < 0)
+		goto fail;
+	srv->guard = guard_new(opt->cfg, srv->per_address, srv->trusted, srv->n_trusted);
+	if (!srv->guard) {
+		str_copy(err, err_size, "cannot start the connection guard");
+		goto fail;
 	}
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1063,41 +1318,64 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 		 * on the CPU: more workers than CPUs let waiting requests share a commit */
 		threads = (n > 0 ? (unsigned)n : 1) * KURA_THREADS_PER_CPU;
 	}
+	/* MHD splits the connection limit evenly over its workers */
+	if (threads > srv->max_connections / 4)
+		threads = srv->max_connections / 4;
 	if (srv->tls) {
 		flags |= MHD_USE_TLS;
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+			on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+			guard_notify, srv->guard, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
 			MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
 			opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
 	} else {
 		srv->daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-			MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
+			flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+			on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, opt->listen_fd,
 			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)KURA_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)KURA_CONNECTION_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+			guard_notify, srv->guard, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
+			MHD_OPTION_END);
 	}
 	if (!srv->daemon) {
 		str_copy(err, err_size, "the HTTP server did not start (bad TLS certificate or key?)");
-		free(srv);
-		return NULL;
+		goto fail;
 	}
+	log_info("http.limits", "at most %u connections, %u per address; request headers within %u s, "
+		 "bodies at %u bytes/s after %u s", srv->max_connections, srv->per_address,
+		 opt->cfg->header_timeout_s, opt->cfg->body_min_rate, opt->cfg->body_timeout_s);
 	return srv;
+fail:
+	srv->guard = guard_free(srv->guard);
+	free(srv);
+	return NULL;
+}
+
+void http_drain_begin(struct http_server *srv)
+{
+	if (srv)
+		atomic_store(&srv->draining, true);
+}
+
+unsigned http_in_flight(struct http_server *srv)
+{
+	return srv ? atomic_load(&srv->active) : 0;
 }
 
 struct http_server *http_stop(struct http_server *srv)
 {
 	if (!srv)
 		return NULL;
+	/* closes every connection: what is still in flight ends with reason "shutdown" */
 	MHD_stop_daemon(srv->daemon);
+	srv->guard = guard_free(srv->guard);
 	free(srv);
 	return NULL;
 }

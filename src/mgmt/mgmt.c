@@ -388,6 +388,7 @@ struct mgmt_server *mgmt_start(const char *sock_path, const unsigned char *maste
 {
 	struct mgmt_server *m = calloc(1, sizeof(*m));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	mode_t old;
 	int probe;
 
@@ -401,6 +402,17 @@ struct mgmt_server *mgmt_start(const char *sock_path, const unsigned char *maste
 	m->master_key = master_key;
 	m->mailer = mailer;
 	str_copy(m->path, sizeof(m->path), sock_path);
+	/* only a socket is ours to replace: anything else at the path is reported as what it is,
+	 * never removed (and never mistaken for another server: bind() would say "in use") */
+	if (lstat(sock_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		str_printf(err, err_size,
+			   "%s exists and is %s, not a socket: move it away (kura serve makes its management "
+			   "socket there)", sock_path,
+			   S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file"
+			   : S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
+		free(m);
+		return NULL;
+	}
 	/* a live socket means another kura serve owns this data directory */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {

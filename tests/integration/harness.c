@@ -653,7 +653,9 @@ int it_server_stop(struct it_server *s)
 
 	if (!s)
 		return -1;
-	if (s->pid > 0) {
+	if (s->exited) {
+		status = s->exit_status;   /* it_server_wait_exit reaped it */
+	} else if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
 		if (status == -2) {
@@ -709,6 +711,7 @@ int it_server_restart(struct it_server *s)
 	if (!s->tls)
 		argv[i++] = "--no-tls";
 	argv[i] = NULL;
+	s->exited = false;
 	s->pid = spawn_logged(argv, out_path, s->log_path);
 	if (s->pid < 0 || wait_ready(s) < 0) {
 		print_log_tail("server log", s->log_path);
@@ -1500,4 +1503,104 @@ int it_teardown_world(void **state)
 
 	free(w);
 	return status == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- raw sockets (issue 14) */
+
+int it_raw_connect(struct it_server *s, const char *from_ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (from_ip && (inet_pton(AF_INET, from_ip, &src.sin_addr) != 1 ||
+			bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0))
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto fail;
+	return fd;
+fail:
+	{
+		int e = errno ? errno : EINVAL;
+
+		close(fd);
+		return -e;
+	}
+}
+
+int it_raw_send(int fd, const void *bytes, size_t n)
+{
+	const char *p = bytes;
+
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+char *it_raw_read(int fd, double timeout_s, bool *ret_closed)
+{
+	struct buf b = { 0 };
+	double end = now_s() + timeout_s;
+	bool closed = false;
+	char chunk[4096];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = end - now_s();
+		ssize_t k;
+
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		k = recv(fd, chunk, sizeof(chunk), 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			closed = true;   /* EOF, or a reset: the server is done with it */
+			break;
+		}
+		buf_add(&b, chunk, (size_t)k);
+	}
+	if (ret_closed)
+		*ret_closed = closed;
+	buf_add(&b, "", 0);
+	return buf_take(&b);
+}
+
+bool it_raw_wait_closed(int fd, double timeout_s)
+{
+	bool closed = false;
+	char *junk = it_raw_read(fd, timeout_s, &closed);
+
+	free(junk);
+	return closed;
+}
+
+int it_server_wait_exit(struct it_server *s, double timeout_s)
+{
+	int status;
+
+	if (s->exited)
+		return s->exit_status;
+	if (s->pid <= 0)
+		return -1;
+	status = wait_deadline(s->pid, timeout_s);
+	if (status == -2)
+		return -2;
+	s->pid = -1;
+	s->exited = true;
+	s->exit_status = status;
+	return status;
 }

@@ -38,6 +38,8 @@ struct it_server {
 	int port, smtp_port;
 	bool tls;
 	pid_t pid, smtp_pid;
+	bool exited;               /* reaped by it_server_wait_exit; it_server_stop returns ... */
+	int exit_status;           /* ... this status then */
 };
 
 struct it_response {
@@ -126,6 +128,23 @@ long it_login(struct it_server *s, const char *tenant, const char *login, const 
 const char *it_json_str(const json_t *obj, const char *key);
 /* Does the Set-Cookie value carry this attribute (case-insensitive; "Path=/" etc.)? */
 bool it_cookie_has_attr(const char *set_cookie, const char *attr);
+
+/* After the test signalled s->pid itself: waits up to timeout_s for kura serve to exit and
+ * returns its exit status (-1 after a signal, -2 when still running); it_server_stop then
+ * only cleans up and returns the same status. */
+int it_server_wait_exit(struct it_server *s, double timeout_s);
+
+/* --- raw sockets (issue 14): exact bytes, for what libcurl will not send --- */
+/* A TCP connection to the server's port from from_ip (e.g. "127.0.0.2"; NULL: any). The fd,
+ * or -errno. */
+int it_raw_connect(struct it_server *s, const char *from_ip);
+/* Sends all n bytes. 0 or -errno. */
+int it_raw_send(int fd, const void *bytes, size_t n);
+/* Everything received within timeout_s or until the peer closes (*ret_closed, may be NULL).
+ * Malloc'd, NUL-terminated (the caller frees). */
+char *it_raw_read(int fd, double timeout_s, bool *ret_closed);
+/* True when the peer closes the connection (EOF or reset) within timeout_s. */
+bool it_raw_wait_closed(int fd, double timeout_s);
 
 /* --- mail --- */
 /* Waits up to timeout_s for a new message whose recipient contains `to`. The message is

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +125,103 @@ static void test_config(void **state)
 	rmdir(dir);
 }
 
+static void write_bytes(const char *path, const char *bytes, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, n, f), n);
+	fclose(f);
+}
+
+/* config_load(path) fails with -EINVAL and a message that names the file, the line and what */
+static void expect_config_error_at(const char *path, unsigned line, const char *what, const char *file,
+				   int src_line)
+{
+	struct config cfg;
+	char err[512], where[320];
+
+	str_printf(where, sizeof(where), "%s line %u: ", path, line);
+	if (config_load(&cfg, path, err, sizeof(err)) != -EINVAL || strncmp(err, where, strlen(where)) ||
+	    !strstr(err, what)) {
+		print_error("config error \"%s\", want \"%s...%s\"\n", err, where, what);
+		_fail(file, src_line);
+	}
+}
+#define EXPECT_CONFIG_ERROR(path, line, what) expect_config_error_at(path, line, what, __FILE__, __LINE__)
+
+/* issue 14: what libinih takes silently (a NUL ends its parsing, long lines are split, indented
+ * lines continue the previous value) is refused; every error names the file and the line */
+static void test_config_strict(void **state)
+{
+	static const char nul[] = "[server]\nthreads = 2\n\0[security]\nsession_idle_seconds = 5\n";
+	char dir[] = "/tmp/kura-test-config-XXXXXX";
+	char path[256], err[512], text[600];
+	struct config cfg;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	str_printf(path, sizeof(path), "%s/kura.conf", dir);
+
+	/* the NUL on line 3 hid an invalid value after it */
+	write_bytes(path, nul, sizeof(nul) - 1);
+	EXPECT_CONFIG_ERROR(path, 3, "NUL byte");
+	write_file(path, "[server]\nlisten = 127.0.0.1:1\x01\n");
+	EXPECT_CONFIG_ERROR(path, 2, "control byte 0x01");
+	/* CRLF line ends are fine */
+	write_file(path, "[server]\r\nthreads = 3\r\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.threads, 3);
+	/* libinih would split this line and parse its tail as a line of its own */
+	{
+		char xs[301];
+
+		memset(xs, 'x', 300);
+		xs[300] = '\0';
+		str_printf(text, sizeof(text), "[provider]\nname = %s\n", xs);
+		write_file(path, text);
+	}
+	EXPECT_CONFIG_ERROR(path, 2, "is longer than");
+	/* libinih would append " threads = 9" to the previous value */
+	write_file(path, "[server]\nlisten = 127.0.0.1:9000\n  threads = 9\n");
+	EXPECT_CONFIG_ERROR(path, 3, "continuation lines are not supported");
+	/* an indented comment and blank lines with spaces are fine */
+	write_file(path, "[server]\nlisten = 127.0.0.1:9000\n  # note\n   \nthreads = 9\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.threads, 9);
+
+	/* every other error names the file and line too */
+	write_file(path, "[server]\nthreads = 2\nnot an ini line\n");
+	EXPECT_CONFIG_ERROR(path, 3, "not an INI line");
+	write_file(path, "# c\n[mail]\nstarttls = maybe\n");
+	EXPECT_CONFIG_ERROR(path, 3, "[mail] starttls must be one of try, require, off");
+	write_file(path, "[log]\n\nlevel = loud\n");
+	EXPECT_CONFIG_ERROR(path, 3, "[log] level must be one of");
+	write_file(path, "[security]\nmfa_managers_default = sometimes\n");
+	EXPECT_CONFIG_ERROR(path, 2, "[security] mfa_managers_default must be one of required, optional");
+	write_file(path, "[security]\nsession_idle_seconds = 5\n");
+	EXPECT_CONFIG_ERROR(path, 2, "[security] session_idle_seconds must be a number");
+	write_file(path, "[nope]\nx = 1\n");
+	EXPECT_CONFIG_ERROR(path, 2, "unknown setting [nope] x");
+
+	/* the per-address connection limit leaves room for other addresses */
+	write_file(path, "[server]\nmax_connections = 100\nmax_connections_per_address = 51\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "at most half of max_connections"));
+	write_file(path, "[server]\nmax_connections = 100\nmax_connections_per_address = 50\n");
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.max_connections_per_address, 50);
+
+	/* a directory is not a config file */
+	unlink(path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_true(config_load(&cfg, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, path));
+	rmdir(path);
+	rmdir(dir);
+}
+
 static void test_clock(void **state)
 {
 	char buf[CLOCK_RFC3339_LEN];
@@ -176,7 +274,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_safe_atoi), cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_arena),     cmocka_unit_test(test_str),
-		cmocka_unit_test(test_config),    cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_config),    cmocka_unit_test(test_config_strict),
+		cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

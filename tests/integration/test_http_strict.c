@@ -1,0 +1,185 @@
+/*
+ * Integration (issue 14): request header lines that libmicrohttpd 0.9.75 accepts but a proxy
+ * in front may read otherwise (request smuggling) are refused with 400 invalid-header, and
+ * the connection is closed, so nothing after them is read as another request. Exact bytes
+ * over raw sockets: white space before the colon ("Transfer-Encoding : chunked"), obs-fold
+ * continuation lines, NUL and other control bytes in values, bare LF line ends, duplicate
+ * Host / Content-Length / Transfer-Encoding, Transfer-Encoding with Content-Length, codings
+ * other than chunked, a header name that is not a token, a NUL in the request target. And
+ * what is fine stays fine: no or several spaces or a tab after the colon, HTTP/1.0 without
+ * Host, pipelined requests on one connection, a chunked body.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define READ_DEADLINE_S 15.0   /* generous: the server answers at once */
+
+/* Number of "HTTP/1.1 NNN " status lines in text (kura's bodies do not hold that string). */
+static int count_responses(const char *text)
+{
+	const char *p = text;
+	int n = 0;
+
+	while ((p = strstr(p, "HTTP/1.1 ")) != NULL) {
+		if (p[9] >= '1' && p[9] <= '5' && p[10] >= '0' && p[10] <= '9' && p[11] >= '0' &&
+		    p[11] <= '9' && p[12] == ' ')
+			n++;
+		p += 9;
+	}
+	return n;
+}
+
+/* Sends n raw bytes on a fresh connection and reads until the server closes it. */
+static char *exchange(struct it_server *s, const char *bytes, size_t n, bool *ret_closed)
+{
+	int fd = it_raw_connect(s, NULL);
+	char *out;
+
+	assert_true(fd >= 0);
+	assert_int_equal(it_raw_send(fd, bytes, n), 0);
+	out = it_raw_read(fd, READ_DEADLINE_S, ret_closed);
+	close(fd);
+	return out;
+}
+
+/* The request is refused with one 400 invalid-header problem and the connection closed. */
+static void expect_refused_at(struct it_server *s, const char *bytes, size_t n, const char *file, int line)
+{
+	bool closed = false;
+	char *out = exchange(s, bytes, n, &closed);
+	const char *body = strstr(out, "\r\n\r\n");
+	json_t *j = body ? json_loads(body + 4, 0, NULL) : NULL;
+	const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
+
+	if (strncmp(out, "HTTP/1.1 400 ", 13) || !strstr(out, "application/problem+json") || !type ||
+	    strcmp(type, IT_PROBLEM_PREFIX "invalid-header") || count_responses(out) != 1 || !closed) {
+		print_error("request:\n%.*s\n---\nanswer (%s):\n%s\n", (int)n, bytes,
+			    closed ? "closed" : "still open", out);
+		json_decref(j);
+		free(out);
+		_fail(file, line);
+		return;
+	}
+	json_decref(j);
+	free(out);
+}
+#define EXPECT_REFUSED(s, lit) expect_refused_at(s, lit, sizeof(lit) - 1, __FILE__, __LINE__)
+
+/* Each request is answered with want_status; `n_responses` status lines in all. */
+static void expect_served_at(struct it_server *s, const char *bytes, size_t n, const char *want_status,
+			     int n_responses, const char *file, int line)
+{
+	bool closed = false;
+	char *out = exchange(s, bytes, n, &closed);
+	const char *p = out;
+	int i;
+
+	for (i = 0; i < n_responses && p; i++) {
+		p = strstr(p, "HTTP/1.");
+		if (p && strncmp(p + 9, want_status, strlen(want_status)))
+			p = NULL;
+		else if (p)
+			p += 9;
+	}
+	if (!p || count_responses(out) != n_responses) {
+		print_error("request:\n%.*s\n---\nanswer (want %d x %s):\n%s\n", (int)n, bytes, n_responses,
+			    want_status, out);
+		free(out);
+		_fail(file, line);
+		return;
+	}
+	free(out);
+}
+#define EXPECT_SERVED(s, lit, st, n) expect_served_at(s, lit, sizeof(lit) - 1, st, n, __FILE__, __LINE__)
+
+#define STATUS "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+#define CLOSE "Connection: close\r\n\r\n"
+
+static void test_smuggling_vectors_refused(void **state)
+{
+	struct it_server *s = *state;
+
+	/* white space before the colon: MHD took it as an unknown header and framed the body by
+	 * Content-Length, so "GET /api/v1/status" after the 5 bytes "0\r\n\r\n" was a second
+	 * request (a proxy honouring the chunked coding sees one request) */
+	EXPECT_REFUSED(s, "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			  "Content-Type: application/json\r\nTransfer-Encoding : chunked\r\n"
+			  "Content-Length: 5\r\n\r\n0\r\n\r\n" STATUS CLOSE);
+	EXPECT_REFUSED(s, "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A\t: b\r\n" CLOSE);
+	/* obs-fold: MHD glued the continuation to the previous header's name */
+	EXPECT_REFUSED(s, STATUS "X-A: one\r\n two\r\n" CLOSE);
+	EXPECT_REFUSED(s, STATUS "X-A: one\r\n\tTransfer-Encoding: chunked\r\n" CLOSE);
+	/* NUL and control bytes in values (MHD cut the value at the NUL) */
+	EXPECT_REFUSED(s, STATUS "X-A: a\0b\r\n" CLOSE);
+	EXPECT_REFUSED(s, STATUS "Transfer-Encoding: chunked\0\r\nContent-Length: 0\r\n" CLOSE);
+	EXPECT_REFUSED(s, STATUS "X-A: a\x01z\r\n" CLOSE);
+	EXPECT_REFUSED(s, STATUS "X-A: a\x7fz\r\n" CLOSE);
+	EXPECT_REFUSED(s, STATUS "X-A: a\rb\r\n" CLOSE);
+	/* a bare LF ends a line for MHD, not for every proxy */
+	EXPECT_REFUSED(s, "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\nX-A: b\r\n" CLOSE);
+	EXPECT_REFUSED(s, "GET /api/v1/status HTTP/1.1\nHost: 127.0.0.1\r\n" CLOSE);
+	/* duplicates and conflicting framing */
+	EXPECT_REFUSED(s, STATUS "Host: evil.example\r\n" CLOSE);
+	EXPECT_REFUSED(s, "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			  "Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}");
+	EXPECT_REFUSED(s, "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			  "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n"
+			  "\r\n2\r\n{}\r\n0\r\n\r\n");
+	EXPECT_REFUSED(s, "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			  "Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+			  "2\r\n{}\r\n0\r\n\r\n");
+	EXPECT_REFUSED(s, "POST /api/v1/session HTTP/1.0\r\nContent-Type: application/json\r\n"
+			  "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+	/* names that are not tokens, and an empty one */
+	EXPECT_REFUSED(s, STATUS "X(A): b\r\n" CLOSE);
+	EXPECT_REFUSED(s, STATUS ": b\r\n" CLOSE);
+	/* a NUL in the request target (MHD's string ends there) and a doubled space */
+	EXPECT_REFUSED(s, "GET /api/v1/status\0/x HTTP/1.1\r\nHost: 127.0.0.1\r\n" CLOSE);
+	EXPECT_REFUSED(s, "GET  /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n" CLOSE);
+}
+
+static void test_wellformed_requests_served(void **state)
+{
+	struct it_server *s = *state;
+
+	EXPECT_SERVED(s, STATUS "Accept:*/*\r\nX-A: \t spaced \t\r\n" CLOSE, "200", 1);
+	EXPECT_SERVED(s, "GET /api/v1/status?x=%20y HTTP/1.0\r\n\r\n", "200", 1);
+	EXPECT_SERVED(s, "\r\nGET /api/v1/status HTTP/1.0\r\n\r\n", "200", 1);   /* RFC 9112 2.2 */
+	/* keep-alive: three pipelined requests on one connection, a body in between */
+	EXPECT_SERVED(s, STATUS "\r\n"
+			 "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+			 "Content-Length: 2\r\n\r\n{}"
+			 STATUS "User-Agent: strict-test\r\n" CLOSE, "", 3);
+	/* a chunked body (the login is refused for its content, not its framing) */
+	{
+		static const char req[] = "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+					  "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+					  "Connection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+		bool closed = false;
+		char *out = exchange(s, req, sizeof(req) - 1, &closed);
+
+		assert_int_equal(strncmp(out, "HTTP/1.1 400 ", 13), 0);
+		assert_null(strstr(out, "invalid-header"));
+		assert_non_null(strstr(out, "invalid-field"));
+		free(out);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_smuggling_vectors_refused),
+		cmocka_unit_test(test_wellformed_requests_served),
+	};
+	return cmocka_run_group_tests(tests, it_setup_server, it_teardown_server);
+}
