@@ -22,7 +22,8 @@ static const char usage[] =
 	"  tenant set-quota CODE BYTES       file storage quota of the tenant\n"
 	"  manager create CODE LOGIN --email ADDR   (mails an invitation, prints its link)\n"
 	"  account unlock CODE LOGIN\n"
-	"  audit public-key                the key that verifies audit exports\n"
+	"  audit public-key                the keys that verify audit exports (current and retired)\n"
+	"  audit rotate-signing-key        new signing key; old public keys stay valid for what they signed\n"
 	"  audit verify CODE|provider      check a tenant's audit chain in place\n";
 
 static int usage_error(const char *msg)
@@ -120,6 +121,8 @@ int cmd_admin(int argc, char **argv)
 		json_object_set_new(args, "login", json_string(argv[optind + 3]));
 	} else if (!strcmp(noun, "audit") && !strcmp(verb, "public-key") && n_pos == 2) {
 		cmd = "audit.public-key";
+	} else if (!strcmp(noun, "audit") && !strcmp(verb, "rotate-signing-key") && n_pos == 2) {
+		cmd = "audit.rotate-signing-key";
 	} else if (!strcmp(noun, "audit") && !strcmp(verb, "verify") && n_pos == 3) {
 		cmd = "audit.verify";
 		json_object_set_new(args, "tenant", json_string(argv[optind + 2]));

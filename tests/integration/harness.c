@@ -657,6 +657,42 @@ int it_server_restart(struct it_server *s)
 	return 0;
 }
 
+int it_server_halt(struct it_server *s)
+{
+	int status = -1;
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		if (status == -2) {
+			print_error("kura serve did not exit within %d s of SIGTERM\n", IT_STOP_DEADLINE_S);
+			kill_and_reap(s->pid);
+			status = -1;
+		}
+	}
+	s->pid = -1;
+	return status;
+}
+
+int it_serve_once(struct it_server *s, int timeout_s, char **ret_out, char **ret_err)
+{
+	char listen_arg[64];
+	const char *argv[8];
+	int i = 0;
+
+	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
+	argv[i++] = KURA_BIN;
+	argv[i++] = "serve";
+	argv[i++] = "--data";
+	argv[i++] = s->data;
+	argv[i++] = "--listen";
+	argv[i++] = listen_arg;
+	if (!s->tls)
+		argv[i++] = "--no-tls";
+	argv[i] = NULL;
+	return it_run(argv, timeout_s, ret_out, ret_err);
+}
+
 int it_setup_server(void **state)
 {
 	*state = it_server_start(NULL);
