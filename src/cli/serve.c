@@ -126,6 +126,10 @@ int cmd_serve(int argc, char **argv)
 			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
 		return fail(err);
 	}
+	if (outbox_set_key(master) < 0) {
+		fail("cannot derive the mail outbox key");
+		goto out;
+	}
 	if (mfa_configure(&cfg, master) < 0) {
 		fail("[server] public_url must be an http:// or https:// URL (it is the WebAuthn origin)");
 		goto out;
