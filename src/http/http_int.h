@@ -119,6 +119,12 @@ struct field {
 bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 		      enum MHD_Result *ret_result);
 
+/* The permission choke point for an authenticated request: the role's matrix, and for an
+ * app password its narrower scope (authz_app_password_allowed). dispatch() checks the
+ * route's permission with it; handlers ask it again for what depends on the target (e.g.
+ * acting on another account's share link needs shares.admin). */
+bool http_permitted(struct request *req, enum permission p, bool mutating) KURA_WUR;
+
 /* Audit record for this request's actor, in the tenant of the session (or tenant_id). */
 int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, const char *action,
 	       const char *target, enum audit_result result, json_t *details);

@@ -746,6 +746,27 @@ int it_admin(struct it_server *s, json_t **ret_json, ...)
 	return status;
 }
 
+void it_basic_auth(char *buf, size_t size, const char *user, const char *secret)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char raw[IT_STR * 2], enc[IT_STR * 3];
+	size_t n, i, o = 0;
+
+	snprintf(raw, sizeof(raw), "%s:%s", user, secret);
+	n = strlen(raw);
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)raw[i] << 16 | (i + 1 < n ? (unsigned char)raw[i + 1] << 8 : 0) |
+			     (i + 2 < n ? (unsigned char)raw[i + 2] : 0);
+
+		enc[o++] = b64[(v >> 18) & 63];
+		enc[o++] = b64[(v >> 12) & 63];
+		enc[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		enc[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	enc[o] = '\0';
+	snprintf(buf, size, "Authorization: Basic %s", enc);
+}
+
 /* ---------- HTTP ---------- */
 
 struct transfer {

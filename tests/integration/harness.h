@@ -126,6 +126,8 @@ struct it_response *it_get(struct it_server *s, const struct it_session *sess, c
 struct it_response *it_send(struct it_server *s, const struct it_session *sess,
 			    const char *method, const char *path, json_t *body);
 struct it_response *it_response_free(struct it_response *r);
+/* "Authorization: Basic base64(user:secret)" into buf (an it_request header line). */
+void it_basic_auth(char *buf, size_t size, const char *user, const char *secret);
 /* POST /api/v1/session. Returns the HTTP status; on 201 fills *ret (may be NULL). */
 long it_login(struct it_server *s, const char *tenant, const char *login, const char *password,
 	      struct it_session *ret);

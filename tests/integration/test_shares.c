@@ -774,6 +774,69 @@ static void test_crosstenant_and_scope(void **state)
 	it_response_free(r);
 }
 
+/* A request as amgr with a read-write app password (HTTP Basic). */
+static struct it_response *as_app(struct it_server *s, const char *secret, const char *method, const char *path)
+{
+	char auth[IT_STR * 3];
+	const char *hdrs[] = { auth, NULL };
+	struct it_request req = { .method = method, .path = path, .headers = hdrs };
+
+	it_basic_auth(auth, sizeof(auth), "amgr@alpha", secret);
+	return it_request(s, &req);
+}
+
+/* Issue 14: an app password changes only its own account's links (docs/security.md "App
+ * passwords"), even a manager's: another user's link is 403 with it, and stays active; the
+ * manager's own link is revoked with it; the same manager with a session revokes the user's. */
+static void test_app_password_scope(void **state)
+{
+	struct world *w = *state;
+	char token[64], secret[IT_STR], path[256], upath[128], mpath[128];
+	struct it_response *r;
+	int64_t fid, user_share, own_share;
+
+	r = it_send(w->s, &w->amgr, "POST", "/api/v1/me/app-passwords",
+		    json_pack("{s:s, s:s}", "name", "sync", "scope", "read-write"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(secret, sizeof(secret), "%s", it_json_str(r->json, "secret"));
+	it_response_free(r);
+	fid = upload(w->s, &w->auser, "root", "scope.txt", "scope", 5);
+	user_share = share(w->s, &w->auser, json_pack("{s:I}", "node_id", (json_int_t)fid), token, sizeof(token));
+	own_share = share(w->s, &w->amgr, json_pack("{s:I}", "node_id", (json_int_t)fid), token, sizeof(token));
+	snprintf(upath, sizeof(upath), "/api/v1/shares/%lld", (long long)user_share);
+	snprintf(mpath, sizeof(mpath), "/api/v1/shares/%lld", (long long)own_share);
+
+	/* reading every link is a read: allowed */
+	r = as_app(w->s, secret, "GET", upath);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	/* changing another account's link: refused and recorded, the link unchanged */
+	r = as_app(w->s, secret, "DELETE", upath);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	snprintf(path, sizeof(path), "%s/labels/x", upath);
+	r = as_app(w->s, secret, "PUT", path);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = it_get(w->s, &w->auser, upath);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "state"), "live");
+	it_response_free(r);
+	assert_true(audit_count(w->s, "alpha", "permission.denied", "denied") >= 2);
+	/* its own link: revoked */
+	r = as_app(w->s, secret, "DELETE", mpath);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	/* the same manager signed in: revokes the user's link */
+	r = it_send(w->s, &w->amgr, "DELETE", upath, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	r = it_get(w->s, &w->auser, upath);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "state"), "revoked");
+	it_response_free(r);
+}
+
 struct race {
 	struct it_server *s;
 	const char *token;
@@ -882,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_managers_and_users),
 		cmocka_unit_test(test_upload_link),
 		cmocka_unit_test(test_crosstenant_and_scope),
+		cmocka_unit_test(test_app_password_scope),
 		cmocka_unit_test(test_concurrent_limit),
 		cmocka_unit_test(test_bad_input),
 	};
