@@ -853,6 +853,81 @@ static void *race_one(void *arg)
 	return NULL;
 }
 
+/* Records of one share (target share:<id>) with this action and result. */
+static long share_audit_count(struct it_server *s, int64_t share_id, const char *action, const char *result)
+{
+	char db[IT_STR + 16], sql[512], *out = NULL;
+	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
+	long n;
+
+	snprintf(db, sizeof(db), "%s/kura.db", s->data);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_events WHERE target = 'share:%lld' AND action = '%s'"
+		 " AND result = '%s'", (long long)share_id, action, result);
+	assert_int_equal(it_run(argv, 10, &out, NULL), 0);
+	n = strtol(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+#define UNLOCK_RACERS 40
+
+struct unlock_race {
+	struct it_server *s;
+	const char *token;
+	pthread_barrier_t *go;
+	long status;
+};
+
+static void *unlock_one(void *arg)
+{
+	struct unlock_race *u = arg;
+	struct it_response *r;
+
+	pthread_barrier_wait(u->go);
+	r = link_req(u->s, "POST", u->token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", "Wrong-guess-42"));
+	u->status = r->status;
+	it_response_free(r);
+	return NULL;
+}
+
+/* Issue 14: 40 wrong link passwords at once check exactly KURA_SHARE_PW_FAILURES (10) of them
+ * (audit result failure = a password verified); the rest are refused as locked without a
+ * check (denied), and so is the right password afterwards. */
+static void test_unlock_race(void **state)
+{
+	struct world *w = *state;
+	struct unlock_race u[UNLOCK_RACERS];
+	pthread_t th[UNLOCK_RACERS];
+	pthread_barrier_t go;
+	char token[64];
+	struct it_response *r;
+	int64_t fid, sid;
+	int i, wrong = 0, locked = 0;
+
+	fid = upload(w->s, &w->auser, "root", "race-pw.bin", "guarded", 7);
+	sid = share(w->s, &w->auser, json_pack("{s:I, s:s}", "node_id", (json_int_t)fid, "password", LINK_PW), token,
+		    sizeof(token));
+	assert_int_equal(pthread_barrier_init(&go, NULL, UNLOCK_RACERS), 0);
+	for (i = 0; i < UNLOCK_RACERS; i++) {
+		u[i] = (struct unlock_race){ w->s, token, &go, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, unlock_one, &u[i]), 0);
+	}
+	for (i = 0; i < UNLOCK_RACERS; i++) {
+		pthread_join(th[i], NULL);
+		wrong += u[i].status == 403;
+		locked += u[i].status == 429;
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "failure"), 10);
+	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "denied"), UNLOCK_RACERS - 10);
+	assert_int_equal(wrong + locked, UNLOCK_RACERS);
+	assert_true(wrong <= 10);
+	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", LINK_PW));
+	IT_ASSERT_PROBLEM(r, 429, "link-locked");
+	it_response_free(r);
+	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "success"), 0);
+}
+
 static void test_concurrent_limit(void **state)
 {
 	struct world *w = *state;
@@ -947,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_crosstenant_and_scope),
 		cmocka_unit_test(test_app_password_scope),
 		cmocka_unit_test(test_concurrent_limit),
+		cmocka_unit_test(test_unlock_race),
 		cmocka_unit_test(test_bad_input),
 	};
 
