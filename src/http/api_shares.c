@@ -566,16 +566,31 @@ struct link_download {
 };
 
 /* Counts the download (atomically; the limit may have been reached meanwhile) and records
- * it, before the first byte goes out. */
-static bool link_download_start(struct request *req, const struct file_node *n, uint64_t start,
-				uint64_t len, void *cls, enum MHD_Result *ret)
+ * it, before the first byte goes out. A HEAD or a 304 is no download (nothing counted), but
+ * it is an access to the link (W3): recorded (link.head, link.not_modified) before the
+ * answer, or no answer. */
+static bool link_download_start(struct request *req, const struct file_node *n, enum http_download_kind kind,
+				uint64_t start, uint64_t len, void *cls, enum MHD_Result *ret)
 {
 	struct link *l = cls;
 	char base[CONFIG_STR];
 	bool mail = false;
-	json_t *d = json_pack("{s:I, s:s, s:I, s:I}", "node_id", (json_int_t)n->id, "name", n->name,
-			      "offset", (json_int_t)start, "length", (json_int_t)len);
+	json_t *d;
 	int r;
+
+	if (kind != DOWNLOAD_BODY) {
+		d = json_pack("{s:I, s:s}", "node_id", (json_int_t)n->id, "name", n->name);
+		r = shares_audit(req->db, &req->actor, &l->s, kind == DOWNLOAD_HEAD ? "link.head" : "link.not_modified",
+				 AUDIT_SUCCESS, d);
+		json_decref(d);
+		if (r < 0) {
+			*ret = http_internal_error(req, r);
+			return false;
+		}
+		return true;
+	}
+	d = json_pack("{s:I, s:s, s:I, s:I}", "node_id", (json_int_t)n->id, "name", n->name, "offset",
+		      (json_int_t)start, "length", (json_int_t)len);
 
 	public_url(req, base, sizeof(base));
 	r = shares_count_download(req->db, &req->actor, &l->s, n, d, base, &mail);
@@ -623,16 +638,6 @@ static enum MHD_Result link_download(struct request *req, bool by_id)
 	if (r < 0)
 		return r == -ENOENT ? http_problem(req, 404, "not-found", "no such file in this link", NULL)
 				    : http_internal_error(req, r);
-	if (!strcmp(req->method, "HEAD")) {
-		/* a HEAD is no download (nothing counted), but it is an access to the link (W3):
-		 * recorded before the answer, or no answer */
-		json_t *d = json_pack("{s:I, s:s}", "node_id", (json_int_t)n.id, "name", n.name);
-
-		r = shares_audit(req->db, &req->actor, &l->s, "link.head", AUDIT_SUCCESS, d);
-		json_decref(d);
-		if (r < 0)
-			return http_internal_error(req, r);
-	}
 	return http_file_download(req, l->s.tenant_id, n.id, link_download_start, l);
 }
 

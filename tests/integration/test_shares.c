@@ -307,11 +307,24 @@ static void test_share_file_mail_download_limit(void **state)
 	assert_non_null(strstr(m->body, "report.pdf"));
 	it_mail_free(m);
 
-	/* a HEAD is recorded but not counted */
+	/* a HEAD is recorded but not counted; so is a 304 */
 	r = link_req(w->s, "HEAD", token, "/content", NULL, NULL, NULL);
 	IT_ASSERT_STATUS(r, 200);
+	{
+		char inm[200], lpath[128];
+		const char *e = strcasestr(r->headers, "\nETag: "), *hdrs[] = { inm, NULL };
+		struct it_response *r2;
+
+		assert_non_null(e);
+		snprintf(inm, sizeof(inm), "If-None-Match: %.*s", (int)strcspn(e + 7, "\r\n"), e + 7);
+		snprintf(lpath, sizeof(lpath), "/api/v1/links/%s/content", token);
+		r2 = it_request(w->s, &(struct it_request){ .method = "GET", .path = lpath, .headers = hdrs });
+		IT_ASSERT_STATUS(r2, 304);
+		it_response_free(r2);
+	}
 	it_response_free(r);
 	assert_int_equal(audit_count(w->s, "alpha", "link.head", "success"), 1);
+	assert_int_equal(audit_count(w->s, "alpha", "link.not_modified", "success"), 1);
 
 	/* download 2: a range */
 	r = link_req(w->s, "GET", token, "/content", NULL, "bytes=1000-1999", NULL);
