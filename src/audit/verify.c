@@ -181,12 +181,17 @@ int audit_parse_public_key(const char *hex, unsigned char pk[32])
 	return *end ? -EINVAL : 0;
 }
 
+/* A hex member in the exporter's form: exactly n bytes, lowercase. Only one spelling is
+ * accepted, so the trailer line (the one line its own hash cannot cover) has no variants
+ * that verify: a flipped case bit fails like any other flipped bit. */
 static bool hex_member(json_t *o, const char *key, unsigned char *out, size_t n)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	size_t got = 0;
 
-	return s && strlen(s) == n * 2 && sodium_hex2bin(out, n, s, n * 2, NULL, &got, NULL) == 0 && got == n;
+	if (!s || strlen(s) != n * 2 || strspn(s, "0123456789abcdef") != n * 2)
+		return false;
+	return sodium_hex2bin(out, n, s, n * 2, NULL, &got, NULL) == 0 && got == n;
 }
 
 static bool int_member(json_t *o, const char *key, int64_t *out)
@@ -519,7 +524,9 @@ static void process_line(struct vfile *vf, const char *line, size_t n, size_t of
 			vfail(v, v->seq + 1, "line %ld: content after the signed trailer", vf->lineno + 1);
 		else if (!hex_member(o, "sha256", want, AUDIT_HASH_BYTES) ||
 			 !hex_member(o, "signature", sig, AUDIT_SIG_BYTES) || !int_member(o, "lines", &lines) ||
-			 !key_member(o, &has_key, key))
+			 !key_member(o, &has_key, key) || json_object_size(o) != (has_key ? 5u : 4u))
+			/* exactly its members: the trailer is the one line the file hash does not
+			 * cover, so nothing may be added to it, renamed or left out */
 			vfail(v, 0, "line %ld: malformed trailer", vf->lineno);
 		else if (memcmp(fh, want, AUDIT_HASH_BYTES) || lines != vf->lineno - 1)
 			vfail(v, 0, "the trailer does not match the lines before it (lines added or removed)");
