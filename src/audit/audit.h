@@ -67,13 +67,37 @@ int audit_result_parse(const char *name);
 extern const struct actor actor_system;
 
 #define AUDIT_N_CATEGORIES 6
+#define AUDIT_KEY_BYTES 32
 #define AUDIT_PUBLIC_KEY_HEX 65
 
 /* ---- deployment settings (serve start-up) ---- */
-/* Borrows the 64-byte Ed25519 secret key (keyfile_load'ed); NULL forgets it. */
-void audit_set_signing_key(const unsigned char *sk);
+/* Copies the 64-byte Ed25519 secret key (wiped when replaced); NULL forgets it. */
+int audit_set_signing_key(const unsigned char *sk);
+/* The public half of the signing key; -ENOKEY without one. */
+int audit_public_key(unsigned char ret[AUDIT_KEY_BYTES]) KURA_WUR;
 /* Hex public key of the signing key into ret (AUDIT_PUBLIC_KEY_HEX); -ENOKEY without one. */
 int audit_public_key_hex(char ret[AUDIT_PUBLIC_KEY_HEX]) KURA_WUR;
+
+/* ---- signing keys (signkeys.c, docs/audit.md "Signing keys") ---- */
+/* At start-up, before anything is signed: checks the secret key sk (loaded from
+ * DIR/signing.key) and DIR/signing.pub against what the database holds (the registry of
+ * the deployment's signing keys, and the newest checkpoint and root, which must verify
+ * with the key that signed them); completes or undoes a rotation a crash interrupted;
+ * registers the key of a data directory from before the registry (only if it signed the
+ * newest checkpoint); then makes sk the signing key and rewrites DIR/signing-keys.pub.
+ * -EKEYREJECTED with the reason, naming the file, in err; other <0 on I/O errors. */
+int audit_keys_open(struct db *db, const char *dir, const unsigned char *sk, char *err,
+		    size_t err_size) KURA_WUR;
+/* Deliberate rotation (kura admin audit rotate-signing-key): a new key pair replaces
+ * DIR/signing.key and DIR/signing.pub, the old public key stays registered (retired) to
+ * verify what it signed, and the rotation is recorded by who in the provider's and every
+ * tenant's chain. *ret: {"public_key", "previous_key", "rotated_at"}. Needs audit_keys_open. */
+int audit_keys_rotate(struct db *db, const struct actor *who, json_t **ret) KURA_WUR;
+/* Every registered key: [{"public_key", "state", "created_at", "retired_at"}], newest first. */
+json_t *audit_keys_json(struct db *db);
+/* The registered public keys (current and retired), at most max, into ret. */
+int audit_keys_list(struct db *db, unsigned char (*ret)[AUDIT_KEY_BYTES], size_t max,
+		    size_t *ret_n) KURA_WUR;
 /* Retention in days per category, each counting today as day 1 (default 90 each). */
 void audit_set_retention(const uint32_t days[AUDIT_N_CATEGORIES]);
 
@@ -125,11 +149,18 @@ struct audit_verify_result {
 	long bad_line;                           /* line of an export, 0 in place */
 	char reason[256];
 };
-/* Checks a JSONL export read from f against the 32-byte public key: signatures, chain,
- * sequence gaps, coverage by signed checkpoints, the signed trailer. 0 when the file could
- * be read (look at ret->ok), <0 on I/O errors. */
+/* Checks a JSONL export read from f against the trusted public keys pks[0..n_pks): each
+ * checkpoint and the trailer must verify with the key they name (one of pks), or, in an
+ * export that names none, with one of pks; then the chain, sequence gaps, coverage by
+ * signed checkpoints, the signed trailer. 0 when the file could be read (look at
+ * ret->ok), <0 on I/O errors. */
+int audit_verify_file_keys(FILE *f, const unsigned char (*pks)[AUDIT_KEY_BYTES], size_t n_pks,
+			   struct audit_verify_result *ret) KURA_WUR;
+/* The same with one trusted key. */
 int audit_verify_file(FILE *f, const unsigned char pk[32], struct audit_verify_result *ret) KURA_WUR;
 /* Checks tenant's chain in the database, from its oldest kept checkpoint. */
+int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pks)[AUDIT_KEY_BYTES],
+			 size_t n_pks, struct audit_verify_result *ret) KURA_WUR;
 int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32],
 		    struct audit_verify_result *ret) KURA_WUR;
 /* Parses 64 hex digits (or a signing.pub file's content) into pk. */

@@ -13,6 +13,8 @@
 #define AUDIT_CHECKPOINT_TAG "KURA-AUDIT-CHECKPOINT-1"
 #define AUDIT_ROOT_TAG "KURA-AUDIT-ROOT-1"
 #define AUDIT_EXPORT_TAG "KURA-AUDIT-EXPORT-1"
+/* A root's message: tag + time + n + root + flag. */
+#define AUDIT_ROOT_MSG_BYTES (sizeof(AUDIT_ROOT_TAG) - 1 + 16 + AUDIT_HASH_BYTES + 1)
 /* The largest canonical checkpoint message: tag + 3 int64 + head + flag + 2 int64. */
 #define AUDIT_CKPT_MSG_MAX (sizeof(AUDIT_CHECKPOINT_TAG) + 8 * 5 + AUDIT_HASH_BYTES + 1)
 
@@ -30,6 +32,8 @@ struct audit_ckpt {
 	bool synced;
 	int64_t est_error_us, max_error_us;
 	unsigned char sig[AUDIT_SIG_BYTES];
+	bool has_key;                            /* key is the public key that signed it */
+	unsigned char key[AUDIT_KEY_BYTES];
 };
 
 /* content = SHA-256 over the length-prefixed content fields; -ENOMEM only. */
@@ -42,6 +46,9 @@ int audit_rec_hash(struct audit_rec *r) KURA_WUR;
 /* The bytes a checkpoint signature covers; returns their length. */
 size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX]);
 bool audit_ckpt_verify(const struct audit_ckpt *c, const unsigned char pk[32]) KURA_WUR;
+/* The bytes a provider-wide root's signature covers; returns AUDIT_ROOT_MSG_BYTES. */
+size_t audit_root_message(int64_t time_us, int64_t n_chains, const unsigned char root[AUDIT_HASH_BYTES],
+			  bool synced, unsigned char msg[AUDIT_ROOT_MSG_BYTES]);
 
 void audit_sha256(const void *data, size_t n, unsigned char ret[AUDIT_HASH_BYTES]);
 /* Incremental SHA-256 (for the export trailer). */
@@ -50,7 +57,10 @@ struct audit_sha *audit_sha_new(void);
 void audit_sha_update(struct audit_sha *s, const void *data, size_t n);
 void audit_sha_final(struct audit_sha *s, unsigned char ret[AUDIT_HASH_BYTES]);   /* frees s */
 
-/* Signs with the deployment key set by audit_set_signing_key; -ENOKEY without one. */
+/* Signs with the deployment key set by audit_set_signing_key; -ENOKEY without one. The
+ * public key that signed goes to ret_pk (may be NULL), taken under the same lock. */
+int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES],
+		   unsigned char ret_pk[AUDIT_KEY_BYTES]) KURA_WUR;
 int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES]) KURA_WUR;
 int audit_ckpt_sign(struct audit_ckpt *c) KURA_WUR;
 /* Makes and stores a signed checkpoint at tenant's current head (inside the caller's

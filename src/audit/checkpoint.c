@@ -13,8 +13,12 @@
  * of a short-retention category after a longer-kept one therefore waits for it (kept too
  * long, never too short). Each pruning that deleted something is itself recorded.
  *
- * SECURITY: the secret key is borrowed from serve (sodium_malloc'ed, wiped there); it is
- * only used through audit_sign().
+ * Every checkpoint and root row records the public key that signed it, so after a key
+ * rotation (signkeys.c) each one is still verified with its own key.
+ *
+ * SECURITY: the secret key is copied into sodium_malloc'ed memory here (wiped when replaced
+ * or forgotten) and only used through audit_sign_key(), under a lock, so a rotation never
+ * meets a signature half-way.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,23 +34,54 @@
 
 #define DAY_US (86400LL * 1000000)
 
-static const unsigned char *signing_key;
+/* The deployment's signing key: a copy in sodium_malloc'ed memory that a rotation replaces
+ * while the server runs, so every use holds signing_lock. */
+static pthread_mutex_t signing_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char *signing_key;          /* SIGN_SECRET_BYTES, NULL: none set */
 static uint32_t retention[AUDIT_N_CATEGORIES] = { 90, 90, 90, 90, 90, 90 };
 
-void audit_set_signing_key(const unsigned char *sk)
+int audit_set_signing_key(const unsigned char *sk)
 {
-	signing_key = sk;
+	int r = 0;
+
+	pthread_mutex_lock(&signing_lock);
+	if (!sk) {
+		if (signing_key)
+			sodium_free(signing_key);   /* wipes */
+		signing_key = NULL;
+	} else {
+		if (!signing_key)
+			signing_key = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+		if (signing_key)
+			memcpy(signing_key, sk, crypto_sign_SECRETKEYBYTES);
+		else
+			r = -ENOMEM;
+	}
+	pthread_mutex_unlock(&signing_lock);
+	return r;
+}
+
+int audit_public_key(unsigned char ret[AUDIT_KEY_BYTES])
+{
+	int r = 0;
+
+	pthread_mutex_lock(&signing_lock);
+	if (signing_key)
+		crypto_sign_ed25519_sk_to_pk(ret, signing_key);
+	else
+		r = -ENOKEY;
+	pthread_mutex_unlock(&signing_lock);
+	return r;
 }
 
 int audit_public_key_hex(char ret[AUDIT_PUBLIC_KEY_HEX])
 {
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char pk[AUDIT_KEY_BYTES];
+	int r = audit_public_key(pk);
 
-	if (!signing_key)
-		return -ENOKEY;
-	crypto_sign_ed25519_sk_to_pk(pk, signing_key);
-	hex_encode(pk, sizeof(pk), ret);
-	return 0;
+	if (r == 0)
+		hex_encode(pk, sizeof(pk), ret);
+	return r;
 }
 
 void audit_set_retention(const uint32_t days[AUDIT_N_CATEGORIES])
@@ -55,11 +90,25 @@ void audit_set_retention(const uint32_t days[AUDIT_N_CATEGORIES])
 		retention[i] = days[i] ? days[i] : 90;
 }
 
+int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES],
+		   unsigned char ret_pk[AUDIT_KEY_BYTES])
+{
+	int r = 0;
+
+	pthread_mutex_lock(&signing_lock);
+	if (!signing_key)
+		r = -ENOKEY;
+	else if (crypto_sign_ed25519_detached(ret, NULL, msg, n, signing_key) != 0)
+		r = -EIO;
+	else if (ret_pk)
+		crypto_sign_ed25519_sk_to_pk(ret_pk, signing_key);
+	pthread_mutex_unlock(&signing_lock);
+	return r;
+}
+
 int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES])
 {
-	if (!signing_key)
-		return -ENOKEY;
-	return crypto_sign_ed25519_detached(ret, NULL, msg, n, signing_key) == 0 ? 0 : -EIO;
+	return audit_sign_key(msg, n, ret, NULL);
 }
 
 size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX])
@@ -80,11 +129,26 @@ size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CK
 	return (size_t)(p - msg);
 }
 
+size_t audit_root_message(int64_t time_us, int64_t n_chains, const unsigned char root[AUDIT_HASH_BYTES],
+			  bool synced, unsigned char msg[AUDIT_ROOT_MSG_BYTES])
+{
+	size_t off = sizeof(AUDIT_ROOT_TAG) - 1;
+
+	memcpy(msg, AUDIT_ROOT_TAG, off);
+	audit_put64(msg + off, time_us);
+	audit_put64(msg + off + 8, n_chains);
+	memcpy(msg + off + 16, root, AUDIT_HASH_BYTES);
+	msg[off + 16 + AUDIT_HASH_BYTES] = synced ? 1 : 0;
+	return AUDIT_ROOT_MSG_BYTES;
+}
+
 int audit_ckpt_sign(struct audit_ckpt *c)
 {
 	unsigned char msg[AUDIT_CKPT_MSG_MAX];
+	int r = audit_sign_key(msg, audit_ckpt_message(c, msg), c->sig, c->key);
 
-	return audit_sign(msg, audit_ckpt_message(c, msg), c->sig);
+	c->has_key = r == 0;
+	return r;
 }
 
 bool audit_ckpt_verify(const struct audit_ckpt *c, const unsigned char pk[32])
@@ -124,9 +188,11 @@ static int store_checkpoint(struct db *db, struct audit_ckpt *c)
 	if (r < 0)
 		return r;
 	return db_exec(db, "INSERT INTO audit_checkpoints (tenant, seq, head, time_us, clock_synced,"
-			   " est_error_us, max_error_us, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		       "iibiiiib", c->tenant, c->seq, c->head, (size_t)AUDIT_HASH_BYTES, c->time_us,
-		       (int64_t)c->synced, c->est_error_us, c->max_error_us, c->sig, (size_t)AUDIT_SIG_BYTES);
+			   " est_error_us, max_error_us, signature, public_key)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		       "iibiiiibb", c->tenant, c->seq, c->head, (size_t)AUDIT_HASH_BYTES, c->time_us,
+		       (int64_t)c->synced, c->est_error_us, c->max_error_us, c->sig, (size_t)AUDIT_SIG_BYTES,
+		       c->key, (size_t)AUDIT_KEY_BYTES);
 }
 
 static int read_head(struct db *db, int64_t tenant, int64_t *ret_seq, unsigned char head[AUDIT_HASH_BYTES])
@@ -182,8 +248,12 @@ int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 	struct db_stmt *st;
 	int r, step;
 
-	if (!signing_key)
-		return -ENOKEY;
+	{
+		unsigned char pk[AUDIT_KEY_BYTES];
+
+		if (audit_public_key(pk) < 0)
+			return -ENOKEY;
+	}
 	r = db_begin(db);
 	if (r < 0)
 		return r;
@@ -226,10 +296,10 @@ int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 	if (r == 0 && moved) {
 		/* the provider-wide root: SHA-256 over (tenant, seq, head) sorted by tenant */
 		unsigned char *list = malloc(n * 48 + 1), root[AUDIT_HASH_BYTES];
-		unsigned char msg[sizeof(AUDIT_ROOT_TAG) - 1 + 24 + AUDIT_HASH_BYTES + 1], sig[AUDIT_SIG_BYTES];
+		unsigned char msg[AUDIT_ROOT_MSG_BYTES], sig[AUDIT_SIG_BYTES];
+		unsigned char pk[AUDIT_KEY_BYTES];
 		struct clock_sync cs = { 0 };
 		int64_t now = clock_now_us();
-		size_t off = sizeof(AUDIT_ROOT_TAG) - 1;
 
 		if (!list) {
 			r = -ENOMEM;
@@ -243,17 +313,14 @@ int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 			free(list);
 			if (clock_sync_state(&cs) < 0)
 				cs.synchronized = false;
-			memcpy(msg, AUDIT_ROOT_TAG, off);
-			audit_put64(msg + off, now);
-			audit_put64(msg + off + 8, (int64_t)n);
-			memcpy(msg + off + 16, root, AUDIT_HASH_BYTES);
-			msg[off + 16 + AUDIT_HASH_BYTES] = cs.synchronized ? 1 : 0;
-			r = audit_sign(msg, off + 17 + AUDIT_HASH_BYTES, sig);
+			r = audit_sign_key(msg, audit_root_message(now, (int64_t)n, root, cs.synchronized, msg), sig,
+					   pk);
 			if (r == 0)
 				r = db_exec(db, "INSERT INTO audit_roots (time_us, n_chains, root, clock_synced,"
-						" signature) VALUES ($1, $2, $3, $4, $5)",
-					    "iibib", now, (int64_t)n, root, (size_t)AUDIT_HASH_BYTES,
-					    (int64_t)cs.synchronized, sig, (size_t)AUDIT_SIG_BYTES);
+						" signature, public_key) VALUES ($1, $2, $3, $4, $5, $6)",
+					    "iibibb", now, (int64_t)n, root, (size_t)AUDIT_HASH_BYTES,
+					    (int64_t)cs.synchronized, sig, (size_t)AUDIT_SIG_BYTES, pk,
+					    (size_t)AUDIT_KEY_BYTES);
 		}
 	}
 	if (r == 0)

@@ -209,14 +209,21 @@ static int out_line(struct audit_export *x, json_t *obj)
 	return r;
 }
 
+/* A checkpoint line; "key" names the public key that signed it (absent for checkpoints
+ * from before keys were recorded, which the deployment's first key signed). */
 static json_t *ckpt_line(const struct audit_ckpt *c)
 {
-	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:I, s:{s:b, s:I, s:I}, s:o}", "type", "checkpoint",
-			 "tenant", (json_int_t)c->tenant, "seq", (json_int_t)c->seq, "head",
-			 hex_json(c->head, AUDIT_HASH_BYTES), "time", time_json(c->time_us), "time_us",
-			 (json_int_t)c->time_us, "clock", "synchronized", c->synced, "estimated_error_us",
-			 (json_int_t)c->est_error_us, "maximum_error_us", (json_int_t)c->max_error_us,
-			 "signature", hex_json(c->sig, AUDIT_SIG_BYTES));
+	json_t *o = json_pack("{s:s, s:I, s:I, s:o, s:o, s:I, s:{s:b, s:I, s:I}}", "type", "checkpoint",
+			      "tenant", (json_int_t)c->tenant, "seq", (json_int_t)c->seq, "head",
+			      hex_json(c->head, AUDIT_HASH_BYTES), "time", time_json(c->time_us), "time_us",
+			      (json_int_t)c->time_us, "clock", "synchronized", c->synced, "estimated_error_us",
+			      (json_int_t)c->est_error_us, "maximum_error_us", (json_int_t)c->max_error_us);
+
+	if (o && c->has_key && json_object_set_new(o, "key", hex_json(c->key, AUDIT_KEY_BYTES)) < 0)
+		o = (json_decref(o), NULL);
+	if (o && json_object_set_new(o, "signature", hex_json(c->sig, AUDIT_SIG_BYTES)) < 0)
+		o = (json_decref(o), NULL);
+	return o;
 }
 
 /* A JSON string, escaped as jansson does (quote, backslash, control characters; UTF-8 as
@@ -310,8 +317,8 @@ static json_t *omitted_line(const struct audit_rec *r)
 
 static int row_ckpt(struct db_stmt *st, struct audit_ckpt *c)
 {
-	size_t n1, n2;
-	const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2);
+	size_t n1, n2, n3 = 0;
+	const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2), *k = db_blob(st, 8, &n3);
 
 	c->tenant = db_int(st, 0);
 	c->seq = db_int(st, 1);
@@ -323,10 +330,14 @@ static int row_ckpt(struct db_stmt *st, struct audit_ckpt *c)
 		return -EIO;
 	memcpy(c->head, h, AUDIT_HASH_BYTES);
 	memcpy(c->sig, s, AUDIT_SIG_BYTES);
+	c->has_key = k && n3 == AUDIT_KEY_BYTES;
+	if (c->has_key)
+		memcpy(c->key, k, AUDIT_KEY_BYTES);
 	return 0;
 }
 
-#define CKPT_COLUMNS "tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us, signature"
+#define CKPT_COLUMNS "tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us, signature," \
+	" public_key"
 
 static int64_t one_int(struct db *db, struct db_stmt *st, int64_t dflt)
 {
@@ -519,7 +530,7 @@ static int fill(struct audit_export *x, struct db *db)
 	if (x->cursor >= x->end) {
 		x->done = true;
 		if (x->format == AUDIT_FORMAT_JSONL) {
-			unsigned char fh[AUDIT_HASH_BYTES], msg[64], sig[AUDIT_SIG_BYTES];
+			unsigned char fh[AUDIT_HASH_BYTES], msg[64], sig[AUDIT_SIG_BYTES], pk[AUDIT_KEY_BYTES];
 			size_t mn;
 			char fhx[AUDIT_HASH_BYTES * 2 + 1];
 			int64_t lines = x->n_lines;
@@ -527,13 +538,13 @@ static int fill(struct audit_export *x, struct db *db)
 			audit_sha_final(x->sha, fh);
 			x->sha = NULL;
 			mn = audit_export_message(x->tenant, fh, msg);
-			r = audit_sign(msg, mn, sig);
+			r = audit_sign_key(msg, mn, sig, pk);
 			if (r < 0)
 				return r;
 			hex(fh, sizeof(fh), fhx);
-			r = out_line(x, json_pack("{s:s, s:I, s:s, s:o}", "type", "trailer", "lines",
-						  (json_int_t)lines, "sha256", fhx, "signature",
-						  hex_json(sig, AUDIT_SIG_BYTES)));
+			r = out_line(x, json_pack("{s:s, s:I, s:s, s:o, s:o}", "type", "trailer", "lines",
+						  (json_int_t)lines, "sha256", fhx, "key", hex_json(pk, AUDIT_KEY_BYTES),
+						  "signature", hex_json(sig, AUDIT_SIG_BYTES)));
 		}
 		return r;
 	}

@@ -2,7 +2,8 @@
  * Verification of a tenant's audit log: offline from a JSONL export (kura audit verify) or
  * in place from the database (kura admin audit verify). Both feed the same checker, item
  * by item in stream order:
- *   checkpoint  signature valid for this tenant; the first one is the anchor the chain
+ *   checkpoint  signature valid for this tenant, with the key it names (which must be one
+ *               of the trusted keys: a rotation leaves several); the first one is the anchor the chain
  *               starts from; later ones must sit right after the record they sign, carry
  *               its hash, and not go back in time (a replayed checkpoint fails here);
  *   record      next seq (a gap or a reorder fails), prev = hash of the one before,
@@ -31,7 +32,8 @@
 #include "store/db.h"
 
 struct vstate {
-	const unsigned char *pk;
+	const unsigned char (*pks)[AUDIT_KEY_BYTES];   /* the trusted keys */
+	size_t n_pks;
 	int64_t tenant;
 	bool started, covered;
 	int64_t seq, covered_seq, last_ckpt_time;
@@ -55,14 +57,47 @@ static bool vfail(struct vstate *v, int64_t seq, const char *fmt, ...)
 	return false;
 }
 
+static bool trusted(const struct vstate *v, const unsigned char key[AUDIT_KEY_BYTES])
+{
+	for (size_t i = 0; i < v->n_pks; i++)
+		if (!memcmp(v->pks[i], key, AUDIT_KEY_BYTES))
+			return true;
+	return false;
+}
+
+/* Checks sig over msg with the key the line names (which must be trusted), or, when it
+ * names none (written before keys were named), with any trusted key. */
+static bool v_signature(struct vstate *v, int64_t seq, const char *what, const unsigned char *sig,
+			const unsigned char *msg, size_t n, bool has_key, const unsigned char key[AUDIT_KEY_BYTES])
+{
+	char hex[AUDIT_PUBLIC_KEY_HEX];
+
+	if (has_key) {
+		if (!trusted(v, key)) {
+			hex_encode(key, AUDIT_KEY_BYTES, hex);
+			return vfail(v, seq, "%s is signed by key %s, which is not one of the trusted keys", what, hex);
+		}
+		if (crypto_sign_ed25519_verify_detached(sig, msg, n, key) != 0)
+			return vfail(v, seq, "%s: signature does not verify with the key it names", what);
+		return true;
+	}
+	for (size_t i = 0; i < v->n_pks; i++)
+		if (crypto_sign_ed25519_verify_detached(sig, msg, n, v->pks[i]) == 0)
+			return true;
+	return vfail(v, seq, "%s: signature does not verify with %s", what, v->n_pks == 1 ? "this key" : "any of the trusted keys");
+}
+
 static bool v_checkpoint(struct vstate *v, const struct audit_ckpt *c)
 {
+	unsigned char msg[AUDIT_CKPT_MSG_MAX];
+	char what[64];
+
 	if (c->tenant != v->tenant)
 		return vfail(v, c->seq, "checkpoint for seq %" PRId64 " belongs to tenant %" PRId64 ", not %" PRId64,
 			     c->seq, c->tenant, v->tenant);
-	if (!audit_ckpt_verify(c, v->pk))
-		return vfail(v, c->seq, "checkpoint for seq %" PRId64 ": signature does not verify with this key",
-			     c->seq);
+	str_printf(what, sizeof(what), "checkpoint for seq %" PRId64, c->seq);
+	if (!v_signature(v, c->seq, what, c->sig, msg, audit_ckpt_message(c, msg), c->has_key, c->key))
+		return false;
 	if (!v->started) {
 		v->started = true;
 		v->seq = c->seq;
@@ -146,12 +181,17 @@ int audit_parse_public_key(const char *hex, unsigned char pk[32])
 	return *end ? -EINVAL : 0;
 }
 
+/* A hex member in the exporter's form: exactly n bytes, lowercase. Only one spelling is
+ * accepted, so the trailer line (the one line its own hash cannot cover) has no variants
+ * that verify: a flipped case bit fails like any other flipped bit. */
 static bool hex_member(json_t *o, const char *key, unsigned char *out, size_t n)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	size_t got = 0;
 
-	return s && strlen(s) == n * 2 && sodium_hex2bin(out, n, s, n * 2, NULL, &got, NULL) == 0 && got == n;
+	if (!s || strlen(s) != n * 2 || strspn(s, "0123456789abcdef") != n * 2)
+		return false;
+	return sodium_hex2bin(out, n, s, n * 2, NULL, &got, NULL) == 0 && got == n;
 }
 
 static bool int_member(json_t *o, const char *key, int64_t *out)
@@ -164,11 +204,18 @@ static bool int_member(json_t *o, const char *key, int64_t *out)
 	return true;
 }
 
+/* The optional "key" member: absent is fine, present must be 64 hex digits. */
+static bool key_member(json_t *o, bool *ret_has, unsigned char key[AUDIT_KEY_BYTES])
+{
+	*ret_has = json_object_get(o, "key") != NULL;
+	return !*ret_has || hex_member(o, "key", key, AUDIT_KEY_BYTES);
+}
+
 static bool parse_ckpt(json_t *o, struct audit_ckpt *c)
 {
 	json_t *clock = json_object_get(o, "clock"), *sync = json_object_get(clock, "synchronized");
 
-	return int_member(o, "tenant", &c->tenant) && int_member(o, "seq", &c->seq) &&
+	return key_member(o, &c->has_key, c->key) && int_member(o, "tenant", &c->tenant) && int_member(o, "seq", &c->seq) &&
 	       int_member(o, "time_us", &c->time_us) && hex_member(o, "head", c->head, AUDIT_HASH_BYTES) &&
 	       hex_member(o, "signature", c->sig, AUDIT_SIG_BYTES) && json_is_boolean(sync) &&
 	       (c->synced = json_is_true(sync), true) && int_member(clock, "estimated_error_us", &c->est_error_us) &&
@@ -474,17 +521,23 @@ static void process_line(struct vfile *vf, const char *line, size_t n, size_t of
 			v_record(v, &rec, omitted);
 	} else if (!strcmp(type, "trailer")) {
 		unsigned char fh[AUDIT_HASH_BYTES], want[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES], msg[64];
+		unsigned char key[AUDIT_KEY_BYTES];
 		int64_t lines = 0;
+		bool has_key = false;
 
 		prefix_hash(vf, off, fh);
 		vf->trailer = true;   /* a line after it is refused when it comes */
 		if (!hex_member(o, "sha256", want, AUDIT_HASH_BYTES) ||
-			 !hex_member(o, "signature", sig, AUDIT_SIG_BYTES) || !int_member(o, "lines", &lines))
+		    !hex_member(o, "signature", sig, AUDIT_SIG_BYTES) || !int_member(o, "lines", &lines) ||
+		    !key_member(o, &has_key, key) || json_object_size(o) != (has_key ? 5u : 4u))
+			/* exactly its members: the trailer is the one line the file hash does not
+			 * cover, so nothing may be added to it, renamed or left out */
 			vfail(v, 0, "line %ld: malformed trailer", vf->lineno);
 		else if (memcmp(fh, want, AUDIT_HASH_BYTES) || lines != vf->lineno - 1)
 			vfail(v, 0, "the trailer does not match the lines before it (lines added or removed)");
-		else if (crypto_sign_ed25519_verify_detached(sig, msg, audit_export_message(v->tenant, fh, msg), v->pk))
-			vfail(v, 0, "the trailer's signature does not verify with this key");
+		else
+			v_signature(v, 0, "the trailer", sig, msg, audit_export_message(v->tenant, fh, msg), has_key,
+				    key);
 	} else {
 		vfail(v, v->seq + 1, "line %ld: unknown type \"%.32s\"", vf->lineno, type);
 	}
@@ -562,7 +615,13 @@ static int verify_stream(struct vfile *vf, FILE *f)
 
 int audit_verify_file(FILE *f, const unsigned char pk[32], struct audit_verify_result *res)
 {
-	struct vfile vf = { .v = { .pk = pk, .res = res } };
+	return audit_verify_file_keys(f, (const unsigned char (*)[AUDIT_KEY_BYTES])pk, 1, res);
+}
+
+int audit_verify_file_keys(FILE *f, const unsigned char (*pks)[AUDIT_KEY_BYTES], size_t n_pks,
+			   struct audit_verify_result *res)
+{
+	struct vfile vf = { .v = { .pks = pks, .n_pks = n_pks, .res = res } };
 	struct stat st;
 	int r;
 
@@ -589,7 +648,37 @@ int audit_verify_file(FILE *f, const unsigned char pk[32], struct audit_verify_r
 
 int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32], struct audit_verify_result *res)
 {
-	struct vstate v = { .pk = pk, .res = res, .tenant = tenant };
+	return audit_verify_db_keys(db, tenant, (const unsigned char (*)[AUDIT_KEY_BYTES])pk, 1, res);
+}
+
+/* A stored checkpoint row (the columns of the queries below) into c; false when damaged. */
+static bool row_ckpt(struct db_stmt *st, struct audit_ckpt *c)
+{
+	size_t n1, n2, n3 = 0;
+	const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2), *k = db_blob(st, 8, &n3);
+
+	c->tenant = db_int(st, 0);
+	c->seq = db_int(st, 1);
+	c->time_us = db_int(st, 3);
+	c->synced = db_int(st, 4) != 0;
+	c->est_error_us = db_int(st, 5);
+	c->max_error_us = db_int(st, 6);
+	memset(c->head, 0, AUDIT_HASH_BYTES);
+	memset(c->sig, 0, AUDIT_SIG_BYTES);
+	if (n1 == AUDIT_HASH_BYTES)
+		memcpy(c->head, h, n1);
+	if (n2 == AUDIT_SIG_BYTES)
+		memcpy(c->sig, s, n2);
+	c->has_key = k && n3 == AUDIT_KEY_BYTES;
+	if (c->has_key)
+		memcpy(c->key, k, AUDIT_KEY_BYTES);
+	return n1 == AUDIT_HASH_BYTES && n2 == AUDIT_SIG_BYTES && (!k || n3 == AUDIT_KEY_BYTES);
+}
+
+int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pks)[AUDIT_KEY_BYTES],
+			 size_t n_pks, struct audit_verify_result *res)
+{
+	struct vstate v = { .pks = pks, .n_pks = n_pks, .res = res, .tenant = tenant };
 	int64_t oldest = 0, head_seq = 0, cursor;
 	unsigned char head[AUDIT_HASH_BYTES];
 	struct db_stmt *st;
@@ -624,26 +713,14 @@ int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32], s
 		struct audit_ckpt c;
 
 		st = db_query(db, "SELECT tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us,"
-				  " signature FROM audit_checkpoints WHERE tenant = $1 AND seq = $2"
+				  " signature, public_key FROM audit_checkpoints WHERE tenant = $1 AND seq = $2"
 				  " ORDER BY id DESC LIMIT 1", "ii", tenant, cursor);
 		step = db_step(st);
 		if (step > 0) {
-			size_t n1, n2;
-			const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2);
-
-			c.tenant = db_int(st, 0);
-			c.seq = db_int(st, 1);
-			c.time_us = db_int(st, 3);
-			c.synced = db_int(st, 4) != 0;
-			c.est_error_us = db_int(st, 5);
-			c.max_error_us = db_int(st, 6);
-			if (n1 == AUDIT_HASH_BYTES && n2 == AUDIT_SIG_BYTES) {
-				memcpy(c.head, h, n1);
-				memcpy(c.sig, s, n2);
+			if (row_ckpt(st, &c))
 				v_checkpoint(&v, &c);
-			} else {
+			else
 				vfail(&v, cursor, "stored anchor checkpoint is damaged");
-			}
 		} else if (step == 0) {
 			vfail(&v, cursor + 1, "no signed checkpoint at seq %" PRId64 " to start the chain from", cursor);
 		}
@@ -657,11 +734,9 @@ int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32], s
 		size_t n_cks = 0, cap = 0, k = 0;
 
 		st = db_query(db, "SELECT tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us,"
-				  " signature FROM audit_checkpoints WHERE tenant = $1 AND seq > $2 AND seq <= $3"
-				  " ORDER BY seq, id", "iii", tenant, cursor, batch_end);
+				  " signature, public_key FROM audit_checkpoints WHERE tenant = $1 AND seq > $2"
+				  " AND seq <= $3 ORDER BY seq, id", "iii", tenant, cursor, batch_end);
 		while ((step = db_step(st)) > 0) {
-			size_t n1, n2;
-			const void *h = db_blob(st, 2, &n1), *s = db_blob(st, 7, &n2);
 			struct audit_ckpt *c;
 
 			if (n_cks == cap) {
@@ -674,17 +749,7 @@ int audit_verify_db(struct db *db, int64_t tenant, const unsigned char pk[32], s
 				cks = t;
 			}
 			c = &cks[n_cks++];
-			c->tenant = db_int(st, 0);
-			c->seq = db_int(st, 1);
-			c->time_us = db_int(st, 3);
-			c->synced = db_int(st, 4) != 0;
-			c->est_error_us = db_int(st, 5);
-			c->max_error_us = db_int(st, 6);
-			memset(c->sig, 0, AUDIT_SIG_BYTES);
-			if (n1 == AUDIT_HASH_BYTES)
-				memcpy(c->head, h, n1);
-			if (n2 == AUDIT_SIG_BYTES)
-				memcpy(c->sig, s, n2);
+			row_ckpt(st, c);   /* a damaged row fails its signature */
 		}
 		db_done(st);
 		if (step < 0) {

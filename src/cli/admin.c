@@ -23,7 +23,8 @@ static const char usage[] =
 	"  manager create CODE LOGIN --email ADDR   (mails an invitation, prints its link)\n"
 	"  account unlock CODE LOGIN\n"
 	"  mail test ADDR                  queue a test mail through the outbox (checks SMTP)\n"
-	"  audit public-key                the key that verifies audit exports\n"
+	"  audit public-key                the keys that verify audit exports (current and retired)\n"
+	"  audit rotate-signing-key        new signing key; old public keys stay valid for what they signed\n"
 	"  audit verify CODE|provider      check a tenant's audit chain in place\n";
 
 static int usage_error(const char *msg)
@@ -124,6 +125,8 @@ int cmd_admin(int argc, char **argv)
 		json_object_set_new(args, "to", json_string(argv[optind + 2]));
 	} else if (!strcmp(noun, "audit") && !strcmp(verb, "public-key") && n_pos == 2) {
 		cmd = "audit.public-key";
+	} else if (!strcmp(noun, "audit") && !strcmp(verb, "rotate-signing-key") && n_pos == 2) {
+		cmd = "audit.rotate-signing-key";
 	} else if (!strcmp(noun, "audit") && !strcmp(verb, "verify") && n_pos == 3) {
 		cmd = "audit.verify";
 		json_object_set_new(args, "tenant", json_string(argv[optind + 2]));

@@ -5,7 +5,9 @@
  *   master.key      32 random bytes, 0600 (wraps the tenant keys)
  *   signing.key/.pub  the deployment's Ed25519 key (audit checkpoints)
  *   tls/cert.pem, tls/key.pem  self-signed certificate for localhost (GnuTLS)
- *   kura.db         SQLite with every migration applied
+ *   kura.db         SQLite with every migration applied, the master key's check value and
+ *                   the signing key registered (docs/operations.md "Keys at start-up")
+ *   signing-keys.pub  every public key that verifies this deployment's audit log
  * It refuses an existing DIR and removes what it made when a step fails, so a retry starts
  * clean. With --demo, it adds tenant "demo" and manager "admin" with a one-time password.
  */
@@ -59,6 +61,32 @@ static int demo_tenant(struct db *db, const char *dir, const struct config *cfg)
 		sodium_memzero(password, sizeof(password));
 	}
 	keyfile_free(master, MASTER_KEY_BYTES);
+	return r;
+}
+
+/* The master key's check value and the signing key's registration, so that `kura serve`
+ * refuses any other key from the first start on. */
+static int record_keys(struct db *db, const char *dir)
+{
+	unsigned char *master = NULL, *signing = NULL;
+	char path[4096], err[1024];
+	int r;
+
+	cli_path(path, sizeof(path), dir, "master.key");
+	r = keyfile_load(path, MASTER_KEY_BYTES, &master);
+	if (r == 0)
+		r = keycheck_master(db, master);
+	cli_path(path, sizeof(path), dir, "signing.key");
+	if (r == 0)
+		r = keyfile_load(path, SIGN_SECRET_BYTES, &signing);
+	if (r == 0) {
+		r = audit_keys_open(db, dir, signing, err, sizeof(err));
+		if (r == -EKEYREJECTED)
+			fprintf(stderr, "kura init: %s\n", err);
+		audit_set_signing_key(NULL);
+	}
+	keyfile_free(master, MASTER_KEY_BYTES);
+	keyfile_free(signing, SIGN_SECRET_BYTES);
 	return r;
 }
 
@@ -138,6 +166,10 @@ int cmd_init(int argc, char **argv)
 		goto out;
 	}
 	r = db_migrate(db);
+	if (r < 0)
+		goto out;
+	step = "key check values";
+	r = record_keys(db, dir);
 	if (r < 0)
 		goto out;
 	if (demo) {

@@ -2,9 +2,11 @@
  * kura serve: the public listener (HTTPS, or plain HTTP on loopback with --no-tls), the
  * management socket DIR/admin.sock and the mail sender, until SIGTERM or SIGINT.
  * Refuses to start, with one clear line, on a bad config, a missing key or certificate,
- * an unusable database, or an address in use, or when another kura serve holds the data
- * directory (DIR/kura.lock, flock). Holding that lock, it removes what crashed uploads left
- * in the blob store (temporary files, and committed blobs no row names) before serving.
+ * a master or signing key that is not this data directory's (docs/operations.md "Keys at
+ * start-up"), an unusable database, or an address in use, or when another kura serve holds
+ * the data directory (DIR/kura.lock, flock). Holding that lock, it removes what crashed
+ * uploads left in the blob store (temporary files, and committed blobs no row names) before
+ * serving.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -195,6 +197,10 @@ int cmd_serve(int argc, char **argv)
 			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
 		return fail(err);
 	}
+	if (outbox_set_key(master) < 0) {
+		fail("cannot derive the mail outbox key");
+		goto out;
+	}
 	if (mfa_configure(&cfg, master) < 0) {
 		str_printf(err, sizeof(err), "%s: [server] public_url must be an http:// or https:// URL (it is the "
 			   "WebAuthn origin)", cfg.path);
@@ -210,7 +216,6 @@ int cmd_serve(int argc, char **argv)
 		fail(err);
 		goto out;
 	}
-	audit_set_signing_key(signing);
 	for (int i = 0; i < AUDIT_N_CATEGORIES; i++)
 		retention[i] = cfg.audit_retention_cat[i] ? cfg.audit_retention_cat[i] : cfg.audit_retention_days;
 	audit_set_retention(retention);
@@ -240,6 +245,29 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot chain the audit records written before the hash chain");
 		goto out;
 	}
+	/* the keys must be this data directory's own, before anything is wrapped or signed */
+	r = keycheck_master(db, master);
+	if (r < 0) {
+		char kpath[4096];
+
+		cli_path(kpath, sizeof(kpath), dir, "master.key");
+		if (r == -EKEYREJECTED)
+			str_printf(err, sizeof(err), "%s is not the master key of this data directory: it does not match"
+				   " the key check value in %s (or, for a data directory from before the check, no tenant"
+				   " key opens with it); restore the right master.key", kpath, path);
+		else
+			str_printf(err, sizeof(err), "cannot check the master key against %s: %s", path, strerror(-r));
+		fail(err);
+		goto out;
+	}
+	r = audit_keys_open(db, dir, signing, err, sizeof(err));
+	if (r < 0) {
+		if (r != -EKEYREJECTED)
+			str_printf(err, sizeof(err), "cannot check the signing key against %s: %s", path, strerror(-r));
+		fail(err);
+		goto out;
+	}
+	signing = keyfile_free(signing, SIGN_SECRET_BYTES);   /* the audit module keeps its copy */
 	db = db_close(db);
 	if (db_set_path(path) < 0)
 		goto out;

@@ -8,6 +8,10 @@
 
 static int64_t offset_us;
 static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
+/* clock_test_freeze (unit tests with golden outputs): 0 = the real clock */
+static _Atomic int64_t frozen_us;
+static _Atomic bool frozen_sync_set;
+static struct clock_sync frozen_sync;
 
 static void offset_init(void)
 {
@@ -22,6 +26,10 @@ int64_t clock_now_us(void)
 {
 	struct timespec ts;
 
+	int64_t frozen = frozen_us;
+
+	if (frozen)
+		return frozen;
 	pthread_once(&offset_once, offset_init);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + offset_us;
@@ -237,12 +245,26 @@ int clock_parse_rfc3339(const char *str, int64_t *ret_us)
 int clock_sync_state(struct clock_sync *ret)
 {
 	struct timex tx = { 0 };
-	int state = adjtimex(&tx);
+	int state;
 
+	if (frozen_sync_set) {
+		*ret = frozen_sync;
+		return 0;
+	}
+	state = adjtimex(&tx);
 	if (state < 0)
 		return -errno;
 	ret->synchronized = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
 	ret->est_error_us = tx.esterror;
 	ret->max_error_us = tx.maxerror;
 	return 0;
+}
+
+void clock_test_freeze(int64_t now_us, const struct clock_sync *sync)
+{
+	frozen_sync_set = false;
+	if (sync)
+		frozen_sync = *sync;
+	frozen_sync_set = sync != NULL;
+	frozen_us = now_us;
 }

@@ -126,6 +126,7 @@
 #define KURA_AUDIT_FILTER_MAX        512           /* bytes of one query filter value */
 #define KURA_AUDIT_RETENTION_MIN     1             /* days, [audit] retention_*_days */
 #define KURA_AUDIT_RETENTION_MAX     3660
+#define KURA_AUDIT_KEYS_MAX          64            /* signing keys a deployment keeps, or kura audit verify trusts */
 
 /* Files (W1, F2) */
 #define KURA_FILE_NAME_MAX           255           /* bytes of UTF-8 per file or folder name */

@@ -74,11 +74,33 @@ int keyring_unwrap_tenant_key(const unsigned char *master, int64_t tenant_id, in
 			      const unsigned char wrapped[WRAPPED_KEY_BYTES],
 			      unsigned char ret[TENANT_KEY_BYTES]) KURA_WUR;
 
+/* ---- master key check value (keycheck.c) ---- */
+#define KEYCHECK_BYTES 32
+struct db;
+/* HMAC-SHA-256 of a fixed string under a key derived from master (docs/operations.md). */
+int keycheck_compute(const unsigned char *master, unsigned char ret[KEYCHECK_BYTES]) KURA_WUR;
+/* Is master this database's master key? 0 when its stored check value matches; without a
+ * stored value, 0 after storing one when some tenant key unwraps with master (or none
+ * exists); -EKEYREJECTED when master is not the right key; other <0 on db errors. */
+int keycheck_master(struct db *db, const unsigned char *master) KURA_WUR;
+
 /* ---- deployment signing key (Ed25519) ---- */
 #define SIGN_SECRET_BYTES 64
 #define SIGN_PUBLIC_BYTES 32
 /* Writes DIR/signing.key (secret, 0600) and DIR/signing.pub (hex public key, 0644). */
 int signkey_create(const char *dir) KURA_WUR;
+/* A new key pair into key_path (secret, 0600) and pub_path (hex public key and a newline,
+ * 0644), both created O_EXCL and made durable; the secret also into ret_sk (64 bytes the
+ * caller sodium_malloc'ed) when not NULL. Nothing is left behind on failure. */
+int signkey_create_pair(const char *key_path, const char *pub_path, unsigned char *ret_sk) KURA_WUR;
+/* Replaces pub_path with pk in hex and a newline (0644), atomically. */
+int signkey_write_public(const char *pub_path, const unsigned char pk[SIGN_PUBLIC_BYTES]) KURA_WUR;
+
+/* ---- files ---- */
+/* rename(from, to) and fsync of the directory. */
+int crypto_rename_durable(const char *from, const char *to) KURA_WUR;
+/* Replaces path with n bytes of data (mode), atomically: PATH.tmp written and renamed. */
+int crypto_replace_file(const char *path, const void *data, size_t n, unsigned mode) KURA_WUR;
 
 /* ---- TLS ---- */
 /* Writes a self-signed certificate for localhost (SAN DNS:localhost, IP:127.0.0.1, IP:::1),

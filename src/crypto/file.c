@@ -3,14 +3,19 @@
  * is ever overwritten, given their exact mode whatever the umask, and made durable (file and
  * directory fsync) before success is reported. A failed fsync is fatal, never retried.
  *
+ * Replacing a file (crypto_replace_file) writes PATH.tmp that way and renames it over PATH,
+ * so a reader sees the old or the new content, never a mix.
+ *
  * SECURITY: the caller's buffer may be a secret; nothing is copied, and a half-written file
  * is unlinked so no truncated key is left to be loaded later.
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
 #include "crypto/crypto_int.h"
 
 static int fsync_parent_dir(const char *path)
@@ -83,5 +88,32 @@ out:
 		close(fd);
 	if (r < 0 && created)
 		unlink(path);
+	return r;
+}
+
+int crypto_rename_durable(const char *from, const char *to)
+{
+	if (!from || !to)
+		return -EINVAL;
+	if (rename(from, to) < 0)
+		return -errno;
+	return fsync_parent_dir(to);
+}
+
+int crypto_replace_file(const char *path, const void *data, size_t n, unsigned mode)
+{
+	char tmp[PATH_MAX];
+	int r;
+
+	r = str_printf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (r < 0)
+		return r;
+	unlink(tmp);   /* left by a crash: never a file anyone reads */
+	r = crypto_write_new_file(tmp, data, n, (mode_t)mode);
+	if (r < 0)
+		return r;
+	r = crypto_rename_durable(tmp, path);
+	if (r < 0)
+		unlink(tmp);
 	return r;
 }

@@ -583,6 +583,28 @@ bool shares_session_ok(struct db *db, const struct share *s, const char *cookie)
 	return ok;
 }
 
+/* Refuses an unlock as locked (recorded, denied) inside the caller's transaction, and commits. */
+static int unlock_refused(struct db *db, const struct actor *who, const struct share *s)
+{
+	json_t *d = json_pack("{s:s}", "reason", "locked");
+	int r = shares_audit(db, who, s, "link.unlock", AUDIT_DENIED, d);
+
+	json_decref(d);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r < 0 ? r : -EAGAIN;
+}
+
+/*
+ * Each attempt is counted before its password is checked: one write transaction refuses
+ * it when the link is locked or when the attempts of the window (finished or still being
+ * checked) reach KURA_SHARE_PW_FAILURES, and otherwise counts it. So however many guesses
+ * arrive at once, at most that many passwords are ever checked per window; a wrong one that
+ * finds the count at the limit sets the lock; a right one resets the count, unless the link
+ * was locked meanwhile (then it is refused like any other).
+ */
 int shares_unlock(struct db *db, const struct actor *who, const struct share *s, const char *password,
 		  char *ret_session, int64_t *ret_expires_us, int64_t *ret_locked_until_us)
 {
@@ -593,61 +615,84 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 	json_t *d = NULL;
 	int r, v;
 
-	st = db_query(db, "SELECT password_hash, locked_until_us FROM shares WHERE tenant_id = $1 AND id = $2",
-		      "ii", s->tenant_id, s->id);
+	st = db_query(db, "SELECT password_hash FROM shares WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id,
+		      s->id);
 	r = db_step(st);
-	if (r > 0) {
-		str_copy(stored, sizeof(stored), db_text(st, 0));
-		locked = db_int(st, 1);
-	}
+	if (r > 0)
+		str_copy(stored, sizeof(stored), db_text(st, 0) ? db_text(st, 0) : "");
 	db_done(st);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	if (!stored[0])
 		return -EINVAL;               /* no password on this link */
-	if (locked > now) {
-		*ret_locked_until_us = locked;
-		d = json_pack("{s:s}", "reason", "locked");
-		r = shares_audit(db, who, s, "link.unlock", AUDIT_DENIED, d);
-		json_decref(d);
-		return r < 0 ? r : -EAGAIN;
+
+	/* reserve the attempt */
+	r = db_begin(db);
+	if (r < 0)
+		goto wipe;
+	st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM shares"
+		      " WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
+	r = db_step(st);
+	count = r > 0 ? db_int(st, 0) : 0;
+	window = r > 0 ? db_int(st, 1) : 0;
+	locked = r > 0 ? db_int(st, 2) : 0;
+	db_done(st);
+	if (r <= 0) {
+		db_rollback(db);
+		r = r < 0 ? r : -ENOENT;
+		goto wipe;
 	}
+	if (locked <= now && now - window > (int64_t)KURA_SHARE_PW_WINDOW_S * 1000000) {
+		count = 0;
+		window = now;
+	}
+	if (locked > now || count >= KURA_SHARE_PW_FAILURES) {
+		/* locked, or the window's attempts are all taken (some still being checked) */
+		*ret_locked_until_us = locked > now ? locked : now + (int64_t)KURA_SHARE_PW_LOCK_S * 1000000;
+		r = unlock_refused(db, who, s);
+		goto wipe;
+	}
+	r = db_exec(db, "UPDATE shares SET failed_count = $3, failed_window_start_us = $4 WHERE tenant_id = $1"
+			" AND id = $2", "iiii", s->tenant_id, s->id, count + 1, window);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		goto wipe;
+	}
+
 	v = pwhash_verify(stored, password ? password : "");   /* outside the write lock */
 	sodium_memzero(stored, sizeof(stored));
-	if (v < 0 && v != -EACCES)
-		return v;
+	if (v < 0 && v != -EACCES) {
+		r = v;
+		goto wipe;
+	}
 	if (v == 0) {
 		r = token_new(token, sizeof(token));
 		if (r < 0)
-			return r;
+			goto wipe;
 		token_hash(token, hash);
 	}
 	r = db_begin(db);
 	if (r < 0)
 		goto wipe;
 	if (v == -EACCES) {
-		st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM shares"
-			      " WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
+		/* the attempt is counted already; at the limit it locks the link */
+		st = db_query(db, "SELECT failed_count, locked_until_us FROM shares WHERE tenant_id = $1 AND id = $2",
+			      "ii", s->tenant_id, s->id);
 		r = db_step(st);
 		count = r > 0 ? db_int(st, 0) : 0;
-		window = r > 0 ? db_int(st, 1) : 0;
-		locked = r > 0 ? db_int(st, 2) : 0;
+		locked = r > 0 ? db_int(st, 1) : 0;
 		db_done(st);
 		if (r < 0)
 			goto out;
-		if (now - window > (int64_t)KURA_SHARE_PW_WINDOW_S * 1000000) {
-			count = 0;
-			window = now;
-		}
-		count++;
-		if (count >= KURA_SHARE_PW_FAILURES) {
+		r = 0;
+		if (locked <= now && count >= KURA_SHARE_PW_FAILURES) {
 			locked = now + (int64_t)KURA_SHARE_PW_LOCK_S * 1000000;
-			count = 0;
-			window = now;
+			r = db_exec(db, "UPDATE shares SET failed_count = 0, failed_window_start_us = $3,"
+					" locked_until_us = $4 WHERE tenant_id = $1 AND id = $2", "iiii",
+				    s->tenant_id, s->id, now, locked);
 		}
-		r = db_exec(db, "UPDATE shares SET failed_count = $3, failed_window_start_us = $4,"
-				" locked_until_us = $5 WHERE tenant_id = $1 AND id = $2", "iiiii",
-			    s->tenant_id, s->id, count, window, locked);
 		if (r < 0)
 			goto out;
 		d = json_pack("{s:s, s:b}", "reason", "wrong password", "locked", locked > now);
@@ -661,18 +706,16 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 		goto out;
 	}
 	/* only while still unlocked: concurrent wrong guesses may have locked the link since the
-	 * check above, and a right guess must not slip through that lock */
+	 * attempt was counted, and a right guess must not slip through that lock */
 	r = db_exec(db, "UPDATE shares SET failed_count = 0, failed_window_start_us = 0"
 			" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3", "iii",
 		    s->tenant_id, s->id, now);
 	if (r == 0 && db_changes(db) != 1) {
-		db_rollback(db);
-		d = json_pack("{s:s}", "reason", "locked");
-		r = shares_audit(db, who, s, "link.unlock", AUDIT_DENIED, d);
-		json_decref(d);
-		d = NULL;
-		*ret_locked_until_us = now + (int64_t)KURA_SHARE_PW_LOCK_S * 1000000;  /* at most */
-		r = r < 0 ? r : -EAGAIN;
+		st = db_query(db, "SELECT locked_until_us FROM shares WHERE tenant_id = $1 AND id = $2", "ii",
+			      s->tenant_id, s->id);
+		*ret_locked_until_us = db_step(st) > 0 ? db_int(st, 0) : now + (int64_t)KURA_SHARE_PW_LOCK_S * 1000000;
+		db_done(st);
+		r = unlock_refused(db, who, s);
 		goto wipe;
 	}
 	if (r == 0)
@@ -694,6 +737,7 @@ out:
 	if (r < 0 && r != -EACCES)
 		db_rollback(db);
 wipe:
+	sodium_memzero(stored, sizeof(stored));
 	sodium_memzero(token, sizeof(token));
 	json_decref(d);
 	return r;

@@ -185,9 +185,16 @@ enum MHD_Result api_audit_public_key(struct request *req)
 {
 	char pk[AUDIT_PUBLIC_KEY_HEX];
 
+	json_t *keys;
+
 	if (audit_public_key_hex(pk) < 0)
 		return http_problem(req, 503, "unavailable", "the signing key is not loaded", NULL);
-	return http_json(req, 200, json_pack("{s:s, s:s}", "algorithm", "ed25519", "public_key", pk));
+	/* every key that signed this deployment's checkpoints: an export spanning a rotation
+	 * verifies with all of them (docs/audit.md "Signing keys") */
+	keys = audit_keys_json(req->db);
+	if (!keys)
+		return http_internal_error(req, -EIO);
+	return http_json(req, 200, json_pack("{s:s, s:s, s:o}", "algorithm", "ed25519", "public_key", pk, "keys", keys));
 }
 
 enum MHD_Result api_me_logins(struct request *req)

@@ -769,14 +769,18 @@ unsigned http_preconditions(struct request *req, const char *etag, int64_t modif
 	return 0;
 }
 
-/* The files API's own access record for a download (also WebDAV's GET). */
-bool http_download_record(struct request *req, const struct file_node *n, uint64_t start,
-				 uint64_t len, void *cls, enum MHD_Result *ret_result)
+/* The files API's own access record for a download (also WebDAV's GET and HEAD): a HEAD
+ * and a 304 reveal the file's size, type and version, so they are accesses too (F4). */
+bool http_download_record(struct request *req, const struct file_node *n, enum http_download_kind kind,
+			  uint64_t start, uint64_t len, void *cls, enum MHD_Result *ret_result)
 {
-	json_t *det = json_pack("{s:s, s:I, s:I}", "name", n->name, "offset", (json_int_t)start, "length",
-				(json_int_t)len);
-	int r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, "file.download", n->id,
-			    AUDIT_SUCCESS, det);
+	static const char *const actions[] = { "file.download", "file.head", "file.not_modified" };
+	json_t *det = kind == DOWNLOAD_NOT_MODIFIED
+			      ? json_pack("{s:s}", "name", n->name)
+			      : json_pack("{s:s, s:I, s:I}", "name", n->name, "offset", (json_int_t)start, "length",
+					  (json_int_t)len);
+	int r = files_audit(req->db, &req->actor, TENANT(req), AUDIT_ACCESS, actions[kind], n->id, AUDIT_SUCCESS,
+			    det);
 
 	(void)cls;
 	json_decref(det);
@@ -820,6 +824,8 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 	pre = http_preconditions(req, etag, n.modified_us, true);
 	if (pre == 304) {
 		files_reader_close(rd);
+		if (!start_fn(req, &n, DOWNLOAD_NOT_MODIFIED, 0, 0, cls, &res))
+			return res;
 		return http_empty(req, 304);
 	}
 	if (pre) {
@@ -847,7 +853,7 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 			integrity_audit(req->db, &req->actor, tenant_id, id, start);
 		return files_error(req, r, NULL);
 	}
-	if (!head && !start_fn(req, &n, start, len, cls, &res)) {
+	if (!start_fn(req, &n, head ? DOWNLOAD_HEAD : DOWNLOAD_BODY, start, len, cls, &res)) {
 		files_reader_close(rd);
 		return res;
 	}

@@ -36,9 +36,10 @@
 #define TENANT(req) ((req)->session.account.tenant_id)
 #define LINK_COOKIE "kura_link"
 
+/* May this request see every link of the tenant (shares.admin, a read)? */
 static bool is_admin(struct request *req)
 {
-	return authz_allowed(role_parse(req->session.account.role), PERM_SHARES_ADMIN);
+	return http_permitted(req, PERM_SHARES_ADMIN, false);
 }
 
 static void public_url(struct request *req, char *buf, size_t size)
@@ -69,22 +70,37 @@ static enum MHD_Result share_error(struct request *req, int r, const char *field
 		return http_problem(req, 400, "invalid-field", "the value is not acceptable", field);
 	case -E2BIG:
 		return http_problem(req, 400, "invalid-field", "too many", field);
+	case -EACCES:
+		return http_problem(req, 403, "permission-denied",
+				    "an app password changes only its own account's links; sign in to change others'", NULL);
 	default:
 		return http_internal_error(req, r);
 	}
 }
 
 /* The share of path parameter 0 that this session may see: its own, or any with
- * shares.admin. Others' links are 404 for a user (their existence is not revealed). */
-static int visible_share(struct request *req, struct share *ret)
+ * shares.admin. Others' links are 404 for a user (their existence is not revealed). To
+ * change another account's link (change) takes shares.admin for a change, which an app
+ * password never has (it changes only its own links): -EACCES, recorded as a denial. */
+static int visible_share(struct request *req, bool change, struct share *ret)
 {
 	int64_t id;
 	int r = id_param(req, 0, &id);
 
 	if (r == 0)
 		r = shares_get(req->db, TENANT(req), id, ret);
-	if (r == 0 && ret->created_by != req->session.account.id && !is_admin(req))
-		r = -ENOENT;
+	if (r == 0 && ret->created_by != req->session.account.id) {
+		if (!is_admin(req)) {
+			r = -ENOENT;
+		} else if (change && !http_permitted(req, PERM_SHARES_ADMIN, true)) {
+			json_t *d = json_pack("{s:s, s:s, s:I}", "permission", permission_name(PERM_SHARES_ADMIN),
+					      "reason", "app password", "share", (json_int_t)ret->id);
+
+			r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, d);
+			json_decref(d);
+			r = r < 0 ? r : -EACCES;
+		}
+	}
 	return r;
 }
 
@@ -267,7 +283,7 @@ enum MHD_Result api_shares_list(struct request *req)
 enum MHD_Result api_share_get(struct request *req)
 {
 	struct share s;
-	int r = visible_share(req, &s);
+	int r = visible_share(req, false, &s);
 
 	return r < 0 ? share_error(req, r, NULL) : http_json(req, 200, shares_json(req->db, &s, true));
 }
@@ -275,7 +291,7 @@ enum MHD_Result api_share_get(struct request *req)
 enum MHD_Result api_share_delete(struct request *req)
 {
 	struct share s;
-	int r = visible_share(req, &s);
+	int r = visible_share(req, true, &s);
 
 	if (r == 0)
 		r = shares_revoke(req->db, &req->actor, TENANT(req), s.id);
@@ -285,7 +301,7 @@ enum MHD_Result api_share_delete(struct request *req)
 enum MHD_Result api_share_label_put(struct request *req)
 {
 	struct share s;
-	int r = visible_share(req, &s);
+	int r = visible_share(req, true, &s);
 
 	if (r == 0)
 		r = shares_label_add(req->db, &req->actor, TENANT(req), s.id, req->params[1]);
@@ -299,7 +315,7 @@ enum MHD_Result api_share_label_put(struct request *req)
 enum MHD_Result api_share_label_delete(struct request *req)
 {
 	struct share s;
-	int r = visible_share(req, &s);
+	int r = visible_share(req, true, &s);
 
 	if (r == 0)
 		r = shares_label_remove(req->db, &req->actor, TENANT(req), s.id, req->params[1]);
@@ -550,16 +566,31 @@ struct link_download {
 };
 
 /* Counts the download (atomically; the limit may have been reached meanwhile) and records
- * it, before the first byte goes out. */
-static bool link_download_start(struct request *req, const struct file_node *n, uint64_t start,
-				uint64_t len, void *cls, enum MHD_Result *ret)
+ * it, before the first byte goes out. A HEAD or a 304 is no download (nothing counted), but
+ * it is an access to the link (W3): recorded (link.head, link.not_modified) before the
+ * answer, or no answer. */
+static bool link_download_start(struct request *req, const struct file_node *n, enum http_download_kind kind,
+				uint64_t start, uint64_t len, void *cls, enum MHD_Result *ret)
 {
 	struct link *l = cls;
 	char base[CONFIG_STR];
 	bool mail = false;
-	json_t *d = json_pack("{s:I, s:s, s:I, s:I}", "node_id", (json_int_t)n->id, "name", n->name,
-			      "offset", (json_int_t)start, "length", (json_int_t)len);
+	json_t *d;
 	int r;
+
+	if (kind != DOWNLOAD_BODY) {
+		d = json_pack("{s:I, s:s}", "node_id", (json_int_t)n->id, "name", n->name);
+		r = shares_audit(req->db, &req->actor, &l->s, kind == DOWNLOAD_HEAD ? "link.head" : "link.not_modified",
+				 AUDIT_SUCCESS, d);
+		json_decref(d);
+		if (r < 0) {
+			*ret = http_internal_error(req, r);
+			return false;
+		}
+		return true;
+	}
+	d = json_pack("{s:I, s:s, s:I, s:I}", "node_id", (json_int_t)n->id, "name", n->name, "offset",
+		      (json_int_t)start, "length", (json_int_t)len);
 
 	public_url(req, base, sizeof(base));
 	r = shares_count_download(req->db, &req->actor, &l->s, n, d, base, &mail);
@@ -607,16 +638,6 @@ static enum MHD_Result link_download(struct request *req, bool by_id)
 	if (r < 0)
 		return r == -ENOENT ? http_problem(req, 404, "not-found", "no such file in this link", NULL)
 				    : http_internal_error(req, r);
-	if (!strcmp(req->method, "HEAD")) {
-		/* a HEAD is no download (nothing counted), but it is an access to the link (W3):
-		 * recorded before the answer, or no answer */
-		json_t *d = json_pack("{s:I, s:s}", "node_id", (json_int_t)n.id, "name", n.name);
-
-		r = shares_audit(req->db, &req->actor, &l->s, "link.head", AUDIT_SUCCESS, d);
-		json_decref(d);
-		if (r < 0)
-			return http_internal_error(req, r);
-	}
 	return http_file_download(req, l->s.tenant_id, n.id, link_download_start, l);
 }
 

@@ -1511,14 +1511,10 @@ static enum MHD_Result do_get(struct dav *d)
 
 	if (r < 0)
 		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
-	if (n.kind == NODE_FILE) {
-		if (head) {
-			r = audit_access(d, "dav.head", AUDIT_SUCCESS, NULL);
-			if (r < 0)
-				return http_internal_error(req, r);
-		}
+	/* a file: GET, HEAD and 304 are recorded like the API's (file.download, file.head,
+	 * file.not_modified) before the answer */
+	if (n.kind == NODE_FILE)
 		return http_file_download(req, TENANT(req), n.id, http_download_record, NULL);
-	}
 	/* a collection: a plain HTML list of its members */
 	l = arena_alloc(req->arena, sizeof(*l));
 	if (!l)

@@ -150,6 +150,12 @@ struct field {
 bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 		      enum MHD_Result *ret_result);
 
+/* The permission choke point for an authenticated request: the role's matrix, and for an
+ * app password its narrower scope (authz_app_password_allowed). dispatch() checks the
+ * route's permission with it; handlers ask it again for what depends on the target (e.g.
+ * acting on another account's share link needs shares.admin). */
+bool http_permitted(struct request *req, enum permission p, bool mutating) KURA_WUR;
+
 /* Audit record for this request's actor, in the tenant of the session (or tenant_id). */
 int http_audit(struct request *req, int64_t tenant_id, enum audit_category cat, const char *action,
 	       const char *target, enum audit_result result, json_t *details);
@@ -228,17 +234,22 @@ bool http_type_is_active(const char *content_type);
  * paths for any tenant and node the caller has already authorized. */
 struct file_node;
 enum MHD_Result http_files_error(struct request *req, int r, const char *what);
-/* Runs once the answer is known to be served (not for HEAD, 304, 416 or an integrity
- * failure): records the access (and may refuse: then it queued *ret_result, returns false). */
+/* What a download answer gives: the content (200/206), its headers only (HEAD), or
+ * "not modified" (304 to a conditional GET or HEAD). */
+enum http_download_kind { DOWNLOAD_BODY, DOWNLOAD_HEAD, DOWNLOAD_NOT_MODIFIED };
+/* Runs once the answer is known, before it is sent (not for 412, 416 or an integrity
+ * failure): records the access, for every kind (and may refuse: then it queued *ret_result,
+ * returns false). start and len: the range served (0, 0 for a 304). */
 typedef bool (*http_download_start_fn)(struct request *req, const struct file_node *n,
-				       uint64_t start, uint64_t len, void *cls,
-				       enum MHD_Result *ret_result);
+				       enum http_download_kind kind, uint64_t start, uint64_t len,
+				       void *cls, enum MHD_Result *ret_result);
 /* GET a file's content with Range, ETag/If-None-Match and Content-Disposition. */
 enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t node_id,
 				   http_download_start_fn start, void *cls);
-/* The files API's http_download_start_fn: the file.download access record (also WebDAV). */
-bool http_download_record(struct request *req, const struct file_node *n, uint64_t start, uint64_t len,
-			  void *cls, enum MHD_Result *ret_result);
+/* The files API's http_download_start_fn (also WebDAV's): the access record file.download,
+ * file.head or file.not_modified. */
+bool http_download_record(struct request *req, const struct file_node *n, enum http_download_kind kind,
+			  uint64_t start, uint64_t len, void *cls, enum MHD_Result *ret_result);
 /* Answers a committed upload. */
 typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct file_node *n,
 					       bool created, void *cls);

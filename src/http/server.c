@@ -769,8 +769,7 @@ static enum MHD_Result dispatch(struct request *req)
 	perm = route->perm;
 	if ((route->flags & R_DAV) && dav_method_is_read(req->method))
 		perm = PERM_FILES_READ;
-	if (!authz_allowed(role_parse(req->session.account.role), perm) ||
-	    (req->app_password_id && !authz_app_password_allowed(perm, is_mutating(method)))) {
+	if (!http_permitted(req, perm, is_mutating(method))) {
 		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path",
 				      req->path);
 
@@ -780,6 +779,12 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
 	}
 	return route->fn(req);
+}
+
+bool http_permitted(struct request *req, enum permission p, bool mutating)
+{
+	return authz_allowed(role_parse(req->session.account.role), p) &&
+	       (!req->app_password_id || authz_app_password_allowed(p, mutating));
 }
 
 /* True when the request goes to an R_STREAM route: then dispatch() runs before the body. */

@@ -226,15 +226,32 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 	if (!strcmp(cmd, "audit.public-key")) {
 		char pk[AUDIT_PUBLIC_KEY_HEX];
 
+		json_t *keys;
+
 		if (audit_public_key_hex(pk) < 0)
 			return fail("internal", "the signing key is not loaded");
-		return ok(json_pack("{s:s, s:s}", "algorithm", "ed25519", "public_key", pk));
+		keys = audit_keys_json(db);
+		if (!keys)
+			return fail("internal", "cannot read the signing keys");
+		return ok(json_pack("{s:s, s:s, s:o}", "algorithm", "ed25519", "public_key", pk, "keys", keys));
+	}
+	if (!strcmp(cmd, "audit.rotate-signing-key")) {
+		json_t *res = NULL;
+
+		r = audit_keys_rotate(db, op, &res);
+		if (r == -EBUSY)
+			return fail("conflict", "an earlier rotation is not complete yet: restart kura serve to complete it");
+		if (r == -E2BIG)
+			return fail("conflict", "this deployment has %d signing keys already", KURA_AUDIT_KEYS_MAX);
+		if (r < 0)
+			return fail_errno(r, "signing key rotation");
+		return ok(res);
 	}
 	if (!strcmp(cmd, "audit.verify")) {
 		const char *code = arg(args, "tenant");
-		char pk_hex[AUDIT_PUBLIC_KEY_HEX];
-		unsigned char pk[32];
+		unsigned char pks[KURA_AUDIT_KEYS_MAX][AUDIT_KEY_BYTES];
 		struct audit_verify_result res;
+		size_t n_pks = 0;
 		int64_t id = 0;
 
 		if (!code)
@@ -245,9 +262,10 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 				return fail_errno(r, code);
 			id = t.id;
 		}
-		if (audit_public_key_hex(pk_hex) < 0 || audit_parse_public_key(pk_hex, pk) < 0)
-			return fail("internal", "the signing key is not loaded");
-		r = audit_verify_db(db, id, pk, &res);
+		/* every registered key: each checkpoint verifies with the key that signed it */
+		if (audit_keys_list(db, pks, ARRAY_SIZE(pks), &n_pks) < 0 || n_pks == 0)
+			return fail("internal", "the signing keys are not registered");
+		r = audit_verify_db_keys(db, id, (const unsigned char (*)[AUDIT_KEY_BYTES])pks, n_pks, &res);
 		if (r < 0)
 			return fail_errno(r, code);
 		r = audit_record(db, &(struct audit_event){ .tenant_id = id, .actor = op,

@@ -33,7 +33,7 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "notify/notify.h"
+#include "notify/notify_int.h"
 #include "store/db.h"
 
 #define MAILER_BATCH 32
@@ -102,6 +102,8 @@ static int mbuf_str(struct mbuf *b, const char *s)
 
 static void mbuf_free(struct mbuf *b)
 {
+	if (b->p)
+		sodium_memzero(b->p, b->cap);   /* a message holds its body's links */
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
@@ -374,17 +376,21 @@ static void record(struct db *db, int64_t id, const char *to, int64_t attempts,
 	int r;
 
 	attempts++;
+	/* sent or failed for good: the body (with its links) is erased, the log entry stays */
 	if (a->ok) {
 		r = db_exec(db, "UPDATE mail_outbox SET state = 'sent', sent_us = $2,"
-				" attempts = $3, last_error = '' WHERE id = $1",
+				" attempts = $3, last_error = '', body = '', sealed = NULL WHERE id = $1",
 			    "iii", id, now, attempts);
 		log_info("mail.sent", "mail %lld to %s sent", (long long)id, to);
 	} else {
 		failed = a->permanent || attempts >= KURA_MAIL_MAX_ATTEMPTS;
 		next = failed ? now : now + backoff_s(attempts) * 1000000;
-		r = db_exec(db, "UPDATE mail_outbox SET state = $2, attempts = $3, last_error = $4,"
-				" next_attempt_us = $5 WHERE id = $1",
-			    "ititi", id, failed ? "failed" : "deferred", attempts, a->error, next);
+		r = failed ? db_exec(db, "UPDATE mail_outbox SET state = 'failed', attempts = $2, last_error = $3,"
+					 " next_attempt_us = $4, body = '', sealed = NULL WHERE id = $1",
+				     "iiti", id, attempts, a->error, next)
+			   : db_exec(db, "UPDATE mail_outbox SET state = 'deferred', attempts = $2, last_error = $3,"
+					 " next_attempt_us = $4 WHERE id = $1",
+				     "iiti", id, attempts, a->error, next);
 		if (failed)
 			log_warn("mail.failed", "mail %lld to %s failed after %lld attempts: %s",
 				 (long long)id, to, (long long)attempts, a->error);
@@ -415,7 +421,8 @@ static bool msgid_ok(const char *s)
 static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64_t due_us)
 {
 	struct mbuf msg = { .max = MAILER_MESSAGE_MAX };
-	char to[KURA_EMAIL_MAX + 1] = "";
+	char to[KURA_EMAIL_MAX + 1] = "", *opened = NULL;
+	const char *body;
 	struct db_stmt *st = NULL;
 	struct attempt a;
 	int64_t now = clock_now_us(), attempts = 0;
@@ -428,7 +435,7 @@ static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64
 	if (r < 0 || db_changes(db) != 1)
 		goto out;
 
-	st = db_query(db, "SELECT recipient, subject, body, message_id, attempts"
+	st = db_query(db, "SELECT recipient, subject, body, message_id, attempts, sealed"
 			  " FROM mail_outbox WHERE id = $1", "i", id);
 	if (db_step(st) != 1)
 		goto out;
@@ -442,16 +449,26 @@ static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64
 		record(db, id, to, attempts, &a);
 		goto out;
 	}
-	if (!db_text(st, 1) || !db_text(st, 2) || !msgid_ok(db_text(st, 3)))
-		r = -EINVAL;
-	else
-		r = message_build(&msg, m->from, to, db_text(st, 1), db_text(st, 2), db_text(st, 3),
-				  clock_now_us());
+	/* the sealed body (rows from before sealing have it in clear) */
+	body = db_text(st, 2);
+	r = !db_text(st, 1) || !body || !msgid_ok(db_text(st, 3)) ? -EINVAL : 0;
+	if (r == 0 && !db_is_null(st, 5)) {
+		size_t n = 0;
+		const void *sealed = db_blob(st, 5, &n);
+
+		r = outbox_open(db_text(st, 3), sealed, n, &opened);
+		body = opened;
+	}
+	if (r == 0)
+		r = message_build(&msg, m->from, to, db_text(st, 1), body, db_text(st, 3), clock_now_us());
 	st = db_done(st);
 	if (r < 0) {
 		memset(&a, 0, sizeof(a));
 		a.permanent = r != -ENOMEM;
-		str_printf(a.error, sizeof(a.error), "cannot build message (error %d)", r);
+		if (r == -EBADMSG)
+			str_copy(a.error, sizeof(a.error), "the sealed body does not open (another master key?)");
+		else
+			str_printf(a.error, sizeof(a.error), "cannot build message (error %d)", r);
 		record(db, id, to, attempts, &a);
 		goto out;
 	}
@@ -459,6 +476,7 @@ static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64
 	record(db, id, to, attempts, &a);
 out:
 	db_done(st);
+	secret_free(opened);
 	mbuf_free(&msg);
 }
 

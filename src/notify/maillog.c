@@ -13,7 +13,7 @@
 #include "store/db.h"
 
 #define MAILLOG_COLS "id, recipient, subject, state, attempts, created_us, sent_us," \
-		     " next_attempt_us, last_error"
+		     " next_attempt_us, last_error, message_id, body_bytes"
 
 bool mail_state_valid(const char *state)
 {
@@ -35,14 +35,15 @@ static json_t *row_json(struct db_stmt *st)
 	const char *state = db_text(st, 3);
 	bool pending = state && (!strcmp(state, "queued") || !strcmp(state, "deferred"));
 
-	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s}", "id", (json_int_t)db_int(st, 0),
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:I}", "id", (json_int_t)db_int(st, 0),
 			 "recipient", db_text(st, 1) ? db_text(st, 1) : "", "subject",
 			 db_text(st, 2) ? db_text(st, 2) : "", "state", state ? state : "",
 			 "attempts", (json_int_t)db_int(st, 4), "queued_at",
 			 time_or_null(db_int(st, 5), false), "sent_at",
 			 time_or_null(db_int(st, 6), db_is_null(st, 6)), "next_attempt_at",
 			 time_or_null(db_int(st, 7), !pending), "last_error",
-			 db_text(st, 8) ? db_text(st, 8) : "");
+			 db_text(st, 8) ? db_text(st, 8) : "", "message_id", db_text(st, 9) ? db_text(st, 9) : "",
+			 "size", (json_int_t)db_int(st, 10));
 }
 
 json_t *mail_log_row_json(struct db *db, int64_t tenant_id, int64_t outbox_id)

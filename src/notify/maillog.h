@@ -2,7 +2,8 @@
  * The tenant's mail delivery log (W5): the rows of the durable outbox that belong to one
  * tenant, with their state (queued, sent, deferred, failed), attempts, times and last error.
  * Read-only; the sender (mailer.c) is the only writer of states. Bodies are never shown:
- * they may hold links (share and invitation tokens).
+ * they may hold links (share and invitation tokens), and are erased once a mail is sent or
+ * failed; "size" is the body's size in bytes.
  */
 #ifndef KURA_NOTIFY_MAILLOG_H
 #define KURA_NOTIFY_MAILLOG_H

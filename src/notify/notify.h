@@ -6,7 +6,8 @@
  * created and mailed, or neither). The sender thread delivers due messages over SMTP with
  * libcurl (STARTTLS when offered, or as configured), records each attempt, and retries
  * with exponential backoff: state queued -> sent, or deferred (retry later) -> failed
- * after KURA_MAIL_MAX_ATTEMPTS.
+ * after KURA_MAIL_MAX_ATTEMPTS. The body is kept sealed while the mail waits and erased
+ * when it is sent or has failed; the delivery log keeps the rest.
  */
 #ifndef KURA_NOTIFY_NOTIFY_H
 #define KURA_NOTIFY_NOTIFY_H
@@ -16,7 +17,11 @@ struct db;
 struct config;
 struct mailer;
 
-/* Queues one plain-text UTF-8 mail. tenant_id 0 = provider mail. to is one address.
+/* Derives the key that seals queued mail bodies from the master key (kura serve, at start).
+ * Without it, a random key for this process only is used. */
+int outbox_set_key(const unsigned char *master) KURA_WUR;
+
+/* Queues one plain-text UTF-8 mail (its body sealed, docs/security.md "Mail bodies"). tenant_id 0 = provider mail. to is one address.
  * subject and body are UTF-8 (Japanese is fine); -EINVAL for bad address or over limits. */
 int outbox_enqueue(struct db *db, int64_t tenant_id, const char *to, const char *subject,
 		   const char *body, int64_t *ret_id) KURA_WUR;

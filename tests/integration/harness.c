@@ -720,6 +720,42 @@ int it_server_restart(struct it_server *s)
 	return 0;
 }
 
+int it_server_halt(struct it_server *s)
+{
+	int status = -1;
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		if (status == -2) {
+			print_error("kura serve did not exit within %d s of SIGTERM\n", IT_STOP_DEADLINE_S);
+			kill_and_reap(s->pid);
+			status = -1;
+		}
+	}
+	s->pid = -1;
+	return status;
+}
+
+int it_serve_once(struct it_server *s, int timeout_s, char **ret_out, char **ret_err)
+{
+	char listen_arg[64];
+	const char *argv[8];
+	int i = 0;
+
+	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
+	argv[i++] = KURA_BIN;
+	argv[i++] = "serve";
+	argv[i++] = "--data";
+	argv[i++] = s->data;
+	argv[i++] = "--listen";
+	argv[i++] = listen_arg;
+	if (!s->tls)
+		argv[i++] = "--no-tls";
+	argv[i] = NULL;
+	return it_run(argv, timeout_s, ret_out, ret_err);
+}
+
 int it_setup_server(void **state)
 {
 	*state = it_server_start(NULL);
@@ -771,6 +807,27 @@ int it_admin(struct it_server *s, json_t **ret_json, ...)
 	free(out);
 	free(err);
 	return status;
+}
+
+void it_basic_auth(char *buf, size_t size, const char *user, const char *secret)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char raw[IT_STR * 2], enc[IT_STR * 3];
+	size_t n, i, o = 0;
+
+	snprintf(raw, sizeof(raw), "%s:%s", user, secret);
+	n = strlen(raw);
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)raw[i] << 16 | (i + 1 < n ? (unsigned char)raw[i + 1] << 8 : 0) |
+			     (i + 2 < n ? (unsigned char)raw[i + 2] : 0);
+
+		enc[o++] = b64[(v >> 18) & 63];
+		enc[o++] = b64[(v >> 12) & 63];
+		enc[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		enc[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	enc[o] = '\0';
+	snprintf(buf, size, "Authorization: Basic %s", enc);
 }
 
 /* ---------- HTTP ---------- */

@@ -93,6 +93,13 @@ int it_server_stop(struct it_server *s);
  * server keeps running); the child inherits the test's environment at this moment, e.g.
  * KURA_TEST_CLOCK_OFFSET_S. 0 when it answers again. */
 int it_server_restart(struct it_server *s);
+/* Stops `kura serve` only (SIGTERM, wait); the data directory and SMTP server stay, so
+ * it_server_restart can start it again. Returns its exit status (-1: killed or signalled). */
+int it_server_halt(struct it_server *s);
+/* Runs `kura serve` on s's data directory and port in the foreground and waits up to
+ * timeout_s for it to exit (a start that must be refused); output into *ret_out, *ret_err
+ * (malloc'd, may be NULL). Returns its exit status, -1 when it had to be killed. */
+int it_serve_once(struct it_server *s, int timeout_s, char **ret_out, char **ret_err);
 /* cmocka setup/teardown for a plain server (no demo, no TLS) in *state. */
 int it_setup_server(void **state);
 int it_setup_demo_server(void **state);
@@ -121,6 +128,8 @@ struct it_response *it_get(struct it_server *s, const struct it_session *sess, c
 struct it_response *it_send(struct it_server *s, const struct it_session *sess,
 			    const char *method, const char *path, json_t *body);
 struct it_response *it_response_free(struct it_response *r);
+/* "Authorization: Basic base64(user:secret)" into buf (an it_request header line). */
+void it_basic_auth(char *buf, size_t size, const char *user, const char *secret);
 /* POST /api/v1/session. Returns the HTTP status; on 201 fills *ret (may be NULL). */
 long it_login(struct it_server *s, const char *tenant, const char *login, const char *password,
 	      struct it_session *ret);

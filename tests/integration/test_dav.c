@@ -141,6 +141,38 @@ static long sql_count(const char *sql)
 
 /* ---- real clients ---- */
 
+/* Issue 14: HEAD and a 304 on a file's content over WebDAV are access records too, written
+ * before the answer (file.head, file.not_modified), like GET's file.download. */
+static void test_head_and_304_are_recorded(void **state)
+{
+	char url[IT_STR * 3], etag[160], inm[200], *e;
+	struct it_response *r;
+	long before_head, before_304, before_get;
+
+	(void)state;
+	snprintf(url, sizeof(url), "/dav/alpha/probe-%d.txt", (int)getpid());
+	r = dav("PUT", url, ALICE, "probe", NULL);
+	assert_true(r->status == 201 || r->status == 204);
+	it_response_free(r);
+	before_head = sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.head'");
+	before_304 = sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.not_modified'");
+	before_get = sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.download'");
+	r = dav("HEAD", url, ALICE, NULL, NULL);
+	assert_int_equal(r->status, 200);
+	e = r->headers ? strcasestr(r->headers, "\nETag: ") : NULL;
+	assert_non_null(e);
+	snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(e + 7, "\r\n"), e + 7);
+	it_response_free(r);
+	assert_int_equal(sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.head'"), before_head + 1);
+	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+	r = dav("GET", url, ALICE, NULL, inm, NULL);
+	assert_int_equal(r->status, 304);
+	it_response_free(r);
+	assert_int_equal(sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.not_modified'"),
+			 before_304 + 1);
+	assert_int_equal(sql_count("SELECT count(*) FROM audit_events WHERE action = 'file.download'"), before_get);
+}
+
 static void test_litmus(void **state)
 {
 	const char *argv[] = { "/usr/bin/litmus", E->dav, "alice", E->rw, NULL };
@@ -480,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_depth_and_xml),
 		cmocka_unit_test(test_locks),
 		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_head_and_304_are_recorded),
 		cmocka_unit_test(test_move_onto_ancestor),
 		cmocka_unit_test(test_cadaver),
 		cmocka_unit_test(test_rclone),

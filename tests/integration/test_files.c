@@ -311,6 +311,61 @@ static void test_round_trip_range_etag(void **state)
 	free(data);
 }
 
+/* Access records of one node (target node:<id>) with this action. */
+static int node_audit_count(struct it_server *s, int64_t id, const char *action)
+{
+	char db[IT_STR + 16], sql[256], *out = NULL;
+	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
+	int n = -1;
+
+	snprintf(db, sizeof(db), "%s/kura.db", s->data);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_events WHERE action = '%s' AND target = 'node:%lld'"
+		 " AND category = 'access' AND result = 'success';", action, (long long)id);
+	if (it_run(argv, 30, &out, NULL) == 0 && out)
+		n = (int)strtol(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/* Issue 14: a HEAD and a 304 reveal a file's size, type and version: each is an access record
+ * written before the answer, like a GET's (file.head, file.not_modified, file.download). */
+static void test_head_and_304_are_recorded(void **state)
+{
+	struct it_world *w = *state;
+	char path[128], etag[128], inm[160];
+	const char *cond[] = { inm, NULL };
+	struct it_request head = { .method = "HEAD", .path = path, .cookie = w->auser.token };
+	struct it_response *r;
+	int64_t id;
+
+	id = upload_ok(w->s, &w->auser, "root", "probe.txt", "probe me", 8);
+	snprintf(path, sizeof(path), "/api/v1/files/%lld/content", (long long)id);
+	r = it_request(w->s, &head);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, 0);
+	assert_non_null(header_line(r, "ETag", etag, sizeof(etag)));
+	it_response_free(r);
+	assert_int_equal(node_audit_count(w->s, id, "file.head"), 1);
+	assert_int_equal(node_audit_count(w->s, id, "file.download"), 0);
+
+	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+	r = get_content(w->s, &w->auser, id, cond);
+	IT_ASSERT_STATUS(r, 304);
+	it_response_free(r);
+	assert_int_equal(node_audit_count(w->s, id, "file.not_modified"), 1);
+	head.headers = cond;
+	r = it_request(w->s, &head);
+	IT_ASSERT_STATUS(r, 304);
+	it_response_free(r);
+	assert_int_equal(node_audit_count(w->s, id, "file.not_modified"), 2);
+
+	r = get_content(w->s, &w->auser, id, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	assert_int_equal(node_audit_count(w->s, id, "file.download"), 1);
+	assert_int_equal(node_audit_count(w->s, id, "file.head"), 1);
+}
+
 static void test_quota_exceeded_leaves_usage(void **state)
 {
 	struct it_world *w = *state;
@@ -773,6 +828,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_range_etag),
+		cmocka_unit_test(test_head_and_304_are_recorded),
 		cmocka_unit_test(test_quota_exceeded_leaves_usage),
 		cmocka_unit_test(test_trash_and_restore),
 		cmocka_unit_test(test_labels),

@@ -307,11 +307,24 @@ static void test_share_file_mail_download_limit(void **state)
 	assert_non_null(strstr(m->body, "report.pdf"));
 	it_mail_free(m);
 
-	/* a HEAD is recorded but not counted */
+	/* a HEAD is recorded but not counted; so is a 304 */
 	r = link_req(w->s, "HEAD", token, "/content", NULL, NULL, NULL);
 	IT_ASSERT_STATUS(r, 200);
+	{
+		char inm[200], lpath[128];
+		const char *e = strcasestr(r->headers, "\nETag: "), *hdrs[] = { inm, NULL };
+		struct it_response *r2;
+
+		assert_non_null(e);
+		snprintf(inm, sizeof(inm), "If-None-Match: %.*s", (int)strcspn(e + 7, "\r\n"), e + 7);
+		snprintf(lpath, sizeof(lpath), "/api/v1/links/%s/content", token);
+		r2 = it_request(w->s, &(struct it_request){ .method = "GET", .path = lpath, .headers = hdrs });
+		IT_ASSERT_STATUS(r2, 304);
+		it_response_free(r2);
+	}
 	it_response_free(r);
 	assert_int_equal(audit_count(w->s, "alpha", "link.head", "success"), 1);
+	assert_int_equal(audit_count(w->s, "alpha", "link.not_modified", "success"), 1);
 
 	/* download 2: a range */
 	r = link_req(w->s, "GET", token, "/content", NULL, "bytes=1000-1999", NULL);
@@ -777,6 +790,69 @@ static void test_crosstenant_and_scope(void **state)
 	it_response_free(r);
 }
 
+/* A request as amgr with a read-write app password (HTTP Basic). */
+static struct it_response *as_app(struct it_server *s, const char *secret, const char *method, const char *path)
+{
+	char auth[IT_STR * 3];
+	const char *hdrs[] = { auth, NULL };
+	struct it_request req = { .method = method, .path = path, .headers = hdrs };
+
+	it_basic_auth(auth, sizeof(auth), "amgr@alpha", secret);
+	return it_request(s, &req);
+}
+
+/* Issue 14: an app password changes only its own account's links (docs/security.md "App
+ * passwords"), even a manager's: another user's link is 403 with it, and stays active; the
+ * manager's own link is revoked with it; the same manager with a session revokes the user's. */
+static void test_app_password_scope(void **state)
+{
+	struct world *w = *state;
+	char token[64], secret[IT_STR], path[256], upath[128], mpath[128];
+	struct it_response *r;
+	int64_t fid, user_share, own_share;
+
+	r = it_send(w->s, &w->amgr, "POST", "/api/v1/me/app-passwords",
+		    json_pack("{s:s, s:s}", "name", "sync", "scope", "read-write"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(secret, sizeof(secret), "%s", it_json_str(r->json, "secret"));
+	it_response_free(r);
+	fid = upload(w->s, &w->auser, "root", "scope.txt", "scope", 5);
+	user_share = share(w->s, &w->auser, json_pack("{s:I}", "node_id", (json_int_t)fid), token, sizeof(token));
+	own_share = share(w->s, &w->amgr, json_pack("{s:I}", "node_id", (json_int_t)fid), token, sizeof(token));
+	snprintf(upath, sizeof(upath), "/api/v1/shares/%lld", (long long)user_share);
+	snprintf(mpath, sizeof(mpath), "/api/v1/shares/%lld", (long long)own_share);
+
+	/* reading every link is a read: allowed */
+	r = as_app(w->s, secret, "GET", upath);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	/* changing another account's link: refused and recorded, the link unchanged */
+	r = as_app(w->s, secret, "DELETE", upath);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	snprintf(path, sizeof(path), "%s/labels/x", upath);
+	r = as_app(w->s, secret, "PUT", path);
+	IT_ASSERT_PROBLEM(r, 403, "permission-denied");
+	it_response_free(r);
+	r = it_get(w->s, &w->auser, upath);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "state"), "live");
+	it_response_free(r);
+	assert_true(audit_count(w->s, "alpha", "permission.denied", "denied") >= 2);
+	/* its own link: revoked */
+	r = as_app(w->s, secret, "DELETE", mpath);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	/* the same manager signed in: revokes the user's link */
+	r = it_send(w->s, &w->amgr, "DELETE", upath, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	r = it_get(w->s, &w->auser, upath);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "state"), "revoked");
+	it_response_free(r);
+}
+
 struct race {
 	struct it_server *s;
 	const char *token;
@@ -791,6 +867,81 @@ static void *race_one(void *arg)
 	rc->status = r->status;
 	it_response_free(r);
 	return NULL;
+}
+
+/* Records of one share (target share:<id>) with this action and result. */
+static long share_audit_count(struct it_server *s, int64_t share_id, const char *action, const char *result)
+{
+	char db[IT_STR + 16], sql[512], *out = NULL;
+	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
+	long n;
+
+	snprintf(db, sizeof(db), "%s/kura.db", s->data);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_events WHERE target = 'share:%lld' AND action = '%s'"
+		 " AND result = '%s'", (long long)share_id, action, result);
+	assert_int_equal(it_run(argv, 10, &out, NULL), 0);
+	n = strtol(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+#define UNLOCK_RACERS 40
+
+struct unlock_race {
+	struct it_server *s;
+	const char *token;
+	pthread_barrier_t *go;
+	long status;
+};
+
+static void *unlock_one(void *arg)
+{
+	struct unlock_race *u = arg;
+	struct it_response *r;
+
+	pthread_barrier_wait(u->go);
+	r = link_req(u->s, "POST", u->token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", "Wrong-guess-42"));
+	u->status = r->status;
+	it_response_free(r);
+	return NULL;
+}
+
+/* Issue 14: 40 wrong link passwords at once check exactly KURA_SHARE_PW_FAILURES (10) of them
+ * (audit result failure = a password verified); the rest are refused as locked without a
+ * check (denied), and so is the right password afterwards. */
+static void test_unlock_race(void **state)
+{
+	struct world *w = *state;
+	struct unlock_race u[UNLOCK_RACERS];
+	pthread_t th[UNLOCK_RACERS];
+	pthread_barrier_t go;
+	char token[64];
+	struct it_response *r;
+	int64_t fid, sid;
+	int i, wrong = 0, locked = 0;
+
+	fid = upload(w->s, &w->auser, "root", "race-pw.bin", "guarded", 7);
+	sid = share(w->s, &w->auser, json_pack("{s:I, s:s}", "node_id", (json_int_t)fid, "password", LINK_PW), token,
+		    sizeof(token));
+	assert_int_equal(pthread_barrier_init(&go, NULL, UNLOCK_RACERS), 0);
+	for (i = 0; i < UNLOCK_RACERS; i++) {
+		u[i] = (struct unlock_race){ w->s, token, &go, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, unlock_one, &u[i]), 0);
+	}
+	for (i = 0; i < UNLOCK_RACERS; i++) {
+		pthread_join(th[i], NULL);
+		wrong += u[i].status == 403;
+		locked += u[i].status == 429;
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "failure"), 10);
+	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "denied"), UNLOCK_RACERS - 10);
+	assert_int_equal(wrong + locked, UNLOCK_RACERS);
+	assert_true(wrong <= 10);
+	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", LINK_PW));
+	IT_ASSERT_PROBLEM(r, 429, "link-locked");
+	it_response_free(r);
+	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "success"), 0);
 }
 
 static void test_concurrent_limit(void **state)
@@ -885,7 +1036,9 @@ int main(void)
 		cmocka_unit_test(test_managers_and_users),
 		cmocka_unit_test(test_upload_link),
 		cmocka_unit_test(test_crosstenant_and_scope),
+		cmocka_unit_test(test_app_password_scope),
 		cmocka_unit_test(test_concurrent_limit),
+		cmocka_unit_test(test_unlock_race),
 		cmocka_unit_test(test_bad_input),
 	};
 

@@ -561,6 +561,26 @@ static void test_swap_tenants(void **state)
 	free(tb);
 }
 
+/* Replaces the trailer of a JSONL export (in text, which has room) by one signed with fx.sk
+ * over the lines before it, as an export without key names would carry. */
+static void resign_trailer(char *text)
+{
+	char *t = strstr(text, "{\"type\":\"trailer\"");
+	unsigned char fh[AUDIT_HASH_BYTES], msg[64], sig[AUDIT_SIG_BYTES];
+	char fhx[AUDIT_HASH_BYTES * 2 + 1], sgx[AUDIT_SIG_BYTES * 2 + 1];
+	long lines = 0;
+
+	assert_non_null(t);
+	for (char *p = text; p < t; p++)
+		lines += *p == '\n';
+	audit_sha256(text, (size_t)(t - text), fh);
+	crypto_sign_ed25519_detached(sig, NULL, msg, audit_export_message(fx.a, fh, msg), fx.sk);
+	hex_encode(fh, sizeof(fh), fhx);
+	hex_encode(sig, sizeof(sig), sgx);
+	assert_int_equal(str_printf(t, strlen(t) + 1, "{\"type\":\"trailer\",\"lines\":%ld,\"sha256\":\"%s\","
+				    "\"signature\":\"%s\"}\n", lines, fhx, sgx), 0);
+}
+
 static void test_wrong_key(void **state)
 {
 	struct audit_verify_result res;
@@ -576,8 +596,107 @@ static void test_wrong_key(void **state)
 	assert_int_equal(audit_verify_file(f, other, &res), 0);
 	fclose(f);
 	assert_false(res.ok);
-	assert_non_null(strstr(res.reason, "signature"));
+	/* each checkpoint names the key that signed it: one not given is not trusted */
+	assert_non_null(strstr(res.reason, "not one of the trusted keys"));
+	/* without the names (an export from before they existed), every signature is tried */
+	for (char *k; (k = strstr(text, ",\"key\":\"")); )
+		memmove(k, k + 8 + 64 + 1, strlen(k + 8 + 64 + 1) + 1);
+	resign_trailer(text);
+	f = fmemopen(text, strlen(text), "r");
+	assert_int_equal(audit_verify_file(f, other, &res), 0);
+	fclose(f);
+	assert_false(res.ok);
+	assert_non_null(strstr(res.reason, "signature does not verify"));
+	f = fmemopen(text, strlen(text), "r");
+	assert_int_equal(audit_verify_file(f, fx.pk, &res), 0);
+	fclose(f);
+	assert_true(res.ok);
 	free(text);
+}
+
+static int64_t count_where(const char *sql)
+{
+	struct db_stmt *st = db_query(fx.db, sql, NULL);
+	int64_t n = -1;
+
+	if (db_step(st) > 0)
+		n = db_int(st, 0);
+	db_done(st);
+	return n;
+}
+
+/* audit_keys_open after a crash at each step of a rotation (signkeys.c): before signing.key
+ * was replaced the rotation is undone, after it is completed; a retired key is refused. */
+static void test_signing_key_recovery(void **state)
+{
+	char err[1024], path[400], pub[400];
+	unsigned char pk2[32], got[32], *sk2 = sodium_malloc(64);
+	FILE *f;
+
+	(void)state;
+	assert_non_null(sk2);
+	crypto_sign_keypair(pk2, sk2);
+	str_printf(pub, sizeof(pub), "%s/signing.pub", fx.dir);
+	assert_int_equal(signkey_write_public(pub, fx.pk), 0);
+	fill_log(fx.a, 3, 3);
+	assert_int_equal(audit_keys_open(fx.db, fx.dir, fx.sk, err, sizeof(err)), 0);
+	assert_int_equal(count_where("SELECT COUNT(*) FROM audit_signing_keys WHERE state = 'current'"), 1);
+	assert_int_equal(count_where("SELECT COUNT(*) FROM audit_checkpoints WHERE public_key IS NULL"), 0);
+
+	/* crash after step 2 (pending registered), before signing.key was replaced */
+	assert_int_equal(db_exec(fx.db, "INSERT INTO audit_signing_keys (public_key, state, created_us)"
+					" VALUES ($1, 'pending', 1)", "b", pk2, (size_t)32), 0);
+	str_printf(path, sizeof(path), "%s/signing.key.new", fx.dir);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fwrite(sk2, 1, 64, f);
+	fclose(f);
+	assert_int_equal(audit_keys_open(fx.db, fx.dir, fx.sk, err, sizeof(err)), 0);
+	assert_int_equal(count_where("SELECT COUNT(*) FROM audit_signing_keys"), 1);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* crash after step 3: signing.key is the new key, signing.pub and the registry are not */
+	assert_int_equal(db_exec(fx.db, "INSERT INTO audit_signing_keys (public_key, state, created_us)"
+					" VALUES ($1, 'pending', 1)", "b", pk2, (size_t)32), 0);
+	assert_int_equal(audit_keys_open(fx.db, fx.dir, sk2, err, sizeof(err)), 0);
+	assert_int_equal(count_where("SELECT COUNT(*) FROM audit_signing_keys WHERE state = 'current'"), 1);
+	assert_int_equal(count_where("SELECT COUNT(*) FROM audit_signing_keys WHERE state = 'retired'"), 1);
+	assert_int_equal(audit_public_key(got), 0);
+	assert_memory_equal(got, pk2, 32);
+	{
+		char *text = NULL;
+		size_t n = 0;
+
+		f = fopen(pub, "re");
+		assert_non_null(f);
+		assert_int_equal(getline(&text, &n, f) > 0, 1);
+		fclose(f);
+		assert_int_equal(audit_parse_public_key(text, got), 0);
+		assert_memory_equal(got, pk2, 32);
+		free(text);
+	}
+	/* recorded in the provider's chain and in each tenant's */
+	assert_int_equal(count_where("SELECT COUNT(DISTINCT COALESCE(tenant_id, 0)) FROM audit_events"
+				     " WHERE action = 'audit.signing_key.rotate'"), 3);
+	/* new checkpoints are signed by the new key; the chain verifies with both */
+	fill_log(fx.a, 2, 0);
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	{
+		unsigned char both[2][32];
+		struct audit_verify_result res;
+
+		memcpy(both[0], fx.pk, 32);
+		memcpy(both[1], pk2, 32);
+		assert_int_equal(audit_verify_db_keys(fx.db, fx.a, (const unsigned char (*)[32])both, 2, &res), 0);
+		assert_true(res.ok);
+		assert_int_equal(audit_verify_db(fx.db, fx.a, pk2, &res), 0);
+		assert_false(res.ok);
+	}
+	/* the old key is refused now, as retired */
+	assert_int_equal(audit_keys_open(fx.db, fx.dir, fx.sk, err, sizeof(err)), -EKEYREJECTED);
+	assert_non_null(strstr(err, "retired signing key"));
+	audit_set_signing_key(fx.sk);
+	sodium_free(sk2);
 }
 
 static void test_cross_tenant_query(void **state)
@@ -848,6 +967,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_tenants, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signing_key_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cross_tenant_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csv, setup, teardown),

@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "crypto/crypto.h"
+#include "notify/notify_int.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -329,13 +330,20 @@ static void test_invitation(void **state)
 	str_copy(token, sizeof(token), token_of(url));
 	assert_true(token_well_formed(token));
 	assert_int_equal(count_audit(fx->db, fx->t.id, "account.invite", "success"), 1);
-	/* the token is only in the mail, hashed in the database */
+	/* the token is only in the mail, hashed in the database; the queued body is sealed */
 	{
-		struct db_stmt *st = db_query(fx->db, "SELECT COUNT(*) FROM mail_outbox WHERE recipient = $1"
-						      " AND instr(body, $2) > 0", "tt", "bob@example.com", token);
+		struct db_stmt *st = db_query(fx->db, "SELECT message_id, sealed, instr(body, $2) FROM mail_outbox"
+						      " WHERE recipient = $1", "tt", "bob@example.com", token);
+		char *body = NULL;
+		size_t n = 0;
+		const void *sealed;
 
 		assert_int_equal(db_step(st), 1);
-		assert_int_equal(db_int(st, 0), 1);
+		assert_int_equal(db_int(st, 2), 0);
+		sealed = db_blob(st, 1, &n);
+		assert_int_equal(outbox_open(db_text(st, 0), sealed, n, &body), 0);
+		assert_non_null(strstr(body, token));
+		secret_free(body);
 		db_done(st);
 	}
 	/* not yet accepted: no login, with any password */
