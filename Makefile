@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make run   install what is missing, build, create ./var/kura with a demo tenant, serve
 #   make test  build with -Werror + AddressSanitizer + UndefinedBehaviorSanitizer, run ctest;
-#              then the fuzz corpus replay in a clang build (build-fuzz, scripts/test-fuzz.sh)
+#              then the fuzz corpus replay in a clang build (build-fuzz, scripts/test-fuzz.sh),
+#              then a Release build with the tests on (build-release), which must compile cleanly
 # Other targets: build, clean, bench.
 DATA ?= var/kura
 LISTEN ?= 127.0.0.1:8443
@@ -30,10 +31,13 @@ test: test-deps
 	cmake --build build-test -j $(JOBS)
 	cd build-test && ctest --output-on-failure -j $(JOBS)
 	./scripts/test-fuzz.sh $(JOBS)
+	@# what a packager builds: Release with the tests on must compile warning-free (-Werror)
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DKURA_SANITIZE= >/dev/null
+	cmake --build build-release -j $(JOBS)
 
 # libFuzzer targets need clang: a second build dir; a loud banner when clang is missing.
 test-fuzz: test-deps
 	./scripts/test-fuzz.sh $(JOBS)
 
 clean:
-	rm -rf build build-test build-fuzz
+	rm -rf build build-test build-fuzz build-release

@@ -304,7 +304,7 @@ static void test_export_other_layout(void **state)
 {
 	static const struct actor odd = { ACTOR_ACCOUNT, 1, 1, "o\"dd\\name", "::1", "UA/1 \u65e5\u672c" };
 	struct audit_verify_result res;
-	struct lines ls;
+	struct lines ls = { .n = 0 };
 	char *text, *t, *p;
 	size_t i;
 
@@ -365,7 +365,7 @@ static void expect_bad(const char *text, int64_t seq, const char *why)
 
 static void test_tamper(void **state)
 {
-	struct lines ls;
+	struct lines ls = { .n = 0 };
 	char *text, *t, *p, *old_export;
 	size_t i, j;
 

@@ -300,7 +300,7 @@ static void test_authdata(void **state)
 {
 	static const unsigned char ext[] = { 0xa1, 0x61, 'x', 0xf5 };
 	static const unsigned char huge[] = { 0x9a, 0xff, 0xff, 0xff, 0xff };
-	unsigned char ad[256], tail[128];
+	unsigned char ad[256] = { 0 }, tail[128] = { 0 };
 	size_t n;
 
 	(void)state;
