@@ -4,8 +4,8 @@
  * in both). For alpha's manager every account URL naming a bravo account answers 404
  * not-found exactly as for a login that exists nowhere, and bravo's accounts are unchanged
  * as bravo's manager sees them; lists, /tenant and /me show one tenant only; credentials,
- * CSRF tokens and lockouts do not cross tenants; the same login in two tenants is two
- * accounts.
+ * CSRF tokens, lockouts and WebDAV locks (GET/DELETE /api/v1/locks) do not cross tenants;
+ * the same login in two tenants is two accounts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +302,49 @@ static void test_lockout_is_per_tenant(void **state)
 	IT_ASSERT_LOGIN(w->s, "bravo", "shared", B_SHARED_PW, 201, &w->bshared);
 }
 
+/* WebDAV locks (GET/DELETE /api/v1/locks): bravo's manager neither sees nor breaks a lock
+ * held in alpha, and alpha's lock is unchanged afterwards. */
+static void test_locks_do_not_cross(void **state)
+{
+	struct world *w = *state;
+	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
+				       "<D:locktype><D:write/></D:locktype></D:lockinfo>";
+	char auth[IT_STR * 2], secret[IT_STR], token[IT_STR], path[IT_STR * 2];
+	const char *headers[3] = { auth, "Depth: 0", NULL };
+	struct it_response *r;
+	const char *h;
+
+	r = it_send(w->s, &w->ashared, "POST", "/api/v1/me/app-passwords",
+		    json_pack("{s:s, s:s}", "name", "dav", "scope", "read-write"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(secret, sizeof(secret), "%s", it_json_str(r->json, "secret"));
+	it_response_free(r);
+	it_basic_auth(auth, sizeof(auth), "shared@alpha", secret);
+	r = it_request(w->s, &(struct it_request){ .method = "LOCK", .path = "/dav/alpha/locked.txt",
+						   .body = lockinfo, .body_len = strlen(lockinfo),
+						   .content_type = "application/xml", .headers = headers });
+	assert_true(r->status == 200 || r->status == 201);
+	h = strcasestr(r->headers, "Lock-Token: <");
+	assert_non_null(h);
+	snprintf(token, sizeof(token), "%.*s", (int)strcspn(h + 13, ">"), h + 13);
+	it_response_free(r);
+
+	r = it_get(w->s, &w->bmgr, "/api/v1/locks");
+	IT_ASSERT_STATUS(r, 200);
+	assert_null(strstr(r->body, token));
+	assert_null(strstr(r->body, "locked.txt"));
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/locks/%s", token);
+	r = it_send(w->s, &w->bmgr, "DELETE", path, NULL);
+	IT_ASSERT_PROBLEM(r, 404, "not-found");
+	it_response_free(r);
+	/* still there for alpha */
+	r = it_get(w->s, &w->amgr, "/api/v1/locks");
+	IT_ASSERT_STATUS(r, 200);
+	assert_non_null(strstr(r->body, token));
+	it_response_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_views_show_one_tenant),
 		cmocka_unit_test(test_credentials_and_tokens_do_not_cross),
 		cmocka_unit_test(test_lockout_is_per_tenant),
+		cmocka_unit_test(test_locks_do_not_cross),
 	};
 
 	return cmocka_run_group_tests(tests, setup_world, teardown_world);
