@@ -11,7 +11,9 @@ libxml2-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
 # (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
-test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium sqlite3 litmus cadaver rclone"
+# fonts-noto-cjk: Japanese text in Chromium, for screenshots of the pages (docs/HACKING.md).
+test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium sqlite3 litmus cadaver rclone
+fonts-noto-cjk"
 
 pkgs=$build_pkgs
 if [ "${1:-}" = "--test" ]; then pkgs="$pkgs $test_pkgs"; fi
