@@ -755,7 +755,7 @@ unsigned http_preconditions(struct request *req, const char *etag, int64_t modif
 	if (im) {
 		if (!exists || !etag || !etag_matches(im, etag, true))
 			return 412;
-	} else if (ius && exists && (t = http_date_parse(ius)) >= 0 && mod_s > t) {
+	} else if (ius && exists && modified_us >= 0 && (t = http_date_parse(ius)) >= 0 && mod_s > t) {
 		return 412;
 	}
 	if (inm) {
@@ -763,7 +763,7 @@ unsigned http_preconditions(struct request *req, const char *etag, int64_t modif
 			return get ? 304 : 412;
 		if (exists && !etag && strstr(inm, "*"))
 			return get ? 304 : 412;
-	} else if (ims && get && exists && (t = http_date_parse(ims)) >= 0 && mod_s <= t) {
+	} else if (ims && get && exists && modified_us >= 0 && (t = http_date_parse(ims)) >= 0 && mod_s <= t) {
 		return 304;
 	}
 	return 0;

@@ -200,11 +200,6 @@ enum MHD_Result api_me_webauthn_list(struct request *req);
 enum MHD_Result api_me_webauthn_delete(struct request *req);
 enum MHD_Result api_mfa_policy_get(struct request *req);
 enum MHD_Result api_mfa_policy_patch(struct request *req);
-enum MHD_Result page_login(struct request *req);
-enum MHD_Result page_login_js(struct request *req);
-enum MHD_Result page_mfa(struct request *req);
-enum MHD_Result page_mfa_js(struct request *req);
-enum MHD_Result page_webauthn_js(struct request *req);
 /* files (api_files.c) */
 enum MHD_Result api_file_upload_begin(struct request *req);
 enum MHD_Result api_folder_get(struct request *req);
@@ -258,7 +253,7 @@ typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct
 enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				 const char *name, bool no_replace, http_upload_done_fn done,
 				 void *cls);
-/* shares (api_shares.c, pages_shares.c) */
+/* shares (api_shares.c) */
 enum MHD_Result api_shares_list(struct request *req);
 enum MHD_Result api_shares_create(struct request *req);
 enum MHD_Result api_share_get(struct request *req);
@@ -273,16 +268,21 @@ enum MHD_Result api_link_unlock(struct request *req);
 enum MHD_Result api_link_content(struct request *req);
 enum MHD_Result api_link_file_content(struct request *req);
 enum MHD_Result api_link_upload(struct request *req);
-enum MHD_Result page_share(struct request *req);
-enum MHD_Result page_share_js(struct request *req);
-enum MHD_Result page_invite(struct request *req);
-enum MHD_Result page_invite_js(struct request *req);
-enum MHD_Result page_index(struct request *req);
 /* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
- * (NULL: none) and modification time: 0 go on, 304 or 412 answer that (api_files.c). */
+ * (NULL: none) and modification time (-1: none; the date conditions are then ignored, 13.1.3):
+ * 0 go on, 304 or 412 answer that (api_files.c). */
 unsigned http_preconditions(struct request *req, const char *etag, int64_t modified_us, bool exists);
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), size >= 30. */
 void http_date_format(int64_t us, char *buf, size_t size);
+
+/* ---- browser pages and assets (pages.c, pages.h; the files are in web/) ---- */
+enum MHD_Result page_asset(struct request *req);    /* GET /assets/{name} */
+enum MHD_Result page_index(struct request *req);    /* GET / */
+enum MHD_Result page_login(struct request *req);
+enum MHD_Result page_mfa(struct request *req);
+enum MHD_Result page_invite(struct request *req);   /* GET /invite/{token} */
+enum MHD_Result page_reset(struct request *req);    /* GET /reset/{token} */
+enum MHD_Result page_share(struct request *req);    /* GET /s/{token} */
 
 /* ---- WebDAV (dav.c; docs/webdav.md) ---- */
 #define DAV_PREFIX "/dav/"
@@ -320,6 +320,4 @@ enum MHD_Result api_account_password_reset(struct request *req);
 enum MHD_Result api_app_passwords_list(struct request *req);
 enum MHD_Result api_app_passwords_create(struct request *req);
 enum MHD_Result api_app_password_delete(struct request *req);
-enum MHD_Result page_reset(struct request *req);
-enum MHD_Result page_reset_js(struct request *req);
 #endif

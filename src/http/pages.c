@@ -1,75 +1,106 @@
 /*
- * The few browser pages the foundation needs: the invitation page (set a password from
- * the mailed link) and a landing page. Plain HTML and one ES module, Japanese and English,
- * no inline script (CSP script-src 'self'). The portal proper lives in web/ later.
+ * The browser side of kura: the pages /login, /mfa, /invite/{token}, /reset/{token},
+ * /s/{token} and /, and the assets under /assets/ (ES modules, the stylesheet). All of them
+ * are the files of web/, which the build embeds into one table (cmake/embed_web.cmake →
+ * page_files[], pages.h) with the media type and a strong ETag of each; nothing is written
+ * in C here. A page is a static document: its module reads the token from the address and
+ * talks to the JSON API (no server-rendered data).
+ *
+ * Caching: pages keep the server's default Cache-Control: no-store, because their addresses
+ * carry secret tokens that no cache should keep, and they are a few hundred bytes. Assets
+ * are Cache-Control: no-cache with their ETag: the browser asks again on every load and
+ * gets a 304 without a body while the bytes are the same. Their URLs carry no content hash
+ * (pages and modules name /assets/login.js directly), so a max-age would let a browser run
+ * an old module with a new page after an upgrade; revalidating a handful of small files
+ * costs little.
+ *
+ * SECURITY: every page gets the one PAGE_CSP (pages.h): script, style, image and fetch from
+ * this origin only, no inline script or style, never framed. The scripts put data into the
+ * page with textContent and DOM calls only (web/eslint.config.js forbids innerHTML and the
+ * like, ctest web/lint). Assets get the default CSP "default-src 'none'" and every response
+ * nosniff (server.c). The asset name is one path segment that decode_path has checked; it
+ * is only compared with the table's names, never used as a file name.
  */
+#include <string.h>
+
 #include "http/http_int.h"
+#include "http/pages.h"
 
-#define PAGE_CSP "default-src 'none'; script-src 'self'; connect-src 'self'; form-action 'self';" \
-		 " base-uri 'none'; frame-ancestors 'none'"
-
-static const char invite_html[] =
-	"<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<title>kura — パスワードの設定 / Set your password</title>\n"
-	"<script type=\"module\" src=\"/assets/invite.js\"></script></head>\n"
-	"<body><main>\n"
-	"<h1>パスワードの設定 <small>Set your password</small></h1>\n"
-	"<p id=\"who\"></p>\n"
-	"<form id=\"form\" hidden>\n"
-	"<label>新しいパスワード (12 文字以上) / New password (12 characters or more)<br>\n"
-	"<input id=\"pw\" type=\"password\" autocomplete=\"new-password\" minlength=\"12\" maxlength=\"128\" required></label><br>\n"
-	"<label>確認 / Confirm<br>\n"
-	"<input id=\"pw2\" type=\"password\" autocomplete=\"new-password\" required></label><br>\n"
-	"<button type=\"submit\">設定する / Set password</button>\n"
-	"</form>\n<p id=\"msg\" role=\"status\"></p>\n"
-	"</main></body></html>\n";
-
-static const char invite_js[] =
-	"// Invitation page: shows whom the link is for and sets the password.\n"
-	"const token = location.pathname.split('/').pop();\n"
-	"const api = '/api/v1/invitations/' + encodeURIComponent(token);\n"
-	"const $ = (id) => document.getElementById(id);\n"
-	"const say = (ja, en) => { $('msg').textContent = ja + ' / ' + en; };\n"
-	"async function load() {\n"
-	"  const r = await fetch(api);\n"
-	"  if (!r.ok) { say('この招待は無効か期限切れです。', 'This invitation is invalid or has expired.'); return; }\n"
-	"  const inv = await r.json();\n"
-	"  $('who').textContent = `テナント / Tenant: ${inv.tenant} — ログイン ID / Login: ${inv.login}`;\n"
-	"  $('form').hidden = false;\n"
-	"}\n"
-	"$('form').addEventListener('submit', async (ev) => {\n"
-	"  ev.preventDefault();\n"
-	"  if ($('pw').value !== $('pw2').value) { say('確認が一致しません。', 'The passwords differ.'); return; }\n"
-	"  const r = await fetch(api, { method: 'POST', headers: { 'Content-Type': 'application/json' },\n"
-	"    body: JSON.stringify({ password: $('pw').value }) });\n"
-	"  if (r.status === 204) { $('form').hidden = true; say('設定しました。ログインできます。', 'Done. You can log in now.'); return; }\n"
-	"  const p = await r.json().catch(() => ({}));\n"
-	"  say('設定できませんでした: ' + (p.detail || r.status), 'Not accepted: ' + (p.detail || r.status));\n"
-	"});\n"
-	"load();\n";
-
-static const char index_html[] =
-	"<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><title>kura</title></head>\n"
-	"<body><main><h1>kura 蔵</h1>\n"
-	"<p>セキュアなファイル交換プラットフォーム / Secure file exchange platform.</p>\n"
-	"<p>API: <a href=\"/api/v1/status\">/api/v1/status</a></p>\n"
-	"</main></body></html>\n";
-
-enum MHD_Result page_invite(struct request *req)
+const struct page_file *page_file_find(const char *name)
 {
-	http_add_header(req, "Content-Security-Policy", PAGE_CSP);
-	return http_respond(req, 200, "text/html; charset=utf-8", invite_html, sizeof(invite_html) - 1);
+	size_t i;
+
+	for (i = 0; i < page_n_files; i++)
+		if (!strcmp(page_files[i].name, name))
+			return &page_files[i];
+	return NULL;
 }
 
-enum MHD_Result page_invite_js(struct request *req)
+static enum MHD_Result send_file(struct request *req, const struct page_file *f)
 {
-	http_add_header(req, "Cache-Control", "no-cache");
-	return http_respond(req, 200, "text/javascript; charset=utf-8", invite_js, sizeof(invite_js) - 1);
+	struct MHD_Response *resp;
+
+	/* the table is static: MHD sends it from where it is, no copy */
+	resp = MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	return http_respond_response(req, 200, f->type, resp);
+}
+
+enum MHD_Result page_asset(struct request *req)
+{
+	const struct page_file *f = page_file_find(req->params[0]);
+	unsigned st;
+
+	if (!f || f->is_page)
+		return http_problem(req, 404, "not-found", "no such asset", NULL);
+	http_add_header(req, MHD_HTTP_HEADER_ETAG, f->etag);
+	http_add_header(req, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	/* If-None-Match → 304 (the same conditions as a file download; no modification date) */
+	st = http_preconditions(req, f->etag, -1, true);
+	if (st == 304)   /* MHD writes Content-Length: 0 on it, as on the files API's 304 */
+		return http_respond(req, 304, NULL, "", 0);
+	if (st)
+		return http_problem(req, st, "precondition-failed", "the asset's ETag does not match", NULL);
+	return send_file(req, f);
+}
+
+static enum MHD_Result page_send(struct request *req, const char *name)
+{
+	const struct page_file *f = page_file_find(name);
+
+	if (!f || !f->is_page)   /* every page handler names a file of web/: test_pages checks it */
+		return http_internal_error(req, -ENOENT);
+	http_add_header(req, "Content-Security-Policy", PAGE_CSP);
+	return send_file(req, f);
 }
 
 enum MHD_Result page_index(struct request *req)
 {
-	http_add_header(req, "Content-Security-Policy", PAGE_CSP);
-	return http_respond(req, 200, "text/html; charset=utf-8", index_html, sizeof(index_html) - 1);
+	return page_send(req, "index.html");
+}
+
+enum MHD_Result page_login(struct request *req)
+{
+	return page_send(req, "login.html");
+}
+
+enum MHD_Result page_mfa(struct request *req)
+{
+	return page_send(req, "mfa.html");
+}
+
+enum MHD_Result page_invite(struct request *req)
+{
+	return page_send(req, "invite.html");
+}
+
+enum MHD_Result page_reset(struct request *req)
+{
+	return page_send(req, "reset.html");
+}
+
+enum MHD_Result page_share(struct request *req)
+{
+	return page_send(req, "share.html");
 }

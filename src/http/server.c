@@ -127,7 +127,6 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
 	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
 	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/assets/reset.js", page_reset_js, R_PUBLIC, PERM_SELF },
 	/* shares (docs/api.md "Shares"); shares.admin is checked in the handlers too */
 	{ "GET", "/api/v1/shares", api_shares_list, 0, PERM_SHARES_WRITE },
 	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
@@ -145,18 +144,15 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/links/*/files/*/content", api_link_file_content, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
 	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/assets/share.js", page_share_js, R_PUBLIC, PERM_SELF },
 	/* audit log (docs/audit.md) */
 	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
 	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
 	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
 	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/assets/invite.js", page_invite_js, R_PUBLIC, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
 	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
-	{ "GET", "/assets/login.js", page_login_js, R_PUBLIC, PERM_SELF },
-	{ "GET", "/assets/mfa.js", page_mfa_js, R_PUBLIC, PERM_SELF },
-	{ "GET", "/assets/webauthn.js", page_webauthn_js, R_PUBLIC, PERM_SELF },
+	/* browser files of web/ (pages.c): ES modules and styles by name, ETag and 304 */
+	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
 };
 
