@@ -407,9 +407,10 @@ int files_subtree_height(struct db *db, int64_t tenant_id, int64_t id, int64_t *
 {
 	struct db_stmt *st = db_query(
 		db,
+		/* trashed descendants count: a restore brings them back below it */
 		"WITH RECURSIVE sub(id, h) AS (SELECT $2, 0 UNION ALL SELECT n.id, sub.h + 1"
 		" FROM file_nodes n JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1"
-		" AND n.in_trash = 0 AND sub.h < $3)"
+		" AND sub.h < $3)"
 		" SELECT max(h) FROM sub", "iii", tenant_id, id, (int64_t)KURA_FOLDER_DEPTH_MAX + 1);
 	int r = db_step(st);
 
@@ -751,6 +752,7 @@ int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int
 	struct file_node n, p;
 	int64_t parent = 0;
 	json_t *d = NULL;
+	bool to_top = false;
 	int r;
 
 	r = db_begin(db);
@@ -767,6 +769,27 @@ int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int
 		if (r < 0)
 			goto out;
 	}
+	/* the nesting limit holds on the way back too: the old place may have moved deeper
+	 * meanwhile; then the entry comes back at the top of the tree (nothing is stuck in the
+	 * trash), and says so in the audit record */
+	{
+		int64_t depth = 0, height = 0, top = 0;
+		bool loop = false;
+
+		r = files_ancestry(db, tenant_id, parent, 0, &depth, &loop);
+		if (r == 0 && n.kind == NODE_FOLDER)
+			r = files_subtree_height(db, tenant_id, id, &height);
+		if (r == 0 && depth + 1 + height > KURA_FOLDER_DEPTH_MAX) {
+			r = root_id(db, tenant_id, &top);
+			if (r == 0 && 1 + height > KURA_FOLDER_DEPTH_MAX)
+				r = -E2BIG;
+			if (r == 0 && top != parent)
+				to_top = true;
+			parent = top;
+		}
+		if (r < 0)
+			goto out;
+	}
 	r = db_exec(db,
 		    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
 		    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1 AND n.trashed_us IS NULL)"
@@ -779,6 +802,8 @@ int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s, s:I}", "name", n.name, "parent_id", (json_int_t)parent);
+	if (d && to_top)
+		json_object_set_new(d, "moved_to_top", json_string("its folder is now nested too deep"));
 	r = files_audit(db, who, tenant_id, AUDIT_OPERATION,
 			n.kind == NODE_FILE ? "file.restore" : "folder.restore", id, AUDIT_SUCCESS, d);
 	if (r == 0)

@@ -68,6 +68,9 @@ struct request {
 	struct MHD_Connection *con;
 	const char *method;
 	char *raw_uri;                 /* as received, NULL when over KURA_MAX_URL_BYTES */
+	const char *target;            /* the request target as received, whatever its length (a copy:
+				        * libmicrohttpd's bounded read buffer holds it, so it is bounded
+				        * by that; MHD later cuts its own string at '?') */
 	char *path;                    /* percent-decoded, validated */
 	const char *log_path;          /* what logs show: the route pattern when the path holds a secret */
 	const char *params[REQUEST_MAX_PARAMS];

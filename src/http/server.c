@@ -625,8 +625,10 @@ static enum MHD_Result dispatch(struct request *req)
 	if (!req->raw_uri)
 		return http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
 	MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, sum_header, &hs);
-	if (hs.total > KURA_MAX_HEADER_BYTES)
+	if (hs.total > KURA_MAX_HEADER_BYTES) {
+		http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
 		return http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
+	}
 	req->path = decode_path(req->arena, req->raw_uri);
 	if (req->path && is_dav_path(req->path)) {
 		req->dav = true;
@@ -914,14 +916,16 @@ static const char *headers_malformed(struct request *req, const char *method, co
 	for (i = 0; i < n_method; i++)
 		if (!is_tchar((unsigned char)method[i]))
 			return "the method is not a token";
-	for (i = 0; req->raw_uri[i]; i++)
-		if ((unsigned char)req->raw_uri[i] <= 0x20 || req->raw_uri[i] == 0x7f)
+	/* the target as libmicrohttpd holds it, however long: a target over KURA_MAX_URL_BYTES
+	 * is refused (414) only after these checks, never instead of them */
+	for (i = 0; req->target[i]; i++)
+		if ((unsigned char)req->target[i] <= 0x20 || req->target[i] == 0x7f)
 			return "the request target holds a control byte or white space";
 	ci = req->srv->header_layout
 	     ? MHD_get_connection_info(req->con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) : NULL;
 	if (ci) {
 		/* "METHOD SP target SP version CRLF": MHD's strings are in place in one buffer */
-		if ((uintptr_t)version != (uintptr_t)method + n_method + 1 + strlen(req->raw_uri) + 1)
+		if ((uintptr_t)version != (uintptr_t)method + n_method + 1 + strlen(req->target) + 1)
 			return "the request line is malformed";
 		w.layout = true;
 		w.cursor = (uintptr_t)version + strlen(version) + 2;
@@ -967,8 +971,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	req->start_us = clock_now_us();
 	randombytes_buf(id, sizeof(id));
 	hex_encode(id, sizeof(id), req->request_id);
+	req->target = uri ? arena_strdup(req->arena, uri) : "";
+	if (!req->target)
+		req->target = "";
 	if (uri && strlen(uri) <= KURA_MAX_URL_BYTES)
-		req->raw_uri = arena_strdup(req->arena, uri);
+		req->raw_uri = (char *)req->target;
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
@@ -997,10 +1004,15 @@ static enum MHD_Result handle_request(struct MHD_Connection *con, const char *me
 
 		req->started = true;
 		req->method = method;
-		if (req->raw_uri && (bad = headers_malformed(req, method, version))) {
+		if ((bad = headers_malformed(req, method, version))) {
 			/* close: the bytes after a request we cannot frame are not another request */
 			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
 			return http_problem(req, 400, "invalid-header", bad, NULL);
+		}
+		if (!req->raw_uri) {
+			/* refused before its body is read: the connection ends with the answer */
+			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+			return http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
 		}
 		/* in flight from here; while draining, new requests are turned away (the check
 		 * comes after the count, so http_drain either sees this one or it sees the drain) */

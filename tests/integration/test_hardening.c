@@ -422,6 +422,56 @@ static void test_move_checks_subtree_height(void **state)
 				   " JOIN d ON n.parent_id = d.id) SELECT max(depth) FROM d"), 60);
 }
 
+/* The nesting limit holds through the trash (the security review: trashing the deep part,
+ * moving its folder deep, then restoring reached depth 123 against 64). */
+static void test_trash_restore_keeps_depth(void **state)
+{
+	char parent[32], path[IT_STR];
+	int64_t a, x, t = 0, n = 0;
+	struct it_response *r;
+	int i;
+
+	(void)state;
+	/* /ta (depth 1) / tx (2) / tx1 ... tx30 (32); /tt1 ... /tt40 (40) */
+	a = api_mkdir("root", "ta", 201);
+	snprintf(parent, sizeof(parent), "%lld", (long long)a);
+	x = api_mkdir(parent, "tx", 201);
+	snprintf(parent, sizeof(parent), "%lld", (long long)x);
+	for (i = 1; i <= 30; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "tx%d", i);
+		n = api_mkdir(parent, name, 201);
+		snprintf(parent, sizeof(parent), "%lld", (long long)n);
+	}
+	strcpy(parent, "root");
+	for (i = 1; i <= 40; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "tt%d", i);
+		t = api_mkdir(parent, name, 201);
+		snprintf(parent, sizeof(parent), "%lld", (long long)t);
+	}
+	snprintf(path, sizeof(path), "/api/v1/folders/%lld", (long long)a);
+	r = it_send(E->s, &E->alice, "PATCH", path, json_pack("{s:I}", "parent_id", (json_int_t)t));
+	IT_ASSERT_PROBLEM(r, 409, "conflict");
+	it_response_free(r);
+	/* with the deep part in the trash, the move is still refused: a restore brings it back */
+	snprintf(path, sizeof(path), "/api/v1/folders/%lld", (long long)x);
+	r = it_send(E->s, &E->alice, "DELETE", path, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/folders/%lld", (long long)a);
+	r = it_send(E->s, &E->alice, "PATCH", path, json_pack("{s:I}", "parent_id", (json_int_t)t));
+	IT_ASSERT_PROBLEM(r, 409, "conflict");
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/trash/%lld/restore", (long long)x);
+	r = it_send(E->s, &E->alice, "POST", path, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "parent_id")), a);
+	it_response_free(r);
+}
+
 /* ---- locks ---- */
 
 static void test_lock_owner_rule_and_manager_break(void **state)
@@ -745,6 +795,7 @@ int main(void)
 		cmocka_unit_test_setup(test_metadata_counts_toward_quota, roomy),
 		cmocka_unit_test_setup(test_names_nfc_and_bidi, roomy),
 		cmocka_unit_test_setup(test_move_checks_subtree_height, roomy),
+		cmocka_unit_test_setup(test_trash_restore_keeps_depth, roomy),
 		cmocka_unit_test_setup(test_lock_owner_rule_and_manager_break, roomy),
 		cmocka_unit_test_setup(test_lock_ends_with_resource, roomy),
 		cmocka_unit_test_setup(test_lock_ends_with_owner_and_ids_not_reused, roomy),

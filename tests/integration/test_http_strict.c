@@ -146,6 +146,32 @@ static void test_smuggling_vectors_refused(void **state)
 	/* a NUL in the request target (MHD's string ends there) and a doubled space */
 	EXPECT_REFUSED(s, "GET /api/v1/status\0/x HTTP/1.1\r\nHost: 127.0.0.1\r\n" CLOSE);
 	EXPECT_REFUSED(s, "GET  /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n" CLOSE);
+	/* a target over KURA_MAX_URL_BYTES (2048) goes through the same checks: CL + TE with a
+	 * smuggled request behind is refused (the security review found the long target skipped
+	 * them, answered 414, kept the connection, and served the smuggled request) */
+	{
+		char req[8192], q[3100];
+		int n;
+
+		memset(q, 'a', sizeof(q) - 1);
+		q[sizeof(q) - 1] = '\0';
+		n = snprintf(req, sizeof(req), "GET /api/v1/status?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			     "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+			     "GET /api/v1/provider HTTP/1.1\r\nHost: 127.0.0.1\r\n" CLOSE, q);
+		expect_refused_at(s, req, (size_t)n, __FILE__, __LINE__);
+		/* well-formed but too long: 414, and the connection ends with it */
+		n = snprintf(req, sizeof(req), "GET /api/v1/status?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+			     STATUS CLOSE, q);
+		{
+			bool closed = false;
+			char *out = exchange(s, req, (size_t)n, &closed);
+
+			assert_int_equal(strncmp(out, "HTTP/1.1 414 ", 13), 0);
+			assert_int_equal(count_responses(out), 1);
+			assert_true(closed);
+			free(out);
+		}
+	}
 }
 
 static void test_wellformed_requests_served(void **state)
