@@ -125,14 +125,19 @@ int reset_complete(struct db *db, const struct actor *who, const char *token,
 /* Creates one; the secret (shown once) goes to ret_secret (>= APPPASS_SECRET_LEN + 1).
  * -E2BIG over KURA_APP_PASSWORDS_PER_ACCOUNT, -EINVAL bad name or scope. */
 int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
-		   const char *name, const char *scope, char *ret_secret, size_t secret_size,
-		   json_t **ret_json) KURA_WUR;
+		   const char *name, const char *scope, bool second_factor, char *ret_secret,
+		   size_t secret_size, json_t **ret_json) KURA_WUR;
 int apppass_list(struct db *db, int64_t tenant_id, int64_t account_id, json_t **ret) KURA_WUR;
 /* -ENOENT when the id is not one of this account's. */
 int apppass_revoke(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
 		   int64_t id) KURA_WUR;
 /* Revokes all of an account's app passwords (inside the caller's transaction). */
 int apppass_revoke_account(struct db *db, int64_t tenant_id, int64_t account_id) KURA_WUR;
+/* Revokes the account's app passwords made in a session opened with the password alone,
+ * each recorded (app_password.revoke with the reason), inside the caller's transaction:
+ * when the account enrols a second factor or its password changes. */
+int apppass_revoke_weak_tx(struct db *db, const struct actor *who, int64_t tenant_id,
+			   int64_t account_id, const char *reason) KURA_WUR;
 /* HTTP Basic "login@tenant:secret" (decoded user and password): fills *ret like
  * session_lookup (id 0) for an active account of an active tenant, the app password's id
  * and whether it is read-only. Updates last-used at most every KURA_APP_PASSWORD_TOUCH_S

@@ -950,6 +950,9 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 			    "iiti", tenant_id, a.id, new_hash, clock_now_us());
 	if (r == 0)
 		r = session_end_account(db, a.id, keep_session_id);
+	/* whoever knew the old password and made an app password with it alone keeps nothing */
+	if (r == 0)
+		r = apppass_revoke_weak_tx(db, who, tenant_id, a.id, "made without a second factor; the password changed");
 	if (r == 0) {
 		char target[KURA_LOGIN_MAX + 16];
 

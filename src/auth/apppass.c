@@ -63,8 +63,8 @@ static int audit_apppass(struct db *db, const struct actor *who, int64_t tenant_
 }
 
 int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
-		   const char *name, const char *scope, char *ret_secret, size_t secret_size,
-		   json_t **ret_json)
+		   const char *name, const char *scope, bool second_factor, char *ret_secret,
+		   size_t secret_size, json_t **ret_json)
 {
 	char secret[APPPASS_SECRET_LEN + 1], token[TOKEN_STR_LEN + 1];
 	unsigned char hash[TOKEN_HASH_BYTES];
@@ -99,8 +99,9 @@ int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, in
 		goto out;
 	}
 	r = db_exec(db, "INSERT INTO app_passwords (tenant_id, account_id, name, scope, secret_hash,"
-			" created_us) VALUES ($1, $2, $3, $4, $5, $6)",
-		    "iittbi", tenant_id, account_id, name, scope, hash, sizeof(hash), now);
+			" created_us, second_factor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		    "iittbii", tenant_id, account_id, name, scope, hash, sizeof(hash), now,
+		    (int64_t)second_factor);
 	if (r < 0)
 		goto out;
 	id = db_last_id(db);
@@ -181,6 +182,34 @@ int apppass_revoke_account(struct db *db, int64_t tenant_id, int64_t account_id)
 		       tenant_id, account_id);
 }
 
+int apppass_revoke_weak_tx(struct db *db, const struct actor *who, int64_t tenant_id,
+			   int64_t account_id, const char *reason)
+{
+	int64_t ids[KURA_APP_PASSWORDS_PER_ACCOUNT];
+	struct db_stmt *st;
+	size_t n = 0, i;
+	int r;
+
+	st = db_query(db, "SELECT id FROM app_passwords WHERE tenant_id = $1 AND account_id = $2"
+			  " AND second_factor = 0 ORDER BY id LIMIT $3", "iii", tenant_id, account_id,
+		      (int64_t)KURA_APP_PASSWORDS_PER_ACCOUNT);
+	while ((r = db_step(st)) > 0)
+		ids[n++] = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		json_t *d = json_pack("{s:I, s:s}", "id", (json_int_t)ids[i], "reason", reason);
+
+		r = db_exec(db, "DELETE FROM app_passwords WHERE tenant_id = $1 AND id = $2", "ii", tenant_id,
+			    ids[i]);
+		if (r == 0)
+			r = audit_apppass(db, who, tenant_id, "app_password.revoke", d);
+		json_decref(d);
+	}
+	return r;
+}
+
 static bool secret_well_formed(const char *secret)
 {
 	size_t n = strlen(APPPASS_PREFIX);
@@ -208,7 +237,7 @@ int apppass_authenticate(struct db *db, const char *user, const char *secret, co
 	st = db_query(db, "SELECT p.id, p.scope, COALESCE(p.last_used_us, 0), p.last_used_ip,"
 			  " a.id, a.tenant_id, a.login, a.email, a.display_name, a.role, a.status,"
 			  " a.must_change_password, a.locked_until_us, COALESCE(a.last_login_us, 0),"
-			  " a.created_us, t.code, t.name, t.status"
+			  " a.created_us, t.code, t.name, t.status, p.second_factor"
 			  " FROM app_passwords p JOIN accounts a ON a.id = p.account_id AND a.tenant_id = p.tenant_id"
 			  " JOIN tenants t ON t.id = p.tenant_id WHERE p.secret_hash = $1",
 		      "b", hash, sizeof(hash));
@@ -236,6 +265,9 @@ int apppass_authenticate(struct db *db, const char *user, const char *secret, co
 	s.account.created_us = db_int(st, 14);
 	str_copy(s.tenant_code, sizeof(s.tenant_code), db_text(st, 15));
 	str_copy(s.tenant_name, sizeof(s.tenant_name), db_text(st, 16));
+	/* the MFA gate treats the request like the session that made the app password */
+	s.second_factor = db_int(st, 18) != 0;
+	str_copy(s.auth_method, sizeof(s.auth_method), "app_password");
 	r = strcmp(db_text(st, 17), "active") || strcmp(s.account.status, "active") ||
 		    strcmp(s.account.login, login) || strcmp(s.tenant_code, at + 1)
 		    ? -ENOENT

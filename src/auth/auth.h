@@ -141,10 +141,11 @@ int session_end(struct db *db, int64_t session_id);
 /* Ends every session of the account except keep_id (0 = all). */
 int session_end_account(struct db *db, int64_t account_id, int64_t keep_id);
 /* A second factor of the account was enrolled, changed or removed, inside the caller's
- * transaction: every other session of the account ends; when method is not NULL the
- * session keep_id, which just proved that factor, now counts as opened with it. */
-int session_factor_changed_tx(struct db *db, int64_t account_id, int64_t keep_id,
-			      const char *method) KURA_WUR;
+ * transaction: every other session of the account ends; when method is not NULL (an
+ * enrolment) the session keep_id, which just proved that factor, now counts as opened with
+ * it, and the app passwords made in password-only sessions are revoked. */
+int session_factor_changed_tx(struct db *db, const struct actor *who, int64_t tenant_id,
+			      int64_t account_id, int64_t keep_id, const char *method) KURA_WUR;
 uint32_t session_idle_seconds(void);
 uint32_t session_absolute_seconds(void);
 #endif

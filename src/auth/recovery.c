@@ -143,7 +143,7 @@ int recovery_regenerate(struct db *db, const struct actor *who, int64_t session_
 	if (r == 0)
 		r = recovery_issue_tx(db, a->tenant_id, a->id, ret);
 	if (r == 0)
-		r = session_factor_changed_tx(db, a->id, session_id, NULL);
+		r = session_factor_changed_tx(db, who, a->tenant_id, a->id, session_id, NULL);
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.recovery_codes.regenerate", AUDIT_SUCCESS, NULL);
 	if (r == 0)

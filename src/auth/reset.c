@@ -256,6 +256,9 @@ int reset_complete(struct db *db, const struct actor *who, const char *token, co
 	if (r == 0)
 		r = session_end_account(db, account_id, 0);
 	if (r == 0)
+		r = apppass_revoke_weak_tx(db, who, tenant_id, account_id,
+					   "made without a second factor; the password was reset");
+	if (r == 0)
 		r = audit_reset(db, who, tenant_id, AUDIT_AUTHENTICATION, "password.reset", a.login,
 				AUDIT_SUCCESS, NULL);
 	if (r == 0)

@@ -16,6 +16,7 @@
  */
 #include <sodium.h>
 
+#include "auth/access.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "store/db.h"
@@ -153,12 +154,16 @@ int session_end_account(struct db *db, int64_t account_id, int64_t keep_id)
 	return db_exec(db, "DELETE FROM sessions WHERE account_id = $1 AND id <> $2", "ii", account_id, keep_id);
 }
 
-int session_factor_changed_tx(struct db *db, int64_t account_id, int64_t keep_id, const char *method)
+int session_factor_changed_tx(struct db *db, const struct actor *who, int64_t tenant_id,
+			      int64_t account_id, int64_t keep_id, const char *method)
 {
 	int r = session_end_account(db, account_id, keep_id);
 
 	if (r == 0 && method && keep_id)
 		r = db_exec(db, "UPDATE sessions SET auth_method = $3 WHERE id = $1 AND account_id = $2",
 			    "iit", keep_id, account_id, method);
+	if (r == 0 && method)
+		r = apppass_revoke_weak_tx(db, who, tenant_id, account_id,
+					   "made without a second factor; the account enrolled one");
 	return r;
 }

@@ -295,7 +295,7 @@ int totp_confirm(struct db *db, const struct actor *who, int64_t session_id, con
 		r = recovery_issue_first_tx(db, a->tenant_id, a->id, ret_codes, ret_issued);
 	/* the enrolling session just proved the code; every other session ends */
 	if (r == 0)
-		r = session_factor_changed_tx(db, a->id, session_id, "totp");
+		r = session_factor_changed_tx(db, who, a->tenant_id, a->id, session_id, "totp");
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.totp.enrol", AUDIT_SUCCESS, NULL);
 	if (r == 0)
@@ -322,7 +322,7 @@ int totp_remove(struct db *db, const struct actor *who, int64_t session_id, cons
 	if (r == 0)
 		r = recovery_drop_if_unused_tx(db, a->tenant_id, a->id);
 	if (r == 0)
-		r = session_factor_changed_tx(db, a->id, session_id, NULL);
+		r = session_factor_changed_tx(db, who, a->tenant_id, a->id, session_id, NULL);
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.totp.remove", AUDIT_SUCCESS, NULL);
 	if (r == 0)

@@ -540,7 +540,7 @@ int webauthn_register_finish(struct db *db, const struct actor *who, int64_t ses
 	if (r == 0) {
 		details = json_pack("{s:s, s:s, s:s}", "name", name, "algorithm",
 				    type == COSE_EDDSA ? "EdDSA" : "ES256", "attestation", att.fmt);
-		r = session_factor_changed_tx(db, a->id, session_id, "webauthn");
+		r = session_factor_changed_tx(db, who, a->tenant_id, a->id, session_id, "webauthn");
 		if (r == 0)
 			r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.webauthn.register", AUDIT_SUCCESS,
 				      details);
@@ -604,7 +604,7 @@ int webauthn_remove(struct db *db, const struct actor *who, int64_t session_id, 
 	if (r == 0)
 		r = recovery_drop_if_unused_tx(db, a->tenant_id, a->id);
 	if (r == 0)
-		r = session_factor_changed_tx(db, a->id, session_id, NULL);
+		r = session_factor_changed_tx(db, who, a->tenant_id, a->id, session_id, NULL);
 	if (r == 0)
 		r = mfa_audit(db, who, a->tenant_id, a->login, "mfa.webauthn.remove", AUDIT_SUCCESS, details);
 	if (r == 0)

@@ -597,7 +597,7 @@ enum MHD_Result api_app_passwords_create(struct request *req)
 	if (strcmp(scope, "read") && strcmp(scope, "read-write"))
 		return http_problem(req, 400, "invalid-field", "scope: must be \"read\" or \"read-write\"", "scope");
 	r = apppass_create(req->db, &req->actor, req->session.account.tenant_id, req->session.account.id, name,
-			   scope, secret, sizeof(secret), &item);
+			   scope, req->session.second_factor, secret, sizeof(secret), &item);
 	if (r == -E2BIG)
 		return http_problem(req, 409, "conflict", "an account has at most 50 app passwords; revoke one", NULL);
 	if (r == -EINVAL)

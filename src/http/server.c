@@ -750,13 +750,12 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 403, "password-change-required",
 				    "set a new password with POST /api/v1/me/password", NULL);
 	/* MFA gate: the policy requires a second factor that this account does not have, or
-	 * that this session was not opened with (app passwords are made in a session that
-	 * passed the gate, so for them the account decides) */
+	 * that this session was not opened with (an app password counts as the session that
+	 * made it: one made with the password alone is refused too) */
 	if (!req->session.account.must_change_password && !(route->flags & R_MFAENROL)) {
 		bool gate = false;
 
-		r = mfa_gate(req->db, &req->session.account,
-			     req->app_password_id ? true : req->session.second_factor, &gate);
+		r = mfa_gate(req->db, &req->session.account, req->session.second_factor, &gate);
 		if (r < 0)
 			return http_internal_error(req, r);
 		if (gate)

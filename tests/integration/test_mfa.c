@@ -323,6 +323,95 @@ static void test_session_before_enrolment_gains_nothing(void **state)
 	free(secret);
 }
 
+/* GET /api/v1/quota (behind the MFA gate) with an app password: the status */
+static long ap_status(struct it_server *s, const char *user, const char *secret)
+{
+	char auth[IT_STR * 3];
+	const char *headers[2] = { auth, NULL };
+	struct it_response *r;
+	long st;
+
+	it_basic_auth(auth, sizeof(auth), user, secret);
+	r = it_request(s, &(struct it_request){ .method = "GET", .path = "/api/v1/quota", .headers = headers });
+	st = r->status;
+	it_response_free(r);
+	return st;
+}
+
+static char *make_app_password(struct it_server *s, const struct it_session *sess)
+{
+	struct it_response *r = it_send(s, sess, "POST", "/api/v1/me/app-passwords",
+					json_pack("{s:s, s:s}", "name", "client", "scope", "read-write"));
+	char *secret;
+
+	IT_ASSERT_STATUS(r, 201);
+	secret = strdup(it_json_str(r->json, "secret"));
+	it_response_free(r);
+	return secret;
+}
+
+/* The app-password form of the attack (security review): an app password made in a session
+ * opened with the password alone is worth no more than that session. It is refused while
+ * the policy requires MFA, and it ends when the account enrols a factor or its password
+ * changes; one made in a session with a second factor keeps working. */
+static void test_app_passwords_follow_their_session(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr, carol, dave, carol2;
+	char *weak, *strong, *weak_d, *secret, *ch, code[8];
+	struct it_response *r;
+
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
+	free(enrol_totp(s, &mgr, MGR_PW, NULL));
+	it_create_account(s, &mgr, "alpha", "carol", "user", USER_PW, &carol);
+	it_create_account(s, &mgr, "alpha", "dave", "user", USER_PW, &dave);
+
+	/* users' MFA is optional: a password-only session makes a working app password */
+	weak = make_app_password(s, &carol);
+	assert_int_equal(ap_status(s, "carol@alpha", weak), 200);
+	/* carol enrols TOTP: the app password made without a factor is revoked, and recorded */
+	secret = enrol_totp(s, &carol, USER_PW, NULL);
+	assert_int_equal(ap_status(s, "carol@alpha", weak), 401);
+	r = it_get(s, &mgr, "/api/v1/audit?action=app_password.revoke&limit=10");
+	IT_ASSERT_STATUS(r, 200);
+	assert_non_null(strstr(r->body, "the account enrolled one"));
+	it_response_free(r);
+	/* one made in a session opened with the second factor survives a policy change */
+	ch = password_step(s, "alpha", "carol", USER_PW);
+	wait_mid_step();
+	totp_code(secret, "now + 30 seconds", code);
+	second_step(s, ch, "otp", code, 201, &carol2);
+	free(ch);
+	strong = make_app_password(s, &carol2);
+
+	/* dave has no factor: his password-only app password stops once users must use MFA */
+	weak_d = make_app_password(s, &dave);
+	assert_int_equal(ap_status(s, "dave@alpha", weak_d), 200);
+	r = it_send(s, &mgr, "PATCH", "/api/v1/tenant/mfa-policy",
+		    json_pack("{s:s, s:s}", "users", "required", "password", MGR_PW));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	assert_int_equal(ap_status(s, "dave@alpha", weak_d), 403);
+	assert_int_equal(ap_status(s, "carol@alpha", strong), 200);
+	r = it_send(s, &mgr, "PATCH", "/api/v1/tenant/mfa-policy",
+		    json_pack("{s:s, s:s}", "users", "optional", "password", MGR_PW));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	assert_int_equal(ap_status(s, "dave@alpha", weak_d), 200);
+	/* dave changes his password: the password-only app password ends with the old password */
+	r = it_send(s, &dave, "POST", "/api/v1/me/password",
+		    json_pack("{s:s, s:s}", "current_password", USER_PW, "new_password", "Dave-new-pass-for-mfa-3"));
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	assert_int_equal(ap_status(s, "dave@alpha", weak_d), 401);
+	assert_int_equal(ap_status(s, "carol@alpha", strong), 200);
+	free(weak);
+	free(strong);
+	free(weak_d);
+	free(secret);
+}
+
 static void test_wrong_factors_lock_the_account(void **state)
 {
 	struct it_server *s = *state;
@@ -610,6 +699,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_manager_gate_and_totp_login, setup_mfa_server,
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_session_before_enrolment_gains_nothing, setup_mfa_server,
+						it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_app_passwords_follow_their_session, setup_mfa_server,
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_wrong_factors_lock_the_account, setup_mfa_server,
 						it_teardown_server),
