@@ -121,6 +121,10 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA trusted_schema=OFF;"
+		/* deleted and overwritten content is zeroed in the file, not left in free space:
+		 * erased mail bodies (their links), revoked secrets' hashes and, at the end of a
+		 * contract, a tenant's rows are gone from kura.db and its copies (issue 14) */
+		"PRAGMA secure_delete=ON;"
 		"PRAGMA temp_store=MEMORY;"
 		"PRAGMA mmap_size=268435456;";
 	struct db *db = calloc(1, sizeof(*db));

@@ -371,6 +371,46 @@ static long long one_int(struct db *db, const char *sql)
 	return v;
 }
 
+static bool file_holds(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	static char buf[1 << 20];
+	size_t n, k = strlen(needle), i;
+	bool found = false;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	for (i = 0; i + k <= n && !found; i++)
+		found = !memcmp(buf + i, needle, k);
+	return found;
+}
+
+/* Overwritten and deleted content leaves the file (PRAGMA secure_delete): an erased mail
+ * body or a deleted row is not readable in free space afterwards. */
+static void test_secure_delete(void **state)
+{
+	struct fixture *fx = *state;
+	static const char marker[] = "kura-erased-marker-5e1f";
+	char wal[160];
+	int i;
+
+	make_table(fx->db);
+	for (i = 1; i <= 20; i++)
+		assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s) VALUES ($1, 0, $2)", "it",
+					 (int64_t)i, i == 7 ? marker : "some other text of a row"), 0);
+	assert_int_equal(db_exec(fx->db, "UPDATE t SET s = '' WHERE id = 7", ""), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s) VALUES (99, 0, $1)", "t", marker), 0);
+	assert_int_equal(db_exec(fx->db, "DELETE FROM t WHERE id = 99", ""), 0);
+	fx->db = db_close(fx->db);   /* the last connection: the WAL is checkpointed into the file */
+	str_printf(wal, sizeof(wal), "%s-wal", fx->path);
+	assert_false(file_holds(fx->path, marker));
+	assert_false(file_holds(wal, marker));
+	fx->db = db_open(fx->path, (char[256]){ 0 }, 256);
+	assert_non_null(fx->db);
+}
+
 /* A database as the migrations before 0009 left it, with accounts, sessions, app
  * passwords and locks, upgraded: nothing lost, foreign keys still cascade, ids never come
  * back, and an account's locks end with it. */
@@ -442,6 +482,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secure_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_accounts_autoincrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),
