@@ -44,7 +44,11 @@ int blob_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n,
 		 size_t *ret_n) KURA_WUR;
 struct blob_reader *blob_reader_close(struct blob_reader *r);
 
-/* ---- start-up sweeps (kura serve, under the data directory lock, before serving) ---- */
+/* ---- start-up sweeps (kura serve, under the data directory lock, before serving) ----
+ * Sound on one node with its own local store only: no other process writes blobs then.
+ * With a store shared by several nodes (S3, scale-out) another node's blob may be committed
+ * but not yet recorded: such a sweep must be claimed through the database and keep a grace
+ * age (e.g. blobs older than an hour), not run at every start. */
 /* Removes every temporary file, whatever its age: with the data directory locked no other
  * process writes to the store, and this one has not started any upload yet. */
 int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n) KURA_WUR;

@@ -14,7 +14,9 @@
  *   [server] trusted_proxies are not limited: behind a proxy every client has its address.
  * - each connection is in one phase: waiting for a request's headers (from the accept or
  *   the previous answer: header_timeout_s in all, however the bytes trickle), receiving
- *   a body (after body_timeout_s it must have averaged body_min_rate bytes per second), or
+ *   a body (after body_timeout_s it must have averaged body_min_rate bytes per second, and
+ *   so must every later window of body_timeout_s: bytes sent fast early buy no trickling
+ *   later), or
  *   busy (the handler and the answer: MHD's idle timeout applies). A sweeper thread cuts
  *   what is past its deadline with shutdown(2); MHD then sees the end of the stream and
  *   closes the connection the usual way (an upload in progress is aborted and recorded with
@@ -57,6 +59,8 @@ struct guard_conn {
 	enum guard_phase phase;
 	int64_t since_us;              /* start of the phase */
 	uint64_t body_bytes;
+	int64_t window_us;             /* body: start of the current rate window */
+	uint64_t window_bytes;         /* body: body_bytes at window_us */
 	const char *cut;               /* why the guard cut it; NULL while it did not */
 };
 
@@ -324,8 +328,8 @@ static void set_phase(struct guard *g, struct guard_conn *c, enum guard_phase p)
 	pthread_mutex_lock(&g->lock);
 	if (c->phase != p) {
 		c->phase = p;
-		c->since_us = mono_us();
-		c->body_bytes = 0;
+		c->since_us = c->window_us = mono_us();
+		c->body_bytes = c->window_bytes = 0;
 	}
 	pthread_mutex_unlock(&g->lock);
 }
@@ -387,6 +391,20 @@ static void sweep(struct guard *g)
 			log_info("http.guard", "connection cut: the request body arrived slower than %llu bytes/s "
 				 "(%llu bytes in %lld ms)", (unsigned long long)g->body_rate,
 				 (unsigned long long)c->body_bytes, (long long)(age / 1000));
+		} else if (c->phase == PHASE_BODY && now - c->window_us >= g->body_grace_us) {
+			/* the last window on its own: what was sent fast before is not credit */
+			uint64_t got = c->body_bytes - c->window_bytes;
+			int64_t span = now - c->window_us;
+
+			if (got < g->body_rate * (uint64_t)span / 1000000) {
+				cut(g, c, "timeout");
+				log_info("http.guard", "connection cut: the request body arrived slower than %llu "
+					 "bytes/s (%llu bytes in the last %lld ms)", (unsigned long long)g->body_rate,
+					 (unsigned long long)got, (long long)(span / 1000));
+			} else {
+				c->window_us = now;
+				c->window_bytes = c->body_bytes;
+			}
 		}
 	}
 }

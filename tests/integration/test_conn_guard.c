@@ -216,6 +216,25 @@ static void test_trickled_body_cut(void **state)
 	assert_true(t >= 1.5);   /* not before body_timeout_seconds (2 s) */
 }
 
+/* bytes sent fast at first are no credit for trickling later (the security review: 1 MB
+ * bought ~2,000 s of trickling): every window of body_timeout_seconds needs the rate */
+static void test_banked_body_cut(void **state)
+{
+	struct it_server *s = *state;
+	static char head[50200];
+	int n = snprintf(head, sizeof(head), "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+					     "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n");
+	double t;
+
+	/* 50,000 bytes at once: 50 s of credit at 1,000 bytes/s under an average-only rule */
+	memset(head + n, 'x', 50000);
+	head[n + 50000] = '\0';
+	t = trickle(s, "127.0.0.6", head, 'x', 0.2);
+	if (t < 0)
+		print_error("a body trickling after a fast start was not cut within %.0f s\n", TRICKLE_DEADLINE_S);
+	assert_true(t >= 0);
+}
+
 /* a keep-alive connection that sends whole requests now and then is not cut between them
  * while it stays within the header deadline */
 static void test_keepalive_within_deadline(void **state)
@@ -252,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_flood_plain),
 		cmocka_unit_test(test_flood_tls),
 		cmocka_unit_test_setup_teardown(test_trickled_headers_cut, setup_trickle, it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_banked_body_cut, setup_trickle, it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_trickled_body_cut, setup_trickle, it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_keepalive_within_deadline, setup_trickle, it_teardown_server),
 	};
