@@ -330,6 +330,54 @@ static pid_t spawn_logged(const char *const argv[], const char *out_path, const 
 	return pid;
 }
 
+static bool valgrind_on(void)
+{
+	const char *v = getenv("KURA_IT_VALGRIND");
+
+	return v && *v && strcmp(v, "0");
+}
+
+/* valgrind makes the server ~20x slower to start and stop */
+static int start_deadline_s(void)
+{
+	return valgrind_on() ? 6 * IT_START_DEADLINE_S : IT_START_DEADLINE_S;
+}
+
+static int stop_deadline_s(void)
+{
+	return valgrind_on() ? 4 * IT_STOP_DEADLINE_S : IT_STOP_DEADLINE_S;
+}
+
+/* argv of `kura serve` for s (listen_arg: room for "127.0.0.1:PORT"). With KURA_IT_VALGRIND
+ * set, the server runs under valgrind memcheck: an error or a definite leak makes it exit 99
+ * (so it_server_stop fails the test), and the report is DIR/../valgrind-N.log. */
+static void serve_argv(struct it_server *s, const char *argv[16], char listen_arg[64], char vg_log[IT_STR + 32])
+{
+	static int n_runs;
+	int i = 0;
+
+	snprintf(listen_arg, 64, "127.0.0.1:%d", s->port);
+	if (valgrind_on()) {
+		snprintf(vg_log, IT_STR + 32, "--log-file=%s/valgrind-%d.log", s->root,
+			 __atomic_add_fetch(&n_runs, 1, __ATOMIC_SEQ_CST));
+		argv[i++] = "/usr/bin/valgrind";
+		argv[i++] = "--quiet";
+		argv[i++] = "--error-exitcode=99";
+		argv[i++] = "--leak-check=full";
+		argv[i++] = "--errors-for-leak-kinds=definite";
+		argv[i++] = vg_log;
+	}
+	argv[i++] = KURA_BIN;
+	argv[i++] = "serve";
+	argv[i++] = "--data";
+	argv[i++] = s->data;
+	argv[i++] = "--listen";
+	argv[i++] = listen_arg;
+	if (!s->tls)
+		argv[i++] = "--no-tls";
+	argv[i] = NULL;
+}
+
 /* ---------- live server registry (cleanup at exit) ---------- */
 
 static struct it_server *live[IT_MAX_LIVE];
@@ -529,7 +577,7 @@ static int write_config(struct it_server *s, const char *base, const char *extra
  * the port) and answers /api/v1/status. -EADDRINUSE when it could not bind its port. */
 static int wait_ready(struct it_server *s)
 {
-	double end = now_s() + IT_START_DEADLINE_S;
+	double end = now_s() + start_deadline_s();
 	long last = 0;
 
 	while (now_s() < end) {
@@ -561,7 +609,7 @@ static int wait_ready(struct it_server *s)
 		sleep_ms(100);
 	}
 	print_error("kura serve: GET /api/v1/status did not answer 200 within %d s (last %ld)\n",
-		    IT_START_DEADLINE_S, last);
+		    start_deadline_s(), last);
 	return -1;
 }
 
@@ -569,10 +617,10 @@ struct it_server *it_server_start(const struct it_options *opts)
 {
 	static const struct it_options none = { 0 };
 	struct it_server *s = calloc(1, sizeof(*s));
-	char listen_arg[64], out_path[IT_STR + 16], conf[IT_STR + 16];
-	const char *argv[8];
+	char listen_arg[64], out_path[IT_STR + 16], conf[IT_STR + 16], vg_log[IT_STR + 32];
+	const char *argv[16];
 	char *base = NULL;
-	int i = 0, tries, ready;
+	int tries, ready;
 
 	if (!opts)
 		opts = &none;
@@ -611,17 +659,7 @@ struct it_server *it_server_start(const struct it_options *opts)
 			print_error("cannot write %s/kura.conf\n", s->data);
 			goto fail;
 		}
-		snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
-		i = 0;
-		argv[i++] = KURA_BIN;
-		argv[i++] = "serve";
-		argv[i++] = "--data";
-		argv[i++] = s->data;
-		argv[i++] = "--listen";
-		argv[i++] = listen_arg;
-		if (!s->tls)
-			argv[i++] = "--no-tls";
-		argv[i] = NULL;
+		serve_argv(s, argv, listen_arg, vg_log);
 		unlink(s->log_path);
 		s->pid = spawn_logged(argv, out_path, s->log_path);
 		if (s->pid < 0)
@@ -657,10 +695,10 @@ int it_server_stop(struct it_server *s)
 		status = s->exit_status;   /* it_server_wait_exit reaped it */
 	} else if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
-		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		status = wait_deadline(s->pid, stop_deadline_s());
 		if (status == -2) {
 			print_error("kura serve did not exit within %d s of SIGTERM\n",
-				    IT_STOP_DEADLINE_S);
+				    stop_deadline_s());
 			kill_and_reap(s->pid);
 			status = -1;
 		}
@@ -689,28 +727,19 @@ int it_server_stop(struct it_server *s)
 
 int it_server_restart(struct it_server *s)
 {
-	char listen_arg[64], out_path[IT_STR + 16];
-	const char *argv[8];
-	int i = 0, status;
+	char listen_arg[64], out_path[IT_STR + 16], vg_log[IT_STR + 32];
+	const char *argv[16];
+	int status;
 
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
-		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		status = wait_deadline(s->pid, stop_deadline_s());
 		if (status == -2)
 			kill_and_reap(s->pid);
 		s->pid = -1;
 	}
 	snprintf(out_path, sizeof(out_path), "%s/server.out", s->root);
-	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
-	argv[i++] = KURA_BIN;
-	argv[i++] = "serve";
-	argv[i++] = "--data";
-	argv[i++] = s->data;
-	argv[i++] = "--listen";
-	argv[i++] = listen_arg;
-	if (!s->tls)
-		argv[i++] = "--no-tls";
-	argv[i] = NULL;
+	serve_argv(s, argv, listen_arg, vg_log);
 	s->exited = false;
 	s->pid = spawn_logged(argv, out_path, s->log_path);
 	if (s->pid < 0 || wait_ready(s) < 0) {
@@ -726,9 +755,9 @@ int it_server_halt(struct it_server *s)
 
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
-		status = wait_deadline(s->pid, IT_STOP_DEADLINE_S);
+		status = wait_deadline(s->pid, stop_deadline_s());
 		if (status == -2) {
-			print_error("kura serve did not exit within %d s of SIGTERM\n", IT_STOP_DEADLINE_S);
+			print_error("kura serve did not exit within %d s of SIGTERM\n", stop_deadline_s());
 			kill_and_reap(s->pid);
 			status = -1;
 		}
@@ -739,21 +768,11 @@ int it_server_halt(struct it_server *s)
 
 int it_serve_once(struct it_server *s, int timeout_s, char **ret_out, char **ret_err)
 {
-	char listen_arg[64];
-	const char *argv[8];
-	int i = 0;
+	char listen_arg[64], vg_log[IT_STR + 32];
+	const char *argv[16];
 
-	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
-	argv[i++] = KURA_BIN;
-	argv[i++] = "serve";
-	argv[i++] = "--data";
-	argv[i++] = s->data;
-	argv[i++] = "--listen";
-	argv[i++] = listen_arg;
-	if (!s->tls)
-		argv[i++] = "--no-tls";
-	argv[i] = NULL;
-	return it_run(argv, timeout_s, ret_out, ret_err);
+	serve_argv(s, argv, listen_arg, vg_log);
+	return it_run(argv, valgrind_on() ? 6 * timeout_s : timeout_s, ret_out, ret_err);
 }
 
 int it_setup_server(void **state)
