@@ -115,6 +115,12 @@
 #define KURA_MAIL_BACKOFF_MIN_S      30
 #define KURA_MAIL_BACKOFF_MAX_S      (6 * 60 * 60)
 
+/* Mail templates (mail/, src/notify/mail.c) */
+#define KURA_MAIL_TEMPLATE_MAX       (16 * 1024)   /* bytes of one mail/<name>.<lang>.txt */
+#define KURA_MAIL_VALUE_MAX          (8 * 1024)    /* bytes of one value put into a mail */
+#define KURA_MAIL_VARS_MAX           32            /* values given to one mail */
+#define KURA_MAIL_MANAGERS_MAX       50            /* managers one notify_managers() mails */
+
 /* Management plane */
 #define KURA_ADMIN_MAX_REQUEST       (64 * 1024)
 #define KURA_ADMIN_MAX_CLIENTS       16
