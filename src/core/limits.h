@@ -97,7 +97,6 @@
 #define KURA_LOCKOUT_WINDOW_MAX_S    (24 * 60 * 60)
 #define KURA_LOCKOUT_DURATION_MIN_S  60
 #define KURA_LOCKOUT_DURATION_MAX_S  (7 * 24 * 60 * 60)
-#define KURA_LOCK_MAIL_MANAGERS_MAX  50            /* managers told about one lock */
 #define KURA_RESET_TTL_S             (30 * 60)     /* password reset link lifetime */
 #define KURA_RESETS_PER_HOUR         5             /* reset mails per account per hour */
 #define KURA_APP_PASSWORDS_PER_ACCOUNT 50
