@@ -101,7 +101,7 @@ int lockout_policy_get(struct db *db, int64_t tenant_id, struct lockout_policy *
 int lockout_policy_set(struct db *db, const struct actor *who, int64_t tenant_id,
 		       const struct lockout_policy *set, const bool changed[3]) KURA_WUR;
 /* Inside the caller's transaction: queues the lock mail to the account and the tenant's
- * active managers (at most KURA_LOCK_MAIL_MANAGERS_MAX). */
+ * active managers (notify_managers: at most KURA_MAIL_MANAGERS_MAX). */
 int lockout_notify(struct db *db, int64_t tenant_id, int64_t account_id, const char *address,
 		   int64_t locked_until_us) KURA_WUR;
 

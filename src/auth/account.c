@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
@@ -199,15 +200,32 @@ static int tenant_account_count(struct db *db, int64_t tenant_id, int64_t *ret)
 	return r < 0 ? r : 0;
 }
 
+/* mail/invitation.*.txt to the invited address, in the caller's transaction. */
+static int invitation_mail(struct db *db, const struct tenant *t, const char *login, const char *email,
+			   const char *role, const char *display_name, const char *url, int64_t expires_us)
+{
+	const struct mail_var vars[] = {
+		MAIL_TEXT("addressee", display_name && *display_name ? display_name : login),
+		MAIL_TEXT("tenant_name", t->name),
+		MAIL_TEXT("tenant_code", t->code),
+		MAIL_TEXT("role", role),
+		MAIL_TIME("expires_at", expires_us),
+		MAIL_TEXT("url", url),
+		MAIL_TEXT("login", login),
+	};
+	const struct mail m = { .name = "invitation", .zone = t->zone, .vars = vars, .n_vars = ARRAY_SIZE(vars) };
+
+	return mail_queue(db, t->id, email, &m, NULL);
+}
+
 int account_invite(struct db *db, const struct actor *who, const struct tenant *t, const char *login,
 		   const char *email, const char *role, const char *display_name, struct account *ret,
 		   char *ret_url, size_t url_size)
 {
-	char token[TOKEN_STR_LEN + 1], url[CONFIG_STR + 64], expires[CLOCK_RFC3339_LEN];
+	char token[TOKEN_STR_LEN + 1], url[CONFIG_STR + 64];
 	unsigned char hash[TOKEN_HASH_BYTES];
 	int64_t now = clock_now_us(), expires_us, id, count = 0;
 	json_t *details = NULL;
-	char *subject = NULL, *body = NULL;
 	int r;
 
 	r = validate_new(login, email, role, display_name);
@@ -218,7 +236,6 @@ int account_invite(struct db *db, const struct actor *who, const struct tenant *
 		return r;
 	token_hash(token, hash);
 	expires_us = now + (int64_t)settings.invitation_ttl_s * 1000000;
-	clock_format_utc(expires_us, expires, sizeof(expires));
 	r = str_printf(url, sizeof(url), "%s/invite/%s", settings.public_url, token);
 	if (r < 0)
 		goto out;
@@ -241,26 +258,7 @@ int account_invite(struct db *db, const struct actor *who, const struct tenant *
 			" VALUES ($1, $2, $3, $4, $5)", "biiii", hash, sizeof(hash), t->id, id, now, expires_us);
 	if (r < 0)
 		goto out;
-	if (asprintf(&subject, "[kura] %s への招待 / Invitation to %s", t->name, t->name) < 0 ||
-	    asprintf(&body,
-		     "%s 様\n\n"
-		     "kura のテナント「%s」(%s) に %s として招待されました。\n"
-		     "次のリンクからパスワードを設定してください (有効期限 %s UTC、1 回のみ有効):\n\n"
-		     "%s\n\n"
-		     "ログイン ID: %s\n\n"
-		     "心当たりがない場合は、このメールを破棄してください。\n\n"
-		     "----\n"
-		     "You have been invited to the kura tenant \"%s\" (%s) as %s.\n"
-		     "Set your password with this link (valid once, until %s UTC):\n\n"
-		     "%s\n\n"
-		     "Login ID: %s\n\n"
-		     "If you did not expect this, ignore this mail.\n",
-		     display_name && *display_name ? display_name : login, t->name, t->code, role,
-		     expires, url, login, t->name, t->code, role, expires, url, login) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = outbox_enqueue(db, t->id, email, subject, body, NULL);
+	r = invitation_mail(db, t, login, email, role, display_name, url, expires_us);
 	if (r < 0)
 		goto out;
 	details = json_pack("{s:s, s:s}", "role", role, "email", email);
@@ -279,10 +277,6 @@ out:
 		db_rollback(db);
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(url, sizeof(url));
-	if (body)
-		sodium_memzero(body, strlen(body));
-	free(body);
-	free(subject);
 	json_decref(details);
 	return r;
 }

@@ -26,7 +26,7 @@
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/config.h"
-#include "notify/notify.h"
+#include "notify/mail.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -58,51 +58,33 @@ static int audit_reset(struct db *db, const struct actor *who, int64_t tenant_id
 	return r;
 }
 
-/* Stores a new token for the account (spending older ones) and queues its mail. */
+/* Stores a new token for the account (spending older ones) and queues its mail
+ * (mail/password-reset.*.txt). */
 static int issue(struct db *db, const struct tenant *t, const struct account *a, bool forced,
 		 const char *token, int64_t now)
 {
 	unsigned char hash[TOKEN_HASH_BYTES];
-	char url[CONFIG_STR + 64], until[CLOCK_RFC3339_LEN];
-	char *subject = NULL, *body = NULL;
+	char url[CONFIG_STR + 64];
 	int64_t expires = now + (int64_t)KURA_RESET_TTL_S * 1000000;
+	const struct mail_var vars[] = {
+		MAIL_FLAG("forced", forced),
+		MAIL_TEXT("tenant_name", t->name),
+		MAIL_TEXT("tenant_code", t->code),
+		MAIL_TEXT("login", a->login),
+		MAIL_TIME("expires_at", expires),
+		MAIL_TEXT("url", url),
+	};
+	const struct mail m = { .name = "password-reset", .zone = t->zone, .vars = vars, .n_vars = ARRAY_SIZE(vars) };
 	int r;
 
 	token_hash(token, hash);
-	clock_format_utc(expires, until, sizeof(until));
 	r = str_printf(url, sizeof(url), "%s/reset/%s", public_url, token);
 	if (r == 0)
 		r = db_exec(db, "INSERT INTO password_resets (token_hash, tenant_id, account_id, created_us,"
 				" expires_us) VALUES ($1, $2, $3, $4, $5)",
 			    "biiii", hash, sizeof(hash), t->id, a->id, now, expires);
-	if (r < 0)
-		goto out;
-	if (asprintf(&subject, "[kura] パスワードの再設定 / Password reset (%s)", t->code) < 0 ||
-	    asprintf(&body,
-		     "%s\n"
-		     "テナント「%s」(%s)、ログイン ID %s\n"
-		     "次のリンクから新しいパスワードを設定してください (有効期限 %s UTC、1 回のみ有効):\n\n"
-		     "%s\n\n%s"
-		     "\n----\n"
-		     "%s\n"
-		     "Tenant \"%s\" (%s), login ID %s\n"
-		     "Set a new password with this link (valid once, until %s UTC):\n\n"
-		     "%s\n\n%s",
-		     forced ? "管理者があなたのパスワードをリセットしました。現在のパスワードは使えません。"
-			    : "パスワードの再設定が依頼されました。",
-		     t->name, t->code, a->login, until, url,
-		     forced ? "" : "依頼していない場合は、このメールを破棄してください。パスワードは変わりません。\n",
-		     forced ? "A manager has reset your password. Your current password no longer works."
-			    : "A password reset was requested for your account.",
-		     t->name, t->code, a->login, until, url,
-		     forced ? "" : "If you did not ask for this, ignore this mail; your password stays as it is.\n") < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = outbox_enqueue(db, t->id, a->email, subject, body, NULL);
-out:
-	free(subject);
-	secret_free(body);
+	if (r == 0)
+		r = mail_queue(db, t->id, a->email, &m, NULL);
 	sodium_memzero(url, sizeof(url));
 	return r;
 }

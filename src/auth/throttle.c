@@ -33,7 +33,7 @@
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "notify/notify.h"
+#include "notify/mail.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -309,70 +309,39 @@ out:
 
 /* ---------------------------------------------------------------- the lock mail */
 
-static int lock_mail(struct db *db, int64_t tenant_id, const char *to, const struct tenant *t,
-		     const char *login, const char *address, const char *until, bool to_manager)
+/* mail/account-locked.*.txt: to the account itself, or (to_manager) to the tenant's
+ * other active managers. */
+static int lock_mail(struct db *db, const struct tenant *t, const struct account *a, const char *address,
+		     int64_t locked_until_us, bool to_manager)
 {
-	char *subject = NULL, *body = NULL;
-	int r;
+	const struct mail_var vars[] = {
+		MAIL_TEXT("tenant_name", t->name),
+		MAIL_TEXT("tenant_code", t->code),
+		MAIL_TEXT("login", a->login),
+		MAIL_TIME("locked_until", locked_until_us),
+		MAIL_TEXT("address", address && *address ? address : "-"),
+		MAIL_FLAG("to_manager", to_manager),
+	};
+	const struct mail m = { .name = "account-locked", .zone = t->zone, .vars = vars, .n_vars = ARRAY_SIZE(vars) };
 
-	if (asprintf(&subject, "[kura] アカウントがロックされました / Account locked: %s (%s)", login,
-		     t->code) < 0)
-		return -ENOMEM;
-	if (asprintf(&body,
-		     "テナント「%s」(%s) のアカウント %s は、ログインの失敗が続いたため %s UTC まで"
-		     "ロックされました。\n最後の失敗の送信元アドレス: %s\n\n%s"
-		     "\n----\n"
-		     "The account %s of the tenant \"%s\" (%s) is locked until %s UTC after repeated "
-		     "failed logins.\nSource address of the last failure: %s\n\n%s",
-		     t->name, t->code, login, until, *address ? address : "-",
-		     to_manager ? "管理者はアカウント一覧からロックを解除できます。\n"
-				: "心当たりがない場合は、パスワードを再設定し、管理者に連絡してください。\n",
-		     login, t->name, t->code, until, *address ? address : "-",
-		     to_manager ? "A manager can unlock it from the account list.\n"
-				: "If this was not you, reset your password and tell your manager.\n") < 0) {
-		free(subject);
-		return -ENOMEM;
-	}
-	r = outbox_enqueue(db, tenant_id, to, subject, body, NULL);
-	free(subject);
-	free(body);
-	return r;
+	if (to_manager)
+		return notify_managers(db, t->id, a->email, &m, NULL);
+	return mail_queue(db, t->id, a->email, &m, NULL);
 }
 
 int lockout_notify(struct db *db, int64_t tenant_id, int64_t account_id, const char *address,
 		   int64_t locked_until_us)
 {
-	char until[CLOCK_RFC3339_LEN];
 	struct account a;
 	struct tenant t;
-	struct db_stmt *st;
-	json_t *managers = json_array();
-	size_t i;
 	int r;
 
-	if (!managers)
-		return -ENOMEM;
-	clock_format_utc(locked_until_us, until, sizeof(until));
 	r = tenant_get(db, tenant_id, &t);
 	if (r == 0)
 		r = account_get_id(db, tenant_id, account_id, &a);
-	if (r < 0)
-		goto out;
-	r = lock_mail(db, tenant_id, a.email, &t, a.login, address ? address : "", until, false);
-	if (r < 0)
-		goto out;
-	st = db_query(db, "SELECT DISTINCT email FROM accounts WHERE tenant_id = $1 AND role = 'manager'"
-			  " AND status = 'active' AND email <> $2 ORDER BY email LIMIT $3",
-		      "iti", tenant_id, a.email, (int64_t)KURA_LOCK_MAIL_MANAGERS_MAX);
-	while ((r = db_step(st)) > 0)
-		json_array_append_new(managers, json_string(db_text(st, 0)));
-	db_done(st);
-	if (r < 0)
-		goto out;
-	for (i = 0; i < json_array_size(managers) && r == 0; i++)
-		r = lock_mail(db, tenant_id, json_string_value(json_array_get(managers, i)), &t, a.login,
-			      address ? address : "", until, true);
-out:
-	json_decref(managers);
+	if (r == 0)
+		r = lock_mail(db, &t, &a, address, locked_until_us, false);
+	if (r == 0)
+		r = lock_mail(db, &t, &a, address, locked_until_us, true);
 	return r;
 }

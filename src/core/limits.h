@@ -97,7 +97,6 @@
 #define KURA_LOCKOUT_WINDOW_MAX_S    (24 * 60 * 60)
 #define KURA_LOCKOUT_DURATION_MIN_S  60
 #define KURA_LOCKOUT_DURATION_MAX_S  (7 * 24 * 60 * 60)
-#define KURA_LOCK_MAIL_MANAGERS_MAX  50            /* managers told about one lock */
 #define KURA_RESET_TTL_S             (30 * 60)     /* password reset link lifetime */
 #define KURA_RESETS_PER_HOUR         5             /* reset mails per account per hour */
 #define KURA_APP_PASSWORDS_PER_ACCOUNT 50
@@ -114,6 +113,12 @@
 #define KURA_MAIL_MAX_ATTEMPTS       12
 #define KURA_MAIL_BACKOFF_MIN_S      30
 #define KURA_MAIL_BACKOFF_MAX_S      (6 * 60 * 60)
+
+/* Mail templates (mail/, src/notify/mail.c) */
+#define KURA_MAIL_TEMPLATE_MAX       (16 * 1024)   /* bytes of one mail/<name>.<lang>.txt */
+#define KURA_MAIL_VALUE_MAX          (8 * 1024)    /* bytes of one value put into a mail */
+#define KURA_MAIL_VARS_MAX           32            /* values given to one mail */
+#define KURA_MAIL_MANAGERS_MAX       50            /* managers one notify_managers() mails */
 
 /* Management plane */
 #define KURA_ADMIN_MAX_REQUEST       (64 * 1024)

@@ -32,9 +32,11 @@
 #include "core/log.h"
 #include "files/files_int.h"
 #include "files/shares.h"
+#include "notify/mail.h"
 #include "notify/maillog.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "tenant/tenant.h"
 
 #define SHARE_COLS \
 	"id, tenant_id, kind, node_id, created_by, created_by_name, password_hash IS NOT NULL," \
@@ -168,45 +170,22 @@ static int count_shares(struct db *db, int64_t tenant_id, int64_t *ret)
 	return r < 0 ? r : 0;
 }
 
-static int recipient_mail(struct db *db, int64_t tenant_id, const struct share_new *in,
-			  const char *sharer, const char *name, const char *url, const char *expires,
+/* mail/share-download.*.txt or mail/share-upload.*.txt to one recipient. */
+static int recipient_mail(struct db *db, int64_t tenant_id, const char *zone, const struct share_new *in,
+			  const char *sharer, const char *name, const char *url, int64_t expires_us,
 			  const char *to, int64_t *ret_outbox)
 {
-	char *subject = NULL, *body = NULL;
-	const bool up = in->kind == SHARE_UPLOAD;
-	int r;
+	const struct mail_var vars[] = {
+		MAIL_TEXT("sharer", sharer),
+		MAIL_TEXT("item_name", name),
+		MAIL_TIME("expires_at", expires_us),
+		MAIL_TEXT("url", url),
+		MAIL_FLAG("has_password", in->password != NULL),
+	};
+	const struct mail m = { .name = in->kind == SHARE_UPLOAD ? "share-upload" : "share-download",
+				.zone = zone, .vars = vars, .n_vars = ARRAY_SIZE(vars) };
 
-	if (asprintf(&subject, up ? "[kura] %s さんからのアップロード依頼 / Upload request from %s"
-				  : "[kura] %s さんがファイルを共有しました / %s shared a file with you",
-		     sharer, sharer) < 0) {
-		subject = NULL;
-		return -ENOMEM;
-	}
-	if (asprintf(&body,
-		     "%s さんが kura で%s「%s」%s。\n"
-		     "次のリンクを開いてください (有効期限 %s UTC):\n\n%s\n\n%s"
-		     "心当たりがない場合は、このメールを破棄してください。\n\n"
-		     "----\n"
-		     "%s %s \"%s\" on kura.\n"
-		     "Open this link (valid until %s UTC):\n\n%s\n\n%s"
-		     "If you did not expect this, ignore this mail.\n",
-		     sharer, up ? "フォルダ" : "", name, up ? "へのファイルのアップロードを依頼しています"
-							  : "を共有しました",
-		     expires, url,
-		     in->password ? "パスワードは共有した方から別の方法でお知らせします。\n\n" : "",
-		     sharer, up ? "asks you to upload files into the folder" : "shared", name, expires, url,
-		     in->password ? "The password will reach you from the sender by another way.\n\n" : "") < 0) {
-		body = NULL;
-		r = -ENOMEM;
-		goto out;
-	}
-	r = outbox_enqueue(db, tenant_id, to, subject, body, ret_outbox);
-out:
-	if (body)
-		sodium_memzero(body, strlen(body));
-	free(body);
-	free(subject);
-	return r;
+	return mail_queue(db, tenant_id, to, &m, ret_outbox);
 }
 
 int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, const struct share_new *in,
@@ -217,6 +196,7 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 	unsigned char hash[TOKEN_HASH_BYTES];
 	struct share_policy pol;
 	struct file_node n;
+	struct tenant t = { 0 };
 	json_t *d = NULL, *rcpt = NULL;
 	int64_t now = clock_now_us(), expires_s, id = 0, count = 0;
 	size_t i, j;
@@ -280,6 +260,10 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 	r = str_printf(url, sizeof(url), "%s/s/%s", in->public_url ? in->public_url : "", token);
 	if (r < 0)
 		goto fail;
+	if (in->n_recipients)
+		r = tenant_get(db, tenant_id, &t);   /* its zone, for the mail's times */
+	if (r < 0)
+		goto fail;
 
 	r = db_begin(db);
 	if (r < 0)
@@ -305,8 +289,8 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 	for (i = 0; i < in->n_recipients && r == 0; i++) {
 		int64_t outbox = 0;
 
-		r = recipient_mail(db, tenant_id, in, who->name ? who->name : "", n.name, url, expires,
-				   in->recipients[i], &outbox);
+		r = recipient_mail(db, tenant_id, t.zone, in, who->name ? who->name : "", n.name, url,
+				   now + expires_s * 1000000, in->recipients[i], &outbox);
 		if (r == 0)
 			r = db_exec(db, "INSERT INTO share_recipients (tenant_id, share_id, email, outbox_id)"
 					" VALUES ($1, $2, $3, $4)", "iiti", tenant_id, id, in->recipients[i],
@@ -769,34 +753,25 @@ int shares_node(struct db *db, const struct share *s, int64_t node_id, struct fi
 	return -ENOENT;
 }
 
+/* mail/share-used.*.txt to the sharer: 1 when queued, 0 when there is nobody to tell. */
 static int sharer_mail(struct db *db, const struct share *s, const struct file_node *n,
 		       const char *public_url)
 {
 	struct account a;
-	char *subject = NULL, *body = NULL;
+	char id[24];
+	const struct mail_var vars[] = {
+		MAIL_TEXT("share_id", id),
+		MAIL_TEXT("item_name", n->name),
+	};
+	const struct mail m = { .name = "share-used", .vars = vars, .n_vars = ARRAY_SIZE(vars) };
 	int r;
 
 	(void)public_url;
 	if (!s->created_by || account_get_id(db, s->tenant_id, s->created_by, &a) < 0 ||
 	    !mail_address_valid(a.email))
 		return 0;     /* the sharer is gone: nobody to tell */
-	if (asprintf(&subject, "[kura] 共有リンクからダウンロードされました / Your shared link was used") < 0) {
-		subject = NULL;
-		return -ENOMEM;
-	}
-	if (asprintf(&body,
-		     "共有リンク (ID %lld) から「%s」が初めてダウンロードされました。\n"
-		     "以後のダウンロードは通知しません。アクセスの記録はテナントのログにあります。\n\n"
-		     "----\n"
-		     "\"%s\" was downloaded for the first time through your shared link (id %lld).\n"
-		     "Later downloads are not mailed; every access is in your tenant's log.\n",
-		     (long long)s->id, n->name, n->name, (long long)s->id) < 0) {
-		free(subject);
-		return -ENOMEM;
-	}
-	r = outbox_enqueue(db, s->tenant_id, a.email, subject, body, NULL);
-	free(subject);
-	free(body);
+	str_printf(id, sizeof(id), "%lld", (long long)s->id);
+	r = mail_queue(db, s->tenant_id, a.email, &m, NULL);
 	return r == 0 ? 1 : r;
 }
 

@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/http_int.h"
+#include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
 
@@ -241,28 +242,23 @@ bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret
 static void email_change_notice(struct request *req, int64_t tenant_id, const char *login,
 				const char *old_email, const char *new_email)
 {
-	char *body = NULL;
+	const struct mail_var vars[] = {
+		MAIL_TEXT("login", login),
+		MAIL_TEXT("tenant_code", req->session.tenant_code),
+		MAIL_TEXT("new_email", new_email),
+	};
+	const struct mail m = { .name = "email-changed", .vars = vars, .n_vars = ARRAY_SIZE(vars) };
 	int r;
 
-	if (asprintf(&body,
-		     "kura のアカウント %s (%s) のメールアドレスが %s に変更されました。\n"
-		     "心当たりがない場合は、すぐに管理者に連絡してください。\n\n"
-		     "The e-mail address of your kura account %s (%s) was changed to %s.\n"
-		     "If you did not do this, tell your manager at once.\n",
-		     login, req->session.tenant_code, new_email, login, req->session.tenant_code,
-		     new_email) < 0)
-		return;
 	r = db_begin(req->db);
 	if (r == 0)
-		r = outbox_enqueue(req->db, tenant_id, old_email,
-				   "[kura] メールアドレスの変更 / E-mail address changed", body, NULL);
+		r = mail_queue(req->db, tenant_id, old_email, &m, NULL);
 	if (r == 0)
 		r = db_commit(req->db);
 	if (r < 0) {
 		db_rollback(req->db);
 		log_warn("mail.notice", "could not queue the e-mail change notice: %d", r);
 	}
-	free(body);
 	mailer_wake(req->srv->mailer);
 }
 

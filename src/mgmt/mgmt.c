@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "files/files.h"
 #include "mgmt/mgmt.h"
+#include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
@@ -198,18 +199,15 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 		/* a provider mail through the outbox, like every other: its delivery (or the SMTP
 		 * error) shows in the delivery log and the server log */
 		const char *to = arg(args, "to");
-		char when[CLOCK_RFC3339_LEN], *body = NULL;
+		const struct mail_var vars[] = { MAIL_TIME("sent_at", clock_now_us()) };
+		const struct mail test = { .name = "test", .vars = vars, .n_vars = ARRAY_SIZE(vars) };
 		int64_t id = 0;
 
 		if (!to || !mail_address_valid(to))
 			return fail("invalid", "give one address like name@example.com");
-		clock_format_utc(clock_now_us(), when, sizeof(when));
-		if (asprintf(&body, "kura のテストメールです (%s)。\nThis is a test mail from kura (%s).\n", when,
-			     when) < 0)
-			return fail("internal", "out of memory");
 		r = db_begin(db);
 		if (r == 0)
-			r = outbox_enqueue(db, 0, to, "[kura] テストメール / Test mail", body, &id);
+			r = mail_queue(db, 0, to, &test, &id);
 		if (r == 0)
 			r = audit_record(db, &(struct audit_event){ .tenant_id = 0, .actor = op,
 						 .category = AUDIT_OPERATOR, .action = "mail.test",
@@ -218,7 +216,6 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 			r = db_commit(db);
 		if (r < 0)
 			db_rollback(db);
-		free(body);
 		if (r < 0)
 			return fail_errno(r, "mail");
 		return ok(json_pack("{s:s, s:I}", "to", to, "outbox_id", (json_int_t)id));

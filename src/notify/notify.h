@@ -7,7 +7,8 @@
  * libcurl (STARTTLS when offered, or as configured), records each attempt, and retries
  * with exponential backoff: state queued -> sent, or deferred (retry later) -> failed
  * after KURA_MAIL_MAX_ATTEMPTS. The body is kept sealed while the mail waits and erased
- * when it is sent or has failed; the delivery log keeps the rest.
+ * when it is sent or has failed; the delivery log keeps the rest. Callers do not write
+ * subjects and bodies themselves: mail.h renders them from the templates in mail/.
  */
 #ifndef KURA_NOTIFY_NOTIFY_H
 #define KURA_NOTIFY_NOTIFY_H

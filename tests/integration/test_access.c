@@ -436,11 +436,17 @@ static void test_lockout_settings_and_mail(void **state)
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, "locked"));
 	assert_non_null(strstr(m->body, "127.0.0.1"));
+	/* the account's own variant of mail/account-locked.*.txt, times in the tenant's zone */
+	assert_non_null(strstr(m->body, "If this was not you"));
+	assert_null(strstr(m->body, "from the account list"));
+	assert_non_null(strstr(m->body, "+09:00 after repeated failed logins"));
 	it_mail_free(m);
 	m = it_wait_for_mail(s, MGR "@alpha.example.com", 30);
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, "bob"));
 	assert_non_null(strstr(m->body, "unlock"));
+	assert_non_null(strstr(m->body, "A manager can unlock it from the account list."));
+	assert_null(strstr(m->body, "If this was not you"));
 	it_mail_free(m);
 	assert_int_equal(sql_count(s, "SELECT COUNT(*) FROM audit_events WHERE action = 'account.lock'"), 1);
 

@@ -130,6 +130,10 @@ static void test_operator_invites_manager(void **state)
 	if (!strstr(m->body, url))
 		print_error("mail body lacks %s:\n%s\n", url, m->body);
 	assert_non_null(strstr(m->body, url));
+	/* mail/invitation.*.txt: the expiry in the tenant's zone (Asia/Tokyo), never in UTC */
+	assert_non_null(strstr(m->body, "+09:00、1 回のみ有効"));
+	assert_non_null(strstr(m->body, "+09:00):"));
+	assert_null(strstr(m->body, "UTC"));
 	assert_true(is_ascii(m->headers));          /* RFC 2047 subject, no raw 8-bit */
 	assert_non_null(strcasestr(m->headers, "\nSubject:"));
 	token = it_extract_invitation_token(url);
