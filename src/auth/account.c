@@ -231,12 +231,12 @@ int account_invite(struct db *db, const struct actor *who, const struct tenant *
 		r = -E2BIG;
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, display_name, role, status,"
-			" created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 'invited', $6, $6)",
-		    "itttti", t->id, login, email, display_name ? display_name : "", role, now);
+	r = db_insert(db, &id, "INSERT INTO accounts (tenant_id, login, email, display_name, role, status,"
+			      " created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 'invited', $6, $6)"
+			      " RETURNING id",
+		      "itttti", t->id, login, email, display_name ? display_name : "", role, now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	r = db_exec(db, "INSERT INTO invitations (token_hash, tenant_id, account_id, created_us, expires_us)"
 			" VALUES ($1, $2, $3, $4, $5)", "biiii", hash, sizeof(hash), t->id, id, now, expires_us);
 	if (r < 0)

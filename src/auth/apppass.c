@@ -98,12 +98,11 @@ int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, in
 		r = -E2BIG;
 		goto out;
 	}
-	r = db_exec(db, "INSERT INTO app_passwords (tenant_id, account_id, name, scope, secret_hash,"
-			" created_us) VALUES ($1, $2, $3, $4, $5, $6)",
-		    "iittbi", tenant_id, account_id, name, scope, hash, sizeof(hash), now);
+	r = db_insert(db, &id, "INSERT INTO app_passwords (tenant_id, account_id, name, scope, secret_hash,"
+			      " created_us) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+		      "iittbi", tenant_id, account_id, name, scope, hash, sizeof(hash), now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	details = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "name", name, "scope", scope);
 	r = audit_apppass(db, who, tenant_id, "app_password.create", details);
 	if (r == 0)

@@ -614,15 +614,13 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 		return r;
 	r = check_parent(db, tenant_id, parent_id);
 	if (r == 0)
-		r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
-				" created_by_name, created_us, modified_us)"
-				" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6)", "iitIti", tenant_id,
-			    parent_id, name, who ? who->account_id : 0, who && who->name ? who->name : "",
-			    now);
-	if (r == 0) {
-		id = db_last_id(db);   /* before files_charge, whose quota row insert would move it */
+		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
+				      " created_by_name, created_us, modified_us)"
+				      " VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6) RETURNING id", "iitIti",
+			      tenant_id, parent_id, name, who ? who->account_id : 0,
+			      who && who->name ? who->name : "", now);
+	if (r == 0)
 		r = files_charge(db, tenant_id, 0, KURA_QUOTA_ITEM_BYTES);
-	}
 	if (r == 0) {
 		d = json_pack("{s:s, s:I}", "name", name, "parent_id", (json_int_t)parent_id);
 		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "folder.create", id,

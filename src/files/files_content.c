@@ -235,15 +235,13 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 			    u->tenant_id, id, size, u->content_type, etag, blob_id,
 			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now);
 	} else {
-		r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
-				" content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
-				" created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
-				" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)", "iitittttibIti",
-			    u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
-			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
-			    who ? who->account_id : 0, who && who->name ? who->name : "", now);
-		if (r == 0)
-			id = db_last_id(db);
+		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
+				      " content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
+				      " created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
+				      " $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id", "iitittttibIti",
+			      u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
+			      filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
+			      who ? who->account_id : 0, who && who->name ? who->name : "", now);
 	}
 	if (r < 0)
 		goto out;

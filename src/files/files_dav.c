@@ -507,28 +507,27 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 			break;
 		}
 		if (it->folder) {
-			r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
-					" created_by_name, created_us, modified_us)"
-					" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6)", "iitIti", tenant_id,
-				    parent, name, who ? who->account_id : 0, who && who->name ? who->name : "",
-				    now);
+			r = db_insert(db, &it->new_id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name,"
+					" created_by, created_by_name, created_us, modified_us)"
+					" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6) RETURNING id", "iitIti",
+				      tenant_id, parent, name, who ? who->account_id : 0,
+				      who && who->name ? who->name : "", now);
 		} else {
 			unsigned char raw[16];
 			char etag[33];
 
 			randombytes_buf(raw, sizeof(raw));
 			hex_encode(raw, sizeof(raw), etag);
-			r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
-					" content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
+			r = db_insert(db, &it->new_id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name,"
+					" size, content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
 					" created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
-					" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)", "iitittttibIti",
-				    tenant_id, parent, name, it->size, it->content_type, etag, it->new_blob,
-				    it->alg, it->key_version, it->wrapped, sizeof(it->wrapped),
-				    who ? who->account_id : 0, who && who->name ? who->name : "", now);
+					" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id", "iitittttibIti",
+				      tenant_id, parent, name, it->size, it->content_type, etag, it->new_blob,
+				      it->alg, it->key_version, it->wrapped, sizeof(it->wrapped),
+				      who ? who->account_id : 0, who && who->name ? who->name : "", now);
 		}
 		if (r < 0)
 			break;
-		it->new_id = db_last_id(db);
 		r = db_exec(db, "INSERT INTO dav_props (tenant_id, node_id, ns, name, xml)"
 				" SELECT tenant_id, $3, ns, name, xml FROM dav_props"
 				" WHERE tenant_id = $1 AND node_id = $2", "iii", tenant_id, it->id, it->new_id);

@@ -292,15 +292,14 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 		r = files_get(db, tenant_id, in->node_id, &n);
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO shares (tenant_id, token_hash, kind, node_id, created_by,"
-			" created_by_name, password_hash, expires_us, max_downloads, notify_on_download,"
-			" created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-		    "ibtiIttiIii", tenant_id, hash, sizeof(hash), kind_name(in->kind), n.id,
-		    who->account_id, who->name ? who->name : "", in->password ? pwhash : NULL,
-		    now + expires_s * 1000000, in->max_downloads, (int64_t)in->notify_on_download, now);
+	r = db_insert(db, &id, "INSERT INTO shares (tenant_id, token_hash, kind, node_id, created_by,"
+			      " created_by_name, password_hash, expires_us, max_downloads, notify_on_download,"
+			      " created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+		      "ibtiIttiIii", tenant_id, hash, sizeof(hash), kind_name(in->kind), n.id,
+		      who->account_id, who->name ? who->name : "", in->password ? pwhash : NULL,
+		      now + expires_s * 1000000, in->max_downloads, (int64_t)in->notify_on_download, now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	rcpt = json_array();
 	for (i = 0; i < in->n_recipients && r == 0; i++) {
 		int64_t outbox = 0;

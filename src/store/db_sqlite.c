@@ -466,9 +466,59 @@ bool db_in_transaction(struct db *db)
 	return !sqlite3_get_autocommit(db->h);
 }
 
-int64_t db_last_id(struct db *db)
+/*
+ * The per-tenant lock (db.h "Write serialisation"): every SQLite writer already holds the
+ * file's write mutex and BEGIN IMMEDIATE's lock from db_begin() to the end, which covers
+ * every tenant at once; what is left is to refuse a call outside such a transaction, where
+ * another backend would have nothing to hold the lock to.
+ */
+static db_lock_observer_fn *lock_observer;
+static void *lock_observer_ctx;
+
+void db_lock_observe(db_lock_observer_fn *fn, void *ctx)
 {
-	return sqlite3_last_insert_rowid(db->h);
+	lock_observer = fn;
+	lock_observer_ctx = ctx;
+}
+
+int db_lock_tenant(struct db *db, int64_t tenant_id)
+{
+	if (!db || tenant_id < 0 || !db->writing || sqlite3_get_autocommit(db->h)) {
+		log_error("db.lock", "tenant lock %lld asked for outside a write transaction",
+			  (long long)tenant_id);
+		return -EINVAL;
+	}
+	if (lock_observer)
+		lock_observer(lock_observer_ctx, db, tenant_id);
+	return 0;
+}
+
+int db_insert(struct db *db, int64_t *ret_id, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	int64_t id = 0;
+	va_list ap;
+	int r, rows = 0;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return -EIO;
+	/* SQLite makes the change on the first step and hands out the RETURNING rows after */
+	while ((r = db_step(st)) > 0)
+		if (rows++ == 0)
+			id = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		return r;
+	if (rows != 1) {
+		if (rows > 1)
+			log_error("db.insert", "%d rows returned by: %s", rows, sql);
+		return rows ? -EIO : -ENOENT;
+	}
+	*ret_id = id;
+	return 0;
 }
 
 int64_t db_changes(struct db *db)

@@ -118,11 +118,10 @@ int tenant_create(struct db *db, const struct actor *who, const unsigned char *m
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = db_exec(db, "INSERT INTO tenants (code, name, created_us, updated_us) VALUES ($1, $2, $3, $3)",
-		    "tti", code, name, now);
+	r = db_insert(db, &id, "INSERT INTO tenants (code, name, created_us, updated_us)"
+			      " VALUES ($1, $2, $3, $3) RETURNING id", "tti", code, name, now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	for (i = 0; i < n_services && r == 0; i++) {
 		r = db_exec(db, "INSERT INTO tenant_services (tenant_id, service) VALUES ($1, $2)", "it",
 			    id, svcs[i]);

@@ -49,9 +49,11 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 
 static int64_t add_tenant(const char *code)
 {
-	assert_int_equal(db_exec(fx.db, "INSERT INTO tenants (code, name, created_us, updated_us)"
-					" VALUES ($1, $1, 0, 0)", "t", code), 0);
-	return db_last_id(fx.db);
+	int64_t id = 0;
+
+	assert_int_equal(db_insert(fx.db, &id, "INSERT INTO tenants (code, name, created_us, updated_us)"
+					       " VALUES ($1, $1, 0, 0) RETURNING id", "t", code), 0);
+	return id;
 }
 
 static int setup(void **state)

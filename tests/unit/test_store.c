@@ -6,7 +6,9 @@
  * nothing; a second connection sees committed data only; the statement cache survives
  * 10,000 queries (ASan checks for leaks), a statement reused after being freed by
  * content (same address, different text), and eviction while a statement is in use; the
- * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key.
+ * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key;
+ * INSERT … RETURNING id through db_insert; the per-tenant lock only inside a transaction;
+ * db_one's row, no-row and error answers.
  * Every test gets its own database in a mkdtemp directory.
  */
 #include <setjmp.h>
@@ -110,7 +112,6 @@ static void test_round_trip(void **state)
 	make_table(fx->db);
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iitb",
 				 (int64_t)1, INT64_MIN, text, blob, sizeof(blob)), 0);
-	assert_int_equal(db_last_id(fx->db), 1);
 	assert_int_equal(db_changes(fx->db), 1);
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iItb",
 				 (int64_t)2, INT64_MAX, "", "", (size_t)0), 0);
@@ -378,6 +379,7 @@ static void test_upgrade_accounts_autoincrement(void **state)
 {
 	struct fixture *fx = *state;
 	sqlite3 *h = NULL;
+	int64_t id = 0;
 	size_t i;
 
 	fx->db = db_close(fx->db);
@@ -428,14 +430,137 @@ static void test_upgrade_accounts_autoincrement(void **state)
 	assert_int_equal(db_exec(fx->db, "DELETE FROM accounts WHERE id = 3", ""), 0);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM sessions"), 1);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM app_passwords"), 0);
-	assert_int_equal(db_exec(fx->db, "INSERT INTO accounts (tenant_id, login, email, role, status, created_us,"
-					 " updated_us) VALUES (1, 'd', 'd@x', 'user', 'active', 1, 1)", ""), 0);
-	assert_int_equal(db_last_id(fx->db), 4);
+	assert_int_equal(db_insert(fx->db, &id, "INSERT INTO accounts (tenant_id, login, email, role, status,"
+					       " created_us, updated_us) VALUES (1, 'd', 'd@x', 'user', 'active', 1, 1)"
+					       " RETURNING id", ""), 0);
+	assert_int_equal(id, 4);
 	assert_int_equal(db_exec(fx->db, "DELETE FROM accounts WHERE id = 2", ""), 0);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM dav_locks"), 0);
 	/* and running the migrations again changes nothing */
 	assert_int_equal(db_migrate(fx->db), 0);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM accounts"), 2);
+}
+
+/* INSERT … RETURNING id through db_insert: the new row's id, whatever the connection did
+ * after (another INSERT in the same transaction), -EEXIST on a conflict (nothing inserted,
+ * *ret_id untouched), -ENOENT when ON CONFLICT DO NOTHING returned no row. */
+static void test_insert_returning(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t a = 0, b = 0, c = -1;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "CREATE TABLE other (id INTEGER PRIMARY KEY, x INTEGER)", NULL), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_insert(fx->db, &a, "INSERT INTO t (i, u) VALUES ($1, $2) RETURNING id", "it",
+				   (int64_t)7, "one"), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO other (id, x) VALUES (100, 1)", NULL), 0);
+	assert_int_equal(db_insert(fx->db, &b, "INSERT INTO t (i, u) VALUES ($1, $2) RETURNING id", "it",
+				   (int64_t)8, "two"), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(db_insert(fx->db, &c, "INSERT INTO t (i, u) VALUES ($1, $2) RETURNING id", "it",
+				   (int64_t)9, "one"), -EEXIST);
+	assert_int_equal(c, -1);
+	assert_int_equal(db_insert(fx->db, &c, "INSERT INTO t (i, u) VALUES ($1, $2) ON CONFLICT (u) DO NOTHING"
+				   " RETURNING id", "it", (int64_t)9, "one"), -ENOENT);
+	assert_int_equal(c, -1);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
+	/* a statement that cannot be prepared or bound */
+	assert_int_equal(db_insert(fx->db, &c, "INSERT INTO t (i) VALUES ($1) RETURNING id", "ii",
+				   (int64_t)1, (int64_t)2), -EIO);
+	assert_int_equal(c, -1);
+}
+
+struct lock_seen {
+	int calls;
+	int64_t tenant;
+	bool in_tx;
+};
+
+static void lock_seen_cb(void *ctx, struct db *db, int64_t tenant_id)
+{
+	struct lock_seen *s = ctx;
+
+	s->calls++;
+	s->tenant = tenant_id;
+	s->in_tx = db_in_transaction(db);
+}
+
+/* The per-tenant lock exists only inside a db_begin() transaction: refused before it, after
+ * commit and after rollback, and for a negative id; inside it is granted (again and again:
+ * re-entrant), for the provider (0) too, and the test observer sees each grant. */
+static void test_lock_tenant(void **state)
+{
+	struct fixture *fx = *state;
+	struct lock_seen seen = { 0 };
+
+	db_lock_observe(lock_seen_cb, &seen);
+	assert_int_equal(db_lock_tenant(fx->db, 1), -EINVAL);
+	assert_int_equal(db_lock_tenant(NULL, 1), -EINVAL);
+	assert_int_equal(seen.calls, 0);
+
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 5), 0);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.tenant, 5);
+	assert_true(seen.in_tx);
+	assert_int_equal(db_lock_tenant(fx->db, 5), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 0), 0);
+	assert_int_equal(seen.tenant, 0);
+	assert_int_equal(db_lock_tenant(fx->db, -1), -EINVAL);
+	assert_int_equal(seen.calls, 3);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 5), -EINVAL);
+
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 2), 0);
+	assert_int_equal(db_rollback(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 2), -EINVAL);
+	assert_int_equal(seen.calls, 4);
+
+	db_lock_observe(NULL, NULL);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 3), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(seen.calls, 4);
+}
+
+struct row_t {
+	int64_t i;
+	char s[16];
+};
+
+static void read_row_t(struct db_stmt *st, void *ret)
+{
+	struct row_t *r = ret;
+
+	r->i = db_int(st, 0);
+	str_copy(r->s, sizeof(r->s), db_text(st, 1) ? db_text(st, 1) : "");
+}
+
+/* db_one: the row through the module's reader, -ENOENT for none, -EIO for a statement that
+ * failed to prepare; the statement is released each time (the cache would run out of idle
+ * entries and ASan would see a leak otherwise). */
+static void test_one_row(void **state)
+{
+	struct fixture *fx = *state;
+	struct row_t r = { 0 };
+	int k;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (i, s) VALUES (42, 'x')", NULL), 0);
+	for (k = 0; k < 200; k++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(db_one(db_query(fx->db, "SELECT i, s FROM t WHERE i = $1", "i", (int64_t)42),
+					read_row_t, &r), 0);
+		assert_int_equal(r.i, 42);
+		assert_string_equal(r.s, "x");
+		assert_int_equal(db_one(db_query(fx->db, "SELECT i, s FROM t WHERE i = $1", "i", (int64_t)43),
+					read_row_t, &r), -ENOENT);
+	}
+	assert_int_equal(db_one(db_query(fx->db, "SELECT nope FROM t", NULL), read_row_t, &r), -EIO);
 }
 
 int main(void)
@@ -453,6 +578,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_same_address_new_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_eviction_keeps_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_returning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_tenant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_row, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
