@@ -84,8 +84,11 @@ bool account_display_name_valid(const char *name)
 	"id, tenant_id, login, email, display_name, role, status, must_change_password,"    \
 	" locked_until_us, COALESCE(last_login_us, 0), created_us"
 
-static void read_account(struct db_stmt *st, struct account *a)
+/* A db_row_fn: ACCOUNT_COLUMNS into a struct account. */
+static void read_account(struct db_stmt *st, void *row)
 {
+	struct account *a = row;
+
 	memset(a, 0, sizeof(*a));
 	a->id = db_int(st, 0);
 	a->tenant_id = db_int(st, 1);
@@ -100,31 +103,16 @@ static void read_account(struct db_stmt *st, struct account *a)
 	a->created_us = db_int(st, 10);
 }
 
-/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
-static int one_account(struct db_stmt *st, struct account *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_account(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
-}
-
 int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
 {
-	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-				    " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), ret);
+	return db_one(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+			       " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), read_account, ret);
 }
 
 int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret)
 {
-	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-				    " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+			       " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), read_account, ret);
 }
 
 json_t *account_json(const struct account *a)

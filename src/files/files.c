@@ -128,8 +128,9 @@ bool files_content_type_valid(const char *ct)
 
 /* ---- rows ---- */
 
-void files_read_node(struct db_stmt *st, struct file_node *ret)
+void files_read_node(struct db_stmt *st, void *row)
 {
+	struct file_node *ret = row;
 	const char *s;
 
 	memset(ret, 0, sizeof(*ret));
@@ -149,31 +150,17 @@ void files_read_node(struct db_stmt *st, struct file_node *ret)
 	ret->in_trash = db_int(st, 12) != 0;
 }
 
-static int one_node(struct db_stmt *st, struct file_node *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0) {
-		files_read_node(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
-}
-
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
 {
-	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
-				     " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+			       " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), files_read_node, ret);
 }
 
 int files_get(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
 {
-	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
-				     " WHERE tenant_id = $1 AND id = $2 AND in_trash = 0", "ii",
-				 tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+			       " WHERE tenant_id = $1 AND id = $2 AND in_trash = 0", "ii", tenant_id, id),
+		      files_read_node, ret);
 }
 
 int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
@@ -183,9 +170,9 @@ int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char
 
 	if (files_name_nfc(name, nfc, sizeof(nfc)) < 0)
 		return -ENOENT;
-	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
-				     " WHERE tenant_id = $1 AND parent_id = $2 AND name = $3"
-				     " AND in_trash = 0", "iit", tenant_id, parent_id, nfc), ret);
+	return db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+			       " WHERE tenant_id = $1 AND parent_id = $2 AND name = $3"
+			       " AND in_trash = 0", "iit", tenant_id, parent_id, nfc), files_read_node, ret);
 }
 
 static int root_id(struct db *db, int64_t tenant_id, int64_t *ret)

@@ -5,8 +5,7 @@
 
 #include "audit/audit.h"
 #include "files/files.h"
-
-struct db_stmt;
+#include "store/db.h"
 
 struct files {
 	struct blob_store *bs;
@@ -21,7 +20,8 @@ struct files {
 #define FILES_NODE_COLS \
 	"id, parent_id, kind, name, size, content_type, etag, created_by_name, created_us," \
 	" modified_us, trashed_us, trashed_by_name, in_trash"
-void files_read_node(struct db_stmt *st, struct file_node *ret);
+/* A db_row_fn (store/db.h): FILES_NODE_COLS into the struct file_node at row. */
+db_row_fn files_read_node;
 /* Any node of the tenant, in trash or not. */
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
 /* Creates the tenant's quota row when missing (inside the caller's transaction). */

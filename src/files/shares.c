@@ -41,8 +41,11 @@
 	" notify_on_download, expires_us, max_downloads, downloads, uploads, created_us," \
 	" revoked_us, locked_until_us"
 
-static void read_share(struct db_stmt *st, struct share *ret)
+/* A db_row_fn: SHARE_COLS into a struct share. */
+static void read_share(struct db_stmt *st, void *row)
 {
+	struct share *ret = row;
+
 	memset(ret, 0, sizeof(*ret));
 	ret->id = db_int(st, 0);
 	ret->tenant_id = db_int(st, 1);
@@ -59,20 +62,6 @@ static void read_share(struct db_stmt *st, struct share *ret)
 	ret->created_us = db_int(st, 12);
 	ret->revoked_us = db_is_null(st, 13) ? 0 : db_int(st, 13);
 	ret->locked_until_us = db_int(st, 14);
-}
-
-static int one_share(struct db_stmt *st, struct share *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_share(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
 }
 
 static const char *kind_name(enum share_kind k)
@@ -341,8 +330,8 @@ fail:
 
 int shares_get(struct db *db, int64_t tenant_id, int64_t id, struct share *ret)
 {
-	return one_share(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE tenant_id = $1 AND id = $2",
-				  "ii", tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE tenant_id = $1 AND id = $2",
+			       "ii", tenant_id, id), read_share, ret);
 }
 
 static json_t *time_json(int64_t us)
@@ -556,8 +545,8 @@ int shares_resolve(struct db *db, const char *token, struct share *ret, enum sha
 	if (!token || !token_well_formed(token))
 		return -ENOENT;
 	token_hash(token, hash);
-	r = one_share(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE token_hash = $1", "b", hash,
-			       sizeof(hash)), ret);
+	r = db_one(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE token_hash = $1", "b", hash,
+			    sizeof(hash)), read_share, ret);
 	if (r == 0)
 		*ret_gone = gone_state(db, ret, clock_now_us());
 	return r;
