@@ -78,4 +78,16 @@ static inline void audit_put64(unsigned char *p, int64_t v)
 		p[i] = (unsigned char)u;
 }
 
+/*
+ * One chain's rows of audit_events, as SQL: AUDIT_CHAIN_SQL(tenant, "SELECT … WHERE", "AND …")
+ * is "… WHERE tenant_id = $1 AND …" for a tenant and "… WHERE tenant_id IS NULL AND $1 = 0
+ * AND …" for the provider chain (0), whose rows keep tenant_id NULL; $1 is the chain key,
+ * bound with 'i'. Two statements chosen here rather than one "tenant_id IS NOT DISTINCT FROM
+ * $1": the same rows, but PostgreSQL never searches an index for IS NOT DISTINCT FROM, and
+ * these run over the largest table (store/db.h "Portable SQL"). Both forms search
+ * audit_events_chain on SQLite (test_audit.c test_chain_sql_uses_index).
+ */
+#define AUDIT_CHAIN_SQL(tenant, head, tail) \
+	((tenant) ? head " tenant_id = $1 " tail : head " tenant_id IS NULL AND $1 = 0 " tail)
+
 #endif

@@ -385,11 +385,14 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	if (r < 0)
 		goto out;
 	/* the first record that must be kept; everything before it has expired */
-	st = db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1 AND NOT ("
-			  " CASE category WHEN 'authentication' THEN time_us < $2 WHEN 'operation' THEN time_us < $3"
-			  " WHEN 'access' THEN time_us < $4 WHEN 'delivery' THEN time_us < $5"
-			  " WHEN 'administration' THEN time_us < $6 WHEN 'operator' THEN time_us < $7 ELSE 0 END)",
-		      "Iiiiiii", tenant, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
+	st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events WHERE",
+					  "AND NOT ((category = 'authentication' AND time_us < $2)"
+					  " OR (category = 'operation' AND time_us < $3)"
+					  " OR (category = 'access' AND time_us < $4)"
+					  " OR (category = 'delivery' AND time_us < $5)"
+					  " OR (category = 'administration' AND time_us < $6)"
+					  " OR (category = 'operator' AND time_us < $7))"),
+		      "iiiiiii", tenant, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
 	r = db_step(st);
 	if (r > 0 && !db_is_null(st, 0))
 		first_kept = db_int(st, 0);
@@ -416,7 +419,7 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	}
 	if (c <= 0)
 		goto out;
-	r = db_exec(db, "DELETE FROM audit_events WHERE tenant_id IS $1 AND seq <= $2", "Ii", tenant, c);
+	r = db_exec(db, AUDIT_CHAIN_SQL(tenant, "DELETE FROM audit_events WHERE", "AND seq <= $2"), "ii", tenant, c);
 	if (r < 0)
 		goto out;
 	deleted = db_changes(db);

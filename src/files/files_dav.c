@@ -120,14 +120,9 @@ int files_dav_props(struct db *db, int64_t tenant_id, int64_t node_id, bool with
 /* What the dead properties of one node cost the quota. */
 static int props_cost(struct db *db, int64_t tenant_id, int64_t node_id, int64_t *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT coalesce(sum(" FILES_PROP_COST_SQL "), 0) FROM dav_props"
-					  " WHERE tenant_id = $1 AND node_id = $2", "iii", tenant_id, node_id,
-				      (int64_t)KURA_QUOTA_ITEM_BYTES);
-	int r = db_step(st);
-
-	*ret = r > 0 ? db_int(st, 0) : 0;
-	db_done(st);
-	return r < 0 ? r : 0;
+	*ret = 0;
+	return files_props_cost(db_query(db, "SELECT ns, name, xml FROM dav_props WHERE tenant_id = $1"
+					 " AND node_id = $2", "ii", tenant_id, node_id), ret);
 }
 
 static bool prop_name_ok(const char *s, bool empty_ok)

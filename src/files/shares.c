@@ -37,7 +37,8 @@
 #include "store/db.h"
 
 #define SHARE_COLS \
-	"id, tenant_id, kind, node_id, created_by, created_by_name, password_hash IS NOT NULL," \
+	"id, tenant_id, kind, node_id, created_by, created_by_name," \
+	" CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END," \
 	" notify_on_download, expires_us, max_downloads, downloads, uploads, created_us," \
 	" revoked_us, locked_until_us"
 
@@ -808,8 +809,8 @@ int shares_count_download(struct db *db, const struct actor *who, const struct s
 	if (r < 0)
 		goto out;
 	if (s->notify_on_download) {
-		st = db_query(db, "SELECT notified_us IS NOT NULL FROM shares WHERE tenant_id = $1 AND id = $2",
-			      "ii", s->tenant_id, s->id);
+		st = db_query(db, "SELECT CASE WHEN notified_us IS NULL THEN 0 ELSE 1 END FROM shares"
+				  " WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
 		if (db_step(st) > 0)
 			notified = db_int(st, 0);
 		db_done(st);

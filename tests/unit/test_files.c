@@ -1,6 +1,7 @@
 /* Unit tests for the files service on a real SQLite database and blob directory: encrypted
  * upload and ranged reads, quota kept exact, fault injection during an upload (nothing
- * stored, usage unchanged), key rotation (also in the middle of an upload), trash purge. */
+ * stored, usage unchanged), key rotation (also in the middle of an upload), trash purge,
+ * what dead properties cost (the bytes of UTF-8 text, as migration 0009 counted them). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "blob/blob.h"
 #include "crypto/filecrypt.h"
 #include "files/files.h"
+#include "files/files_dav.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -217,6 +219,42 @@ static void test_trash_purge(void **state)
 	assert_int_equal(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder), -ENOENT);
 }
 
+/* A dead property costs KURA_QUOTA_ITEM_BYTES plus the UTF-8 bytes of namespace, name and
+ * value, counted in C (files_props_cost) exactly as migration 0009 counted them in SQL
+ * (length(CAST(x AS BLOB))): charged when set, re-charged when changed, refunded in full
+ * when the folder holding it is purged. */
+static void test_props_cost(void **state)
+{
+	static const char ns[] = "urn:例え:ns", name[] = "名前";
+	static const char xml1[] = "<x:名前 xmlns:x=\"urn:例え:ns\">値は日本語</x:名前>";
+	static const char xml2[] = "<x:名前 xmlns:x=\"urn:例え:ns\">v</x:名前>";
+	struct files_dav_propop set1 = { false, ns, name, xml1 }, set2 = { false, ns, name, xml2 };
+	struct file_node folder;
+	struct db_stmt *st;
+	int64_t base, with_folder, n = 0, sql_bytes;
+
+	(void)state;
+	base = usage();
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "props", &folder), 0);
+	with_folder = usage();
+	assert_int_equal(with_folder, base + KURA_QUOTA_ITEM_BYTES);
+	assert_int_equal(files_dav_proppatch(fx.db, &tester, fx.t.id, folder.id, &set1, 1), 0);
+	st = db_query(fx.db, "SELECT 256 + length(CAST(ns AS BLOB)) + length(CAST(name AS BLOB))"
+			     " + length(CAST(xml AS BLOB)) FROM dav_props WHERE node_id = $1", "i", folder.id);
+	assert_int_equal(db_step(st), 1);
+	sql_bytes = db_int(st, 0);
+	db_done(st);
+	assert_int_equal(sql_bytes, KURA_QUOTA_ITEM_BYTES + strlen(ns) + strlen(name) + strlen(xml1));
+	assert_int_equal(usage(), with_folder + sql_bytes);
+	assert_int_equal(files_dav_proppatch(fx.db, &tester, fx.t.id, folder.id, &set2, 1), 0);
+	assert_int_equal(usage(), with_folder + KURA_QUOTA_ITEM_BYTES + (int64_t)(strlen(ns) + strlen(name) +
+										   strlen(xml2)));
+	assert_int_equal(files_trash(fx.db, &tester, fx.t.id, folder.id), 0);
+	assert_int_equal(files_purge_expired(fx.f, fx.db, INT64_MAX, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(usage(), base);
+}
+
 static void test_names(void **state)
 {
 	char longname[300];
@@ -322,9 +360,22 @@ static void test_normalize_legacy(void **state)
 					" modified_us) VALUES ($1, $2, 'folder', $3, 1, 1), ($1, $2, 'folder', $4, 1, 1),"
 					" ($1, $2, 'folder', $5, 1, 1)", "iittt", fx.t.id, fx.root,
 			 "old-nai\xcc\x88ve", "twin-e\xcc\x81", "twin-\xc3\xa9"), 0);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO dav_locks (token, tenant_id, path, depth_inf, shared,"
+					" account_id, timeout_s, expires_us, created_us) VALUES"
+					" ('urn:uuid:nfd', $1, $2, 0, 0, 0, 60, 1, 1), ('urn:uuid:ascii', $1, '/plain', 0, 0,"
+					" 0, 60, 1, 1)", "it", fx.t.id, "/old-nai\xcc\x88ve/x"), 0);
 	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), -ENOENT);
 	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
 	assert_int_equal(count, 1);
+	{
+		struct db_stmt *st = db_query(fx.db, "SELECT path FROM dav_locks ORDER BY token", "");
+
+		assert_int_equal(db_step(st), 1);
+		assert_string_equal(db_text(st, 0), "/plain");
+		assert_int_equal(db_step(st), 1);
+		assert_string_equal(db_text(st, 0), "/old-na\xc3\xafve/x");
+		db_done(st);
+	}
 	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), 0);
 	assert_string_equal(n.name, "old-na\xc3\xafve");
 	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "twin-\xc3\xa9", &n), 0);   /* the NFC one */
@@ -336,6 +387,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_props_cost),
 		cmocka_unit_test(test_upload_read),
 		cmocka_unit_test(test_fault_during_upload),
 		cmocka_unit_test(test_quota_exact),

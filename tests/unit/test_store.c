@@ -8,9 +8,11 @@
  * content (same address, different text), and eviction while a statement is in use; the
  * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key;
  * INSERT … RETURNING id through db_insert; the per-tenant lock only inside a transaction;
- * db_one's row, no-row and error answers.
+ * db_one's row, no-row and error answers; no string literal under src/ (outside
+ * db_sqlite.c) uses SQL outside the portable subset of db.h.
  * Every test gets its own database in a mkdtemp directory.
  */
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -563,6 +565,116 @@ static void test_one_row(void **state)
 	assert_int_equal(db_one(db_query(fx->db, "SELECT nope FROM t", NULL), read_row_t, &r), -EIO);
 }
 
+/* ---- the portable subset (db.h "Portable SQL") ----
+ * Every string literal of every .c and .h file under src/ but the SQLite backend is checked for
+ * SQL that only SQLite understands or that PostgreSQL reads differently. Comments are
+ * skipped; literals are checked one by one, so the patterns are ones no literal of a
+ * statement fragment contains by accident. */
+static const char *const sqlite_only[] = {
+	" IS $",            /* SQLite's NULL-safe "=": AUDIT_CHAIN_SQL or IS NOT DISTINCT FROM */
+	"GLOB ",
+	"AS BLOB",          /* CAST(x AS BLOB): BLOB is no PostgreSQL type; count bytes in C */
+	"INSERT OR ",
+	"REPLACE INTO",
+	"strftime(",
+	"datetime(",
+	"julianday(",
+	"IFNULL(",
+	"LIMIT -1",
+	"rowid",
+	"PRAGMA ",
+	"sqlite_master",
+	"last_insert_rowid",
+	"IS NULL FROM",     /* a boolean in a select list: CASE WHEN … THEN 1 ELSE 0 END */
+	"IS NOT NULL FROM",
+	"IS NULL,",
+	"IS NOT NULL,",
+};
+
+static char portable_report[4096];
+static size_t portable_n;
+
+static void check_literal(const char *file, int line, const char *lit, size_t n)
+{
+	char buf[2048];
+	size_t i, k = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+
+	memcpy(buf, lit, k);
+	buf[k] = '\0';
+	for (i = 0; i < sizeof(sqlite_only) / sizeof(sqlite_only[0]); i++) {
+		size_t used = strlen(portable_report);
+
+		if (!strstr(buf, sqlite_only[i]))
+			continue;
+		portable_n++;
+		if (used + 200 < sizeof(portable_report))
+			snprintf(portable_report + used, sizeof(portable_report) - used, "%s:%d: \"%s\" in \"%.80s\"\n",
+				 file + strlen(KURA_SOURCE_DIR) + 1, line, sqlite_only[i], buf);
+	}
+}
+
+static void scan_c_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t n = 0, i;
+	int line = 1;
+
+	assert_non_null(f);
+	assert_int_equal(getdelim(&text, &n, '\0', f) >= 0, 1);
+	fclose(f);
+	n = strlen(text);
+	for (i = 0; i < n; i++) {
+		if (text[i] == '\n') {
+			line++;
+		} else if (text[i] == '/' && text[i + 1] == '*') {
+			for (i += 2; i + 1 < n && !(text[i] == '*' && text[i + 1] == '/'); i++)
+				line += text[i] == '\n';
+			i++;
+		} else if (text[i] == '/' && text[i + 1] == '/') {
+			while (i < n && text[i] != '\n')
+				i++;
+			i--;
+		} else if (text[i] == '\'') {
+			for (i++; i < n && text[i] != '\''; i++)
+				i += text[i] == '\\';
+		} else if (text[i] == '"') {
+			size_t start = ++i;
+
+			for (; i < n && text[i] != '"'; i++)
+				i += text[i] == '\\';
+			check_literal(path, line, text + start, i - start);
+		}
+	}
+	free(text);
+}
+
+static int scan_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	size_t n = strlen(p);
+
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_F && n > 2 && (!strcmp(p + n - 2, ".c") || !strcmp(p + n - 2, ".h")) &&
+	    !strstr(p, "/store/db_sqlite.c"))
+		scan_c_file(p);
+	return 0;
+}
+
+static void test_portable_sql(void **state)
+{
+	char src[512];
+
+	(void)state;
+	str_printf(src, sizeof(src), "%s/src", KURA_SOURCE_DIR);
+	portable_report[0] = '\0';
+	portable_n = 0;
+	assert_int_equal(nftw(src, scan_entry, 16, FTW_PHYS), 0);
+	if (portable_n)
+		fprintf(stderr, "%zu SQLite-only construct(s) in shared SQL:\n%s", portable_n, portable_report);
+	assert_int_equal(portable_n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +693,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insert_returning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_tenant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_row, setup, teardown),
+		cmocka_unit_test(test_portable_sql),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
