@@ -366,6 +366,10 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	/* the head read below decides what may go: no record may join the chain meanwhile */
+	r = db_lock_tenant(db, tenant);
+	if (r < 0)
+		goto out;
 	if (tenant) {
 		st = db_query(db, "SELECT zone, COALESCE(audit_retention_days, 0) FROM tenants WHERE id = $1",
 			      "i", tenant);

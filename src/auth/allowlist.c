@@ -411,7 +411,9 @@ int allowlist_replace(struct db *db, const struct actor *who, int64_t tenant_id,
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = allowlist_get(db, tenant_id, &old);
+	r = db_lock_tenant(db, tenant_id);   /* the list is replaced as a whole */
+	if (r == 0)
+		r = allowlist_get(db, tenant_id, &old);
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM tenant_ip_ranges WHERE tenant_id = $1", "i", tenant_id);
 	for (i = 0; r == 0 && i < next->n; i++) {

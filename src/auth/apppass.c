@@ -86,6 +86,9 @@ int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, in
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
+	r = db_lock_tenant(db, tenant_id);   /* the limit is counted before the insert */
+	if (r < 0)
+		goto out;
 	st = db_query(db, "SELECT COUNT(*) FROM app_passwords WHERE tenant_id = $1 AND account_id = $2",
 		      "ii", tenant_id, account_id);
 	r = db_step(st);

@@ -271,6 +271,9 @@ int totp_confirm(struct db *db, const struct actor *who, int64_t session_id, con
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	r = db_lock_tenant(db, a->tenant_id);   /* the first recovery codes are issued once */
+	if (r < 0)
+		goto out;
 	st = db_query(db, "SELECT secret_sealed FROM mfa_totp WHERE tenant_id = $1 AND account_id = $2"
 			  " AND confirmed_us IS NULL", "ii", a->tenant_id, a->id);
 	r = db_step(st);

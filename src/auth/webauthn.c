@@ -511,6 +511,9 @@ int webauthn_register_finish(struct db *db, const struct actor *who, int64_t ses
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
+	r = db_lock_tenant(db, a->tenant_id);   /* the challenge is found open, then spent */
+	if (r < 0)
+		goto rollback;
 	/* the challenge: this account's, asked by this session, open; found by its hash */
 	st = db_query(db, "SELECT id FROM mfa_challenges WHERE purpose = 'webauthn-register' AND tenant_id = $1"
 			  " AND account_id = $2 AND session_id = $3 AND webauthn_hash = $4 AND used_us IS NULL"

@@ -276,8 +276,11 @@ int files_quota_row(struct db *db, int64_t tenant_id)
 int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_t meta_delta)
 {
 	int64_t quota = 0, content = 0, meta = 0;
-	int r = files_quota_row(db, tenant_id);
+	/* the quota check reads usage and then moves it (store/db.h "Write serialisation") */
+	int r = db_lock_tenant(db, tenant_id);
 
+	if (r == 0)
+		r = files_quota_row(db, tenant_id);
 	if (r == 0)
 		r = files_quota_parts(db, tenant_id, &quota, &content, &meta);
 	if (r < 0)
@@ -618,7 +621,9 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = check_parent(db, tenant_id, parent_id);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: the parent stays a live folder */
+	if (r == 0)
+		r = check_parent(db, tenant_id, parent_id);
 	if (r == 0)
 		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
 				      " created_by_name, created_us, modified_us)"
@@ -659,7 +664,9 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: no cycle, within the depth limit */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;   /* the root stays where it is */
 	if (r < 0)
@@ -720,7 +727,9 @@ int files_trash(struct db *db, const struct actor *who, int64_t tenant_id, int64
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: the whole subtree goes */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;
 	/* the locks on it and below end with it, whichever interface deleted it */
@@ -760,7 +769,9 @@ int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get_any(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: back under a live folder */
+	if (r == 0)
+		r = files_get_any(db, tenant_id, id, &n);
 	if (r == 0 && !n.trashed_us)
 		r = -ENOENT;   /* not a trash entry (live, or inside a trashed folder) */
 	if (r < 0)
@@ -846,7 +857,9 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 	json_t *d = NULL;
 	int r;
 
-	r = files_get_any(db, tenant_id, id, &node);
+	r = db_lock_tenant(db, tenant_id);   /* the tree and the usage it gives back */
+	if (r == 0)
+		r = files_get_any(db, tenant_id, id, &node);
 	if (r == 0 && !node.trashed_us)
 		r = -ENOENT;
 	if (r < 0)
@@ -1215,7 +1228,9 @@ int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, i
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the label limit is counted before the insert */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r < 0)
 		goto out;
 	st = db_query(db, "SELECT count(*) FROM file_labels WHERE tenant_id = $1 AND node_id = $2",
@@ -1259,7 +1274,9 @@ int files_label_remove(struct db *db, const struct actor *who, int64_t tenant_id
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* usage moves */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM file_labels WHERE tenant_id = $1 AND node_id = $2"
 				" AND label = $3", "iit", tenant_id, id, label);

@@ -193,7 +193,10 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
+	/* the tree, the quota, and the tenant key version the file is wrapped with */
+	r = db_lock_tenant(db, u->tenant_id);
+	if (r == 0)
+		r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
 	if (r == 0)
 		r = filekey_wrap(tkey, u->tenant_id, version, blob_id, u->file_key, wrapped);
 	sodium_memzero(tkey, sizeof(tkey));
@@ -501,6 +504,10 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 	r = db_begin(db);
 	if (r < 0)
 		goto done;
+	/* every file row is rewrapped and the old versions go: no upload may slip in between */
+	r = db_lock_tenant(db, tenant_id);
+	if (r < 0)
+		goto out;
 	st = db_query(db, "SELECT version, wrapped FROM tenant_keys WHERE tenant_id = $1"
 			  " ORDER BY version", "i", tenant_id);
 	while ((r = db_step(st)) > 0) {

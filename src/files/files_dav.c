@@ -162,7 +162,9 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 		json_decref(names);
 		return r;
 	}
-	r = files_get(db, tenant_id, node_id, &node);
+	r = db_lock_tenant(db, tenant_id);   /* the property limit and the quota */
+	if (r == 0)
+		r = files_get(db, tenant_id, node_id, &node);
 	if (r == 0)
 		r = props_cost(db, tenant_id, node_id, &cost_before);
 	for (i = 0; r == 0 && i < n; i++) {
@@ -462,8 +464,10 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 	in_tx = true;
 	/* the copies' keys were wrapped before this transaction: if a tenant-key rotation has
 	 * committed since, that version is gone and the copies would be unreadable; fail and let
-	 * the client try again (nothing is recorded, the new blobs are removed below) */
-	{
+	 * the client try again (nothing is recorded, the new blobs are removed below). The tenant
+	 * lock keeps the next rotation out until this commits, and the tree and quota as read. */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0) {
 		unsigned char tkey[TENANT_KEY_BYTES];
 		int64_t current = 0;
 
@@ -574,7 +578,9 @@ int files_dav_move(struct db *db, const struct actor *who, int64_t tenant_id, in
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, src_id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: no cycle, within the depth limit */
+	if (r == 0)
+		r = files_get(db, tenant_id, src_id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;
 	/* the moved subtree's own height counts: its deepest item must stay within the limit */
@@ -701,8 +707,11 @@ int files_dav_lock_create(struct db *db, const struct actor *who, int64_t tenant
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND expires_us <= $2", "ii",
-		    tenant_id, now);
+	/* no two conflicting locks: the conflict is counted before the insert */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND expires_us <= $2", "ii",
+			    tenant_id, now);
 	if (r < 0)
 		goto out;
 	/* a conflict: any lock on it or an infinite ancestor, and with Depth infinity any lock
@@ -786,7 +795,9 @@ int files_dav_lock_refresh(struct db *db, const struct actor *who, int64_t tenan
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = lock_applying(db, tenant_id, path, token, &l, ret_root, root_size);
+	r = db_lock_tenant(db, tenant_id);   /* the lock read is the lock changed */
+	if (r == 0)
+		r = lock_applying(db, tenant_id, path, token, &l, ret_root, root_size);
 	if (r == 0 && who && l.account_id != who->account_id)
 		r = -EPERM;
 	if (r == 0) {
@@ -819,7 +830,9 @@ int files_dav_unlock(struct db *db, const struct actor *who, int64_t tenant_id, 
 
 	if (r < 0)
 		return r;
-	r = lock_applying(db, tenant_id, path, token, &l, root, sizeof(root));
+	r = db_lock_tenant(db, tenant_id);   /* the lock read is the lock removed */
+	if (r == 0)
+		r = lock_applying(db, tenant_id, path, token, &l, root, sizeof(root));
 	if (r == 0 && who && l.account_id != who->account_id)
 		r = -EPERM;
 	if (r == 0)
@@ -874,6 +887,11 @@ int files_dav_lock_break(struct db *db, const struct actor *who, int64_t tenant_
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	r = db_lock_tenant(db, tenant_id);   /* the lock read is the lock broken */
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
 	st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND token = $2"
 			  " AND expires_us > $3", "iti", tenant_id, token, clock_now_us());
 	r = db_step(st);

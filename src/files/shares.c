@@ -9,8 +9,8 @@
  * password gives a link session (another 256-bit token, hashed, KURA_SHARE_SESSION_S)
  * bound to that one share. A download is counted when it starts, by one conditional UPDATE
  * (downloads < max_downloads AND not expired AND not revoked) inside the transaction that
- * also writes its audit record, so concurrent downloads can never pass the limit (SQLite
- * BEGIN IMMEDIATE serializes writers; the CHECK constraint is the backstop).
+ * also writes its audit record, so concurrent downloads can never pass the limit (the
+ * transaction holds the tenant's write lock, store/db.h; the CHECK constraint is the backstop).
  *
  * SECURITY: the public side starts from a token and never from a tenant: shares_resolve()
  * looks the hash up, and everything after uses the share's own tenant_id; nodes reached
@@ -274,7 +274,10 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 	r = db_begin(db);
 	if (r < 0)
 		goto fail;
-	r = count_shares(db, tenant_id, &count);
+	/* the share limit is counted and the item looked at before the insert */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0)
+		r = count_shares(db, tenant_id, &count);
 	if (r == 0 && count >= KURA_SHARES_PER_TENANT)
 		r = -E2BIG;
 	/* the item may have gone to the trash since the check above: look again, locked */
@@ -485,7 +488,9 @@ static int label_change(struct db *db, const struct actor *who, int64_t tenant_i
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = shares_get(db, tenant_id, id, &s);
+	r = db_lock_tenant(db, tenant_id);   /* the label limit is counted before the insert */
+	if (r == 0)
+		r = shares_get(db, tenant_id, id, &s);
 	if (r < 0)
 		goto out;
 	if (add) {
@@ -615,10 +620,15 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 	if (!stored[0])
 		return -EINVAL;               /* no password on this link */
 
-	/* reserve the attempt */
+	/* reserve the attempt: the counter is read, then written */
 	r = db_begin(db);
 	if (r < 0)
 		goto wipe;
+	r = db_lock_tenant(db, s->tenant_id);
+	if (r < 0) {
+		db_rollback(db);
+		goto wipe;
+	}
 	st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM shares"
 		      " WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
 	r = db_step(st);
@@ -665,6 +675,9 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 	r = db_begin(db);
 	if (r < 0)
 		goto wipe;
+	r = db_lock_tenant(db, s->tenant_id);   /* settle: the counter is read, then written */
+	if (r < 0)
+		goto out;
 	if (v == -EACCES) {
 		/* the attempt is counted already; at the limit it locks the link */
 		st = db_query(db, "SELECT failed_count, locked_until_us FROM shares WHERE tenant_id = $1 AND id = $2",
@@ -800,10 +813,12 @@ int shares_count_download(struct db *db, const struct actor *who, const struct s
 	*ret_mail = false;
 	if (r < 0)
 		return r;
-	r = db_exec(db, "UPDATE shares SET downloads = downloads + 1 WHERE tenant_id = $1 AND id = $2"
-			" AND revoked_us IS NULL AND expires_us > $3 AND kind = 'download'"
-			" AND (max_downloads IS NULL OR downloads < max_downloads)", "iii",
-		    s->tenant_id, s->id, now);
+	r = db_lock_tenant(db, s->tenant_id);   /* the counter, and the first download's one mail */
+	if (r == 0)
+		r = db_exec(db, "UPDATE shares SET downloads = downloads + 1 WHERE tenant_id = $1"
+				" AND id = $2 AND revoked_us IS NULL AND expires_us > $3 AND kind = 'download'"
+				" AND (max_downloads IS NULL OR downloads < max_downloads)", "iii",
+			    s->tenant_id, s->id, now);
 	if (r == 0 && db_changes(db) != 1)
 		r = -ESTALE;
 	if (r < 0)
@@ -845,8 +860,10 @@ int shares_count_upload(struct db *db, const struct actor *who, const struct sha
 
 	if (r < 0)
 		goto done;
-	r = db_exec(db, "UPDATE shares SET uploads = uploads + 1 WHERE tenant_id = $1 AND id = $2", "ii",
-		    s->tenant_id, s->id);
+	r = db_lock_tenant(db, s->tenant_id);   /* a share counter */
+	if (r == 0)
+		r = db_exec(db, "UPDATE shares SET uploads = uploads + 1 WHERE tenant_id = $1 AND id = $2", "ii",
+			    s->tenant_id, s->id);
 	if (r == 0)
 		r = shares_audit(db, who, s, "link.upload", AUDIT_SUCCESS, d);
 	if (r == 0)

@@ -39,50 +39,60 @@
  *   AUDIT_CHAIN_SQL). Never SQLite's "col IS $1".
  * - Text compares byte by byte (ORDER BY name, name > $3 for paging, UNIQUE): SQLite's
  *   BINARY collation; a PostgreSQL database must use the "C" collation to sort the same.
- * - Recursive CTEs (WITH RECURSIVE), partial indexes (CREATE INDEX … WHERE), subqueries with
- *   LIMIT inside IN (…), and WITH before UPDATE/DELETE work in both.
+ * - Recursive CTEs (WITH RECURSIVE; PostgreSQL wants both terms' columns of one type: ids
+ *   are BIGINT there), partial indexes (CREATE INDEX … WHERE), subqueries with LIMIT inside
+ *   IN (…), and WITH before UPDATE/DELETE work in both.
+ * tests/unit/test_store.c test_portable_sql fails on the SQLite-only spellings above.
  *
- * ---- Column types: SQLite migration ↔ its PostgreSQL twin ----
- * Migrations are per backend (the files in src/store/migrations are SQLite's; PostgreSQL's keep the
- * same numbers beside them, issue 10). Applied migrations are never edited (docs/HACKING.md
- * "How to add a migration"), so the existing files keep SQLite's spelling; what each means:
- *   INTEGER (SQLite integers are always 64-bit)  ↔ BIGINT: every id, time in µs, size and
- *       counter. New SQLite migrations write BIGINT (same INTEGER affinity) except for the
- *       row id, which must stay "INTEGER PRIMARY KEY" to be SQLite's rowid.
- *   INTEGER PRIMARY KEY [AUTOINCREMENT]        ↔ BIGINT GENERATED ALWAYS AS IDENTITY
- *       PRIMARY KEY. A PostgreSQL identity never hands out an id twice; on SQLite that takes
- *       AUTOINCREMENT ("-- kura:autoincrement TABLE", db_sqlite.c).
- *   INTEGER 0/1 flags                         ↔ SMALLINT (not BOOLEAN: "flag = 0" stays valid)
- *   BLOB                                       ↔ BYTEA
- *   TEXT                                       ↔ TEXT (UTF-8, collation "C")
- *   CREATE TRIGGER … BEGIN … END               ↔ a plpgsql function + CREATE TRIGGER
+ * ---- Column types: SQLite migration and its PostgreSQL twin ----
+ * Migrations are per backend: src/store/migrations holds SQLite's; PostgreSQL's will keep the
+ * same numbers beside them (issue 10). An applied migration is never edited (docs/HACKING.md
+ * "How to add a migration"), so the existing files keep SQLite's spelling. What it means:
+ *   INTEGER (always 64-bit in SQLite)  = BIGINT: every id, time in µs, size and counter. New
+ *       SQLite migrations write BIGINT (the same INTEGER affinity), except for the row id,
+ *       which stays "INTEGER PRIMARY KEY" (only that spelling is SQLite's rowid).
+ *   INTEGER PRIMARY KEY [AUTOINCREMENT] = BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY.
+ *       An identity never hands out an id twice; SQLite needs AUTOINCREMENT for that
+ *       ("-- kura:autoincrement TABLE", db_sqlite.c).
+ *   INTEGER 0/1 flags                   = SMALLINT, not BOOLEAN, so "flag = 0" reads the same.
+ *   BLOB                                = BYTEA.
+ *   TEXT                                = TEXT (UTF-8, collation "C").
+ *   CREATE TRIGGER … BEGIN … END        = a plpgsql function and CREATE TRIGGER.
  *
  * ---- Write serialisation (the per-tenant lock) ----
- * Today SQLite serialises every writer: db_begin() takes a process-wide write mutex and
- * BEGIN IMMEDIATE, so a write transaction never overlaps another one. Code that reads
- * and then writes what it decided from the read (check-then-act) relies on that. A
- * backend that lets writers run side by side (PostgreSQL on several nodes, READ COMMITTED)
- * keeps those invariants only if such a transaction first takes the tenant's lock:
- *   r = db_begin(db); … r = db_lock_tenant(db, tenant_id);   (before the first read)
- * The lock is held to commit or rollback, is re-entrant, and is taken in ascending tenant
- * order when one transaction needs several (audit group commit). No-op on SQLite (it only
- * checks that a db_begin() transaction is open); SELECT pg_advisory_xact_lock(…) on
- * PostgreSQL. A single conditional UPDATE ("… SET n = n + 1 WHERE n < max") is atomic on
- * both backends and needs no lock; a uniqueness constraint needs none either.
- * The invariants that take it, and where:
- *   - audit chain head (one hash chain per tenant; 0 = provider): audit.c chain_append and
- *     the group commit, checkpoint.c audit_prune;
- *   - quota and usage: files.c files_charge, and every transaction that changes a tenant's
- *     file tree (the tree stays a tree within the depth limit, no live item under a trashed
- *     folder, no file wrapped with a rotated-out tenant key): files.c, files_content.c,
- *     files_dav.c;
- *   - share counters and the link-password counter: shares.c shares_count_download/_upload,
- *     shares_unlock, and the per-tenant share and label limits;
+ * SQLite serialises every writer: db_begin() takes a process-wide write mutex and BEGIN
+ * IMMEDIATE, so no write transaction overlaps another. Code that reads and then writes what
+ * it decided from the read (check-then-act) relies on that. A backend that runs writers side
+ * by side (PostgreSQL at READ COMMITTED, several nodes) keeps those invariants only when such
+ * a transaction takes its tenant's lock first, right after db_begin() and before its first
+ * statement (a lock taken after a read does not make that read current):
+ *   r = db_begin(db); if (r == 0) r = db_lock_tenant(db, tenant_id); …
+ * The lock lasts to commit or rollback and is re-entrant (helpers that rely on it take it
+ * again: files_charge, chain_append, the lockout steps). A transaction that needs several
+ * tenants takes them in ascending order (the audit group commit). On SQLite it only checks
+ * that a db_begin() transaction is open; on PostgreSQL it is pg_advisory_xact_lock. One
+ * conditional UPDATE ("SET n = n + 1 WHERE n < max") is atomic on both and needs no lock;
+ * neither does what a uniqueness constraint decides. tests/unit/lock_watch.h checks callers.
+ * Who takes it, for which invariant:
+ *   - audit chain head (one chain per tenant, 0 = the provider's): audit.c (each append, the
+ *     group commit), checkpoint.c audit_prune;
+ *   - quota and usage, and the file tree (a tree within the depth limit, nothing live under
+ *     a trashed folder, no file wrapped with a tenant key version a rotation removed):
+ *     files.c files_charge, mkdir, move, trash, restore, purge, labels; files_content.c
+ *     upload commit, tenant key rotation; files_dav.c PROPPATCH, COPY, MOVE;
  *   - exclusive WebDAV locks: files_dav.c lock create, refresh, unlock, break;
- *   - lockout attempt counters: auth/account.c (reserve, settle, unlock), auth/reset.c,
- *     auth/mfa.c (second step);
- *   - limits counted before an insert (accounts per tenant, app passwords per account), the
- *     last active manager (auth/account.c), single-use WebAuthn registration challenges.
+ *   - share counters and the link-password counter: shares.c count_download, count_upload,
+ *     unlock (both steps), and the share and label limits of create and labels;
+ *   - lockout attempt counters: auth/account.c (reserve, settle, login, unlock),
+ *     auth/reset.c reset_complete, auth/mfa.c (both second-step transactions);
+ *   - counted limits and the last active manager: auth/account.c invite, create, update,
+ *     delete; auth/apppass.c create; auth/allowlist.c replace (the list as a whole);
+ *   - MFA enrolment: auth/webauthn.c registration (single-use challenge), auth/totp.c
+ *     confirm and auth/recovery.c regenerate (one set of recovery codes).
+ * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
+ * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
+ * databases older than the hash chain have rows to adopt); the checkpoint round and the
+ * other background jobs, which issue 10 claims from the database instead.
  */
 #ifndef KURA_STORE_DB_H
 #define KURA_STORE_DB_H
@@ -139,9 +149,18 @@ const char *db_errmsg(struct db *db);
 const char *db_version(void);
 
 /* ---- tests ---- */
-/* fn(ctx, db, tenant_id) runs for every db_lock_tenant() that succeeds, on any connection,
- * so tests can check that an invariant's code takes its lock inside its transaction (on
- * SQLite the lock itself changes nothing observable). NULL stops it. Set before threads. */
-typedef void db_lock_observer_fn(void *ctx, struct db *db, int64_t tenant_id);
-void db_lock_observe(db_lock_observer_fn *fn, void *ctx);
+/* What a connection does, for tests: on SQLite the tenant lock changes nothing observable,
+ * so this is how a test shows that code relying on serialised writers takes its tenant's
+ * lock first in its transaction (tests/unit/lock_watch.h). */
+enum db_trace_event {
+	DB_TRACE_BEGIN,        /* db_begin() succeeded */
+	DB_TRACE_LOCK,         /* db_lock_tenant(tenant_id) succeeded */
+	DB_TRACE_STATEMENT,    /* a statement (sql) is about to run */
+	DB_TRACE_END,          /* the transaction ended (commit or rollback) */
+};
+typedef void db_trace_fn(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id,
+			 const char *sql);
+/* fn runs for every event on every connection until db_trace(NULL, NULL). Set it while no
+ * other thread uses the database. */
+void db_trace(db_trace_fn *fn, void *ctx);
 #endif

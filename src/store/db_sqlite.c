@@ -49,6 +49,22 @@ struct db_file {
 };
 
 static struct db_file db_files[DB_FILES_MAX];
+
+/* db_trace(): tests only; one branch on the hot paths otherwise. */
+static db_trace_fn *trace_fn;
+static void *trace_ctx;
+
+void db_trace(db_trace_fn *fn, void *ctx)
+{
+	trace_ctx = ctx;
+	trace_fn = fn;
+}
+
+static void trace(struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	if (trace_fn)
+		trace_fn(trace_ctx, db, ev, tenant_id, sql);
+}
 static pthread_mutex_t db_files_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct db {
@@ -323,6 +339,7 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 		}
 	}
 	st->busy = true;
+	trace(db, DB_TRACE_STATEMENT, 0, sql);
 	return st;
 }
 
@@ -417,6 +434,7 @@ static void write_unlock(struct db *db)
 	if (db->writing) {
 		db->writing = false;
 		pthread_mutex_unlock(&db->file->write_lock);
+		trace(db, DB_TRACE_END, 0, NULL);
 	}
 }
 
@@ -438,6 +456,8 @@ int db_begin(struct db *db)
 	r = exec_plain(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		write_unlock(db);
+	else
+		trace(db, DB_TRACE_BEGIN, 0, NULL);
 	return r;
 }
 
@@ -472,15 +492,6 @@ bool db_in_transaction(struct db *db)
  * every tenant at once; what is left is to refuse a call outside such a transaction, where
  * another backend would have nothing to hold the lock to.
  */
-static db_lock_observer_fn *lock_observer;
-static void *lock_observer_ctx;
-
-void db_lock_observe(db_lock_observer_fn *fn, void *ctx)
-{
-	lock_observer = fn;
-	lock_observer_ctx = ctx;
-}
-
 int db_lock_tenant(struct db *db, int64_t tenant_id)
 {
 	if (!db || tenant_id < 0 || !db->writing || sqlite3_get_autocommit(db->h)) {
@@ -488,8 +499,7 @@ int db_lock_tenant(struct db *db, int64_t tenant_id)
 			  (long long)tenant_id);
 		return -EINVAL;
 	}
-	if (lock_observer)
-		lock_observer(lock_observer_ctx, db, tenant_id);
+	trace(db, DB_TRACE_LOCK, tenant_id, NULL);
 	return 0;
 }
 

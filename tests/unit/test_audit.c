@@ -8,7 +8,8 @@
  * a crash test: a child appends events and reports each acknowledged seq through a pipe,
  * is killed with SIGKILL at a random moment, ten times; the chain must verify and hold
  * every acknowledged event. The provider chain (tenant_id NULL) works like a tenant's, and
- * both forms of AUDIT_CHAIN_SQL search the chain index.
+ * both forms of AUDIT_CHAIN_SQL search the chain index; appending and pruning take the
+ * chain's tenant lock before they read its head.
  *
  * checkpoint.c is included to reach its static cutoff computation (h2o t/00unit style).
  */
@@ -28,6 +29,7 @@
 
 #include "../../src/audit/checkpoint.c"
 #include "crypto/crypto.h"
+#include "lock_watch.h"
 
 struct fixture {
 	char dir[256];
@@ -941,6 +943,26 @@ static void test_provider_chain(void **state)
 	assert_int_equal(res.records, 4);   /* the tenant's chain kept everything */
 }
 
+/* Appending reads the chain head and moves it, pruning decides from the head what may go:
+ * both take the chain's tenant lock before their first statement (store/db.h). */
+static void test_tenant_lock_first(void **state)
+{
+	struct lock_watch w;
+	int64_t deleted = -1;
+
+	(void)state;
+	lock_watch_start(&w, fx.db, fx.a);
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:1");    /* its own transaction (group commit) */
+	assert_locked_first(&w);
+	lock_watch_start(&w, fx.db, 0);
+	append(0, AUDIT_OPERATOR, "tenant.create", "tenant:x");  /* the provider chain's key is 0 */
+	assert_locked_first(&w);
+	lock_watch_start(&w, fx.db, fx.a);
+	assert_int_equal(audit_prune(fx.db, fx.a, clock_now_us(), &deleted), 0);
+	assert_locked_first(&w);
+	assert_int_equal(deleted, 0);
+}
+
 static void test_legacy_rows_adopted(void **state)
 {
 	struct audit_verify_result res;
@@ -1049,6 +1071,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_legacy_rows_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_sql_uses_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_lock_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 	};
 

@@ -476,29 +476,45 @@ static void test_insert_returning(void **state)
 }
 
 struct lock_seen {
-	int calls;
+	int calls, begins, ends, statements;
 	int64_t tenant;
 	bool in_tx;
 };
 
-static void lock_seen_cb(void *ctx, struct db *db, int64_t tenant_id)
+static void lock_seen_cb(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id,
+			 const char *sql)
 {
 	struct lock_seen *s = ctx;
 
-	s->calls++;
-	s->tenant = tenant_id;
-	s->in_tx = db_in_transaction(db);
+	switch (ev) {
+	case DB_TRACE_BEGIN:
+		s->begins++;
+		break;
+	case DB_TRACE_END:
+		s->ends++;
+		break;
+	case DB_TRACE_STATEMENT:
+		assert_non_null(sql);
+		s->statements++;
+		break;
+	case DB_TRACE_LOCK:
+		s->calls++;
+		s->tenant = tenant_id;
+		s->in_tx = db_in_transaction(db);
+		break;
+	}
 }
 
 /* The per-tenant lock exists only inside a db_begin() transaction: refused before it, after
  * commit and after rollback, and for a negative id; inside it is granted (again and again:
- * re-entrant), for the provider (0) too, and the test observer sees each grant. */
+ * re-entrant), for the provider (0) too; the trace sees each grant, transaction and
+ * statement. */
 static void test_lock_tenant(void **state)
 {
 	struct fixture *fx = *state;
 	struct lock_seen seen = { 0 };
 
-	db_lock_observe(lock_seen_cb, &seen);
+	db_trace(lock_seen_cb, &seen);
 	assert_int_equal(db_lock_tenant(fx->db, 1), -EINVAL);
 	assert_int_equal(db_lock_tenant(NULL, 1), -EINVAL);
 	assert_int_equal(seen.calls, 0);
@@ -521,8 +537,13 @@ static void test_lock_tenant(void **state)
 	assert_int_equal(db_rollback(fx->db), 0);
 	assert_int_equal(db_lock_tenant(fx->db, 2), -EINVAL);
 	assert_int_equal(seen.calls, 4);
+	assert_int_equal(seen.begins, 2);
+	assert_int_equal(seen.ends, 2);
+	assert_int_equal(seen.statements, 0);
+	assert_int_equal(db_exec(fx->db, "SELECT 1", NULL), 0);
+	assert_int_equal(seen.statements, 1);
 
-	db_lock_observe(NULL, NULL);
+	db_trace(NULL, NULL);
 	assert_int_equal(db_begin(fx->db), 0);
 	assert_int_equal(db_lock_tenant(fx->db, 3), 0);
 	assert_int_equal(db_commit(fx->db), 0);
