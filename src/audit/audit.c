@@ -56,14 +56,6 @@ int audit_category_parse(const char *s)
 	return -1;
 }
 
-int audit_result_parse(const char *s)
-{
-	for (size_t i = 0; s && i < ARRAY_SIZE(result_names); i++)
-		if (!strcmp(s, result_names[i]))
-			return (int)i;
-	return -1;
-}
-
 /* ---------------------------------------------------------------- hashing */
 
 void audit_sha256(const void *data, size_t n, unsigned char ret[AUDIT_HASH_BYTES])

@@ -61,7 +61,6 @@ void audit_sha_final(struct audit_sha *s, unsigned char ret[AUDIT_HASH_BYTES]); 
  * public key that signed goes to ret_pk (may be NULL), taken under the same lock. */
 int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES],
 		   unsigned char ret_pk[AUDIT_KEY_BYTES]) KURA_WUR;
-int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES]) KURA_WUR;
 int audit_ckpt_sign(struct audit_ckpt *c) KURA_WUR;
 /* Makes and stores a signed checkpoint at tenant's current head (inside the caller's
  * transaction, or its own). ret may be NULL. -ENOENT when the chain is empty. */

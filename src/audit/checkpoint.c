@@ -106,11 +106,6 @@ int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_S
 	return r;
 }
 
-int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES])
-{
-	return audit_sign_key(msg, n, ret, NULL);
-}
-
 size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX])
 {
 	unsigned char *p = msg;

@@ -30,11 +30,6 @@
 #define TOTP_SEALED (TOTP_NONCE + KURA_TOTP_SECRET_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 #define TOTP_ALG "xchacha20poly1305"
 
-int64_t totp_step_now(void)
-{
-	return clock_now_us() / 1000000 / KURA_TOTP_STEP_S;
-}
-
 static void totp_ad(int64_t tenant_id, int64_t account_id, unsigned char ad[sizeof(TOTP_AD_PREFIX) - 1 + 16])
 {
 	size_t n = sizeof(TOTP_AD_PREFIX) - 1;

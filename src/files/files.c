@@ -317,11 +317,6 @@ int files_props_cost(struct db_stmt *st, int64_t *ret)
 	return 0;
 }
 
-int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta)
-{
-	return files_charge(db, tenant_id, delta, 0);
-}
-
 int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
 		      int64_t *ret_meta)
 {

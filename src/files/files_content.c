@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "files/files_int.h"
 #include "store/db.h"
 

@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "files/files_dav.h"
 #include "files/files_int.h"
 #include "store/db.h"

@@ -26,8 +26,6 @@ db_row_fn files_read_node;
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
 /* Creates the tenant's quota row when missing (inside the caller's transaction). */
 int files_quota_row(struct db *db, int64_t tenant_id) KURA_WUR;
-/* Adds delta to usage; -EDQUOT when a positive delta would pass the quota. */
-int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta) KURA_WUR;
 /* Depth of a folder (root = 0) and whether needle is among its ancestors (itself
  * included): one recursive query. -ENOENT when the folder does not exist. */
 int files_ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,

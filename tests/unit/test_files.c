@@ -17,6 +17,7 @@
 
 #include "blob/blob.h"
 #include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "crypto/crypto.h"
 #include "files/files.h"
 #include "files/files_dav.h"
