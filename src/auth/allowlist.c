@@ -4,7 +4,7 @@
  * A tenant holds up to KURA_IP_ALLOWLIST_MAX CIDR ranges and a flag saying whether they
  * apply to all users or only to managers. An empty list restricts nobody. The list is
  * checked at login, before the password is looked at, and on every request of a session or
- * an app password (server.c / api_access.c).
+ * an app password (server.c / http/access.c).
  *
  * SECURITY: ranges are parsed strictly with inet_pton (no inet_aton shorthand, no leading
  * zeros, no zone ids, no spaces), the prefix is plain decimal in range, and host bits must
