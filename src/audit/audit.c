@@ -6,8 +6,8 @@
  * docs/audit.md, computed only in this file), inserts it and moves the head, all with the
  * caller's db handle inside the caller's transaction (or a transaction of its own when the
  * caller has none), so a change that cannot be recorded does not happen and the head can
- * never disagree with the rows. BEGIN IMMEDIATE holds the write lock, so two writers never
- * read the same head.
+ * never disagree with the rows. The transaction holds the chain's tenant lock (store/db.h
+ * "Write serialisation") from before the head is read, so two writers never read the same head.
  *
  * Bounded: target, details and user agents are cut to KURA_AUDIT_* limits on a UTF-8
  * boundary, and bytes that are not clean text are replaced, so every stored field can be
@@ -52,14 +52,6 @@ int audit_category_parse(const char *s)
 {
 	for (size_t i = 0; s && i < ARRAY_SIZE(category_names); i++)
 		if (!strcmp(s, category_names[i]))
-			return (int)i;
-	return -1;
-}
-
-int audit_result_parse(const char *s)
-{
-	for (size_t i = 0; s && i < ARRAY_SIZE(result_names); i++)
-		if (!strcmp(s, result_names[i]))
 			return (int)i;
 	return -1;
 }
@@ -189,6 +181,9 @@ static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
 	struct db_stmt *st;
 	int step, ret;
 
+	ret = db_lock_tenant(db, r->tenant);   /* the head is read, then moved */
+	if (ret < 0)
+		return ret;
 	st = db_query(db, "SELECT seq, head FROM audit_heads WHERE tenant = $1", "i", r->tenant);
 	step = db_step(st);
 	if (step > 0) {
@@ -247,6 +242,29 @@ struct pending {
 	bool done;
 };
 
+/* The chains of a batch, locked in ascending order before any is appended to: two group
+ * commits on a backend with real per-tenant locks never wait for each other in a circle. */
+static int lock_batch(struct db *db, const struct pending *batch)
+{
+	int64_t last = -1;
+
+	for (;;) {
+		int64_t next = INT64_MAX;
+		const struct pending *p;
+		int r;
+
+		for (p = batch; p; p = p->next)
+			if (p->rec->tenant > last && p->rec->tenant < next)
+				next = p->rec->tenant;
+		if (next == INT64_MAX)
+			return 0;
+		r = db_lock_tenant(db, next);
+		if (r < 0)
+			return r;
+		last = next;
+	}
+}
+
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
 static struct pending *group_head, **group_tail = &group_head;
@@ -273,6 +291,8 @@ static int group_commit(struct db *db, struct pending *me)
 		pthread_mutex_unlock(&group_lock);
 
 		r = db_begin(db);
+		if (r == 0)
+			r = lock_batch(db, batch);
 		for (p = batch; p && r == 0; p = p->next)
 			r = chain_append(db, p->rec, NULL);
 		if (r == 0)

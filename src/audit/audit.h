@@ -59,9 +59,8 @@ int audit_record(struct db *db, const struct audit_event *ev) KURA_WUR;
 const char *audit_category_name(enum audit_category c);
 const char *audit_result_name(enum audit_result r);
 const char *actor_type_name(enum actor_type t);
-/* "operation" -> AUDIT_OPERATION, "success" -> AUDIT_SUCCESS; -1 when unknown. */
+/* "operation" -> AUDIT_OPERATION; -1 when unknown. */
 int audit_category_parse(const char *name);
-int audit_result_parse(const char *name);
 
 /* The system actor, for start-up and background work. */
 extern const struct actor actor_system;

@@ -61,7 +61,6 @@ void audit_sha_final(struct audit_sha *s, unsigned char ret[AUDIT_HASH_BYTES]); 
  * public key that signed goes to ret_pk (may be NULL), taken under the same lock. */
 int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES],
 		   unsigned char ret_pk[AUDIT_KEY_BYTES]) KURA_WUR;
-int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES]) KURA_WUR;
 int audit_ckpt_sign(struct audit_ckpt *c) KURA_WUR;
 /* Makes and stores a signed checkpoint at tenant's current head (inside the caller's
  * transaction, or its own). ret may be NULL. -ENOENT when the chain is empty. */
@@ -77,5 +76,17 @@ static inline void audit_put64(unsigned char *p, int64_t v)
 	for (int i = 7; i >= 0; i--, u >>= 8)
 		p[i] = (unsigned char)u;
 }
+
+/*
+ * One chain's rows of audit_events, as SQL: AUDIT_CHAIN_SQL(tenant, "SELECT … WHERE", "AND …")
+ * is "… WHERE tenant_id = $1 AND …" for a tenant and "… WHERE tenant_id IS NULL AND $1 = 0
+ * AND …" for the provider chain (0), whose rows keep tenant_id NULL; $1 is the chain key,
+ * bound with 'i'. Two statements chosen here rather than one "tenant_id IS NOT DISTINCT FROM
+ * $1": the same rows, but PostgreSQL never searches an index for IS NOT DISTINCT FROM, and
+ * these run over the largest table (store/db.h "Portable SQL"). Both forms search
+ * audit_events_chain on SQLite (test_audit.c test_chain_sql_uses_index).
+ */
+#define AUDIT_CHAIN_SQL(tenant, head, tail) \
+	((tenant) ? head " tenant_id = $1 " tail : head " tenant_id IS NULL AND $1 = 0 " tail)
 
 #endif

@@ -106,11 +106,6 @@ int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_S
 	return r;
 }
 
-int audit_sign(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_SIG_BYTES])
-{
-	return audit_sign_key(msg, n, ret, NULL);
-}
-
 size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX])
 {
 	unsigned char *p = msg;
@@ -366,6 +361,10 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	/* the head read below decides what may go: no record may join the chain meanwhile */
+	r = db_lock_tenant(db, tenant);
+	if (r < 0)
+		goto out;
 	if (tenant) {
 		st = db_query(db, "SELECT zone, COALESCE(audit_retention_days, 0) FROM tenants WHERE id = $1",
 			      "i", tenant);
@@ -385,11 +384,14 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	if (r < 0)
 		goto out;
 	/* the first record that must be kept; everything before it has expired */
-	st = db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1 AND NOT ("
-			  " CASE category WHEN 'authentication' THEN time_us < $2 WHEN 'operation' THEN time_us < $3"
-			  " WHEN 'access' THEN time_us < $4 WHEN 'delivery' THEN time_us < $5"
-			  " WHEN 'administration' THEN time_us < $6 WHEN 'operator' THEN time_us < $7 ELSE 0 END)",
-		      "Iiiiiii", tenant, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
+	st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events WHERE",
+					  "AND NOT ((category = 'authentication' AND time_us < $2)"
+					  " OR (category = 'operation' AND time_us < $3)"
+					  " OR (category = 'access' AND time_us < $4)"
+					  " OR (category = 'delivery' AND time_us < $5)"
+					  " OR (category = 'administration' AND time_us < $6)"
+					  " OR (category = 'operator' AND time_us < $7))"),
+		      "iiiiiii", tenant, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
 	r = db_step(st);
 	if (r > 0 && !db_is_null(st, 0))
 		first_kept = db_int(st, 0);
@@ -416,7 +418,7 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	}
 	if (c <= 0)
 		goto out;
-	r = db_exec(db, "DELETE FROM audit_events WHERE tenant_id IS $1 AND seq <= $2", "Ii", tenant, c);
+	r = db_exec(db, AUDIT_CHAIN_SQL(tenant, "DELETE FROM audit_events WHERE", "AND seq <= $2"), "ii", tenant, c);
 	if (r < 0)
 		goto out;
 	deleted = db_changes(db);

@@ -115,12 +115,13 @@ json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f)
 
 	if (!events)
 		return NULL;
-	st = db_query(db, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE tenant_id IS $1 AND seq > $2"
-			  " AND time_us >= $3 AND time_us <= $4 AND ($5 IS NULL OR category = $5)"
-			  " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
-			  " AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
-			  " ORDER BY seq LIMIT $10",
-		      "Iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
+	st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
+					  "AND seq > $2 AND time_us >= $3 AND time_us <= $4"
+					  " AND ($5 IS NULL OR category = $5)"
+					  " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
+					  " AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
+					  " ORDER BY seq LIMIT $10"),
+		      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
 		      f->category, f->actor, f->action, f->result, f->target, limit);
 	while ((step = db_step(st)) > 0) {
 		struct audit_rec r;
@@ -385,15 +386,19 @@ struct audit_export *audit_export_open(struct db *db, int64_t tenant, const stru
 	} else if (r < 0) {
 		goto fail;
 	} else {
-		int64_t oldest = one_int(db, db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1",
-						      "I", tenant), fin.seq + 1);
+		int64_t oldest = one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events"
+									  " WHERE", ""), "i", tenant), fin.seq + 1);
 
-		x->lo = f->from_us ? one_int(db, db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1"
-								  " AND time_us >= $2", "Ii", tenant, f->from_us),
+		x->lo = f->from_us ? one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM"
+									      " audit_events WHERE",
+									      "AND time_us >= $2"),
+							  "ii", tenant, f->from_us),
 					     fin.seq + 1)
 				   : oldest;
-		x->hi = f->to_us ? one_int(db, db_query(db, "SELECT MAX(seq) FROM audit_events WHERE tenant_id IS $1"
-								" AND time_us <= $2", "Ii", tenant, f->to_us), 0)
+		x->hi = f->to_us ? one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MAX(seq) FROM"
+									    " audit_events WHERE",
+									    "AND time_us <= $2"),
+							"ii", tenant, f->to_us), 0)
 				 : fin.seq;
 		if (x->lo < oldest)
 			x->lo = oldest;
@@ -574,8 +579,9 @@ static int fill(struct audit_export *x, struct db *db)
 			return step;
 		}
 	}
-	st = db_query(db, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE tenant_id IS $1 AND seq > $2"
-			  " AND seq <= $3 ORDER BY seq", "Iii", x->tenant, x->cursor, batch_end);
+	st = db_query(db, AUDIT_CHAIN_SQL(x->tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
+					  "AND seq > $2 AND seq <= $3 ORDER BY seq"),
+		      "iii", x->tenant, x->cursor, batch_end);
 	while (r == 0 && (step = db_step(st)) > 0) {
 		struct audit_rec rec;
 

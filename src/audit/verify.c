@@ -687,7 +687,7 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 	memset(res, 0, sizeof(*res));
 	res->ok = true;
 	res->tenant = tenant;
-	st = db_query(db, "SELECT MIN(seq) FROM audit_events WHERE tenant_id IS $1", "I", tenant);
+	st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events WHERE", ""), "i", tenant);
 	if ((step = db_step(st)) > 0 && !db_is_null(st, 0))
 		oldest = db_int(st, 0);
 	db_done(st);
@@ -756,10 +756,11 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 			free(cks);
 			return step;
 		}
-		st = db_query(db, "SELECT seq, time_us, actor_type, actor, source_ip, user_agent, category, action,"
-				  " target, result, details, prev_hash, hash FROM audit_events"
-				  " WHERE tenant_id IS $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-			      "Iii", tenant, cursor, batch_end);
+		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT seq, time_us, actor_type, actor, source_ip,"
+						  " user_agent, category, action, target, result, details, prev_hash,"
+						  " hash FROM audit_events WHERE",
+						  "AND seq > $2 AND seq <= $3 ORDER BY seq"),
+			      "iii", tenant, cursor, batch_end);
 		while (res->ok && (step = db_step(st)) > 0) {
 			struct audit_rec r = { .tenant = tenant };
 			size_t n1, n2;

@@ -85,8 +85,11 @@ bool account_display_name_valid(const char *name)
 	"id, tenant_id, login, email, display_name, role, status, must_change_password,"    \
 	" locked_until_us, COALESCE(last_login_us, 0), created_us"
 
-static void read_account(struct db_stmt *st, struct account *a)
+/* A db_row_fn: ACCOUNT_COLUMNS into a struct account. */
+static void read_account(struct db_stmt *st, void *row)
 {
+	struct account *a = row;
+
 	memset(a, 0, sizeof(*a));
 	a->id = db_int(st, 0);
 	a->tenant_id = db_int(st, 1);
@@ -101,31 +104,16 @@ static void read_account(struct db_stmt *st, struct account *a)
 	a->created_us = db_int(st, 10);
 }
 
-/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
-static int one_account(struct db_stmt *st, struct account *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_account(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
-}
-
 int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret)
 {
-	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-				    " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), ret);
+	return db_one(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+			       " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login), read_account, ret);
 }
 
 int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret)
 {
-	return one_account(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
-				    " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+			       " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), read_account, ret);
 }
 
 json_t *account_json(const struct account *a)
@@ -243,17 +231,19 @@ int account_invite(struct db *db, const struct actor *who, const struct tenant *
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = tenant_account_count(db, t->id, &count);
+	r = db_lock_tenant(db, t->id);   /* the account limit is counted before the insert */
+	if (r == 0)
+		r = tenant_account_count(db, t->id, &count);
 	if (r == 0 && count >= KURA_ACCOUNTS_PER_TENANT)
 		r = -E2BIG;
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO accounts (tenant_id, login, email, display_name, role, status,"
-			" created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 'invited', $6, $6)",
-		    "itttti", t->id, login, email, display_name ? display_name : "", role, now);
+	r = db_insert(db, &id, "INSERT INTO accounts (tenant_id, login, email, display_name, role, status,"
+			      " created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 'invited', $6, $6)"
+			      " RETURNING id",
+		      "itttti", t->id, login, email, display_name ? display_name : "", role, now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	r = db_exec(db, "INSERT INTO invitations (token_hash, tenant_id, account_id, created_us, expires_us)"
 			" VALUES ($1, $2, $3, $4, $5)", "biiii", hash, sizeof(hash), t->id, id, now, expires_us);
 	if (r < 0)
@@ -304,7 +294,9 @@ int account_create_with_password(struct db *db, const struct actor *who, const s
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = tenant_account_count(db, t->id, &count);
+	r = db_lock_tenant(db, t->id);   /* the account limit is counted before the insert */
+	if (r == 0)
+		r = tenant_account_count(db, t->id, &count);
 	if (r == 0 && count >= KURA_ACCOUNTS_PER_TENANT)
 		r = -E2BIG;
 	if (r == 0)
@@ -374,7 +366,9 @@ int account_update(struct db *db, const struct actor *who, int64_t tenant_id, co
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = account_get(db, tenant_id, login, &a);
+	r = db_lock_tenant(db, tenant_id);   /* the last active manager is counted, then changed */
+	if (r == 0)
+		r = account_get(db, tenant_id, login, &a);
 	if (r < 0)
 		goto out;
 	suspend = c->status && !strcmp(c->status, "suspended") && strcmp(a.status, "suspended");
@@ -434,7 +428,9 @@ int account_delete(struct db *db, const struct actor *who, int64_t tenant_id, co
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = account_get(db, tenant_id, login, &a);
+	r = db_lock_tenant(db, tenant_id);   /* the last active manager is counted, then deleted */
+	if (r == 0)
+		r = account_get(db, tenant_id, login, &a);
 	if (r == 0)
 		r = check_keeps_manager(db, who, &a, true);
 	/* sessions and invitations go with the account (ON DELETE CASCADE) */
@@ -457,7 +453,9 @@ int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id, co
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = account_get(db, tenant_id, login, &a);
+	r = db_lock_tenant(db, tenant_id);   /* the lockout counters */
+	if (r == 0)
+		r = account_get(db, tenant_id, login, &a);
 	if (r == 0)
 		r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
 				" locked_until_us = 0, updated_us = $3 WHERE tenant_id = $1 AND id = $2",
@@ -519,7 +517,8 @@ static int audit_login(struct db *db, const struct actor *who, int64_t tenant_id
  *     right password of an account with a second factor is refused when the account was
  *     locked meanwhile.
  * A check cut by a crash leaves a pending count behind; it is void once no attempt was
- * reserved for KURA_LOCKOUT_PENDING_STALE_S.
+ * reserved for KURA_LOCKOUT_PENDING_STALE_S. Every step that reads or moves the counters runs
+ * in a transaction holding the tenant's write lock (store/db.h "Write serialisation").
  */
 static struct lockout_policy lockout_defaults(void)
 {
@@ -537,8 +536,10 @@ int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account
 	struct lockout_policy pol = lockout_defaults();
 	int64_t now = clock_now_us(), locked = 0;
 	struct db_stmt *st;
-	int r = lockout_policy_get(db, tenant_id, &pol);
+	int r = db_lock_tenant(db, tenant_id);   /* the lockout counters (see above) */
 
+	if (r == 0)
+		r = lockout_policy_get(db, tenant_id, &pol);
 	if (r == 0)
 		r = db_exec(db, "UPDATE accounts SET"
 				" failed_count = " FAILED_NOW ","
@@ -581,8 +582,12 @@ static int attempt_reserve(struct db *db, int64_t tenant_id, int64_t account_id)
 /* A reserved attempt that is no failure leaves pending. Inside the caller's transaction. */
 static int attempt_release_tx(struct db *db, int64_t tenant_id, int64_t account_id)
 {
-	return db_exec(db, "UPDATE accounts SET attempts_pending = " PENDING_LESS_ONE
-			   " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
+	int r = db_lock_tenant(db, tenant_id);
+
+	if (r == 0)
+		r = db_exec(db, "UPDATE accounts SET attempts_pending = " PENDING_LESS_ONE
+				" WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
+	return r;
 }
 
 /* A right secret that does not complete a login (password step of an MFA account,
@@ -628,7 +633,10 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = lockout_policy_get(db, tenant_id, &pol);
+	/* the failure count is read, then locks the account at the threshold */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0)
+		r = lockout_policy_get(db, tenant_id, &pol);
 	if (r == 0 && account_id && outcome == ATTEMPT_RETURN)
 		r = attempt_release_tx(db, tenant_id, account_id);
 	if (r == 0 && account_id && outcome == ATTEMPT_WRONG) {
@@ -783,10 +791,12 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 		return r;
 	/* only while still unlocked: failures counted by concurrent requests since the
 	 * reservation may have locked the account, and a success must not lift that lock */
-	r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-			" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
-			" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
-		    "iii", t.id, a.id, clock_now_us());
+	r = db_lock_tenant(db, t.id);
+	if (r == 0)
+		r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
+				" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
+				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
+			    "iii", t.id, a.id, clock_now_us());
 	if (r == 0 && db_changes(db) != 1) {
 		db_rollback(db);
 		r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_RETURN);
@@ -830,10 +840,13 @@ int account_login_record_tx(struct db *db, const struct actor *who, int64_t tena
 			    int64_t account_id, const char *login, const char *method)
 {
 	/* only while still unlocked (see account_authenticate): -EACCES makes the caller roll back */
-	int r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-			    " attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
-			    " WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
-			"iii", tenant_id, account_id, clock_now_us());
+	int r = db_lock_tenant(db, tenant_id);
+
+	if (r == 0)
+		r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
+				" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
+				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
+			    "iii", tenant_id, account_id, clock_now_us());
 
 	if (r == 0 && db_changes(db) != 1)
 		r = -EACCES;

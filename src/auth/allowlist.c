@@ -4,7 +4,7 @@
  * A tenant holds up to KURA_IP_ALLOWLIST_MAX CIDR ranges and a flag saying whether they
  * apply to all users or only to managers. An empty list restricts nobody. The list is
  * checked at login, before the password is looked at, and on every request of a session or
- * an app password (server.c / api_access.c).
+ * an app password (server.c / http/access.c).
  *
  * SECURITY: ranges are parsed strictly with inet_pton (no inet_aton shorthand, no leading
  * zeros, no zone ids, no spaces), the prefix is plain decimal in range, and host bits must
@@ -411,7 +411,9 @@ int allowlist_replace(struct db *db, const struct actor *who, int64_t tenant_id,
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = allowlist_get(db, tenant_id, &old);
+	r = db_lock_tenant(db, tenant_id);   /* the list is replaced as a whole */
+	if (r == 0)
+		r = allowlist_get(db, tenant_id, &old);
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM tenant_ip_ranges WHERE tenant_id = $1", "i", tenant_id);
 	for (i = 0; r == 0 && i < next->n; i++) {

@@ -86,6 +86,9 @@ int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, in
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
+	r = db_lock_tenant(db, tenant_id);   /* the limit is counted before the insert */
+	if (r < 0)
+		goto out;
 	st = db_query(db, "SELECT COUNT(*) FROM app_passwords WHERE tenant_id = $1 AND account_id = $2",
 		      "ii", tenant_id, account_id);
 	r = db_step(st);
@@ -98,13 +101,12 @@ int apppass_create(struct db *db, const struct actor *who, int64_t tenant_id, in
 		r = -E2BIG;
 		goto out;
 	}
-	r = db_exec(db, "INSERT INTO app_passwords (tenant_id, account_id, name, scope, secret_hash,"
-			" created_us, second_factor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		    "iittbii", tenant_id, account_id, name, scope, hash, sizeof(hash), now,
-		    (int64_t)second_factor);
+	r = db_insert(db, &id, "INSERT INTO app_passwords (tenant_id, account_id, name, scope, secret_hash,"
+			      " created_us, second_factor) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+		      "iittbii", tenant_id, account_id, name, scope, hash, sizeof(hash), now,
+		      (int64_t)second_factor);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	details = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "name", name, "scope", scope);
 	r = audit_apppass(db, who, tenant_id, "app_password.create", details);
 	if (r == 0)

@@ -481,9 +481,11 @@ static int second_factor_reserve(struct db *db, const struct challenge_row *c, c
 
 	if (r < 0)
 		return r;
-	r = db_exec(db, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1"
-			" AND used_us IS NULL AND attempts < $2 AND expires_us > $3",
-		    "iii", c->id, (int64_t)KURA_MFA_CHALLENGE_ATTEMPTS, clock_now_us());
+	r = db_lock_tenant(db, a->tenant_id);   /* the lockout counters (auth/account.c) */
+	if (r == 0)
+		r = db_exec(db, "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1"
+				" AND used_us IS NULL AND attempts < $2 AND expires_us > $3",
+			    "iii", c->id, (int64_t)KURA_MFA_CHALLENGE_ATTEMPTS, clock_now_us());
 	if (r == 0 && db_changes(db) != 1) {
 		*ret_reason = "challenge spent";
 		r = -EACCES;
@@ -567,6 +569,13 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	/* the factor's own counter (TOTP step, WebAuthn sign count) is read, then moved, and
+	 * the lockout counters after it */
+	r = db_lock_tenant(db, t.id);
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
 	if (otp)
 		v = totp_verify_tx(db, t.id, a.id, otp, &reason);
 	else if (recovery_code) {

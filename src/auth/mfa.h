@@ -89,8 +89,6 @@ int totp_confirm(struct db *db, const struct actor *who, int64_t session_id, con
 		 const char *code, recovery_codes_t ret_codes, bool *ret_issued) KURA_WUR;
 int totp_remove(struct db *db, const struct actor *who, int64_t session_id,
 		const struct account *a) KURA_WUR;
-/* Time step (RFC 6238 T) of now, and the code for a secret: for tests and the docs. */
-int64_t totp_step_now(void);
 
 /* ---- WebAuthn ---- */
 int webauthn_register_begin(struct db *db, const struct actor *who, int64_t session_id,

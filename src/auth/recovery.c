@@ -137,7 +137,9 @@ int recovery_regenerate(struct db *db, const struct actor *who, int64_t session_
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = mfa_state_get(db, a->tenant_id, a->id, &s);
+	r = db_lock_tenant(db, a->tenant_id);   /* codes only while a factor is enrolled */
+	if (r == 0)
+		r = mfa_state_get(db, a->tenant_id, a->id, &s);
 	if (r == 0 && !mfa_state_enrolled(&s))
 		r = -EPERM;
 	if (r == 0)

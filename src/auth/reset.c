@@ -222,9 +222,11 @@ int reset_complete(struct db *db, const struct actor *who, const char *token, co
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
+	r = db_lock_tenant(db, tenant_id);   /* the lockout counters are cleared below */
 	/* claim the token; a concurrent use of the same token finds it spent */
-	r = db_exec(db, "UPDATE password_resets SET used_us = $2 WHERE id = $1 AND used_us IS NULL"
-			" AND expires_us > $2", "ii", id, now);
+	if (r == 0)
+		r = db_exec(db, "UPDATE password_resets SET used_us = $2 WHERE id = $1 AND used_us IS NULL"
+				" AND expires_us > $2", "ii", id, now);
 	if (r == 0 && db_changes(db) != 1)
 		r = -ENOENT;
 	if (r == 0)

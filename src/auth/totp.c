@@ -30,11 +30,6 @@
 #define TOTP_SEALED (TOTP_NONCE + KURA_TOTP_SECRET_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 #define TOTP_ALG "xchacha20poly1305"
 
-int64_t totp_step_now(void)
-{
-	return clock_now_us() / 1000000 / KURA_TOTP_STEP_S;
-}
-
 static void totp_ad(int64_t tenant_id, int64_t account_id, unsigned char ad[sizeof(TOTP_AD_PREFIX) - 1 + 16])
 {
 	size_t n = sizeof(TOTP_AD_PREFIX) - 1;
@@ -271,6 +266,9 @@ int totp_confirm(struct db *db, const struct actor *who, int64_t session_id, con
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	r = db_lock_tenant(db, a->tenant_id);   /* the first recovery codes are issued once */
+	if (r < 0)
+		goto out;
 	st = db_query(db, "SELECT secret_sealed FROM mfa_totp WHERE tenant_id = $1 AND account_id = $2"
 			  " AND confirmed_us IS NULL", "ii", a->tenant_id, a->id);
 	r = db_step(st);

@@ -511,6 +511,9 @@ int webauthn_register_finish(struct db *db, const struct actor *who, int64_t ses
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
+	r = db_lock_tenant(db, a->tenant_id);   /* the challenge is found open, then spent */
+	if (r < 0)
+		goto rollback;
 	/* the challenge: this account's, asked by this session, open; found by its hash */
 	st = db_query(db, "SELECT id FROM mfa_challenges WHERE purpose = 'webauthn-register' AND tenant_id = $1"
 			  " AND account_id = $2 AND session_id = $3 AND webauthn_hash = $4 AND used_us IS NULL"
@@ -528,14 +531,14 @@ int webauthn_register_finish(struct db *db, const struct actor *who, int64_t ses
 		goto rollback;
 	r = db_exec(db, "UPDATE mfa_challenges SET used_us = $2 WHERE id = $1", "ii", challenge_id, clock_now_us());
 	if (r == 0)
-		r = db_exec(db, "INSERT INTO webauthn_credentials (tenant_id, account_id, credential_id, alg, public_key,"
-				" sign_count, fmt, name, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			    "iibibitti", a->tenant_id, a->id, cr.raw_id.p, cr.raw_id.n, (int64_t)type,
-			    fido_cred_pubkey_ptr(c), fido_cred_pubkey_len(c), (int64_t)fido_cred_sigcount(c),
-			    att.fmt, name, clock_now_us());
+		r = db_insert(db, &id, "INSERT INTO webauthn_credentials (tenant_id, account_id, credential_id, alg,"
+				      " public_key, sign_count, fmt, name, created_us)"
+				      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+			      "iibibitti", a->tenant_id, a->id, cr.raw_id.p, cr.raw_id.n, (int64_t)type,
+			      fido_cred_pubkey_ptr(c), fido_cred_pubkey_len(c), (int64_t)fido_cred_sigcount(c),
+			      att.fmt, name, clock_now_us());
 	if (r < 0)
 		goto rollback;
-	id = db_last_id(db);
 	r = recovery_issue_first_tx(db, a->tenant_id, a->id, ret_codes, ret_issued);
 	if (r == 0) {
 		details = json_pack("{s:s, s:s, s:s}", "name", name, "algorithm",

@@ -28,7 +28,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
-#include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "files/files.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"

@@ -11,4 +11,9 @@
  * file and its directory. On failure nothing is left behind (a file it made is unlinked).
  * 0, -EEXIST when path exists, or another -errno. */
 int crypto_write_new_file(const char *path, const void *data, size_t n, mode_t mode) KURA_WUR;
+
+/* data/common-passwords.txt, embedded at build time (cmake/embed.cmake) for password.c:
+ * newline-separated, lower-case, NUL-terminated. */
+extern const char *const embedded_common_passwords;
+extern const size_t embedded_common_passwords_len;
 #endif

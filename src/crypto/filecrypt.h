@@ -1,5 +1,5 @@
 /*
- * Encryption at rest of file content (E1, E2, B1, B4) and the runtime keyring.
+ * Encryption at rest of file content (E1, E2, B1, B4).
  *
  * Key hierarchy: master key (key file) → tenant key (tenant_keys, versioned) → file key
  * (random per file version, stored wrapped in the file's row). Content format (docs/files.md):
@@ -88,21 +88,6 @@ int filekey_unwrap(const unsigned char tenant_key[TENANT_KEY_BYTES], int64_t ten
 		   const unsigned char wrapped[WRAPPED_KEY_BYTES],
 		   unsigned char ret_file_key[FILECRYPT_KEY_BYTES]) KURA_WUR;
 
-/* ---- the runtime keyring ---- */
-/* Holds the master key (sodium_malloc, no-dump) and a small cache of unwrapped tenant keys,
- * keyed by (tenant, version). Thread-safe. */
-struct keyring_rt;
-/* Copies master (MASTER_KEY_BYTES). */
-struct keyring_rt *keyring_rt_new(const unsigned char *master);
-struct keyring_rt *keyring_rt_free(struct keyring_rt *k);
-const unsigned char *keyring_rt_master(const struct keyring_rt *k);
-/* The tenant's newest key version and key, read from tenant_keys through db. */
-int keyring_rt_current(struct keyring_rt *k, struct db *db, int64_t tenant_id,
-		       int64_t *ret_version, unsigned char ret_key[TENANT_KEY_BYTES]) KURA_WUR;
-/* A given version; -ENOENT when the tenant has no such version. */
-int keyring_rt_get(struct keyring_rt *k, struct db *db, int64_t tenant_id, int64_t version,
-		   unsigned char ret_key[TENANT_KEY_BYTES]) KURA_WUR;
-/* Drops every cached key of the tenant (after rotation or erasure). */
-void keyring_rt_forget(struct keyring_rt *k, int64_t tenant_id);
+/* The runtime keyring (master key and tenant-key cache) is crypto/keyring_rt.h. */
 
 #endif

@@ -17,7 +17,7 @@
 #include <sodium.h>
 
 #include "core/limits.h"
-#include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "store/db.h"
 
 struct cache_entry {
@@ -65,11 +65,6 @@ struct keyring_rt *keyring_rt_free(struct keyring_rt *k)
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 	return NULL;
-}
-
-const unsigned char *keyring_rt_master(const struct keyring_rt *k)
-{
-	return k ? k->s->master : NULL;
 }
 
 static bool cache_lookup(struct keyring_rt *k, int64_t tenant_id, int64_t version,

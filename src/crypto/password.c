@@ -14,7 +14,7 @@
 
 #include "core/limits.h"
 #include "crypto/crypto.h"
-#include "store/embedded.h"
+#include "crypto/crypto_int.h"
 
 /* The sentences in password_problem_text() name these numbers. */
 _Static_assert(KURA_PASSWORD_MIN == 12 && KURA_PASSWORD_MAX == 128, "update the texts");

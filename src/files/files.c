@@ -128,8 +128,9 @@ bool files_content_type_valid(const char *ct)
 
 /* ---- rows ---- */
 
-void files_read_node(struct db_stmt *st, struct file_node *ret)
+void files_read_node(struct db_stmt *st, void *row)
 {
+	struct file_node *ret = row;
 	const char *s;
 
 	memset(ret, 0, sizeof(*ret));
@@ -149,31 +150,17 @@ void files_read_node(struct db_stmt *st, struct file_node *ret)
 	ret->in_trash = db_int(st, 12) != 0;
 }
 
-static int one_node(struct db_stmt *st, struct file_node *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0) {
-		files_read_node(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
-}
-
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
 {
-	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
-				     " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+			       " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id), files_read_node, ret);
 }
 
 int files_get(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
 {
-	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
-				     " WHERE tenant_id = $1 AND id = $2 AND in_trash = 0", "ii",
-				 tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+			       " WHERE tenant_id = $1 AND id = $2 AND in_trash = 0", "ii", tenant_id, id),
+		      files_read_node, ret);
 }
 
 int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
@@ -183,9 +170,9 @@ int files_lookup(struct db *db, int64_t tenant_id, int64_t parent_id, const char
 
 	if (files_name_nfc(name, nfc, sizeof(nfc)) < 0)
 		return -ENOENT;
-	return one_node(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
-				     " WHERE tenant_id = $1 AND parent_id = $2 AND name = $3"
-				     " AND in_trash = 0", "iit", tenant_id, parent_id, nfc), ret);
+	return db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes"
+			       " WHERE tenant_id = $1 AND parent_id = $2 AND name = $3"
+			       " AND in_trash = 0", "iit", tenant_id, parent_id, nfc), files_read_node, ret);
 }
 
 static int root_id(struct db *db, int64_t tenant_id, int64_t *ret)
@@ -289,8 +276,11 @@ int files_quota_row(struct db *db, int64_t tenant_id)
 int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_t meta_delta)
 {
 	int64_t quota = 0, content = 0, meta = 0;
-	int r = files_quota_row(db, tenant_id);
+	/* the quota check reads usage and then moves it (store/db.h "Write serialisation") */
+	int r = db_lock_tenant(db, tenant_id);
 
+	if (r == 0)
+		r = files_quota_row(db, tenant_id);
 	if (r == 0)
 		r = files_quota_parts(db, tenant_id, &quota, &content, &meta);
 	if (r < 0)
@@ -309,9 +299,22 @@ int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_
 			   " WHERE tenant_id = $1", "iii", tenant_id, content_delta, meta_delta);
 }
 
-int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta)
+int files_props_cost(struct db_stmt *st, int64_t *ret)
 {
-	return files_charge(db, tenant_id, delta, 0);
+	int64_t sum = 0;
+	int r;
+
+	/* text reaches the db layer NUL-terminated and is bound by strlen: no NUL inside */
+	while ((r = db_step(st)) > 0) {
+		sum += KURA_QUOTA_ITEM_BYTES;
+		for (int col = 0; col < 3; col++)
+			sum += (int64_t)strlen(db_text(st, col) ? db_text(st, col) : "");
+	}
+	db_done(st);
+	if (r < 0)
+		return r;
+	*ret = sum;
+	return 0;
 }
 
 int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
@@ -432,7 +435,8 @@ int files_node_path(struct db *db, int64_t tenant_id, int64_t id, char *buf, siz
 		" SELECT id, parent_id, name, 0 FROM file_nodes WHERE tenant_id = $1 AND id = $2"
 		" UNION ALL SELECT n.id, n.parent_id, n.name, anc.depth + 1 FROM file_nodes n"
 		" JOIN anc ON n.id = anc.parent_id WHERE n.tenant_id = $1 AND anc.depth < 1000)"
-		" SELECT name, parent_id IS NULL FROM anc ORDER BY depth DESC", "ii", tenant_id, id);
+		" SELECT name, CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END FROM anc ORDER BY depth DESC",
+		"ii", tenant_id, id);
 	size_t len = 0;
 	bool any = false;
 	int r;
@@ -613,17 +617,17 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = check_parent(db, tenant_id, parent_id);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: the parent stays a live folder */
 	if (r == 0)
-		r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
-				" created_by_name, created_us, modified_us)"
-				" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6)", "iitIti", tenant_id,
-			    parent_id, name, who ? who->account_id : 0, who && who->name ? who->name : "",
-			    now);
-	if (r == 0) {
-		id = db_last_id(db);   /* before files_charge, whose quota row insert would move it */
+		r = check_parent(db, tenant_id, parent_id);
+	if (r == 0)
+		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
+				      " created_by_name, created_us, modified_us)"
+				      " VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6) RETURNING id", "iitIti",
+			      tenant_id, parent_id, name, who ? who->account_id : 0,
+			      who && who->name ? who->name : "", now);
+	if (r == 0)
 		r = files_charge(db, tenant_id, 0, KURA_QUOTA_ITEM_BYTES);
-	}
 	if (r == 0) {
 		d = json_pack("{s:s, s:I}", "name", name, "parent_id", (json_int_t)parent_id);
 		r = files_audit(db, who, tenant_id, AUDIT_OPERATION, "folder.create", id,
@@ -656,7 +660,9 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: no cycle, within the depth limit */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;   /* the root stays where it is */
 	if (r < 0)
@@ -717,7 +723,9 @@ int files_trash(struct db *db, const struct actor *who, int64_t tenant_id, int64
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: the whole subtree goes */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;
 	/* the locks on it and below end with it, whichever interface deleted it */
@@ -758,7 +766,9 @@ int files_restore(struct db *db, const struct actor *who, int64_t tenant_id, int
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get_any(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: back under a live folder */
+	if (r == 0)
+		r = files_get_any(db, tenant_id, id, &n);
 	if (r == 0 && !n.trashed_us)
 		r = -ENOENT;   /* not a trash entry (live, or inside a trashed folder) */
 	if (r < 0)
@@ -867,7 +877,9 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 	json_t *d = NULL;
 	int r;
 
-	r = files_get_any(db, tenant_id, id, &node);
+	r = db_lock_tenant(db, tenant_id);   /* the tree and the usage it gives back */
+	if (r == 0)
+		r = files_get_any(db, tenant_id, id, &node);
 	if (r == 0 && !node.trashed_us)
 		r = -ENOENT;
 	if (r < 0)
@@ -899,19 +911,25 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 	db_done(st);
 	if (r == 0) {
 		/* what its labels and dead properties cost, before they go with the rows */
+		int64_t props = 0;
+
 		st = db_query(db,
 			      "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
 			      " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
-			      " SELECT (SELECT count(*) FROM file_labels WHERE tenant_id = $1"
-			      "  AND node_id IN (SELECT id FROM sub)),"
-			      " (SELECT coalesce(sum(" FILES_PROP_COST_SQL "), 0) FROM dav_props"
-			      "  WHERE tenant_id = $1 AND node_id IN (SELECT id FROM sub))",
-			      "iii", tenant_id, id, (int64_t)KURA_QUOTA_ITEM_BYTES);
+			      " SELECT count(*) FROM file_labels WHERE tenant_id = $1"
+			      " AND node_id IN (SELECT id FROM sub)", "ii", tenant_id, id);
 		r = db_step(st);
 		if (r > 0)
-			meta = (count + db_int(st, 0)) * KURA_QUOTA_ITEM_BYTES + db_int(st, 1);
+			meta = (count + db_int(st, 0)) * KURA_QUOTA_ITEM_BYTES;
 		r = r < 0 ? r : 0;
 		db_done(st);
+		if (r == 0)
+			r = files_props_cost(db_query(db,
+				"WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
+				" JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
+				" SELECT ns, name, xml FROM dav_props WHERE tenant_id = $1"
+				" AND node_id IN (SELECT id FROM sub)", "ii", tenant_id, id), &props);
+		meta += props;
 	}
 	if (r == 0)
 		r = db_exec(db,
@@ -1010,6 +1028,16 @@ int files_purge_expired(struct files *f, struct db *db, int64_t cutoff_us, int64
 	return r;
 }
 
+/* Only text with a byte outside printable ASCII can change under NFC. (Tested in C: the
+ * GLOB that did it in SQL is SQLite's.) */
+static bool nfc_may_change(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return true;
+	return false;
+}
+
 int files_normalize_legacy(struct db *db, int64_t *ret_n)
 {
 	struct db_stmt *st;
@@ -1024,12 +1052,10 @@ int files_normalize_legacy(struct db *db, int64_t *ret_n)
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	/* only names with a byte outside printable ASCII can change */
-	st = db_query(db, "SELECT tenant_id, id, name FROM file_nodes WHERE parent_id IS NOT NULL"
-			  " AND name GLOB '*[^ -~]*'", "");
+	st = db_query(db, "SELECT tenant_id, id, name FROM file_nodes WHERE parent_id IS NOT NULL", "");
 	while (r == 0 && db_step(st) > 0) {
 		const char *name = db_text(st, 2);
-		utf8proc_uint8_t *nfc = name ? utf8proc_NFC((const utf8proc_uint8_t *)name) : NULL;
+		utf8proc_uint8_t *nfc = nfc_may_change(name) ? utf8proc_NFC((const utf8proc_uint8_t *)name) : NULL;
 
 		if (nfc && strcmp((const char *)nfc, name)) {
 			int k = db_exec(db, "UPDATE file_nodes SET name = $3 WHERE tenant_id = $1 AND id = $2",
@@ -1046,10 +1072,10 @@ int files_normalize_legacy(struct db *db, int64_t *ret_n)
 		free(nfc);
 	}
 	db_done(st);
-	st = r == 0 ? db_query(db, "SELECT token, path FROM dav_locks WHERE path GLOB '*[^ -~]*'", "") : NULL;
+	st = r == 0 ? db_query(db, "SELECT token, path FROM dav_locks", "") : NULL;
 	while (r == 0 && db_step(st) > 0) {
 		const char *path = db_text(st, 1);
-		utf8proc_uint8_t *nfc = path ? utf8proc_NFC((const utf8proc_uint8_t *)path) : NULL;
+		utf8proc_uint8_t *nfc = nfc_may_change(path) ? utf8proc_NFC((const utf8proc_uint8_t *)path) : NULL;
 
 		if (nfc && strcmp((const char *)nfc, path))
 			r = db_exec(db, "UPDATE dav_locks SET path = $2 WHERE token = $1", "tt", db_text(st, 0),
@@ -1222,7 +1248,9 @@ int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, i
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the label limit is counted before the insert */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r < 0)
 		goto out;
 	st = db_query(db, "SELECT count(*) FROM file_labels WHERE tenant_id = $1 AND node_id = $2",
@@ -1266,7 +1294,9 @@ int files_label_remove(struct db *db, const struct actor *who, int64_t tenant_id
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* usage moves */
+	if (r == 0)
+		r = files_get(db, tenant_id, id, &n);
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM file_labels WHERE tenant_id = $1 AND node_id = $2"
 				" AND label = $3", "iit", tenant_id, id, label);

@@ -7,7 +7,8 @@
  * Tenancy: every function takes the tenant id and every query names it; ids are global
  * integers, so an id of another tenant is simply "not found" (-ENOENT).
  * Changes: each runs in one transaction with its audit record; usage is updated in that
- * same transaction, so it stays exact under concurrency (SQLite BEGIN IMMEDIATE).
+ * same transaction, which holds the tenant's write lock (store/db.h), so it stays exact
+ * under concurrency.
  * Errors: -EINVAL bad name/label, -ENOENT not found (or in trash), -EEXIST name taken,
  * -ENOTDIR parent is not a folder, -EISDIR a folder stands where a file was expected,
  * -ELOOP move into its own subtree, -EDQUOT quota exceeded, -EFBIG over the file size

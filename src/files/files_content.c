@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "files/files_int.h"
 #include "store/db.h"
 
@@ -193,7 +194,10 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
+	/* the tree, the quota, and the tenant key version the file is wrapped with */
+	r = db_lock_tenant(db, u->tenant_id);
+	if (r == 0)
+		r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
 	if (r == 0)
 		r = filekey_wrap(tkey, u->tenant_id, version, blob_id, u->file_key, wrapped);
 	sodium_memzero(tkey, sizeof(tkey));
@@ -235,15 +239,13 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 			    u->tenant_id, id, size, u->content_type, etag, blob_id,
 			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now);
 	} else {
-		r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
-				" content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
-				" created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
-				" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)", "iitittttibIti",
-			    u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
-			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
-			    who ? who->account_id : 0, who && who->name ? who->name : "", now);
-		if (r == 0)
-			id = db_last_id(db);
+		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
+				      " content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
+				      " created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
+				      " $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id", "iitittttibIti",
+			      u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
+			      filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
+			      who ? who->account_id : 0, who && who->name ? who->name : "", now);
 	}
 	if (r < 0)
 		goto out;
@@ -503,6 +505,10 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 	r = db_begin(db);
 	if (r < 0)
 		goto done;
+	/* every file row is rewrapped and the old versions go: no upload may slip in between */
+	r = db_lock_tenant(db, tenant_id);
+	if (r < 0)
+		goto out;
 	st = db_query(db, "SELECT version, wrapped FROM tenant_keys WHERE tenant_id = $1"
 			  " ORDER BY version", "i", tenant_id);
 	while ((r = db_step(st)) > 0) {

@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
 #include "files/files_dav.h"
 #include "files/files_int.h"
 #include "store/db.h"
@@ -120,14 +121,9 @@ int files_dav_props(struct db *db, int64_t tenant_id, int64_t node_id, bool with
 /* What the dead properties of one node cost the quota. */
 static int props_cost(struct db *db, int64_t tenant_id, int64_t node_id, int64_t *ret)
 {
-	struct db_stmt *st = db_query(db, "SELECT coalesce(sum(" FILES_PROP_COST_SQL "), 0) FROM dav_props"
-					  " WHERE tenant_id = $1 AND node_id = $2", "iii", tenant_id, node_id,
-				      (int64_t)KURA_QUOTA_ITEM_BYTES);
-	int r = db_step(st);
-
-	*ret = r > 0 ? db_int(st, 0) : 0;
-	db_done(st);
-	return r < 0 ? r : 0;
+	*ret = 0;
+	return files_props_cost(db_query(db, "SELECT ns, name, xml FROM dav_props WHERE tenant_id = $1"
+					 " AND node_id = $2", "ii", tenant_id, node_id), ret);
 }
 
 static bool prop_name_ok(const char *s, bool empty_ok)
@@ -167,7 +163,9 @@ int files_dav_proppatch(struct db *db, const struct actor *who, int64_t tenant_i
 		json_decref(names);
 		return r;
 	}
-	r = files_get(db, tenant_id, node_id, &node);
+	r = db_lock_tenant(db, tenant_id);   /* the property limit and the quota */
+	if (r == 0)
+		r = files_get(db, tenant_id, node_id, &node);
 	if (r == 0)
 		r = props_cost(db, tenant_id, node_id, &cost_before);
 	for (i = 0; r == 0 && i < n; i++) {
@@ -467,8 +465,10 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 	in_tx = true;
 	/* the copies' keys were wrapped before this transaction: if a tenant-key rotation has
 	 * committed since, that version is gone and the copies would be unreadable; fail and let
-	 * the client try again (nothing is recorded, the new blobs are removed below) */
-	{
+	 * the client try again (nothing is recorded, the new blobs are removed below). The tenant
+	 * lock keeps the next rotation out until this commits, and the tree and quota as read. */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0) {
 		unsigned char tkey[TENANT_KEY_BYTES];
 		int64_t current = 0;
 
@@ -507,28 +507,27 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 			break;
 		}
 		if (it->folder) {
-			r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, created_by,"
-					" created_by_name, created_us, modified_us)"
-					" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6)", "iitIti", tenant_id,
-				    parent, name, who ? who->account_id : 0, who && who->name ? who->name : "",
-				    now);
+			r = db_insert(db, &it->new_id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name,"
+					" created_by, created_by_name, created_us, modified_us)"
+					" VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6) RETURNING id", "iitIti",
+				      tenant_id, parent, name, who ? who->account_id : 0,
+				      who && who->name ? who->name : "", now);
 		} else {
 			unsigned char raw[16];
 			char etag[33];
 
 			randombytes_buf(raw, sizeof(raw));
 			hex_encode(raw, sizeof(raw), etag);
-			r = db_exec(db, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
-					" content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
+			r = db_insert(db, &it->new_id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name,"
+					" size, content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
 					" created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
-					" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)", "iitittttibIti",
-				    tenant_id, parent, name, it->size, it->content_type, etag, it->new_blob,
-				    it->alg, it->key_version, it->wrapped, sizeof(it->wrapped),
-				    who ? who->account_id : 0, who && who->name ? who->name : "", now);
+					" $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id", "iitittttibIti",
+				      tenant_id, parent, name, it->size, it->content_type, etag, it->new_blob,
+				      it->alg, it->key_version, it->wrapped, sizeof(it->wrapped),
+				      who ? who->account_id : 0, who && who->name ? who->name : "", now);
 		}
 		if (r < 0)
 			break;
-		it->new_id = db_last_id(db);
 		r = db_exec(db, "INSERT INTO dav_props (tenant_id, node_id, ns, name, xml)"
 				" SELECT tenant_id, $3, ns, name, xml FROM dav_props"
 				" WHERE tenant_id = $1 AND node_id = $2", "iii", tenant_id, it->id, it->new_id);
@@ -580,7 +579,9 @@ int files_dav_move(struct db *db, const struct actor *who, int64_t tenant_id, in
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = files_get(db, tenant_id, src_id, &n);
+	r = db_lock_tenant(db, tenant_id);   /* the tree: no cycle, within the depth limit */
+	if (r == 0)
+		r = files_get(db, tenant_id, src_id, &n);
 	if (r == 0 && n.parent_id == 0)
 		r = -EPERM;
 	/* the moved subtree's own height counts: its deepest item must stay within the limit */
@@ -707,8 +708,11 @@ int files_dav_lock_create(struct db *db, const struct actor *who, int64_t tenant
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND expires_us <= $2", "ii",
-		    tenant_id, now);
+	/* no two conflicting locks: the conflict is counted before the insert */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND expires_us <= $2", "ii",
+			    tenant_id, now);
 	if (r < 0)
 		goto out;
 	/* a conflict: any lock on it or an infinite ancestor, and with Depth infinity any lock
@@ -792,7 +796,9 @@ int files_dav_lock_refresh(struct db *db, const struct actor *who, int64_t tenan
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = lock_applying(db, tenant_id, path, token, &l, ret_root, root_size);
+	r = db_lock_tenant(db, tenant_id);   /* the lock read is the lock changed */
+	if (r == 0)
+		r = lock_applying(db, tenant_id, path, token, &l, ret_root, root_size);
 	if (r == 0 && who && l.account_id != who->account_id)
 		r = -EPERM;
 	if (r == 0) {
@@ -825,7 +831,9 @@ int files_dav_unlock(struct db *db, const struct actor *who, int64_t tenant_id, 
 
 	if (r < 0)
 		return r;
-	r = lock_applying(db, tenant_id, path, token, &l, root, sizeof(root));
+	r = db_lock_tenant(db, tenant_id);   /* the lock read is the lock removed */
+	if (r == 0)
+		r = lock_applying(db, tenant_id, path, token, &l, root, sizeof(root));
 	if (r == 0 && who && l.account_id != who->account_id)
 		r = -EPERM;
 	if (r == 0)
@@ -880,6 +888,11 @@ int files_dav_lock_break(struct db *db, const struct actor *who, int64_t tenant_
 	r = db_begin(db);
 	if (r < 0)
 		return r;
+	r = db_lock_tenant(db, tenant_id);   /* the lock read is the lock broken */
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
 	st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND token = $2"
 			  " AND expires_us > $3", "iti", tenant_id, token, clock_now_us());
 	r = db_step(st);

@@ -5,8 +5,7 @@
 
 #include "audit/audit.h"
 #include "files/files.h"
-
-struct db_stmt;
+#include "store/db.h"
 
 struct files {
 	struct blob_store *bs;
@@ -21,13 +20,12 @@ struct files {
 #define FILES_NODE_COLS \
 	"id, parent_id, kind, name, size, content_type, etag, created_by_name, created_us," \
 	" modified_us, trashed_us, trashed_by_name, in_trash"
-void files_read_node(struct db_stmt *st, struct file_node *ret);
+/* A db_row_fn (store/db.h): FILES_NODE_COLS into the struct file_node at row. */
+db_row_fn files_read_node;
 /* Any node of the tenant, in trash or not. */
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
 /* Creates the tenant's quota row when missing (inside the caller's transaction). */
 int files_quota_row(struct db *db, int64_t tenant_id) KURA_WUR;
-/* Adds delta to usage; -EDQUOT when a positive delta would pass the quota. */
-int files_usage_add(struct db *db, int64_t tenant_id, int64_t delta) KURA_WUR;
 /* Depth of a folder (root = 0) and whether needle is among its ancestors (itself
  * included): one recursive query. -ENOENT when the folder does not exist. */
 int files_ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t needle,
@@ -36,9 +34,11 @@ int files_ancestry(struct db *db, int64_t tenant_id, int64_t folder_id, int64_t 
 /* ---- issue 14: quota of metadata, names, depth, locks, free-space reserve ---- */
 /* Bytes of a name as it may arrive before NFC normalisation (NFD is longer). */
 #define FILES_NAME_INPUT_MAX (4 * KURA_FILE_NAME_MAX)
-/* What one dead_props row costs the quota, as SQL over its columns ($3 = the item charge). */
-#define FILES_PROP_COST_SQL \
-	"$3 + length(CAST(ns AS BLOB)) + length(CAST(name AS BLOB)) + length(CAST(xml AS BLOB))"
+/* What dead properties cost the quota: KURA_QUOTA_ITEM_BYTES per row plus the bytes of its
+ * namespace, name and value. Steps st, which selects (ns, name, xml), to its end and releases
+ * it. Counted in C: the byte length of text has no spelling both SQLite 3.40 and PostgreSQL
+ * know (octet_length is SQLite >= 3.43; CAST(… AS BLOB) is SQLite's). */
+int files_props_cost(struct db_stmt *st, int64_t *ret) KURA_WUR;
 /* Changes content usage and metadata usage together (inside the caller's transaction,
  * creating the quota row when missing); -EDQUOT when a positive total would pass the quota. */
 int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_t meta_delta) KURA_WUR;

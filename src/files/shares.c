@@ -9,8 +9,8 @@
  * password gives a link session (another 256-bit token, hashed, KURA_SHARE_SESSION_S)
  * bound to that one share. A download is counted when it starts, by one conditional UPDATE
  * (downloads < max_downloads AND not expired AND not revoked) inside the transaction that
- * also writes its audit record, so concurrent downloads can never pass the limit (SQLite
- * BEGIN IMMEDIATE serializes writers; the CHECK constraint is the backstop).
+ * also writes its audit record, so concurrent downloads can never pass the limit (the
+ * transaction holds the tenant's write lock, store/db.h; the CHECK constraint is the backstop).
  *
  * SECURITY: the public side starts from a token and never from a tenant: shares_resolve()
  * looks the hash up, and everything after uses the share's own tenant_id; nodes reached
@@ -39,12 +39,16 @@
 #include "tenant/tenant.h"
 
 #define SHARE_COLS \
-	"id, tenant_id, kind, node_id, created_by, created_by_name, password_hash IS NOT NULL," \
+	"id, tenant_id, kind, node_id, created_by, created_by_name," \
+	" CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END," \
 	" notify_on_download, expires_us, max_downloads, downloads, uploads, created_us," \
 	" revoked_us, locked_until_us"
 
-static void read_share(struct db_stmt *st, struct share *ret)
+/* A db_row_fn: SHARE_COLS into a struct share. */
+static void read_share(struct db_stmt *st, void *row)
 {
+	struct share *ret = row;
+
 	memset(ret, 0, sizeof(*ret));
 	ret->id = db_int(st, 0);
 	ret->tenant_id = db_int(st, 1);
@@ -61,20 +65,6 @@ static void read_share(struct db_stmt *st, struct share *ret)
 	ret->created_us = db_int(st, 12);
 	ret->revoked_us = db_is_null(st, 13) ? 0 : db_int(st, 13);
 	ret->locked_until_us = db_int(st, 14);
-}
-
-static int one_share(struct db_stmt *st, struct share *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0) {
-		read_share(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = -ENOENT;
-	}
-	db_done(st);
-	return r;
 }
 
 static const char *kind_name(enum share_kind k)
@@ -268,7 +258,10 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 	r = db_begin(db);
 	if (r < 0)
 		goto fail;
-	r = count_shares(db, tenant_id, &count);
+	/* the share limit is counted and the item looked at before the insert */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0)
+		r = count_shares(db, tenant_id, &count);
 	if (r == 0 && count >= KURA_SHARES_PER_TENANT)
 		r = -E2BIG;
 	/* the item may have gone to the trash since the check above: look again, locked */
@@ -276,15 +269,14 @@ int shares_create(struct db *db, const struct actor *who, int64_t tenant_id, con
 		r = files_get(db, tenant_id, in->node_id, &n);
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "INSERT INTO shares (tenant_id, token_hash, kind, node_id, created_by,"
-			" created_by_name, password_hash, expires_us, max_downloads, notify_on_download,"
-			" created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-		    "ibtiIttiIii", tenant_id, hash, sizeof(hash), kind_name(in->kind), n.id,
-		    who->account_id, who->name ? who->name : "", in->password ? pwhash : NULL,
-		    now + expires_s * 1000000, in->max_downloads, (int64_t)in->notify_on_download, now);
+	r = db_insert(db, &id, "INSERT INTO shares (tenant_id, token_hash, kind, node_id, created_by,"
+			      " created_by_name, password_hash, expires_us, max_downloads, notify_on_download,"
+			      " created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+		      "ibtiIttiIii", tenant_id, hash, sizeof(hash), kind_name(in->kind), n.id,
+		      who->account_id, who->name ? who->name : "", in->password ? pwhash : NULL,
+		      now + expires_s * 1000000, in->max_downloads, (int64_t)in->notify_on_download, now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	rcpt = json_array();
 	for (i = 0; i < in->n_recipients && r == 0; i++) {
 		int64_t outbox = 0;
@@ -326,8 +318,8 @@ fail:
 
 int shares_get(struct db *db, int64_t tenant_id, int64_t id, struct share *ret)
 {
-	return one_share(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE tenant_id = $1 AND id = $2",
-				  "ii", tenant_id, id), ret);
+	return db_one(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE tenant_id = $1 AND id = $2",
+			       "ii", tenant_id, id), read_share, ret);
 }
 
 static json_t *time_json(int64_t us)
@@ -480,7 +472,9 @@ static int label_change(struct db *db, const struct actor *who, int64_t tenant_i
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = shares_get(db, tenant_id, id, &s);
+	r = db_lock_tenant(db, tenant_id);   /* the label limit is counted before the insert */
+	if (r == 0)
+		r = shares_get(db, tenant_id, id, &s);
 	if (r < 0)
 		goto out;
 	if (add) {
@@ -541,8 +535,8 @@ int shares_resolve(struct db *db, const char *token, struct share *ret, enum sha
 	if (!token || !token_well_formed(token))
 		return -ENOENT;
 	token_hash(token, hash);
-	r = one_share(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE token_hash = $1", "b", hash,
-			       sizeof(hash)), ret);
+	r = db_one(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE token_hash = $1", "b", hash,
+			    sizeof(hash)), read_share, ret);
 	if (r == 0)
 		*ret_gone = gone_state(db, ret, clock_now_us());
 	return r;
@@ -610,10 +604,15 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 	if (!stored[0])
 		return -EINVAL;               /* no password on this link */
 
-	/* reserve the attempt */
+	/* reserve the attempt: the counter is read, then written */
 	r = db_begin(db);
 	if (r < 0)
 		goto wipe;
+	r = db_lock_tenant(db, s->tenant_id);
+	if (r < 0) {
+		db_rollback(db);
+		goto wipe;
+	}
 	st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM shares"
 		      " WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
 	r = db_step(st);
@@ -660,6 +659,9 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 	r = db_begin(db);
 	if (r < 0)
 		goto wipe;
+	r = db_lock_tenant(db, s->tenant_id);   /* settle: the counter is read, then written */
+	if (r < 0)
+		goto out;
 	if (v == -EACCES) {
 		/* the attempt is counted already; at the limit it locks the link */
 		st = db_query(db, "SELECT failed_count, locked_until_us FROM shares WHERE tenant_id = $1 AND id = $2",
@@ -786,17 +788,19 @@ int shares_count_download(struct db *db, const struct actor *who, const struct s
 	*ret_mail = false;
 	if (r < 0)
 		return r;
-	r = db_exec(db, "UPDATE shares SET downloads = downloads + 1 WHERE tenant_id = $1 AND id = $2"
-			" AND revoked_us IS NULL AND expires_us > $3 AND kind = 'download'"
-			" AND (max_downloads IS NULL OR downloads < max_downloads)", "iii",
-		    s->tenant_id, s->id, now);
+	r = db_lock_tenant(db, s->tenant_id);   /* the counter, and the first download's one mail */
+	if (r == 0)
+		r = db_exec(db, "UPDATE shares SET downloads = downloads + 1 WHERE tenant_id = $1"
+				" AND id = $2 AND revoked_us IS NULL AND expires_us > $3 AND kind = 'download'"
+				" AND (max_downloads IS NULL OR downloads < max_downloads)", "iii",
+			    s->tenant_id, s->id, now);
 	if (r == 0 && db_changes(db) != 1)
 		r = -ESTALE;
 	if (r < 0)
 		goto out;
 	if (s->notify_on_download) {
-		st = db_query(db, "SELECT notified_us IS NOT NULL FROM shares WHERE tenant_id = $1 AND id = $2",
-			      "ii", s->tenant_id, s->id);
+		st = db_query(db, "SELECT CASE WHEN notified_us IS NULL THEN 0 ELSE 1 END FROM shares"
+				  " WHERE tenant_id = $1 AND id = $2", "ii", s->tenant_id, s->id);
 		if (db_step(st) > 0)
 			notified = db_int(st, 0);
 		db_done(st);
@@ -831,8 +835,10 @@ int shares_count_upload(struct db *db, const struct actor *who, const struct sha
 
 	if (r < 0)
 		goto done;
-	r = db_exec(db, "UPDATE shares SET uploads = uploads + 1 WHERE tenant_id = $1 AND id = $2", "ii",
-		    s->tenant_id, s->id);
+	r = db_lock_tenant(db, s->tenant_id);   /* a share counter */
+	if (r == 0)
+		r = db_exec(db, "UPDATE shares SET uploads = uploads + 1 WHERE tenant_id = $1 AND id = $2", "ii",
+			    s->tenant_id, s->id);
 	if (r == 0)
 		r = shares_audit(db, who, s, "link.upload", AUDIT_SUCCESS, d);
 	if (r == 0)

@@ -297,22 +297,8 @@ enum MHD_Result dav_begin(struct request *req);
  * trailing "/" is kept. */
 char *http_decode_path(struct arena *a, const char *raw);
 
-/* ---- access (api_access.c): allowlist, throttling, reset, app passwords ---- */
-int access_configure(struct http_server *srv, char *err, size_t err_size);
-/* Replaces req->client_ip by the X-Forwarded-For client when the peer is a trusted proxy. */
-void access_resolve_client(struct request *req);
-bool access_has_basic(struct request *req);
-/* Each returns false after queuing the refusal in *ret_result. */
-bool access_authenticate_basic(struct request *req, enum MHD_Result *ret_result);
-bool access_request_allowed(struct request *req, const char *method, enum MHD_Result *ret_result);
-bool access_login_precheck(struct request *req, const char *tenant, const char *login,
-			   const char *password, enum MHD_Result *ret_result);
-void access_login_failed(struct request *req);
-/* The per-address delay alone (second login step). */
-bool access_throttle_check(struct request *req, enum MHD_Result *ret_result);
-/* Allowlist for an authenticated account before its session is made (second login step). */
-bool access_login_address_ok(struct request *req, const struct tenant *t, const struct account *a,
-			     enum MHD_Result *ret_result);
+/* ---- access: the request gate's controls (access.c) and the access API (api_access.c) ---- */
+#include "http/access.h"
 enum MHD_Result api_ip_allowlist_get(struct request *req);
 enum MHD_Result api_ip_allowlist_put(struct request *req);
 enum MHD_Result api_security_get(struct request *req);

@@ -4,7 +4,7 @@
  *
  * Every request goes through dispatch() in this order, and no handler runs before all of
  * it passed: URL length → header size → strict path decoding → route → body (size, media
- * type, strict JSON) → session (cookie, or an app password by HTTP Basic: api_access.c) →
+ * type, strict JSON) → session (cookie, or an app password by HTTP Basic: access.c) →
  * source-IP allowlist and app-password scope → CSRF (cookie sessions) → password-change
  * gate → permission (authz_allowed, the one choke point) → handler. Refusals are
  * problem+json responses and the permission denials are audit records.
@@ -14,7 +14,7 @@
  * and ".." segments and empty segments are refused before routing. Bodies are bounded by
  * KURA_MAX_JSON_BODY while they arrive; headers by KURA_MAX_HEADER_BYTES (MHD's memory
  * pool is the backstop). The client address is the TCP peer, or, when the peer is a
- * configured trusted proxy, the right-most untrusted X-Forwarded-For entry (api_access.c).
+ * configured trusted proxy, the right-most untrusted X-Forwarded-For entry (access.c).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>

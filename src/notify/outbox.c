@@ -250,7 +250,7 @@ int outbox_enqueue(struct db *db, int64_t tenant_id, const char *to, const char 
 	char hex[2 * OUTBOX_MSGID_RANDOM + 1];
 	char msgid[2 * OUTBOX_MSGID_RANDOM + 16];
 	size_t n_subject, n_body, n_sealed = 0;
-	int64_t now;
+	int64_t now, id = 0;
 	int r;
 
 	if (!db || !to || !subject || !body || tenant_id < 0)
@@ -277,15 +277,15 @@ int outbox_enqueue(struct db *db, int64_t tenant_id, const char *to, const char 
 		return r;
 	now = clock_now_us();
 	/* tenant_id 0 binds NULL: provider mail */
-	r = db_exec(db,
-		    "INSERT INTO mail_outbox (tenant_id, recipient, subject, body, sealed, body_bytes, state,"
-		    " attempts, next_attempt_us, message_id, created_us)"
-		    " VALUES ($1, $2, $3, '', $4, $5, 'queued', 0, $6, $7, $6)",
-		    "Ittbiit", tenant_id, to, subject, sealed, n_sealed, (int64_t)n_body, now, msgid);
+	r = db_insert(db, &id,
+		      "INSERT INTO mail_outbox (tenant_id, recipient, subject, body, sealed, body_bytes, state,"
+		      " attempts, next_attempt_us, message_id, created_us)"
+		      " VALUES ($1, $2, $3, '', $4, $5, 'queued', 0, $6, $7, $6) RETURNING id",
+		      "Ittbiit", tenant_id, to, subject, sealed, n_sealed, (int64_t)n_body, now, msgid);
 	free(sealed);
 	if (r < 0)
 		return r;
 	if (ret_id)
-		*ret_id = db_last_id(db);
+		*ret_id = id;
 	return 0;
 }

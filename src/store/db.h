@@ -1,17 +1,98 @@
 /*
  * Database interface. SQL uses $1..$N placeholders only (the subset SQLite and PostgreSQL
  * share); values are always bound, never formatted into SQL. One backend today (SQLite,
- * WAL mode, one connection per thread); PostgreSQL is meant to sit behind the same calls.
+ * WAL mode, one connection per thread); PostgreSQL is meant to sit behind the same calls
+ * (issue 10), so the SQL in src/ is written once for both (see "Portable SQL" below).
  *
  * Query convenience: db_query(db, sql, types, ...) prepares (cached), binds and returns a
  * statement positioned before the first row. types has one letter per placeholder:
  *   'i' int64_t, 'I' int64_t where 0 binds NULL (optional ids), 't' const char * (NULL binds
  *   NULL), 'b' const void *, size_t, 'n' NULL.
  * Step with db_step() (1 row, 0 done, <0 error); release with db_done() (always).
+ * New rows: db_insert() runs an "INSERT … RETURNING id" and hands back the id.
  *
  * Tenant data: every table holding tenant data has tenant_id, and the modules that own the
  * tables take the request's tenant id in every function. SQL outside those modules never
  * touches tenant tables.
+ *
+ * ---- Portable SQL (what the statements in src/ may use) ----
+ * - Placeholders $1..$N, each bound with a type letter; a backend may send those types to
+ *   the server (PostgreSQL: int8, text, bytea), so "$1 IS NULL OR col = $1" needs no cast.
+ * - New ids come from "INSERT … RETURNING id" (SQLite >= 3.35; Debian 12 has 3.40.1), never
+ *   from a last-insert-id call, which PostgreSQL does not have and which a trigger or a second
+ *   INSERT in between would move.
+ * - Upserts: "ON CONFLICT (cols) DO NOTHING" / "DO UPDATE SET c = excluded.c". Not INSERT OR
+ *   IGNORE/REPLACE, REPLACE INTO.
+ * - Functions both have: COALESCE, CASE, substr, length (characters of text), lower, count,
+ *   sum, min, max (aggregates only: two-argument scalar max()/min() are SQLite's; GREATEST
+ *   is PostgreSQL's), "||". Not: GLOB, strftime/datetime/julianday, IFNULL, instr, printf,
+ *   typeof, randomblob, CAST(x AS BLOB), octet_length (SQLite only from 3.43), rowid, LIMIT -1,
+ *   PRAGMA (db_sqlite.c alone says PRAGMA). Byte lengths of text are counted in C.
+ * - Results read with db_int() are integers: a comparison in a select list is written
+ *   "CASE WHEN c THEN 1 ELSE 0 END" (PostgreSQL returns a boolean for a bare "c IS NULL"),
+ *   and every branch of a CASE has the same type (no "ELSE 0" beside boolean branches).
+ *   Flags are integer columns compared with "= 0" / "= 1", never used bare as conditions.
+ * - NULL-safe equality: "a IS NOT DISTINCT FROM b" is standard and both have it (SQLite
+ *   >= 3.39), but PostgreSQL never uses an index for it. Where NULL stands for one key (the
+ *   provider's audit chain: tenant_id NULL) the statement comes in two forms, "col = $1" and
+ *   "col IS NULL AND $1 = 0", chosen in C, so both backends search the index (audit_int.h
+ *   AUDIT_CHAIN_SQL). Never SQLite's "col IS $1".
+ * - Text compares byte by byte (ORDER BY name, name > $3 for paging, UNIQUE): SQLite's
+ *   BINARY collation; a PostgreSQL database must use the "C" collation to sort the same.
+ * - Recursive CTEs (WITH RECURSIVE; PostgreSQL wants both terms' columns of one type: ids
+ *   are BIGINT there), partial indexes (CREATE INDEX … WHERE), subqueries with LIMIT inside
+ *   IN (…), and WITH before UPDATE/DELETE work in both.
+ * tests/unit/test_store.c test_portable_sql fails on the SQLite-only spellings above.
+ *
+ * ---- Column types: SQLite migration and its PostgreSQL twin ----
+ * Migrations are per backend: src/store/migrations holds SQLite's; PostgreSQL's will keep the
+ * same numbers beside them (issue 10). An applied migration is never edited (docs/HACKING.md
+ * "How to add a migration"), so the existing files keep SQLite's spelling. What it means:
+ *   INTEGER (always 64-bit in SQLite)  = BIGINT: every id, time in µs, size and counter. New
+ *       SQLite migrations write BIGINT (the same INTEGER affinity), except for the row id,
+ *       which stays "INTEGER PRIMARY KEY" (only that spelling is SQLite's rowid).
+ *   INTEGER PRIMARY KEY [AUTOINCREMENT] = BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY.
+ *       An identity never hands out an id twice; SQLite needs AUTOINCREMENT for that
+ *       ("-- kura:autoincrement TABLE", db_sqlite.c).
+ *   INTEGER 0/1 flags                   = SMALLINT, not BOOLEAN, so "flag = 0" reads the same.
+ *   BLOB                                = BYTEA.
+ *   TEXT                                = TEXT (UTF-8, collation "C").
+ *   CREATE TRIGGER … BEGIN … END        = a plpgsql function and CREATE TRIGGER.
+ *
+ * ---- Write serialisation (the per-tenant lock) ----
+ * SQLite serialises every writer: db_begin() takes a process-wide write mutex and BEGIN
+ * IMMEDIATE, so no write transaction overlaps another. Code that reads and then writes what
+ * it decided from the read (check-then-act) relies on that. A backend that runs writers side
+ * by side (PostgreSQL at READ COMMITTED, several nodes) keeps those invariants only when such
+ * a transaction takes its tenant's lock first, right after db_begin() and before its first
+ * statement (a lock taken after a read does not make that read current):
+ *   r = db_begin(db); if (r == 0) r = db_lock_tenant(db, tenant_id); …
+ * The lock lasts to commit or rollback and is re-entrant (helpers that rely on it take it
+ * again: files_charge, chain_append, the lockout steps). A transaction that needs several
+ * tenants takes them in ascending order (the audit group commit). On SQLite it only checks
+ * that a db_begin() transaction is open; on PostgreSQL it is pg_advisory_xact_lock. One
+ * conditional UPDATE ("SET n = n + 1 WHERE n < max") is atomic on both and needs no lock;
+ * neither does what a uniqueness constraint decides. tests/unit/lock_watch.h checks callers.
+ * Who takes it, for which invariant:
+ *   - audit chain head (one chain per tenant, 0 = the provider's): audit.c (each append, the
+ *     group commit), checkpoint.c audit_prune;
+ *   - quota and usage, and the file tree (a tree within the depth limit, nothing live under
+ *     a trashed folder, no file wrapped with a tenant key version a rotation removed):
+ *     files.c files_charge, mkdir, move, trash, restore, purge, labels; files_content.c
+ *     upload commit, tenant key rotation; files_dav.c PROPPATCH, COPY, MOVE;
+ *   - exclusive WebDAV locks: files_dav.c lock create, refresh, unlock, break;
+ *   - share counters and the link-password counter: shares.c count_download, count_upload,
+ *     unlock (both steps), and the share and label limits of create and labels;
+ *   - lockout attempt counters: auth/account.c (reserve, settle, login, unlock),
+ *     auth/reset.c reset_complete, auth/mfa.c (both second-step transactions);
+ *   - counted limits and the last active manager: auth/account.c invite, create, update,
+ *     delete; auth/apppass.c create; auth/allowlist.c replace (the list as a whole);
+ *   - MFA enrolment: auth/webauthn.c registration (single-use challenge), auth/totp.c
+ *     confirm and auth/recovery.c regenerate (one set of recovery codes).
+ * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
+ * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
+ * databases older than the hash chain have rows to adopt); the checkpoint round and the
+ * other background jobs, which issue 10 claims from the database instead.
  */
 #ifndef KURA_STORE_DB_H
 #define KURA_STORE_DB_H
@@ -37,20 +118,49 @@ int db_commit(struct db *db) KURA_WUR;
 int db_rollback(struct db *db);
 /* True inside a transaction this connection began (audit_record joins it, else makes its own). */
 bool db_in_transaction(struct db *db);
+/* Takes tenant_id's write lock (0: the provider's own state) for the rest of the current
+ * db_begin() transaction; see "Write serialisation" above. 0, or -EINVAL outside such a
+ * transaction or for a negative id (the caller's bug: logged). */
+int db_lock_tenant(struct db *db, int64_t tenant_id) KURA_WUR;
 
 struct db_stmt *db_query(struct db *db, const char *sql, const char *types, ...);
 /* Runs a statement that returns no rows. Returns 0, -EEXIST on a uniqueness conflict, <0 else. */
 int db_exec(struct db *db, const char *sql, const char *types, ...);
+/* Runs an "INSERT … RETURNING id": 0 and *ret_id, -EEXIST on a uniqueness conflict, -ENOENT
+ * when no row came back (ON CONFLICT DO NOTHING), <0 else. */
+int db_insert(struct db *db, int64_t *ret_id, const char *sql, const char *types, ...) KURA_WUR;
 int db_step(struct db_stmt *st);
 struct db_stmt *db_done(struct db_stmt *st);
+
+/* A module's reader of the current row into its struct (ret). */
+typedef void db_row_fn(struct db_stmt *st, void *ret);
+/* Steps st once: 0 with the row read by fn into ret, -ENOENT when there is none, <0 on an
+ * error (a NULL st, from a failed db_query, is -EIO). Releases st in every case. */
+int db_one(struct db_stmt *st, db_row_fn *fn, void *ret) KURA_WUR;
 
 int64_t db_int(struct db_stmt *st, int col);
 const char *db_text(struct db_stmt *st, int col);            /* NULL for SQL NULL */
 const void *db_blob(struct db_stmt *st, int col, size_t *ret_n);
 bool db_is_null(struct db_stmt *st, int col);
 
-int64_t db_last_id(struct db *db);
+/* Rows the last INSERT, UPDATE or DELETE of this connection changed. */
 int64_t db_changes(struct db *db);
 const char *db_errmsg(struct db *db);
 const char *db_version(void);
+
+/* ---- tests ---- */
+/* What a connection does, for tests: on SQLite the tenant lock changes nothing observable,
+ * so this is how a test shows that code relying on serialised writers takes its tenant's
+ * lock first in its transaction (tests/unit/lock_watch.h). */
+enum db_trace_event {
+	DB_TRACE_BEGIN,        /* db_begin() succeeded */
+	DB_TRACE_LOCK,         /* db_lock_tenant(tenant_id) succeeded */
+	DB_TRACE_STATEMENT,    /* a statement (sql) is about to run */
+	DB_TRACE_END,          /* the transaction ended (commit or rollback) */
+};
+typedef void db_trace_fn(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id,
+			 const char *sql);
+/* fn runs for every event on every connection until db_trace(NULL, NULL). Set it while no
+ * other thread uses the database. */
+void db_trace(db_trace_fn *fn, void *ctx);
 #endif

@@ -49,6 +49,22 @@ struct db_file {
 };
 
 static struct db_file db_files[DB_FILES_MAX];
+
+/* db_trace(): tests only; one branch on the hot paths otherwise. */
+static db_trace_fn *trace_fn;
+static void *trace_ctx;
+
+void db_trace(db_trace_fn *fn, void *ctx)
+{
+	trace_ctx = ctx;
+	trace_fn = fn;
+}
+
+static void trace(struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	if (trace_fn)
+		trace_fn(trace_ctx, db, ev, tenant_id, sql);
+}
 static pthread_mutex_t db_files_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct db {
@@ -327,6 +343,7 @@ static struct db_stmt *vquery(struct db *db, const char *sql, const char *types,
 		}
 	}
 	st->busy = true;
+	trace(db, DB_TRACE_STATEMENT, 0, sql);
 	return st;
 }
 
@@ -421,6 +438,7 @@ static void write_unlock(struct db *db)
 	if (db->writing) {
 		db->writing = false;
 		pthread_mutex_unlock(&db->file->write_lock);
+		trace(db, DB_TRACE_END, 0, NULL);
 	}
 }
 
@@ -442,6 +460,8 @@ int db_begin(struct db *db)
 	r = exec_plain(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		write_unlock(db);
+	else
+		trace(db, DB_TRACE_BEGIN, 0, NULL);
 	return r;
 }
 
@@ -470,9 +490,49 @@ bool db_in_transaction(struct db *db)
 	return !sqlite3_get_autocommit(db->h);
 }
 
-int64_t db_last_id(struct db *db)
+/*
+ * The per-tenant lock (db.h "Write serialisation"): every SQLite writer already holds the
+ * file's write mutex and BEGIN IMMEDIATE's lock from db_begin() to the end, which covers
+ * every tenant at once; what is left is to refuse a call outside such a transaction, where
+ * another backend would have nothing to hold the lock to.
+ */
+int db_lock_tenant(struct db *db, int64_t tenant_id)
 {
-	return sqlite3_last_insert_rowid(db->h);
+	if (!db || tenant_id < 0 || !db->writing || sqlite3_get_autocommit(db->h)) {
+		log_error("db.lock", "tenant lock %lld asked for outside a write transaction",
+			  (long long)tenant_id);
+		return -EINVAL;
+	}
+	trace(db, DB_TRACE_LOCK, tenant_id, NULL);
+	return 0;
+}
+
+int db_insert(struct db *db, int64_t *ret_id, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	int64_t id = 0;
+	va_list ap;
+	int r, rows = 0;
+
+	va_start(ap, types);
+	st = vquery(db, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return -EIO;
+	/* SQLite makes the change on the first step and hands out the RETURNING rows after */
+	while ((r = db_step(st)) > 0)
+		if (rows++ == 0)
+			id = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		return r;
+	if (rows != 1) {
+		if (rows > 1)
+			log_error("db.insert", "%d rows returned by: %s", rows, sql);
+		return rows ? -EIO : -ENOENT;
+	}
+	*ret_id = id;
+	return 0;
 }
 
 int64_t db_changes(struct db *db)

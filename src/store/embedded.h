@@ -1,4 +1,5 @@
-/* Files embedded in the binary at build time by cmake/embed.cmake. */
+/* The SQL migrations, embedded in the binary at build time by cmake/embed.cmake. (The
+ * common-password list embedded beside them belongs to crypto: crypto/crypto_int.h.) */
 #ifndef KURA_STORE_EMBEDDED_H
 #define KURA_STORE_EMBEDDED_H
 #include <stddef.h>
@@ -11,7 +12,4 @@ struct embedded_file {
 
 extern const struct embedded_file embedded_migrations[];
 extern const size_t embedded_n_migrations;
-/* Newline-separated, lower-case, NUL-terminated. */
-extern const char *const embedded_common_passwords;
-extern const size_t embedded_common_passwords_len;
 #endif

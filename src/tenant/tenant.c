@@ -57,8 +57,11 @@ bool tenant_option_valid(const char *option)
 	return true;
 }
 
-static int read_row(struct db_stmt *st, struct tenant *ret)
+/* A db_row_fn: the columns id, code, name, status, zone, created_us into a struct tenant. */
+static void read_tenant(struct db_stmt *st, void *row)
 {
+	struct tenant *ret = row;
+
 	memset(ret, 0, sizeof(*ret));
 	ret->id = db_int(st, 0);
 	str_copy(ret->code, sizeof(ret->code), db_text(st, 1));
@@ -66,32 +69,18 @@ static int read_row(struct db_stmt *st, struct tenant *ret)
 	str_copy(ret->status, sizeof(ret->status), db_text(st, 3));
 	str_copy(ret->zone, sizeof(ret->zone), db_text(st, 4));
 	ret->created_us = db_int(st, 5);
-	return 0;
-}
-
-/* Steps st once: 0 and *ret for a row, -ENOENT for none. Releases st. */
-static int one_tenant(struct db_stmt *st, struct tenant *ret)
-{
-	int r = db_step(st);
-
-	if (r > 0)
-		r = read_row(st, ret);
-	else if (r == 0)
-		r = -ENOENT;
-	db_done(st);
-	return r;
 }
 
 int tenant_find(struct db *db, const char *code, struct tenant *ret)
 {
-	return one_tenant(db_query(db, "SELECT id, code, name, status, zone, created_us"
-				   " FROM tenants WHERE code = $1", "t", code), ret);
+	return db_one(db_query(db, "SELECT id, code, name, status, zone, created_us"
+			       " FROM tenants WHERE code = $1", "t", code), read_tenant, ret);
 }
 
 int tenant_get(struct db *db, int64_t id, struct tenant *ret)
 {
-	return one_tenant(db_query(db, "SELECT id, code, name, status, zone, created_us"
-				   " FROM tenants WHERE id = $1", "i", id), ret);
+	return db_one(db_query(db, "SELECT id, code, name, status, zone, created_us"
+			       " FROM tenants WHERE id = $1", "i", id), read_tenant, ret);
 }
 
 int tenant_create(struct db *db, const struct actor *who, const unsigned char *master_key,
@@ -118,11 +107,10 @@ int tenant_create(struct db *db, const struct actor *who, const unsigned char *m
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = db_exec(db, "INSERT INTO tenants (code, name, created_us, updated_us) VALUES ($1, $2, $3, $3)",
-		    "tti", code, name, now);
+	r = db_insert(db, &id, "INSERT INTO tenants (code, name, created_us, updated_us)"
+			      " VALUES ($1, $2, $3, $3) RETURNING id", "tti", code, name, now);
 	if (r < 0)
 		goto out;
-	id = db_last_id(db);
 	for (i = 0; i < n_services && r == 0; i++) {
 		r = db_exec(db, "INSERT INTO tenant_services (tenant_id, service) VALUES ($1, $2)", "it",
 			    id, svcs[i]);
@@ -197,7 +185,7 @@ json_t *tenant_list_json(struct db *db)
 	struct tenant t;
 
 	while (arr && db_step(st) > 0) {
-		read_row(st, &t);
+		read_tenant(st, &t);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "code", t.code, "name",
 						     t.name, "status", t.status));
 	}

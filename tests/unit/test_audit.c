@@ -7,7 +7,9 @@
  * including today" boundary in Asia/Tokyo, cross-tenant isolation of query and export, and
  * a crash test: a child appends events and reports each acknowledged seq through a pipe,
  * is killed with SIGKILL at a random moment, ten times; the chain must verify and hold
- * every acknowledged event.
+ * every acknowledged event. The provider chain (tenant_id NULL) works like a tenant's, and
+ * both forms of AUDIT_CHAIN_SQL search the chain index; appending and pruning take the
+ * chain's tenant lock before they read its head.
  *
  * checkpoint.c is included to reach its static cutoff computation (h2o t/00unit style).
  */
@@ -27,6 +29,7 @@
 
 #include "../../src/audit/checkpoint.c"
 #include "crypto/crypto.h"
+#include "lock_watch.h"
 
 struct fixture {
 	char dir[256];
@@ -49,9 +52,11 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 
 static int64_t add_tenant(const char *code)
 {
-	assert_int_equal(db_exec(fx.db, "INSERT INTO tenants (code, name, created_us, updated_us)"
-					" VALUES ($1, $1, 0, 0)", "t", code), 0);
-	return db_last_id(fx.db);
+	int64_t id = 0;
+
+	assert_int_equal(db_insert(fx.db, &id, "INSERT INTO tenants (code, name, created_us, updated_us)"
+					       " VALUES ($1, $1, 0, 0) RETURNING id", "t", code), 0);
+	return id;
 }
 
 static int setup(void **state)
@@ -869,6 +874,95 @@ static void test_retention(void **state)
 	assert_true(res.ok);
 }
 
+/* Both forms of AUDIT_CHAIN_SQL, a tenant's and the provider's (tenant_id NULL), search the
+ * (tenant_id, seq) index in seq order: no scan of the table, no sort. */
+static void plan_uses_chain_index(int64_t tenant, const char *what)
+{
+	struct db_stmt *st;
+	bool index = false, bad = false;
+	int r;
+
+	st = db_query(fx.db, AUDIT_CHAIN_SQL(tenant, "EXPLAIN QUERY PLAN SELECT seq, hash FROM audit_events WHERE",
+					     "AND seq > $2 AND seq <= $3 ORDER BY seq"),
+		      "iii", tenant, (int64_t)0, (int64_t)100);
+	assert_non_null(st);
+	while ((r = db_step(st)) > 0) {
+		const char *d = db_text(st, 3);
+
+		index |= d && strstr(d, "INDEX audit_events_chain") != NULL;
+		bad |= d && (strstr(d, "TEMP B-TREE") || (strstr(d, "SCAN") && !strstr(d, "INDEX")));
+	}
+	db_done(st);
+	assert_int_equal(r, 0);
+	if (!index || bad)
+		fail_msg("%s: the chain query does not search audit_events_chain", what);
+}
+
+static void test_chain_sql_uses_index(void **state)
+{
+	(void)state;
+	fill_log(fx.a, 3, 0);
+	append(0, AUDIT_OPERATOR, "provider.thing", "provider");
+	plan_uses_chain_index(fx.a, "tenant");
+	plan_uses_chain_index(0, "provider");
+}
+
+/* The provider chain (0, rows with tenant_id NULL) through the same code as a tenant's:
+ * its query and export hold its records only, it verifies, and pruning it stays inside it. */
+static void test_provider_chain(void **state)
+{
+	static const uint32_t days[AUDIT_N_CATEGORIES] = { 1, 1, 1, 1, 1, 1 };
+	struct audit_filter f = { .limit = 1000 };
+	struct audit_verify_result res;
+	int64_t deleted = -1, now = clock_now_us();
+	json_t *q;
+	char *text;
+
+	(void)state;
+	fill_log(fx.a, 4, 0);
+	append(0, AUDIT_OPERATOR, "tenant.create", "tenant:alpha");
+	append(0, AUDIT_OPERATOR, "mail.test", "mail");
+	q = audit_query(fx.db, 0, &f);
+	assert_non_null(q);
+	assert_int_equal(json_array_size(json_object_get(q, "events")), 2);
+	json_decref(q);
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	text = export_all(0, NULL, AUDIT_FORMAT_JSONL, NULL);
+	assert_null(strstr(text, "file:"));
+	res = verify_text(text);
+	assert_true(res.ok);
+	assert_int_equal(res.records, 2);
+	free(text);
+	audit_set_retention(days);
+	assert_int_equal(audit_prune(fx.db, 0, now + 3 * DAY_US, &deleted), 0);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(audit_verify_db(fx.db, 0, fx.pk, &res), 0);
+	assert_true(res.ok);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	assert_true(res.ok);
+	assert_int_equal(res.records, 4);   /* the tenant's chain kept everything */
+}
+
+/* Appending reads the chain head and moves it, pruning decides from the head what may go:
+ * both take the chain's tenant lock before their first statement (store/db.h). */
+static void test_tenant_lock_first(void **state)
+{
+	struct lock_watch w;
+	int64_t deleted = -1;
+
+	(void)state;
+	lock_watch_start(&w, fx.db, fx.a);
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:1");    /* its own transaction (group commit) */
+	assert_locked_first(&w);
+	lock_watch_start(&w, fx.db, 0);
+	append(0, AUDIT_OPERATOR, "tenant.create", "tenant:x");  /* the provider chain's key is 0 */
+	assert_locked_first(&w);
+	lock_watch_start(&w, fx.db, fx.a);
+	assert_int_equal(audit_prune(fx.db, fx.a, clock_now_us(), &deleted), 0);
+	assert_locked_first(&w);
+	assert_int_equal(deleted, 0);
+}
+
 static void test_legacy_rows_adopted(void **state)
 {
 	struct audit_verify_result res;
@@ -975,6 +1069,9 @@ int main(void)
 		cmocka_unit_test(test_parse_rfc3339),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_rows_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_sql_uses_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_lock_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 	};
 

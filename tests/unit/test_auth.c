@@ -8,7 +8,9 @@
  * keep_id); the timeouts (invitation TTL, session idle and absolute: one 2-second sleep,
  * the only one); the rules of account_update/account_delete (no one suspends, demotes or
  * deletes themselves, the last active manager stays, suspension ends sessions, another
- * tenant's accounts are not found); change_password keeps the given session only.
+ * tenant's accounts are not found); change_password keeps the given session only; what
+ * counts before it writes (the account limit, the last manager, the lockout counters, app
+ * passwords, the allowlist) takes the tenant's write lock first in each transaction.
  * Every mutation is checked for its audit row by action (and tenant), nothing more, since
  * the audit module is being rewritten.
  *
@@ -26,6 +28,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "auth/access.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -33,6 +36,7 @@
 #include "notify/notify_int.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
+#include "lock_watch.h"
 
 #define STRONG_PW "correct horse battery staple 42"
 #define STRONG_PW2 "another long passphrase for kura"
@@ -596,6 +600,43 @@ static void test_change_password(void **state)
 	assert_int_equal(login(fx, "acme", "boss", STRONG_PW, NULL), 0);
 }
 
+/* Each call runs its transactions with the tenant's lock taken first (lock_watch.h). */
+#define LOCKED_FIRST(fx, want, call)                                \
+	do {                                                        \
+		struct lock_watch w_;                               \
+		lock_watch_start(&w_, (fx)->db, (fx)->t.id);        \
+		assert_int_equal((call), (want));                   \
+		assert_locked_first(&w_);                           \
+	} while (0)
+
+/* The account limit, the last active manager and the lockout counters are read before they
+ * are written: every transaction that does so takes the tenant's lock before its first
+ * statement (store/db.h "Write serialisation"), wrong and right passwords alike. */
+static void test_tenant_lock_first(void **state)
+{
+	struct fixture *fx = *state;
+	struct account_change suspend = { .status = "suspended" };
+	struct allowlist al = { 0 };
+	char url[256], pw[32], secret[128];
+	struct account a, u;
+	json_t *j = NULL;
+
+	LOCKED_FIRST(fx, 0, account_invite(fx->db, &fx->boss_actor, &fx->t, "invitee", "inv@example.com", "user",
+					   NULL, &a, url, sizeof(url)));
+	LOCKED_FIRST(fx, 0, account_create_with_password(fx->db, &fx->boss_actor, &fx->t, "made", "made@example.com",
+							 "user", pw, sizeof(pw)));
+	LOCKED_FIRST(fx, 0, account_update(fx->db, &fx->boss_actor, fx->t.id, "made", &suspend, &u));
+	LOCKED_FIRST(fx, 0, account_delete(fx->db, &fx->boss_actor, fx->t.id, "made"));
+	LOCKED_FIRST(fx, -EACCES, login(fx, "acme", "boss", "a wrong password", NULL));
+	LOCKED_FIRST(fx, 0, account_unlock(fx->db, &operator_actor, fx->t.id, "boss"));
+	LOCKED_FIRST(fx, 0, login(fx, "acme", "boss", fx->boss_pw, NULL));
+	LOCKED_FIRST(fx, 0, account_verify_password(fx->db, &fx->boss_actor, fx->t.id, fx->boss.id, fx->boss_pw));
+	LOCKED_FIRST(fx, 0, apppass_create(fx->db, &fx->boss_actor, fx->t.id, fx->boss.id, "laptop", "read", true,
+					   secret, sizeof(secret), &j));
+	json_decref(j);
+	LOCKED_FIRST(fx, 0, allowlist_replace(fx->db, &fx->boss_actor, fx->t.id, &al, "127.0.0.1", false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +648,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_lock_first, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /* Unit tests for the files service on a real SQLite database and blob directory: encrypted
  * upload and ranged reads, quota kept exact, fault injection during an upload (nothing
- * stored, usage unchanged), key rotation (also in the middle of an upload), trash purge. */
+ * stored, usage unchanged), key rotation (also in the middle of an upload), trash purge,
+ * what dead properties cost (the bytes of UTF-8 text, as migration 0009 counted them); every
+ * change of the tree, the quota, WebDAV locks and share counters takes the tenant's write
+ * lock first in its transaction (store/db.h "Write serialisation"). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +17,12 @@
 
 #include "blob/blob.h"
 #include "crypto/filecrypt.h"
+#include "crypto/keyring_rt.h"
+#include "crypto/crypto.h"
 #include "files/files.h"
+#include "files/files_dav.h"
+#include "files/shares.h"
+#include "lock_watch.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -217,6 +225,115 @@ static void test_trash_purge(void **state)
 	assert_int_equal(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder), -ENOENT);
 }
 
+/* A dead property costs KURA_QUOTA_ITEM_BYTES plus the UTF-8 bytes of namespace, name and
+ * value, counted in C (files_props_cost) exactly as migration 0009 counted them in SQL
+ * (length(CAST(x AS BLOB))): charged when set, re-charged when changed, refunded in full
+ * when the folder holding it is purged. */
+static void test_props_cost(void **state)
+{
+	static const char ns[] = "urn:例え:ns", name[] = "名前";
+	static const char xml1[] = "<x:名前 xmlns:x=\"urn:例え:ns\">値は日本語</x:名前>";
+	static const char xml2[] = "<x:名前 xmlns:x=\"urn:例え:ns\">v</x:名前>";
+	struct files_dav_propop set1 = { false, ns, name, xml1 }, set2 = { false, ns, name, xml2 };
+	struct file_node folder;
+	struct db_stmt *st;
+	int64_t base, with_folder, n = 0, sql_bytes;
+
+	(void)state;
+	base = usage();
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "props", &folder), 0);
+	with_folder = usage();
+	assert_int_equal(with_folder, base + KURA_QUOTA_ITEM_BYTES);
+	assert_int_equal(files_dav_proppatch(fx.db, &tester, fx.t.id, folder.id, &set1, 1), 0);
+	st = db_query(fx.db, "SELECT 256 + length(CAST(ns AS BLOB)) + length(CAST(name AS BLOB))"
+			     " + length(CAST(xml AS BLOB)) FROM dav_props WHERE node_id = $1", "i", folder.id);
+	assert_int_equal(db_step(st), 1);
+	sql_bytes = db_int(st, 0);
+	db_done(st);
+	assert_int_equal(sql_bytes, KURA_QUOTA_ITEM_BYTES + strlen(ns) + strlen(name) + strlen(xml1));
+	assert_int_equal(usage(), with_folder + sql_bytes);
+	assert_int_equal(files_dav_proppatch(fx.db, &tester, fx.t.id, folder.id, &set2, 1), 0);
+	assert_int_equal(usage(), with_folder + KURA_QUOTA_ITEM_BYTES + (int64_t)(strlen(ns) + strlen(name) +
+										   strlen(xml2)));
+	assert_int_equal(files_trash(fx.db, &tester, fx.t.id, folder.id), 0);
+	assert_int_equal(files_purge_expired(fx.f, fx.db, INT64_MAX, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(usage(), base);
+}
+
+/* Each call runs its transactions with the tenant's lock taken first (lock_watch.h). */
+#define LOCKED_FIRST(call)                                          \
+	do {                                                        \
+		struct lock_watch w_;                               \
+		lock_watch_start(&w_, fx.db, fx.t.id);              \
+		assert_int_equal((call), 0);                        \
+		assert_locked_first(&w_);                           \
+	} while (0)
+
+/* The writers of the tree, the quota, dead properties, WebDAV locks, labels, the tenant key
+ * and share counters take the tenant's lock before their first statement, so a backend
+ * that runs writers side by side keeps what they check (store/db.h). */
+static void test_tenant_lock_first(void **state)
+{
+	unsigned char data[3000];
+	struct files_dav_propop prop = { false, "urn:x", "p", "<x:p xmlns:x=\"urn:x\">1</x:p>" };
+	struct files_dav_lock l = { .path = "/lk/f2", .timeout_s = 60 }, got;
+	char token[TOKEN_STR_LEN + 1], root[256], session[TOKEN_STR_LEN + 1];
+	struct share_new sn = { .kind = SHARE_DOWNLOAD, .password = "a long share password 1",
+				.public_url = "https://kura.example" };
+	struct share_new up = { .kind = SHARE_UPLOAD, .public_url = "https://kura.example" };
+	struct file_node folder, file, other;
+	struct lock_watch w;
+	struct share sh;
+	const char *field = NULL;
+	enum password_problem prob;
+	int64_t share_id = 0, upload_id = 0, version = 0, n = 0, locked = 0, expires = 0;
+	bool created = false, mail = false;
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	LOCKED_FIRST(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "lk", &folder));
+	LOCKED_FIRST(upload("lk-file", data, sizeof(data), &file));
+	LOCKED_FIRST(files_move(fx.db, &tester, fx.t.id, file.id, folder.id, "f", &file));
+	LOCKED_FIRST(files_label_add(fx.db, &tester, fx.t.id, file.id, "red"));
+	LOCKED_FIRST(files_label_remove(fx.db, &tester, fx.t.id, file.id, "red"));
+	LOCKED_FIRST(files_dav_proppatch(fx.db, &tester, fx.t.id, file.id, &prop, 1));
+	LOCKED_FIRST(files_dav_copy(fx.f, fx.db, &tester, fx.t.id, file.id, folder.id, "f2", false, false,
+				    &created));
+	LOCKED_FIRST(files_dav_lock_create(fx.db, &tester, fx.t.id, &l));
+	LOCKED_FIRST(files_dav_lock_refresh(fx.db, &tester, fx.t.id, "/lk/f2", l.token, 120, &got, root,
+					    sizeof(root)));
+	LOCKED_FIRST(files_dav_unlock(fx.db, &tester, fx.t.id, "/lk/f2", l.token));
+	LOCKED_FIRST(files_dav_lock_create(fx.db, &tester, fx.t.id, &l));
+	LOCKED_FIRST(files_dav_lock_break(fx.db, &tester, fx.t.id, l.token, &got, root, sizeof(root)));
+	LOCKED_FIRST(files_dav_move(fx.db, &tester, fx.t.id, file.id, fx.root, "moved", false, &created));
+	LOCKED_FIRST(files_rotate_tenant_key(fx.db, fx.kr, &actor_system, fx.master, fx.t.id, &version, &n));
+
+	/* share links: creation (the limit), the password counter, the download and upload counters */
+	LOCKED_FIRST(shares_create(fx.db, &tester, fx.t.id, &(struct share_new){ .kind = sn.kind, .node_id = file.id,
+				   .password = sn.password, .public_url = sn.public_url }, &share_id, token,
+				   &field, &prob));
+	assert_int_equal(shares_get(fx.db, fx.t.id, share_id, &sh), 0);
+	lock_watch_start(&w, fx.db, fx.t.id);
+	assert_int_equal(shares_unlock(fx.db, &tester, &sh, "a wrong share password", session, &expires, &locked),
+			 -EACCES);
+	assert_locked_first(&w);
+	assert_int_equal(w.n_tx, 2);   /* the attempt is counted, then settled */
+	LOCKED_FIRST(shares_unlock(fx.db, &tester, &sh, sn.password, session, &expires, &locked));
+	LOCKED_FIRST(shares_count_download(fx.db, &tester, &sh, &file, NULL, sn.public_url, &mail));
+	up.node_id = folder.id;
+	LOCKED_FIRST(shares_create(fx.db, &tester, fx.t.id, &up, &upload_id, token, &field, &prob));
+	assert_int_equal(shares_get(fx.db, fx.t.id, upload_id, &sh), 0);
+	LOCKED_FIRST(shares_label_add(fx.db, &tester, fx.t.id, upload_id, "blue"));
+	assert_int_equal(files_lookup(fx.db, fx.t.id, folder.id, "f2", &other), 0);
+	LOCKED_FIRST(shares_count_upload(fx.db, &tester, &sh, &other));
+
+	LOCKED_FIRST(files_trash(fx.db, &tester, fx.t.id, folder.id));
+	LOCKED_FIRST(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder));
+	assert_int_equal(files_trash(fx.db, &tester, fx.t.id, folder.id), 0);
+	LOCKED_FIRST(files_purge(fx.f, fx.db, &tester, fx.t.id, folder.id));
+}
+
 static void test_names(void **state)
 {
 	char longname[300];
@@ -274,7 +391,7 @@ static int setup(void **state)
 	const char *svc[] = { "DOCX" };
 
 	(void)state;
-	if (crypto_init() < 0)
+	if (crypto_init() < 0 || pwhash_set_params(1, 8192) < 0)
 		return -1;
 	str_copy(fx.dir, sizeof(fx.dir), "/tmp/kura-files-XXXXXX");
 	if (!mkdtemp(fx.dir))
@@ -322,9 +439,22 @@ static void test_normalize_legacy(void **state)
 					" modified_us) VALUES ($1, $2, 'folder', $3, 1, 1), ($1, $2, 'folder', $4, 1, 1),"
 					" ($1, $2, 'folder', $5, 1, 1)", "iittt", fx.t.id, fx.root,
 			 "old-nai\xcc\x88ve", "twin-e\xcc\x81", "twin-\xc3\xa9"), 0);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO dav_locks (token, tenant_id, path, depth_inf, shared,"
+					" account_id, timeout_s, expires_us, created_us) VALUES"
+					" ('urn:uuid:nfd', $1, $2, 0, 0, 0, 60, 1, 1), ('urn:uuid:ascii', $1, '/plain', 0, 0,"
+					" 0, 60, 1, 1)", "it", fx.t.id, "/old-nai\xcc\x88ve/x"), 0);
 	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), -ENOENT);
 	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
 	assert_int_equal(count, 1);
+	{
+		struct db_stmt *st = db_query(fx.db, "SELECT path FROM dav_locks ORDER BY token", "");
+
+		assert_int_equal(db_step(st), 1);
+		assert_string_equal(db_text(st, 0), "/plain");
+		assert_int_equal(db_step(st), 1);
+		assert_string_equal(db_text(st, 0), "/old-na\xc3\xafve/x");
+		db_done(st);
+	}
 	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "old-nai\xcc\x88ve", &n), 0);
 	assert_string_equal(n.name, "old-na\xc3\xafve");
 	assert_int_equal(files_lookup(fx.db, fx.t.id, fx.root, "twin-\xc3\xa9", &n), 0);   /* the NFC one */
@@ -336,6 +466,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_props_cost),
+		cmocka_unit_test(test_tenant_lock_first),
 		cmocka_unit_test(test_upload_read),
 		cmocka_unit_test(test_fault_during_upload),
 		cmocka_unit_test(test_quota_exact),

@@ -237,6 +237,7 @@ static void test_audit_writer(void **state)
 	struct db *db;
 	char *got = NULL;
 	size_t n_got = 0, n_want;
+	int64_t id = 0;
 	ssize_t k;
 	int e = 0;
 	json_t *d;
@@ -248,9 +249,9 @@ static void test_audit_writer(void **state)
 	db = db_open(path, err, sizeof(err));
 	assert_non_null(db);
 	assert_int_equal(db_migrate(db), 0);
-	assert_int_equal(db_exec(db, "INSERT INTO tenants (code, name, created_us, updated_us) VALUES ('golden', 'g', 0, 0)",
-				 NULL), 0);
-	assert_int_equal(db_last_id(db), 1);
+	assert_int_equal(db_insert(db, &id, "INSERT INTO tenants (code, name, created_us, updated_us)"
+					    " VALUES ('golden', 'g', 0, 0) RETURNING id", NULL), 0);
+	assert_int_equal(id, 1);
 	golden_key(pk, sk);
 	assert_int_equal(audit_set_signing_key(sk), 0);
 

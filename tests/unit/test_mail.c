@@ -374,9 +374,11 @@ static int db_teardown(void **state)
 
 static int64_t add_tenant(struct db *db, const char *code)
 {
-	assert_int_equal(db_exec(db, "INSERT INTO tenants (code, name, created_us, updated_us) VALUES ($1, $1, 1, 1)",
-				 "t", code), 0);
-	return db_last_id(db);
+	int64_t id = 0;
+
+	assert_int_equal(db_insert(db, &id, "INSERT INTO tenants (code, name, created_us, updated_us)"
+				   " VALUES ($1, $1, 1, 1) RETURNING id", "t", code), 0);
+	return id;
 }
 
 static void add_account(struct db *db, int64_t tenant_id, const char *login, const char *email, const char *role,

@@ -6,9 +6,13 @@
  * nothing; a second connection sees committed data only; the statement cache survives
  * 10,000 queries (ASan checks for leaks), a statement reused after being freed by
  * content (same address, different text), and eviction while a statement is in use; the
- * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key.
+ * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key;
+ * INSERT … RETURNING id through db_insert; the per-tenant lock only inside a transaction;
+ * db_one's row, no-row and error answers; no string literal under src/ (outside
+ * db_sqlite.c) uses SQL outside the portable subset of db.h.
  * Every test gets its own database in a mkdtemp directory.
  */
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,7 +114,6 @@ static void test_round_trip(void **state)
 	make_table(fx->db);
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iitb",
 				 (int64_t)1, INT64_MIN, text, blob, sizeof(blob)), 0);
-	assert_int_equal(db_last_id(fx->db), 1);
 	assert_int_equal(db_changes(fx->db), 1);
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, s, b) VALUES ($1, $2, $3, $4)", "iItb",
 				 (int64_t)2, INT64_MAX, "", "", (size_t)0), 0);
@@ -418,6 +421,7 @@ static void test_upgrade_accounts_autoincrement(void **state)
 {
 	struct fixture *fx = *state;
 	sqlite3 *h = NULL;
+	int64_t id = 0;
 	size_t i;
 
 	fx->db = db_close(fx->db);
@@ -468,14 +472,268 @@ static void test_upgrade_accounts_autoincrement(void **state)
 	assert_int_equal(db_exec(fx->db, "DELETE FROM accounts WHERE id = 3", ""), 0);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM sessions"), 1);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM app_passwords"), 0);
-	assert_int_equal(db_exec(fx->db, "INSERT INTO accounts (tenant_id, login, email, role, status, created_us,"
-					 " updated_us) VALUES (1, 'd', 'd@x', 'user', 'active', 1, 1)", ""), 0);
-	assert_int_equal(db_last_id(fx->db), 4);
+	assert_int_equal(db_insert(fx->db, &id, "INSERT INTO accounts (tenant_id, login, email, role, status,"
+					       " created_us, updated_us) VALUES (1, 'd', 'd@x', 'user', 'active', 1, 1)"
+					       " RETURNING id", ""), 0);
+	assert_int_equal(id, 4);
 	assert_int_equal(db_exec(fx->db, "DELETE FROM accounts WHERE id = 2", ""), 0);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM dav_locks"), 0);
 	/* and running the migrations again changes nothing */
 	assert_int_equal(db_migrate(fx->db), 0);
 	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM accounts"), 2);
+}
+
+/* INSERT … RETURNING id through db_insert: the new row's id, whatever the connection did
+ * after (another INSERT in the same transaction), -EEXIST on a conflict (nothing inserted,
+ * *ret_id untouched), -ENOENT when ON CONFLICT DO NOTHING returned no row. */
+static void test_insert_returning(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t a = 0, b = 0, c = -1;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "CREATE TABLE other (id INTEGER PRIMARY KEY, x INTEGER)", NULL), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_insert(fx->db, &a, "INSERT INTO t (i, u) VALUES ($1, $2) RETURNING id", "it",
+				   (int64_t)7, "one"), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO other (id, x) VALUES (100, 1)", NULL), 0);
+	assert_int_equal(db_insert(fx->db, &b, "INSERT INTO t (i, u) VALUES ($1, $2) RETURNING id", "it",
+				   (int64_t)8, "two"), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(db_insert(fx->db, &c, "INSERT INTO t (i, u) VALUES ($1, $2) RETURNING id", "it",
+				   (int64_t)9, "one"), -EEXIST);
+	assert_int_equal(c, -1);
+	assert_int_equal(db_insert(fx->db, &c, "INSERT INTO t (i, u) VALUES ($1, $2) ON CONFLICT (u) DO NOTHING"
+				   " RETURNING id", "it", (int64_t)9, "one"), -ENOENT);
+	assert_int_equal(c, -1);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
+	/* a statement that cannot be prepared or bound */
+	assert_int_equal(db_insert(fx->db, &c, "INSERT INTO t (i) VALUES ($1) RETURNING id", "ii",
+				   (int64_t)1, (int64_t)2), -EIO);
+	assert_int_equal(c, -1);
+}
+
+struct lock_seen {
+	int calls, begins, ends, statements;
+	int64_t tenant;
+	bool in_tx;
+};
+
+static void lock_seen_cb(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id,
+			 const char *sql)
+{
+	struct lock_seen *s = ctx;
+
+	switch (ev) {
+	case DB_TRACE_BEGIN:
+		s->begins++;
+		break;
+	case DB_TRACE_END:
+		s->ends++;
+		break;
+	case DB_TRACE_STATEMENT:
+		assert_non_null(sql);
+		s->statements++;
+		break;
+	case DB_TRACE_LOCK:
+		s->calls++;
+		s->tenant = tenant_id;
+		s->in_tx = db_in_transaction(db);
+		break;
+	}
+}
+
+/* The per-tenant lock exists only inside a db_begin() transaction: refused before it, after
+ * commit and after rollback, and for a negative id; inside it is granted (again and again:
+ * re-entrant), for the provider (0) too; the trace sees each grant, transaction and
+ * statement. */
+static void test_lock_tenant(void **state)
+{
+	struct fixture *fx = *state;
+	struct lock_seen seen = { 0 };
+
+	db_trace(lock_seen_cb, &seen);
+	assert_int_equal(db_lock_tenant(fx->db, 1), -EINVAL);
+	assert_int_equal(db_lock_tenant(NULL, 1), -EINVAL);
+	assert_int_equal(seen.calls, 0);
+
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 5), 0);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.tenant, 5);
+	assert_true(seen.in_tx);
+	assert_int_equal(db_lock_tenant(fx->db, 5), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 0), 0);
+	assert_int_equal(seen.tenant, 0);
+	assert_int_equal(db_lock_tenant(fx->db, -1), -EINVAL);
+	assert_int_equal(seen.calls, 3);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 5), -EINVAL);
+
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 2), 0);
+	assert_int_equal(db_rollback(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 2), -EINVAL);
+	assert_int_equal(seen.calls, 4);
+	assert_int_equal(seen.begins, 2);
+	assert_int_equal(seen.ends, 2);
+	assert_int_equal(seen.statements, 0);
+	assert_int_equal(db_exec(fx->db, "SELECT 1", NULL), 0);
+	assert_int_equal(seen.statements, 1);
+
+	db_trace(NULL, NULL);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_lock_tenant(fx->db, 3), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(seen.calls, 4);
+}
+
+struct row_t {
+	int64_t i;
+	char s[16];
+};
+
+static void read_row_t(struct db_stmt *st, void *ret)
+{
+	struct row_t *r = ret;
+
+	r->i = db_int(st, 0);
+	str_copy(r->s, sizeof(r->s), db_text(st, 1) ? db_text(st, 1) : "");
+}
+
+/* db_one: the row through the module's reader, -ENOENT for none, -EIO for a statement that
+ * failed to prepare; the statement is released each time (the cache would run out of idle
+ * entries and ASan would see a leak otherwise). */
+static void test_one_row(void **state)
+{
+	struct fixture *fx = *state;
+	struct row_t r = { 0 };
+	int k;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (i, s) VALUES (42, 'x')", NULL), 0);
+	for (k = 0; k < 200; k++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(db_one(db_query(fx->db, "SELECT i, s FROM t WHERE i = $1", "i", (int64_t)42),
+					read_row_t, &r), 0);
+		assert_int_equal(r.i, 42);
+		assert_string_equal(r.s, "x");
+		assert_int_equal(db_one(db_query(fx->db, "SELECT i, s FROM t WHERE i = $1", "i", (int64_t)43),
+					read_row_t, &r), -ENOENT);
+	}
+	assert_int_equal(db_one(db_query(fx->db, "SELECT nope FROM t", NULL), read_row_t, &r), -EIO);
+}
+
+/* ---- the portable subset (db.h "Portable SQL") ----
+ * Every string literal of every .c and .h file under src/ but the SQLite backend is checked for
+ * SQL that only SQLite understands or that PostgreSQL reads differently. Comments are
+ * skipped; literals are checked one by one, so the patterns are ones no literal of a
+ * statement fragment contains by accident. */
+static const char *const sqlite_only[] = {
+	" IS $",            /* SQLite's NULL-safe "=": AUDIT_CHAIN_SQL or IS NOT DISTINCT FROM */
+	"GLOB ",
+	"AS BLOB",          /* CAST(x AS BLOB): BLOB is no PostgreSQL type; count bytes in C */
+	"INSERT OR ",
+	"REPLACE INTO",
+	"strftime(",
+	"datetime(",
+	"julianday(",
+	"IFNULL(",
+	"LIMIT -1",
+	"rowid",
+	"PRAGMA ",
+	"sqlite_master",
+	"last_insert_rowid",
+	"IS NULL FROM",     /* a boolean in a select list: CASE WHEN … THEN 1 ELSE 0 END */
+	"IS NOT NULL FROM",
+	"IS NULL,",
+	"IS NOT NULL,",
+};
+
+static char portable_report[4096];
+static size_t portable_n;
+
+static void check_literal(const char *file, int line, const char *lit, size_t n)
+{
+	char buf[2048];
+	size_t i, k = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+
+	memcpy(buf, lit, k);
+	buf[k] = '\0';
+	for (i = 0; i < sizeof(sqlite_only) / sizeof(sqlite_only[0]); i++) {
+		size_t used = strlen(portable_report);
+
+		if (!strstr(buf, sqlite_only[i]))
+			continue;
+		portable_n++;
+		if (used + 200 < sizeof(portable_report))
+			snprintf(portable_report + used, sizeof(portable_report) - used, "%s:%d: \"%s\" in \"%.80s\"\n",
+				 file + strlen(KURA_SOURCE_DIR) + 1, line, sqlite_only[i], buf);
+	}
+}
+
+static void scan_c_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t n = 0, i;
+	int line = 1;
+
+	assert_non_null(f);
+	assert_int_equal(getdelim(&text, &n, '\0', f) >= 0, 1);
+	fclose(f);
+	n = strlen(text);
+	for (i = 0; i < n; i++) {
+		if (text[i] == '\n') {
+			line++;
+		} else if (text[i] == '/' && text[i + 1] == '*') {
+			for (i += 2; i + 1 < n && !(text[i] == '*' && text[i + 1] == '/'); i++)
+				line += text[i] == '\n';
+			i++;
+		} else if (text[i] == '/' && text[i + 1] == '/') {
+			while (i < n && text[i] != '\n')
+				i++;
+			i--;
+		} else if (text[i] == '\'') {
+			for (i++; i < n && text[i] != '\''; i++)
+				i += text[i] == '\\';
+		} else if (text[i] == '"') {
+			size_t start = ++i;
+
+			for (; i < n && text[i] != '"'; i++)
+				i += text[i] == '\\';
+			check_literal(path, line, text + start, i - start);
+		}
+	}
+	free(text);
+}
+
+static int scan_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	size_t n = strlen(p);
+
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_F && n > 2 && (!strcmp(p + n - 2, ".c") || !strcmp(p + n - 2, ".h")) &&
+	    !strstr(p, "/store/db_sqlite.c"))
+		scan_c_file(p);
+	return 0;
+}
+
+static void test_portable_sql(void **state)
+{
+	char src[512];
+
+	(void)state;
+	str_printf(src, sizeof(src), "%s/src", KURA_SOURCE_DIR);
+	portable_report[0] = '\0';
+	portable_n = 0;
+	assert_int_equal(nftw(src, scan_entry, 16, FTW_PHYS), 0);
+	if (portable_n)
+		fprintf(stderr, "%zu SQLite-only construct(s) in shared SQL:\n%s", portable_n, portable_report);
+	assert_int_equal(portable_n, 0);
 }
 
 int main(void)
@@ -494,6 +752,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_same_address_new_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_eviction_keeps_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_returning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_tenant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_row, setup, teardown),
+		cmocka_unit_test(test_portable_sql),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
