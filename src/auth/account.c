@@ -526,6 +526,18 @@ static struct lockout_policy lockout_defaults(void)
 					settings.lockout_duration_s };
 }
 
+/* The account's locked_until_us (0 when it does not exist: -ENOENT). */
+static int locked_until(struct db *db, int64_t tenant_id, int64_t account_id, int64_t *ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1"
+					  " AND id = $2", "ii", tenant_id, account_id);
+	int r = db_step(st);
+
+	*ret = r > 0 ? db_int(st, 0) : 0;
+	db_done(st);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
 /* SQL pieces with $3 = now, $4 = window (µs), $6 = the stale age of pending counts (µs) */
 #define FAILED_NOW "(CASE WHEN $3 - failed_window_start_us > $4 THEN 0 ELSE failed_count END)"
 #define PENDING_NOW "(CASE WHEN $3 - attempts_pending_us > $6 THEN 0 ELSE attempts_pending END)"
@@ -535,7 +547,6 @@ int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account
 {
 	struct lockout_policy pol = lockout_defaults();
 	int64_t now = clock_now_us(), locked = 0;
-	struct db_stmt *st;
 	int r = db_lock_tenant(db, tenant_id);   /* the lockout counters (see above) */
 
 	if (r == 0)
@@ -552,12 +563,7 @@ int account_attempt_reserve_tx(struct db *db, int64_t tenant_id, int64_t account
 			    (int64_t)pol.threshold, (int64_t)KURA_LOCKOUT_PENDING_STALE_S * 1000000);
 	if (r < 0 || db_changes(db) == 1)
 		return r;
-	st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
-		      tenant_id, account_id);
-	r = db_step(st);
-	if (r > 0)
-		locked = db_int(st, 0);
-	db_done(st);
+	r = locked_until(db, tenant_id, account_id, &locked);
 	if (r < 0)
 		return r;
 	return locked > now ? -EACCES : -EBUSY;
@@ -596,20 +602,13 @@ static int attempt_release_tx(struct db *db, int64_t tenant_id, int64_t account_
 static int attempt_right_tx(struct db *db, int64_t tenant_id, int64_t account_id)
 {
 	int64_t now = clock_now_us(), locked = 0;
-	struct db_stmt *st;
 	int r;
 
 	r = attempt_release_tx(db, tenant_id, account_id);
+	if (r == 0)
+		r = locked_until(db, tenant_id, account_id, &locked);
 	if (r < 0)
 		return r;
-	st = db_query(db, "SELECT locked_until_us FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
-		      tenant_id, account_id);
-	r = db_step(st);
-	if (r > 0)
-		locked = db_int(st, 0);
-	db_done(st);
-	if (r <= 0)
-		return r < 0 ? r : -ENOENT;
 	return locked > now ? -EACCES : 0;
 }
 

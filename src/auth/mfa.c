@@ -284,21 +284,8 @@ bool mfa_state_enrolled(const struct mfa_state *s)
 
 int mfa_enrolment_required(struct db *db, const struct account *a, bool *ret)
 {
-	struct mfa_policy p;
-	struct mfa_state s;
-	int r = mfa_policy_get(db, a->tenant_id, &p);
-
-	if (r < 0)
-		return r;
-	if (mfa_policy_for_role(&p, a->role) != MFA_REQUIRED) {
-		*ret = false;
-		return 0;
-	}
-	r = mfa_state_get(db, a->tenant_id, a->id, &s);
-	if (r < 0)
-		return r;
-	*ret = !mfa_state_enrolled(&s);
-	return 0;
+	/* the gate for a session that has every factor the account has */
+	return mfa_gate(db, a, true, ret);
 }
 
 int mfa_gate(struct db *db, const struct account *a, bool second_factor, bool *ret)

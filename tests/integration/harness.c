@@ -1281,6 +1281,25 @@ static struct it_mail *mail_scan(struct it_server *s, const char *to)
 	return found;
 }
 
+void it_totp_wait_mid_step(void)
+{
+	while (time(NULL) % 30 < 2 || time(NULL) % 30 > 24)
+		sleep(1);
+}
+
+void it_totp_code(const char *secret, const char *when, char ret[8])
+{
+	const char *argv[] = { "/usr/bin/oathtool", "--totp", "-b", secret, when ? "-N" : NULL, when, NULL };
+	char *out = NULL;
+
+	assert_int_equal(it_run(argv, IT_RUN_DEADLINE_S, &out, NULL), 0);
+	assert_non_null(out);
+	assert_true(strlen(out) >= 6);
+	memcpy(ret, out, 6);
+	ret[6] = '\0';
+	free(out);
+}
+
 int it_mails_before_marker(struct it_server *s, const char *to)
 {
 	static int serial;

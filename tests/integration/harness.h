@@ -155,6 +155,13 @@ char *it_raw_read(int fd, double timeout_s, bool *ret_closed);
 /* True when the peer closes the connection (EOF or reset) within timeout_s. */
 bool it_raw_wait_closed(int fd, double timeout_s);
 
+/* --- TOTP (oathtool, an independent RFC 6238 implementation) --- */
+/* Waits until the current 30 s step has a few seconds left on both sides, so a code made
+ * now is checked by the server in the same step. */
+void it_totp_wait_mid_step(void);
+/* The 6-digit code of the base32 secret at `when` (oathtool -N syntax, NULL = now). */
+void it_totp_code(const char *secret, const char *when, char ret[8]);
+
 /* --- mail --- */
 /* Waits up to timeout_s for a new message whose recipient contains `to`. The message is
  * marked as read (moved to cur/) so the next call waits for another one. NULL on timeout. */

@@ -178,24 +178,6 @@ static void unlock(struct it_server *s, const struct it_session *mgr, const char
 
 /* ---------------------------------------------------------------- TOTP (oathtool) */
 
-static void wait_mid_step(void)
-{
-	while (time(NULL) % 30 < 2 || time(NULL) % 30 > 24)
-		sleep(1);
-}
-
-static void totp_code(const char *secret, const char *when, char ret[8])
-{
-	const char *argv[] = { "/usr/bin/oathtool", "--totp", "-b", secret, when ? "-N" : NULL, when, NULL };
-	char *out = NULL;
-
-	assert_int_equal(it_run(argv, 30, &out, NULL), 0);
-	assert_non_null(out);
-	memcpy(ret, out, 6);
-	ret[6] = '\0';
-	free(out);
-}
-
 static char *enrol_totp(struct it_server *s, const struct it_session *sess, const char *password)
 {
 	struct it_response *r = it_send(s, sess, "POST", "/api/v1/me/mfa/totp",
@@ -205,8 +187,8 @@ static char *enrol_totp(struct it_server *s, const struct it_session *sess, cons
 	IT_ASSERT_STATUS(r, 201);
 	secret = strdup(it_json_str(r->json, "secret"));
 	it_response_free(r);
-	wait_mid_step();
-	totp_code(secret, NULL, code);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, NULL, code);
 	r = it_send(s, sess, "POST", "/api/v1/me/mfa/totp/confirm", json_pack("{s:s}", "code", code));
 	IT_ASSERT_STATUS(r, 200);
 	it_response_free(r);
@@ -335,8 +317,8 @@ static void test_parallel_codes_one_challenge(void **state)
 	assert_true(refusals(s, &mgr, "erin", "challenge spent") <= 35);
 	assert_int_equal(refusals(s, &mgr, "erin", NULL), 5 + refusals(s, &mgr, "erin", "challenge spent"));
 	/* spent: the right code on it fails too; a new challenge works */
-	wait_mid_step();
-	totp_code(secret, "now + 30 seconds", code);   /* enrolment spent the current step's code */
+	it_totp_wait_mid_step();
+	it_totp_code(secret, "now + 30 seconds", code);   /* enrolment spent the current step's code */
 	r = it_send(s, NULL, "POST", "/api/v1/session", json_pack("{s:s, s:s}", "challenge", ch, "otp", code));
 	IT_ASSERT_PROBLEM(r, 401, "authentication-failed");
 	it_response_free(r);

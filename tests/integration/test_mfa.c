@@ -34,27 +34,6 @@ static int setup_mfa_server(void **state)
 	return *state ? 0 : -1;
 }
 
-/* Codes are made a few seconds away from a step boundary, so the server sees the same step. */
-static void wait_mid_step(void)
-{
-	while (time(NULL) % 30 < 2 || time(NULL) % 30 > 26)
-		sleep(1);
-}
-
-/* oathtool --totp -b SECRET [-N when] */
-static void totp_code(const char *secret, const char *when, char ret[8])
-{
-	const char *argv[] = { "/usr/bin/oathtool", "--totp", "-b", secret, when ? "-N" : NULL, when, NULL };
-	char *out = NULL;
-
-	assert_int_equal(it_run(argv, 30, &out, NULL), 0);
-	assert_non_null(out);
-	assert_true(strlen(out) >= 6);
-	memcpy(ret, out, 6);
-	ret[6] = '\0';
-	free(out);
-}
-
 static json_t *pw_body(const char *password)
 {
 	return json_pack("{s:s}", "password", password);
@@ -86,8 +65,8 @@ static char *enrol_totp(struct it_server *s, const struct it_session *sess, cons
 	assert_string_equal(secret, it_json_str(r->json, "secret"));
 	it_response_free(r);
 
-	wait_mid_step();
-	totp_code(secret, "now - 30 seconds", code);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, "now - 30 seconds", code);
 	r = it_send(s, sess, "POST", "/api/v1/me/mfa/totp/confirm", json_pack("{s:s}", "code", code));
 	IT_ASSERT_STATUS(r, 200);
 	if (ret_codes) {
@@ -202,9 +181,9 @@ static void test_manager_gate_and_totp_login(void **state)
 
 	/* password alone gives a challenge, not a session */
 	ch = password_step(s, "alpha", "boss", MGR_PW);
-	wait_mid_step();
-	totp_code(secret, NULL, code);
-	totp_code(secret, "now + 30 seconds", code_next);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, NULL, code);
+	it_totp_code(secret, "now + 30 seconds", code_next);
 	second_step(s, ch, "otp", code, 201, &again);
 	IT_EXPECT_GET(s, &again, "/api/v1/accounts", 200);
 	/* the challenge is single use */
@@ -307,8 +286,8 @@ static void test_session_before_enrolment_gains_nothing(void **state)
 
 	/* a second full session; removing the factor in the first ends it */
 	ch = password_step(s, "alpha", "boss", MGR_PW);
-	wait_mid_step();
-	totp_code(secret, NULL, code);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, NULL, code);
 	second_step(s, ch, "otp", code, 201, &second);
 	free(ch);
 	IT_EXPECT_GET(s, &second, "/api/v1/accounts", 200);
@@ -379,8 +358,8 @@ static void test_app_passwords_follow_their_session(void **state)
 	it_response_free(r);
 	/* one made in a session opened with the second factor survives a policy change */
 	ch = password_step(s, "alpha", "carol", USER_PW);
-	wait_mid_step();
-	totp_code(secret, "now + 30 seconds", code);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, "now + 30 seconds", code);
 	second_step(s, ch, "otp", code, 201, &carol2);
 	free(ch);
 	strong = make_app_password(s, &carol2);
@@ -434,8 +413,8 @@ static void test_wrong_factors_lock_the_account(void **state)
 	for (i = 0; i < 2; i++)
 		second_step(s, ch, "recovery_code", "aaaa-bbbb-cccc-dddd", 401, NULL);
 	/* locked: even the right code with an open challenge fails, and so does the password */
-	wait_mid_step();
-	totp_code(secret, "now + 30 seconds", code);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, "now + 30 seconds", code);
 	second_step(s, ch, "otp", code, 401, NULL);
 	free(ch);
 	IT_ASSERT_LOGIN(s, "alpha", "carol", USER_PW, 401, NULL);
@@ -632,9 +611,9 @@ static void test_allowlist_at_second_step(void **state)
 	IT_ASSERT_STATUS(r, 200);
 	it_response_free(r);
 
-	wait_mid_step();
+	it_totp_wait_mid_step();
 	ch = password_step(s, "alpha", "boss", MGR_PW);
-	totp_code(secret, NULL, code);
+	it_totp_code(secret, NULL, code);
 	body = json_pack("{s:s, s:s}", "challenge", ch, "otp", code);
 	r = it_request(s, &(struct it_request){ .method = "POST", .path = "/api/v1/session", .json = body,
 						.interface = "host!127.0.0.2" });
@@ -674,8 +653,8 @@ static void test_cross_tenant(void **state)
 	json_decref(j);
 
 	/* A's factor does not complete B's login: challenge of B, code of A */
-	wait_mid_step();
-	totp_code(secret_a, "now + 30 seconds", code);
+	it_totp_wait_mid_step();
+	it_totp_code(secret_a, "now + 30 seconds", code);
 	ch = password_step(s, "beta", "boss", MGR_PW);
 	second_step(s, ch, "otp", code, 401, NULL);
 	free(ch);
