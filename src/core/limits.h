@@ -118,6 +118,7 @@
 /* Management plane */
 #define KURA_ADMIN_MAX_REQUEST       (64 * 1024)
 #define KURA_ADMIN_MAX_CLIENTS       16
+#define KURA_ADMIN_EVENTS_MAX        100           /* audit records per kura admin audit provider-events */
 
 /* Audit */
 #define KURA_AUDIT_DETAILS_MAX       4096
