@@ -1739,10 +1739,11 @@ static void tree_walk(struct it_server *s, const struct it_session *sess, const 
 		items = json_object_get(r->json, "items");
 		more = json_is_true(json_object_get(r->json, "more"));
 		json_array_foreach(items, i, node) {
-			char sub[IT_STR * 4], id[32];
+			char *sub = NULL, id[32];
 			json_t *copy = json_deep_copy(node);
 
-			snprintf(sub, sizeof(sub), "%s/%s", prefix, it_json_str(node, "name"));
+			if (asprintf(&sub, "%s/%s", prefix, it_json_str(node, "name")) < 0)
+				fail_msg("out of memory");
 			json_object_set_new(copy, "path", json_string(sub));
 			json_object_set_new(copy, "depth", json_integer(depth));
 			json_array_append_new(out, copy);
@@ -1750,6 +1751,7 @@ static void tree_walk(struct it_server *s, const struct it_session *sess, const 
 				snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(node, "id")));
 				tree_walk(s, sess, id, sub, depth + 1, out);
 			}
+			free(sub);
 			if (i + 1 == json_array_size(items))
 				it_url_encode(it_json_str(node, "name"), after, sizeof(after));
 		}
