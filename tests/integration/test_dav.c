@@ -526,6 +526,7 @@ static void test_move_onto_ancestor(void **state)
 	assert_int_equal(status_of(dav("PUT", "/dav/alpha/anc/b/f1", ALICE, "kept bytes", NULL)), 201);
 	used_before = alpha_used_bytes();
 	items_before = alpha_items();
+	assert_non_null(strstr(items_before, "tree /anc/b/f1 "));   /* the listing sees the tree */
 	snprintf(dest, sizeof(dest), "Destination: %s/dav/alpha/anc", E->s->base_url);
 	assert_int_equal(status_of(dav("MOVE", "/dav/alpha/anc/b", ALICE, NULL, dest, "Overwrite: T", NULL)),
 			 403);
