@@ -11,7 +11,8 @@ libxml2-dev libutf8proc-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
 # (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
-test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium sqlite3 litmus cadaver rclone"
+# No sqlite3 command: the tests look through the API and kura admin, not into kura.db (issue 12).
+test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium litmus cadaver rclone"
 # The fuzz corpus replay (scripts/test-fuzz.sh) builds the libFuzzer targets with clang; its
 # sanitizer and libFuzzer runtime is only a recommendation of clang on Debian 12.
 test_pkgs="$test_pkgs clang libclang-rt-14-dev"
