@@ -38,7 +38,7 @@ json_t *mgmt_fail(const char *code, const char *fmt, ...)
 	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "code", code);
 }
 
-#define fail mgmt_fail
+#define fail mgmt_fail   /* the short name inside the module */
 
 static json_t *ok(json_t *result)
 {

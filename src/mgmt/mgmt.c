@@ -5,9 +5,10 @@
  * SECURITY: the socket is created 0600 inside the 0700 data directory, and every
  * connection's peer credentials (SO_PEERCRED) must be the server's own uid or root, so
  * only the operator account that runs kura reaches it. Requests are bounded
- * (KURA_ADMIN_MAX_REQUEST), read with a timeout, validated by the same service functions
- * as the API, and every command is recorded with the operator as actor (F5): in the
- * tenant's log when it touches a tenant.
+ * (KURA_ADMIN_MAX_REQUEST), read with a timeout, checked against the command table (a row's
+ * name, only that row's arguments, each of its JSON type), validated by the same service
+ * functions as the API, and every command is recorded with the operator as actor (F5): in
+ * the tenant's log when it touches a tenant.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -37,7 +38,7 @@ struct mgmt_server {
 	struct mailer *mailer;
 };
 
-#define fail mgmt_fail
+#define fail mgmt_fail   /* the short name, as in commands.c */
 
 /* One request through the command table: the row by name, its args checked against the row,
  * then its handler (commands.c). */
