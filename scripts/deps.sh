@@ -11,8 +11,9 @@ libxml2-dev libutf8proc-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
 # (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
+# No sqlite3 command: the tests look through the API and kura admin, not into kura.db (issue 12).
 # fonts-noto-cjk: Japanese text in Chromium, for screenshots of the pages (docs/HACKING.md).
-test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium sqlite3 litmus cadaver rclone
+test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium litmus cadaver rclone
 fonts-noto-cjk"
 # The fuzz corpus replay (scripts/test-fuzz.sh) builds the libFuzzer targets with clang; its
 # sanitizer and libFuzzer runtime is only a recommendation of clang on Debian 12.

@@ -27,6 +27,9 @@ int safe_atou32(const char *str, uint32_t *ret);
 
 /* True when str is valid UTF-8 without NUL or C0/C1 control characters (tab allowed). */
 bool utf8_is_clean_text(const char *str, size_t n);
+/* One code point of strict UTF-8 (RFC 3629) at s, n bytes available, into *ret_cp: its
+ * length in bytes, 0 when the bytes there are not UTF-8. */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_cp);
 /* Number of code points in valid UTF-8. */
 size_t utf8_length(const char *str, size_t n);
 

@@ -123,6 +123,8 @@
 /* Management plane */
 #define KURA_ADMIN_MAX_REQUEST       (64 * 1024)
 #define KURA_ADMIN_MAX_CLIENTS       16
+#define KURA_ADMIN_EVENTS_MAX        100           /* records per audit provider-events answer: at ~5 KiB
+                                                    * each at most, well inside kura admin's 1 MiB read */
 
 /* Audit */
 #define KURA_AUDIT_DETAILS_MAX       4096

@@ -194,6 +194,8 @@ bool access_request_allowed(struct request *req, const char *method, enum MHD_Re
 	if (r == -EACCES) {
 		char detail[INET6_ADDRSTRLEN + 96];
 
+		/* recorded in the tenant's own log, like the login refusal: its managers see why a
+		 * session ended or an app password was refused (F4) */
 		str_printf(target, sizeof(target), "account:%s", req->session.account.login);
 		if (!req->app_password_id) {
 			/* the session's address left the list: the session ends now */
@@ -201,7 +203,8 @@ bool access_request_allowed(struct request *req, const char *method, enum MHD_Re
 			if (r == 0)
 				r = session_end(req->db, req->session.id);
 			if (r == 0)
-				r = audit_address(req, 0, "session.end", target, "ip-not-allowed");
+				r = audit_address(req, req->session.account.tenant_id, "session.end", target,
+						  "ip-not-allowed");
 			if (r == 0)
 				r = db_commit(req->db);
 			if (r < 0) {
@@ -212,7 +215,8 @@ bool access_request_allowed(struct request *req, const char *method, enum MHD_Re
 			http_add_header(req, "Set-Cookie",
 					"kura_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
 		} else {
-			r = audit_address(req, 0, "app_password.authenticate", target, "ip-not-allowed");
+			r = audit_address(req, req->session.account.tenant_id, "app_password.authenticate", target,
+					  "ip-not-allowed");
 			(void)r;
 		}
 		str_printf(detail, sizeof(detail), "your address %s is not in your tenant's allowed networks",

@@ -1,16 +1,17 @@
 /*
- * Management plane server and client over a unix socket.
+ * Management plane server and client over a unix socket. What each command does is in the
+ * command table (command.h, commands.c); this file carries requests to it.
  *
  * SECURITY: the socket is created 0600 inside the 0700 data directory, and every
  * connection's peer credentials (SO_PEERCRED) must be the server's own uid or root, so
  * only the operator account that runs kura reaches it. Requests are bounded
- * (KURA_ADMIN_MAX_REQUEST), read with a timeout, validated by the same service functions
- * as the API, and every command is recorded with the operator as actor (F5): in the
- * tenant's log when it touches a tenant.
+ * (KURA_ADMIN_MAX_REQUEST), read with a timeout, checked against the command table (a row's
+ * name, only that row's arguments, each of its JSON type), validated by the same service
+ * functions as the API, and every command is recorded with the operator as actor (F5): in
+ * the tenant's log when it touches a tenant.
  */
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -22,16 +23,11 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
-#include "auth/auth.h"
-#include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "files/files.h"
 #include "mgmt/mgmt.h"
-#include "notify/mail.h"
-#include "notify/notify.h"
+#include "mgmt/mgmt_int.h"
 #include "store/db.h"
-#include "tenant/tenant.h"
 
 struct mgmt_server {
 	pthread_t thread;
@@ -42,266 +38,30 @@ struct mgmt_server {
 	struct mailer *mailer;
 };
 
-static json_t *fail(const char *code, const char *fmt, ...) KURA_PRINTF(2, 3);
+#define fail mgmt_fail   /* the short name, as in commands.c */
 
-static json_t *fail(const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "code", code);
-}
-
-static json_t *ok(json_t *result)
-{
-	return json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_object());
-}
-
-static json_t *fail_errno(int r, const char *what)
-{
-	switch (r) {
-	case -ENOENT: return fail("not-found", "%s: not found", what);
-	case -EEXIST: return fail("conflict", "%s: exists already", what);
-	case -EINVAL: return fail("invalid", "%s: invalid value", what);
-	case -EPERM: return fail("conflict", "%s: not allowed in this state", what);
-	default: return fail("internal", "%s: failed (%s)", what, strerror(-r));
-	}
-}
-
-/* Copies a JSON array of strings into a NULL-free vector; -EINVAL on anything else. */
-static int string_vector(json_t *arr, const char **vec, size_t max, size_t *ret_n)
-{
-	size_t i;
-	json_t *v;
-
-	*ret_n = 0;
-	if (!arr)
-		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > max)
-		return -EINVAL;
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v))
-			return -EINVAL;
-		vec[i] = json_string_value(v);
-	}
-	*ret_n = json_array_size(arr);
-	return 0;
-}
-
-static const char *arg(json_t *args, const char *key)
-{
-	return json_string_value(json_object_get(args, key));
-}
-
+/* One request through the command table: the row by name, its args checked against the row,
+ * then its handler (commands.c). */
 static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *op, json_t *req)
 {
-	const char *cmd = json_string_value(json_object_get(req, "command"));
-	json_t *args = json_object_get(req, "args");
-	struct tenant t;
-	int r;
+	const char *name = json_string_value(json_object_get(req, "command"));
+	json_t *args = json_object_get(req, "args"), *empty = NULL, *resp;
+	const struct mgmt_command *cmd;
+	struct mgmt_ctx ctx = { db, op, m->master_key, m->mailer };
+	char err[256];
 
-	if (!cmd)
+	if (!name)
 		return fail("invalid", "request has no command");
-	if (args && !json_is_object(args))
-		return fail("invalid", "args must be an object");
-
-	if (!strcmp(cmd, "tenant.create")) {
-		const char *services[KURA_MAX_SERVICES], *options[KURA_MAX_OPTIONS];
-		size_t n_s, n_o;
-		const char *code = arg(args, "code"), *name = arg(args, "name");
-
-		if (!code || !tenant_code_valid(code))
-			return fail("invalid", "tenant code must be 2-32 of a-z 0-9 - (not starting or ending with -)");
-		if (!name || !*name)
-			return fail("invalid", "--name is required");
-		if (string_vector(json_object_get(args, "services"), services, KURA_MAX_SERVICES, &n_s) < 0 || n_s == 0)
-			return fail("invalid", "--service takes one or more of MAIL, DOCX, IAAS, ZTNA, COLLAB");
-		for (size_t i = 0; i < n_s; i++)
-			if (!tenant_service_valid(services[i]))
-				return fail("invalid", "unknown service \"%s\": use MAIL, DOCX, IAAS, ZTNA or COLLAB",
-					    services[i]);
-		if (string_vector(json_object_get(args, "options"), options, KURA_MAX_OPTIONS, &n_o) < 0)
-			return fail("invalid", "at most %d options", KURA_MAX_OPTIONS);
-		for (size_t i = 0; i < n_o; i++)
-			if (!tenant_option_valid(options[i]))
-				return fail("invalid", "option \"%s\": 1-64 of A-Z a-z 0-9 . _ - :", options[i]);
-		r = tenant_create(db, op, m->master_key, code, name, services, n_s, options, n_o, &t);
-		if (r < 0)
-			return fail_errno(r, code);
-		return ok(tenant_json(db, &t));
-	}
-	if (!strcmp(cmd, "tenant.list"))
-		return ok(json_pack("{s:o}", "tenants", tenant_list_json(db)));
-	if (!strcmp(cmd, "tenant.show")) {
-		const char *code = arg(args, "code");
-
-		r = code ? tenant_find(db, code, &t) : -EINVAL;
-		if (r < 0)
-			return fail_errno(r, code ? code : "tenant");
-		return ok(tenant_json(db, &t));
-	}
-	if (!strcmp(cmd, "manager.create")) {
-		const char *code = arg(args, "tenant"), *login = arg(args, "login"), *email = arg(args, "email");
-		char url[512];
-		struct account a;
-		json_t *res;
-
-		if (!code || !login || !email)
-			return fail("invalid", "tenant, login and --email are required");
-		r = tenant_find(db, code, &t);
-		if (r < 0)
-			return fail_errno(r, code);
-		/* C7: an operator starts a tenant's management, but once it has an active manager
-		 * only the tenant invites further managers; otherwise an operator could make
-		 * themselves a manager and read the tenant's data without its consent */
-		{
-			int64_t n_active = 0;
-
-			r = account_active_managers(db, t.id, &n_active);
-			if (r < 0)
-				return fail_errno(r, code);
-			if (n_active > 0)
-				return fail("conflict",
-					    "tenant %s has an active manager: its managers invite further managers "
-					    "(operators do not act inside a tenant without its approval, C7)",
-					    code);
-		}
-		if (!account_login_valid(login))
-			return fail("invalid", "login must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit");
-		if (!mail_address_valid(email))
-			return fail("invalid", "--email must be one address like name@example.com");
-		r = account_invite(db, op, &t, login, email, "manager", NULL, &a, url, sizeof(url));
-		if (r < 0)
-			return fail_errno(r, login);
-		mailer_wake(m->mailer);
-		res = account_json(&a);
-		json_object_set_new(res, "tenant", json_string(t.code));
-		json_object_set_new(res, "invitation_url", json_string(url));
-		return ok(res);
-	}
-	if (!strcmp(cmd, "account.unlock")) {
-		const char *code = arg(args, "tenant"), *login = arg(args, "login");
-
-		if (!code || !login)
-			return fail("invalid", "tenant and login are required");
-		r = tenant_find(db, code, &t);
-		if (r < 0)
-			return fail_errno(r, code);
-		r = account_unlock(db, op, t.id, login);
-		if (r < 0)
-			return fail_errno(r, login);
-		return ok(json_pack("{s:s, s:s, s:b}", "tenant", code, "login", login, "unlocked", 1));
-	}
-	if (!strcmp(cmd, "mail.test")) {
-		/* a provider mail through the outbox, like every other: its delivery (or the SMTP
-		 * error) shows in the delivery log and the server log */
-		const char *to = arg(args, "to");
-		const struct mail_var vars[] = { MAIL_TIME("sent_at", clock_now_us()) };
-		const struct mail test = { .name = "test", .vars = vars, .n_vars = ARRAY_SIZE(vars) };
-		int64_t id = 0;
-
-		if (!to || !mail_address_valid(to))
-			return fail("invalid", "give one address like name@example.com");
-		r = db_begin(db);
-		if (r == 0)
-			r = mail_queue(db, 0, to, &test, &id);
-		if (r == 0)
-			r = audit_record(db, &(struct audit_event){ .tenant_id = 0, .actor = op,
-						 .category = AUDIT_OPERATOR, .action = "mail.test",
-						 .target = "mail", .result = AUDIT_SUCCESS });
-		if (r == 0)
-			r = db_commit(db);
-		if (r < 0)
-			db_rollback(db);
-		if (r < 0)
-			return fail_errno(r, "mail");
-		return ok(json_pack("{s:s, s:I}", "to", to, "outbox_id", (json_int_t)id));
-	}
-	if (!strcmp(cmd, "audit.public-key")) {
-		char pk[AUDIT_PUBLIC_KEY_HEX];
-
-		json_t *keys;
-
-		if (audit_public_key_hex(pk) < 0)
-			return fail("internal", "the signing key is not loaded");
-		keys = audit_keys_json(db);
-		if (!keys)
-			return fail("internal", "cannot read the signing keys");
-		return ok(json_pack("{s:s, s:s, s:o}", "algorithm", "ed25519", "public_key", pk, "keys", keys));
-	}
-	if (!strcmp(cmd, "audit.rotate-signing-key")) {
-		json_t *res = NULL;
-
-		r = audit_keys_rotate(db, op, &res);
-		if (r == -EBUSY)
-			return fail("conflict", "an earlier rotation is not complete yet: restart kura serve to complete it");
-		if (r == -E2BIG)
-			return fail("conflict", "this deployment has %d signing keys already", KURA_AUDIT_KEYS_MAX);
-		if (r < 0)
-			return fail_errno(r, "signing key rotation");
-		return ok(res);
-	}
-	if (!strcmp(cmd, "audit.verify")) {
-		const char *code = arg(args, "tenant");
-		unsigned char pks[KURA_AUDIT_KEYS_MAX][AUDIT_KEY_BYTES];
-		struct audit_verify_result res;
-		size_t n_pks = 0;
-		int64_t id = 0;
-
-		if (!code)
-			return fail("invalid", "a tenant code (or \"provider\") is required");
-		if (strcmp(code, "provider")) {
-			r = tenant_find(db, code, &t);
-			if (r < 0)
-				return fail_errno(r, code);
-			id = t.id;
-		}
-		/* every registered key: each checkpoint verifies with the key that signed it */
-		if (audit_keys_list(db, pks, ARRAY_SIZE(pks), &n_pks) < 0 || n_pks == 0)
-			return fail("internal", "the signing keys are not registered");
-		r = audit_verify_db_keys(db, id, (const unsigned char (*)[AUDIT_KEY_BYTES])pks, n_pks, &res);
-		if (r < 0)
-			return fail_errno(r, code);
-		r = audit_record(db, &(struct audit_event){ .tenant_id = id, .actor = op,
-					 .category = AUDIT_OPERATOR, .action = "audit.verify", .target = "audit",
-					 .result = res.ok ? AUDIT_SUCCESS : AUDIT_FAILURE });
-		if (r < 0)
-			return fail_errno(r, code);
-		return ok(audit_verify_result_json(&res));
-	}
-	if (!strcmp(cmd, "tenant.rotate-key")) {
-		const char *code = arg(args, "code");
-		int64_t version = 0, n_files = 0;
-
-		r = code ? tenant_find(db, code, &t) : -EINVAL;
-		if (r == 0)
-			r = files_rotate_tenant_key(db, NULL, op, m->master_key, t.id, &version, &n_files);
-		if (r < 0)
-			return fail_errno(r, code ? code : "tenant");
-		return ok(json_pack("{s:s, s:I, s:I}", "tenant", code, "key_version", (json_int_t)version,
-				    "files_rewrapped", (json_int_t)n_files));
-	}
-	if (!strcmp(cmd, "tenant.set-quota")) {
-		const char *code = arg(args, "code");
-		json_t *q = json_object_get(args, "quota_bytes");
-		int64_t quota = 0, used = 0;
-
-		if (!json_is_integer(q) || json_integer_value(q) < 0)
-			return fail("invalid", "quota must be a whole number of bytes");
-		r = code ? tenant_find(db, code, &t) : -EINVAL;
-		if (r == 0)
-			r = files_quota_set(db, op, t.id, json_integer_value(q));
-		if (r == 0)
-			r = files_quota(db, t.id, &quota, &used);
-		if (r < 0)
-			return fail_errno(r, code ? code : "tenant");
-		return ok(json_pack("{s:s, s:I, s:I}", "tenant", code, "quota_bytes", (json_int_t)quota,
-				    "used_bytes", (json_int_t)used));
-	}
-	return fail("invalid", "unknown command \"%s\"", cmd);
+	cmd = mgmt_command_find(name);
+	if (!cmd)
+		return fail("invalid", "unknown command \"%s\"", name);
+	if (mgmt_args_check(cmd, args, err, sizeof(err)) < 0)
+		return fail("invalid", "%s", err);
+	if (!args)
+		args = empty = json_object();
+	resp = cmd->handler(&ctx, args);
+	json_decref(empty);
+	return resp ? resp : fail("internal", "out of memory");
 }
 
 static void serve_client(struct mgmt_server *m, int fd)

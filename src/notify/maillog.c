@@ -90,3 +90,33 @@ int mail_log_list(struct db *db, int64_t tenant_id, const char *state, int64_t b
 	*ret_items = arr;
 	return 0;
 }
+
+int mail_queue_summary(struct db *db, json_t **ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT COUNT(CASE WHEN state = 'queued' THEN 1 END),"
+				      " COUNT(CASE WHEN state = 'deferred' THEN 1 END),"
+				      " COUNT(CASE WHEN state = 'sent' THEN 1 END),"
+				      " COUNT(CASE WHEN state = 'failed' THEN 1 END),"
+				      " COUNT(CASE WHEN body <> '' OR sealed IS NOT NULL THEN 1 END),"
+				      " MIN(CASE WHEN state IN ('queued', 'deferred') THEN created_us END),"
+				      " MIN(CASE WHEN state IN ('queued', 'deferred') THEN next_attempt_us END)"
+				      " FROM mail_outbox", NULL);
+	json_t *o = NULL;
+	int r = db_step(st);
+
+	if (r > 0)
+		o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "queued", (json_int_t)db_int(st, 0),
+			      "deferred", (json_int_t)db_int(st, 1), "sent", (json_int_t)db_int(st, 2),
+			      "failed", (json_int_t)db_int(st, 3), "bodies_kept", (json_int_t)db_int(st, 4),
+			      "oldest_waiting_at", time_or_null(db_int(st, 5), db_is_null(st, 5)),
+			      "next_attempt_at", time_or_null(db_int(st, 6), db_is_null(st, 6)));
+	db_done(st);
+	if (r == 0)
+		r = -EIO;   /* an aggregate always has its one row */
+	if (r < 0)
+		return r;
+	if (!o)
+		return -ENOMEM;
+	*ret = o;
+	return 0;
+}

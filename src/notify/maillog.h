@@ -20,4 +20,9 @@ json_t *mail_log_row_json(struct db *db, int64_t tenant_id, int64_t outbox_id);
  * limit; state may be NULL (all). */
 int mail_log_list(struct db *db, int64_t tenant_id, const char *state, int64_t before,
 		  size_t limit, json_t **ret_items, bool *ret_more) KURA_WUR;
+/* The whole outbox counted for the provider (kura admin mail queue): mails per state, how
+ * many still hold a body (sealed while waiting; 0 once all are done), the oldest waiting
+ * mail's queue time and the next attempt. Counts and times only: no recipient, subject or
+ * body of any tenant's mail. */
+int mail_queue_summary(struct db *db, json_t **ret) KURA_WUR;
 #endif

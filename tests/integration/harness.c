@@ -807,6 +807,7 @@ int it_admin(struct it_server *s, json_t **ret_json, ...)
 
 	argv[n++] = KURA_BIN;
 	argv[n++] = "admin";
+	argv[n++] = "--json";   /* the result as JSON (people get tables and key: value lines) */
 	argv[n++] = "--data";
 	argv[n++] = s->data;
 	va_start(ap, ret_json);
@@ -821,8 +822,8 @@ int it_admin(struct it_server *s, json_t **ret_json, ...)
 			print_error("kura admin printed no JSON object: %s\n", out);
 	}
 	if (status != 0)
-		print_error("(note: kura admin %s %s exited %d; stderr: %s)\n", n > 4 ? argv[4] : "",
-			    n > 5 ? argv[5] : "", status, err);
+		print_error("(note: kura admin %s %s exited %d; stderr: %s)\n", n > 5 ? argv[5] : "",
+			    n > 6 ? argv[6] : "", status, err);
 	free(out);
 	free(err);
 	return status;
@@ -1698,4 +1699,152 @@ int it_server_wait_exit(struct it_server *s, double timeout_s)
 	s->exited = true;
 	s->exit_status = status;
 	return status;
+}
+
+/* ---------------------------------------------------------------- state through the API */
+
+json_t *it_audit_events(struct it_server *s, const struct it_session *mgr, const char *const *headers,
+			const char *query)
+{
+	json_t *all = json_array();
+	long long after = 0;
+
+	for (;;) {
+		char path[IT_STR * 4];
+		struct it_request req = { .method = "GET", .path = path, .cookie = mgr ? mgr->token : NULL,
+					  .headers = headers };
+		struct it_response *r;
+		json_t *next;
+
+		snprintf(path, sizeof(path), "/api/v1/audit?limit=1000&after=%lld%s%s", after, query ? "&" : "",
+			 query ? query : "");
+		r = it_request(s, &req);
+		it_assert_status_at(r, 200, __FILE__, __LINE__);
+		json_array_extend(all, json_object_get(r->json, "events"));
+		next = json_object_get(r->json, "next_after");
+		after = json_is_integer(next) ? (long long)json_integer_value(next) : -1;
+		it_response_free(r);
+		if (after < 0)
+			return all;
+	}
+}
+
+long it_audit_count(struct it_server *s, const struct it_session *mgr, const char *query)
+{
+	json_t *ev = it_audit_events(s, mgr, NULL, query);
+	long n = (long)json_array_size(ev);
+
+	json_decref(ev);
+	return n;
+}
+
+void it_url_encode(const char *text, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *text && o + 4 < size; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '%';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	if (size)
+		buf[o < size ? o : size - 1] = '\0';
+}
+
+static void tree_walk(struct it_server *s, const struct it_session *sess, const char *folder, const char *prefix,
+		      int depth, json_t *out)
+{
+	char after[IT_STR * 3] = "";
+
+	for (;;) {
+		char path[IT_STR * 4];
+		struct it_response *r;
+		json_t *items, *node;
+		bool more;
+		size_t i;
+
+		snprintf(path, sizeof(path), "/api/v1/folders/%s/children?limit=1000%s%s", folder,
+			 *after ? "&after=" : "", after);
+		r = it_get(s, sess, path);
+		it_assert_status_at(r, 200, __FILE__, __LINE__);
+		items = json_object_get(r->json, "items");
+		more = json_is_true(json_object_get(r->json, "more"));
+		json_array_foreach(items, i, node) {
+			char *sub = NULL, id[32];
+			json_t *copy = json_deep_copy(node);
+
+			if (asprintf(&sub, "%s/%s", prefix, it_json_str(node, "name")) < 0)
+				fail_msg("out of memory");
+			json_object_set_new(copy, "path", json_string(sub));
+			json_object_set_new(copy, "depth", json_integer(depth));
+			json_array_append_new(out, copy);
+			if (!strcmp(it_json_str(node, "kind"), "folder")) {
+				snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(node, "id")));
+				tree_walk(s, sess, id, sub, depth + 1, out);
+			}
+			free(sub);
+			if (i + 1 == json_array_size(items))
+				it_url_encode(it_json_str(node, "name"), after, sizeof(after));
+		}
+		it_response_free(r);
+		if (!more)
+			return;
+	}
+}
+
+json_t *it_tree(struct it_server *s, const struct it_session *sess)
+{
+	json_t *all = json_array();
+
+	tree_walk(s, sess, "root", "", 1, all);
+	return all;
+}
+
+long long it_tree_id(struct it_server *s, const struct it_session *sess, const char *path)
+{
+	json_t *tree = it_tree(s, sess), *node;
+	long long id = 0;
+	size_t i;
+
+	json_array_foreach(tree, i, node)
+		if (!strcmp(it_json_str(node, "path"), path))
+			id = (long long)json_integer_value(json_object_get(node, "id"));
+	json_decref(tree);
+	return id;
+}
+
+json_t *it_trash(struct it_server *s, const struct it_session *sess)
+{
+	struct it_response *r = it_get(s, sess, "/api/v1/trash");
+	json_t *items;
+
+	it_assert_status_at(r, 200, __FILE__, __LINE__);
+	items = json_incref(json_object_get(r->json, "items"));
+	it_response_free(r);
+	return items ? items : json_array();
+}
+
+bool it_db_files_hold(struct it_server *s, const void *needle, size_t n)
+{
+	static const char *const names[] = { "kura.db", "kura.db-wal" };
+	bool found = false;
+
+	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]) && !found; f++) {
+		char path[IT_STR + 32];
+		size_t len = 0;
+		char *raw;
+
+		snprintf(path, sizeof(path), "%s/%s", s->data, names[f]);
+		raw = it_read_file(path, &len);
+		found = raw && n && memmem(raw, len, needle, n) != NULL;
+		free(raw);
+	}
+	return found;
 }

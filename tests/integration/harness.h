@@ -110,7 +110,7 @@ int it_teardown_server(void **state);
  * (the caller frees; either may be NULL). Returns the exit status, or -1 after a signal or
  * the deadline. */
 int it_run(const char *const argv[], int timeout_s, char **ret_out, char **ret_err);
-/* kura admin --data DIR args...(NULL-terminated). Stdout parsed as JSON into *ret_json
+/* kura admin --json --data DIR args...(NULL-terminated). Stdout parsed as JSON into *ret_json
  * (NULL when not JSON; pass NULL to ignore). Returns the exit status. */
 int it_admin(struct it_server *s, json_t **ret_json, ...) __attribute__((sentinel));
 /* Free loopback TCP port (bind to 0, read, close). */
@@ -226,5 +226,28 @@ struct it_world {
 };
 int it_setup_world(void **state);
 int it_teardown_world(void **state);
+
+/* --- state read the way a tenant's manager or user reads it (issue 12: tests do not open
+ * kura.db; provider-side state comes from `kura admin`) --- */
+/* Every record of the session's tenant's audit log that GET /api/v1/audit gives for query
+ * (its filters, e.g. "action=file.head&result=success"; NULL: all), every page of it; headers:
+ * extra request lines or NULL. A new array; asserts on a failed request. */
+json_t *it_audit_events(struct it_server *s, const struct it_session *mgr, const char *const *headers,
+			const char *query);
+/* How many records it_audit_events finds (no extra headers). */
+long it_audit_count(struct it_server *s, const struct it_session *mgr, const char *query);
+/* Every node of the session's tenant's tree below the root (not the trash), parents before
+ * their children, by paging GET /api/v1/folders/{id}/children; each node gets "path" ("/a/b")
+ * and "depth" (1 for the root's children). A new array; asserts on a failed request. */
+json_t *it_tree(struct it_server *s, const struct it_session *sess);
+/* The tree's node at path ("/a/b"), or 0 when there is none. */
+long long it_tree_id(struct it_server *s, const struct it_session *sess, const char *path);
+/* The items of GET /api/v1/trash (entries, not their subtrees). A new array. */
+json_t *it_trash(struct it_server *s, const struct it_session *sess);
+/* Percent-encodes text for a URL path segment or query value into buf. */
+void it_url_encode(const char *text, char *buf, size_t size);
+/* Do the raw bytes of DIR/kura.db or DIR/kura.db-wal hold needle (n bytes)? For tests that
+ * prove what is NOT stored (a secret kept only as its hash); a missing file holds nothing. */
+bool it_db_files_hold(struct it_server *s, const void *needle, size_t n);
 
 #endif

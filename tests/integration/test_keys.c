@@ -10,6 +10,8 @@
  *   - rotation with `kura admin audit rotate-signing-key`: the old checkpoints still verify
  *     with the old key, the new ones are signed by the new key, `kura audit verify` of an
  *     export spanning the rotation needs both keys, and the server starts again after it.
+ * A data directory "from before" is made by editing kura.db itself (tamper_*, below): the
+ * only test here that opens the database file, since no interface makes or shows that state.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -68,17 +71,43 @@ static char *read_data(struct it_server *s, const char *name, size_t *ret_n)
 	return text;
 }
 
-/* sqlite3 on the data directory's database; the first output line as a number. */
-static long sql(struct it_server *s, const char *query)
+/* Simulating an old data directory means editing kura.db: rows deleted, columns cleared.
+ * tamper_exec does that, tamper_count reads back exactly those rows (whether start-up
+ * adopted or repaired them). SQLite's C API with a busy timeout (the server may be running),
+ * not the sqlite3 command. No other integration test queries the database (test_access and
+ * test_outbox scan its raw bytes for secrets that must not be there). */
+static sqlite3 *tamper_open(struct it_server *s)
 {
-	char db[IT_STR + 16], *out = NULL;
-	const char *argv[] = { "/usr/bin/sqlite3", db, query, NULL };
-	long n;
+	char db[IT_STR + 16];
+	sqlite3 *h = NULL;
 
 	snprintf(db, sizeof(db), "%s/kura.db", s->data);
-	assert_int_equal(it_run(argv, 30, &out, NULL), 0);
-	n = strtol(out ? out : "", NULL, 10);
-	free(out);
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	return h;
+}
+
+static void tamper_exec(struct it_server *s, const char *sql)
+{
+	sqlite3 *h = tamper_open(s);
+	char *err = NULL;
+
+	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+	sqlite3_close(h);
+}
+
+static long tamper_count(struct it_server *s, const char *sql)
+{
+	sqlite3 *h = tamper_open(s);
+	sqlite3_stmt *st = NULL;
+	long n;
+
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
 	return n;
 }
 
@@ -126,7 +155,7 @@ static void test_wrong_master_key(void **state)
 	FILE *rnd;
 
 	it_create_tenant(s, "alpha", NULL);
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM deployment_keys WHERE name = 'master.check'"), 1);
+	assert_int_equal(tamper_count(s, "SELECT COUNT(*) FROM deployment_keys WHERE name = 'master.check'"), 1);
 	assert_int_equal(it_server_halt(s), 0);
 	good = read_data(s, "master.key", &n);
 	assert_int_equal(n, 32);
@@ -139,14 +168,14 @@ static void test_wrong_master_key(void **state)
 	assert_refused(s, "master.key is not the master key of this data directory");
 
 	/* a data directory from before the check value: no tenant key opens with it */
-	sql(s, "DELETE FROM deployment_keys");
+	tamper_exec(s, "DELETE FROM deployment_keys");
 	assert_refused(s, "master.key is not the master key of this data directory");
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM deployment_keys"), 0);   /* not adopted */
+	assert_int_equal(tamper_count(s, "SELECT COUNT(*) FROM deployment_keys"), 0);   /* not adopted */
 
 	/* the right key: the check value is derived again from the tenant key it opens */
 	write_file(path, good, n, 0600);
 	assert_int_equal(it_server_restart(s), 0);
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM deployment_keys WHERE name = 'master.check'"), 1);
+	assert_int_equal(tamper_count(s, "SELECT COUNT(*) FROM deployment_keys WHERE name = 'master.check'"), 1);
 	it_create_tenant(s, "bravo", NULL);
 	free(good);
 }
@@ -163,7 +192,10 @@ static void test_swapped_signing_key(void **state)
 	it_create_tenant(s, "alpha", NULL);
 	it_create_manager(s, "alpha", "amgr", MGR_PW, &mgr);
 	export_to(s, &mgr, "before.jsonl", path, sizeof(path));    /* signs a checkpoint */
-	assert_true(sql(s, "SELECT COUNT(*) FROM audit_checkpoints") >= 1);
+	key = it_read_file(path, &nk);
+	assert_non_null(key);
+	assert_non_null(strstr(key, "{\"type\":\"checkpoint\""));   /* there is one to tamper with */
+	free(key);
 	assert_int_equal(it_server_halt(s), 0);
 	key = read_data(s, "signing.key", &nk);
 	pub = read_data(s, "signing.pub", &np);
@@ -183,19 +215,31 @@ static void test_swapped_signing_key(void **state)
 	assert_refused(s, "signing.pub does not hold the public half of");
 
 	/* a data directory from before the key registry: the newest checkpoint tells */
-	sql(s, "DELETE FROM audit_signing_keys; UPDATE audit_checkpoints SET public_key = NULL;"
-	       " UPDATE audit_roots SET public_key = NULL");
+	tamper_exec(s, "DELETE FROM audit_signing_keys; UPDATE audit_checkpoints SET public_key = NULL;"
+		       " UPDATE audit_roots SET public_key = NULL");
 	copy_in(s, okey, "signing.key", 0600);
 	assert_refused(s, "signing.key did not sign the newest audit");
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM audit_signing_keys"), 0);   /* not adopted */
+	assert_int_equal(tamper_count(s, "SELECT COUNT(*) FROM audit_signing_keys"), 0);   /* not adopted */
 
 	/* the right pair: registered again, from that evidence */
 	write_file(path, key, nk, 0600);
 	data_file(s, "signing.pub", path, sizeof(path));
 	write_file(path, pub, np, 0644);
 	assert_int_equal(it_server_restart(s), 0);
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM audit_signing_keys WHERE state = 'current'"), 1);
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM audit_checkpoints WHERE public_key IS NULL"), 0);
+	{
+		json_t *j = NULL, *k;
+		size_t i, current = 0;
+
+		/* registered again, as the operator sees it: one current key, this one */
+		assert_int_equal(it_admin(s, &j, "audit", "public-key", NULL), 0);
+		json_array_foreach(json_object_get(j, "keys"), i, k)
+			current += !strcmp(it_json_str(k, "state"), "current");
+		assert_int_equal(current, 1);
+		assert_memory_equal(it_json_str(j, "public_key"), pub, 64);
+		json_decref(j);
+	}
+	assert_int_equal(tamper_count(s, "SELECT COUNT(*) FROM audit_signing_keys WHERE state = 'current'"), 1);
+	assert_int_equal(tamper_count(s, "SELECT COUNT(*) FROM audit_checkpoints WHERE public_key IS NULL"), 0);
 	free(key);
 	free(pub);
 }

@@ -28,17 +28,29 @@
 #define UPLOADERS 4
 #define ROUNDS 3
 
-static long long sql_value(struct it_server *s, const char *sql)
+/* The tenant's blob directory is DIR/blobs/<its id>; with one tenant that has stored a file,
+ * it is the only one there. Its id. */
+static long long only_tenant_dir(struct it_server *s)
 {
-	char db[IT_STR * 2], *out = NULL;
-	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
-	long long v = -1;
+	char dir[IT_STR * 2];
+	struct dirent *de;
+	long long id = -1;
+	int n = 0;
+	DIR *d;
 
-	snprintf(db, sizeof(db), "%s/kura.db", s->data);
-	if (it_run(argv, 30, &out, NULL) == 0 && out && *out)
-		v = strtoll(out, NULL, 10);
-	free(out);
-	return v;
+	snprintf(dir, sizeof(dir), "%s/blobs", s->data);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		assert_int_equal(strspn(de->d_name, "0123456789"), strlen(de->d_name));
+		id = strtoll(de->d_name, NULL, 10);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1);
+	return id;
 }
 
 static void write_bytes(const char *path, const char *text)
@@ -72,53 +84,45 @@ static int count_in(struct it_server *s, long long tenant, const char *prefix)
 	return n;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Every blob file is a file's content and every file's content is there, seen the way the
+ * tenant's manager sees the store: no temporary files; as many blob files as the tenant has
+ * files, live and in the trash (each file has a blob of its own: an upload, a COPY and a
+ * replacement each write a new one, and a replaced one is deleted), so an unreferenced blob
+ * shows as one too many; and every live file reads back (a one-byte range opens and
+ * authenticates its first chunk), so a file whose blob is missing fails. */
+static void assert_store_consistent(struct it_server *s, const struct it_session *mgr, long long tenant)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every blob file is named by a row and every row's blob exists (one query, one listing). */
-static void assert_store_consistent(struct it_server *s, long long tenant)
-{
-	char dir[IT_STR * 2], sql[256], db[IT_STR * 2], *out = NULL, *line, *save = NULL;
-	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
-	char **names = NULL;
-	struct dirent *de;
-	size_t n = 0, cap = 0, i = 0;
-	DIR *d;
+	const char *first_byte[] = { "Range: bytes=0-0", NULL };
+	json_t *tree = it_tree(s, mgr), *trash = it_trash(s, mgr), *n;
+	int files = 0;
+	size_t i;
 
 	assert_int_equal(count_in(s, tenant, ".tmp-"), 0);
-	snprintf(dir, sizeof(dir), "%s/blobs/%lld", s->data, tenant);
-	d = opendir(dir);
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+	json_array_foreach(tree, i, n) {
+		char path[128];
+		struct it_response *r;
+
+		if (strcmp(it_json_str(n, "kind"), "file"))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			names = realloc(names, cap * sizeof(*names));
-			assert_non_null(names);
-		}
-		names[n++] = strdup(de->d_name);
+		files++;
+		snprintf(path, sizeof(path), "/api/v1/files/%lld/content",
+			 (long long)json_integer_value(json_object_get(n, "id")));
+		r = it_request(s, &(struct it_request){ .method = "GET", .path = path, .cookie = mgr->token,
+						       .headers = first_byte });
+		if (r->status != 206)
+			fail_msg("%s (%s): %ld, its blob is missing or damaged", it_json_str(n, "path"), path, r->status);
+		assert_int_equal(r->body_len, 1);
+		it_response_free(r);
 	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
-	snprintf(db, sizeof(db), "%s/kura.db", s->data);
-	snprintf(sql, sizeof(sql), "SELECT blob_id FROM file_nodes WHERE tenant_id = %lld AND blob_id IS NOT NULL"
-				   " ORDER BY blob_id", tenant);
-	assert_int_equal(it_run(argv, 60, &out, NULL), 0);
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
-		if (i >= n)
-			fail_msg("row names blob %s, which is missing", line);
-		if (strcmp(line, names[i]))
-			fail_msg("blob %s and row %s disagree (unreferenced or missing blob)", names[i], line);
+	json_array_foreach(trash, i, n) {
+		assert_string_equal(it_json_str(n, "kind"), "file");   /* a folder's files would go uncounted */
+		files++;
 	}
-	if (i != n)
-		fail_msg("%zu blob files, %zu rows: %s has no row", n, i, names[i]);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	free(out);
+	if (count_in(s, tenant, "") != files)
+		fail_msg("%d blob files, %d files: a blob no file names, or a file without its blob",
+			 count_in(s, tenant, ""), files);
+	json_decref(tree);
+	json_decref(trash);
 }
 
 static struct it_response *put(struct it_server *s, const struct it_session *sess, const char *name,
@@ -168,8 +172,8 @@ static void test_lock_and_sweep_at_start(void **state)
 
 	it_create_tenant(s, "alpha", NULL);
 	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
-	tenant = sql_value(s, "SELECT id FROM tenants WHERE code = 'alpha'");
 	kept = upload(s, &mgr, "kept.txt", "kept content");
+	tenant = only_tenant_dir(s);
 	trashed = upload(s, &mgr, "trashed.txt", "in the trash");
 	replaced = upload(s, &mgr, "replaced.txt", "first version");
 	assert_int_equal(upload(s, &mgr, "replaced.txt", "second version"), replaced);
@@ -204,11 +208,11 @@ static void test_lock_and_sweep_at_start(void **state)
 	assert_int_equal(count_in(s, tenant, ""), 4);
 
 	assert_int_equal(it_server_restart(s), 0);
-	assert_store_consistent(s, tenant);
+	IT_ASSERT_LOGIN(s, "alpha", "boss", MGR_PW, 201, &mgr);
+	assert_store_consistent(s, &mgr, tenant);
 	assert_int_equal(count_in(s, tenant, ""), 3);   /* kept, trashed, replaced (second version) */
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(access(other, F_OK), 0);
-	IT_ASSERT_LOGIN(s, "alpha", "boss", MGR_PW, 201, &mgr);
 	expect_content(s, &mgr, kept, "kept content", 12);
 	expect_content(s, &mgr, replaced, "second version", 14);
 	snprintf(path, sizeof(path), "/api/v1/trash/%lld/restore", trashed);
@@ -256,7 +260,7 @@ static void test_kill9_during_uploads_leaves_nothing(void **state)
 	pthread_t th[UPLOADERS];
 	volatile int stop = 0;
 	unsigned char *data = malloc(3 * 1024 * 1024);
-	long long tenant;
+	long long tenant, warm;
 	size_t i, k, acked = 0;
 	int round, st;
 
@@ -264,7 +268,8 @@ static void test_kill9_during_uploads_leaves_nothing(void **state)
 		data[i] = (unsigned char)(i * 31 + 7);
 	it_create_tenant(s, "beta", NULL);
 	it_create_manager(s, "beta", "bmgr", MGR_PW, &mgr);
-	tenant = sql_value(s, "SELECT id FROM tenants WHERE code = 'beta'");
+	warm = upload(s, &mgr, "warm-up.txt", "the tenant's blob directory exists");
+	tenant = only_tenant_dir(s);
 	for (i = 0; i < UPLOADERS; i++) {
 		u[i].s = s;
 		u[i].sess = mgr;
@@ -288,8 +293,8 @@ static void test_kill9_during_uploads_leaves_nothing(void **state)
 		print_message("round %d: %d temporary file(s) left by the crash\n", round,
 			      count_in(s, tenant, ".tmp-"));
 		assert_int_equal(it_server_restart(s), 0);
-		assert_store_consistent(s, tenant);
 		IT_ASSERT_LOGIN(s, "beta", "bmgr", MGR_PW, 201, &mgr);
+		assert_store_consistent(s, &mgr, tenant);
 		for (i = 0; i < UPLOADERS; i++)
 			u[i].sess = mgr;
 	}
@@ -297,6 +302,7 @@ static void test_kill9_during_uploads_leaves_nothing(void **state)
 	for (i = 0; i < UPLOADERS; i++)
 		for (k = 0; k < u[i].n_acked; k++, acked++)
 			expect_content(s, &mgr, u[i].acked[k], data, u[i].n);
+	expect_content(s, &mgr, warm, "the tenant's blob directory exists", 34);
 	print_message("%zu acknowledged uploads read back intact\n", acked);
 	assert_true(acked > 0);
 	free(u);

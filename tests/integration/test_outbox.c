@@ -3,7 +3,9 @@
  * "Mail bodies"). An invitation, a password reset and a share-link mail are sent through
  * the real SMTP sink; once the outbox says they are sent, the raw bytes of kura.db and its
  * WAL must not contain any of their tokens (queued bodies are sealed, sent ones erased),
- * while the delivery log still has recipient, subject, state, message id and size.
+ * while the delivery log still has recipient, subject, state, message id and size. The
+ * outbox's state comes from `kura admin mail queue` (counts only); the database files are
+ * read raw on purpose, to show what is not in them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,16 +22,21 @@
 
 #define WAIT_S 30
 
-static long sql(struct it_server *s, const char *query)
+/* The outbox as the provider sees it (`kura admin mail queue`: counts, no content): how many
+ * mails are not sent (queued, deferred or failed), and how many still hold a body. */
+static long not_sent(struct it_server *s, long *ret_bodies, long *ret_sent)
 {
-	char db[IT_STR + 16], *out = NULL;
-	const char *argv[] = { "/usr/bin/sqlite3", db, query, NULL };
+	json_t *j = NULL;
 	long n;
 
-	snprintf(db, sizeof(db), "%s/kura.db", s->data);
-	assert_int_equal(it_run(argv, 30, &out, NULL), 0);
-	n = strtol(out ? out : "", NULL, 10);
-	free(out);
+	assert_int_equal(it_admin(s, &j, "mail", "queue", NULL), 0);
+	n = (long)(json_integer_value(json_object_get(j, "queued")) + json_integer_value(json_object_get(j, "deferred")) +
+		   json_integer_value(json_object_get(j, "failed")));
+	if (ret_sent)
+		*ret_sent = (long)json_integer_value(json_object_get(j, "sent"));
+	if (ret_bodies)
+		*ret_bodies = (long)json_integer_value(json_object_get(j, "bodies_kept"));
+	json_decref(j);
 	return n;
 }
 
@@ -81,6 +88,7 @@ static void test_no_tokens_in_database(void **state)
 	char *inv;
 	int64_t fid;
 	double end;
+	long bodies = -1, sent = 0;
 	size_t i;
 
 	/* an invitation */
@@ -119,10 +127,11 @@ static void test_no_tokens_in_database(void **state)
 
 	/* every mail recorded as sent (the SMTP sink has them before the sender records it) */
 	end = (double)time(NULL) + WAIT_S;
-	while (sql(s, "SELECT COUNT(*) FROM mail_outbox WHERE state <> 'sent'") != 0 && (double)time(NULL) < end)
+	while (not_sent(s, NULL, NULL) != 0 && (double)time(NULL) < end)
 		usleep(50 * 1000);
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM mail_outbox WHERE state <> 'sent'"), 0);
-	assert_int_equal(sql(s, "SELECT COUNT(*) FROM mail_outbox WHERE body <> '' OR sealed IS NOT NULL"), 0);
+	assert_int_equal(not_sent(s, &bodies, &sent), 0);
+	assert_true(sent >= 6);   /* the world's three invitations and these three */
+	assert_int_equal(bodies, 0);   /* every sent mail's body erased */
 
 	/* the raw bytes of the database and its write-ahead log hold none of the links */
 	snprintf(db, sizeof(db), "%s/kura.db", s->data);

@@ -177,25 +177,14 @@ static struct it_response *link_put(struct it_server *s, const char *token, cons
 	return it_request(s, &req);
 }
 
-/* Count of audit rows of tenant code matching action (and result when not NULL). */
-static long audit_count(struct it_server *s, const char *code, const char *action, const char *result)
+/* Access records of alpha matching action (and result when not NULL), as amgr reads them. */
+static long audit_count(struct world *w, const char *action, const char *result)
 {
-	char db[IT_STR + 16], sql[512], *out = NULL;
-	long n;
+	char query[512];
 
-	snprintf(db, sizeof(db), "%s/kura.db", s->data);
-	snprintf(sql, sizeof(sql),
-		 "SELECT COUNT(*) FROM audit_events WHERE tenant_id = (SELECT id FROM tenants WHERE code = '%s')"
-		 " AND category = 'access' AND action = '%s'%s%s%s", code, action, result ? " AND result = '" : "",
-		 result ? result : "", result ? "'" : "");
-	{
-		const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
-
-		assert_int_equal(it_run(argv, 10, &out, NULL), 0);
-	}
-	n = strtol(out, NULL, 10);
-	free(out);
-	return n;
+	snprintf(query, sizeof(query), "category=access&action=%s%s%s", action, result ? "&result=" : "",
+		 result ? result : "");
+	return it_audit_count(w->s, &w->amgr, query);
 }
 
 /* The share's recipients' mail states once none is queued any more (waits a little). */
@@ -323,8 +312,8 @@ static void test_share_file_mail_download_limit(void **state)
 		it_response_free(r2);
 	}
 	it_response_free(r);
-	assert_int_equal(audit_count(w->s, "alpha", "link.head", "success"), 1);
-	assert_int_equal(audit_count(w->s, "alpha", "link.not_modified", "success"), 1);
+	assert_int_equal(audit_count(w, "link.head", "success"), 1);
+	assert_int_equal(audit_count(w, "link.not_modified", "success"), 1);
 
 	/* download 2: a range */
 	r = link_req(w->s, "GET", token, "/content", NULL, "bytes=1000-1999", NULL);
@@ -351,9 +340,9 @@ static void test_share_file_mail_download_limit(void **state)
 							     "downloads")), 2);
 	assert_string_equal(it_json_str(json_array_get(json_object_get(r->json, "items"), 0), "state"), "exhausted");
 	it_response_free(r);
-	assert_int_equal(audit_count(w->s, "alpha", "link.download", "success"), 2);
-	assert_true(audit_count(w->s, "alpha", "link.view", "success") >= 1);
-	assert_true(audit_count(w->s, "alpha", "link.refused", "denied") >= 2);
+	assert_int_equal(audit_count(w, "link.download", "success"), 2);
+	assert_true(audit_count(w, "link.view", "success") >= 1);
+	assert_true(audit_count(w, "link.refused", "denied") >= 2);
 
 	/* the delivery log (managers): the tenant's mails with their states */
 	r = it_get(w->s, &w->amgr, "/api/v1/mail-log");
@@ -436,12 +425,12 @@ static void test_password_link(void **state)
 	it_response_free(r);
 
 	/* wrong password: refused and recorded */
-	before = audit_count(w->s, "alpha", "link.unlock", "failure");
+	before = audit_count(w, "link.unlock", "failure");
 	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", "Wrong-password-123"));
 	IT_ASSERT_PROBLEM(r, 403, "link-password-invalid");
 	assert_null(link_cookie(r, cookie, sizeof(cookie)));
 	it_response_free(r);
-	assert_int_equal(audit_count(w->s, "alpha", "link.unlock", "failure"), before + 1);
+	assert_int_equal(audit_count(w, "link.unlock", "failure"), before + 1);
 
 	/* right password: a cookie scoped to this link */
 	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", LINK_PW));
@@ -487,7 +476,7 @@ static void test_password_link(void **state)
 		IT_ASSERT_PROBLEM(r, 429, "link-locked");
 		assert_non_null(strstr(r->headers, "Retry-After"));
 		it_response_free(r);
-		assert_true(audit_count(w->s, "alpha", "link.unlock", "denied") >= 1);
+		assert_true(audit_count(w, "link.unlock", "denied") >= 1);
 	}
 	free(data);
 }
@@ -680,7 +669,7 @@ static void test_upload_link(void **state)
 		it_mail_free(m);
 	}
 
-	uploads = audit_count(w->s, "alpha", "link.upload", "success");
+	uploads = audit_count(w, "link.upload", "success");
 	r = link_put(w->s, token, "report.pdf", "first", 5, NULL);
 	IT_ASSERT_STATUS(r, 201);
 	assert_string_equal(it_json_str(r->json, "name"), "report.pdf");
@@ -700,7 +689,7 @@ static void test_upload_link(void **state)
 	r = link_put(w->s, token, "...", "dots", 4, NULL);
 	IT_ASSERT_PROBLEM(r, 400, "invalid-name");
 	it_response_free(r);
-	assert_int_equal(audit_count(w->s, "alpha", "link.upload", "success"), uploads + 4);
+	assert_int_equal(audit_count(w, "link.upload", "success"), uploads + 4);
 
 	/* they landed in the folder, the first one untouched */
 	snprintf(path, sizeof(path), "/api/v1/folders/%lld/children", (long long)inbox);
@@ -838,7 +827,7 @@ static void test_app_password_scope(void **state)
 	IT_ASSERT_STATUS(r, 200);
 	assert_string_equal(it_json_str(r->json, "state"), "live");
 	it_response_free(r);
-	assert_true(audit_count(w->s, "alpha", "permission.denied", "denied") >= 2);
+	assert_true(audit_count(w, "permission.denied", "denied") >= 2);
 	/* its own link: revoked */
 	r = as_app(w->s, secret, "DELETE", mpath);
 	IT_ASSERT_STATUS(r, 204);
@@ -869,20 +858,13 @@ static void *race_one(void *arg)
 	return NULL;
 }
 
-/* Records of one share (target share:<id>) with this action and result. */
-static long share_audit_count(struct it_server *s, int64_t share_id, const char *action, const char *result)
+/* Records of one share of alpha (target share:<id>) with this action and result. */
+static long share_audit_count(struct world *w, int64_t share_id, const char *action, const char *result)
 {
-	char db[IT_STR + 16], sql[512], *out = NULL;
-	const char *argv[] = { "/usr/bin/sqlite3", db, sql, NULL };
-	long n;
+	char query[512];
 
-	snprintf(db, sizeof(db), "%s/kura.db", s->data);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_events WHERE target = 'share:%lld' AND action = '%s'"
-		 " AND result = '%s'", (long long)share_id, action, result);
-	assert_int_equal(it_run(argv, 10, &out, NULL), 0);
-	n = strtol(out, NULL, 10);
-	free(out);
-	return n;
+	snprintf(query, sizeof(query), "target=share:%lld&action=%s&result=%s", (long long)share_id, action, result);
+	return it_audit_count(w->s, &w->amgr, query);
 }
 
 #define UNLOCK_RACERS 40
@@ -934,14 +916,14 @@ static void test_unlock_race(void **state)
 		locked += u[i].status == 429;
 	}
 	pthread_barrier_destroy(&go);
-	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "failure"), 10);
-	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "denied"), UNLOCK_RACERS - 10);
+	assert_int_equal(share_audit_count(w, sid, "link.unlock", "failure"), 10);
+	assert_int_equal(share_audit_count(w, sid, "link.unlock", "denied"), UNLOCK_RACERS - 10);
 	assert_int_equal(wrong + locked, UNLOCK_RACERS);
 	assert_true(wrong <= 10);
 	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", LINK_PW));
 	IT_ASSERT_PROBLEM(r, 429, "link-locked");
 	it_response_free(r);
-	assert_int_equal(share_audit_count(w->s, sid, "link.unlock", "success"), 0);
+	assert_int_equal(share_audit_count(w, sid, "link.unlock", "success"), 0);
 }
 
 static void test_concurrent_limit(void **state)

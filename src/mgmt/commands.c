@@ -1,0 +1,493 @@
+/*
+ * The operator commands: each handler, then the table (command.h) that names them, their
+ * arguments, help and view. A handler gets the request's args (checked against its row by
+ * mgmt_args_check, so the types are right; the values are its to validate) and returns the
+ * socket's response: {"ok": true, "result": …} or {"ok": false, "error": …, "code": …}.
+ *
+ * SECURITY: every handler acts through the service functions the API uses, with their
+ * checks and audit records, the operator (peer uid) as actor (F5). Reads show provider-side
+ * state only: contracts, keys, the provider's own audit chain, mail queue counts; never a
+ * tenant's content or its audit details (C7). manager.create works only while a tenant has
+ * no active manager, so an operator cannot make themselves one later.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "core/limits.h"
+#include "files/files.h"
+#include "mgmt/mgmt_int.h"
+#include "notify/mail.h"
+#include "notify/maillog.h"
+#include "notify/notify.h"
+#include "store/db.h"
+#include "tenant/tenant.h"
+
+/* ---------------------------------------------------------------- responses */
+
+json_t *mgmt_fail(const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "code", code);
+}
+
+#define fail mgmt_fail   /* the short name inside the module */
+
+static json_t *ok(json_t *result)
+{
+	return json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_object());
+}
+
+static json_t *fail_errno(int r, const char *what)
+{
+	switch (r) {
+	case -ENOENT: return fail("not-found", "%s: not found", what);
+	case -EEXIST: return fail("conflict", "%s: exists already", what);
+	case -EINVAL: return fail("invalid", "%s: invalid value", what);
+	case -EPERM: return fail("conflict", "%s: not allowed in this state", what);
+	default: return fail("internal", "%s: failed (%s)", what, strerror(-r));
+	}
+}
+
+/* Copies a JSON array of strings into a NULL-free vector; -EINVAL on anything else. */
+static int string_vector(json_t *arr, const char **vec, size_t max, size_t *ret_n)
+{
+	size_t i;
+	json_t *v;
+
+	*ret_n = 0;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > max)
+		return -EINVAL;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			return -EINVAL;
+		vec[i] = json_string_value(v);
+	}
+	*ret_n = json_array_size(arr);
+	return 0;
+}
+
+static const char *arg(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+/* ---------------------------------------------------------------- tenants */
+
+static json_t *tenant_create_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *services[KURA_MAX_SERVICES], *options[KURA_MAX_OPTIONS];
+	const char *code = arg(args, "code"), *name = arg(args, "name");
+	struct tenant t;
+	size_t n_s, n_o;
+	int r;
+
+	if (!code || !tenant_code_valid(code))
+		return fail("invalid", "tenant code must be 2-32 of a-z 0-9 - (not starting or ending with -)");
+	if (!name || !*name)
+		return fail("invalid", "--name is required");
+	if (string_vector(json_object_get(args, "services"), services, KURA_MAX_SERVICES, &n_s) < 0 || n_s == 0)
+		return fail("invalid", "--service takes one or more of MAIL, DOCX, IAAS, ZTNA, COLLAB");
+	for (size_t i = 0; i < n_s; i++)
+		if (!tenant_service_valid(services[i]))
+			return fail("invalid", "unknown service \"%s\": use MAIL, DOCX, IAAS, ZTNA or COLLAB",
+				    services[i]);
+	if (string_vector(json_object_get(args, "options"), options, KURA_MAX_OPTIONS, &n_o) < 0)
+		return fail("invalid", "at most %d options", KURA_MAX_OPTIONS);
+	for (size_t i = 0; i < n_o; i++)
+		if (!tenant_option_valid(options[i]))
+			return fail("invalid", "option \"%s\": 1-64 of A-Z a-z 0-9 . _ - :", options[i]);
+	r = tenant_create(c->db, c->op, c->master_key, code, name, services, n_s, options, n_o, &t);
+	if (r < 0)
+		return fail_errno(r, code);
+	return ok(tenant_json(c->db, &t));
+}
+
+static json_t *tenant_list_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	json_t *list = tenant_list_json(c->db), *row;
+	size_t i;
+
+	if (!list)
+		return fail("internal", "cannot read the tenants");
+	/* for people, each row with its services and creation time (tenant show's fields);
+	 * --json keeps the short rows it always had */
+	if (json_is_true(json_object_get(args, "people"))) {
+		json_array_foreach(list, i, row) {
+			struct tenant t;
+
+			if (tenant_find(c->db, json_string_value(json_object_get(row, "code")), &t) == 0)
+				json_array_set_new(list, i, tenant_json(c->db, &t));
+		}
+	}
+	return ok(json_pack("{s:o}", "tenants", list));
+}
+
+static json_t *tenant_show_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code");
+	struct tenant t;
+	int r;
+
+	r = code ? tenant_find(c->db, code, &t) : -EINVAL;
+	if (r < 0)
+		return fail_errno(r, code ? code : "tenant");
+	return ok(tenant_json(c->db, &t));
+}
+
+static json_t *tenant_rotate_key_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code");
+	int64_t version = 0, n_files = 0;
+	struct tenant t;
+	int r;
+
+	r = code ? tenant_find(c->db, code, &t) : -EINVAL;
+	if (r == 0)
+		r = files_rotate_tenant_key(c->db, NULL, c->op, c->master_key, t.id, &version, &n_files);
+	if (r < 0)
+		return fail_errno(r, code ? code : "tenant");
+	return ok(json_pack("{s:s, s:I, s:I}", "tenant", code, "key_version", (json_int_t)version,
+			    "files_rewrapped", (json_int_t)n_files));
+}
+
+static json_t *tenant_set_quota_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code");
+	json_t *q = json_object_get(args, "quota_bytes");
+	int64_t quota = 0, used = 0;
+	struct tenant t;
+	int r;
+
+	if (!json_is_integer(q) || json_integer_value(q) < 0)
+		return fail("invalid", "quota must be a whole number of bytes");
+	r = code ? tenant_find(c->db, code, &t) : -EINVAL;
+	if (r == 0)
+		r = files_quota_set(c->db, c->op, t.id, json_integer_value(q));
+	if (r == 0)
+		r = files_quota(c->db, t.id, &quota, &used);
+	if (r < 0)
+		return fail_errno(r, code ? code : "tenant");
+	return ok(json_pack("{s:s, s:I, s:I}", "tenant", code, "quota_bytes", (json_int_t)quota,
+			    "used_bytes", (json_int_t)used));
+}
+
+/* ---------------------------------------------------------------- accounts */
+
+static json_t *manager_create_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "tenant"), *login = arg(args, "login"), *email = arg(args, "email");
+	int64_t n_active = 0;
+	char url[512];
+	struct account a;
+	struct tenant t;
+	json_t *res;
+	int r;
+
+	if (!code || !login || !email)
+		return fail("invalid", "tenant, login and --email are required");
+	r = tenant_find(c->db, code, &t);
+	if (r < 0)
+		return fail_errno(r, code);
+	/* C7: an operator starts a tenant's management, but once it has an active manager
+	 * only the tenant invites further managers; otherwise an operator could make
+	 * themselves a manager and read the tenant's data without its consent */
+	r = account_active_managers(c->db, t.id, &n_active);
+	if (r < 0)
+		return fail_errno(r, code);
+	if (n_active > 0)
+		return fail("conflict",
+			    "tenant %s has an active manager: its managers invite further managers "
+			    "(operators do not act inside a tenant without its approval, C7)",
+			    code);
+	if (!account_login_valid(login))
+		return fail("invalid", "login must be 1-64 of a-z 0-9 . _ -, starting with a letter or digit");
+	if (!mail_address_valid(email))
+		return fail("invalid", "--email must be one address like name@example.com");
+	r = account_invite(c->db, c->op, &t, login, email, "manager", NULL, &a, url, sizeof(url));
+	if (r < 0)
+		return fail_errno(r, login);
+	mailer_wake(c->mailer);
+	res = account_json(&a);
+	json_object_set_new(res, "tenant", json_string(t.code));
+	json_object_set_new(res, "invitation_url", json_string(url));
+	return ok(res);
+}
+
+static json_t *account_unlock_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "tenant"), *login = arg(args, "login");
+	struct tenant t;
+	int r;
+
+	if (!code || !login)
+		return fail("invalid", "tenant and login are required");
+	r = tenant_find(c->db, code, &t);
+	if (r < 0)
+		return fail_errno(r, code);
+	r = account_unlock(c->db, c->op, t.id, login);
+	if (r < 0)
+		return fail_errno(r, login);
+	return ok(json_pack("{s:s, s:s, s:b}", "tenant", code, "login", login, "unlocked", 1));
+}
+
+/* ---------------------------------------------------------------- mail */
+
+static json_t *mail_test_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	/* a provider mail through the outbox, like every other: its delivery (or the SMTP
+	 * error) shows in the delivery log and the server log */
+	const char *to = arg(args, "to");
+	const struct mail_var vars[] = { MAIL_TIME("sent_at", clock_now_us()) };
+	const struct mail test = { .name = "test", .vars = vars, .n_vars = ARRAY_SIZE(vars) };
+	int64_t id = 0;
+	int r;
+
+	if (!to || !mail_address_valid(to))
+		return fail("invalid", "give one address like name@example.com");
+	r = db_begin(c->db);
+	if (r == 0)
+		r = mail_queue(c->db, 0, to, &test, &id);
+	if (r == 0)
+		r = audit_record(c->db, &(struct audit_event){ .tenant_id = 0, .actor = c->op,
+					 .category = AUDIT_OPERATOR, .action = "mail.test",
+					 .target = "mail", .result = AUDIT_SUCCESS });
+	if (r == 0)
+		r = db_commit(c->db);
+	if (r < 0)
+		db_rollback(c->db);
+	if (r < 0)
+		return fail_errno(r, "mail");
+	return ok(json_pack("{s:s, s:I}", "to", to, "outbox_id", (json_int_t)id));
+}
+
+/* Counts and times of the whole outbox: whether mail is flowing, nothing of any mail's
+ * content (no recipient, subject or body), so it shows no tenant's data (C7). */
+static json_t *mail_queue_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	json_t *res = NULL;
+	int r;
+
+	(void)args;
+	r = mail_queue_summary(c->db, &res);
+	if (r < 0)
+		return fail_errno(r, "mail queue");
+	return ok(res);
+}
+
+/* ---------------------------------------------------------------- audit */
+
+static json_t *audit_public_key_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	char pk[AUDIT_PUBLIC_KEY_HEX];
+	json_t *keys;
+
+	(void)args;
+	if (audit_public_key_hex(pk) < 0)
+		return fail("internal", "the signing key is not loaded");
+	keys = audit_keys_json(c->db);
+	if (!keys)
+		return fail("internal", "cannot read the signing keys");
+	return ok(json_pack("{s:s, s:s, s:o}", "algorithm", "ed25519", "public_key", pk, "keys", keys));
+}
+
+static json_t *audit_rotate_signing_key_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	json_t *res = NULL;
+	int r;
+
+	(void)args;
+	r = audit_keys_rotate(c->db, c->op, &res);
+	if (r == -EBUSY)
+		return fail("conflict", "an earlier rotation is not complete yet: restart kura serve to complete it");
+	if (r == -E2BIG)
+		return fail("conflict", "this deployment has %d signing keys already", KURA_AUDIT_KEYS_MAX);
+	if (r < 0)
+		return fail_errno(r, "signing key rotation");
+	return ok(res);
+}
+
+static json_t *audit_verify_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "tenant");
+	unsigned char pks[KURA_AUDIT_KEYS_MAX][AUDIT_KEY_BYTES];
+	struct audit_verify_result res;
+	struct tenant t;
+	size_t n_pks = 0;
+	int64_t id = 0;
+	int r;
+
+	if (!code)
+		return fail("invalid", "a tenant code (or \"provider\") is required");
+	if (strcmp(code, "provider")) {
+		r = tenant_find(c->db, code, &t);
+		if (r < 0)
+			return fail_errno(r, code);
+		id = t.id;
+	}
+	/* every registered key: each checkpoint verifies with the key that signed it */
+	if (audit_keys_list(c->db, pks, ARRAY_SIZE(pks), &n_pks) < 0 || n_pks == 0)
+		return fail("internal", "the signing keys are not registered");
+	r = audit_verify_db_keys(c->db, id, (const unsigned char (*)[AUDIT_KEY_BYTES])pks, n_pks, &res);
+	if (r < 0)
+		return fail_errno(r, code);
+	r = audit_record(c->db, &(struct audit_event){ .tenant_id = id, .actor = c->op,
+				 .category = AUDIT_OPERATOR, .action = "audit.verify", .target = "audit",
+				 .result = res.ok ? AUDIT_SUCCESS : AUDIT_FAILURE });
+	if (r < 0)
+		return fail_errno(r, code);
+	return ok(audit_verify_result_json(&res));
+}
+
+/* The provider's own chain (tenant 0: requests that named no tenant, operator actions on
+ * the provider, key rotations), never a tenant's: a tenant's log is read by its managers
+ * through the API (C7). */
+static json_t *audit_provider_events_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct audit_filter f = { .limit = KURA_ADMIN_EVENTS_MAX };
+	json_t *v, *res;
+
+	f.action = arg(args, "action");
+	f.result = arg(args, "result");
+	if (f.action && (!*f.action || strlen(f.action) > KURA_AUDIT_FILTER_MAX ||
+			 !utf8_is_clean_text(f.action, strlen(f.action))))
+		return fail("invalid", "--action is 1-%d bytes of text, e.g. session.create", KURA_AUDIT_FILTER_MAX);
+	if (f.result && strcmp(f.result, "success") && strcmp(f.result, "failure") && strcmp(f.result, "denied"))
+		return fail("invalid", "--result is success, failure or denied");
+	if ((v = json_object_get(args, "after")))
+		f.after_seq = json_integer_value(v);
+	if ((v = json_object_get(args, "limit"))) {
+		f.limit = json_integer_value(v);
+		if (f.limit < 1 || f.limit > KURA_ADMIN_EVENTS_MAX)
+			return fail("invalid", "--limit is 1 to %d", KURA_ADMIN_EVENTS_MAX);
+	}
+	res = audit_query(c->db, 0, &f);
+	if (!res)
+		return fail("internal", "cannot read the provider's audit log");
+	return ok(res);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define ARG(key, opt, meta, kind, flags) { key, opt, meta, kind, flags }
+#define POS(key, meta) ARG(key, NULL, meta, MGMT_ARG_TEXT, 0)
+#define END { NULL, NULL, NULL, 0, 0 }
+
+const struct mgmt_command mgmt_commands[] = {
+	{ "tenant.create",
+	  "a tenant (contract): its own data key, wrapped by the master key\n"
+	  "SVC: MAIL, DOCX, IAAS, ZTNA, COLLAB",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"),
+				     ARG("name", "name", "NAME", MGMT_ARG_TEXT, 0),
+				     ARG("services", "service", "SVC", MGMT_ARG_LIST, 0),
+				     ARG("options", "option", "OPT", MGMT_ARG_EACH, MGMT_ARG_OPTIONAL), END },
+	  tenant_create_cmd, NULL, NULL },
+	{ "tenant.list", "the tenants (contracts)",
+	  (const struct mgmt_arg[]){ ARG("people", NULL, NULL, MGMT_ARG_PEOPLE, 0), END },
+	  tenant_list_cmd, "tenants",
+	  (const struct mgmt_column[]){ { "code", "code" }, { "name", "name" }, { "services", "services" },
+					{ "status", "status" }, { "created", "created_at" }, { NULL, NULL } } },
+	{ "tenant.show", "one tenant's contract",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_show_cmd, NULL, NULL },
+	{ "tenant.rotate-key", "a new tenant key; file keys re-wrapped, content untouched",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_rotate_key_cmd, NULL, NULL },
+	{ "tenant.set-quota", "the tenant's file storage quota in bytes",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("quota_bytes", NULL, "BYTES", MGMT_ARG_COUNT, 0),
+				     END },
+	  tenant_set_quota_cmd, NULL, NULL },
+	{ "manager.create", "the tenant's first manager: mails an invitation, prints its link\n"
+			    "(only while the tenant has no active manager, C7)",
+	  (const struct mgmt_arg[]){ POS("tenant", "CODE"), POS("login", "LOGIN"),
+				     ARG("email", "email", "ADDR", MGMT_ARG_TEXT, 0), END },
+	  manager_create_cmd, NULL, NULL },
+	{ "account.unlock", "ends an account's lockout",
+	  (const struct mgmt_arg[]){ POS("tenant", "CODE"), POS("login", "LOGIN"), END },
+	  account_unlock_cmd, NULL, NULL },
+	{ "mail.test", "queues a test mail through the outbox (checks SMTP)",
+	  (const struct mgmt_arg[]){ POS("to", "ADDR"), END }, mail_test_cmd, NULL, NULL },
+	{ "mail.queue", "the outbox counted: mails per state, bodies still kept, the next attempt\n"
+			"(no recipient, subject or body)",
+	  (const struct mgmt_arg[]){ END }, mail_queue_cmd, NULL, NULL },
+	{ "audit.public-key", "the keys that verify audit exports (current and retired)",
+	  (const struct mgmt_arg[]){ END }, audit_public_key_cmd, NULL, NULL },
+	{ "audit.rotate-signing-key", "a new signing key; old public keys stay valid for what they signed",
+	  (const struct mgmt_arg[]){ END }, audit_rotate_signing_key_cmd, NULL, NULL },
+	{ "audit.verify", "checks a tenant's (or the provider's) audit chain in place",
+	  (const struct mgmt_arg[]){ POS("tenant", "CODE|provider"), END }, audit_verify_cmd, NULL, NULL },
+	{ "audit.provider-events", "the provider's own audit chain, oldest first (a tenant's log is\n"
+				   "its managers' to read, C7); page on with --after the last seq",
+	  (const struct mgmt_arg[]){ ARG("action", "action", "ACTION", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("result", "result", "RESULT", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("after", "after", "SEQ", MGMT_ARG_COUNT, MGMT_ARG_OPTIONAL),
+				     ARG("limit", "limit", "N", MGMT_ARG_COUNT, MGMT_ARG_OPTIONAL), END },
+	  audit_provider_events_cmd, "events",
+	  (const struct mgmt_column[]){ { "seq", "seq" }, { "time", "time" }, { "actor", "actor.name" },
+					{ "action", "action" }, { "target", "target" }, { "result", "result" },
+					{ "source", "source_ip" }, { NULL, NULL } } },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct mgmt_command *mgmt_command_find(const char *name)
+{
+	const struct mgmt_command *c;
+
+	for (c = mgmt_commands; name && c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static const struct mgmt_arg *arg_find(const struct mgmt_command *cmd, const char *key)
+{
+	const struct mgmt_arg *a;
+
+	for (a = cmd->args; a->key; a++)
+		if (!strcmp(a->key, key))
+			return a;
+	return NULL;
+}
+
+int mgmt_args_check(const struct mgmt_command *cmd, json_t *args, char *err, size_t err_size)
+{
+	const struct mgmt_arg *a;
+	const char *key;
+	json_t *v;
+	bool good;
+
+	if (!args)
+		return 0;
+	if (!json_is_object(args)) {
+		str_copy(err, err_size, "args must be an object");
+		return -EINVAL;
+	}
+	json_object_foreach(args, key, v) {
+		a = arg_find(cmd, key);
+		if (!a) {
+			str_printf(err, err_size, "%s takes no argument \"%s\"", cmd->name, key);
+			return -EINVAL;
+		}
+		switch (a->kind) {
+		case MGMT_ARG_TEXT: good = json_is_string(v); break;
+		case MGMT_ARG_LIST:
+		case MGMT_ARG_EACH: good = json_is_array(v); break;
+		case MGMT_ARG_COUNT: good = json_is_integer(v) && json_integer_value(v) >= 0; break;
+		case MGMT_ARG_PEOPLE: good = json_is_boolean(v); break;
+		default: good = false; break;
+		}
+		if (!good) {
+			str_printf(err, err_size, "argument \"%s\" of %s has the wrong type", key, cmd->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
