@@ -86,17 +86,21 @@ static enum MHD_Result send_buf(struct request *req, unsigned status, struct dbu
 {
 	struct MHD_Response *resp;
 
-	if (b->failed) {
-		dbuf_release(b);
+	size_t n = 0;
+	char *p;
+
+	if (dbuf_error(b)) {
+		dbuf_free(b);
 		return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
 	}
-	resp = MHD_create_response_from_buffer(b->n, b->p ? b->p : (char *)"",
-					       b->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	p = dbuf_take(b, &n);
+	if (!p)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(n, p, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		dbuf_release(b);
+		free(p);
 		return MHD_NO;
 	}
-	b->p = NULL;
 	return http_respond_response(req, status, XML_CT, resp);
 }
 
@@ -111,7 +115,7 @@ static enum MHD_Result dav_error(struct request *req, unsigned status, const cha
 	dbuf_puts(&b, cond);
 	if (href) {
 		dbuf_puts(&b, "><D:href>");
-		dbuf_esc(&b, href);
+		dav_esc(&b, href);
 		dbuf_puts(&b, "</D:href></D:");
 		dbuf_puts(&b, cond);
 		dbuf_puts(&b, ">");
@@ -134,8 +138,8 @@ static enum MHD_Result plain(struct request *req, unsigned status, const char *t
 static void put_href(struct dbuf *b, const struct dav *d, const char *path, bool folder)
 {
 	dbuf_puts(b, DAV_PREFIX);
-	dbuf_pct(b, d->tenant_code);
-	dbuf_pct(b, path);
+	dav_pct(b, d->tenant_code);
+	dav_pct(b, path);
 	if (folder)
 		dbuf_puts(b, "/");
 }
@@ -147,8 +151,8 @@ static char *href_of(const struct dav *d, const char *path, bool folder)
 
 	dbuf_init(&b, 4 * KURA_MAX_URL_BYTES);
 	put_href(&b, d, path, folder);
-	s = b.failed ? NULL : arena_strdup(d->req->arena, b.p ? b.p : "");
-	dbuf_release(&b);
+	s = dbuf_error(&b) ? NULL : arena_strdup(d->req->arena, dbuf_str(&b));
+	dbuf_free(&b);
 	return s;
 }
 
@@ -646,7 +650,7 @@ static void put_activelock(struct dbuf *b, const struct dav *d, const char *root
 		       "<D:depth>%s</D:depth>", shared ? "shared" : "exclusive", infinite ? "infinity" : "0");
 	dbuf_puts(b, owner_xml);
 	dbuf_printf(b, "<D:timeout>Second-%lld</D:timeout><D:locktoken><D:href>", (long long)(left > 0 ? left : 0));
-	dbuf_esc(b, token);
+	dav_esc(b, token);
 	dbuf_puts(b, "</D:href></D:locktoken><D:lockroot><D:href>");
 	put_href(b, d, root, false);
 	dbuf_puts(b, "</D:href></D:lockroot></D:activelock>");
@@ -693,17 +697,17 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		break;
 	case LP_DISPLAYNAME:
 		dbuf_puts(b, "<D:displayname>");
-		dbuf_esc(b, *n->name ? n->name : pf->d->tenant_code);
+		dav_esc(b, *n->name ? n->name : pf->d->tenant_code);
 		dbuf_puts(b, "</D:displayname>");
 		break;
 	case LP_GETCONTENTLENGTH:
 		dbuf_puts(b, "<D:getcontentlength>");
-		dbuf_put_i64(b, n->size);
+		dbuf_printf(b, "%lld", (long long)n->size);
 		dbuf_puts(b, "</D:getcontentlength>");
 		break;
 	case LP_GETCONTENTTYPE:
 		dbuf_puts(b, "<D:getcontenttype>");
-		dbuf_esc(b, *n->content_type ? n->content_type : "application/octet-stream");
+		dav_esc(b, *n->content_type ? n->content_type : "application/octet-stream");
 		dbuf_puts(b, "</D:getcontenttype>");
 		break;
 	case LP_GETETAG:
@@ -731,12 +735,12 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		break;
 	case LP_QUOTA_AVAILABLE:
 		dbuf_puts(b, "<D:quota-available-bytes>");
-		dbuf_put_i64(b, pf->quota > pf->used ? pf->quota - pf->used : 0);
+		dbuf_printf(b, "%lld", (long long)(pf->quota > pf->used ? pf->quota - pf->used : 0));
 		dbuf_puts(b, "</D:quota-available-bytes>");
 		break;
 	case LP_QUOTA_USED:
 		dbuf_puts(b, "<D:quota-used-bytes>");
-		dbuf_put_i64(b, pf->used);
+		dbuf_printf(b, "%lld", (long long)pf->used);
 		dbuf_puts(b, "</D:quota-used-bytes>");
 		break;
 	default:
@@ -754,7 +758,7 @@ static void put_empty_prop(struct dbuf *b, const char *ns, const char *name)
 		dbuf_printf(b, "<%s xmlns=\"\"/>", name);
 	} else {
 		dbuf_printf(b, "<R:%s xmlns:R=\"", name);
-		dbuf_esc(b, ns);
+		dav_esc(b, ns);
 		dbuf_puts(b, "\"/>");
 	}
 }
@@ -780,9 +784,8 @@ static int put_one(struct propfind *pf, const struct file_node *n, const char *p
 	dbuf_puts(b, "<D:response><D:href>");
 	put_href(b, pf->d, path, n->kind == NODE_FOLDER);
 	dbuf_puts(b, "</D:href><D:propstat><D:prop>");
-	m->n = 0;
-	if (m->p)
-		m->p[0] = '\0';
+	if (!dbuf_error(m))   /* a failure sticks: do_propfind answers 507 */
+		dbuf_reset(m);
 	if (pf->mode == PF_PROP) {
 		for (i = 0; i < pf->n_names; i++) {
 			const struct pname *pn = &pf->names[i];
@@ -812,15 +815,13 @@ static int put_one(struct propfind *pf, const struct file_node *n, const char *p
 		}
 	}
 	dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
-	if (m->n) {
+	if (dbuf_len(m)) {
 		dbuf_puts(b, "<D:propstat><D:prop>");
-		dbuf_put(b, m->p, m->n);
+		dbuf_add(b, dbuf_str(m), dbuf_len(m));
 		dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
 	}
 	dbuf_puts(b, "</D:response>\n");
-	if (m->failed)
-		b->failed = true;
-	return b->failed ? -E2BIG : 0;
+	return dbuf_error(b) || dbuf_error(m) ? -E2BIG : 0;
 }
 
 static int put_child(void *ctx, const struct file_node *n)
@@ -940,11 +941,18 @@ static enum MHD_Result do_propfind(struct dav *d)
 	if (r == 0 && deep)
 		r = files_dav_children(req->db, TENANT(req), n.id, put_child, pf);
 	dbuf_puts(&pf->out, "</D:multistatus>\n");
-	dbuf_release(&pf->missing);
 	if (r < 0 && r != -E2BIG) {
-		dbuf_release(&pf->out);
+		dbuf_free(&pf->missing);
+		dbuf_free(&pf->out);
 		return http_internal_error(req, r);
 	}
+	if (dbuf_error(&pf->missing)) {
+		/* what a member lacks did not fit: the answer would be incomplete */
+		dbuf_free(&pf->missing);
+		dbuf_free(&pf->out);
+		return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
+	}
+	dbuf_free(&pf->missing);
 	return send_buf(req, 207, &pf->out);
 }
 
@@ -1495,9 +1503,9 @@ static int list_cb(void *ctx, const struct file_node *n)
 	dbuf_puts(&l->b, "<li><a href=\"");
 	put_href(&l->b, l->d, path, n->kind == NODE_FOLDER);
 	dbuf_puts(&l->b, "\">");
-	dbuf_esc(&l->b, n->name);
+	dav_esc(&l->b, n->name);
 	dbuf_puts(&l->b, n->kind == NODE_FOLDER ? "/</a></li>\n" : "</a></li>\n");
-	return l->b.failed ? -E2BIG : 0;
+	return dbuf_error(&l->b) ? -E2BIG : 0;
 }
 
 static enum MHD_Result do_get(struct dav *d)
@@ -1507,6 +1515,8 @@ static enum MHD_Result do_get(struct dav *d)
 	struct MHD_Response *resp;
 	struct listing *l;
 	struct file_node n;
+	size_t n_html = 0;
+	char *html;
 	int r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 
 	if (r < 0)
@@ -1522,22 +1532,24 @@ static enum MHD_Result do_get(struct dav *d)
 	l->d = d;
 	dbuf_init(&l->b, KURA_DAV_RESPONSE_MAX);
 	dbuf_puts(&l->b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-	dbuf_esc(&l->b, *n.name ? n.name : d->tenant_code);
+	dav_esc(&l->b, *n.name ? n.name : d->tenant_code);
 	dbuf_puts(&l->b, "</title></head><body><ul>\n");
 	r = head ? 0 : files_dav_children(req->db, TENANT(req), n.id, list_cb, l);
 	dbuf_puts(&l->b, "</ul></body></html>\n");
 	if (r == 0)
 		r = audit_access(d, head ? "dav.head" : "dav.list", AUDIT_SUCCESS, NULL);
-	if (r < 0 || l->b.failed) {
-		dbuf_release(&l->b);
+	if (r < 0 || dbuf_error(&l->b)) {
+		dbuf_free(&l->b);
 		return http_internal_error(req, r < 0 ? r : -E2BIG);
 	}
-	resp = MHD_create_response_from_buffer(l->b.n, l->b.p, MHD_RESPMEM_MUST_FREE);
+	html = dbuf_take(&l->b, &n_html);
+	if (!html)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(n_html, html, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		dbuf_release(&l->b);
+		free(html);
 		return MHD_NO;
 	}
-	l->b.p = NULL;
 	return http_respond_response(req, 200, "text/html; charset=utf-8", resp);
 }
 
