@@ -110,13 +110,16 @@ enum MHD_Result api_login(struct request *req)
 	const char *challenge = NULL, *otp = NULL, *recovery = NULL;
 	json_t *webauthn = NULL;
 	const struct field spec[] = {
-		{ "tenant", FIELD_STRING, false, KURA_TENANT_CODE_MAX * 4, &tenant, NULL },
-		{ "login", FIELD_STRING, false, KURA_LOGIN_MAX * 4, &login, NULL },
-		{ "password", FIELD_STRING, false, KURA_PASSWORD_MAX, &password, NULL },
-		{ "challenge", FIELD_STRING, false, TOKEN_STR_LEN * 2, &challenge, NULL },
-		{ "otp", FIELD_STRING, false, 16, &otp, NULL },
-		{ "recovery_code", FIELD_STRING, false, 64, &recovery, NULL },
-		{ "webauthn", FIELD_OBJECT, false, 0, NULL, NULL },
+		{ .name = "tenant", .kind = FIELD_STRING, .max_chars = KURA_TENANT_CODE_MAX * 4,
+		  .ret_str = &tenant },
+		{ .name = "login", .kind = FIELD_STRING, .max_chars = KURA_LOGIN_MAX * 4, .ret_str = &login },
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
+		{ .name = "challenge", .kind = FIELD_STRING, .max_chars = TOKEN_STR_LEN * 2,
+		  .ret_str = &challenge },
+		{ .name = "otp", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &otp },
+		{ .name = "recovery_code", .kind = FIELD_STRING, .max_chars = 64, .ret_str = &recovery },
+		{ .name = "webauthn", .kind = FIELD_OBJECT },
 	};
 	struct mfa_login ml = { 0 };
 	struct tenant t;
@@ -272,9 +275,11 @@ enum MHD_Result api_me_patch(struct request *req)
 {
 	const char *email = NULL, *display_name = NULL, *password = NULL;
 	const struct field spec[] = {
-		{ "email", FIELD_STRING, false, KURA_EMAIL_MAX, &email, NULL },
-		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &display_name, NULL },
-		{ "password", FIELD_STRING, false, KURA_PASSWORD_MAX * 2, &password, NULL },
+		{ .name = "email", .kind = FIELD_STRING, .max_chars = KURA_EMAIL_MAX, .ret_str = &email },
+		{ .name = "display_name", .kind = FIELD_STRING, .max_chars = KURA_DISPLAY_NAME_MAX,
+		  .ret_str = &display_name },
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = KURA_PASSWORD_MAX * 2,
+		  .ret_str = &password },
 	};
 	struct account_change c = { 0 };
 	const struct account *me = &req->session.account;
@@ -314,8 +319,10 @@ enum MHD_Result api_me_password(struct request *req)
 {
 	const char *current = NULL, *next = NULL;
 	const struct field spec[] = {
-		{ "current_password", FIELD_STRING, true, KURA_PASSWORD_MAX, &current, NULL },
-		{ "new_password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &next, NULL },
+		{ .name = "current_password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX, .ret_str = &current },
+		{ .name = "new_password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX * 2, .ret_str = &next },
 	};
 	enum password_problem problem;
 	enum MHD_Result res;
@@ -353,7 +360,8 @@ enum MHD_Result api_invitation_accept(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX * 2, .ret_str = &password },
 	};
 	enum password_problem problem;
 	enum MHD_Result res;
@@ -425,10 +433,13 @@ enum MHD_Result api_accounts_create(struct request *req)
 {
 	const char *login = NULL, *email = NULL, *role = NULL, *display_name = NULL;
 	const struct field spec[] = {
-		{ "login", FIELD_STRING, true, KURA_LOGIN_MAX, &login, NULL },
-		{ "email", FIELD_STRING, true, KURA_EMAIL_MAX, &email, NULL },
-		{ "role", FIELD_STRING, true, 16, &role, NULL },
-		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &display_name, NULL },
+		{ .name = "login", .kind = FIELD_STRING, .required = true, .max_chars = KURA_LOGIN_MAX,
+		  .ret_str = &login },
+		{ .name = "email", .kind = FIELD_STRING, .required = true, .max_chars = KURA_EMAIL_MAX,
+		  .ret_str = &email },
+		{ .name = "role", .kind = FIELD_STRING, .required = true, .max_chars = 16, .ret_str = &role },
+		{ .name = "display_name", .kind = FIELD_STRING, .max_chars = KURA_DISPLAY_NAME_MAX,
+		  .ret_str = &display_name },
 	};
 	struct tenant t;
 	struct account a;
@@ -478,14 +489,16 @@ enum MHD_Result api_account_get(struct request *req)
 
 enum MHD_Result api_account_patch(struct request *req)
 {
+	static const char *const states[] = { "active", "suspended", NULL };
 	struct account_change c = { 0 };
 	struct account before;
 	bool notify_old = false;
 	const struct field spec[] = {
-		{ "status", FIELD_STRING, false, 16, &c.status, NULL },
-		{ "role", FIELD_STRING, false, 16, &c.role, NULL },
-		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &c.display_name, NULL },
-		{ "email", FIELD_STRING, false, KURA_EMAIL_MAX, &c.email, NULL },
+		{ .name = "status", .kind = FIELD_ENUM, .values = states, .ret_str = &c.status },
+		{ .name = "role", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &c.role },
+		{ .name = "display_name", .kind = FIELD_STRING, .max_chars = KURA_DISPLAY_NAME_MAX,
+		  .ret_str = &c.display_name },
+		{ .name = "email", .kind = FIELD_STRING, .max_chars = KURA_EMAIL_MAX, .ret_str = &c.email },
 	};
 	struct account a;
 	enum MHD_Result res;
@@ -493,8 +506,6 @@ enum MHD_Result api_account_patch(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
-	if (c.status && strcmp(c.status, "active") && strcmp(c.status, "suspended"))
-		return http_problem(req, 400, "invalid-field", "status: must be \"active\" or \"suspended\"", "status");
 	if (c.role && role_parse(c.role) == ROLE_NONE)
 		return http_problem(req, 400, "invalid-field", "role: must be \"manager\" or \"user\"", "role");
 	if (c.email && !mail_address_valid(c.email))

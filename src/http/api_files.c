@@ -159,7 +159,8 @@ enum MHD_Result api_folder_create(struct request *req)
 {
 	const char *name = NULL;
 	const struct field spec[] = {
-		{ "name", FIELD_STRING, true, KURA_FILE_NAME_MAX, &name, NULL },
+		{ .name = "name", .kind = FIELD_STRING, .required = true, .max_chars = KURA_FILE_NAME_MAX,
+		  .ret_str = &name },
 	};
 	struct file_node parent, n;
 	enum MHD_Result res;
@@ -177,37 +178,29 @@ enum MHD_Result api_folder_create(struct request *req)
 
 enum MHD_Result api_node_patch(struct request *req)
 {
-	json_t *name_v = json_object_get(req->json, "name"), *parent_v = json_object_get(req->json, "parent_id");
-	const char *key, *name = NULL;
+	static const char *const root[] = { "root", NULL };
+	const char *name = NULL, *parent_name = NULL;
 	int64_t parent = 0;
+	const struct field spec[] = {
+		/* the files service's rules decide a name (invalid-name): no bound of its own here */
+		{ .name = "name", .kind = FIELD_STRING, .max_chars = KURA_MAX_JSON_BODY, .ret_str = &name },
+		{ .name = "parent_id", .kind = FIELD_INT, .min = 1, .max = INT64_MAX, .values = root,
+		  .ret_int = &parent, .ret_str = &parent_name },
+	};
+	enum MHD_Result res;
 	struct file_node n;
-	json_t *v;
 	int r;
 
-	json_object_foreach(req->json, key, v) {
-		if (strcmp(key, "name") && strcmp(key, "parent_id"))
-			return http_problem(req, 400, "invalid-field", "unknown member", key);
-	}
-	if (!name_v && !parent_v)
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	if (!name && !parent && !parent_name)
 		return http_problem(req, 400, "invalid-field", "send name, parent_id or both", NULL);
-	if (name_v) {
-		if (!json_is_string(name_v))
-			return http_problem(req, 400, "invalid-field", "name must be a string", "name");
-		name = json_string_value(name_v);
-		if (!files_name_valid(name))
-			return files_error(req, -EINVAL, "name");
-	}
-	if (parent_v) {
-		if (json_is_string(parent_v) && !strcmp(json_string_value(parent_v), "root")) {
-			r = files_root(req->db, TENANT(req), &parent);
-			if (r < 0)
-				return http_internal_error(req, r);
-		} else if (json_is_integer(parent_v) && json_integer_value(parent_v) > 0) {
-			parent = json_integer_value(parent_v);
-		} else {
-			return http_problem(req, 400, "invalid-field", "parent_id is a folder id or \"root\"",
-					    "parent_id");
-		}
+	if (name && !files_name_valid(name))
+		return files_error(req, -EINVAL, "name");
+	if (parent_name) {
+		r = files_root(req->db, TENANT(req), &parent);
+		if (r < 0)
+			return http_internal_error(req, r);
 	}
 	r = node_of_path(req, &n);
 	if (r == 0)

@@ -63,7 +63,8 @@ enum MHD_Result api_me_totp_begin(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	struct totp_enrolment e = { 0 };
 	enum MHD_Result res;
@@ -89,7 +90,7 @@ enum MHD_Result api_me_totp_confirm(struct request *req)
 {
 	const char *code = NULL;
 	const struct field spec[] = {
-		{ "code", FIELD_STRING, true, 16, &code, NULL },
+		{ .name = "code", .kind = FIELD_STRING, .required = true, .max_chars = 16, .ret_str = &code },
 	};
 	recovery_codes_t codes;
 	bool issued = false;
@@ -114,7 +115,8 @@ enum MHD_Result api_me_totp_delete(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	enum MHD_Result res;
 	int r;
@@ -133,7 +135,8 @@ enum MHD_Result api_me_recovery_codes(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	recovery_codes_t codes;
 	enum MHD_Result res;
@@ -153,7 +156,8 @@ enum MHD_Result api_me_webauthn_register(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	enum MHD_Result res;
 	json_t *opts = NULL;
@@ -178,8 +182,9 @@ enum MHD_Result api_me_webauthn_finish(struct request *req)
 	const char *name = NULL, *reason = NULL;
 	json_t *credential = NULL, *cred = NULL;
 	const struct field spec[] = {
-		{ "name", FIELD_STRING, true, KURA_WEBAUTHN_NAME_MAX, &name, NULL },
-		{ "credential", FIELD_OBJECT, true, 0, NULL, NULL },
+		{ .name = "name", .kind = FIELD_STRING, .required = true, .max_chars = KURA_WEBAUTHN_NAME_MAX,
+		  .ret_str = &name },
+		{ .name = "credential", .kind = FIELD_OBJECT, .required = true },
 	};
 	recovery_codes_t codes;
 	bool issued = false;
@@ -229,7 +234,8 @@ enum MHD_Result api_me_webauthn_delete(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	enum MHD_Result res;
 	int64_t id;
@@ -261,9 +267,10 @@ enum MHD_Result api_mfa_policy_patch(struct request *req)
 {
 	const char *managers = NULL, *users = NULL, *password = NULL;
 	const struct field spec[] = {
-		{ "managers", FIELD_STRING, false, 16, &managers, NULL },
-		{ "users", FIELD_STRING, false, 16, &users, NULL },
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "managers", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &managers },
+		{ .name = "users", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &users },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	struct mfa_policy p;
 	enum MHD_Result res;

@@ -106,87 +106,58 @@ static int visible_share(struct request *req, bool change, struct share *ret)
 
 /* ---------------------------------------------------------------- owner side */
 
-static bool int_member(json_t *v, int64_t min, int64_t max, int64_t *ret)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return false;
-	*ret = json_integer_value(v);
-	return true;
-}
-
 enum MHD_Result api_shares_create(struct request *req)
 {
-	static const char *const known[] = { "node_id", "kind", "password", "expires_in_s", "max_downloads",
-					     "notify_on_download", "recipients" };
-	const char *recipients[KURA_SHARE_RECIPIENTS_MAX], *key, *field = NULL;
+	static const char *const kinds[] = { "download", "upload", NULL }, *const root[] = { "root", NULL };
+	const char *recipients[KURA_SHARE_RECIPIENTS_MAX], *field = NULL, *kind = NULL, *node_name = NULL;
 	char token[TOKEN_STR_LEN + 1], base[CONFIG_STR], detail[160];
 	struct share_new in = { 0 };
 	enum password_problem prob = PASSWORD_OK;
+	json_t *to = NULL, *o;
+	int notify = -1;
+	const struct field spec[] = {
+		{ .name = "node_id", .kind = FIELD_INT, .required = true, .min = 1, .max = INT64_MAX,
+		  .values = root, .ret_int = &in.node_id, .ret_str = &node_name },
+		{ .name = "kind", .kind = FIELD_ENUM, .values = kinds, .ret_str = &kind },
+		/* shares_create judges the password (weak-password): no bound of its own here */
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = KURA_MAX_JSON_BODY, .nullable = true,
+		  .ret_str = &in.password },
+		{ .name = "expires_in_s", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_EXPIRY_CEILING_S,
+		  .ret_int = &in.expires_in_s },
+		{ .name = "max_downloads", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_DOWNLOADS_MAX,
+		  .nullable = true, .ret_int = &in.max_downloads },
+		{ .name = "notify_on_download", .kind = FIELD_BOOL, .ret_bool = &notify },
+		{ .name = "recipients", .kind = FIELD_ARRAY, .max_items = KURA_SHARE_RECIPIENTS_MAX,
+		  .item = FIELD_STRING, .max_chars = KURA_EMAIL_MAX, .ret_array = &to },
+	};
+	enum MHD_Result res;
 	struct share s;
-	json_t *v, *o;
 	int64_t id = 0;
 	size_t i;
 	int r;
 
-	json_object_foreach(req->json, key, v) {
-		for (i = 0; i < ARRAY_SIZE(known) && strcmp(known[i], key); i++)
-			;
-		if (i == ARRAY_SIZE(known))
-			return http_problem(req, 400, "invalid-field", "unknown member", key);
-	}
-	v = json_object_get(req->json, "kind");
-	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "download") &&
-					 strcmp(json_string_value(v), "upload"))))
-		return http_problem(req, 400, "invalid-field", "kind is \"download\" or \"upload\"", "kind");
-	in.kind = v && !strcmp(json_string_value(v), "upload") ? SHARE_UPLOAD : SHARE_DOWNLOAD;
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	in.kind = kind && !strcmp(kind, "upload") ? SHARE_UPLOAD : SHARE_DOWNLOAD;
 	if (!authz_allowed(role_parse(req->session.account.role),
 			   in.kind == SHARE_UPLOAD ? PERM_FILES_WRITE : PERM_FILES_READ))
 		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
-	v = json_object_get(req->json, "node_id");
-	if (json_is_string(v) && !strcmp(json_string_value(v), "root")) {
+	if (node_name) {
 		r = files_root(req->db, TENANT(req), &in.node_id);
 		if (r < 0)
 			return http_internal_error(req, r);
-	} else if (!int_member(v, 1, INT64_MAX, &in.node_id)) {
-		return http_problem(req, 400, "invalid-field", "node_id is a file or folder id (or \"root\")",
-				    "node_id");
 	}
-	v = json_object_get(req->json, "password");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-			return http_problem(req, 400, "invalid-field", "password must be a string", "password");
-		in.password = json_string_value(v);
-	}
-	v = json_object_get(req->json, "expires_in_s");
-	if (v && !int_member(v, 1, KURA_SHARE_EXPIRY_CEILING_S, &in.expires_in_s))
-		return http_problem(req, 400, "invalid-field", "expires_in_s is a number of seconds",
-				    "expires_in_s");
-	v = json_object_get(req->json, "max_downloads");
-	if (v && !json_is_null(v) && !int_member(v, 1, KURA_SHARE_DOWNLOADS_MAX, &in.max_downloads))
-		return http_problem(req, 400, "invalid-field", "max_downloads is 1 to 1000000", "max_downloads");
-	v = json_object_get(req->json, "notify_on_download");
-	if (v && !json_is_boolean(v))
-		return http_problem(req, 400, "invalid-field", "notify_on_download is true or false",
-				    "notify_on_download");
-	in.notify_on_download = json_is_true(v);
-	v = json_object_get(req->json, "recipients");
-	if (v) {
-		if (!json_is_array(v))
-			return http_problem(req, 400, "invalid-field", "recipients is a list of addresses",
-					    "recipients");
-		if (json_array_size(v) > KURA_SHARE_RECIPIENTS_MAX) {
-			str_printf(detail, sizeof(detail), "at most %d recipients", KURA_SHARE_RECIPIENTS_MAX);
+	in.notify_on_download = notify == 1;
+	json_array_foreach(to, i, o) {
+		if (!mail_address_valid(json_string_value(o))) {
+			str_printf(detail, sizeof(detail), "recipients[%zu] is not a valid e-mail address", i);
 			return http_problem(req, 400, "invalid-field", detail, "recipients");
 		}
-		json_array_foreach(v, i, o) {
-			if (!json_is_string(o) || !mail_address_valid(json_string_value(o))) {
-				str_printf(detail, sizeof(detail), "recipients[%zu] is not a valid e-mail address", i);
-				return http_problem(req, 400, "invalid-field", detail, "recipients");
-			}
-			recipients[i] = json_string_value(o);
-		}
+		recipients[i] = json_string_value(o);
+	}
+	if (to) {
 		in.recipients = recipients;
-		in.n_recipients = json_array_size(v);
+		in.n_recipients = json_array_size(to);
 	}
 	public_url(req, base, sizeof(base));
 	in.public_url = base;
@@ -342,25 +313,21 @@ enum MHD_Result api_share_policy_get(struct request *req)
 enum MHD_Result api_share_policy_patch(struct request *req)
 {
 	struct share_policy p;
-	const char *key;
-	json_t *v;
+	const struct field spec[] = {
+		{ .name = "default_expiry_s", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_EXPIRY_CEILING_S,
+		  .ret_int = &p.default_expiry_s },
+		{ .name = "max_expiry_s", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_EXPIRY_CEILING_S,
+		  .ret_int = &p.max_expiry_s },
+	};
+	enum MHD_Result res;
 	int r;
 
-	json_object_foreach(req->json, key, v) {
-		if (strcmp(key, "default_expiry_s") && strcmp(key, "max_expiry_s"))
-			return http_problem(req, 400, "invalid-field", "unknown member", key);
-	}
 	r = shares_policy_get(req->db, TENANT(req), &p);
 	if (r < 0)
 		return http_internal_error(req, r);
-	v = json_object_get(req->json, "default_expiry_s");
-	if (v && !int_member(v, 1, KURA_SHARE_EXPIRY_CEILING_S, &p.default_expiry_s))
-		return http_problem(req, 400, "invalid-field", "default_expiry_s is 1 to 31536000 seconds",
-				    "default_expiry_s");
-	v = json_object_get(req->json, "max_expiry_s");
-	if (v && !int_member(v, 1, KURA_SHARE_EXPIRY_CEILING_S, &p.max_expiry_s))
-		return http_problem(req, 400, "invalid-field", "max_expiry_s is 1 to 31536000 seconds",
-				    "max_expiry_s");
+	/* members that are absent keep the stored value */
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
 	if (p.default_expiry_s > p.max_expiry_s)
 		return http_problem(req, 400, "invalid-field", "default_expiry_s must not pass max_expiry_s",
 				    "default_expiry_s");
@@ -524,7 +491,8 @@ enum MHD_Result api_link_unlock(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	char session[TOKEN_STR_LEN + 1], cookie[256], until[CLOCK_RFC3339_LEN];
 	int64_t expires = 0, locked = 0;

@@ -134,21 +134,50 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 			     const char *detail, const char *field);
 enum MHD_Result http_internal_error(struct request *req, int err);
 
-/* JSON body members: checks types and limits, refuses unknown members. On failure it has
- * sent the problem response and returns false (the handler returns *ret_result). */
-enum field_kind { FIELD_STRING, FIELD_BOOL, FIELD_OBJECT };
+/* JSON body members by spec (fields.c): checks kinds and limits, refuses unknown members.
+ * On failure it has sent a 400 invalid-field problem naming the member in "field" and
+ * returns false (the handler returns *ret_result). Write specs with designated
+ * initializers; what a kind does not use stays zero.
+ *   FIELD_STRING  a string of at most max_chars code points, no NUL       → *ret_str
+ *   FIELD_BOOL    true or false                                          → *ret_bool (-1 absent)
+ *   FIELD_OBJECT  an object (the handler reads it from req->json)
+ *   FIELD_INT     an integer in [min, max]; or, when values is set, one of those strings
+ *                 instead (e.g. "root")                        → *ret_int, or *ret_str
+ *   FIELD_ENUM    one of values (NULL-terminated)                         → *ret_str
+ *   FIELD_ARRAY   at most max_items items, each of kind item (FIELD_STRING, FIELD_INT or
+ *                 FIELD_ENUM, with the limits above); an item's problem names the member,
+ *                 or "name[i]" with item_index                  → *ret_array (borrowed)
+ * nullable: an explicit null is taken (outputs stay absent) and reported in *ret_state,
+ * which tells every kind's absent / null / set apart. Strings, bools and arrays read as
+ * absent first; *ret_int is only written when an integer came, so preset the default. */
+enum field_kind { FIELD_STRING, FIELD_BOOL, FIELD_OBJECT, FIELD_INT, FIELD_ENUM, FIELD_ARRAY };
+enum field_state { FIELD_ABSENT, FIELD_NULL, FIELD_SET };
 struct field {
 	const char *name;
 	enum field_kind kind;
 	bool required;
-	size_t max_chars;       /* code points, for strings */
-	const char **ret_str;   /* NULL when absent */
-	int *ret_bool;          /* -1 when absent */
+	size_t max_chars;              /* FIELD_STRING (and string items): code points */
+	const char **ret_str;          /* NULL when absent or null */
+	int *ret_bool;                 /* -1 when absent or null */
+	int64_t min, max;              /* FIELD_INT (and integer items), inclusive */
+	int64_t *ret_int;
+	const char *const *values;     /* FIELD_ENUM: the allowed strings; FIELD_INT: names taken instead */
+	size_t max_items;              /* FIELD_ARRAY */
+	enum field_kind item;          /* FIELD_ARRAY: the kind of each item */
+	bool item_index;               /* FIELD_ARRAY: an item's problem names "name[i]" */
+	json_t **ret_array;            /* FIELD_ARRAY: NULL when absent or null */
+	bool nullable;
+	enum field_state *ret_state;   /* may be NULL */
 };
-/* FIELD_OBJECT members are only type-checked (a JSON object); the handler reads them with
- * json_object_get(req->json, name). */
 bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 		      enum MHD_Result *ret_result);
+/* The check alone (for tests and non-HTTP callers): 0, or -EINVAL with the problem's
+ * detail and field in *ret_error. */
+struct field_error {
+	char detail[256];
+	char field[80];                /* the member, or "name[i]" */
+};
+int http_fields_check(json_t *obj, const struct field *spec, size_t n, struct field_error *ret_error);
 
 /* The permission choke point for an authenticated request: the role's matrix, and for an
  * app password its narrower scope (authz_app_password_allowed). dispatch() checks the

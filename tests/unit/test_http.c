@@ -4,8 +4,9 @@
  * %-escapes, %00 and other control bytes raw or escaped, backslash raw or escaped, invalid
  * UTF-8 raw or escaped (overlong, surrogate, truncated), empty, "." and ".." segments raw or
  * escaped, query and fragment cut off); route_match() with literal and '*' patterns and
- * their parameters; json_depth() with the limit the dispatcher applies; and that every
- * route pattern in the table matches a sample path.
+ * their parameters; json_depth() with the limit the dispatcher applies; that every
+ * route pattern in the table matches a sample path; and the typed request fields
+ * (http_fields_check, fields.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,12 +214,154 @@ static void test_json_depth(void **state)
 	assert_null(json_loads("{\"a\": 1, \"a\": 2}", JSON_REJECT_DUPLICATES, &jerr));
 }
 
+/* The typed request fields of fields.c: each kind's accept and refuse cases, the member the
+ * refusal names, nullable members and their state, and outputs left alone on refusal. */
+static json_t *parse(const char *text)
+{
+	json_error_t jerr;
+	/* JSON_ALLOW_NUL: the dispatcher's parser refuses \u0000 already; the fields check
+	 * refuses it on its own too */
+	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+
+	if (!v)
+		fail_msg("bad test JSON %s: %s", text, jerr.text);
+	return v;
+}
+
+static void expect_refused(const struct field *spec, size_t n, const char *body, const char *field)
+{
+	struct field_error e;
+	json_t *v = parse(body);
+
+	memset(&e, 0, sizeof(e));
+	if (http_fields_check(v, spec, n, &e) != -EINVAL)
+		fail_msg("accepted %s", body);
+	if (strcmp(e.field, field))
+		fail_msg("%s: field \"%s\", want \"%s\" (%s)", body, e.field, field, e.detail);
+	assert_true(e.detail[0] != '\0');
+	json_decref(v);
+}
+
+static void test_fields(void **state)
+{
+	static const char *const kinds[] = { "download", "upload", NULL }, *const root[] = { "root", NULL };
+	const char *name = NULL, *kind = NULL, *node_name = NULL, *pw = NULL;
+	int64_t node = 0, count = 7;
+	int flag = 5;
+	json_t *list = NULL, *v;
+	enum field_state pw_state = FIELD_SET, count_state = FIELD_SET;
+	struct field_error e;
+	const struct field spec[] = {
+		{ .name = "name", .kind = FIELD_STRING, .max_chars = 3, .ret_str = &name },
+		{ .name = "node_id", .kind = FIELD_INT, .required = true, .min = 1, .max = INT64_MAX,
+		  .values = root, .ret_int = &node, .ret_str = &node_name },
+		{ .name = "kind", .kind = FIELD_ENUM, .values = kinds, .ret_str = &kind },
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = 64, .nullable = true, .ret_str = &pw,
+		  .ret_state = &pw_state },
+		{ .name = "count", .kind = FIELD_INT, .min = 1, .max = 10, .nullable = true, .ret_int = &count,
+		  .ret_state = &count_state },
+		{ .name = "flag", .kind = FIELD_BOOL, .ret_bool = &flag },
+		{ .name = "list", .kind = FIELD_ARRAY, .max_items = 2, .item = FIELD_STRING, .max_chars = 4,
+		  .ret_array = &list },
+		{ .name = "ids", .kind = FIELD_ARRAY, .max_items = 3, .item = FIELD_INT, .min = 1, .max = 9,
+		  .item_index = true },
+		{ .name = "obj", .kind = FIELD_OBJECT },
+	};
+	const size_t n = ARRAY_SIZE(spec);
+
+	(void)state;
+	/* everything absent but the required member */
+	v = parse("{\"node_id\": 42}");
+	assert_int_equal(http_fields_check(v, spec, n, &e), 0);
+	assert_int_equal(node, 42);
+	assert_null(node_name);
+	assert_null(name);
+	assert_null(kind);
+	assert_null(pw);
+	assert_int_equal(pw_state, FIELD_ABSENT);
+	assert_int_equal(count, 7);               /* the caller's default stays */
+	assert_int_equal(count_state, FIELD_ABSENT);
+	assert_int_equal(flag, -1);
+	assert_null(list);
+	json_decref(v);
+
+	/* everything set; "root" instead of a number; nulls where nullable */
+	v = parse("{\"node_id\": \"root\", \"name\": \"蔵ab\", \"kind\": \"upload\", \"password\": null,"
+		  " \"count\": null, \"flag\": false, \"list\": [\"a\", \"bcde\"], \"ids\": [1, 9], \"obj\": {}}");
+	node = 0;
+	assert_int_equal(http_fields_check(v, spec, n, &e), 0);
+	assert_string_equal(node_name, "root");
+	assert_int_equal(node, 0);                /* no integer came */
+	assert_string_equal(name, "蔵ab");       /* three code points */
+	assert_string_equal(kind, "upload");
+	assert_null(pw);
+	assert_int_equal(pw_state, FIELD_NULL);
+	assert_int_equal(count_state, FIELD_NULL);
+	assert_int_equal(count, 7);
+	assert_int_equal(flag, 0);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(list), 2);
+	json_decref(v);
+	v = parse("{\"node_id\": 9223372036854775807, \"count\": 10, \"password\": \"x\", \"list\": []}");
+	assert_int_equal(http_fields_check(v, spec, n, &e), 0);
+	assert_int_equal(node, INT64_MAX);
+	assert_int_equal(count, 10);
+	assert_int_equal(count_state, FIELD_SET);
+	assert_string_equal(pw, "x");
+	assert_int_equal(pw_state, FIELD_SET);
+	json_decref(v);
+
+	expect_refused(spec, n, "{}", "node_id");                                   /* required */
+	expect_refused(spec, n, "{\"node_id\": 1, \"nodeid\": 1}", "nodeid");          /* unknown */
+	expect_refused(spec, n, "{\"node_id\": 0}", "node_id");                      /* below min */
+	expect_refused(spec, n, "{\"node_id\": -5}", "node_id");
+	expect_refused(spec, n, "{\"node_id\": 1.0}", "node_id");                    /* a real */
+	expect_refused(spec, n, "{\"node_id\": \"1\"}", "node_id");                  /* a string */
+	expect_refused(spec, n, "{\"node_id\": \"Root\"}", "node_id");
+	expect_refused(spec, n, "{\"node_id\": null}", "node_id");                   /* not nullable */
+	expect_refused(spec, n, "{\"node_id\": true}", "node_id");
+	expect_refused(spec, n, "{\"node_id\": 1, \"count\": 11}", "count");          /* above max */
+	expect_refused(spec, n, "{\"node_id\": 1, \"count\": 0}", "count");
+	expect_refused(spec, n, "{\"node_id\": 1, \"count\": \"root\"}", "count");    /* no names */
+	expect_refused(spec, n, "{\"node_id\": 1, \"name\": \"abcd\"}", "name");      /* 4 > 3 */
+	expect_refused(spec, n, "{\"node_id\": 1, \"name\": \"a\\u0000b\"}", "name");  /* NUL */
+	expect_refused(spec, n, "{\"node_id\": 1, \"name\": null}", "name");
+	expect_refused(spec, n, "{\"node_id\": 1, \"name\": 3}", "name");
+	expect_refused(spec, n, "{\"node_id\": 1, \"kind\": \"Upload\"}", "kind");
+	expect_refused(spec, n, "{\"node_id\": 1, \"kind\": \"upload\\u0000x\"}", "kind");
+	expect_refused(spec, n, "{\"node_id\": 1, \"kind\": null}", "kind");
+	expect_refused(spec, n, "{\"node_id\": 1, \"kind\": [\"upload\"]}", "kind");
+	expect_refused(spec, n, "{\"node_id\": 1, \"flag\": 1}", "flag");
+	expect_refused(spec, n, "{\"node_id\": 1, \"flag\": null}", "flag");
+	expect_refused(spec, n, "{\"node_id\": 1, \"list\": \"a\"}", "list");         /* not an array */
+	expect_refused(spec, n, "{\"node_id\": 1, \"list\": null}", "list");
+	expect_refused(spec, n, "{\"node_id\": 1, \"list\": [\"a\", \"b\", \"c\"]}", "list");   /* 3 > 2 */
+	expect_refused(spec, n, "{\"node_id\": 1, \"list\": [\"a\", 1]}", "list");     /* item kind */
+	expect_refused(spec, n, "{\"node_id\": 1, \"list\": [\"abcde\"]}", "list");    /* item length */
+	expect_refused(spec, n, "{\"node_id\": 1, \"list\": [\"a\\u0000\"]}", "list");
+	expect_refused(spec, n, "{\"node_id\": 1, \"ids\": [1, 10]}", "ids[1]");       /* item bounds, indexed */
+	expect_refused(spec, n, "{\"node_id\": 1, \"ids\": [\"1\"]}", "ids[0]");
+	expect_refused(spec, n, "{\"node_id\": 1, \"ids\": [1, 2, 3, 4]}", "ids");
+	expect_refused(spec, n, "{\"node_id\": 1, \"obj\": []}", "obj");
+	expect_refused(spec, n, "{\"node_id\": 1, \"password\": 5}", "password");
+
+	/* a refused body leaves the outputs as the caller had them (the handler does not run) */
+	name = "kept";
+	v = parse("{\"node_id\": 1, \"name\": \"ok\", \"count\": 99}");
+	count = 3;
+	assert_int_equal(http_fields_check(v, spec, n, &e), -EINVAL);
+	assert_int_equal(count, 3);
+	assert_string_equal(e.field, "count");
+	assert_non_null(strstr(e.detail, "from 1 to 10"));
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_accept), cmocka_unit_test(test_decode_refuse),
 		cmocka_unit_test(test_route_match),   cmocka_unit_test(test_route_table),
-		cmocka_unit_test(test_json_depth),
+		cmocka_unit_test(test_json_depth),    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
