@@ -30,7 +30,7 @@ static json_t *time_json(int64_t us)
 	return json_string(buf);
 }
 
-enum MHD_Result api_status(struct request *req)
+static enum MHD_Result api_status(struct request *req)
 {
 	struct clock_sync cs = { 0 };
 	json_t *clock;
@@ -44,7 +44,7 @@ enum MHD_Result api_status(struct request *req)
 					     KURA_VERSION, "time", time_json(clock_now_us()), "clock", clock));
 }
 
-enum MHD_Result api_provider(struct request *req)
+static enum MHD_Result api_provider(struct request *req)
 {
 	const struct config *c = req->srv->cfg;
 
@@ -104,7 +104,7 @@ static enum MHD_Result login_failed_answer(struct request *req)
 
 /* Two steps when the account has a second factor (auth/mfa.h): {tenant, login, password}
  * answers 202 with a challenge; {challenge, otp | recovery_code | webauthn} answers 201. */
-enum MHD_Result api_login(struct request *req)
+static enum MHD_Result api_login(struct request *req)
 {
 	const char *tenant = NULL, *login = NULL, *password = NULL;
 	const char *challenge = NULL, *otp = NULL, *recovery = NULL;
@@ -190,7 +190,7 @@ enum MHD_Result api_login(struct request *req)
 	return login_done(req, &t, &a, "password");
 }
 
-enum MHD_Result api_logout(struct request *req)
+static enum MHD_Result api_logout(struct request *req)
 {
 	char target[KURA_LOGIN_MAX + 16];
 	int r;
@@ -211,7 +211,7 @@ enum MHD_Result api_logout(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_me(struct request *req)
+static enum MHD_Result api_me(struct request *req)
 {
 	return http_json(req, 200, me_json(&req->session.account, req->session.tenant_code,
 					   req->session.tenant_name));
@@ -271,7 +271,7 @@ static void email_change_notice(struct request *req, int64_t tenant_id, const ch
 
 /* Own profile: display name freely; e-mail only with the current password (C4), and the old
  * address is told of the change, so a stolen session cannot quietly redirect reset mail. */
-enum MHD_Result api_me_patch(struct request *req)
+static enum MHD_Result api_me_patch(struct request *req)
 {
 	const char *email = NULL, *display_name = NULL, *password = NULL;
 	const struct field spec[] = {
@@ -315,7 +315,7 @@ static enum MHD_Result weak_password(struct request *req, enum password_problem 
 	return http_problem(req, 400, "weak-password", password_problem_text(p), field);
 }
 
-enum MHD_Result api_me_password(struct request *req)
+static enum MHD_Result api_me_password(struct request *req)
 {
 	const char *current = NULL, *next = NULL;
 	const struct field spec[] = {
@@ -342,7 +342,7 @@ enum MHD_Result api_me_password(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_invitation_get(struct request *req)
+static enum MHD_Result api_invitation_get(struct request *req)
 {
 	char tenant[KURA_TENANT_CODE_MAX + 1], login[KURA_LOGIN_MAX + 1];
 	int64_t expires;
@@ -356,7 +356,7 @@ enum MHD_Result api_invitation_get(struct request *req)
 					     "expires_at", time_json(expires)));
 }
 
-enum MHD_Result api_invitation_accept(struct request *req)
+static enum MHD_Result api_invitation_accept(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
@@ -379,7 +379,7 @@ enum MHD_Result api_invitation_accept(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_tenant(struct request *req)
+static enum MHD_Result api_tenant(struct request *req)
 {
 	struct tenant t;
 	int r = tenant_get(req->db, req->session.account.tenant_id, &t);
@@ -407,7 +407,7 @@ static bool page_param(struct request *req, const char *key, int64_t def, int64_
 	return true;
 }
 
-enum MHD_Result api_accounts_list(struct request *req)
+static enum MHD_Result api_accounts_list(struct request *req)
 {
 	int64_t limit, offset;
 	enum MHD_Result res;
@@ -429,7 +429,7 @@ static enum MHD_Result account_not_found(struct request *req)
 	return http_problem(req, 404, "not-found", "no such account in this tenant", NULL);
 }
 
-enum MHD_Result api_accounts_create(struct request *req)
+static enum MHD_Result api_accounts_create(struct request *req)
 {
 	const char *login = NULL, *email = NULL, *role = NULL, *display_name = NULL;
 	const struct field spec[] = {
@@ -473,7 +473,7 @@ enum MHD_Result api_accounts_create(struct request *req)
 	return http_json(req, 201, account_json(&a));
 }
 
-enum MHD_Result api_account_get(struct request *req)
+static enum MHD_Result api_account_get(struct request *req)
 {
 	struct account a;
 	int r = account_login_valid(req->params[0])
@@ -487,7 +487,7 @@ enum MHD_Result api_account_get(struct request *req)
 	return http_json(req, 200, account_json(&a));
 }
 
-enum MHD_Result api_account_patch(struct request *req)
+static enum MHD_Result api_account_patch(struct request *req)
 {
 	static const char *const states[] = { "active", "suspended", NULL };
 	struct account_change c = { 0 };
@@ -537,7 +537,7 @@ enum MHD_Result api_account_patch(struct request *req)
 	return http_json(req, 200, account_json(&a));
 }
 
-enum MHD_Result api_account_delete(struct request *req)
+static enum MHD_Result api_account_delete(struct request *req)
 {
 	int r = account_login_valid(req->params[0])
 			? account_delete(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
@@ -553,7 +553,7 @@ enum MHD_Result api_account_delete(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_account_unlock(struct request *req)
+static enum MHD_Result api_account_unlock(struct request *req)
 {
 	int r = account_login_valid(req->params[0])
 			? account_unlock(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
@@ -565,3 +565,28 @@ enum MHD_Result api_account_unlock(struct request *req)
 		return http_internal_error(req, r);
 	return http_empty(req, 204);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the session, the caller's account, invitations, the tenant and its
+ * accounts (docs/api.md). server.c composes every file's slice into the route table
+ * (docs/HACKING.md "How to add an endpoint"). */
+const struct route api_routes[] = {
+	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
+	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
+	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
+	{ "PATCH", "/api/v1/me", api_me_patch, R_BODY | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
+	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
+	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/accounts/*", api_account_get, 0, PERM_ACCOUNT_READ },
+	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
+	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
+	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+};
+const size_t api_n_routes = ARRAY_SIZE(api_routes);

@@ -326,7 +326,7 @@ static json_t *allowlist_view(struct request *req, const struct allowlist *al)
 	return obj;
 }
 
-enum MHD_Result api_ip_allowlist_get(struct request *req)
+static enum MHD_Result api_ip_allowlist_get(struct request *req)
 {
 	struct allowlist *al = arena_alloc(req->arena, sizeof(*al));
 	int r = al ? allowlist_get(req->db, req->session.account.tenant_id, al) : -ENOMEM;
@@ -336,7 +336,7 @@ enum MHD_Result api_ip_allowlist_get(struct request *req)
 	return http_json(req, 200, allowlist_view(req, al));
 }
 
-enum MHD_Result api_ip_allowlist_put(struct request *req)
+static enum MHD_Result api_ip_allowlist_put(struct request *req)
 {
 	struct allowlist *al = arena_alloc(req->arena, sizeof(*al));
 	json_t *ranges = NULL, *v;
@@ -415,12 +415,12 @@ static enum MHD_Result security_view(struct request *req, unsigned status)
 				   (int)def.duration_s));
 }
 
-enum MHD_Result api_security_get(struct request *req)
+static enum MHD_Result api_security_get(struct request *req)
 {
 	return security_view(req, 200);
 }
 
-enum MHD_Result api_security_patch(struct request *req)
+static enum MHD_Result api_security_patch(struct request *req)
 {
 	int64_t vals[3] = { 0, 0, 0 };
 	enum field_state state[3];
@@ -454,7 +454,7 @@ enum MHD_Result api_security_patch(struct request *req)
 
 /* ---------------------------------------------------------------- password reset */
 
-enum MHD_Result api_password_reset_request(struct request *req)
+static enum MHD_Result api_password_reset_request(struct request *req)
 {
 	const char *tenant = NULL, *login = NULL;
 	const struct field spec[] = {
@@ -475,7 +475,7 @@ enum MHD_Result api_password_reset_request(struct request *req)
 	return http_empty(req, 202);
 }
 
-enum MHD_Result api_password_reset_complete(struct request *req)
+static enum MHD_Result api_password_reset_complete(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
@@ -498,7 +498,7 @@ enum MHD_Result api_password_reset_complete(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_account_password_reset(struct request *req)
+static enum MHD_Result api_account_password_reset(struct request *req)
 {
 	int r = account_login_valid(req->params[0])
 			? reset_force(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
@@ -518,7 +518,7 @@ enum MHD_Result api_account_password_reset(struct request *req)
 
 /* ---------------------------------------------------------------- app passwords */
 
-enum MHD_Result api_app_passwords_list(struct request *req)
+static enum MHD_Result api_app_passwords_list(struct request *req)
 {
 	json_t *items = NULL;
 	int r = apppass_list(req->db, req->session.account.tenant_id, req->session.account.id, &items);
@@ -528,7 +528,7 @@ enum MHD_Result api_app_passwords_list(struct request *req)
 	return http_json(req, 200, json_pack("{s:o}", "items", items));
 }
 
-enum MHD_Result api_app_passwords_create(struct request *req)
+static enum MHD_Result api_app_passwords_create(struct request *req)
 {
 	static const char *const scopes[] = { "read", "read-write", NULL };
 	const char *name = NULL, *scope = NULL;
@@ -561,7 +561,7 @@ enum MHD_Result api_app_passwords_create(struct request *req)
 	return http_json(req, 201, item);
 }
 
-enum MHD_Result api_app_password_delete(struct request *req)
+static enum MHD_Result api_app_password_delete(struct request *req)
 {
 	int64_t id;
 	int r = safe_atoi64(req->params[0], &id) == 0 && id > 0
@@ -575,3 +575,24 @@ enum MHD_Result api_app_password_delete(struct request *req)
 		return http_internal_error(req, r);
 	return http_empty(req, 204);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the source-IP allowlist, lockout settings, password reset and app
+ * passwords. server.c composes every file's slice into the route table (docs/HACKING.md
+ * "How to add an endpoint"). */
+const struct route api_access_routes[] = {
+	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
+	{ "PUT", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_put, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
+	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP,
+	  PERM_SELF },
+	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP,
+	  PERM_SELF },
+	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
+};
+const size_t api_access_n_routes = ARRAY_SIZE(api_access_routes);

@@ -106,7 +106,7 @@ static int visible_share(struct request *req, bool change, struct share *ret)
 
 /* ---------------------------------------------------------------- owner side */
 
-enum MHD_Result api_shares_create(struct request *req)
+static enum MHD_Result api_shares_create(struct request *req)
 {
 	static const char *const kinds[] = { "download", "upload", NULL }, *const root[] = { "root", NULL };
 	const char *recipients[KURA_SHARE_RECIPIENTS_MAX], *field = NULL, *kind = NULL, *node_name = NULL;
@@ -221,7 +221,7 @@ static int page_params(struct request *req, int64_t *ret_before, int64_t *ret_li
 	return 0;
 }
 
-enum MHD_Result api_shares_list(struct request *req)
+static enum MHD_Result api_shares_list(struct request *req)
 {
 	const char *all = http_query(req, "all"), *label = http_query(req, "label");
 	enum MHD_Result res;
@@ -251,7 +251,7 @@ enum MHD_Result api_shares_list(struct request *req)
 	return http_json(req, 200, json_pack("{s:o, s:b}", "items", items, "more", more));
 }
 
-enum MHD_Result api_share_get(struct request *req)
+static enum MHD_Result api_share_get(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, false, &s);
@@ -259,7 +259,7 @@ enum MHD_Result api_share_get(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_json(req, 200, shares_json(req->db, &s, true));
 }
 
-enum MHD_Result api_share_delete(struct request *req)
+static enum MHD_Result api_share_delete(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, true, &s);
@@ -269,7 +269,7 @@ enum MHD_Result api_share_delete(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_empty(req, 204);
 }
 
-enum MHD_Result api_share_label_put(struct request *req)
+static enum MHD_Result api_share_label_put(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, true, &s);
@@ -283,7 +283,7 @@ enum MHD_Result api_share_label_put(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_empty(req, 204);
 }
 
-enum MHD_Result api_share_label_delete(struct request *req)
+static enum MHD_Result api_share_label_delete(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, true, &s);
@@ -302,7 +302,7 @@ static json_t *policy_json(const struct share_policy *p)
 			 (json_int_t)KURA_SHARE_EXPIRY_CEILING_S);
 }
 
-enum MHD_Result api_share_policy_get(struct request *req)
+static enum MHD_Result api_share_policy_get(struct request *req)
 {
 	struct share_policy p;
 	int r = shares_policy_get(req->db, TENANT(req), &p);
@@ -310,7 +310,7 @@ enum MHD_Result api_share_policy_get(struct request *req)
 	return r < 0 ? http_internal_error(req, r) : http_json(req, 200, policy_json(&p));
 }
 
-enum MHD_Result api_share_policy_patch(struct request *req)
+static enum MHD_Result api_share_policy_patch(struct request *req)
 {
 	struct share_policy p;
 	const struct field spec[] = {
@@ -335,7 +335,7 @@ enum MHD_Result api_share_policy_patch(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_json(req, 200, policy_json(&p));
 }
 
-enum MHD_Result api_mail_log(struct request *req)
+static enum MHD_Result api_mail_log(struct request *req)
 {
 	const char *state = http_query(req, "state");
 	enum MHD_Result res;
@@ -416,7 +416,7 @@ static json_t *node_public_json(const struct file_node *n)
 			 "content_type", n->content_type, "modified_at", mod);
 }
 
-enum MHD_Result api_link_get(struct request *req)
+static enum MHD_Result api_link_get(struct request *req)
 {
 	const char *folder_s = http_query(req, "folder"), *after = http_query(req, "after");
 	char expires[CLOCK_RFC3339_LEN];
@@ -487,7 +487,7 @@ enum MHD_Result api_link_get(struct request *req)
 	return http_json(req, 200, o);
 }
 
-enum MHD_Result api_link_unlock(struct request *req)
+static enum MHD_Result api_link_unlock(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
@@ -609,12 +609,12 @@ static enum MHD_Result link_download(struct request *req, bool by_id)
 	return http_file_download(req, l->s.tenant_id, n.id, link_download_start, l);
 }
 
-enum MHD_Result api_link_content(struct request *req)
+static enum MHD_Result api_link_content(struct request *req)
 {
 	return link_download(req, false);
 }
 
-enum MHD_Result api_link_file_content(struct request *req)
+static enum MHD_Result api_link_file_content(struct request *req)
 {
 	return link_download(req, true);
 }
@@ -632,7 +632,7 @@ static enum MHD_Result link_upload_done(struct request *req, const struct file_n
 	return http_json(req, 201, json_pack("{s:s, s:I}", "name", n->name, "size", (json_int_t)n->size));
 }
 
-enum MHD_Result api_link_upload(struct request *req)
+static enum MHD_Result api_link_upload(struct request *req)
 {
 	char clean[KURA_FILE_NAME_MAX + 1], name[KURA_FILE_NAME_MAX + 1];
 	enum MHD_Result res;
@@ -659,3 +659,27 @@ enum MHD_Result api_link_upload(struct request *req)
 		return http_files_error(req, r, "name");
 	return http_file_upload(req, l->s.tenant_id, folder.id, name, true, link_upload_done, l);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: shares (docs/api.md "Shares"; shares.admin is checked in the
+ * handlers too), the delivery log, and the public share links. server.c composes every
+ * file's slice into the route table (docs/HACKING.md "How to add an endpoint"). */
+const struct route api_shares_routes[] = {
+	{ "GET", "/api/v1/shares", api_shares_list, 0, PERM_SHARES_WRITE },
+	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/shares/*", api_share_get, 0, PERM_SHARES_WRITE },
+	{ "DELETE", "/api/v1/shares/*", api_share_delete, 0, PERM_SHARES_WRITE },
+	{ "PUT", "/api/v1/shares/*/labels/*", api_share_label_put, 0, PERM_SHARES_WRITE },
+	{ "DELETE", "/api/v1/shares/*/labels/*", api_share_label_delete, 0, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/tenant/share-policy", api_share_policy_get, 0, PERM_SHARES_WRITE },
+	{ "PATCH", "/api/v1/tenant/share-policy", api_share_policy_patch, R_BODY, PERM_SHARES_ADMIN },
+	{ "GET", "/api/v1/mail-log", api_mail_log, 0, PERM_MAIL_LOG_READ },
+	/* share links: public, the token (and the link session of a password) is the check */
+	{ "GET", "/api/v1/links/*", api_link_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/links/*/unlock", api_link_unlock, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/links/*/content", api_link_content, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/api/v1/links/*/files/*/content", api_link_file_content, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
+};
+const size_t api_shares_n_routes = ARRAY_SIZE(api_shares_routes);

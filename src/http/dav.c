@@ -1640,7 +1640,7 @@ static void body_abort(struct request *req, bool client_gone)
 
 static const struct stream_ops body_ops = { body_data, body_end, body_abort };
 
-enum MHD_Result dav_begin(struct request *req)
+static enum MHD_Result dav_begin(struct request *req)
 {
 	struct dav *d = arena_alloc(req->arena, sizeof(*d));
 	const char *t = req->path + strlen(DAV_PREFIX), *ifh;
@@ -1685,3 +1685,13 @@ enum MHD_Result dav_begin(struct request *req)
 	req->stream = &body_ops;
 	return MHD_YES;
 }
+
+/* ---------------------------------------------------------------- route */
+
+/* Every request under /dav/ (any method: R_DAV matches the prefix) comes here once
+ * dispatch() has authenticated it; the permission is files.read or files.write by method
+ * (dav_method_is_read). */
+const struct route dav_routes[] = {
+	{ "*", DAV_PREFIX, dav_begin, R_STREAM | R_DAV, PERM_FILES_WRITE },
+};
+const size_t dav_n_routes = ARRAY_SIZE(dav_routes);

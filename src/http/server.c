@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +36,6 @@
 #include "http/http_int.h"
 #include "store/db.h"
 
-/* route flags */
-#define R_PUBLIC    0x1    /* no session needed */
-#define R_BODY      0x2    /* takes a JSON body */
-#define R_PWCHANGE  0x4    /* allowed while the password must be changed */
-#define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
-#define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
-#define R_NOAPP     0x20   /* never with an app password (credential and session management) */
-#define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
-#define R_DAV       0x80   /* WebDAV: every method, app passwords only, permission by method */
-
 /* MHD's own strictness: refuses spaces in the request target and HTTP/1.1 without Host
  * (0.9.75: MHD_OPTION_STRICT_FOR_CLIENT 1; later releases renamed it) */
 #if MHD_VERSION >= 0x00097701
@@ -53,112 +44,53 @@
 #define HTTP_STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT, 1
 #endif
 
-struct route {
-	const char *method;
-	const char *pattern;    /* '*' matches one path segment */
-	handler_fn fn;
-	unsigned flags;
-	enum permission perm;
+/* ---------------------------------------------------------------- the route table */
+
+/* Every handler file's slice (http_int.h), in matching order. A request takes the first
+ * route whose pattern and method match; test_route_table (tests/unit/test_http.c) checks
+ * that no two routes of one method match one path, so this order only decides the order
+ * of an Allow list. */
+static const struct {
+	const struct route *routes;
+	const size_t *n;
+} slices[] = {
+	{ dav_routes, &dav_n_routes },           /* /dav/ (any method): before every pattern */
+	{ api_routes, &api_n_routes },           /* session, me, invitations, tenant, accounts */
+	{ api_mfa_routes, &api_mfa_n_routes },   /* second factors, MFA policy */
+	{ api_audit_routes, &api_audit_n_routes },
+	{ api_files_routes, &api_files_n_routes },
+	{ api_access_routes, &api_access_n_routes },
+	{ api_shares_routes, &api_shares_n_routes },
+	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 
-static const struct route routes[] = {
-	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
-	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
-	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
-	{ "PATCH", "/api/v1/me", api_me_patch, R_BODY | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me/mfa/webauthn", api_me_webauthn_list, R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/webauthn/register", api_me_webauthn_register, R_BODY | R_MFAENROL | R_NOAPP,
-	  PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/webauthn/register/finish", api_me_webauthn_finish, R_BODY | R_MFAENROL | R_NOAPP,
-	  PERM_SELF },
-	{ "DELETE", "/api/v1/me/mfa/webauthn/*", api_me_webauthn_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
-	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
-	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
-	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
-	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
-	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
-	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
-	{ "GET", "/api/v1/accounts/*", api_account_get, 0, PERM_ACCOUNT_READ },
-	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
-	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
-	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
-	/* files (docs/api.md "Files"); "root" names the tenant's root folder */
-	{ "GET", "/api/v1/folders/*", api_folder_get, 0, PERM_FILES_READ },
-	{ "PATCH", "/api/v1/folders/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/folders/*", api_node_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/folders/*/children", api_folder_children, 0, PERM_FILES_READ },
-	{ "POST", "/api/v1/folders/*/children", api_folder_create, R_BODY, PERM_FILES_WRITE },
-	{ "PUT", "/api/v1/folders/*/files/*", api_file_upload_begin, R_STREAM, PERM_FILES_WRITE },
-	{ "PUT", "/api/v1/folders/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/folders/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/files/*", api_file_get, 0, PERM_FILES_READ },
-	{ "PATCH", "/api/v1/files/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/files/*", api_node_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/files/*/content", api_file_content, 0, PERM_FILES_READ },
-	{ "PUT", "/api/v1/files/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/files/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/labels", api_labels_list, 0, PERM_FILES_READ },
-	{ "GET", "/api/v1/labels/*", api_label_items, 0, PERM_FILES_READ },
-	{ "GET", "/api/v1/trash", api_trash_list, 0, PERM_FILES_READ },
-	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
-	{ "GET", "/api/v1/locks", api_locks_list, 0, PERM_LOCKS_ADMIN },
-	{ "DELETE", "/api/v1/locks/*", api_lock_delete, 0, PERM_LOCKS_ADMIN },
-	/* access: allowlist, lockout settings, password reset, app passwords */
-	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
-	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
-	{ "PUT", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_put, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
-	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
-	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
-	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
-	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
-	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
-	/* shares (docs/api.md "Shares"); shares.admin is checked in the handlers too */
-	{ "GET", "/api/v1/shares", api_shares_list, 0, PERM_SHARES_WRITE },
-	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
-	{ "GET", "/api/v1/shares/*", api_share_get, 0, PERM_SHARES_WRITE },
-	{ "DELETE", "/api/v1/shares/*", api_share_delete, 0, PERM_SHARES_WRITE },
-	{ "PUT", "/api/v1/shares/*/labels/*", api_share_label_put, 0, PERM_SHARES_WRITE },
-	{ "DELETE", "/api/v1/shares/*/labels/*", api_share_label_delete, 0, PERM_SHARES_WRITE },
-	{ "GET", "/api/v1/tenant/share-policy", api_share_policy_get, 0, PERM_SHARES_WRITE },
-	{ "PATCH", "/api/v1/tenant/share-policy", api_share_policy_patch, R_BODY, PERM_SHARES_ADMIN },
-	{ "GET", "/api/v1/mail-log", api_mail_log, 0, PERM_MAIL_LOG_READ },
-	/* share links: public, the token (and the link session of a password) is the check */
-	{ "GET", "/api/v1/links/*", api_link_get, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "POST", "/api/v1/links/*/unlock", api_link_unlock, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
-	{ "GET", "/api/v1/links/*/content", api_link_content, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/api/v1/links/*/files/*/content", api_link_file_content, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
-	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
-	/* audit log (docs/audit.md) */
-	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
-	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
-	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
-	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
-	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
-	/* browser files of web/ (pages.c): ES modules and styles by name, ETag and 304 */
-	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
-	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
-};
+#define HTTP_ROUTES_MAX 512   /* the composed table; test_route_table checks the room */
 
-/* Every request under /dav/ (any method) goes to dav.c once dispatch() has authenticated it;
- * the permission is files.read or files.write by method (dav_method_is_read). */
-static const struct route dav_route = { "*", DAV_PREFIX, dav_begin, R_STREAM | R_DAV, PERM_FILES_WRITE };
+static struct route route_table[HTTP_ROUTES_MAX];
+static size_t route_count;
+static bool route_overflow;
+static pthread_once_t route_once = PTHREAD_ONCE_INIT;
+
+static void routes_compose(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(slices); i++)
+		for (j = 0; j < *slices[i].n; j++) {
+			if (route_count == HTTP_ROUTES_MAX) {
+				route_overflow = true;   /* http_start refuses to start */
+				return;
+			}
+			route_table[route_count++] = slices[i].routes[j];
+		}
+}
+
+const struct route *http_routes(size_t *ret_n)
+{
+	pthread_once(&route_once, routes_compose);
+	*ret_n = route_count;
+	return route_table;
+}
 
 static bool is_dav_path(const char *path)
 {
@@ -508,6 +440,50 @@ static bool route_match(const char *pattern, const char *path, struct request *r
 	return true;
 }
 
+/* Does rt serve path with method (NULL: with some method)? An R_DAV route serves every
+ * method under its prefix ("/dav/", and "/dav" itself); the others fill req->params. */
+static bool route_matches(const struct route *rt, const char *method, const char *path, struct request *req)
+{
+	if (rt->flags & R_DAV) {
+		size_t n = strlen(rt->pattern);
+
+		return !strncmp(path, rt->pattern, n) ||
+		       (n > 1 && !strncmp(path, rt->pattern, n - 1) && path[n - 1] == '\0');
+	}
+	return (!method || !strcmp(rt->method, method)) && route_match(rt->pattern, path, req);
+}
+
+/* The first route of the table for method and path, with req->params filled; NULL when
+ * none, and then allow lists the methods of the routes whose pattern matched (a 405). */
+static const struct route *route_find(struct request *req, const char *method, const char *path,
+				      char *allow, size_t size)
+{
+	const struct route *table, *found = NULL;
+	size_t n, i;
+
+	table = http_routes(&n);
+	allow[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const struct route *rt = &table[i];
+
+		if (!route_matches(rt, NULL, path, req))
+			continue;
+		if ((rt->flags & R_DAV) || !strcmp(rt->method, method)) {
+			found = rt;
+			break;
+		}
+		if (!strstr(allow, rt->method)) {
+			if (*allow)
+				strncat(allow, ", ", size - strlen(allow) - 1);
+			strncat(allow, rt->method, size - strlen(allow) - 1);
+		}
+	}
+	/* route_match of later patterns may have overwritten params: match again */
+	if (found && !(found->flags & R_DAV))
+		route_match(found->pattern, path, req);
+	return found;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 struct header_sum {
@@ -553,7 +529,6 @@ static enum MHD_Result dispatch(struct request *req)
 	struct header_sum hs = { 0 };
 	char allow[128] = "";
 	json_error_t jerr;
-	size_t i;
 	int r;
 
 	if (!req->raw_uri)
@@ -563,8 +538,7 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
 	req->path = decode_path(req->arena, req->raw_uri);
 	if (req->path && is_dav_path(req->path)) {
-		req->dav = true;
-		route = &dav_route;
+		req->dav = true;                 /* WebDAV-style answers from here on */
 		if (strchr(req->raw_uri, '#'))   /* a fragment is never part of a request target */
 			req->path = NULL;
 	}
@@ -572,19 +546,7 @@ static enum MHD_Result dispatch(struct request *req)
 		return http_problem(req, 400, "invalid-path",
 				    "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
 				    NULL);
-	for (i = 0; !route && i < ARRAY_SIZE(routes); i++) {
-		if (!route_match(routes[i].pattern, req->path, req))
-			continue;
-		if (!strcmp(routes[i].method, method)) {
-			route = &routes[i];
-			break;
-		}
-		if (!strstr(allow, routes[i].method)) {
-			if (*allow)
-				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
-			strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
-		}
-	}
+	route = route_find(req, method, req->path, allow, sizeof(allow));
 	if (!route && *allow) {
 		if (strstr(allow, "GET"))
 			strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
@@ -593,9 +555,6 @@ static enum MHD_Result dispatch(struct request *req)
 	}
 	if (!route)
 		return http_problem(req, 404, "not-found", "no such resource", NULL);
-	/* route_match of later patterns may have overwritten params: match again */
-	if (!(route->flags & R_DAV))
-		route_match(route->pattern, req->path, req);
 	if (route->flags & R_SECRET)
 		req->log_path = route->pattern;
 
@@ -720,16 +679,16 @@ bool http_permitted(struct request *req, enum permission p, bool mutating)
 /* True when the request goes to an R_STREAM route: then dispatch() runs before the body. */
 static bool is_stream_request(struct request *req)
 {
+	const struct route *table;
 	const char *path;
-	size_t i;
+	size_t n, i;
 
 	if (!req->raw_uri || !(path = decode_path(req->arena, req->raw_uri)))
 		return false;
-	if (is_dav_path(path))
-		return true;   /* dav.c takes every body as a stream (PUT) or bounded (XML) */
-	for (i = 0; i < ARRAY_SIZE(routes); i++)
-		if ((routes[i].flags & R_STREAM) && !strcmp(routes[i].method, req->method) &&
-		    route_match(routes[i].pattern, path, req))
+	/* the /dav/ route is R_STREAM: dav.c takes every body as a stream (PUT) or bounded (XML) */
+	table = http_routes(&n);
+	for (i = 0; i < n; i++)
+		if ((table[i].flags & R_STREAM) && route_matches(&table[i], req->method, path, req))
 			return true;
 	return false;
 }
@@ -1235,6 +1194,15 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 		log_warn("http.strict", "libmicrohttpd %s: the header layout check is off (it knows 0.9.75 "
 			 "and 0.9.76); folded header lines and NUL bytes in values are left to the library",
 			 MHD_get_version());
+	{
+		size_t n;
+
+		http_routes(&n);
+		if (route_overflow) {
+			str_printf(err, err_size, "the route table has more than %d routes", HTTP_ROUTES_MAX);
+			goto fail;
+		}
+	}
 	if (access_configure(srv, err, err_size) < 0)
 		goto fail;
 	srv->max_connections = opt->cfg->max_connections;

@@ -4,8 +4,8 @@
  * %-escapes, %00 and other control bytes raw or escaped, backslash raw or escaped, invalid
  * UTF-8 raw or escaped (overlong, surrogate, truncated), empty, "." and ".." segments raw or
  * escaped, query and fragment cut off); route_match() with literal and '*' patterns and
- * their parameters; json_depth() with the limit the dispatcher applies; that every
- * route pattern in the table matches a sample path; and the typed request fields
+ * their parameters; json_depth() with the limit the dispatcher applies; the composed route
+ * table (every file's slice: patterns, collisions, flags, permissions, Allow); and the typed request fields
  * (http_fields_check, fields.c).
  */
 #include <setjmp.h>
@@ -136,23 +136,54 @@ static void test_route_match(void **state)
 	arena_free(req.arena);
 }
 
-/* Every route of the table is reachable by a decoded path, and only through its pattern. */
+/* The composed route table (every handler file's slice): each route is reachable by a
+ * decoded path and only through its own row (no two routes of one method match one path, and
+ * nothing else matches a path under /dav/), the lookup of dispatch() finds it, its flags make
+ * sense together, a route behind a session needs a permission some role has, and a route
+ * whose path carries a secret is one the log redaction knows. */
 static void test_route_table(void **state)
 {
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+	const struct route *table;
 	struct request req;
 	struct arena *a = arena_new();
-	size_t i, j, hits;
+	size_t n, i, j, k, hits, total = 0, n_dav = 0;
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
 	req.arena = a;
-	for (i = 0; i < ARRAY_SIZE(routes); i++) {
-		char sample[128], *p;
-		const char *q;
+	table = http_routes(&n);
+	assert_false(route_overflow);
+	for (i = 0; i < ARRAY_SIZE(slices); i++) {
+		assert_true(*slices[i].n > 0);
+		total += *slices[i].n;
+	}
+	assert_int_equal(n, total);
+	assert_true(n + 64 <= HTTP_ROUTES_MAX);   /* room for the next features */
+	for (i = 0; i < n; i++) {
+		const struct route *rt = &table[i], *found;
+		char sample[160], allow[128], redacted[256], *p;
+		const char *q, *m;
 		char *path;
 
-		/* the pattern with each '*' replaced by "x%41" (decoded: "xA") */
-		for (q = routes[i].pattern, p = sample; *q; q++) {
+		/* flags and method */
+		assert_true(rt->pattern[0] == '/');
+		assert_non_null(rt->fn);
+		assert_false((rt->flags & R_BODY) && (rt->flags & R_STREAM));
+		if (rt->flags & R_DAV) {
+			assert_string_equal(rt->method, "*");
+			assert_true(rt->flags & R_STREAM);
+			assert_false(rt->flags & R_PUBLIC);
+			assert_int_equal(rt->pattern[strlen(rt->pattern) - 1], '/');
+			n_dav++;
+		} else {
+			for (k = 0; methods[k] && strcmp(methods[k], rt->method); k++)
+				;
+			if (!methods[k])
+				fail_msg("%s %s: not a method the API serves", rt->method, rt->pattern);
+		}
+		/* the pattern with each '*' replaced by "x%41" (decoded: "xA"); a prefix gets it after */
+		for (q = rt->pattern, p = sample; *q; q++) {
 			if (*q == '*') {
 				memcpy(p, "x%41", 4);
 				p += 4;
@@ -161,22 +192,62 @@ static void test_route_table(void **state)
 			}
 		}
 		*p = '\0';
+		if (rt->flags & R_DAV)
+			str_printf(sample, sizeof(sample), "%sx%%41", rt->pattern);
 		path = decode_path(a, sample);
 		assert_non_null(path);
-		assert_true(route_match(routes[i].pattern, path, &req));
-		for (j = 0; j < req.n_params; j++)
+		m = (rt->flags & R_DAV) ? NULL : rt->method;
+		assert_true(route_matches(rt, m, path, &req));
+		for (j = 0; !(rt->flags & R_DAV) && j < req.n_params; j++)
 			assert_string_equal(req.params[j], "xA");
-		/* no two routes with the same method and pattern */
-		for (j = 0, hits = 0; j < ARRAY_SIZE(routes); j++)
-			if (!strcmp(routes[j].method, routes[i].method) &&
-			    route_match(routes[j].pattern, path, &req))
+		/* only this row serves the path with this method (a /dav/ path: with any method) */
+		for (j = 0, hits = 0; j < n; j++)
+			if (route_matches(&table[j], m, path, &req))
 				hits++;
-		assert_int_equal(hits, 1);
+		if (hits != 1)
+			fail_msg("%s %s: %zu routes serve %s", rt->method, rt->pattern, hits, path);
+		/* dispatch()'s lookup finds it */
+		found = route_find(&req, m ? m : "PROPFIND", path, allow, sizeof(allow));
+		assert_ptr_equal(found, rt);
 		/* a route behind a session needs a permission that some role has */
-		if (!(routes[i].flags & R_PUBLIC))
-			assert_true(authz_allowed(ROLE_MANAGER, routes[i].perm));
+		if (!(rt->flags & R_PUBLIC))
+			assert_true(authz_allowed(ROLE_MANAGER, rt->perm));
+		/* a secret in the path never reaches the log, whatever the method */
+		if (rt->flags & R_SECRET) {
+			const char *shown = redact_path(path, redacted, sizeof(redacted));
+
+			if (shown == path)
+				fail_msg("%s %s carries a secret, but redact_path() does not know its prefix",
+					 rt->method, rt->pattern);
+		}
 	}
+	assert_int_equal(n_dav, 1);
 	arena_free(a);
+}
+
+/* The Allow list of a 405 names every method of the path, in table order. */
+static void test_route_allow(void **state)
+{
+	struct request req;
+	char allow[128];
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.arena = arena_new();
+	assert_non_null(req.arena);
+	assert_null(route_find(&req, "PUT", "/api/v1/accounts/bob", allow, sizeof(allow)));
+	assert_string_equal(allow, "GET, PATCH, DELETE");
+	assert_null(route_find(&req, "DELETE", "/api/v1/me", allow, sizeof(allow)));
+	assert_string_equal(allow, "GET, PATCH");
+	assert_null(route_find(&req, "GET", "/api/v1/me/mfa/webauthn/register", allow, sizeof(allow)));
+	assert_string_equal(allow, "POST, DELETE");
+	assert_null(route_find(&req, "GET", "/api/v1/nothing", allow, sizeof(allow)));
+	assert_string_equal(allow, "");
+	/* every method under /dav/ (and /dav itself) goes to the one WebDAV route */
+	assert_non_null(route_find(&req, "PROPFIND", "/dav/alpha/x", allow, sizeof(allow)));
+	assert_non_null(route_find(&req, "BREW", "/dav", allow, sizeof(allow)));
+	assert_null(route_find(&req, "GET", "/davx", allow, sizeof(allow)));
+	arena_free(req.arena);
 }
 
 static void test_json_depth(void **state)
@@ -361,6 +432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_accept), cmocka_unit_test(test_decode_refuse),
 		cmocka_unit_test(test_route_match),   cmocka_unit_test(test_route_table),
+		cmocka_unit_test(test_route_allow),
 		cmocka_unit_test(test_json_depth),    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
