@@ -1,13 +1,16 @@
 /*
  * The public listener on libmicrohttpd: request lifecycle, path validation, body limits,
- * routing and the fixed request skeleton.
+ * the route table (composed from every handler file's slice) and the fixed request skeleton.
  *
- * Every request goes through dispatch() in this order, and no handler runs before all of
- * it passed: URL length → header size → strict path decoding → route → body (size, media
- * type, strict JSON) → session (cookie, or an app password by HTTP Basic: api_access.c) →
- * source-IP allowlist and app-password scope → CSRF (cookie sessions) → password-change
- * gate → permission (authz_allowed, the one choke point) → handler. Refusals are
- * problem+json responses and the permission denials are audit records.
+ * Before dispatch, as soon as the headers are in: the strict request-line and header check
+ * (a refusal closes the connection), then the drain. dispatch() then runs the stages in this
+ * order, and no handler runs before all of them passed: parse (URL length, header size,
+ * strict path decoding) → route (404, 405 with Allow) → body (size, media type, strict
+ * JSON) → authenticate (R_NOAPP, R_PUBLIC goes on anonymous; a cookie session, or an app
+ * password by HTTP Basic: api_access.c; WebDAV Basic only) → gates (source-IP allowlist and
+ * app-password scope, CSRF for cookie sessions, password-change gate, MFA gate) → authorize
+ * (the route's permission through http_permitted, the one choke point) → handler. Refusals
+ * are problem+json responses; CSRF and permission denials are audit records.
  *
  * SECURITY: the path is decoded here from the raw request target (MHD's URI log hook), not
  * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
@@ -520,154 +523,250 @@ static bool is_mutating(const char *method)
 	return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
 }
 
-static enum MHD_Result dispatch(struct request *req)
-{
-	const struct route *route = NULL;
-	const char *method = !strcmp(req->method, "HEAD") ? "GET" : req->method;
-	const char *cookie, *csrf;
-	enum permission perm;
-	struct header_sum hs = { 0 };
-	char allow[128] = "";
-	json_error_t jerr;
-	int r;
+/*
+ * dispatch(): the fixed request skeleton as stages, in this order. Each stage either lets
+ * the request go on (true) or has queued its answer in d->result (false); no handler runs
+ * before every stage passed, and a stage relies on what the earlier ones established.
+ */
+struct dispatch {
+	struct request *req;
+	const char *method;            /* the routed method: HEAD is routed and judged as GET */
+	const struct route *route;     /* set by stage_route */
+	enum MHD_Result result;        /* the answer of the stage that refused */
+};
 
-	if (!req->raw_uri)
-		return http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
+/* parse: the request target and headers are within bounds and the path decodes strictly
+ * (req->path); /dav/ requests get WebDAV-style answers from here on (req->dav). */
+static bool stage_parse(struct dispatch *d)
+{
+	struct request *req = d->req;
+	struct header_sum hs = { 0 };
+
+	if (!req->raw_uri) {
+		d->result = http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
+		return false;
+	}
 	MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, sum_header, &hs);
-	if (hs.total > KURA_MAX_HEADER_BYTES)
-		return http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
+	if (hs.total > KURA_MAX_HEADER_BYTES) {
+		d->result = http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
+		return false;
+	}
 	req->path = decode_path(req->arena, req->raw_uri);
 	if (req->path && is_dav_path(req->path)) {
-		req->dav = true;                 /* WebDAV-style answers from here on */
+		req->dav = true;
 		if (strchr(req->raw_uri, '#'))   /* a fragment is never part of a request target */
 			req->path = NULL;
 	}
-	if (!req->path)
-		return http_problem(req, 400, "invalid-path",
-				    "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
-				    NULL);
-	route = route_find(req, method, req->path, allow, sizeof(allow));
-	if (!route && *allow) {
+	if (!req->path) {
+		d->result = http_problem(req, 400, "invalid-path",
+					 "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
+					 NULL);
+		return false;
+	}
+	return true;
+}
+
+/* route: the route of the path and method (d->route, req->params), else 405 with Allow or
+ * 404; a route whose path carries a secret is logged by its pattern (req->log_path). */
+static bool stage_route(struct dispatch *d)
+{
+	struct request *req = d->req;
+	char allow[128];
+
+	d->route = route_find(req, d->method, req->path, allow, sizeof(allow));
+	if (!d->route && *allow) {
 		if (strstr(allow, "GET"))
 			strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
 		http_add_header(req, "Allow", allow);
-		return http_problem(req, 405, "method-not-allowed", NULL, NULL);
+		d->result = http_problem(req, 405, "method-not-allowed", NULL, NULL);
+		return false;
 	}
-	if (!route)
-		return http_problem(req, 404, "not-found", "no such resource", NULL);
-	if (route->flags & R_SECRET)
-		req->log_path = route->pattern;
+	if (!d->route) {
+		d->result = http_problem(req, 404, "not-found", "no such resource", NULL);
+		return false;
+	}
+	if (d->route->flags & R_SECRET)
+		req->log_path = d->route->pattern;
+	return true;
+}
 
-	if (route->flags & R_STREAM) {
-		/* the body comes later, to the stream the handler sets */
-	} else if (route->flags & R_BODY) {
-		if (req->body_too_large)
-			return http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
-		if (!content_type_is_json(req))
-			return http_problem(req, 415, "unsupported-media-type",
-					    "send the body as Content-Type: application/json", NULL);
-		req->json = json_loadb(req->body ? req->body : "", req->body_len,
-				       JSON_REJECT_DUPLICATES, &jerr);
-		if (!req->json)
-			return http_problem(req, 400, "invalid-json", jerr.text, NULL);
-		arena_cleanup_add(req->arena, (arena_cleanup_fn)json_decref, req->json);
-		if (!json_is_object(req->json))
-			return http_problem(req, 400, "invalid-json", "the body must be a JSON object", NULL);
-		if (json_depth(req->json) > KURA_MAX_JSON_DEPTH)
-			return http_problem(req, 400, "invalid-json", "the body is nested too deep", NULL);
-	} else if (req->body_len > 0 || req->body_too_large) {
-		return http_problem(req, 415, "unsupported-media-type", "this request takes no body", NULL);
+/* body: an R_BODY route's body is a JSON object within KURA_MAX_JSON_BODY and
+ * KURA_MAX_JSON_DEPTH, sent as application/json, without duplicate members (req->json); a
+ * route without R_BODY takes none; an R_STREAM route's body comes later, to its stream. */
+static bool stage_body(struct dispatch *d)
+{
+	struct request *req = d->req;
+	json_error_t jerr;
+
+	if (d->route->flags & R_STREAM)
+		return true;
+	if (!(d->route->flags & R_BODY)) {
+		if (req->body_len == 0 && !req->body_too_large)
+			return true;
+		d->result = http_problem(req, 415, "unsupported-media-type", "this request takes no body", NULL);
+		return false;
 	}
+	if (req->body_too_large) {
+		d->result = http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
+		return false;
+	}
+	if (!content_type_is_json(req)) {
+		d->result = http_problem(req, 415, "unsupported-media-type",
+					 "send the body as Content-Type: application/json", NULL);
+		return false;
+	}
+	req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req->json) {
+		d->result = http_problem(req, 400, "invalid-json", jerr.text, NULL);
+		return false;
+	}
+	arena_cleanup_add(req->arena, (arena_cleanup_fn)json_decref, req->json);
+	if (!json_is_object(req->json)) {
+		d->result = http_problem(req, 400, "invalid-json", "the body must be a JSON object", NULL);
+		return false;
+	}
+	if (json_depth(req->json) > KURA_MAX_JSON_DEPTH) {
+		d->result = http_problem(req, 400, "invalid-json", "the body is nested too deep", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* authenticate: the request's database (req->db); no app password on an R_NOAPP route; an
+ * R_PUBLIC route goes on anonymous; every other request has a session (req->session and
+ * req->actor): WebDAV an app password by HTTP Basic only (a login without "@tenant" in the
+ * tenant of its URL), the API a cookie session, or an app password by Basic without a cookie
+ * (api_access.c). */
+static bool stage_authenticate(struct dispatch *d)
+{
+	struct request *req = d->req;
+	const struct route *rt = d->route;
+	const char *cookie;
+	int r;
 
 	req->db = db_thread();
-	if (!req->db)
-		return http_internal_error(req, -EIO);
-
-	if ((route->flags & R_NOAPP) && access_has_basic(req))
-		return http_problem(req, 403, "app-password-not-allowed",
-				    "app passwords are for WebDAV and API clients; log in with your password", NULL);
-	if (route->flags & R_PUBLIC)
-		return route->fn(req);
-
+	if (!req->db) {
+		d->result = http_internal_error(req, -EIO);
+		return false;
+	}
+	if ((rt->flags & R_NOAPP) && access_has_basic(req)) {
+		d->result = http_problem(req, 403, "app-password-not-allowed",
+					 "app passwords are for WebDAV and API clients; log in with your password",
+					 NULL);
+		return false;
+	}
+	if (rt->flags & R_PUBLIC)
+		return true;
 	cookie = MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND, "kura_session");
-	if (route->flags & R_DAV) {
-		/* WebDAV takes app passwords only (Basic), never a cookie session; a Basic user
-		 * without "@tenant" is taken in the tenant of the URL (/dav/<tenant>/) */
+	if (rt->flags & R_DAV) {
 		const char *t = req->path + strlen(DAV_PREFIX);
-		enum MHD_Result res;
 
-		if (!access_has_basic(req))
-			return http_problem(req, 401, "authentication-required",
-					    "use your login and an app password (HTTP Basic)", NULL);
-		req->basic_tenant = *t ? arena_strndup(req->arena, t, strcspn(t, "/")) : NULL;
-		if (!access_authenticate_basic(req, &res))
-			return res;
-	} else if (!cookie && access_has_basic(req)) {
-		/* second branch: an app password (HTTP Basic) fills session and actor alike */
-		enum MHD_Result res;
-
-		if (!access_authenticate_basic(req, &res))
-			return res;
-	} else {
-		r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
-		if (r == -ENOENT)
-			return http_problem(req, 401, "authentication-required", "log in first", NULL);
-		if (r < 0)
-			return http_internal_error(req, r);
-		req->has_session = true;
-		req->actor.type = ACTOR_ACCOUNT;
-		req->actor.tenant_id = req->session.account.tenant_id;
-		req->actor.account_id = req->session.account.id;
-		req->actor.name = req->session.account.login;
-	}
-	{
-		/* source-IP allowlist on every request; app-password scope */
-		enum MHD_Result res;
-
-		if (!access_request_allowed(req, method, &res))
-			return res;
-	}
-
-	if (is_mutating(method) && !req->app_password_id) {
-		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
-		if (!session_csrf_ok(&req->session, csrf)) {
-			r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
-			(void)r;  /* refused either way */
-			return http_problem(req, 403, "csrf-token-invalid",
-					    "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		if (!access_has_basic(req)) {
+			d->result = http_problem(req, 401, "authentication-required",
+						 "use your login and an app password (HTTP Basic)", NULL);
+			return false;
 		}
+		req->basic_tenant = *t ? arena_strndup(req->arena, t, strcspn(t, "/")) : NULL;
+		return access_authenticate_basic(req, &d->result);
 	}
-	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
-		return http_problem(req, 403, "password-change-required",
-				    "set a new password with POST /api/v1/me/password", NULL);
-	/* MFA gate: the policy requires a second factor that this account does not have, or
-	 * that this session was not opened with (app passwords are made in a session that
-	 * passed the gate, so for them the account decides) */
-	if (!req->session.account.must_change_password && !(route->flags & R_MFAENROL)) {
-		bool gate = false;
+	if (!cookie && access_has_basic(req))
+		return access_authenticate_basic(req, &d->result);
+	r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
+	if (r == -ENOENT) {
+		d->result = http_problem(req, 401, "authentication-required", "log in first", NULL);
+		return false;
+	}
+	if (r < 0) {
+		d->result = http_internal_error(req, r);
+		return false;
+	}
+	req->has_session = true;
+	req->actor.type = ACTOR_ACCOUNT;
+	req->actor.tenant_id = req->session.account.tenant_id;
+	req->actor.account_id = req->session.account.id;
+	req->actor.name = req->session.account.login;
+	return true;
+}
 
-		r = mfa_gate(req->db, &req->session.account,
-			     req->app_password_id ? true : req->session.second_factor, &gate);
-		if (r < 0)
-			return http_internal_error(req, r);
-		if (gate)
-			return http_problem(req, 403, "mfa-enrolment-required",
-					    "your tenant requires a second factor: enrol one with POST "
-					    "/api/v1/me/mfa/totp or /api/v1/me/mfa/webauthn/register", NULL);
+/* gates, for a session, in this order: the source-IP allowlist and an app password's scope
+ * (api_access.c); the CSRF token of a cookie session on a mutating method (a refusal is
+ * recorded); the password-change gate (R_PWCHANGE routes pass); the MFA gate (R_MFAENROL
+ * routes pass): the policy requires a second factor that the account does not have or that
+ * this session was not opened with (app passwords are made in a session that passed the
+ * gate, so for them the account decides). */
+static bool stage_gates(struct dispatch *d)
+{
+	struct request *req = d->req;
+	const struct route *rt = d->route;
+	bool gate = false;
+	int r;
+
+	if (!access_request_allowed(req, d->method, &d->result))
+		return false;
+	if (is_mutating(d->method) && !req->app_password_id &&
+	    !session_csrf_ok(&req->session, MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token"))) {
+		r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
+		(void)r;  /* refused either way */
+		d->result = http_problem(req, 403, "csrf-token-invalid",
+					 "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		return false;
 	}
-	perm = route->perm;
-	if ((route->flags & R_DAV) && dav_method_is_read(req->method))
+	if (req->session.account.must_change_password) {
+		if (rt->flags & R_PWCHANGE)
+			return true;
+		d->result = http_problem(req, 403, "password-change-required",
+					 "set a new password with POST /api/v1/me/password", NULL);
+		return false;
+	}
+	if (rt->flags & R_MFAENROL)
+		return true;
+	r = mfa_gate(req->db, &req->session.account, req->app_password_id ? true : req->session.second_factor,
+		     &gate);
+	if (r < 0) {
+		d->result = http_internal_error(req, r);
+		return false;
+	}
+	if (gate) {
+		d->result = http_problem(req, 403, "mfa-enrolment-required",
+					 "your tenant requires a second factor: enrol one with POST "
+					 "/api/v1/me/mfa/totp or /api/v1/me/mfa/webauthn/register", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* authorize: the route's permission (files.read for WebDAV's read methods) through the one
+ * choke point, http_permitted; a denial is recorded. */
+static bool stage_authorize(struct dispatch *d)
+{
+	struct request *req = d->req;
+	enum permission perm = d->route->perm;
+	json_t *det;
+	int r;
+
+	if ((d->route->flags & R_DAV) && dav_method_is_read(req->method))
 		perm = PERM_FILES_READ;
-	if (!http_permitted(req, perm, is_mutating(method))) {
-		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path",
-				      req->path);
+	if (http_permitted(req, perm, is_mutating(d->method)))
+		return true;
+	det = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path", req->path);
+	r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, det);
+	json_decref(det);
+	(void)r;  /* the refusal stands whether or not it could be recorded */
+	d->result = http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
+	return false;
+}
 
-		r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, d);
-		json_decref(d);
-		(void)r;  /* the refusal stands whether or not it could be recorded */
-		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
-	}
-	return route->fn(req);
+/* parse → route → body → authenticate → (behind a session) gates → authorize → handler.
+ * An R_STREAM route's handler runs here before its body arrives (handle_request). */
+static enum MHD_Result dispatch(struct request *req)
+{
+	struct dispatch d = { .req = req, .method = !strcmp(req->method, "HEAD") ? "GET" : req->method };
+
+	if (!stage_parse(&d) || !stage_route(&d) || !stage_body(&d) || !stage_authenticate(&d))
+		return d.result;
+	if (!(d.route->flags & R_PUBLIC) && (!stage_gates(&d) || !stage_authorize(&d)))
+		return d.result;
+	return d.route->fn(req);
 }
 
 bool http_permitted(struct request *req, enum permission p, bool mutating)
