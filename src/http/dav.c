@@ -39,7 +39,6 @@
 #include "store/db.h"
 
 #define TENANT(req) ((req)->session.account.tenant_id)
-#define ALLOW "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
 #define XML_HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 #define XML_CT "application/xml; charset=utf-8"
 
@@ -69,11 +68,7 @@ struct dav {
 	bool body_too_large;
 };
 
-bool dav_method_is_read(const char *method)
-{
-	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "PROPFIND") ||
-	       !strcmp(method, "OPTIONS");
-}
+static void add_allow(struct request *req);   /* the methods of the table (dav_methods) */
 
 static const char *hdr(struct request *req, const char *name)
 {
@@ -1096,11 +1091,9 @@ static enum MHD_Result do_mkcol(struct dav *d)
 	enum MHD_Result res;
 	int r;
 
-	if (d->body_len > 0 || d->body_too_large)
-		return plain(req, 415, "Unsupported Media Type: MKCOL takes no body");
 	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 	if (r == 0) {
-		http_add_header(req, "Allow", ALLOW);
+		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: it exists");
 	}
 	r = parent_folder(d, d->path, &parent, &name);
@@ -1112,7 +1105,7 @@ static enum MHD_Result do_mkcol(struct dav *d)
 		return res;
 	r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
 	if (r == -EEXIST) {
-		http_add_header(req, "Allow", ALLOW);
+		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: it exists");
 	}
 	if (r == -EINVAL)
@@ -1183,7 +1176,7 @@ static enum MHD_Result begin_put(struct dav *d)
 		return http_internal_error(req, r);
 	exists = r == 0;
 	if (exists && n.kind == NODE_FOLDER) {
-		http_add_header(req, "Allow", ALLOW);
+		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
 	}
 	if (exists)
@@ -1560,17 +1553,99 @@ static enum MHD_Result do_options(struct dav *d)
 	if (r < 0)
 		return http_internal_error(d->req, r);
 	http_add_header(d->req, "DAV", "1, 2");
-	http_add_header(d->req, "Allow", ALLOW);
+	add_allow(d->req);
 	http_add_header(d->req, "MS-Author-Via", "DAV");
 	return http_empty(d->req, 200);
 }
 
 /* ---------------------------------------------------------------- entry */
 
+static enum MHD_Result do_copy(struct dav *d)
+{
+	return do_copymove(d, false);
+}
+
+static enum MHD_Result do_move(struct dav *d)
+{
+	return do_copymove(d, true);
+}
+
+/* What a method is to the dispatch below and to dispatch() (server.c). */
+#define DAV_M_READ    0x1   /* reads only: files.read is enough, and a read-only app password */
+#define DAV_M_STREAM  0x2   /* its body streams into the handler (PUT), which runs before it */
+#define DAV_M_NOBODY  0x4   /* takes no body: 415 for one (of any size) before the handler */
+
+struct dav_method {
+	const char *name;
+	enum MHD_Result (*fn)(struct dav *d);
+	unsigned flags;
+};
+
+/* Every method served under /dav/, in the order of the Allow header. Every other method is
+ * 405 (after authorization as files.write, and after the If header). */
+static const struct dav_method dav_methods[] = {
+	{ "OPTIONS", do_options, DAV_M_READ },
+	{ "GET", do_get, DAV_M_READ },
+	{ "HEAD", do_get, DAV_M_READ },
+	{ "PUT", begin_put, DAV_M_STREAM },
+	{ "DELETE", do_delete, 0 },
+	{ "MKCOL", do_mkcol, DAV_M_NOBODY },
+	{ "COPY", do_copy, 0 },
+	{ "MOVE", do_move, 0 },
+	{ "PROPFIND", do_propfind, DAV_M_READ },
+	{ "PROPPATCH", do_proppatch, 0 },
+	{ "LOCK", do_lock, 0 },
+	{ "UNLOCK", do_unlock, 0 },
+};
+
+static const struct dav_method *method_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dav_methods); i++)
+		if (!strcmp(dav_methods[i].name, name))
+			return &dav_methods[i];
+	return NULL;
+}
+
+bool dav_method_is_read(const char *method)
+{
+	const struct dav_method *m = method_find(method);
+
+	return m && (m->flags & DAV_M_READ);
+}
+
+const char *dav_method_name(size_t i)
+{
+	return i < ARRAY_SIZE(dav_methods) ? dav_methods[i].name : NULL;
+}
+
+static void add_allow(struct request *req)
+{
+	char allow[160] = "";
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dav_methods); i++) {
+		if (i)
+			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+		strncat(allow, dav_methods[i].name, sizeof(allow) - strlen(allow) - 1);
+	}
+	http_add_header(req, "Allow", allow);
+}
+
+static enum MHD_Result no_body(struct request *req, const struct dav_method *m)
+{
+	char line[96];
+
+	str_printf(line, sizeof(line), "Unsupported Media Type: %s takes no body", m->name);
+	return plain(req, 415, line);
+}
+
+/* A method with its body complete (or none): the If header, then the method's handler. */
 static enum MHD_Result dav_act(struct dav *d)
 {
 	struct request *req = d->req;
-	const char *m = req->method;
+	const struct dav_method *m = method_find(req->method);
 	unsigned status = 0;
 	int r = if_evaluate(d, &status);
 
@@ -1578,28 +1653,13 @@ static enum MHD_Result dav_act(struct dav *d)
 		return http_internal_error(req, r);
 	if (status)
 		return plain(req, status, "Precondition Failed: no list of the If header holds");
-	if (!strcmp(m, "OPTIONS"))
-		return do_options(d);
-	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
-		return do_get(d);
-	if (!strcmp(m, "PROPFIND"))
-		return do_propfind(d);
-	if (!strcmp(m, "PROPPATCH"))
-		return do_proppatch(d);
-	if (!strcmp(m, "MKCOL"))
-		return do_mkcol(d);
-	if (!strcmp(m, "DELETE"))
-		return do_delete(d);
-	if (!strcmp(m, "COPY"))
-		return do_copymove(d, false);
-	if (!strcmp(m, "MOVE"))
-		return do_copymove(d, true);
-	if (!strcmp(m, "LOCK"))
-		return do_lock(d);
-	if (!strcmp(m, "UNLOCK"))
-		return do_unlock(d);
-	http_add_header(req, "Allow", ALLOW);
-	return plain(req, 405, "Method Not Allowed");
+	if (!m) {
+		add_allow(req);
+		return plain(req, 405, "Method Not Allowed");
+	}
+	if ((m->flags & DAV_M_NOBODY) && (d->body_len > 0 || d->body_too_large))
+		return no_body(req, m);
+	return m->fn(d);
 }
 
 static int body_data(struct request *req, const char *data, size_t n)
@@ -1625,8 +1685,10 @@ static enum MHD_Result body_end(struct request *req)
 	struct dav *d = req->stream_ctx;
 
 	if (d->body_too_large) {
-		if (!strcmp(req->method, "MKCOL"))
-			return plain(req, 415, "Unsupported Media Type: MKCOL takes no body");
+		const struct dav_method *m = method_find(req->method);
+
+		if (m && (m->flags & DAV_M_NOBODY))
+			return no_body(req, m);
 		return plain(req, 413, "Request Entity Too Large: XML bodies are at most 64 KiB");
 	}
 	return dav_act(d);
@@ -1643,6 +1705,7 @@ static const struct stream_ops body_ops = { body_data, body_end, body_abort };
 static enum MHD_Result dav_begin(struct request *req)
 {
 	struct dav *d = arena_alloc(req->arena, sizeof(*d));
+	const struct dav_method *m;
 	const char *t = req->path + strlen(DAV_PREFIX), *ifh;
 	size_t n;
 	int r;
@@ -1671,7 +1734,8 @@ static enum MHD_Result dav_begin(struct request *req)
 	ifh = hdr(req, "If");
 	if (ifh && (r = if_parse(d, ifh, &d->ifh)) < 0)
 		return r == -ENOMEM ? http_internal_error(req, r) : plain(req, 400, "Bad Request: malformed If header");
-	if (!strcmp(req->method, "PUT")) {
+	m = method_find(req->method);
+	if (m && (m->flags & DAV_M_STREAM)) {
 		unsigned status = 0;
 
 		r = if_evaluate(d, &status);
@@ -1679,7 +1743,7 @@ static enum MHD_Result dav_begin(struct request *req)
 			return http_internal_error(req, r);
 		if (status)
 			return plain(req, status, "Precondition Failed: no list of the If header holds");
-		return begin_put(d);
+		return m->fn(d);
 	}
 	req->stream_ctx = d;
 	req->stream = &body_ops;

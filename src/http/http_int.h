@@ -268,8 +268,11 @@ void http_date_format(int64_t us, char *buf, size_t size);
 
 /* ---- WebDAV (dav.c; docs/webdav.md) ---- */
 #define DAV_PREFIX "/dav/"
-/* Read methods for the files.read permission and read-only app passwords. */
+/* Read methods for the files.read permission and read-only app passwords (dav.c's method
+ * table says which). */
 bool dav_method_is_read(const char *method);
+/* The i-th method of that table, NULL past the last: for tests that try every method. */
+const char *dav_method_name(size_t i);
 /* The strict path decoder of dispatch() (server.c): NULL when not acceptable. Under /dav/ a
  * trailing "/" is kept. */
 char *http_decode_path(struct arena *a, const char *raw);

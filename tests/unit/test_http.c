@@ -250,6 +250,31 @@ static void test_route_allow(void **state)
 	arena_free(req.arena);
 }
 
+/* dav.c's method table: the read methods are exactly those a read-only app password may
+ * use, every name is listed once, and the list ends. */
+static void test_dav_method_table(void **state)
+{
+	static const char *const reads[] = { "OPTIONS", "GET", "HEAD", "PROPFIND" };
+	size_t i, j, n_read = 0;
+	const char *m;
+
+	(void)state;
+	for (i = 0; (m = dav_method_name(i)) != NULL; i++) {
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(dav_method_name(j), m);
+		if (dav_method_is_read(m))
+			n_read++;
+	}
+	assert_int_equal(i, 12);
+	assert_int_equal(n_read, ARRAY_SIZE(reads));
+	for (i = 0; i < ARRAY_SIZE(reads); i++)
+		assert_true(dav_method_is_read(reads[i]));
+	assert_false(dav_method_is_read("PUT"));
+	assert_false(dav_method_is_read("get"));
+	assert_false(dav_method_is_read("BREW"));
+	assert_false(dav_method_is_read(""));
+}
+
 static void test_json_depth(void **state)
 {
 	char buf[256];
@@ -432,7 +457,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_accept), cmocka_unit_test(test_decode_refuse),
 		cmocka_unit_test(test_route_match),   cmocka_unit_test(test_route_table),
-		cmocka_unit_test(test_route_allow),
+		cmocka_unit_test(test_route_allow),   cmocka_unit_test(test_dav_method_table),
 		cmocka_unit_test(test_json_depth),    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
