@@ -23,7 +23,12 @@ static int refuse(struct field_error *e, const char *field, const char *fmt, ...
 {
 	va_list ap;
 
-	str_copy(e->field, sizeof(e->field), field);
+	/* a member's name is kept whole (the body's key or the spec's name); an item's label is
+	 * the caller's buffer */
+	if (field == e->item)
+		e->field = e->item;
+	else
+		e->field = field;
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
@@ -122,7 +127,7 @@ static int check_value(const struct field *f, enum field_kind kind, json_t *v, c
 
 static int check_member(const struct field *f, json_t *v, struct field_error *e)
 {
-	char label[sizeof(e->field)];
+	char *label = e->item;
 	json_t *item;
 	size_t i;
 	int r;
@@ -136,7 +141,7 @@ static int check_member(const struct field *f, json_t *v, struct field_error *e)
 	if (json_array_size(v) > f->max_items)
 		return refuse(e, f->name, "%s: at most %zu items", f->name, f->max_items);
 	json_array_foreach(v, i, item) {
-		str_printf(label, sizeof(label), "%.60s[%zu]", f->name, i);
+		str_printf(label, sizeof(e->item), "%.60s[%zu]", f->name, i);
 		r = check_value(f, f->item, item, f->item_index ? label : f->name, label, e);
 		if (r < 0)
 			return r;

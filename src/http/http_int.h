@@ -203,7 +203,8 @@ bool http_take_fields(struct request *req, const struct field *spec, size_t n,
  * detail and field in *ret_error. */
 struct field_error {
 	char detail[256];
-	char field[80];                /* the member, or "name[i]" */
+	const char *field;             /* the member (borrowed from the body or the spec), or item */
+	char item[80];                 /* "name[i]" of an array item */
 };
 int http_fields_check(json_t *obj, const struct field *spec, size_t n, struct field_error *ret_error);
 

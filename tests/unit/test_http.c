@@ -440,6 +440,11 @@ static void test_fields(void **state)
 	expect_refused(spec, n, "{\"node_id\": 1, \"ids\": [1, 2, 3, 4]}", "ids");
 	expect_refused(spec, n, "{\"node_id\": 1, \"obj\": []}", "obj");
 	expect_refused(spec, n, "{\"node_id\": 1, \"password\": 5}", "password");
+	/* an unknown member is named whole, however long */
+	expect_refused(spec, n, "{\"node_id\": 1, \"x234567890123456789012345678901234567890123456789012345678901234567890"
+		       "1234567890123456789012345678901234567890\": 1}",
+		       "x2345678901234567890123456789012345678901234567890123456789012345678901234567890"
+		       "123456789012345678901234567890");
 
 	/* a refused body leaves the outputs as the caller had them (the handler does not run) */
 	name = "kept";
