@@ -20,6 +20,7 @@
 
 #include "audit/audit_int.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "store/db.h"
@@ -360,27 +361,25 @@ int audit_record(struct db *db, const struct audit_event *ev)
 int audit_adopt(struct db *db)
 {
 	struct db_stmt *st = NULL;
-	int64_t *ids = NULL, n = 0, cap = 0, i;
+	struct dbuf list;
+	int64_t *ids, n, i;
 	int r, step;
 
+	dbuf_init(&list, KURA_DB_LIST_MAX_BYTES);
 	r = db_begin(db);
 	if (r < 0)
 		return r;
 	st = db_query(db, "SELECT id FROM audit_events WHERE seq IS NULL ORDER BY id", NULL);
 	while ((step = db_step(st)) > 0) {
-		if (n == cap) {
-			int64_t *t = realloc(ids, (size_t)(cap = cap ? cap * 2 : 256) * sizeof(*ids));
+		int64_t id = db_int(st, 0);
 
-			if (!t) {
-				step = -ENOMEM;
-				break;
-			}
-			ids = t;
-		}
-		ids[n++] = db_int(st, 0);
+		if ((step = dbuf_add(&list, &id, sizeof(id))) < 0)
+			break;
 	}
 	st = db_done(st);
 	r = step;
+	ids = dbuf_data(&list);
+	n = (int64_t)(dbuf_len(&list) / sizeof(*ids));
 	for (i = 0; r == 0 && i < n; i++) {
 		struct audit_rec rec = { 0 };
 
@@ -423,6 +422,6 @@ int audit_adopt(struct db *db)
 		db_rollback(db);
 	else if (n)
 		log_info("audit.adopt", "chained %lld records written before the hash chain", (long long)n);
-	free(ids);
+	dbuf_free(&list);
 	return r;
 }

@@ -29,6 +29,8 @@
 
 #include "audit/audit_int.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "store/db.h"
 
@@ -237,8 +239,9 @@ struct head_row {
 
 int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 {
-	struct head_row *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct head_row *rows;
+	struct dbuf heads;
+	size_t n, i;
 	int64_t moved = 0;
 	struct db_stmt *st;
 	int r, step;
@@ -254,31 +257,27 @@ int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 		return r;
 	st = db_query(db, "SELECT h.tenant, h.seq, h.head, (SELECT MAX(c.seq) FROM audit_checkpoints c"
 			  " WHERE c.tenant = h.tenant) FROM audit_heads h ORDER BY h.tenant", NULL);
+	dbuf_init(&heads, KURA_DB_LIST_MAX_BYTES);
 	while ((step = db_step(st)) > 0) {
+		struct head_row row;
 		size_t hn;
 		const void *h = db_blob(st, 2, &hn);
 
-		if (n == cap) {
-			struct head_row *t = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*rows));
-
-			if (!t) {
-				step = -ENOMEM;
-				break;
-			}
-			rows = t;
-		}
 		if (hn != AUDIT_HASH_BYTES) {
 			step = -EIO;
 			break;
 		}
-		rows[n].tenant = db_int(st, 0);
-		rows[n].seq = db_int(st, 1);
-		rows[n].ckpt_seq = db_is_null(st, 3) ? 0 : db_int(st, 3);
-		memcpy(rows[n].head, h, AUDIT_HASH_BYTES);
-		n++;
+		row.tenant = db_int(st, 0);
+		row.seq = db_int(st, 1);
+		row.ckpt_seq = db_is_null(st, 3) ? 0 : db_int(st, 3);
+		memcpy(row.head, h, AUDIT_HASH_BYTES);
+		if ((step = dbuf_add(&heads, &row, sizeof(row))) < 0)
+			break;
 	}
 	db_done(st);
 	r = step;
+	rows = dbuf_data(&heads);
+	n = dbuf_len(&heads) / sizeof(*rows);
 	for (i = 0; r == 0 && i < n; i++) {
 		struct audit_ckpt c = { .tenant = rows[i].tenant, .seq = rows[i].seq };
 
@@ -322,7 +321,7 @@ int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 		r = db_commit(db);
 	if (r < 0)
 		db_rollback(db);
-	free(rows);
+	dbuf_free(&heads);
 	if (r == 0 && ret_n)
 		*ret_n = moved;
 	return r;
@@ -446,25 +445,23 @@ out:
 int audit_prune_all(struct db *db, int64_t now_us)
 {
 	struct db_stmt *st;
-	int64_t *ids = NULL, deleted;
-	size_t n = 0, cap = 0, i;
+	struct dbuf list;
+	int64_t *ids, deleted;
+	size_t n, i;
 	int r = 0, step;
 
+	dbuf_init(&list, KURA_DB_LIST_MAX_BYTES);
 	st = db_query(db, "SELECT tenant FROM audit_heads ORDER BY tenant", NULL);
 	while ((step = db_step(st)) > 0) {
-		if (n == cap) {
-			int64_t *t = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*ids));
+		int64_t id = db_int(st, 0);
 
-			if (!t) {
-				step = -ENOMEM;
-				break;
-			}
-			ids = t;
-		}
-		ids[n++] = db_int(st, 0);
+		if ((step = dbuf_add(&list, &id, sizeof(id))) < 0)
+			break;
 	}
 	db_done(st);
 	r = step;
+	ids = dbuf_data(&list);
+	n = dbuf_len(&list) / sizeof(*ids);
 	for (i = 0; r == 0 && i < n; i++) {
 		deleted = 0;
 		r = audit_prune(db, ids[i], now_us, &deleted);
@@ -472,7 +469,7 @@ int audit_prune_all(struct db *db, int64_t now_us)
 			log_info("audit.prune", "tenant %lld: %lld records past retention deleted",
 				 (long long)ids[i], (long long)deleted);
 	}
-	free(ids);
+	dbuf_free(&list);
 	return r;
 }
 

@@ -22,6 +22,7 @@
 
 #include "audit/audit_int.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/limits.h"
 #include "store/db.h"
 
@@ -156,35 +157,17 @@ struct audit_export {
 	struct audit_ckpt anchor;
 	struct audit_sha *sha;
 	int64_t n_lines;
-	char *buf;
-	size_t len, off, cap;
+	struct dbuf out;           /* the lines of one batch, read out from off */
+	size_t off;
 	/* CSV: the zone offset cached per UTC hour */
 	int64_t tz_hour;
 	char tz_suffix[8];
 	int64_t tz_off_us;
 };
 
-static int out_grow(struct audit_export *x, size_t more)
-{
-	if (x->len + more + 1 > x->cap) {
-		size_t cap = (x->len + more + 1) * 2;
-		char *b = realloc(x->buf, cap);
-
-		if (!b)
-			return -ENOMEM;
-		x->buf = b;
-		x->cap = cap;
-	}
-	return 0;
-}
-
 static int out_bytes(struct audit_export *x, const char *s, size_t n)
 {
-	if (out_grow(x, n) < 0)
-		return -ENOMEM;
-	memcpy(x->buf + x->len, s, n);
-	x->len += n;
-	return 0;
+	return dbuf_add(&x->out, s, n);
 }
 
 /* One JSONL line: the object (stolen), a newline, into the output and the file hash. */
@@ -232,12 +215,9 @@ static json_t *ckpt_line(const struct audit_ckpt *c)
 static int out_jstr(struct audit_export *x, const char *s)
 {
 	size_t n = strlen(s), i, run = 0;
-	int r;
+	int r = dbuf_add(&x->out, "\"", 1);
 
-	if (out_grow(x, n * 6 + 2) < 0)
-		return -ENOMEM;
-	x->buf[x->len++] = '"';
-	for (i = 0; i < n; i++) {
+	for (i = 0; r == 0 && i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
 
@@ -245,8 +225,7 @@ static int out_jstr(struct audit_export *x, const char *s)
 			run++;
 			continue;
 		}
-		memcpy(x->buf + x->len, s + i - run, run);
-		x->len += run;
+		r = dbuf_add(&x->out, s + i - run, run);
 		run = 0;
 		switch (c) {
 		case '"': memcpy(esc, "\\\"", 3); break;
@@ -257,17 +236,17 @@ static int out_jstr(struct audit_export *x, const char *s)
 		case '\r': memcpy(esc, "\\r", 3); break;
 		case '\t': memcpy(esc, "\\t", 3); break;
 		default:
-			r = str_printf(esc, sizeof(esc), "\\u%04x", c);
-			if (r < 0)
-				return r;
+			if (r == 0)
+				r = str_printf(esc, sizeof(esc), "\\u%04x", c);
 		}
-		memcpy(x->buf + x->len, esc, strlen(esc));
-		x->len += strlen(esc);
+		if (r == 0)
+			r = dbuf_puts(&x->out, esc);
 	}
-	memcpy(x->buf + x->len, s + n - run, run);
-	x->len += run;
-	x->buf[x->len++] = '"';
-	return 0;
+	if (r == 0)
+		r = dbuf_add(&x->out, s + n - run, run);
+	if (r == 0)
+		r = dbuf_add(&x->out, "\"", 1);
+	return r;
 }
 
 /* A record line, written directly (the hot path of an export: no JSON tree), in the member
@@ -279,7 +258,7 @@ static int out_record(struct audit_export *x, const struct audit_rec *r)
 	const char *vals[] = { r->actor_type, r->actor, r->source_ip, r->user_agent, r->category,
 			       r->action, r->target, r->result, r->details };
 	char head[192], t[CLOCK_RFC3339_LEN], prev[AUDIT_HASH_BYTES * 2 + 1], hash[AUDIT_HASH_BYTES * 2 + 1];
-	size_t start = x->len;
+	size_t start = dbuf_len(&x->out);
 	int ret;
 
 	if (clock_format_utc(r->time_us, t, sizeof(t)) < 0)
@@ -304,7 +283,7 @@ static int out_record(struct audit_export *x, const struct audit_rec *r)
 	if (ret < 0)
 		return ret;
 	if (x->sha)
-		audit_sha_update(x->sha, x->buf + start, x->len - start);
+		audit_sha_update(x->sha, dbuf_str(&x->out) + start, dbuf_len(&x->out) - start);
 	x->n_lines++;
 	return 0;
 }
@@ -364,6 +343,7 @@ struct audit_export *audit_export_open(struct db *db, int64_t tenant, const stru
 		goto fail;
 	x->tenant = tenant;
 	x->format = format;
+	dbuf_init(&x->out, KURA_AUDIT_EXPORT_BUFFER_MAX);
 	x->f = *f;
 	x->tz_hour = INT64_MIN;
 	for (i = 0; i < 5; i++)
@@ -515,7 +495,8 @@ static int csv_row(struct audit_export *x, const struct audit_rec *r)
 static int fill(struct audit_export *x, struct db *db)
 {
 	struct audit_ckpt *cks = NULL;
-	size_t n_cks = 0, cap = 0, k = 0;
+	struct dbuf list;
+	size_t n_cks = 0, k = 0;
 	int64_t batch_end, n = 0;
 	struct db_stmt *st;
 	int r = 0, step;
@@ -557,27 +538,26 @@ static int fill(struct audit_export *x, struct db *db)
 	if (x->format == AUDIT_FORMAT_JSONL) {
 		st = db_query(db, "SELECT " CKPT_COLUMNS " FROM audit_checkpoints WHERE tenant = $1"
 				  " AND seq > $2 AND seq <= $3 ORDER BY seq, id", "iii", x->tenant, x->cursor, batch_end);
+		dbuf_init(&list, KURA_DB_LIST_MAX_BYTES);
 		while ((step = db_step(st)) > 0) {
-			if (n_cks == cap) {
-				struct audit_ckpt *t = realloc(cks, (cap = cap ? cap * 2 : 16) * sizeof(*cks));
+			struct audit_ckpt c;
 
-				if (!t) {
-					step = -ENOMEM;
-					break;
-				}
-				cks = t;
-			}
-			if (row_ckpt(st, &cks[n_cks]) < 0) {
+			if (row_ckpt(st, &c) < 0) {
 				step = -EIO;
 				break;
 			}
-			n_cks++;
+			if ((step = dbuf_add(&list, &c, sizeof(c))) < 0)
+				break;
 		}
 		db_done(st);
 		if (step < 0) {
-			free(cks);
+			dbuf_free(&list);
 			return step;
 		}
+		cks = dbuf_data(&list);
+		n_cks = dbuf_len(&list) / sizeof(*cks);
+	} else {
+		dbuf_init(&list, 0);
 	}
 	st = db_query(db, AUDIT_CHAIN_SQL(x->tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
 					  "AND seq > $2 AND seq <= $3 ORDER BY seq"),
@@ -613,7 +593,7 @@ static int fill(struct audit_export *x, struct db *db)
 	if (r == 0 && step < 0)
 		r = step;
 	db_done(st);
-	free(cks);
+	dbuf_free(&list);
 	if (r == 0 && n == 0) {
 		if (x->format == AUDIT_FORMAT_JSONL && x->cursor < batch_end)
 			return -ESTALE;
@@ -627,16 +607,17 @@ ssize_t audit_export_read(struct audit_export *x, struct db *db, char *buf, size
 	size_t n;
 	int r;
 
-	while (x->off == x->len) {
-		x->off = x->len = 0;
+	while (x->off == dbuf_len(&x->out)) {
+		x->off = 0;
+		dbuf_reset(&x->out);
 		if (x->done)
 			return 0;
 		r = fill(x, db);
 		if (r < 0)
 			return r;
 	}
-	n = x->len - x->off < max ? x->len - x->off : max;
-	memcpy(buf, x->buf + x->off, n);
+	n = dbuf_len(&x->out) - x->off < max ? dbuf_len(&x->out) - x->off : max;
+	memcpy(buf, dbuf_str(&x->out) + x->off, n);
 	x->off += n;
 	return (ssize_t)n;
 }
@@ -652,7 +633,7 @@ struct audit_export *audit_export_free(struct audit_export *x)
 	}
 	for (int i = 0; i < 5; i++)
 		free(x->strs[i]);
-	free(x->buf);
+	dbuf_free(&x->out);
 	free(x);
 	return NULL;
 }

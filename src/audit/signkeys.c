@@ -36,6 +36,7 @@
 
 #include "audit/audit_int.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -152,13 +153,13 @@ static void write_list(struct db *db, const char *dir)
 {
 	struct regkey keys[KURA_AUDIT_KEYS_MAX];
 	char path[PATH_MAX], line[256];
-	char *text = NULL;
-	size_t n = 0, len = 0, cap = 0;
+	struct dbuf text;
+	size_t n = 0;
 	int r = registry_load(db, keys, ARRAY_SIZE(keys), &n);
 
+	dbuf_init(&text, (ARRAY_SIZE(keys) + 1) * sizeof(line));   /* the heading and a line per key */
 	for (size_t i = 0; r == 0 && i <= n; i++) {
 		char hex[AUDIT_PUBLIC_KEY_HEX], since[CLOCK_RFC3339_LEN], until[CLOCK_RFC3339_LEN] = "-";
-		size_t k;
 
 		if (i == 0) {
 			str_copy(line, sizeof(line), "# Public keys of this kura deployment's audit signing keys"
@@ -175,25 +176,14 @@ static void write_list(struct db *db, const char *dir)
 				clock_format_utc(key->retired_us, until, sizeof(until));
 			str_printf(line, sizeof(line), "%s %s %s %s\n", hex, key->state, since, until);
 		}
-		k = strlen(line);
-		if (len + k + 1 > cap) {
-			char *t = realloc(text, cap = (len + k + 1) * 2);
-
-			if (!t) {
-				r = -ENOMEM;
-				break;
-			}
-			text = t;
-		}
-		memcpy(text + len, line, k);
-		len += k;
+		r = dbuf_puts(&text, line);
 	}
 	key_path(path, sizeof(path), dir, SIGNKEYS_LIST);
 	if (r == 0)
-		r = crypto_replace_file(path, text, len, 0644);
+		r = crypto_replace_file(path, dbuf_str(&text), dbuf_len(&text), 0644);
 	if (r < 0)
 		log_warn("audit.keys", "cannot write %s: %s", path, strerror(-r));
-	free(text);
+	dbuf_free(&text);
 }
 
 /* Step 4 of a rotation: signing.pub, registry and records; who rotated (or system). */
@@ -202,11 +192,13 @@ static int complete_rotation(struct db *db, const char *dir, const struct actor 
 {
 	char path[PATH_MAX], old_hex[AUDIT_PUBLIC_KEY_HEX] = "", new_hex[AUDIT_PUBLIC_KEY_HEX];
 	int64_t now = clock_now_us(), *ids = NULL;
-	size_t n_ids = 0, cap = 0;
+	struct dbuf list;
+	size_t n_ids = 0;
 	json_t *d = NULL;
 	struct db_stmt *st;
 	int r, step;
 
+	dbuf_init(&list, KURA_DB_LIST_MAX_BYTES);
 	key_path(path, sizeof(path), dir, "signing.pub");
 	r = signkey_write_public(path, pk_new);
 	if (r < 0)
@@ -236,21 +228,17 @@ static int complete_rotation(struct db *db, const char *dir, const struct actor 
 	/* the provider's chain and every tenant's: each verifier learns of the new key */
 	st = r == 0 ? db_query(db, "SELECT 0 UNION ALL SELECT id FROM tenants ORDER BY 1", NULL) : NULL;
 	while (st && (step = db_step(st)) > 0) {
-		if (n_ids == cap) {
-			int64_t *t = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*ids));
+		int64_t id = db_int(st, 0);
 
-			if (!t) {
-				step = -ENOMEM;
-				break;
-			}
-			ids = t;
-		}
-		ids[n_ids++] = db_int(st, 0);
+		if ((step = dbuf_add(&list, &id, sizeof(id))) < 0)
+			break;
 	}
 	if (st) {
 		db_done(st);
 		r = step < 0 ? step : 0;
 	}
+	ids = dbuf_data(&list);
+	n_ids = dbuf_len(&list) / sizeof(*ids);
 	d = json_pack("{s:s, s:s, s:b}", "previous_key", old_hex, "public_key", new_hex, "completed_at_start",
 		      at_start);
 	for (size_t i = 0; r == 0 && i < n_ids; i++)
@@ -262,7 +250,7 @@ static int complete_rotation(struct db *db, const char *dir, const struct actor 
 	if (r < 0)
 		db_rollback(db);
 	json_decref(d);
-	free(ids);
+	dbuf_free(&list);
 	if (r == 0)
 		log_info("audit.keys", "signing key rotated%s: %s replaces %s", at_start ? " (completed at start)" : "",
 			 new_hex, old_hex[0] ? old_hex : "(none)");

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "audit/audit_int.h"
+#include "core/dbuf.h"
 #include "core/limits.h"
 #include "store/db.h"
 
@@ -730,32 +731,29 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 	}
 	while (res->ok && cursor < head_seq) {
 		int64_t batch_end = cursor + 1024, n = 0;
-		struct audit_ckpt *cks = NULL;
-		size_t n_cks = 0, cap = 0, k = 0;
+		struct audit_ckpt *cks;
+		struct dbuf list;
+		size_t n_cks, k = 0;
 
 		st = db_query(db, "SELECT tenant, seq, head, time_us, clock_synced, est_error_us, max_error_us,"
 				  " signature, public_key FROM audit_checkpoints WHERE tenant = $1 AND seq > $2"
 				  " AND seq <= $3 ORDER BY seq, id", "iii", tenant, cursor, batch_end);
+		dbuf_init(&list, KURA_DB_LIST_MAX_BYTES);
 		while ((step = db_step(st)) > 0) {
-			struct audit_ckpt *c;
+			struct audit_ckpt c;
 
-			if (n_cks == cap) {
-				struct audit_ckpt *t = realloc(cks, (cap = cap ? cap * 2 : 16) * sizeof(*cks));
-
-				if (!t) {
-					step = -ENOMEM;
-					break;
-				}
-				cks = t;
-			}
-			c = &cks[n_cks++];
-			row_ckpt(st, c);   /* a damaged row fails its signature */
+			memset(&c, 0, sizeof(c));
+			row_ckpt(st, &c);   /* a damaged row fails its signature */
+			if ((step = dbuf_add(&list, &c, sizeof(c))) < 0)
+				break;
 		}
 		db_done(st);
 		if (step < 0) {
-			free(cks);
+			dbuf_free(&list);
 			return step;
 		}
+		cks = dbuf_data(&list);
+		n_cks = dbuf_len(&list) / sizeof(*cks);
 		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT seq, time_us, actor_type, actor, source_ip,"
 						  " user_agent, category, action, target, result, details, prev_hash,"
 						  " hash FROM audit_events WHERE",
@@ -783,7 +781,7 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 			n++;
 		}
 		db_done(st);
-		free(cks);
+		dbuf_free(&list);
 		if (step < 0)
 			return step;
 		if (res->ok && n == 0)

@@ -185,4 +185,8 @@
 #define KURA_RESERVE_CHECK_BYTES     (1024 * 1024) /* an upload re-checks free space this often */
 #define KURA_LOCKS_LIST_MAX          1000          /* locks in one GET /api/v1/locks answer */
 
+/* Internal growable buffers (core/dbuf.h, issue 12): bounds on memory, not on client input */
+#define KURA_AUDIT_EXPORT_BUFFER_MAX (64 * 1024 * 1024)   /* one export batch of lines */
+#define KURA_DB_LIST_MAX_BYTES       (256 * 1024 * 1024)  /* ids or rows read from the database at once */
+
 #endif

@@ -31,7 +31,7 @@ static json_t *time_json(int64_t us)
 	return json_string(buf);
 }
 
-enum MHD_Result api_status(struct request *req)
+static enum MHD_Result api_status(struct request *req)
 {
 	struct clock_sync cs = { 0 };
 	json_t *clock;
@@ -45,7 +45,7 @@ enum MHD_Result api_status(struct request *req)
 					     KURA_VERSION, "time", time_json(clock_now_us()), "clock", clock));
 }
 
-enum MHD_Result api_provider(struct request *req)
+static enum MHD_Result api_provider(struct request *req)
 {
 	const struct config *c = req->srv->cfg;
 
@@ -105,19 +105,22 @@ static enum MHD_Result login_failed_answer(struct request *req)
 
 /* Two steps when the account has a second factor (auth/mfa.h): {tenant, login, password}
  * answers 202 with a challenge; {challenge, otp | recovery_code | webauthn} answers 201. */
-enum MHD_Result api_login(struct request *req)
+static enum MHD_Result api_login(struct request *req)
 {
 	const char *tenant = NULL, *login = NULL, *password = NULL;
 	const char *challenge = NULL, *otp = NULL, *recovery = NULL;
 	json_t *webauthn = NULL;
 	const struct field spec[] = {
-		{ "tenant", FIELD_STRING, false, KURA_TENANT_CODE_MAX * 4, &tenant, NULL },
-		{ "login", FIELD_STRING, false, KURA_LOGIN_MAX * 4, &login, NULL },
-		{ "password", FIELD_STRING, false, KURA_PASSWORD_MAX, &password, NULL },
-		{ "challenge", FIELD_STRING, false, TOKEN_STR_LEN * 2, &challenge, NULL },
-		{ "otp", FIELD_STRING, false, 16, &otp, NULL },
-		{ "recovery_code", FIELD_STRING, false, 64, &recovery, NULL },
-		{ "webauthn", FIELD_OBJECT, false, 0, NULL, NULL },
+		{ .name = "tenant", .kind = FIELD_STRING, .max_chars = KURA_TENANT_CODE_MAX * 4,
+		  .ret_str = &tenant },
+		{ .name = "login", .kind = FIELD_STRING, .max_chars = KURA_LOGIN_MAX * 4, .ret_str = &login },
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
+		{ .name = "challenge", .kind = FIELD_STRING, .max_chars = TOKEN_STR_LEN * 2,
+		  .ret_str = &challenge },
+		{ .name = "otp", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &otp },
+		{ .name = "recovery_code", .kind = FIELD_STRING, .max_chars = 64, .ret_str = &recovery },
+		{ .name = "webauthn", .kind = FIELD_OBJECT },
 	};
 	struct mfa_login ml = { 0 };
 	struct tenant t;
@@ -188,7 +191,7 @@ enum MHD_Result api_login(struct request *req)
 	return login_done(req, &t, &a, "password");
 }
 
-enum MHD_Result api_logout(struct request *req)
+static enum MHD_Result api_logout(struct request *req)
 {
 	char target[KURA_LOGIN_MAX + 16];
 	int r;
@@ -209,7 +212,7 @@ enum MHD_Result api_logout(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_me(struct request *req)
+static enum MHD_Result api_me(struct request *req)
 {
 	return http_json(req, 200, me_json(&req->session.account, req->session.tenant_code,
 					   req->session.tenant_name));
@@ -264,13 +267,15 @@ static void email_change_notice(struct request *req, int64_t tenant_id, const ch
 
 /* Own profile: display name freely; e-mail only with the current password (C4), and the old
  * address is told of the change, so a stolen session cannot quietly redirect reset mail. */
-enum MHD_Result api_me_patch(struct request *req)
+static enum MHD_Result api_me_patch(struct request *req)
 {
 	const char *email = NULL, *display_name = NULL, *password = NULL;
 	const struct field spec[] = {
-		{ "email", FIELD_STRING, false, KURA_EMAIL_MAX, &email, NULL },
-		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &display_name, NULL },
-		{ "password", FIELD_STRING, false, KURA_PASSWORD_MAX * 2, &password, NULL },
+		{ .name = "email", .kind = FIELD_STRING, .max_chars = KURA_EMAIL_MAX, .ret_str = &email },
+		{ .name = "display_name", .kind = FIELD_STRING, .max_chars = KURA_DISPLAY_NAME_MAX,
+		  .ret_str = &display_name },
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = KURA_PASSWORD_MAX * 2,
+		  .ret_str = &password },
 	};
 	struct account_change c = { 0 };
 	const struct account *me = &req->session.account;
@@ -306,12 +311,14 @@ static enum MHD_Result weak_password(struct request *req, enum password_problem 
 	return http_problem(req, 400, "weak-password", password_problem_text(p), field);
 }
 
-enum MHD_Result api_me_password(struct request *req)
+static enum MHD_Result api_me_password(struct request *req)
 {
 	const char *current = NULL, *next = NULL;
 	const struct field spec[] = {
-		{ "current_password", FIELD_STRING, true, KURA_PASSWORD_MAX, &current, NULL },
-		{ "new_password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &next, NULL },
+		{ .name = "current_password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX, .ret_str = &current },
+		{ .name = "new_password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX * 2, .ret_str = &next },
 	};
 	enum password_problem problem;
 	enum MHD_Result res;
@@ -331,7 +338,7 @@ enum MHD_Result api_me_password(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_invitation_get(struct request *req)
+static enum MHD_Result api_invitation_get(struct request *req)
 {
 	char tenant[KURA_TENANT_CODE_MAX + 1], login[KURA_LOGIN_MAX + 1];
 	int64_t expires;
@@ -345,11 +352,12 @@ enum MHD_Result api_invitation_get(struct request *req)
 					     "expires_at", time_json(expires)));
 }
 
-enum MHD_Result api_invitation_accept(struct request *req)
+static enum MHD_Result api_invitation_accept(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX * 2, .ret_str = &password },
 	};
 	enum password_problem problem;
 	enum MHD_Result res;
@@ -367,7 +375,7 @@ enum MHD_Result api_invitation_accept(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_tenant(struct request *req)
+static enum MHD_Result api_tenant(struct request *req)
 {
 	struct tenant t;
 	int r = tenant_get(req->db, req->session.account.tenant_id, &t);
@@ -395,7 +403,7 @@ static bool page_param(struct request *req, const char *key, int64_t def, int64_
 	return true;
 }
 
-enum MHD_Result api_accounts_list(struct request *req)
+static enum MHD_Result api_accounts_list(struct request *req)
 {
 	int64_t limit, offset;
 	enum MHD_Result res;
@@ -417,14 +425,17 @@ static enum MHD_Result account_not_found(struct request *req)
 	return http_problem(req, 404, "not-found", "no such account in this tenant", NULL);
 }
 
-enum MHD_Result api_accounts_create(struct request *req)
+static enum MHD_Result api_accounts_create(struct request *req)
 {
 	const char *login = NULL, *email = NULL, *role = NULL, *display_name = NULL;
 	const struct field spec[] = {
-		{ "login", FIELD_STRING, true, KURA_LOGIN_MAX, &login, NULL },
-		{ "email", FIELD_STRING, true, KURA_EMAIL_MAX, &email, NULL },
-		{ "role", FIELD_STRING, true, 16, &role, NULL },
-		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &display_name, NULL },
+		{ .name = "login", .kind = FIELD_STRING, .required = true, .max_chars = KURA_LOGIN_MAX,
+		  .ret_str = &login },
+		{ .name = "email", .kind = FIELD_STRING, .required = true, .max_chars = KURA_EMAIL_MAX,
+		  .ret_str = &email },
+		{ .name = "role", .kind = FIELD_STRING, .required = true, .max_chars = 16, .ret_str = &role },
+		{ .name = "display_name", .kind = FIELD_STRING, .max_chars = KURA_DISPLAY_NAME_MAX,
+		  .ret_str = &display_name },
 	};
 	struct tenant t;
 	struct account a;
@@ -458,7 +469,7 @@ enum MHD_Result api_accounts_create(struct request *req)
 	return http_json(req, 201, account_json(&a));
 }
 
-enum MHD_Result api_account_get(struct request *req)
+static enum MHD_Result api_account_get(struct request *req)
 {
 	struct account a;
 	int r = account_login_valid(req->params[0])
@@ -472,16 +483,18 @@ enum MHD_Result api_account_get(struct request *req)
 	return http_json(req, 200, account_json(&a));
 }
 
-enum MHD_Result api_account_patch(struct request *req)
+static enum MHD_Result api_account_patch(struct request *req)
 {
+	static const char *const states[] = { "active", "suspended", NULL };
 	struct account_change c = { 0 };
 	struct account before;
 	bool notify_old = false;
 	const struct field spec[] = {
-		{ "status", FIELD_STRING, false, 16, &c.status, NULL },
-		{ "role", FIELD_STRING, false, 16, &c.role, NULL },
-		{ "display_name", FIELD_STRING, false, KURA_DISPLAY_NAME_MAX, &c.display_name, NULL },
-		{ "email", FIELD_STRING, false, KURA_EMAIL_MAX, &c.email, NULL },
+		{ .name = "status", .kind = FIELD_ENUM, .values = states, .ret_str = &c.status },
+		{ .name = "role", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &c.role },
+		{ .name = "display_name", .kind = FIELD_STRING, .max_chars = KURA_DISPLAY_NAME_MAX,
+		  .ret_str = &c.display_name },
+		{ .name = "email", .kind = FIELD_STRING, .max_chars = KURA_EMAIL_MAX, .ret_str = &c.email },
 	};
 	struct account a;
 	enum MHD_Result res;
@@ -489,8 +502,6 @@ enum MHD_Result api_account_patch(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
-	if (c.status && strcmp(c.status, "active") && strcmp(c.status, "suspended"))
-		return http_problem(req, 400, "invalid-field", "status: must be \"active\" or \"suspended\"", "status");
 	if (c.role && role_parse(c.role) == ROLE_NONE)
 		return http_problem(req, 400, "invalid-field", "role: must be \"manager\" or \"user\"", "role");
 	if (c.email && !mail_address_valid(c.email))
@@ -522,7 +533,7 @@ enum MHD_Result api_account_patch(struct request *req)
 	return http_json(req, 200, account_json(&a));
 }
 
-enum MHD_Result api_account_delete(struct request *req)
+static enum MHD_Result api_account_delete(struct request *req)
 {
 	int r = account_login_valid(req->params[0])
 			? account_delete(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
@@ -538,7 +549,7 @@ enum MHD_Result api_account_delete(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_account_unlock(struct request *req)
+static enum MHD_Result api_account_unlock(struct request *req)
 {
 	int r = account_login_valid(req->params[0])
 			? account_unlock(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
@@ -550,3 +561,28 @@ enum MHD_Result api_account_unlock(struct request *req)
 		return http_internal_error(req, r);
 	return http_empty(req, 204);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the session, the caller's account, invitations, the tenant and its
+ * accounts (docs/api.md). server.c composes every file's slice into the route table
+ * (docs/HACKING.md "How to add an endpoint"). */
+const struct route api_routes[] = {
+	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
+	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
+	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
+	{ "PATCH", "/api/v1/me", api_me_patch, R_BODY | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
+	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
+	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
+	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/accounts/*", api_account_get, 0, PERM_ACCOUNT_READ },
+	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
+	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
+	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
+};
+const size_t api_n_routes = ARRAY_SIZE(api_routes);

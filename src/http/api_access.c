@@ -19,46 +19,6 @@
 #include "notify/notify.h"
 #include "store/db.h"
 
-/* ---------------------------------------------------------------- JSON helpers */
-
-/* Refuses members not in names[]. */
-static bool only_members(struct request *req, const char *const *names, size_t n, enum MHD_Result *ret)
-{
-	const char *key;
-	json_t *v;
-	char detail[160];
-	size_t i;
-
-	json_object_foreach(req->json, key, v) {
-		for (i = 0; i < n && strcmp(names[i], key); i++)
-			;
-		if (i == n) {
-			str_printf(detail, sizeof(detail), "unknown member \"%.64s\"", key);
-			*ret = http_problem(req, 400, "invalid-field", detail, key);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Optional boolean member: -1 absent, 0/1; false after a 400. */
-static bool take_bool(struct request *req, const char *name, int *val, enum MHD_Result *ret)
-{
-	json_t *v = json_object_get(req->json, name);
-	char detail[96];
-
-	*val = -1;
-	if (!v)
-		return true;
-	if (!json_is_boolean(v)) {
-		str_printf(detail, sizeof(detail), "%s: must be true or false", name);
-		*ret = http_problem(req, 400, "invalid-field", detail, name);
-		return false;
-	}
-	*val = json_is_true(v);
-	return true;
-}
-
 /* ---------------------------------------------------------------- allowlist */
 
 static json_t *allowlist_view(struct request *req, const struct allowlist *al)
@@ -73,7 +33,7 @@ static json_t *allowlist_view(struct request *req, const struct allowlist *al)
 	return obj;
 }
 
-enum MHD_Result api_ip_allowlist_get(struct request *req)
+static enum MHD_Result api_ip_allowlist_get(struct request *req)
 {
 	struct allowlist *al = arena_alloc(req->arena, sizeof(*al));
 	int r = al ? allowlist_get(req->db, req->session.account.tenant_id, al) : -ENOMEM;
@@ -83,28 +43,26 @@ enum MHD_Result api_ip_allowlist_get(struct request *req)
 	return http_json(req, 200, allowlist_view(req, al));
 }
 
-enum MHD_Result api_ip_allowlist_put(struct request *req)
+static enum MHD_Result api_ip_allowlist_put(struct request *req)
 {
-	static const char *const names[] = { "ranges", "apply_to_all_users", "confirm_lockout" };
 	struct allowlist *al = arena_alloc(req->arena, sizeof(*al));
-	json_t *ranges = json_object_get(req->json, "ranges"), *v;
+	json_t *ranges = NULL, *v;
 	char detail[200], field[32];
+	int all = -1, confirm = -1, r;
+	const struct field spec[] = {
+		{ .name = "apply_to_all_users", .kind = FIELD_BOOL, .ret_bool = &all },
+		{ .name = "confirm_lockout", .kind = FIELD_BOOL, .ret_bool = &confirm },
+		/* an array of CIDR strings (may be empty); ipnet_parse judges each */
+		{ .name = "ranges", .kind = FIELD_ARRAY, .required = true, .max_items = KURA_IP_ALLOWLIST_MAX,
+		  .item = FIELD_STRING, .max_chars = KURA_MAX_JSON_BODY, .item_index = true, .ret_array = &ranges },
+	};
 	enum MHD_Result res;
-	int all, confirm, r;
 	size_t i, j;
 
 	if (!al)
 		return http_internal_error(req, -ENOMEM);
-	if (!only_members(req, names, ARRAY_SIZE(names), &res) ||
-	    !take_bool(req, "apply_to_all_users", &all, &res) || !take_bool(req, "confirm_lockout", &confirm, &res))
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
-	if (!json_is_array(ranges))
-		return http_problem(req, 400, "invalid-field",
-				    "ranges: is required, an array of CIDR strings (may be empty)", "ranges");
-	if (json_array_size(ranges) > KURA_IP_ALLOWLIST_MAX) {
-		str_printf(detail, sizeof(detail), "ranges: at most %d ranges", KURA_IP_ALLOWLIST_MAX);
-		return http_problem(req, 400, "invalid-field", detail, "ranges");
-	}
 	memset(al, 0, sizeof(*al));
 	al->apply_to_all = all == 1;
 	json_array_foreach(ranges, i, v) {
@@ -112,10 +70,6 @@ enum MHD_Result api_ip_allowlist_put(struct request *req)
 		char why[160];
 
 		str_printf(field, sizeof(field), "ranges[%zu]", i);
-		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-			str_printf(detail, sizeof(detail), "%s: must be a string", field);
-			return http_problem(req, 400, "invalid-field", detail, field);
-		}
 		if (ipnet_parse(json_string_value(v), &net, why, sizeof(why)) < 0) {
 			str_printf(detail, sizeof(detail), "%s: %s", field, why);
 			return http_problem(req, 400, "invalid-field", detail, field);
@@ -168,44 +122,37 @@ static enum MHD_Result security_view(struct request *req, unsigned status)
 				   (int)def.duration_s));
 }
 
-enum MHD_Result api_security_get(struct request *req)
+static enum MHD_Result api_security_get(struct request *req)
 {
 	return security_view(req, 200);
 }
 
-enum MHD_Result api_security_patch(struct request *req)
+static enum MHD_Result api_security_patch(struct request *req)
 {
-	const char *names[3] = { lockout_fields[0].name, lockout_fields[1].name, lockout_fields[2].name };
-	uint32_t vals[3] = { 0, 0, 0 };
-	bool changed[3] = { false, false, false };
+	int64_t vals[3] = { 0, 0, 0 };
+	enum field_state state[3];
+	bool changed[3];
+	struct field spec[3];
 	struct lockout_policy set;
 	enum MHD_Result res;
-	char detail[160];
 	size_t i;
 	int r;
 
-	if (!only_members(req, names, 3, &res))
+	/* each an integer within its bounds, or null: back to the deployment default */
+	for (i = 0; i < 3; i++)
+		spec[i] = (struct field){ .name = lockout_fields[i].name, .kind = FIELD_INT,
+					  .min = lockout_fields[i].min, .max = lockout_fields[i].max,
+					  .nullable = true, .ret_int = &vals[i], .ret_state = &state[i] };
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
 	for (i = 0; i < 3; i++) {
-		json_t *v = json_object_get(req->json, names[i]);
-		json_int_t n;
-
-		if (!v)
-			continue;
-		changed[i] = true;
-		if (json_is_null(v))
-			continue;   /* back to the deployment default */
-		n = json_is_integer(v) ? json_integer_value(v) : -1;
-		if (n < lockout_fields[i].min || n > lockout_fields[i].max) {
-			str_printf(detail, sizeof(detail), "%s: must be an integer from %u to %u, or null for the default",
-				   names[i], lockout_fields[i].min, lockout_fields[i].max);
-			return http_problem(req, 400, "invalid-field", detail, names[i]);
-		}
-		vals[i] = (uint32_t)n;
+		changed[i] = state[i] != FIELD_ABSENT;
+		if (state[i] == FIELD_NULL)
+			vals[i] = 0;
 	}
-	set.threshold = vals[0];
-	set.window_s = vals[1];
-	set.duration_s = vals[2];
+	set.threshold = (uint32_t)vals[0];
+	set.window_s = (uint32_t)vals[1];
+	set.duration_s = (uint32_t)vals[2];
 	r = lockout_policy_set(req->db, &req->actor, req->session.account.tenant_id, &set, changed);
 	if (r < 0)
 		return http_internal_error(req, r);
@@ -214,12 +161,14 @@ enum MHD_Result api_security_patch(struct request *req)
 
 /* ---------------------------------------------------------------- password reset */
 
-enum MHD_Result api_password_reset_request(struct request *req)
+static enum MHD_Result api_password_reset_request(struct request *req)
 {
 	const char *tenant = NULL, *login = NULL;
 	const struct field spec[] = {
-		{ "tenant", FIELD_STRING, true, KURA_TENANT_CODE_MAX * 4, &tenant, NULL },
-		{ "login", FIELD_STRING, true, KURA_LOGIN_MAX * 4, &login, NULL },
+		{ .name = "tenant", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_TENANT_CODE_MAX * 4, .ret_str = &tenant },
+		{ .name = "login", .kind = FIELD_STRING, .required = true, .max_chars = KURA_LOGIN_MAX * 4,
+		  .ret_str = &login },
 	};
 	enum MHD_Result res;
 	int r;
@@ -233,11 +182,12 @@ enum MHD_Result api_password_reset_request(struct request *req)
 	return http_empty(req, 202);
 }
 
-enum MHD_Result api_password_reset_complete(struct request *req)
+static enum MHD_Result api_password_reset_complete(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX * 2, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_PASSWORD_MAX * 2, .ret_str = &password },
 	};
 	enum password_problem problem;
 	enum MHD_Result res;
@@ -255,7 +205,7 @@ enum MHD_Result api_password_reset_complete(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_account_password_reset(struct request *req)
+static enum MHD_Result api_account_password_reset(struct request *req)
 {
 	int r = account_login_valid(req->params[0])
 			? reset_force(req->db, &req->actor, req->session.account.tenant_id, req->params[0])
@@ -275,7 +225,7 @@ enum MHD_Result api_account_password_reset(struct request *req)
 
 /* ---------------------------------------------------------------- app passwords */
 
-enum MHD_Result api_app_passwords_list(struct request *req)
+static enum MHD_Result api_app_passwords_list(struct request *req)
 {
 	json_t *items = NULL;
 	int r = apppass_list(req->db, req->session.account.tenant_id, req->session.account.id, &items);
@@ -285,12 +235,14 @@ enum MHD_Result api_app_passwords_list(struct request *req)
 	return http_json(req, 200, json_pack("{s:o}", "items", items));
 }
 
-enum MHD_Result api_app_passwords_create(struct request *req)
+static enum MHD_Result api_app_passwords_create(struct request *req)
 {
+	static const char *const scopes[] = { "read", "read-write", NULL };
 	const char *name = NULL, *scope = NULL;
 	const struct field spec[] = {
-		{ "name", FIELD_STRING, true, KURA_APP_PASSWORD_NAME_MAX, &name, NULL },
-		{ "scope", FIELD_STRING, true, 16, &scope, NULL },
+		{ .name = "name", .kind = FIELD_STRING, .required = true,
+		  .max_chars = KURA_APP_PASSWORD_NAME_MAX, .ret_str = &name },
+		{ .name = "scope", .kind = FIELD_ENUM, .required = true, .values = scopes, .ret_str = &scope },
 	};
 	char secret[APPPASS_SECRET_LEN + 1];
 	json_t *item = NULL;
@@ -301,8 +253,6 @@ enum MHD_Result api_app_passwords_create(struct request *req)
 		return res;
 	if (!*name || !utf8_is_clean_text(name, strlen(name)))
 		return http_problem(req, 400, "invalid-field", "name: must be 1 to 100 characters of text", "name");
-	if (strcmp(scope, "read") && strcmp(scope, "read-write"))
-		return http_problem(req, 400, "invalid-field", "scope: must be \"read\" or \"read-write\"", "scope");
 	r = apppass_create(req->db, &req->actor, req->session.account.tenant_id, req->session.account.id, name,
 			   scope, req->session.second_factor, secret, sizeof(secret), &item);
 	if (r == -E2BIG)
@@ -318,7 +268,7 @@ enum MHD_Result api_app_passwords_create(struct request *req)
 	return http_json(req, 201, item);
 }
 
-enum MHD_Result api_app_password_delete(struct request *req)
+static enum MHD_Result api_app_password_delete(struct request *req)
 {
 	int64_t id;
 	int r = safe_atoi64(req->params[0], &id) == 0 && id > 0
@@ -332,3 +282,24 @@ enum MHD_Result api_app_password_delete(struct request *req)
 		return http_internal_error(req, r);
 	return http_empty(req, 204);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the source-IP allowlist, lockout settings, password reset and app
+ * passwords. server.c composes every file's slice into the route table (docs/HACKING.md
+ * "How to add an endpoint"). */
+const struct route api_access_routes[] = {
+	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
+	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
+	{ "PUT", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_put, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
+	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP,
+	  PERM_SELF },
+	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP,
+	  PERM_SELF },
+	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
+};
+const size_t api_access_n_routes = ARRAY_SIZE(api_access_routes);

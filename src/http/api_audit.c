@@ -89,7 +89,7 @@ static bool take_filter(struct request *req, struct audit_filter *f, bool paging
 	return true;
 }
 
-enum MHD_Result api_audit_list(struct request *req)
+static enum MHD_Result api_audit_list(struct request *req)
 {
 	struct audit_filter f;
 	enum MHD_Result res;
@@ -134,7 +134,7 @@ static void export_free(void *cls)
 	}
 }
 
-enum MHD_Result api_audit_export(struct request *req)
+static enum MHD_Result api_audit_export(struct request *req)
 {
 	const char *format = http_query(req, "format");
 	enum audit_format fmt;
@@ -181,7 +181,7 @@ enum MHD_Result api_audit_export(struct request *req)
 				   export_reader, s, export_free);
 }
 
-enum MHD_Result api_audit_public_key(struct request *req)
+static enum MHD_Result api_audit_public_key(struct request *req)
 {
 	char pk[AUDIT_PUBLIC_KEY_HEX];
 
@@ -197,7 +197,7 @@ enum MHD_Result api_audit_public_key(struct request *req)
 	return http_json(req, 200, json_pack("{s:s, s:s, s:o}", "algorithm", "ed25519", "public_key", pk, "keys", keys));
 }
 
-enum MHD_Result api_me_logins(struct request *req)
+static enum MHD_Result api_me_logins(struct request *req)
 {
 	struct audit_filter f;
 	enum MHD_Result res;
@@ -236,3 +236,16 @@ enum MHD_Result api_me_logins(struct request *req)
 	json_decref(out);
 	return res;
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the audit log (docs/audit.md) and the caller's sign-ins. server.c
+ * composes every file's slice into the route table (docs/HACKING.md "How to add an
+ * endpoint"). */
+const struct route api_audit_routes[] = {
+	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
+	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
+	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
+	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
+};
+const size_t api_audit_n_routes = ARRAY_SIZE(api_audit_routes);

@@ -119,7 +119,7 @@ static enum MHD_Result node_answer(struct request *req, unsigned status, const s
 	return http_json(req, status, files_node_json(req->db, TENANT(req), n));
 }
 
-enum MHD_Result api_folder_get(struct request *req)
+static enum MHD_Result api_folder_get(struct request *req)
 {
 	struct file_node n;
 	int r = node_of_path(req, &n);
@@ -127,12 +127,12 @@ enum MHD_Result api_folder_get(struct request *req)
 	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
 }
 
-enum MHD_Result api_file_get(struct request *req)
+static enum MHD_Result api_file_get(struct request *req)
 {
 	return api_folder_get(req);
 }
 
-enum MHD_Result api_folder_children(struct request *req)
+static enum MHD_Result api_folder_children(struct request *req)
 {
 	const char *label = http_query(req, "label"), *after = http_query(req, "after");
 	const char *limit_s = http_query(req, "limit");
@@ -155,11 +155,12 @@ enum MHD_Result api_folder_children(struct request *req)
 					     "items", items, "more", more));
 }
 
-enum MHD_Result api_folder_create(struct request *req)
+static enum MHD_Result api_folder_create(struct request *req)
 {
 	const char *name = NULL;
 	const struct field spec[] = {
-		{ "name", FIELD_STRING, true, KURA_FILE_NAME_MAX, &name, NULL },
+		{ .name = "name", .kind = FIELD_STRING, .required = true, .max_chars = KURA_FILE_NAME_MAX,
+		  .ret_str = &name },
 	};
 	struct file_node parent, n;
 	enum MHD_Result res;
@@ -175,39 +176,31 @@ enum MHD_Result api_folder_create(struct request *req)
 	return node_answer(req, 201, &n);
 }
 
-enum MHD_Result api_node_patch(struct request *req)
+static enum MHD_Result api_node_patch(struct request *req)
 {
-	json_t *name_v = json_object_get(req->json, "name"), *parent_v = json_object_get(req->json, "parent_id");
-	const char *key, *name = NULL;
+	static const char *const root[] = { "root", NULL };
+	const char *name = NULL, *parent_name = NULL;
 	int64_t parent = 0;
+	const struct field spec[] = {
+		/* the files service's rules decide a name (invalid-name): no bound of its own here */
+		{ .name = "name", .kind = FIELD_STRING, .max_chars = KURA_MAX_JSON_BODY, .ret_str = &name },
+		{ .name = "parent_id", .kind = FIELD_INT, .min = 1, .max = INT64_MAX, .values = root,
+		  .ret_int = &parent, .ret_str = &parent_name },
+	};
+	enum MHD_Result res;
 	struct file_node n;
-	json_t *v;
 	int r;
 
-	json_object_foreach(req->json, key, v) {
-		if (strcmp(key, "name") && strcmp(key, "parent_id"))
-			return http_problem(req, 400, "invalid-field", "unknown member", key);
-	}
-	if (!name_v && !parent_v)
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	if (!name && !parent && !parent_name)
 		return http_problem(req, 400, "invalid-field", "send name, parent_id or both", NULL);
-	if (name_v) {
-		if (!json_is_string(name_v))
-			return http_problem(req, 400, "invalid-field", "name must be a string", "name");
-		name = json_string_value(name_v);
-		if (!files_name_valid(name))
-			return files_error(req, -EINVAL, "name");
-	}
-	if (parent_v) {
-		if (json_is_string(parent_v) && !strcmp(json_string_value(parent_v), "root")) {
-			r = files_root(req->db, TENANT(req), &parent);
-			if (r < 0)
-				return http_internal_error(req, r);
-		} else if (json_is_integer(parent_v) && json_integer_value(parent_v) > 0) {
-			parent = json_integer_value(parent_v);
-		} else {
-			return http_problem(req, 400, "invalid-field", "parent_id is a folder id or \"root\"",
-					    "parent_id");
-		}
+	if (name && !files_name_valid(name))
+		return files_error(req, -EINVAL, "name");
+	if (parent_name) {
+		r = files_root(req->db, TENANT(req), &parent);
+		if (r < 0)
+			return http_internal_error(req, r);
 	}
 	r = node_of_path(req, &n);
 	if (r == 0)
@@ -219,7 +212,7 @@ enum MHD_Result api_node_patch(struct request *req)
 	return node_answer(req, 200, &n);
 }
 
-enum MHD_Result api_node_delete(struct request *req)
+static enum MHD_Result api_node_delete(struct request *req)
 {
 	struct file_node n;
 	int r = node_of_path(req, &n);
@@ -231,7 +224,7 @@ enum MHD_Result api_node_delete(struct request *req)
 
 /* ---- labels ---- */
 
-enum MHD_Result api_label_put(struct request *req)
+static enum MHD_Result api_label_put(struct request *req)
 {
 	struct file_node n;
 	int r = node_of_path(req, &n);
@@ -241,7 +234,7 @@ enum MHD_Result api_label_put(struct request *req)
 	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
 }
 
-enum MHD_Result api_label_delete(struct request *req)
+static enum MHD_Result api_label_delete(struct request *req)
 {
 	struct file_node n;
 	int r = node_of_path(req, &n);
@@ -251,7 +244,7 @@ enum MHD_Result api_label_delete(struct request *req)
 	return r < 0 ? files_error(req, r, "label") : http_empty(req, 204);
 }
 
-enum MHD_Result api_labels_list(struct request *req)
+static enum MHD_Result api_labels_list(struct request *req)
 {
 	json_t *arr = NULL;
 	int r = files_labels(req->db, TENANT(req), &arr);
@@ -259,7 +252,7 @@ enum MHD_Result api_labels_list(struct request *req)
 	return r < 0 ? files_error(req, r, NULL) : http_json(req, 200, json_pack("{s:o}", "labels", arr));
 }
 
-enum MHD_Result api_label_items(struct request *req)
+static enum MHD_Result api_label_items(struct request *req)
 {
 	json_t *arr = NULL;
 	int r = files_label_find(req->db, TENANT(req), req->params[0], &arr);
@@ -270,7 +263,7 @@ enum MHD_Result api_label_items(struct request *req)
 
 /* ---- trash ---- */
 
-enum MHD_Result api_trash_list(struct request *req)
+static enum MHD_Result api_trash_list(struct request *req)
 {
 	json_t *arr = NULL;
 	int r = files_trash_list(req->db, TENANT(req), &arr);
@@ -280,7 +273,7 @@ enum MHD_Result api_trash_list(struct request *req)
 						     KURA_TRASH_RETENTION_S / 86400));
 }
 
-enum MHD_Result api_trash_restore(struct request *req)
+static enum MHD_Result api_trash_restore(struct request *req)
 {
 	struct file_node n;
 	int64_t id;
@@ -291,7 +284,7 @@ enum MHD_Result api_trash_restore(struct request *req)
 	return r < 0 ? files_error(req, r, NULL) : node_answer(req, 200, &n);
 }
 
-enum MHD_Result api_trash_purge(struct request *req)
+static enum MHD_Result api_trash_purge(struct request *req)
 {
 	int64_t id;
 	int r;
@@ -304,7 +297,7 @@ enum MHD_Result api_trash_purge(struct request *req)
 	return r < 0 ? files_error(req, r, NULL) : http_empty(req, 204);
 }
 
-enum MHD_Result api_quota(struct request *req)
+static enum MHD_Result api_quota(struct request *req)
 {
 	int64_t quota = 0, content = 0, meta = 0, used;
 	int r = files_quota_parts(req->db, TENANT(req), &quota, &content, &meta);
@@ -347,7 +340,7 @@ static int lock_item(void *ctx, const struct files_dav_lock *l)
 	return json_array_append_new(ll->items, o) < 0 ? -ENOMEM : 0;
 }
 
-enum MHD_Result api_locks_list(struct request *req)
+static enum MHD_Result api_locks_list(struct request *req)
 {
 	struct lock_list ll = { req, json_array() };
 	bool more = false;
@@ -363,7 +356,7 @@ enum MHD_Result api_locks_list(struct request *req)
 	return http_json(req, 200, json_pack("{s:o, s:b}", "items", ll.items, "more", more));
 }
 
-enum MHD_Result api_lock_delete(struct request *req)
+static enum MHD_Result api_lock_delete(struct request *req)
 {
 	char path[KURA_MAX_URL_BYTES + 1];
 	struct files_dav_lock l;
@@ -452,7 +445,7 @@ enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t
 	return MHD_YES;
 }
 
-enum MHD_Result api_file_upload_begin(struct request *req)
+static enum MHD_Result api_file_upload_begin(struct request *req)
 {
 	const char *inm = header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct file_node parent;
@@ -888,7 +881,7 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 				     resp);
 }
 
-enum MHD_Result api_file_content(struct request *req)
+static enum MHD_Result api_file_content(struct request *req)
 {
 	int64_t id;
 	int r = node_param(req, 0, &id);
@@ -897,3 +890,34 @@ enum MHD_Result api_file_content(struct request *req)
 		return files_error(req, r, NULL);
 	return http_file_download(req, TENANT(req), id, http_download_record, NULL);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: files (docs/api.md "Files"); "root" names the tenant's root folder.
+ * server.c composes every file's slice into the route table (docs/HACKING.md "How to add an
+ * endpoint"). */
+const struct route api_files_routes[] = {
+	{ "GET", "/api/v1/folders/*", api_folder_get, 0, PERM_FILES_READ },
+	{ "PATCH", "/api/v1/folders/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/folders/*", api_node_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/folders/*/children", api_folder_children, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/folders/*/children", api_folder_create, R_BODY, PERM_FILES_WRITE },
+	{ "PUT", "/api/v1/folders/*/files/*", api_file_upload_begin, R_STREAM, PERM_FILES_WRITE },
+	{ "PUT", "/api/v1/folders/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/folders/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/files/*", api_file_get, 0, PERM_FILES_READ },
+	{ "PATCH", "/api/v1/files/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/files/*", api_node_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/files/*/content", api_file_content, 0, PERM_FILES_READ },
+	{ "PUT", "/api/v1/files/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/files/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/labels", api_labels_list, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/labels/*", api_label_items, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/trash", api_trash_list, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
+	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
+	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/locks", api_locks_list, 0, PERM_LOCKS_ADMIN },
+	{ "DELETE", "/api/v1/locks/*", api_lock_delete, 0, PERM_LOCKS_ADMIN },
+};
+const size_t api_files_n_routes = ARRAY_SIZE(api_files_routes);

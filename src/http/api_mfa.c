@@ -36,7 +36,7 @@ static enum MHD_Result json_with_codes(struct request *req, unsigned status, jso
 	return res;
 }
 
-enum MHD_Result api_me_mfa(struct request *req)
+static enum MHD_Result api_me_mfa(struct request *req)
 {
 	const struct account *a = &req->session.account;
 	struct mfa_state s;
@@ -59,11 +59,12 @@ enum MHD_Result api_me_mfa(struct request *req)
 	return http_json(req, 200, obj);
 }
 
-enum MHD_Result api_me_totp_begin(struct request *req)
+static enum MHD_Result api_me_totp_begin(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	struct totp_enrolment e = { 0 };
 	enum MHD_Result res;
@@ -85,11 +86,11 @@ enum MHD_Result api_me_totp_begin(struct request *req)
 	return res;
 }
 
-enum MHD_Result api_me_totp_confirm(struct request *req)
+static enum MHD_Result api_me_totp_confirm(struct request *req)
 {
 	const char *code = NULL;
 	const struct field spec[] = {
-		{ "code", FIELD_STRING, true, 16, &code, NULL },
+		{ .name = "code", .kind = FIELD_STRING, .required = true, .max_chars = 16, .ret_str = &code },
 	};
 	recovery_codes_t codes;
 	bool issued = false;
@@ -110,11 +111,12 @@ enum MHD_Result api_me_totp_confirm(struct request *req)
 	return json_with_codes(req, 200, json_pack("{s:b}", "totp", 1), codes, issued);
 }
 
-enum MHD_Result api_me_totp_delete(struct request *req)
+static enum MHD_Result api_me_totp_delete(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	enum MHD_Result res;
 	int r;
@@ -129,11 +131,12 @@ enum MHD_Result api_me_totp_delete(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_me_recovery_codes(struct request *req)
+static enum MHD_Result api_me_recovery_codes(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	recovery_codes_t codes;
 	enum MHD_Result res;
@@ -149,11 +152,12 @@ enum MHD_Result api_me_recovery_codes(struct request *req)
 	return json_with_codes(req, 200, json_object(), codes, true);
 }
 
-enum MHD_Result api_me_webauthn_register(struct request *req)
+static enum MHD_Result api_me_webauthn_register(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	enum MHD_Result res;
 	json_t *opts = NULL;
@@ -173,13 +177,14 @@ enum MHD_Result api_me_webauthn_register(struct request *req)
 	return http_json(req, 200, opts);
 }
 
-enum MHD_Result api_me_webauthn_finish(struct request *req)
+static enum MHD_Result api_me_webauthn_finish(struct request *req)
 {
 	const char *name = NULL, *reason = NULL;
 	json_t *credential = NULL, *cred = NULL;
 	const struct field spec[] = {
-		{ "name", FIELD_STRING, true, KURA_WEBAUTHN_NAME_MAX, &name, NULL },
-		{ "credential", FIELD_OBJECT, true, 0, NULL, NULL },
+		{ .name = "name", .kind = FIELD_STRING, .required = true, .max_chars = KURA_WEBAUTHN_NAME_MAX,
+		  .ret_str = &name },
+		{ .name = "credential", .kind = FIELD_OBJECT, .required = true },
 	};
 	recovery_codes_t codes;
 	bool issued = false;
@@ -215,7 +220,7 @@ enum MHD_Result api_me_webauthn_finish(struct request *req)
 	return json_with_codes(req, 201, cred, codes, issued);
 }
 
-enum MHD_Result api_me_webauthn_list(struct request *req)
+static enum MHD_Result api_me_webauthn_list(struct request *req)
 {
 	json_t *items = NULL;
 	int r = webauthn_list(req->db, req->session.account.tenant_id, req->session.account.id, &items);
@@ -225,11 +230,12 @@ enum MHD_Result api_me_webauthn_list(struct request *req)
 	return http_json(req, 200, json_pack("{s:o}", "items", items));
 }
 
-enum MHD_Result api_me_webauthn_delete(struct request *req)
+static enum MHD_Result api_me_webauthn_delete(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	enum MHD_Result res;
 	int64_t id;
@@ -247,7 +253,7 @@ enum MHD_Result api_me_webauthn_delete(struct request *req)
 	return http_empty(req, 204);
 }
 
-enum MHD_Result api_mfa_policy_get(struct request *req)
+static enum MHD_Result api_mfa_policy_get(struct request *req)
 {
 	struct mfa_policy p;
 	int r = mfa_policy_get(req->db, req->session.account.tenant_id, &p);
@@ -257,13 +263,14 @@ enum MHD_Result api_mfa_policy_get(struct request *req)
 	return http_json(req, 200, mfa_policy_json(&p));
 }
 
-enum MHD_Result api_mfa_policy_patch(struct request *req)
+static enum MHD_Result api_mfa_policy_patch(struct request *req)
 {
 	const char *managers = NULL, *users = NULL, *password = NULL;
 	const struct field spec[] = {
-		{ "managers", FIELD_STRING, false, 16, &managers, NULL },
-		{ "users", FIELD_STRING, false, 16, &users, NULL },
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "managers", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &managers },
+		{ .name = "users", .kind = FIELD_STRING, .max_chars = 16, .ret_str = &users },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	struct mfa_policy p;
 	enum MHD_Result res;
@@ -290,3 +297,28 @@ enum MHD_Result api_mfa_policy_patch(struct request *req)
 		return http_internal_error(req, r);
 	return http_json(req, 200, mfa_policy_json(&p));
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the caller's second factors and the tenant's MFA policy. server.c
+ * composes every file's slice into the route table (docs/HACKING.md "How to add an
+ * endpoint"). */
+const struct route api_mfa_routes[] = {
+	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, R_BODY | R_MFAENROL | R_NOAPP,
+	  PERM_SELF },
+	{ "GET", "/api/v1/me/mfa/webauthn", api_me_webauthn_list, R_MFAENROL | R_NOAPP, PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/webauthn/register", api_me_webauthn_register, R_BODY | R_MFAENROL | R_NOAPP,
+	  PERM_SELF },
+	{ "POST", "/api/v1/me/mfa/webauthn/register/finish", api_me_webauthn_finish, R_BODY | R_MFAENROL | R_NOAPP,
+	  PERM_SELF },
+	{ "DELETE", "/api/v1/me/mfa/webauthn/*", api_me_webauthn_delete, R_BODY | R_MFAENROL | R_NOAPP,
+	  PERM_SELF },
+	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL | R_NOAPP,
+	  PERM_SELF },
+	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
+	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
+};
+const size_t api_mfa_n_routes = ARRAY_SIZE(api_mfa_routes);

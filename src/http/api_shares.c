@@ -106,87 +106,58 @@ static int visible_share(struct request *req, bool change, struct share *ret)
 
 /* ---------------------------------------------------------------- owner side */
 
-static bool int_member(json_t *v, int64_t min, int64_t max, int64_t *ret)
+static enum MHD_Result api_shares_create(struct request *req)
 {
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return false;
-	*ret = json_integer_value(v);
-	return true;
-}
-
-enum MHD_Result api_shares_create(struct request *req)
-{
-	static const char *const known[] = { "node_id", "kind", "password", "expires_in_s", "max_downloads",
-					     "notify_on_download", "recipients" };
-	const char *recipients[KURA_SHARE_RECIPIENTS_MAX], *key, *field = NULL;
+	static const char *const kinds[] = { "download", "upload", NULL }, *const root[] = { "root", NULL };
+	const char *recipients[KURA_SHARE_RECIPIENTS_MAX], *field = NULL, *kind = NULL, *node_name = NULL;
 	char token[TOKEN_STR_LEN + 1], base[CONFIG_STR], detail[160];
 	struct share_new in = { 0 };
 	enum password_problem prob = PASSWORD_OK;
+	json_t *to = NULL, *o;
+	int notify = -1;
+	const struct field spec[] = {
+		{ .name = "node_id", .kind = FIELD_INT, .required = true, .min = 1, .max = INT64_MAX,
+		  .values = root, .ret_int = &in.node_id, .ret_str = &node_name },
+		{ .name = "kind", .kind = FIELD_ENUM, .values = kinds, .ret_str = &kind },
+		/* shares_create judges the password (weak-password): no bound of its own here */
+		{ .name = "password", .kind = FIELD_STRING, .max_chars = KURA_MAX_JSON_BODY, .nullable = true,
+		  .ret_str = &in.password },
+		{ .name = "expires_in_s", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_EXPIRY_CEILING_S,
+		  .ret_int = &in.expires_in_s },
+		{ .name = "max_downloads", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_DOWNLOADS_MAX,
+		  .nullable = true, .ret_int = &in.max_downloads },
+		{ .name = "notify_on_download", .kind = FIELD_BOOL, .ret_bool = &notify },
+		{ .name = "recipients", .kind = FIELD_ARRAY, .max_items = KURA_SHARE_RECIPIENTS_MAX,
+		  .item = FIELD_STRING, .max_chars = KURA_EMAIL_MAX, .ret_array = &to },
+	};
+	enum MHD_Result res;
 	struct share s;
-	json_t *v, *o;
 	int64_t id = 0;
 	size_t i;
 	int r;
 
-	json_object_foreach(req->json, key, v) {
-		for (i = 0; i < ARRAY_SIZE(known) && strcmp(known[i], key); i++)
-			;
-		if (i == ARRAY_SIZE(known))
-			return http_problem(req, 400, "invalid-field", "unknown member", key);
-	}
-	v = json_object_get(req->json, "kind");
-	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "download") &&
-					 strcmp(json_string_value(v), "upload"))))
-		return http_problem(req, 400, "invalid-field", "kind is \"download\" or \"upload\"", "kind");
-	in.kind = v && !strcmp(json_string_value(v), "upload") ? SHARE_UPLOAD : SHARE_DOWNLOAD;
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	in.kind = kind && !strcmp(kind, "upload") ? SHARE_UPLOAD : SHARE_DOWNLOAD;
 	if (!authz_allowed(role_parse(req->session.account.role),
 			   in.kind == SHARE_UPLOAD ? PERM_FILES_WRITE : PERM_FILES_READ))
 		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
-	v = json_object_get(req->json, "node_id");
-	if (json_is_string(v) && !strcmp(json_string_value(v), "root")) {
+	if (node_name) {
 		r = files_root(req->db, TENANT(req), &in.node_id);
 		if (r < 0)
 			return http_internal_error(req, r);
-	} else if (!int_member(v, 1, INT64_MAX, &in.node_id)) {
-		return http_problem(req, 400, "invalid-field", "node_id is a file or folder id (or \"root\")",
-				    "node_id");
 	}
-	v = json_object_get(req->json, "password");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-			return http_problem(req, 400, "invalid-field", "password must be a string", "password");
-		in.password = json_string_value(v);
-	}
-	v = json_object_get(req->json, "expires_in_s");
-	if (v && !int_member(v, 1, KURA_SHARE_EXPIRY_CEILING_S, &in.expires_in_s))
-		return http_problem(req, 400, "invalid-field", "expires_in_s is a number of seconds",
-				    "expires_in_s");
-	v = json_object_get(req->json, "max_downloads");
-	if (v && !json_is_null(v) && !int_member(v, 1, KURA_SHARE_DOWNLOADS_MAX, &in.max_downloads))
-		return http_problem(req, 400, "invalid-field", "max_downloads is 1 to 1000000", "max_downloads");
-	v = json_object_get(req->json, "notify_on_download");
-	if (v && !json_is_boolean(v))
-		return http_problem(req, 400, "invalid-field", "notify_on_download is true or false",
-				    "notify_on_download");
-	in.notify_on_download = json_is_true(v);
-	v = json_object_get(req->json, "recipients");
-	if (v) {
-		if (!json_is_array(v))
-			return http_problem(req, 400, "invalid-field", "recipients is a list of addresses",
-					    "recipients");
-		if (json_array_size(v) > KURA_SHARE_RECIPIENTS_MAX) {
-			str_printf(detail, sizeof(detail), "at most %d recipients", KURA_SHARE_RECIPIENTS_MAX);
+	in.notify_on_download = notify == 1;
+	json_array_foreach(to, i, o) {
+		if (!mail_address_valid(json_string_value(o))) {
+			str_printf(detail, sizeof(detail), "recipients[%zu] is not a valid e-mail address", i);
 			return http_problem(req, 400, "invalid-field", detail, "recipients");
 		}
-		json_array_foreach(v, i, o) {
-			if (!json_is_string(o) || !mail_address_valid(json_string_value(o))) {
-				str_printf(detail, sizeof(detail), "recipients[%zu] is not a valid e-mail address", i);
-				return http_problem(req, 400, "invalid-field", detail, "recipients");
-			}
-			recipients[i] = json_string_value(o);
-		}
+		recipients[i] = json_string_value(o);
+	}
+	if (to) {
 		in.recipients = recipients;
-		in.n_recipients = json_array_size(v);
+		in.n_recipients = json_array_size(to);
 	}
 	public_url(req, base, sizeof(base));
 	in.public_url = base;
@@ -250,7 +221,7 @@ static int page_params(struct request *req, int64_t *ret_before, int64_t *ret_li
 	return 0;
 }
 
-enum MHD_Result api_shares_list(struct request *req)
+static enum MHD_Result api_shares_list(struct request *req)
 {
 	const char *all = http_query(req, "all"), *label = http_query(req, "label");
 	enum MHD_Result res;
@@ -280,7 +251,7 @@ enum MHD_Result api_shares_list(struct request *req)
 	return http_json(req, 200, json_pack("{s:o, s:b}", "items", items, "more", more));
 }
 
-enum MHD_Result api_share_get(struct request *req)
+static enum MHD_Result api_share_get(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, false, &s);
@@ -288,7 +259,7 @@ enum MHD_Result api_share_get(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_json(req, 200, shares_json(req->db, &s, true));
 }
 
-enum MHD_Result api_share_delete(struct request *req)
+static enum MHD_Result api_share_delete(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, true, &s);
@@ -298,7 +269,7 @@ enum MHD_Result api_share_delete(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_empty(req, 204);
 }
 
-enum MHD_Result api_share_label_put(struct request *req)
+static enum MHD_Result api_share_label_put(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, true, &s);
@@ -312,7 +283,7 @@ enum MHD_Result api_share_label_put(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_empty(req, 204);
 }
 
-enum MHD_Result api_share_label_delete(struct request *req)
+static enum MHD_Result api_share_label_delete(struct request *req)
 {
 	struct share s;
 	int r = visible_share(req, true, &s);
@@ -331,7 +302,7 @@ static json_t *policy_json(const struct share_policy *p)
 			 (json_int_t)KURA_SHARE_EXPIRY_CEILING_S);
 }
 
-enum MHD_Result api_share_policy_get(struct request *req)
+static enum MHD_Result api_share_policy_get(struct request *req)
 {
 	struct share_policy p;
 	int r = shares_policy_get(req->db, TENANT(req), &p);
@@ -339,28 +310,24 @@ enum MHD_Result api_share_policy_get(struct request *req)
 	return r < 0 ? http_internal_error(req, r) : http_json(req, 200, policy_json(&p));
 }
 
-enum MHD_Result api_share_policy_patch(struct request *req)
+static enum MHD_Result api_share_policy_patch(struct request *req)
 {
 	struct share_policy p;
-	const char *key;
-	json_t *v;
+	const struct field spec[] = {
+		{ .name = "default_expiry_s", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_EXPIRY_CEILING_S,
+		  .ret_int = &p.default_expiry_s },
+		{ .name = "max_expiry_s", .kind = FIELD_INT, .min = 1, .max = KURA_SHARE_EXPIRY_CEILING_S,
+		  .ret_int = &p.max_expiry_s },
+	};
+	enum MHD_Result res;
 	int r;
 
-	json_object_foreach(req->json, key, v) {
-		if (strcmp(key, "default_expiry_s") && strcmp(key, "max_expiry_s"))
-			return http_problem(req, 400, "invalid-field", "unknown member", key);
-	}
 	r = shares_policy_get(req->db, TENANT(req), &p);
 	if (r < 0)
 		return http_internal_error(req, r);
-	v = json_object_get(req->json, "default_expiry_s");
-	if (v && !int_member(v, 1, KURA_SHARE_EXPIRY_CEILING_S, &p.default_expiry_s))
-		return http_problem(req, 400, "invalid-field", "default_expiry_s is 1 to 31536000 seconds",
-				    "default_expiry_s");
-	v = json_object_get(req->json, "max_expiry_s");
-	if (v && !int_member(v, 1, KURA_SHARE_EXPIRY_CEILING_S, &p.max_expiry_s))
-		return http_problem(req, 400, "invalid-field", "max_expiry_s is 1 to 31536000 seconds",
-				    "max_expiry_s");
+	/* members that are absent keep the stored value */
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
 	if (p.default_expiry_s > p.max_expiry_s)
 		return http_problem(req, 400, "invalid-field", "default_expiry_s must not pass max_expiry_s",
 				    "default_expiry_s");
@@ -368,7 +335,7 @@ enum MHD_Result api_share_policy_patch(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_json(req, 200, policy_json(&p));
 }
 
-enum MHD_Result api_mail_log(struct request *req)
+static enum MHD_Result api_mail_log(struct request *req)
 {
 	const char *state = http_query(req, "state");
 	enum MHD_Result res;
@@ -449,7 +416,7 @@ static json_t *node_public_json(const struct file_node *n)
 			 "content_type", n->content_type, "modified_at", mod);
 }
 
-enum MHD_Result api_link_get(struct request *req)
+static enum MHD_Result api_link_get(struct request *req)
 {
 	const char *folder_s = http_query(req, "folder"), *after = http_query(req, "after");
 	char expires[CLOCK_RFC3339_LEN];
@@ -520,11 +487,12 @@ enum MHD_Result api_link_get(struct request *req)
 	return http_json(req, 200, o);
 }
 
-enum MHD_Result api_link_unlock(struct request *req)
+static enum MHD_Result api_link_unlock(struct request *req)
 {
 	const char *password = NULL;
 	const struct field spec[] = {
-		{ "password", FIELD_STRING, true, KURA_PASSWORD_MAX, &password, NULL },
+		{ .name = "password", .kind = FIELD_STRING, .required = true, .max_chars = KURA_PASSWORD_MAX,
+		  .ret_str = &password },
 	};
 	char session[TOKEN_STR_LEN + 1], cookie[256], until[CLOCK_RFC3339_LEN];
 	int64_t expires = 0, locked = 0;
@@ -641,12 +609,12 @@ static enum MHD_Result link_download(struct request *req, bool by_id)
 	return http_file_download(req, l->s.tenant_id, n.id, link_download_start, l);
 }
 
-enum MHD_Result api_link_content(struct request *req)
+static enum MHD_Result api_link_content(struct request *req)
 {
 	return link_download(req, false);
 }
 
-enum MHD_Result api_link_file_content(struct request *req)
+static enum MHD_Result api_link_file_content(struct request *req)
 {
 	return link_download(req, true);
 }
@@ -664,7 +632,7 @@ static enum MHD_Result link_upload_done(struct request *req, const struct file_n
 	return http_json(req, 201, json_pack("{s:s, s:I}", "name", n->name, "size", (json_int_t)n->size));
 }
 
-enum MHD_Result api_link_upload(struct request *req)
+static enum MHD_Result api_link_upload(struct request *req)
 {
 	char clean[KURA_FILE_NAME_MAX + 1], name[KURA_FILE_NAME_MAX + 1];
 	enum MHD_Result res;
@@ -691,3 +659,27 @@ enum MHD_Result api_link_upload(struct request *req)
 		return http_files_error(req, r, "name");
 	return http_file_upload(req, l->s.tenant_id, folder.id, name, true, link_upload_done, l);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: shares (docs/api.md "Shares"; shares.admin is checked in the
+ * handlers too), the delivery log, and the public share links. server.c composes every
+ * file's slice into the route table (docs/HACKING.md "How to add an endpoint"). */
+const struct route api_shares_routes[] = {
+	{ "GET", "/api/v1/shares", api_shares_list, 0, PERM_SHARES_WRITE },
+	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/shares/*", api_share_get, 0, PERM_SHARES_WRITE },
+	{ "DELETE", "/api/v1/shares/*", api_share_delete, 0, PERM_SHARES_WRITE },
+	{ "PUT", "/api/v1/shares/*/labels/*", api_share_label_put, 0, PERM_SHARES_WRITE },
+	{ "DELETE", "/api/v1/shares/*/labels/*", api_share_label_delete, 0, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/tenant/share-policy", api_share_policy_get, 0, PERM_SHARES_WRITE },
+	{ "PATCH", "/api/v1/tenant/share-policy", api_share_policy_patch, R_BODY, PERM_SHARES_ADMIN },
+	{ "GET", "/api/v1/mail-log", api_mail_log, 0, PERM_MAIL_LOG_READ },
+	/* share links: public, the token (and the link session of a password) is the check */
+	{ "GET", "/api/v1/links/*", api_link_get, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "POST", "/api/v1/links/*/unlock", api_link_unlock, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
+	{ "GET", "/api/v1/links/*/content", api_link_content, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/api/v1/links/*/files/*/content", api_link_file_content, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
+};
+const size_t api_shares_n_routes = ARRAY_SIZE(api_shares_routes);

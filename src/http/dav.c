@@ -39,7 +39,6 @@
 #include "store/db.h"
 
 #define TENANT(req) ((req)->session.account.tenant_id)
-#define ALLOW "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
 #define XML_HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 #define XML_CT "application/xml; charset=utf-8"
 
@@ -69,11 +68,7 @@ struct dav {
 	bool body_too_large;
 };
 
-bool dav_method_is_read(const char *method)
-{
-	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "PROPFIND") ||
-	       !strcmp(method, "OPTIONS");
-}
+static void add_allow(struct request *req);   /* the methods of the table (dav_methods) */
 
 static const char *hdr(struct request *req, const char *name)
 {
@@ -86,17 +81,21 @@ static enum MHD_Result send_buf(struct request *req, unsigned status, struct dbu
 {
 	struct MHD_Response *resp;
 
-	if (b->failed) {
-		dbuf_release(b);
+	size_t n = 0;
+	char *p;
+
+	if (dbuf_error(b)) {
+		dbuf_free(b);
 		return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
 	}
-	resp = MHD_create_response_from_buffer(b->n, b->p ? b->p : (char *)"",
-					       b->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	p = dbuf_take(b, &n);
+	if (!p)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(n, p, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		dbuf_release(b);
+		free(p);
 		return MHD_NO;
 	}
-	b->p = NULL;
 	return http_respond_response(req, status, XML_CT, resp);
 }
 
@@ -111,7 +110,7 @@ static enum MHD_Result dav_error(struct request *req, unsigned status, const cha
 	dbuf_puts(&b, cond);
 	if (href) {
 		dbuf_puts(&b, "><D:href>");
-		dbuf_esc(&b, href);
+		dav_esc(&b, href);
 		dbuf_puts(&b, "</D:href></D:");
 		dbuf_puts(&b, cond);
 		dbuf_puts(&b, ">");
@@ -134,8 +133,8 @@ static enum MHD_Result plain(struct request *req, unsigned status, const char *t
 static void put_href(struct dbuf *b, const struct dav *d, const char *path, bool folder)
 {
 	dbuf_puts(b, DAV_PREFIX);
-	dbuf_pct(b, d->tenant_code);
-	dbuf_pct(b, path);
+	dav_pct(b, d->tenant_code);
+	dav_pct(b, path);
 	if (folder)
 		dbuf_puts(b, "/");
 }
@@ -147,8 +146,8 @@ static char *href_of(const struct dav *d, const char *path, bool folder)
 
 	dbuf_init(&b, 4 * KURA_MAX_URL_BYTES);
 	put_href(&b, d, path, folder);
-	s = b.failed ? NULL : arena_strdup(d->req->arena, b.p ? b.p : "");
-	dbuf_release(&b);
+	s = dbuf_error(&b) ? NULL : arena_strdup(d->req->arena, dbuf_str(&b));
+	dbuf_free(&b);
 	return s;
 }
 
@@ -646,7 +645,7 @@ static void put_activelock(struct dbuf *b, const struct dav *d, const char *root
 		       "<D:depth>%s</D:depth>", shared ? "shared" : "exclusive", infinite ? "infinity" : "0");
 	dbuf_puts(b, owner_xml);
 	dbuf_printf(b, "<D:timeout>Second-%lld</D:timeout><D:locktoken><D:href>", (long long)(left > 0 ? left : 0));
-	dbuf_esc(b, token);
+	dav_esc(b, token);
 	dbuf_puts(b, "</D:href></D:locktoken><D:lockroot><D:href>");
 	put_href(b, d, root, false);
 	dbuf_puts(b, "</D:href></D:lockroot></D:activelock>");
@@ -693,17 +692,17 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		break;
 	case LP_DISPLAYNAME:
 		dbuf_puts(b, "<D:displayname>");
-		dbuf_esc(b, *n->name ? n->name : pf->d->tenant_code);
+		dav_esc(b, *n->name ? n->name : pf->d->tenant_code);
 		dbuf_puts(b, "</D:displayname>");
 		break;
 	case LP_GETCONTENTLENGTH:
 		dbuf_puts(b, "<D:getcontentlength>");
-		dbuf_put_i64(b, n->size);
+		dbuf_printf(b, "%lld", (long long)n->size);
 		dbuf_puts(b, "</D:getcontentlength>");
 		break;
 	case LP_GETCONTENTTYPE:
 		dbuf_puts(b, "<D:getcontenttype>");
-		dbuf_esc(b, *n->content_type ? n->content_type : "application/octet-stream");
+		dav_esc(b, *n->content_type ? n->content_type : "application/octet-stream");
 		dbuf_puts(b, "</D:getcontenttype>");
 		break;
 	case LP_GETETAG:
@@ -731,12 +730,12 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node
 		break;
 	case LP_QUOTA_AVAILABLE:
 		dbuf_puts(b, "<D:quota-available-bytes>");
-		dbuf_put_i64(b, pf->quota > pf->used ? pf->quota - pf->used : 0);
+		dbuf_printf(b, "%lld", (long long)(pf->quota > pf->used ? pf->quota - pf->used : 0));
 		dbuf_puts(b, "</D:quota-available-bytes>");
 		break;
 	case LP_QUOTA_USED:
 		dbuf_puts(b, "<D:quota-used-bytes>");
-		dbuf_put_i64(b, pf->used);
+		dbuf_printf(b, "%lld", (long long)pf->used);
 		dbuf_puts(b, "</D:quota-used-bytes>");
 		break;
 	default:
@@ -754,7 +753,7 @@ static void put_empty_prop(struct dbuf *b, const char *ns, const char *name)
 		dbuf_printf(b, "<%s xmlns=\"\"/>", name);
 	} else {
 		dbuf_printf(b, "<R:%s xmlns:R=\"", name);
-		dbuf_esc(b, ns);
+		dav_esc(b, ns);
 		dbuf_puts(b, "\"/>");
 	}
 }
@@ -780,9 +779,8 @@ static int put_one(struct propfind *pf, const struct file_node *n, const char *p
 	dbuf_puts(b, "<D:response><D:href>");
 	put_href(b, pf->d, path, n->kind == NODE_FOLDER);
 	dbuf_puts(b, "</D:href><D:propstat><D:prop>");
-	m->n = 0;
-	if (m->p)
-		m->p[0] = '\0';
+	if (!dbuf_error(m))   /* a failure sticks: do_propfind answers 507 */
+		dbuf_reset(m);
 	if (pf->mode == PF_PROP) {
 		for (i = 0; i < pf->n_names; i++) {
 			const struct pname *pn = &pf->names[i];
@@ -812,15 +810,13 @@ static int put_one(struct propfind *pf, const struct file_node *n, const char *p
 		}
 	}
 	dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
-	if (m->n) {
+	if (dbuf_len(m)) {
 		dbuf_puts(b, "<D:propstat><D:prop>");
-		dbuf_put(b, m->p, m->n);
+		dbuf_add(b, dbuf_str(m), dbuf_len(m));
 		dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
 	}
 	dbuf_puts(b, "</D:response>\n");
-	if (m->failed)
-		b->failed = true;
-	return b->failed ? -E2BIG : 0;
+	return dbuf_error(b) || dbuf_error(m) ? -E2BIG : 0;
 }
 
 static int put_child(void *ctx, const struct file_node *n)
@@ -940,11 +936,18 @@ static enum MHD_Result do_propfind(struct dav *d)
 	if (r == 0 && deep)
 		r = files_dav_children(req->db, TENANT(req), n.id, put_child, pf);
 	dbuf_puts(&pf->out, "</D:multistatus>\n");
-	dbuf_release(&pf->missing);
 	if (r < 0 && r != -E2BIG) {
-		dbuf_release(&pf->out);
+		dbuf_free(&pf->missing);
+		dbuf_free(&pf->out);
 		return http_internal_error(req, r);
 	}
+	if (dbuf_error(&pf->missing)) {
+		/* what a member lacks did not fit: the answer would be incomplete */
+		dbuf_free(&pf->missing);
+		dbuf_free(&pf->out);
+		return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
+	}
+	dbuf_free(&pf->missing);
 	return send_buf(req, 207, &pf->out);
 }
 
@@ -1088,11 +1091,9 @@ static enum MHD_Result do_mkcol(struct dav *d)
 	enum MHD_Result res;
 	int r;
 
-	if (d->body_len > 0 || d->body_too_large)
-		return plain(req, 415, "Unsupported Media Type: MKCOL takes no body");
 	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 	if (r == 0) {
-		http_add_header(req, "Allow", ALLOW);
+		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: it exists");
 	}
 	r = parent_folder(d, d->path, &parent, &name);
@@ -1104,7 +1105,7 @@ static enum MHD_Result do_mkcol(struct dav *d)
 		return res;
 	r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
 	if (r == -EEXIST) {
-		http_add_header(req, "Allow", ALLOW);
+		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: it exists");
 	}
 	if (r == -EINVAL)
@@ -1175,7 +1176,7 @@ static enum MHD_Result begin_put(struct dav *d)
 		return http_internal_error(req, r);
 	exists = r == 0;
 	if (exists && n.kind == NODE_FOLDER) {
-		http_add_header(req, "Allow", ALLOW);
+		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
 	}
 	if (exists)
@@ -1495,9 +1496,9 @@ static int list_cb(void *ctx, const struct file_node *n)
 	dbuf_puts(&l->b, "<li><a href=\"");
 	put_href(&l->b, l->d, path, n->kind == NODE_FOLDER);
 	dbuf_puts(&l->b, "\">");
-	dbuf_esc(&l->b, n->name);
+	dav_esc(&l->b, n->name);
 	dbuf_puts(&l->b, n->kind == NODE_FOLDER ? "/</a></li>\n" : "</a></li>\n");
-	return l->b.failed ? -E2BIG : 0;
+	return dbuf_error(&l->b) ? -E2BIG : 0;
 }
 
 static enum MHD_Result do_get(struct dav *d)
@@ -1507,6 +1508,8 @@ static enum MHD_Result do_get(struct dav *d)
 	struct MHD_Response *resp;
 	struct listing *l;
 	struct file_node n;
+	size_t n_html = 0;
+	char *html;
 	int r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 
 	if (r < 0)
@@ -1522,22 +1525,24 @@ static enum MHD_Result do_get(struct dav *d)
 	l->d = d;
 	dbuf_init(&l->b, KURA_DAV_RESPONSE_MAX);
 	dbuf_puts(&l->b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-	dbuf_esc(&l->b, *n.name ? n.name : d->tenant_code);
+	dav_esc(&l->b, *n.name ? n.name : d->tenant_code);
 	dbuf_puts(&l->b, "</title></head><body><ul>\n");
 	r = head ? 0 : files_dav_children(req->db, TENANT(req), n.id, list_cb, l);
 	dbuf_puts(&l->b, "</ul></body></html>\n");
 	if (r == 0)
 		r = audit_access(d, head ? "dav.head" : "dav.list", AUDIT_SUCCESS, NULL);
-	if (r < 0 || l->b.failed) {
-		dbuf_release(&l->b);
+	if (r < 0 || dbuf_error(&l->b)) {
+		dbuf_free(&l->b);
 		return http_internal_error(req, r < 0 ? r : -E2BIG);
 	}
-	resp = MHD_create_response_from_buffer(l->b.n, l->b.p, MHD_RESPMEM_MUST_FREE);
+	html = dbuf_take(&l->b, &n_html);
+	if (!html)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(n_html, html, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		dbuf_release(&l->b);
+		free(html);
 		return MHD_NO;
 	}
-	l->b.p = NULL;
 	return http_respond_response(req, 200, "text/html; charset=utf-8", resp);
 }
 
@@ -1548,17 +1553,99 @@ static enum MHD_Result do_options(struct dav *d)
 	if (r < 0)
 		return http_internal_error(d->req, r);
 	http_add_header(d->req, "DAV", "1, 2");
-	http_add_header(d->req, "Allow", ALLOW);
+	add_allow(d->req);
 	http_add_header(d->req, "MS-Author-Via", "DAV");
 	return http_empty(d->req, 200);
 }
 
 /* ---------------------------------------------------------------- entry */
 
+static enum MHD_Result do_copy(struct dav *d)
+{
+	return do_copymove(d, false);
+}
+
+static enum MHD_Result do_move(struct dav *d)
+{
+	return do_copymove(d, true);
+}
+
+/* What a method is to the dispatch below and to dispatch() (server.c). */
+#define DAV_M_READ    0x1   /* reads only: files.read is enough, and a read-only app password */
+#define DAV_M_STREAM  0x2   /* its body streams into the handler (PUT), which runs before it */
+#define DAV_M_NOBODY  0x4   /* takes no body: 415 for one (of any size) before the handler */
+
+struct dav_method {
+	const char *name;
+	enum MHD_Result (*fn)(struct dav *d);
+	unsigned flags;
+};
+
+/* Every method served under /dav/, in the order of the Allow header. Every other method is
+ * 405 (after authorization as files.write, and after the If header). */
+static const struct dav_method dav_methods[] = {
+	{ "OPTIONS", do_options, DAV_M_READ },
+	{ "GET", do_get, DAV_M_READ },
+	{ "HEAD", do_get, DAV_M_READ },
+	{ "PUT", begin_put, DAV_M_STREAM },
+	{ "DELETE", do_delete, 0 },
+	{ "MKCOL", do_mkcol, DAV_M_NOBODY },
+	{ "COPY", do_copy, 0 },
+	{ "MOVE", do_move, 0 },
+	{ "PROPFIND", do_propfind, DAV_M_READ },
+	{ "PROPPATCH", do_proppatch, 0 },
+	{ "LOCK", do_lock, 0 },
+	{ "UNLOCK", do_unlock, 0 },
+};
+
+static const struct dav_method *method_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dav_methods); i++)
+		if (!strcmp(dav_methods[i].name, name))
+			return &dav_methods[i];
+	return NULL;
+}
+
+bool dav_method_is_read(const char *method)
+{
+	const struct dav_method *m = method_find(method);
+
+	return m && (m->flags & DAV_M_READ);
+}
+
+const char *dav_method_name(size_t i)
+{
+	return i < ARRAY_SIZE(dav_methods) ? dav_methods[i].name : NULL;
+}
+
+static void add_allow(struct request *req)
+{
+	char allow[160] = "";
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dav_methods); i++) {
+		if (i)
+			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+		strncat(allow, dav_methods[i].name, sizeof(allow) - strlen(allow) - 1);
+	}
+	http_add_header(req, "Allow", allow);
+}
+
+static enum MHD_Result no_body(struct request *req, const struct dav_method *m)
+{
+	char line[96];
+
+	str_printf(line, sizeof(line), "Unsupported Media Type: %s takes no body", m->name);
+	return plain(req, 415, line);
+}
+
+/* A method with its body complete (or none): the If header, then the method's handler. */
 static enum MHD_Result dav_act(struct dav *d)
 {
 	struct request *req = d->req;
-	const char *m = req->method;
+	const struct dav_method *m = method_find(req->method);
 	unsigned status = 0;
 	int r = if_evaluate(d, &status);
 
@@ -1566,28 +1653,13 @@ static enum MHD_Result dav_act(struct dav *d)
 		return http_internal_error(req, r);
 	if (status)
 		return plain(req, status, "Precondition Failed: no list of the If header holds");
-	if (!strcmp(m, "OPTIONS"))
-		return do_options(d);
-	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
-		return do_get(d);
-	if (!strcmp(m, "PROPFIND"))
-		return do_propfind(d);
-	if (!strcmp(m, "PROPPATCH"))
-		return do_proppatch(d);
-	if (!strcmp(m, "MKCOL"))
-		return do_mkcol(d);
-	if (!strcmp(m, "DELETE"))
-		return do_delete(d);
-	if (!strcmp(m, "COPY"))
-		return do_copymove(d, false);
-	if (!strcmp(m, "MOVE"))
-		return do_copymove(d, true);
-	if (!strcmp(m, "LOCK"))
-		return do_lock(d);
-	if (!strcmp(m, "UNLOCK"))
-		return do_unlock(d);
-	http_add_header(req, "Allow", ALLOW);
-	return plain(req, 405, "Method Not Allowed");
+	if (!m) {
+		add_allow(req);
+		return plain(req, 405, "Method Not Allowed");
+	}
+	if ((m->flags & DAV_M_NOBODY) && (d->body_len > 0 || d->body_too_large))
+		return no_body(req, m);
+	return m->fn(d);
 }
 
 static int body_data(struct request *req, const char *data, size_t n)
@@ -1613,8 +1685,10 @@ static enum MHD_Result body_end(struct request *req)
 	struct dav *d = req->stream_ctx;
 
 	if (d->body_too_large) {
-		if (!strcmp(req->method, "MKCOL"))
-			return plain(req, 415, "Unsupported Media Type: MKCOL takes no body");
+		const struct dav_method *m = method_find(req->method);
+
+		if (m && (m->flags & DAV_M_NOBODY))
+			return no_body(req, m);
 		return plain(req, 413, "Request Entity Too Large: XML bodies are at most 64 KiB");
 	}
 	return dav_act(d);
@@ -1628,9 +1702,10 @@ static void body_abort(struct request *req, bool client_gone)
 
 static const struct stream_ops body_ops = { body_data, body_end, body_abort };
 
-enum MHD_Result dav_begin(struct request *req)
+static enum MHD_Result dav_begin(struct request *req)
 {
 	struct dav *d = arena_alloc(req->arena, sizeof(*d));
+	const struct dav_method *m;
 	const char *t = req->path + strlen(DAV_PREFIX), *ifh;
 	size_t n;
 	int r;
@@ -1659,7 +1734,8 @@ enum MHD_Result dav_begin(struct request *req)
 	ifh = hdr(req, "If");
 	if (ifh && (r = if_parse(d, ifh, &d->ifh)) < 0)
 		return r == -ENOMEM ? http_internal_error(req, r) : plain(req, 400, "Bad Request: malformed If header");
-	if (!strcmp(req->method, "PUT")) {
+	m = method_find(req->method);
+	if (m && (m->flags & DAV_M_STREAM)) {
 		unsigned status = 0;
 
 		r = if_evaluate(d, &status);
@@ -1667,9 +1743,19 @@ enum MHD_Result dav_begin(struct request *req)
 			return http_internal_error(req, r);
 		if (status)
 			return plain(req, status, "Precondition Failed: no list of the If header holds");
-		return begin_put(d);
+		return m->fn(d);
 	}
 	req->stream_ctx = d;
 	req->stream = &body_ops;
 	return MHD_YES;
 }
+
+/* ---------------------------------------------------------------- route */
+
+/* Every request under /dav/ (any method: R_DAV matches the prefix) comes here once
+ * dispatch() has authenticated it; the permission is files.read or files.write by method
+ * (dav_method_is_read). */
+const struct route dav_routes[] = {
+	{ "*", DAV_PREFIX, dav_begin, R_STREAM | R_DAV, PERM_FILES_WRITE },
+};
+const size_t dav_n_routes = ARRAY_SIZE(dav_routes);

@@ -1,29 +1,18 @@
-/* Shared by dav.c and dav_xml.c: bounded output buffers, XML escaping, hrefs, safe parsing. */
+/* Shared by dav.c and dav_xml.c: XML escaping and hrefs into bounded buffers (core/dbuf.h),
+ * safe parsing. */
 #ifndef KURA_HTTP_DAV_INT_H
 #define KURA_HTTP_DAV_INT_H
 #include <libxml/tree.h>
 
 #include "core/core.h"
+#include "core/dbuf.h"
 
 #define DAV_NS "DAV:"
 
-/* A growable byte buffer with a maximum; after a failure (memory, maximum) it only counts
- * and dbuf_failed() says so. malloc'd: release with dbuf_release. */
-struct dbuf {
-	char *p;
-	size_t n, cap, max;
-	bool failed;
-};
-void dbuf_init(struct dbuf *b, size_t max);
-void dbuf_release(struct dbuf *b);
-void dbuf_put(struct dbuf *b, const char *s, size_t n);
-void dbuf_puts(struct dbuf *b, const char *s);
-void dbuf_put_i64(struct dbuf *b, int64_t v);
-void dbuf_printf(struct dbuf *b, const char *fmt, ...) KURA_PRINTF(2, 3);
 /* s with & < > " ' escaped for element content and attribute values. */
-void dbuf_esc(struct dbuf *b, const char *s);
+void dav_esc(struct dbuf *b, const char *s);
 /* A path percent-encoded segment by segment (unreserved characters and "/" stay). */
-void dbuf_pct(struct dbuf *b, const char *path);
+void dav_pct(struct dbuf *b, const char *path);
 
 /* Parses a request body: no network, no DTD, no entities (a DOCTYPE is refused before
  * parsing), namespaces checked (a namespace error is an error), at most

@@ -21,83 +21,7 @@
 #include "core/limits.h"
 #include "http/dav_int.h"
 
-void dbuf_init(struct dbuf *b, size_t max)
-{
-	memset(b, 0, sizeof(*b));
-	b->max = max;
-}
-
-void dbuf_release(struct dbuf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->n = b->cap = 0;
-}
-
-void dbuf_put(struct dbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *np;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		if (cap > b->max + 1)
-			cap = b->max + 1;
-		if (b->n + n + 1 > cap) {
-			b->failed = true;
-			return;
-		}
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-void dbuf_puts(struct dbuf *b, const char *s)
-{
-	dbuf_put(b, s, strlen(s));
-}
-
-void dbuf_put_i64(struct dbuf *b, int64_t v)
-{
-	char tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	dbuf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-void dbuf_printf(struct dbuf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->failed = true;
-		return;
-	}
-	dbuf_put(b, tmp, (size_t)n);
-}
-
-void dbuf_esc(struct dbuf *b, const char *s)
+void dav_esc(struct dbuf *b, const char *s)
 {
 	const char *run = s;
 
@@ -114,14 +38,14 @@ void dbuf_esc(struct dbuf *b, const char *s)
 		}
 		if (!rep)
 			continue;
-		dbuf_put(b, run, (size_t)(s - run));
+		dbuf_add(b, run, (size_t)(s - run));
 		dbuf_puts(b, rep);
 		run = s + 1;
 	}
-	dbuf_put(b, run, (size_t)(s - run));
+	dbuf_add(b, run, (size_t)(s - run));
 }
 
-void dbuf_pct(struct dbuf *b, const char *path)
+void dav_pct(struct dbuf *b, const char *path)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const char *run = path;
@@ -133,14 +57,14 @@ void dbuf_pct(struct dbuf *b, const char *path)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
 			continue;
-		dbuf_put(b, run, (size_t)(path - run));
+		dbuf_add(b, run, (size_t)(path - run));
 		e[0] = '%';
 		e[1] = hex[c >> 4];
 		e[2] = hex[c & 15];
-		dbuf_put(b, e, 3);
+		dbuf_add(b, e, 3);
 		run = path + 1;
 	}
-	dbuf_put(b, run, (size_t)(path - run));
+	dbuf_add(b, run, (size_t)(path - run));
 }
 
 /* ---- parsing ---- */

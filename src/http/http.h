@@ -42,4 +42,10 @@ int http_listen(const char *addr_port, bool *ret_loopback, char *err, size_t err
 	"%SERVER_PRECEDENCE"
 
 const char *http_mhd_version(void);
+
+/* The composed route table (every handler file's slice, src/http/http_int.h has struct
+ * route): *ret_n routes, static, in matching order. For tests and tools that walk every
+ * endpoint (tests/integration/test_routes_crosstenant.c); the server uses it itself. */
+struct route;
+const struct route *http_routes(size_t *ret_n);
 #endif

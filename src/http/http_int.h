@@ -118,6 +118,34 @@ struct stream_ops {
 	void (*abort)(struct request *req, bool client_gone);
 };
 
+/* ---- routes (docs/HACKING.md "How to add an endpoint") ----
+ * Each handler file declares its slice of the route table beside its handlers (the
+ * handlers are static there); server.c composes the slices (http_routes) and dispatch()
+ * runs a request through the fixed stages (server.c) before the route's handler. */
+#define R_PUBLIC    0x1    /* no session needed */
+#define R_BODY      0x2    /* takes a JSON body */
+#define R_PWCHANGE  0x4    /* allowed while the password must be changed */
+#define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
+#define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (below) */
+#define R_NOAPP     0x20   /* never with an app password (credential and session management) */
+#define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
+#define R_DAV       0x80   /* WebDAV: pattern is a path prefix, method "*" (every method), app
+			    * passwords only, permission by method (dav_method_is_read) */
+
+struct route {
+	const char *method;     /* "GET", ...; HEAD is served by the GET route; "*" with R_DAV */
+	const char *pattern;    /* '*' matches one path segment (at most REQUEST_MAX_PARAMS) */
+	handler_fn fn;
+	unsigned flags;
+	enum permission perm;   /* what the role must allow (a route behind a session) */
+};
+
+/* The slices, one per handler file (the order of http_routes is server.c's). */
+extern const struct route api_routes[], api_mfa_routes[], api_audit_routes[], api_files_routes[],
+	api_access_routes[], api_shares_routes[], page_routes[], dav_routes[];
+extern const size_t api_n_routes, api_mfa_n_routes, api_audit_n_routes, api_files_n_routes,
+	api_access_n_routes, api_shares_n_routes, page_n_routes, dav_n_routes;
+
 /* responses: each queues exactly one response and returns MHD's result */
 void http_add_header(struct request *req, const char *name, const char *value);
 enum MHD_Result http_respond(struct request *req, unsigned status, const char *content_type,
@@ -137,21 +165,51 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 			     const char *detail, const char *field);
 enum MHD_Result http_internal_error(struct request *req, int err);
 
-/* JSON body members: checks types and limits, refuses unknown members. On failure it has
- * sent the problem response and returns false (the handler returns *ret_result). */
-enum field_kind { FIELD_STRING, FIELD_BOOL, FIELD_OBJECT };
+/* JSON body members by spec (fields.c): checks kinds and limits, refuses unknown members.
+ * On failure it has sent a 400 invalid-field problem naming the member in "field" and
+ * returns false (the handler returns *ret_result). Write specs with designated
+ * initializers; what a kind does not use stays zero.
+ *   FIELD_STRING  a string of at most max_chars code points, no NUL       → *ret_str
+ *   FIELD_BOOL    true or false                                          → *ret_bool (-1 absent)
+ *   FIELD_OBJECT  an object (the handler reads it from req->json)
+ *   FIELD_INT     an integer in [min, max]; or, when values is set, one of those strings
+ *                 instead (e.g. "root")                        → *ret_int, or *ret_str
+ *   FIELD_ENUM    one of values (NULL-terminated)                         → *ret_str
+ *   FIELD_ARRAY   at most max_items items, each of kind item (FIELD_STRING, FIELD_INT or
+ *                 FIELD_ENUM, with the limits above); an item's problem names the member,
+ *                 or "name[i]" with item_index                  → *ret_array (borrowed)
+ * nullable: an explicit null is taken (outputs stay absent) and reported in *ret_state,
+ * which tells every kind's absent / null / set apart. Strings, bools and arrays read as
+ * absent first; *ret_int is only written when an integer came, so preset the default. */
+enum field_kind { FIELD_STRING, FIELD_BOOL, FIELD_OBJECT, FIELD_INT, FIELD_ENUM, FIELD_ARRAY };
+enum field_state { FIELD_ABSENT, FIELD_NULL, FIELD_SET };
 struct field {
 	const char *name;
 	enum field_kind kind;
 	bool required;
-	size_t max_chars;       /* code points, for strings */
-	const char **ret_str;   /* NULL when absent */
-	int *ret_bool;          /* -1 when absent */
+	size_t max_chars;              /* FIELD_STRING (and string items): code points */
+	const char **ret_str;          /* NULL when absent or null */
+	int *ret_bool;                 /* -1 when absent or null */
+	int64_t min, max;              /* FIELD_INT (and integer items), inclusive */
+	int64_t *ret_int;
+	const char *const *values;     /* FIELD_ENUM: the allowed strings; FIELD_INT: names taken instead */
+	size_t max_items;              /* FIELD_ARRAY */
+	enum field_kind item;          /* FIELD_ARRAY: the kind of each item */
+	bool item_index;               /* FIELD_ARRAY: an item's problem names "name[i]" */
+	json_t **ret_array;            /* FIELD_ARRAY: NULL when absent or null */
+	bool nullable;
+	enum field_state *ret_state;   /* may be NULL */
 };
-/* FIELD_OBJECT members are only type-checked (a JSON object); the handler reads them with
- * json_object_get(req->json, name). */
 bool http_take_fields(struct request *req, const struct field *spec, size_t n,
 		      enum MHD_Result *ret_result);
+/* The check alone (for tests and non-HTTP callers): 0, or -EINVAL with the problem's
+ * detail and field in *ret_error. */
+struct field_error {
+	char detail[256];
+	const char *field;             /* the member (borrowed from the body or the spec), or item */
+	char item[80];                 /* "name[i]" of an array item */
+};
+int http_fields_check(json_t *obj, const struct field *spec, size_t n, struct field_error *ret_error);
 
 /* The permission choke point for an authenticated request: the role's matrix, and for an
  * app password its narrower scope (authz_app_password_allowed). dispatch() checks the
@@ -170,58 +228,7 @@ const char *http_query(struct request *req, const char *key);
  * already answered (403 field "password", or an internal error). */
 bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret);
 
-/* handlers (api.c, pages.c) */
-enum MHD_Result api_status(struct request *req);
-enum MHD_Result api_provider(struct request *req);
-enum MHD_Result api_login(struct request *req);
-enum MHD_Result api_logout(struct request *req);
-enum MHD_Result api_me(struct request *req);
-enum MHD_Result api_me_patch(struct request *req);
-enum MHD_Result api_me_password(struct request *req);
-enum MHD_Result api_invitation_get(struct request *req);
-enum MHD_Result api_invitation_accept(struct request *req);
-enum MHD_Result api_tenant(struct request *req);
-enum MHD_Result api_accounts_list(struct request *req);
-enum MHD_Result api_accounts_create(struct request *req);
-enum MHD_Result api_account_get(struct request *req);
-enum MHD_Result api_account_patch(struct request *req);
-enum MHD_Result api_account_delete(struct request *req);
-enum MHD_Result api_account_unlock(struct request *req);
-enum MHD_Result api_me_logins(struct request *req);
-enum MHD_Result api_audit_list(struct request *req);
-enum MHD_Result api_audit_export(struct request *req);
-enum MHD_Result api_audit_public_key(struct request *req);
-/* api_mfa.c: multi-factor authentication (C3) */
-enum MHD_Result api_me_mfa(struct request *req);
-enum MHD_Result api_me_totp_begin(struct request *req);
-enum MHD_Result api_me_totp_confirm(struct request *req);
-enum MHD_Result api_me_totp_delete(struct request *req);
-enum MHD_Result api_me_recovery_codes(struct request *req);
-enum MHD_Result api_me_webauthn_register(struct request *req);
-enum MHD_Result api_me_webauthn_finish(struct request *req);
-enum MHD_Result api_me_webauthn_list(struct request *req);
-enum MHD_Result api_me_webauthn_delete(struct request *req);
-enum MHD_Result api_mfa_policy_get(struct request *req);
-enum MHD_Result api_mfa_policy_patch(struct request *req);
-/* files (api_files.c) */
-enum MHD_Result api_file_upload_begin(struct request *req);
-enum MHD_Result api_folder_get(struct request *req);
-enum MHD_Result api_folder_children(struct request *req);
-enum MHD_Result api_folder_create(struct request *req);
-enum MHD_Result api_node_patch(struct request *req);
-enum MHD_Result api_node_delete(struct request *req);
-enum MHD_Result api_file_get(struct request *req);
-enum MHD_Result api_file_content(struct request *req);
-enum MHD_Result api_label_put(struct request *req);
-enum MHD_Result api_label_delete(struct request *req);
-enum MHD_Result api_labels_list(struct request *req);
-enum MHD_Result api_label_items(struct request *req);
-enum MHD_Result api_trash_list(struct request *req);
-enum MHD_Result api_trash_restore(struct request *req);
-enum MHD_Result api_trash_purge(struct request *req);
-enum MHD_Result api_quota(struct request *req);
-enum MHD_Result api_locks_list(struct request *req);
-enum MHD_Result api_lock_delete(struct request *req);
+/* ---- files (api_files.c) ---- */
 /* Media types a browser would execute or render as a document with script (HTML, SVG,
  * XML, JavaScript, PDF...): served as attachments everywhere (api_files.c). */
 bool http_type_is_active(const char *content_type);
@@ -256,21 +263,6 @@ typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct
 enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				 const char *name, bool no_replace, http_upload_done_fn done,
 				 void *cls);
-/* shares (api_shares.c) */
-enum MHD_Result api_shares_list(struct request *req);
-enum MHD_Result api_shares_create(struct request *req);
-enum MHD_Result api_share_get(struct request *req);
-enum MHD_Result api_share_delete(struct request *req);
-enum MHD_Result api_share_label_put(struct request *req);
-enum MHD_Result api_share_label_delete(struct request *req);
-enum MHD_Result api_share_policy_get(struct request *req);
-enum MHD_Result api_share_policy_patch(struct request *req);
-enum MHD_Result api_mail_log(struct request *req);
-enum MHD_Result api_link_get(struct request *req);
-enum MHD_Result api_link_unlock(struct request *req);
-enum MHD_Result api_link_content(struct request *req);
-enum MHD_Result api_link_file_content(struct request *req);
-enum MHD_Result api_link_upload(struct request *req);
 /* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
  * (NULL: none) and modification time (-1: none; the date conditions are then ignored, 13.1.3):
  * 0 go on, 304 or 412 answer that (api_files.c). */
@@ -278,35 +270,17 @@ unsigned http_preconditions(struct request *req, const char *etag, int64_t modif
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), size >= 30. */
 void http_date_format(int64_t us, char *buf, size_t size);
 
-/* ---- browser pages and assets (pages.c, pages.h; the files are in web/) ---- */
-enum MHD_Result page_asset(struct request *req);    /* GET /assets/{name} */
-enum MHD_Result page_index(struct request *req);    /* GET / */
-enum MHD_Result page_login(struct request *req);
-enum MHD_Result page_mfa(struct request *req);
-enum MHD_Result page_invite(struct request *req);   /* GET /invite/{token} */
-enum MHD_Result page_reset(struct request *req);    /* GET /reset/{token} */
-enum MHD_Result page_share(struct request *req);    /* GET /s/{token} */
-
 /* ---- WebDAV (dav.c; docs/webdav.md) ---- */
 #define DAV_PREFIX "/dav/"
-/* Read methods for the files.read permission and read-only app passwords. */
+/* Read methods for the files.read permission and read-only app passwords (dav.c's method
+ * table says which). */
 bool dav_method_is_read(const char *method);
-/* The one handler of every /dav/ request (an R_STREAM route: runs before the body). */
-enum MHD_Result dav_begin(struct request *req);
+/* The i-th method of that table, NULL past the last: for tests that try every method. */
+const char *dav_method_name(size_t i);
 /* The strict path decoder of dispatch() (server.c): NULL when not acceptable. Under /dav/ a
  * trailing "/" is kept. */
 char *http_decode_path(struct arena *a, const char *raw);
 
-/* ---- access: the request gate's controls (access.c) and the access API (api_access.c) ---- */
+/* ---- access: the request gate's controls (access.c) ---- */
 #include "http/access.h"
-enum MHD_Result api_ip_allowlist_get(struct request *req);
-enum MHD_Result api_ip_allowlist_put(struct request *req);
-enum MHD_Result api_security_get(struct request *req);
-enum MHD_Result api_security_patch(struct request *req);
-enum MHD_Result api_password_reset_request(struct request *req);
-enum MHD_Result api_password_reset_complete(struct request *req);
-enum MHD_Result api_account_password_reset(struct request *req);
-enum MHD_Result api_app_passwords_list(struct request *req);
-enum MHD_Result api_app_passwords_create(struct request *req);
-enum MHD_Result api_app_password_delete(struct request *req);
 #endif

@@ -47,7 +47,7 @@ static enum MHD_Result send_file(struct request *req, const struct page_file *f)
 	return http_respond_response(req, 200, f->type, resp);
 }
 
-enum MHD_Result page_asset(struct request *req)
+static enum MHD_Result page_asset(struct request *req)
 {
 	const struct page_file *f = page_file_find(req->params[0]);
 	unsigned st;
@@ -75,32 +75,48 @@ static enum MHD_Result page_send(struct request *req, const char *name)
 	return send_file(req, f);
 }
 
-enum MHD_Result page_index(struct request *req)
+static enum MHD_Result page_index(struct request *req)
 {
 	return page_send(req, "index.html");
 }
 
-enum MHD_Result page_login(struct request *req)
+static enum MHD_Result page_login(struct request *req)
 {
 	return page_send(req, "login.html");
 }
 
-enum MHD_Result page_mfa(struct request *req)
+static enum MHD_Result page_mfa(struct request *req)
 {
 	return page_send(req, "mfa.html");
 }
 
-enum MHD_Result page_invite(struct request *req)
+static enum MHD_Result page_invite(struct request *req)
 {
 	return page_send(req, "invite.html");
 }
 
-enum MHD_Result page_reset(struct request *req)
+static enum MHD_Result page_reset(struct request *req)
 {
 	return page_send(req, "reset.html");
 }
 
-enum MHD_Result page_share(struct request *req)
+static enum MHD_Result page_share(struct request *req)
 {
 	return page_send(req, "share.html");
 }
+
+/* ---------------------------------------------------------------- routes */
+
+/* What this file serves: the browser pages and the files of web/ (ES modules and styles by
+ * name, ETag and 304). server.c composes every file's slice into the route table
+ * (docs/HACKING.md "How to add an endpoint"). */
+const struct route page_routes[] = {
+	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
+	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
+	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
+	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
+};
+const size_t page_n_routes = ARRAY_SIZE(page_routes);

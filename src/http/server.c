@@ -1,13 +1,16 @@
 /*
  * The public listener on libmicrohttpd: request lifecycle, path validation, body limits,
- * routing and the fixed request skeleton.
+ * the route table (composed from every handler file's slice) and the fixed request skeleton.
  *
- * Every request goes through dispatch() in this order, and no handler runs before all of
- * it passed: URL length → header size → strict path decoding → route → body (size, media
- * type, strict JSON) → session (cookie, or an app password by HTTP Basic: access.c) →
- * source-IP allowlist and app-password scope → CSRF (cookie sessions) → password-change
- * gate → permission (authz_allowed, the one choke point) → handler. Refusals are
- * problem+json responses and the permission denials are audit records.
+ * Before dispatch, as soon as the headers are in: the strict request-line and header check
+ * (a refusal closes the connection), then the drain. dispatch() then runs the stages in this
+ * order, and no handler runs before all of them passed: parse (URL length, header size,
+ * strict path decoding) → route (404, 405 with Allow) → body (size, media type, strict
+ * JSON) → authenticate (R_NOAPP, R_PUBLIC goes on anonymous; a cookie session, or an app
+ * password by HTTP Basic: api_access.c; WebDAV Basic only) → gates (source-IP allowlist and
+ * app-password scope, CSRF for cookie sessions, password-change gate, MFA gate) → authorize
+ * (the route's permission through http_permitted, the one choke point) → handler. Refusals
+ * are problem+json responses; CSRF and permission denials are audit records.
  *
  * SECURITY: the path is decoded here from the raw request target (MHD's URI log hook), not
  * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
@@ -19,6 +22,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +39,6 @@
 #include "http/http_int.h"
 #include "store/db.h"
 
-/* route flags */
-#define R_PUBLIC    0x1    /* no session needed */
-#define R_BODY      0x2    /* takes a JSON body */
-#define R_PWCHANGE  0x4    /* allowed while the password must be changed */
-#define R_MFAENROL  0x8    /* allowed while the MFA policy demands an enrolment (mfa.h) */
-#define R_STREAM    0x10   /* dispatched before the body; the handler sets req->stream (http_int.h) */
-#define R_NOAPP     0x20   /* never with an app password (credential and session management) */
-#define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
-#define R_DAV       0x80   /* WebDAV: every method, app passwords only, permission by method */
-
 /* MHD's own strictness: refuses spaces in the request target and HTTP/1.1 without Host
  * (0.9.75: MHD_OPTION_STRICT_FOR_CLIENT 1; later releases renamed it) */
 #if MHD_VERSION >= 0x00097701
@@ -53,112 +47,53 @@
 #define HTTP_STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT, 1
 #endif
 
-struct route {
-	const char *method;
-	const char *pattern;    /* '*' matches one path segment */
-	handler_fn fn;
-	unsigned flags;
-	enum permission perm;
+/* ---------------------------------------------------------------- the route table */
+
+/* Every handler file's slice (http_int.h), in matching order. A request takes the first
+ * route whose pattern and method match; test_route_table (tests/unit/test_http.c) checks
+ * that no two routes of one method match one path, so this order only decides the order
+ * of an Allow list. */
+static const struct {
+	const struct route *routes;
+	const size_t *n;
+} slices[] = {
+	{ dav_routes, &dav_n_routes },           /* /dav/ (any method): before every pattern */
+	{ api_routes, &api_n_routes },           /* session, me, invitations, tenant, accounts */
+	{ api_mfa_routes, &api_mfa_n_routes },   /* second factors, MFA policy */
+	{ api_audit_routes, &api_audit_n_routes },
+	{ api_files_routes, &api_files_n_routes },
+	{ api_access_routes, &api_access_n_routes },
+	{ api_shares_routes, &api_shares_n_routes },
+	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 
-static const struct route routes[] = {
-	{ "GET", "/api/v1/status", api_status, R_PUBLIC, PERM_SELF },
-	{ "GET", "/api/v1/provider", api_provider, R_PUBLIC, PERM_SELF },
-	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
-	{ "DELETE", "/api/v1/session", api_logout, R_PWCHANGE | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me", api_me, R_PWCHANGE | R_MFAENROL, PERM_SELF },
-	{ "PATCH", "/api/v1/me", api_me_patch, R_BODY | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me/mfa", api_me_mfa, R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/totp", api_me_totp_begin, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "DELETE", "/api/v1/me/mfa/totp", api_me_totp_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me/mfa/webauthn", api_me_webauthn_list, R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/webauthn/register", api_me_webauthn_register, R_BODY | R_MFAENROL | R_NOAPP,
-	  PERM_SELF },
-	{ "POST", "/api/v1/me/mfa/webauthn/register/finish", api_me_webauthn_finish, R_BODY | R_MFAENROL | R_NOAPP,
-	  PERM_SELF },
-	{ "DELETE", "/api/v1/me/mfa/webauthn/*", api_me_webauthn_delete, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/recovery-codes", api_me_recovery_codes, R_BODY | R_MFAENROL | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/tenant/mfa-policy", api_mfa_policy_get, 0, PERM_TENANT_READ },
-	{ "PATCH", "/api/v1/tenant/mfa-policy", api_mfa_policy_patch, R_BODY | R_NOAPP, PERM_MFA_POLICY_WRITE },
-	{ "GET", "/api/v1/me/logins", api_me_logins, 0, PERM_SELF },
-	{ "POST", "/api/v1/me/password", api_me_password, R_BODY | R_PWCHANGE | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
-	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
-	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
-	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
-	{ "GET", "/api/v1/accounts/*", api_account_get, 0, PERM_ACCOUNT_READ },
-	{ "PATCH", "/api/v1/accounts/*", api_account_patch, R_BODY, PERM_ACCOUNT_WRITE },
-	{ "DELETE", "/api/v1/accounts/*", api_account_delete, 0, PERM_ACCOUNT_WRITE },
-	{ "POST", "/api/v1/accounts/*/unlock", api_account_unlock, 0, PERM_ACCOUNT_WRITE },
-	/* files (docs/api.md "Files"); "root" names the tenant's root folder */
-	{ "GET", "/api/v1/folders/*", api_folder_get, 0, PERM_FILES_READ },
-	{ "PATCH", "/api/v1/folders/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/folders/*", api_node_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/folders/*/children", api_folder_children, 0, PERM_FILES_READ },
-	{ "POST", "/api/v1/folders/*/children", api_folder_create, R_BODY, PERM_FILES_WRITE },
-	{ "PUT", "/api/v1/folders/*/files/*", api_file_upload_begin, R_STREAM, PERM_FILES_WRITE },
-	{ "PUT", "/api/v1/folders/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/folders/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/files/*", api_file_get, 0, PERM_FILES_READ },
-	{ "PATCH", "/api/v1/files/*", api_node_patch, R_BODY, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/files/*", api_node_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/files/*/content", api_file_content, 0, PERM_FILES_READ },
-	{ "PUT", "/api/v1/files/*/labels/*", api_label_put, 0, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/files/*/labels/*", api_label_delete, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/labels", api_labels_list, 0, PERM_FILES_READ },
-	{ "GET", "/api/v1/labels/*", api_label_items, 0, PERM_FILES_READ },
-	{ "GET", "/api/v1/trash", api_trash_list, 0, PERM_FILES_READ },
-	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
-	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
-	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
-	{ "GET", "/api/v1/locks", api_locks_list, 0, PERM_LOCKS_ADMIN },
-	{ "DELETE", "/api/v1/locks/*", api_lock_delete, 0, PERM_LOCKS_ADMIN },
-	/* access: allowlist, lockout settings, password reset, app passwords */
-	{ "POST", "/api/v1/accounts/*/password-reset", api_account_password_reset, 0, PERM_ACCOUNT_WRITE },
-	{ "GET", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_get, 0, PERM_SECURITY_READ },
-	{ "PUT", "/api/v1/tenant/ip-allowlist", api_ip_allowlist_put, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
-	{ "GET", "/api/v1/tenant/security", api_security_get, 0, PERM_SECURITY_READ },
-	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
-	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP, PERM_SELF },
-	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },
-	{ "POST", "/api/v1/me/app-passwords", api_app_passwords_create, R_BODY | R_NOAPP, PERM_SELF },
-	{ "DELETE", "/api/v1/me/app-passwords/*", api_app_password_delete, R_NOAPP, PERM_SELF },
-	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
-	/* shares (docs/api.md "Shares"); shares.admin is checked in the handlers too */
-	{ "GET", "/api/v1/shares", api_shares_list, 0, PERM_SHARES_WRITE },
-	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
-	{ "GET", "/api/v1/shares/*", api_share_get, 0, PERM_SHARES_WRITE },
-	{ "DELETE", "/api/v1/shares/*", api_share_delete, 0, PERM_SHARES_WRITE },
-	{ "PUT", "/api/v1/shares/*/labels/*", api_share_label_put, 0, PERM_SHARES_WRITE },
-	{ "DELETE", "/api/v1/shares/*/labels/*", api_share_label_delete, 0, PERM_SHARES_WRITE },
-	{ "GET", "/api/v1/tenant/share-policy", api_share_policy_get, 0, PERM_SHARES_WRITE },
-	{ "PATCH", "/api/v1/tenant/share-policy", api_share_policy_patch, R_BODY, PERM_SHARES_ADMIN },
-	{ "GET", "/api/v1/mail-log", api_mail_log, 0, PERM_MAIL_LOG_READ },
-	/* share links: public, the token (and the link session of a password) is the check */
-	{ "GET", "/api/v1/links/*", api_link_get, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "POST", "/api/v1/links/*/unlock", api_link_unlock, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
-	{ "GET", "/api/v1/links/*/content", api_link_content, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/api/v1/links/*/files/*/content", api_link_file_content, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "PUT", "/api/v1/links/*/upload/*", api_link_upload, R_PUBLIC | R_SECRET | R_STREAM, PERM_SELF },
-	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
-	/* audit log (docs/audit.md) */
-	{ "GET", "/api/v1/audit", api_audit_list, 0, PERM_AUDIT_READ },
-	{ "GET", "/api/v1/audit/export", api_audit_export, 0, PERM_AUDIT_READ },
-	{ "GET", "/api/v1/audit/public-key", api_audit_public_key, R_PUBLIC, PERM_SELF },
-	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
-	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
-	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
-	/* browser files of web/ (pages.c): ES modules and styles by name, ETag and 304 */
-	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
-	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
-};
+#define HTTP_ROUTES_MAX 512   /* the composed table; test_route_table checks the room */
 
-/* Every request under /dav/ (any method) goes to dav.c once dispatch() has authenticated it;
- * the permission is files.read or files.write by method (dav_method_is_read). */
-static const struct route dav_route = { "*", DAV_PREFIX, dav_begin, R_STREAM | R_DAV, PERM_FILES_WRITE };
+static struct route route_table[HTTP_ROUTES_MAX];
+static size_t route_count;
+static bool route_overflow;
+static pthread_once_t route_once = PTHREAD_ONCE_INIT;
+
+static void routes_compose(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(slices); i++)
+		for (j = 0; j < *slices[i].n; j++) {
+			if (route_count == HTTP_ROUTES_MAX) {
+				route_overflow = true;   /* http_start refuses to start */
+				return;
+			}
+			route_table[route_count++] = slices[i].routes[j];
+		}
+}
+
+const struct route *http_routes(size_t *ret_n)
+{
+	pthread_once(&route_once, routes_compose);
+	*ret_n = route_count;
+	return route_table;
+}
 
 static bool is_dav_path(const char *path)
 {
@@ -406,72 +341,6 @@ static size_t json_depth(json_t *v)
 	return 0;
 }
 
-bool http_take_fields(struct request *req, const struct field *spec, size_t n,
-		      enum MHD_Result *ret_result)
-{
-	const char *key;
-	json_t *v;
-	char detail[160];
-	size_t i;
-
-	json_object_foreach(req->json, key, v) {
-		for (i = 0; i < n && strcmp(spec[i].name, key); i++)
-			;
-		if (i == n) {
-			str_printf(detail, sizeof(detail), "unknown member \"%.64s\"", key);
-			*ret_result = http_problem(req, 400, "invalid-field", detail, key);
-			return false;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		const struct field *f = &spec[i];
-
-		v = json_object_get(req->json, f->name);
-		if (f->ret_str)
-			*f->ret_str = NULL;
-		if (f->ret_bool)
-			*f->ret_bool = -1;
-		if (!v) {
-			if (!f->required)
-				continue;
-			str_printf(detail, sizeof(detail), "%s: is required", f->name);
-			*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
-			return false;
-		}
-		if (f->kind == FIELD_STRING) {
-			const char *s = json_string_value(v);
-			size_t len = json_string_length(v);
-
-			if (!json_is_string(v)) {
-				str_printf(detail, sizeof(detail), "%s: must be a string", f->name);
-				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
-				return false;
-			}
-			if (utf8_length(s, len) > f->max_chars || strlen(s) != len) {
-				str_printf(detail, sizeof(detail), "%s: must be at most %zu characters",
-					   f->name, f->max_chars);
-				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
-				return false;
-			}
-			*f->ret_str = s;
-		} else if (f->kind == FIELD_OBJECT) {
-			if (!json_is_object(v)) {
-				str_printf(detail, sizeof(detail), "%s: must be an object", f->name);
-				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
-				return false;
-			}
-		} else {
-			if (!json_is_boolean(v)) {
-				str_printf(detail, sizeof(detail), "%s: must be true or false", f->name);
-				*ret_result = http_problem(req, 400, "invalid-field", detail, f->name);
-				return false;
-			}
-			*f->ret_bool = json_is_true(v);
-		}
-	}
-	return true;
-}
-
 /* ---------------------------------------------------------------- path */
 
 static int hexval(char c)
@@ -574,6 +443,50 @@ static bool route_match(const char *pattern, const char *path, struct request *r
 	return true;
 }
 
+/* Does rt serve path with method (NULL: with some method)? An R_DAV route serves every
+ * method under its prefix ("/dav/", and "/dav" itself); the others fill req->params. */
+static bool route_matches(const struct route *rt, const char *method, const char *path, struct request *req)
+{
+	if (rt->flags & R_DAV) {
+		size_t n = strlen(rt->pattern);
+
+		return !strncmp(path, rt->pattern, n) ||
+		       (n > 1 && !strncmp(path, rt->pattern, n - 1) && path[n - 1] == '\0');
+	}
+	return (!method || !strcmp(rt->method, method)) && route_match(rt->pattern, path, req);
+}
+
+/* The first route of the table for method and path, with req->params filled; NULL when
+ * none, and then allow lists the methods of the routes whose pattern matched (a 405). */
+static const struct route *route_find(struct request *req, const char *method, const char *path,
+				      char *allow, size_t size)
+{
+	const struct route *table, *found = NULL;
+	size_t n, i;
+
+	table = http_routes(&n);
+	allow[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const struct route *rt = &table[i];
+
+		if (!route_matches(rt, NULL, path, req))
+			continue;
+		if ((rt->flags & R_DAV) || !strcmp(rt->method, method)) {
+			found = rt;
+			break;
+		}
+		if (!strstr(allow, rt->method)) {
+			if (*allow)
+				strncat(allow, ", ", size - strlen(allow) - 1);
+			strncat(allow, rt->method, size - strlen(allow) - 1);
+		}
+	}
+	/* route_match of later patterns may have overwritten params: match again */
+	if (found && !(found->flags & R_DAV))
+		route_match(found->pattern, path, req);
+	return found;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 struct header_sum {
@@ -610,172 +523,250 @@ static bool is_mutating(const char *method)
 	return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
 }
 
-static enum MHD_Result dispatch(struct request *req)
-{
-	const struct route *route = NULL;
-	const char *method = !strcmp(req->method, "HEAD") ? "GET" : req->method;
-	const char *cookie, *csrf;
-	enum permission perm;
-	struct header_sum hs = { 0 };
-	char allow[128] = "";
-	json_error_t jerr;
-	size_t i;
-	int r;
+/*
+ * dispatch(): the fixed request skeleton as stages, in this order. Each stage either lets
+ * the request go on (true) or has queued its answer in d->result (false); no handler runs
+ * before every stage passed, and a stage relies on what the earlier ones established.
+ */
+struct dispatch {
+	struct request *req;
+	const char *method;            /* the routed method: HEAD is routed and judged as GET */
+	const struct route *route;     /* set by stage_route */
+	enum MHD_Result result;        /* the answer of the stage that refused */
+};
 
-	if (!req->raw_uri)
-		return http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
+/* parse: the request target and headers are within bounds and the path decodes strictly
+ * (req->path); /dav/ requests get WebDAV-style answers from here on (req->dav). */
+static bool stage_parse(struct dispatch *d)
+{
+	struct request *req = d->req;
+	struct header_sum hs = { 0 };
+
+	if (!req->raw_uri) {
+		d->result = http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
+		return false;
+	}
 	MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, sum_header, &hs);
 	if (hs.total > KURA_MAX_HEADER_BYTES) {
 		http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
-		return http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
+		d->result = http_problem(req, 431, "headers-too-large", "request headers are over 16 KiB", NULL);
+		return false;
 	}
 	req->path = decode_path(req->arena, req->raw_uri);
 	if (req->path && is_dav_path(req->path)) {
 		req->dav = true;
-		route = &dav_route;
 		if (strchr(req->raw_uri, '#'))   /* a fragment is never part of a request target */
 			req->path = NULL;
 	}
-	if (!req->path)
-		return http_problem(req, 400, "invalid-path",
-				    "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
-				    NULL);
-	for (i = 0; !route && i < ARRAY_SIZE(routes); i++) {
-		if (!route_match(routes[i].pattern, req->path, req))
-			continue;
-		if (!strcmp(routes[i].method, method)) {
-			route = &routes[i];
-			break;
-		}
-		if (!strstr(allow, routes[i].method)) {
-			if (*allow)
-				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
-			strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
-		}
+	if (!req->path) {
+		d->result = http_problem(req, 400, "invalid-path",
+					 "the path has bad escapes, control bytes, empty, \".\" or \"..\" segments",
+					 NULL);
+		return false;
 	}
-	if (!route && *allow) {
+	return true;
+}
+
+/* route: the route of the path and method (d->route, req->params), else 405 with Allow or
+ * 404; a route whose path carries a secret is logged by its pattern (req->log_path). */
+static bool stage_route(struct dispatch *d)
+{
+	struct request *req = d->req;
+	char allow[128];
+
+	d->route = route_find(req, d->method, req->path, allow, sizeof(allow));
+	if (!d->route && *allow) {
 		if (strstr(allow, "GET"))
 			strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
 		http_add_header(req, "Allow", allow);
-		return http_problem(req, 405, "method-not-allowed", NULL, NULL);
+		d->result = http_problem(req, 405, "method-not-allowed", NULL, NULL);
+		return false;
 	}
-	if (!route)
-		return http_problem(req, 404, "not-found", "no such resource", NULL);
-	/* route_match of later patterns may have overwritten params: match again */
-	if (!(route->flags & R_DAV))
-		route_match(route->pattern, req->path, req);
-	if (route->flags & R_SECRET)
-		req->log_path = route->pattern;
+	if (!d->route) {
+		d->result = http_problem(req, 404, "not-found", "no such resource", NULL);
+		return false;
+	}
+	if (d->route->flags & R_SECRET)
+		req->log_path = d->route->pattern;
+	return true;
+}
 
-	if (route->flags & R_STREAM) {
-		/* the body comes later, to the stream the handler sets */
-	} else if (route->flags & R_BODY) {
-		if (req->body_too_large)
-			return http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
-		if (!content_type_is_json(req))
-			return http_problem(req, 415, "unsupported-media-type",
-					    "send the body as Content-Type: application/json", NULL);
-		req->json = json_loadb(req->body ? req->body : "", req->body_len,
-				       JSON_REJECT_DUPLICATES, &jerr);
-		if (!req->json)
-			return http_problem(req, 400, "invalid-json", jerr.text, NULL);
-		arena_cleanup_add(req->arena, (arena_cleanup_fn)json_decref, req->json);
-		if (!json_is_object(req->json))
-			return http_problem(req, 400, "invalid-json", "the body must be a JSON object", NULL);
-		if (json_depth(req->json) > KURA_MAX_JSON_DEPTH)
-			return http_problem(req, 400, "invalid-json", "the body is nested too deep", NULL);
-	} else if (req->body_len > 0 || req->body_too_large) {
-		return http_problem(req, 415, "unsupported-media-type", "this request takes no body", NULL);
+/* body: an R_BODY route's body is a JSON object within KURA_MAX_JSON_BODY and
+ * KURA_MAX_JSON_DEPTH, sent as application/json, without duplicate members (req->json); a
+ * route without R_BODY takes none; an R_STREAM route's body comes later, to its stream. */
+static bool stage_body(struct dispatch *d)
+{
+	struct request *req = d->req;
+	json_error_t jerr;
+
+	if (d->route->flags & R_STREAM)
+		return true;
+	if (!(d->route->flags & R_BODY)) {
+		if (req->body_len == 0 && !req->body_too_large)
+			return true;
+		d->result = http_problem(req, 415, "unsupported-media-type", "this request takes no body", NULL);
+		return false;
 	}
+	if (req->body_too_large) {
+		d->result = http_problem(req, 413, "body-too-large", "JSON bodies are at most 64 KiB", NULL);
+		return false;
+	}
+	if (!content_type_is_json(req)) {
+		d->result = http_problem(req, 415, "unsupported-media-type",
+					 "send the body as Content-Type: application/json", NULL);
+		return false;
+	}
+	req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req->json) {
+		d->result = http_problem(req, 400, "invalid-json", jerr.text, NULL);
+		return false;
+	}
+	arena_cleanup_add(req->arena, (arena_cleanup_fn)json_decref, req->json);
+	if (!json_is_object(req->json)) {
+		d->result = http_problem(req, 400, "invalid-json", "the body must be a JSON object", NULL);
+		return false;
+	}
+	if (json_depth(req->json) > KURA_MAX_JSON_DEPTH) {
+		d->result = http_problem(req, 400, "invalid-json", "the body is nested too deep", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* authenticate: the request's database (req->db); no app password on an R_NOAPP route; an
+ * R_PUBLIC route goes on anonymous; every other request has a session (req->session and
+ * req->actor): WebDAV an app password by HTTP Basic only (a login without "@tenant" in the
+ * tenant of its URL), the API a cookie session, or an app password by Basic without a cookie
+ * (api_access.c). */
+static bool stage_authenticate(struct dispatch *d)
+{
+	struct request *req = d->req;
+	const struct route *rt = d->route;
+	const char *cookie;
+	int r;
 
 	req->db = db_thread();
-	if (!req->db)
-		return http_internal_error(req, -EIO);
-
-	if ((route->flags & R_NOAPP) && access_has_basic(req))
-		return http_problem(req, 403, "app-password-not-allowed",
-				    "app passwords are for WebDAV and API clients; log in with your password", NULL);
-	if (route->flags & R_PUBLIC)
-		return route->fn(req);
-
+	if (!req->db) {
+		d->result = http_internal_error(req, -EIO);
+		return false;
+	}
+	if ((rt->flags & R_NOAPP) && access_has_basic(req)) {
+		d->result = http_problem(req, 403, "app-password-not-allowed",
+					 "app passwords are for WebDAV and API clients; log in with your password",
+					 NULL);
+		return false;
+	}
+	if (rt->flags & R_PUBLIC)
+		return true;
 	cookie = MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND, "kura_session");
-	if (route->flags & R_DAV) {
-		/* WebDAV takes app passwords only (Basic), never a cookie session; a Basic user
-		 * without "@tenant" is taken in the tenant of the URL (/dav/<tenant>/) */
+	if (rt->flags & R_DAV) {
 		const char *t = req->path + strlen(DAV_PREFIX);
-		enum MHD_Result res;
 
-		if (!access_has_basic(req))
-			return http_problem(req, 401, "authentication-required",
-					    "use your login and an app password (HTTP Basic)", NULL);
-		req->basic_tenant = *t ? arena_strndup(req->arena, t, strcspn(t, "/")) : NULL;
-		if (!access_authenticate_basic(req, &res))
-			return res;
-	} else if (!cookie && access_has_basic(req)) {
-		/* second branch: an app password (HTTP Basic) fills session and actor alike */
-		enum MHD_Result res;
-
-		if (!access_authenticate_basic(req, &res))
-			return res;
-	} else {
-		r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
-		if (r == -ENOENT)
-			return http_problem(req, 401, "authentication-required", "log in first", NULL);
-		if (r < 0)
-			return http_internal_error(req, r);
-		req->has_session = true;
-		req->actor.type = ACTOR_ACCOUNT;
-		req->actor.tenant_id = req->session.account.tenant_id;
-		req->actor.account_id = req->session.account.id;
-		req->actor.name = req->session.account.login;
-	}
-	{
-		/* source-IP allowlist on every request; app-password scope */
-		enum MHD_Result res;
-
-		if (!access_request_allowed(req, method, &res))
-			return res;
-	}
-
-	if (is_mutating(method) && !req->app_password_id) {
-		csrf = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token");
-		if (!session_csrf_ok(&req->session, csrf)) {
-			r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
-			(void)r;  /* refused either way */
-			return http_problem(req, 403, "csrf-token-invalid",
-					    "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		if (!access_has_basic(req)) {
+			d->result = http_problem(req, 401, "authentication-required",
+						 "use your login and an app password (HTTP Basic)", NULL);
+			return false;
 		}
+		req->basic_tenant = *t ? arena_strndup(req->arena, t, strcspn(t, "/")) : NULL;
+		return access_authenticate_basic(req, &d->result);
 	}
-	if (req->session.account.must_change_password && !(route->flags & R_PWCHANGE))
-		return http_problem(req, 403, "password-change-required",
-				    "set a new password with POST /api/v1/me/password", NULL);
-	/* MFA gate: the policy requires a second factor that this account does not have, or
-	 * that this session was not opened with (an app password counts as the session that
-	 * made it: one made with the password alone is refused too) */
-	if (!req->session.account.must_change_password && !(route->flags & R_MFAENROL)) {
-		bool gate = false;
+	if (!cookie && access_has_basic(req))
+		return access_authenticate_basic(req, &d->result);
+	r = cookie ? session_lookup(req->db, cookie, &req->session) : -ENOENT;
+	if (r == -ENOENT) {
+		d->result = http_problem(req, 401, "authentication-required", "log in first", NULL);
+		return false;
+	}
+	if (r < 0) {
+		d->result = http_internal_error(req, r);
+		return false;
+	}
+	req->has_session = true;
+	req->actor.type = ACTOR_ACCOUNT;
+	req->actor.tenant_id = req->session.account.tenant_id;
+	req->actor.account_id = req->session.account.id;
+	req->actor.name = req->session.account.login;
+	return true;
+}
 
-		r = mfa_gate(req->db, &req->session.account, req->session.second_factor, &gate);
-		if (r < 0)
-			return http_internal_error(req, r);
-		if (gate)
-			return http_problem(req, 403, "mfa-enrolment-required",
-					    "your tenant requires a second factor: enrol one with POST "
-					    "/api/v1/me/mfa/totp or /api/v1/me/mfa/webauthn/register", NULL);
+/* gates, for a session, in this order: the source-IP allowlist and an app password's scope
+ * (api_access.c); the CSRF token of a cookie session on a mutating method (a refusal is
+ * recorded); the password-change gate (R_PWCHANGE routes pass); the MFA gate (R_MFAENROL
+ * routes pass): the policy requires a second factor that the account does not have or that
+ * this session was not opened with (an app password counts as the session that made it:
+ * one made with the password alone is refused too). */
+static bool stage_gates(struct dispatch *d)
+{
+	struct request *req = d->req;
+	const struct route *rt = d->route;
+	bool gate = false;
+	int r;
+
+	if (!access_request_allowed(req, d->method, &d->result))
+		return false;
+	if (is_mutating(d->method) && !req->app_password_id &&
+	    !session_csrf_ok(&req->session, MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-CSRF-Token"))) {
+		r = http_audit(req, 0, AUDIT_ACCESS, "csrf.refused", req->path, AUDIT_DENIED, NULL);
+		(void)r;  /* refused either way */
+		d->result = http_problem(req, 403, "csrf-token-invalid",
+					 "send the csrf_token of the login response in X-CSRF-Token", NULL);
+		return false;
 	}
-	perm = route->perm;
-	if ((route->flags & R_DAV) && dav_method_is_read(req->method))
+	if (req->session.account.must_change_password) {
+		if (rt->flags & R_PWCHANGE)
+			return true;
+		d->result = http_problem(req, 403, "password-change-required",
+					 "set a new password with POST /api/v1/me/password", NULL);
+		return false;
+	}
+	if (rt->flags & R_MFAENROL)
+		return true;
+	r = mfa_gate(req->db, &req->session.account, req->session.second_factor, &gate);
+	if (r < 0) {
+		d->result = http_internal_error(req, r);
+		return false;
+	}
+	if (gate) {
+		d->result = http_problem(req, 403, "mfa-enrolment-required",
+					 "your tenant requires a second factor: enrol one with POST "
+					 "/api/v1/me/mfa/totp or /api/v1/me/mfa/webauthn/register", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* authorize: the route's permission (files.read for WebDAV's read methods) through the one
+ * choke point, http_permitted; a denial is recorded. */
+static bool stage_authorize(struct dispatch *d)
+{
+	struct request *req = d->req;
+	enum permission perm = d->route->perm;
+	json_t *det;
+	int r;
+
+	if ((d->route->flags & R_DAV) && dav_method_is_read(req->method))
 		perm = PERM_FILES_READ;
-	if (!http_permitted(req, perm, is_mutating(method))) {
-		json_t *d = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path",
-				      req->path);
+	if (http_permitted(req, perm, is_mutating(d->method)))
+		return true;
+	det = json_pack("{s:s, s:s}", "permission", permission_name(perm), "path", req->path);
+	r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, det);
+	json_decref(det);
+	(void)r;  /* the refusal stands whether or not it could be recorded */
+	d->result = http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
+	return false;
+}
 
-		r = http_audit(req, 0, AUDIT_ACCESS, "permission.denied", req->path, AUDIT_DENIED, d);
-		json_decref(d);
-		(void)r;  /* the refusal stands whether or not it could be recorded */
-		return http_problem(req, 403, "permission-denied", "your role does not allow this", NULL);
-	}
-	return route->fn(req);
+/* parse → route → body → authenticate → (behind a session) gates → authorize → handler.
+ * An R_STREAM route's handler runs here before its body arrives (handle_request). */
+static enum MHD_Result dispatch(struct request *req)
+{
+	struct dispatch d = { .req = req, .method = !strcmp(req->method, "HEAD") ? "GET" : req->method };
+
+	if (!stage_parse(&d) || !stage_route(&d) || !stage_body(&d) || !stage_authenticate(&d))
+		return d.result;
+	if (!(d.route->flags & R_PUBLIC) && (!stage_gates(&d) || !stage_authorize(&d)))
+		return d.result;
+	return d.route->fn(req);
 }
 
 bool http_permitted(struct request *req, enum permission p, bool mutating)
@@ -787,16 +778,16 @@ bool http_permitted(struct request *req, enum permission p, bool mutating)
 /* True when the request goes to an R_STREAM route: then dispatch() runs before the body. */
 static bool is_stream_request(struct request *req)
 {
+	const struct route *table;
 	const char *path;
-	size_t i;
+	size_t n, i;
 
 	if (!req->raw_uri || !(path = decode_path(req->arena, req->raw_uri)))
 		return false;
-	if (is_dav_path(path))
-		return true;   /* dav.c takes every body as a stream (PUT) or bounded (XML) */
-	for (i = 0; i < ARRAY_SIZE(routes); i++)
-		if ((routes[i].flags & R_STREAM) && !strcmp(routes[i].method, req->method) &&
-		    route_match(routes[i].pattern, path, req))
+	/* the /dav/ route is R_STREAM: dav.c takes every body as a stream (PUT) or bounded (XML) */
+	table = http_routes(&n);
+	for (i = 0; i < n; i++)
+		if ((table[i].flags & R_STREAM) && route_matches(&table[i], req->method, path, req))
 			return true;
 	return false;
 }
@@ -1312,6 +1303,15 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 		log_warn("http.strict", "libmicrohttpd %s: the header layout check is off (it knows 0.9.75 "
 			 "and 0.9.76); folded header lines and NUL bytes in values are left to the library",
 			 MHD_get_version());
+	{
+		size_t n;
+
+		http_routes(&n);
+		if (route_overflow) {
+			str_printf(err, err_size, "the route table has more than %d routes", HTTP_ROUTES_MAX);
+			goto fail;
+		}
+	}
 	if (access_configure(srv, err, err_size) < 0)
 		goto fail;
 	srv->max_connections = opt->cfg->max_connections;

@@ -2,8 +2,10 @@
  * libFuzzer target for the JSON body path of the dispatcher in src/http/server.c (included
  * for the static json_depth()): json_loadb with the server's flags (JSON_REJECT_DUPLICATES),
  * the object check and the depth limit, then what http_take_fields() does with each member
- * (string length in characters vs bytes, embedded NUL refused). Checks that an accepted body
- * serializes and parses back equal, and that the depth is bounded by what was parsed.
+ * (string length in characters vs bytes, embedded NUL refused), and http_fields_check()
+ * (fields.c) with a spec of every kind. Checks that an accepted body serializes and parses
+ * back equal, that the depth is bounded by what was parsed, that a refusal names a member
+ * and that what the check accepted is what the spec allows.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,60 @@
 #include "../../src/http/server.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const names[] = { "a", "b", NULL };
+
+static void check_fields(json_t *json)
+{
+	const char *s = NULL, *e = NULL, *alt = NULL;
+	int64_t i = -7;
+	int b = 0;
+	json_t *arr = NULL;
+	enum field_state st = FIELD_ABSENT;
+	struct field_error err;
+	const struct field spec[] = {
+		{ .name = "s", .kind = FIELD_STRING, .max_chars = 8, .ret_str = &s },
+		{ .name = "b", .kind = FIELD_BOOL, .ret_bool = &b },
+		{ .name = "o", .kind = FIELD_OBJECT },
+		{ .name = "i", .kind = FIELD_INT, .min = -5, .max = 5, .values = names, .nullable = true,
+		  .ret_int = &i, .ret_str = &alt, .ret_state = &st },
+		{ .name = "e", .kind = FIELD_ENUM, .values = names, .ret_str = &e },
+		{ .name = "l", .kind = FIELD_ARRAY, .max_items = 3, .item = FIELD_INT, .min = 0, .max = 9,
+		  .item_index = true, .ret_array = &arr },
+	};
+	size_t k;
+
+	memset(&err, 0, sizeof(err));
+	if (http_fields_check(json, spec, ARRAY_SIZE(spec), &err) < 0) {
+		/* nothing is required here: the refusal names a member the body has (or an item
+		 * of "l", the indexed array) */
+		if (!err.detail[0])
+			abort();
+		if (!json_object_get(json, err.field) && (strncmp(err.field, "l[", 2) || !json_object_get(json, "l")))
+			abort();
+		return;
+	}
+	if (s && (strlen(s) > 8 * 4 || utf8_length(s, strlen(s)) > 8))
+		abort();
+	if (b != -1 && b != 0 && b != 1)
+		abort();
+	if (st == FIELD_SET && !alt && (i < -5 || i > 5))
+		abort();
+	if (alt && strcmp(alt, "a") && strcmp(alt, "b"))
+		abort();
+	if (e && strcmp(e, "a") && strcmp(e, "b"))
+		abort();
+	if (arr) {
+		if (!json_is_array(arr) || json_array_size(arr) > 3)
+			abort();
+		for (k = 0; k < json_array_size(arr); k++) {
+			json_t *v = json_array_get(arr, k);
+
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9)
+				abort();
+		}
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -46,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(key) > size)
 			abort();
 	}
+	check_fields(json);
 	text = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!text)
 		abort();

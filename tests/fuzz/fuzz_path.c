@@ -3,8 +3,8 @@
  * reach the static functions). Input: a raw request target. Besides the sanitizers, checks
  * what an accepted path promises the router: it starts with '/', holds no control byte or
  * backslash, is clean UTF-8, has no empty, "." or ".." segment, and decoding is done once
- * (re-decoding an accepted path never makes it longer). Every route pattern is then matched
- * against it; parameters must be non-empty and free of '/'.
+ * (re-decoding an accepted path never makes it longer). Every route pattern of the composed
+ * table is then matched against it; parameters must be non-empty and free of '/'.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,9 +42,10 @@ static void check_path(const char *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const struct route *table;
 	struct request req;
 	char *raw, *path;
-	size_t i, j;
+	size_t i, j, n;
 
 	if (size > KURA_MAX_URL_BYTES)
 		return 0;
@@ -64,8 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_path(path);
 		if (strlen(path) > strcspn(raw, "?#"))
 			abort();
-		for (i = 0; i < ARRAY_SIZE(routes); i++) {
-			if (!route_match(routes[i].pattern, path, &req))
+		table = http_routes(&n);
+		for (i = 0; i < n; i++) {
+			if (!route_matches(&table[i], NULL, path, &req) || (table[i].flags & R_DAV))
 				continue;
 			for (j = 0; j < req.n_params; j++)
 				if (!req.params[j][0] || strchr(req.params[j], '/'))

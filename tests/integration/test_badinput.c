@@ -8,7 +8,8 @@
  * unknown and missing members, out-of-range values (all or nothing on PATCH), bodies over
  * 64 KiB, missing or wrong Content-Type, paths with .., //, bad percent-encoding, NUL or
  * excessive length, unknown paths, wrong methods (Allow), query parameters out of range,
- * and oversized request headers.
+ * and oversized request headers; members checked by their declared kinds (integers,
+ * "root", arrays, nullable, enumerations) name the member they refuse.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -538,6 +539,118 @@ static void test_oversized_headers(void **state)
 	IT_EXPECT_GET(w->s, &w->mgr, "/api/v1/me", 200);
 }
 
+/* Sends body (taken over) as the manager and expects a 400 of type naming field (NULL: no
+ * field member). */
+static void expect_400_at(struct world *w, const char *method, const char *path, json_t *body,
+			  const char *type, const char *field, const char *file, int line)
+{
+	struct it_response *r = it_send(w->s, &w->mgr, method, path, body);
+	const char *got = it_json_str(r->json, "field");
+
+	it_assert_problem_at(r, 400, type, file, line);
+	if (field ? !got || strcmp(got, field) : got != NULL) {
+		print_error("%s %s: field '%s', want '%s': %s\n", method, path, got ? got : "(none)",
+			    field ? field : "(none)", r->body);
+		_fail(file, line);
+	}
+	it_response_free(r);
+}
+#define EXPECT_400(w, m, p, body, type, field) expect_400_at(w, m, p, body, type, field, __FILE__, __LINE__)
+
+/* Members checked by their declared kinds (integer bounds, "root" instead of an id, arrays
+ * and their sizes, nullable and not, enumerations): the refusal names the member, and the
+ * accepted forms still work (issue 12 moved these checks out of the handlers). */
+static void test_typed_members(void **state)
+{
+	struct world *w = *state;
+	json_t *before = snapshot(w), *many = json_array();
+	struct it_response *r;
+	char folder[96], file[128];
+	int i;
+
+	r = it_send(w->s, &w->mgr, "POST", "/api/v1/folders/root/children", json_pack("{s:s}", "name", "typed"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(folder, sizeof(folder), "/api/v1/folders/%lld",
+		 (long long)json_integer_value(json_object_get(r->json, "id")));
+	it_response_free(r);
+	r = it_request(w->s, &(struct it_request){ .method = "PUT", .path = "/api/v1/folders/root/files/typed.txt",
+						   .body = "x", .body_len = 1, .content_type = "text/plain",
+						   .cookie = w->mgr.token, .csrf = w->mgr.csrf });
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(file, sizeof(file), "%lld", (long long)json_integer_value(json_object_get(r->json, "id")));
+	it_response_free(r);
+
+	/* PATCH of a node: parent_id is a positive integer or "root"; name a string */
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:i}", "parent_id", 0), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:i}", "parent_id", -3), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:f}", "parent_id", 1.5), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:s}", "parent_id", "up"), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:s}", "parent_id", "1"), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:n}", "parent_id"), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:b}", "parent_id", 1), "invalid-field", "parent_id");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:i}", "name", 7), "invalid-field", "name");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:n}", "name"), "invalid-field", "name");
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:s, s:i}", "name", "x", "owner", 1), "invalid-field", "owner");
+	EXPECT_400(w, "PATCH", folder, json_pack("{}"), "invalid-field", NULL);
+	EXPECT_400(w, "PATCH", folder, json_pack("{s:s}", "name", "a/b"), "invalid-name", "name");
+	r = it_send(w->s, &w->mgr, "PATCH", folder, json_pack("{s:s, s:s}", "parent_id", "root", "name", "typed2"));
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "name"), "typed2");
+	it_response_free(r);
+
+	/* POST /api/v1/shares */
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{}"), "invalid-field", "node_id");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:n}", "node_id"), "invalid-field", "node_id");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:i}", "node_id", 0), "invalid-field", "node_id");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s}", "node_id", file), "invalid-field", "node_id");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:n}", "node_id", "root", "kind"), "invalid-field",
+		   "kind");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:i}", "node_id", "root", "kind", 1),
+		   "invalid-field", "kind");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:n}", "node_id", "root", "expires_in_s"),
+		   "invalid-field", "expires_in_s");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:i}", "node_id", "root", "max_downloads", 1000001),
+		   "invalid-field", "max_downloads");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:s}", "node_id", "root", "notify_on_download", "yes"),
+		   "invalid-field", "notify_on_download");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:n}", "node_id", "root", "recipients"),
+		   "invalid-field", "recipients");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:i}", "node_id", "root", "password", 5),
+		   "invalid-field", "password");
+	for (i = 0; i < 21; i++)
+		json_array_append_new(many, json_sprintf("r%d@alpha.example.com", i));
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:o}", "node_id", "root", "recipients", many),
+		   "invalid-field", "recipients");
+	EXPECT_400(w, "POST", "/api/v1/shares", json_pack("{s:s, s:[s, s]}", "node_id", "root", "recipients",
+							   "ok@alpha.example.com", "not an address"),
+		   "invalid-field", "recipients");
+	/* null where it means "none": password and max_downloads */
+	r = it_send(w->s, &w->mgr, "POST", "/api/v1/shares",
+		    json_pack("{s:s, s:n, s:n, s:b}", "node_id", "root", "password", "max_downloads",
+			      "notify_on_download", 0));
+	IT_ASSERT_STATUS(r, 201);
+	assert_true(json_is_false(json_object_get(r->json, "password_required")) ||
+		    !json_object_get(r->json, "password_required"));
+	it_response_free(r);
+
+	/* the share policy: integers within 1 .. 365 days, not null */
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/share-policy", json_pack("{s:s}", "max_expiry_s", "5"),
+		   "invalid-field", "max_expiry_s");
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/share-policy", json_pack("{s:n}", "default_expiry_s"),
+		   "invalid-field", "default_expiry_s");
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/share-policy", json_pack("{s:i}", "default_expiry_s", 0),
+		   "invalid-field", "default_expiry_s");
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/share-policy", json_pack("{s:i}", "ttl", 5), "invalid-field", "ttl");
+	/* an enumeration: status of an account, scope of an app password */
+	EXPECT_400(w, "PATCH", "/api/v1/accounts/ursula", json_pack("{s:s}", "status", "Active"), "invalid-field",
+		   "status");
+	EXPECT_400(w, "POST", "/api/v1/me/app-passwords", json_pack("{s:s, s:s}", "name", "x", "scope", "write"),
+		   "invalid-field", "scope");
+	EXPECT_400(w, "POST", "/api/v1/me/app-passwords", json_pack("{s:s}", "name", "x"), "invalid-field", "scope");
+	ASSERT_UNCHANGED(w, before, "typed members");
+	json_decref(before);
+}
+
 static void test_no_mail_for_refused_requests(void **state)
 {
 	struct world *w = *state;
@@ -571,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_methods),
 		cmocka_unit_test(test_query_out_of_range),
 		cmocka_unit_test(test_oversized_headers),
+		cmocka_unit_test(test_typed_members),
 		cmocka_unit_test(test_no_mail_for_refused_requests),
 	};
 

@@ -1,4 +1,4 @@
-/* Unit tests for core: checked parsing, UTF-8, arena, config, clock. */
+/* Unit tests for core: checked parsing, UTF-8, arena, config, clock, the bounded buffer (dbuf). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/core.h"
+#include "core/dbuf.h"
 
 static void test_safe_atoi(void **state)
 {
@@ -269,6 +270,128 @@ static void test_clock(void **state)
 	assert_int_equal(clock_sync_state(&cs), 0);
 }
 
+/* dbuf: the maximum holds exactly (max bytes fit, one more does not), a failed append
+ * changes nothing and the failure sticks, sizes near SIZE_MAX never wrap, the bytes are
+ * always NUL-terminated, printf is not cut at any fixed size, take hands over and empties. */
+static void test_dbuf_limits(void **state)
+{
+	struct dbuf b;
+	char big[5000];
+	size_t n = 0, i;
+	char *p;
+
+	(void)state;
+	dbuf_init(&b, 10);
+	assert_string_equal(dbuf_str(&b), "");
+	assert_null(dbuf_data(&b));
+	assert_int_equal(dbuf_len(&b), 0);
+	assert_int_equal(dbuf_puts(&b, "0123456789"), 0);
+	assert_int_equal(dbuf_len(&b), 10);
+	assert_string_equal(dbuf_str(&b), "0123456789");
+	assert_int_equal(dbuf_add(&b, "x", 1), -E2BIG);        /* one past max */
+	assert_int_equal(dbuf_len(&b), 10);                     /* unchanged */
+	assert_string_equal(dbuf_str(&b), "0123456789");
+	assert_int_equal(dbuf_add(&b, "", 0), -E2BIG);         /* sticky */
+	assert_int_equal(dbuf_error(&b), -E2BIG);
+	assert_null(dbuf_take(&b, &n));                         /* a failed buffer hands nothing over */
+	assert_int_equal(dbuf_error(&b), 0);
+	assert_int_equal(dbuf_len(&b), 0);
+	assert_int_equal(dbuf_puts(&b, "ok"), 0);               /* usable again, same max */
+	assert_int_equal(dbuf_printf(&b, "%s", "123456789"), -E2BIG);
+	assert_string_equal(dbuf_str(&b), "ok");
+	dbuf_reset(&b);
+	assert_int_equal(dbuf_error(&b), 0);
+	assert_string_equal(dbuf_str(&b), "");
+	assert_int_equal(dbuf_printf(&b, "%d-%s", 42, "x"), 0);
+	assert_string_equal(dbuf_str(&b), "42-x");
+	p = dbuf_take(&b, &n);
+	assert_non_null(p);
+	assert_string_equal(p, "42-x");
+	assert_int_equal(n, 4);
+	free(p);
+	assert_int_equal(dbuf_len(&b), 0);
+	p = dbuf_take(&b, &n);                                  /* empty: "" of its own */
+	assert_non_null(p);
+	assert_string_equal(p, "");
+	assert_int_equal(n, 0);
+	free(p);
+	dbuf_free(&b);
+	dbuf_free(NULL);
+
+	/* huge lengths are refused before any arithmetic on them */
+	dbuf_init(&b, SIZE_MAX);
+	assert_int_equal(b.max, DBUF_MAX_LIMIT);
+	assert_int_equal(dbuf_puts(&b, "abc"), 0);
+	assert_int_equal(dbuf_add(&b, "x", SIZE_MAX), -E2BIG);
+	dbuf_reset(&b);
+	assert_int_equal(dbuf_puts(&b, "abc"), 0);
+	assert_int_equal(dbuf_add(&b, "x", SIZE_MAX - 2), -E2BIG);
+	dbuf_reset(&b);
+	assert_int_equal(dbuf_puts(&b, "abc"), 0);
+	assert_int_equal(dbuf_add(&b, "x", DBUF_MAX_LIMIT - 2), -E2BIG);
+	assert_string_equal(dbuf_str(&b), "abc");
+	dbuf_free(&b);
+
+	/* growth across many doublings keeps every byte and the NUL */
+	dbuf_init(&b, 1 << 20);
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(dbuf_add(&b, big, sizeof(big)), 0);
+		assert_int_equal(dbuf_str(&b)[dbuf_len(&b)], '\0');
+	}
+	assert_int_equal(dbuf_len(&b), 100 * sizeof(big));
+	for (i = 0; i < 100; i++)
+		assert_memory_equal(dbuf_str(&b) + i * sizeof(big), big, sizeof(big));
+	/* printf longer than any fixed scratch buffer */
+	dbuf_reset(&b);
+	assert_int_equal(dbuf_printf(&b, "<%.*s>", (int)sizeof(big), big), 0);
+	assert_int_equal(dbuf_len(&b), sizeof(big) + 2);
+	assert_int_equal(dbuf_str(&b)[sizeof(big) + 1], '>');
+	assert_int_equal(dbuf_str(&b)[sizeof(big) + 2], '\0');
+	dbuf_free(&b);
+
+	/* exactly at the limit through printf, and one byte over */
+	dbuf_init(&b, 8);
+	assert_int_equal(dbuf_printf(&b, "%08d", 7), 0);
+	assert_string_equal(dbuf_str(&b), "00000007");
+	dbuf_reset(&b);
+	assert_int_equal(dbuf_printf(&b, "%09d", 7), -E2BIG);
+	assert_int_equal(dbuf_len(&b), 0);
+	assert_string_equal(dbuf_str(&b), "");
+	dbuf_free(&b);
+}
+
+/* Arrays of elements, and a secret buffer (same behaviour; its old copies are zeroed). */
+static void test_dbuf_arrays_secret(void **state)
+{
+	struct dbuf b;
+	int64_t v, *ids;
+	size_t i;
+
+	(void)state;
+	dbuf_init(&b, 100 * sizeof(int64_t));
+	for (v = 1; v <= 100; v++)
+		assert_int_equal(dbuf_add(&b, &v, sizeof(v)), 0);
+	assert_int_equal(dbuf_add(&b, &v, sizeof(v)), -E2BIG);
+	ids = dbuf_data(&b);
+	assert_int_equal(dbuf_len(&b) / sizeof(*ids), 100);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(ids[i], (int64_t)i + 1);
+	dbuf_free(&b);
+
+	dbuf_init_secret(&b, 1 << 16);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(dbuf_puts(&b, "secret-"), 0);
+	assert_int_equal(dbuf_len(&b), 7000);
+	assert_int_equal(strncmp(dbuf_str(&b) + 6993, "secret-", 7), 0);
+	dbuf_reset(&b);
+	assert_string_equal(dbuf_str(&b), "");
+	assert_int_equal(dbuf_puts(&b, "again"), 0);
+	assert_string_equal(dbuf_str(&b), "again");
+	dbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_arena),     cmocka_unit_test(test_str),
 		cmocka_unit_test(test_config),    cmocka_unit_test(test_config_strict),
 		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_dbuf_limits), cmocka_unit_test(test_dbuf_arrays_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,7 +213,7 @@ static void test_page_handlers(void **state)
 	assert_true(n >= 6);
 	for (i = 0; i < page_n_files; i++)
 		if (page_files[i].is_page && !served[i])
-			fail_msg("web/%s has no route: add a handler to pages.c and a row to server.c",
+			fail_msg("web/%s has no route: add a handler and a row of page_routes to pages.c",
 				 page_files[i].source);
 	free(src);
 }
