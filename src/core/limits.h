@@ -177,6 +177,7 @@
 #define KURA_DAV_IF_LISTS_MAX        32            /* lists in one If header */
 #define KURA_DAV_IF_CONDITIONS_MAX   64            /* conditions in one If header, all lists */
 #define KURA_DAV_COPY_NODES_MAX      10000         /* files and folders one COPY may create */
+#define KURA_TREE_LIST_MAX           (16 * 1024 * 1024) /* nodes one purge or key rotation lists in memory */
 
 /* Files and WebDAV hardening (issue 14; docs/files.md, docs/webdav.md) */
 #define KURA_QUOTA_ITEM_BYTES        256           /* quota charge per file, folder, label, dead property */

@@ -27,6 +27,7 @@
 
 #include "blob/blob.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
 #include "files/files_int.h"
@@ -869,14 +870,15 @@ struct doomed {
 static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
 		      struct doomed **ret_blobs, size_t *ret_n)
 {
-	struct doomed *blobs = NULL;
-	size_t n = 0, cap = 0;
+	struct dbuf list;   /* of struct doomed */
+	size_t n = 0;
 	int64_t bytes = 0, count = 0, meta = 0;
 	struct file_node node;
 	struct db_stmt *st;
 	json_t *d = NULL;
 	int r;
 
+	dbuf_init(&list, (size_t)KURA_TREE_LIST_MAX * sizeof(struct doomed));
 	r = db_lock_tenant(db, tenant_id);   /* the tree and the usage it gives back */
 	if (r == 0)
 		r = files_get_any(db, tenant_id, id, &node);
@@ -896,17 +898,15 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 		bytes += db_int(st, 1);
 		if (!b || !blob_id_valid(b))
 			continue;
-		if (n == cap) {
-			struct doomed *nb = realloc(blobs, (cap ? cap * 2 : 16) * sizeof(*blobs));
+		{
+			struct doomed dm;
 
-			if (!nb) {
-				r = -ENOMEM;
+			str_copy(dm.id, sizeof(dm.id), b);
+			r = dbuf_add(&list, &dm, sizeof(dm));
+			if (r < 0)
 				break;
-			}
-			blobs = nb;
-			cap = cap ? cap * 2 : 16;
+			n++;
 		}
-		str_copy(blobs[n++].id, sizeof(blobs[0].id), b);
 	}
 	db_done(st);
 	if (r == 0) {
@@ -946,12 +946,13 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 		json_decref(d);
 	}
 	if (r < 0) {
-		free(blobs);
+		dbuf_free(&list);
 		return r;
 	}
-	*ret_blobs = blobs;
-	*ret_n = n;
-	return 0;
+	*ret_blobs = n ? (struct doomed *)(void *)dbuf_take(&list, NULL) : NULL;   /* malloc: aligned */
+	*ret_n = *ret_blobs ? n : 0;
+	dbuf_free(&list);
+	return n && !*ret_blobs ? -ENOMEM : 0;
 }
 
 static void delete_blobs(struct files *f, int64_t tenant_id, struct doomed *blobs, size_t n)

@@ -21,6 +21,7 @@
 
 #include "blob/blob.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
 #include "crypto/keyring_rt.h"
@@ -490,12 +491,15 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 		unsigned char key[TENANT_KEY_BYTES];
 	} *keys = NULL;
 	unsigned char wrapped[WRAPPED_KEY_BYTES], newkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES];
-	struct rewrap *work = NULL;
-	size_t n_keys = 0, n_work = 0, cap = 0, i;
+	struct dbuf list;   /* of struct rewrap */
+	struct rewrap *work = NULL, one;
+	size_t n_keys = 0, n_work = 0, i;
 	int64_t new_version = 0;
 	struct db_stmt *st;
 	json_t *d = NULL;
 	int r;
+
+	dbuf_init(&list, (size_t)KURA_TREE_LIST_MAX * sizeof(struct rewrap));
 
 	if (!db || !master || tenant_id <= 0)
 		return -EINVAL;
@@ -563,22 +567,13 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 			r = -EBADMSG;
 			break;
 		}
-		if (n_work == cap) {
-			struct rewrap *nw = realloc(work, (cap ? cap * 2 : 64) * sizeof(*work));
-
-			if (!nw) {
-				r = -ENOMEM;
-				break;
-			}
-			work = nw;
-			cap = cap ? cap * 2 : 64;
-		}
-		work[n_work].id = db_int(st, 0);
+		one.id = db_int(st, 0);
 		r = filekey_unwrap(keys[k].key, tenant_id, v, blob_id, p, fkey);
 		if (r == 0)
-			r = filekey_wrap(newkey, tenant_id, new_version, blob_id, fkey,
-					 work[n_work].wrapped);
+			r = filekey_wrap(newkey, tenant_id, new_version, blob_id, fkey, one.wrapped);
 		sodium_memzero(fkey, sizeof(fkey));
+		if (r == 0)
+			r = dbuf_add(&list, &one, sizeof(one));
 		if (r < 0)
 			break;
 		n_work++;
@@ -586,6 +581,7 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 	db_done(st);
 	if (r < 0)
 		goto out;
+	work = dbuf_data(&list);   /* malloc'd: aligned for struct rewrap */
 	for (i = 0; i < n_work && r == 0; i++)
 		r = db_exec(db, "UPDATE file_nodes SET key_version = $3, wrapped_key = $4"
 				" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
@@ -610,7 +606,7 @@ out:
 done:
 	sodium_memzero(newkey, sizeof(newkey));
 	sodium_free(keys);
-	free(work);
+	dbuf_free(&list);
 	json_decref(d);
 	if (r == 0) {
 		keyring_rt_forget(kr, tenant_id);

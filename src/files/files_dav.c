@@ -26,6 +26,7 @@
 
 #include "blob/blob.h"
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/log.h"
 #include "crypto/filecrypt.h"
 #include "crypto/keyring_rt.h"
@@ -294,10 +295,12 @@ struct copy_item {
 static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recursive,
 		     struct copy_item **ret, size_t *ret_n)
 {
-	struct copy_item *items = NULL;
-	size_t n = 0, cap = 0;
+	struct dbuf list;   /* of struct copy_item */
+	size_t n = 0;
 	struct db_stmt *st;
 	int r;
+
+	dbuf_init(&list, (size_t)KURA_DAV_COPY_NODES_MAX * sizeof(struct copy_item));
 
 	st = db_query(db,
 		      "WITH RECURSIVE sub(id, depth) AS (SELECT $2, 0 UNION ALL SELECT n.id, sub.depth + 1"
@@ -308,7 +311,7 @@ static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recu
 		      " ON f.id = sub.id WHERE f.tenant_id = $1 AND f.in_trash = 0 ORDER BY sub.depth, f.id",
 		      "iii", tenant_id, src_id, (int64_t)(recursive ? KURA_FOLDER_DEPTH_MAX : 0));
 	while ((r = db_step(st)) > 0) {
-		struct copy_item *it;
+		struct copy_item item = { 0 }, *it = &item;
 		const void *w;
 		size_t wn = 0;
 
@@ -316,18 +319,6 @@ static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recu
 			r = -E2BIG;
 			break;
 		}
-		if (n == cap) {
-			struct copy_item *ni = realloc(items, (cap ? cap * 2 : 16) * sizeof(*items));
-
-			if (!ni) {
-				r = -ENOMEM;
-				break;
-			}
-			items = ni;
-			cap = cap ? cap * 2 : 16;
-		}
-		it = &items[n++];
-		memset(it, 0, sizeof(*it));
 		it->id = db_int(st, 0);
 		it->parent_id = db_int(st, 1);
 		it->folder = !strcmp(db_text(st, 2) ? db_text(st, 2) : "", "folder");
@@ -335,28 +326,32 @@ static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recu
 		it->size = db_int(st, 4);
 		str_copy(it->content_type, sizeof(it->content_type), db_text(st, 5) ? db_text(st, 5) : "");
 		it->depth = db_int(st, 10);
-		if (it->folder)
-			continue;
-		w = db_blob(st, 9, &wn);
-		if (!db_text(st, 6) || !db_text(st, 7) || !w || wn != WRAPPED_KEY_BYTES ||
-		    str_copy(it->blob, sizeof(it->blob), db_text(st, 6)) < 0) {
-			r = -EBADMSG;
-			break;
+		if (!it->folder) {
+			w = db_blob(st, 9, &wn);
+			if (!db_text(st, 6) || !db_text(st, 7) || !w || wn != WRAPPED_KEY_BYTES ||
+			    str_copy(it->blob, sizeof(it->blob), db_text(st, 6)) < 0) {
+				r = -EBADMSG;
+				break;
+			}
+			str_copy(it->alg, sizeof(it->alg), db_text(st, 7));
+			it->key_version = db_int(st, 8);
+			memcpy(it->wrapped, w, wn);
 		}
-		str_copy(it->alg, sizeof(it->alg), db_text(st, 7));
-		it->key_version = db_int(st, 8);
-		memcpy(it->wrapped, w, wn);
+		r = dbuf_add(&list, it, sizeof(*it));
+		if (r < 0)
+			break;
+		n++;
 	}
 	db_done(st);
 	if (r == 0 && n == 0)
 		r = -ENOENT;
 	if (r < 0) {
-		free(items);
+		dbuf_free(&list);
 		return r;
 	}
-	*ret = items;
+	*ret = (struct copy_item *)(void *)dbuf_take(&list, NULL);   /* malloc: aligned for any type */
 	*ret_n = n;
-	return 0;
+	return *ret ? 0 : -ENOMEM;
 }
 
 /* New blob with the same ciphertext as it->blob; the file key re-wrapped for it. */

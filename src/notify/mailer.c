@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "core/clock.h"
+#include "core/dbuf.h"
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -62,50 +63,34 @@ struct mailer {
 	uint32_t poll_s;
 };
 
-/* A growable byte buffer with a hard maximum. */
+/* A message being built and sent: core's bounded buffer in secret mode (a message holds
+ * its body's links, so every copy it leaves behind is zeroed), and the read position of the
+ * curl read callback. */
 struct mbuf {
-	char *p;
-	size_t n;
-	size_t cap;
-	size_t max;
-	size_t pos;       /* read position for the curl read callback */
+	struct dbuf d;
+	size_t pos;
 };
+
+static void mbuf_init(struct mbuf *b, size_t max)
+{
+	dbuf_init_secret(&b->d, max);
+	b->pos = 0;
+}
 
 static int mbuf_add(struct mbuf *b, const void *data, size_t n)
 {
-	size_t cap;
-	char *p;
-
-	if (n > b->max - b->n)
-		return -E2BIG;
-	if (b->n + n > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->n + n)
-			cap *= 2;
-		if (cap > b->max)
-			cap = b->max;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, n);
-	b->n += n;
-	return 0;
+	return dbuf_add(&b->d, data, n);
 }
 
 static int mbuf_str(struct mbuf *b, const char *s)
 {
-	return mbuf_add(b, s, strlen(s));
+	return dbuf_puts(&b->d, s);
 }
 
 static void mbuf_free(struct mbuf *b)
 {
-	if (b->p)
-		sodium_memzero(b->p, b->cap);   /* a message holds its body's links */
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	dbuf_free(&b->d);
+	b->pos = 0;
 }
 
 /* ---- message construction ---- */
@@ -224,20 +209,21 @@ static int add_subject(struct mbuf *b, const char *subject)
 static int add_body(struct mbuf *b, const char *body)
 {
 	char b64[sodium_base64_ENCODED_LEN(MAILER_B64_LINE, sodium_base64_VARIANT_ORIGINAL)];
-	struct mbuf crlf = { .max = 2 * strlen(body) + 1 };
+	struct mbuf crlf;
 	size_t off, k;
 	const char *p;
 	int r = 0;
 
+	mbuf_init(&crlf, 2 * strlen(body) + 1);
 	for (p = body; *p && r == 0; p++) {
 		if (*p == '\n' && (p == body || p[-1] != '\r'))
 			r = mbuf_add(&crlf, "\r", 1);
 		if (r == 0)
 			r = mbuf_add(&crlf, p, 1);
 	}
-	for (off = 0; r == 0 && off < crlf.n; off += k) {
-		k = crlf.n - off < MAILER_B64_LINE ? crlf.n - off : MAILER_B64_LINE;
-		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)crlf.p + off, k,
+	for (off = 0; r == 0 && off < dbuf_len(&crlf.d); off += k) {
+		k = dbuf_len(&crlf.d) - off < MAILER_B64_LINE ? dbuf_len(&crlf.d) - off : MAILER_B64_LINE;
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)dbuf_str(&crlf.d) + off, k,
 				  sodium_base64_VARIANT_ORIGINAL);
 		if ((r = mbuf_str(b, b64)) == 0)
 			r = mbuf_str(b, "\r\n");
@@ -277,9 +263,9 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *userp)
 	struct mbuf *b = userp;
 	size_t n = size * nmemb;
 
-	if (n > b->n - b->pos)
-		n = b->n - b->pos;
-	memcpy(dst, b->p + b->pos, n);
+	if (n > dbuf_len(&b->d) - b->pos)
+		n = dbuf_len(&b->d) - b->pos;
+	memcpy(dst, dbuf_str(&b->d) + b->pos, n);
 	b->pos += n;
 	return n;
 }
@@ -323,7 +309,7 @@ static void smtp_send(const struct mailer *m, const char *to, struct mbuf *msg, 
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(c, CURLOPT_READDATA, msg);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg->n); /* SIZE= when offered */
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)dbuf_len(&msg->d)); /* SIZE= when offered */
 	curl_easy_setopt(c, CURLOPT_USE_SSL, m->use_ssl);
 	if (m->user[0]) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, m->user);
@@ -420,7 +406,7 @@ static bool msgid_ok(const char *s)
 /* Claims, sends and records one due message. */
 static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64_t due_us)
 {
-	struct mbuf msg = { .max = MAILER_MESSAGE_MAX };
+	struct mbuf msg;
 	char to[KURA_EMAIL_MAX + 1] = "", *opened = NULL;
 	const char *body;
 	struct db_stmt *st = NULL;
@@ -428,6 +414,7 @@ static void deliver_one(const struct mailer *m, struct db *db, int64_t id, int64
 	int64_t now = clock_now_us(), attempts = 0;
 	int r;
 
+	mbuf_init(&msg, MAILER_MESSAGE_MAX);
 	/* Compare-and-set on next_attempt_us: whoever moves it first owns the attempt. */
 	r = db_exec(db, "UPDATE mail_outbox SET next_attempt_us = $2 WHERE id = $1"
 			" AND state IN ('queued', 'deferred') AND next_attempt_us = $3",

@@ -515,7 +515,7 @@ static void test_enqueue_limits(void **state)
 /* Every header line ends in CRLF and stays within 78 characters. */
 static void check_header_lines(const struct mbuf *b)
 {
-	const char *p = b->p, *end = b->p + b->n, *eol;
+	const char *p = dbuf_str(&b->d), *end = p + dbuf_len(&b->d), *eol;
 
 	while (p < end) {
 		eol = memchr(p, '\n', (size_t)(end - p));
@@ -532,16 +532,17 @@ static void check_header_lines(const struct mbuf *b)
 
 static void build_and_check(const char *subject, const char *body, bool want_plain)
 {
-	struct mbuf b = { .max = MAILER_MESSAGE_MAX };
+	struct mbuf b;
 	char value[4096], decoded[4096];
 	char *raw, *got, *want;
 
+	mbuf_init(&b, MAILER_MESSAGE_MAX);
 	assert_int_equal(message_build(&b, "from@kura.example", "to@kura.example", subject, body,
 				       "<0123@kura>", 1795314799000000LL), 0);
 	check_header_lines(&b);
-	raw = calloc(1, b.n + 1);
+	raw = calloc(1, dbuf_len(&b.d) + 1);
 	assert_non_null(raw);
-	memcpy(raw, b.p, b.n);
+	memcpy(raw, dbuf_str(&b.d), dbuf_len(&b.d));
 	assert_non_null(strstr(raw, "Date: Sun, 22 Nov 2026 02:33:19 +0000\r\n"));
 	assert_non_null(strstr(raw, "\r\nFrom: from@kura.example\r\nTo: to@kura.example\r\n"));
 	assert_non_null(strstr(raw, "\r\nMessage-ID: <0123@kura>\r\nMIME-Version: 1.0\r\n"
