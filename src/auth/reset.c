@@ -111,21 +111,26 @@ int reset_request(struct db *db, const struct actor *who, const char *tenant_cod
 	} else if (strcmp(a.status, "active")) {
 		reason = "account not active";
 	}
-	/* the same queries whether or not the account exists (id 0 matches nothing) */
-	st = db_query(db, "SELECT COUNT(*) FROM password_resets WHERE account_id = $1 AND created_us > $2",
-		      "ii", a.id, now - 3600LL * 1000000);
-	r = db_step(st);
-	if (r > 0)
-		recent = db_int(st, 0);
-	db_done(st);
-	if (r < 0)
-		goto out;
-	if (!reason && recent >= KURA_RESETS_PER_HOUR)
-		reason = "too many requests";
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = db_exec(db, "UPDATE password_resets SET used_us = $2 WHERE account_id = $1 AND used_us IS NULL",
+	/* the hourly count is read in the transaction that issues, under the tenant's lock, so
+	 * parallel requests cannot each see room and mail more than KURA_RESETS_PER_HOUR; the
+	 * same queries run whether or not the account exists (id 0 matches nothing) */
+	r = t.id ? db_lock_tenant(db, t.id) : 0;
+	if (r == 0) {
+		st = db_query(db, "SELECT COUNT(*) FROM password_resets WHERE account_id = $1 AND created_us > $2",
+			      "ii", a.id, now - 3600LL * 1000000);
+		r = db_step(st);
+		if (r > 0)
+			recent = db_int(st, 0);
+		db_done(st);
+		r = r < 0 ? r : 0;
+	}
+	if (r == 0 && !reason && recent >= KURA_RESETS_PER_HOUR)
+		reason = "too many requests";
+	if (r == 0)
+		r = db_exec(db, "UPDATE password_resets SET used_us = $2 WHERE account_id = $1 AND used_us IS NULL",
 		    "ii", reason ? (int64_t)0 : a.id, now);
 	if (r == 0 && !reason)
 		r = issue(db, &t, &a, false, token, now);

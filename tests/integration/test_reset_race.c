@@ -102,10 +102,59 @@ static void test_one_token_many_uses(void **state)
 	it_response_free(r);
 }
 
+struct requester {
+	struct it_server *s;
+	pthread_barrier_t *go;
+	long status;
+};
+
+static void *request_reset(void *arg)
+{
+	struct requester *rq = arg;
+	struct it_response *r;
+
+	pthread_barrier_wait(rq->go);
+	r = it_send(rq->s, NULL, "POST", "/api/v1/password-reset",
+		    json_pack("{s:s, s:s}", "tenant", "alpha", "login", "carol"));
+	rq->status = r->status;
+	it_response_free(r);
+	return NULL;
+}
+
+/* Many reset requests for one account at once: the hourly limit (KURA_RESETS_PER_HOUR, 5)
+ * holds exactly; the count is read in the issuing transaction, not before it. */
+static void test_parallel_requests_keep_the_hourly_limit(void **state)
+{
+	struct it_server *s = *state;
+	struct requester rq[20];
+	pthread_t th[20];
+	pthread_barrier_t go;
+	struct it_session mgr;
+	int i;
+
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
+	it_create_account(s, &mgr, "alpha", "carol", "user", USER_PW, NULL);
+	assert_int_equal(pthread_barrier_init(&go, NULL, 20), 0);
+	for (i = 0; i < 20; i++) {
+		rq[i] = (struct requester){ .s = s, .go = &go };
+		assert_int_equal(pthread_create(&th[i], NULL, request_reset, &rq[i]), 0);
+	}
+	for (i = 0; i < 20; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(rq[i].status, 202);   /* the same answer for every request */
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(it_audit_count(s, &mgr, "action=password.reset.request&result=success"), 5);
+	assert_int_equal(it_audit_count(s, &mgr, "action=password.reset.request&result=failure"), 15);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_one_token_many_uses, it_setup_server, it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_parallel_requests_keep_the_hourly_limit, it_setup_server,
+						it_teardown_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
