@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/keyring_rt.h"
+#include "auth/clientcert.h"
 #include "files/files.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"
@@ -199,6 +200,10 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (outbox_set_key(master) < 0) {
 		fail("cannot derive the mail outbox key");
+		goto out;
+	}
+	if (clientcert_configure(master) < 0) {
+		fail("cannot derive the client certificate issuer key");
 		goto out;
 	}
 	if (mfa_configure(&cfg, master) < 0) {
