@@ -76,6 +76,32 @@ static void set_session_cookie(struct request *req, const char *token)
 	sodium_memzero(cookie, sizeof(cookie));
 }
 
+/* The login record of a session opened with a client certificate: its SHA-256 and subject
+ * (issue 16), beside the "session.create" of the login itself. */
+static int login_cert_record(struct request *req, const struct tenant *t, const struct account *a)
+{
+	struct clientcert_seen seen;
+	char target[KURA_LOGIN_MAX + 16];
+	json_t *det;
+	int r;
+
+	clientcert_describe(req->cert_der, req->cert_len, &seen);
+	str_printf(target, sizeof(target), "account:%s", a->login);
+	det = json_pack("{s:s, s:s}", "sha256", seen.sha256, "subject", seen.subject);
+	r = db_begin(req->db);
+	if (r == 0)
+		r = audit_record(req->db, &(struct audit_event){ .tenant_id = t->id, .actor = &req->actor,
+							       .category = AUDIT_AUTHENTICATION,
+							       .action = "session.client_certificate", .target = target,
+							       .result = AUDIT_SUCCESS, .details = det });
+	if (r == 0)
+		r = db_commit(req->db);
+	if (r < 0)
+		db_rollback(req->db);
+	json_decref(det);
+	return r;
+}
+
 /* The 201 answer of a completed login: the session cookie, CSRF token and the account. */
 static enum MHD_Result login_done(struct request *req, const struct tenant *t, const struct account *a,
 				  const char *auth_method)
@@ -90,6 +116,8 @@ static enum MHD_Result login_done(struct request *req, const struct tenant *t, c
 	http_cert_bound(req, t->id, t->code, a, cert);
 	r = session_create_cert(req->db, a, auth_method, cert, req->client_ip, req->user_agent, token, csrf,
 				&expires);
+	if (r == 0 && *cert)
+		r = login_cert_record(req, t, a);
 	if (r < 0)
 		return http_internal_error(req, r);
 	set_session_cookie(req, token);

@@ -60,6 +60,10 @@ static long tool(const char *cert, const char *method, const char *path, const c
 		argv[n++] = "-H";
 		argv[n++] = extra_header;
 	}
+	if (!strcmp(method, "PROPFIND")) {
+		argv[n++] = "-H";
+		argv[n++] = "Depth: 1";
+	}
 	if (body) {
 		argv[n++] = "-H";
 		argv[n++] = "Content-Type: application/json";
@@ -192,6 +196,7 @@ static void test_client_certificates(void **state)
 	issue(&boss, "carol", "carol");
 	revoked_id = issue(&boss, "bob", "bobold");
 	issue(&boss2, "bob", "betabob");
+	issue(&boss, "bob", "bob2");   /* bob's second device */
 	assert_true(bob_id > 0 && revoked_id > 0);
 
 	issue(&boss, "boss", "boss");
@@ -227,6 +232,31 @@ static void test_client_certificates(void **state)
 	assert_int_equal(tool("bob", "GET", "/api/v1/me", cookie, NULL, NULL, NULL, NULL), 200);
 	assert_int_equal(tool(NULL, "GET", "/api/v1/me", cookie, NULL, NULL, NULL, NULL), 401);
 	assert_int_equal(tool("carol", "GET", "/api/v1/me", cookie, NULL, NULL, NULL, NULL), 401);
+	assert_int_equal(tool("bob2", "GET", "/api/v1/me", cookie, NULL, NULL, NULL, NULL), 401);
+	assert_int_equal(login("bob2", "alpha", "bob", NULL, NULL), 201);
+	/* app passwords (HTTP Basic, API and WebDAV) need the certificate as well */
+	{
+		char basic[IT_STR * 2], *secret;
+		json_t *j;
+
+		out = NULL;
+		assert_int_equal(tool("bob", "POST", "/api/v1/me/app-passwords", cookie, csrf,
+				      "{\"name\":\"sync\",\"scope\":\"read\"}", NULL, &out), 201);
+		j = json_loads(strstr(out, "\r\n\r\n") + 4, 0, NULL);
+		assert_non_null(j);
+		secret = strdup(json_string_value(json_object_get(j, "secret")));
+		json_decref(j);
+		free(out);
+		it_basic_auth(basic, sizeof(basic), "bob@alpha", secret);
+		free(secret);
+		assert_int_equal(tool("bob", "GET", "/api/v1/me", NULL, NULL, NULL, basic, NULL), 200);
+		assert_int_equal(tool("bob", "PROPFIND", "/dav/alpha/", NULL, NULL, NULL, basic, NULL), 207);
+		out = NULL;
+		assert_int_equal(tool(NULL, "GET", "/api/v1/me", NULL, NULL, NULL, basic, &out), 401);
+		assert_non_null(strstr(out, "authentication-failed"));
+		free(out);
+		assert_int_equal(tool("carol", "PROPFIND", "/dav/alpha/", NULL, NULL, NULL, basic, NULL), 401);
+	}
 	/* the other tenant is unaffected */
 	assert_int_equal(login(NULL, "beta", "bob", NULL, NULL), 201);
 
@@ -272,6 +302,18 @@ static void test_client_certificates(void **state)
 	assert_non_null(strstr(out, "\"name\":\"bobold\""));
 	assert_non_null(strstr(out, "\"name\":\"carol\""));
 	assert_null(strstr(out, "betabob"));
+	free(out);
+	/* the refusals are in the tenant's audit log with the reason; logins with a certificate
+	 * carry its fingerprint and subject */
+	out = NULL;
+	assert_int_equal(tool("boss", "GET", "/api/v1/audit?limit=1000", bcookie, NULL, NULL, NULL, &out), 200);
+	assert_non_null(strstr(out, "\"certificate\":\"absent\""));
+	assert_non_null(strstr(out, "\"certificate\":\"unbound\""));
+	assert_non_null(strstr(out, "\"certificate\":\"untrusted\""));
+	assert_non_null(strstr(out, "\"certificate\":\"revoked\""));
+	assert_non_null(strstr(out, "\"certificate\":\"not the session's\""));
+	assert_non_null(strstr(out, "session.client_certificate"));
+	assert_non_null(strstr(out, "CN=bob,O=alpha"));
 	free(out);
 	(void)bob_id;
 	it_server_stop(srv);
