@@ -24,6 +24,9 @@
 #include "store/db.h"
 #include "tenant/tenant.h"
 
+/* the static parts (the issuer, signing) for certificates no request can make: expired ones */
+#include "../../src/auth/clientcert.c"
+
 struct fixture {
 	char dir[64];
 	char path[128];
@@ -260,6 +263,45 @@ static void test_issue_and_bind(void **state)
 	free(csr);
 }
 
+/* A certificate of the tenant's issuer, bound to the account and recorded, but outside its
+ * validity period: refused as untrusted. */
+static void test_expired(void **state)
+{
+	struct fixture *fx = *state;
+	const char *why = NULL, *reason = NULL;
+	char *csr = make_csr(fx, "old", "--key-type ecdsa --curve secp256r1"), *pem = NULL;
+	char sha[CLIENTCERT_SHA256_HEX];
+	struct issuer is = { 0 };
+	gnutls_x509_crq_t crq = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t der = { NULL, 0 };
+	json_t *item = NULL;
+
+	/* a valid one first, so the tenant has its issuer */
+	assert_int_equal(clientcert_issue(fx->db, &fx->boss_actor, fx->t.id, fx->t.code, &fx->bob, "now", csr, &pem,
+					  &item, &why), 0);
+	assert_int_equal(csr_import(csr, &crq, &why), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(issuer_load_tx(fx->db, fx->t.id, fx->t.code, &is), 0);
+	assert_int_equal(issue_sign(&is, crq, fx->t.code, &fx->bob, -2, &crt), 0);
+	assert_int_equal(crt_sha256(crt, sha), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO client_certs (tenant_id, account_id, name, sha256, subject,"
+					 " serial, not_before_us, not_after_us, created_us, created_by) VALUES ($1, $2,"
+					 " 'old', $3, '', '00', 0, 1, 0, 0)", "iit", fx->t.id, fx->bob.id, sha), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der), 0);
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason),
+			 -EACCES);
+	assert_string_equal(reason, "untrusted");
+	gnutls_free(der.data);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_x509_crq_deinit(crq);
+	issuer_clear(&is);
+	json_decref(item);
+	free(pem);
+	free(csr);
+}
+
 static void test_policy(void **state)
 {
 	struct fixture *fx = *state;
@@ -290,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_csr_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_and_bind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 	};
 
