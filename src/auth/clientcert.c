@@ -29,7 +29,9 @@
 #include "auth/auth.h"
 #include "auth/clientcert.h"
 #include "core/clock.h"
+#include "notify/mail.h"
 #include "store/db.h"
+#include "tenant/tenant.h"
 
 #define CC_KDF_CONTEXT "kuracert"
 #define CC_AD_PREFIX "kura cert issuer"
@@ -768,4 +770,77 @@ out:
 		gnutls_x509_crt_deinit(ca);
 	gnutls_x509_crt_deinit(crt);
 	return r;
+}
+
+/* ---------------------------------------------------------------- expiry notice */
+
+int clientcert_expiry_notify(struct db *db)
+{
+	int64_t ids[KURA_CERT_EXPIRY_BATCH];
+	int64_t now = clock_now_us(), soon = now + (int64_t)KURA_CERT_EXPIRY_NOTICE_DAYS * 86400 * 1000000;
+	struct db_stmt *st;
+	size_t n = 0, i;
+	int queued = 0, r;
+
+	st = db_query(db, "SELECT id FROM client_certs WHERE expiry_mailed = 0 AND not_after_us <= $1"
+			  " AND not_after_us > $2 AND revoked_us IS NULL ORDER BY not_after_us LIMIT $3",
+		      "iii", soon, now, (int64_t)KURA_CERT_EXPIRY_BATCH);
+	while ((r = db_step(st)) > 0)
+		ids[n++] = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		char login[KURA_LOGIN_MAX + 1] = "", email[KURA_EMAIL_MAX + 1] = "", name[KURA_CERT_NAME_MAX * 4 + 1] = "",
+		     sha[CLIENTCERT_SHA256_HEX] = "", status[16] = "";
+		int64_t tenant_id = 0, not_after = 0;
+		struct tenant t;
+
+		r = db_begin(db);
+		if (r < 0)
+			return r;
+		r = db_exec(db, "UPDATE client_certs SET expiry_mailed = 1 WHERE id = $1 AND expiry_mailed = 0", "i",
+			    ids[i]);
+		if (r == 0 && db_changes(db) != 1)
+			r = 1;   /* taken by someone else */
+		if (r == 0) {
+			st = db_query(db, "SELECT c.tenant_id, a.login, a.email, c.name, c.sha256, c.not_after_us, a.status"
+					  " FROM client_certs c JOIN accounts a ON a.id = c.account_id AND"
+					  " a.tenant_id = c.tenant_id WHERE c.id = $1", "i", ids[i]);
+			r = db_step(st);
+			if (r > 0) {
+				tenant_id = db_int(st, 0);
+				str_copy(login, sizeof(login), db_text(st, 1));
+				str_copy(email, sizeof(email), db_text(st, 2) ? db_text(st, 2) : "");
+				str_copy(name, sizeof(name), db_text(st, 3));
+				str_copy(sha, sizeof(sha), db_text(st, 4));
+				not_after = db_int(st, 5);
+				str_copy(status, sizeof(status), db_text(st, 6));
+			}
+			r = r < 0 ? r : r == 0 ? 1 : 0;
+			db_done(st);
+		}
+		if (r == 0)
+			r = tenant_get(db, tenant_id, &t);
+		if (r == 0 && *email && !strcmp(status, "active")) {
+			const struct mail_var vars[] = {
+				MAIL_TEXT("tenant_name", t.name), MAIL_TEXT("tenant_code", t.code),
+				MAIL_TEXT("login", login), MAIL_TEXT("cert_name", name),
+				MAIL_TEXT("cert_sha256", sha), MAIL_TIME("expires_at", not_after),
+			};
+			const struct mail m = { .name = "client-certificate-expiry", .zone = t.zone, .vars = vars,
+						.n_vars = ARRAY_SIZE(vars) };
+
+			r = mail_queue(db, tenant_id, email, &m, NULL);
+			if (r == 0)
+				queued++;
+		}
+		if (r >= 0)
+			r = db_commit(db);
+		if (r < 0) {
+			db_rollback(db);
+			return r;
+		}
+	}
+	return queued;
 }

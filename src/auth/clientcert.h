@@ -58,6 +58,12 @@ int clientcert_list(struct db *db, int64_t tenant_id, int64_t account_id, json_t
 /* Revokes one (recorded); -ENOENT when the tenant has no such certificate. */
 int clientcert_revoke(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id) KURA_WUR;
 
+/* Announces by mail to its owner each unrevoked certificate that expires within
+ * KURA_CERT_EXPIRY_NOTICE_DAYS and was not announced yet (once: expiry_mailed), at most
+ * KURA_CERT_EXPIRY_BATCH per call; each in its own transaction with the mail. The mail
+ * sender's task (notify.h mailer_set_task). Returns how many were queued, or <0. */
+int clientcert_expiry_notify(struct db *db);
+
 /* What a presented certificate is (clientcert_check). */
 struct clientcert_seen {
 	char sha256[CLIENTCERT_SHA256_HEX];   /* "" when none was presented */

@@ -336,6 +336,7 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot start the mail sender");
 		goto out;
 	}
+	mailer_set_task(mailer, clientcert_expiry_notify);   /* client certificates about to expire */
 	auditor = audit_worker_start(cfg.audit_checkpoint_s, cfg.audit_prune_s);
 	if (!auditor) {
 		fail("cannot start the audit checkpoint worker");

@@ -112,6 +112,8 @@
 #define KURA_CERT_LIFETIME_MAX_DAYS  825
 #define KURA_CERTS_PER_ACCOUNT       20            /* unrevoked, unexpired */
 #define KURA_CERT_LIST_MAX           1000
+#define KURA_CERT_EXPIRY_NOTICE_DAYS 14            /* the owner is mailed this long before expiry */
+#define KURA_CERT_EXPIRY_BATCH       50            /* announcements per mail-sender round */
 
 /* Paging */
 #define KURA_PAGE_DEFAULT            100

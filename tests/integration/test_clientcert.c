@@ -193,7 +193,23 @@ static void test_client_certificates(void **state)
 	it_response_free(r);
 
 	bob_id = issue(&boss, "bob", "bob");
+	/* carol's lifetime is 10 days: her owner is told by mail (within 14 days of the end) */
+	r = it_send(srv, &boss, "PATCH", "/api/v1/tenant/security", json_pack("{s:i}", "client_certificate_days", 10));
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "client_certificate_days")), 10);
+	it_response_free(r);
 	issue(&boss, "carol", "carol");
+	r = it_send(srv, &boss, "PATCH", "/api/v1/tenant/security", json_pack("{s:i}", "client_certificate_days", 365));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	{
+		struct it_mail *m = it_wait_for_mail(srv, "carol@alpha.example.com", 30);
+
+		assert_non_null(m);
+		assert_non_null(strstr(m->body, "expires at"));
+		assert_non_null(strstr(m->body, "\"carol\" of the account carol"));
+		it_mail_free(m);
+	}
 	revoked_id = issue(&boss, "bob", "bobold");
 	issue(&boss2, "bob", "betabob");
 	issue(&boss, "bob", "bob2");   /* bob's second device */

@@ -21,6 +21,7 @@
 #include "auth/clientcert.h"
 #include "core/config.h"
 #include "crypto/crypto.h"
+#include "notify/notify_int.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -58,7 +59,7 @@ static int setup(void **state)
 	config_defaults(&fx->cfg);
 	auth_configure(&fx->cfg);
 	randombytes_buf(fx->master, sizeof(fx->master));
-	if (clientcert_configure(fx->master) < 0)
+	if (clientcert_configure(fx->master) < 0 || outbox_set_key(fx->master) < 0)
 		return -1;
 	if (tenant_create(fx->db, &operator_actor, fx->master, "acme", "Acme", svcs, 1, NULL, 0, &fx->t) < 0 ||
 	    tenant_create(fx->db, &operator_actor, fx->master, "other", "Other", svcs, 1, NULL, 0, &fx->other) < 0)
@@ -322,6 +323,26 @@ static void test_policy(void **state)
 	assert_int_equal(clientcert_policy_get(fx->db, fx->t.id, &p), 0);
 	assert_true(clientcert_required(&p, "user"));
 	assert_int_equal(p.lifetime_days, 30);
+	/* the expiry notice: once, for what expires within 14 days only */
+	{
+		char *csr = make_csr(fx, "soon", "--key-type ecdsa --curve secp256r1"), *pem = NULL;
+		const char *why = NULL;
+		json_t *item = NULL;
+
+		assert_int_equal(clientcert_issue(fx->db, &fx->boss_actor, fx->t.id, fx->t.code, &fx->bob, "soon", csr,
+						  &pem, &item, &why), 0);   /* 30 days */
+		assert_int_equal(clientcert_expiry_notify(fx->db), 0);
+		free(pem);
+		json_decref(item);
+		assert_int_equal(clientcert_policy_set(fx->db, &fx->boss_actor, fx->t.id, NULL, 14, -1), 0);
+		assert_int_equal(clientcert_issue(fx->db, &fx->boss_actor, fx->t.id, fx->t.code, &fx->bob, "soon", csr,
+						  &pem, &item, &why), 0);
+		assert_int_equal(clientcert_expiry_notify(fx->db), 1);
+		assert_int_equal(clientcert_expiry_notify(fx->db), 0);
+		free(pem);
+		json_decref(item);
+		free(csr);
+	}
 	/* the other tenant is untouched */
 	assert_int_equal(clientcert_policy_get(fx->db, fx->other.id, &p), 0);
 	assert_string_equal(p.policy, "off");

@@ -31,5 +31,7 @@ CREATE TABLE client_certs (
   UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX client_certs_tenant ON client_certs(tenant_id, account_id);
+-- the mail sender's check for certificates that expire within 14 days (not yet announced)
+CREATE INDEX client_certs_expiry ON client_certs(expiry_mailed, not_after_us);
 
 ALTER TABLE sessions ADD COLUMN client_cert_sha256 TEXT;
