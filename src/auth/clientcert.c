@@ -97,14 +97,16 @@ int clientcert_policy_get(struct db *db, int64_t tenant_id, struct clientcert_po
 
 	memset(ret, 0, sizeof(*ret));
 	str_copy(ret->policy, sizeof(ret->policy), "off");
+	str_copy(ret->login_field, sizeof(ret->login_field), "cn");
 	ret->lifetime_days = 365;
-	st = db_query(db, "SELECT policy, lifetime_days, self_service FROM tenant_client_certs"
+	st = db_query(db, "SELECT policy, lifetime_days, self_service, login_field FROM tenant_client_certs"
 			  " WHERE tenant_id = $1", "i", tenant_id);
 	r = db_step(st);
 	if (r > 0) {
 		str_copy(ret->policy, sizeof(ret->policy), db_text(st, 0));
 		ret->lifetime_days = db_int(st, 1);
 		ret->self_service = db_int(st, 2) != 0;
+		str_copy(ret->login_field, sizeof(ret->login_field), db_text(st, 3));
 	}
 	db_done(st);
 	return r < 0 ? r : 0;
@@ -157,6 +159,34 @@ int clientcert_policy_set(struct db *db, const struct actor *who, int64_t tenant
 	if (r == 0)
 		r = db_commit(db);
 out:
+	if (r < 0)
+		db_rollback(db);
+	json_decref(det);
+	return r;
+}
+
+int clientcert_login_field_set(struct db *db, const struct actor *who, int64_t tenant_id, const char *field)
+{
+	json_t *det = NULL;
+	int r;
+
+	if (!field || (strcmp(field, "cn") && strcmp(field, "email") && strcmp(field, "upn")))
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = db_exec(db, "INSERT INTO tenant_client_certs (tenant_id, login_field) VALUES ($1, $2)"
+			" ON CONFLICT (tenant_id) DO UPDATE SET login_field = excluded.login_field", "it", tenant_id, field);
+	if (r == 0) {
+		det = json_pack("{s:s}", "client_certificate_login_field", field);
+		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+							    .category = AUDIT_ADMINISTRATION,
+							    .action = "client_certificate.policy",
+							    .target = "tenant", .result = AUDIT_SUCCESS,
+							    .details = det });
+	}
+	if (r == 0)
+		r = db_commit(db);
 	if (r < 0)
 		db_rollback(db);
 	json_decref(det);
@@ -667,6 +697,259 @@ int clientcert_revoke(struct db *db, const struct actor *who, int64_t tenant_id,
 	return r;
 }
 
+/* ---------------------------------------------------------------- the tenant's own CAs */
+
+static json_t *ca_row_json(struct db_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)db_int(st, 0), "subject", db_text(st, 1),
+			 "sha256", db_text(st, 2), "not_after", time_json(db_int(st, 3)), "created_at",
+			 time_json(db_int(st, 4)));
+}
+
+int clientcert_ca_add(struct db *db, const struct actor *who, int64_t tenant_id, const char *pem,
+		      json_t **ret_item, const char **ret_why)
+{
+	gnutls_x509_crt_t crt = NULL;
+	char sha[CLIENTCERT_SHA256_HEX], subject[KURA_CERT_SUBJECT_MAX + 1];
+	const char *first;
+	json_t *det = NULL, *item = NULL;
+	struct db_stmt *st;
+	unsigned crit = 0;
+	int64_t id = 0, now = clock_now_us(), na;
+	time_t now_s = (time_t)(now / 1000000);
+	int r;
+
+	*ret_why = "pem: is not one PEM CA certificate";
+	if (!pem || strlen(pem) > KURA_CERT_PEM_MAX)
+		return -EINVAL;
+	first = strstr(pem, "-----BEGIN ");
+	if (!first || strncmp(first, "-----BEGIN CERTIFICATE-----", 27) || strstr(first + 1, "-----BEGIN "))
+		return -EINVAL;
+	if (import_crt_pem(pem, &crt) < 0)
+		return -EINVAL;
+	r = -EINVAL;
+	if (gnutls_x509_crt_get_ca_status(crt, &crit) <= 0) {
+		*ret_why = "pem: is not a CA certificate (basicConstraints CA:TRUE)";
+		goto out_free;
+	}
+	if (gnutls_x509_crt_get_expiration_time(crt) <= now_s || gnutls_x509_crt_get_activation_time(crt) > now_s) {
+		*ret_why = "pem: the CA certificate is not in its validity period";
+		goto out_free;
+	}
+	if (crt_sha256(crt, sha) < 0)
+		goto out_free;
+	crt_subject(crt, subject, sizeof(subject));
+	na = (int64_t)gnutls_x509_crt_get_expiration_time(crt) * 1000000;
+	*ret_why = NULL;
+	r = db_begin(db);
+	if (r < 0)
+		goto out_free;
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0) {
+		st = db_query(db, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sha256 = $2 THEN 1 ELSE 0 END), 0)"
+				  " FROM tenant_client_cas WHERE tenant_id = $1", "it", tenant_id, sha);
+		r = db_step(st);
+		if (r > 0)
+			r = db_int(st, 1) ? -EEXIST : db_int(st, 0) >= KURA_CLIENT_CAS_MAX ? -E2BIG : 0;
+		db_done(st);
+	}
+	if (r == 0)
+		r = db_insert(db, &id, "INSERT INTO tenant_client_cas (tenant_id, pem, subject, sha256, not_after_us,"
+				       " created_us) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", "itttii", tenant_id,
+			      pem, subject, sha, na, now);
+	if (r == 0) {
+		det = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "subject", subject, "sha256", sha);
+		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+							    .category = AUDIT_ADMINISTRATION, .action = "client_ca.add",
+							    .target = "tenant", .result = AUDIT_SUCCESS, .details = det });
+	}
+	if (r == 0) {
+		st = db_query(db, "SELECT id, subject, sha256, not_after_us, created_us FROM tenant_client_cas"
+				  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
+		r = db_step(st);
+		if (r > 0)
+			item = ca_row_json(st);
+		r = r < 0 ? r : item ? 0 : -ENOMEM;
+		db_done(st);
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	if (r == 0) {
+		*ret_item = item;
+		item = NULL;
+	}
+out_free:
+	json_decref(item);
+	json_decref(det);
+	gnutls_x509_crt_deinit(crt);
+	return r;
+}
+
+int clientcert_ca_list(struct db *db, int64_t tenant_id, json_t **ret)
+{
+	json_t *arr = json_array();
+	struct db_stmt *st;
+	int r;
+
+	if (!arr)
+		return -ENOMEM;
+	st = db_query(db, "SELECT id, subject, sha256, not_after_us, created_us FROM tenant_client_cas"
+			  " WHERE tenant_id = $1 ORDER BY id", "i", tenant_id);
+	while ((r = db_step(st)) > 0)
+		json_array_append_new(arr, ca_row_json(st));
+	db_done(st);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
+}
+
+int clientcert_ca_delete(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id)
+{
+	json_t *det = NULL;
+	int r = db_begin(db);
+
+	if (r < 0)
+		return r;
+	r = db_exec(db, "DELETE FROM tenant_client_cas WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
+	if (r == 0 && db_changes(db) != 1)
+		r = -ENOENT;
+	if (r == 0) {
+		det = json_pack("{s:I}", "id", (json_int_t)id);
+		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+							    .category = AUDIT_ADMINISTRATION, .action = "client_ca.delete",
+							    .target = "tenant", .result = AUDIT_SUCCESS, .details = det });
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	json_decref(det);
+	return r;
+}
+
+/* Whether crt's field (cn, email, upn) names the account (login, or its e-mail address for
+ * the SAN kinds). */
+static bool external_names(gnutls_x509_crt_t crt, const char *field, const char *login, const char *email)
+{
+	char buf[KURA_EMAIL_MAX + 2];
+	unsigned i;
+
+	if (!strcmp(field, "cn")) {
+		size_t n = sizeof(buf) - 1;
+
+		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &n) < 0 ||
+		    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, NULL, &(size_t){ 0 }) !=
+			    GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return false;   /* none, or more than one CN */
+		buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = 0;
+		return strlen(buf) == n && !strcmp(buf, login);
+	}
+	for (i = 0; i < 16; i++) {
+		size_t n = sizeof(buf) - 1;
+		unsigned crit;
+		int t = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &n, &crit);
+
+		if (t == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (t < 0)
+			continue;
+		if (!strcmp(field, "email") ? t != GNUTLS_SAN_RFC822NAME
+					    : !(t == GNUTLS_SAN_OTHERNAME_MSUSERPRINCIPAL ||
+						(t == GNUTLS_SAN_OTHERNAME &&
+						 gnutls_x509_crt_get_subject_alt_othername_oid(crt, i, NULL, &(size_t){ 0 }) ==
+							 GNUTLS_SAN_OTHERNAME_MSUSERPRINCIPAL)))
+			continue;
+		buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = 0;
+		if (strlen(buf) != n)
+			continue;
+		if (!strcasecmp(buf, email) || !strcmp(buf, login))
+			return true;
+	}
+	return false;
+}
+
+/* A certificate of one of the tenant's own CAs that names the account: 0, and it is on the
+ * tenant's list from now on (so managers see and revoke it); -EACCES with *ret_reason. */
+static int external_check(struct db *db, int64_t tenant_id, int64_t account_id, gnutls_x509_crt_t crt,
+			  const char *sha, const char **ret_reason)
+{
+	gnutls_x509_crt_t cas[KURA_CLIENT_CAS_MAX];
+	struct clientcert_policy pol;
+	char login[KURA_LOGIN_MAX + 1] = "", email[KURA_EMAIL_MAX + 1] = "", subject[KURA_CERT_SUBJECT_MAX + 1];
+	unsigned n = 0, i, status = 0;
+	struct db_stmt *st;
+	int r;
+
+	st = db_query(db, "SELECT pem FROM tenant_client_cas WHERE tenant_id = $1 ORDER BY id LIMIT $2", "ii",
+		      tenant_id, (int64_t)KURA_CLIENT_CAS_MAX);
+	while ((r = db_step(st)) > 0 && n < KURA_CLIENT_CAS_MAX)
+		if (import_crt_pem(db_text(st, 0), &cas[n]) == 0)
+			n++;
+	db_done(st);
+	if (r < 0)
+		goto out;
+	r = -EACCES;   /* no CA of its own, or none that signed it: "untrusted" */
+	if (n == 0)
+		goto out;
+	if (gnutls_x509_crt_verify(crt, cas, n, 0, &status) < 0 || status != 0 ||
+	    gnutls_x509_crt_get_ca_status(crt, NULL) > 0)
+		goto out;
+	*ret_reason = "unbound";
+	r = clientcert_policy_get(db, tenant_id, &pol);
+	if (r == 0) {
+		st = db_query(db, "SELECT login, COALESCE(email, '') FROM accounts WHERE tenant_id = $1 AND id = $2", "ii",
+			      tenant_id, account_id);
+		r = db_step(st);
+		if (r > 0) {
+			str_copy(login, sizeof(login), db_text(st, 0));
+			str_copy(email, sizeof(email), db_text(st, 1));
+		}
+		r = r < 0 ? r : r == 0 ? -EACCES : 0;
+		db_done(st);
+	}
+	if (r == 0 && !external_names(crt, pol.login_field, login, email))
+		r = -EACCES;
+	if (r < 0)
+		goto out;
+	/* on the list: the binding (tenant, account, SHA-256) and revocation as for kura's own */
+	st = db_query(db, "SELECT account_id, COALESCE(revoked_us, 0) FROM client_certs WHERE tenant_id = $1"
+			  " AND sha256 = $2", "it", tenant_id, sha);
+	r = db_step(st);
+	if (r > 0) {
+		*ret_reason = db_int(st, 0) != account_id ? "unbound" : db_int(st, 1) ? "revoked" : NULL;
+		r = *ret_reason ? -EACCES : 0;
+		db_done(st);
+		goto out;
+	}
+	db_done(st);
+	if (r < 0)
+		goto out;
+	crt_subject(crt, subject, sizeof(subject));
+	r = db_in_transaction(db) ? -EACCES : db_begin(db);
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO client_certs (tenant_id, account_id, name, sha256, subject, serial,"
+				" not_before_us, not_after_us, created_us, created_by) VALUES ($1, $2, 'tenant CA', $3, $4,"
+				" '', $5, $6, $7, 0) ON CONFLICT (tenant_id, sha256) DO NOTHING",
+			    "iittiii", tenant_id, account_id, sha, subject,
+			    (int64_t)gnutls_x509_crt_get_activation_time(crt) * 1000000,
+			    (int64_t)gnutls_x509_crt_get_expiration_time(crt) * 1000000, clock_now_us());
+	if (r == 0)
+		r = db_commit(db);
+	else if (r != -EACCES)
+		db_rollback(db);
+	if (r == 0)
+		*ret_reason = NULL;
+out:
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	return r;
+}
+
 /* ---------------------------------------------------------------- check */
 
 void clientcert_describe(const unsigned char *der, size_t n, struct clientcert_seen *ret)
@@ -737,15 +1020,16 @@ int clientcert_check(struct db *db, int64_t tenant_id, const char *tenant_code, 
 	}
 	*ret_reason = "untrusted";
 	r = issuer_cert(db, tenant_id, &ca);
-	if (r == -ENOENT || r == -EIO) {
-		r = -EACCES;   /* the tenant never issued one: nothing can chain */
+	if (r == -ENOENT || r == -EIO)
+		r = -EACCES;   /* the tenant never issued one: only its own CAs can count */
+	else if (r < 0)
 		goto out;
-	}
-	if (r < 0)
-		goto out;
-	if (gnutls_x509_crt_verify(crt, &ca, 1, 0, &status) < 0 || status != 0 ||
-	    gnutls_x509_crt_get_ca_status(crt, NULL) > 0) {
+	if (r == 0 && (gnutls_x509_crt_verify(crt, &ca, 1, 0, &status) < 0 || status != 0))
 		r = -EACCES;
+	if (r == 0 && gnutls_x509_crt_get_ca_status(crt, NULL) > 0)
+		r = -EACCES;
+	if (r < 0) {   /* not kura's: maybe one of the tenant's own CAs */
+		r = external_check(db, tenant_id, account_id, crt, sha, ret_reason);
 		goto out;
 	}
 	*ret_reason = "unbound";

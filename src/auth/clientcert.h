@@ -31,6 +31,7 @@ struct clientcert_policy {
 	char policy[16];           /* "off", "managers", "all" */
 	int64_t lifetime_days;
 	bool self_service;         /* users may have a certificate issued for themselves */
+	char login_field[8];       /* the tenant's own CAs: "cn", "email" or "upn" */
 };
 /* The tenant's policy (defaults without a row). */
 int clientcert_policy_get(struct db *db, int64_t tenant_id, struct clientcert_policy *ret) KURA_WUR;
@@ -38,6 +39,18 @@ int clientcert_policy_get(struct db *db, int64_t tenant_id, struct clientcert_po
  * as "client_certificate.policy". -EINVAL for a bad value. */
 int clientcert_policy_set(struct db *db, const struct actor *who, int64_t tenant_id,
 			  const char *policy, int64_t lifetime_days, int self_service) KURA_WUR;
+/* The field of the tenant's own CAs' certificates that names the account ("cn", "email",
+ * "upn"); recorded as "client_certificate.policy". */
+int clientcert_login_field_set(struct db *db, const struct actor *who, int64_t tenant_id,
+			       const char *field) KURA_WUR;
+
+/* The tenant's own CAs. add: one PEM CA certificate (CA:TRUE, in its validity period, at
+ * most KURA_CERT_PEM_MAX bytes), at most KURA_CLIENT_CAS_MAX per tenant (-E2BIG), the same
+ * one twice -EEXIST; -EINVAL with *ret_why. Recorded ("client_ca.add", "client_ca.delete"). */
+int clientcert_ca_add(struct db *db, const struct actor *who, int64_t tenant_id, const char *pem,
+		      json_t **ret_item, const char **ret_why) KURA_WUR;
+int clientcert_ca_list(struct db *db, int64_t tenant_id, json_t **ret) KURA_WUR;
+int clientcert_ca_delete(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id) KURA_WUR;
 /* Whether the policy requires a certificate of an account with this role. */
 bool clientcert_required(const struct clientcert_policy *p, const char *role);
 

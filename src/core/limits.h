@@ -114,6 +114,7 @@
 #define KURA_CERT_LIST_MAX           1000
 #define KURA_CERT_EXPIRY_NOTICE_DAYS 14            /* the owner is mailed this long before expiry */
 #define KURA_CERT_EXPIRY_BATCH       50            /* announcements per mail-sender round */
+#define KURA_CLIENT_CAS_MAX          10            /* a tenant's own CAs */
 
 /* Paging */
 #define KURA_PAGE_DEFAULT            100

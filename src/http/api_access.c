@@ -127,6 +127,7 @@ static enum MHD_Result security_view(struct request *req, unsigned status)
 		json_object_set_new(body, "client_certificate", json_string(cp.policy));
 		json_object_set_new(body, "client_certificate_days", json_integer(cp.lifetime_days));
 		json_object_set_new(body, "client_certificate_self_service", json_boolean(cp.self_service));
+		json_object_set_new(body, "client_certificate_login_field", json_string(cp.login_field));
 	}
 	return http_json(req, status, body);
 }
@@ -139,12 +140,14 @@ static enum MHD_Result api_security_get(struct request *req)
 static enum MHD_Result api_security_patch(struct request *req)
 {
 	static const char *const cert_policies[] = { "off", "managers", "all", NULL };
+	static const char *const cert_fields[] = { "cn", "email", "upn", NULL };
+	const char *cert_field = NULL;
 	int64_t vals[3] = { 0, 0, 0 }, cert_days = 0;
 	const char *cert_policy = NULL;
 	int cert_self = -1;
 	enum field_state state[3];
 	bool changed[3];
-	struct field spec[6];
+	struct field spec[7];
 	struct lockout_policy set;
 	enum MHD_Result res;
 	size_t i;
@@ -161,6 +164,8 @@ static enum MHD_Result api_security_patch(struct request *req)
 				  .max = KURA_CERT_LIFETIME_MAX_DAYS, .ret_int = &cert_days };
 	spec[5] = (struct field){ .name = "client_certificate_self_service", .kind = FIELD_BOOL,
 				  .ret_bool = &cert_self };
+	spec[6] = (struct field){ .name = "client_certificate_login_field", .kind = FIELD_ENUM,
+				  .values = cert_fields, .ret_str = &cert_field };
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
 	if (cert_policy || cert_days > 0 || cert_self >= 0) {
@@ -176,6 +181,11 @@ static enum MHD_Result api_security_patch(struct request *req)
 					    "client_certificate");
 		r = clientcert_policy_set(req->db, &req->actor, req->session.account.tenant_id, cert_policy,
 					  cert_days, cert_self);
+		if (r < 0)
+			return http_internal_error(req, r);
+	}
+	if (cert_field) {
+		r = clientcert_login_field_set(req->db, &req->actor, req->session.account.tenant_id, cert_field);
 		if (r < 0)
 			return http_internal_error(req, r);
 	}

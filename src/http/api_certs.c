@@ -287,7 +287,58 @@ static enum MHD_Result api_cert_revoke(struct request *req)
 	return http_empty(req, 204);
 }
 
+static enum MHD_Result api_client_cas_list(struct request *req)
+{
+	json_t *items = NULL;
+	int r = clientcert_ca_list(req->db, req->session.account.tenant_id, &items);
+
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, json_pack("{s:o}", "items", items));
+}
+
+static enum MHD_Result api_client_ca_add(struct request *req)
+{
+	const char *pem = NULL, *why = NULL;
+	const struct field spec[] = {
+		{ .name = "pem", .kind = FIELD_STRING, .required = true, .max_chars = KURA_CERT_PEM_MAX, .ret_str = &pem },
+	};
+	json_t *item = NULL;
+	enum MHD_Result res;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	r = clientcert_ca_add(req->db, &req->actor, req->session.account.tenant_id, pem, &item, &why);
+	if (r == -EINVAL)
+		return http_problem(req, 400, "invalid-field", why ? why : "pem: is not acceptable", "pem");
+	if (r == -EEXIST)
+		return http_problem(req, 409, "conflict", "this CA is on the list already", NULL);
+	if (r == -E2BIG)
+		return http_problem(req, 409, "conflict", "a tenant has at most 10 CAs of its own; remove one", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 201, item);
+}
+
+static enum MHD_Result api_client_ca_delete(struct request *req)
+{
+	int64_t id;
+	int r = safe_atoi64(req->params[0], &id) == 0 && id > 0
+			? clientcert_ca_delete(req->db, &req->actor, req->session.account.tenant_id, id)
+			: -ENOENT;
+
+	if (r == -ENOENT)
+		return http_problem(req, 404, "not-found", "no such CA in this tenant", NULL);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_empty(req, 204);
+}
+
 const struct route api_certs_routes[] = {
+	{ "GET", "/api/v1/tenant/client-cas", api_client_cas_list, 0, PERM_SECURITY_READ },
+	{ "POST", "/api/v1/tenant/client-cas", api_client_ca_add, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
+	{ "DELETE", "/api/v1/tenant/client-cas/*", api_client_ca_delete, R_NOAPP, PERM_SECURITY_WRITE },
 	{ "POST", "/api/v1/accounts/*/certificates", api_account_cert_issue, R_BODY | R_NOAPP, PERM_ACCOUNT_WRITE },
 	{ "POST", "/api/v1/me/certificates", api_me_cert_issue, R_BODY | R_NOAPP, PERM_SELF },
 	{ "GET", "/api/v1/me/certificates", api_me_certs, R_NOAPP, PERM_SELF },

@@ -141,6 +141,32 @@ static long issue(const struct it_session *mgr, const char *login, const char *n
 	return id;
 }
 
+/* The tenant's own CA (certtool) and certificates it issues: NAME.crt/.key with CN cn */
+static void make_own_ca(void)
+{
+	char cmd[IT_STR * 8];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf 'cn = \"Alpha Device CA\"\\nca\\ncert_signing_key\\nexpiration_days = 30\\n' > ca.tmpl &&"
+		 " certtool --generate-privkey --key-type ecdsa --outfile ca.key >/dev/null 2>&1 &&"
+		 " certtool --generate-self-signed --load-privkey ca.key --template ca.tmpl --outfile ca.crt"
+		 " >/dev/null 2>&1", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void make_own_cert(const char *name, const char *cn)
+{
+	char cmd[IT_STR * 8];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf 'cn = \"%s\"\\ntls_www_client\\nsigning_key\\nexpiration_days = 30\\n' > %s.tmpl &&"
+		 " certtool --generate-privkey --key-type ecdsa --outfile %s.key >/dev/null 2>&1 &&"
+		 " certtool --generate-certificate --load-privkey %s.key --load-ca-certificate ca.crt"
+		 " --load-ca-privkey ca.key --template %s.tmpl --outfile %s.crt >/dev/null 2>&1",
+		 dir, cn, name, name, name, name, name);
+	assert_int_equal(system(cmd), 0);
+}
+
 static long login(const char *cert, const char *tenant, const char *user, char *ret_cookie, char *ret_csrf)
 {
 	char body[IT_STR], *out = NULL, *c;
@@ -319,6 +345,55 @@ static void test_client_certificates(void **state)
 	assert_non_null(strstr(out, "\"name\":\"carol\""));
 	assert_null(strstr(out, "betabob"));
 	free(out);
+	/* the tenant's own CA, its certificates mapped to logins by subject CN */
+	{
+		char cap[IT_STR * 2], *ca, *j;
+		json_t *b;
+
+		make_own_ca();
+		make_own_cert("extcarol", "carol");
+		make_own_cert("extbob", "bob");
+		assert_int_equal(login("extcarol", "alpha", "carol", NULL, NULL), 401);   /* CA not listed yet */
+		snprintf(cap, sizeof(cap), "%s/ca.crt", dir);
+		ca = it_read_file(cap, NULL);
+		assert_non_null(ca);
+		b = json_pack("{s:s}", "pem", ca);
+		j = json_dumps(b, 0);
+		json_decref(b);
+		out = NULL;
+		assert_int_equal(tool("boss", "POST", "/api/v1/tenant/client-cas", bcookie, bcsrf, j, NULL, &out), 201);
+		assert_non_null(strstr(out, "Alpha Device CA"));
+		free(out);
+		assert_int_equal(tool("boss", "POST", "/api/v1/tenant/client-cas", bcookie, bcsrf, j, NULL, NULL), 409);
+		free(j);
+		/* a leaf is not a CA */
+		snprintf(cap, sizeof(cap), "%s/bob.crt", dir);
+		free(ca);
+		ca = it_read_file(cap, NULL);
+		b = json_pack("{s:s}", "pem", ca);
+		j = json_dumps(b, 0);
+		json_decref(b);
+		assert_int_equal(tool("boss", "POST", "/api/v1/tenant/client-cas", bcookie, bcsrf, j, NULL, NULL), 400);
+		free(j);
+		free(ca);
+		assert_int_equal(login("extcarol", "alpha", "carol", NULL, NULL), 201);
+		assert_int_equal(login("extbob", "alpha", "carol", NULL, NULL), 401);   /* names bob */
+		assert_int_equal(login("extbob", "beta", "bob", NULL, NULL), 201);      /* beta: policy off */
+		out = NULL;
+		assert_int_equal(tool("boss", "GET", "/api/v1/tenant/client-cas", bcookie, NULL, NULL, NULL, &out), 200);
+		assert_non_null(strstr(out, "Alpha Device CA"));
+		free(out);
+		/* on the tenant's list after its first use, so it can be revoked */
+		out = NULL;
+		assert_int_equal(tool("boss", "GET", "/api/v1/certificates", bcookie, NULL, NULL, NULL, &out), 200);
+		assert_non_null(strstr(out, "\"name\":\"tenant CA\""));
+		free(out);
+		/* the other tenant's manager sees none of it */
+		r = it_get(srv, &boss2, "/api/v1/tenant/client-cas");
+		IT_ASSERT_STATUS(r, 200);
+		assert_int_equal(json_array_size(json_object_get(r->json, "items")), 0);
+		it_response_free(r);
+	}
 	/* the refusals are in the tenant's audit log with the reason; logins with a certificate
 	 * carry its fingerprint and subject */
 	out = NULL;

@@ -10,6 +10,7 @@ CREATE TABLE tenant_client_certs (
   policy         TEXT NOT NULL DEFAULT 'off' CHECK (policy IN ('off', 'managers', 'all')),
   lifetime_days  BIGINT NOT NULL DEFAULT 365,
   self_service   INTEGER NOT NULL DEFAULT 0 CHECK (self_service IN (0, 1)),
+  login_field    TEXT NOT NULL DEFAULT 'cn' CHECK (login_field IN ('cn', 'email', 'upn')),
   issuer_key     BLOB,
   issuer_pem     TEXT
 );
@@ -33,5 +34,19 @@ CREATE TABLE client_certs (
 CREATE INDEX client_certs_tenant ON client_certs(tenant_id, account_id);
 -- the mail sender's check for certificates that expire within 14 days (not yet announced)
 CREATE INDEX client_certs_expiry ON client_certs(expiry_mailed, not_after_us);
+
+-- The tenant's own CAs: certificates they issue count when the field login_field names
+-- (subject CN = login; SAN e-mail or UPN = the account's e-mail address or login).
+CREATE TABLE tenant_client_cas (
+  id            INTEGER PRIMARY KEY,
+  tenant_id     BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  pem           TEXT NOT NULL,
+  subject       TEXT NOT NULL,
+  sha256        TEXT NOT NULL,
+  not_after_us  BIGINT NOT NULL,
+  created_us    BIGINT NOT NULL,
+  UNIQUE (tenant_id, sha256)
+);
+CREATE INDEX tenant_client_cas_tenant ON tenant_client_cas(tenant_id);
 
 ALTER TABLE sessions ADD COLUMN client_cert_sha256 TEXT;
