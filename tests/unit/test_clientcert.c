@@ -303,6 +303,83 @@ static void test_expired(void **state)
 	free(csr);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* The tenant's own CA: a certificate it issued counts when its mapped field names the
+ * account (here the SAN e-mail = the account's address); not a CA, not another's. */
+static void test_own_ca(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[2048], p[256], *ca, *leaf;
+	const char *why = NULL, *reason = NULL;
+	gnutls_datum_t der;
+	json_t *item = NULL;
+
+	str_printf(cmd, sizeof(cmd),
+		   "cd %s && printf 'cn = ca\\nca\\ncert_signing_key\\n' > ca.tmpl && certtool --generate-privkey"
+		   " --key-type ecdsa --outfile ca.key >/dev/null 2>&1 && certtool --generate-self-signed --load-privkey"
+		   " ca.key --template ca.tmpl --outfile ca.crt >/dev/null 2>&1 &&"
+		   " printf 'cn = someone\\nemail = BOB@example.com\\ntls_www_client\\nsigning_key\\n' > l.tmpl &&"
+		   " certtool --generate-privkey --key-type ecdsa --outfile l.key >/dev/null 2>&1 && certtool"
+		   " --generate-certificate --load-privkey l.key --load-ca-certificate ca.crt --load-ca-privkey ca.key"
+		   " --template l.tmpl --outfile l.crt >/dev/null 2>&1", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	str_printf(p, sizeof(p), "%s/ca.crt", fx->dir);
+	ca = slurp(p);
+	str_printf(p, sizeof(p), "%s/l.crt", fx->dir);
+	leaf = slurp(p);
+	der = pem_to_der(leaf);
+	/* not listed: untrusted */
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason),
+			 -EACCES);
+	assert_string_equal(reason, "untrusted");
+	assert_int_equal(clientcert_ca_add(fx->db, &fx->boss_actor, fx->t.id, leaf, &item, &why), -EINVAL);
+	assert_int_equal(clientcert_ca_add(fx->db, &fx->boss_actor, fx->t.id, ca, &item, &why), 0);
+	json_decref(item);
+	assert_int_equal(clientcert_ca_add(fx->db, &fx->boss_actor, fx->t.id, ca, &item, &why), -EEXIST);
+	/* the default mapping is the CN ("someone"): unbound */
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason),
+			 -EACCES);
+	assert_string_equal(reason, "unbound");
+	assert_int_equal(clientcert_login_field_set(fx->db, &fx->boss_actor, fx->t.id, "email"), 0);
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->boss.id, der.data, der.size, &reason),
+			 -EACCES);
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason), 0);
+	/* the other tenant does not trust acme's CA */
+	assert_int_equal(clientcert_check(fx->db, fx->other.id, fx->other.code, fx->other_bob.id, der.data, der.size,
+					  &reason), -EACCES);
+	/* now on acme's list: revocable */
+	{
+		json_t *list = NULL;
+
+		assert_int_equal(clientcert_list(fx->db, fx->t.id, 0, &list), 0);
+		assert_int_equal(json_array_size(list), 1);
+		assert_int_equal(clientcert_revoke(fx->db, &fx->boss_actor, fx->t.id,
+						   json_integer_value(json_object_get(json_array_get(list, 0), "id"))), 0);
+		json_decref(list);
+	}
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason),
+			 -EACCES);
+	assert_string_equal(reason, "revoked");
+	gnutls_free(der.data);
+	free(ca);
+	free(leaf);
+}
+
 static void test_policy(void **state)
 {
 	struct fixture *fx = *state;
@@ -354,6 +431,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_csr_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_and_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_ca, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 	};
 
