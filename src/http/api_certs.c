@@ -100,16 +100,16 @@ static void request_cert(struct request *req)
 		return;
 	req->cert_read = true;
 	h = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-Client-Cert");
-	if (h && *h) {
-		if (peer_is_trusted_proxy(req)) {
-			if (!header_cert(req, h))
-				log_warn("cert.header", "request %s: X-Client-Cert from the trusted proxy is not a "
-					 "certificate", req->request_id);
-			return;   /* behind the proxy the header is the only source */
-		}
+	if (req->srv->n_trusted > 0 && peer_is_trusted_proxy(req)) {
+		/* behind the proxy the header is the only source (the proxy's own TLS is not the client's) */
+		if (h && *h && !header_cert(req, h))
+			log_warn("cert.header", "request %s: X-Client-Cert from the trusted proxy is not a certificate",
+				 req->request_id);
+		return;
+	}
+	if (h && *h)
 		log_warn("cert.header", "request %s: X-Client-Cert from %s (not a trusted proxy) ignored",
 			 req->request_id, req->client_ip);
-	}
 	if (req->srv->tls) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->con,
 									     MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -138,17 +138,19 @@ bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_cod
 	int r;
 
 	*ret_err = 0;
-	request_cert(req);
-	clientcert_describe(req->cert_der, req->cert_len, &seen);
 	if (ret_seen)
-		*ret_seen = seen;
+		memset(ret_seen, 0, sizeof(*ret_seen));
 	r = clientcert_policy_get(req->db, tenant_id, &pol);
 	if (r < 0) {
 		*ret_err = r;
 		return false;
 	}
 	if (!clientcert_required(&pol, a->role) && !(session_sha256 && *session_sha256))
-		return true;
+		return true;   /* nothing to check: the certificate is not even parsed */
+	request_cert(req);
+	clientcert_describe(req->cert_der, req->cert_len, &seen);
+	if (ret_seen)
+		*ret_seen = seen;
 	r = clientcert_check(req->db, tenant_id, tenant_code, a->id, req->cert_der, req->cert_len, &reason);
 	if (r == 0 && session_sha256 && *session_sha256 && strcmp(session_sha256, seen.sha256)) {
 		r = -EACCES;

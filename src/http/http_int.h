@@ -156,7 +156,7 @@ extern const size_t api_certs_n_routes;
  * in *ret_err (then false as well). */
 bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_code,
 		  const struct account *a, const char *session_sha256, const char *action,
-		  struct clientcert_seen *ret_seen, int *ret_err);
+		  struct clientcert_seen *ret_seen, int *ret_err);   /* ret_seen zeroed when nothing was checked */
 /* The SHA-256 of the request's certificate when it is valid and bound to the account, else
  * "" (what a new session records). */
 void http_cert_bound(struct request *req, int64_t tenant_id, const char *tenant_code, const struct account *a,

@@ -276,6 +276,34 @@ static void test_client_certificates(void **state)
 	assert_int_equal(tool("carol", "GET", "/api/v1/me", cookie, NULL, NULL, NULL, NULL), 401);
 	assert_int_equal(tool("bob2", "GET", "/api/v1/me", cookie, NULL, NULL, NULL, NULL), 401);
 	assert_int_equal(login("bob2", "alpha", "bob", NULL, NULL), 201);
+	/* a user asks for their own certificate only when the tenant allows it */
+	{
+		char csrbody[IT_STR * 8], csrp[IT_STR * 2], *csr;
+		json_t *b;
+		char *j;
+
+		make_csr("bobself");
+		snprintf(csrp, sizeof(csrp), "%s/bobself.csr", dir);
+		csr = it_read_file(csrp, NULL);
+		b = json_pack("{s:s, s:s}", "csr", csr, "name", "self");
+		j = json_dumps(b, 0);
+		snprintf(csrbody, sizeof(csrbody), "%s", j);
+		free(j);
+		json_decref(b);
+		free(csr);
+		out = NULL;
+		assert_int_equal(tool("bob", "POST", "/api/v1/me/certificates", cookie, csrf, csrbody, NULL, &out), 403);
+		assert_non_null(strstr(out, "permission-denied"));
+		free(out);
+		assert_int_equal(tool("boss", "PATCH", "/api/v1/tenant/security", bcookie, bcsrf,
+				      "{\"client_certificate_self_service\":true}", NULL, NULL), 200);
+		assert_int_equal(tool("bob", "POST", "/api/v1/me/certificates", cookie, csrf, csrbody, NULL, NULL), 201);
+		out = NULL;
+		assert_int_equal(tool("bob", "GET", "/api/v1/me/certificates", cookie, NULL, NULL, NULL, &out), 200);
+		assert_non_null(strstr(out, "\"name\":\"self\""));
+		assert_null(strstr(out, "carol"));
+		free(out);
+	}
 	/* app passwords (HTTP Basic, API and WebDAV) need the certificate as well */
 	{
 		char basic[IT_STR * 2], *secret;
