@@ -126,6 +126,7 @@ struct session {
 	struct account account;
 	char tenant_code[KURA_TENANT_CODE_MAX + 1];
 	char tenant_name[KURA_TENANT_NAME_MAX * 4 + 1];
+	char client_cert_sha256[65];   /* the certificate it was opened with, "" for none (issue 16) */
 };
 
 /* New session for an authenticated account: ret_token is the cookie value, ret_csrf the
@@ -133,6 +134,11 @@ struct session {
 int session_create(struct db *db, const struct account *a, const char *auth_method,
 		   const char *client_ip, const char *user_agent, char *ret_token, char *ret_csrf,
 		   int64_t *ret_expires_us) KURA_WUR;
+/* The same, recording the SHA-256 (hex) of the client certificate it was opened with (NULL
+ * or "": none); such a session needs that certificate on every request (issue 16). */
+int session_create_cert(struct db *db, const struct account *a, const char *auth_method,
+			const char *client_cert_sha256, const char *client_ip, const char *user_agent,
+			char *ret_token, char *ret_csrf, int64_t *ret_expires_us) KURA_WUR;
 /* Finds a live session (idle and absolute timeouts checked; an expired one is deleted) for
  * an active account of an active tenant. -ENOENT when there is none. */
 int session_lookup(struct db *db, const char *token, struct session *ret) KURA_WUR;

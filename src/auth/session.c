@@ -27,6 +27,14 @@ int session_create(struct db *db, const struct account *a, const char *auth_meth
 		   const char *client_ip, const char *user_agent, char *ret_token, char *ret_csrf,
 		   int64_t *ret_expires_us)
 {
+	return session_create_cert(db, a, auth_method, NULL, client_ip, user_agent, ret_token, ret_csrf,
+				   ret_expires_us);
+}
+
+int session_create_cert(struct db *db, const struct account *a, const char *auth_method,
+			const char *client_cert_sha256, const char *client_ip, const char *user_agent,
+			char *ret_token, char *ret_csrf, int64_t *ret_expires_us)
+{
 	char token[TOKEN_STR_LEN + 1], csrf[TOKEN_STR_LEN + 1];
 	unsigned char token_h[TOKEN_HASH_BYTES], csrf_h[TOKEN_HASH_BYTES];
 	int64_t now = clock_now_us(), expires = now + (int64_t)session_absolute_seconds() * 1000000;
@@ -43,10 +51,11 @@ int session_create(struct db *db, const struct account *a, const char *auth_meth
 	if (r < 0)
 		goto out;
 	r = db_exec(db, "INSERT INTO sessions (token_hash, csrf_hash, tenant_id, account_id, created_us,"
-			" last_seen_us, expires_us, client_ip, user_agent, auth_method)"
-			" VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)",
-		    "bbiiiittt", token_h, sizeof(token_h), csrf_h, sizeof(csrf_h), a->tenant_id, a->id, now,
-		    expires, client_ip, user_agent, auth_method);
+			" last_seen_us, expires_us, client_ip, user_agent, auth_method, client_cert_sha256)"
+			" VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10)",
+		    "bbiiiitttt", token_h, sizeof(token_h), csrf_h, sizeof(csrf_h), a->tenant_id, a->id, now,
+		    expires, client_ip, user_agent, auth_method,
+		    client_cert_sha256 && *client_cert_sha256 ? client_cert_sha256 : NULL);
 	/* bound the sessions one account can hold: the oldest beyond the limit end */
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM sessions WHERE account_id = $1 AND id NOT IN"
@@ -83,7 +92,8 @@ int session_lookup(struct db *db, const char *token, struct session *ret)
 	st = db_query(db, "SELECT s.id, s.created_us, s.last_seen_us, s.expires_us, s.csrf_hash,"
 			  " a.id, a.tenant_id, a.login, a.email, a.display_name, a.role, a.status,"
 			  " a.must_change_password, a.locked_until_us, COALESCE(a.last_login_us, 0),"
-			  " a.created_us, t.code, t.name, t.status, s.auth_method"
+			  " a.created_us, t.code, t.name, t.status, s.auth_method,"
+			  " COALESCE(s.client_cert_sha256, '')"
 			  " FROM sessions s JOIN accounts a ON a.id = s.account_id AND a.tenant_id = s.tenant_id"
 			  " JOIN tenants t ON t.id = s.tenant_id WHERE s.token_hash = $1",
 		      "b", h, sizeof(h));
@@ -114,6 +124,7 @@ int session_lookup(struct db *db, const char *token, struct session *ret)
 	str_copy(s.tenant_code, sizeof(s.tenant_code), db_text(st, 16));
 	str_copy(s.tenant_name, sizeof(s.tenant_name), db_text(st, 17));
 	str_copy(s.auth_method, sizeof(s.auth_method), db_text(st, 19));
+	str_copy(s.client_cert_sha256, sizeof(s.client_cert_sha256), db_text(st, 20));
 	s.second_factor = strcmp(s.auth_method, "password") != 0;
 	r = strcmp(db_text(st, 18), "active") ? -ENOENT : 0;
 	db_done(st);

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "crypto/keyring_rt.h"
+#include "auth/clientcert.h"
 #include "files/files.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"
@@ -201,6 +202,10 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot derive the mail outbox key");
 		goto out;
 	}
+	if (clientcert_configure(master) < 0) {
+		fail("cannot derive the client certificate issuer key");
+		goto out;
+	}
 	if (mfa_configure(&cfg, master) < 0) {
 		str_printf(err, sizeof(err), "%s: [server] public_url must be an http:// or https:// URL (it is the "
 			   "WebAuthn origin)", cfg.path);
@@ -331,6 +336,7 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot start the mail sender");
 		goto out;
 	}
+	mailer_set_task(mailer, clientcert_expiry_notify);   /* client certificates about to expire */
 	auditor = audit_worker_start(cfg.audit_checkpoint_s, cfg.audit_prune_s);
 	if (!auditor) {
 		fail("cannot start the audit checkpoint worker");

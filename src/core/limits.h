@@ -103,6 +103,19 @@
 #define KURA_APP_PASSWORD_NAME_MAX   100           /* code points */
 #define KURA_APP_PASSWORD_TOUCH_S    60            /* last-used written at most this often */
 
+/* Client certificates (issue 16, auth/clientcert.c) */
+#define KURA_CSR_PEM_MAX             8192          /* bytes of a CSR PEM in a request body */
+#define KURA_CSR_RSA_BITS_MAX        8192
+#define KURA_CERT_PEM_MAX            8192          /* a client certificate (X-Client-Cert, escaped: x3) */
+#define KURA_CERT_NAME_MAX           100           /* code points of a certificate's name */
+#define KURA_CERT_SUBJECT_MAX        512           /* bytes of a subject DN kept and recorded */
+#define KURA_CERT_LIFETIME_MAX_DAYS  825
+#define KURA_CERTS_PER_ACCOUNT       20            /* unrevoked, unexpired */
+#define KURA_CERT_LIST_MAX           1000
+#define KURA_CERT_EXPIRY_NOTICE_DAYS 14            /* the owner is mailed this long before expiry */
+#define KURA_CERT_EXPIRY_BATCH       50            /* announcements per mail-sender round */
+#define KURA_CLIENT_CAS_MAX          10            /* a tenant's own CAs */
+
 /* Paging */
 #define KURA_PAGE_DEFAULT            100
 #define KURA_PAGE_MAX                1000

@@ -182,6 +182,15 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 	req->actor.tenant_id = req->session.account.tenant_id;
 	req->actor.account_id = req->session.account.id;
 	req->actor.name = req->session.account.login;
+	/* client certificates (issue 16): the same refusal as a wrong app password */
+	if (!http_cert_ok(req, req->session.account.tenant_id, req->session.tenant_code, &req->session.account,
+			  NULL, "app_password.authenticate", NULL, &r)) {
+		req->has_session = false;
+		*ret = r < 0 ? http_internal_error(req, r)
+			     : http_problem(req, 401, "authentication-failed",
+					    "HTTP Basic needs login@tenant and a valid app password", NULL);
+		return false;
+	}
 	return true;
 }
 

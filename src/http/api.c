@@ -76,6 +76,32 @@ static void set_session_cookie(struct request *req, const char *token)
 	sodium_memzero(cookie, sizeof(cookie));
 }
 
+/* The login record of a session opened with a client certificate: its SHA-256 and subject
+ * (issue 16), beside the "session.create" of the login itself. */
+static int login_cert_record(struct request *req, const struct tenant *t, const struct account *a)
+{
+	struct clientcert_seen seen;
+	char target[KURA_LOGIN_MAX + 16];
+	json_t *det;
+	int r;
+
+	clientcert_describe(req->cert_der, req->cert_len, &seen);
+	str_printf(target, sizeof(target), "account:%s", a->login);
+	det = json_pack("{s:s, s:s}", "sha256", seen.sha256, "subject", seen.subject);
+	r = db_begin(req->db);
+	if (r == 0)
+		r = audit_record(req->db, &(struct audit_event){ .tenant_id = t->id, .actor = &req->actor,
+							       .category = AUDIT_AUTHENTICATION,
+							       .action = "session.client_certificate", .target = target,
+							       .result = AUDIT_SUCCESS, .details = det });
+	if (r == 0)
+		r = db_commit(req->db);
+	if (r < 0)
+		db_rollback(req->db);
+	json_decref(det);
+	return r;
+}
+
 /* The 201 answer of a completed login: the session cookie, CSRF token and the account. */
 static enum MHD_Result login_done(struct request *req, const struct tenant *t, const struct account *a,
 				  const char *auth_method)
@@ -85,7 +111,13 @@ static enum MHD_Result login_done(struct request *req, const struct tenant *t, c
 	json_t *body;
 	int r;
 
-	r = session_create(req->db, a, auth_method, req->client_ip, req->user_agent, token, csrf, &expires);
+	char cert[CLIENTCERT_SHA256_HEX];
+
+	http_cert_bound(req, t->id, t->code, a, cert);
+	r = session_create_cert(req->db, a, auth_method, cert, req->client_ip, req->user_agent, token, csrf,
+				&expires);
+	if (r == 0 && *cert)
+		r = login_cert_record(req, t, a);
 	if (r < 0)
 		return http_internal_error(req, r);
 	set_session_cookie(req, token);
@@ -101,6 +133,27 @@ static enum MHD_Result login_failed_answer(struct request *req)
 {
 	return http_problem(req, 401, "authentication-failed",
 			    "the tenant, login ID or password is wrong, or the account cannot log in", NULL);
+}
+
+/* Client certificates (issue 16): when the policy requires one of the account, it is checked
+ * before the password (a thief with the password alone cannot even try it) and refused like
+ * a wrong password, recorded with the reason; counted against the address, not the account. */
+static bool login_cert_ok(struct request *req, const struct tenant *t, const struct account *a,
+			  const char *password, enum MHD_Result *ret)
+{
+	int err = 0;
+
+	if (http_cert_ok(req, t->id, t->code, a, NULL, "session.create", NULL, &err))
+		return true;
+	if (err < 0) {
+		*ret = http_internal_error(req, err);
+		return false;
+	}
+	if (password)
+		pwhash_verify_dummy(password);
+	access_login_failed(req);
+	*ret = login_failed_answer(req);
+	return false;
 }
 
 /* Two steps when the account has a second factor (auth/mfa.h): {tenant, login, password}
@@ -145,7 +198,7 @@ static enum MHD_Result api_login(struct request *req)
 		/* access: the allowlist again, in case the challenge moved to another address, and
 		 * before the second factor is tried: a refusal spends and records nothing of it */
 		if (mfa_login_whose(req->db, challenge, &t, &a) == 0 &&
-		    !access_login_address_ok(req, &t, &a, &res))
+		    (!access_login_address_ok(req, &t, &a, &res) || !login_cert_ok(req, &t, &a, NULL, &res)))
 			return res;
 		r = mfa_login_finish(req->db, &req->actor, challenge, otp, recovery, webauthn, &t, &a);
 		if (r == -EACCES) {
@@ -167,6 +220,9 @@ static enum MHD_Result api_login(struct request *req)
 	}
 	/* access: per-address throttle and source-IP allowlist, before the password */
 	if (!access_login_precheck(req, tenant, login, password, &res))
+		return res;
+	if (account_login_valid(login) && tenant_find(req->db, tenant, &t) == 0 &&
+	    account_get(req->db, t.id, login, &a) == 0 && !login_cert_ok(req, &t, &a, password, &res))
 		return res;
 	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
 	if (r == -EACCES) {

@@ -110,16 +110,26 @@ static enum MHD_Result security_view(struct request *req, unsigned status)
 	const struct config *c = req->srv->cfg;
 	struct lockout_policy def = { c->lockout_threshold, c->lockout_window_s, c->lockout_duration_s };
 	struct lockout_policy eff = def;
+	struct clientcert_policy cp;
 	int r = lockout_policy_get(req->db, req->session.account.tenant_id, &eff);
+	json_t *body;
 
+	if (r == 0)
+		r = clientcert_policy_get(req->db, req->session.account.tenant_id, &cp);
 	if (r < 0)
 		return http_internal_error(req, r);
-	return http_json(req, status,
-			 json_pack("{s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "lockout_threshold", (int)eff.threshold,
+	body = json_pack("{s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "lockout_threshold", (int)eff.threshold,
 				   "lockout_window_seconds", (int)eff.window_s, "lockout_duration_seconds",
 				   (int)eff.duration_s, "defaults", "lockout_threshold", (int)def.threshold,
 				   "lockout_window_seconds", (int)def.window_s, "lockout_duration_seconds",
-				   (int)def.duration_s));
+				   (int)def.duration_s);
+	if (body) {   /* client certificates (issue 16) */
+		json_object_set_new(body, "client_certificate", json_string(cp.policy));
+		json_object_set_new(body, "client_certificate_days", json_integer(cp.lifetime_days));
+		json_object_set_new(body, "client_certificate_self_service", json_boolean(cp.self_service));
+		json_object_set_new(body, "client_certificate_login_field", json_string(cp.login_field));
+	}
+	return http_json(req, status, body);
 }
 
 static enum MHD_Result api_security_get(struct request *req)
@@ -129,10 +139,15 @@ static enum MHD_Result api_security_get(struct request *req)
 
 static enum MHD_Result api_security_patch(struct request *req)
 {
-	int64_t vals[3] = { 0, 0, 0 };
+	static const char *const cert_policies[] = { "off", "managers", "all", NULL };
+	static const char *const cert_fields[] = { "cn", "email", "upn", NULL };
+	const char *cert_field = NULL;
+	int64_t vals[3] = { 0, 0, 0 }, cert_days = 0;
+	const char *cert_policy = NULL;
+	int cert_self = -1;
 	enum field_state state[3];
 	bool changed[3];
-	struct field spec[3];
+	struct field spec[7];
 	struct lockout_policy set;
 	enum MHD_Result res;
 	size_t i;
@@ -143,8 +158,37 @@ static enum MHD_Result api_security_patch(struct request *req)
 		spec[i] = (struct field){ .name = lockout_fields[i].name, .kind = FIELD_INT,
 					  .min = lockout_fields[i].min, .max = lockout_fields[i].max,
 					  .nullable = true, .ret_int = &vals[i], .ret_state = &state[i] };
+	spec[3] = (struct field){ .name = "client_certificate", .kind = FIELD_ENUM, .values = cert_policies,
+				  .ret_str = &cert_policy };
+	spec[4] = (struct field){ .name = "client_certificate_days", .kind = FIELD_INT, .min = 1,
+				  .max = KURA_CERT_LIFETIME_MAX_DAYS, .ret_int = &cert_days };
+	spec[5] = (struct field){ .name = "client_certificate_self_service", .kind = FIELD_BOOL,
+				  .ret_bool = &cert_self };
+	spec[6] = (struct field){ .name = "client_certificate_login_field", .kind = FIELD_ENUM,
+				  .values = cert_fields, .ret_str = &cert_field };
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
+	if (cert_policy || cert_days > 0 || cert_self >= 0) {
+		struct clientcert_policy want = { .self_service = false };
+
+		/* no manager locks themself out: a policy that would require a certificate of the
+		 * caller is set only from a session opened with one */
+		str_copy(want.policy, sizeof(want.policy), cert_policy ? cert_policy : "off");
+		if (cert_policy && clientcert_required(&want, req->session.account.role) &&
+		    !*req->session.client_cert_sha256)
+			return http_problem(req, 409, "client-certificate-required",
+					    "this policy would require a certificate of you: sign in with yours first",
+					    "client_certificate");
+		r = clientcert_policy_set(req->db, &req->actor, req->session.account.tenant_id, cert_policy,
+					  cert_days, cert_self);
+		if (r < 0)
+			return http_internal_error(req, r);
+	}
+	if (cert_field) {
+		r = clientcert_login_field_set(req->db, &req->actor, req->session.account.tenant_id, cert_field);
+		if (r < 0)
+			return http_internal_error(req, r);
+	}
 	for (i = 0; i < 3; i++) {
 		changed[i] = state[i] != FIELD_ABSENT;
 		if (state[i] == FIELD_NULL)

@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "auth/access.h"
 #include "auth/auth.h"
+#include "auth/clientcert.h"
 #include "core/arena.h"
 #include "core/config.h"
 #include "http/http.h"
@@ -101,6 +102,10 @@ struct request {
 	void *stream_ctx;              /* the handler's, released by stream->abort */
 	bool stream_failed;            /* data() refused a piece: the rest is discarded */
 	bool stream_ended;             /* end() ran */
+	/* client certificates (api_certs.c): the presented one, read once */
+	bool cert_read;
+	const unsigned char *cert_der; /* NULL: none (TLS peer or trusted proxy's X-Client-Cert) */
+	size_t cert_len;
 };
 
 typedef enum MHD_Result (*handler_fn)(struct request *req);
@@ -141,6 +146,21 @@ struct route {
 };
 
 /* The slices, one per handler file (the order of http_routes is server.c's). */
+extern const struct route api_certs_routes[];
+extern const size_t api_certs_n_routes;
+/* Client certificates (api_certs.c). The gate: when the tenant's policy requires a
+ * certificate of this account (or the session was opened with one, session_sha256 not
+ * empty: then the same one), the request's certificate must be valid and bound to the
+ * account; a refusal is recorded in the tenant's audit log (action, the reason) and false
+ * returned. ret_seen (may be NULL) gets the certificate presented. <0 from the database
+ * in *ret_err (then false as well). */
+bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_code,
+		  const struct account *a, const char *session_sha256, const char *action,
+		  struct clientcert_seen *ret_seen, int *ret_err);   /* ret_seen zeroed when nothing was checked */
+/* The SHA-256 of the request's certificate when it is valid and bound to the account, else
+ * "" (what a new session records). */
+void http_cert_bound(struct request *req, int64_t tenant_id, const char *tenant_code, const struct account *a,
+		     char ret_sha256[CLIENTCERT_SHA256_HEX]);
 extern const struct route api_routes[], api_mfa_routes[], api_audit_routes[], api_files_routes[],
 	api_access_routes[], api_shares_routes[], page_routes[], dav_routes[];
 extern const size_t api_n_routes, api_mfa_n_routes, api_audit_n_routes, api_files_n_routes,

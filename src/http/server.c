@@ -64,6 +64,7 @@ static const struct {
 	{ api_files_routes, &api_files_n_routes },
 	{ api_access_routes, &api_access_n_routes },
 	{ api_shares_routes, &api_shares_n_routes },
+	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 
@@ -686,6 +687,13 @@ static bool stage_authenticate(struct dispatch *d)
 	req->actor.tenant_id = req->session.account.tenant_id;
 	req->actor.account_id = req->session.account.id;
 	req->actor.name = req->session.account.login;
+	/* client certificates: the session's own, or one the policy now requires */
+	if (!http_cert_ok(req, req->session.account.tenant_id, req->session.tenant_code, &req->session.account,
+			  req->session.client_cert_sha256, "session.certificate", NULL, &r)) {
+		d->result = r < 0 ? http_internal_error(req, r)
+				  : http_problem(req, 401, "authentication-required", "log in first", NULL);
+		return false;
+	}
 	return true;
 }
 
@@ -1344,7 +1352,11 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 			(size_t)KURA_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KURA_CONNECTION_TIMEOUT_S, HTTP_STRICT_OPTION,
 			MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
-			opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
+			opt->tls_cert_pem,
+			/* a trust list makes MHD ask for a client certificate (GNUTLS_CERT_REQUEST:
+			 * optional); nothing is judged in the handshake, api_certs.c checks the
+			 * certificate per request against the request's tenant (issue 16) */
+			MHD_OPTION_HTTPS_MEM_TRUST, opt->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);
 	} else {
 		srv->daemon = MHD_start_daemon(
 			flags, 0, guard_accept, srv->guard, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,

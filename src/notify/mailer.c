@@ -61,6 +61,7 @@ struct mailer {
 	char from[CONFIG_STR];
 	long use_ssl;
 	uint32_t poll_s;
+	int (*task)(struct db *db);    /* mailer_set_task, under lock */
 };
 
 /* A message being built and sent: core's bounded buffer in secret mode (a message holds
@@ -503,9 +504,13 @@ static void *mailer_main(void *arg)
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
+		int (*task)(struct db *) = m->task;
+
 		pthread_mutex_unlock(&m->lock);
 		n = 0;
 		db = db_thread();
+		if (db && task && task(db) < 0)
+			log_warn("mail.task", "the mail sender's periodic task failed");
 		if (db)
 			n = mailer_round(m, db);
 		else
@@ -529,6 +534,17 @@ static void *mailer_main(void *arg)
 }
 
 /* ---- public ---- */
+
+void mailer_set_task(struct mailer *m, int (*task)(struct db *db))
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->task = task;
+	m->woken = true;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
 
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

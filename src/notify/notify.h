@@ -35,6 +35,11 @@ bool mail_address_valid(const char *addr);
 struct mailer *mailer_start(const struct config *cfg);
 /* Tells the sender that a message was queued (after the enqueuing transaction committed). */
 void mailer_wake(struct mailer *m);
+/* A task the sender runs with its db connection before each round of deliveries (every
+ * [mail] poll seconds, or when woken), so mail it queues goes out in that round: the
+ * announcement of expiring client certificates (auth/clientcert.c). It must be cheap when
+ * there is nothing to do. One task; NULL removes it. */
+void mailer_set_task(struct mailer *m, int (*task)(struct db *db));
 /* Stops the thread after the current attempt; returns NULL. */
 struct mailer *mailer_stop(struct mailer *m);
 

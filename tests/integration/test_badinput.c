@@ -647,6 +647,20 @@ static void test_typed_members(void **state)
 	EXPECT_400(w, "POST", "/api/v1/me/app-passwords", json_pack("{s:s, s:s}", "name", "x", "scope", "write"),
 		   "invalid-field", "scope");
 	EXPECT_400(w, "POST", "/api/v1/me/app-passwords", json_pack("{s:s}", "name", "x"), "invalid-field", "scope");
+	/* client certificates (issue 16): the policy's members, a CSR, a CA */
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/security", json_pack("{s:s}", "client_certificate", "some"),
+		   "invalid-field", "client_certificate");
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/security", json_pack("{s:i}", "client_certificate_days", 0),
+		   "invalid-field", "client_certificate_days");
+	EXPECT_400(w, "PATCH", "/api/v1/tenant/security", json_pack("{s:s}", "client_certificate_login_field", "dn"),
+		   "invalid-field", "client_certificate_login_field");
+	EXPECT_400(w, "POST", "/api/v1/accounts/ursula/certificates",
+		   json_pack("{s:s, s:s}", "csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+			     "name", "x"), "invalid-field", "csr");
+	EXPECT_400(w, "POST", "/api/v1/accounts/ursula/certificates", json_pack("{s:s}", "name", "x"), "invalid-field",
+		   "csr");
+	EXPECT_400(w, "POST", "/api/v1/tenant/client-cas", json_pack("{s:s}", "pem", "not a certificate"), "invalid-field",
+		   "pem");
 	ASSERT_UNCHANGED(w, before, "typed members");
 	json_decref(before);
 }

@@ -54,6 +54,8 @@
 struct world {
 	struct it_world w;           /* alpha: amgr, auser; bravo: bmgr */
 	char b_basic[IT_STR * 2];    /* "Authorization: Basic" line of bmgr@bravo's app password */
+	char cert_id[32];            /* a client certificate of auser (issue 16) */
+	char ca_id[32];              /* a CA of alpha's own for client certificates */
 	char a_basic[IT_STR * 2];    /* auser@alpha's, for the lock */
 	char folder_id[32], root_id[32], file_id[32], trash_id[32], share_id[32], app_id[32], webauthn_id[32];
 	char lock_token[IT_STR], share_token[IT_STR], app_secret[IT_STR];
@@ -246,6 +248,40 @@ static void make_alpha(struct world *x)
 	IT_ASSERT_STATUS(r, 201);
 	it_response_free(r);
 
+	/* a client certificate of the user, from a CSR made with certtool */
+	{
+		char cmd[IT_STR * 4], csrp[IT_STR + 16], *csr;
+
+		snprintf(csrp, sizeof(csrp), "%s/a.csr", s->root);
+		snprintf(cmd, sizeof(cmd),
+			 "printf 'cn = x\\n' > %s/a.tmpl && certtool --generate-privkey --key-type ed25519 --outfile"
+			 " %s/a.key >/dev/null 2>&1 && certtool --generate-request --no-text --load-privkey %s/a.key"
+			 " --template %s/a.tmpl --outfile %s >/dev/null 2>&1", s->root, s->root, s->root, s->root, csrp);
+		assert_int_equal(system(cmd), 0);
+		csr = it_read_file(csrp, NULL);
+		assert_non_null(csr);
+		r = it_send(s, amgr, "POST", "/api/v1/accounts/auser/certificates",
+			    json_pack("{s:s, s:s}", "csr", csr, "name", "a-laptop"));
+		free(csr);
+		IT_ASSERT_STATUS(r, 201);
+		id_of(r, x->cert_id, sizeof(x->cert_id));
+		it_response_free(r);
+		/* and a CA of the tenant's own */
+		snprintf(csrp, sizeof(csrp), "%s/ca.crt", s->root);
+		snprintf(cmd, sizeof(cmd),
+			 "cd %s && printf 'cn = ca\\nca\\ncert_signing_key\\n' > ca.tmpl && certtool --generate-privkey"
+			 " --key-type ed25519 --outfile ca.key >/dev/null 2>&1 && certtool --generate-self-signed"
+			 " --load-privkey ca.key --template ca.tmpl --outfile ca.crt >/dev/null 2>&1", s->root);
+		assert_int_equal(system(cmd), 0);
+		csr = it_read_file(csrp, NULL);
+		assert_non_null(csr);
+		r = it_send(s, amgr, "POST", "/api/v1/tenant/client-cas", json_pack("{s:s}", "pem", csr));
+		free(csr);
+		IT_ASSERT_STATUS(r, 201);
+		id_of(r, x->ca_id, sizeof(x->ca_id));
+		it_response_free(r);
+	}
+
 	/* a WebDAV lock on the file */
 	headers[0] = x->a_basic;
 	headers[1] = "Depth: 0";
@@ -316,10 +352,11 @@ static json_t *alpha_state(struct world *x)
 		"/api/v1/labels", "/api/v1/labels/" A_LABEL, "/api/v1/trash", "/api/v1/quota",
 		"/api/v1/shares?all=1&limit=1000", "/api/v1/locks", "/api/v1/tenant/security",
 		"/api/v1/tenant/ip-allowlist", "/api/v1/tenant/share-policy", "/api/v1/tenant/mfa-policy",
-		"/api/v1/me",
+		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas",
 	};
 	static const char *const user_views[] = {
 		"/api/v1/me", "/api/v1/me/mfa", "/api/v1/me/mfa/webauthn", "/api/v1/me/app-passwords",
+		"/api/v1/me/certificates",
 	};
 	json_t *st = json_object();
 	char path[IT_STR];
@@ -600,6 +637,8 @@ static void test_every_route_across_tenants(void **state)
 		{ "app-passwords", true, { x->app_id } },
 		{ "webauthn", true, { x->webauthn_id } },
 		{ "shares", true, { x->share_id } },
+		{ "certificates", true, { x->cert_id } },
+		{ "client-cas", true, { x->ca_id } },
 	};
 	const struct member dict[] = {
 		{ "name", false, false, "xt-name-by-bravo" },

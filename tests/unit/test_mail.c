@@ -66,6 +66,11 @@ static const struct golden goldens[] = {
 		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("tenant_code", "acme"),
 		MAIL_TEXT("login", "taro"), MAIL_TIME("locked_until", T_FIXED),
 		MAIL_TEXT("address", "192.0.2.7"), MAIL_FLAG("to_manager", true)) },
+	{ "client-certificate-expiry", "client-certificate-expiry", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("tenant_code", "acme"),
+		MAIL_TEXT("login", "taro"), MAIL_TEXT("cert_name", "taro のノート PC"),
+		MAIL_TEXT("cert_sha256", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+		MAIL_TIME("expires_at", T_FIXED)) },
 	{ "email-changed", "email-changed", VARS(
 		MAIL_TEXT("login", "taro"), MAIL_TEXT("tenant_code", "acme"),
 		MAIL_TEXT("new_email", "taro.new@example.com")) },
