@@ -274,12 +274,12 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
       await ready(p);
       assert.equal(await p.getAttribute('html', 'lang'), lang);
       await axe(p, `${name} (${lang})`);
-      await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`), fullPage: true });
+      await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`) });
     }
     for (const name of ['login', 'mfa']) {
       await p.goto(`${origin}/${name}`);
       await axe(p, `${name} (${lang})`);
-      await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`), fullPage: true });
+      await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`) });
     }
   }
   const { p: phone } = await ctxFor('ja-JP', 375);

@@ -88,8 +88,8 @@ export async function files(view) {
 
   const row = (it, i) => {
     const name = it.kind === 'folder'
-      ? h('button', { type: 'button', class: 'link name', onclick: () => open(it.id) }, h('span', { class: 'ico', 'aria-hidden': 'true' }, '📁'), h('bdi', {}, it.name))
-      : h('a', { class: 'name', href: `/api/v1/files/${it.id}/content`, download: '' }, h('span', { class: 'ico', 'aria-hidden': 'true' }, '📄'), h('bdi', {}, it.name));
+      ? h('button', { type: 'button', class: 'link name', onclick: () => open(it.id) }, h('bdi', {}, it.name), h('span', { class: 'slash', 'aria-hidden': 'true' }, '/'))
+      : h('a', { class: 'name', href: `/api/v1/files/${it.id}/content`, download: '' }, h('bdi', {}, it.name));
     const r = h('div', { class: 'vrow', role: 'listitem', 'data-id': it.id, 'data-name': it.name },
       name,
       h('span', { class: 'size' }, it.kind === 'file' ? fmtSize(it.size) : ''),

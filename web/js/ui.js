@@ -116,10 +116,12 @@ export function fmtTime(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
   if (isNaN(d)) return String(iso);
-  return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'ja-JP', {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
     timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-    timeZoneName: 'short',
-  }).format(d);
+    hourCycle: 'h23', timeZoneName: 'short',
+  }).formatToParts(d).map((x) => [x.type, x.value]));
+  // 2026-12-01 18:55 GMT+9: one form in both languages, the zone named
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
 }
 
 // "YYYY-MM-DDTHH:MM" as a wall time in the tenant's zone -> RFC 3339 UTC.
@@ -175,7 +177,8 @@ export async function api(method, path, body) {
 
 // A labelled field: label text, then the control.
 export const field = (label, control) => h('label', {}, label, control);
+// rows: a <tbody> the caller fills later, or the rows themselves
 export const table = (heads, rows) => h('div', { class: 'scroll', tabindex: 0 }, h('table', {},
   h('thead', {}, h('tr', {}, heads.map((x) => h('th', { scope: 'col' }, x)))),
-  h('tbody', {}, rows)));
+  rows && rows.tagName === 'TBODY' ? rows : h('tbody', {}, rows)));
 export const btn = (label, onclick, cls) => h('button', { type: 'button', onclick, class: cls }, label);
