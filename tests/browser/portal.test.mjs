@@ -4,7 +4,7 @@
 // trash, restore, purge); sharing by keyboard (the dialog, the list, access count, revoke);
 // my account (app password shown once, sign-in history); the managers' pages (accounts,
 // security with the self-lockout warning, logs and export, contract); hostile names shown
-// literally; axe-core on every page in Japanese and English (no serious or critical
+// literally (bidi controls as [U+202E]); axe-core on every page in Japanese and English (no serious or critical
 // violation); screenshots of every page in both languages into the build directory
 // (KURA_SHOT_DIR, default ./portal-shots).
 //
@@ -242,7 +242,8 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   // 8. managers: the RTL display name literally; security warns before a self-lockout
   await ja.goto(`${origin}/accounts`);
   await ready(ja);
-  assert.equal(await ja.textContent('tr[data-login="mallory"] bdi'), RTL_NAME);
+  // the override is shown as what it is, not obeyed
+  assert.equal(await ja.textContent('tr[data-login="mallory"] bdi'), 'Mallory [U+202E]txt.exe');
   await ja.fill('#inv-login', 'carol');
   await ja.fill('#inv-email', 'carol@example.com');
   await ja.click('#invite-form button[type=submit]');
@@ -275,11 +276,17 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
       assert.equal(await p.getAttribute('html', 'lang'), lang);
       await axe(p, `${name} (${lang})`);
       await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`) });
+      // the README's two pictures: KURA_UPDATE_DOCS=1 writes them into docs/
+      if (process.env.KURA_UPDATE_DOCS && ((name === 'files' && lang === 'ja') || (name === 'logs' && lang === 'en')))
+        await p.screenshot({ path: join(here, '..', '..', 'docs', `portal-${name}.png`) });
     }
     for (const name of ['login', 'mfa']) {
       await p.goto(`${origin}/${name}`);
       await axe(p, `${name} (${lang})`);
       await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`) });
+      // the README's two pictures: KURA_UPDATE_DOCS=1 writes them into docs/
+      if (process.env.KURA_UPDATE_DOCS && ((name === 'files' && lang === 'ja') || (name === 'logs' && lang === 'en')))
+        await p.screenshot({ path: join(here, '..', '..', 'docs', `portal-${name}.png`) });
     }
   }
   const { p: phone } = await ctxFor('ja-JP', 375);

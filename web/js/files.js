@@ -13,9 +13,11 @@ const enc = encodeURIComponent;
 let caps = null;         // what the server offers: { sort, search }
 async function capabilities() {
   if (caps) return caps;
+  // a server that sorts refuses an unknown order; one that does not ignores the parameter
   const s = await api('GET', '/api/v1/folders/root/children?limit=1&sort=size');
+  const bad = await api('GET', '/api/v1/folders/root/children?limit=1&sort=no-such-order');
   const q = await api('GET', '/api/v1/search?q=a&limit=1');
-  caps = { sort: s.ok, search: q.status !== 404 && q.status !== 405 };
+  caps = { sort: s.ok && bad.status === 400, search: q.status !== 404 && q.status !== 405 };
   return caps;
 }
 

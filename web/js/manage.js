@@ -25,7 +25,7 @@ export async function accounts(view, ctx) {
         h('td', {}, t(a.role)), h('td', {}, a.status), h('td', {}, fmtTime(a.last_login_at)),
         h('td', {}, a.mfa === undefined ? '—' : a.mfa ? t('yes') : t('no')),
         h('td', {}, a.locked ? t('yes') : t('no')),
-        h('td', { class: 'actions' },
+        h('td', {}, h('div', { class: 'actions' },
           self ? null : btn(a.role === 'manager' ? t('makeUser') : t('makeManager'),
             () => act(api('PATCH', `/api/v1/accounts/${enc(a.login)}`, { role: a.role === 'manager' ? 'user' : 'manager' })), 'plain'),
           self || a.status === 'invited' ? null : btn(a.status === 'suspended' ? t('resume') : t('suspend'),
@@ -34,7 +34,7 @@ export async function accounts(view, ctx) {
           self || a.status === 'invited' ? null : btn(t('forceReset'), () => act(api('POST', `/api/v1/accounts/${enc(a.login)}/password-reset`)), 'plain'),
           self ? null : btn(t('del'), () => {
             if (window.confirm(t('confirmDelete') + a.login)) act(api('DELETE', `/api/v1/accounts/${enc(a.login)}`));
-          }, 'danger')));
+          }, 'danger'))));
     }));
   };
   view.append(h('h1', {}, t('accounts')),

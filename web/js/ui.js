@@ -143,6 +143,12 @@ export function fmtSize(n) {
   return (i ? v.toFixed(1) : String(v)) + ' ' + u[i];
 }
 
+// Bidirectional formatting characters (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) in a
+// text are shown as [U+202E]: an override in a name ("\u202Etxt.exe") would make it read
+// as something else.
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+export const visible = (s) => s.replace(BIDI, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+
 // An element: h('button', { type: 'button', onclick: f }, 'text', child…). Strings become
 // text nodes; attributes are set by name (never as HTML).
 export function h(tag, attrs, ...kids) {
@@ -155,7 +161,7 @@ export function h(tag, attrs, ...kids) {
     else e.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of kids.flat(Infinity)) if (c !== null && c !== undefined && c !== false)
-    e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(visible(String(c))) : c);
   return e;
 }
 
