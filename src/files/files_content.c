@@ -692,6 +692,52 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 		r = db_exec(db, "UPDATE file_nodes SET key_version = $3, wrapped_key = $4"
 				" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
 			    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+	/* unfinished resumable uploads hold wrapped file keys too (their part id as blob id) */
+	if (r == 0) {
+		size_t n_files = n_work;
+
+		st = db_query(db, "SELECT id, part_id, key_version, wrapped_key FROM uploads"
+				  " WHERE tenant_id = $1", "i", tenant_id);
+		while ((r = db_step(st)) > 0) {
+			const char *part_id = db_text(st, 1);
+			int64_t v = db_int(st, 2);
+			const void *p;
+			size_t n = 0, k;
+
+			p = db_blob(st, 3, &n);
+			for (k = 0; k < n_keys && keys[k].version != v; k++)
+				;
+			if (!part_id || !p || n != WRAPPED_KEY_BYTES || k == n_keys) {
+				r = -EBADMSG;
+				break;
+			}
+			if (n_work == cap) {
+				struct rewrap *nw = realloc(work, (cap ? cap * 2 : 64) * sizeof(*work));
+
+				if (!nw) {
+					r = -ENOMEM;
+					break;
+				}
+				work = nw;
+				cap = cap ? cap * 2 : 64;
+			}
+			work[n_work].id = db_int(st, 0);
+			r = filekey_unwrap(keys[k].key, tenant_id, v, part_id, p, fkey);
+			if (r == 0)
+				r = filekey_wrap(newkey, tenant_id, new_version, part_id, fkey,
+						 work[n_work].wrapped);
+			sodium_memzero(fkey, sizeof(fkey));
+			if (r < 0)
+				break;
+			n_work++;
+		}
+		db_done(st);
+		for (i = n_files; i < n_work && r == 0; i++)
+			r = db_exec(db, "UPDATE uploads SET key_version = $3, wrapped_key = $4"
+					" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
+				    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+		n_work = n_files;   /* what the record counts: files */
+	}
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM tenant_keys WHERE tenant_id = $1 AND version < $2", "ii",
 			    tenant_id, new_version);
