@@ -557,6 +557,27 @@ static void test_expiry(void **state)
 	assert_int_equal(count_parts(w->s), 0);
 }
 
+/* The reference client: tests/tus/tus.test.mjs drives tus-js-client (pinned in
+ * tests/tus/package-lock.json) on node against this server as auser. */
+static void test_tus_js_client(void **state)
+{
+	struct it_world *w = *state;
+	char *out = NULL, *err = NULL;
+	const char *argv[] = { "/usr/bin/node", KURA_SOURCE_DIR "/tests/tus/tus.test.mjs", w->s->base_url,
+			       w->auser.token, w->auser.csrf, NULL };
+	int st = it_run(argv, 240, &out, &err);
+
+	if (st != 0)
+		print_error("tus.test.mjs exited %d\n%s\n%s\n", st, out ? out : "", err ? err : "");
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "tus.test: ok"));
+	free(out);
+	free(err);
+	assert_true(it_tree_id(w->s, &w->auser, "/tus-js-resume.bin") > 0);
+	assert_int_equal(it_tree_id(w->s, &w->auser, "/tus-js-gone.bin"), 0);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.terminate"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_after_cut_and_restart, it_setup_world,
 						it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_expiry, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_tus_js_client, it_setup_world, it_teardown_world),
 	};
 
 	if (sodium_init() < 0)
