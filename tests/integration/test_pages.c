@@ -62,6 +62,8 @@ static const char *type_of(const char *name)
 		return "image/svg+xml";
 	if (ends_with(name, ".png"))
 		return "image/png";
+	if (ends_with(name, ".txt"))
+		return "text/plain; charset=utf-8";
 	fail_msg("%s: add its media type to this test and to cmake/embed_web.cmake", name);
 	return NULL;
 }

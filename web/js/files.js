@@ -17,7 +17,10 @@ async function capabilities() {
   const s = await api('GET', '/api/v1/folders/root/children?limit=1&sort=size');
   const bad = await api('GET', '/api/v1/folders/root/children?limit=1&sort=no-such-order');
   const q = await api('GET', '/api/v1/search?q=a&limit=1');
-  caps = { sort: s.ok && bad.status === 400, search: q.status !== 404 && q.status !== 405 };
+  // tus: OPTIONS answers Tus-Resumable where the server takes resumable uploads
+  const o = await fetch('/api/v1/uploads', { method: 'OPTIONS', credentials: 'same-origin' }).catch(() => null);
+  caps = { sort: s.ok && bad.status === 400, search: q.status !== 404 && q.status !== 405,
+    tus: !!(o && o.headers.get('Tus-Resumable') && window.tus && window.tus.isSupported) };
   return caps;
 }
 
@@ -168,7 +171,8 @@ export async function files(view) {
     await load(true);
   };
 
-  // uploads: a plain PUT per file with XHR progress (tus when the server offers it is TODO)
+  // uploads: tus (resumable, web/vendor/tus.min.js) when the server offers it, else a
+  // plain PUT per file with XHR progress
   const uploads = [];
   const overall = h('progress', { id: 'overall', max: 1, value: 0, 'aria-label': t('overall') });
   const overallText = h('span', { class: 'muted' });
@@ -198,6 +202,29 @@ export async function files(view) {
     x.onabort = () => { u.done(t('canceled'), false); resolve(); };
     x.send(u.file);
   });
+  // tus-js-client retries from the last offset the server acknowledged; it keeps no
+  // fingerprint in localStorage (which holds the language only)
+  const tusOne = (u, folder) => new Promise((resolve) => {
+    const up = new window.tus.Upload(u.file, {
+      endpoint: '/api/v1/uploads',
+      headers: { 'X-CSRF-Token': sessionStorage.getItem('kura_csrf') || '' },
+      metadata: { filename: u.file.name, filetype: u.file.type || 'application/octet-stream', folder: String(folder) },
+      chunkSize: 16 * 1024 * 1024,
+      retryDelays: [0, 1000, 3000, 5000, 10000],
+      storeFingerprintForResuming: false,
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => { u.sent = sent; u.bar.max = total || 1; u.bar.value = sent; bump(); },
+      onSuccess: () => { u.done(t('done'), true); resolve(); },
+      onError: (e) => {
+        const st = e && e.originalResponse ? e.originalResponse.getStatus() : 0;
+        if (st === 401) toLogin();
+        u.done(`${t('failed')} ${st || ''}`, false);
+        resolve();
+      },
+    });
+    u.xhr = { abort: () => { up.abort(true); u.done(t('canceled'), false); resolve(); } };
+    up.start();
+  });
   const enqueue = async (fileList) => {
     const folder = folderId();
     queue.hidden = false;
@@ -214,7 +241,7 @@ export async function files(view) {
       mine.push(u);
     }
     bump();
-    for (const u of mine) if (!u.canceled) await putOne(u, folder);
+    for (const u of mine) if (!u.canceled) await (c.tus ? tusOne(u, folder) : putOne(u, folder));
     await load(true);
   };
   queue.append(h('h2', {}, t('uploading')), h('div', { class: 'row' }, overall, overallText,

@@ -10,6 +10,7 @@ import { api as rawApi } from './kura.js';
 
 const S = {
   skip: ['本文へ', 'Skip to content'],
+  licence: ['tus-js-client のライセンス (MIT)', 'tus-js-client licence (MIT)'],
   logout: ['ログアウト', 'Log out'],
   navFiles: ['ファイル', 'Files'], navShares: ['共有', 'Shares'], navAccount: ['アカウント', 'My account'],
   navAccounts: ['ユーザー', 'Accounts'], navSecurity: ['セキュリティ', 'Security'], navLogs: ['ログ', 'Logs'],
