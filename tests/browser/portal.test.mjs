@@ -312,6 +312,12 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   await phone.waitForSelector('#list [data-name="many"]');
   assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= 376), 'no sideways scrolling at 375 px');
   await phone.screenshot({ path: join(SHOTS, 'files.ja.375.png'), fullPage: true });
+  const { p: wide } = await ctxFor('en-US', 1920);
+  await wide.context().addCookies((await jaCtx.cookies()));
+  await wide.goto(`${origin}/logs`);
+  await ready(wide);
+  assert.ok(await wide.evaluate(() => document.documentElement.scrollWidth <= 1920), 'no sideways scrolling at 1920 px');
+  await wide.screenshot({ path: join(SHOTS, 'logs.en.1920.png') });
 
   // 10. the language switch is remembered
   await ja.goto(`${origin}/files`);
