@@ -240,7 +240,7 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   await ready(ja);
   await ja.waitForSelector('#shares tr:has-text("見積書.txt"):has-text("1 / 5")');
   await ja.click('#shares tr:has-text("見積書.txt") button.danger');
-  await ja.waitForSelector('#shares tr:has-text("見積書.txt"):has-text("revoked")');
+  await ja.waitForSelector('#shares tr:has-text("見積書.txt") td[data-state="revoked"]:has-text("取り消し済み")');
 
   // 7. my account: an app password shown once with instructions, sign-in history
   await ja.goto(`${origin}/account`);

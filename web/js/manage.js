@@ -2,7 +2,7 @@
 // warning before a self-lockout, lockout, MFA and share policy), logs (the audit log with
 // filters in the tenant's zone, paging, CSV/JSONL download with the public key and the
 // offline verification steps; the mail delivery log) and the contract.
-import { api, btn, field, fmtSize, fmtTime, h, reason, say, t, table, zone, zoneToUtc } from './ui.js';
+import { api, btn, field, fmtSize, fmtTime, h, reason, say, st, t, table, zone, zoneToUtc } from './ui.js';
 
 const enc = encodeURIComponent;
 const opt = (v, label, sel) => h('option', { value: v, selected: v === sel }, label);
@@ -22,7 +22,7 @@ export async function accounts(view, ctx) {
       const self = a.login === ctx.me.login;
       return h('tr', { 'data-login': a.login },
         h('td', {}, a.login), h('td', {}, h('bdi', {}, a.display_name || '')), h('td', {}, a.email),
-        h('td', {}, t(a.role)), h('td', {}, a.status), h('td', {}, fmtTime(a.last_login_at)),
+        h('td', {}, t(a.role)), h('td', {}, st(a.status)), h('td', {}, fmtTime(a.last_login_at)),
         h('td', {}, a.mfa === undefined ? '—' : a.mfa ? t('yes') : t('no')),
         h('td', {}, a.locked ? t('yes') : t('no')),
         h('td', {}, h('div', { class: 'actions' },
@@ -105,7 +105,7 @@ export async function logs(view) {
     ['authentication', 'operation', 'access', 'delivery', 'administration', 'operator'].map((c) => opt(c, c)));
   const actor = h('input', { id: 'f-actor', maxlength: 512 });
   const action = h('input', { id: 'f-action', maxlength: 512 });
-  const result = h('select', { id: 'f-result' }, opt('', t('all')), ['success', 'failure', 'denied'].map((c) => opt(c, c)));
+  const result = h('select', { id: 'f-result' }, opt('', t('all')), ['success', 'failure', 'denied'].map((c) => opt(c, st(c))));
   const target = h('input', { id: 'f-target', maxlength: 512 });
   const body = h('tbody');
   const csv = h('a', { id: 'export-csv', class: 'button', download: '' }, t('exportCsv'));
@@ -132,7 +132,7 @@ export async function logs(view) {
     body.replaceChildren(...r.data.events.map((e) => h('tr', {},
       h('td', {}, String(e.seq)), h('td', {}, fmtTime(e.time)), h('td', {}, e.category),
       h('td', {}, h('bdi', {}, (e.actor && e.actor.name) || '')), h('td', {}, e.action), h('td', {}, h('bdi', {}, e.target || '')),
-      h('td', { class: 'r-' + e.result }, e.result), h('td', {}, e.source_ip || ''))));
+      h('td', { class: 'r-' + e.result }, st(e.result)), h('td', {}, e.source_ip || ''))));
     if (!r.data.events.length) body.append(h('tr', {}, h('td', { colspan: 8 }, t('empty'))));
     after = r.data.next_after;
     next.hidden = after === null || after === undefined;
@@ -155,7 +155,7 @@ export async function logs(view) {
     h('section', {}, h('h2', {}, t('mailLog')),
       table([t('queuedAt'), t('recipient'), t('subject'), t('state'), t('attempts'), t('sentAt')],
         mails.ok ? mails.data.items.map((m) => h('tr', {}, h('td', {}, fmtTime(m.queued_at)), h('td', {}, m.recipient),
-          h('td', {}, h('bdi', {}, m.subject || '')), h('td', {}, m.state), h('td', {}, String(m.attempts)), h('td', {}, fmtTime(m.sent_at)))) : [])));
+          h('td', {}, h('bdi', {}, m.subject || '')), h('td', {}, st(m.state)), h('td', {}, String(m.attempts)), h('td', {}, fmtTime(m.sent_at)))) : [])));
   await load(0);
 }
 
@@ -164,7 +164,7 @@ export async function contract(view) {
   const d = tn.ok ? tn.data : {};
   const dl = (pairs) => h('dl', {}, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined || v === null ? '—' : String(v))]));
   view.append(h('h1', {}, t('contract')),
-    dl([[t('tenantCode'), d.code], [t('tenantName'), d.name], [t('status'), d.status], [t('zone'), d.time_zone],
+    dl([[t('tenantCode'), d.code], [t('tenantName'), d.name], [t('status'), st(d.status)], [t('zone'), d.time_zone],
       [t('services'), (d.services || []).join(', ') || '—'], [t('options'), (d.options || []).join(', ') || '—'],
       [t('createdAt'), fmtTime(d.created_at)]]),
     q.ok ? h('section', {}, h('h2', {}, t('quota')),

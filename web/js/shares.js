@@ -1,7 +1,7 @@
 // Sharing: the share dialog (a link to a file or folder with password, expiry, download
 // limit and recipients, who are mailed the link), and the list of share links with their
 // access counts and revoke.
-import { api, btn, field, fmtTime, h, reason, say, t } from './ui.js';
+import { api, btn, field, fmtTime, h, reason, say, st, t } from './ui.js';
 
 export function shareDialog(item) {
   const dlg = document.getElementById('dialog');
@@ -54,7 +54,7 @@ export async function shares(view, ctx) {
       last = s.id;
       tbody.append(h('tr', { 'data-id': s.id },
         h('td', {}, h('bdi', {}, s.name || '—')), h('td', {}, s.kind === 'upload' ? t('kindUpload') : t('kindDownload')),
-        h('td', {}, s.state), h('td', {}, s.kind === 'upload' ? String(s.uploads || 0)
+        h('td', { 'data-state': s.state }, st(s.state)), h('td', {}, s.kind === 'upload' ? String(s.uploads || 0)
           : `${s.downloads || 0} / ${s.max_downloads || t('noLimit')}`),
         h('td', {}, s.password ? t('yes') : t('no')),
         h('td', {}, fmtTime(s.expires_at)), h('td', {}, h('bdi', {}, s.created_by || '')),

@@ -93,6 +93,11 @@ const S = {
   available: ['空き', 'Available'], provider: ['提供者', 'Provider'], contact: ['連絡先', 'Contact'],
   dataLocation: ['データの保管場所', 'Data location'], jurisdiction: ['準拠法', 'Jurisdiction'],
   sessionEnded: ['セッションが終了しました。', 'The session has ended.'], loading: ['読み込み中…', 'Loading…'],
+  live: ['有効', 'live'], expired: ['期限切れ', 'expired'], revokedState: ['取り消し済み', 'revoked'],
+  exhausted: ['上限到達', 'limit reached'], deletedState: ['削除済み', 'deleted'],
+  active: ['有効', 'active'], invitedState: ['招待中', 'invited'], suspended: ['停止中', 'suspended'],
+  success: ['成功', 'success'], failure: ['失敗', 'failure'], denied: ['拒否', 'denied'],
+  queued: ['待機中', 'queued'], sent: ['送信済み', 'sent'], deferred: ['再試行待ち', 'deferred'], failedState: ['失敗', 'failed'],
   notFound: ['このページはありません。', 'No such page.'], forbidden: ['この操作はできません。', 'Not permitted.'],
 };
 
@@ -106,6 +111,9 @@ const pick = () => {
 export let lang = pick();
 export const setLang = (l) => { localStorage.setItem('kura_lang', l); lang = l; };
 export const t = (k) => (S[k] ? S[k][lang === 'en' ? 1 : 0] : k);
+// a state word of the API (live, revoked, invited, success, sent …) in the page's language
+const STATE = { revoked: 'revokedState', deleted: 'deletedState', invited: 'invitedState', failed: 'failedState' };
+export const st = (k) => t(STATE[k] || k);
 
 // The tenant's zone (set by the shell from GET /api/v1/tenant, else the provider's).
 export let zone = 'Asia/Tokyo';
