@@ -239,6 +239,8 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   await ja.goto(`${origin}/shares`);
   await ready(ja);
   await ja.waitForSelector('#shares tr:has-text("見積書.txt"):has-text("1 / 5")');
+  await ja.click('#shares tr:has-text("見積書.txt") button.plain');
+  await ja.waitForSelector('#share-detail:not([hidden]) td:has-text("partner@example.com")');
   await ja.click('#shares tr:has-text("見積書.txt") button.danger');
   await ja.waitForSelector('#shares tr:has-text("見積書.txt") td[data-state="revoked"]:has-text("取り消し済み")');
 

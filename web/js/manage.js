@@ -162,14 +162,14 @@ export async function logs(view) {
 export async function contract(view) {
   const [tn, q, pv] = await Promise.all(['/api/v1/tenant', '/api/v1/quota', '/api/v1/provider'].map((p) => api('GET', p)));
   const d = tn.ok ? tn.data : {};
-  const dl = (pairs) => h('dl', {}, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined || v === null ? '—' : String(v))]));
+  const dl = (pairs) => h('dl', {}, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined || v === null || v === '' ? '—' : String(v))]));
   view.append(h('h1', {}, t('contract')),
-    dl([[t('tenantCode'), d.code], [t('tenantName'), d.name], [t('status'), st(d.status)], [t('zone'), d.time_zone],
+    dl([[t('tenantCode'), d.code], [t('tenantName'), d.name], [t('status'), st(d.status)], [t('timeZone'), d.time_zone],
       [t('services'), (d.services || []).join(', ') || '—'], [t('options'), (d.options || []).join(', ') || '—'],
       [t('createdAt'), fmtTime(d.created_at)]]),
     q.ok ? h('section', {}, h('h2', {}, t('quota')),
       h('progress', { id: 'usage', max: q.data.quota_bytes || 1, value: q.data.used_bytes, 'aria-label': t('used') }),
-      dl([[t('quota'), fmtSize(q.data.quota_bytes)], [t('used'), fmtSize(q.data.used_bytes)], [t('available'), fmtSize(q.data.available_bytes)]])) : null,
+      dl([[t('quota'), fmtSize(q.data.quota_bytes)], [t('used'), `${fmtSize(q.data.used_bytes)} (${((100 * q.data.used_bytes) / (q.data.quota_bytes || 1)).toFixed(2)}%)`], [t('available'), fmtSize(q.data.available_bytes)]])) : null,
     pv.ok ? h('section', {}, h('h2', {}, t('provider')),
       dl([[t('name'), pv.data.name], [t('address'), pv.data.address], [t('contact'), pv.data.contact],
         [t('dataLocation'), pv.data.data_location], [t('jurisdiction'), pv.data.jurisdiction]])) : null);

@@ -1,7 +1,7 @@
 // Sharing: the share dialog (a link to a file or folder with password, expiry, download
 // limit and recipients, who are mailed the link), and the list of share links with their
 // access counts and revoke.
-import { api, btn, field, fmtTime, h, reason, say, st, t } from './ui.js';
+import { api, btn, field, fmtTime, h, reason, say, st, t, table } from './ui.js';
 
 export function shareDialog(item) {
   const dlg = document.getElementById('dialog');
@@ -58,20 +58,34 @@ export async function shares(view, ctx) {
           : `${s.downloads || 0} / ${s.max_downloads || t('noLimit')}`),
         h('td', {}, s.password ? t('yes') : t('no')),
         h('td', {}, fmtTime(s.expires_at)), h('td', {}, h('bdi', {}, s.created_by || '')),
-        h('td', {}, s.state === 'live' ? btn(t('revoke'), async () => {
-          const x = await api('DELETE', `/api/v1/shares/${s.id}`);
-          say(x.ok ? t('revoked') : t('refused'), x.ok ? undefined : reason(x));
-          load(true);
-        }, 'danger') : '')));
+        h('td', {}, h('div', { class: 'actions' }, btn(t('recipientsMail'), () => recipients(s), 'plain'),
+          s.state === 'live' ? btn(t('revoke'), async () => {
+            const x = await api('DELETE', `/api/v1/shares/${s.id}`);
+            say(x.ok ? t('revoked') : t('refused'), x.ok ? undefined : reason(x));
+            load(true);
+          }, 'danger') : null))));
     }
     if (!tbody.children.length) tbody.append(h('tr', {}, h('td', { colspan: 8 }, t('empty'))));
     more.hidden = !r.data.more;
+  };
+  // the link's recipients and the state of each one's mail (GET /api/v1/shares/{id})
+  const detail = h('section', { id: 'share-detail', hidden: true });
+  const recipients = async (s) => {
+    const r = await api('GET', `/api/v1/shares/${s.id}`);
+    if (!r.ok) return say(t('refused'), reason(r));
+    const rows = (r.data.recipients || []).map((x) => h('tr', {}, h('td', {}, x.email),
+      h('td', {}, x.mail ? st(x.mail.state) : '—'), h('td', {}, x.mail ? String(x.mail.attempts) : ''),
+      h('td', {}, x.mail ? fmtTime(x.mail.sent_at) : '—')));
+    detail.replaceChildren(h('h2', { tabindex: -1 }, t('recipientsMail'), ': ', h('bdi', {}, s.name || '')),
+      rows.length ? table([t('recipient'), t('state'), t('attempts'), t('sentAt')], rows) : h('p', {}, t('none')));
+    detail.hidden = false;
+    detail.querySelector('h2').focus();
   };
   all.addEventListener('change', () => load(true));
   view.append(h('h1', {}, t('myShares')),
     ctx.manager ? h('label', { class: 'check' }, all, ' ', t('allShares')) : null,
     h('div', { class: 'scroll', tabindex: 0 }, h('table', { id: 'shares' }, h('thead', {}, h('tr', {},
       [t('name'), t('linkKind'), t('state'), t('downloads'), t('password'), t('expires'), t('createdBy'), t('actions')]
-        .map((x) => h('th', { scope: 'col' }, x)))), tbody)), more);
+        .map((x) => h('th', { scope: 'col' }, x)))), tbody)), more, detail);
   await load(true);
 }
