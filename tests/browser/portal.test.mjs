@@ -128,7 +128,8 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   const { c: jaCtx, p: ja } = await ctxFor('ja-JP');
   const tusCalls = [];
   ja.on('request', (q) => { if (q.url().includes('/api/v1/uploads')) tusCalls.push(q.method()); });
-  await ja.goto(`${origin}/login`);
+  // (a next= that would leave the site is not followed)
+  await ja.goto(`${origin}/login?next=${encodeURIComponent('//example.com/x')}`);
   await login(ja);
   await ja.waitForURL(`${origin}/files`);
   await ready(ja);
@@ -329,5 +330,15 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   await ja.reload();
   await ready(ja);
   assert.equal(await ja.getAttribute('html', 'lang'), 'en');
+  // 11. a session that ends while the page is open: the next API call goes to the login
+  // page, and the login back to where the user was
+  await en.goto(`${origin}/shares`);
+  await ready(en);
+  await en.context().clearCookies();
+  await en.click('#lang');
+  await en.waitForURL(`${origin}/login?next=%2Fshares`);
+  await login(en);
+  await en.waitForURL(`${origin}/shares`);
+  await ready(en);
   console.log(`portal.test: screenshots in ${SHOTS}`);
 });
