@@ -16,7 +16,8 @@ export default [
       globals: {
         atob: 'readonly', btoa: 'readonly', document: 'readonly', DOMParser: 'readonly',
         fetch: 'readonly', location: 'readonly', navigator: 'readonly', sessionStorage: 'readonly',
-        setInterval: 'readonly', setTimeout: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly',
+        setInterval: 'readonly', localStorage: 'readonly', window: 'readonly', history: 'readonly',
+        XMLHttpRequest: 'readonly', URLSearchParams: 'readonly', requestAnimationFrame: 'readonly', setTimeout: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly',
       },
     },
     rules: {

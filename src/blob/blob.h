@@ -13,6 +13,7 @@
 #include "core/core.h"
 
 #define BLOB_ID_LEN 32          /* hex characters of a 128-bit random id */
+#define BLOB_PART_ID_LEN BLOB_ID_LEN
 
 struct blob_store;
 struct blob_writer;
@@ -34,6 +35,21 @@ int blob_write(struct blob_writer *w, const void *data, size_t n) KURA_WUR;
 int blob_commit(struct blob_writer *w) KURA_WUR;
 /* Drops an uncommitted blob and frees the writer. Accepts NULL; returns NULL. */
 struct blob_writer *blob_abort(struct blob_writer *w);
+
+/* ---- parts: blobs written over several requests (resumable uploads, issue 15) ----
+ * A part lives at DIR/<tenant_id>/.part-<part_id> (part_id has the shape of a blob id),
+ * survives restarts and blob_sweep_tmp(), and becomes a blob by blob_commit() on a writer
+ * blob_part_open() gave (a new random blob id). blob_abort() on such a writer closes it and
+ * keeps the part; blob_part_delete() removes it. */
+/* Opens the part for appending after its first keep bytes (what the caller recorded as
+ * durable; anything after it is cut off), creating it when keep is 0. -ENOENT when keep > 0
+ * and the part is missing or shorter than keep. */
+int blob_part_open(struct blob_store *bs, int64_t tenant_id, const char *part_id, uint64_t keep,
+		   struct blob_writer **ret) KURA_WUR;
+/* Makes what was written durable (fsync; a failure fails the writer for good). */
+int blob_part_sync(struct blob_writer *w) KURA_WUR;
+/* Removes a part; -ENOENT when it does not exist. */
+int blob_part_delete(struct blob_store *bs, int64_t tenant_id, const char *part_id);
 
 /* Ranged reads. -ENOENT when there is no such blob (for this tenant). */
 int blob_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id,

@@ -33,6 +33,7 @@
 #include "core/log.h"
 
 #define TMP_PREFIX ".tmp-"
+#define PART_PREFIX ".part-"
 
 struct blob_store {
 	char dir[PATH_MAX];
@@ -44,6 +45,7 @@ struct blob_writer {
 	int64_t tenant_id;
 	int fd;
 	bool failed;
+	bool part;                   /* tmp_path is a part: kept on abort */
 	uint64_t size;
 	char id[BLOB_ID_LEN + 1];
 	char tmp_path[PATH_MAX], path[PATH_MAX];
@@ -395,7 +397,7 @@ int blob_commit(struct blob_writer *w)
 	if (!w)
 		return -EINVAL;
 	if (w->failed) {
-		writer_free(w, true);
+		writer_free(w, !w->part);
 		return -EIO;
 	}
 	if (fault_hit(BLOB_FAULT_FSYNC)) {
@@ -432,15 +434,112 @@ int blob_commit(struct blob_writer *w)
 	free(w);
 	return 0;
 fail:
-	writer_free(w, true);
+	writer_free(w, !w->part);
 	return r;
 }
 
 struct blob_writer *blob_abort(struct blob_writer *w)
 {
 	if (w)
-		writer_free(w, true);
+		writer_free(w, !w->part);
 	return NULL;
+}
+
+static int part_path(struct blob_store *bs, int64_t tenant_id, const char *part_id, bool create,
+		     char *dir, size_t dir_size, char *buf, size_t size)
+{
+	int r;
+
+	if (!bs || !blob_id_valid(part_id))
+		return -EINVAL;
+	r = tenant_dir(bs, tenant_id, dir, dir_size, create);
+	if (r == 0)
+		r = str_printf(buf, size, "%s/" PART_PREFIX "%s", dir, part_id);
+	return r;
+}
+
+int blob_part_open(struct blob_store *bs, int64_t tenant_id, const char *part_id, uint64_t keep,
+		   struct blob_writer **ret)
+{
+	struct blob_writer *w;
+	unsigned char raw[BLOB_ID_LEN / 2];
+	char dir[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (!ret || keep > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	w->bs = bs;
+	w->tenant_id = tenant_id;
+	w->part = true;
+	r = part_path(bs, tenant_id, part_id, true, dir, sizeof(dir), w->tmp_path, sizeof(w->tmp_path));
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), w->id);
+	if (r == 0)
+		r = str_printf(w->path, sizeof(w->path), "%s/%s", dir, w->id);
+	if (r < 0)
+		goto fail;
+	if (keep == 0) {
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (w->fd < 0 || fsync_dir(dir) < 0) {
+			r = -errno;
+			goto fail;
+		}
+	} else {
+		w->fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (w->fd < 0 || fstat(w->fd, &st) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < keep) {
+			r = -ENOENT;
+			goto fail;
+		}
+		if ((uint64_t)st.st_size > keep && ftruncate(w->fd, (off_t)keep) < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	if (lseek(w->fd, (off_t)keep, SEEK_SET) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	w->size = keep;
+	*ret = w;
+	return 0;
+fail:
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+	return r;
+}
+
+int blob_part_sync(struct blob_writer *w)
+{
+	if (!w || !w->part || w->failed || w->fd < 0)
+		return -EINVAL;
+	if (fault_hit(BLOB_FAULT_FSYNC) || fsync(w->fd) < 0) {
+		w->failed = true;      /* fatal: never retried */
+		log_error("blob.fsync", "fsync of %s failed", w->tmp_path);
+		return -EIO;
+	}
+	return 0;
+}
+
+int blob_part_delete(struct blob_store *bs, int64_t tenant_id, const char *part_id)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	int r = part_path(bs, tenant_id, part_id, false, dir, sizeof(dir), path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	if (unlink(path) < 0)
+		return -errno;
+	return fsync_dir(dir);
 }
 
 /* ---- get ---- */

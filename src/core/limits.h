@@ -203,4 +203,11 @@
 #define KURA_AUDIT_EXPORT_BUFFER_MAX (64 * 1024 * 1024)   /* one export batch of lines */
 #define KURA_DB_LIST_MAX_BYTES       (256 * 1024 * 1024)  /* ids or rows read from the database at once */
 
+/* Resumable uploads (tus 1.0 at /api/v1/uploads, issue 15; docs/files.md) */
+#define KURA_UPLOAD_EXPIRY_S         (24 * 60 * 60)  /* an unfinished upload lives this long */
+#define KURA_UPLOADS_PER_ACCOUNT_MAX 64            /* unfinished uploads one account may hold */
+#define KURA_UPLOADS_INFLIGHT_MAX    256           /* uploads being written at once (server-wide) */
+#define KURA_UPLOAD_METADATA_MAX     4096          /* bytes of an Upload-Metadata header */
+#define KURA_UPLOAD_SWEEP_BATCH      100           /* expired uploads removed per statement */
+
 #endif

@@ -307,6 +307,48 @@ uint64_t filecrypt_enc_plain_size(const struct filecrypt_enc *e)
 	return e->total;
 }
 
+void filecrypt_enc_header(const struct filecrypt_enc *e, unsigned char ret[FILECRYPT_HEADER_BYTES])
+{
+	memcpy(ret, e->c.header, FILECRYPT_HEADER_BYTES);
+}
+
+struct filecrypt_enc *filecrypt_enc_resume(const unsigned char key[FILECRYPT_KEY_BYTES],
+					   const unsigned char header[FILECRYPT_HEADER_BYTES],
+					   uint64_t next_chunk)
+{
+	struct filecrypt_enc *e;
+
+	if (!key || !header || memcmp(header, MAGIC, MAGIC_LEN) || header[6] != FILECRYPT_FORMAT ||
+	    get_be32(header + 8) != FILECRYPT_CHUNK || get_be32(header + 12) != 0 ||
+	    next_chunk > UINT64_MAX / FILECRYPT_CHUNK)
+		return NULL;
+	e = filecrypt_enc_new(key, (enum filecrypt_alg)header[7]);
+	if (!e)
+		return NULL;
+	memcpy(e->c.header, header, FILECRYPT_HEADER_BYTES);
+	e->header_sent = true;
+	e->next_chunk = next_chunk;
+	e->total = next_chunk * FILECRYPT_CHUNK;
+	return e;
+}
+
+int filecrypt_enc_flush(struct filecrypt_enc *e, filecrypt_sink_fn sink, void *cls)
+{
+	int r;
+
+	if (!e || e->finished)
+		return -EINVAL;
+	r = emit_header(e, sink, cls);
+	if (r == 0 && e->n_buf == FILECRYPT_CHUNK)
+		r = seal_buffer(e, false, sink, cls);
+	return r;
+}
+
+uint64_t filecrypt_enc_sealed_chunks(const struct filecrypt_enc *e)
+{
+	return e->next_chunk;
+}
+
 /* ---- decryption ---- */
 
 struct filecrypt_dec {

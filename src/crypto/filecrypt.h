@@ -55,6 +55,21 @@ int filecrypt_enc_update(struct filecrypt_enc *e, const void *data, size_t n,
 /* Seals what is left as the last chunk. */
 int filecrypt_enc_final(struct filecrypt_enc *e, filecrypt_sink_fn sink, void *cls) KURA_WUR;
 uint64_t filecrypt_enc_plain_size(const struct filecrypt_enc *e);
+/* ---- resumable uploads (issue 15, files/uploads.c) ----
+ * The header the encoder writes (its nonce prefix is what a resumed encoder needs). */
+void filecrypt_enc_header(const struct filecrypt_enc *e, unsigned char ret[FILECRYPT_HEADER_BYTES]);
+/* An encoder that continues a stream whose header and first next_chunk (full, non-last)
+ * chunks are written already: same key, same header, chunk numbering from next_chunk; the
+ * header is not emitted again. NULL on failure (bad header, unknown algorithm, memory). */
+struct filecrypt_enc *filecrypt_enc_resume(const unsigned char key[FILECRYPT_KEY_BYTES],
+					   const unsigned char header[FILECRYPT_HEADER_BYTES],
+					   uint64_t next_chunk);
+/* Seals a full buffer now as a non-last chunk, for a caller that knows more data follows
+ * (the announced length is not reached); nothing when the buffer is not full. */
+int filecrypt_enc_flush(struct filecrypt_enc *e, filecrypt_sink_fn sink, void *cls) KURA_WUR;
+/* Chunks sealed (and given to the sink) so far; the plaintext they hold is
+ * chunks * FILECRYPT_CHUNK bytes while the stream is not final. */
+uint64_t filecrypt_enc_sealed_chunks(const struct filecrypt_enc *e);
 struct filecrypt_enc *filecrypt_enc_free(struct filecrypt_enc *e);
 
 /* ---- decryption by chunk ---- */

@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "crypto/filecrypt.h"
 #include "files/files_int.h"
+#include "files/uploads.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -1176,6 +1177,12 @@ static void *purger_main(void *arg)
 		else if (n)
 			log_info("files.purge", "purged %lld trash entries older than %d days",
 				 (long long)n, KURA_TRASH_RETENTION_S / 86400);
+		n = 0;
+		r = db ? uploads_sweep_expired(f, db, clock_now_us(), &n) : -EIO;
+		if (r < 0)
+			log_error("files.uploads", "sweep of expired uploads failed: %s", strerror(-r));
+		else if (n)
+			log_info("files.uploads", "removed %lld expired unfinished upload(s)", (long long)n);
 		pthread_mutex_lock(&f->lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += KURA_TRASH_PURGE_INTERVAL_S;

@@ -151,6 +151,28 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 			struct file_node *ret, bool *ret_created) KURA_WUR;
 struct files_upload *files_upload_abort(struct files_upload *u);
 uint64_t files_upload_received(const struct files_upload *u);
+/* ---- resumable uploads (issue 15; the rows are files/uploads.h's) ----
+ * The checks files_upload_begin makes, for an upload of size bytes announced now; the NFC
+ * form of name into ret_nfc (size > KURA_FILE_NAME_MAX). */
+int files_upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+		       const char *content_type, int64_t size, char *ret_nfc, size_t nfc_size) KURA_WUR;
+/* Where a resumable upload stands: its part holds the header and offset / FILECRYPT_CHUNK
+ * whole sealed chunks (offset a multiple of the chunk). */
+struct files_resume {
+	int64_t tenant_id, upload_row, parent_id, length, offset;
+	const char *name, *content_type, *part_id;
+	const unsigned char *file_key;   /* FILECRYPT_KEY_BYTES, copied */
+	const unsigned char *header;     /* FILECRYPT_HEADER_BYTES */
+};
+/* Continues it: the checks again (the whole length against the quota), then an upload whose
+ * writes append to the part after its durable end (anything after it is cut off) and whose
+ * commit is files_upload_commit's, which also deletes the upload row in its transaction. */
+int files_upload_resume(struct files *f, struct db *db, const struct files_resume *res,
+			struct files_upload **ret) KURA_WUR;
+/* Ends a request's share of the upload: seals a full buffer when more follows, makes the
+ * sealed chunks durable (fsync), frees u (the part stays) and gives the new durable offset,
+ * a multiple of the chunk: the bytes after it (at most one chunk) are not kept. */
+int files_upload_pause(struct files_upload *u, bool more, int64_t *ret_offset) KURA_WUR;
 
 struct files_reader;
 /* Opens a live file's content for ranged reads: unwraps its key and checks the stored

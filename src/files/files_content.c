@@ -42,6 +42,7 @@ struct files_upload {
 	struct filecrypt_enc *enc;
 	struct blob_writer *w;
 	uint64_t received;
+	int64_t upload_row;          /* resumable upload (uploads.c): its row goes at commit */
 	int failed;                  /* sticky error */
 };
 
@@ -75,21 +76,18 @@ struct files_upload *files_upload_abort(struct files_upload *u)
 	return NULL;
 }
 
-int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
-		       const char *name, const char *content_type, int64_t expected_size,
-		       bool no_replace, struct files_upload **ret)
+/* What an upload of name into parent must pass before any byte is taken: the name, the
+ * type, the parent, the conflict rules, the size limit, the quota (from expected_size) and
+ * the free-space reserve. name must be NFC already. *ret_room: plaintext bytes the quota
+ * leaves for it. */
+static int upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+			const char *content_type, int64_t expected_size, bool no_replace,
+			int64_t *ret_room)
 {
-	struct files_upload *u = NULL;
 	struct file_node parent, old;
 	int64_t quota = 0, used = 0, old_size = 0, item = KURA_QUOTA_ITEM_BYTES;
-	char nfc[KURA_FILE_NAME_MAX + 1];
 	int r;
 
-	if (!f || !db || !ret || files_name_nfc(name, nfc, sizeof(nfc)) < 0)
-		return -EINVAL;
-	name = nfc;
-	if (!content_type || !*content_type)
-		content_type = "application/octet-stream";
 	if (!files_content_type_valid(content_type))
 		return -EINVAL;
 	if (expected_size > KURA_FILE_MAX_BYTES)
@@ -119,22 +117,63 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 	r = files_space_check(expected_size > 0 ? expected_size + expected_size / 4096 + 64 : 0);
 	if (r < 0)
 		return r;
+	*ret_room = quota - used + old_size - item;
+	return 0;
+}
 
-	u = calloc(1, sizeof(*u));
+int files_upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+		       const char *content_type, int64_t size, char *ret_nfc, size_t nfc_size)
+{
+	int64_t room;
+	int r;
+
+	if (!db || !ret_nfc || size < 0 || files_name_nfc(name, ret_nfc, nfc_size) < 0)
+		return -EINVAL;
+	r = upload_check(db, tenant_id, parent_id, ret_nfc, content_type, size, false, &room);
+	return r;
+}
+
+static struct files_upload *upload_new(struct files *f, int64_t tenant_id, int64_t parent_id,
+				       const char *name, const char *content_type, bool no_replace,
+				       int64_t room)
+{
+	struct files_upload *u = calloc(1, sizeof(*u));
+
 	if (!u)
-		return -ENOMEM;
+		return NULL;
 	u->f = f;
 	u->tenant_id = tenant_id;
 	u->parent_id = parent_id;
 	u->no_replace = no_replace;
-	u->quota_room = quota - used + old_size - item;
+	u->quota_room = room;
 	str_copy(u->name, sizeof(u->name), name);
 	str_copy(u->content_type, sizeof(u->content_type), content_type);
 	u->file_key = secmem_alloc(FILECRYPT_KEY_BYTES);
-	if (!u->file_key) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	if (!u->file_key)
+		return files_upload_abort(u);
+	return u;
+}
+
+int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
+		       const char *name, const char *content_type, int64_t expected_size,
+		       bool no_replace, struct files_upload **ret)
+{
+	struct files_upload *u = NULL;
+	char nfc[KURA_FILE_NAME_MAX + 1];
+	int64_t room = 0;
+	int r;
+
+	if (!f || !db || !ret || files_name_nfc(name, nfc, sizeof(nfc)) < 0)
+		return -EINVAL;
+	name = nfc;
+	if (!content_type || !*content_type)
+		content_type = "application/octet-stream";
+	r = upload_check(db, tenant_id, parent_id, name, content_type, expected_size, no_replace, &room);
+	if (r < 0)
+		return r;
+	u = upload_new(f, tenant_id, parent_id, name, content_type, no_replace, room);
+	if (!u)
+		return -ENOMEM;
 	randombytes_buf(u->file_key, FILECRYPT_KEY_BYTES);
 	u->alg = filecrypt_default_alg();
 	u->enc = filecrypt_enc_new(u->file_key, u->alg);
@@ -149,6 +188,64 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 	return 0;
 fail:
 	files_upload_abort(u);
+	return r;
+}
+
+int files_upload_resume(struct files *f, struct db *db, const struct files_resume *res,
+			struct files_upload **ret)
+{
+	struct files_upload *u = NULL;
+	uint64_t chunks;
+	int64_t room = 0;
+	int r;
+
+	if (!f || !db || !res || !ret || res->offset < 0 || res->offset > res->length ||
+	    res->offset % FILECRYPT_CHUNK)
+		return -EINVAL;
+	r = upload_check(db, res->tenant_id, res->parent_id, res->name, res->content_type,
+			 res->length, false, &room);
+	if (r < 0)
+		return r;
+	u = upload_new(f, res->tenant_id, res->parent_id, res->name, res->content_type, false, room);
+	if (!u)
+		return -ENOMEM;
+	memcpy(u->file_key, res->file_key, FILECRYPT_KEY_BYTES);
+	chunks = (uint64_t)res->offset / FILECRYPT_CHUNK;
+	u->alg = (enum filecrypt_alg)res->header[7];
+	u->enc = filecrypt_enc_resume(u->file_key, res->header, chunks);
+	if (!u->enc) {
+		r = -EBADMSG;
+		goto fail;
+	}
+	u->received = (uint64_t)res->offset;
+	u->upload_row = res->upload_row;
+	r = blob_part_open(f->bs, res->tenant_id, res->part_id,
+			   FILECRYPT_HEADER_BYTES + chunks * FILECRYPT_RECORD, &u->w);
+	if (r == -ENOENT)
+		r = -EBADMSG;   /* recorded as durable but not there: lost or tampered with */
+	if (r < 0)
+		goto fail;
+	*ret = u;
+	return 0;
+fail:
+	files_upload_abort(u);
+	return r;
+}
+
+int files_upload_pause(struct files_upload *u, bool more, int64_t *ret_offset)
+{
+	int r;
+
+	if (!u || !ret_offset)
+		return -EINVAL;
+	r = u->failed;
+	if (r == 0 && more)
+		r = filecrypt_enc_flush(u->enc, sink_blob, u->w);
+	if (r == 0)
+		r = blob_part_sync(u->w);
+	if (r == 0)
+		*ret_offset = (int64_t)(filecrypt_enc_sealed_chunks(u->enc) * FILECRYPT_CHUNK);
+	files_upload_abort(u);   /* the part stays */
 	return r;
 }
 
@@ -248,6 +345,11 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 			      filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
 			      who ? who->account_id : 0, who && who->name ? who->name : "", now);
 	}
+	if (r < 0)
+		goto out;
+	if (u->upload_row > 0)   /* a resumable upload ends with its file */
+		r = db_exec(db, "DELETE FROM uploads WHERE tenant_id = $1 AND id = $2", "ii",
+			    u->tenant_id, u->upload_row);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s, s:I, s:I, s:s}", "name", u->name, "parent_id", (json_int_t)u->parent_id,
@@ -586,6 +688,44 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 		r = db_exec(db, "UPDATE file_nodes SET key_version = $3, wrapped_key = $4"
 				" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
 			    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+	/* unfinished resumable uploads hold wrapped file keys too (their part id as blob id) */
+	if (r == 0) {
+		size_t n_files = n_work;
+
+		st = db_query(db, "SELECT id, part_id, key_version, wrapped_key FROM uploads"
+				  " WHERE tenant_id = $1", "i", tenant_id);
+		while ((r = db_step(st)) > 0) {
+			const char *part_id = db_text(st, 1);
+			int64_t v = db_int(st, 2);
+			const void *p;
+			size_t n = 0, k;
+
+			p = db_blob(st, 3, &n);
+			for (k = 0; k < n_keys && keys[k].version != v; k++)
+				;
+			if (!part_id || !p || n != WRAPPED_KEY_BYTES || k == n_keys) {
+				r = -EBADMSG;
+				break;
+			}
+			one.id = db_int(st, 0);
+			r = filekey_unwrap(keys[k].key, tenant_id, v, part_id, p, fkey);
+			if (r == 0)
+				r = filekey_wrap(newkey, tenant_id, new_version, part_id, fkey, one.wrapped);
+			sodium_memzero(fkey, sizeof(fkey));
+			if (r == 0)
+				r = dbuf_add(&list, &one, sizeof(one));
+			if (r < 0)
+				break;
+			n_work++;
+		}
+		db_done(st);
+		work = dbuf_data(&list);   /* the list may have moved as it grew */
+		for (i = n_files; i < n_work && r == 0; i++)
+			r = db_exec(db, "UPDATE uploads SET key_version = $3, wrapped_key = $4"
+					" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
+				    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+		n_work = n_files;   /* what the record counts: files */
+	}
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM tenant_keys WHERE tenant_id = $1 AND version < $2", "ii",
 			    tenant_id, new_version);

@@ -14,6 +14,7 @@ struct files {
 	bool purger_running, stopping;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	int64_t uploads_busy[KURA_UPLOADS_INFLIGHT_MAX];   /* uploads.c: rows being written (0: free) */
 };
 
 /* The node columns read by files_read_node, as SQL text. */

@@ -105,6 +105,12 @@ static enum MHD_Result page_share(struct request *req)
 	return page_send(req, "share.html");
 }
 
+/* The portal (app.html): one page for every view; its module routes by the path. */
+static enum MHD_Result page_app(struct request *req)
+{
+	return page_send(req, "app.html");
+}
+
 /* ---------------------------------------------------------------- routes */
 
 /* What this file serves: the browser pages and the files of web/ (ES modules and styles by
@@ -116,6 +122,14 @@ const struct route page_routes[] = {
 	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },
 	{ "GET", "/mfa", page_mfa, R_PUBLIC, PERM_SELF },
+	{ "GET", "/files", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/trash", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/shares", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/account", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/accounts", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/security", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/logs", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/contract", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
 };

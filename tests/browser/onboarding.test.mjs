@@ -2,7 +2,8 @@
 // the demo manager logs in on /login with the one-time password printed by `kura init
 // --demo`, is made to choose a new password, lands on /mfa because the policy requires a
 // second factor for managers, sets up TOTP with a code from oathtool, gets recovery codes,
-// and then logs in again with password + TOTP and can use the API.
+// and then logs in again with password + TOTP, lands in the file view (the root folder
+// listed, the managers' navigation shown) and can use the API.
 //
 // usage: node tests/browser/onboarding.test.mjs /path/to/kura
 // Fails (never skips) when node, Chromium, oathtool or the kura binary are missing.
@@ -49,6 +50,10 @@ await run('onboarding.test', process.argv[2], async ({ origin, demoPw, launch })
   await page.waitForSelector('#msg:has-text("TOTP on")');
   const codes = (await page.textContent('#codes')).trim().split('\n');
   assert.equal(codes.length, 10, 'ten recovery codes with the first factor');
+  // with the codes kept, the way on is into the file view
+  await page.click('#continue a');
+  await page.waitForURL(`${origin}/files`);
+  await page.waitForSelector('body[data-ready="1"]');
 
   // 3. a new login: password, then a TOTP code (the next step, as the last one is spent)
   await page.evaluate(async () => {
@@ -63,7 +68,12 @@ await run('onboarding.test', process.argv[2], async ({ origin, demoPw, launch })
   await page.waitForSelector('#second:not([hidden])');
   await page.fill('#otp', totp(secret, 1));
   await page.click('#otp-form button[type=submit]');
-  await page.waitForSelector('#status:has-text("logged-in")');
+  // the newcomer lands in the file view: the root folder, listed (the demo tenant's is empty)
+  await page.waitForURL(`${origin}/files`);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.match(await page.textContent(".crumbs"), /ルート|Root/);
+  await page.waitForSelector('#list .vrow.empty');
+  await page.waitForSelector('#nav a[href="/accounts"]:not([hidden])');
 
   // 4. the session is a full manager session now
   const accounts = await page.evaluate(async () => {

@@ -106,7 +106,8 @@ await run('webauthn.test', process.argv[2], async ({ origin, demoPw, launch }) =
   // 4. log out; log in with the key through the page (202 → navigator.credentials.get → 201)
   await page.evaluate(async () => { const { api } = await import('/assets/webauthn.js'); await api('DELETE', '/api/v1/session'); });
   await loginUi();
-  await page.waitForSelector('#status:has-text("logged-in")');
+  await page.waitForURL(`${origin}/files`);
+  await page.waitForSelector('body[data-ready="1"]');
   const before = await list();
 
   // 5. each key by itself; a replayed assertion is refused; the counter increases
@@ -153,7 +154,8 @@ await run('webauthn.test', process.argv[2], async ({ origin, demoPw, launch }) =
   items = await list();
   assert.deepEqual(items.map((k) => k.name), ['key-es256']);
   await loginUi();
-  await page.waitForSelector('#status:has-text("logged-in")');
+  await page.waitForURL(`${origin}/files`);
+  await page.waitForSelector('body[data-ready="1"]');
 
   // 7. a wrong password does not remove a key
   const del = await page.evaluate(async (id) => {

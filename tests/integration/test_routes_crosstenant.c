@@ -59,6 +59,7 @@ struct world {
 	char a_basic[IT_STR * 2];    /* auser@alpha's, for the lock */
 	char folder_id[32], root_id[32], file_id[32], trash_id[32], share_id[32], app_id[32], webauthn_id[32];
 	char lock_token[IT_STR], share_token[IT_STR], app_secret[IT_STR];
+	char upload_id[IT_STR];      /* the token of an unfinished tus upload of amgr's */
 	/* counts */
 	size_t n_routes, n_public, n_requests;
 };
@@ -294,6 +295,45 @@ static void make_alpha(struct world *x)
 	assert_non_null(h);
 	snprintf(x->lock_token, sizeof(x->lock_token), "%.*s", (int)strcspn(h + 13, ">"), h + 13);
 	it_response_free(r);
+
+	/* an unfinished resumable upload (tus) with a durable chunk: its id is the URL token */
+	{
+		static char chunk[65536 + 10];
+
+		memset(chunk, 'u', sizeof(chunk));
+		r = it_request(s, &(struct it_request){ .method = "POST", .path = "/api/v1/uploads",
+							.cookie = amgr->token, .csrf = amgr->csrf, .body = chunk,
+							.body_len = sizeof(chunk),
+							.content_type = "application/offset+octet-stream",
+							.headers = (const char *const[]){ "Tus-Resumable: 1.0.0",
+											  "Upload-Length: 200000",
+											  "Upload-Metadata: filename eHQtdHVz",
+											  NULL } });
+		IT_ASSERT_STATUS(r, 201);
+		h = strcasestr(r->headers, "Location: /api/v1/uploads/");
+		assert_non_null(h);
+		snprintf(x->upload_id, sizeof(x->upload_id), "%.*s", (int)strcspn(h + 26, "\r\n"), h + 26);
+		it_response_free(r);
+	}
+}
+
+/* HEAD of A's upload as its owner: status and offset. */
+static json_t *upload_view(struct it_server *s, const struct it_session *amgr, const char *id)
+{
+	char path[IT_STR * 2];
+	struct it_response *r;
+	const char *h;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/uploads/%s", id);
+	r = it_request(s, &(struct it_request){ .method = "HEAD", .path = path, .cookie = amgr->token,
+						.headers = (const char *const[]){ "Tus-Resumable: 1.0.0", NULL } });
+	IT_ASSERT_STATUS(r, 200);
+	h = strcasestr(r->headers, "Upload-Offset: ");
+	assert_non_null(h);
+	j = json_pack("{s:i, s:I}", "status", (int)r->status, "offset", (json_int_t)strtoll(h + 15, NULL, 10));
+	it_response_free(r);
+	return j;
 }
 
 /* ---------------------------------------------------------------- A's state */
@@ -374,6 +414,7 @@ static json_t *alpha_state(struct world *x)
 	json_object_set_new(st, path, view(s, m, path));
 	snprintf(path, sizeof(path), "/api/v1/shares/%s", x->share_id);
 	json_object_set_new(st, path, view(s, m, path));
+	json_object_set_new(st, "upload", upload_view(s, m, x->upload_id));
 	/* last: every view above is a read that records nothing */
 	json_object_set_new(st, "audit head", audit_head(s, m));
 	return st;
@@ -445,6 +486,7 @@ static const char *const *markers(const struct world *x)
 	m[n++] = x->share_token;
 	m[n++] = x->lock_token;
 	m[n++] = x->app_secret;
+	m[n++] = x->upload_id;
 	m[n] = NULL;
 	return m;
 }
@@ -639,6 +681,7 @@ static void test_every_route_across_tenants(void **state)
 		{ "shares", true, { x->share_id } },
 		{ "certificates", true, { x->cert_id } },
 		{ "client-cas", true, { x->ca_id } },
+		{ "uploads", true, { x->upload_id } },
 	};
 	const struct member dict[] = {
 		{ "name", false, false, "xt-name-by-bravo" },

@@ -143,7 +143,7 @@ static void test_route_match(void **state)
  * whose path carries a secret is one the log redaction knows. */
 static void test_route_table(void **state)
 {
-	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL };
 	const struct route *table;
 	struct request req;
 	struct arena *a = arena_new();

@@ -152,6 +152,10 @@ static void test_references(void **state)
 
 		if (!ends_with(f->name, ".html") && !ends_with(f->name, ".js"))
 			continue;
+		/* web/vendor/: built third-party files (tus-js-client), named by a page; their
+		 * bundler's internal "./x.js" strings are not assets */
+		if (!strncmp(f->source, "vendor/", 7))
+			continue;
 		each_ref((const char *)f->data, check_ref, &r);
 		if (f->is_page) {
 			const char *html = (const char *)f->data, *p;

@@ -25,8 +25,15 @@ async function done(data) {
     return;
   }
   $('status').textContent = 'logged-in';
-  $('status').hidden = false;
   say(T.loggedIn);
+  location.assign(nextPage());
+}
+
+// Where the user was when the session ended (?next=/files?folder=7), or the file view.
+// Only a path of this site: "//host" and "/\\host" would leave it.
+function nextPage() {
+  const n = new URLSearchParams(location.search).get('next');
+  return n && /^\/[A-Za-z]/.test(n) && !n.startsWith('/login') ? n : '/files';
 }
 
 async function second(body) {

@@ -13,6 +13,7 @@ async function load() {
     return;
   }
   const d = r.data;
+  $('continue').hidden = d.enrolment_required;
   const on = d.totp.enrolled;
   const must = (i) => (d.enrolment_required ? ' — ' + T.enrolmentRequired[i] : '');
   // one line in Japanese, one in English (#state keeps the line break)
@@ -56,6 +57,7 @@ $('register').addEventListener('click', async () => {
     }
     showCodes(f.data.recovery_codes);
     say(T.keyRegistered);
+    $('continue').hidden = false;
   } catch (e) {
     say(T.keyNoAnswer, e.name);
   }
@@ -85,6 +87,7 @@ $('totp-form').addEventListener('submit', async (ev) => {
   $('totp-form').hidden = true;
   showCodes(c.data.recovery_codes);
   say(T.totpOn);
+  $('continue').hidden = false;
   load();
 });
 

@@ -1,0 +1,600 @@
+/*
+ * Integration: resumable uploads, tus 1.0 at /api/v1/uploads (issue 15), driven with curl
+ * as a tus client would: OPTIONS, creation and creation-with-upload, PATCH in pieces, HEAD,
+ * the offset rule (what is acknowledged is whole durable 64 KiB chunks), a connection cut
+ * mid-PATCH and a server restart mid-upload (both resume from HEAD's offset), checksum
+ * mismatch (460, nothing kept), termination, expiry (test clock), the quota at creation
+ * (507), another account's or tenant's upload (404), and the committed file downloaded
+ * byte-identical (also across a tenant key rotation), with the audit records upload.create, upload.terminate, upload.expire and
+ * file.upload.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "harness.h"
+
+#define CHUNK 65536
+#define DATA_LEN (5 * CHUNK + 1234)
+#define FILE_NAME "報告書 2026 — tus.bin"
+
+static unsigned char data[DATA_LEN];
+
+static void fill_data(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		data[i] = (unsigned char)(x >> 24);
+	}
+}
+
+static void b64(const void *in, size_t n, char *out, size_t size)
+{
+	sodium_bin2base64(out, size, in, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* The value of response header name (case-insensitive), into buf; NULL when absent. */
+static const char *hdr(const struct it_response *r, const char *name, char *buf, size_t size)
+{
+	const char *p = r->headers;
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > n && !strncasecmp(p, name, n) && p[n] == ':') {
+			const char *v = p + n + 1;
+			size_t vl;
+
+			while (*v == ' ')
+				v++;
+			vl = len - (size_t)(v - p);
+			while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(buf, size, "%.*s", (int)vl, v);
+			return buf;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+static long long hdr_int(const struct it_response *r, const char *name)
+{
+	char v[64];
+
+	assert_non_null(hdr(r, name, v, sizeof(v)));
+	return atoll(v);
+}
+
+static struct it_response *tus(struct it_server *s, const struct it_session *sess, const char *method,
+			       const char *path, const char *const *headers, const void *body, size_t n)
+{
+	const char *h[12];
+	size_t i = 0, k;
+
+	h[i++] = "Tus-Resumable: 1.0.0";
+	for (k = 0; headers && headers[k] && i < 11; k++)
+		h[i++] = headers[k];
+	h[i] = NULL;
+	return it_request(s, &(struct it_request){ .method = method, .path = path, .headers = h,
+						   .cookie = sess->token, .csrf = sess->csrf,
+						   .body = body, .body_len = n,
+						   .content_type = body ? "application/offset+octet-stream" : "" });
+}
+
+/* POST /api/v1/uploads for name in the root; the upload's path into loc. */
+static long create(struct it_server *s, const struct it_session *sess, const char *name, long long length,
+		   char *loc, size_t loc_size)
+{
+	char len[64], meta[IT_STR * 2], name64[IT_STR];
+	struct it_response *r;
+	long st;
+
+	b64(name, strlen(name), name64, sizeof(name64));
+	snprintf(len, sizeof(len), "Upload-Length: %lld", length);
+	snprintf(meta, sizeof(meta), "Upload-Metadata: filename %s,filetype YXBwbGljYXRpb24vb2N0ZXQtc3RyZWFt,"
+		 "folder cm9vdA==,relativePath bnVsbA==", name64);
+	r = tus(s, sess, "POST", "/api/v1/uploads", (const char *const[]){ len, meta, NULL }, NULL, 0);
+	st = r->status;
+	if (st == 201) {
+		char v[IT_STR];
+
+		assert_non_null(hdr(r, "Location", v, sizeof(v)));
+		assert_string_equal(hdr(r, "Tus-Resumable", v, sizeof(v)) ? v : "", "1.0.0");
+		assert_non_null(hdr(r, "Upload-Expires", v, sizeof(v)));
+		hdr(r, "Location", loc, loc_size);
+	}
+	it_response_free(r);
+	return st;
+}
+
+/* PATCH bytes [from, to) of data at offset from; returns the answer (caller frees). */
+static struct it_response *patch(struct it_server *s, const struct it_session *sess, const char *loc,
+				 size_t from, size_t to, const char *checksum)
+{
+	char off[64];
+
+	snprintf(off, sizeof(off), "Upload-Offset: %zu", from);
+	return tus(s, sess, "PATCH", loc, (const char *const[]){ off, checksum, NULL }, data + from, to - from);
+}
+
+static long long head_offset(struct it_server *s, const struct it_session *sess, const char *loc)
+{
+	struct it_response *r = tus(s, sess, "HEAD", loc, NULL, NULL, 0);
+	long long off;
+
+	IT_ASSERT_STATUS(r, 200);
+	off = hdr_int(r, "Upload-Offset");
+	assert_int_equal(hdr_int(r, "Upload-Length"), DATA_LEN);
+	it_response_free(r);
+	return off;
+}
+
+/* The root's file called name has exactly data's bytes. */
+static void assert_download(struct it_server *s, const struct it_session *sess, const char *name)
+{
+	char path[64], want[IT_STR];
+	long long id;
+	struct it_response *r;
+
+	snprintf(want, sizeof(want), "/%s", name);
+	id = it_tree_id(s, sess, want);
+	assert_true(id > 0);
+	snprintf(path, sizeof(path), "/api/v1/files/%lld/content", id);
+	r = it_get(s, sess, path);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, DATA_LEN);
+	assert_memory_equal(r->body, data, DATA_LEN);
+	it_response_free(r);
+}
+
+static void sha256_header(const void *p, size_t n, char *out, size_t size)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char enc[64];
+
+	crypto_hash_sha256(h, p, n);
+	b64(h, sizeof(h), enc, sizeof(enc));
+	snprintf(out, size, "Upload-Checksum: sha256 %s", enc);
+}
+
+static void test_options_and_version(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	char v[IT_STR];
+
+	r = it_request(w->s, &(struct it_request){ .method = "OPTIONS", .path = "/api/v1/uploads",
+						   .cookie = w->auser.token });
+	IT_ASSERT_STATUS(r, 204);
+	assert_string_equal(hdr(r, "Tus-Version", v, sizeof(v)), "1.0.0");
+	assert_string_equal(hdr(r, "Tus-Resumable", v, sizeof(v)), "1.0.0");
+	assert_non_null(strstr(hdr(r, "Tus-Extension", v, sizeof(v)), "creation-with-upload"));
+	assert_non_null(strstr(v, "termination"));
+	assert_non_null(strstr(v, "checksum"));
+	assert_non_null(strstr(v, "expiration"));
+	assert_int_equal(hdr_int(r, "Tus-Max-Size"), 64LL * 1024 * 1024 * 1024);
+	assert_string_equal(hdr(r, "Tus-Checksum-Algorithm", v, sizeof(v)), "sha256");
+	it_response_free(r);
+	/* without a session: like every API route */
+	r = it_request(w->s, &(struct it_request){ .method = "OPTIONS", .path = "/api/v1/uploads" });
+	IT_ASSERT_PROBLEM(r, 401, "authentication-required");
+	it_response_free(r);
+	/* another protocol version: 412 with the one supported */
+	r = it_request(w->s, &(struct it_request){ .method = "POST", .path = "/api/v1/uploads",
+						   .cookie = w->auser.token, .csrf = w->auser.csrf,
+						   .headers = (const char *const[]){ "Tus-Resumable: 0.2.2",
+										    "Upload-Length: 5", NULL } });
+	IT_ASSERT_STATUS(r, 412);
+	assert_string_equal(hdr(r, "Tus-Version", v, sizeof(v)), "1.0.0");
+	it_response_free(r);
+	/* without the CSRF token a cookie session changes nothing */
+	r = it_request(w->s, &(struct it_request){ .method = "POST", .path = "/api/v1/uploads",
+						   .cookie = w->auser.token,
+						   .headers = (const char *const[]){ "Tus-Resumable: 1.0.0",
+										    "Upload-Length: 5",
+										    "Upload-Metadata: filename YQ==", NULL } });
+	IT_ASSERT_STATUS(r, 403);
+	it_response_free(r);
+	/* bad headers */
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: -1", "Upload-Metadata: filename YQ==", NULL }, NULL, 0);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: 5", "Upload-Metadata: filename !!!", NULL }, NULL, 0);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: 5", "Upload-Metadata: filename Li4=", NULL }, NULL, 0);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-name");   /* ".." */
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: 5", "Upload-Metadata: filename YQ==,folder OTk5OTk5", NULL },
+		NULL, 0);
+	IT_ASSERT_PROBLEM(r, 404, "not-found");
+	it_response_free(r);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.create"), 0);
+}
+
+static void test_upload_in_pieces(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	char loc[IT_STR], sum[IT_STR], v[IT_STR];
+	json_t *ev;
+
+	assert_int_equal(create(w->s, &w->auser, FILE_NAME, DATA_LEN, loc, sizeof(loc)), 201);
+	assert_non_null(strstr(loc, "/api/v1/uploads/"));
+	assert_int_equal(head_offset(w->s, &w->auser, loc), 0);
+	/* 100000 bytes: the whole first chunk is durable, the rest of the piece is not kept */
+	r = patch(w->s, &w->auser, loc, 0, 100000, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), CHUNK);
+	assert_non_null(hdr(r, "Upload-Expires", v, sizeof(v)));
+	it_response_free(r);
+	assert_int_equal(head_offset(w->s, &w->auser, loc), CHUNK);
+	/* a wrong offset: 409, with the right one */
+	r = patch(w->s, &w->auser, loc, 100000, 120000, NULL);
+	IT_ASSERT_PROBLEM(r, 409, "offset-mismatch");
+	assert_int_equal(hdr_int(r, "Upload-Offset"), CHUNK);
+	it_response_free(r);
+	/* wrong media type */
+	r = it_request(w->s, &(struct it_request){ .method = "PATCH", .path = loc, .cookie = w->auser.token,
+						   .csrf = w->auser.csrf, .body = (const char *)data, .body_len = 10,
+						   .content_type = "application/octet-stream",
+						   .headers = (const char *const[]){ "Tus-Resumable: 1.0.0",
+										    "Upload-Offset: 65536", NULL } });
+	IT_ASSERT_STATUS(r, 415);
+	it_response_free(r);
+	/* exactly up to a chunk boundary: all of it is durable */
+	r = patch(w->s, &w->auser, loc, CHUNK, 3 * CHUNK, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), 3 * CHUNK);
+	it_response_free(r);
+	/* more than Upload-Length: refused, nothing kept */
+	{
+		static unsigned char big[DATA_LEN + 10];
+
+		memcpy(big, data, DATA_LEN);
+		r = tus(w->s, &w->auser, "PATCH", loc, (const char *const[]){ "Upload-Offset: 196608", NULL },
+			big + 3 * CHUNK, sizeof(big) - 3 * CHUNK);
+		IT_ASSERT_PROBLEM(r, 413, "upload-too-long");
+		it_response_free(r);
+	}
+	assert_int_equal(head_offset(w->s, &w->auser, loc), 3 * CHUNK);
+	/* the rest, with a checksum: complete */
+	sha256_header(data + 3 * CHUNK, DATA_LEN - 3 * CHUNK, sum, sizeof(sum));
+	r = patch(w->s, &w->auser, loc, 3 * CHUNK, DATA_LEN, sum);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), DATA_LEN);
+	it_response_free(r);
+	/* done: the upload is gone, the file is there */
+	r = tus(w->s, &w->auser, "HEAD", loc, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 404);
+	it_response_free(r);
+	assert_download(w->s, &w->auser, FILE_NAME);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.create"), 1);
+	ev = it_audit_events(w->s, &w->amgr, NULL, "action=file.upload");
+	assert_int_equal(json_array_size(ev), 1);
+	{
+		char *dump = json_dumps(json_array_get(ev, 0), 0);
+
+		assert_non_null(strstr(dump, "tus.bin"));
+		free(dump);
+	}
+	json_decref(ev);
+}
+
+static void test_creation_with_upload(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	char len[64], meta[IT_STR * 2], name64[IT_STR], loc[IT_STR];
+
+	b64("cwu.bin", 7, name64, sizeof(name64));
+	snprintf(len, sizeof(len), "Upload-Length: %d", DATA_LEN);
+	snprintf(meta, sizeof(meta), "Upload-Metadata: filename %s", name64);
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads", (const char *const[]){ len, meta, NULL }, data,
+		2 * CHUNK + 7);
+	IT_ASSERT_STATUS(r, 201);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), 2 * CHUNK);
+	assert_non_null(hdr(r, "Location", loc, sizeof(loc)));
+	it_response_free(r);
+	r = patch(w->s, &w->auser, loc, 2 * CHUNK, DATA_LEN, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), DATA_LEN);
+	it_response_free(r);
+	assert_download(w->s, &w->auser, "cwu.bin");
+	/* an empty file in one POST */
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: 0", "Upload-Metadata: filename ZW1wdHk=", NULL }, NULL, 0);
+	IT_ASSERT_STATUS(r, 201);
+	assert_non_null(hdr(r, "Location", loc, sizeof(loc)));
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "PATCH", loc, (const char *const[]){ "Upload-Offset: 0", NULL }, "", 0);
+	/* no body: curl sends no Content-Type then; the answer is 415 or the completion */
+	assert_true(r->status == 204 || r->status == 415);
+	it_response_free(r);
+}
+
+static void test_checksum_and_termination(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	char loc[IT_STR], sum[IT_STR];
+
+	assert_int_equal(create(w->s, &w->auser, "sum.bin", DATA_LEN, loc, sizeof(loc)), 201);
+	/* the checksum of other bytes: 460, nothing of the PATCH kept */
+	sha256_header(data + 1, 2 * CHUNK, sum, sizeof(sum));
+	r = patch(w->s, &w->auser, loc, 0, 2 * CHUNK, sum);
+	IT_ASSERT_PROBLEM(r, 460, "checksum-mismatch");
+	it_response_free(r);
+	assert_int_equal(head_offset(w->s, &w->auser, loc), 0);
+	r = patch(w->s, &w->auser, loc, 0, 2 * CHUNK, "Upload-Checksum: md5 AAAA");
+	IT_ASSERT_PROBLEM(r, 400, "checksum-algorithm");
+	it_response_free(r);
+	sha256_header(data, 2 * CHUNK, sum, sizeof(sum));
+	r = patch(w->s, &w->auser, loc, 0, 2 * CHUNK, sum);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), 2 * CHUNK);
+	it_response_free(r);
+	/* termination */
+	r = tus(w->s, &w->auser, "DELETE", loc, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "HEAD", loc, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 404);
+	it_response_free(r);
+	r = patch(w->s, &w->auser, loc, 2 * CHUNK, DATA_LEN, NULL);
+	IT_ASSERT_STATUS(r, 404);
+	it_response_free(r);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.terminate"), 1);
+	assert_int_equal(it_tree_id(w->s, &w->auser, "/sum.bin"), 0);
+}
+
+static void test_other_accounts_get_404(void **state)
+{
+	struct it_world *w = *state;
+	const struct it_session *others[] = { &w->amgr, &w->bmgr };
+	struct it_response *r;
+	char loc[IT_STR], bad[IT_STR];
+	size_t i;
+
+	assert_int_equal(create(w->s, &w->auser, "mine.bin", DATA_LEN, loc, sizeof(loc)), 201);
+	r = patch(w->s, &w->auser, loc, 0, CHUNK + 1, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	for (i = 0; i < 2; i++) {
+		r = tus(w->s, others[i], "HEAD", loc, NULL, NULL, 0);
+		IT_ASSERT_STATUS(r, 404);
+		it_response_free(r);
+		r = patch(w->s, others[i], loc, CHUNK, DATA_LEN, NULL);
+		IT_ASSERT_PROBLEM(r, 404, "not-found");
+		it_response_free(r);
+		r = tus(w->s, others[i], "DELETE", loc, NULL, NULL, 0);
+		IT_ASSERT_PROBLEM(r, 404, "not-found");
+		it_response_free(r);
+	}
+	/* a token that is not one: 404 as well */
+	snprintf(bad, sizeof(bad), "%.*s0", (int)strlen(loc) - 1, loc);
+	if (!strcmp(bad, loc))
+		bad[strlen(bad) - 1] = '1';
+	r = tus(w->s, &w->auser, "HEAD", bad, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 404);
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "HEAD", "/api/v1/uploads/..%2f..%2fx", NULL, NULL, 0);
+	assert_true(r->status == 404 || r->status == 400);
+	it_response_free(r);
+	assert_int_equal(head_offset(w->s, &w->auser, loc), CHUNK);
+}
+
+static void test_quota_at_creation(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	json_t *j = NULL;
+	char loc[IT_STR];
+
+	assert_int_equal(it_admin(w->s, &j, "tenant", "set-quota", "alpha", "1000000", NULL), 0);
+	json_decref(j);
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: 2000000", "Upload-Metadata: filename YmlnLmJpbg==", NULL },
+		NULL, 0);
+	IT_ASSERT_PROBLEM(r, 507, "quota-exceeded");
+	it_response_free(r);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.create"), 0);
+	assert_int_equal(create(w->s, &w->auser, "fits.bin", DATA_LEN, loc, sizeof(loc)), 201);
+}
+
+/* Sends a PATCH of all the rest by hand and closes the connection half-way. */
+static void cut_patch(struct it_server *s, const struct it_session *sess, const char *loc, size_t from,
+		      size_t send_n)
+{
+	char head[4096];
+	int fd = it_raw_connect(s, NULL);
+	int n;
+
+	assert_true(fd >= 0);
+	n = snprintf(head, sizeof(head),
+		     "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: kura_session=%s\r\nX-CSRF-Token: %s\r\n"
+		     "Tus-Resumable: 1.0.0\r\nUpload-Offset: %zu\r\n"
+		     "Content-Type: application/offset+octet-stream\r\nContent-Length: %zu\r\n\r\n",
+		     loc, sess->token, sess->csrf, from, (size_t)DATA_LEN - from);
+	assert_int_equal(it_raw_send(fd, head, (size_t)n), 0);
+	assert_int_equal(it_raw_send(fd, data + from, send_n), 0);
+	usleep(200 * 1000);
+	/* cut hard (RST), as a dropped network path or a killed client looks */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){ 1, 0 }, sizeof(struct linger)), 0);
+	close(fd);
+}
+
+static void test_resume_after_cut_and_restart(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	char loc[IT_STR];
+	long long off = 0;
+	struct timespec t0, t;
+
+	assert_int_equal(create(w->s, &w->auser, FILE_NAME, DATA_LEN, loc, sizeof(loc)), 201);
+	/* the connection breaks after 2.5 chunks: the two whole ones are kept */
+	cut_patch(w->s, &w->auser, loc, 0, 2 * CHUNK + CHUNK / 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		r = tus(w->s, &w->auser, "HEAD", loc, NULL, NULL, 0);
+		IT_ASSERT_STATUS(r, 200);
+		off = hdr_int(r, "Upload-Offset");
+		it_response_free(r);
+		if (off == 2 * CHUNK)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		assert_true(t.tv_sec - t0.tv_sec < 30);   /* the server noticed the cut */
+		usleep(50 * 1000);
+	}
+	/* one more chunk, then the server restarts */
+	r = patch(w->s, &w->auser, loc, 2 * CHUNK, 3 * CHUNK + 100, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), 3 * CHUNK);
+	it_response_free(r);
+	/* the tenant key rotates meanwhile (old versions are deleted): the upload's key moves too */
+	{
+		json_t *j = NULL;
+
+		assert_int_equal(it_admin(w->s, &j, "tenant", "rotate-key", "alpha", NULL), 0);
+		json_decref(j);
+	}
+	assert_int_equal(it_server_restart(w->s), 0);
+	assert_int_equal(head_offset(w->s, &w->auser, loc), 3 * CHUNK);
+	r = patch(w->s, &w->auser, loc, 3 * CHUNK, DATA_LEN, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), DATA_LEN);
+	it_response_free(r);
+	assert_download(w->s, &w->auser, FILE_NAME);
+}
+
+/* Files whose name starts with ".part-" anywhere under DIR/blobs. */
+static int count_parts(struct it_server *s)
+{
+	char path[IT_STR * 2], sub[IT_STR * 3];
+	DIR *d, *td;
+	struct dirent *de, *te;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/blobs", s->data);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		td = opendir(sub);
+		while (td && (te = readdir(td)) != NULL)
+			n += !strncmp(te->d_name, ".part-", 6);
+		if (td)
+			closedir(td);
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_expiry(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	struct it_session fresh;
+	char loc[IT_STR];
+
+	assert_int_equal(create(w->s, &w->auser, "late.bin", DATA_LEN, loc, sizeof(loc)), 201);
+	r = patch(w->s, &w->auser, loc, 0, CHUNK, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	assert_int_equal(count_parts(w->s), 1);
+	/* 23 h later it is still there */
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "82800", 1);
+	assert_int_equal(it_server_restart(w->s), 0);
+	assert_int_equal(it_login(w->s, "alpha", "auser", IT_A_USER_PW, &fresh), 201);
+	assert_int_equal(head_offset(w->s, &fresh, loc), CHUNK);
+	/* 25 h: expired, swept (row, part, record) */
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "90000", 1);
+	assert_int_equal(it_server_restart(w->s), 0);
+	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
+	assert_int_equal(it_login(w->s, "alpha", "auser", IT_A_USER_PW, &fresh), 201);
+	r = tus(w->s, &fresh, "HEAD", loc, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 404);
+	it_response_free(r);
+	assert_int_equal(it_login(w->s, "alpha", "amgr", IT_A_MGR_PW, &w->amgr), 201);
+	{
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (it_audit_count(w->s, &w->amgr, "action=upload.expire") < 1) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			assert_true(t.tv_sec - t0.tv_sec < 30);
+			usleep(50 * 1000);
+		}
+	}
+	assert_int_equal(count_parts(w->s), 0);
+}
+
+/* The reference client: tests/tus/tus.test.mjs drives tus-js-client (pinned in
+ * tests/tus/package-lock.json) on node against this server as auser. */
+static void test_tus_js_client(void **state)
+{
+	struct it_world *w = *state;
+	char *out = NULL, *err = NULL;
+	const char *argv[] = { "/usr/bin/node", KURA_SOURCE_DIR "/tests/tus/tus.test.mjs", w->s->base_url,
+			       w->auser.token, w->auser.csrf, NULL };
+	int st = it_run(argv, 240, &out, &err);
+
+	if (st != 0)
+		print_error("tus.test.mjs exited %d\n%s\n%s\n", st, out ? out : "", err ? err : "");
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "tus.test: ok"));
+	free(out);
+	free(err);
+	assert_true(it_tree_id(w->s, &w->auser, "/tus-js-resume.bin") > 0);
+	assert_int_equal(it_tree_id(w->s, &w->auser, "/tus-js-gone.bin"), 0);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.terminate"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_options_and_version, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_upload_in_pieces, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_creation_with_upload, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_checksum_and_termination, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_other_accounts_get_404, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_quota_at_creation, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_resume_after_cut_and_restart, it_setup_world,
+						it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_expiry, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_tus_js_client, it_setup_world, it_teardown_world),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	fill_data();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
