@@ -628,6 +628,8 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 			      tenant_id, parent_id, name, who ? who->account_id : 0,
 			      who && who->name ? who->name : "", now);
 	if (r == 0)
+		r = files_name_index(db, id, name);
+	if (r == 0)
 		r = files_charge(db, tenant_id, 0, KURA_QUOTA_ITEM_BYTES);
 	if (r == 0) {
 		d = json_pack("{s:s, s:I}", "name", name, "parent_id", (json_int_t)parent_id);
@@ -695,6 +697,8 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 	r = db_exec(db, "UPDATE file_nodes SET parent_id = $3, name = $4, modified_us = $5"
 			" WHERE tenant_id = $1 AND id = $2", "iiiti", tenant_id, id, new_parent,
 		    new_name, clock_now_us());
+	if (r == 0)
+		r = files_name_index(db, id, new_name);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s, s:s, s:I, s:I}", "from_name", n.name, "to_name", new_name,
@@ -933,6 +937,8 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 		meta += props;
 	}
 	if (r == 0)
+		r = db_name_unindex_subtree(db, tenant_id, id);
+	if (r == 0)
 		r = db_exec(db,
 			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
 			    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
@@ -1062,6 +1068,8 @@ int files_normalize_legacy(struct db *db, int64_t *ret_n)
 			int k = db_exec(db, "UPDATE file_nodes SET name = $3 WHERE tenant_id = $1 AND id = $2",
 					"iit", db_int(st, 0), db_int(st, 1), (const char *)nfc);
 
+			if (k == 0)
+				k = files_name_index(db, db_int(st, 1), (const char *)nfc);
 			if (k == -EEXIST)
 				log_warn("files.nfc", "tenant %lld node %lld keeps its NFD name: the NFC form is"
 					 " taken in its folder", (long long)db_int(st, 0), (long long)db_int(st, 1));

@@ -109,6 +109,16 @@ int files_sweep_orphans(struct files *f, struct db *db, int64_t before_us, int64
  * form is taken in its folder keeps its bytes (logged). *ret_n: names rewritten. */
 int files_normalize_legacy(struct db *db, int64_t *ret_n) KURA_WUR;
 
+/* ---- search by name (issue 15; docs/files.md "Search") ---- */
+/* The tenant's live files and folders (not the root, not the trash) whose name contains q
+ * (NFC'd, case-insensitive), through the index name_search; a q of fewer than
+ * KURA_SEARCH_TRIGRAM_MIN code points matches names that start with it (ASCII case folded).
+ * Ordered by id, after the id `after` (0: from the start), at most limit (1..
+ * KURA_SEARCH_PAGE_MAX); each item is files_node_json with its "path" ("/a/b"). -EINVAL for a
+ * q that is empty, too long, not UTF-8 or holds control characters. */
+int files_search(struct db *db, int64_t tenant_id, const char *q, int64_t after, size_t limit,
+		 json_t **ret_items, bool *ret_more) KURA_WUR;
+
 /* ---- labels (B2) ---- */
 int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
 		    const char *label) KURA_WUR;

@@ -155,6 +155,35 @@ static enum MHD_Result api_folder_children(struct request *req)
 					     "items", items, "more", more));
 }
 
+/* GET /api/v1/search?q=&limit=&after= (issue 15): by name across the tenant's tree. */
+static enum MHD_Result api_search(struct request *req)
+{
+	const char *q = http_query(req, "q"), *limit_s = http_query(req, "limit");
+	const char *after_s = http_query(req, "after");
+	int64_t limit = KURA_SEARCH_PAGE_DEFAULT, after = 0;
+	json_t *items = NULL, *last;
+	bool more = false;
+	int r;
+
+	if (!q || !*q)
+		return http_problem(req, 400, "invalid-field", "q: what the names should contain", "q");
+	if (limit_s && (safe_atoi64(limit_s, &limit) < 0 || limit < 1 || limit > KURA_SEARCH_PAGE_MAX))
+		return http_problem(req, 400, "invalid-field", "limit is 1 to 200", "limit");
+	if (after_s && (safe_atoi64(after_s, &after) < 0 || after < 0))
+		return http_problem(req, 400, "invalid-field", "after: the next cursor of the previous page", "after");
+	r = files_search(req->db, TENANT(req), q, after, (size_t)limit, &items, &more);
+	if (r == -EINVAL)
+		return http_problem(req, 400, "invalid-field",
+				    "q: 1 to 100 characters of text without control characters", "q");
+	if (r < 0)
+		return files_error(req, r, "q");
+	last = json_array_get(items, json_array_size(items) - 1);
+	return http_json(req, 200, json_pack("{s:o, s:b, s:o}", "items", items, "more", more, "next",
+					     more && last ? json_sprintf("%lld", (long long)json_integer_value(
+									 json_object_get(last, "id")))
+							 : json_null()));
+}
+
 static enum MHD_Result api_folder_create(struct request *req)
 {
 	const char *name = NULL;
@@ -917,6 +946,7 @@ const struct route api_files_routes[] = {
 	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
 	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
 	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/search", api_search, 0, PERM_FILES_READ },
 	{ "GET", "/api/v1/locks", api_locks_list, 0, PERM_LOCKS_ADMIN },
 	{ "DELETE", "/api/v1/locks/*", api_lock_delete, 0, PERM_LOCKS_ADMIN },
 };
