@@ -54,6 +54,9 @@ int files_node_path(struct db *db, int64_t tenant_id, int64_t id, char *buf, siz
 	"SELECT id FROM file_nodes WHERE tenant_id = $1 AND in_trash = 0" \
 	" AND lower(name) >= $2 AND lower(name) < $3 AND parent_id IS NOT NULL AND id > $4" \
 	" ORDER BY id LIMIT $5"
+/* The statements of files_list_sorted: [sort][desc][label] (unit/test_files checks their
+ * plans read one index range in order, without a sort step). */
+extern const char *const files_list_sql[3][2][2];
 /* Records node id's name in the search index name_search (search.c), replacing what the
  * index held for that id; inside the caller's transaction. */
 int files_name_index(struct db *db, int64_t id, const char *name) KURA_WUR;

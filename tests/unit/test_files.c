@@ -186,6 +186,39 @@ static void test_search(void **state)
 	assert_int_equal(files_search(fx.db, fx.t.id, "\xff", 0, 10, &items, &more), -EINVAL);
 }
 
+/* Sorted listings (issue 15): every statement reads the folder's index in order, so a page
+ * costs the same in a big folder as in a small one: no scan, no sort step. */
+static void test_listing_plans(void **state)
+{
+	static const char *const index_of[3] = { "file_nodes_name", "file_nodes_size", "file_nodes_modified" };
+	char q[2048], p[1024];
+	int s, d, l;
+
+	(void)state;
+	for (s = 0; s < 3; s++)
+		for (d = 0; d < 2; d++)
+			for (l = 0; l < 2; l++) {
+				struct db_stmt *st;
+				size_t len = 0;
+
+				snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", files_list_sql[s][d][l]);
+				if (s == 0)
+					st = db_query(fx.db, q, l ? "iitiit" : "iitii", fx.t.id, fx.root, "m",
+						      (int64_t)5, (int64_t)10, "hot");
+				else
+					st = db_query(fx.db, q, l ? "iiiiit" : "iiiii", fx.t.id, fx.root, (int64_t)5,
+						      (int64_t)5, (int64_t)10, "hot");
+				assert_non_null(st);
+				p[0] = '\0';
+				while (db_step(st) > 0)
+					len += (size_t)snprintf(p + len, sizeof(p) - len, "%s|",
+								db_text(st, 3) ? db_text(st, 3) : "");
+				db_done(st);
+				if (!strstr(p, index_of[s]) || strstr(p, "TEMP B-TREE") || strstr(p, "SCAN file_nodes"))
+					fail_msg("listing [%d][%d][%d]: %s", s, d, l, p);
+			}
+}
+
 static void test_upload_read(void **state)
 {
 	const size_t n = 300000;
@@ -557,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_trash_purge),
 		cmocka_unit_test(test_normalize_legacy),
 		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_listing_plans),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
