@@ -758,7 +758,7 @@ static int parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64
 }
 
 /* attachment; filename="ascii"; filename*=UTF-8''pct-encoded (RFC 6266, RFC 5987) */
-static char *content_disposition(struct arena *a, const char *name)
+char *http_content_disposition(struct arena *a, const char *name)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = strlen(name), i, o = 0, q = 0;
@@ -990,7 +990,7 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 	}
 	/* the API always downloads; WebDAV clients show what they fetch, so there only the
 	 * types a browser would run (HTML, SVG, XML...) go out as attachments */
-	disp = !req->dav || http_type_is_active(n.content_type) ? content_disposition(req->arena, n.name) : NULL;
+	disp = !req->dav || http_type_is_active(n.content_type) ? http_content_disposition(req->arena, n.name) : NULL;
 	if (disp)
 		http_add_header(req, "Content-Disposition", disp);
 	/* user content never runs as kura's origin, even when a browser renders it */
