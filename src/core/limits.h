@@ -204,5 +204,6 @@
 
 /* ZIP download of a folder (GET /api/v1/folders/{id}/archive, issue 15) */
 #define KURA_ARCHIVE_ENTRIES_MAX     10000         /* files and folders in one archive */
+#define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= */
 
 #endif

@@ -393,45 +393,50 @@ static void archive_free(void *cls)
 	free(a);
 }
 
-/* The folder's live subtree, parents before children, paths relative to it. */
-static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, struct archive *a,
-		   int64_t *ret_files, int64_t *ret_bytes)
+/* Room for one more entry. */
+static struct entry *entry_add(struct archive *a, size_t *cap)
+{
+	if (a->n == KURA_ARCHIVE_ENTRIES_MAX)
+		return NULL;
+	if (a->n == *cap) {
+		struct entry *ne = realloc(a->e, (*cap ? *cap * 2 : 64) * sizeof(*ne));
+
+		if (!ne)
+			return NULL;
+		a->e = ne;
+		*cap = *cap ? *cap * 2 : 64;
+	}
+	memset(&a->e[a->n], 0, sizeof(a->e[0]));
+	return &a->e[a->n];
+}
+
+/* The folder's live subtree, parents before children, paths relative to it after prefix
+ * ("" or "name/"). */
+static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, const char *prefix,
+		   struct archive *a, size_t *cap, int64_t *ret_files, int64_t *ret_bytes)
 {
 	struct db_stmt *st = db_query(
 		db,
 		"WITH RECURSIVE sub(id, kind, path, size, modified_us) AS ("
-		" SELECT id, kind, name, size, modified_us FROM file_nodes WHERE tenant_id = $1"
+		" SELECT id, kind, $4 || name, size, modified_us FROM file_nodes WHERE tenant_id = $1"
 		" AND parent_id = $2 AND in_trash = 0"
 		" UNION ALL SELECT n.id, n.kind, sub.path || '/' || n.name, n.size, n.modified_us"
 		" FROM file_nodes n JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1"
 		" AND n.in_trash = 0 AND sub.kind = 'folder')"
 		" SELECT id, kind, path, size, modified_us FROM sub ORDER BY path LIMIT $3",
-		"iii", tenant_id, folder_id, (int64_t)KURA_ARCHIVE_ENTRIES_MAX + 1);
-	size_t cap = 0;
+		"iiit", tenant_id, folder_id, (int64_t)KURA_ARCHIVE_ENTRIES_MAX + 1, prefix);
 	int r;
 
-	*ret_files = *ret_bytes = 0;
 	while ((r = db_step(st)) > 0) {
 		struct entry *e;
 		const char *path = db_text(st, 2);
 		bool folder = db_text(st, 1) && !strcmp(db_text(st, 1), "folder");
 
-		if (a->n == KURA_ARCHIVE_ENTRIES_MAX) {
-			r = -E2BIG;
+		e = entry_add(a, cap);
+		if (!e) {
+			r = a->n == KURA_ARCHIVE_ENTRIES_MAX ? -E2BIG : -ENOMEM;
 			break;
 		}
-		if (a->n == cap) {
-			struct entry *ne = realloc(a->e, (cap ? cap * 2 : 64) * sizeof(*ne));
-
-			if (!ne) {
-				r = -ENOMEM;
-				break;
-			}
-			a->e = ne;
-			cap = cap ? cap * 2 : 64;
-		}
-		e = &a->e[a->n];
-		memset(e, 0, sizeof(*e));
 		e->id = db_int(st, 0);
 		e->folder = folder;
 		e->size = folder ? 0 : db_int(st, 3);
@@ -456,6 +461,26 @@ static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, struct a
 	return r < 0 ? r : 0;
 }
 
+/* Starts the stream of a collected archive (takes a over). */
+static enum MHD_Result archive_send(struct request *req, struct archive *a, const char *zipname)
+{
+	char *disp;
+
+	if (a->n) {
+		a->e[0].offset = 0;
+		a->stage = ST_HEADER;
+		local_header(a, &a->e[0]);
+	} else {
+		a->stage = ST_END;
+		end_records(a);
+	}
+	disp = zipname ? http_content_disposition(req->arena, zipname) : NULL;
+	if (disp)
+		http_add_header(req, "Content-Disposition", disp);
+	http_add_header(req, "Cache-Control", "no-store");
+	return http_respond_stream(req, 200, "application/zip", archive_read, a, archive_free);
+}
+
 static enum MHD_Result api_folder_archive(struct request *req)
 {
 	const char *s = req->params[0];
@@ -463,7 +488,8 @@ static enum MHD_Result api_folder_archive(struct request *req)
 	struct file_node folder;
 	int64_t id = 0, n_files = 0, bytes = 0;
 	json_t *d = NULL;
-	char *disp, *zipname;
+	char *zipname;
+	size_t cap = 0;
 	int r;
 
 	if (!req->srv->files)
@@ -484,7 +510,7 @@ static enum MHD_Result api_folder_archive(struct request *req)
 		return http_internal_error(req, -ENOMEM);
 	a->files = req->srv->files;
 	a->tenant_id = TENANT(req);
-	r = collect(req->db, a->tenant_id, folder.id, a, &n_files, &bytes);
+	r = collect(req->db, a->tenant_id, folder.id, "", a, &cap, &n_files, &bytes);
 	if (r == -E2BIG) {
 		archive_free(a);
 		return http_problem(req, 413, "archive-too-large",
@@ -503,23 +529,120 @@ static enum MHD_Result api_folder_archive(struct request *req)
 		archive_free(a);
 		return http_files_error(req, r, "id");
 	}
-	if (a->n) {
-		a->e[0].offset = 0;
-		a->stage = ST_HEADER;
-		local_header(a, &a->e[0]);
-	} else {
-		a->stage = ST_END;
-		end_records(a);
-	}
 	zipname = arena_printf(req->arena, "%s.zip", folder.parent_id ? folder.name : "files");
-	disp = zipname ? http_content_disposition(req->arena, zipname) : NULL;
-	if (disp)
-		http_add_header(req, "Content-Disposition", disp);
-	http_add_header(req, "Cache-Control", "no-store");
-	return http_respond_stream(req, 200, "application/zip", archive_read, a, archive_free);
+	return archive_send(req, a, zipname);
+}
+
+/* GET /api/v1/archive?ids=1,2,3: a selection of live files and folders (each with its
+ * subtree) as one ZIP; the items' names are the top level. */
+static enum MHD_Result api_selection_archive(struct request *req)
+{
+	const char *ids = http_query(req, "ids"), *p;
+	struct archive *a = NULL;
+	int64_t n_files = 0, bytes = 0, id_list[KURA_ARCHIVE_SELECTION_MAX];
+	size_t n_ids = 0, cap = 0, i, k;
+	json_t *d = NULL, *jids = NULL;
+	char *prefix;
+	int r = 0;
+
+	if (!req->srv->files)
+		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
+	pthread_once(&crc_once, crc_init);
+	for (p = ids; p && *p && r == 0;) {
+		char num[24];
+		size_t len = strcspn(p, ",");
+
+		if (n_ids == KURA_ARCHIVE_SELECTION_MAX || len == 0 || len >= sizeof(num))
+			r = -EINVAL;
+		else {
+			memcpy(num, p, len);
+			num[len] = '\0';
+			if (num[0] < '1' || num[0] > '9' || safe_atoi64(num, &id_list[n_ids]) < 0)
+				r = -EINVAL;
+			for (k = 0; r == 0 && k < n_ids; k++)
+				if (id_list[k] == id_list[n_ids])
+					r = -EINVAL;
+			n_ids++;
+		}
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			r = -EINVAL;
+	}
+	if (r < 0 || n_ids == 0)
+		return http_problem(req, 400, "invalid-field", "ids: 1 to 1000 distinct node ids, comma-separated", "ids");
+	a = calloc(1, sizeof(*a));
+	jids = json_array();
+	if (!a || !jids) {
+		archive_free(a);
+		json_decref(jids);
+		return http_internal_error(req, -ENOMEM);
+	}
+	a->files = req->srv->files;
+	a->tenant_id = TENANT(req);
+	for (i = 0; i < n_ids && r == 0; i++) {
+		struct file_node n;
+		struct entry *e;
+		size_t j;
+
+		r = files_get(req->db, a->tenant_id, id_list[i], &n);
+		if (r == 0 && !n.parent_id)
+			r = -ENOENT;   /* the root: use the folder archive */
+		for (j = 0; r == 0 && j < a->n; j++) {
+			size_t len = strlen(n.name);
+
+			if (!strncmp(a->e[j].path, n.name, len) && (a->e[j].path[len] == '\0' || a->e[j].path[len] == '/'))
+				r = -EEXIST;   /* two items of the same name */
+		}
+		if (r < 0)
+			break;
+		json_array_append_new(jids, json_integer(n.id));
+		e = entry_add(a, &cap);
+		if (!e) {
+			r = a->n == KURA_ARCHIVE_ENTRIES_MAX ? -E2BIG : -ENOMEM;
+			break;
+		}
+		e->id = n.id;
+		e->folder = n.kind == NODE_FOLDER;
+		e->size = e->folder ? 0 : n.size;
+		e->modified_us = n.modified_us;
+		e->path = malloc(strlen(n.name) + 2);
+		if (!e->path) {
+			r = -ENOMEM;
+			break;
+		}
+		str_printf(e->path, strlen(n.name) + 2, "%s%s", n.name, e->folder ? "/" : "");
+		a->n++;
+		if (!e->folder) {
+			n_files++;
+			bytes += n.size;
+			continue;
+		}
+		prefix = arena_printf(req->arena, "%s/", n.name);
+		r = prefix ? collect(req->db, a->tenant_id, n.id, prefix, a, &cap, &n_files, &bytes) : -ENOMEM;
+	}
+	if (r < 0) {
+		archive_free(a);
+		json_decref(jids);
+		if (r == -E2BIG)
+			return http_problem(req, 413, "archive-too-large",
+					    "the selection holds more than 10000 files and folders", NULL);
+		if (r == -EEXIST)
+			return http_problem(req, 409, "conflict", "two selected items have the same name", "ids");
+		return http_files_error(req, r, "ids");
+	}
+	d = json_pack("{s:o, s:I, s:I, s:I}", "ids", jids, "files", (json_int_t)n_files, "folders",
+		      (json_int_t)((int64_t)a->n - n_files), "bytes", (json_int_t)bytes);
+	r = http_audit(req, a->tenant_id, AUDIT_ACCESS, "selection.archive", "nodes", AUDIT_SUCCESS, d);
+	json_decref(d);
+	if (r < 0) {
+		archive_free(a);
+		return http_files_error(req, r, "ids");
+	}
+	return archive_send(req, a, "files.zip");
 }
 
 const struct route api_archive_routes[] = {
 	{ "GET", "/api/v1/folders/*/archive", api_folder_archive, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/archive", api_selection_archive, 0, PERM_FILES_READ },
 };
 const size_t api_archive_n_routes = ARRAY_SIZE(api_archive_routes);

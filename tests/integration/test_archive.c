@@ -142,6 +142,42 @@ static void test_archive(void **state)
 	json_decref(j);
 	free(out);
 	free(err);
+	out = err = NULL;
+
+	/* a selection: a file and a folder with its subtree, the items at the top level */
+	{
+		char sel[128];
+		long long est = it_tree_id(w->s, &w->auser, "/資料 2026/見積書.txt");
+		const char *argv[] = { "/usr/bin/python3", py, zip, NULL };
+
+		snprintf(sel, sizeof(sel), "/api/v1/archive?ids=%lld,%lld", est, sub);
+		r = it_get(w->s, &w->auser, sel);
+		IT_ASSERT_STATUS(r, 200);
+		f = fopen(zip, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(r->body, 1, r->body_len, f), r->body_len);
+		fclose(f);
+		it_response_free(r);
+		assert_int_equal(it_run(argv, 60, &out, &err), 0);
+		j = json_loads(out, 0, NULL);
+		assert_non_null(j);
+		assert_int_equal(json_object_size(j), 4);
+		assert_non_null(json_object_get(j, "見積書.txt"));
+		assert_non_null(json_object_get(j, "報告書/"));
+		assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "報告書/big.bin"), 0)), BIG);
+		assert_non_null(json_object_get(j, "報告書/empty.txt"));
+		json_decref(j);
+		free(out);
+		free(err);
+		IT_EXPECT_GET(w->s, &w->bmgr, sel, 404);   /* another tenant's ids */
+		snprintf(sel, sizeof(sel), "/api/v1/archive?ids=%lld,%lld", est, est);
+		IT_EXPECT_GET(w->s, &w->auser, sel, 400);
+		IT_EXPECT_GET(w->s, &w->auser, "/api/v1/archive?ids=", 400);
+		IT_EXPECT_GET(w->s, &w->auser, "/api/v1/archive?ids=1,", 400);
+		IT_EXPECT_GET(w->s, &w->auser, "/api/v1/archive?ids=-1", 400);
+		IT_EXPECT_GET(w->s, &w->auser, "/api/v1/archive", 400);
+		assert_int_equal(it_audit_count(w->s, &w->amgr, "action=selection.archive"), 1);
+	}
 	free(big);
 
 	/* the access is on record, with the counts */
