@@ -210,4 +210,14 @@
 #define KURA_UPLOAD_METADATA_MAX     4096          /* bytes of an Upload-Metadata header */
 #define KURA_UPLOAD_SWEEP_BATCH      100           /* expired uploads removed per statement */
 
+/* Search by name (GET /api/v1/search, issue 15) */
+#define KURA_SEARCH_QUERY_MAX        100           /* code points of a query */
+#define KURA_SEARCH_PAGE_DEFAULT     50
+#define KURA_SEARCH_PAGE_MAX         200           /* results per page (each with its path) */
+#define KURA_SEARCH_TRIGRAM_MIN      3             /* shorter queries: prefix match instead */
+
+/* ZIP download of a folder (GET /api/v1/folders/{id}/archive, issue 15) */
+#define KURA_ARCHIVE_ENTRIES_MAX     10000         /* files and folders in one archive */
+#define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= */
+
 #endif

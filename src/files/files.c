@@ -602,6 +602,84 @@ int files_list(struct db *db, int64_t tenant_id, int64_t folder_id, const char *
 	return 0;
 }
 
+/* The sorted listings: [sort][desc][label]; $1 tenant, $2 folder, $3 key (name, size or
+ * modified_us), $4 id, $5 limit, $6 label. A row-value comparison is the keyset (SQLite 3.15+,
+ * PostgreSQL), read off the folder's index in its order. */
+#define LIST_SQL(col, cmp, dir, lab) \
+	"SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1 AND parent_id = $2" \
+	" AND in_trash = 0 AND (" col ", id) " cmp " ($3, $4)" lab \
+	" ORDER BY " col " " dir ", id " dir " LIMIT $5"
+#define LIST_LABEL " AND id IN (SELECT node_id FROM file_labels WHERE tenant_id = $1 AND label = $6)"
+const char *const files_list_sql[3][2][2] = {
+	{ { LIST_SQL("name", ">", "ASC", ""), LIST_SQL("name", ">", "ASC", LIST_LABEL) },
+	  { LIST_SQL("name", "<", "DESC", ""), LIST_SQL("name", "<", "DESC", LIST_LABEL) } },
+	{ { LIST_SQL("size", ">", "ASC", ""), LIST_SQL("size", ">", "ASC", LIST_LABEL) },
+	  { LIST_SQL("size", "<", "DESC", ""), LIST_SQL("size", "<", "DESC", LIST_LABEL) } },
+	{ { LIST_SQL("modified_us", ">", "ASC", ""), LIST_SQL("modified_us", ">", "ASC", LIST_LABEL) },
+	  { LIST_SQL("modified_us", "<", "DESC", ""), LIST_SQL("modified_us", "<", "DESC", LIST_LABEL) } },
+};
+
+int files_list_sorted(struct db *db, int64_t tenant_id, int64_t folder_id, const char *label,
+		      enum files_sort sort, bool desc, const struct files_cursor *after, size_t limit,
+		      json_t **ret_items, bool *ret_more, struct files_cursor *ret_next)
+{
+	struct files_cursor next = { 0 };
+	struct file_node parent, n;
+	const char *sql;
+	struct db_stmt *st;
+	json_t *items;
+	size_t count = 0;
+	bool more = false;
+	int r;
+
+	if (!db || !ret_items || !ret_more || !ret_next || (unsigned)sort > FILES_SORT_MODIFIED)
+		return -EINVAL;
+	r = files_get(db, tenant_id, folder_id, &parent);
+	if (r < 0)
+		return r;
+	if (parent.kind != NODE_FOLDER)
+		return -ENOTDIR;
+	if (label && !files_label_valid(label))
+		return -EINVAL;
+	if (limit == 0 || limit > KURA_PAGE_MAX)
+		limit = KURA_PAGE_MAX;
+	items = json_array();
+	if (!items)
+		return -ENOMEM;
+	sql = files_list_sql[sort][desc][label != NULL];
+	/* no cursor: before the first entry of the order */
+	if (sort == FILES_SORT_NAME)
+		st = db_query(db, sql, label ? "iitiit" : "iitii", tenant_id, folder_id,
+			      after && after->set ? after->name : (desc ? "\xf4\x8f\xbf\xbf" : ""),
+			      after && after->set ? after->id : (desc ? INT64_MAX : 0), (int64_t)limit + 1, label);
+	else
+		st = db_query(db, sql, label ? "iiiiit" : "iiiii", tenant_id, folder_id,
+			      after && after->set ? after->key : (desc ? INT64_MAX : INT64_MIN),
+			      after && after->set ? after->id : (desc ? INT64_MAX : 0), (int64_t)limit + 1, label);
+	while ((r = db_step(st)) > 0) {
+		if (count == limit) {
+			more = true;
+			break;
+		}
+		files_read_node(st, &n);
+		json_array_append_new(items, files_node_json(db, tenant_id, &n));
+		next.set = true;
+		next.id = n.id;
+		str_copy(next.name, sizeof(next.name), n.name);
+		next.key = sort == FILES_SORT_SIZE ? n.size : n.modified_us;
+		count++;
+	}
+	db_done(st);
+	if (r < 0) {
+		json_decref(items);
+		return r;
+	}
+	*ret_items = items;
+	*ret_more = more;
+	*ret_next = next;
+	return 0;
+}
+
 int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64_t parent_id,
 		const char *name, struct file_node *ret)
 {
@@ -628,6 +706,8 @@ int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64
 				      " VALUES ($1, $2, 'folder', $3, $4, $5, $6, $6) RETURNING id", "iitIti",
 			      tenant_id, parent_id, name, who ? who->account_id : 0,
 			      who && who->name ? who->name : "", now);
+	if (r == 0)
+		r = files_name_index(db, id, name);
 	if (r == 0)
 		r = files_charge(db, tenant_id, 0, KURA_QUOTA_ITEM_BYTES);
 	if (r == 0) {
@@ -696,6 +776,8 @@ int files_move(struct db *db, const struct actor *who, int64_t tenant_id, int64_
 	r = db_exec(db, "UPDATE file_nodes SET parent_id = $3, name = $4, modified_us = $5"
 			" WHERE tenant_id = $1 AND id = $2", "iiiti", tenant_id, id, new_parent,
 		    new_name, clock_now_us());
+	if (r == 0)
+		r = files_name_index(db, id, new_name);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s, s:s, s:I, s:I}", "from_name", n.name, "to_name", new_name,
@@ -933,6 +1015,8 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 		meta += props;
 	}
 	if (r == 0)
+		r = db_name_unindex_subtree(db, tenant_id, id);
+	if (r == 0)
 		r = db_exec(db,
 			    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
 			    " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
@@ -1063,6 +1147,8 @@ int files_normalize_legacy(struct db *db, int64_t *ret_n)
 			int k = db_exec(db, "UPDATE file_nodes SET name = $3 WHERE tenant_id = $1 AND id = $2",
 					"iit", db_int(st, 0), db_int(st, 1), (const char *)nfc);
 
+			if (k == 0)
+				k = files_name_index(db, db_int(st, 1), (const char *)nfc);
 			if (k == -EEXIST)
 				log_warn("files.nfc", "tenant %lld node %lld keeps its NFD name: the NFC form is"
 					 " taken in its folder", (long long)db_int(st, 0), (long long)db_int(st, 1));

@@ -78,6 +78,21 @@ json_t *files_node_json(struct db *db, int64_t tenant_id, const struct file_node
  * limit; only those carrying label when it is not NULL. *ret_more when there are more. */
 int files_list(struct db *db, int64_t tenant_id, int64_t folder_id, const char *label,
 	       const char *after, size_t limit, json_t **ret_items, bool *ret_more) KURA_WUR;
+/* Sorted listing with keyset paging (issue 15): by name, size or modification time, each
+ * ascending or descending, ties broken by id; a page starts after the cursor (the sort key
+ * and id of the last entry of the previous page; .set false: from the start) and
+ * *ret_next is the cursor of this page's last entry. One index range per page (migrations
+ * 0005, 0016), whatever the folder's size. */
+enum files_sort { FILES_SORT_NAME, FILES_SORT_SIZE, FILES_SORT_MODIFIED };
+struct files_cursor {
+	bool set;
+	char name[KURA_FILE_NAME_MAX + 1];   /* FILES_SORT_NAME */
+	int64_t key;                         /* size or modified_us */
+	int64_t id;
+};
+int files_list_sorted(struct db *db, int64_t tenant_id, int64_t folder_id, const char *label,
+		      enum files_sort sort, bool desc, const struct files_cursor *after, size_t limit,
+		      json_t **ret_items, bool *ret_more, struct files_cursor *ret_next) KURA_WUR;
 int files_mkdir(struct db *db, const struct actor *who, int64_t tenant_id, int64_t parent_id,
 		const char *name, struct file_node *ret) KURA_WUR;
 /* Move and/or rename: new_parent 0 keeps the folder, new_name NULL keeps the name. */
@@ -108,6 +123,16 @@ int files_sweep_orphans(struct files *f, struct db *db, int64_t before_us, int64
  * lock path not in NFC is rewritten in NFC, so it stays reachable by name; a name whose NFC
  * form is taken in its folder keeps its bytes (logged). *ret_n: names rewritten. */
 int files_normalize_legacy(struct db *db, int64_t *ret_n) KURA_WUR;
+
+/* ---- search by name (issue 15; docs/files.md "Search") ---- */
+/* The tenant's live files and folders (not the root, not the trash) whose name contains q
+ * (NFC'd, case-insensitive), through the index name_search; a q of fewer than
+ * KURA_SEARCH_TRIGRAM_MIN code points matches names that start with it (ASCII case folded).
+ * Ordered by id, after the id `after` (0: from the start), at most limit (1..
+ * KURA_SEARCH_PAGE_MAX); each item is files_node_json with its "path" ("/a/b"). -EINVAL for a
+ * q that is empty, too long, not UTF-8 or holds control characters. */
+int files_search(struct db *db, int64_t tenant_id, const char *q, int64_t after, size_t limit,
+		 json_t **ret_items, bool *ret_more) KURA_WUR;
 
 /* ---- labels (B2) ---- */
 int files_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,

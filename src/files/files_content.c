@@ -344,6 +344,8 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 			      u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
 			      filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
 			      who ? who->account_id : 0, who && who->name ? who->name : "", now);
+		if (r == 0)
+			r = files_name_index(db, id, u->name);
 	}
 	if (r < 0)
 		goto out;

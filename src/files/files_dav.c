@@ -521,6 +521,8 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 				      it->alg, it->key_version, it->wrapped, sizeof(it->wrapped),
 				      who ? who->account_id : 0, who && who->name ? who->name : "", now);
 		}
+		if (r == 0)
+			r = files_name_index(db, it->new_id, name);
 		if (r < 0)
 			break;
 		r = db_exec(db, "INSERT INTO dav_props (tenant_id, node_id, ns, name, xml)"
@@ -596,6 +598,8 @@ int files_dav_move(struct db *db, const struct actor *who, int64_t tenant_id, in
 		r = db_exec(db, "UPDATE file_nodes SET parent_id = $3, name = $4, modified_us = $5"
 				" WHERE tenant_id = $1 AND id = $2", "iiiti", tenant_id, src_id, dst_parent,
 			    dst_name, clock_now_us());
+	if (r == 0)
+		r = files_name_index(db, src_id, dst_name);
 	if (r == 0) {
 		d = json_pack("{s:s, s:s, s:I, s:I, s:b}", "from_name", n.name, "to_name", dst_name,
 			      "from_parent_id", (json_int_t)n.parent_id, "to_parent_id",

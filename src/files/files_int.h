@@ -47,6 +47,19 @@ int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_
 int files_subtree_height(struct db *db, int64_t tenant_id, int64_t id, int64_t *ret_height) KURA_WUR;
 /* The tenant-relative path ("" root, "/a/b") of a node; -ENAMETOOLONG beyond size. */
 int files_node_path(struct db *db, int64_t tenant_id, int64_t id, char *buf, size_t size) KURA_WUR;
+/* The short-query search of files_search (search.c; the substring search is the store's,
+ * db_name_search), here so that unit/test_files can check its plan uses the index:
+ * $1 tenant, $2 folded prefix, $3 its upper bound, $4 after, $5 limit; node ids. */
+#define FILES_SEARCH_PREFIX_SQL \
+	"SELECT id FROM file_nodes WHERE tenant_id = $1 AND in_trash = 0" \
+	" AND lower(name) >= $2 AND lower(name) < $3 AND parent_id IS NOT NULL AND id > $4" \
+	" ORDER BY id LIMIT $5"
+/* The statements of files_list_sorted: [sort][desc][label] (unit/test_files checks their
+ * plans read one index range in order, without a sort step). */
+extern const char *const files_list_sql[3][2][2];
+/* Records node id's name in the search index name_search (search.c), replacing what the
+ * index held for that id; inside the caller's transaction. */
+int files_name_index(struct db *db, int64_t id, const char *name) KURA_WUR;
 /* Forgets the WebDAV locks on node id's path and below (files_dav.c). */
 int files_locks_drop_node(struct db *db, int64_t tenant_id, int64_t id) KURA_WUR;
 /* -ENOSPC when writing need more bytes would leave less free space than the reserve

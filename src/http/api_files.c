@@ -132,27 +132,146 @@ static enum MHD_Result api_file_get(struct request *req)
 	return api_folder_get(req);
 }
 
+/* Listing cursors (opaque to clients): "<sort>/<order>/<key>/<id>", sort n, s or m, order a
+ * or d, key the name in hex (n) or a decimal integer. A '/' is in no name, so an after
+ * without one is a name, as before cursors (sort=name, ascending). */
+static const char sort_letter[] = { 'n', 's', 'm' };
+
+static void cursor_format(const struct files_cursor *c, enum files_sort sort, bool desc, char *buf,
+			  size_t size)
+{
+	char key[2 * KURA_FILE_NAME_MAX + 1];
+
+	if (sort == FILES_SORT_NAME)
+		hex_encode((const unsigned char *)c->name, strlen(c->name), key);
+	else
+		str_printf(key, sizeof(key), "%lld", (long long)c->key);
+	str_printf(buf, size, "%c/%c/%s/%lld", sort_letter[sort], desc ? 'd' : 'a', key, (long long)c->id);
+}
+
+static int hex_val(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int cursor_parse(const char *s, enum files_sort sort, bool desc, struct files_cursor *ret)
+{
+	const char *key, *slash;
+	char num[24];
+	size_t n, i;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!strchr(s, '/')) {   /* a name */
+		if (sort != FILES_SORT_NAME || desc || !files_name_valid(s) ||
+		    files_name_nfc(s, ret->name, sizeof(ret->name)) < 0)
+			return -EINVAL;
+		ret->id = INT64_MAX;   /* after that name (names are unique in a folder) */
+		ret->set = true;
+		return 0;
+	}
+	if (strlen(s) < 7 || s[0] != sort_letter[sort] || s[1] != '/' || s[2] != (desc ? 'd' : 'a') || s[3] != '/')
+		return -EINVAL;
+	key = s + 4;
+	slash = strchr(key, '/');
+	if (!slash || safe_atoi64(slash + 1, &ret->id) < 0 || ret->id <= 0)
+		return -EINVAL;
+	n = (size_t)(slash - key);
+	if (sort == FILES_SORT_NAME) {
+		if (n == 0 || n % 2 || n / 2 > KURA_FILE_NAME_MAX)
+			return -EINVAL;
+		for (i = 0; i < n / 2; i++) {
+			int hi = hex_val(key[2 * i]), lo = hex_val(key[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			ret->name[i] = (char)(hi << 4 | lo);
+		}
+		ret->name[n / 2] = '\0';
+		if (!files_name_valid(ret->name))
+			return -EINVAL;
+	} else {
+		if (n == 0 || n >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, key, n);
+		num[n] = '\0';
+		if (safe_atoi64(num, &ret->key) < 0)
+			return -EINVAL;
+	}
+	ret->set = true;
+	return 0;
+}
+
 static enum MHD_Result api_folder_children(struct request *req)
 {
+	static const char *const sorts[] = { "name", "size", "modified" };
 	const char *label = http_query(req, "label"), *after = http_query(req, "after");
-	const char *limit_s = http_query(req, "limit");
+	const char *limit_s = http_query(req, "limit"), *sort_s = http_query(req, "sort");
+	const char *order_s = http_query(req, "order");
+	char next_s[2 * KURA_FILE_NAME_MAX + 64];
+	struct files_cursor cur = { 0 }, next = { 0 };
+	enum files_sort sort = FILES_SORT_NAME;
 	struct file_node n;
 	json_t *items = NULL;
 	int64_t limit = KURA_PAGE_DEFAULT;
-	bool more = false;
+	bool more = false, desc = false;
+	size_t i;
 	int r;
 
 	if (limit_s && (safe_atoi64(limit_s, &limit) < 0 || limit < 1 || limit > KURA_PAGE_MAX))
 		return http_problem(req, 400, "invalid-field", "limit is 1 to 1000", "limit");
-	if (after && !files_name_valid(after))
-		return http_problem(req, 400, "invalid-field", "after must be a name", "after");
+	if (sort_s) {
+		for (i = 0; i < ARRAY_SIZE(sorts) && strcmp(sorts[i], sort_s); i++)
+			;
+		if (i == ARRAY_SIZE(sorts))
+			return http_problem(req, 400, "invalid-field", "sort is name, size or modified", "sort");
+		sort = (enum files_sort)i;
+	}
+	if (order_s && strcmp(order_s, "asc") && strcmp(order_s, "desc"))
+		return http_problem(req, 400, "invalid-field", "order is asc or desc", "order");
+	desc = order_s && !strcmp(order_s, "desc");
+	if (after && cursor_parse(after, sort, desc, &cur) < 0)
+		return http_problem(req, 400, "invalid-field",
+				    "after must be the next cursor of a page of the same sort and order", "after");
 	r = node_of_path(req, &n);
 	if (r == 0)
-		r = files_list(req->db, TENANT(req), n.id, label, after, (size_t)limit, &items, &more);
+		r = files_list_sorted(req->db, TENANT(req), n.id, label, sort, desc, &cur, (size_t)limit,
+				      &items, &more, &next);
 	if (r < 0)
 		return files_error(req, r, "label");
-	return http_json(req, 200, json_pack("{s:o, s:o, s:b}", "folder", files_node_json(req->db, TENANT(req), &n),
-					     "items", items, "more", more));
+	if (more)
+		cursor_format(&next, sort, desc, next_s, sizeof(next_s));
+	return http_json(req, 200, json_pack("{s:o, s:o, s:b, s:o}", "folder",
+					     files_node_json(req->db, TENANT(req), &n), "items", items,
+					     "more", more, "next", more ? json_string(next_s) : json_null()));
+}
+
+/* GET /api/v1/search?q=&limit=&after= (issue 15): by name across the tenant's tree. */
+static enum MHD_Result api_search(struct request *req)
+{
+	const char *q = http_query(req, "q"), *limit_s = http_query(req, "limit");
+	const char *after_s = http_query(req, "after");
+	int64_t limit = KURA_SEARCH_PAGE_DEFAULT, after = 0;
+	json_t *items = NULL, *last;
+	bool more = false;
+	int r;
+
+	if (!q || !*q)
+		return http_problem(req, 400, "invalid-field", "q: what the names should contain", "q");
+	if (limit_s && (safe_atoi64(limit_s, &limit) < 0 || limit < 1 || limit > KURA_SEARCH_PAGE_MAX))
+		return http_problem(req, 400, "invalid-field", "limit is 1 to 200", "limit");
+	if (after_s && (safe_atoi64(after_s, &after) < 0 || after < 0))
+		return http_problem(req, 400, "invalid-field", "after: the next cursor of the previous page", "after");
+	r = files_search(req->db, TENANT(req), q, after, (size_t)limit, &items, &more);
+	if (r == -EINVAL)
+		return http_problem(req, 400, "invalid-field",
+				    "q: 1 to 100 characters of text without control characters", "q");
+	if (r < 0)
+		return files_error(req, r, "q");
+	last = json_array_get(items, json_array_size(items) - 1);
+	return http_json(req, 200, json_pack("{s:o, s:b, s:o}", "items", items, "more", more, "next",
+					     more && last ? json_sprintf("%lld", (long long)json_integer_value(
+									 json_object_get(last, "id")))
+							 : json_null()));
 }
 
 static enum MHD_Result api_folder_create(struct request *req)
@@ -639,7 +758,7 @@ static int parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64
 }
 
 /* attachment; filename="ascii"; filename*=UTF-8''pct-encoded (RFC 6266, RFC 5987) */
-static char *content_disposition(struct arena *a, const char *name)
+char *http_content_disposition(struct arena *a, const char *name)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = strlen(name), i, o = 0, q = 0;
@@ -871,7 +990,7 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 	}
 	/* the API always downloads; WebDAV clients show what they fetch, so there only the
 	 * types a browser would run (HTML, SVG, XML...) go out as attachments */
-	disp = !req->dav || http_type_is_active(n.content_type) ? content_disposition(req->arena, n.name) : NULL;
+	disp = !req->dav || http_type_is_active(n.content_type) ? http_content_disposition(req->arena, n.name) : NULL;
 	if (disp)
 		http_add_header(req, "Content-Disposition", disp);
 	/* user content never runs as kura's origin, even when a browser renders it */
@@ -917,6 +1036,7 @@ const struct route api_files_routes[] = {
 	{ "POST", "/api/v1/trash/*/restore", api_trash_restore, 0, PERM_FILES_WRITE },
 	{ "DELETE", "/api/v1/trash/*", api_trash_purge, 0, PERM_FILES_WRITE },
 	{ "GET", "/api/v1/quota", api_quota, 0, PERM_FILES_READ },
+	{ "GET", "/api/v1/search", api_search, 0, PERM_FILES_READ },
 	{ "GET", "/api/v1/locks", api_locks_list, 0, PERM_LOCKS_ADMIN },
 	{ "DELETE", "/api/v1/locks/*", api_lock_delete, 0, PERM_LOCKS_ADMIN },
 };

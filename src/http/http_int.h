@@ -162,9 +162,11 @@ bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_cod
 void http_cert_bound(struct request *req, int64_t tenant_id, const char *tenant_code, const struct account *a,
 		     char ret_sha256[CLIENTCERT_SHA256_HEX]);
 extern const struct route api_routes[], api_mfa_routes[], api_audit_routes[], api_files_routes[],
-	api_access_routes[], api_shares_routes[], page_routes[], dav_routes[], api_uploads_routes[];
+	api_access_routes[], api_shares_routes[], page_routes[], dav_routes[], api_uploads_routes[],
+	api_archive_routes[];
 extern const size_t api_n_routes, api_mfa_n_routes, api_audit_n_routes, api_files_n_routes,
-	api_access_n_routes, api_shares_n_routes, page_n_routes, dav_n_routes, api_uploads_n_routes;
+	api_access_n_routes, api_shares_n_routes, page_n_routes, dav_n_routes, api_uploads_n_routes,
+	api_archive_n_routes;
 
 /* responses: each queues exactly one response and returns MHD's result */
 void http_add_header(struct request *req, const char *name, const char *value);
@@ -287,6 +289,8 @@ enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t
  * (NULL: none) and modification time (-1: none; the date conditions are then ignored, 13.1.3):
  * 0 go on, 304 or 412 answer that (api_files.c). */
 unsigned http_preconditions(struct request *req, const char *etag, int64_t modified_us, bool exists);
+/* attachment; filename="ascii"; filename*=UTF-8''pct-encoded (RFC 6266, RFC 5987). */
+char *http_content_disposition(struct arena *a, const char *name);
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), size >= 30. */
 void http_date_format(int64_t us, char *buf, size_t size);
 

@@ -59,6 +59,21 @@
  *   TEXT                                = TEXT (UTF-8, collation "C").
  *   CREATE TRIGGER … BEGIN … END        = a plpgsql function and CREATE TRIGGER.
  *
+ * ---- Search by name (issue 15) ----
+ * A name search has no portable SQL, so it lives in the backend, behind the calls at the end
+ * of this file (files/search.c uses them). SQLite (migration 0015): an FTS5 table name_search
+ * (rowid = node id, trigram tokenizer, case_sensitive 0), written by the files module in the
+ * transaction of every name change (db_name_index, db_name_unindex_subtree; triggers cannot
+ * write a virtual table with trusted_schema=OFF), and queried as one quoted phrase joined to
+ * file_nodes on id and name. Queries of 1 or 2 characters use the portable index
+ * file_nodes_name_fold (tenant_id, lower(name)) as a prefix range (files/search.c).
+ * PostgreSQL: the extension pg_trgm and CREATE INDEX file_nodes_name_trgm ON file_nodes
+ * USING gin (lower(name) gin_trgm_ops) WHERE in_trash = 0; db_name_search becomes
+ * "… WHERE tenant_id = $2 AND in_trash = 0 AND lower(name) LIKE '%' || $1 || '%' ESCAPE '\\'"
+ * with the query lower()ed and %, _ and \\ escaped (trigram GIN answers LIKE of 3 or more
+ * characters), and db_name_index / db_name_unindex_subtree do nothing (the index follows the
+ * column). The short-prefix index there is (tenant_id, lower(name) text_pattern_ops).
+ *
  * ---- Write serialisation (the per-tenant lock) ----
  * SQLite serialises every writer: db_begin() takes a process-wide write mutex and BEGIN
  * IMMEDIATE, so no write transaction overlaps another. Code that reads and then writes what
@@ -142,6 +157,22 @@ int64_t db_int(struct db_stmt *st, int col);
 const char *db_text(struct db_stmt *st, int col);            /* NULL for SQL NULL */
 const void *db_blob(struct db_stmt *st, int col, size_t *ret_n);
 bool db_is_null(struct db_stmt *st, int col);
+
+/* ---- search by name (see "Search by name" above) ---- */
+/* Records node id's name in the index, replacing what it held for id (in the caller's
+ * transaction). */
+int db_name_index(struct db *db, int64_t id, const char *name) KURA_WUR;
+/* Drops node id of the tenant and everything below it from the index. */
+int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id) KURA_WUR;
+/* The ids, ascending, of the tenant's live nodes (not the root) whose name contains text
+ * (3 or more characters, NFC; case-insensitive), greater than after, at most limit: a
+ * statement of one integer column, or NULL. scratch (at least 2 * strlen(text) + 3 bytes)
+ * holds the backend's query text and must live until the statement is done. */
+struct db_stmt *db_name_search(struct db *db, int64_t tenant_id, const char *text, int64_t after,
+			       int64_t limit, char *scratch, size_t scratch_size);
+/* The SQL db_name_search runs ($1 the backend's query text, $2 tenant, $3 after, $4 limit),
+ * for tests that check its query plan. */
+extern const char db_name_search_sql[];
 
 /* Rows the last INSERT, UPDATE or DELETE of this connection changed. */
 int64_t db_changes(struct db *db);

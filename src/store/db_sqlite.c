@@ -545,6 +545,49 @@ const char *db_errmsg(struct db *db)
 	return sqlite3_errmsg(db->h);
 }
 
+/* ---- search by name (db.h "Search by name"; migration 0015) ---- */
+
+const char db_name_search_sql[] =
+	"SELECT n.id FROM name_search s JOIN file_nodes n ON n.id = s.rowid AND n.name = s.name"
+	" WHERE name_search MATCH $1 AND s.rowid > $3 AND n.tenant_id = $2 AND n.in_trash = 0"
+	" AND n.parent_id IS NOT NULL ORDER BY s.rowid LIMIT $4";
+
+int db_name_index(struct db *db, int64_t id, const char *name)
+{
+	int r = db_exec(db, "DELETE FROM name_search WHERE rowid = $1", "i", id);
+
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO name_search (rowid, name) VALUES ($1, $2)", "it", id, name);
+	return r;
+}
+
+int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id)
+{
+	return db_exec(db, "DELETE FROM name_search WHERE rowid IN (WITH RECURSIVE sub(id) AS"
+			   " (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n JOIN sub ON n.parent_id = sub.id"
+			   " WHERE n.tenant_id = $1) SELECT id FROM sub)", "ii", tenant_id, id);
+}
+
+struct db_stmt *db_name_search(struct db *db, int64_t tenant_id, const char *text, int64_t after,
+			       int64_t limit, char *scratch, size_t scratch_size)
+{
+	size_t n = text ? strlen(text) : 0, i, o = 0;
+	char *phrase = scratch;
+
+	/* one FTS5 phrase: "…" with every '"' doubled, so nothing of text is FTS5 syntax */
+	if (!scratch || scratch_size < 2 * n + 3)
+		return NULL;
+	phrase[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (text[i] == '"')
+			phrase[o++] = '"';
+		phrase[o++] = text[i];
+	}
+	phrase[o++] = '"';
+	phrase[o] = '\0';
+	return db_query(db, db_name_search_sql, "tiii", phrase, tenant_id, after, limit);
+}
+
 const char *db_version(void)
 {
 	return sqlite3_libversion();

@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "files/files.h"
 #include "files/files_dav.h"
+#include "files/files_int.h"
 #include "files/shares.h"
 #include "lock_watch.h"
 #include "store/db.h"
@@ -102,6 +103,120 @@ static void expect_content(int64_t id, const unsigned char *data, size_t n)
 	}
 	files_reader_close(r);
 	free(buf);
+}
+
+/* The plan of sql: every detail line joined by '|'. */
+static void plan(const char *sql, char *buf, size_t size, const char *types, ...)
+{
+	char q[2048];
+	struct db_stmt *st;
+	size_t len = 0;
+
+	(void)types;
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	if (!strcmp(types, "tiii"))
+		st = db_query(fx.db, q, types, "\"abc\"", fx.t.id, (int64_t)0, (int64_t)10);
+	else
+		st = db_query(fx.db, q, types, fx.t.id, "ab", "ab\xf4\x8f\xbf\xbf", (int64_t)0, (int64_t)10);
+	assert_non_null(st);
+	buf[0] = '\0';
+	while (db_step(st) > 0)
+		len += (size_t)snprintf(buf + len, size - len, "%s|", db_text(st, 3) ? db_text(st, 3) : "");
+	db_done(st);
+}
+
+/* Search by name (issue 15): substrings through the trigram index, short prefixes through
+ * the lower(name) index, never a scan of file_nodes; names follow renames and purges. */
+static void test_search(void **state)
+{
+	static const char *const names[] = { "報告書2026.txt", "Quarterly REPORT.pdf", "report-x.txt", "abc.txt" };
+	char p[1024];
+	struct file_node n, dir;
+	json_t *items = NULL;
+	bool more = true;
+	size_t i;
+
+	(void)state;
+	plan(db_name_search_sql, p, sizeof(p), "tiii");
+	assert_non_null(strstr(p, "VIRTUAL TABLE INDEX"));
+	assert_null(strstr(p, "SCAN n"));
+	assert_null(strstr(p, "SCAN file_nodes"));
+	plan(FILES_SEARCH_PREFIX_SQL, p, sizeof(p), "ittii");
+	assert_non_null(strstr(p, "file_nodes_name_fold"));
+	assert_null(strstr(p, "SCAN file_nodes"));
+
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "検索", &dir), 0);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		assert_int_equal(upload(names[i], (const unsigned char *)"x", 1, &n), 0);
+	assert_int_equal(files_search(fx.db, fx.t.id, "REPORT", 0, 10, &items, &more), 0);
+	assert_int_equal(json_array_size(items), 2);
+	assert_false(more);
+	json_decref(items);
+	assert_int_equal(files_search(fx.db, fx.t.id, "告書2", 0, 10, &items, &more), 0);
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "path")),
+			    "/報告書2026.txt");
+	json_decref(items);
+	/* renamed: the new name is found, the old one not */
+	assert_int_equal(files_move(fx.db, &tester, fx.t.id, n.id, dir.id, "zeta.txt", NULL), 0);
+	assert_int_equal(files_search(fx.db, fx.t.id, "abc", 0, 10, &items, &more), 0);
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	assert_int_equal(files_search(fx.db, fx.t.id, "zeta", 0, 10, &items, &more), 0);
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "path")),
+			    "/検索/zeta.txt");
+	json_decref(items);
+	/* purged: gone from the index too */
+	assert_int_equal(files_trash(fx.db, &tester, fx.t.id, n.id), 0);
+	assert_int_equal(files_search(fx.db, fx.t.id, "zeta", 0, 10, &items, &more), 0);
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	assert_int_equal(files_purge(fx.f, fx.db, &tester, fx.t.id, n.id), 0);
+	{
+		struct db_stmt *st = db_query(fx.db, "SELECT COUNT(*) FROM name_search WHERE rowid = $1", "i", n.id);
+
+		assert_int_equal(db_step(st), 1);
+		assert_int_equal(db_int(st, 0), 0);
+		db_done(st);
+	}
+	/* bad queries */
+	assert_int_equal(files_search(fx.db, fx.t.id, "", 0, 10, &items, &more), -EINVAL);
+	assert_int_equal(files_search(fx.db, fx.t.id, "a\x01b", 0, 10, &items, &more), -EINVAL);
+	assert_int_equal(files_search(fx.db, fx.t.id, "\xff", 0, 10, &items, &more), -EINVAL);
+}
+
+/* Sorted listings (issue 15): every statement reads the folder's index in order, so a page
+ * costs the same in a big folder as in a small one: no scan, no sort step. */
+static void test_listing_plans(void **state)
+{
+	static const char *const index_of[3] = { "file_nodes_name", "file_nodes_size", "file_nodes_modified" };
+	char q[2048], p[1024];
+	int s, d, l;
+
+	(void)state;
+	for (s = 0; s < 3; s++)
+		for (d = 0; d < 2; d++)
+			for (l = 0; l < 2; l++) {
+				struct db_stmt *st;
+				size_t len = 0;
+
+				snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", files_list_sql[s][d][l]);
+				if (s == 0)
+					st = db_query(fx.db, q, l ? "iitiit" : "iitii", fx.t.id, fx.root, "m",
+						      (int64_t)5, (int64_t)10, "hot");
+				else
+					st = db_query(fx.db, q, l ? "iiiiit" : "iiiii", fx.t.id, fx.root, (int64_t)5,
+						      (int64_t)5, (int64_t)10, "hot");
+				assert_non_null(st);
+				p[0] = '\0';
+				while (db_step(st) > 0)
+					len += (size_t)snprintf(p + len, sizeof(p) - len, "%s|",
+								db_text(st, 3) ? db_text(st, 3) : "");
+				db_done(st);
+				if (!strstr(p, index_of[s]) || strstr(p, "TEMP B-TREE") || strstr(p, "SCAN file_nodes"))
+					fail_msg("listing [%d][%d][%d]: %s", s, d, l, p);
+			}
 }
 
 static void test_upload_read(void **state)
@@ -474,6 +589,8 @@ int main(void)
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_trash_purge),
 		cmocka_unit_test(test_normalize_legacy),
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_listing_plans),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

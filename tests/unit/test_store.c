@@ -417,6 +417,64 @@ static void test_secure_delete(void **state)
 /* A database as the migrations before 0009 left it, with accounts, sessions, app
  * passwords and locks, upgraded: nothing lost, foreign keys still cascade, ids never come
  * back, and an account's locks end with it. */
+/* 0015 (issue 15): the nodes that exist before it are in the name index after it, and the
+ * search statement finds them (the root, named '', is not indexed). */
+static void test_upgrade_name_search(void **state)
+{
+	struct fixture *fx = *state;
+	sqlite3 *h = NULL;
+	char scratch[64];
+	struct db_stmt *st;
+	size_t i;
+	int n = 0;
+
+	fx->db = db_close(fx->db);
+	{
+		char p[160];
+
+		unlink(fx->path);
+		str_printf(p, sizeof(p), "%s-wal", fx->path);
+		unlink(p);
+		str_printf(p, sizeof(p), "%s-shm", fx->path);
+		unlink(p);
+	}
+	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "CREATE TABLE schema_migrations ("
+				      " name TEXT PRIMARY KEY, applied_us INTEGER NOT NULL)", NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < embedded_n_migrations && strcmp(embedded_migrations[i].name, "0015") < 0; i++) {
+		char *sql = sqlite3_mprintf("%s; INSERT INTO schema_migrations VALUES (%Q, 1)",
+					    embedded_migrations[i].text, embedded_migrations[i].name);
+
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_free(sql);
+	}
+	assert_int_equal(sqlite3_exec(h,
+		"INSERT INTO tenants (id, code, name, created_us, updated_us) VALUES (1, 't', 'T', 1, 1);"
+		"INSERT INTO file_nodes (id, tenant_id, parent_id, kind, name, created_us, modified_us) VALUES"
+		" (1, 1, NULL, 'folder', '', 1, 1), (2, 1, 1, 'folder', '議事録フォルダ', 1, 1),"
+		" (3, 1, 2, 'file', 'Minutes-2025.TXT', 1, 1);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	fx->db = db_open(fx->path, (char[256]){ 0 }, 256);
+	assert_non_null(fx->db);
+	assert_int_equal(db_migrate(fx->db), 0);
+	assert_int_equal(one_int(fx->db, "SELECT count(*) FROM name_search"), 2);
+	st = db_name_search(fx->db, 1, "事録フ", 0, 10, scratch, sizeof(scratch));
+	while (db_step(st) > 0) {
+		assert_int_equal(db_int(st, 0), 2);
+		n++;
+	}
+	db_done(st);
+	assert_int_equal(n, 1);
+	st = db_name_search(fx->db, 1, "minutes", 0, 10, scratch, sizeof(scratch));
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), 3);
+	db_done(st);
+	st = db_name_search(fx->db, 2, "minutes", 0, 10, scratch, sizeof(scratch));   /* another tenant */
+	assert_int_equal(db_step(st), 0);
+	db_done(st);
+}
+
 static void test_upgrade_accounts_autoincrement(void **state)
 {
 	struct fixture *fx = *state;
@@ -742,6 +800,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secure_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_accounts_autoincrement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_name_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_conflict, setup, teardown),
