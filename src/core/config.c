@@ -42,6 +42,8 @@ static const struct key keys[] = {
 	U("server", "threads", threads, 0, 256, "worker threads, 0 = four per CPU"),
 	S("server", "trusted_proxies", trusted_proxies,
 	  "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is used (empty: none)"),
+	S("server", "client_cert_proxies", client_cert_proxies,
+	  "comma-separated CIDRs of TLS-terminating proxies whose X-Client-Cert is used (empty: none)"),
 	U("server", "max_connections", max_connections, KURA_MAX_CONNECTIONS_MIN, KURA_MAX_CONNECTIONS_MAX,
 	  "open connections in all (the open-file limit is raised to fit)"),
 	U("server", "max_connections_per_address", max_connections_per_address, 1, KURA_MAX_CONNECTIONS_MAX / 2,

@@ -18,6 +18,7 @@ struct config {
 	char tls_key[CONFIG_STR];
 	uint32_t threads;                /* 0 = one per CPU */
 	char trusted_proxies[1024];      /* comma-separated CIDRs whose X-Forwarded-For is believed */
+	char client_cert_proxies[1024];  /* comma-separated CIDRs whose X-Client-Cert is believed */
 	uint32_t max_connections;        /* open connections in all */
 	uint32_t max_connections_per_address;  /* per IPv4 address / IPv6 /64, trusted proxies exempt */
 	uint32_t header_timeout_s;       /* whole request headers, trickling does not extend it */

@@ -39,6 +39,12 @@ int access_configure(struct http_server *srv, char *err, size_t err_size)
 
 	if (r < 0)
 		str_printf(err, err_size, "%s: [server] trusted_proxies: %s", srv->cfg->path, msg);
+	if (r == 0) {
+		r = ipnet_parse_list(srv->cfg->client_cert_proxies, srv->cert_proxies, ARRAY_SIZE(srv->cert_proxies),
+				     &srv->n_cert_proxies, msg, sizeof(msg));
+		if (r < 0)
+			str_printf(err, err_size, "%s: [server] client_cert_proxies: %s", srv->cfg->path, msg);
+	}
 	/* the same worker count http_start uses */
 	throttle_configure(srv->cfg->threads ? srv->cfg->threads : cpus > 0 ? (unsigned)cpus : 1);
 	return r;

@@ -28,7 +28,7 @@
 
 /* ---------------------------------------------------------------- the certificate */
 
-static bool peer_is_trusted_proxy(struct request *req)
+static bool peer_is_cert_proxy(struct request *req)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char text[INET6_ADDRSTRLEN] = "";
@@ -45,10 +45,22 @@ static bool peer_is_trusted_proxy(struct request *req)
 			  sizeof(text));
 	if (!*text || ipaddr_parse(text, &p) < 0)
 		return false;
-	for (i = 0; i < req->srv->n_trusted; i++)
-		if (ipnet_contains(&req->srv->trusted[i], &p))
+	for (i = 0; i < req->srv->n_cert_proxies; i++)
+		if (ipnet_contains(&req->srv->cert_proxies[i], &p))
 			return true;
 	return false;
+}
+
+static enum MHD_Result count_cert_header(void *cls, enum MHD_ValueKind kind, const char *key,
+					 size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	(void)key_size;
+	(void)value;
+	(void)value_size;
+	if (!strcasecmp(key, "X-Client-Cert"))
+		(*(unsigned *)cls)++;
+	return MHD_YES;
 }
 
 static int unhex(char c)
@@ -100,15 +112,25 @@ static void request_cert(struct request *req)
 		return;
 	req->cert_read = true;
 	h = MHD_lookup_connection_value(req->con, MHD_HEADER_KIND, "X-Client-Cert");
-	if (req->srv->n_trusted > 0 && peer_is_trusted_proxy(req)) {
-		/* behind the proxy the header is the only source (the proxy's own TLS is not the client's) */
+	if (req->srv->n_cert_proxies > 0 && peer_is_cert_proxy(req)) {
+		unsigned n = 0;
+
+		/* behind the proxy the header is the only source (the proxy's own TLS is not the
+		 * client's); a proxy that appends instead of replacing would pass the client's own
+		 * header first: more than one means no certificate */
+		MHD_get_connection_values_n(req->con, MHD_HEADER_KIND, count_cert_header, &n);
+		if (n > 1) {
+			log_warn("cert.header", "request %s: X-Client-Cert given %u times; none is used",
+				 req->request_id, n);
+			return;
+		}
 		if (h && *h && !header_cert(req, h))
 			log_warn("cert.header", "request %s: X-Client-Cert from the trusted proxy is not a certificate",
 				 req->request_id);
 		return;
 	}
 	if (h && *h)
-		log_warn("cert.header", "request %s: X-Client-Cert from %s (not a trusted proxy) ignored",
+		log_warn("cert.header", "request %s: X-Client-Cert from %s (not in client_cert_proxies) ignored",
 			 req->request_id, req->client_ip);
 	if (req->srv->tls) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->con,

@@ -33,6 +33,10 @@ struct http_server {
 	/* access: [server] trusted_proxies, parsed at start */
 	struct ipnet trusted[KURA_TRUSTED_PROXIES_MAX];
 	size_t n_trusted;
+	/* [server] client_cert_proxies: the only peers whose X-Client-Cert is read (a separate
+	 * opt-in: a proxy trusted for client addresses may pass a client's header through) */
+	struct ipnet cert_proxies[KURA_TRUSTED_PROXIES_MAX];
+	size_t n_cert_proxies;
 };
 
 /* ---- connection guard (guard.c): per-address limits, header and body deadlines ---- */

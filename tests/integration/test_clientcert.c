@@ -191,7 +191,8 @@ static long login(const char *cert, const char *tenant, const char *user, char *
 
 static void test_client_certificates(void **state)
 {
-	struct it_options o = { .tls = true, .extra_config = "[server]\ntrusted_proxies = 127.0.0.3/32\n" };
+	struct it_options o = { .tls = true, .extra_config = "[server]\ntrusted_proxies = 127.0.0.3/32, 127.0.0.4/32\n"
+							       "client_cert_proxies = 127.0.0.3/32\n" };
 	struct it_session boss, boss2;
 	char cookie[256] = "", csrf[256] = "", bcookie[256] = "", bcsrf[256] = "", *out, hdr[IT_STR * 8], p[IT_STR * 2], *pem, *q;
 	struct it_response *r;
@@ -330,7 +331,7 @@ static void test_client_certificates(void **state)
 	/* the other tenant is unaffected */
 	assert_int_equal(login(NULL, "beta", "bob", NULL, NULL), 201);
 
-	/* X-Client-Cert: from 127.0.0.1 (not a trusted proxy) ignored */
+	/* X-Client-Cert: from 127.0.0.1 (not in client_cert_proxies) ignored */
 	snprintf(p, sizeof(p), "%s/bob.crt", dir);
 	pem = it_read_file(p, NULL);
 	assert_non_null(pem);
@@ -361,6 +362,22 @@ static void test_client_certificates(void **state)
 		IT_ASSERT_STATUS(r, 201);
 		it_response_free(r);
 		hs[0] = "X-Client-Cert: junk";
+		r = it_request(srv, &rq);
+		IT_ASSERT_STATUS(r, 401);
+		it_response_free(r);
+		/* the header twice (a proxy that appends, the client's own first): none counts */
+		{
+			const char *two[] = { hdr, hdr, NULL };
+
+			rq.headers = two;
+			r = it_request(srv, &rq);
+			IT_ASSERT_STATUS(r, 401);
+			it_response_free(r);
+		}
+		/* a proxy trusted for client addresses only (127.0.0.4) is not one for certificates */
+		hs[0] = hdr;
+		rq.headers = hs;
+		rq.interface = "host!127.0.0.4";
 		r = it_request(srv, &rq);
 		IT_ASSERT_STATUS(r, 401);
 		it_response_free(r);
