@@ -834,6 +834,36 @@ int clientcert_ca_delete(struct db *db, const struct actor *who, int64_t tenant_
 
 /* Whether crt's field (cn, email, upn) names the account (login, or its e-mail address for
  * the SAN kinds). */
+/* A certificate meant for a TLS client: when it has an extended key usage, TLS client
+ * authentication (or any purpose) is among them; when it has a key usage, digital signature
+ * is. An S/MIME or server certificate of the same CA is not a device certificate. */
+static bool client_purpose_ok(gnutls_x509_crt_t crt)
+{
+	unsigned int usage = 0, critical = 0, i;
+	char oid[128];
+	size_t n;
+	bool any_eku = false, client = false;
+	int r;
+
+	for (i = 0;; i++) {
+		n = sizeof(oid);
+		r = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &n, &critical);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (r < 0)
+			return false;
+		any_eku = true;
+		if (!strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) || !strcmp(oid, GNUTLS_KP_ANY))
+			client = true;
+	}
+	if (any_eku && !client)
+		return false;
+	r = gnutls_x509_crt_get_key_usage(crt, &usage, &critical);
+	if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return true;
+	return r >= 0 && (usage & GNUTLS_KEY_DIGITAL_SIGNATURE);
+}
+
 static bool external_names(gnutls_x509_crt_t crt, const char *field, const char *login, const char *email)
 {
 	char buf[KURA_EMAIL_MAX + 2];
@@ -896,8 +926,10 @@ static int external_check(struct db *db, int64_t tenant_id, int64_t account_id, 
 	r = -EACCES;   /* no CA of its own, or none that signed it: "untrusted" */
 	if (n == 0)
 		goto out;
-	if (gnutls_x509_crt_verify(crt, cas, n, 0, &status) < 0 || status != 0 ||
-	    gnutls_x509_crt_get_ca_status(crt, NULL) > 0)
+	/* the chain, at GnuTLS's "medium" security profile (no MD5/SHA-1 signatures, no RSA
+	 * under 2048 bits), for a client certificate that is not itself a CA */
+	if (gnutls_x509_crt_verify(crt, cas, n, GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_MEDIUM), &status) < 0 ||
+	    status != 0 || gnutls_x509_crt_get_ca_status(crt, NULL) > 0 || !client_purpose_ok(crt))
 		goto out;
 	*ret_reason = "unbound";
 	r = clientcert_policy_get(db, tenant_id, &pol);

@@ -358,6 +358,26 @@ static void test_own_ca(void **state)
 	assert_int_equal(clientcert_login_field_set(fx->db, &fx->boss_actor, fx->t.id, "email"), 0);
 	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->boss.id, der.data, der.size, &reason),
 			 -EACCES);
+	/* an S/MIME certificate of the same CA for the same address is no device certificate
+	 * (the security review): its extended key usage is e-mail protection only */
+	{
+		gnutls_datum_t smime;
+		char *sm;
+
+		str_printf(cmd, sizeof(cmd),
+			   "cd %s && printf 'cn = someone\\nemail = BOB@example.com\\nemail_protection_key\\nsigning_key\\n'"
+			   " > s.tmpl && certtool --generate-certificate --load-privkey l.key --load-ca-certificate ca.crt"
+			   " --load-ca-privkey ca.key --template s.tmpl --outfile s.crt >/dev/null 2>&1", fx->dir);
+		assert_int_equal(system(cmd), 0);
+		str_printf(p, sizeof(p), "%s/s.crt", fx->dir);
+		sm = slurp(p);
+		smime = pem_to_der(sm);
+		assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, smime.data, smime.size,
+						  &reason), -EACCES);
+		assert_string_equal(reason, "untrusted");
+		gnutls_free(smime.data);
+		free(sm);
+	}
 	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason), 0);
 	/* the other tenant does not trust acme's CA */
 	assert_int_equal(clientcert_check(fx->db, fx->other.id, fx->other.code, fx->other_bob.id, der.data, der.size,
