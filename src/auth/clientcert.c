@@ -29,6 +29,7 @@
 #include "auth/auth.h"
 #include "auth/clientcert.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "notify/mail.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
@@ -897,7 +898,9 @@ static bool external_names(gnutls_x509_crt_t crt, const char *field, const char 
 		buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = 0;
 		if (strlen(buf) != n)
 			continue;
-		if (!strcasecmp(buf, email) || !strcmp(buf, login))
+		/* an e-mail SAN names the account by its (non-empty) address only; a UPN by its
+		 * address or its login */
+		if ((*email && !strcasecmp(buf, email)) || (!strcmp(field, "upn") && !strcmp(buf, login)))
 			return true;
 	}
 	return false;
@@ -962,17 +965,33 @@ static int external_check(struct db *db, int64_t tenant_id, int64_t account_id, 
 	if (r < 0)
 		goto out;
 	crt_subject(crt, subject, sizeof(subject));
-	r = db_in_transaction(db) ? -EACCES : db_begin(db);
-	if (r == 0)
-		r = db_exec(db, "INSERT INTO client_certs (tenant_id, account_id, name, sha256, subject, serial,"
-				" not_before_us, not_after_us, created_us, created_by) VALUES ($1, $2, 'tenant CA', $3, $4,"
-				" '', $5, $6, $7, 0) ON CONFLICT (tenant_id, sha256) DO NOTHING",
-			    "iittiii", tenant_id, account_id, sha, subject,
-			    (int64_t)gnutls_x509_crt_get_activation_time(crt) * 1000000,
-			    (int64_t)gnutls_x509_crt_get_expiration_time(crt) * 1000000, clock_now_us());
+	if (db_in_transaction(db)) {
+		r = -EACCES;
+		goto out;
+	}
+	r = db_begin(db);
+	if (r < 0)
+		goto out;
+	r = db_exec(db, "INSERT INTO client_certs (tenant_id, account_id, name, sha256, subject, serial,"
+			" not_before_us, not_after_us, created_us, created_by) VALUES ($1, $2, 'tenant CA', $3, $4,"
+			" '', $5, $6, $7, 0) ON CONFLICT (tenant_id, sha256) DO NOTHING",
+		    "iittiii", tenant_id, account_id, sha, subject,
+		    (int64_t)gnutls_x509_crt_get_activation_time(crt) * 1000000,
+		    (int64_t)gnutls_x509_crt_get_expiration_time(crt) * 1000000, clock_now_us());
+	if (r == 0 && db_changes(db) != 1) {
+		/* another request enrolled it meanwhile, maybe for another account: that row decides */
+		int k;
+
+		st = db_query(db, "SELECT account_id, COALESCE(revoked_us, 0) FROM client_certs WHERE tenant_id = $1"
+				  " AND sha256 = $2", "it", tenant_id, sha);
+		k = db_step(st);
+		*ret_reason = k <= 0 || db_int(st, 0) != account_id ? "unbound" : db_int(st, 1) ? "revoked" : NULL;
+		db_done(st);
+		r = k < 0 ? k : *ret_reason ? -EACCES : 0;
+	}
 	if (r == 0)
 		r = db_commit(db);
-	else if (r != -EACCES)
+	if (r < 0)
 		db_rollback(db);
 	if (r == 0)
 		*ret_reason = NULL;
@@ -1155,7 +1174,21 @@ int clientcert_expiry_notify(struct db *db)
 			r = db_commit(db);
 		if (r < 0) {
 			db_rollback(db);
-			return r;
+			if (r == -EBUSY || r == -ENOSPC || r == -ENOMEM)
+				return r;   /* for now: the next round tries again */
+			/* this one cannot be mailed (a bad address, a template value): it must not
+			 * block the others in every later round, so it is marked and logged */
+			log_error("cert.expiry", "expiry notice of certificate %lld not sent: %s", (long long)ids[i],
+				  strerror(-r));
+			r = db_begin(db);
+			if (r == 0)
+				r = db_exec(db, "UPDATE client_certs SET expiry_mailed = 1 WHERE id = $1", "i", ids[i]);
+			if (r == 0)
+				r = db_commit(db);
+			if (r < 0) {
+				db_rollback(db);
+				return r;
+			}
 		}
 	}
 	return queued;
