@@ -681,6 +681,11 @@ int clientcert_revoke(struct db *db, const struct actor *who, int64_t tenant_id,
 		r = r < 0 ? r : r == 0 ? -ENOENT : 1;   /* 1: revoked already, nothing to do */
 		db_done(st);
 	}
+	/* the revocation outlives the row, which goes with its account */
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO client_cert_revocations (tenant_id, sha256, revoked_us)"
+				" SELECT tenant_id, sha256, revoked_us FROM client_certs WHERE tenant_id = $1 AND id = $2"
+				" ON CONFLICT (tenant_id, sha256) DO NOTHING", "ii", tenant_id, id);
 	if (r == 0) {
 		det = json_pack("{s:I}", "id", (json_int_t)id);
 		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
@@ -964,6 +969,18 @@ static int external_check(struct db *db, int64_t tenant_id, int64_t account_id, 
 	db_done(st);
 	if (r < 0)
 		goto out;
+	/* revoked once, revoked for good: not enrolled again for a later account */
+	st = db_query(db, "SELECT 1 FROM client_cert_revocations WHERE tenant_id = $1 AND sha256 = $2", "it",
+		      tenant_id, sha);
+	r = db_step(st);
+	db_done(st);
+	if (r != 0) {
+		if (r > 0) {
+			*ret_reason = "revoked";
+			r = -EACCES;
+		}
+		goto out;
+	}
 	crt_subject(crt, subject, sizeof(subject));
 	if (db_in_transaction(db)) {
 		r = -EACCES;

@@ -395,6 +395,12 @@ static void test_own_ca(void **state)
 	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason),
 			 -EACCES);
 	assert_string_equal(reason, "revoked");
+	/* the row goes with its account (ON DELETE CASCADE): the revocation stays, so the device
+	 * is not enrolled again on its next use (for a later account of that address) */
+	assert_int_equal(db_exec(fx->db, "DELETE FROM client_certs WHERE tenant_id = $1", "i", fx->t.id), 0);
+	assert_int_equal(clientcert_check(fx->db, fx->t.id, fx->t.code, fx->bob.id, der.data, der.size, &reason),
+			 -EACCES);
+	assert_string_equal(reason, "revoked");
 	gnutls_free(der.data);
 	free(ca);
 	free(leaf);
