@@ -5,7 +5,10 @@
  *
  * Every server lives in a fresh directory under $TMPDIR (default /tmp), so test executables
  * can run in parallel. Children get PR_SET_PDEATHSIG so a crashed test leaves no server
- * behind. Set KURA_IT_KEEP=1 to keep the temporary directories for inspection.
+ * behind. Set KURA_IT_KEEP=1 to keep the temporary directories for inspection, and
+ * KURA_IT_VALGRIND=1 to run every kura serve under valgrind memcheck (an error or a definite
+ * leak makes the server exit 99, so the test fails at teardown; use a build without
+ * sanitizers, e.g. build-release/tests/integration/it_test_<name>).
  *
  * Assertion helpers are macros so that cmocka reports the test's own file and line.
  */
