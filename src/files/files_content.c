@@ -586,17 +586,58 @@ struct rewrap {
 	unsigned char wrapped[WRAPPED_KEY_BYTES];
 };
 
+struct old_key {
+	int64_t version;
+	unsigned char key[TENANT_KEY_BYTES];
+};
+
+/* Rewraps the file key of every row of st (id, blob or part id, key version, wrapped key)
+ * under newkey, appending (id, new wrapping) to list; *n_work counts them. -EBADMSG for a
+ * row whose key cannot be unwrapped (logged with what). */
+static int rewrap_rows(struct db_stmt *st, const struct old_key *keys, size_t n_keys, int64_t tenant_id,
+		       const unsigned char *newkey, int64_t new_version, const char *what,
+		       struct dbuf *list, size_t *n_work)
+{
+	unsigned char fkey[FILECRYPT_KEY_BYTES];
+	struct rewrap one;
+	int r;
+
+	while ((r = db_step(st)) > 0) {
+		const char *blob_id = db_text(st, 1);
+		int64_t v = db_int(st, 2);
+		const void *p;
+		size_t n = 0, k;
+
+		p = db_blob(st, 3, &n);
+		for (k = 0; k < n_keys && keys[k].version != v; k++)
+			;
+		if (!blob_id || !p || n != WRAPPED_KEY_BYTES || k == n_keys) {
+			log_error("files.rotate", "%s %lld of tenant %lld has no usable key (version %lld)", what,
+				  (long long)db_int(st, 0), (long long)tenant_id, (long long)v);
+			return -EBADMSG;
+		}
+		one.id = db_int(st, 0);
+		r = filekey_unwrap(keys[k].key, tenant_id, v, blob_id, p, fkey);
+		if (r == 0)
+			r = filekey_wrap(newkey, tenant_id, new_version, blob_id, fkey, one.wrapped);
+		sodium_memzero(fkey, sizeof(fkey));
+		if (r == 0)
+			r = dbuf_add(list, &one, sizeof(one));
+		if (r < 0)
+			return r;
+		(*n_work)++;
+	}
+	return r;
+}
+
 int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct actor *who,
 			    const unsigned char *master, int64_t tenant_id, int64_t *ret_version,
 			    int64_t *ret_n_files)
 {
-	struct {
-		int64_t version;
-		unsigned char key[TENANT_KEY_BYTES];
-	} *keys = NULL;
-	unsigned char wrapped[WRAPPED_KEY_BYTES], newkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES];
+	struct old_key *keys = NULL;
+	unsigned char wrapped[WRAPPED_KEY_BYTES], newkey[TENANT_KEY_BYTES];
 	struct dbuf list;   /* of struct rewrap */
-	struct rewrap *work = NULL, one;
+	struct rewrap *work = NULL;
 	size_t n_keys = 0, n_work = 0, i;
 	int64_t new_version = 0;
 	struct db_stmt *st;
@@ -656,32 +697,7 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 		goto out;
 	st = db_query(db, "SELECT id, blob_id, key_version, wrapped_key FROM file_nodes"
 			  " WHERE tenant_id = $1 AND kind = 'file'", "i", tenant_id);
-	while ((r = db_step(st)) > 0) {
-		const char *blob_id = db_text(st, 1);
-		int64_t v = db_int(st, 2);
-		const void *p;
-		size_t n = 0, k;
-
-		p = db_blob(st, 3, &n);
-		for (k = 0; k < n_keys && keys[k].version != v; k++)
-			;
-		if (!blob_id || !p || n != WRAPPED_KEY_BYTES || k == n_keys) {
-			log_error("files.rotate", "file %lld of tenant %lld has no usable key (version %lld)",
-				  (long long)db_int(st, 0), (long long)tenant_id, (long long)v);
-			r = -EBADMSG;
-			break;
-		}
-		one.id = db_int(st, 0);
-		r = filekey_unwrap(keys[k].key, tenant_id, v, blob_id, p, fkey);
-		if (r == 0)
-			r = filekey_wrap(newkey, tenant_id, new_version, blob_id, fkey, one.wrapped);
-		sodium_memzero(fkey, sizeof(fkey));
-		if (r == 0)
-			r = dbuf_add(&list, &one, sizeof(one));
-		if (r < 0)
-			break;
-		n_work++;
-	}
+	r = rewrap_rows(st, keys, n_keys, tenant_id, newkey, new_version, "file", &list, &n_work);
 	db_done(st);
 	if (r < 0)
 		goto out;
@@ -696,30 +712,7 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 
 		st = db_query(db, "SELECT id, part_id, key_version, wrapped_key FROM uploads"
 				  " WHERE tenant_id = $1", "i", tenant_id);
-		while ((r = db_step(st)) > 0) {
-			const char *part_id = db_text(st, 1);
-			int64_t v = db_int(st, 2);
-			const void *p;
-			size_t n = 0, k;
-
-			p = db_blob(st, 3, &n);
-			for (k = 0; k < n_keys && keys[k].version != v; k++)
-				;
-			if (!part_id || !p || n != WRAPPED_KEY_BYTES || k == n_keys) {
-				r = -EBADMSG;
-				break;
-			}
-			one.id = db_int(st, 0);
-			r = filekey_unwrap(keys[k].key, tenant_id, v, part_id, p, fkey);
-			if (r == 0)
-				r = filekey_wrap(newkey, tenant_id, new_version, part_id, fkey, one.wrapped);
-			sodium_memzero(fkey, sizeof(fkey));
-			if (r == 0)
-				r = dbuf_add(&list, &one, sizeof(one));
-			if (r < 0)
-				break;
-			n_work++;
-		}
+		r = rewrap_rows(st, keys, n_keys, tenant_id, newkey, new_version, "upload", &list, &n_work);
 		db_done(st);
 		work = dbuf_data(&list);   /* the list may have moved as it grew */
 		for (i = n_files; i < n_work && r == 0; i++)
