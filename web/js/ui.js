@@ -112,6 +112,15 @@ const pick = () => {
 export let lang = pick();
 export const setLang = (l) => { localStorage.setItem('kura_lang', l); lang = l; };
 export const t = (k) => (S[k] ? S[k][lang === 'en' ? 1 : 0] : k);
+// A view module keeps its own strings beside its code: strings({ key: ['日本語', 'English'] }).
+// A key already taken is an error, so two modules never silently overwrite each other.
+export function strings(more) {
+  for (const [k, v] of Object.entries(more)) {
+    if (S[k]) throw new Error(`string ${k} defined twice`);
+    if (!Array.isArray(v) || v.length !== 2 || !v[0] || !v[1]) throw new Error(`string ${k} needs ja and en`);
+    S[k] = v;
+  }
+}
 // a state word of the API (live, revoked, invited, success, sent …) in the page's language
 const STATE = { revoked: 'revokedState', deleted: 'deletedState', invited: 'invitedState', failed: 'failedState' };
 export const st = (k) => t(STATE[k] || k);
