@@ -118,9 +118,10 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 14);
 	assert_non_null(mgmt_command_find("mail.queue"));
 	assert_non_null(mgmt_command_find("audit.provider-events"));
+	assert_non_null(mgmt_command_find("service.list"));
 	assert_null(mgmt_command_find("tenant"));
 	assert_null(mgmt_command_find(NULL));
 }
@@ -166,6 +167,8 @@ static void test_requests_of_every_command(void **state)
 		       "--data", "/d", "tenant", "create", "alpha", "--name", "Alpha 株式会社", "--service", "DOCX,MAIL",
 		       "--option", "a.b", "--service", "ZTNA", "--option", "c", NULL);
 	expect_request("{\"args\":{\"people\":true},\"command\":\"tenant.list\"}", "--data", "/d", "tenant", "list", NULL);
+	expect_request("{\"args\":{\"people\":true},\"command\":\"service.list\"}", "--data", "/d", "service", "list", NULL);
+	expect_request("{\"args\":{},\"command\":\"service.list\"}", "--data", "/d", "--json", "service", "list", NULL);
 	expect_request("{\"args\":{},\"command\":\"tenant.list\"}", "tenant", "list", "--json", "--data", "/d", NULL);
 	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.show\"}", "--data=/d", "tenant", "show",
 		       "alpha", NULL);
