@@ -84,7 +84,7 @@ static const struct catalog_service services[CATALOG_N_SERVICES] = {
 	  /* F4: 90 days including today; B3: at most 30 days; F1: portal; G1: portal and mail */
 	  { ALL_DAYS(90, true), 30, false, CATALOG_CH_PORTAL, CATALOG_CH_PORTAL | CATALOG_CH_MANAGERS,
 	    CATALOG_ACCESS_CONSENT, ALL_ON } },
-	{ "IAAS", "IaaS", "IaaS", platform_iaas, ARRAY_SIZE(platform_iaas), options_iaas, ARRAY_SIZE(options_iaas),
+	{ "IAAS", "クラウド基盤", "Cloud infrastructure", platform_iaas, ARRAY_SIZE(platform_iaas), options_iaas, ARRAY_SIZE(options_iaas),
 	  /* B3: per the SLO page (30 by default); F1: portal; G1: portal and mail; C7: never;
 	   * D4: a new contract starts closed */
 	  { ALL_DAYS(90, false), 30, false, CATALOG_CH_PORTAL, CATALOG_CH_PORTAL | CATALOG_CH_MANAGERS,
