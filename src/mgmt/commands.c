@@ -148,6 +148,76 @@ static json_t *tenant_list_cmd(const struct mgmt_ctx *c, json_t *args)
 	return ok(json_pack("{s:o}", "tenants", list));
 }
 
+/* For people: the effective values as one line each ("90 days, today included (DOCX)")
+ * instead of the nested members --json keeps. */
+static void people_contract(json_t *j)
+{
+	json_t *e = json_object_get(j, "effective"), *ret = json_object(), *v, *f = json_object_get(j, "features");
+	const char *k;
+	char line[256];
+	size_t i;
+
+	json_object_foreach(json_object_get(e, "retention"), k, v) {
+		if (!strcmp(json_string_value(json_object_get(v, "period")), "contract"))
+			str_printf(line, sizeof(line), "the contract period (%s)", json_string_value(json_object_get(v, "service")));
+		else
+			str_printf(line, sizeof(line), "%lld days%s (%s)", (long long)json_integer_value(json_object_get(v, "days")),
+				   json_is_true(json_object_get(v, "include_today")) ? " including today" : " before today",
+				   json_string_value(json_object_get(v, "service")));
+		json_object_set_new(ret, k, json_string(line));
+	}
+	json_object_set_new(j, "retention", ret);
+	v = json_object_get(e, "erasure");
+	str_printf(line, sizeof(line), "within %lld days, day 1 = %s (%s)",
+		   (long long)json_integer_value(json_object_get(v, "days")),
+		   !strcmp(json_string_value(json_object_get(v, "day1")), "after-termination") ? "the day after termination"
+											      : "the termination day",
+		   json_string_value(json_object_get(v, "service")));
+	json_object_set_new(j, "erasure", json_string(line));
+	for (int n = 0; n < 2; n++) {
+		const char *key = n ? "incident_notices" : "change_notices";
+		json_t *ch;
+
+		line[0] = '\0';
+		json_array_foreach(json_object_get(e, key), i, ch) {
+			size_t len = strlen(line);
+			char svcs[64] = "";
+			json_t *sv;
+			size_t m;
+
+			json_array_foreach(json_object_get(ch, "services"), m, sv) {
+				size_t sl = strlen(svcs);
+
+				str_printf(svcs + sl, sizeof(svcs) - sl, "%s%s", m ? "," : "", json_string_value(sv));
+			}
+			str_printf(line + len, sizeof(line) - len, "%s%s (%s)", i ? ", " : "",
+				   json_string_value(json_object_get(ch, "channel")), svcs);
+		}
+		json_object_set_new(j, key, json_string(line));
+	}
+	v = json_object_get(e, "operator_access");
+	str_printf(line, sizeof(line), "%s (%s)", json_string_value(json_object_get(v, "value")),
+		   json_string_value(json_object_get(v, "service")));
+	json_object_set_new(j, "operator_access", json_string(line));
+	line[0] = '\0';
+	json_object_foreach(json_object_get(e, "initial_state"), k, v) {
+		size_t len = strlen(line);
+
+		str_printf(line + len, sizeof(line) - len, "%s%s %s (%s)", len ? ", " : "", k,
+			   json_is_true(json_object_get(v, "on")) ? "on" : "off",
+			   json_string_value(json_object_get(v, "service")));
+	}
+	json_object_set_new(j, "initial_state", json_string(line));
+	line[0] = '\0';
+	json_object_foreach(f, k, v) {
+		size_t len = strlen(line);
+
+		str_printf(line + len, sizeof(line) - len, "%s%s %s", len ? ", " : "", k, json_is_true(v) ? "on" : "off");
+	}
+	json_object_set_new(j, "features", json_string(line));
+	json_object_del(j, "effective");
+}
+
 static json_t *tenant_show_cmd(const struct mgmt_ctx *c, json_t *args)
 {
 	const char *code = arg(args, "code");
@@ -163,6 +233,8 @@ static json_t *tenant_show_cmd(const struct mgmt_ctx *c, json_t *args)
 	j = tenant_contract_json(c->db, &t, false);
 	if (!j)
 		return fail("internal", "cannot read the tenant's services");
+	if (json_is_true(json_object_get(args, "people")))
+		people_contract(j);
 	return ok(j);
 }
 
@@ -475,7 +547,8 @@ const struct mgmt_command mgmt_commands[] = {
 	  (const struct mgmt_column[]){ { "code", "code" }, { "name", "name" }, { "services", "services" },
 					{ "status", "status" }, { "created", "created_at" }, { NULL, NULL } } },
 	{ "tenant.show", "one tenant's contract, with the effective catalog values and their services",
-	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_show_cmd, NULL, NULL },
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("people", NULL, NULL, MGMT_ARG_PEOPLE, 0), END },
+	  tenant_show_cmd, NULL, NULL },
 	{ "tenant.rotate-key", "a new tenant key; file keys re-wrapped, content untouched",
 	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_rotate_key_cmd, NULL, NULL },
 	{ "tenant.set-quota", "the tenant's file storage quota in bytes",

@@ -170,8 +170,10 @@ static void test_requests_of_every_command(void **state)
 	expect_request("{\"args\":{\"people\":true},\"command\":\"service.list\"}", "--data", "/d", "service", "list", NULL);
 	expect_request("{\"args\":{},\"command\":\"service.list\"}", "--data", "/d", "--json", "service", "list", NULL);
 	expect_request("{\"args\":{},\"command\":\"tenant.list\"}", "tenant", "list", "--json", "--data", "/d", NULL);
-	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.show\"}", "--data=/d", "tenant", "show",
-		       "alpha", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"people\":true},\"command\":\"tenant.show\"}", "--data=/d", "tenant",
+		       "show", "alpha", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.show\"}", "--data=/d", "--json", "tenant",
+		       "show", "alpha", NULL);
 	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.rotate-key\"}", "--data", "/d", "tenant",
 		       "rotate-key", "alpha", NULL);
 	expect_request("{\"args\":{\"code\":\"alpha\",\"quota_bytes\":10000000000},\"command\":\"tenant.set-quota\"}",
@@ -193,7 +195,7 @@ static void test_requests_of_every_command(void **state)
 		       "\"command\":\"audit.provider-events\"}", "--data", "/d", "audit", "provider-events", "--limit",
 		       "5", "--action", "session.create", "--after", "7", "--result", "failure", NULL);
 	/* "--" ends the options: a positional may start with a dash */
-	expect_request("{\"args\":{\"code\":\"-x\"},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
+	expect_request("{\"args\":{\"code\":\"-x\",\"people\":true},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
 		       "--", "-x", NULL);
 }
 
