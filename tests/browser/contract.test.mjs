@@ -110,7 +110,7 @@ await run('contract.test', process.argv[2], async ({ origin, data, launch, kura 
   const p = await open('en-US', 1280);
   await p.focus('tr[data-feature="webdav"] button');
   await p.keyboard.press('Enter');
-  await p.waitForSelector('tr[data-feature="webdav"] td.now:has-text("on")');
+  await p.waitForSelector('tr[data-feature="webdav"] .now:has-text("on")');
   assert.equal(await p.evaluate(() => document.activeElement.closest('tr')?.dataset.feature), 'webdav');
   assert.equal(await text(p, '#msg'), 'Saved.');
   r = await call('GET', '/api/v1/tenant');

@@ -35,10 +35,10 @@ strings({
   cAccessConsent: ['提供者の担当者は、お客様の事前の承認 (期限付き) がある場合、または通知される緊急時のみアクセスします。',
     'Provider staff access your data only with your time-limited approval, or in an emergency you are told about.'],
   cFeatures: ['初期状態と機能', 'Initial state and features'],
-  cFeaturesHelp: ['新しい契約はサービスごとの初期状態で始まります。オフの機能は管理者がオンにするまで使えません。',
-    'A new contract starts in the initial state of its services; a feature that is off stays off until a manager turns it on.'],
+  cFeaturesHelp: ['新しい契約はサービスごとの初期状態で始まります。オフの機能は管理者がオンにするまで使えません。外部との共有は共有リンクとアップロード依頼です。',
+    'A new contract starts in the initial state of its services; a feature that is off stays off until a manager turns it on. Outside sharing means share links and upload requests.'],
   cFeature: ['機能', 'Feature'], cInitial: ['初期状態', 'Initial state'], cNow: ['現在', 'Now'],
-  fSharing: ['外部との共有 (共有リンク・アップロード依頼)', 'Sharing with outside parties (links, upload requests)'],
+  fSharing: ['外部との共有', 'Outside sharing'],
   fWebdav: ['WebDAV 接続', 'WebDAV access'], fAppPasswords: ['アプリパスワード', 'App passwords'],
   cOn: ['オン', 'on'], cOff: ['オフ', 'off'], cSwitchOn: ['オンにする', 'Turn on'], cSwitchOff: ['オフにする', 'Turn off'], cTurnOn: ['オンにする: ', 'Turn on: '], cTurnOff: ['オフにする: ', 'Turn off: '],
   cBoundary: ['責任分界点', 'Responsibility boundary'], cScope: ['対象', 'Scope'],
@@ -91,16 +91,16 @@ export async function contract(view) {
     return h('tr', { 'data-feature': f },
       h('th', { scope: 'row' }, label),
       h('td', {}, `${t(init.on ? 'cOn' : 'cOff')} (${init.service})`),
-      h('td', { class: 'now' }, t(on ? 'cOn' : 'cOff')),
-      h('td', {}, h('button', { type: 'button', class: on ? 'danger' : undefined,
-        'aria-label': (on ? t('cTurnOff') : t('cTurnOn')) + label,
-        onclick: async () => {
-          const r = await api('PATCH', '/api/v1/tenant/features', { [f]: !on });
-          if (!r.ok) return say(t('refused'), reason(r));
-          say(t('saved'));
-          paintFeatures(r.data);
-          featureRows.querySelector(`tr[data-feature="${f}"] button`).focus();
-        } }, t(on ? 'cSwitchOff' : 'cSwitchOn'))));
+      h('td', {}, h('div', { class: 'actions' }, h('span', { class: 'now' }, t(on ? 'cOn' : 'cOff')),
+        h('button', { type: 'button', class: on ? 'danger' : undefined,
+          'aria-label': (on ? t('cTurnOff') : t('cTurnOn')) + label,
+          onclick: async () => {
+            const r = await api('PATCH', '/api/v1/tenant/features', { [f]: !on });
+            if (!r.ok) return say(t('refused'), reason(r));
+            say(t('saved'));
+            paintFeatures(r.data);
+            featureRows.querySelector(`tr[data-feature="${f}"] button`).focus();
+          } }, t(on ? 'cSwitchOff' : 'cSwitchOn')))));
   }));
   paintFeatures(d.features || {});
 
@@ -112,17 +112,17 @@ export async function contract(view) {
     section('c-records', t('cRecords'),
       h('p', { class: 'muted' }, t('cRecordsHelp')),
       table([t('cCategory'), t('cKept'), t('cFrom')], CATS.map((c) => h('tr', { 'data-category': c },
-        h('th', { scope: 'row' }, t('cat' + camel(c))), h('td', {}, kept(e.retention[c])), h('td', {}, svc(e.retention[c].service))))),
-      dl([[t('cErasure'), h('span', { id: 'erasure' }, erasure, ` (${svc(e.erasure.service)})`)]])),
+        h('th', { scope: 'row' }, t('cat' + camel(c))), h('td', {}, kept(e.retention[c])), h('td', {}, e.retention[c].service)))),
+      dl([[t('cErasure'), h('span', { id: 'erasure' }, erasure, ` (${e.erasure.service})`)]])),
     section('c-notices', t('cNotices'),
       h('h3', {}, t('cChange')), channels(e.change_notices),
       h('h3', {}, t('cIncident')), channels(e.incident_notices)),
     section('c-access', t('cAccess'),
       h('p', { id: 'operator-access' }, t(e.operator_access.value === 'never' ? 'cAccessNever' : 'cAccessConsent'),
-        ` (${svc(e.operator_access.service)})`)),
+        ` (${e.operator_access.service})`)),
     section('c-features', t('cFeatures'),
       h('p', { class: 'muted' }, t('cFeaturesHelp')),
-      table([t('cFeature'), t('cInitial'), t('cNow'), t('actions')], featureRows)),
+      table([t('cFeature'), t('cInitial'), t('cNow')], featureRows)),
     section('c-boundary', t('cBoundary'), (d.catalog || []).map((s) => [
       h('h3', {}, svc(s.code)),
       table([t('cScope'), t('cProviderRuns'), t('cTenantOwns')], s.boundary.map((b) =>
