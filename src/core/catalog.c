@@ -89,7 +89,7 @@ static const struct catalog_service services[CATALOG_N_SERVICES] = {
 	   * D4: a new contract starts closed */
 	  { ALL_DAYS(90, false), 30, false, CATALOG_CH_PORTAL, CATALOG_CH_PORTAL | CATALOG_CH_MANAGERS,
 	    CATALOG_ACCESS_NEVER, { false, false, false } } },
-	{ "ZTNA", "リモートアクセス", "Remote access (ZTNA)", platform_ztna, ARRAY_SIZE(platform_ztna), options_ztna,
+	{ "ZTNA", "リモートアクセス", "Remote access", platform_ztna, ARRAY_SIZE(platform_ztna), options_ztna,
 	  ARRAY_SIZE(options_ztna),
 	  /* F4/F9: activity log 60 days, visibility (access) logs for the contract period;
 	   * B3: 90 days, day 1 the day after; F1: both; G1: portal and mail */
