@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "audit/audit_int.h"
+#include "core/catalog.h"
 #include "core/clock.h"
 #include "core/dbuf.h"
 #include "core/limits.h"
@@ -329,8 +330,10 @@ int audit_checkpoint_round(struct db *db, int64_t *ret_n)
 
 /* ---------------------------------------------------------------- retention */
 
-/* Start of today in zone, minus (days - 1) days: the oldest instant kept. */
-static int64_t cutoff_us(int64_t now, const char *zone, uint32_t days)
+_Static_assert(AUDIT_N_CATEGORIES == CATALOG_N_CATEGORIES, "the catalog indexes audit categories");
+
+/* Start of today in zone, minus span days: the oldest instant kept. */
+static int64_t cutoff_span_us(int64_t now, const char *zone, int64_t span)
 {
 	char buf[CLOCK_RFC3339_LEN];
 	int64_t off = 0, local;
@@ -346,7 +349,57 @@ static int64_t cutoff_us(int64_t now, const char *zone, uint32_t days)
 	off *= 1000000;
 	local = now + off;
 	local -= ((local % DAY_US) + DAY_US) % DAY_US;
-	return local - (int64_t)(days - 1) * DAY_US - off;
+	return local - span * DAY_US - off;
+}
+
+/* days counting today as day 1 */
+static int64_t cutoff_us(int64_t now, const char *zone, uint32_t days)
+{
+	return cutoff_span_us(now, zone, (int64_t)days - 1);
+}
+
+/* The tenant's retention from its services' catalog entries (the longest per category,
+ * docs/lifecycle.md "Service catalog") into cut[] and what applied into *ret_applied;
+ * -ENOENT when the tenant has no service of the catalog. */
+static int catalog_cutoffs(struct db *db, int64_t tenant, int64_t now_us, const char *zone,
+			   int64_t cut[AUDIT_N_CATEGORIES], json_t **ret_applied)
+{
+	char codes[KURA_MAX_SERVICES][16];
+	const char *ptrs[KURA_MAX_SERVICES];
+	struct catalog_effective e;
+	struct db_stmt *st;
+	size_t n = 0;
+	json_t *applied;
+	int r;
+
+	st = db_query(db, "SELECT service FROM tenant_services WHERE tenant_id = $1 ORDER BY service", "i", tenant);
+	while ((r = db_step(st)) > 0 && n < KURA_MAX_SERVICES) {
+		str_copy(codes[n], sizeof(codes[n]), db_text(st, 0));
+		ptrs[n] = codes[n];
+		n++;
+	}
+	db_done(st);
+	if (r < 0)
+		return r;
+	r = catalog_effective(ptrs, n, &e);
+	if (r < 0)
+		return r;
+	applied = json_object();
+	for (int i = 0; i < AUDIT_N_CATEGORIES; i++) {
+		const struct catalog_retention *rt = &e.retention[i];
+		const struct catalog_service *from = catalog_service_at((size_t)e.retention_from[i]);
+
+		/* the contract period: nothing of the category expires while the tenant exists */
+		cut[i] = rt->period == CATALOG_PERIOD_CONTRACT ? INT64_MIN
+							      : cutoff_span_us(now_us, zone, catalog_retention_span(rt));
+		json_object_set_new(applied, catalog_category_name((size_t)i),
+				    rt->period == CATALOG_PERIOD_CONTRACT
+					    ? json_pack("{s:s, s:s}", "period", "contract", "service", from->code)
+					    : json_pack("{s:i, s:b, s:s}", "days", (int)rt->days, "include_today",
+							rt->include_today, "service", from->code));
+	}
+	*ret_applied = applied;
+	return 0;
 }
 
 int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_deleted)
@@ -354,6 +407,7 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	int64_t cut[AUDIT_N_CATEGORIES], override = 0, head_seq = 0, first_kept = 0, upto, c = 0, deleted = 0;
 	unsigned char head[AUDIT_HASH_BYTES];
 	char zone[64] = "UTC";
+	json_t *applied = NULL;
 	struct db_stmt *st;
 	int r, i;
 
@@ -373,8 +427,14 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 		}
 		db_done(st);
 	}
-	for (i = 0; i < AUDIT_N_CATEGORIES; i++)
-		cut[i] = cutoff_us(now_us, zone, override > 0 ? (uint32_t)override : retention[i]);
+	/* a tenant's own override, else its services' catalog values, else (the provider's chain,
+	 * a tenant without a catalog service) the deployment's [audit] settings */
+	r = tenant && override <= 0 ? catalog_cutoffs(db, tenant, now_us, zone, cut, &applied) : -ENOENT;
+	if (r == -ENOENT)
+		for (i = 0; i < AUDIT_N_CATEGORIES; i++)
+			cut[i] = cutoff_us(now_us, zone, override > 0 ? (uint32_t)override : retention[i]);
+	else if (r < 0)
+		goto out;
 	r = read_head(db, tenant, &head_seq, head);
 	if (r == -ENOENT) {
 		r = 0;
@@ -423,9 +483,11 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	deleted = db_changes(db);
 	r = db_exec(db, "DELETE FROM audit_checkpoints WHERE tenant = $1 AND seq < $2", "ii", tenant, c);
 	if (r == 0 && deleted > 0) {
-		json_t *d = json_pack("{s:I, s:I, s:I}", "deleted", (json_int_t)deleted, "through_seq",
-				      (json_int_t)c, "retention_days",
-				      (json_int_t)(override > 0 ? override : retention[0]));
+		json_t *d = applied ? json_pack("{s:I, s:I, s:O}", "deleted", (json_int_t)deleted, "through_seq",
+						(json_int_t)c, "retention", applied)
+				    : json_pack("{s:I, s:I, s:I}", "deleted", (json_int_t)deleted, "through_seq",
+						(json_int_t)c, "retention_days",
+						(json_int_t)(override > 0 ? override : retention[0]));
 
 		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant, .actor = &actor_system,
 					 .category = AUDIT_ADMINISTRATION, .action = "audit.prune",
@@ -439,6 +501,7 @@ out:
 		db_rollback(db);
 	if (r == 0 && ret_deleted)
 		*ret_deleted = deleted;
+	json_decref(applied);
 	return r;
 }
 

@@ -24,6 +24,7 @@
 #include "auth/mfa.h"
 #include "blob/blob.h"
 #include "cli/cli.h"
+#include "core/catalog.h"
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -224,6 +225,8 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < AUDIT_N_CATEGORIES; i++)
 		retention[i] = cfg.audit_retention_cat[i] ? cfg.audit_retention_cat[i] : cfg.audit_retention_days;
 	audit_set_retention(retention);
+	/* each service's promises, with the [service.CODE] overrides (docs/lifecycle.md) */
+	catalog_install(cfg.services);
 	if (!no_tls) {
 		data_path(path, sizeof(path), dir, cfg.tls_cert);
 		cert = read_text(path, err, sizeof(err));

@@ -130,6 +130,7 @@ void config_defaults(struct config *cfg)
 	cfg->reserve_mib = KURA_RESERVE_MIB_DEFAULT;
 	cfg->reserve_percent = KURA_RESERVE_PERCENT_DEFAULT;
 	str_copy(cfg->log_level, sizeof(cfg->log_level), "info");
+	catalog_defaults(cfg->services);
 }
 
 struct load_ctx {
@@ -211,6 +212,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (ctx->failed)
 		return 0;
+	if (!strncmp(section, "service.", 8)) {
+		char msg[256];
+
+		if (catalog_set(ctx->cfg->services, section + 8, name, value, msg, sizeof(msg)) < 0) {
+			load_fail(ctx, "%s", msg);
+			return 0;
+		}
+		return 1;
+	}
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		const struct key *k = &keys[i];
 		char *field = (char *)ctx->cfg + k->off;
@@ -375,6 +385,11 @@ int config_write_default(const char *path)
 		else
 			fprintf(f, "%s = %u\n", k->name, *(const uint32_t *)(const void *)field);
 	}
+	fprintf(f, "\n# Per-service parameters (retention, erasure deadline, notice channels, operator\n"
+		   "# access, initial state) default to the service statements; override one with\n"
+		   "# a [service.CODE] section, e.g.\n"
+		   "# [service.ZTNA]\n# erasure_days = 90\n"
+		   "# See docs/configuration.md and `kura admin service list`.\n");
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		r = -EIO;
 	if (fclose(f) != 0 && r == 0)

@@ -5,6 +5,7 @@
  */
 #ifndef KURA_CORE_CONFIG_H
 #define KURA_CORE_CONFIG_H
+#include "core/catalog.h"
 #include "core/core.h"
 
 #define CONFIG_STR 256
@@ -60,6 +61,9 @@ struct config {
 	uint32_t reserve_percent;        /* ...or this share of the filesystem, whichever is larger */
 	/* [log] */
 	char log_level[16];
+	/* [service.CODE] (core/catalog.h): each service's parameters, the statements' values
+	 * unless overridden */
+	struct catalog_params services[CATALOG_N_SERVICES];
 };
 
 void config_defaults(struct config *cfg);

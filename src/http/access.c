@@ -188,6 +188,12 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 	req->actor.tenant_id = req->session.account.tenant_id;
 	req->actor.account_id = req->session.account.id;
 	req->actor.name = req->session.account.login;
+	/* D4: app passwords of a tenant that has them off do not sign in */
+	if (!http_feature_on(req, req->session.account.tenant_id, CATALOG_FEATURE_APP_PASSWORDS,
+			     AUDIT_AUTHENTICATION, "app_password.authenticate", ret)) {
+		req->has_session = false;
+		return false;
+	}
 	/* client certificates (issue 16): the same refusal as a wrong app password */
 	if (!http_cert_ok(req, req->session.account.tenant_id, req->session.tenant_code, &req->session.account,
 			  NULL, "app_password.authenticate", NULL, &r)) {
@@ -330,4 +336,30 @@ void access_login_failed(struct request *req)
 {
 	throttle_failure(req->client_ip);
 	mailer_wake(req->srv->mailer);   /* a lock may have queued mail */
+}
+
+bool http_feature_on(struct request *req, int64_t tenant_id, enum catalog_feature f, enum audit_category cat,
+		     const char *action, enum MHD_Result *ret)
+{
+	static const char *const what[CATALOG_N_FEATURES] = {
+		"sharing with outside parties is off for this tenant; a manager can turn it on (Contract page)",
+		"WebDAV is off for this tenant; a manager can turn it on (Contract page)",
+		"app passwords are off for this tenant; a manager can turn them on (Contract page)",
+	};
+	bool on[CATALOG_N_FEATURES];
+	json_t *d;
+	int r = tenant_features_get(req->db, tenant_id, on);
+
+	if (r < 0) {
+		*ret = http_internal_error(req, r);
+		return false;
+	}
+	if (on[f])
+		return true;
+	d = json_pack("{s:s}", "feature", catalog_feature_name(f));
+	r = http_audit(req, tenant_id, cat, action, catalog_feature_name(f), AUDIT_DENIED, d);
+	json_decref(d);
+	(void)r;   /* refused either way */
+	*ret = http_problem(req, 403, "feature-off", what[f], NULL);
+	return false;
 }

@@ -431,14 +431,48 @@ static enum MHD_Result api_invitation_accept(struct request *req)
 	return http_empty(req, 204);
 }
 
+/* The contract (A4) with the service catalog applied (docs/lifecycle.md "Service catalog"):
+ * the effective retention, erasure deadline, notice channels, operator access and initial
+ * state with the service each comes from, the features in force, and each contracted
+ * service's responsibility boundary and options. */
 static enum MHD_Result api_tenant(struct request *req)
 {
 	struct tenant t;
+	json_t *j;
 	int r = tenant_get(req->db, req->session.account.tenant_id, &t);
 
 	if (r < 0)
 		return http_internal_error(req, r);
-	return http_json(req, 200, tenant_json(req->db, &t));
+	j = tenant_contract_json(req->db, &t, true);
+	if (!j)
+		return http_internal_error(req, -EIO);
+	return http_json(req, 200, j);
+}
+
+/* D4: a manager turns sharing, WebDAV or app passwords on (or off again). Members left out
+ * stay as they are. */
+static enum MHD_Result api_tenant_features_patch(struct request *req)
+{
+	int want[CATALOG_N_FEATURES] = { -1, -1, -1 };
+	bool now[CATALOG_N_FEATURES];
+	const struct field spec[] = {
+		{ .name = "sharing", .kind = FIELD_BOOL, .ret_bool = &want[CATALOG_FEATURE_SHARING] },
+		{ .name = "webdav", .kind = FIELD_BOOL, .ret_bool = &want[CATALOG_FEATURE_WEBDAV] },
+		{ .name = "app_passwords", .kind = FIELD_BOOL, .ret_bool = &want[CATALOG_FEATURE_APP_PASSWORDS] },
+	};
+	enum MHD_Result res;
+	json_t *j;
+	int r;
+
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	r = tenant_features_set(req->db, &req->actor, req->session.account.tenant_id, want, now);
+	if (r < 0)
+		return http_internal_error(req, r);
+	j = json_object();
+	for (size_t i = 0; i < CATALOG_N_FEATURES; i++)
+		json_object_set_new(j, catalog_feature_name(i), json_boolean(now[i]));
+	return http_json(req, 200, j);
 }
 
 static bool page_param(struct request *req, const char *key, int64_t def, int64_t min, int64_t max,
@@ -634,6 +668,7 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/invitations/*", api_invitation_get, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "POST", "/api/v1/invitations/*", api_invitation_accept, R_PUBLIC | R_SECRET | R_BODY, PERM_SELF },
 	{ "GET", "/api/v1/tenant", api_tenant, 0, PERM_TENANT_READ },
+	{ "PATCH", "/api/v1/tenant/features", api_tenant_features_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
 	{ "GET", "/api/v1/accounts", api_accounts_list, 0, PERM_ACCOUNT_READ },
 	{ "POST", "/api/v1/accounts", api_accounts_create, R_BODY, PERM_ACCOUNT_WRITE },
 	{ "GET", "/api/v1/accounts/*", api_account_get, 0, PERM_ACCOUNT_READ },

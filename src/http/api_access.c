@@ -295,6 +295,9 @@ static enum MHD_Result api_app_passwords_create(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
+	if (!http_feature_on(req, req->session.account.tenant_id, CATALOG_FEATURE_APP_PASSWORDS,
+			     AUDIT_AUTHENTICATION, "app_password.create", &res))
+		return res;
 	if (!*name || !utf8_is_clean_text(name, strlen(name)))
 		return http_problem(req, 400, "invalid-field", "name: must be 1 to 100 characters of text", "name");
 	r = apppass_create(req->db, &req->actor, req->session.account.tenant_id, req->session.account.id, name,

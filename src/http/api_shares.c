@@ -138,6 +138,8 @@ static enum MHD_Result api_shares_create(struct request *req)
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
+	if (!http_feature_on(req, TENANT(req), CATALOG_FEATURE_SHARING, AUDIT_OPERATION, "share.create", &res))
+		return res;
 	in.kind = kind && !strcmp(kind, "upload") ? SHARE_UPLOAD : SHARE_DOWNLOAD;
 	if (!authz_allowed(role_parse(req->session.account.role),
 			   in.kind == SHARE_UPLOAD ? PERM_FILES_WRITE : PERM_FILES_READ))
@@ -380,6 +382,20 @@ static bool link_open(struct request *req, struct link *l, bool need_unlock, con
 		return false;
 	}
 	str_printf(l->actor_name, sizeof(l->actor_name), "link:%lld", (long long)l->s.id);
+	/* D4: with sharing off (never turned on, or turned off again) no link opens; it answers
+	 * as an unknown one, and the refusal is recorded in the tenant's log */
+	if (!tenant_feature_on(req->db, l->s.tenant_id, CATALOG_FEATURE_SHARING)) {
+		req->actor.type = ACTOR_ANONYMOUS;
+		req->actor.tenant_id = l->s.tenant_id;
+		req->actor.account_id = 0;
+		req->actor.name = l->actor_name;
+		d = json_pack("{s:s, s:s}", "reason", "sharing-off", "wanted", action);
+		r = shares_audit(req->db, &req->actor, &l->s, "link.refused", AUDIT_DENIED, d);
+		json_decref(d);
+		(void)r;
+		*ret = http_problem(req, 404, "not-found", "no such link", NULL);
+		return false;
+	}
 	req->actor.type = ACTOR_ANONYMOUS;
 	req->actor.tenant_id = l->s.tenant_id;
 	req->actor.account_id = 0;

@@ -1725,6 +1725,13 @@ static enum MHD_Result dav_begin(struct request *req)
 		(void)r;
 		return plain(req, 404, "Not found");
 	}
+	/* D4: WebDAV starts off for some services until a manager turns it on */
+	{
+		enum MHD_Result res;
+
+		if (!http_feature_on(req, TENANT(req), CATALOG_FEATURE_WEBDAV, AUDIT_ACCESS, "dav.refused", &res))
+			return res;
+	}
 	d->tenant_code = req->session.tenant_code;
 	r = rel_path(req->arena, req->path, d->tenant_code, &d->path, &d->slash);
 	if (r < 0)

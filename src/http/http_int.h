@@ -158,6 +158,11 @@ extern const size_t api_certs_n_routes;
  * account; a refusal is recorded in the tenant's audit log (action, the reason) and false
  * returned. ret_seen (may be NULL) gets the certificate presented. <0 from the database
  * in *ret_err (then false as well). */
+/* D4: whether the tenant has the feature on (tenant_features, set by the catalog at creation
+ * and by its managers). When off, records the refusal (action, category) and answers 403
+ * feature-off into *ret; a read failure is a 500. */
+bool http_feature_on(struct request *req, int64_t tenant_id, enum catalog_feature f, enum audit_category cat,
+		     const char *action, enum MHD_Result *ret) KURA_WUR;
 bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_code,
 		  const struct account *a, const char *session_sha256, const char *action,
 		  struct clientcert_seen *ret_seen, int *ret_err);   /* ret_seen zeroed when nothing was checked */

@@ -84,9 +84,24 @@ static const char *arg(json_t *args, const char *key)
 
 /* ---------------------------------------------------------------- tenants */
 
+/* "MAIL, DOCX, IAAS, ZTNA or COLLAB" from the catalog */
+static void service_names(char *buf, size_t size)
+{
+	const struct catalog_service *s;
+
+	buf[0] = '\0';
+	for (size_t i = 0; (s = catalog_service_at(i)) != NULL; i++) {
+		size_t n = strlen(buf);
+
+		str_printf(buf + n, size - n, "%s%s", i == 0 ? "" : i + 1 == CATALOG_N_SERVICES ? " or " : ", ",
+			   s->code);
+	}
+}
+
 static json_t *tenant_create_cmd(const struct mgmt_ctx *c, json_t *args)
 {
 	const char *services[KURA_MAX_SERVICES], *options[KURA_MAX_OPTIONS];
+	char known[64];
 	const char *code = arg(args, "code"), *name = arg(args, "name");
 	struct tenant t;
 	size_t n_s, n_o;
@@ -96,12 +111,12 @@ static json_t *tenant_create_cmd(const struct mgmt_ctx *c, json_t *args)
 		return fail("invalid", "tenant code must be 2-32 of a-z 0-9 - (not starting or ending with -)");
 	if (!name || !*name)
 		return fail("invalid", "--name is required");
+	service_names(known, sizeof(known));
 	if (string_vector(json_object_get(args, "services"), services, KURA_MAX_SERVICES, &n_s) < 0 || n_s == 0)
-		return fail("invalid", "--service takes one or more of MAIL, DOCX, IAAS, ZTNA, COLLAB");
+		return fail("invalid", "--service takes one or more of %s", known);
 	for (size_t i = 0; i < n_s; i++)
 		if (!tenant_service_valid(services[i]))
-			return fail("invalid", "unknown service \"%s\": use MAIL, DOCX, IAAS, ZTNA or COLLAB",
-				    services[i]);
+			return fail("invalid", "unknown service \"%s\": use %s", services[i], known);
 	if (string_vector(json_object_get(args, "options"), options, KURA_MAX_OPTIONS, &n_o) < 0)
 		return fail("invalid", "at most %d options", KURA_MAX_OPTIONS);
 	for (size_t i = 0; i < n_o; i++)
@@ -133,16 +148,149 @@ static json_t *tenant_list_cmd(const struct mgmt_ctx *c, json_t *args)
 	return ok(json_pack("{s:o}", "tenants", list));
 }
 
+/* For people: the effective values as one line each ("90 days, today included (DOCX)")
+ * instead of the nested members --json keeps. */
+static void people_contract(json_t *j)
+{
+	json_t *e = json_object_get(j, "effective"), *ret = json_object(), *v, *f = json_object_get(j, "features");
+	const char *k;
+	char line[256];
+	size_t i;
+
+	json_object_foreach(json_object_get(e, "retention"), k, v) {
+		if (!strcmp(json_string_value(json_object_get(v, "period")), "contract"))
+			str_printf(line, sizeof(line), "the contract period (%s)", json_string_value(json_object_get(v, "service")));
+		else
+			str_printf(line, sizeof(line), "%lld days%s (%s)", (long long)json_integer_value(json_object_get(v, "days")),
+				   json_is_true(json_object_get(v, "include_today")) ? " including today" : " before today",
+				   json_string_value(json_object_get(v, "service")));
+		json_object_set_new(ret, k, json_string(line));
+	}
+	json_object_set_new(j, "retention", ret);
+	v = json_object_get(e, "erasure");
+	str_printf(line, sizeof(line), "within %lld days, day 1 = %s (%s)",
+		   (long long)json_integer_value(json_object_get(v, "days")),
+		   !strcmp(json_string_value(json_object_get(v, "day1")), "after-termination") ? "the day after termination"
+											      : "the termination day",
+		   json_string_value(json_object_get(v, "service")));
+	json_object_set_new(j, "erasure", json_string(line));
+	for (int n = 0; n < 2; n++) {
+		const char *key = n ? "incident_notices" : "change_notices";
+		json_t *ch;
+
+		line[0] = '\0';
+		json_array_foreach(json_object_get(e, key), i, ch) {
+			size_t len = strlen(line);
+			char svcs[64] = "";
+			json_t *sv;
+			size_t m;
+
+			json_array_foreach(json_object_get(ch, "services"), m, sv) {
+				size_t sl = strlen(svcs);
+
+				str_printf(svcs + sl, sizeof(svcs) - sl, "%s%s", m ? "," : "", json_string_value(sv));
+			}
+			str_printf(line + len, sizeof(line) - len, "%s%s (%s)", i ? ", " : "",
+				   json_string_value(json_object_get(ch, "channel")), svcs);
+		}
+		json_object_set_new(j, key, json_string(line));
+	}
+	v = json_object_get(e, "operator_access");
+	str_printf(line, sizeof(line), "%s (%s)", json_string_value(json_object_get(v, "value")),
+		   json_string_value(json_object_get(v, "service")));
+	json_object_set_new(j, "operator_access", json_string(line));
+	line[0] = '\0';
+	json_object_foreach(json_object_get(e, "initial_state"), k, v) {
+		size_t len = strlen(line);
+
+		str_printf(line + len, sizeof(line) - len, "%s%s %s (%s)", len ? ", " : "", k,
+			   json_is_true(json_object_get(v, "on")) ? "on" : "off",
+			   json_string_value(json_object_get(v, "service")));
+	}
+	json_object_set_new(j, "initial_state", json_string(line));
+	line[0] = '\0';
+	json_object_foreach(f, k, v) {
+		size_t len = strlen(line);
+
+		str_printf(line + len, sizeof(line) - len, "%s%s %s", len ? ", " : "", k, json_is_true(v) ? "on" : "off");
+	}
+	json_object_set_new(j, "features", json_string(line));
+	json_object_del(j, "effective");
+}
+
 static json_t *tenant_show_cmd(const struct mgmt_ctx *c, json_t *args)
 {
 	const char *code = arg(args, "code");
 	struct tenant t;
 	int r;
 
+	json_t *j;
+
 	r = code ? tenant_find(c->db, code, &t) : -EINVAL;
 	if (r < 0)
 		return fail_errno(r, code ? code : "tenant");
-	return ok(tenant_json(c->db, &t));
+	/* the contract with the effective catalog values and where each comes from */
+	j = tenant_contract_json(c->db, &t, false);
+	if (!j)
+		return fail("internal", "cannot read the tenant's services");
+	if (json_is_true(json_object_get(args, "people")))
+		people_contract(j);
+	return ok(j);
+}
+
+/* The catalog with this deployment's [service.CODE] overrides applied (provider-side data:
+ * no tenant is read). For people, one row per service with its main numbers. */
+static json_t *service_list_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	bool people = json_is_true(json_object_get(args, "people"));
+	json_t *list = json_array();
+
+	(void)c;
+	for (size_t i = 0; i < CATALOG_N_SERVICES; i++) {
+		json_t *s = tenant_catalog_service_json(i, NULL);
+
+		if (people && s) {
+			const struct catalog_params *p = catalog_params_of(i);
+			const struct catalog_service *cs = catalog_service_at(i);
+			char ret[128] = "", opts[256] = "";
+
+			for (size_t k = 0; k < CATALOG_N_CATEGORIES; k++) {
+				size_t n = strlen(ret);
+
+				if (p->retention[k].period == CATALOG_PERIOD_CONTRACT)
+					str_printf(ret + n, sizeof(ret) - n, "%scontract", k ? " " : "");
+				else
+					str_printf(ret + n, sizeof(ret) - n, "%s%u%s", k ? " " : "", p->retention[k].days,
+						   p->retention[k].include_today ? "t" : "");
+			}
+			for (size_t k = 0; k < cs->n_options; k++) {
+				size_t n = strlen(opts);
+
+				str_printf(opts + n, sizeof(opts) - n, "%s%s", k ? ", " : "", cs->options[k].code);
+			}
+			json_decref(s);
+			s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "code", cs->code, "retention", ret,
+				      "erasure", "", "access", catalog_access_name(p->operator_access),
+				      "initial", "", "options", opts, "name", cs->name_en);
+			if (s) {
+				char e[48], in[48];
+
+				str_printf(e, sizeof(e), "%u days, day 1 = %s", p->erasure_days,
+					   p->erasure_day1_after ? "day after" : "that day");
+				str_printf(in, sizeof(in), "sharing %s, webdav %s, app-pw %s",
+					   p->initial_on[0] ? "on" : "off", p->initial_on[1] ? "on" : "off",
+					   p->initial_on[2] ? "on" : "off");
+				json_object_set_new(s, "erasure", json_string(e));
+				json_object_set_new(s, "initial", json_string(in));
+			}
+		}
+		if (!s) {
+			json_decref(list);
+			return fail("internal", "cannot list the catalog");
+		}
+		json_array_append_new(list, s);
+	}
+	return ok(json_pack("{s:o}", "services", list));
 }
 
 static json_t *tenant_rotate_key_cmd(const struct mgmt_ctx *c, json_t *args)
@@ -386,7 +534,8 @@ static json_t *audit_provider_events_cmd(const struct mgmt_ctx *c, json_t *args)
 const struct mgmt_command mgmt_commands[] = {
 	{ "tenant.create",
 	  "a tenant (contract): its own data key, wrapped by the master key\n"
-	  "SVC: MAIL, DOCX, IAAS, ZTNA, COLLAB",
+	  "SVC: MAIL, DOCX, IAAS, ZTNA, COLLAB\n"
+	  "OPT: an option of the catalog (kura admin service list) or another contract item",
 	  (const struct mgmt_arg[]){ POS("code", "CODE"),
 				     ARG("name", "name", "NAME", MGMT_ARG_TEXT, 0),
 				     ARG("services", "service", "SVC", MGMT_ARG_LIST, 0),
@@ -397,14 +546,22 @@ const struct mgmt_command mgmt_commands[] = {
 	  tenant_list_cmd, "tenants",
 	  (const struct mgmt_column[]){ { "code", "code" }, { "name", "name" }, { "services", "services" },
 					{ "status", "status" }, { "created", "created_at" }, { NULL, NULL } } },
-	{ "tenant.show", "one tenant's contract",
-	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_show_cmd, NULL, NULL },
+	{ "tenant.show", "one tenant's contract, with the effective catalog values and their services",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("people", NULL, NULL, MGMT_ARG_PEOPLE, 0), END },
+	  tenant_show_cmd, NULL, NULL },
 	{ "tenant.rotate-key", "a new tenant key; file keys re-wrapped, content untouched",
 	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_rotate_key_cmd, NULL, NULL },
 	{ "tenant.set-quota", "the tenant's file storage quota in bytes",
 	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("quota_bytes", NULL, "BYTES", MGMT_ARG_COUNT, 0),
 				     END },
 	  tenant_set_quota_cmd, NULL, NULL },
+	{ "service.list", "the service catalog: each service's promises with this deployment's\n"
+			  "[service.CODE] overrides (retention: days per category, t = today included)",
+	  (const struct mgmt_arg[]){ ARG("people", NULL, NULL, MGMT_ARG_PEOPLE, 0), END },
+	  service_list_cmd, "services",
+	  (const struct mgmt_column[]){ { "code", "code" }, { "name", "name" }, { "retention", "retention" },
+					{ "erasure", "erasure" }, { "operator access", "access" },
+					{ "initial state", "initial" }, { "options", "options" }, { NULL, NULL } } },
 	{ "manager.create", "the tenant's first manager: mails an invitation, prints its link\n"
 			    "(only while the tenant has no active manager, C7)",
 	  (const struct mgmt_arg[]){ POS("tenant", "CODE"), POS("login", "LOGIN"),

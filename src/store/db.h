@@ -103,7 +103,9 @@
  *   - counted limits and the last active manager: auth/account.c invite, create, update,
  *     delete; auth/apppass.c create; auth/allowlist.c replace (the list as a whole);
  *   - MFA enrolment: auth/webauthn.c registration (single-use challenge), auth/totp.c
- *     confirm and auth/recovery.c regenerate (one set of recovery codes).
+ *     confirm and auth/recovery.c regenerate (one set of recovery codes);
+ *   - the tenant's features (D4): tenant/tenant.c tenant_features_set (the state read decides
+ *     what the audit record says changed).
  * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
  * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
  * databases older than the hash chain have rows to adopt); the checkpoint round and the

@@ -11,6 +11,7 @@
 #define KURA_TENANT_TENANT_H
 #include <jansson.h>
 
+#include "core/catalog.h"
 #include "core/core.h"
 #include "core/limits.h"
 
@@ -28,7 +29,11 @@ struct tenant {
 
 /* 2-32 of a-z 0-9 -, starting with a letter or digit. */
 bool tenant_code_valid(const char *code);
+/* A service code of the catalog (core/catalog.h). */
 bool tenant_service_valid(const char *service);
+/* True when one of svcs[0..n) offers the option in the catalog (an option that owns data or
+ * switches a feature); other options are contract items (A4: "storage:100GB") that own none. */
+bool tenant_option_offered(const char *option, const char *const *svcs, size_t n);
 /* 1-64 of a-z A-Z 0-9 . _ - : */
 bool tenant_option_valid(const char *option);
 
@@ -44,6 +49,29 @@ int tenant_get(struct db *db, int64_t id, struct tenant *ret) KURA_WUR;
 json_t *tenant_json(struct db *db, const struct tenant *t);
 /* All tenants as a JSON array of tenant_json objects. */
 json_t *tenant_list_json(struct db *db);
+
+/* ---- the service catalog applied to a tenant (docs/lifecycle.md "Service catalog") ---- */
+/* The tenant's service codes (at most KURA_MAX_SERVICES) into ret, their count in *ret_n. */
+int tenant_services(struct db *db, int64_t tenant_id, char ret[][16], size_t max, size_t *ret_n) KURA_WUR;
+/* The effective values for the tenant's services (the longest retention, the shortest erasure
+ * deadline ...), each naming the service it comes from. */
+int tenant_effective(struct db *db, int64_t tenant_id, struct catalog_effective *ret) KURA_WUR;
+json_t *tenant_effective_json(const struct catalog_effective *e);
+/* One service of the catalog with the parameters in force; options marked "contracted" when
+ * options (may be NULL) holds them. */
+json_t *tenant_catalog_service_json(size_t service, json_t *options);
+/* tenant_json plus "features", "effective" and (with_catalog) "catalog": each contracted
+ * service's boundary, options and parameters. */
+json_t *tenant_contract_json(struct db *db, const struct tenant *t, bool with_catalog);
+
+/* The features the catalog starts (D4): sharing, WebDAV, app passwords. A tenant without a
+ * row (none since migration 0018) has them on. */
+int tenant_features_get(struct db *db, int64_t tenant_id, bool ret[CATALOG_N_FEATURES]) KURA_WUR;
+/* False also when the state cannot be read (fails closed). */
+bool tenant_feature_on(struct db *db, int64_t tenant_id, enum catalog_feature f) KURA_WUR;
+/* want[i]: 1 on, 0 off, -1 unchanged; recorded (tenant.features) when something changes. */
+int tenant_features_set(struct db *db, const struct actor *who, int64_t tenant_id,
+			const int want[CATALOG_N_FEATURES], bool ret[CATALOG_N_FEATURES]) KURA_WUR;
 
 /* ---- roles and permissions ---- */
 enum role { ROLE_NONE = 0, ROLE_USER, ROLE_MANAGER };

@@ -20,8 +20,9 @@ const freePort = () => new Promise((resolve, reject) => {
 });
 
 // Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, data, demoPw,
-// chromium (playwright's), launch() -> a browser closed at the end }. Exits the process.
-export async function run(name, kura, main) {
+// kura, chromium (playwright's), launch() -> a browser closed at the end }. configure(data),
+// when given, may add to kura.conf before the server starts. Exits the process.
+export async function run(name, kura, main, configure) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
   if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing (scripts/deps.sh --test installs chromium)`);
@@ -44,6 +45,7 @@ export async function run(name, kura, main) {
     if (!demoPw) throw new Error('kura init --demo printed no password');
     appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
       '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\nsmtp_url = smtp://127.0.0.1:9\n');
+    if (configure) configure(data);
     server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout.on('data', (d) => { log += d; });
@@ -59,7 +61,7 @@ export async function run(name, kura, main) {
       browsers.push(b);
       return b;
     };
-    await main({ origin, data, demoPw, chromium, launch });
+    await main({ origin, data, demoPw, kura, chromium, launch });
   } catch (e) {
     console.error(`${name}: FAIL:`, e);
     code = 1;

@@ -159,10 +159,16 @@ static void test_show_and_errors(void **state)
 	char *out, *err;
 
 	assert_int_equal(admin(s, &out, &err, "tenant", "show", "alpha", NULL), 0);
-	assert_non_null(line_starting(out, "code:        alpha\n"));
-	assert_non_null(line_starting(out, "name:        " JA_NAME "\n"));
-	assert_non_null(line_starting(out, "options:     -\n"));
-	assert_non_null(line_starting(out, "created_at:  20"));
+	/* values aligned after the longest key, retention.administration */
+	assert_non_null(line_starting(out, "code:                      alpha\n"));
+	assert_non_null(line_starting(out, "name:                      " JA_NAME "\n"));
+	assert_non_null(line_starting(out, "options:                   -\n"));
+	assert_non_null(line_starting(out, "created_at:                20"));
+	/* the effective catalog values, one line each, naming their service (issue 8): MAIL keeps
+	 * the 90 days before today, DOCX erases sooner */
+	assert_non_null(line_starting(out, "retention.operation:       90 days before today (MAIL)\n"));
+	assert_non_null(line_starting(out, "erasure:                   within 30 days, day 1 = the termination day (DOCX)\n"));
+	assert_non_null(line_starting(out, "features:                  sharing on, webdav on, app_passwords on\n"));
 	free(out);
 	free(err);
 

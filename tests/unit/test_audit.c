@@ -874,6 +874,46 @@ static void test_retention(void **state)
 	assert_true(res.ok);
 }
 
+/* Issue 8: a tenant with catalog services follows their retention, not the deployment's:
+ * ZTNA keeps operation records 60 days and access (visibility) records for the contract
+ * period; the deployment setting stays for tenants without a catalog service. */
+static void test_retention_from_catalog(void **state)
+{
+	static const uint32_t days[AUDIT_N_CATEGORIES] = { 10, 10, 10, 10, 10, 10 };
+	struct audit_verify_result res;
+	int64_t now = clock_now_us(), deleted = -1;
+
+	(void)state;
+	audit_set_retention(days);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO tenant_services (tenant_id, service) VALUES ($1, 'ZTNA')", "i",
+				 fx.a), 0);
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:1");       /* seq 1-3: operation */
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:2");
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:3");
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);  /* checkpoint at 3 */
+	append(fx.a, AUDIT_ACCESS, "file.get", "file:4");
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:5");
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	fill_log(fx.b, 3, 0);
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+
+	/* day 30: past the deployment's 10 days, within ZTNA's 60: alpha keeps all, beta (no
+	 * service) loses its records */
+	assert_int_equal(audit_prune(fx.db, fx.a, now + 30 * DAY_US, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(audit_prune(fx.db, fx.b, now + 30 * DAY_US, &deleted), 0);
+	assert_int_equal(deleted, 3);
+	/* day 62: 60 days before today have passed for 1-3; the access record 4 stays for the
+	 * contract period, and with it everything after it */
+	assert_int_equal(audit_prune(fx.db, fx.a, now + 62 * DAY_US, &deleted), 0);
+	assert_int_equal(deleted, 3);
+	assert_int_equal(audit_prune(fx.db, fx.a, now + 3000 * DAY_US, &deleted), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	assert_true(res.ok);
+	assert_int_equal(res.first_seq, 4);
+}
+
 /* Both forms of AUDIT_CHAIN_SQL, a tenant's and the provider's (tenant_id NULL), search the
  * (tenant_id, seq) index in seq order: no scan of the table, no sort. */
 static void plan_uses_chain_index(int64_t tenant, const char *what)
@@ -1068,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_cutoff_including_today),
 		cmocka_unit_test(test_parse_rfc3339),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_from_catalog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_rows_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_sql_uses_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_chain, setup, teardown),

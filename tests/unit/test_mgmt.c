@@ -118,9 +118,10 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 14);
 	assert_non_null(mgmt_command_find("mail.queue"));
 	assert_non_null(mgmt_command_find("audit.provider-events"));
+	assert_non_null(mgmt_command_find("service.list"));
 	assert_null(mgmt_command_find("tenant"));
 	assert_null(mgmt_command_find(NULL));
 }
@@ -166,9 +167,13 @@ static void test_requests_of_every_command(void **state)
 		       "--data", "/d", "tenant", "create", "alpha", "--name", "Alpha 株式会社", "--service", "DOCX,MAIL",
 		       "--option", "a.b", "--service", "ZTNA", "--option", "c", NULL);
 	expect_request("{\"args\":{\"people\":true},\"command\":\"tenant.list\"}", "--data", "/d", "tenant", "list", NULL);
+	expect_request("{\"args\":{\"people\":true},\"command\":\"service.list\"}", "--data", "/d", "service", "list", NULL);
+	expect_request("{\"args\":{},\"command\":\"service.list\"}", "--data", "/d", "--json", "service", "list", NULL);
 	expect_request("{\"args\":{},\"command\":\"tenant.list\"}", "tenant", "list", "--json", "--data", "/d", NULL);
-	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.show\"}", "--data=/d", "tenant", "show",
-		       "alpha", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"people\":true},\"command\":\"tenant.show\"}", "--data=/d", "tenant",
+		       "show", "alpha", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.show\"}", "--data=/d", "--json", "tenant",
+		       "show", "alpha", NULL);
 	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.rotate-key\"}", "--data", "/d", "tenant",
 		       "rotate-key", "alpha", NULL);
 	expect_request("{\"args\":{\"code\":\"alpha\",\"quota_bytes\":10000000000},\"command\":\"tenant.set-quota\"}",
@@ -190,7 +195,7 @@ static void test_requests_of_every_command(void **state)
 		       "\"command\":\"audit.provider-events\"}", "--data", "/d", "audit", "provider-events", "--limit",
 		       "5", "--action", "session.create", "--after", "7", "--result", "failure", NULL);
 	/* "--" ends the options: a positional may start with a dash */
-	expect_request("{\"args\":{\"code\":\"-x\"},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
+	expect_request("{\"args\":{\"code\":\"-x\",\"people\":true},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
 		       "--", "-x", NULL);
 }
 

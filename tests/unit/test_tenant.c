@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
+#include "lock_watch.h"
 
 struct fixture {
 	char dir[64];
@@ -350,6 +351,48 @@ static const bool expected[N_PERMS][N_ROLES] = {
 	[PERM_LOCKS_ADMIN] = { false, false, true },
 };
 
+/* D4 and the catalog rule at creation: an IAAS tenant starts with sharing, WebDAV and app
+ * passwords off (recorded with the creation); DOCX with them on; a manager's change takes
+ * the tenant lock first and records what changed, nothing when nothing changes */
+static void test_features_from_catalog(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const iaas[] = { "DOCX", "IAAS" }, *const docx[] = { "DOCX" };
+	const int on_webdav[CATALOG_N_FEATURES] = { -1, 1, -1 }, none[CATALOG_N_FEATURES] = { -1, -1, -1 };
+	bool f[CATALOG_N_FEATURES];
+	struct lock_watch w;
+	struct tenant a, b;
+	json_t *j;
+
+	catalog_install(NULL);
+	assert_int_equal(tenant_create(fx->db, &operator_actor, fx->master, "closed", "Closed", iaas, 2, NULL, 0, &a), 0);
+	assert_int_equal(tenant_create(fx->db, &operator_actor, fx->master, "open", "Open", docx, 1, NULL, 0, &b), 0);
+	assert_int_equal(tenant_features_get(fx->db, a.id, f), 0);
+	assert_false(f[CATALOG_FEATURE_SHARING] || f[CATALOG_FEATURE_WEBDAV] || f[CATALOG_FEATURE_APP_PASSWORDS]);
+	assert_false(tenant_feature_on(fx->db, a.id, CATALOG_FEATURE_WEBDAV));
+	assert_true(tenant_feature_on(fx->db, b.id, CATALOG_FEATURE_WEBDAV));
+	assert_true(tenant_feature_on(fx->db, b.id, CATALOG_FEATURE_SHARING));
+	assert_int_equal(count(fx->db, "SELECT COUNT(*) FROM audit_events WHERE action = 'tenant.create'"
+				       " AND details LIKE '%\"webdav\":false%'"), 1);
+
+	j = tenant_contract_json(fx->db, &a, true);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "effective"),
+									  "operator_access"), "service")), "IAAS");
+	assert_int_equal(json_array_size(json_object_get(j, "catalog")), 2);
+	json_decref(j);
+
+	lock_watch_start(&w, fx->db, a.id);
+	assert_int_equal(tenant_features_set(fx->db, &operator_actor, a.id, on_webdav, f), 0);
+	assert_locked_first(&w);
+	assert_true(f[CATALOG_FEATURE_WEBDAV]);
+	assert_false(f[CATALOG_FEATURE_SHARING]);
+	assert_true(tenant_feature_on(fx->db, a.id, CATALOG_FEATURE_WEBDAV));
+	assert_int_equal(tenant_features_set(fx->db, &operator_actor, a.id, on_webdav, f), 0);
+	assert_int_equal(tenant_features_set(fx->db, &operator_actor, a.id, none, f), 0);
+	assert_int_equal(count(fx->db, "SELECT COUNT(*) FROM audit_events WHERE action = 'tenant.features'"), 1);
+}
+
 static void test_authz_matrix(void **state)
 {
 	size_t r, p;
@@ -460,6 +503,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrapped_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_features_from_catalog, setup, teardown),
 		cmocka_unit_test(test_authz_matrix),
 		cmocka_unit_test(test_authz_matches_doc),
 		cmocka_unit_test(test_roles),

@@ -5,7 +5,8 @@ import { api, h, lang, say, setLang, setZone, t, zone } from './ui.js';
 import { files, trash } from './files.js';
 import { shares } from './shares.js';
 import { account } from './account.js';
-import { accounts, contract, logs, security } from './manage.js';
+import { accounts, logs, security } from './manage.js';
+import { contract } from './contract.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
   '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract };
