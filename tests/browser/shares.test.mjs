@@ -4,10 +4,11 @@
 // dialog and sees what was mailed to whom; the mail arrives with the link and without the
 // password; an outsider opens it in a fresh browser, a wrong password shows the tries left,
 // the right one the download list, two downloads reach the limit and the page says so; a
-// link revoked in the Shares view, an expired link, an unknown link and a link locked
-// after too many wrong passwords each show their own state; an upload-request link made in
-// the dialog takes several files with progress per file to the finished state (the names
-// as stored) and says why an upload over the quota failed; the owner's access log lists
+// link revoked in the Shares view, an expired link, an unknown link, a link whose file went
+// to the trash and a link locked after too many wrong passwords each show their own state;
+// an upload-request link made in the dialog takes several files with progress per file to
+// the finished state (the names as stored) and says why an upload over the quota failed
+// (in the language shown); the owner's access log lists
 // those accesses with their addresses and results. axe-core (no serious or critical
 // violation) and screenshots at 375 px and 1920 px in Japanese and English for every state
 // of the share page and for the Shares view with the access log open (KURA_SHOT_DIR).
@@ -220,6 +221,17 @@ await run('shares.test', kura, async ({ origin, data, demoPw, launch }) => {
   await stateIs(out, 'unknown');
   await everyWay(out, 'unknown', 'unknown');
 
+  // 6b. deleted: the shared file went to the trash
+  r = await call('PUT', '/api/v1/folders/root/files/gone.txt', 'soon gone', true);
+  assert.equal(r.status, 201);
+  const goneId = r.data.id;
+  r = await call('POST', '/api/v1/shares', { node_id: goneId });
+  assert.equal(r.status, 201);
+  assert.equal((await call('DELETE', `/api/v1/files/${goneId}`)).status, 204);
+  await out.goto(r.data.url);
+  await stateIs(out, 'deleted');
+  await everyWay(out, 'deleted', 'deleted');
+
   // 7. locked: eight wrong passwords elsewhere, the ninth here says one try is left, the tenth locks
   r = await call('POST', '/api/v1/shares', { node_id: reportId, password: LINK_PW });
   assert.equal(r.status, 201);
@@ -258,8 +270,22 @@ await run('shares.test', kura, async ({ origin, data, demoPw, launch }) => {
     { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2 * 1024 * 1024, 3) },
     { name: 'a:b?.txt', mimeType: 'text/plain', buffer: Buffer.from('sanitized') }];
   await up.setInputFiles('#files', files);
+  // what the rows showed while the files went up: one progress bar per file, each full at the end
+  await up.evaluate(() => {
+    window.seen = { bars: 0, full: new Set() };
+    new MutationObserver((records) => {
+      window.seen.bars = Math.max(window.seen.bars, document.querySelectorAll('#uploads progress').length);
+      // a row marked stored, with its bar full (the row may be gone from the page already)
+      for (const m of records) {
+        if (m.attributeName !== 'data-state' || m.target.dataset.state !== 'stored') continue;
+        const b = m.target.closest('li').querySelector('progress');
+        if (b.value === b.max) window.seen.full.add(b.id);
+      }
+    }).observe(document.getElementById('main'), { subtree: true, childList: true, attributes: true, characterData: true });
+  });
   await up.click('#upload button[type=submit]');
   await stateIs(up, 'finished');
+  assert.deepEqual(await up.evaluate(() => [window.seen.bars, window.seen.full.size]), [3, 3], 'a progress bar per file');
   const stored = await up.$$eval('#done-list li bdi', (n) => n.map((x) => x.textContent));
   assert.deepEqual(stored, ['見積 1.txt', 'big.bin', 'a_b_.txt']);
   await everyWay(up, 'finished', 'finished');
@@ -281,6 +307,10 @@ await run('shares.test', kura, async ({ origin, data, demoPw, launch }) => {
   await stateIs(up, 'upload-failed');
   assert.match(await up.textContent('#notice'), /容量が足りません/);
   await everyWay(up, 'upload-failed', 'upload-failed');
+  await up.click('#lang');
+  await up.waitForFunction(() => document.documentElement.lang === 'en');
+  assert.match(await up.textContent('#notice'), /not enough storage space/, 'the reason follows the language');
+  await up.click('#lang');
   execFileSync(kura, ['admin', '--data', data, 'tenant', 'set-quota', 'demo', String(q.quota_bytes)]);
   const inbox = (await call('GET', `/api/v1/folders/${(await call('GET', '/api/v1/folders/root/children')).data.items
     .find((x) => x.name === 'inbox').id}/children`)).data.items.map((x) => x.name).sort();
@@ -321,6 +351,6 @@ await run('shares.test', kura, async ({ origin, data, demoPw, launch }) => {
     }
   }
   await outCtx.close();
-  assert.equal(shots.size, 11 * 2 * 2, `every state in both languages at both widths (${shots.size})`);
+  assert.equal(shots.size, 12 * 2 * 2, `every state in both languages at both widths (${shots.size})`);
   console.log(`shares.test: screenshots in ${SHOTS}`);
 }, { smtpPort: smtp.port });

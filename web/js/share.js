@@ -235,8 +235,7 @@ function uploadForm(info, received = []) {
       if (!r.ok) {
         it.state.dataset.state = 'failed';
         it.state.textContent = t('spFailedOne');
-        const why = failure(r);
-        current = () => failed(info, why, it.f.name, done);
+        current = () => failed(info, r, it.f.name, done);    // the reason in the language shown
         current();
         return;
       }
@@ -263,9 +262,9 @@ function finished(info, done) {
       t('spUploadMore'))));
 }
 
-function failed(info, why, name, done) {
+function failed(info, r, name, done) {
   show('upload-failed', t('spFailedTitle'), h('p', { class: 'notice bad', id: 'notice', role: 'alert' },
-    h('bdi', {}, name), ': ', why),
+    h('bdi', {}, name), ': ', failure(r)),
   done.length ? [h('h2', {}, t('spReceived')), names(done)] : null,
   h('p', {}, h('button', { type: 'button', id: 'again', onclick: () => { current = () => uploadForm(info, done); current(); } },
     t('spUploadMore'))));
