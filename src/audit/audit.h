@@ -126,6 +126,9 @@ struct audit_filter {
 };
 /* {"events": [...], "next_after": seq or null} of tenant only. NULL on failure. */
 json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f);
+/* How many records of tenant name target with this category and actor (an index search). */
+int audit_count_target(struct db *db, int64_t tenant, const char *target, const char *category,
+		       const char *actor, int64_t *ret) KURA_WUR;
 
 enum audit_format { AUDIT_FORMAT_JSONL, AUDIT_FORMAT_CSV };
 struct audit_export;

@@ -171,6 +171,7 @@
 #define KURA_SHARE_PW_LOCK_S         (15 * 60)     /* ... lock the link for this long */
 #define KURA_SHARE_SESSION_S         (60 * 60)     /* link session after a password unlock */
 #define KURA_SHARE_DEDUP_MAX         999           /* "name (2)" ... "name (999)" */
+#define KURA_SHARE_ACCESS_PAGE_MAX   500           /* records per page of a link's access log */
 #define KURA_SHARES_PER_TENANT       100000        /* live and revoked links kept */
 
 /* WebDAV (W2; docs/webdav.md) */

@@ -346,6 +346,108 @@ static enum share_gone gone_state(struct db *db, const struct share *s, int64_t 
 	return SHARE_LIVE;
 }
 
+/* ---------------------------------------------------------------- access log (W3, F4) */
+
+/* The access records of a link are the `access` records of its tenant's log with target
+ * "share:<id>" and actor "link:<id>" (shares_audit), read through audit_query, which finds
+ * them by the index audit_events_tenant_target (0018) without reading the rest of the log. */
+static void access_keys(const struct share *s, char *target, char *actor, size_t size)
+{
+	str_printf(target, size, "share:%lld", (long long)s->id);
+	str_printf(actor, size, "link:%lld", (long long)s->id);
+}
+
+/* How many times the link was used (its access records; 0 when the count fails). */
+static int64_t access_count(struct db *db, const struct share *s)
+{
+	char target[48], actor[48];
+	int64_t n = 0;
+
+	access_keys(s, target, actor, sizeof(target));
+	if (audit_count_target(db, s->tenant_id, target, "access", actor, &n) < 0)
+		n = 0;
+	return n;
+}
+
+/* The reason of a refusal in the words of the access log: "wrong password" of the audit
+ * details becomes "wrong-password", "exhausted" (shares_gone_name) "limit-reached". */
+static const char *access_reason(const char *action, const char *result, const char *reason)
+{
+	static const struct { const char *from, *to; } names[] = {
+		{ "wrong password", "wrong-password" }, { "password required", "password-required" },
+		{ "locked", "locked" }, { "expired", "expired" }, { "revoked", "revoked" },
+		{ "exhausted", "limit-reached" }, { "deleted", "deleted" },
+	};
+	size_t i;
+
+	if (!strcmp(result, "success"))
+		return NULL;
+	for (i = 0; reason && i < ARRAY_SIZE(names); i++)
+		if (!strcmp(reason, names[i].from))
+			return names[i].to;
+	return !strcmp(action, "link.unlock") && !strcmp(result, "failure") ? "wrong-password" : "other";
+}
+
+/* One access record as the access log shows it: no actor, hash or user agent, only what
+ * the owner needs (when, from where, what, how it ended). */
+static json_t *access_json(json_t *ev)
+{
+	static const char *const copied[] = { "name", "node_id", "size", "length", "wanted" };
+	const char *action = json_string_value(json_object_get(ev, "action")),
+		   *result = json_string_value(json_object_get(ev, "result"));
+	json_t *d = json_object_get(ev, "details"), *o, *v;
+	const char *why;
+	size_t i;
+
+	action = action ? action : "";
+	result = result ? result : "";
+	o = json_pack("{s:O, s:O, s:O, s:s, s:s}", "seq", json_object_get(ev, "seq"), "time",
+		      json_object_get(ev, "time"), "address", json_object_get(ev, "source_ip"), "action",
+		      !strncmp(action, "link.", 5) ? action + 5 : action, "result", result);
+	if (!o)
+		return NULL;
+	why = access_reason(action, result, json_string_value(json_object_get(d, "reason")));
+	if (why)
+		json_object_set_new(o, "reason", json_string(why));
+	for (i = 0; i < ARRAY_SIZE(copied); i++)
+		if ((v = json_object_get(d, copied[i])) && (json_is_string(v) || json_is_integer(v)))
+			json_object_set(o, copied[i], v);
+	if (json_is_true(json_object_get(d, "locked")))
+		json_object_set_new(o, "locked", json_true());
+	return o;
+}
+
+int shares_access_list(struct db *db, const struct share *s, int64_t after_seq, size_t limit, json_t **ret_items,
+		       int64_t *ret_next_after)
+{
+	char target[48], actor[48];
+	struct audit_filter f = { .category = "access", .actor = actor, .target = target, .after_seq = after_seq,
+				  .limit = (int64_t)limit };
+	json_t *res, *arr, *ev, *next;
+	size_t i;
+
+	access_keys(s, target, actor, sizeof(target));
+	res = audit_query(db, s->tenant_id, &f);
+	arr = json_array();
+	if (!res || !arr) {
+		json_decref(res);
+		json_decref(arr);
+		return -EIO;
+	}
+	json_array_foreach(json_object_get(res, "events"), i, ev) {
+		if (json_array_append_new(arr, access_json(ev)) < 0) {
+			json_decref(res);
+			json_decref(arr);
+			return -ENOMEM;
+		}
+	}
+	next = json_object_get(res, "next_after");
+	*ret_next_after = json_is_integer(next) ? json_integer_value(next) : 0;
+	json_decref(res);
+	*ret_items = arr;
+	return 0;
+}
+
 json_t *shares_json(struct db *db, const struct share *s, bool with_recipients)
 {
 	struct file_node n;
@@ -358,7 +460,7 @@ json_t *shares_json(struct db *db, const struct share *s, bool with_recipients)
 	while (labels && db_step(st) > 0)
 		json_array_append_new(labels, json_string(db_text(st, 0)));
 	db_done(st);
-	o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:b, s:o, s:o, s:I, s:I, s:b, s:o, s:o, s:o, s:o}",
+	o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:b, s:o, s:o, s:I, s:I, s:b, s:o, s:o, s:o, s:o, s:I}",
 		      "id", (json_int_t)s->id, "kind", kind_name(s->kind),
 		      "state", shares_gone_name(gone_state(db, s, clock_now_us())),
 		      "node_id", s->node_id ? json_integer(s->node_id) : json_null(),
@@ -372,7 +474,7 @@ json_t *shares_json(struct db *db, const struct share *s, bool with_recipients)
 		      "revoked_at", time_json(s->revoked_us),
 		      "locked_until", s->locked_until_us > clock_now_us() ? time_json(s->locked_until_us)
 									   : json_null(),
-		      "labels", labels);
+		      "labels", labels, "accesses", (json_int_t)access_count(db, s));
 	if (o && with_recipients) {
 		json_t *arr = json_array();
 
@@ -584,7 +686,7 @@ static int unlock_refused(struct db *db, const struct actor *who, const struct s
  * was locked meanwhile (then it is refused like any other).
  */
 int shares_unlock(struct db *db, const struct actor *who, const struct share *s, const char *password,
-		  char *ret_session, int64_t *ret_expires_us, int64_t *ret_locked_until_us)
+		  char *ret_session, int64_t *ret_expires_us, int64_t *ret_locked_until_us, int *ret_remaining)
 {
 	char stored[PWHASH_STR_BYTES] = "", token[TOKEN_STR_LEN + 1];
 	unsigned char hash[TOKEN_HASH_BYTES];
@@ -687,6 +789,11 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 			r = db_commit(db);
 		if (r == 0) {
 			*ret_locked_until_us = locked > now ? locked : 0;
+			/* attempts still open in this window: those counted include the ones of
+			 * concurrent guesses still being checked, so this never overstates */
+			if (ret_remaining)
+				*ret_remaining = locked > now || count >= KURA_SHARE_PW_FAILURES
+							 ? 0 : (int)(KURA_SHARE_PW_FAILURES - count);
 			r = -EACCES;
 		}
 		goto out;

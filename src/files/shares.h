@@ -87,6 +87,11 @@ json_t *shares_json(struct db *db, const struct share *s, bool with_recipients);
  * before id `before` (0 = from the newest), only those carrying label when not NULL. */
 int shares_list(struct db *db, int64_t tenant_id, int64_t created_by, const char *label,
 		int64_t before, size_t limit, json_t **ret_items, bool *ret_more) KURA_WUR;
+/* The link's access log (W3, F4): its `access` audit records (view, unlock, download,
+ * upload, refusals with their reason), oldest first, with seq > after_seq, at most limit.
+ * *ret_next_after is the seq to continue after, 0 at the end. */
+int shares_access_list(struct db *db, const struct share *s, int64_t after_seq, size_t limit,
+		       json_t **ret_items, int64_t *ret_next_after) KURA_WUR;
 /* Revokes (idempotent on an already revoked link: 0) and ends its link sessions. */
 int shares_revoke(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id) KURA_WUR;
 int shares_label_add(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
@@ -104,10 +109,12 @@ const char *shares_gone_name(enum share_gone g);
 bool shares_session_ok(struct db *db, const struct share *s, const char *cookie);
 /* Checks the password against the link, with per-link throttling; on success a new link
  * session token in ret_session (TOKEN_STR_LEN + 1) and *ret_expires_us. Records the
- * result. -EACCES wrong, -EAGAIN locked (also *ret_locked_until_us). */
+ * result. -EACCES wrong (*ret_remaining, when not NULL: the attempts left in the window
+ * before the link locks; 0 when this one locked it), -EAGAIN locked (also
+ * *ret_locked_until_us). */
 int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 		  const char *password, char *ret_session, int64_t *ret_expires_us,
-		  int64_t *ret_locked_until_us) KURA_WUR;
+		  int64_t *ret_locked_until_us, int *ret_remaining) KURA_WUR;
 /* A node reachable through the link: the shared item itself or (folder links) a live node
  * below it. -ENOENT otherwise. */
 int shares_node(struct db *db, const struct share *s, int64_t node_id, struct file_node *ret) KURA_WUR;

@@ -32,6 +32,7 @@
 #include "notify/maillog.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "tenant/tenant.h"
 
 #define TENANT(req) ((req)->session.account.tenant_id)
 #define LINK_COOKIE "kura_link"
@@ -297,6 +298,30 @@ static enum MHD_Result api_share_label_delete(struct request *req)
 	return r < 0 ? share_error(req, r, NULL) : http_empty(req, 204);
 }
 
+/* GET /api/v1/shares/{id}/access: the link's access log, oldest first, after/limit paging
+ * by the audit sequence (W3, F4). Whoever may see the link may read it; reading records
+ * nothing. */
+static enum MHD_Result api_share_access(struct request *req)
+{
+	const char *a = http_query(req, "after"), *l = http_query(req, "limit");
+	int64_t after = 0, limit = KURA_PAGE_DEFAULT, next = 0;
+	json_t *items = NULL;
+	struct share s;
+	int r;
+
+	if (a && (safe_atoi64(a, &after) < 0 || after < 0))
+		return http_problem(req, 400, "invalid-field", "after is a sequence number (next_after)", "after");
+	if (l && (safe_atoi64(l, &limit) < 0 || limit < 1 || limit > KURA_SHARE_ACCESS_PAGE_MAX))
+		return http_problem(req, 400, "invalid-field", "limit is 1 to 500", "limit");
+	r = visible_share(req, false, &s);
+	if (r == 0)
+		r = shares_access_list(req->db, &s, after, (size_t)limit, &items, &next);
+	if (r < 0)
+		return share_error(req, r, NULL);
+	return http_json(req, 200, json_pack("{s:I, s:o, s:o}", "share_id", (json_int_t)s.id, "items", items,
+					     "next_after", next ? json_integer(next) : json_null()));
+}
+
 static json_t *policy_json(const struct share_policy *p)
 {
 	return json_pack("{s:I, s:I, s:I}", "default_expiry_s", (json_int_t)p->default_expiry_s,
@@ -364,6 +389,19 @@ struct link {
 	char actor_name[32];
 };
 
+/* 410 link-gone, with the reason for the recipient's page: "expired", "revoked",
+ * "limit-reached" or "deleted" (only a holder of the token can see it, docs/shares.md). */
+static enum MHD_Result link_gone(struct request *req, enum share_gone g)
+{
+	static const char *const why[] = { [SHARE_EXPIRED] = "expired", [SHARE_REVOKED] = "revoked",
+					   [SHARE_EXHAUSTED] = "limit-reached", [SHARE_TARGET_GONE] = "deleted" };
+	const char *reason = (unsigned)g < ARRAY_SIZE(why) && why[g] ? why[g] : "expired";
+
+	return http_problem_more(req, 410, "link-gone",
+				 "this link has expired, was revoked, or reached its download limit", NULL,
+				 json_pack("{s:s}", "reason", reason));
+}
+
 /* Resolves the token of path parameter 0 and makes the request's actor the anonymous link
  * user in the share's tenant. false: an answer is queued in *ret (404, 410, 401). */
 static bool link_open(struct request *req, struct link *l, bool need_unlock, const char *action,
@@ -405,8 +443,7 @@ static bool link_open(struct request *req, struct link *l, bool need_unlock, con
 		r = shares_audit(req->db, &req->actor, &l->s, "link.refused", AUDIT_DENIED, d);
 		json_decref(d);
 		(void)r;    /* refused either way */
-		*ret = http_problem(req, 410, "link-gone",
-				    "this link has expired, was revoked, or reached its download limit", NULL);
+		*ret = link_gone(req, l->gone);
 		return false;
 	}
 	if (need_unlock &&
@@ -436,6 +473,7 @@ static enum MHD_Result api_link_get(struct request *req)
 {
 	const char *folder_s = http_query(req, "folder"), *after = http_query(req, "after");
 	char expires[CLOCK_RFC3339_LEN];
+	struct tenant t = { 0 };
 	struct file_node n, f;
 	enum MHD_Result res;
 	struct link l;
@@ -453,8 +491,12 @@ static enum MHD_Result api_link_get(struct request *req)
 	unlocked = shares_session_ok(req->db, &l.s, MHD_lookup_connection_value(req->con, MHD_COOKIE_KIND,
 										 LINK_COOKIE));
 	clock_format_utc(l.s.expires_us, expires, sizeof(expires));
-	o = json_pack("{s:s, s:b, s:b, s:s}", "kind", l.s.kind == SHARE_UPLOAD ? "upload" : "download",
-		      "password_required", l.s.has_password, "unlocked", unlocked, "expires_at", expires);
+	if (tenant_get(req->db, l.s.tenant_id, &t) < 0 || !t.zone[0])
+		str_copy(t.zone, sizeof(t.zone), "Asia/Tokyo");
+	/* time_zone: the tenant's, for the page to show times in (names no tenant) */
+	o = json_pack("{s:s, s:b, s:b, s:s, s:s}", "kind", l.s.kind == SHARE_UPLOAD ? "upload" : "download",
+		      "password_required", l.s.has_password, "unlocked", unlocked, "expires_at", expires,
+		      "time_zone", t.zone);
 	if (!o)
 		return http_internal_error(req, -ENOMEM);
 	if (unlocked) {
@@ -514,7 +556,7 @@ static enum MHD_Result api_link_unlock(struct request *req)
 	int64_t expires = 0, locked = 0;
 	enum MHD_Result res;
 	struct link l;
-	int r;
+	int r, remaining = 0;
 
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
@@ -522,18 +564,22 @@ static enum MHD_Result api_link_unlock(struct request *req)
 		return res;
 	if (!l.s.has_password)
 		return http_problem(req, 409, "conflict", "this link has no password", NULL);
-	r = shares_unlock(req->db, &req->actor, &l.s, password, session, &expires, &locked);
+	r = shares_unlock(req->db, &req->actor, &l.s, password, session, &expires, &locked, &remaining);
 	if (r == -EAGAIN || (r == -EACCES && locked)) {
 		char retry[24];
 
 		clock_format_utc(locked, until, sizeof(until));
 		str_printf(retry, sizeof(retry), "%lld", (long long)((locked - clock_now_us()) / 1000000 + 1));
 		http_add_header(req, "Retry-After", retry);
-		return http_problem(req, 429, "link-locked",
-				    "too many wrong passwords: this link is locked for a while", NULL);
+		return http_problem_more(req, 429, "link-locked",
+					 "too many wrong passwords: this link is locked for a while", NULL,
+					 json_pack("{s:s}", "locked_until", until));
 	}
+	/* remaining: wrong passwords this link still takes in the window before it locks
+	 * (KURA_SHARE_PW_FAILURES per KURA_SHARE_PW_WINDOW_S); telling it weakens nothing */
 	if (r == -EACCES)
-		return http_problem(req, 403, "link-password-invalid", "the password is wrong", "password");
+		return http_problem_more(req, 403, "link-password-invalid", "the password is wrong", "password",
+					 json_pack("{s:i}", "remaining", remaining));
 	if (r < 0)
 		return http_internal_error(req, r);
 	str_printf(cookie, sizeof(cookie), LINK_COOKIE "=%s; Path=/api/v1/links/%s; Max-Age=%d; HttpOnly; Secure;"
@@ -584,8 +630,7 @@ static bool link_download_start(struct request *req, const struct file_node *n, 
 		r = shares_audit(req->db, &req->actor, &l->s, "link.refused", AUDIT_DENIED, d);
 		json_decref(d);
 		(void)r;
-		*ret = http_problem(req, 410, "link-gone",
-				    "this link has expired, was revoked, or reached its download limit", NULL);
+		*ret = link_gone(req, SHARE_EXHAUSTED);
 		return false;
 	}
 	if (r < 0) {
@@ -686,6 +731,7 @@ const struct route api_shares_routes[] = {
 	{ "POST", "/api/v1/shares", api_shares_create, R_BODY, PERM_SHARES_WRITE },
 	{ "GET", "/api/v1/shares/*", api_share_get, 0, PERM_SHARES_WRITE },
 	{ "DELETE", "/api/v1/shares/*", api_share_delete, 0, PERM_SHARES_WRITE },
+	{ "GET", "/api/v1/shares/*/access", api_share_access, 0, PERM_SHARES_WRITE },
 	{ "PUT", "/api/v1/shares/*/labels/*", api_share_label_put, 0, PERM_SHARES_WRITE },
 	{ "DELETE", "/api/v1/shares/*/labels/*", api_share_label_delete, 0, PERM_SHARES_WRITE },
 	{ "GET", "/api/v1/tenant/share-policy", api_share_policy_get, 0, PERM_SHARES_WRITE },

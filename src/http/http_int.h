@@ -194,6 +194,10 @@ enum MHD_Result http_respond_response(struct request *req, unsigned status,
 /* type is the slug after urn:kura:problem: ; field may be NULL */
 enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
 			     const char *detail, const char *field);
+/* The same with extension members from more (taken over, may be NULL; never type, title,
+ * status, detail, field or request_id): {"remaining": 3} of a wrong link password. */
+enum MHD_Result http_problem_more(struct request *req, unsigned status, const char *type, const char *detail,
+				  const char *field, json_t *more);
 enum MHD_Result http_internal_error(struct request *req, int err);
 
 /* JSON body members by spec (fields.c): checks kinds and limits, refuses unknown members.

@@ -248,6 +248,12 @@ enum MHD_Result http_empty(struct request *req, unsigned status)
 enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
 			     const char *detail, const char *field)
 {
+	return http_problem_more(req, status, type, detail, field, NULL);
+}
+
+enum MHD_Result http_problem_more(struct request *req, unsigned status, const char *type, const char *detail,
+				  const char *field, json_t *more)
+{
 	char urn[96];
 	json_t *obj;
 	char *text;
@@ -258,6 +264,7 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 		char line[512];
 
 		(void)field;
+		json_decref(more);
 		if (status == 401)
 			http_add_header(req, "WWW-Authenticate", "Basic realm=\"kura\", charset=\"UTF-8\"");
 		str_printf(line, sizeof(line), "%s%s%s\n", status_title(type), detail ? ": " : "",
@@ -266,8 +273,21 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 	}
 	str_printf(urn, sizeof(urn), "urn:kura:problem:%s", type);
 	obj = json_pack("{s:s, s:s, s:i}", "type", urn, "title", status_title(type), "status", status);
-	if (!obj)
+	if (!obj) {
+		json_decref(more);
 		return MHD_NO;
+	}
+	/* extension members (RFC 9457 3.2) never replace the standard ones */
+	if (more) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(more, k, v)
+			if (!json_object_get(obj, k) && strcmp(k, "detail") && strcmp(k, "field") &&
+			    strcmp(k, "request_id"))
+				json_object_set(obj, k, v);
+		json_decref(more);
+	}
 	if (detail)
 		json_object_set_new(obj, "detail", json_string(detail));
 	if (field)

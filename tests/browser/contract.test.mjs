@@ -117,4 +117,4 @@ await run('contract.test', process.argv[2], async ({ origin, data, launch, kura 
   assert.equal(r.data.features.webdav, true);
   assert.equal(r.data.features.sharing, false);
   console.log(`contract.test: screenshots in ${SHOTS}`);
-}, (data) => appendFileSync(join(data, 'kura.conf'), '\n[service.ZTNA]\nerasure_days = 45\n'));
+}, { configure: (data) => appendFileSync(join(data, 'kura.conf'), '\n[service.ZTNA]\nerasure_days = 45\n') });

@@ -20,9 +20,10 @@ const freePort = () => new Promise((resolve, reject) => {
 });
 
 // Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, data, demoPw,
-// kura, chromium (playwright's), launch() -> a browser closed at the end }. configure(data),
-// when given, may add to kura.conf before the server starts. Exits the process.
-export async function run(name, kura, main, configure) {
+// kura, chromium (playwright's), launch() -> a browser closed at the end }. Exits the process.
+// opts.smtpPort: kura's mail relay (smtp.mjs's sink), polled every second; else none.
+// opts.configure(data), when given, may add to kura.conf before the server starts.
+export async function run(name, kura, main, opts = {}) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
   if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing (scripts/deps.sh --test installs chromium)`);
@@ -44,8 +45,9 @@ export async function run(name, kura, main, configure) {
     const demoPw = /password: (\S+)/.exec(out)?.[1];
     if (!demoPw) throw new Error('kura init --demo printed no password');
     appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
-      '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\nsmtp_url = smtp://127.0.0.1:9\n');
-    if (configure) configure(data);
+      '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\n' +
+      (opts.smtpPort ? `smtp_url = smtp://127.0.0.1:${opts.smtpPort}\npoll_seconds = 1\n` : 'smtp_url = smtp://127.0.0.1:9\n'));
+    if (opts.configure) opts.configure(data);
     server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout.on('data', (d) => { log += d; });

@@ -225,6 +225,7 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   await ja.keyboard.type('5');
   await ja.keyboard.press('Tab');
   await ja.keyboard.type('partner@example.com');
+  await ja.keyboard.press('Tab');    // the first-download notice (left off)
   await ja.keyboard.press('Tab');
   await ja.keyboard.press('Enter');
   await ja.waitForSelector('#share-url');

@@ -30,6 +30,7 @@
 #define A_USER2_PW "Alpha-user2-pass-4"
 #define B_MGR_PW "Bravo-manager-pass-3"
 #define LINK_PW "Link-password-Kura-77"
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 struct world {
 	struct it_server *s;
@@ -523,6 +524,7 @@ static void test_expiry_policy_revoke(void **state)
 	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
 	r = link_req(w->s, "GET", token, "/content", NULL, NULL, NULL);
 	IT_ASSERT_PROBLEM(r, 410, "link-gone");
+	assert_string_equal(it_json_str(r->json, "reason"), "expired");
 	it_response_free(r);
 
 	/* revoke: the owner; others' users get 404; then 410 */
@@ -543,6 +545,7 @@ static void test_expiry_policy_revoke(void **state)
 	it_response_free(r);
 	r = link_req(w->s, "GET", t2, "/content", NULL, NULL, NULL);
 	IT_ASSERT_PROBLEM(r, 410, "link-gone");
+	assert_string_equal(it_json_str(r->json, "reason"), "revoked");
 	it_response_free(r);
 
 	/* unknown tokens are 404 */
@@ -722,6 +725,141 @@ static void test_upload_link(void **state)
 	assert_int_equal(it_admin(w->s, &j, "tenant", "set-quota", "alpha", "10000000000", NULL), 0);
 	json_decref(j);
 	free(big);
+}
+
+/* The access log of one link (W3, F4): every access through it, in order, with the client's
+ * address, what was reached and how it ended; the remaining password tries of a failed
+ * unlock; the reason of a 410; who may read the log; paging and its bounds. */
+static void test_access_log(void **state)
+{
+	struct world *w = *state;
+	static const struct { const char *action, *result, *reason, *name; } want[] = {
+		{ "view", "success", NULL, NULL },
+		{ "unlock", "failure", "wrong-password", NULL },
+		{ "unlock", "failure", "wrong-password", NULL },
+		{ "refused", "denied", "password-required", NULL },
+		{ "unlock", "success", NULL, NULL },
+		{ "download", "success", NULL, "log.bin" },
+		{ "download", "success", NULL, "log.bin" },
+		{ "refused", "denied", "limit-reached", NULL },
+	};
+	char token[64], cookie[128], path[128], other[64];
+	unsigned char *data = random_bytes(3000, 5);
+	struct it_response *r;
+	json_t *items, *it;
+	int64_t fid, id, oid, next;
+	size_t i;
+
+	fid = upload(w->s, &w->auser, "root", "log.bin", data, 3000);
+	id = share(w->s, &w->auser, json_pack("{s:I, s:s, s:i}", "node_id", (json_int_t)fid, "password", LINK_PW,
+					      "max_downloads", 2), token, sizeof(token));
+	/* another link of the same file: its accesses are not this one's */
+	oid = share(w->s, &w->auser, json_pack("{s:I}", "node_id", (json_int_t)fid), other, sizeof(other));
+	r = link_req(w->s, "GET", other, "", NULL, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+
+	r = link_req(w->s, "GET", token, "", NULL, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(it_json_str(r->json, "time_zone"), "Asia/Tokyo");
+	it_response_free(r);
+	/* each wrong password says how many tries are left before the link locks */
+	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", "Wrong-password-1"));
+	IT_ASSERT_PROBLEM(r, 403, "link-password-invalid");
+	assert_int_equal(json_integer_value(json_object_get(r->json, "remaining")), 9);
+	it_response_free(r);
+	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", "Wrong-password-2"));
+	IT_ASSERT_PROBLEM(r, 403, "link-password-invalid");
+	assert_int_equal(json_integer_value(json_object_get(r->json, "remaining")), 8);
+	it_response_free(r);
+	r = link_req(w->s, "GET", token, "/content", NULL, NULL, NULL);
+	IT_ASSERT_PROBLEM(r, 401, "link-password-required");
+	it_response_free(r);
+	r = link_req(w->s, "POST", token, "/unlock", NULL, NULL, json_pack("{s:s}", "password", LINK_PW));
+	IT_ASSERT_STATUS(r, 200);
+	assert_non_null(link_cookie(r, cookie, sizeof(cookie)));
+	it_response_free(r);
+	for (i = 0; i < 2; i++) {
+		r = link_req(w->s, "GET", token, "/content", cookie, NULL, NULL);
+		IT_ASSERT_STATUS(r, 200);
+		it_response_free(r);
+	}
+	r = link_req(w->s, "GET", token, "/content", cookie, NULL, NULL);
+	IT_ASSERT_PROBLEM(r, 410, "link-gone");
+	assert_string_equal(it_json_str(r->json, "reason"), "limit-reached");
+	it_response_free(r);
+
+	/* the owner reads the log: each access, in order, from the test's address */
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access", (long long)id);
+	r = it_get(w->s, &w->auser, path);
+	IT_ASSERT_STATUS(r, 200);
+	items = json_object_get(r->json, "items");
+	assert_int_equal(json_array_size(items), N_OF(want));
+	json_array_foreach(items, i, it) {
+		assert_string_equal(it_json_str(it, "action"), want[i].action);
+		assert_string_equal(it_json_str(it, "result"), want[i].result);
+		assert_string_equal(it_json_str(it, "address"), "127.0.0.1");
+		assert_non_null(it_json_str(it, "time"));
+		if (want[i].reason)
+			assert_string_equal(it_json_str(it, "reason"), want[i].reason);
+		else
+			assert_null(json_object_get(it, "reason"));
+		if (want[i].name)
+			assert_string_equal(it_json_str(it, "name"), want[i].name);
+		/* no actor, hash or user agent: only the access */
+		assert_null(json_object_get(it, "hash"));
+		assert_null(json_object_get(it, "user_agent"));
+	}
+	assert_true(json_is_null(json_object_get(r->json, "next_after")));
+	it_response_free(r);
+
+	/* the list counts the accesses of each link */
+	r = it_get(w->s, &w->auser, "/api/v1/shares?limit=10");
+	IT_ASSERT_STATUS(r, 200);
+	json_array_foreach(json_object_get(r->json, "items"), i, it) {
+		if (json_integer_value(json_object_get(it, "id")) == id)
+			assert_int_equal(json_integer_value(json_object_get(it, "accesses")), N_OF(want));
+		if (json_integer_value(json_object_get(it, "id")) == oid)
+			assert_int_equal(json_integer_value(json_object_get(it, "accesses")), 1);
+	}
+	it_response_free(r);
+
+	/* paging: three, then the rest after next_after */
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access?limit=3", (long long)id);
+	r = it_get(w->s, &w->auser, path);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_array_size(json_object_get(r->json, "items")), 3);
+	next = json_integer_value(json_object_get(r->json, "next_after"));
+	assert_true(next > 0);
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access?after=%lld", (long long)id, (long long)next);
+	r = it_get(w->s, &w->auser, path);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_array_size(json_object_get(r->json, "items")), N_OF(want) - 3);
+	assert_string_equal(it_json_str(json_array_get(json_object_get(r->json, "items"), 0), "action"), "refused");
+	it_response_free(r);
+
+	/* who may read it: the owner and the tenant's managers; not another user, not bravo */
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access", (long long)id);
+	IT_EXPECT_GET(w->s, &w->amgr, path, 200);
+	IT_EXPECT_GET(w->s, &w->auser2, path, 404);
+	IT_EXPECT_GET(w->s, &w->bmgr, path, 404);
+	IT_EXPECT_GET(w->s, &w->auser, "/api/v1/shares/999999/access", 404);
+
+	/* bounds of the query */
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access?limit=0", (long long)id);
+	r = it_get(w->s, &w->auser, path);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access?limit=501", (long long)id);
+	r = it_get(w->s, &w->auser, path);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/shares/%lld/access?after=-1", (long long)id);
+	r = it_get(w->s, &w->auser, path);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	free(data);
 }
 
 static void test_crosstenant_and_scope(void **state)
@@ -1017,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_policy_revoke),
 		cmocka_unit_test(test_managers_and_users),
 		cmocka_unit_test(test_upload_link),
+		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_crosstenant_and_scope),
 		cmocka_unit_test(test_app_password_scope),
 		cmocka_unit_test(test_concurrent_limit),

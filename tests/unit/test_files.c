@@ -430,11 +430,11 @@ static void test_tenant_lock_first(void **state)
 				   &field, &prob));
 	assert_int_equal(shares_get(fx.db, fx.t.id, share_id, &sh), 0);
 	lock_watch_start(&w, fx.db, fx.t.id);
-	assert_int_equal(shares_unlock(fx.db, &tester, &sh, "a wrong share password", session, &expires, &locked),
+	assert_int_equal(shares_unlock(fx.db, &tester, &sh, "a wrong share password", session, &expires, &locked, NULL),
 			 -EACCES);
 	assert_locked_first(&w);
 	assert_int_equal(w.n_tx, 2);   /* the attempt is counted, then settled */
-	LOCKED_FIRST(shares_unlock(fx.db, &tester, &sh, sn.password, session, &expires, &locked));
+	LOCKED_FIRST(shares_unlock(fx.db, &tester, &sh, sn.password, session, &expires, &locked, NULL));
 	LOCKED_FIRST(shares_count_download(fx.db, &tester, &sh, &file, NULL, sn.public_url, &mail));
 	up.node_id = folder.id;
 	LOCKED_FIRST(shares_create(fx.db, &tester, fx.t.id, &up, &upload_id, token, &field, &prob));

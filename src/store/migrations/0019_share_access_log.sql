@@ -1,0 +1,6 @@
+-- The access log of a share link (issue 15; W3, F4): GET /api/v1/shares/{id}/access reads the
+-- `access` records of one link (target "share:<id>") out of its tenant's audit log, and the
+-- share list counts them per link. Without this index both read the tenant's whole log; with
+-- it, only the link's own records. The audit log's `target` filter uses it too. Existing rows
+-- need nothing: the index covers them as it is built.
+CREATE INDEX audit_events_tenant_target ON audit_events(tenant_id, target, seq);
