@@ -167,7 +167,7 @@ export async function security(view) {
       // with its words, and offer the two ways on
       const yes = btn(t('lockoutConfirm'), () => saveAl(true), 'danger');
       warn.replaceChildren(h('strong', {}, t('lockoutWarnTitle')), ' ', t('selfLockout'), h('code', {}, mine || '?'),
-        h('p', {}, reason(r)), h('div', { class: 'actions' }, btn(t('addMine'), addMine), yes));
+        h('div', { class: 'actions' }, btn(t('addMine'), addMine), yes));
       warn.hidden = false;
       say(t('refused'), reason(r));
       yes.focus();
@@ -224,7 +224,11 @@ strings({
   mailLogHelp: ['このテナントから送ったメール (招待、共有、パスワード再設定など) の配信状況です。本文は保存しません。',
     'Delivery of the mails this tenant sent (invitations, shares, password resets …). Bodies are not kept.'],
   lastError: ['エラー', 'Last error'],
+  olderPage: ['古い記録へ', 'Older records'], newestPage: ['最新の記録へ', 'Newest records'],
 });
+
+// a log table: words stay whole, the table scrolls sideways inside itself on a phone
+const wide = (el, name) => { el.classList.add('logs-table'); el.setAttribute('role', 'region'); el.setAttribute('aria-label', name); return el; };
 
 export async function logs(view) {
   const from = h('input', { id: 'f-from', type: 'datetime-local' });
@@ -238,9 +242,9 @@ export async function logs(view) {
   const body = h('tbody');
   const csv = h('a', { id: 'export-csv', class: 'button', download: '' }, t('exportCsv'));
   const jsonl = h('a', { id: 'export-jsonl', class: 'button', download: '' }, t('exportJsonl'));
-  const next = btn(t('next'), () => load(after), 'plain');
-  const firstBtn = btn(t('first'), () => load(0), 'plain');
-  let after = 0;
+  const next = btn(t('olderPage'), () => load(before), 'plain');
+  const firstBtn = btn(t('newestPage'), () => load(0), 'plain');
+  let before = 0;   // newest first: the next page has records before this seq
   const filters = () => {
     const p = new URLSearchParams();
     if (from.value) p.set('from', zoneToUtc(from.value));
@@ -254,7 +258,8 @@ export async function logs(view) {
     csv.href = '/api/v1/audit/export?format=csv&' + p;
     jsonl.href = '/api/v1/audit/export?format=jsonl&' + p;
     p.set('limit', 100);
-    if (a) p.set('after', a);
+    p.set('order', 'newest');
+    if (a) p.set('before', a);
     const r = await api('GET', '/api/v1/audit?' + p);
     if (!r.ok) return say(t('refused'), reason(r));
     body.replaceChildren(...r.data.events.map((e) => h('tr', {},
@@ -262,8 +267,8 @@ export async function logs(view) {
       h('td', {}, h('bdi', {}, (e.actor && e.actor.name) || '')), h('td', {}, e.action), h('td', {}, h('bdi', {}, e.target || '')),
       h('td', { class: 'r-' + e.result }, st(e.result)), h('td', {}, e.source_ip || ''))));
     if (!r.data.events.length) body.append(h('tr', {}, h('td', { colspan: 8 }, t('empty'))));
-    after = r.data.next_after;
-    next.hidden = after === null || after === undefined;
+    before = r.data.next_before;
+    next.hidden = before === null || before === undefined;
     firstBtn.hidden = !a;
   };
   const key = await api('GET', '/api/v1/audit/public-key');
@@ -281,7 +286,7 @@ export async function logs(view) {
         field(`${t('from')} (${zone})`, from), field(`${t('to')} (${zone})`, to), field(t('category'), cat),
         field(t('actor'), actor), field(t('action'), action), field(t('result'), result), field(t('target'), target),
         h('button', { type: 'submit' }, t('filter'))),
-      table(['#', t('time'), t('category'), t('actor'), t('action'), t('target'), t('result'), t('address')], body),
+      wide(table(['#', t('time'), t('category'), t('actor'), t('action'), t('target'), t('result'), t('address')], body), t('audit')),
       h('div', { class: 'row' }, firstBtn, next)),
     h('section', {}, h('h2', {}, t('exportTitle')),
       h('p', { class: 'hint' }, t('exportHelp')),
@@ -292,10 +297,10 @@ export async function logs(view) {
       h('li', {}, t('verify4')))),
     h('section', {}, h('h2', {}, t('mailLog')),
       h('p', { class: 'hint' }, t('mailLogHelp')),
-      table(mailHeads,
+      wide(table(mailHeads,
         mails.ok ? mails.data.items.map((m) => h('tr', {}, h('td', {}, fmtTime(m.queued_at)), h('td', {}, m.recipient),
           h('td', {}, h('bdi', {}, m.subject || '')), h('td', { 'data-state': m.state }, st(m.state)), h('td', {}, String(m.attempts)),
-          h('td', {}, fmtTime(m.sent_at)), h('td', {}, h('bdi', {}, m.last_error || '')))) : [])));
+          h('td', {}, fmtTime(m.sent_at)), h('td', {}, h('bdi', {}, m.last_error || '')))) : []), t('mailLog'))));
   await load(0);
 }
 
