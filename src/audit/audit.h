@@ -121,10 +121,13 @@ struct audit_worker *audit_worker_stop(struct audit_worker *w);
 struct audit_filter {
 	int64_t from_us, to_us;       /* inclusive; 0 = open */
 	const char *category, *actor, *action, *result, *target;   /* NULL = any */
-	int64_t after_seq;            /* paging */
+	int64_t after_seq;            /* paging, oldest first */
+	bool newest_first;            /* newest first instead, paged by before_seq */
+	int64_t before_seq;           /* with newest_first: seq < before_seq; 0 = from the head */
 	int64_t limit;                /* 1..KURA_PAGE_MAX */
 };
-/* {"events": [...], "next_after": seq or null} of tenant only. NULL on failure. */
+/* {"events": [...], "next_after": seq or null} of tenant only (newest_first:
+ * "next_before" instead). NULL on failure. Exports ignore the paging members. */
 json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f);
 /* How many records of tenant name target with this category and actor (an index search). */
 int audit_count_target(struct db *db, int64_t tenant, const char *target, const char *category,

@@ -116,23 +116,35 @@ json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f)
 
 	if (!events)
 		return NULL;
+	if (f->newest_first)   /* the managers' page: the newest first, paged by "before" */
+		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
+						  "AND seq < $2 AND time_us >= $3 AND time_us <= $4"
+						  " AND ($5 IS NULL OR category = $5)"
+						  " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
+						  " AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
+						  " ORDER BY seq DESC LIMIT $10"),
+			      "iiiittttti", tenant, f->before_seq > 0 ? f->before_seq : INT64_MAX, f->from_us,
+			      f->to_us ? f->to_us : INT64_MAX, f->category, f->actor, f->action, f->result,
+			      f->target, limit);
+	else {
 #define QUERY_TAIL(target) \
 	"AND seq > $2 AND time_us >= $3 AND time_us <= $4 AND ($5 IS NULL OR category = $5)" \
 	" AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7) AND ($8 IS NULL OR result = $8)" \
 	" AND " target " ORDER BY seq LIMIT $10"
-	/* a target (one share's access log, one account's records) is searched by the index
-	 * audit_events_tenant_target (0018): "$9 IS NULL OR" would hide it from the planner */
-	if (f->target)
-		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
-						  QUERY_TAIL("target = $9")),
-			      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
-			      f->category, f->actor, f->action, f->result, f->target, limit);
-	else
-		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
-						  QUERY_TAIL("$9 IS NULL")),
-			      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
-			      f->category, f->actor, f->action, f->result, f->target, limit);
+		/* a target (one share's access log, one account's records) is searched by the index
+		 * audit_events_tenant_target (0019): "$9 IS NULL OR" would hide it from the planner */
+		if (f->target)
+			st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
+							  QUERY_TAIL("target = $9")),
+				      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
+				      f->category, f->actor, f->action, f->result, f->target, limit);
+		else
+			st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
+							  QUERY_TAIL("$9 IS NULL")),
+				      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
+				      f->category, f->actor, f->action, f->result, f->target, limit);
 #undef QUERY_TAIL
+	}
 	while ((step = db_step(st)) > 0) {
 		struct audit_rec r;
 
@@ -145,8 +157,10 @@ json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f)
 	}
 	db_done(st);
 	if (step == 0)
-		res = json_pack("{s:O, s:o}", "events", events,
-				"next_after", n == limit ? json_integer(last) : json_null());
+		res = f->newest_first ? json_pack("{s:O, s:o}", "events", events, "next_before",
+						  n == limit ? json_integer(last) : json_null())
+				      : json_pack("{s:O, s:o}", "events", events, "next_after",
+						  n == limit ? json_integer(last) : json_null());
 	json_decref(events);
 	return res;
 }

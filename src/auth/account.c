@@ -130,21 +130,124 @@ json_t *account_json(const struct account *a)
 			 "last_login_at", a->last_login_us ? json_string(last) : json_null());
 }
 
-int account_list(struct db *db, int64_t tenant_id, int64_t limit, int64_t offset, json_t **ret)
+/* The columns of the managers' view after ACCOUNT_COLUMNS: the last sign-in's address, the
+ * lock's end, and which second factors the account has (counts only, never a secret). */
+#define ACCOUNT_DETAIL_COLUMNS                                                               \
+	ACCOUNT_COLUMNS ", last_login_ip,"                                                       \
+	" (SELECT COUNT(*) FROM mfa_totp m WHERE m.tenant_id = accounts.tenant_id"             \
+	"   AND m.account_id = accounts.id AND m.confirmed_us IS NOT NULL),"                    \
+	" (SELECT COUNT(*) FROM webauthn_credentials w WHERE w.tenant_id = accounts.tenant_id" \
+	"   AND w.account_id = accounts.id),"                                                   \
+	" (SELECT COUNT(*) FROM mfa_recovery_codes c WHERE c.tenant_id = accounts.tenant_id"   \
+	"   AND c.account_id = accounts.id AND c.used_us IS NULL)"
+
+/* One row of ACCOUNT_DETAIL_COLUMNS as account_json() plus last_login_ip, locked_until and
+ * mfa {enrolled, totp, security_keys, recovery_codes_remaining}. */
+static json_t *account_detail_json(struct db_stmt *st)
 {
-	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE tenant_id = $1"
-					  " ORDER BY login LIMIT $2 OFFSET $3", "iii", tenant_id, limit, offset);
-	json_t *arr = json_array();
+	char until[CLOCK_RFC3339_LEN];
 	struct account a;
+	json_t *obj;
+	bool totp;
+	int64_t keys;
+
+	read_account(st, &a);
+	obj = account_json(&a);
+	if (!obj)
+		return NULL;
+	totp = db_int(st, 12) > 0;
+	keys = db_int(st, 13);
+	json_object_set_new(obj, "last_login_ip", json_string(db_text(st, 11)));
+	if (a.locked_until_us > clock_now_us()) {
+		clock_format_utc(a.locked_until_us, until, sizeof(until));
+		json_object_set_new(obj, "locked_until", json_string(until));
+	} else {
+		json_object_set_new(obj, "locked_until", json_null());
+	}
+	json_object_set_new(obj, "mfa", json_pack("{s:b, s:b, s:I, s:I}", "enrolled", totp || keys > 0,
+						  "totp", totp, "security_keys", (json_int_t)keys,
+						  "recovery_codes_remaining", (json_int_t)db_int(st, 14)));
+	return obj;
+}
+
+int account_get_detail(struct db *db, int64_t tenant_id, const char *login, json_t **ret)
+{
+	struct db_stmt *st = db_query(db, "SELECT " ACCOUNT_DETAIL_COLUMNS " FROM accounts"
+					  " WHERE tenant_id = $1 AND login = $2", "it", tenant_id, login);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret = account_detail_json(st);
+		r = *ret ? 0 : -ENOMEM;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	db_done(st);
+	return r;
+}
+
+/* The filter as SQL after "WHERE tenant_id = $1": $2 the LIKE pattern of q ('' = any),
+ * $3 role, $4 status ('' = any; "locked" = locked now), $5 now. */
+#define ACCOUNT_FILTER_SQL                                                                   \
+	" AND ($2 = '' OR lower(login) LIKE $2 ESCAPE '!' OR lower(email) LIKE $2 ESCAPE '!'"  \
+	"      OR lower(display_name) LIKE $2 ESCAPE '!')"                                     \
+	" AND ($3 = '' OR role = $3)"                                                           \
+	" AND ($4 = '' OR ($4 = 'locked' AND locked_until_us > $5) OR status = $4)"
+
+bool account_filter_status_valid(const char *status)
+{
+	return !strcmp(status, "invited") || !strcmp(status, "active") || !strcmp(status, "suspended") ||
+	       !strcmp(status, "locked");
+}
+
+int account_list(struct db *db, int64_t tenant_id, const struct account_filter *f, int64_t limit,
+		 int64_t offset, json_t **ret, int64_t *ret_total)
+{
+	/* the substring as a LIKE pattern: ASCII lowered like lower() does in both backends,
+	 * the pattern's own characters escaped with '!' */
+	char pattern[KURA_ACCOUNT_QUERY_MAX * 2 + 3];
+	const char *q = f && f->q ? f->q : "", *role = f && f->role ? f->role : "";
+	const char *status = f && f->status ? f->status : "";
+	int64_t now = clock_now_us();
+	struct db_stmt *st;
+	size_t i, n = 0;
+	json_t *arr, *obj;
 	int r;
 
-	if (!arr) {
-		db_done(st);
-		return -ENOMEM;
+	if (strlen(q) > KURA_ACCOUNT_QUERY_MAX)
+		return -EINVAL;
+	if (*q) {
+		pattern[n++] = '%';
+		for (i = 0; q[i]; i++) {
+			char c = q[i];
+
+			if (c == '%' || c == '_' || c == '!')
+				pattern[n++] = '!';
+			pattern[n++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		}
+		pattern[n++] = '%';
 	}
+	pattern[n] = '\0';
+	st = db_query(db, "SELECT COUNT(*) FROM accounts WHERE tenant_id = $1" ACCOUNT_FILTER_SQL,
+		      "ittti", tenant_id, pattern, role, status, now);
+	r = db_step(st);
+	if (r > 0)
+		*ret_total = db_int(st, 0);
+	db_done(st);
+	if (r <= 0)
+		return r < 0 ? r : -EIO;
+	arr = json_array();
+	if (!arr)
+		return -ENOMEM;
+	st = db_query(db, "SELECT " ACCOUNT_DETAIL_COLUMNS " FROM accounts WHERE tenant_id = $1"
+			  ACCOUNT_FILTER_SQL " ORDER BY login LIMIT $6 OFFSET $7",
+		      "itttiii", tenant_id, pattern, role, status, now, limit, offset);
 	while ((r = db_step(st)) > 0) {
-		read_account(st, &a);
-		json_array_append_new(arr, account_json(&a));
+		obj = account_detail_json(st);
+		if (!obj || json_array_append_new(arr, obj) < 0) {
+			r = -ENOMEM;
+			break;
+		}
 	}
 	db_done(st);
 	if (r < 0) {
@@ -793,9 +896,10 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	r = db_lock_tenant(db, t.id);
 	if (r == 0)
 		r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-				" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
+				" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3,"
+				" last_login_ip = $4"
 				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
-			    "iii", t.id, a.id, clock_now_us());
+			    "iiit", t.id, a.id, clock_now_us(), who && who->source_ip ? who->source_ip : "");
 	if (r == 0 && db_changes(db) != 1) {
 		db_rollback(db);
 		r = login_failed(db, who, t.id, a.id, login, "locked", ATTEMPT_RETURN);
@@ -843,9 +947,11 @@ int account_login_record_tx(struct db *db, const struct actor *who, int64_t tena
 
 	if (r == 0)
 		r = db_exec(db, "UPDATE accounts SET failed_count = 0, failed_window_start_us = 0,"
-				" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3"
+				" attempts_pending = " PENDING_LESS_ONE ", locked_until_us = 0, last_login_us = $3,"
+				" last_login_ip = $4"
 				" WHERE tenant_id = $1 AND id = $2 AND locked_until_us <= $3",
-			    "iii", tenant_id, account_id, clock_now_us());
+			    "iiit", tenant_id, account_id, clock_now_us(),
+			    who && who->source_ip ? who->source_ip : "");
 
 	if (r == 0 && db_changes(db) != 1)
 		r = -EACCES;

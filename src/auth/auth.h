@@ -42,8 +42,21 @@ bool account_display_name_valid(const char *name);
 int account_get(struct db *db, int64_t tenant_id, const char *login, struct account *ret) KURA_WUR;
 int account_get_id(struct db *db, int64_t tenant_id, int64_t id, struct account *ret) KURA_WUR;
 json_t *account_json(const struct account *a);
-/* Accounts of one tenant, ordered by login. */
-int account_list(struct db *db, int64_t tenant_id, int64_t limit, int64_t offset, json_t **ret);
+/* The managers' list: NULL members match all. q: a substring of the login, the e-mail or
+ * the display name (ASCII letters in any case; at most KURA_ACCOUNT_QUERY_MAX bytes, else
+ * -EINVAL); role: "manager" | "user"; status: "invited" | "active" | "suspended", or
+ * "locked" (locked now, whatever the status). */
+struct account_filter {
+	const char *q, *role, *status;
+};
+bool account_filter_status_valid(const char *status);
+/* Accounts of one tenant matching f, ordered by login, a page of them as JSON
+ * (account_json() plus last_login_ip, locked_until and mfa: see docs/api.md), and how many
+ * match in all. */
+int account_list(struct db *db, int64_t tenant_id, const struct account_filter *f, int64_t limit,
+		 int64_t offset, json_t **ret, int64_t *ret_total) KURA_WUR;
+/* One account in the same form; -ENOENT when the tenant has no such login. */
+int account_get_detail(struct db *db, int64_t tenant_id, const char *login, json_t **ret) KURA_WUR;
 
 /* Creates an invited account and its invitation, queues the invitation mail, and writes
  * the link into ret_url. One transaction. -EEXIST when the login is taken. */

@@ -42,6 +42,7 @@
 #define KURA_LOGIN_MIN               1
 #define KURA_LOGIN_MAX               64
 #define KURA_EMAIL_MAX               254           /* RFC 5321 path limit */
+#define KURA_ACCOUNT_QUERY_MAX       254           /* bytes of GET /api/v1/accounts?q= (an address) */
 #define KURA_DISPLAY_NAME_MAX        200
 #define KURA_PASSWORD_MIN            12            /* characters (code points), NIST SP 800-63B */
 #define KURA_PASSWORD_MAX            128

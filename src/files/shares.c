@@ -350,7 +350,7 @@ static enum share_gone gone_state(struct db *db, const struct share *s, int64_t 
 
 /* The access records of a link are the `access` records of its tenant's log with target
  * "share:<id>" and actor "link:<id>" (shares_audit), read through audit_query, which finds
- * them by the index audit_events_tenant_target (0018) without reading the rest of the log. */
+ * them by the index audit_events_tenant_target (0019) without reading the rest of the log. */
 static void access_keys(const struct share *s, char *target, char *actor, size_t size)
 {
 	str_printf(target, size, "share:%lld", (long long)s->id);

@@ -493,21 +493,54 @@ static bool page_param(struct request *req, const char *key, int64_t def, int64_
 	return true;
 }
 
+/* ?q= ?role= ?status= of GET /api/v1/accounts into f (absent or empty: any). */
+static bool account_filter_take(struct request *req, struct account_filter *f, enum MHD_Result *ret_res)
+{
+	const char *v;
+
+	memset(f, 0, sizeof(*f));
+	if ((v = http_query(req, "q")) && *v) {
+		if (strlen(v) > KURA_ACCOUNT_QUERY_MAX || !utf8_is_clean_text(v, strlen(v))) {
+			*ret_res = http_problem(req, 400, "invalid-field", "q: at most 254 bytes of text", "q");
+			return false;
+		}
+		f->q = v;
+	}
+	if ((v = http_query(req, "role")) && *v) {
+		if (role_parse(v) == ROLE_NONE) {
+			*ret_res = http_problem(req, 400, "invalid-field", "role: must be \"manager\" or \"user\"",
+						"role");
+			return false;
+		}
+		f->role = v;
+	}
+	if ((v = http_query(req, "status")) && *v) {
+		if (!account_filter_status_valid(v)) {
+			*ret_res = http_problem(req, 400, "invalid-field",
+						"status: must be invited, active, suspended or locked", "status");
+			return false;
+		}
+		f->status = v;
+	}
+	return true;
+}
+
 static enum MHD_Result api_accounts_list(struct request *req)
 {
-	int64_t limit, offset;
+	struct account_filter f;
+	int64_t limit, offset, total = 0;
 	enum MHD_Result res;
 	json_t *items;
 	int r;
 
 	if (!page_param(req, "limit", KURA_PAGE_DEFAULT, 1, KURA_PAGE_MAX, &limit, &res) ||
-	    !page_param(req, "offset", 0, 0, INT32_MAX, &offset, &res))
+	    !page_param(req, "offset", 0, 0, INT32_MAX, &offset, &res) || !account_filter_take(req, &f, &res))
 		return res;
-	r = account_list(req->db, req->session.account.tenant_id, limit, offset, &items);
+	r = account_list(req->db, req->session.account.tenant_id, &f, limit, offset, &items, &total);
 	if (r < 0)
 		return http_internal_error(req, r);
-	return http_json(req, 200, json_pack("{s:o, s:I, s:I}", "items", items, "limit", (json_int_t)limit,
-					     "offset", (json_int_t)offset));
+	return http_json(req, 200, json_pack("{s:o, s:I, s:I, s:I}", "items", items, "limit", (json_int_t)limit,
+					     "offset", (json_int_t)offset, "total", (json_int_t)total));
 }
 
 static enum MHD_Result account_not_found(struct request *req)
@@ -561,16 +594,16 @@ static enum MHD_Result api_accounts_create(struct request *req)
 
 static enum MHD_Result api_account_get(struct request *req)
 {
-	struct account a;
+	json_t *obj = NULL;
 	int r = account_login_valid(req->params[0])
-			? account_get(req->db, req->session.account.tenant_id, req->params[0], &a)
+			? account_get_detail(req->db, req->session.account.tenant_id, req->params[0], &obj)
 			: -ENOENT;
 
 	if (r == -ENOENT)
 		return account_not_found(req);
 	if (r < 0)
 		return http_internal_error(req, r);
-	return http_json(req, 200, account_json(&a));
+	return http_json(req, 200, obj);
 }
 
 static enum MHD_Result api_account_patch(struct request *req)

@@ -86,6 +86,26 @@ static bool take_filter(struct request *req, struct audit_filter *f, bool paging
 		}
 		f->after_seq = n;
 	}
+	if ((v = http_query(req, "order"))) {
+		if (strcmp(v, "oldest") && strcmp(v, "newest")) {
+			*ret = http_problem(req, 400, "invalid-parameter", "order is oldest or newest", "order");
+			return false;
+		}
+		f->newest_first = !strcmp(v, "newest");
+	}
+	if ((v = http_query(req, "before"))) {
+		if (!f->newest_first || f->after_seq || safe_atoi64(v, &n) < 0 || n < 1) {
+			*ret = http_problem(req, 400, "invalid-parameter",
+					    "before is a sequence number, with order=newest (and without after)",
+					    "before");
+			return false;
+		}
+		f->before_seq = n;
+	}
+	if (f->newest_first && f->after_seq) {
+		*ret = http_problem(req, 400, "invalid-parameter", "after pages order=oldest; use before", "after");
+		return false;
+	}
 	return true;
 }
 

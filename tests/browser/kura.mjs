@@ -2,10 +2,12 @@
 // from npm without any browser download), a real `kura serve --no-tls` on a free loopback
 // port with the demo tenant and public_url http://localhost:PORT (a secure context for
 // WebAuthn), Chromium with the flags this machine needs, and one run wrapper that always
-// stops the server and the browser and fails when kura serve does not exit 0.
+// stops the server and the browser and fails when kura serve does not exit 0. With
+// { smtp: true } a real SMTP server on loopback (python3 -m aiosmtpd, Maildir; the same one
+// as the integration harness, KURA_IT_PYTHON) receives kura's mail: ctx.mail.wait(to).
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +21,27 @@ const freePort = () => new Promise((resolve, reject) => {
   s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
 
+// A mail of the Maildir file: headers (names lowercased, RFC 2047 subjects decoded) and the
+// body (kura sends it base64) as text.
+function parseMail(raw) {
+  const at = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') : raw.indexOf('\n\n');
+  const head = raw.slice(0, at).replace(/\r?\n[ \t]+/g, ' ');
+  const headers = {};
+  for (const line of head.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const words = (v) => (v || '').replace(/=\?utf-8\?b\?([^?]*)\?=\s*/gi, (_, b) => Buffer.from(b, 'base64').toString('utf8'));
+  let body = raw.slice(at).trim();
+  if (/base64/i.test(headers['content-transfer-encoding'] || '')) body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  return { headers, to: headers.to || '', subject: words(headers.subject), body };
+}
+
 // Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, data, demoPw,
-// kura, chromium (playwright's), launch() -> a browser closed at the end }. Exits the process.
-// opts.smtpPort: kura's mail relay (smtp.mjs's sink), polled every second; else none.
-// opts.configure(data), when given, may add to kura.conf before the server starts.
+// kura, chromium (playwright's), launch() -> a browser closed at the end, mail (with opts.smtp):
+// { wait(to) -> the next unread mail whose To: contains `to` } }. Exits the process.
+// opts.smtp: start aiosmtpd on loopback (ctx.mail); opts.smtpPort instead: kura's mail relay is
+// a sink the test runs itself (smtp.mjs). opts.configure(data) may add to kura.conf before start.
 export async function run(name, kura, main, opts = {}) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
@@ -38,15 +57,44 @@ export async function run(name, kura, main, opts = {}) {
   const root = mkdtempSync(join(tmpdir(), `kura-${name}-`));
   const data = join(root, 'data');
   const browsers = [];
-  let server = null, log = '', code = 0;
+  let server = null, smtp = null, log = '', code = 0;
 
   try {
+    let mailConf = opts.smtpPort ? `smtp_url = smtp://127.0.0.1:${opts.smtpPort}\npoll_seconds = 1\n`
+      : 'smtp_url = smtp://127.0.0.1:9\n', mail = null;
+    if (opts.smtp) {
+      const maildir = join(root, 'maildir');
+      const smtpPort = await freePort();
+      smtp = spawn(process.env.KURA_IT_PYTHON || '/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`,
+        '-c', 'aiosmtpd.handlers.Mailbox', maildir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      smtp.stderr.on('data', (d) => { log += `smtp: ${d}`; });
+      for (let i = 0; ; i++) {
+        const up = await new Promise((r) => { const c = createConnection(smtpPort, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); });
+        if (up) break;
+        if (i > 100 || smtp.exitCode !== null) throw new Error('the SMTP server (python3 -m aiosmtpd) did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      mailConf = `smtp_url = smtp://127.0.0.1:${smtpPort}\npoll_seconds = 1\n`;
+      mail = {
+        // waits (up to 60 s) for a new message to `to`; it is marked as read (moved to cur/)
+        async wait(to) {
+          for (let i = 0; i < 600; i++) {
+            const dir = join(maildir, 'new');
+            for (const f of existsSync(dir) ? readdirSync(dir).sort() : []) {
+              const m = parseMail(readFileSync(join(dir, f), 'utf8'));
+              if (m.to.includes(to)) { renameSync(join(dir, f), join(maildir, 'cur', f)); return m; }
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          throw new Error(`no mail to ${to} arrived`);
+        },
+      };
+    }
     const out = execFileSync(kura, ['init', '--data', data, '--demo'], { encoding: 'utf8' });
     const demoPw = /password: (\S+)/.exec(out)?.[1];
     if (!demoPw) throw new Error('kura init --demo printed no password');
     appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
-      '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\n' +
-      (opts.smtpPort ? `smtp_url = smtp://127.0.0.1:${opts.smtpPort}\npoll_seconds = 1\n` : 'smtp_url = smtp://127.0.0.1:9\n'));
+      '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\n' + mailConf);
     if (opts.configure) opts.configure(data);
     server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -63,7 +111,7 @@ export async function run(name, kura, main, opts = {}) {
       browsers.push(b);
       return b;
     };
-    await main({ origin, data, demoPw, kura, chromium, launch });
+    await main({ origin, data, demoPw, chromium, launch, mail, kura });
   } catch (e) {
     console.error(`${name}: FAIL:`, e);
     code = 1;
@@ -72,6 +120,11 @@ export async function run(name, kura, main, opts = {}) {
   if (server && server.exitCode === null) {
     const exited = new Promise((r) => server.once('exit', r));
     server.kill('SIGTERM');
+    await exited;
+  }
+  if (smtp && smtp.exitCode === null) {
+    const exited = new Promise((r) => smtp.once('exit', r));
+    smtp.kill('SIGTERM');
     await exited;
   }
   if (server && server.exitCode !== 0 && code === 0) {

@@ -5,7 +5,8 @@
  * refusals that leave the invitation usable, single use; managers invite users by API;
  * permissions of users; suspend/resume/delete ending sessions at once; a manager cannot
  * remove, suspend or demote themselves or the last active manager; the tenant's contract;
- * the account list's paging; lockout and unlock (operator and manager); a password change
+ * the account list's paging, its details (last sign-in, MFA state, lock) and search;
+ * lockout and unlock (operator and manager); a password change
  * ending the other sessions; idle session expiry.
  */
 #include <setjmp.h>
@@ -522,6 +523,147 @@ static void test_account_list_paging(void **state)
 	it_response_free(r);
 }
 
+/* The item of login in r's "items", or NULL. */
+static json_t *item_of(const struct it_response *r, const char *login)
+{
+	json_t *items = json_object_get(r->json, "items");
+	size_t i;
+
+	for (i = 0; i < json_array_size(items); i++)
+		if (!strcmp(it_json_str(json_array_get(items, i), "login"), login))
+			return json_array_get(items, i);
+	return NULL;
+}
+
+/* GET path answers 200 with exactly the logins (in order, comma-separated) and total. */
+static void expect_logins(struct it_server *s, const struct it_session *mgr, const char *path,
+			  const char *logins, json_int_t total)
+{
+	struct it_response *r = it_get(s, mgr, path);
+	json_t *items;
+	char got[512] = "";
+	size_t i;
+
+	IT_ASSERT_STATUS(r, 200);
+	items = json_object_get(r->json, "items");
+	for (i = 0; i < json_array_size(items); i++) {
+		if (i)
+			strcat(got, ",");
+		strcat(got, it_json_str(json_array_get(items, i), "login"));
+	}
+	if (strcmp(got, logins) || json_integer_value(json_object_get(r->json, "total")) != total)
+		print_error("%s: got [%s] total %lld, want [%s] total %lld\n", path, got,
+			    (long long)json_integer_value(json_object_get(r->json, "total")), logins,
+			    (long long)total);
+	assert_string_equal(got, logins);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "total")), total);
+	it_response_free(r);
+}
+
+/* The managers' view of each account (C1, C3): last sign-in time and address, the second
+ * factors enrolled (counts, never a secret), the lock's end; and the server-side search by
+ * login, name or e-mail, role and status (locked included) with the total for paging. */
+static void test_account_list_details_and_filter(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr;
+	struct it_response *r;
+	json_t *a, *mfa;
+	char *secret, code[8], longq[300];
+	int i;
+
+	make_alpha(s, &mgr);
+	it_create_account(s, &mgr, "alpha", "bob", "user", USER_PW, NULL);
+	it_create_account(s, &mgr, "alpha", "dave", "user", USER_PW, NULL);
+	r = it_send(s, &mgr, "POST", "/api/v1/accounts",
+		    json_pack("{s:s, s:s, s:s, s:s}", "login", "carol", "email", "carol@beta.example.org",
+			      "role", "manager", "display_name", "Carol Example"));
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	for (i = 0; i < 5; i++)
+		IT_ASSERT_LOGIN(s, "alpha", "dave", "wrong-password-42", 401, NULL);
+	/* the manager enrols TOTP: ten recovery codes come with it */
+	r = it_send(s, &mgr, "POST", "/api/v1/me/mfa/totp", json_pack("{s:s}", "password", MGR_PW));
+	IT_ASSERT_STATUS(r, 201);
+	secret = strdup(it_json_str(r->json, "secret"));
+	it_response_free(r);
+	it_totp_wait_mid_step();
+	it_totp_code(secret, NULL, code);
+	r = it_send(s, &mgr, "POST", "/api/v1/me/mfa/totp/confirm", json_pack("{s:s}", "code", code));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+
+	r = it_get(s, &mgr, "/api/v1/accounts");
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "total")), 4);
+	assert_null(strstr(r->body, secret));
+	assert_null(strstr(r->body, "password_hash"));
+	/* bob signed in (it_create_account logs in) from the loopback address */
+	a = item_of(r, "bob");
+	assert_non_null(a);
+	assert_string_equal(it_json_str(a, "last_login_ip"), "127.0.0.1");
+	assert_true(json_is_string(json_object_get(a, "last_login_at")));
+	assert_true(json_is_null(json_object_get(a, "locked_until")));
+	mfa = json_object_get(a, "mfa");
+	assert_true(json_is_false(json_object_get(mfa, "enrolled")));
+	assert_true(json_is_false(json_object_get(mfa, "totp")));
+	assert_int_equal(json_integer_value(json_object_get(mfa, "security_keys")), 0);
+	assert_int_equal(json_integer_value(json_object_get(mfa, "recovery_codes_remaining")), 0);
+	/* the manager: TOTP and ten recovery codes */
+	mfa = json_object_get(item_of(r, MGR), "mfa");
+	assert_true(json_is_true(json_object_get(mfa, "enrolled")));
+	assert_true(json_is_true(json_object_get(mfa, "totp")));
+	assert_int_equal(json_integer_value(json_object_get(mfa, "recovery_codes_remaining")), 10);
+	/* dave: locked, with the time it ends */
+	a = item_of(r, "dave");
+	assert_true(json_is_true(json_object_get(a, "locked")));
+	assert_true(json_is_string(json_object_get(a, "locked_until")));
+	/* carol: invited, never signed in */
+	a = item_of(r, "carol");
+	assert_string_equal(it_json_str(a, "last_login_ip"), "");
+	assert_true(json_is_null(json_object_get(a, "last_login_at")));
+	it_response_free(r);
+	r = it_get(s, &mgr, "/api/v1/accounts/dave");
+	IT_ASSERT_STATUS(r, 200);
+	assert_true(json_is_string(json_object_get(r->json, "locked_until")));
+	assert_non_null(json_object_get(r->json, "mfa"));
+	it_response_free(r);
+
+	/* search: login, display name (any case), e-mail; LIKE's own characters are literal */
+	expect_logins(s, &mgr, "/api/v1/accounts?q=bo", "bob", 1);
+	expect_logins(s, &mgr, "/api/v1/accounts?q=CAROL%20ex", "carol", 1);
+	expect_logins(s, &mgr, "/api/v1/accounts?q=beta.example", "carol", 1);
+	expect_logins(s, &mgr, "/api/v1/accounts?q=%25", "", 0);
+	expect_logins(s, &mgr, "/api/v1/accounts?q=b_b", "", 0);
+	expect_logins(s, &mgr, "/api/v1/accounts?role=manager", "carol," MGR, 2);
+	expect_logins(s, &mgr, "/api/v1/accounts?status=invited", "carol", 1);
+	expect_logins(s, &mgr, "/api/v1/accounts?status=locked", "dave", 1);
+	expect_logins(s, &mgr, "/api/v1/accounts?role=user&status=active", "bob,dave", 2);
+	/* paging keeps the total of all matches */
+	expect_logins(s, &mgr, "/api/v1/accounts?role=user&limit=1&offset=1", "dave", 2);
+	expect_logins(s, &mgr, "/api/v1/accounts?q=&role=&status=", "bob,carol," MGR ",dave", 4);
+	/* bad filters change nothing and name the parameter */
+	r = it_get(s, &mgr, "/api/v1/accounts?status=deleted");
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	assert_string_equal(it_json_str(r->json, "field"), "status");
+	it_response_free(r);
+	r = it_get(s, &mgr, "/api/v1/accounts?role=admin");
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	memset(longq, 'a', sizeof(longq));
+	memcpy(longq, "/api/v1/accounts?q=", 19);
+	longq[19 + 255] = '\0';
+	r = it_get(s, &mgr, longq);
+	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+	it_response_free(r);
+	/* the unlock clears the lock's end */
+	r = it_send(s, &mgr, "POST", "/api/v1/accounts/dave/unlock", NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	expect_logins(s, &mgr, "/api/v1/accounts?status=locked", "", 0);
+	free(secret);
+}
+
 static void test_lockout_and_unlock(void **state)
 {
 	struct it_server *s = *state;
@@ -720,6 +862,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tenant_contract, it_setup_server,
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_account_list_paging, it_setup_server,
+						it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_account_list_details_and_filter, it_setup_server,
 						it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_lockout_and_unlock, it_setup_server,
 						it_teardown_server),

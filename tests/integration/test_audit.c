@@ -74,6 +74,36 @@ static void test_query_is_tenant_scoped(void **state)
 	assert_int_equal(json_array_size(json_object_get(r->json, "events")), 2);
 	assert_true(json_is_integer(json_object_get(r->json, "next_after")));
 	it_response_free(r);
+	/* newest first (the portal's Logs page): pages by before=, the same records reversed */
+	{
+		struct it_response *all = it_get(w->s, &w->amgr, "/api/v1/audit?limit=1000");
+		json_t *asc = json_object_get(all->json, "events");
+		size_t n = json_array_size(asc), k;
+		json_int_t before;
+		char path[96];
+
+		IT_ASSERT_STATUS(all, 200);
+		r = it_get(w->s, &w->amgr, "/api/v1/audit?order=newest&limit=2");
+		IT_ASSERT_STATUS(r, 200);
+		assert_int_equal(json_array_size(json_object_get(r->json, "events")), 2);
+		assert_null(json_object_get(r->json, "next_after"));
+		for (k = 0; k < 2; k++)
+			assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(r->json, "events"), k), "seq")),
+					 json_integer_value(json_object_get(json_array_get(asc, n - 1 - k), "seq")));
+		before = json_integer_value(json_object_get(r->json, "next_before"));
+		assert_int_equal(before, json_integer_value(json_object_get(json_array_get(asc, n - 2), "seq")));
+		it_response_free(r);
+		snprintf(path, sizeof(path), "/api/v1/audit?order=newest&limit=1000&before=%lld", (long long)before);
+		r = it_get(w->s, &w->amgr, path);
+		IT_ASSERT_STATUS(r, 200);
+		/* the rest of the chain, newest first */
+		assert_int_equal(json_array_size(json_object_get(r->json, "events")), n - 2);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(r->json, "events"), 0), "seq")),
+				 before - 1);
+		assert_true(json_is_null(json_object_get(r->json, "next_before")));
+		it_response_free(r);
+		it_response_free(all);
+	}
 }
 
 static void test_users_cannot_read_the_log(void **state)
@@ -120,7 +150,9 @@ static void test_bad_parameters(void **state)
 		"/api/v1/audit?from=yesterday", "/api/v1/audit?to=2026-13-01T00:00:00Z",
 		"/api/v1/audit?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
 		"/api/v1/audit/export?format=xml", "/api/v1/audit/export?from=2026-11-01",
-		"/api/v1/me/logins?limit=100000",
+		"/api/v1/me/logins?limit=100000", "/api/v1/audit?order=random",
+		"/api/v1/audit?before=5", "/api/v1/audit?order=newest&before=0",
+		"/api/v1/audit?order=newest&after=3",
 	};
 	size_t i;
 

@@ -1,0 +1,4 @@
+-- Where each account last signed in (C1: the managers' accounts page shows the time and the
+-- address of the last sign-in). Written with last_login_us by a completed login (password
+-- alone, or password and second factor); '' for never, and for logins before this migration.
+ALTER TABLE accounts ADD COLUMN last_login_ip TEXT NOT NULL DEFAULT '';
