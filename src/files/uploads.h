@@ -13,7 +13,8 @@
 #include "crypto/filecrypt.h"
 #include "files/files.h"
 
-#define UPLOAD_TOKEN_LEN 32            /* hex characters of a 128-bit random token */
+#define UPLOAD_TOKEN_LEN 32            /* hex characters of a 128-bit token */
+#define UPLOADS_URL_PREFIX "/api/v1/uploads/"
 
 struct upload_info {
 	int64_t id, tenant_id, account_id, parent_id, length, offset, key_version;
@@ -36,6 +37,12 @@ int uploads_create(struct files *f, struct db *db, const struct actor *who, int6
  * any other (another account's, another tenant's, expired, malformed token). */
 int uploads_get(struct db *db, int64_t tenant_id, int64_t account_id, const char *token,
 		struct upload_info *ret) KURA_WUR;
+/* The unexpired uploads of account_id in tenant_id (at most KURA_UPLOADS_PER_ACCOUNT_MAX),
+ * oldest first, as a JSON array of {url, name, content_type, folder_id, folder_path, length,
+ * offset, created_at, expires_at}; url is UPLOADS_URL_PREFIX + the token, derived again from
+ * the upload's file key (null when that cannot be done). */
+int uploads_list(struct files *f, struct db *db, int64_t tenant_id, int64_t account_id,
+		 json_t **ret) KURA_WUR;
 /* The upload's file key (FILECRYPT_KEY_BYTES). */
 int uploads_file_key(struct files *f, struct db *db, const struct upload_info *u,
 		     unsigned char *ret_key) KURA_WUR;

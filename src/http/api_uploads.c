@@ -10,6 +10,8 @@
  *   HEAD    /api/v1/uploads/{id}   Upload-Offset (durable), Upload-Length, Upload-Expires
  *   PATCH   /api/v1/uploads/{id}   bytes at Upload-Offset; Upload-Checksum: sha256 <base64>
  *   DELETE  /api/v1/uploads/{id}   termination
+ *   GET     /api/v1/uploads        (not tus) the caller's own unfinished uploads in this tenant,
+ *                                  with their URLs, so a reloaded page can resume them
  *
  * The offset a PATCH acknowledges is what is durable: whole 64 KiB chunks, sealed and
  * fsync'ed, and recorded (files/uploads.c). The piece of an unfinished chunk at the end of a
@@ -575,7 +577,24 @@ static enum MHD_Result api_upload_delete(struct request *req)
 	return http_empty(req, 204);
 }
 
+/* ---- the caller's unfinished uploads (JSON; not part of tus) ---- */
+
+static enum MHD_Result api_uploads_list(struct request *req)
+{
+	json_t *items = NULL;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	r = uploads_list(req->srv->files, req->db, TENANT(req), req->session.account.id, &items);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, json_pack("{s:o, s:I}", "items", items, "max",
+					     (json_int_t)KURA_UPLOADS_PER_ACCOUNT_MAX));
+}
+
 const struct route api_uploads_routes[] = {
+	{ "GET", "/api/v1/uploads", api_uploads_list, 0, PERM_FILES_WRITE },
 	{ "OPTIONS", "/api/v1/uploads", api_uploads_options, 0, PERM_FILES_WRITE },
 	{ "POST", "/api/v1/uploads", api_uploads_create, R_STREAM, PERM_FILES_WRITE },
 	{ "GET", "/api/v1/uploads/*", api_upload_head, 0, PERM_FILES_WRITE },
