@@ -379,6 +379,8 @@ export async function files(view) {
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
       onProgress: (sent, total) => { u.sent = sent; u.bar.max = total || 1; u.bar.value = sent; bump(); },
+      // known once created: an upload running here is not listed as unfinished
+      onUploadUrlAvailable: () => { u.url = upl.url; },
       onSuccess: () => { u.done(t('done'), true); resolve(); },
       onError: (e) => {
         const st = e && e.originalResponse ? e.originalResponse.getStatus() : 0;
@@ -490,8 +492,9 @@ export async function files(view) {
   const unfinishedLoad = async () => {
     const r = await api('GET', '/api/v1/uploads');
     if (!r.ok) return;
-    const active = new Set(uploads.filter((u) => !u.finished).map((u) => u.url).filter((x) => x));
-    const items = r.data.items.filter((it) => !active.has(it.url));
+    const path = (x) => new window.URL(x, location.href).pathname;
+    const active = new Set(uploads.filter((u) => !u.finished && u.url).map((u) => path(u.url)));
+    const items = r.data.items.filter((it) => !it.url || !active.has(path(it.url)));
     unfinished.hidden = !items.length;
     unfinished.querySelector('ul').replaceChildren(...items.map((it) => {
       const bar = h('progress', { max: it.length || 1, value: it.offset, 'aria-label': `${t('progress')}: ${it.name}` });
