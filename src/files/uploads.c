@@ -35,7 +35,7 @@
 
 #define UPLOAD_COLS \
 	"id, tenant_id, account_id, parent_id, length, next_offset, key_version, created_us," \
-	" expires_us, part_id, name, content_type, wrapped_key, header"
+	" expires_us, part_id, name, content_type, wrapped_key, header, prefix_sha256"
 
 static void upload_token_hash(const char *token, char ret[crypto_hash_sha256_BYTES * 2 + 1])
 {
@@ -87,6 +87,7 @@ static void read_upload(struct db_stmt *st, void *ret)
 		memcpy(u->header, p, n);
 	else
 		u->key_version = -1;
+	str_copy(u->prefix_sha256, sizeof(u->prefix_sha256), db_text(st, 14) ? db_text(st, 14) : "");
 }
 
 static void random_hex(char *out, size_t n_hex)
@@ -118,7 +119,7 @@ static int audit_upload(struct db *db, const struct actor *who, const struct upl
 
 int uploads_create(struct files *f, struct db *db, const struct actor *who, int64_t tenant_id,
 		   int64_t parent_id, const char *name, const char *content_type, int64_t length,
-		   char *ret_token, struct upload_info *ret)
+		   const char *prefix_sha256, char *ret_token, struct upload_info *ret)
 {
 	unsigned char tkey[TENANT_KEY_BYTES];
 	unsigned char *fkey = NULL;
@@ -147,6 +148,9 @@ int uploads_create(struct files *f, struct db *db, const struct actor *who, int6
 	u.created_us = now;
 	u.expires_us = now + (int64_t)KURA_UPLOAD_EXPIRY_S * 1000000;
 	str_copy(u.content_type, sizeof(u.content_type), content_type);
+	if (prefix_sha256 && !uploads_prefix_valid(prefix_sha256))
+		return -EINVAL;
+	str_copy(u.prefix_sha256, sizeof(u.prefix_sha256), prefix_sha256 ? prefix_sha256 : "");
 	random_hex(u.part_id, BLOB_PART_ID_LEN);
 
 	fkey = secmem_alloc(FILECRYPT_KEY_BYTES);
@@ -197,12 +201,14 @@ int uploads_create(struct files *f, struct db *db, const struct actor *who, int6
 	if (r == 0)
 		r = db_insert(db, &u.id, "INSERT INTO uploads (tenant_id, account_id, token_hash, part_id,"
 				       " parent_id, name, content_type, length, next_offset, alg, key_version,"
-				       " wrapped_key, header, created_us, expires_us) VALUES ($1, $2, $3, $4,"
-				       " $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14) RETURNING id",
-			      "iittittitibbii", tenant_id, u.account_id, hash, u.part_id, parent_id,
+				       " wrapped_key, header, created_us, expires_us, prefix_sha256) VALUES ($1,"
+				       " $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15)"
+				       " RETURNING id",
+			      "iittittitibbiit", tenant_id, u.account_id, hash, u.part_id, parent_id,
 			      u.name, u.content_type, length,
 			      filecrypt_alg_name((enum filecrypt_alg)u.header[7]), u.key_version,
-			      u.wrapped, sizeof(u.wrapped), u.header, sizeof(u.header), now, u.expires_us);
+			      u.wrapped, sizeof(u.wrapped), u.header, sizeof(u.header), now, u.expires_us,
+			      *u.prefix_sha256 ? u.prefix_sha256 : NULL);
 	if (r == 0)
 		r = audit_upload(db, who, &u, "upload.create");
 	if (r == 0)
@@ -224,6 +230,18 @@ out:
 	}
 	sodium_memzero(token, sizeof(token));
 	return r;
+}
+
+bool uploads_prefix_valid(const char *hex)
+{
+	size_t i;
+
+	if (!hex || strlen(hex) != UPLOAD_PREFIX_HEX)
+		return false;
+	for (i = 0; i < UPLOAD_PREFIX_HEX; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false;
+	return true;
 }
 
 int uploads_get(struct db *db, int64_t tenant_id, int64_t account_id, const char *token,
@@ -253,11 +271,12 @@ static json_t *listed_json(const struct upload_info *u, const char *token, const
 	str_printf(url, sizeof(url), "%s%s", UPLOADS_URL_PREFIX, token);
 	clock_format_utc(u->created_us, created, sizeof(created));
 	clock_format_utc(u->expires_us, expires, sizeof(expires));
-	return json_pack("{s:o, s:s, s:s, s:I, s:s?, s:I, s:I, s:s, s:s}", "url",
+	return json_pack("{s:o, s:s, s:s, s:I, s:s?, s:I, s:I, s:s, s:s, s:s?}", "url",
 			 *token ? json_string(url) : json_null(), "name", u->name, "content_type",
 			 u->content_type, "folder_id", (json_int_t)u->parent_id, "folder_path", folder_path,
 			 "length", (json_int_t)u->length, "offset", (json_int_t)u->offset, "created_at",
-			 created, "expires_at", expires);
+			 created, "expires_at", expires, "prefix_sha256",
+			 *u->prefix_sha256 ? u->prefix_sha256 : NULL);
 }
 
 int uploads_list(struct files *f, struct db *db, int64_t tenant_id, int64_t account_id,
@@ -292,7 +311,7 @@ int uploads_list(struct files *f, struct db *db, int64_t tenant_id, int64_t acco
 		      (int64_t)KURA_UPLOADS_PER_ACCOUNT_MAX);
 	while (n < KURA_UPLOADS_PER_ACCOUNT_MAX && (r = db_step(st)) > 0) {
 		read_upload(st, &rows[n]);
-		str_copy(hashes[n], sizeof(hashes[n]), db_text(st, 14) ? db_text(st, 14) : "");
+		str_copy(hashes[n], sizeof(hashes[n]), db_text(st, 15) ? db_text(st, 15) : "");
 		n++;
 	}
 	db_done(st);

@@ -384,7 +384,8 @@ struct metadata {
 	char name[4 * KURA_FILE_NAME_MAX + 1];   /* before NFC (NFD is longer) */
 	char type[KURA_CONTENT_TYPE_MAX + 1];
 	char folder[24];
-	bool has_name, has_type, has_folder;
+	char prefix[UPLOAD_PREFIX_HEX + 2];   /* one more: a longer value is refused, not cut */
+	bool has_name, has_type, has_folder, has_prefix;
 };
 
 /* One "key base64" pair of Upload-Metadata into its field; -EINVAL for a bad pair. Unknown
@@ -401,6 +402,8 @@ static int metadata_pair(struct metadata *m, const char *key, size_t key_len, co
 	} else if ((key_len == 8 && !strncmp(key, "filetype", 8)) ||
 		   (key_len == 12 && !strncmp(key, "content_type", 12))) {
 		out = m->type, cap = sizeof(m->type), has = &m->has_type;
+	} else if (key_len == 13 && !strncmp(key, "prefix_sha256", 13)) {
+		out = m->prefix, cap = sizeof(m->prefix), has = &m->has_prefix;
 	} else if ((key_len == 6 && !strncmp(key, "folder", 6)) ||
 		   (key_len == 9 && !strncmp(key, "parent_id", 9))) {
 		out = m->folder, cap = sizeof(m->folder), has = &m->has_folder;
@@ -491,6 +494,10 @@ static enum MHD_Result api_uploads_create(struct request *req)
 		r = parse_count(m.folder, &parent) && parent > 0 ? 0 : -ENOENT;
 	if (r < 0)
 		return uploads_error(req, r);
+	if (m.has_prefix && !uploads_prefix_valid(m.prefix))
+		return http_problem(req, 400, "invalid-field",
+				    "prefix_sha256 must be the SHA-256 of the first bytes in lower-case hex",
+				    "Upload-Metadata");
 	if (m.has_type && !files_content_type_valid(m.type))
 		return http_problem(req, 400, "invalid-field",
 				    "filetype must be type/subtype in printable ASCII, at most 127 bytes",
@@ -499,7 +506,8 @@ static enum MHD_Result api_uploads_create(struct request *req)
 	if (!c)
 		return http_internal_error(req, -ENOMEM);
 	r = uploads_create(req->srv->files, req->db, &req->actor, TENANT(req), parent, m.name,
-			   m.has_type ? m.type : NULL, length, token, &c->info);
+			   m.has_type ? m.type : NULL, length, m.has_prefix ? m.prefix : NULL, token,
+			   &c->info);
 	if (r == -ENOENT)
 		return http_problem(req, 404, "not-found", "no such folder", "folder");
 	if (r < 0)

@@ -316,7 +316,15 @@ await run('files.test', process.argv[2], async ({ origin, demoPw, launch }) => {
   const resumeLi = '#unfinished li[data-name="再開テスト.bin"]';
   let [chooser] = await Promise.all([ja.waitForEvent('filechooser'), ja.click(`${resumeLi} button.resume`)]);
   await chooser.setFiles({ name: '再開テスト.bin', mimeType: 'application/octet-stream', buffer: big.subarray(1) });
-  await ja.waitForSelector('#msg:has-text("別のファイルです")');
+  await ja.waitForSelector('#msg:has-text("名前と大きさが一致しません")');
+  await ja.waitForSelector(resumeLi);
+  // the same name and size, other bytes: refused by the first bytes' hash, still listed
+  assert.match(listed.prefix_sha256, /^[0-9a-f]{64}$/);
+  const other = Buffer.from(big);
+  other[100] ^= 1;
+  [chooser] = await Promise.all([ja.waitForEvent('filechooser'), ja.click(`${resumeLi} button.resume`)]);
+  await chooser.setFiles({ name: '再開テスト.bin', mimeType: 'application/octet-stream', buffer: other });
+  await ja.waitForSelector('#msg:has-text("先頭の内容が一致しません")');
   await ja.waitForSelector(resumeLi);
   // the same file, by keyboard: Enter on the resume button
   const patches = [];

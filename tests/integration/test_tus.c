@@ -599,7 +599,7 @@ static void test_list_unfinished(void **state)
 	struct it_world *w = *state;
 	const struct it_session *others[] = { &w->amgr, &w->bmgr };
 	struct it_response *r;
-	char loc[IT_STR], gone[IT_STR], path[64];
+	char loc[IT_STR], gone[IT_STR], path[64], prefix[80];
 	json_t *items, *it, *body;
 	long long folder;
 	size_t i;
@@ -622,7 +622,15 @@ static void test_list_unfinished(void **state)
 		snprintf(f, sizeof(f), "%lld", folder);
 		b64(f, strlen(f), f64, sizeof(f64));
 		snprintf(len, sizeof(len), "Upload-Length: %d", DATA_LEN);
-		snprintf(meta, sizeof(meta), "Upload-Metadata: filename %s,folder %s", name64, f64);
+		unsigned char h[crypto_hash_sha256_BYTES];
+		char hex[crypto_hash_sha256_BYTES * 2 + 1], hex64[128];
+
+		crypto_hash_sha256(h, data, CHUNK);
+		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		b64(hex, strlen(hex), hex64, sizeof(hex64));
+		snprintf(prefix, sizeof(prefix), "%s", hex);
+		snprintf(meta, sizeof(meta), "Upload-Metadata: filename %s,folder %s,prefix_sha256 %s", name64,
+			 f64, hex64);
 		r = tus(w->s, &w->auser, "POST", "/api/v1/uploads", (const char *const[]){ len, meta, NULL }, NULL, 0);
 		IT_ASSERT_STATUS(r, 201);
 		assert_non_null(hdr(r, "Location", loc, sizeof(loc)));
@@ -653,12 +661,33 @@ static void test_list_unfinished(void **state)
 	assert_int_equal(json_integer_value(json_object_get(it, "offset")), CHUNK);
 	assert_non_null(it_json_str(it, "created_at"));
 	assert_non_null(it_json_str(it, "expires_at"));
+	assert_string_equal(it_json_str(it, "prefix_sha256"), prefix);
 	it = json_array_get(items, 1);
 	assert_string_equal(it_json_str(it, "url"), gone);
+	assert_true(json_is_null(json_object_get(it, "prefix_sha256")));
 	assert_string_equal(it_json_str(it, "folder_path"), "/");
 	assert_int_equal(json_integer_value(json_object_get(it, "offset")), 0);
 	json_decref(items);
 
+	/* a prefix_sha256 that is not one: 400, nothing made */
+	{
+		const char *bad[] = { "YWJj", /* "abc" */
+				      /* 64 upper-case hex characters */
+				      "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUYwMTIzNDU2Nzg5QUJDREVGMDEyMzQ1Njc4OUFCQ0RFRg==" };
+
+		for (i = 0; i < 2; i++) {
+			char meta[256];
+
+			snprintf(meta, sizeof(meta), "Upload-Metadata: filename eC5iaW4=,prefix_sha256 %s", bad[i]);
+			r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+				(const char *const[]){ "Upload-Length: 5", meta, NULL }, NULL, 0);
+			IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+			it_response_free(r);
+		}
+		items = listed(w->s, &w->auser);
+		assert_int_equal(json_array_size(items), 2);
+		json_decref(items);
+	}
 	/* nobody else sees them: not the tenant's manager, not another tenant */
 	for (i = 0; i < 2; i++) {
 		items = listed(w->s, others[i]);

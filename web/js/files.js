@@ -53,10 +53,22 @@ strings({
   resumeSame: ['再開 (同じファイルを選択)', 'Resume (choose the same file)'],
   discard: ['破棄', 'Discard'], discarded: ['破棄しました。', 'Discarded.'],
   notSame: ['別のファイルです (名前と大きさが一致しません): ', 'Not the same file (name and size differ): '],
+  notSameContent: ['別のファイルです (先頭の内容が一致しません): ', 'Not the same file (its first bytes differ): '],
   cannotResume: ['このアップロードは再開できません。破棄してください。', 'This upload cannot be resumed; discard it.'],
   into: ['保存先: ', 'Into: '], ofBytes: [' / ', ' of '], expiresAt: ['期限: ', 'Expires: '],
   resuming: ['再開中', 'resuming'],
 });
+
+// the SHA-256 (hex) of a file's first min(64 KiB, size) bytes: sent with a new upload
+// (prefix_sha256), compared when a listed one is resumed with a file chosen again; null
+// where the browser has no WebCrypto (not a secure context)
+export const PREFIX_BYTES = 65536;
+export async function prefixSha256(file) {
+  const subtle = window.crypto && window.crypto.subtle;
+  if (!subtle) return null;
+  const d = new Uint8Array(await subtle.digest('SHA-256', await file.slice(0, PREFIX_BYTES).arrayBuffer()));
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 const folderId = () => new URLSearchParams(location.search).get('folder') || 'root';
 const kindPath = (it) => (it.kind === 'folder' ? 'folders' : 'files');
@@ -369,11 +381,19 @@ export async function files(view) {
     overallText.textContent = `${t('overall')}: ${Math.floor((100 * sent) / (total || 1))}%`;
   };
   const csrf = () => sessionStorage.getItem('kura_csrf') || '';
-  const tusOne = (u) => new Promise((resolve) => {
+  const tusOne = async (u) => {
+    const metadata = { filename: u.file.name, filetype: u.file.type || 'application/octet-stream', folder: String(u.folder) };
+    if (!u.url) {
+      const prefix = await prefixSha256(u.file).catch(() => null);
+      if (prefix) metadata.prefix_sha256 = prefix;
+    }
+    return tusStart(u, metadata);
+  };
+  const tusStart = (u, metadata) => new Promise((resolve) => {
     const opts = {
       endpoint: '/api/v1/uploads',
       headers: { 'X-CSRF-Token': csrf() },
-      metadata: { filename: u.file.name, filetype: u.file.type || 'application/octet-stream', folder: String(u.folder) },
+      metadata,
       chunkSize: TUS_CHUNK,
       retryDelays: RETRY_DELAYS,
       storeFingerprintForResuming: false,
@@ -522,15 +542,20 @@ export async function files(view) {
     }));
   };
   unfinished.append(h('h2', { id: 'unfinished-title' }, t('unfinished')), h('p', { class: 'muted' }, t('unfinishedHelp')), h('ul', {}));
-  resumeInput.addEventListener('change', () => {
+  resumeInput.addEventListener('change', async () => {
     const file = resumeInput.files[0], it = resumeFor;
     resumeInput.value = '';
     resumeFor = null;
     if (!file || !it) return;
-    // the same file: its name (NFC, as the server stores it) and size
+    // the same file: its name (NFC, as the server stores it), its size, and its first bytes
+    // when the upload was made with their hash
     if (nfc(file.name) !== nfc(it.name) || file.size !== it.length) {
       say(t('notSame') + `${file.name} (${file.size} B) ≠ ${it.name} (${it.length} B)`);
       return;
+    }
+    if (it.prefix_sha256) {
+      const mine = await prefixSha256(file).catch(() => null);
+      if (mine && mine !== it.prefix_sha256) { say(t('notSameContent') + file.name); return; }
     }
     enqueue([{ file, folder: it.folder_id, url: it.url, path: (it.folder_path && it.folder_path !== '/' ? it.folder_path.slice(1) + '/' : '') + it.name }]);
     unfinishedLoad();
