@@ -11,8 +11,11 @@
  * sent). The last chunk is sealed at completion, and the part becomes a blob and the file is
  * recorded exactly as a PUT upload (files_upload_commit), the row deleted in that transaction.
  *
- * SECURITY: the URL token is 128 random bits; the database holds only its SHA-256, and a
- * lookup names tenant and account too, so another account's or tenant's token is not found.
+ * SECURITY: the URL token is 128 bits derived from the upload's random file key (a keyed
+ * BLAKE2b of a fixed label, so it says nothing of the key); the database holds only its
+ * SHA-256, and a lookup names tenant and account too, so another account's or tenant's token
+ * is not found. Deriving it lets uploads_list give the owner its upload URLs back after a
+ * page reload (the browser keeps nothing), by unwrapping each key again.
  * The file key is random per upload, wrapped under the tenant key like a file's; the part
  * holds ciphertext only. One request at a time writes an upload (uploads_claim).
  */
@@ -32,7 +35,7 @@
 
 #define UPLOAD_COLS \
 	"id, tenant_id, account_id, parent_id, length, next_offset, key_version, created_us," \
-	" expires_us, part_id, name, content_type, wrapped_key, header"
+	" expires_us, part_id, name, content_type, wrapped_key, header, prefix_sha256"
 
 static void upload_token_hash(const char *token, char ret[crypto_hash_sha256_BYTES * 2 + 1])
 {
@@ -40,6 +43,19 @@ static void upload_token_hash(const char *token, char ret[crypto_hash_sha256_BYT
 
 	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
 	hex_encode(h, sizeof(h), ret);
+}
+
+#define UPLOAD_TOKEN_LABEL "kura tus upload url token v1"
+
+/* The URL token of the upload whose file key is fkey: UPLOAD_TOKEN_LEN hex characters. */
+static void upload_token_of(const unsigned char *fkey, char ret[UPLOAD_TOKEN_LEN + 1])
+{
+	unsigned char t[UPLOAD_TOKEN_LEN / 2];
+
+	crypto_generichash(t, sizeof(t), (const unsigned char *)UPLOAD_TOKEN_LABEL,
+			   strlen(UPLOAD_TOKEN_LABEL), fkey, FILECRYPT_KEY_BYTES);
+	hex_encode(t, sizeof(t), ret);
+	sodium_memzero(t, sizeof(t));
 }
 
 static void read_upload(struct db_stmt *st, void *ret)
@@ -71,6 +87,7 @@ static void read_upload(struct db_stmt *st, void *ret)
 		memcpy(u->header, p, n);
 	else
 		u->key_version = -1;
+	str_copy(u->prefix_sha256, sizeof(u->prefix_sha256), db_text(st, 14) ? db_text(st, 14) : "");
 }
 
 static void random_hex(char *out, size_t n_hex)
@@ -102,7 +119,7 @@ static int audit_upload(struct db *db, const struct actor *who, const struct upl
 
 int uploads_create(struct files *f, struct db *db, const struct actor *who, int64_t tenant_id,
 		   int64_t parent_id, const char *name, const char *content_type, int64_t length,
-		   char *ret_token, struct upload_info *ret)
+		   const char *prefix_sha256, char *ret_token, struct upload_info *ret)
 {
 	unsigned char tkey[TENANT_KEY_BYTES];
 	unsigned char *fkey = NULL;
@@ -131,14 +148,17 @@ int uploads_create(struct files *f, struct db *db, const struct actor *who, int6
 	u.created_us = now;
 	u.expires_us = now + (int64_t)KURA_UPLOAD_EXPIRY_S * 1000000;
 	str_copy(u.content_type, sizeof(u.content_type), content_type);
-	random_hex(token, UPLOAD_TOKEN_LEN);
+	if (prefix_sha256 && !uploads_prefix_valid(prefix_sha256))
+		return -EINVAL;
+	str_copy(u.prefix_sha256, sizeof(u.prefix_sha256), prefix_sha256 ? prefix_sha256 : "");
 	random_hex(u.part_id, BLOB_PART_ID_LEN);
-	upload_token_hash(token, hash);
 
 	fkey = secmem_alloc(FILECRYPT_KEY_BYTES);
 	if (!fkey)
 		return -ENOMEM;
 	randombytes_buf(fkey, FILECRYPT_KEY_BYTES);
+	upload_token_of(fkey, token);
+	upload_token_hash(token, hash);
 	enc = filecrypt_enc_new(fkey, filecrypt_default_alg());
 	if (!enc) {
 		r = -ENOMEM;
@@ -181,12 +201,14 @@ int uploads_create(struct files *f, struct db *db, const struct actor *who, int6
 	if (r == 0)
 		r = db_insert(db, &u.id, "INSERT INTO uploads (tenant_id, account_id, token_hash, part_id,"
 				       " parent_id, name, content_type, length, next_offset, alg, key_version,"
-				       " wrapped_key, header, created_us, expires_us) VALUES ($1, $2, $3, $4,"
-				       " $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14) RETURNING id",
-			      "iittittitibbii", tenant_id, u.account_id, hash, u.part_id, parent_id,
+				       " wrapped_key, header, created_us, expires_us, prefix_sha256) VALUES ($1,"
+				       " $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15)"
+				       " RETURNING id",
+			      "iittittitibbiit", tenant_id, u.account_id, hash, u.part_id, parent_id,
 			      u.name, u.content_type, length,
 			      filecrypt_alg_name((enum filecrypt_alg)u.header[7]), u.key_version,
-			      u.wrapped, sizeof(u.wrapped), u.header, sizeof(u.header), now, u.expires_us);
+			      u.wrapped, sizeof(u.wrapped), u.header, sizeof(u.header), now, u.expires_us,
+			      *u.prefix_sha256 ? u.prefix_sha256 : NULL);
 	if (r == 0)
 		r = audit_upload(db, who, &u, "upload.create");
 	if (r == 0)
@@ -210,6 +232,18 @@ out:
 	return r;
 }
 
+bool uploads_prefix_valid(const char *hex)
+{
+	size_t i;
+
+	if (!hex || strlen(hex) != UPLOAD_PREFIX_HEX)
+		return false;
+	for (i = 0; i < UPLOAD_PREFIX_HEX; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false;
+	return true;
+}
+
 int uploads_get(struct db *db, int64_t tenant_id, int64_t account_id, const char *token,
 		struct upload_info *ret)
 {
@@ -226,6 +260,95 @@ int uploads_get(struct db *db, int64_t tenant_id, int64_t account_id, const char
 				   " AND tenant_id = $2 AND account_id = $3 AND expires_us > $4",
 			       "tiii", hash, tenant_id, account_id, clock_now_us()),
 		      read_upload, ret);
+}
+
+/* One listed upload as JSON (url null when no token can be given). */
+static json_t *listed_json(const struct upload_info *u, const char *token, const char *folder_path)
+{
+	char url[sizeof(UPLOADS_URL_PREFIX) + UPLOAD_TOKEN_LEN], created[CLOCK_RFC3339_LEN],
+		expires[CLOCK_RFC3339_LEN];
+
+	str_printf(url, sizeof(url), "%s%s", UPLOADS_URL_PREFIX, token);
+	clock_format_utc(u->created_us, created, sizeof(created));
+	clock_format_utc(u->expires_us, expires, sizeof(expires));
+	return json_pack("{s:o, s:s, s:s, s:I, s:s?, s:I, s:I, s:s, s:s, s:s?}", "url",
+			 *token ? json_string(url) : json_null(), "name", u->name, "content_type",
+			 u->content_type, "folder_id", (json_int_t)u->parent_id, "folder_path", folder_path,
+			 "length", (json_int_t)u->length, "offset", (json_int_t)u->offset, "created_at",
+			 created, "expires_at", expires, "prefix_sha256",
+			 *u->prefix_sha256 ? u->prefix_sha256 : NULL);
+}
+
+int uploads_list(struct files *f, struct db *db, int64_t tenant_id, int64_t account_id,
+		 json_t **ret)
+{
+	struct upload_info *rows = NULL;
+	char (*hashes)[crypto_hash_sha256_BYTES * 2 + 1] = NULL;
+	char token[UPLOAD_TOKEN_LEN + 1], again[crypto_hash_sha256_BYTES * 2 + 1];
+	const size_t path_size = KURA_FOLDER_DEPTH_MAX * (KURA_FILE_NAME_MAX + 1) + 1;
+	unsigned char *key = NULL;
+	char *path = NULL;
+	json_t *arr = NULL;
+	struct db_stmt *st;
+	size_t n = 0, i;
+	int r = 0;
+
+	if (!f || !db || !ret)
+		return -EINVAL;
+	*ret = NULL;
+	rows = calloc(KURA_UPLOADS_PER_ACCOUNT_MAX, sizeof(*rows));
+	hashes = calloc(KURA_UPLOADS_PER_ACCOUNT_MAX, sizeof(*hashes));
+	path = malloc(path_size);
+	key = secmem_alloc(FILECRYPT_KEY_BYTES);
+	arr = json_array();
+	if (!rows || !hashes || !path || !key || !arr) {
+		r = -ENOMEM;
+		goto out;
+	}
+	st = db_query(db, "SELECT " UPLOAD_COLS ", token_hash FROM uploads WHERE tenant_id = $1"
+			  " AND account_id = $2 AND expires_us > $3 ORDER BY created_us, id LIMIT $4",
+		      "iiii", tenant_id, account_id, clock_now_us(),
+		      (int64_t)KURA_UPLOADS_PER_ACCOUNT_MAX);
+	while (n < KURA_UPLOADS_PER_ACCOUNT_MAX && (r = db_step(st)) > 0) {
+		read_upload(st, &rows[n]);
+		str_copy(hashes[n], sizeof(hashes[n]), db_text(st, 15) ? db_text(st, 15) : "");
+		n++;
+	}
+	db_done(st);
+	if (r < 0)
+		goto out;
+	r = 0;
+	for (i = 0; i < n && r == 0; i++) {
+		json_t *o;
+		int k;
+
+		token[0] = '\0';
+		/* the token is derived again from the file key; one that does not unwrap, or an
+		 * upload made before tokens were derived (a random one), gets no URL: it expires */
+		if (uploads_file_key(f, db, &rows[i], key) == 0) {
+			upload_token_of(key, token);
+			upload_token_hash(token, again);
+			if (sodium_memcmp(again, hashes[i], sizeof(again)) != 0)
+				token[0] = '\0';
+		}
+		/* the folder's path ("/" for the root); null when it is gone meanwhile */
+		k = files_node_path(db, tenant_id, rows[i].parent_id, path, path_size);
+		o = listed_json(&rows[i], token, k < 0 ? NULL : *path ? path : "/");
+		if (!o || json_array_append_new(arr, o))
+			r = -ENOMEM;
+	}
+out:
+	sodium_memzero(token, sizeof(token));
+	secmem_free(key, FILECRYPT_KEY_BYTES);
+	free(path);
+	free(hashes);
+	free(rows);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
 }
 
 int uploads_file_key(struct files *f, struct db *db, const struct upload_info *u,

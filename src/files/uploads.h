@@ -13,7 +13,10 @@
 #include "crypto/filecrypt.h"
 #include "files/files.h"
 
-#define UPLOAD_TOKEN_LEN 32            /* hex characters of a 128-bit random token */
+#define UPLOAD_TOKEN_LEN 32            /* hex characters of a 128-bit token */
+#define UPLOADS_URL_PREFIX "/api/v1/uploads/"
+#define UPLOAD_PREFIX_HEX 64           /* prefix_sha256: hex SHA-256 of the first bytes */
+#define UPLOAD_PREFIX_BYTES 65536      /* ... of the first min(this, length) bytes (client-side) */
 
 struct upload_info {
 	int64_t id, tenant_id, account_id, parent_id, length, offset, key_version;
@@ -23,19 +26,30 @@ struct upload_info {
 	char content_type[KURA_CONTENT_TYPE_MAX + 1];
 	unsigned char wrapped[WRAPPED_KEY_BYTES];
 	unsigned char header[FILECRYPT_HEADER_BYTES];
+	char prefix_sha256[UPLOAD_PREFIX_HEX + 1];   /* "" when the client sent none */
 };
 
 /* A new upload of length bytes as name (NFC'd) into folder parent_id, for who (an account):
  * the checks of a PUT upload (name, type, folder, quota from length, free-space reserve),
  * a fresh file key and an empty part; expires KURA_UPLOAD_EXPIRY_S from now; the record
- * upload.create. ret_token gets the URL token (UPLOAD_TOKEN_LEN + 1 bytes). */
+ * upload.create. prefix_sha256 (NULL or UPLOAD_PREFIX_HEX lower-case hex, else -EINVAL) is
+ * what the client says the first bytes hash to; kept and listed, not checked here. ret_token
+ * gets the URL token (UPLOAD_TOKEN_LEN + 1 bytes). */
 int uploads_create(struct files *f, struct db *db, const struct actor *who, int64_t tenant_id,
 		   int64_t parent_id, const char *name, const char *content_type, int64_t length,
-		   char *ret_token, struct upload_info *ret) KURA_WUR;
+		   const char *prefix_sha256, char *ret_token, struct upload_info *ret) KURA_WUR;
+/* A prefix_sha256 value: UPLOAD_PREFIX_HEX characters of 0-9a-f. */
+bool uploads_prefix_valid(const char *hex);
 /* The unexpired upload of this token that belongs to account_id of tenant_id; -ENOENT for
  * any other (another account's, another tenant's, expired, malformed token). */
 int uploads_get(struct db *db, int64_t tenant_id, int64_t account_id, const char *token,
 		struct upload_info *ret) KURA_WUR;
+/* The unexpired uploads of account_id in tenant_id (at most KURA_UPLOADS_PER_ACCOUNT_MAX),
+ * oldest first, as a JSON array of {url, name, content_type, folder_id, folder_path, length,
+ * offset, created_at, expires_at}; url is UPLOADS_URL_PREFIX + the token, derived again from
+ * the upload's file key (null when that cannot be done). */
+int uploads_list(struct files *f, struct db *db, int64_t tenant_id, int64_t account_id,
+		 json_t **ret) KURA_WUR;
 /* The upload's file key (FILECRYPT_KEY_BYTES). */
 int uploads_file_key(struct files *f, struct db *db, const struct upload_info *u,
 		     unsigned char *ret_key) KURA_WUR;

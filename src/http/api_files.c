@@ -277,9 +277,11 @@ static enum MHD_Result api_search(struct request *req)
 static enum MHD_Result api_folder_create(struct request *req)
 {
 	const char *name = NULL;
+	int reuse = -1;
 	const struct field spec[] = {
 		{ .name = "name", .kind = FIELD_STRING, .required = true, .max_chars = KURA_FILE_NAME_MAX,
 		  .ret_str = &name },
+		{ .name = "reuse", .kind = FIELD_BOOL, .ret_bool = &reuse },
 	};
 	struct file_node parent, n;
 	enum MHD_Result res;
@@ -290,6 +292,11 @@ static enum MHD_Result api_folder_create(struct request *req)
 	r = node_of_path(req, &parent);
 	if (r == 0)
 		r = files_mkdir(req->db, &req->actor, TENANT(req), parent.id, name, &n);
+	/* reuse: a folder of that name is the answer (200, nothing changes), as mkdir -p; an
+	 * uploaded folder tree merges into the folders that exist. A file of that name stays 409. */
+	if (r == -EEXIST && reuse == 1 && files_lookup(req->db, TENANT(req), parent.id, name, &n) == 0 &&
+	    n.kind == NODE_FOLDER)
+		return node_answer(req, 200, &n);
 	if (r < 0)
 		return files_error(req, r, "name");
 	return node_answer(req, 201, &n);

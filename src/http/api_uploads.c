@@ -10,6 +10,8 @@
  *   HEAD    /api/v1/uploads/{id}   Upload-Offset (durable), Upload-Length, Upload-Expires
  *   PATCH   /api/v1/uploads/{id}   bytes at Upload-Offset; Upload-Checksum: sha256 <base64>
  *   DELETE  /api/v1/uploads/{id}   termination
+ *   GET     /api/v1/uploads        (not tus) the caller's own unfinished uploads in this tenant,
+ *                                  with their URLs, so a reloaded page can resume them
  *
  * The offset a PATCH acknowledges is what is durable: whole 64 KiB chunks, sealed and
  * fsync'ed, and recorded (files/uploads.c). The piece of an unfinished chunk at the end of a
@@ -382,7 +384,8 @@ struct metadata {
 	char name[4 * KURA_FILE_NAME_MAX + 1];   /* before NFC (NFD is longer) */
 	char type[KURA_CONTENT_TYPE_MAX + 1];
 	char folder[24];
-	bool has_name, has_type, has_folder;
+	char prefix[UPLOAD_PREFIX_HEX + 2];   /* one more: a longer value is refused, not cut */
+	bool has_name, has_type, has_folder, has_prefix;
 };
 
 /* One "key base64" pair of Upload-Metadata into its field; -EINVAL for a bad pair. Unknown
@@ -399,6 +402,8 @@ static int metadata_pair(struct metadata *m, const char *key, size_t key_len, co
 	} else if ((key_len == 8 && !strncmp(key, "filetype", 8)) ||
 		   (key_len == 12 && !strncmp(key, "content_type", 12))) {
 		out = m->type, cap = sizeof(m->type), has = &m->has_type;
+	} else if (key_len == 13 && !strncmp(key, "prefix_sha256", 13)) {
+		out = m->prefix, cap = sizeof(m->prefix), has = &m->has_prefix;
 	} else if ((key_len == 6 && !strncmp(key, "folder", 6)) ||
 		   (key_len == 9 && !strncmp(key, "parent_id", 9))) {
 		out = m->folder, cap = sizeof(m->folder), has = &m->has_folder;
@@ -489,6 +494,10 @@ static enum MHD_Result api_uploads_create(struct request *req)
 		r = parse_count(m.folder, &parent) && parent > 0 ? 0 : -ENOENT;
 	if (r < 0)
 		return uploads_error(req, r);
+	if (m.has_prefix && !uploads_prefix_valid(m.prefix))
+		return http_problem(req, 400, "invalid-field",
+				    "prefix_sha256 must be the SHA-256 of the first bytes in lower-case hex",
+				    "Upload-Metadata");
 	if (m.has_type && !files_content_type_valid(m.type))
 		return http_problem(req, 400, "invalid-field",
 				    "filetype must be type/subtype in printable ASCII, at most 127 bytes",
@@ -497,7 +506,8 @@ static enum MHD_Result api_uploads_create(struct request *req)
 	if (!c)
 		return http_internal_error(req, -ENOMEM);
 	r = uploads_create(req->srv->files, req->db, &req->actor, TENANT(req), parent, m.name,
-			   m.has_type ? m.type : NULL, length, token, &c->info);
+			   m.has_type ? m.type : NULL, length, m.has_prefix ? m.prefix : NULL, token,
+			   &c->info);
 	if (r == -ENOENT)
 		return http_problem(req, 404, "not-found", "no such folder", "folder");
 	if (r < 0)
@@ -575,7 +585,24 @@ static enum MHD_Result api_upload_delete(struct request *req)
 	return http_empty(req, 204);
 }
 
+/* ---- the caller's unfinished uploads (JSON; not part of tus) ---- */
+
+static enum MHD_Result api_uploads_list(struct request *req)
+{
+	json_t *items = NULL;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	r = uploads_list(req->srv->files, req->db, TENANT(req), req->session.account.id, &items);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_json(req, 200, json_pack("{s:o, s:I}", "items", items, "max",
+					     (json_int_t)KURA_UPLOADS_PER_ACCOUNT_MAX));
+}
+
 const struct route api_uploads_routes[] = {
+	{ "GET", "/api/v1/uploads", api_uploads_list, 0, PERM_FILES_WRITE },
 	{ "OPTIONS", "/api/v1/uploads", api_uploads_options, 0, PERM_FILES_WRITE },
 	{ "POST", "/api/v1/uploads", api_uploads_create, R_STREAM, PERM_FILES_WRITE },
 	{ "GET", "/api/v1/uploads/*", api_upload_head, 0, PERM_FILES_WRITE },

@@ -538,6 +538,30 @@ static void test_rename_move_conflicts(void **state)
 	r = it_send(w->s, &w->auser, "POST", "/api/v1/folders/root/children", json_pack("{s:s}", "name", "b.txt"));
 	IT_ASSERT_PROBLEM(r, 409, "conflict");
 	it_response_free(r);
+	/* reuse: the folder of that name is the answer (200, the same id, nothing recorded);
+	 * a file of that name is still a conflict; without reuse a conflict as before */
+	{
+		long long n_mkdir = it_audit_count(w->s, &w->amgr, "action=folder.create");
+
+		r = it_send(w->s, &w->auser, "POST", "/api/v1/folders/root/children",
+			    json_pack("{s:s, s:b}", "name", "outer", "reuse", 1));
+		IT_ASSERT_STATUS(r, 200);
+		assert_int_equal(json_integer_value(json_object_get(r->json, "id")), outer);
+		it_response_free(r);
+		assert_int_equal(it_audit_count(w->s, &w->amgr, "action=folder.create"), n_mkdir);
+		r = it_send(w->s, &w->auser, "POST", "/api/v1/folders/root/children",
+			    json_pack("{s:s, s:b}", "name", "b.txt", "reuse", 1));
+		IT_ASSERT_PROBLEM(r, 409, "conflict");
+		it_response_free(r);
+		r = it_send(w->s, &w->auser, "POST", "/api/v1/folders/root/children",
+			    json_pack("{s:s, s:b}", "name", "outer", "reuse", 0));
+		IT_ASSERT_PROBLEM(r, 409, "conflict");
+		it_response_free(r);
+		r = it_send(w->s, &w->auser, "POST", "/api/v1/folders/root/children",
+			    json_pack("{s:s, s:b}", "name", "fresh", "reuse", 1));
+		IT_ASSERT_STATUS(r, 201);
+		it_response_free(r);
+	}
 }
 
 static void expect_404(struct it_server *s, const struct it_session *sess, const char *method,

@@ -6,7 +6,8 @@
  * mismatch (460, nothing kept), termination, expiry (test clock), the quota at creation
  * (507), another account's or tenant's upload (404), and the committed file downloaded
  * byte-identical (also across a tenant key rotation), with the audit records upload.create, upload.terminate, upload.expire and
- * file.upload.
+ * file.upload. GET /api/v1/uploads lists the caller's own unfinished uploads with their URLs
+ * (what a reloaded page resumes from), across a key rotation and a restart.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -578,6 +579,137 @@ static void test_tus_js_client(void **state)
 	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.terminate"), 1);
 }
 
+/* The caller's listed uploads (GET /api/v1/uploads); the caller decrefs. */
+static json_t *listed(struct it_server *s, const struct it_session *sess)
+{
+	struct it_response *r = it_get(s, sess, "/api/v1/uploads");
+	json_t *items;
+
+	IT_ASSERT_STATUS(r, 200);
+	assert_non_null(r->json);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "max")), 64);
+	items = json_incref(json_object_get(r->json, "items"));
+	assert_true(json_is_array(items));
+	it_response_free(r);
+	return items;
+}
+
+static void test_list_unfinished(void **state)
+{
+	struct it_world *w = *state;
+	const struct it_session *others[] = { &w->amgr, &w->bmgr };
+	struct it_response *r;
+	char loc[IT_STR], gone[IT_STR], path[64], prefix[80];
+	json_t *items, *it, *body;
+	long long folder;
+	size_t i;
+
+	items = listed(w->s, &w->auser);
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	/* one in a folder, cut after a chunk; one in the root, never written */
+	body = json_pack("{s:s}", "name", "受信フォルダー");
+	r = it_request(w->s, &(struct it_request){ .method = "POST", .path = "/api/v1/folders/root/children",
+						   .cookie = w->auser.token, .csrf = w->auser.csrf, .json = body });
+	IT_ASSERT_STATUS(r, 201);
+	folder = (long long)json_integer_value(json_object_get(r->json, "id"));
+	it_response_free(r);
+	json_decref(body);
+	{
+		char len[64], meta[IT_STR * 2], name64[IT_STR], f[32], f64[64];
+
+		b64(FILE_NAME, strlen(FILE_NAME), name64, sizeof(name64));
+		snprintf(f, sizeof(f), "%lld", folder);
+		b64(f, strlen(f), f64, sizeof(f64));
+		snprintf(len, sizeof(len), "Upload-Length: %d", DATA_LEN);
+		unsigned char h[crypto_hash_sha256_BYTES];
+		char hex[crypto_hash_sha256_BYTES * 2 + 1], hex64[128];
+
+		crypto_hash_sha256(h, data, CHUNK);
+		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		b64(hex, strlen(hex), hex64, sizeof(hex64));
+		snprintf(prefix, sizeof(prefix), "%s", hex);
+		snprintf(meta, sizeof(meta), "Upload-Metadata: filename %s,folder %s,prefix_sha256 %s", name64,
+			 f64, hex64);
+		r = tus(w->s, &w->auser, "POST", "/api/v1/uploads", (const char *const[]){ len, meta, NULL }, NULL, 0);
+		IT_ASSERT_STATUS(r, 201);
+		assert_non_null(hdr(r, "Location", loc, sizeof(loc)));
+		it_response_free(r);
+	}
+	r = patch(w->s, &w->auser, loc, 0, CHUNK + 10, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	assert_int_equal(create(w->s, &w->auser, "later.bin", 77, gone, sizeof(gone)), 201);
+
+	/* the key rotates and the server restarts: the URLs stay what they were */
+	{
+		json_t *j = NULL;
+
+		assert_int_equal(it_admin(w->s, &j, "tenant", "rotate-key", "alpha", NULL), 0);
+		json_decref(j);
+	}
+	assert_int_equal(it_server_restart(w->s), 0);
+	items = listed(w->s, &w->auser);
+	assert_int_equal(json_array_size(items), 2);
+	it = json_array_get(items, 0);
+	assert_string_equal(it_json_str(it, "url"), loc);
+	assert_string_equal(it_json_str(it, "name"), FILE_NAME);
+	assert_string_equal(it_json_str(it, "content_type"), "application/octet-stream");
+	assert_string_equal(it_json_str(it, "folder_path"), "/受信フォルダー");
+	assert_int_equal(json_integer_value(json_object_get(it, "folder_id")), folder);
+	assert_int_equal(json_integer_value(json_object_get(it, "length")), DATA_LEN);
+	assert_int_equal(json_integer_value(json_object_get(it, "offset")), CHUNK);
+	assert_non_null(it_json_str(it, "created_at"));
+	assert_non_null(it_json_str(it, "expires_at"));
+	assert_string_equal(it_json_str(it, "prefix_sha256"), prefix);
+	it = json_array_get(items, 1);
+	assert_string_equal(it_json_str(it, "url"), gone);
+	assert_true(json_is_null(json_object_get(it, "prefix_sha256")));
+	assert_string_equal(it_json_str(it, "folder_path"), "/");
+	assert_int_equal(json_integer_value(json_object_get(it, "offset")), 0);
+	json_decref(items);
+
+	/* a prefix_sha256 that is not one: 400, nothing made */
+	{
+		const char *bad[] = { "YWJj", /* "abc" */
+				      /* 64 upper-case hex characters */
+				      "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUYwMTIzNDU2Nzg5QUJDREVGMDEyMzQ1Njc4OUFCQ0RFRg==" };
+
+		for (i = 0; i < 2; i++) {
+			char meta[256];
+
+			snprintf(meta, sizeof(meta), "Upload-Metadata: filename eC5iaW4=,prefix_sha256 %s", bad[i]);
+			r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+				(const char *const[]){ "Upload-Length: 5", meta, NULL }, NULL, 0);
+			IT_ASSERT_PROBLEM(r, 400, "invalid-field");
+			it_response_free(r);
+		}
+		items = listed(w->s, &w->auser);
+		assert_int_equal(json_array_size(items), 2);
+		json_decref(items);
+	}
+	/* nobody else sees them: not the tenant's manager, not another tenant */
+	for (i = 0; i < 2; i++) {
+		items = listed(w->s, others[i]);
+		assert_int_equal(json_array_size(items), 0);
+		json_decref(items);
+	}
+
+	/* the listed URL resumes (from its offset) and terminates */
+	r = tus(w->s, &w->auser, "DELETE", gone, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	assert_int_equal(head_offset(w->s, &w->auser, loc), CHUNK);
+	r = patch(w->s, &w->auser, loc, CHUNK, DATA_LEN, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	items = listed(w->s, &w->auser);
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	snprintf(path, sizeof(path), "/受信フォルダー/%s", FILE_NAME);
+	assert_true(it_tree_id(w->s, &w->auser, path) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +723,7 @@ int main(void)
 						it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_expiry, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_tus_js_client, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_list_unfinished, it_setup_world, it_teardown_world),
 	};
 
 	if (sodium_init() < 0)
