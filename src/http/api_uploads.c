@@ -193,7 +193,7 @@ static enum MHD_Result patch_answer(struct request *req, struct patch_ctx *c, in
 	return http_empty(req, 204);
 }
 
-static enum MHD_Result patch_end(struct request *req)
+static enum MHD_Result patch_finish(struct request *req)
 {
 	struct patch_ctx *c = req->stream_ctx;
 	unsigned char got[crypto_hash_sha256_BYTES];
@@ -257,6 +257,24 @@ static void patch_abort(struct request *req, bool client_gone)
 		uploads_release(req->srv->files, c->info.id);
 	c->claimed = false;
 	sodium_memzero(&c->sha, sizeof(c->sha));
+}
+
+/* The claim ends before the answer is queued, not when the request is done: a client that
+ * sends its next PATCH as soon as it reads this answer (tus-js-client does, on a second
+ * connection) must not meet 423 while the finished request is still being torn down. The
+ * writer is closed first, so nothing of this request touches the part afterwards. */
+static enum MHD_Result patch_end(struct request *req)
+{
+	enum MHD_Result res = patch_finish(req);
+	struct patch_ctx *c = req->stream_ctx;
+
+	if (c) {
+		c->u = files_upload_abort(c->u);
+		if (c->claimed)
+			uploads_release(req->srv->files, c->info.id);
+		c->claimed = false;
+	}
+	return res;
 }
 
 static const struct stream_ops patch_ops = { patch_data, patch_end, patch_abort };

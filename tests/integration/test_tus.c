@@ -306,6 +306,28 @@ static void test_upload_in_pieces(void **state)
 	json_decref(ev);
 }
 
+/* A PATCH answered is a PATCH finished: the next one, sent the moment the answer is read, is
+ * never refused as "busy" (the claim used to end only when the answered request was torn down,
+ * after the client already had its 204). Many uploads in whole chunks, back to back. */
+static void test_back_to_back_patches(void **state)
+{
+	struct it_world *w = *state;
+	char loc[IT_STR], name[32];
+
+	for (int u = 0; u < 25; u++) {
+		snprintf(name, sizeof(name), "b2b-%d.bin", u);
+		assert_int_equal(create(w->s, &w->auser, name, DATA_LEN, loc, sizeof(loc)), 201);
+		for (size_t off = 0; off < DATA_LEN; off += CHUNK) {
+			size_t to = off + CHUNK < DATA_LEN ? off + CHUNK : DATA_LEN;
+			struct it_response *r = patch(w->s, &w->auser, loc, off, to, NULL);
+
+			IT_ASSERT_STATUS(r, 204);
+			assert_int_equal(hdr_int(r, "Upload-Offset"), (long long)to);
+			it_response_free(r);
+		}
+	}
+}
+
 static void test_creation_with_upload(void **state)
 {
 	struct it_world *w = *state;
@@ -716,6 +738,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_options_and_version, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_upload_in_pieces, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_creation_with_upload, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_back_to_back_patches, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_checksum_and_termination, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_other_accounts_get_404, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_quota_at_creation, it_setup_world, it_teardown_world),
