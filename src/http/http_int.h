@@ -189,6 +189,9 @@ enum MHD_Result http_respond_response(struct request *req, unsigned status,
 /* type is the slug after urn:kura:problem: ; field may be NULL */
 enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
 			     const char *detail, const char *field);
+/* The same with more members (extra, stolen; members of the problem itself win). */
+enum MHD_Result http_problem_with(struct request *req, unsigned status, const char *type,
+				  const char *detail, const char *field, json_t *extra);
 enum MHD_Result http_internal_error(struct request *req, int err);
 
 /* JSON body members by spec (fields.c): checks kinds and limits, refuses unknown members.

@@ -115,6 +115,7 @@ static const char *status_title(const char *type)
 		{ "weak-password", "The password is not acceptable" },
 		{ "authentication-required", "Authentication is required" },
 		{ "authentication-failed", "Authentication failed" },
+		{ "challenge-expired", "The sign-in step has expired or is used up; log in again" },
 		{ "csrf-token-invalid", "The CSRF token is missing or wrong" },
 		{ "permission-denied", "Permission denied" },
 		{ "password-change-required", "The password must be changed first" },
@@ -248,6 +249,12 @@ enum MHD_Result http_empty(struct request *req, unsigned status)
 enum MHD_Result http_problem(struct request *req, unsigned status, const char *type,
 			     const char *detail, const char *field)
 {
+	return http_problem_with(req, status, type, detail, field, NULL);
+}
+
+enum MHD_Result http_problem_with(struct request *req, unsigned status, const char *type,
+				  const char *detail, const char *field, json_t *extra)
+{
 	char urn[96];
 	json_t *obj;
 	char *text;
@@ -258,6 +265,7 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 		char line[512];
 
 		(void)field;
+		json_decref(extra);
 		if (status == 401)
 			http_add_header(req, "WWW-Authenticate", "Basic realm=\"kura\", charset=\"UTF-8\"");
 		str_printf(line, sizeof(line), "%s%s%s\n", status_title(type), detail ? ": " : "",
@@ -266,12 +274,18 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 	}
 	str_printf(urn, sizeof(urn), "urn:kura:problem:%s", type);
 	obj = json_pack("{s:s, s:s, s:i}", "type", urn, "title", status_title(type), "status", status);
-	if (!obj)
+	if (!obj) {
+		json_decref(extra);
 		return MHD_NO;
+	}
 	if (detail)
 		json_object_set_new(obj, "detail", json_string(detail));
 	if (field)
 		json_object_set_new(obj, "field", json_string(field));
+	if (extra) {
+		json_object_update_missing(obj, extra);
+		json_decref(extra);
+	}
 	json_object_set_new(obj, "request_id", json_string(req->request_id));
 	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);
