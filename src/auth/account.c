@@ -1181,6 +1181,32 @@ static int invitation_find(struct db *db, const char *token, int64_t *ret_id, in
 	return r;
 }
 
+/* Why a token of table (invitations or password_resets) is refused: "used" (or spent by a
+ * newer one), "expired", or "invalid" (unknown). Only the holder of the 256-bit token can
+ * ask, and learns nothing about any other token or account. */
+const char *token_refusal(struct db *db, bool reset, const char *token)
+{
+	unsigned char hash[TOKEN_HASH_BYTES];
+	struct db_stmt *st;
+	const char *why = "invalid";
+
+	if (!token_well_formed(token))
+		return why;
+	token_hash(token, hash);
+	st = db_query(db, reset ? "SELECT used_us IS NOT NULL, expires_us FROM password_resets WHERE token_hash = $1"
+				: "SELECT used_us IS NOT NULL, expires_us FROM invitations WHERE token_hash = $1",
+		      "b", hash, sizeof(hash));
+	if (db_step(st) > 0)
+		why = db_int(st, 0) ? "used" : db_int(st, 1) <= clock_now_us() ? "expired" : "invalid";
+	db_done(st);
+	return why;
+}
+
+const char *invitation_why(struct db *db, const char *token)
+{
+	return token_refusal(db, false, token);
+}
+
 int invitation_peek(struct db *db, const char *token, char *ret_tenant, size_t tenant_size,
 		    char *ret_login, size_t login_size, int64_t *ret_expires_us)
 {

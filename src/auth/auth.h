@@ -122,7 +122,11 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 			    int64_t account_id, const char *current, const char *new_password,
 			    int64_t keep_session_id, enum password_problem *ret_problem) KURA_WUR;
 
-/* Invitations. -ENOENT for an unknown, used or expired token (one answer for all). */
+/* Invitations. -ENOENT for an unknown, used or expired token; invitation_why() then tells
+ * which ("used", "expired" or "invalid") to the holder of the token, for the page. */
+const char *invitation_why(struct db *db, const char *token);
+/* The same for either kind of mailed token (reset true: password_resets). */
+const char *token_refusal(struct db *db, bool reset, const char *token);
 int invitation_peek(struct db *db, const char *token, char *ret_tenant, size_t tenant_size,
 		    char *ret_login, size_t login_size, int64_t *ret_expires_us) KURA_WUR;
 int invitation_accept(struct db *db, const struct actor *who, const char *token,

@@ -408,7 +408,8 @@ static enum MHD_Result api_me_patch(struct request *req)
 
 static enum MHD_Result weak_password(struct request *req, enum password_problem p, const char *field)
 {
-	return http_problem(req, 400, "weak-password", password_problem_text(p), field);
+	return http_problem_with(req, 400, "weak-password", password_problem_text(p), field,
+				 json_pack("{s:s}", "problem", password_problem_code(p)));
 }
 
 static enum MHD_Result api_me_password(struct request *req)
@@ -438,6 +439,13 @@ static enum MHD_Result api_me_password(struct request *req)
 	return http_empty(req, 204);
 }
 
+/* 410 with "reason": used, expired or invalid (auth.h invitation_why) */
+static enum MHD_Result invitation_gone(struct request *req)
+{
+	return http_problem_with(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL,
+				 json_pack("{s:s}", "reason", invitation_why(req->db, req->params[0])));
+}
+
 static enum MHD_Result api_invitation_get(struct request *req)
 {
 	char tenant[KURA_TENANT_CODE_MAX + 1], login[KURA_LOGIN_MAX + 1];
@@ -445,7 +453,7 @@ static enum MHD_Result api_invitation_get(struct request *req)
 	int r = invitation_peek(req->db, req->params[0], tenant, sizeof(tenant), login, sizeof(login), &expires);
 
 	if (r == -ENOENT)
-		return http_problem(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL);
+		return invitation_gone(req);
 	if (r < 0)
 		return http_internal_error(req, r);
 	return http_json(req, 200, json_pack("{s:s, s:s, s:o}", "tenant", tenant, "login", login,
@@ -467,7 +475,7 @@ static enum MHD_Result api_invitation_accept(struct request *req)
 		return res;
 	r = invitation_accept(req->db, &req->actor, req->params[0], password, &problem);
 	if (r == -ENOENT)
-		return http_problem(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL);
+		return invitation_gone(req);
 	if (r == -EINVAL)
 		return weak_password(req, problem, "password");
 	if (r < 0)

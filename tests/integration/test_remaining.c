@@ -7,7 +7,9 @@
  * code that does not exist answer the same status, type, members and counts, and lock at
  * the same attempt. The second step: remaining after wrong codes, "locked_until" once
  * locked, "challenge-expired" for an expired challenge (the test clock), and the recovery
- * codes left after a login with one.
+ * codes left after a login with one. The invitation and reset links: why a link is refused
+ * ("used", "expired" by the test clock, "invalid"), the reset link checked before a password
+ * is typed, and the weak-password "problem" slug the pages translate.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -238,11 +240,123 @@ static void test_second_step(void **state)
 #undef STEP1
 }
 
+/* Token after marker ("/invite/", "/reset/") in a mail, malloc'd. */
+static char *token_after(const char *text, const char *marker)
+{
+	const char *p = strstr(text, marker);
+
+	assert_non_null(p);
+	p += strlen(marker);
+	return strndup(p, strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"));
+}
+
+static void expect_gone(struct it_server *s, const char *method, const char *path, json_t *body,
+			const char *type, const char *reason)
+{
+	struct it_response *r = it_send(s, NULL, method, path, body);
+
+	IT_ASSERT_PROBLEM(r, 410, type);
+	assert_string_equal(it_json_str(r->json, "reason"), reason);
+	it_response_free(r);
+}
+
+static void test_link_reasons(void **state)
+{
+	struct it_server *s = *state;
+	struct it_session mgr;
+	struct it_response *r;
+	struct it_mail *m;
+	char path[256], path2[256], *tok, *old;
+
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
+	expect_gone(s, "GET", "/api/v1/invitations/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
+		    "invitation-invalid", "invalid");
+	expect_gone(s, "GET", "/api/v1/invitations/short", NULL, "invitation-invalid", "invalid");
+
+	/* an invitation: a weak password names its problem; accepted, the link is "used" */
+	r = it_send(s, &mgr, "POST", "/api/v1/accounts",
+		    json_pack("{s:s, s:s, s:s}", "login", "gina", "email", "gina@example.com", "role", "user"));
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	m = it_wait_for_mail(s, "gina@example.com", 30);
+	assert_non_null(m);
+	tok = token_after(m->body, "/invite/");
+	it_mail_free(m);
+	snprintf(path, sizeof(path), "/api/v1/invitations/%s", tok);
+	r = it_send(s, NULL, "POST", path, json_pack("{s:s}", "password", "short"));
+	IT_ASSERT_PROBLEM(r, 400, "weak-password");
+	assert_string_equal(it_json_str(r->json, "problem"), "too-short");
+	it_response_free(r);
+	r = it_send(s, NULL, "POST", path, json_pack("{s:s}", "password", "gina-gina-gina"));
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	expect_gone(s, "GET", path, NULL, "invitation-invalid", "used");
+	expect_gone(s, "POST", path, json_pack("{s:s}", "password", USER_PW), "invitation-invalid", "used");
+	free(tok);
+
+	/* another invitation, and a reset link, outlived by the clock (72 h, 30 min) */
+	r = it_send(s, &mgr, "POST", "/api/v1/accounts",
+		    json_pack("{s:s, s:s, s:s}", "login", "hank", "email", "hank@example.com", "role", "user"));
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	m = it_wait_for_mail(s, "hank@example.com", 30);
+	assert_non_null(m);
+	tok = token_after(m->body, "/invite/");
+	it_mail_free(m);
+	snprintf(path, sizeof(path), "/api/v1/invitations/%s", tok);
+	free(tok);
+	IT_EXPECT_GET(s, NULL, path, 200);
+
+	/* a reset: the link checked before the password; a newer request spends the older */
+	r = it_send(s, NULL, "POST", "/api/v1/password-reset", json_pack("{s:s, s:s}", "tenant", "alpha", "login", "boss"));
+	IT_ASSERT_STATUS(r, 202);
+	it_response_free(r);
+	m = it_wait_for_mail(s, "boss@", 30);
+	assert_non_null(m);
+	old = token_after(m->body, "/reset/");
+	it_mail_free(m);
+	snprintf(path2, sizeof(path2), "/api/v1/password-reset/%s", old);
+	r = it_get(s, NULL, path2);
+	IT_ASSERT_STATUS(r, 200);
+	assert_non_null(it_json_str(r->json, "expires_at"));
+	it_response_free(r);
+	r = it_send(s, NULL, "POST", "/api/v1/password-reset", json_pack("{s:s, s:s}", "tenant", "alpha", "login", "boss"));
+	IT_ASSERT_STATUS(r, 202);
+	it_response_free(r);
+	m = it_wait_for_mail(s, "boss@", 30);
+	assert_non_null(m);
+	tok = token_after(m->body, "/reset/");
+	it_mail_free(m);
+	expect_gone(s, "GET", path2, NULL, "reset-token-invalid", "used");
+	free(old);
+	r = it_send(s, NULL, "POST", "/api/v1/password-reset/short", json_pack("{s:s}", "password", USER_PW));
+	IT_ASSERT_PROBLEM(r, 410, "reset-token-invalid");
+	assert_string_equal(it_json_str(r->json, "reason"), "invalid");
+	it_response_free(r);
+	snprintf(path2, sizeof(path2), "/api/v1/password-reset/%s", tok);
+	free(tok);
+	r = it_send(s, NULL, "POST", path2, json_pack("{s:s}", "password", "passwordpassword"));
+	IT_ASSERT_PROBLEM(r, 400, "weak-password");
+	assert_string_equal(it_json_str(r->json, "problem"), "common");
+	it_response_free(r);
+	IT_EXPECT_GET(s, NULL, path2, 200);   /* a weak password leaves it usable */
+
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "260000", 1);   /* 72 h and a bit */
+	assert_int_equal(it_server_restart(s), 0);
+	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
+	expect_gone(s, "GET", path, NULL, "invitation-invalid", "expired");
+	expect_gone(s, "POST", path, json_pack("{s:s}", "password", USER_PW), "invitation-invalid", "expired");
+	expect_gone(s, "GET", path2, NULL, "reset-token-invalid", "expired");
+	expect_gone(s, "POST", path2, json_pack("{s:s}", "password", USER_PW), "reset-token-invalid", "expired");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_known_and_unknown_alike, it_setup_server, it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_second_step, it_setup_server, it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_link_reasons, it_setup_server, it_teardown_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
