@@ -97,6 +97,7 @@ function toPasswordStep(errKey) {
 
 async function done(data, method) {
   sessionStorage.setItem('kura_csrf', data.csrf_token);
+  show('notice', null);
   $('second').hidden = true;
   $('form').hidden = true;
   if (data.account.must_change_password) {
