@@ -1193,8 +1193,9 @@ const char *token_refusal(struct db *db, bool reset, const char *token)
 	if (!token_well_formed(token))
 		return why;
 	token_hash(token, hash);
-	st = db_query(db, reset ? "SELECT used_us IS NOT NULL, expires_us FROM password_resets WHERE token_hash = $1"
-				: "SELECT used_us IS NOT NULL, expires_us FROM invitations WHERE token_hash = $1",
+	st = db_query(db, reset ? "SELECT COALESCE(used_us, 0), expires_us FROM password_resets"
+				  " WHERE token_hash = $1"
+				: "SELECT COALESCE(used_us, 0), expires_us FROM invitations WHERE token_hash = $1",
 		      "b", hash, sizeof(hash));
 	if (db_step(st) > 0)
 		why = db_int(st, 0) ? "used" : db_int(st, 1) <= clock_now_us() ? "expired" : "invalid";
