@@ -69,6 +69,8 @@ function paintState() {
     h('li', {}, t('mCodesN').replace('{n}', d.recovery_codes_remaining)));
   $('totp').textContent = t(d.totp.enrolled ? 'mTotpRemove' : 'mTotpSetup');
   $('totp').className = d.totp.enrolled ? 'plain' : '';
+  // new recovery codes need a second factor to recover
+  $('regen').hidden = !d.totp.enrolled && !d.webauthn.count;
   const list = $('keys');
   list.replaceChildren();
   if (!d.webauthn.credentials.length) list.append(h('li', { class: 'muted' }, t('mNoKeys')));
