@@ -114,6 +114,9 @@ int reset_request(struct db *db, const struct actor *who, const char *tenant_cod
 /* Manager-forced: removes the password, ends sessions, revokes app passwords, mails a
  * link. -ENOENT unknown login, -EPERM for oneself or an invited account. */
 int reset_force(struct db *db, const struct actor *who, int64_t tenant_id, const char *login) KURA_WUR;
+/* A usable reset token's expiry, changing nothing: 0, or -ENOENT unknown, used or expired
+ * (token_refusal(db, true, token) tells which). */
+int reset_peek(struct db *db, const char *token, int64_t *ret_expires_us) KURA_WUR;
 /* Sets the password from a token: -ENOENT unknown, used or expired; -EINVAL weak (token
  * stays usable, *ret_problem says why). Ends every session of the account. */
 int reset_complete(struct db *db, const struct actor *who, const char *token,

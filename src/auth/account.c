@@ -717,10 +717,185 @@ static int attempt_right_tx(struct db *db, int64_t tenant_id, int64_t account_id
 
 /* How a refused attempt settles. */
 enum attempt_outcome {
-	ATTEMPT_NONE,     /* nothing was reserved: unknown account, or refused before the check */
+	ATTEMPT_NONE,     /* nothing was reserved: refused before the check */
 	ATTEMPT_WRONG,    /* a wrong secret: counts as a failure, and may lock */
-	ATTEMPT_RETURN,   /* not a guess (no password set, suspended, …): the reservation goes back */
+	ATTEMPT_RETURN,   /* not a guess (locked meanwhile, …): the reservation goes back */
+	ATTEMPT_MISS,     /* a login name without an account: counted in login_misses */
 };
+
+/* ---------------------------------------------------------------- standing
+ *
+ * A refused login answers where the login name stands: the wrong secrets left before the
+ * lock, or the end of the lock (issue 15). SECURITY: that must not tell which names exist.
+ * A name without an account is therefore counted in login_misses exactly as an account is
+ * in accounts (same window, threshold and duration: the tenant's policy, or the defaults
+ * for a tenant code that does not exist), "locks" the same way, and is refused unchecked
+ * while "locked"; every refusal of an existing account that is not about a wrong secret
+ * (no password set yet, suspended) counts as a wrong secret, so the count moves alike for
+ * every name. The table holds at most KURA_LOGIN_MISSES_MAX names; when full, the one
+ * changed longest ago goes (docs/security.md "Remaining tries" says what that leaves). */
+static void standing_of(const struct lockout_policy *pol, int64_t now, int64_t failed, int64_t start,
+			int64_t locked, struct login_standing *ret)
+{
+	if (locked > now) {
+		ret->remaining = 0;
+		ret->locked_until_us = locked;
+		return;
+	}
+	if (now - start > (int64_t)pol->window_s * 1000000)
+		failed = 0;
+	ret->locked_until_us = 0;
+	ret->remaining = failed >= (int64_t)pol->threshold ? 0 : (int64_t)pol->threshold - failed;
+}
+
+/* The row of a name without an account: 1 found, 0 none, <0 error. */
+static int miss_get(struct db *db, int64_t tenant_id, const char *tenant_code, const char *login,
+		    int64_t v[3])
+{
+	struct db_stmt *st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us"
+					  " FROM login_misses WHERE tenant_id = $1 AND tenant_code = $2"
+					  " AND login = $3", "itt", tenant_id, tenant_code, login);
+	int r = db_step(st);
+
+	if (r > 0) {
+		v[0] = db_int(st, 0);
+		v[1] = db_int(st, 1);
+		v[2] = db_int(st, 2);
+	}
+	db_done(st);
+	return r;
+}
+
+/* A wrong password for a name without an account, counted like an account's (see
+ * login_failed): nothing while "locked", else one more failure in the window, and the
+ * "lock" at the threshold. Inside the caller's transaction, with tenant_id's lock taken. */
+static int miss_failed_tx(struct db *db, int64_t tenant_id, const char *tenant_code, const char *login,
+			  const struct lockout_policy *pol)
+{
+	int64_t now = clock_now_us(), v[3] = { 0, 0, 0 }, n, start, locked = 0, count = 0;
+	struct db_stmt *st;
+	int r, found;
+
+	found = miss_get(db, tenant_id, tenant_code, login, v);
+	if (found < 0)
+		return found;
+	if (found && v[2] > now)
+		return 0;   /* "locked": refused unchecked, like a locked account */
+	if (!found || now - v[1] > (int64_t)pol->window_s * 1000000) {
+		n = 1;
+		start = now;
+	} else {
+		n = v[0] + 1;
+		start = v[1];
+	}
+	if (n >= (int64_t)pol->threshold) {
+		locked = now + (int64_t)pol->duration_s * 1000000;
+		n = 0;
+		start = 0;
+	}
+	if (found)
+		return db_exec(db, "UPDATE login_misses SET failed_count = $4, failed_window_start_us = $5,"
+				   " locked_until_us = $6, updated_us = $7 WHERE tenant_id = $1"
+				   " AND tenant_code = $2 AND login = $3",
+			       "ittiiii", tenant_id, tenant_code, login, n, start, locked, now);
+	/* bounded: when full, the name changed longest ago is forgotten */
+	st = db_query(db, "SELECT COUNT(*) FROM login_misses", "");
+	r = db_step(st);
+	if (r > 0)
+		count = db_int(st, 0);
+	db_done(st);
+	if (r < 0)
+		return r;
+	if (count >= KURA_LOGIN_MISSES_MAX) {
+		r = db_exec(db, "DELETE FROM login_misses WHERE updated_us <="
+				" (SELECT MIN(updated_us) FROM login_misses)", "");
+		if (r < 0)
+			return r;
+	}
+	return db_exec(db, "INSERT INTO login_misses (tenant_id, tenant_code, login, failed_count,"
+			   " failed_window_start_us, locked_until_us, updated_us)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		       "ittiiii", tenant_id, tenant_code, login, n, start, locked, now);
+}
+
+int account_standing_id(struct db *db, int64_t tenant_id, int64_t account_id, struct login_standing *ret)
+{
+	struct lockout_policy pol = lockout_defaults();
+	struct db_stmt *st;
+	int64_t v[3] = { 0, 0, 0 };
+	int r = lockout_policy_get(db, tenant_id, &pol);
+
+	if (r < 0)
+		return r;
+	st = db_query(db, "SELECT failed_count, failed_window_start_us, locked_until_us FROM accounts"
+			  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, account_id);
+	r = db_step(st);
+	if (r > 0) {
+		v[0] = db_int(st, 0);
+		v[1] = db_int(st, 1);
+		v[2] = db_int(st, 2);
+	}
+	db_done(st);
+	if (r < 0)
+		return r;
+	standing_of(&pol, clock_now_us(), v[0], v[1], v[2], ret);
+	return 0;
+}
+
+/* An inactive tenant is one that does not exist, for the login (account_authenticate). */
+static bool tenant_for_login(struct db *db, const char *tenant_code, struct tenant *t)
+{
+	return tenant_find(db, tenant_code, t) == 0 && !strcmp(t->status, "active");
+}
+
+int account_login_standing(struct db *db, const char *tenant_code, const char *login,
+			   struct login_standing *ret)
+{
+	struct lockout_policy pol = lockout_defaults();
+	int64_t v[3] = { 0, 0, 0 };
+	struct tenant t;
+	struct account a;
+	int r;
+
+	if (!tenant_for_login(db, tenant_code, &t)) {
+		r = miss_get(db, 0, tenant_code, login, v);
+	} else {
+		r = account_get(db, t.id, login, &a);
+		if (r == 0)
+			return account_standing_id(db, t.id, a.id, ret);
+		if (r != -ENOENT)
+			return r;
+		r = lockout_policy_get(db, t.id, &pol);
+		if (r == 0)
+			r = miss_get(db, t.id, "", login, v);
+	}
+	if (r < 0)
+		return r;
+	standing_of(&pol, clock_now_us(), v[0], v[1], v[2], ret);
+	return 0;
+}
+
+/* A login with a tenant code that names no active tenant: recorded, and counted as a name
+ * without an account (tenant 0, the code as typed) with the default policy. */
+static int unknown_tenant_failed(struct db *db, const struct actor *who, const char *tenant_code,
+				 const char *login)
+{
+	struct lockout_policy pol = lockout_defaults();
+	int r = db_begin(db);
+
+	if (r < 0)
+		return r;
+	r = db_lock_tenant(db, 0);
+	if (r == 0)
+		r = miss_failed_tx(db, 0, tenant_code, login, &pol);
+	if (r == 0)
+		r = audit_login(db, who, 0, login, AUDIT_FAILURE, "unknown tenant");
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
+}
 
 /* Records a refused login and settles its attempt (see above). Own transaction. */
 static int login_failed(struct db *db, const struct actor *who, int64_t tenant_id, int64_t account_id,
@@ -741,6 +916,8 @@ static int login_failed(struct db *db, const struct actor *who, int64_t tenant_i
 		r = lockout_policy_get(db, tenant_id, &pol);
 	if (r == 0 && account_id && outcome == ATTEMPT_RETURN)
 		r = attempt_release_tx(db, tenant_id, account_id);
+	if (r == 0 && !account_id && outcome == ATTEMPT_MISS)
+		r = miss_failed_tx(db, tenant_id, "", login, &pol);
 	if (r == 0 && account_id && outcome == ATTEMPT_WRONG) {
 		/* from pending to failed, in the window the reservation opened (or a new one) */
 		r = db_exec(db, "UPDATE accounts SET attempts_pending = " PENDING_LESS_ONE ","
@@ -807,9 +984,9 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	const char *reason = NULL;
 	int r, v;
 
-	if (tenant_find(db, tenant_code, &t) < 0 || strcmp(t.status, "active")) {
+	if (!tenant_for_login(db, tenant_code, &t)) {
 		pwhash_verify_dummy(password);
-		r = audit_login(db, who, 0, login, AUDIT_FAILURE, "unknown tenant");
+		r = unknown_tenant_failed(db, who, tenant_code, login);
 		return r < 0 ? r : -EACCES;
 	}
 	st = db_query(db, "SELECT " ACCOUNT_COLUMNS ", COALESCE(password_hash, '') FROM accounts"
@@ -824,7 +1001,7 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 		return r;
 	if (r == 0) {
 		pwhash_verify_dummy(password);
-		r = login_failed(db, who, t.id, 0, login, "unknown login", ATTEMPT_NONE);
+		r = login_failed(db, who, t.id, 0, login, "unknown login", ATTEMPT_MISS);
 		return r < 0 ? r : -EACCES;
 	}
 	/* 1: the attempt is counted before the hash, or refused (locked, or used up) unchecked */
@@ -853,8 +1030,9 @@ int account_authenticate(struct db *db, const struct actor *who, const char *ten
 	if (!reason && strcmp(a.status, "active"))
 		reason = !strcmp(a.status, "suspended") ? "suspended" : "invitation not accepted";
 	if (reason) {
-		r = login_failed(db, who, t.id, a.id, login, reason,
-				 !strcmp(reason, "wrong password") ? ATTEMPT_WRONG : ATTEMPT_RETURN);
+		/* no password set or suspended counts as a wrong password: the count of an
+		 * existing name moves like that of a name without an account (see "standing") */
+		r = login_failed(db, who, t.id, a.id, login, reason, ATTEMPT_WRONG);
 		return r < 0 ? r : -EACCES;
 	}
 	/* 2: settle. MFA: the password alone neither completes the login nor resets the count */
@@ -1107,6 +1285,33 @@ static int invitation_find(struct db *db, const char *token, int64_t *ret_id, in
 	}
 	db_done(st);
 	return r;
+}
+
+/* Why a token of table (invitations or password_resets) is refused: "used" (or spent by a
+ * newer one), "expired", or "invalid" (unknown). Only the holder of the 256-bit token can
+ * ask, and learns nothing about any other token or account. */
+const char *token_refusal(struct db *db, bool reset, const char *token)
+{
+	unsigned char hash[TOKEN_HASH_BYTES];
+	struct db_stmt *st;
+	const char *why = "invalid";
+
+	if (!token_well_formed(token))
+		return why;
+	token_hash(token, hash);
+	st = db_query(db, reset ? "SELECT COALESCE(used_us, 0), expires_us FROM password_resets"
+				  " WHERE token_hash = $1"
+				: "SELECT COALESCE(used_us, 0), expires_us FROM invitations WHERE token_hash = $1",
+		      "b", hash, sizeof(hash));
+	if (db_step(st) > 0)
+		why = db_int(st, 0) ? "used" : db_int(st, 1) <= clock_now_us() ? "expired" : "invalid";
+	db_done(st);
+	return why;
+}
+
+const char *invitation_why(struct db *db, const char *token)
+{
+	return token_refusal(db, false, token);
 }
 
 int invitation_peek(struct db *db, const char *token, char *ret_tenant, size_t tenant_size,

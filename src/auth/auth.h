@@ -94,6 +94,18 @@ int account_unlock(struct db *db, const struct actor *who, int64_t tenant_id,
 int account_authenticate(struct db *db, const struct actor *who, const char *tenant_code,
 			 const char *login, const char *password, struct tenant *ret_tenant,
 			 struct account *ret) KURA_WUR;
+/* Where a login name stands after a refusal (account.c "standing"), for the answer: the
+ * tries left before the lock, or the end of the lock. A name without an account (or of a
+ * tenant that does not exist) is counted the same way, so the answer does not tell whether
+ * it exists (docs/security.md "Remaining tries"). */
+struct login_standing {
+	int64_t remaining;        /* wrong secrets left in the window before the lock */
+	int64_t locked_until_us;  /* > now while locked (remaining is 0 then) */
+};
+int account_login_standing(struct db *db, const char *tenant_code, const char *login,
+			   struct login_standing *ret) KURA_WUR;
+int account_standing_id(struct db *db, int64_t tenant_id, int64_t account_id,
+			struct login_standing *ret) KURA_WUR;
 /* Lockout attempts (account.c "lockout"): inside the caller's transaction, counts one
  * attempt of the account before its secret is checked. 0 reserved; -EACCES the account is
  * locked; -EBUSY the window's attempts are used up (failures and checks in flight). */
@@ -123,7 +135,11 @@ int account_change_password(struct db *db, const struct actor *who, int64_t tena
 			    int64_t account_id, const char *current, const char *new_password,
 			    int64_t keep_session_id, enum password_problem *ret_problem) KURA_WUR;
 
-/* Invitations. -ENOENT for an unknown, used or expired token (one answer for all). */
+/* Invitations. -ENOENT for an unknown, used or expired token; invitation_why() then tells
+ * which ("used", "expired" or "invalid") to the holder of the token, for the page. */
+const char *invitation_why(struct db *db, const char *token);
+/* The same for either kind of mailed token (reset true: password_resets). */
+const char *token_refusal(struct db *db, bool reset, const char *token);
 int invitation_peek(struct db *db, const char *token, char *ret_tenant, size_t tenant_size,
 		    char *ret_login, size_t login_size, int64_t *ret_expires_us) KURA_WUR;
 int invitation_accept(struct db *db, const struct actor *who, const char *token,

@@ -526,7 +526,7 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 					 .category = AUDIT_AUTHENTICATION, .action = "session.create",
 					 .target = "challenge", .result = AUDIT_FAILURE, .details = d });
 		json_decref(d);
-		return r < 0 ? r : -EACCES;
+		return r < 0 ? r : -ETIMEDOUT;
 	}
 	if (r < 0)
 		return r;
@@ -549,8 +549,10 @@ int mfa_login_finish(struct db *db, const struct actor *who, const char *challen
 			return r;
 	}
 	if (reason) {
+		bool over = !strcmp(reason, "challenge expired") || !strcmp(reason, "challenge spent");
+
 		r = account_second_factor_refused(db, who, t.id, a.id, a.login, method, reason, false);
-		return r < 0 ? r : -EACCES;
+		return r < 0 ? r : over ? -ETIMEDOUT : -EACCES;
 	}
 
 	r = db_begin(db);

@@ -118,8 +118,9 @@ struct mfa_login {
 int mfa_login_begin(struct db *db, const struct account *a, struct mfa_login *ret) KURA_WUR;
 void mfa_login_clear(struct mfa_login *l);
 /* Second step: exactly one of otp, recovery_code, webauthn. On success the challenge is
- * spent, the login recorded and *ret_tenant, *ret filled. -EACCES for every refusal (a
- * wrong factor counts toward the account lockout and is recorded). */
+ * spent, the login recorded and *ret_tenant, *ret filled. -ETIMEDOUT when the challenge is
+ * unknown, expired or used up (the password step must be done again); -EACCES for every
+ * other refusal (a wrong factor counts toward the account lockout and is recorded). */
 /* The tenant and account a pending challenge belongs to, without spending or recording
  * anything (for checks that must come before the second factor is tried). -ENOENT when
  * there is no such challenge. */

@@ -190,6 +190,24 @@ out:
 	return r;
 }
 
+int reset_peek(struct db *db, const char *token, int64_t *ret_expires_us)
+{
+	unsigned char hash[TOKEN_HASH_BYTES];
+	struct db_stmt *st;
+	int r;
+
+	if (!token_well_formed(token))
+		return -ENOENT;
+	token_hash(token, hash);
+	st = db_query(db, "SELECT expires_us FROM password_resets WHERE token_hash = $1"
+			  " AND used_us IS NULL AND expires_us > $2", "bi", hash, sizeof(hash), clock_now_us());
+	r = db_step(st);
+	if (r > 0)
+		*ret_expires_us = db_int(st, 0);
+	db_done(st);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
 int reset_complete(struct db *db, const struct actor *who, const char *token, const char *password,
 		   enum password_problem *ret_problem)
 {

@@ -63,6 +63,7 @@
 #define KURA_LOCKOUT_WINDOW_S        (15 * 60)
 #define KURA_LOCKOUT_DURATION_S      (15 * 60)
 #define KURA_LOCKOUT_PENDING_STALE_S 60            /* a check in flight longer than this was cut */
+#define KURA_LOGIN_MISSES_MAX        10000         /* login names without an account, counted (oldest go) */
 
 /* Multi-factor authentication (C3) */
 #define KURA_MFA_CHALLENGE_TTL_S     (5 * 60)      /* login second step, WebAuthn ceremonies */

@@ -51,6 +51,8 @@ enum password_problem {
 };
 enum password_problem password_check(const char *password, const char *login);
 const char *password_problem_text(enum password_problem p);
+/* A stable slug of p for clients that show their own text ("too-short", "common", …). */
+const char *password_problem_code(enum password_problem p);
 
 /* ---- key files ---- */
 #define MASTER_KEY_BYTES 32

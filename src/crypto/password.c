@@ -143,3 +143,22 @@ const char *password_problem_text(enum password_problem p)
 	}
 	return "The password is not acceptable.";
 }
+
+const char *password_problem_code(enum password_problem p)
+{
+	switch (p) {
+	case PASSWORD_OK:
+		return "ok";
+	case PASSWORD_TOO_SHORT:
+		return "too-short";
+	case PASSWORD_TOO_LONG:
+		return "too-long";
+	case PASSWORD_NOT_TEXT:
+		return "not-text";
+	case PASSWORD_COMMON:
+		return "common";
+	case PASSWORD_IS_LOGIN:
+		return "is-login";
+	}
+	return "unknown";
+}

@@ -126,13 +126,47 @@ static enum MHD_Result login_done(struct request *req, const struct tenant *t, c
 			 me_json(a, t->code, t->name));
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(csrf, sizeof(csrf));
+	if (body && !strcmp(auth_method, "recovery_code")) {
+		/* the login spent a recovery code: how many are left, for the page to say */
+		struct mfa_state ms;
+
+		if (mfa_state_get(req->db, t->id, a->id, &ms) == 0)
+			json_object_set_new(body, "recovery_codes_remaining", json_integer(ms.n_recovery));
+	}
 	return http_json(req, 201, body);
 }
 
-static enum MHD_Result login_failed_answer(struct request *req)
+/* The 401 of a refused login, with where the login name stands (auth.h login_standing):
+ * "remaining" wrong secrets before the lock, and "locked_until" while locked. A name with no
+ * account answers the same shape and count (account.c "standing"; docs/security.md). */
+static enum MHD_Result login_refused_with(struct request *req, const struct login_standing *st)
 {
-	return http_problem(req, 401, "authentication-failed",
-			    "the tenant, login ID or password is wrong, or the account cannot log in", NULL);
+	json_t *extra = json_pack("{s:I}", "remaining", (json_int_t)st->remaining);
+
+	if (extra && st->locked_until_us > clock_now_us())
+		json_object_set_new(extra, "locked_until", time_json(st->locked_until_us));
+	return http_problem_more(req, 401, "authentication-failed",
+				 "the tenant, login ID or password is wrong, or the account cannot log in", NULL,
+				 extra);
+}
+
+/* ... for the password step, by the names the client sent */
+static enum MHD_Result login_failed_answer(struct request *req, const char *tenant, const char *login)
+{
+	struct login_standing st;
+	int r = account_login_standing(req->db, tenant, login, &st);
+
+	return r < 0 ? http_internal_error(req, r) : login_refused_with(req, &st);
+}
+
+/* ... for the second step, by the account of the challenge */
+static enum MHD_Result second_failed_answer(struct request *req, const struct tenant *t,
+					    const struct account *a)
+{
+	struct login_standing st;
+	int r = account_standing_id(req->db, t->id, a->id, &st);
+
+	return r < 0 ? http_internal_error(req, r) : login_refused_with(req, &st);
 }
 
 /* Client certificates (issue 16): when the policy requires one of the account, it is checked
@@ -152,7 +186,7 @@ static bool login_cert_ok(struct request *req, const struct tenant *t, const str
 	if (password)
 		pwhash_verify_dummy(password);
 	access_login_failed(req);
-	*ret = login_failed_answer(req);
+	*ret = password ? login_failed_answer(req, t->code, a->login) : second_failed_answer(req, t, a);
 	return false;
 }
 
@@ -176,6 +210,7 @@ static enum MHD_Result api_login(struct request *req)
 		{ .name = "webauthn", .kind = FIELD_OBJECT },
 	};
 	struct mfa_login ml = { 0 };
+	bool known = false;
 	struct tenant t;
 	struct account a;
 	enum MHD_Result res;
@@ -197,13 +232,22 @@ static enum MHD_Result api_login(struct request *req)
 			return res;
 		/* access: the allowlist again, in case the challenge moved to another address, and
 		 * before the second factor is tried: a refusal spends and records nothing of it */
-		if (mfa_login_whose(req->db, challenge, &t, &a) == 0 &&
-		    (!access_login_address_ok(req, &t, &a, &res) || !login_cert_ok(req, &t, &a, NULL, &res)))
+		known = mfa_login_whose(req->db, challenge, &t, &a) == 0;
+		if (known && (!access_login_address_ok(req, &t, &a, &res) || !login_cert_ok(req, &t, &a, NULL, &res)))
 			return res;
 		r = mfa_login_finish(req->db, &req->actor, challenge, otp, recovery, webauthn, &t, &a);
+		if (r == -ETIMEDOUT) {
+			access_login_failed(req);   /* access: per-address count */
+			return http_problem(req, 401, "challenge-expired",
+					    "this sign-in step has expired or is used up; log in again", "challenge");
+		}
 		if (r == -EACCES) {
 			access_login_failed(req);   /* access: per-address count */
-			return login_failed_answer(req);
+			if (!known)   /* the account went meanwhile */
+				return http_problem(req, 401, "challenge-expired",
+						    "this sign-in step has expired or is used up; log in again",
+						    "challenge");
+			return second_failed_answer(req, &t, &a);
 		}
 		if (r < 0)
 			return http_internal_error(req, r);
@@ -227,7 +271,7 @@ static enum MHD_Result api_login(struct request *req)
 	r = account_authenticate(req->db, &req->actor, tenant, login, password, &t, &a);
 	if (r == -EACCES) {
 		access_login_failed(req);   /* access: per-address count; lock mail */
-		return login_failed_answer(req);
+		return login_failed_answer(req, tenant, login);
 	}
 	if (r == -EAGAIN) {
 		json_t *body;
@@ -364,7 +408,8 @@ static enum MHD_Result api_me_patch(struct request *req)
 
 static enum MHD_Result weak_password(struct request *req, enum password_problem p, const char *field)
 {
-	return http_problem(req, 400, "weak-password", password_problem_text(p), field);
+	return http_problem_more(req, 400, "weak-password", password_problem_text(p), field,
+				 json_pack("{s:s}", "problem", password_problem_code(p)));
 }
 
 static enum MHD_Result api_me_password(struct request *req)
@@ -394,6 +439,13 @@ static enum MHD_Result api_me_password(struct request *req)
 	return http_empty(req, 204);
 }
 
+/* 410 with "reason": used, expired or invalid (auth.h invitation_why) */
+static enum MHD_Result invitation_gone(struct request *req)
+{
+	return http_problem_more(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL,
+				 json_pack("{s:s}", "reason", invitation_why(req->db, req->params[0])));
+}
+
 static enum MHD_Result api_invitation_get(struct request *req)
 {
 	char tenant[KURA_TENANT_CODE_MAX + 1], login[KURA_LOGIN_MAX + 1];
@@ -401,7 +453,7 @@ static enum MHD_Result api_invitation_get(struct request *req)
 	int r = invitation_peek(req->db, req->params[0], tenant, sizeof(tenant), login, sizeof(login), &expires);
 
 	if (r == -ENOENT)
-		return http_problem(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL);
+		return invitation_gone(req);
 	if (r < 0)
 		return http_internal_error(req, r);
 	return http_json(req, 200, json_pack("{s:s, s:s, s:o}", "tenant", tenant, "login", login,
@@ -423,7 +475,7 @@ static enum MHD_Result api_invitation_accept(struct request *req)
 		return res;
 	r = invitation_accept(req->db, &req->actor, req->params[0], password, &problem);
 	if (r == -ENOENT)
-		return http_problem(req, 410, "invitation-invalid", "ask your manager for a new invitation", NULL);
+		return invitation_gone(req);
 	if (r == -EINVAL)
 		return weak_password(req, problem, "password");
 	if (r < 0)

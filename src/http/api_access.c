@@ -226,6 +226,28 @@ static enum MHD_Result api_password_reset_request(struct request *req)
 	return http_empty(req, 202);
 }
 
+/* 410 with "reason": used (or spent by a newer request), expired or invalid */
+static enum MHD_Result reset_gone(struct request *req)
+{
+	return http_problem_more(req, 410, "reset-token-invalid", "ask for a new password reset link", NULL,
+				 json_pack("{s:s}", "reason", token_refusal(req->db, true, req->params[0])));
+}
+
+/* Whether the page's link still works, before a password is typed: changes nothing. */
+static enum MHD_Result api_password_reset_peek(struct request *req)
+{
+	char at[40];
+	int64_t expires = 0;
+	int r = reset_peek(req->db, req->params[0], &expires);
+
+	if (r == -ENOENT)
+		return reset_gone(req);
+	if (r < 0)
+		return http_internal_error(req, r);
+	clock_format_utc(expires, at, sizeof(at));
+	return http_json(req, 200, json_pack("{s:s}", "expires_at", at));
+}
+
 static enum MHD_Result api_password_reset_complete(struct request *req)
 {
 	const char *password = NULL;
@@ -241,9 +263,10 @@ static enum MHD_Result api_password_reset_complete(struct request *req)
 		return res;
 	r = reset_complete(req->db, &req->actor, req->params[0], password, &problem);
 	if (r == -ENOENT)
-		return http_problem(req, 410, "reset-token-invalid", "ask for a new password reset link", NULL);
+		return reset_gone(req);
 	if (r == -EINVAL)
-		return http_problem(req, 400, "weak-password", password_problem_text(problem), "password");
+		return http_problem_more(req, 400, "weak-password", password_problem_text(problem), "password",
+					 json_pack("{s:s}", "problem", password_problem_code(problem)));
 	if (r < 0)
 		return http_internal_error(req, r);
 	return http_empty(req, 204);
@@ -343,6 +366,7 @@ const struct route api_access_routes[] = {
 	{ "PATCH", "/api/v1/tenant/security", api_security_patch, R_BODY | R_NOAPP, PERM_SECURITY_WRITE },
 	{ "POST", "/api/v1/password-reset", api_password_reset_request, R_PUBLIC | R_BODY | R_NOAPP,
 	  PERM_SELF },
+	{ "GET", "/api/v1/password-reset/*", api_password_reset_peek, R_PUBLIC | R_SECRET | R_NOAPP, PERM_SELF },
 	{ "POST", "/api/v1/password-reset/*", api_password_reset_complete, R_PUBLIC | R_SECRET | R_BODY | R_NOAPP,
 	  PERM_SELF },
 	{ "GET", "/api/v1/me/app-passwords", api_app_passwords_list, R_NOAPP, PERM_SELF },

@@ -118,6 +118,7 @@ static enum MHD_Result page_app(struct request *req)
  * (docs/HACKING.md "How to add an endpoint"). */
 const struct route page_routes[] = {
 	{ "GET", "/reset/*", page_reset, R_PUBLIC | R_SECRET, PERM_SELF },
+	{ "GET", "/reset", page_reset, R_PUBLIC, PERM_SELF },   /* the request form */
 	{ "GET", "/s/*", page_share, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/invite/*", page_invite, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/login", page_login, R_PUBLIC, PERM_SELF },

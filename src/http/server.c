@@ -115,6 +115,7 @@ static const char *status_title(const char *type)
 		{ "weak-password", "The password is not acceptable" },
 		{ "authentication-required", "Authentication is required" },
 		{ "authentication-failed", "Authentication failed" },
+		{ "challenge-expired", "The sign-in step has expired or is used up; log in again" },
 		{ "csrf-token-invalid", "The CSRF token is missing or wrong" },
 		{ "permission-denied", "Permission denied" },
 		{ "password-change-required", "The password must be changed first" },

@@ -41,7 +41,9 @@ function parseMail(raw) {
 // kura, chromium (playwright's), launch() -> a browser closed at the end, mail (with opts.smtp):
 // { wait(to) -> the next unread mail whose To: contains `to` } }. Exits the process.
 // opts.smtp: start aiosmtpd on loopback (ctx.mail); opts.smtpPort instead: kura's mail relay is
-// a sink the test runs itself (smtp.mjs). opts.configure(data) may add to kura.conf before start.
+// a sink the test runs itself (smtp.mjs). opts.configure(data) may add to kura.conf before start;
+// opts.conf: more kura.conf lines. restart(env) -> kura serve again with more environment
+// (KURA_TEST_CLOCK_OFFSET_S: the test clock).
 export async function run(name, kura, main, opts = {}) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
@@ -94,24 +96,34 @@ export async function run(name, kura, main, opts = {}) {
     const demoPw = /password: (\S+)/.exec(out)?.[1];
     if (!demoPw) throw new Error('kura init --demo printed no password');
     appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
-      '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\n' + mailConf);
+      '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\n' + mailConf + (opts.conf || ''));
     if (opts.configure) opts.configure(data);
-    server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d) => { log += d; });
-    server.stderr.on('data', (d) => { log += d; });
-    for (let i = 0; ; i++) {
-      try { if ((await fetch(`${origin}/api/v1/status`)).ok) break; } catch { /* not yet */ }
-      if (i > 100 || server.exitCode !== null) throw new Error('kura serve did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const start = async (env) => {
+      server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+      server.stdout.on('data', (d) => { log += d; });
+      server.stderr.on('data', (d) => { log += d; });
+      for (let i = 0; ; i++) {
+        try { if ((await fetch(`${origin}/api/v1/status`)).ok) break; } catch { /* not yet */ }
+        if (i > 100 || server.exitCode !== null) throw new Error('kura serve did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const restart = async (env) => {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+      if (server.exitCode !== 0) throw new Error(`kura serve exited with ${server.exitCode} at the restart`);
+      await start(env);
+    };
+    await start({});
     const launch = async () => {
       const b = await chromium.launch({ executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
       browsers.push(b);
       return b;
     };
-    await main({ origin, data, demoPw, chromium, launch, mail, kura });
+    await main({ origin, data, demoPw, chromium, launch, mail, kura, restart });
   } catch (e) {
     console.error(`${name}: FAIL:`, e);
     code = 1;

@@ -33,7 +33,7 @@ await run('onboarding.test', process.argv[2], async ({ origin, demoPw, launch })
   await page.fill('#new-pw', 'passwordpassword');
   await page.fill('#new-pw2', 'passwordpassword');
   await page.click('#pw-form button[type=submit]');
-  await page.waitForSelector('#msg:has-text("Not accepted")');
+  await page.waitForSelector('#pw-err[data-key="oPwCommon"]:not([hidden])');
   await page.fill('#new-pw', NEW_PW);
   await page.fill('#new-pw2', NEW_PW);
   await page.click('#pw-form button[type=submit]');

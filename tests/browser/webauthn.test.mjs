@@ -48,7 +48,7 @@ await run('webauthn.test', process.argv[2], async ({ origin, demoPw, launch }) =
   // 1. the policy obliges the manager: the login lands on the enrolment page
   await loginUi();
   await page.waitForURL(`${origin}/mfa`);
-  await page.waitForSelector('#state:has-text("enrolment required")');
+  await page.waitForSelector('#required[data-key="mRequired"]:not([hidden])');
 
   // 2. register an ES256 key through the page
   await page.fill('#password', NEW_PW);

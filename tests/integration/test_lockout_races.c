@@ -320,7 +320,7 @@ static void test_parallel_codes_one_challenge(void **state)
 	it_totp_wait_mid_step();
 	it_totp_code(secret, "now + 30 seconds", code);   /* enrolment spent the current step's code */
 	r = it_send(s, NULL, "POST", "/api/v1/session", json_pack("{s:s, s:s}", "challenge", ch, "otp", code));
-	IT_ASSERT_PROBLEM(r, 401, "authentication-failed");
+	IT_ASSERT_PROBLEM(r, 401, "challenge-expired");   /* log in again */
 	it_response_free(r);
 	free(ch);
 	ch = password_step(s, "erin", USER_PW);

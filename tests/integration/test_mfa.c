@@ -186,8 +186,14 @@ static void test_manager_gate_and_totp_login(void **state)
 	it_totp_code(secret, "now + 30 seconds", code_next);
 	second_step(s, ch, "otp", code, 201, &again);
 	IT_EXPECT_GET(s, &again, "/api/v1/accounts", 200);
-	/* the challenge is single use */
-	second_step(s, ch, "otp", code_next, 401, NULL);
+	/* the challenge is single use: the sign-in must start again */
+	{
+		struct it_response *r2 = it_send(s, NULL, "POST", "/api/v1/session",
+						 json_pack("{s:s, s:s}", "challenge", ch, "otp", code_next));
+
+		IT_ASSERT_PROBLEM(r2, 401, "challenge-expired");
+		it_response_free(r2);
+	}
 	free(ch);
 	/* the same code (step) never again */
 	ch = password_step(s, "alpha", "boss", MGR_PW);
@@ -461,9 +467,14 @@ static void test_login_body_rules(void **state)
 		    json_pack("{s:s, s:s, s:s}", "tenant", "alpha", "login", "x", "otp", "123456"));
 	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
 	it_response_free(r);
-	/* a well-formed but unknown challenge is a plain authentication failure */
-	second_step(s, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "otp", "123456", 401, NULL);
-	second_step(s, "short", "recovery_code", "aaaa", 401, NULL);
+	/* a well-formed but unknown challenge: the sign-in step must start again */
+	r = it_send(s, NULL, "POST", "/api/v1/session",
+		    json_pack("{s:s, s:s}", "challenge", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "otp", "123456"));
+	IT_ASSERT_PROBLEM(r, 401, "challenge-expired");
+	it_response_free(r);
+	r = it_send(s, NULL, "POST", "/api/v1/session", json_pack("{s:s, s:s}", "challenge", "short", "recovery_code", "aaaa"));
+	IT_ASSERT_PROBLEM(r, 401, "challenge-expired");
+	it_response_free(r);
 }
 
 static void test_policy(void **state)

@@ -187,6 +187,7 @@ static void test_pages(void **state)
 		{ "/mfa", "mfa.html" },
 		{ "/invite/" TOKEN, "invite.html" },
 		{ "/reset/" TOKEN, "reset.html" },
+		{ "/reset", "reset.html" },
 		{ "/s/" TOKEN, "share.html" },
 		{ "/files", "app.html" },
 		{ "/trash", "app.html" },
@@ -246,8 +247,9 @@ static void test_pages(void **state)
 		n++;
 	}
 	closedir(d);
-	/* app.html is served at the portal's paths (one entry each), counted once */
-	assert_int_equal(n, sizeof(pages) / sizeof(pages[0]) - (N_APP_PATHS - 1));
+	/* app.html is served at the portal's paths (one entry each), counted once; reset.html
+	 * at /reset/<token> and /reset (the request form) */
+	assert_int_equal(n, sizeof(pages) / sizeof(pages[0]) - (N_APP_PATHS - 1) - 1);
 }
 
 static void test_refusals(void **state)

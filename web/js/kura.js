@@ -62,7 +62,8 @@ async function send(method, path, body, type) {
   if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
   const r = await fetch(path, { method, headers, body, credentials: 'same-origin' });
   const data = r.status === 204 ? {} : await r.json().catch(() => ({}));
-  return { status: r.status, ok: r.ok, data };
+  // retryAfter: the Retry-After seconds of a 429, for the page to say how long to wait
+  return { status: r.status, ok: r.ok, data, retryAfter: Number(r.headers.get('Retry-After')) || 0 };
 }
 
 // A JSON API call: body (an object, or undefined) goes as JSON; answers { status, ok, data }
