@@ -210,7 +210,9 @@ export async function files(view) {
       headers: { 'X-CSRF-Token': sessionStorage.getItem('kura_csrf') || '' },
       metadata: { filename: u.file.name, filetype: u.file.type || 'application/octet-stream', folder: String(folder) },
       chunkSize: 16 * 1024 * 1024,
-      retryDelays: [0, 1000, 3000, 5000, 10000],
+      // a dropped connection can hold the upload on the server (423) until its body timeout
+      // (body_timeout_seconds, 20 s) cuts it, and a restart takes a while: retry for 74 s
+      retryDelays: [0, 1000, 3000, 5000, 10000, 10000, 15000, 30000],
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
       onProgress: (sent, total) => { u.sent = sent; u.bar.max = total || 1; u.bar.value = sent; bump(); },
