@@ -19,8 +19,10 @@ const freePort = () => new Promise((resolve, reject) => {
   s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
 
-// Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, data, demoPw,
-// chromium (playwright's), launch() -> a browser closed at the end }. Exits the process.
+// Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, port, data,
+// demoPw, chromium (playwright's), launch() -> a browser closed at the end, restart(signal)
+// -> stops kura serve (SIGTERM by default) and starts it again on the same data directory
+// and port }. Exits the process.
 export async function run(name, kura, main) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
@@ -44,22 +46,32 @@ export async function run(name, kura, main) {
     if (!demoPw) throw new Error('kura init --demo printed no password');
     appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
       '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\nsmtp_url = smtp://127.0.0.1:9\n');
-    server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d) => { log += d; });
-    server.stderr.on('data', (d) => { log += d; });
-    for (let i = 0; ; i++) {
-      try { if ((await fetch(`${origin}/api/v1/status`)).ok) break; } catch { /* not yet */ }
-      if (i > 100 || server.exitCode !== null) throw new Error('kura serve did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const start = async () => {
+      server = spawn(kura, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--no-tls'],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      server.stdout.on('data', (d) => { log += d; });
+      server.stderr.on('data', (d) => { log += d; });
+      for (let i = 0; ; i++) {
+        try { if ((await fetch(`${origin}/api/v1/status`)).ok) break; } catch { /* not yet */ }
+        if (i > 100 || server.exitCode !== null) throw new Error('kura serve did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await start();
+    const restart = async (signal = 'SIGTERM') => {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill(signal);
+      await exited;
+      if (signal === 'SIGTERM' && server.exitCode !== 0) throw new Error(`kura serve exited with ${server.exitCode}`);
+      await start();
+    };
     const launch = async () => {
       const b = await chromium.launch({ executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
       browsers.push(b);
       return b;
     };
-    await main({ origin, data, demoPw, chromium, launch });
+    await main({ origin, port, data, demoPw, chromium, launch, restart });
   } catch (e) {
     console.error(`${name}: FAIL:`, e);
     code = 1;
