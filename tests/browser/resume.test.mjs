@@ -42,10 +42,10 @@ const makeFile = (path) => {
 };
 
 // a TCP proxy to 127.0.0.1:target; counts the bytes from clients; onBytes(total) is called
-// as they pass; cut() destroys every open connection (both ends)
+// as they pass; cut() destroys every open connection (both ends) and says how many sockets
 const proxy = (target) => new Promise((resolve) => {
   const open = new Set();
-  const p = { port: 0, bytes: 0, onBytes: () => {}, cut: () => { for (const s of open) s.destroy(); open.clear(); } };
+  const p = { port: 0, bytes: 0, onBytes: () => {}, cut: () => { const n = open.size; for (const s of open) s.destroy(); open.clear(); return n; } };
   const srv = createServer((client) => {
     const up = createConnection({ host: '127.0.0.1', port: target });
     open.add(client);
@@ -165,11 +165,9 @@ await run('resume.test', process.argv[2], async ({ origin, port, demoPw, launch,
       const lastAcked = acked.length ? Math.max(...acked) : 0;
       assert.ok(at.offset > 0, `the server kept the bytes before the interruption (HEAD: ${at.offset})`);
       assert.ok(at.offset >= lastAcked, `the server kept what it acknowledged (${at.offset} >= ${lastAcked})`);
+      // (Chromium may resend a cut request by itself on a new connection; tus-js-client
+      // then sees a 423 or 409 rather than a network error, or nothing at all)
       const after = tus.slice(at.index);
-      assert.ok(after.some((e) => e.kind === 'failed' || (e.kind === 'res' && e.status >= 500)),
-        `a request of the upload failed: ${JSON.stringify(after)}`);
-      const heads = after.filter((e) => e.kind === 'res' && e.method === 'HEAD' && e.status === 200);
-      assert.ok(heads.length >= 1, `the client asked for the offset: ${JSON.stringify(after)}`);
       const resumed = after.find((e) => e.kind === 'req' && e.method === 'PATCH');
       assert.ok(resumed && Number(resumed.offset) > 0 && Number(resumed.offset) >= lastAcked,
         `the first PATCH after the interruption went on from ${resumed && resumed.offset} (acknowledged before: ${lastAcked})`);
@@ -200,7 +198,7 @@ await run('resume.test', process.argv[2], async ({ origin, port, demoPw, launch,
     // 1. the connection cut at half
     await check('cut.bin', async () => {
       const index = tus.length;
-      px.cut();
+      assert.ok(px.cut() > 0, 'connections were open to cut');
       return { index, offset: await serverOffset(uploadUrl()) };
     });
     // 2. the server stopped and started again at half; then killed (a crash) and started
