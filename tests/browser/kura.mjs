@@ -22,7 +22,7 @@ const freePort = () => new Promise((resolve, reject) => {
 // Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, port, data,
 // demoPw, chromium (playwright's), launch() -> a browser closed at the end, restart(signal)
 // -> stops kura serve (SIGTERM by default) and starts it again on the same data directory
-// and port }. Exits the process.
+// and port, log() -> what kura serve printed so far }. Exits the process.
 export async function run(name, kura, main) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
@@ -71,7 +71,7 @@ export async function run(name, kura, main) {
       browsers.push(b);
       return b;
     };
-    await main({ origin, port, data, demoPw, chromium, launch, restart });
+    await main({ origin, port, data, demoPw, chromium, launch, restart, log: () => log });
   } catch (e) {
     console.error(`${name}: FAIL:`, e);
     code = 1;
