@@ -37,13 +37,14 @@ function parseMail(raw) {
   return { headers, to: headers.to || '', subject: words(headers.subject), body };
 }
 
-// Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, data, demoPw,
-// kura, chromium (playwright's), launch() -> a browser closed at the end, mail (with opts.smtp):
+// Runs main(ctx) for the test `name` with kura binary `kura`; ctx: { origin, port, data, demoPw,
+// kura, log() -> what kura serve printed so far, chromium (playwright's), launch() -> a browser closed at the end, mail (with opts.smtp):
 // { wait(to) -> the next unread mail whose To: contains `to` } }. Exits the process.
 // opts.smtp: start aiosmtpd on loopback (ctx.mail); opts.smtpPort instead: kura's mail relay is
 // a sink the test runs itself (smtp.mjs). opts.configure(data) may add to kura.conf before start;
-// opts.conf: more kura.conf lines. restart(env) -> kura serve again with more environment
-// (KURA_TEST_CLOCK_OFFSET_S: the test clock).
+// opts.conf: more kura.conf lines. restart(env) -> kura serve stopped (SIGTERM) and started again
+// on the same data directory and port with more environment (KURA_TEST_CLOCK_OFFSET_S: the test
+// clock); restart('SIGKILL') -> the same after that signal.
 export async function run(name, kura, main, opts = {}) {
   const fail = (msg) => { console.error(`${name}: FAIL: ${msg}`); process.exit(1); };
   if (!kura || !existsSync(kura)) fail(`usage: ${name}.mjs /path/to/kura (kura binary missing)`);
@@ -109,12 +110,13 @@ export async function run(name, kura, main, opts = {}) {
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const restart = async (env) => {
+    const restart = async (how = {}) => {
+      const signal = typeof how === 'string' ? how : 'SIGTERM';
       const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
+      server.kill(signal);
       await exited;
-      if (server.exitCode !== 0) throw new Error(`kura serve exited with ${server.exitCode} at the restart`);
-      await start(env);
+      if (signal === 'SIGTERM' && server.exitCode !== 0) throw new Error(`kura serve exited with ${server.exitCode} at the restart`);
+      await start(typeof how === 'string' ? {} : how);
     };
     await start({});
     const launch = async () => {
@@ -123,7 +125,7 @@ export async function run(name, kura, main, opts = {}) {
       browsers.push(b);
       return b;
     };
-    await main({ origin, data, demoPw, chromium, launch, mail, kura, restart });
+    await main({ origin, port, data, demoPw, chromium, launch, mail, kura, restart, log: () => log });
   } catch (e) {
     console.error(`${name}: FAIL:`, e);
     code = 1;
