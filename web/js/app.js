@@ -6,9 +6,11 @@ import { files, trash } from './files.js';
 import { shares } from './shares.js';
 import { account } from './account.js';
 import { accounts, contract, logs, security } from './manage.js';
+import { announceBadge, announcements } from './announce.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
-  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract };
+  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
+  '/announcements': announcements };
 
 function texts() {
   document.documentElement.lang = lang;
@@ -60,6 +62,7 @@ async function main() {
     location.assign('/login');
   });
   await draw();
+  await announceBadge();
   document.body.dataset.ready = '1';
 }
 
