@@ -9,6 +9,7 @@ import { body } from './md.js';
 strings({
   navAnnounce: ['お知らせ', 'Announcements'],
   annTitle: ['お知らせ', 'Announcements'],
+  annFromProvider: ['提供者からのお知らせ', 'From the provider'],
   annNone: ['お知らせはありません。', 'No announcements.'],
   annUnread: ['未読', 'unread'],
   annUnreadCount: ['未読のお知らせ', 'unread announcements'],
@@ -91,7 +92,7 @@ export async function announcements(el) {
       inc.data.items.map(incident), h('p', {}, h('a', { href: '/status' }, t('incStatusPage')))));
   }
   const list = h('div', { id: 'announce-list' });
-  const section = h('section', { 'aria-labelledby': 'ann-h' }, h('h2', { id: 'ann-h' }, t('annTitle')), list);
+  const section = h('section', { 'aria-labelledby': 'ann-h' }, h('h2', { id: 'ann-h' }, t('annFromProvider')), list);
   el.append(section);
   const onRead = async (a, d) => {
     const r = await api('POST', `/api/v1/announcements/${a.id}/read`);
