@@ -16,6 +16,7 @@
  * KURA_MARKDOWN_LINK_MAX bytes. The browser puts the text into textContent and the href into
  * an <a> with rel="noopener noreferrer"; no input reaches the document as markup.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
