@@ -231,7 +231,7 @@
 #define KURA_ANNOUNCE_PAGE_DEFAULT   20
 #define KURA_ANNOUNCE_PAGE_MAX       100           /* announcements in one GET answer */
 #define KURA_ANNOUNCE_LIST_MAX       1000          /* rows of kura admin announce/incident list */
-#define KURA_ANNOUNCE_SHOW_TENANTS_MAX 100000      /* per-tenant rows of kura admin announce show */
+#define KURA_ANNOUNCE_SHOW_TENANTS_MAX 1000       /* per-tenant rows of announce/incident show (totals count all) */
 #define KURA_ADMIN_FILE_MAX          65536         /* bytes kura admin reads for a --*-file option */
 #define KURA_MARKDOWN_BLOCKS_MAX     256           /* paragraphs and list items of a body */
 #define KURA_MARKDOWN_LINK_MAX       2048          /* bytes of a link's address */

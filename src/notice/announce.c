@@ -539,6 +539,21 @@ json_t *announce_show_json(struct db *db, int64_t id)
 	}
 	db_done(st);
 	json_object_set_new(o, "versions", versions);
+	/* totals over every tenant; the rows below are the first KURA_ANNOUNCE_SHOW_TENANTS_MAX */
+	st = db_query(db, "SELECT count(*), COALESCE(sum(mails), 0) FROM announcement_tenants WHERE announcement_id = $1",
+		      "i", id);
+	if (db_step(st) > 0) {
+		json_object_set_new(o, "tenants_total", json_integer(db_int(st, 0)));
+		json_object_set_new(o, "mails_total", json_integer(db_int(st, 1)));
+	}
+	db_done(st);
+	st = db_query(db, "SELECT count(DISTINCT tenant_id), count(DISTINCT account_id) FROM announcement_reads"
+			  " WHERE announcement_id = $1", "i", id);
+	if (db_step(st) > 0) {
+		json_object_set_new(o, "tenants_read", json_integer(db_int(st, 0)));
+		json_object_set_new(o, "readers_total", json_integer(db_int(st, 1)));
+	}
+	db_done(st);
 	tenants = json_array();
 	st = db_query(db, "SELECT t.code, d.channels, d.version, d.mails, d.delivered_us,"
 			  " (SELECT count(DISTINCT r.account_id) FROM announcement_reads r WHERE r.tenant_id = d.tenant_id"

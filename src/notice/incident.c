@@ -411,6 +411,10 @@ json_t *incident_show_json(struct db *db, int64_t id)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "timeline", timeline(db, id, false));
+	st = db_query(db, "SELECT count(*) FROM incident_tenants WHERE incident_id = $1", "i", id);
+	if (db_step(st) > 0)
+		json_object_set_new(o, "tenants_total", json_integer(db_int(st, 0)));
+	db_done(st);
 	tenants = json_array();
 	st = db_query(db, "SELECT t.code FROM incident_tenants x JOIN tenants t ON t.id = x.tenant_id"
 			  " WHERE x.incident_id = $1 ORDER BY t.code LIMIT $2",
