@@ -3,7 +3,7 @@
 // (its hostile body shown as text, only the http(s) link a link), the count goes to zero, and
 // the operator's `kura admin announce show` then shows the reading for the tenant. The
 // incident that affects the tenant is in the portal with its timeline, and on the public
-// /status page. axe-core on both pages in Japanese and English (no serious or critical
+// /status page; a contact added on the contacts page waits for its confirmation. axe-core on the pages in Japanese and English (no serious or critical
 // violation); screenshots at 375 and 1920 px in both languages into KURA_SHOT_DIR.
 //
 // usage: node tests/browser/announce.test.mjs /path/to/kura
@@ -118,7 +118,20 @@ await run('announce.test', kura, async ({ origin, data, demoPw, launch }) => {
   assert.match(demo.first_read_at, /^\d{4}-\d\d-\d\dT/);
   assert.equal(demo.channels, 'portal');
 
-  // 3. axe and screenshots: the portal view and the public status page, ja and en, 375 and 1920 px
+  // 3. the contacts page: a contact added by keyboard waits for its confirmation
+  await en.goto(`${origin}/contacts`);
+  await en.waitForSelector('body[data-ready="1"]');
+  await en.focus('#ct-name');
+  await en.keyboard.type('Security desk');
+  await en.keyboard.press('Tab');
+  await en.keyboard.type('security-desk@example.com');
+  await en.selectOption('#ct-role', 'security');
+  await en.focus('#contact-form button[type=submit]');
+  await en.keyboard.press('Enter');
+  await en.waitForSelector('#msg:has-text("confirmation mail")');
+  assert.match(await en.textContent('tbody tr[data-id]'), /Security desk.*security-desk@example\.com.*security.*waiting for confirmation/);
+
+  // 4. axe and screenshots: the portal view and the public status page, ja and en, 375 and 1920 px
   for (const locale of ['ja-JP', 'en-US']) {
     for (const width of [375, 1920]) {
       const { c, p } = await ctxFor(locale, width);
@@ -131,6 +144,10 @@ await run('announce.test', kura, async ({ origin, data, demoPw, launch }) => {
       await p.click(`${item} summary`);
       await axe(p, `/announcements ${locale} ${width}`);
       await p.screenshot({ path: join(SHOTS, `announcements-${locale.slice(0, 2)}-${width}.png`), fullPage: true });
+      await p.goto(`${origin}/contacts`);
+      await p.waitForSelector('tbody tr[data-id]');
+      await axe(p, `/contacts ${locale} ${width}`);
+      await p.screenshot({ path: join(SHOTS, `contacts-${locale.slice(0, 2)}-${width}.png`), fullPage: true });
       await p.goto(`${origin}/status`);
       await p.waitForSelector('body[data-ready="1"]');
       assert.equal(await p.getAttribute('html', 'lang'), locale.slice(0, 2));

@@ -2,8 +2,9 @@
 // each with its whole timeline, and the provider's announcements, newest first, paged, the
 // unread ones marked. Opening one records this account's first reading of its version
 // (POST /api/v1/announcements/{id}/read: evidence that the notice reached the customer).
-// announceBadge() keeps the unread count in the navigation.
-import { api, btn, fmtTime, h, lang, reason, say, strings, t } from './ui.js';
+// announceBadge() keeps the unread count in the navigation. contacts() is the managers' page of
+// the tenant's contacts (/contacts): each address gets a mailed link to confirm before any notice.
+import { api, btn, field, fmtTime, h, lang, reason, say, strings, t, table } from './ui.js';
 import { body } from './md.js';
 
 strings({
@@ -36,7 +37,63 @@ strings({
   minor: ['軽微', 'minor'],
   major: ['重大', 'major'],
   critical: ['致命的', 'critical'],
+  navContacts: ['連絡先', 'Contacts'],
+  ctTitle: ['連絡先', 'Contacts'],
+  ctIntro: ['問合せ窓口と通知先です。登録したアドレスに確認のリンクが届き、確認されるまでお知らせは送られません。',
+    'The tenant\'s contact and notification addresses. Each gets a link to confirm; until then it receives no notices.'],
+  ctAdd: ['連絡先の追加', 'Add a contact'],
+  ctName: ['名前', 'Name'],
+  ctEmail: ['メールアドレス', 'E-mail'],
+  ctRole: ['役割', 'Role'],
+  ctState: ['状態', 'State'],
+  ctAdded: ['登録しました。確認のメールを送りました。', 'Added; a confirmation mail was sent.'],
+  ctRemoved: ['削除しました。', 'Removed.'],
+  ctRefused: ['できませんでした: ', 'Refused: '],
+  ctConfirmed: ['確認済み', 'confirmed'],
+  ctPending: ['確認待ち', 'waiting for confirmation'],
+  ctRemove: ['削除', 'Remove'],
+  ctNone: ['連絡先はまだありません。', 'No contacts yet.'],
+  ctActions: ['操作', 'Actions'],
+  ctCreated: ['登録日時', 'Added'],
+  roleSecurity: ['セキュリティ', 'security'],
+  roleTechnical: ['技術', 'technical'],
+  roleNotices: ['お知らせ', 'notices'],
 });
+
+const roleWord = (r) => t({ security: 'roleSecurity', technical: 'roleTechnical', notices: 'roleNotices' }[r] || r);
+
+export async function contacts(el) {
+  const body = h('tbody');
+  const name = h('input', { id: 'ct-name', maxlength: 100, required: true, autocomplete: 'name' });
+  const email = h('input', { id: 'ct-email', type: 'email', required: true, autocomplete: 'email' });
+  const role = h('select', { id: 'ct-role' }, ['notices', 'security', 'technical'].map((r) => h('option', { value: r }, roleWord(r))));
+  const load = async () => {
+    const r = await api('GET', '/api/v1/contacts');
+    if (!r.ok) return say(t('ctRefused'), reason(r));
+    body.replaceChildren(...(r.data.items.length ? r.data.items.map((c) => h('tr', { 'data-id': c.id },
+      h('td', {}, h('bdi', {}, c.name)), h('td', {}, c.email), h('td', {}, roleWord(c.role)),
+      h('td', {}, c.confirmed ? `${t('ctConfirmed')} (${fmtTime(c.confirmed_at)})` : t('ctPending')),
+      h('td', {}, fmtTime(c.created_at)),
+      h('td', {}, btn(t('ctRemove'), async () => {
+        const d = await api('DELETE', `/api/v1/contacts/${c.id}`);
+        say(d.ok ? t('ctRemoved') : t('ctRefused'), d.ok ? undefined : reason(d));
+        await load();
+      }, 'danger')))) : [h('tr', {}, h('td', { colspan: 6 }, t('ctNone')))]));
+  };
+  const list = table([t('ctName'), t('ctEmail'), t('ctRole'), t('ctState'), t('ctCreated'), t('ctActions')], body);
+  list.querySelector('table').classList.add('nowrap');   // scrolls sideways on a phone
+  el.append(h('h1', {}, t('ctTitle')), h('p', {}, t('ctIntro')),
+    h('section', { 'aria-labelledby': 'ct-add-h' }, h('h2', { id: 'ct-add-h' }, t('ctAdd')),
+      h('form', { id: 'contact-form', class: 'grid', onsubmit: async (ev) => {
+        ev.preventDefault();
+        const r = await api('POST', '/api/v1/contacts', { name: name.value, email: email.value, role: role.value });
+        say(r.ok ? t('ctAdded') : t('ctRefused'), r.ok ? undefined : reason(r));
+        if (r.ok) { name.value = email.value = ''; await load(); }
+      } }, field(t('ctName'), name), field(t('ctEmail'), email), field(t('ctRole'), role),
+      h('button', { type: 'submit' }, t('ctAdd')))),
+    list);
+  await load();
+}
 
 const kindWord = (k) => t({ change: 'kindChange', maintenance: 'kindMaintenance', incident: 'kindIncident' }[k] || k);
 const pick = (o, base) => (lang === 'en' ? o[base + '_en'] : o[base + '_ja']);

@@ -6,11 +6,11 @@ import { files, trash } from './files.js';
 import { shares } from './shares.js';
 import { account } from './account.js';
 import { accounts, contract, logs, security } from './manage.js';
-import { announceBadge, announcements } from './announce.js';
+import { announceBadge, announcements, contacts } from './announce.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
   '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
-  '/announcements': announcements };
+  '/announcements': announcements, '/contacts': contacts };
 
 function texts() {
   document.documentElement.lang = lang;
