@@ -261,8 +261,11 @@ static void parse(const char *src, json_t *blocks, struct dbuf *plain)
 		}
 		i = e + 1;
 		if (len == 0) {
-			end_piece(&b, blocks, plain, &pieces);
-			b.prev = B_NONE;   /* a blank line ends a list */
+			/* the last piece the limit allows takes the rest of the body */
+			if (b.kind != B_NONE && pieces + 1 < KURA_MARKDOWN_BLOCKS_MAX) {
+				end_piece(&b, blocks, plain, &pieces);
+				b.prev = B_NONE;   /* a blank line ends a list */
+			}
 			continue;
 		}
 		m = item_marker(line, len, &ordered);

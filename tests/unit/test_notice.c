@@ -95,6 +95,13 @@ static void test_many_blocks_bounded(void **state)
 	assert_int_equal(json_array_size(b), 1);
 	assert_int_equal(json_array_size(json_object_get(json_array_get(b, 0), "items")), KURA_MARKDOWN_BLOCKS_MAX);
 	json_decref(b);
+	/* paragraphs too (found by fuzz_markdown): the last piece takes the rest */
+	for (size_t i = 0; i < n; i++)
+		memcpy(src + 4 * i, i % 2 ? "\n\n\n\n" : "para", 4);
+	b = markdown_parse(src);
+	assert_non_null(b);
+	assert_int_equal(json_array_size(b), KURA_MARKDOWN_BLOCKS_MAX);
+	json_decref(b);
 	free(src);
 }
 
