@@ -34,6 +34,7 @@
 #include "files/files.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"
+#include "notice/notice.h"
 #include "notify/notify.h"
 #include "store/db.h"
 
@@ -92,6 +93,15 @@ static int fail(const char *msg)
 	log_error("server.refused", "%s", msg);
 	fprintf(stderr, "kura serve: %s\n", msg);
 	return 1;
+}
+
+/* The mailer's task, before each round of deliveries: client certificates about to expire
+ * (auth/clientcert.c) and announcements whose publish time has come (notice/announce.c). */
+static int background_task(struct db *db)
+{
+	int a = clientcert_expiry_notify(db), b = announce_deliver_due(db);
+
+	return a < 0 ? a : b < 0 ? b : a + b;
 }
 
 /* Graceful stop: new requests get 503 while those in flight may finish, for at most
@@ -191,6 +201,7 @@ int cmd_serve(int argc, char **argv)
 		return fail(err);
 	}
 	auth_configure(&cfg);
+	notice_configure(cfg.public_url);   /* links in contact confirmations and notices */
 
 	cli_path(path, sizeof(path), dir, "master.key");
 	r = keyfile_load(path, MASTER_KEY_BYTES, &master);
@@ -339,7 +350,7 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot start the mail sender");
 		goto out;
 	}
-	mailer_set_task(mailer, clientcert_expiry_notify);   /* client certificates about to expire */
+	mailer_set_task(mailer, background_task);
 	auditor = audit_worker_start(cfg.audit_checkpoint_s, cfg.audit_prune_s);
 	if (!auditor) {
 		fail("cannot start the audit checkpoint worker");

@@ -223,4 +223,22 @@
 #define KURA_ARCHIVE_ENTRIES_MAX     10000         /* files and folders in one archive */
 #define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= */
 
+/* Contacts, announcements, incidents (issue 9; docs/announcements.md) */
+#define KURA_CONTACTS_MAX            20            /* contacts one tenant may register */
+#define KURA_CONTACT_NAME_MAX        100           /* code points of a contact's name */
+#define KURA_CONTACT_TOKEN_TTL_S     (72 * 60 * 60) /* a confirmation link works this long */
+#define KURA_ANNOUNCE_TITLE_MAX      200           /* code points of a title (each language) */
+#define KURA_ANNOUNCE_BODY_MAX       8000          /* bytes of a Markdown body (each language; fits a mail value) */
+#define KURA_ANNOUNCE_TARGET_MAX     1024          /* bytes of a --target spec */
+#define KURA_ANNOUNCE_TENANTS_MAX    64            /* tenant codes in one tenant:CODE,... target */
+#define KURA_ANNOUNCE_PAGE_DEFAULT   20
+#define KURA_ANNOUNCE_PAGE_MAX       100           /* announcements in one GET answer */
+#define KURA_ANNOUNCE_LIST_MAX       1000          /* rows of kura admin announce/incident list */
+#define KURA_ANNOUNCE_SHOW_TENANTS_MAX 1000       /* per-tenant rows of announce/incident show (totals count all) */
+#define KURA_ADMIN_FILE_MAX          65536         /* bytes kura admin reads for a --*-file option */
+#define KURA_MARKDOWN_BLOCKS_MAX     256           /* paragraphs and list items of a body */
+#define KURA_MARKDOWN_LINK_MAX       2048          /* bytes of a link's address */
+#define KURA_INCIDENT_UPDATES_MAX    200           /* timeline entries of one incident */
+#define KURA_STATUS_INCIDENTS_MAX    50            /* incidents on /status and /status.atom */
+
 #endif

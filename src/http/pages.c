@@ -106,6 +106,16 @@ static enum MHD_Result page_share(struct request *req)
 }
 
 /* The portal (app.html): one page for every view; its module routes by the path. */
+static enum MHD_Result page_status(struct request *req)
+{
+	return page_send(req, "status.html");
+}
+
+static enum MHD_Result page_contact_confirm(struct request *req)
+{
+	return page_send(req, "contact.html");
+}
+
 static enum MHD_Result page_app(struct request *req)
 {
 	return page_send(req, "app.html");
@@ -131,6 +141,10 @@ const struct route page_routes[] = {
 	{ "GET", "/security", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/logs", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/contract", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/announcements", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/contacts", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/status", page_status, R_PUBLIC, PERM_SELF },
+	{ "GET", "/contact-confirm/*", page_contact_confirm, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
 };

@@ -67,6 +67,7 @@ static const struct {
 	{ api_access_routes, &api_access_n_routes },
 	{ api_shares_routes, &api_shares_n_routes },
 	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */
+	{ api_notice_routes, &api_notice_n_routes }, /* contacts, announcements, incidents, status */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 
@@ -1135,7 +1136,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 static const char *redact_path(const char *p, char *buf, size_t size)
 {
 	static const char *const prefixes[] = { "/invite/", "/reset/", "/s/", "/api/v1/invitations/",
-						"/api/v1/password-reset/", "/api/v1/links/" };
+						"/api/v1/password-reset/", "/api/v1/links/",
+						"/contact-confirm/", "/api/v1/contact-confirmations/" };
 	size_t i, n;
 
 	if (!p)

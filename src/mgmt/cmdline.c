@@ -9,11 +9,14 @@
  * value that is not UTF-8 or not a whole number. The server checks everything again
  * (mgmt_args_check and the handlers): the socket is an interface of its own.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/limits.h"
 #include "mgmt/command.h"
 
 #define OPT_DATA 'd'
@@ -152,6 +155,47 @@ static json_t *text_value(const char *value)
 	return json_string(value);
 }
 
+/* A file's content (MGMT_ARG_FILE) as a JSON string: at most KURA_ADMIN_FILE_MAX bytes of
+ * UTF-8, CRLF read as LF. NULL with the usage error in err. */
+static json_t *file_value(const char *path, const char *what, char *err, size_t size)
+{
+	char *buf = malloc(KURA_ADMIN_FILE_MAX + 2);
+	size_t n = 0, j = 0;
+	json_t *v = NULL;
+	FILE *f;
+
+	if (!buf) {
+		usage(err, size, "out of memory");
+		return NULL;
+	}
+	f = fopen(path, "rb");
+	if (!f) {
+		usage(err, size, "%s: cannot read %s: %s", what, path, strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	n = fread(buf, 1, KURA_ADMIN_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > KURA_ADMIN_FILE_MAX) {
+		usage(err, size, "%s: %s is larger than %d bytes", what, path, KURA_ADMIN_FILE_MAX);
+		free(buf);
+		return NULL;
+	}
+	if (memchr(buf, '\0', n)) {
+		usage(err, size, "%s: %s holds a NUL byte", what, path);
+		free(buf);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n'))
+			buf[j++] = buf[i];
+	v = json_stringn(buf, j);
+	if (!v)
+		usage(err, size, "%s: %s is not UTF-8 text", what, path);
+	free(buf);
+	return v;
+}
+
 static int add_value(json_t *args, const struct mgmt_arg *a, const char *what, const char *value,
 		     char *err, size_t size)
 {
@@ -165,6 +209,13 @@ static int add_value(json_t *args, const struct mgmt_arg *a, const char *what, c
 		v = text_value(value);
 		if (!v)
 			return usage(err, size, "%s must be valid UTF-8", what);
+		return json_object_set_new(args, a->key, v) < 0 ? -ENOMEM : 0;
+	case MGMT_ARG_FILE:
+		if (json_object_get(args, a->key))
+			return usage(err, size, "%s is given twice", what);
+		v = file_value(value, what, err, size);
+		if (!v)
+			return -EINVAL;
 		return json_object_set_new(args, a->key, v) < 0 ? -ENOMEM : 0;
 	case MGMT_ARG_COUNT:
 		if (json_object_get(args, a->key))

@@ -20,6 +20,7 @@
 #include "core/limits.h"
 #include "files/files.h"
 #include "mgmt/mgmt_int.h"
+#include "notice/notice.h"
 #include "notify/mail.h"
 #include "notify/maillog.h"
 #include "notify/notify.h"
@@ -525,6 +526,184 @@ static json_t *audit_provider_events_cmd(const struct mgmt_ctx *c, json_t *args)
 	return ok(res);
 }
 
+/* ---------------------------------------------------------------- announcements, incidents */
+
+/* A positional ID (announcement, incident): 1 or more. */
+static int64_t id_arg(json_t *args, const char *key)
+{
+	int64_t id = 0;
+	const char *v = arg(args, key);
+
+	return v && safe_atoi64(v, &id) == 0 && id > 0 ? id : 0;
+}
+
+/* An optional RFC 3339 time option into *ret (0 when absent). */
+static int time_arg(json_t *args, const char *key, int64_t *ret)
+{
+	const char *v = arg(args, key);
+
+	*ret = 0;
+	return v ? clock_parse_rfc3339(v, ret) : 0;
+}
+
+static json_t *announce_create_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct announce_input in = { .kind = arg(args, "kind"), .target = arg(args, "target"),
+				     .title_ja = arg(args, "title_ja"), .title_en = arg(args, "title_en"),
+				     .body_ja = arg(args, "body_ja"), .body_en = arg(args, "body_en") };
+	char err[256];
+	int64_t id = 0;
+	json_t *res;
+	int r;
+
+	if (time_arg(args, "from", &in.from_us) < 0 || time_arg(args, "until", &in.until_us) < 0 ||
+	    time_arg(args, "publish", &in.publish_us) < 0)
+		return fail("invalid", "times are RFC 3339, e.g. 2026-12-01T22:00:00+09:00");
+	if (announce_check(&in, false, err, sizeof(err)) < 0)
+		return fail("invalid", "%s", err);
+	r = announce_create(c->db, c->op, &in, &id);
+	if (r == -ENOENT)
+		return fail("not-found", "a tenant of --target does not exist");
+	if (r < 0)
+		return fail_errno(r, "announcement");
+	mailer_wake(c->mailer);
+	res = announce_show_json(c->db, id);
+	return res ? ok(res) : fail("internal", "announcement %lld: cannot read it back", (long long)id);
+}
+
+static json_t *announce_list_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	json_t *list = announce_list_json(c->db);
+
+	(void)args;
+	return list ? ok(json_pack("{s:o}", "announcements", list)) : fail("internal", "cannot read the announcements");
+}
+
+static json_t *announce_show_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	int64_t id = id_arg(args, "id");
+	json_t *res = id ? announce_show_json(c->db, id) : NULL;
+
+	return res ? ok(res) : fail("not-found", "no announcement %s", arg(args, "id") ? arg(args, "id") : "");
+}
+
+static json_t *announce_edit_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct announce_input in = { .title_ja = arg(args, "title_ja"), .title_en = arg(args, "title_en"),
+				     .body_ja = arg(args, "body_ja"), .body_en = arg(args, "body_en") };
+	int64_t id = id_arg(args, "id");
+	char err[256];
+	json_t *res;
+	int r;
+
+	if (!id)
+		return fail("invalid", "ID is an announcement's number");
+	if (time_arg(args, "from", &in.from_us) < 0 || time_arg(args, "until", &in.until_us) < 0)
+		return fail("invalid", "times are RFC 3339, e.g. 2026-12-01T22:00:00+09:00");
+	if (!in.title_ja && !in.title_en && !in.body_ja && !in.body_en && !in.from_us && !in.until_us)
+		return fail("invalid", "give what changes: --title-ja, --title-en, --body-ja-file, --body-en-file,"
+				       " --from, --until");
+	if (announce_check(&in, true, err, sizeof(err)) < 0)
+		return fail("invalid", "%s", err);
+	r = announce_edit(c->db, c->op, id, &in);
+	if (r == -EPERM)
+		return fail("conflict", "announcement %lld is withdrawn", (long long)id);
+	if (r < 0)
+		return fail_errno(r, "announcement");
+	mailer_wake(c->mailer);
+	res = announce_show_json(c->db, id);
+	return res ? ok(res) : fail("internal", "announcement %lld: cannot read it back", (long long)id);
+}
+
+static json_t *announce_withdraw_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	int64_t id = id_arg(args, "id");
+	int r = id ? announce_withdraw(c->db, c->op, id) : -EINVAL;
+	json_t *res;
+
+	if (r == -EPERM)
+		return fail("conflict", "announcement %lld is withdrawn already", (long long)id);
+	if (r < 0)
+		return fail_errno(r, "announcement");
+	res = announce_show_json(c->db, id);
+	return res ? ok(res) : fail("internal", "announcement %lld: cannot read it back", (long long)id);
+}
+
+static json_t *incident_create_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *services[KURA_MAX_SERVICES + 1], *tenants[KURA_ANNOUNCE_TENANTS_MAX + 1];
+	struct incident_input in = { .title_ja = arg(args, "title_ja"), .title_en = arg(args, "title_en"),
+				     .severity = arg(args, "severity"), .services = services, .tenants = tenants,
+				     .body_ja = arg(args, "body_ja"), .body_en = arg(args, "body_en") };
+	char err[256] = "";
+	int64_t id = 0;
+	json_t *res;
+	int r;
+
+	if (string_vector(json_object_get(args, "services"), services, KURA_MAX_SERVICES, &in.n_services) < 0)
+		return fail("invalid", "--service takes one or more of MAIL, DOCX, IAAS, ZTNA, COLLAB");
+	if (string_vector(json_object_get(args, "tenants"), tenants, KURA_ANNOUNCE_TENANTS_MAX, &in.n_tenants) < 0)
+		return fail("invalid", "--tenant takes at most %d tenant codes", KURA_ANNOUNCE_TENANTS_MAX);
+	r = incident_create(c->db, c->op, &in, &id, err, sizeof(err));
+	if (r == -EINVAL || r == -ENOENT)
+		return fail(r == -EINVAL ? "invalid" : "not-found", "%s", *err ? err : "invalid incident");
+	if (r < 0)
+		return fail_errno(r, "incident");
+	mailer_wake(c->mailer);
+	res = incident_show_json(c->db, id);
+	return res ? ok(res) : fail("internal", "incident %lld: cannot read it back", (long long)id);
+}
+
+static json_t *incident_update_status(const struct mgmt_ctx *c, json_t *args, const char *status)
+{
+	int64_t id = id_arg(args, "id");
+	json_t *res;
+	int r;
+
+	if (!id)
+		return fail("invalid", "ID is an incident's number");
+	if (!incident_status_valid(status))
+		return fail("invalid", "--status is investigating, identified, monitoring or resolved");
+	r = incident_update(c->db, c->op, id, status, arg(args, "body_ja"), arg(args, "body_en"));
+	if (r == -EINVAL)
+		return fail("invalid", "bodies are 1-%d bytes of UTF-8 text lines", KURA_ANNOUNCE_BODY_MAX);
+	if (r == -EPERM)
+		return fail("conflict", "incident %lld is resolved (a new incident says more)", (long long)id);
+	if (r == -E2BIG)
+		return fail("conflict", "incident %lld has %d updates", (long long)id, KURA_INCIDENT_UPDATES_MAX);
+	if (r < 0)
+		return fail_errno(r, "incident");
+	mailer_wake(c->mailer);
+	res = incident_show_json(c->db, id);
+	return res ? ok(res) : fail("internal", "incident %lld: cannot read it back", (long long)id);
+}
+
+static json_t *incident_update_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	return incident_update_status(c, args, arg(args, "status"));
+}
+
+static json_t *incident_resolve_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	return incident_update_status(c, args, "resolved");
+}
+
+static json_t *incident_list_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	json_t *list = incident_list_json(c->db);
+
+	(void)args;
+	return list ? ok(json_pack("{s:o}", "incidents", list)) : fail("internal", "cannot read the incidents");
+}
+
+static json_t *incident_show_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	int64_t id = id_arg(args, "id");
+	json_t *res = id ? incident_show_json(c->db, id) : NULL;
+
+	return res ? ok(res) : fail("not-found", "no incident %s", arg(args, "id") ? arg(args, "id") : "");
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define ARG(key, opt, meta, kind, flags) { key, opt, meta, kind, flags }
@@ -591,6 +770,67 @@ const struct mgmt_command mgmt_commands[] = {
 	  (const struct mgmt_column[]){ { "seq", "seq" }, { "time", "time" }, { "actor", "actor.name" },
 					{ "action", "action" }, { "target", "target" }, { "result", "result" },
 					{ "source", "source_ip" }, { NULL, NULL } } },
+	{ "announce.create",
+	  "a change, maintenance or incident notice to the target tenants, through each service's\n"
+	  "channel (docs/announcements.md); bodies in the Markdown subset; TIME is RFC 3339;\n"
+	  "--publish later: the background loop delivers it then",
+	  (const struct mgmt_arg[]){ ARG("kind", "kind", "change|maintenance|incident", MGMT_ARG_TEXT, 0),
+				     ARG("target", "target", "all|SVC,…|tenant:CODE,…", MGMT_ARG_TEXT, 0),
+				     ARG("title_ja", "title-ja", "TITLE", MGMT_ARG_TEXT, 0),
+				     ARG("title_en", "title-en", "TITLE", MGMT_ARG_TEXT, 0),
+				     ARG("body_ja", "body-ja-file", "FILE", MGMT_ARG_FILE, 0),
+				     ARG("body_en", "body-en-file", "FILE", MGMT_ARG_FILE, 0),
+				     ARG("from", "from", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("until", "until", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("publish", "publish", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL), END },
+	  announce_create_cmd, NULL, NULL },
+	{ "announce.list", "the announcements, newest first (state, tenants reached, readings)",
+	  (const struct mgmt_arg[]){ END }, announce_list_cmd, "announcements",
+	  (const struct mgmt_column[]){ { "id", "id" }, { "kind", "kind" }, { "state", "state" },
+					{ "target", "target" }, { "version", "version" }, { "publish", "publish_at" },
+					{ "tenants", "tenants" }, { "reads", "reads" }, { "title", "title_en" },
+					{ NULL, NULL } } },
+	{ "announce.show", "one announcement: its versions, delivery and first reading per tenant\n"
+			   "(readers counted; who read is in the tenant's own log, C7)",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, announce_show_cmd, NULL, NULL },
+	{ "announce.edit", "a new version (shown as edited), delivered again when it was published",
+	  (const struct mgmt_arg[]){ POS("id", "ID"),
+				     ARG("title_ja", "title-ja", "TITLE", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("title_en", "title-en", "TITLE", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("body_ja", "body-ja-file", "FILE", MGMT_ARG_FILE, MGMT_ARG_OPTIONAL),
+				     ARG("body_en", "body-en-file", "FILE", MGMT_ARG_FILE, MGMT_ARG_OPTIONAL),
+				     ARG("from", "from", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("until", "until", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL), END },
+	  announce_edit_cmd, NULL, NULL },
+	{ "announce.withdraw", "withdraws an announcement: shown as withdrawn, never delivered again",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, announce_withdraw_cmd, NULL, NULL },
+	{ "incident.create", "an incident record (status investigating) and its first update, delivered\n"
+			     "through the affected services' channels; without --tenant every tenant\n"
+			     "of those services is affected; SEV: minor, major, critical",
+	  (const struct mgmt_arg[]){ ARG("title_ja", "title-ja", "TITLE", MGMT_ARG_TEXT, 0),
+				     ARG("title_en", "title-en", "TITLE", MGMT_ARG_TEXT, 0),
+				     ARG("severity", "severity", "SEV", MGMT_ARG_TEXT, 0),
+				     ARG("services", "service", "SVC", MGMT_ARG_LIST, 0),
+				     ARG("tenants", "tenant", "CODE", MGMT_ARG_LIST, MGMT_ARG_OPTIONAL),
+				     ARG("body_ja", "body-ja-file", "FILE", MGMT_ARG_FILE, 0),
+				     ARG("body_en", "body-en-file", "FILE", MGMT_ARG_FILE, 0), END },
+	  incident_create_cmd, NULL, NULL },
+	{ "incident.update", "a timeline entry: STATUS investigating, identified or monitoring",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), ARG("status", "status", "STATUS", MGMT_ARG_TEXT, 0),
+				     ARG("body_ja", "body-ja-file", "FILE", MGMT_ARG_FILE, 0),
+				     ARG("body_en", "body-en-file", "FILE", MGMT_ARG_FILE, 0), END },
+	  incident_update_cmd, NULL, NULL },
+	{ "incident.resolve", "the last timeline entry: the incident is resolved",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), ARG("body_ja", "body-ja-file", "FILE", MGMT_ARG_FILE, 0),
+				     ARG("body_en", "body-en-file", "FILE", MGMT_ARG_FILE, 0), END },
+	  incident_resolve_cmd, NULL, NULL },
+	{ "incident.list", "the incidents, newest first",
+	  (const struct mgmt_arg[]){ END }, incident_list_cmd, "incidents",
+	  (const struct mgmt_column[]){ { "id", "id" }, { "severity", "severity" }, { "status", "status" },
+					{ "services", "services" }, { "tenants", "tenants" },
+					{ "updated", "updated_at" }, { "title", "title_en" }, { NULL, NULL } } },
+	{ "incident.show", "one incident: its timeline and the affected tenants",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, incident_show_cmd, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -634,7 +874,8 @@ int mgmt_args_check(const struct mgmt_command *cmd, json_t *args, char *err, siz
 			return -EINVAL;
 		}
 		switch (a->kind) {
-		case MGMT_ARG_TEXT: good = json_is_string(v); break;
+		case MGMT_ARG_TEXT:
+		case MGMT_ARG_FILE: good = json_is_string(v); break;
 		case MGMT_ARG_LIST:
 		case MGMT_ARG_EACH: good = json_is_array(v); break;
 		case MGMT_ARG_COUNT: good = json_is_integer(v) && json_integer_value(v) >= 0; break;

@@ -102,6 +102,7 @@
  *     auth/reset.c reset_complete, auth/mfa.c (both second-step transactions);
  *   - counted limits and the last active manager: auth/account.c invite, create, update,
  *     delete; auth/apppass.c create; auth/allowlist.c replace (the list as a whole);
+ *     notice/contacts.c create (KURA_CONTACTS_MAX);
  *   - MFA enrolment: auth/webauthn.c registration (single-use challenge), auth/totp.c
  *     confirm and auth/recovery.c regenerate (one set of recovery codes);
  *   - the tenant's features (D4): tenant/tenant.c tenant_features_set (the state read decides

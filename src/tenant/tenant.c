@@ -475,6 +475,7 @@ static const struct {
 	{ PERM_MAIL_LOG_READ, false, true },
 	{ PERM_AUDIT_READ, false, true },
 	{ PERM_LOCKS_ADMIN, false, true },
+	{ PERM_CONTACTS_ADMIN, false, true },
 };
 
 bool authz_allowed(enum role r, enum permission p)
@@ -517,6 +518,7 @@ const char *permission_name(enum permission p)
 	static const char *const names[] = { "self", "tenant.read", "account.read", "account.write",
 					     "mfa.policy.write", "files.read", "files.write", "security.read",
 					     "security.write", "shares.write", "shares.admin",
-					     "mail.log.read", "audit.read", "locks.admin" };
+					     "mail.log.read", "audit.read", "locks.admin",
+					     "contacts.admin" };
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
 }

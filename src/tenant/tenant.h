@@ -92,6 +92,7 @@ enum permission {
 	PERM_MAIL_LOG_READ,   /* the tenant's mail delivery log */
 	PERM_AUDIT_READ,      /* query and export the tenant's audit log (F4, F9) */
 	PERM_LOCKS_ADMIN,     /* list and break every WebDAV lock of the tenant (issue 14) */
+	PERM_CONTACTS_ADMIN,  /* the tenant's contacts: list, register, delete (issue 9) */
 };
 enum role role_parse(const char *name);
 const char *role_name(enum role r);

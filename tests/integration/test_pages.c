@@ -197,8 +197,12 @@ static void test_pages(void **state)
 		{ "/security", "app.html" },
 		{ "/logs", "app.html" },
 		{ "/contract", "app.html" },
+		{ "/announcements", "app.html" },
+		{ "/contacts", "app.html" },
+		{ "/status", "status.html" },
+		{ "/contact-confirm/" TOKEN, "contact.html" },
 	};
-	enum { N_APP_PATHS = 8 };
+	enum { N_APP_PATHS = 10 };
 	struct it_server *s = *state;
 	char csp[512] = "", buf[512], path[1024];
 	struct dirent *e;

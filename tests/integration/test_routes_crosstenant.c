@@ -60,6 +60,7 @@ struct world {
 	char folder_id[32], root_id[32], file_id[32], trash_id[32], share_id[32], app_id[32], webauthn_id[32];
 	char lock_token[IT_STR], share_token[IT_STR], app_secret[IT_STR];
 	char upload_id[IT_STR];      /* the token of an unfinished tus upload of amgr's */
+	char contact_id[32], announce_id[32];   /* a contact of alpha's; an announcement to alpha only */
 	/* counts */
 	size_t n_routes, n_public, n_requests;
 };
@@ -71,6 +72,8 @@ struct world {
 #define A_LABEL "xt-label-7q"
 #define A_SHARE_LABEL "xt-sharelabel-7q"
 #define A_APP_NAME "xt-app-7q"
+#define A_NOTICE "xt-notice-7q"      /* the title of an announcement and of an incident to alpha only */
+#define A_CONTACT "xt-contact-7q"
 
 /* ---------------------------------------------------------------- A's objects */
 
@@ -315,6 +318,45 @@ static void make_alpha(struct world *x)
 		snprintf(x->upload_id, sizeof(x->upload_id), "%.*s", (int)strcspn(h + 26, "\r\n"), h + 26);
 		it_response_free(r);
 	}
+	/* a contact, an announcement and an incident of alpha's alone (issue 9) */
+	r = it_send(s, amgr, "POST", "/api/v1/contacts",
+		    json_pack("{s:s, s:s, s:s}", "name", A_CONTACT, "email", A_CONTACT "@alpha.example.com", "role",
+			      "security"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(x->contact_id, sizeof(x->contact_id), "%lld",
+		 (long long)json_integer_value(json_object_get(r->json, "id")));
+	it_response_free(r);
+	{
+		char body[IT_STR];
+		json_t *j = NULL;
+		FILE *f;
+
+		snprintf(body, sizeof(body), "%s/notice.md", s->root);
+		f = fopen(body, "w");
+		assert_non_null(f);
+		fputs(A_NOTICE " body\n", f);
+		fclose(f);
+		assert_int_equal(it_admin(s, &j, "announce", "create", "--kind", "change", "--target", "tenant:alpha",
+					  "--title-ja", A_NOTICE, "--title-en", A_NOTICE, "--body-ja-file", body,
+					  "--body-en-file", body, NULL), 0);
+		snprintf(x->announce_id, sizeof(x->announce_id), "%lld",
+			 (long long)json_integer_value(json_object_get(j, "id")));
+		json_decref(j);
+		j = NULL;
+		assert_int_equal(it_admin(s, &j, "incident", "create", "--title-ja", A_NOTICE, "--title-en", A_NOTICE,
+					  "--severity", "minor", "--service", "DOCX", "--tenant", "alpha", "--body-ja-file",
+					  body, "--body-en-file", body, NULL), 0);
+		json_decref(j);
+	}
+	/* alpha sees both: the requests below must not */
+	r = it_get(s, amgr, "/api/v1/announcements");
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_array_size(json_object_get(r->json, "items")), 1);
+	it_response_free(r);
+	r = it_get(s, auser, "/api/v1/incidents");
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_array_size(json_object_get(r->json, "items")), 1);
+	it_response_free(r);
 }
 
 /* HEAD of A's upload as its owner: status and offset. */
@@ -392,11 +434,12 @@ static json_t *alpha_state(struct world *x)
 		"/api/v1/labels", "/api/v1/labels/" A_LABEL, "/api/v1/trash", "/api/v1/quota",
 		"/api/v1/shares?all=1&limit=1000", "/api/v1/locks", "/api/v1/tenant/security",
 		"/api/v1/tenant/ip-allowlist", "/api/v1/tenant/share-policy", "/api/v1/tenant/mfa-policy",
-		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas",
+		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas", "/api/v1/contacts",
+		"/api/v1/announcements", "/api/v1/incidents",
 	};
 	static const char *const user_views[] = {
 		"/api/v1/me", "/api/v1/me/mfa", "/api/v1/me/mfa/webauthn", "/api/v1/me/app-passwords",
-		"/api/v1/me/certificates",
+		"/api/v1/me/certificates", "/api/v1/announcements",
 	};
 	json_t *st = json_object();
 	char path[IT_STR];
@@ -470,7 +513,7 @@ static const struct rule *rule_for(const struct rule *rules, size_t n, const cha
 /* What of A's a response must not show (unless the request itself sent it). */
 static const char *const *markers(const struct world *x)
 {
-	static const char *m[16];
+	static const char *m[20];
 	size_t n = 0;
 
 	m[n++] = A_FOLDER;
@@ -487,6 +530,8 @@ static const char *const *markers(const struct world *x)
 	m[n++] = x->lock_token;
 	m[n++] = x->app_secret;
 	m[n++] = x->upload_id;
+	m[n++] = A_NOTICE;
+	m[n++] = A_CONTACT;
 	m[n] = NULL;
 	return m;
 }
@@ -682,6 +727,8 @@ static void test_every_route_across_tenants(void **state)
 		{ "certificates", true, { x->cert_id } },
 		{ "client-cas", true, { x->ca_id } },
 		{ "uploads", true, { x->upload_id } },
+		{ "contacts", true, { x->contact_id } },
+		{ "announcements", true, { x->announce_id } },
 	};
 	const struct member dict[] = {
 		{ "name", false, false, "xt-name-by-bravo" },

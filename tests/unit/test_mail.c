@@ -46,6 +46,31 @@ struct golden {
 };
 
 static const struct golden goldens[] = {
+	{ "contact-confirm", "contact-confirm", VARS(
+		MAIL_TEXT("addressee", "情報システム部 窓口"), MAIL_TEXT("tenant_name", "Acme 株式会社"),
+		MAIL_TEXT("tenant_code", "acme"), MAIL_TEXT("contact_role", "security"),
+		MAIL_TEXT("url", "https://kura.example/contact-confirm/TOKEN"), MAIL_TIME("expires_at", T_FIXED)) },
+	{ "announcement", "announcement", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("kind_ja", "メンテナンス"),
+		MAIL_TEXT("kind_en", "maintenance"), MAIL_TEXT("title_ja", "ストレージの更新"),
+		MAIL_TEXT("title_en", "Storage upgrade"), MAIL_TEXT("body_ja", "夜間に更新します。\n\n- 影響: なし"),
+		MAIL_TEXT("body_en", "We upgrade at night.\n\n- Impact: none <https://kura.example/docs>"),
+		MAIL_FLAG("edited", false), MAIL_FLAG("has_window", true), MAIL_TIME("window_from", T_FIXED),
+		MAIL_TIME("window_until", T_FIXED + 7200000000LL), MAIL_FLAG("on_portal", true),
+		MAIL_TEXT("url", "https://kura.example/announcements")) },
+	{ "announcement-edited", "announcement", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("kind_ja", "変更"),
+		MAIL_TEXT("kind_en", "change"), MAIL_TEXT("title_ja", "ログイン画面の変更"),
+		MAIL_TEXT("title_en", "Login page change"), MAIL_TEXT("body_ja", "新しい画面になります。"),
+		MAIL_TEXT("body_en", "The page changes."), MAIL_FLAG("edited", true), MAIL_FLAG("has_window", false),
+		MAIL_TIME("window_from", 0), MAIL_TIME("window_until", 0), MAIL_FLAG("on_portal", false),
+		MAIL_TEXT("url", "https://kura.example/announcements")) },
+	{ "incident-update", "incident-update", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("title_ja", "メール配送の遅延"),
+		MAIL_TEXT("title_en", "Mail delivery delays"), MAIL_TEXT("status_ja", "原因特定"),
+		MAIL_TEXT("status_en", "identified"), MAIL_TEXT("severity", "major"), MAIL_TEXT("services", "MAIL, ZTNA"),
+		MAIL_TEXT("body_ja", "中継サーバーの障害です。"), MAIL_TEXT("body_en", "A relay failed."),
+		MAIL_TEXT("url", "https://kura.example/status")) },
 	{ "invitation", "invitation", VARS(
 		MAIL_TEXT("addressee", "山田 太郎"), MAIL_TEXT("tenant_name", "Acme 株式会社"),
 		MAIL_TEXT("tenant_code", "acme"), MAIL_TEXT("role", "user"), MAIL_TIME("expires_at", T_FIXED),

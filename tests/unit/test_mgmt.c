@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -118,10 +119,12 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 14);
+	assert_int_equal(n, 24);
 	assert_non_null(mgmt_command_find("mail.queue"));
 	assert_non_null(mgmt_command_find("audit.provider-events"));
 	assert_non_null(mgmt_command_find("service.list"));
+	assert_non_null(mgmt_command_find("announce.create"));
+	assert_non_null(mgmt_command_find("incident.show"));
 	assert_null(mgmt_command_find("tenant"));
 	assert_null(mgmt_command_find(NULL));
 }
@@ -194,6 +197,50 @@ static void test_requests_of_every_command(void **state)
 	expect_request("{\"args\":{\"action\":\"session.create\",\"after\":7,\"limit\":5,\"result\":\"failure\"},"
 		       "\"command\":\"audit.provider-events\"}", "--data", "/d", "audit", "provider-events", "--limit",
 		       "5", "--action", "session.create", "--after", "7", "--result", "failure", NULL);
+	/* announcements and incidents (issue 9): --*-file options send the file's content */
+	{
+		char path[] = "/tmp/kura-test-mgmt-XXXXXX";
+		int fd = mkstemp(path);
+		char req[1024];
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "line 1\r\n*b*\n", 12), 12);
+		close(fd);
+		str_printf(req, sizeof(req), "{\"args\":{\"body_en\":\"line 1\\n*b*\\n\",\"body_ja\":\"line 1\\n*b*\\n\","
+			   "\"from\":\"2026-12-01T22:00:00+09:00\",\"kind\":\"maintenance\",\"publish\":\"2026-12-01T00:00:00Z\","
+			   "\"target\":\"DOCX,MAIL\",\"title_en\":\"T\",\"title_ja\":\"題\",\"until\":\"2026-12-02T02:00:00+09:00\"},"
+			   "\"command\":\"announce.create\"}");
+		expect_request(req, "--data", "/d", "announce", "create", "--kind", "maintenance", "--target", "DOCX,MAIL",
+			       "--title-ja", "題", "--title-en", "T", "--body-ja-file", path, "--body-en-file", path,
+			       "--from", "2026-12-01T22:00:00+09:00", "--until", "2026-12-02T02:00:00+09:00",
+			       "--publish", "2026-12-01T00:00:00Z", NULL);
+		expect_request("{\"args\":{},\"command\":\"announce.list\"}", "--data", "/d", "announce", "list", NULL);
+		expect_request("{\"args\":{\"id\":\"3\"},\"command\":\"announce.show\"}", "--data", "/d", "announce",
+			       "show", "3", NULL);
+		str_printf(req, sizeof(req), "{\"args\":{\"body_en\":\"line 1\\n*b*\\n\",\"id\":\"3\",\"title_en\":\"U\"},"
+			   "\"command\":\"announce.edit\"}");
+		expect_request(req, "--data", "/d", "announce", "edit", "3", "--title-en", "U", "--body-en-file", path, NULL);
+		expect_request("{\"args\":{\"id\":\"3\"},\"command\":\"announce.withdraw\"}", "--data", "/d", "announce",
+			       "withdraw", "3", NULL);
+		str_printf(req, sizeof(req), "{\"args\":{\"body_en\":\"line 1\\n*b*\\n\",\"body_ja\":\"line 1\\n*b*\\n\","
+			   "\"services\":[\"MAIL\",\"ZTNA\"],\"severity\":\"major\",\"tenants\":[\"alpha\"],\"title_en\":\"T\","
+			   "\"title_ja\":\"題\"},\"command\":\"incident.create\"}");
+		expect_request(req, "--data", "/d", "incident", "create", "--title-ja", "題", "--title-en", "T", "--severity",
+			       "major", "--service", "MAIL,ZTNA", "--tenant", "alpha", "--body-ja-file", path,
+			       "--body-en-file", path, NULL);
+		str_printf(req, sizeof(req), "{\"args\":{\"body_en\":\"line 1\\n*b*\\n\",\"body_ja\":\"line 1\\n*b*\\n\","
+			   "\"id\":\"4\",\"status\":\"identified\"},\"command\":\"incident.update\"}");
+		expect_request(req, "--data", "/d", "incident", "update", "4", "--status", "identified", "--body-ja-file",
+			       path, "--body-en-file", path, NULL);
+		str_printf(req, sizeof(req), "{\"args\":{\"body_en\":\"line 1\\n*b*\\n\",\"body_ja\":\"line 1\\n*b*\\n\","
+			   "\"id\":\"4\"},\"command\":\"incident.resolve\"}");
+		expect_request(req, "--data", "/d", "incident", "resolve", "4", "--body-ja-file", path, "--body-en-file",
+			       path, NULL);
+		expect_request("{\"args\":{},\"command\":\"incident.list\"}", "--data", "/d", "incident", "list", NULL);
+		expect_request("{\"args\":{\"id\":\"4\"},\"command\":\"incident.show\"}", "--data", "/d", "incident",
+			       "show", "4", NULL);
+		unlink(path);
+	}
 	/* "--" ends the options: a positional may start with a dash */
 	expect_request("{\"args\":{\"code\":\"-x\",\"people\":true},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
 		       "--", "-x", NULL);
@@ -221,6 +268,9 @@ static void test_usage_errors(void **state)
 	EXPECT_USAGE("--name is given twice", "--data", "/d", "tenant", "create", "x", "--name", "A", "--name", "B",
 		     "--service", "DOCX");
 	EXPECT_USAGE("--data is given twice", "--data", "/d", "--data", "/e", "tenant", "list");
+	EXPECT_USAGE("--body-ja-file: cannot read /nonexistent/b.md", "--data", "/d", "announce", "create", "--kind",
+		     "change", "--target", "all", "--title-ja", "a", "--title-en", "b", "--body-ja-file",
+		     "/nonexistent/b.md", "--body-en-file", "/nonexistent/b.md");
 	EXPECT_USAGE("BYTES must be a whole number (0 or more), not \"12a\"", "--data", "/d", "tenant", "set-quota",
 		     "alpha", "12a");
 	EXPECT_USAGE("unknown option -5", "--data", "/d", "tenant", "set-quota", "alpha", "-5");

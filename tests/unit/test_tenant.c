@@ -325,14 +325,14 @@ static void test_wrapped_key(void **state)
 /* ---- roles and permissions ---- */
 
 #define N_ROLES 3
-#define N_PERMS 14
+#define N_PERMS 15
 static const enum role roles[N_ROLES] = { ROLE_NONE, ROLE_USER, ROLE_MANAGER };
 static const enum permission perms[N_PERMS] = { PERM_SELF, PERM_TENANT_READ, PERM_ACCOUNT_READ,
 						PERM_ACCOUNT_WRITE, PERM_MFA_POLICY_WRITE,
 						PERM_FILES_READ, PERM_FILES_WRITE, PERM_SECURITY_READ,
 						PERM_SECURITY_WRITE, PERM_SHARES_WRITE,
 						PERM_SHARES_ADMIN, PERM_MAIL_LOG_READ, PERM_AUDIT_READ,
-						PERM_LOCKS_ADMIN };
+						PERM_LOCKS_ADMIN, PERM_CONTACTS_ADMIN };
 /* docs/permissions.md, by hand: rows permission, columns none, user, manager */
 static const bool expected[N_PERMS][N_ROLES] = {
 	[PERM_SELF] = { false, true, true },
@@ -349,6 +349,7 @@ static const bool expected[N_PERMS][N_ROLES] = {
 	[PERM_MAIL_LOG_READ] = { false, false, true },
 	[PERM_AUDIT_READ] = { false, false, true },
 	[PERM_LOCKS_ADMIN] = { false, false, true },
+	[PERM_CONTACTS_ADMIN] = { false, false, true },
 };
 
 /* D4 and the catalog rule at creation: an IAAS tenant starts with sharing, WebDAV and app

@@ -7,9 +7,11 @@ import { shares } from './shares.js';
 import { account } from './account.js';
 import { accounts, logs, security } from './manage.js';
 import { contract } from './contract.js';
+import { announceBadge, announcements, contacts } from './announce.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
-  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract };
+  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
+  '/announcements': announcements, '/contacts': contacts };
 
 function texts() {
   document.documentElement.lang = lang;
@@ -61,6 +63,7 @@ async function main() {
     location.assign('/login');
   });
   await draw();
+  await announceBadge();
   document.body.dataset.ready = '1';
 }
 
