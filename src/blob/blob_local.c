@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -624,6 +625,22 @@ struct blob_reader *blob_reader_close(struct blob_reader *r)
 	return NULL;
 }
 
+/* Is a kura backup running on this store (DIR/.backup-hold locked)? Then a deleted blob is
+ * kept as .held-<id> until the backup ends, since the database copy it took may still name
+ * it (docs/operations.md "Backup and restore"). */
+static bool backup_holds(struct blob_store *bs)
+{
+	int fd = openat(bs->dir_fd, BLOB_BACKUP_HOLD, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool held = false;
+
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		held = errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
@@ -631,6 +648,18 @@ int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
 
 	if (r < 0)
 		return r;
+	if (backup_holds(bs)) {
+		char held[PATH_MAX];
+
+		r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);
+		if (r == 0 && str_printf(held, sizeof(held), "%s/" BLOB_HELD_PREFIX "%s", dir, id) < 0)
+			r = -ENAMETOOLONG;
+		if (r < 0)
+			return r;
+		if (rename(path, held) < 0)
+			return -errno;
+		return fsync_dir(dir);
+	}
 	if (unlink(path) < 0)
 		return -errno;
 	r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);

@@ -160,7 +160,7 @@ static const char *const page_sql[] = {
 	[T_NODES] = "SELECT id, parent_id, kind, name, size, content_type, created_by_name, created_us,"
 		    " modified_us, in_trash, trashed_us, trashed_by_name FROM file_nodes WHERE tenant_id = $1"
 		    " AND id > $2 AND parent_id IS NOT NULL AND ($3 = 0 OR created_by = $3) ORDER BY id LIMIT $4",
-	[T_SHARES] = "SELECT id, kind, node_id, created_by_name, password_hash IS NOT NULL, expires_us,"
+	[T_SHARES] = "SELECT id, kind, node_id, created_by_name, CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END, expires_us,"
 		     " max_downloads, downloads, uploads, notify_on_download, created_us, revoked_us,"
 		     " revoked_by_name FROM shares WHERE tenant_id = $1 AND id > $2 AND ($3 = 0 OR"
 		     " created_by = $3) ORDER BY id LIMIT $4",
