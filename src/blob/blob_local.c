@@ -11,6 +11,10 @@
  * lose the blob; one before its row committed leaves an unreferenced blob, which the files
  * service's start-up sweep removes (blob_foreach).
  *
+ * While kura backup holds DIR/.backup-hold locked, a deletion renames the blob to
+ * DIR/<tenant_id>/.held-<id> instead (the backup's database copy may still name it; the
+ * backup removes the held blobs when it ends; blob.h, docs/operations.md).
+ *
  * SECURITY: ids come from the store (random hex) and are checked for shape before they
  * reach a path, so no caller-provided string becomes a path component; tenant ids are
  * integers. fsync failure is fatal to the write: the temporary file is unlinked and the
