@@ -73,6 +73,12 @@ int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n) KURA_WUR;
 typedef int (*blob_each_fn)(void *ctx, int64_t tenant_id, const char *id, int64_t mtime_us);
 int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx) KURA_WUR;
 
+/* kura backup (src/cli/backup.c) holds DIR/BLOB_BACKUP_HOLD locked (flock, exclusive) from
+ * before its database copy until it ends; while it does, blob_delete() renames a blob to
+ * DIR/<tenant>/BLOB_HELD_PREFIX<id> instead of removing it, so every blob the copy names can
+ * still be read. The backup removes the held blobs when it ends. */
+#define BLOB_BACKUP_HOLD ".backup-hold"
+#define BLOB_HELD_PREFIX ".held-"
 /* Removes a blob; -ENOENT when it does not exist. Durable (directory fsync) on return. */
 int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id);
 /* True when id has the shape of a blob id. */

@@ -11,6 +11,10 @@
  * lose the blob; one before its row committed leaves an unreferenced blob, which the files
  * service's start-up sweep removes (blob_foreach).
  *
+ * While kura backup holds DIR/.backup-hold locked, a deletion renames the blob to
+ * DIR/<tenant_id>/.held-<id> instead (the backup's database copy may still name it; the
+ * backup removes the held blobs when it ends; blob.h, docs/operations.md).
+ *
  * SECURITY: ids come from the store (random hex) and are checked for shape before they
  * reach a path, so no caller-provided string becomes a path component; tenant ids are
  * integers. fsync failure is fatal to the write: the temporary file is unlinked and the
@@ -22,6 +26,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -624,6 +629,22 @@ struct blob_reader *blob_reader_close(struct blob_reader *r)
 	return NULL;
 }
 
+/* Is a kura backup running on this store (DIR/.backup-hold locked)? Then a deleted blob is
+ * kept as .held-<id> until the backup ends, since the database copy it took may still name
+ * it (docs/operations.md "Backup and restore"). */
+static bool backup_holds(struct blob_store *bs)
+{
+	int fd = openat(bs->dir_fd, BLOB_BACKUP_HOLD, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool held = false;
+
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		held = errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
@@ -631,6 +652,18 @@ int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
 
 	if (r < 0)
 		return r;
+	if (backup_holds(bs)) {
+		char held[PATH_MAX];
+
+		r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);
+		if (r == 0 && str_printf(held, sizeof(held), "%s/" BLOB_HELD_PREFIX "%s", dir, id) < 0)
+			r = -ENAMETOOLONG;
+		if (r < 0)
+			return r;
+		if (rename(path, held) < 0)
+			return -errno;
+		return fsync_dir(dir);
+	}
 	if (unlink(path) < 0)
 		return -errno;
 	r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);

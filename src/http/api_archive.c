@@ -33,6 +33,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "files/files.h"
+#include "http/archive.h"
 #include "http/http_int.h"
 #include "store/db.h"
 
@@ -42,20 +43,24 @@
 #define PENDING_MAX (128 + KURA_FOLDER_DEPTH_MAX * (KURA_FILE_NAME_MAX + 1))
 
 struct entry {
-	int64_t id, size, modified_us;
+	int64_t id, size, modified_us;   /* size: -1 while a stream's is not known */
 	bool folder;
+	bool z64;                      /* ZIP64 local header and descriptor (decided at its header) */
 	char *path;                    /* "a/b" ("a/b/" for a folder) */
 	uint32_t crc;
 	uint64_t offset;               /* of its local header */
+	archive_stream_fn stream;      /* generated content (export metadata, audit log), or NULL */
+	void *stream_ctx;
+	void (*stream_free)(void *ctx);
 };
 
-enum stage { ST_HEADER, ST_DATA, ST_DESC, ST_CENTRAL, ST_END, ST_DONE };
+enum stage { ST_HEADER, ST_DATA, ST_STREAM, ST_DESC, ST_CENTRAL, ST_END, ST_DONE };
 
 struct archive {
 	struct files *files;
 	int64_t tenant_id;
 	struct entry *e;
-	size_t n, cur;
+	size_t n, cap, max, cur;
 	enum stage stage;
 	struct files_reader *rd;
 	uint64_t data_pos;
@@ -137,16 +142,18 @@ static void dos_time(int64_t us, uint32_t *ret_time, uint32_t *ret_date)
 	*ret_date = (uint32_t)((y - 1980) << 9 | m << 5 | d);
 }
 
+/* A stream's size is known only at its end: its header always takes the ZIP64 form, whose
+ * zero sizes the 8-byte descriptor replaces (APPNOTE 4.3.9.2). */
 static bool entry_zip64(const struct entry *e)
 {
-	return (uint64_t)e->size >= U32_MAX_ZIP || e->offset >= U32_MAX_ZIP;
+	return e->stream || (uint64_t)e->size >= U32_MAX_ZIP || e->offset >= U32_MAX_ZIP;
 }
 
 static void local_header(struct archive *a, struct entry *e)
 {
 	uint32_t t, d;
 	size_t name_len = strlen(e->path);
-	bool z = entry_zip64(e);
+	bool z = e->z64 = entry_zip64(e);
 
 	dos_time(e->modified_us, &t, &d);
 	a->pend_len = a->pend_pos = 0;
@@ -175,7 +182,7 @@ static void descriptor(struct archive *a, struct entry *e)
 	a->pend_len = a->pend_pos = 0;
 	put32(a, 0x08074b50);
 	put32(a, e->crc);
-	if (entry_zip64(e)) {
+	if (e->z64) {
 		put64(a, (uint64_t)e->size);
 		put64(a, (uint64_t)e->size);
 	} else {
@@ -188,14 +195,14 @@ static void central(struct archive *a, struct entry *e)
 {
 	uint32_t t, d;
 	size_t name_len = strlen(e->path);
-	bool big = (uint64_t)e->size >= U32_MAX_ZIP, far = e->offset >= U32_MAX_ZIP;
+	bool big = e->stream || (uint64_t)e->size >= U32_MAX_ZIP, far = e->offset >= U32_MAX_ZIP;
 	unsigned extra = (big ? 16 : 0) + (far ? 8 : 0);
 
 	dos_time(e->modified_us, &t, &d);
 	a->pend_len = a->pend_pos = 0;
 	put32(a, 0x02014b50);
 	put16(a, (3 << 8) | 45);        /* made by: UNIX, 4.5 */
-	put16(a, entry_zip64(e) ? 45 : 20);
+	put16(a, e->z64 ? 45 : 20);
 	put16(a, 0x0808);
 	put16(a, 0);
 	put16(a, t);
@@ -270,6 +277,13 @@ static int advance(struct archive *a)
 			descriptor(a, e);
 			return 0;
 		}
+		if (e->stream) {
+			e->crc = 0;
+			e->size = 0;
+			a->data_pos = 0;
+			a->stage = ST_STREAM;
+			return 0;
+		}
 		r = files_open(a->files, db_thread(), a->tenant_id, e->id, NULL, &a->rd);
 		if (r < 0)
 			return r;
@@ -278,6 +292,7 @@ static int advance(struct archive *a)
 		a->stage = ST_DATA;
 		return 0;
 	case ST_DATA:
+	case ST_STREAM:
 		a->rd = files_reader_close(a->rd);
 		a->stage = ST_DESC;
 		descriptor(a, &a->e[a->cur]);
@@ -354,6 +369,26 @@ static ssize_t archive_read(void *cls, uint64_t pos, char *buf, size_t max)
 			out += got;
 			continue;
 		}
+		if (a->stage == ST_STREAM) {
+			struct entry *e = &a->e[a->cur];
+			ssize_t got = e->stream(e->stream_ctx, buf + out, max - out);
+
+			if (got < 0) {
+				r = (int)got;
+				goto fail;
+			}
+			if (got == 0) {
+				r = advance(a);
+				if (r < 0)
+					goto fail;
+				continue;
+			}
+			e->crc = crc_update(e->crc, (const unsigned char *)buf + out, (size_t)got);
+			e->size += got;
+			a->written += (uint64_t)got;
+			out += (size_t)got;
+			continue;
+		}
 		if (a->pend_pos < a->pend_len) {
 			size_t k = a->pend_len - a->pend_pos;
 
@@ -378,25 +413,51 @@ fail:
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-static void archive_free(void *cls)
+static void archive_free_cb(void *cls)
 {
-	struct archive *a = cls;
+	archive_free(cls);
+}
+
+struct archive *archive_free(struct archive *a)
+{
 	size_t i;
 
 	if (!a)
-		return;
+		return NULL;
 	files_reader_close(a->rd);
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
 		free(a->e[i].path);
+		if (a->e[i].stream_free)
+			a->e[i].stream_free(a->e[i].stream_ctx);
+	}
 	free(a->e);
 	free(a->piece);
 	free(a);
+	return NULL;
+}
+
+struct archive *archive_new(struct files *files, int64_t tenant_id, size_t max_entries)
+{
+	struct archive *a = calloc(1, sizeof(*a));
+
+	pthread_once(&crc_once, crc_init);
+	if (!a)
+		return NULL;
+	a->files = files;
+	a->tenant_id = tenant_id;
+	a->max = max_entries;
+	return a;
+}
+
+size_t archive_entries(const struct archive *a)
+{
+	return a->n;
 }
 
 /* Room for one more entry. */
 static struct entry *entry_add(struct archive *a, size_t *cap)
 {
-	if (a->n == KURA_ARCHIVE_ENTRIES_MAX)
+	if (a->n == a->max)
 		return NULL;
 	if (a->n == *cap) {
 		struct entry *ne = realloc(a->e, (*cap ? *cap * 2 : 64) * sizeof(*ne));
@@ -410,11 +471,71 @@ static struct entry *entry_add(struct archive *a, size_t *cap)
 	return &a->e[a->n];
 }
 
+/* The entry's path: prefix, path and "/" for a folder; -ENAMETOOLONG past what a header holds. */
+static int entry_path(struct entry *e, const char *prefix, const char *path, bool folder)
+{
+	size_t len = strlen(prefix) + strlen(path) + 2;
+
+	if (len > PENDING_MAX - 128)
+		return -ENAMETOOLONG;
+	e->path = malloc(len);
+	if (!e->path)
+		return -ENOMEM;
+	str_printf(e->path, len, "%s%s%s", prefix, path, folder ? "/" : "");
+	return 0;
+}
+
+int archive_add_stream(struct archive *a, const char *path, int64_t modified_us, archive_stream_fn fn,
+		       void *ctx, void (*free_fn)(void *ctx))
+{
+	struct entry *e = entry_add(a, &a->cap);
+	int r;
+
+	if (!e) {
+		if (free_fn)
+			free_fn(ctx);
+		return a->n == a->max ? -E2BIG : -ENOMEM;
+	}
+	r = entry_path(e, "", path, false);
+	if (r < 0) {
+		if (free_fn)
+			free_fn(ctx);
+		return r;
+	}
+	e->size = -1;
+	e->modified_us = modified_us;
+	e->stream = fn;
+	e->stream_ctx = ctx;
+	e->stream_free = free_fn;
+	a->n++;
+	return 0;
+}
+
+int archive_add_file(struct archive *a, const char *prefix, const char *path, int64_t id, int64_t size,
+		     int64_t modified_us)
+{
+	struct entry *e = entry_add(a, &a->cap);
+	int r;
+
+	if (!e)
+		return a->n == a->max ? -E2BIG : -ENOMEM;
+	r = entry_path(e, prefix, path, false);
+	if (r < 0)
+		return r;
+	e->id = id;
+	e->size = size;
+	e->modified_us = modified_us;
+	a->n++;
+	return 0;
+}
+
 /* The folder's live subtree, parents before children, paths relative to it after prefix
  * ("" or "name/"). */
-static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, const char *prefix,
-		   struct archive *a, size_t *cap, int64_t *ret_files, int64_t *ret_bytes)
+int archive_collect(struct db *db, struct archive *a, int64_t folder_id, const char *prefix,
+		    int64_t *ret_files, int64_t *ret_bytes)
 {
+	int64_t tenant_id = a->tenant_id;
+	size_t *cap = &a->cap;
 	struct db_stmt *st = db_query(
 		db,
 		"WITH RECURSIVE sub(id, kind, path, size, modified_us) AS ("
@@ -424,7 +545,7 @@ static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, const ch
 		" FROM file_nodes n JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1"
 		" AND n.in_trash = 0 AND sub.kind = 'folder')"
 		" SELECT id, kind, path, size, modified_us FROM sub ORDER BY path LIMIT $3",
-		"iiit", tenant_id, folder_id, (int64_t)KURA_ARCHIVE_ENTRIES_MAX + 1, prefix);
+		"iiit", tenant_id, folder_id, (int64_t)(a->max - a->n) + 1, prefix);
 	int r;
 
 	while ((r = db_step(st)) > 0) {
@@ -434,7 +555,7 @@ static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, const ch
 
 		e = entry_add(a, cap);
 		if (!e) {
-			r = a->n == KURA_ARCHIVE_ENTRIES_MAX ? -E2BIG : -ENOMEM;
+			r = a->n == a->max ? -E2BIG : -ENOMEM;
 			break;
 		}
 		e->id = db_int(st, 0);
@@ -462,7 +583,7 @@ static int collect(struct db *db, int64_t tenant_id, int64_t folder_id, const ch
 }
 
 /* Starts the stream of a collected archive (takes a over). */
-static enum MHD_Result archive_send(struct request *req, struct archive *a, const char *zipname)
+enum MHD_Result archive_send(struct request *req, struct archive *a, const char *zipname)
 {
 	char *disp;
 
@@ -478,7 +599,7 @@ static enum MHD_Result archive_send(struct request *req, struct archive *a, cons
 	if (disp)
 		http_add_header(req, "Content-Disposition", disp);
 	http_add_header(req, "Cache-Control", "no-store");
-	return http_respond_stream(req, 200, "application/zip", archive_read, a, archive_free);
+	return http_respond_stream(req, 200, "application/zip", archive_read, a, archive_free_cb);
 }
 
 static enum MHD_Result api_folder_archive(struct request *req)
@@ -489,12 +610,10 @@ static enum MHD_Result api_folder_archive(struct request *req)
 	int64_t id = 0, n_files = 0, bytes = 0;
 	json_t *d = NULL;
 	char *zipname;
-	size_t cap = 0;
 	int r;
 
 	if (!req->srv->files)
 		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
-	pthread_once(&crc_once, crc_init);
 	if (!strcmp(s, "root"))
 		r = files_root(req->db, TENANT(req), &id);
 	else
@@ -505,12 +624,10 @@ static enum MHD_Result api_folder_archive(struct request *req)
 		r = -ENOENT;
 	if (r < 0)
 		return http_files_error(req, r, "id");
-	a = calloc(1, sizeof(*a));
+	a = archive_new(req->srv->files, TENANT(req), KURA_ARCHIVE_ENTRIES_MAX);
 	if (!a)
 		return http_internal_error(req, -ENOMEM);
-	a->files = req->srv->files;
-	a->tenant_id = TENANT(req);
-	r = collect(req->db, a->tenant_id, folder.id, "", a, &cap, &n_files, &bytes);
+	r = archive_collect(req->db, a, folder.id, "", &n_files, &bytes);
 	if (r == -E2BIG) {
 		archive_free(a);
 		return http_problem(req, 413, "archive-too-large",
@@ -540,14 +657,13 @@ static enum MHD_Result api_selection_archive(struct request *req)
 	const char *ids = http_query(req, "ids"), *p;
 	struct archive *a = NULL;
 	int64_t n_files = 0, bytes = 0, id_list[KURA_ARCHIVE_SELECTION_MAX];
-	size_t n_ids = 0, cap = 0, i, k;
+	size_t n_ids = 0, i, k;
 	json_t *d = NULL, *jids = NULL;
 	char *prefix;
 	int r = 0;
 
 	if (!req->srv->files)
 		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
-	pthread_once(&crc_once, crc_init);
 	for (p = ids; p && *p && r == 0;) {
 		char num[24];
 		size_t len = strcspn(p, ",");
@@ -570,15 +686,13 @@ static enum MHD_Result api_selection_archive(struct request *req)
 	}
 	if (r < 0 || n_ids == 0)
 		return http_problem(req, 400, "invalid-field", "ids: 1 to 1000 distinct node ids, comma-separated", "ids");
-	a = calloc(1, sizeof(*a));
+	a = archive_new(req->srv->files, TENANT(req), KURA_ARCHIVE_ENTRIES_MAX);
 	jids = json_array();
 	if (!a || !jids) {
 		archive_free(a);
 		json_decref(jids);
 		return http_internal_error(req, -ENOMEM);
 	}
-	a->files = req->srv->files;
-	a->tenant_id = TENANT(req);
 	for (i = 0; i < n_ids && r == 0; i++) {
 		struct file_node n;
 		struct entry *e;
@@ -596,9 +710,9 @@ static enum MHD_Result api_selection_archive(struct request *req)
 		if (r < 0)
 			break;
 		json_array_append_new(jids, json_integer(n.id));
-		e = entry_add(a, &cap);
+		e = entry_add(a, &a->cap);
 		if (!e) {
-			r = a->n == KURA_ARCHIVE_ENTRIES_MAX ? -E2BIG : -ENOMEM;
+			r = a->n == a->max ? -E2BIG : -ENOMEM;
 			break;
 		}
 		e->id = n.id;
@@ -618,7 +732,7 @@ static enum MHD_Result api_selection_archive(struct request *req)
 			continue;
 		}
 		prefix = arena_printf(req->arena, "%s/", n.name);
-		r = prefix ? collect(req->db, a->tenant_id, n.id, prefix, a, &cap, &n_files, &bytes) : -ENOMEM;
+		r = prefix ? archive_collect(req->db, a, n.id, prefix, &n_files, &bytes) : -ENOMEM;
 	}
 	if (r < 0) {
 		archive_free(a);

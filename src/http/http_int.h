@@ -172,10 +172,10 @@ void http_cert_bound(struct request *req, int64_t tenant_id, const char *tenant_
 		     char ret_sha256[CLIENTCERT_SHA256_HEX]);
 extern const struct route api_routes[], api_mfa_routes[], api_audit_routes[], api_files_routes[],
 	api_access_routes[], api_shares_routes[], page_routes[], dav_routes[], api_uploads_routes[],
-	api_archive_routes[], api_notice_routes[];
+	api_archive_routes[], api_notice_routes[], api_export_routes[];
 extern const size_t api_n_routes, api_mfa_n_routes, api_audit_n_routes, api_files_n_routes,
 	api_access_n_routes, api_shares_n_routes, page_n_routes, dav_n_routes, api_uploads_n_routes,
-	api_archive_n_routes, api_notice_n_routes;
+	api_archive_n_routes, api_notice_n_routes, api_export_n_routes;
 
 /* responses: each queues exactly one response and returns MHD's result */
 void http_add_header(struct request *req, const char *name, const char *value);

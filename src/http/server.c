@@ -64,6 +64,7 @@ static const struct {
 	{ api_files_routes, &api_files_n_routes },
 	{ api_uploads_routes, &api_uploads_n_routes },   /* tus resumable uploads */
 	{ api_archive_routes, &api_archive_n_routes },   /* ZIP of a folder */
+	{ api_export_routes, &api_export_n_routes },     /* the tenant's or one's own data as a ZIP */
 	{ api_access_routes, &api_access_n_routes },
 	{ api_shares_routes, &api_shares_n_routes },
 	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */

@@ -127,6 +127,14 @@ struct db *db_close(struct db *db);
 int db_set_path(const char *path);
 struct db *db_thread(void);
 
+/* A consistent copy of the database at path into dst_path (a new file), made with SQLite's
+ * online backup API in one step, i.e. one read transaction: the copy is the database as one
+ * commit left it while kura serve goes on writing (kura backup). -EIO with err. */
+int db_backup(const char *path, const char *dst_path, char *err, size_t err_size) KURA_WUR;
+/* PRAGMA integrity_check of the database file at path: 0 when "ok", -EBADMSG with its first
+ * complaint in err, -EIO when it cannot be read. */
+int db_integrity_check(const char *path, char *err, size_t err_size) KURA_WUR;
+
 /* Applies every embedded migration not yet applied, each in its own transaction. */
 int db_migrate(struct db *db);
 

@@ -768,3 +768,99 @@ int db_migrate(struct db *db)
 	}
 	return 0;
 }
+
+/* ---- backup (kura backup; docs/operations.md "Backup and restore") ---- */
+
+int db_backup(const char *path, const char *dst_path, char *err, size_t err_size)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int rc, tries = 0, r = -EIO;
+
+	rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "cannot open %s: %s", path, src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_busy_timeout(src, DB_BUSY_TIMEOUT_MS);
+	rc = sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+			     SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "cannot create %s: %s", dst_path, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		goto out;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		str_printf(err, err_size, "cannot start the backup of %s: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	/* every page in one step: one read transaction on the source, so the copy is the
+	 * database as one commit left it, whatever kura serve writes meanwhile (in WAL mode
+	 * the writer does not wait for this reader). Stepping in pieces would restart the copy
+	 * at every commit of another connection. */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(100);
+	} while ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++tries < 600);
+	if (rc != SQLITE_DONE) {
+		str_printf(err, err_size, "the backup of %s failed: %s", path, sqlite3_errstr(rc));
+		goto out;
+	}
+	rc = sqlite3_backup_finish(b);
+	b = NULL;
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "the backup of %s failed: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	/* the copy is one self-contained file (no -wal beside it); kura serve turns WAL on again */
+	rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "cannot finish %s: %s", dst_path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	r = 0;
+out:
+	if (b)
+		sqlite3_backup_finish(b);
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	return r;
+}
+
+static int integrity_row(void *cls, int n, char **values, char **names)
+{
+	char *first = cls;
+
+	(void)names;
+	if (n > 0 && values[0] && !first[0])
+		str_copy(first, 256, values[0]);
+	return 0;
+}
+
+int db_integrity_check(const char *path, char *err, size_t err_size)
+{
+	sqlite3 *h = NULL;
+	char first[256] = "";
+	int rc, r = -EIO;
+
+	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "cannot open %s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+		goto out;
+	}
+	rc = sqlite3_exec(h, "PRAGMA integrity_check", integrity_row, first, NULL);
+	if (rc != SQLITE_OK) {
+		str_printf(err, err_size, "integrity_check of %s failed: %s", path, sqlite3_errmsg(h));
+		goto out;
+	}
+	if (strcmp(first, "ok")) {
+		str_printf(err, err_size, "integrity_check of %s: %s", path, first[0] ? first : "no answer");
+		r = -EBADMSG;
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_close(h);
+	return r;
+}

@@ -2,7 +2,7 @@
 // session goes to the login page and back; files (listing, virtual scrolling over paged API
 // results, new folder, upload by keyboard and by drop with progress, rename, labels, move,
 // trash, restore, purge); sharing by keyboard (the dialog, the list, access count, revoke);
-// my account (app password shown once, sign-in history); the managers' pages (accounts,
+// my account (app password shown once, sign-in history, the data export links); the managers' pages (accounts,
 // security with the self-lockout warning, logs and export, contract); hostile names shown
 // literally (bidi controls as [U+202E]); axe-core on every page in Japanese and English (no serious or critical
 // violation); screenshots of every page in both languages into the build directory
@@ -246,6 +246,14 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   assert.match(await ja.textContent('#ap-secret'), /rclone/);
   await ja.waitForSelector('tr:has-text("laptop")');
   assert.ok((await ja.$$('section:has(h2:has-text("サインイン履歴")) tbody tr')).length >= 1);
+  // the export: one's own files, and for a manager the tenant's data, each one ZIP
+  assert.match(await ja.textContent('#export-mine'), /自分のファイルをすべてダウンロード/);
+  const zipHref = await ja.getAttribute('#export-tenant', 'href');
+  assert.equal(zipHref, '/api/v1/export?scope=tenant');
+  const zip = await ja.request.get(origin + zipHref);
+  assert.equal(zip.status(), 200);
+  assert.equal(zip.headers()['content-type'], 'application/zip');
+  assert.equal((await zip.body()).subarray(0, 4).toString('latin1'), 'PK\x03\x04');
 
   // 8. managers: the RTL display name literally; security warns before a self-lockout
   await ja.goto(`${origin}/accounts`);
@@ -284,6 +292,7 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
       assert.equal(await p.getAttribute('html', 'lang'), lang);
       await axe(p, `${name} (${lang})`);
       await p.screenshot({ path: join(SHOTS, `${name}.${lang}.png`) });
+      if (name === 'account') await (await p.$('#export')).screenshot({ path: join(SHOTS, `account-export.${lang}.png`) });
       // the README's two pictures: KURA_UPDATE_DOCS=1 writes them into docs/
       if (process.env.KURA_UPDATE_DOCS && ((name === 'files' && lang === 'ja') || (name === 'logs' && lang === 'en')))
         await p.screenshot({ path: join(here, '..', '..', 'docs', `portal-${name}.png`) });

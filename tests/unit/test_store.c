@@ -794,6 +794,46 @@ static void test_portable_sql(void **state)
 	assert_int_equal(portable_n, 0);
 }
 
+/* kura backup's copy: what was committed when it was taken, not a transaction in progress
+ * (db_backup reads in one read transaction beside the writer); the copy passes
+ * integrity_check, and a damaged copy does not. */
+static void test_backup_copy(void **state)
+{
+	struct fixture *fx = *state;
+	char copy[160], err[512], p[176];
+	struct db *c;
+	FILE *f;
+
+	str_printf(copy, sizeof(copy), "%s/copy.db", fx->dir);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO tenants (code, name, created_us, updated_us)"
+				 " VALUES ('alpha', 'A', 1, 1)", NULL), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO tenants (code, name, created_us, updated_us)"
+				 " VALUES ('bravo', 'B', 1, 1)", NULL), 0);
+	assert_int_equal(db_backup(fx->path, copy, err, sizeof(err)), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(db_integrity_check(copy, err, sizeof(err)), 0);
+	c = db_open(copy, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(count_rows(c, "SELECT count(*) FROM tenants"), 1);
+	db_close(c);
+	/* a page of the copy overwritten */
+	f = fopen(copy, "r+b");
+	assert_non_null(f);
+	fseek(f, 4096 + 8, SEEK_SET);
+	for (int i = 0; i < 512; i++)
+		fputc(0xa5, f);
+	fclose(f);
+	assert_true(db_integrity_check(copy, err, sizeof(err)) < 0);
+	unlink(copy);
+	str_printf(p, sizeof(p), "%s-wal", copy);
+	unlink(p);
+	str_printf(p, sizeof(p), "%s-shm", copy);
+	unlink(p);
+	str_printf(p, sizeof(p), "%s-journal", copy);
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +854,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insert_returning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_tenant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_copy, setup, teardown),
 		cmocka_unit_test(test_portable_sql),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,19 @@
 // My account: profile, password, second factors (the /mfa page), app passwords (shown once,
-// with instructions for the usual WebDAV clients), sign-in history, language.
-import { api, btn, field, fmtTime, h, lang, reason, say, setLang, t, table } from './ui.js';
+// with instructions for the usual WebDAV clients), sign-in history, language, and the
+// export of one's own files (for managers also of the whole tenant: GET /api/v1/export).
+import { api, btn, field, fmtTime, h, lang, reason, say, setLang, strings, t, table } from './ui.js';
+
+strings({
+  exportData: ['データのエクスポート', 'Export data'],
+  dataExportHelp: ['ZIP ファイルとしてダウンロードします (作成しながら送信)。ごみ箱の中身は含まれません。',
+    'Downloaded as one ZIP file, built while it is sent. Files in the trash are not included.'],
+  exportMine: ['自分のファイルをすべてダウンロード', 'Download all my files'],
+  exportMineHelp: ['自分がアップロードしたファイル、自分の共有リンクとアカウント情報 (パスワードなどの秘密情報は含みません)。',
+    'The files you uploaded, your share links and your account details (no password or other secret).'],
+  exportTenant: ['テナントのデータをエクスポート', "Export the tenant's data"],
+  exportTenantHelp: ['テナントの全ファイル、フォルダ・ラベル・共有リンク・アカウントのメタデータ、検証可能な監査ログ (kura audit verify)。',
+    "Every file of the tenant, the metadata of folders, labels, share links and accounts, and the verifiable audit log (kura audit verify)."],
+});
 
 const howTo = (url, user) => [
   ['Windows (ネットワーク ドライブの割り当て / Map network drive)', `\\\\${location.host}@SSL\\DavWWWRoot\\dav\\${user.split('@')[1]}\n` +
@@ -84,6 +97,12 @@ export async function account(view, ctx) {
       apShown,
       table([t('name'), t('scope'), t('createdAt'), t('lastUsed'), t('actions')], apList)),
     h('section', {}, h('h2', {}, t('logins')),
-      table([t('time'), t('result'), t('address'), t('agent'), t('reason')], loginsBody)));
+      table([t('time'), t('result'), t('address'), t('agent'), t('reason')], loginsBody)),
+    h('section', { id: 'export' }, h('h2', {}, t('exportData')), h('p', { class: 'muted' }, t('dataExportHelp')),
+      h('ul', {},
+        h('li', {}, h('a', { id: 'export-mine', href: '/api/v1/export?scope=mine', download: '' }, t('exportMine')),
+          h('p', { class: 'muted' }, t('exportMineHelp'))),
+        me.role === 'manager' ? h('li', {}, h('a', { id: 'export-tenant', href: '/api/v1/export?scope=tenant', download: '' },
+          t('exportTenant')), h('p', { class: 'muted' }, t('exportTenantHelp'))) : null)));
   await Promise.all([loadAp(), loadLogins()]);
 }
