@@ -166,6 +166,13 @@ bool db_is_null(struct db_stmt *st, int col);
 int db_name_index(struct db *db, int64_t id, const char *name) KURA_WUR;
 /* Drops node id of the tenant and everything below it from the index. */
 int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id) KURA_WUR;
+/* Drops from the index the first limit leaves (nodes without children, by id) of the tenant:
+ * the nodes an erasure batch deletes next (lifecycle/erasure.c). */
+int db_name_unindex_leaves(struct db *db, int64_t tenant_id, int64_t limit) KURA_WUR;
+/* Copies the write-ahead log back into the database and truncates it, so pages that
+ * secure_delete overwrote leave no older copy in the WAL (a crypto-erase); -EBUSY while a
+ * reader holds it. PostgreSQL: a CHECKPOINT (its WAL segments are recycled). */
+int db_checkpoint_truncate(struct db *db);
 /* The ids, ascending, of the tenant's live nodes (not the root) whose name contains text
  * (3 or more characters, NFC; case-insensitive), greater than after, at most limit: a
  * statement of one integer column, or NULL. scratch (at least 2 * strlen(text) + 3 bytes)
