@@ -580,7 +580,7 @@ static int issue(const struct lifecycle_env *env, struct db *db, const struct te
 	(void)clock_format_zone(started_us, t->zone, started, sizeof(started));
 	(void)clock_format_zone(now, t->zone, finished, sizeof(finished));
 	body = json_pack("{s:s, s:{s:s, s:s, s:I}, s:O, s:O, s:s, s:s, s:s, s:s, s:s,"
-			 " s:{s:s, s:s, s:s, s:s}, s:O, s:O, s:O, s:O, s:{s:s, s:s}, s:s}",
+			 " s:{s:s, s:s, s:s, s:s}, s:O, s:O, s:O, s:O, s:{s:s}, s:s, s:s}",
 			 "format", "kura-erasure-certificate/1",
 			 "tenant", "code", t->code, "name", t->name, "id", (json_int_t)t->id,
 			 "services", json_object_get(info, "services"), "options", json_object_get(info, "options"),

@@ -449,7 +449,8 @@ json_t *lifecycle_json(struct db *db, int64_t tenant_id, bool provider)
 	}
 	db_done(st);
 	st = db_query(db, "SELECT end_day, ends_us, erase_after_us, deadline_us, state, phase, notices,"
-			  " scheduled_by, started_us, finished_us, certificate IS NOT NULL FROM tenant_terminations"
+			  " scheduled_by, started_us, finished_us, CASE WHEN certificate IS NULL THEN 0 ELSE 1 END"
+			  " FROM tenant_terminations"
 			  " WHERE tenant_id = $1", "i", tenant_id);
 	if (db_step(st) > 0) {
 		int64_t n = db_int(st, 6);
@@ -659,9 +660,12 @@ static int tick_tenants(const struct lifecycle_env *env, struct db *db, int64_t 
 					str_copy(d->state, sizeof(d->state), "ended");
 			}
 		}
-		if (e == 0 && !strcmp(d->state, "ended") && now >= d->erase_after_us)
+		if (e == 0 && !strcmp(d->state, "ended") && now >= d->erase_after_us) {
 			e = erasure_begin(db, &t);
-		if (e == 0 && (!strcmp(d->state, "erasing") || (!strcmp(d->state, "ended") && now >= d->erase_after_us))) {
+			if (e == 0)
+				str_copy(d->state, sizeof(d->state), "erasing");
+		}
+		if (e == 0 && !strcmp(d->state, "erasing")) {
 			e = erasure_run(env, db, t.id);
 			if (e == 0)
 				(*ret_erased)++;
