@@ -671,6 +671,8 @@ int erasure_run(const struct lifecycle_env *env, struct db *db, int64_t tenant_i
 			json_decref(info);
 			return r;
 		}
+		int64_t t0 = clock_now_us();
+
 		if (atomic_load(&lifecycle_stopping))
 			r = -EINTR;
 		else if (!strcmp(phase, "prepare"))
@@ -690,6 +692,8 @@ int erasure_run(const struct lifecycle_env *env, struct db *db, int64_t tenant_i
 		else
 			r = -EBADMSG;
 		json_decref(info);
+		log_info("lifecycle.erasure", "tenant %s: %s %s in %lld ms", t.code, phase, r == 0 ? "done" : strerror(-r),
+			 (long long)((clock_now_us() - t0) / 1000));
 	}
 	return r;
 }

@@ -44,3 +44,10 @@ CREATE TABLE option_terminations (
   finished_us    BIGINT,
   PRIMARY KEY (tenant_id, option)
 );
+
+-- Deleting a node makes SQLite look up the rows that reference it (foreign keys); without an
+-- index whose first column is the referencing column each lookup scans the table, so erasing
+-- (or purging) n nodes cost O(n^2). These make each lookup an index probe.
+CREATE INDEX file_nodes_parent_fk ON file_nodes(parent_id);
+CREATE INDEX shares_node_fk ON shares(node_id);
+CREATE INDEX dav_props_node_fk ON dav_props(node_id);
