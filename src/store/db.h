@@ -105,7 +105,11 @@
  *   - MFA enrolment: auth/webauthn.c registration (single-use challenge), auth/totp.c
  *     confirm and auth/recovery.c regenerate (one set of recovery codes);
  *   - the tenant's features (D4): tenant/tenant.c tenant_features_set (the state read decides
- *     what the audit record says changed).
+ *     what the audit record says changed);
+ *   - the end of a contract (B3): lifecycle/lifecycle.c terminate, terminate-option, cancel,
+ *     reinstate and the end itself (the termination's state decides what may happen);
+ *     lifecycle/erasure.c each erasure step that reads before it writes (prepare, keys,
+ *     the rows, an option's end, the ledger).
  * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
  * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
  * databases older than the hash chain have rows to adopt); the checkpoint round and the
