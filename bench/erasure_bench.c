@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	struct blob_store *bs;
 	struct keyring_rt *kr;
 	struct files *f;
-	long long n, size, folder = 0, erased = 0;
+	long long n, size, folder = 0;
+	int64_t erased = 0;
 	unsigned char *buf;
 	double t0, t1;
 	struct stat st;

@@ -284,9 +284,12 @@ int cmd_serve(int argc, char **argv)
 	lifecycle_configure(&(struct lifecycle_config){ .grace_days = cfg.grace_days, .alert_email = cfg.alert_email,
 							.data_dir = dir, .public_url = cfg.public_url });
 	r = erasure_ledger_apply(db, dir, NULL);
+	if (r == 0)
+		r = lifecycle_end_due(db, clock_now_us());
 	if (r < 0) {
-		str_printf(err, sizeof(err), "cannot apply the erasure ledger %s/%s: %s (nothing is served while an"
-			   " erased tenant could come back)", dir, LIFECYCLE_LEDGER_FILE, strerror(-r));
+		str_printf(err, sizeof(err), "cannot apply the erasure ledger %s/%s or end the contracts that are"
+			   " due: %s (nothing is served while an ended or erased tenant could be)", dir,
+			   LIFECYCLE_LEDGER_FILE, strerror(-r));
 		fail(err);
 		goto out;
 	}

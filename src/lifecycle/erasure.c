@@ -511,8 +511,25 @@ static int verify(const struct lifecycle_env *env, struct db *db, const struct t
 
 /* ---------------------------------------------------------------- data */
 
+/* Rows per transaction: LIFECYCLE_BATCH; KURA_TEST_ERASURE_BATCH (1..LIFECYCLE_BATCH) in the
+ * environment makes it smaller, so that a test's kill -9 finds an erasure in the middle of
+ * its rows (read once, like KURA_TEST_CLOCK_OFFSET_S). */
+static int64_t batch_rows(void)
+{
+	static int64_t batch;
+
+	if (!batch) {
+		const char *v = getenv("KURA_TEST_ERASURE_BATCH");
+		long long b = v ? strtoll(v, NULL, 10) : 0;
+
+		batch = b >= 1 && b <= LIFECYCLE_BATCH ? b : LIFECYCLE_BATCH;
+	}
+	return batch;
+}
+
 static int delete_rows(struct db *db, const struct tenant *t)
 {
+	int64_t batch = batch_rows();
 	int r;
 
 	/* the file tree, leaves first (parent_id keeps a folder until its children are gone) */
@@ -522,11 +539,11 @@ static int delete_rows(struct db *db, const struct tenant *t)
 		r = db_begin(db);
 		if (r < 0)
 			return r;
-		r = db_name_unindex_leaves(db, t->id, LIFECYCLE_BATCH);
+		r = db_name_unindex_leaves(db, t->id, batch);
 		if (r == 0)
 			r = db_exec(db, "DELETE FROM file_nodes WHERE id IN (SELECT n.id FROM file_nodes n WHERE n.tenant_id = $1"
 					" AND NOT EXISTS (SELECT 1 FROM file_nodes c WHERE c.tenant_id = $1 AND c.parent_id = n.id)"
-					" ORDER BY n.id LIMIT $2)", "ii", t->id, (int64_t)LIFECYCLE_BATCH);
+					" ORDER BY n.id LIMIT $2)", "ii", t->id, batch);
 		if (r == 0 && db_changes(db) == 0) {
 			db_rollback(db);
 			break;

@@ -10,6 +10,7 @@
  * raises the alert once (log and mail to [lifecycle] alert_email).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -615,6 +616,51 @@ static int send_reminder(struct db *db, const struct tenant *t, const char *tabl
 	return r;
 }
 
+int lifecycle_end_due(struct db *db, int64_t now_us)
+{
+	int64_t ids[64];
+	size_t n = 0;
+	struct db_stmt *st;
+	int r;
+
+	do {
+		n = 0;
+		st = db_query(db, "SELECT tenant_id FROM tenant_terminations WHERE state = 'scheduled' AND ends_us <= $1"
+				  " ORDER BY tenant_id LIMIT $2", "ii", now_us, (int64_t)ARRAY_SIZE(ids));
+		while ((r = db_step(st)) > 0)
+			ids[n++] = db_int(st, 0);
+		db_done(st);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			struct tenant t;
+
+			r = tenant_get(db, ids[i], &t);
+			if (r == 0)
+				r = end_contract(db, &t, now_us);
+			if (r < 0)
+				return r;   /* it would come back: stop here rather than loop */
+		}
+	} while (n == ARRAY_SIZE(ids));
+	return 0;
+}
+
+/* The next instant a pass has something to do (an end, the end of a grace period, an
+ * option's end), or INT64_MAX. */
+static int64_t next_due(struct db *db, int64_t now_us)
+{
+	struct db_stmt *st = db_query(db, "SELECT MIN(t) FROM (SELECT ends_us AS t FROM tenant_terminations WHERE state = 'scheduled'"
+				      " UNION ALL SELECT erase_after_us FROM tenant_terminations WHERE state = 'ended'"
+				      " UNION ALL SELECT ends_us FROM option_terminations WHERE state = 'scheduled') AS d"
+				      " WHERE t > $1", "i", now_us);
+	int64_t next = INT64_MAX;
+
+	if (db_step(st) > 0 && !db_is_null(st, 0))
+		next = db_int(st, 0);
+	db_done(st);
+	return next;
+}
+
 #define DUE_MAX 256   /* terminations handled per pass (the next pass takes the rest) */
 
 static int tick_tenants(const struct lifecycle_env *env, struct db *db, int64_t now, int64_t *ret_erased)
@@ -774,9 +820,18 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (lifecycle_tick(&w->env, clock_now_us(), &erased) < 0)
 			log_warn("lifecycle.tick", "a pass of the termination scheduler did not complete; it runs again");
-		pthread_mutex_lock(&w->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += LIFECYCLE_TICK_S;
+		/* hourly, and at the next end exactly (the end of a day must not wait for the hour) */
+		{
+			struct db *db = db_thread();
+			int64_t now = clock_now_us(), next = db ? next_due(db, now) : INT64_MAX;
+			int64_t wait_s = LIFECYCLE_TICK_S;
+
+			if (next != INT64_MAX && (next - now) / 1000000 + 1 < wait_s)
+				wait_s = (next - now) / 1000000 + 1;
+			pthread_mutex_lock(&w->lock);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += (time_t)wait_s;
+		}
 		while (!w->stop && !w->woken)
 			if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0)
 				break;

@@ -89,6 +89,9 @@ struct lifecycle_env {
 /* One pass at now: notices, ends, alerts, erasures (each to completion), option ends.
  * *ret_erased counts the erasures completed. */
 int lifecycle_tick(const struct lifecycle_env *env, int64_t now_us, int64_t *ret_erased) KURA_WUR;
+/* Ends every contract whose end has passed (kura serve calls it before it serves, so a
+ * tenant past its end is never served while the first pass is still to run). */
+int lifecycle_end_due(struct db *db, int64_t now_us) KURA_WUR;
 struct lifecycle_worker;
 /* A thread running lifecycle_tick now and then every LIFECYCLE_TICK_S. */
 struct lifecycle_worker *lifecycle_worker_start(const struct lifecycle_env *env);
