@@ -141,6 +141,35 @@ static json_t *keys_json(struct db *db, int64_t tenant_id, const char *zone)
 	return a;
 }
 
+static int ledger_each(const char *dir, int (*fn)(void *ctx, json_t *line), void *ctx);
+static int ledger_find_fn(void *ctx, json_t *line);
+struct ledger_find {
+	int64_t tenant_id;
+	const char *code;
+	bool found;
+	json_t *keys;   /* when not NULL: the ids of the entries found are appended */
+};
+
+/* The tenant's keys: from its rows, or (a restored copy whose keys the ledger destroyed
+ * already) from the ledger. */
+static json_t *keys_or_ledger(struct db *db, const struct tenant *t)
+{
+	json_t *a = keys_json(db, t->id, t->zone), *ids, *v;
+	struct ledger_find lf = { .tenant_id = t->id, .code = t->code };
+	size_t i;
+
+	if (json_array_size(a) > 0)
+		return a;
+	ids = lf.keys = json_array();
+	if (ledger_each(lifecycle_data_dir(), ledger_find_fn, &lf) == 0)
+		json_array_foreach(ids, i, v)
+			json_array_append_new(a, json_pack("{s:O, s:s, s:s, s:i, s:s}", "key_id", v, "kind",
+							   "tenant data key", "algorithm", "XChaCha20-Poly1305",
+							   "strength_bits", 256, "destroyed_by", "erasure ledger"));
+	json_decref(ids);
+	return a;
+}
+
 static int prepare(struct db *db, const struct tenant *t)
 {
 	json_t *info = NULL, *counts, *managers = json_array(), *sample = json_array(), *svcs = json_array(),
@@ -212,7 +241,7 @@ static int prepare(struct db *db, const struct tenant *t)
 	db_done(st);
 	info = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:s}, s:o, s:o, s:o}", "code", t->code, "name",
 			 t->name, "zone", t->zone, "services", svcs, "options", opts, "counts", counts,
-			 "audit_head", "seq", (json_int_t)seq, "hash", hash, "keys", keys_json(db, t->id, t->zone),
+			 "audit_head", "seq", (json_int_t)seq, "hash", hash, "keys", keys_or_ledger(db, t),
 			 "managers", managers, "sample", sample);
 	svcs = opts = managers = sample = NULL;
 	text = info ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -273,13 +302,6 @@ static int ledger_each(const char *dir, int (*fn)(void *ctx, json_t *line), void
 	fclose(f);
 	return r;
 }
-
-struct ledger_find {
-	int64_t tenant_id;
-	const char *code;
-	bool found;
-	json_t *keys;   /* borrowed into: the ids of the entry found */
-};
 
 static int ledger_find_fn(void *ctx, json_t *line)
 {

@@ -580,6 +580,19 @@ static void test_old_copy(void **state)
 	snprintf(cmd, sizeof(cmd), "%s/blobs/%s", s->data, "1");
 	assert_int_not_equal(stat(cmd, &st), 0);
 	assert_int_equal(it_admin(s, NULL, "audit", "verify", "delta", NULL), 0);
+	/* the restored copy's own certificate names the keys the ledger destroyed */
+	{
+		json_t *c = NULL;
+		char *path, *out = NULL;
+
+		assert_int_equal(it_admin(s, &c, "tenant", "certificate", "delta", NULL), 0);
+		assert_non_null(strstr(json_string_value(json_object_get(c, "certificate")), "erasure ledger"));
+		path = write_temp(s, "delta.json", json_string_value(json_object_get(c, "certificate")));
+		assert_int_equal(verify_cert(s, path, &out), 0);
+		free(out);
+		free(path);
+		json_decref(c);
+	}
 	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
 	(void)blobdir;
 }
