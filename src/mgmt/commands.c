@@ -254,14 +254,16 @@ static void people_termination(json_t *j)
 	char line[1024] = "none";
 	size_t i;
 
+	const char *state = json_string_value(json_object_get(t, "state"));
+	bool erasing = state && !strcmp(state, "erasing");
+
 	if (json_is_object(t) && json_object_get(t, "end_day"))
 		str_printf(line, sizeof(line), "%s, last day %s (ends %s), reinstatable until %s, erasure deadline %s%s%s",
 			   json_string_value(json_object_get(t, "state")), json_string_value(json_object_get(t, "end_day")),
 			   json_string_value(json_object_get(t, "ends_at")),
 			   json_string_value(json_object_get(t, "grace_until")),
 			   json_string_value(json_object_get(t, "erasure_deadline")),
-			   json_object_get(t, "phase") ? ", phase " : "",
-			   json_object_get(t, "phase") ? json_string_value(json_object_get(t, "phase")) : "");
+			   erasing ? ", phase " : "", erasing ? json_string_value(json_object_get(t, "phase")) : "");
 	json_array_foreach(json_object_get(t, "options"), i, o) {
 		size_t n = strlen(line);
 
