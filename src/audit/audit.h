@@ -77,6 +77,10 @@ int audit_public_key(unsigned char ret[AUDIT_KEY_BYTES]) KURA_WUR;
 /* Hex public key of the signing key into ret (AUDIT_PUBLIC_KEY_HEX); -ENOKEY without one. */
 int audit_public_key_hex(char ret[AUDIT_PUBLIC_KEY_HEX]) KURA_WUR;
 
+/* Signs msg with the deployment's key (erasure certificates, lifecycle/certificate.c: the
+ * caller puts its own domain tag in msg); its public key into ret_pk. -ENOKEY without one. */
+int audit_sign(const void *msg, size_t n, unsigned char ret_sig[64], unsigned char ret_pk[AUDIT_KEY_BYTES]) KURA_WUR;
+
 /* ---- signing keys (signkeys.c, docs/audit.md "Signing keys") ---- */
 /* At start-up, before anything is signed: checks the secret key sk (loaded from
  * DIR/signing.key) and DIR/signing.pub against what the database holds (the registry of

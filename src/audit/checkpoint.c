@@ -109,6 +109,12 @@ int audit_sign_key(const unsigned char *msg, size_t n, unsigned char ret[AUDIT_S
 	return r;
 }
 
+int audit_sign(const void *msg, size_t n, unsigned char ret_sig[64], unsigned char ret_pk[AUDIT_KEY_BYTES])
+{
+	_Static_assert(AUDIT_SIG_BYTES == 64, "Ed25519");
+	return audit_sign_key(msg, n, ret_sig, ret_pk);
+}
+
 size_t audit_ckpt_message(const struct audit_ckpt *c, unsigned char msg[AUDIT_CKPT_MSG_MAX])
 {
 	unsigned char *p = msg;

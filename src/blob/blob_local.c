@@ -669,3 +669,44 @@ int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
 	r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false);
 	return r < 0 ? r : fsync_dir(dir);
 }
+
+int blob_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *ret_n)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+	int r = tenant_dir(bs, tenant_id, dir, sizeof(dir), false), dfd;
+
+	*ret_n = 0;
+	if (r < 0)
+		return r;
+	dfd = openat(bs->dir_fd, dir + strlen(bs->dir) + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	/* every entry is a regular file kura wrote (ids, .tmp-, .part-); nothing nests */
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+			r = -errno;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && fsync(dirfd(d)) < 0)
+		r = -errno;
+	closedir(d);
+	if (r == 0 && unlinkat(bs->dir_fd, dir + strlen(bs->dir) + 1, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	if (r == 0)
+		r = fsync_dir(bs->dir);
+	*ret_n = n;
+	return r;
+}

@@ -67,6 +67,7 @@
 #include "core/core.h"
 #include "core/limits.h"
 #include "crypto/crypto.h"
+#include "lifecycle/lifecycle.h"
 #include "store/db.h"
 
 #define FORMAT "kura-backup-1"
@@ -243,6 +244,74 @@ static int copy_small(const char *from_dir, const char *name, const char *to_dir
 	if (!S_ISREG(st.st_mode) || st.st_size > KURA_BACKUP_SMALL_FILE_MAX)
 		return -EFBIG;
 	return copy_verified(src, dst, NULL, buf, hex, &size);
+}
+
+/* ---------------------------------------------------------------- the erasure ledger
+ * DATADIR/erasure-ledger.jsonl (lifecycle.h) lists every key an erasure destroyed. It only
+ * grows, so the newest copy holds every older one. A backup keeps a copy in its snapshot and
+ * one at DEST/erasure-ledger.jsonl (replaced by each backup: the newest the pool has seen);
+ * a restore writes into the new directory every line of the snapshot's copy, of DEST's and
+ * of --ledger FILE (the live deployment's, when a tenant was erased after the last backup),
+ * and applies it before anything is served: an erased tenant stays erased. */
+
+/* Appends every line of path (if it exists) to out; -EBADMSG for a line over the limit. */
+static int ledger_add(FILE *out, const char *path, long *ret_lines)
+{
+	FILE *in = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (!in)
+		return errno == ENOENT ? 0 : -errno;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (n > LIFECYCLE_LEDGER_LINE_MAX) {
+			r = -EBADMSG;
+			break;
+		}
+		if (line[n - 1] != '\n')
+			continue;   /* a torn last line: the writer had not finished it */
+		if (fwrite(line, 1, (size_t)n, out) != (size_t)n) {
+			r = -EIO;
+			break;
+		}
+		(*ret_lines)++;
+	}
+	if (r == 0 && ferror(in))
+		r = -EIO;
+	free(line);
+	fclose(in);
+	return r;
+}
+
+/* Writes the union of the ledgers in srcs (NULL-terminated, missing ones skipped) to path,
+ * durably (temp + fsync + rename). */
+static int ledger_write(const char *path, const char *const *srcs, long *ret_lines)
+{
+	char tmp[PATH_MAX];
+	FILE *out;
+	int r = 0;
+
+	*ret_lines = 0;
+	if (str_printf(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+		return -ENAMETOOLONG;
+	out = fopen(tmp, "wxe");
+	if (!out && errno == EEXIST && unlink(tmp) == 0)
+		out = fopen(tmp, "wxe");
+	if (!out)
+		return -errno;
+	for (size_t i = 0; r == 0 && srcs[i]; i++)
+		r = ledger_add(out, srcs[i], ret_lines);
+	if (r == 0 && (fflush(out) != 0 || fsync(fileno(out)) < 0))
+		r = -errno;
+	if (fclose(out) != 0 && r == 0)
+		r = -EIO;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
 }
 
 /* ---------------------------------------------------------------- kura backup */
@@ -648,6 +717,18 @@ int cmd_backup(int argc, char **argv)
 	cli_path(path, sizeof(path), snap, "tls");
 	if (r == 0 && (r = make_dir(path)) == 0 && (r = copy_small(data, "tls/cert.pem", snap, buf)) == -ENOENT)
 		r = 0;
+	if (r == 0) {
+		/* the erasure ledger: into the snapshot, and the pool's newest copy */
+		char live[PATH_MAX];
+		long lines = 0;
+
+		cli_path(live, sizeof(live), data, LIFECYCLE_LEDGER_FILE);
+		cli_path(path, sizeof(path), snap, LIFECYCLE_LEDGER_FILE);
+		r = ledger_write(path, (const char *const[]){ live, NULL }, &lines);
+		cli_path(path, sizeof(path), dest, LIFECYCLE_LEDGER_FILE);
+		if (r == 0)
+			r = ledger_write(path, (const char *const[]){ live, NULL }, &lines);
+	}
 	if (r == 0 && keys) {
 		cli_path(path, sizeof(path), snap, "keys");
 		r = make_dir(path);
@@ -865,10 +946,13 @@ int cmd_restore(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' }, { "data", required_argument, NULL, 'd' },
 		{ "snapshot", required_argument, NULL, 's' }, { "keys", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "ledger", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	static const char use[] = "usage: kura restore --from DEST [--snapshot NAME] --data NEWDIR [--keys DIR]\n";
-	const char *from = NULL, *data = NULL, *keys = NULL, *want = NULL;
+	static const char use[] = "usage: kura restore --from DEST [--snapshot NAME] --data NEWDIR [--keys DIR]"
+				  " [--ledger FILE]\n";
+	const char *from = NULL, *data = NULL, *keys = NULL, *want = NULL, *ledger = NULL;
+	int64_t erased_keys = 0;
+	long ledger_lines = 0;
 	char err[1024] = "", name[32], snap[PATH_MAX], path[PATH_MAX], path2[PATH_MAX], hex[SHA_HEX],
 	     keydir[PATH_MAX];
 	unsigned char *buf = NULL, *master = NULL;
@@ -886,6 +970,7 @@ int cmd_restore(int argc, char **argv)
 		case 'd': data = optarg; break;
 		case 's': want = optarg; break;
 		case 'k': keys = optarg; break;
+		case 'l': ledger = optarg; break;
 		case 'h': fputs(use, stdout); return 0;
 		default: fputs(use, stderr); return 2;
 		}
@@ -898,6 +983,10 @@ int cmd_restore(int argc, char **argv)
 		return say("restore", "libsodium failed to initialize");
 	if (!dir_empty_or_missing(data)) {
 		str_printf(err, sizeof(err), "%s is not empty: restore into a new folder", data);
+		return say("restore", err);
+	}
+	if (ledger && access(ledger, R_OK) < 0) {
+		str_printf(err, sizeof(err), "--ledger %s: %s", ledger, strerror(errno));
 		return say("restore", err);
 	}
 	if (want && !snapshot_name_valid(want))
@@ -981,16 +1070,35 @@ int cmd_restore(int argc, char **argv)
 	cli_path(path2, sizeof(path2), data, "kura.db");
 	db = r == 0 ? db_open(path2, err, sizeof(err)) : NULL;
 	r = db ? keycheck_master(db, master) : -EIO;
-	db = db_close(db);
 	if (r < 0) {
+		db = db_close(db);
 		str_printf(err, sizeof(err), r == -EKEYREJECTED ? "%s/master.key is not the master key of this backup's"
 				 " database: give the right one with --keys" : "cannot check the master key in %s: %s",
 			   keydir, strerror(-r));
 		say("restore", err);
 		goto out;
 	}
+	/* the erasure ledger: every copy known, applied before the directory is ever served */
+	{
+		char in_snap[PATH_MAX], in_pool[PATH_MAX];
+
+		cli_path(in_snap, sizeof(in_snap), snap, LIFECYCLE_LEDGER_FILE);
+		cli_path(in_pool, sizeof(in_pool), from, LIFECYCLE_LEDGER_FILE);
+		cli_path(path, sizeof(path), data, LIFECYCLE_LEDGER_FILE);
+		r = ledger_write(path, (const char *const[]){ in_snap, in_pool, ledger, NULL }, &ledger_lines);
+		if (r == 0)
+			r = erasure_ledger_apply(db, data, &erased_keys);
+	}
+	db = db_close(db);
+	if (r < 0) {
+		str_printf(err, sizeof(err), "cannot apply the erasure ledger: %s", strerror(-r));
+		say("restore", err);
+		goto out;
+	}
 	printf("restored: %s\ninto: %s\ndatabase: integrity ok, master key matches\nblobs: %lld (%lld bytes), "
-	       "each checked against its SHA-256\n", snap, data, (long long)c.blobs, (long long)c.bytes);
+	       "each checked against its SHA-256\nerasure ledger: %ld entries, %lld keys of erased tenants destroyed"
+	       " in this copy%s\n", snap, data, (long long)c.blobs, (long long)c.bytes, ledger_lines,
+	       (long long)erased_keys, erased_keys ? " (kura serve completes their erasure before it serves)" : "");
 	ret = 0;
 out:
 	keyfile_free(master, MASTER_KEY_BYTES);

@@ -8,6 +8,7 @@ int cmd_version(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_erasure(int argc, char **argv);
 /* "DIR/name" into buf; exits on overflow (paths come from the command line). */
 void cli_path(char *buf, size_t size, const char *dir, const char *name);
 #endif

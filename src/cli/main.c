@@ -16,8 +16,9 @@ static const char usage[] =
 	"  kura audit verify FILE --key PUBKEY    check an audit export offline\n"
 	"  kura backup --data DIR --to DEST [--include-keys]\n"
 	"                                         consistent, incremental backup (while serving)\n"
-	"  kura restore --from DEST [--snapshot NAME] --data NEWDIR [--keys DIR]\n"
+	"  kura restore --from DEST [--snapshot NAME] --data NEWDIR [--keys DIR] [--ledger FILE]\n"
 	"                                         a deployment back from a backup\n"
+	"  kura erasure verify FILE --key PUBKEY  check an erasure certificate offline\n"
 	"  kura version                           versions of kura and its libraries\n";
 
 void cli_path(char *buf, size_t size, const char *dir, const char *name)
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 		return cmd_backup(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cmd_restore(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "erasure"))
+		return cmd_erasure(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
 	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);

@@ -21,6 +21,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "core/clock.h"
+#include "lifecycle/lifecycle.h"
 #include "auth/mfa.h"
 #include "blob/blob.h"
 #include "cli/cli.h"
@@ -148,6 +149,7 @@ int cmd_serve(int argc, char **argv)
 	struct config cfg;
 	unsigned char *master = NULL, *signing = NULL;
 	struct audit_worker *auditor = NULL;
+	struct lifecycle_worker *lifecycle = NULL;
 	uint32_t retention[AUDIT_N_CATEGORIES];
 	char *cert = NULL, *key = NULL;
 	struct db *db = NULL;
@@ -287,6 +289,21 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	signing = keyfile_free(signing, SIGN_SECRET_BYTES);   /* the audit module keeps its copy */
+	/* the end of contracts (B3); an erased tenant stays erased: the erasure ledger destroys
+	 * any key it names that this database still holds (a restored copy) before anything is
+	 * served (docs/lifecycle.md "Backups") */
+	lifecycle_configure(&(struct lifecycle_config){ .grace_days = cfg.grace_days, .alert_email = cfg.alert_email,
+							.data_dir = dir, .public_url = cfg.public_url });
+	r = erasure_ledger_apply(db, dir, NULL);
+	if (r == 0)
+		r = lifecycle_end_due(db, clock_now_us());
+	if (r < 0) {
+		str_printf(err, sizeof(err), "cannot apply the erasure ledger %s/%s or end the contracts that are"
+			   " due: %s (nothing is served while an ended or erased tenant could be)", dir,
+			   LIFECYCLE_LEDGER_FILE, strerror(-r));
+		fail(err);
+		goto out;
+	}
 	db = db_close(db);
 	if (db_set_path(path) < 0)
 		goto out;
@@ -356,6 +373,13 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot start the audit checkpoint worker");
 		goto out;
 	}
+	/* the termination scheduler: now (start-up) and hourly; resumes a cut erasure */
+	lifecycle = lifecycle_worker_start(&(struct lifecycle_env){ .files = files, .blobs = blobs,
+								    .keyring = keyring, .mailer = mailer });
+	if (!lifecycle) {
+		fail("cannot start the termination scheduler");
+		goto out;
+	}
 	cli_path(path, sizeof(path), dir, "admin.sock");
 	mgmt = mgmt_start(path, master, mailer, err, sizeof(err));
 	if (!mgmt) {
@@ -380,6 +404,7 @@ int cmd_serve(int argc, char **argv)
 out:
 	http = http_stop(http);
 	mgmt = mgmt_stop(mgmt);
+	lifecycle = lifecycle_worker_stop(lifecycle);
 	mailer = mailer_stop(mailer);
 	auditor = audit_worker_stop(auditor);
 	audit_set_signing_key(NULL);

@@ -268,3 +268,57 @@ void clock_test_freeze(int64_t now_us, const struct clock_sync *sync)
 	frozen_sync_set = sync != NULL;
 	frozen_us = now_us;
 }
+
+/* ---- whole days in a zone (the end of a contract, B3) ---- */
+
+int clock_day_start(const char *date, int64_t add_days, const char *zone, int64_t *ret_us)
+{
+	int64_t day_us;
+	struct tm tm = { 0 };
+	char *saved = NULL;
+	const char *old;
+	time_t t;
+	int r = 0;
+
+	/* a plain date only: its UTC midnight, then whole days on, then the same wall-clock
+	 * midnight in zone (mktime under the zone's rules, so a DST change is honoured) */
+	if (!date || strlen(date) != 10 || clock_parse_rfc3339(date, &day_us) < 0 || !zone || !*zone)
+		return -EINVAL;
+	if (add_days < -CLOCK_DAYS_MAX || add_days > CLOCK_DAYS_MAX)
+		return -ERANGE;
+	t = (time_t)(day_us / 1000000 + add_days * 86400);
+	if (!gmtime_r(&t, &tm))
+		return -EINVAL;
+	tm.tm_isdst = -1;
+	pthread_mutex_lock(&tz_lock);
+	old = getenv("TZ");
+	if (old)
+		saved = strdup(old);
+	setenv("TZ", zone, 1);
+	tzset();
+	t = mktime(&tm);
+	if (t == (time_t)-1)
+		r = -EINVAL;
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	pthread_mutex_unlock(&tz_lock);
+	free(saved);
+	if (r == 0)
+		*ret_us = (int64_t)t * 1000000;
+	return r;
+}
+
+int clock_zone_date(int64_t us, const char *zone, char ret[11])
+{
+	char buf[CLOCK_RFC3339_LEN];
+	int r = clock_format_zone(us, zone, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	memcpy(ret, buf, 10);
+	ret[10] = '\0';
+	return 0;
+}

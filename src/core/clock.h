@@ -22,6 +22,15 @@ int clock_format_zone(int64_t us, const char *zone, char *buf, size_t size);
  * "2026-11-22" = its UTC midnight) into UTC µs; -EINVAL on anything else. */
 int clock_parse_rfc3339(const char *str, int64_t *ret_us);
 
+/* Whole days in a zone. The start (local midnight, as UTC µs) of the day add_days after date
+ * ("YYYY-MM-DD") in zone (an IANA name): the end of 2026-12-31 in Asia/Tokyo is
+ * clock_day_start("2026-12-31", 1, "Asia/Tokyo"), 2026-12-31T15:00:00Z. -EINVAL on a bad
+ * date or zone, -ERANGE past CLOCK_DAYS_MAX. */
+#define CLOCK_DAYS_MAX 36600
+int clock_day_start(const char *date, int64_t add_days, const char *zone, int64_t *ret_us) KURA_WUR;
+/* The day ("YYYY-MM-DD") that us falls on in zone. */
+int clock_zone_date(int64_t us, const char *zone, char ret[11]) KURA_WUR;
+
 struct clock_sync {
 	bool synchronized;      /* kernel says the clock is disciplined (no TIME_ERROR) */
 	int64_t est_error_us;   /* estimated error */

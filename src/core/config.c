@@ -91,6 +91,10 @@ static const struct key keys[] = {
 	  "free space (MiB) on the data directory's filesystem kept for the database and audit log"),
 	U("storage", "reserve_percent", reserve_percent, 0, 50,
 	  "... or this percentage of the filesystem, whichever is larger; below it new content is 507"),
+	U("lifecycle", "grace_days", grace_days, 0, 90,
+	  "days after a contract ends in which an operator may reinstate it (the erasure starts after them)"),
+	S("lifecycle", "alert_email", alert_email,
+	  "operators' address for alerts (an erasure that may miss its deadline); empty: the log only"),
 	E("log", "level", log_level, "debug | info | warn | error", "debug", "info", "warn", "error"),
 };
 
@@ -128,6 +132,7 @@ void config_defaults(struct config *cfg)
 	cfg->audit_checkpoint_s = 60;
 	cfg->audit_prune_s = 3600;
 	cfg->reserve_mib = KURA_RESERVE_MIB_DEFAULT;
+	cfg->grace_days = 7;
 	cfg->reserve_percent = KURA_RESERVE_PERCENT_DEFAULT;
 	str_copy(cfg->log_level, sizeof(cfg->log_level), "info");
 	catalog_defaults(cfg->services);

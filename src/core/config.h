@@ -59,6 +59,9 @@ struct config {
 	/* [storage] (issue 14) */
 	uint32_t reserve_mib;            /* free space kept for the database and the audit log... */
 	uint32_t reserve_percent;        /* ...or this share of the filesystem, whichever is larger */
+	/* [lifecycle] (B3): the end of contracts */
+	uint32_t grace_days;             /* reinstatement window after a contract ends */
+	char alert_email[CONFIG_STR];    /* operators' address for erasure deadline alerts */
 	/* [log] */
 	char log_level[16];
 	/* [service.CODE] (core/catalog.h): each service's parameters, the statements' values

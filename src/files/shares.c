@@ -637,8 +637,9 @@ int shares_resolve(struct db *db, const char *token, struct share *ret, enum sha
 	if (!token || !token_well_formed(token))
 		return -ENOENT;
 	token_hash(token, hash);
-	r = db_one(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE token_hash = $1", "b", hash,
-			    sizeof(hash)), read_share, ret);
+	/* a link of a tenant whose contract has ended is unknown (B3) */
+	r = db_one(db_query(db, "SELECT " SHARE_COLS " FROM shares WHERE token_hash = $1 AND tenant_id IN"
+			    " (SELECT id FROM tenants WHERE status = 'active')", "b", hash, sizeof(hash)), read_share, ret);
 	if (r == 0)
 		*ret_gone = gone_state(db, ret, clock_now_us());
 	return r;

@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/http_int.h"
+#include "lifecycle/lifecycle.h"
 #include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
@@ -498,6 +499,9 @@ static enum MHD_Result api_tenant(struct request *req)
 	j = tenant_contract_json(req->db, &t, true);
 	if (!j)
 		return http_internal_error(req, -EIO);
+	/* the end of the contract when one is scheduled (B3): the day, the erasure deadline,
+	 * what will be erased and how to export; null otherwise */
+	json_object_set_new(j, "termination", lifecycle_json(req->db, t.id, false));
 	return http_json(req, 200, j);
 }
 

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "files/files.h"
+#include "lifecycle/lifecycle.h"
 #include "mgmt/mgmt_int.h"
 #include "notice/notice.h"
 #include "notify/mail.h"
@@ -219,6 +220,8 @@ static void people_contract(json_t *j)
 	json_object_del(j, "effective");
 }
 
+static void people_termination(json_t *j);
+
 static json_t *tenant_show_cmd(const struct mgmt_ctx *c, json_t *args)
 {
 	const char *code = arg(args, "code");
@@ -236,7 +239,150 @@ static json_t *tenant_show_cmd(const struct mgmt_ctx *c, json_t *args)
 		return fail("internal", "cannot read the tenant's services");
 	if (json_is_true(json_object_get(args, "people")))
 		people_contract(j);
+	/* the schedule of its end and the erasure deadline (B3), provider-side state */
+	json_object_set_new(j, "termination", lifecycle_json(c->db, t.id, true));
+	if (json_is_true(json_object_get(args, "people")))
+		people_termination(j);
 	return ok(j);
+}
+
+/* ---------------------------------------------------------------- the contract's end (B3) */
+
+/* The termination as one line for people ("none" when nothing is scheduled). */
+static void people_termination(json_t *j)
+{
+	json_t *t = json_object_get(j, "termination"), *o;
+	char line[1024] = "none";
+	size_t i;
+
+	const char *state = json_string_value(json_object_get(t, "state"));
+	bool erasing = state && !strcmp(state, "erasing");
+
+	if (json_is_object(t) && json_object_get(t, "end_day"))
+		str_printf(line, sizeof(line), "%s, last day %s (ends %s), reinstatable until %s, erasure deadline %s%s%s",
+			   json_string_value(json_object_get(t, "state")), json_string_value(json_object_get(t, "end_day")),
+			   json_string_value(json_object_get(t, "ends_at")),
+			   json_string_value(json_object_get(t, "grace_until")),
+			   json_string_value(json_object_get(t, "erasure_deadline")),
+			   erasing ? ", phase " : "", erasing ? json_string_value(json_object_get(t, "phase")) : "");
+	json_array_foreach(json_object_get(t, "options"), i, o) {
+		size_t n = strlen(line);
+
+		str_printf(line + n, sizeof(line) - n, "; option %s %s, last day %s, erasure deadline %s",
+			   json_string_value(json_object_get(o, "option")), json_string_value(json_object_get(o, "state")),
+			   json_string_value(json_object_get(o, "end_day")),
+			   json_string_value(json_object_get(o, "erasure_deadline")));
+	}
+	json_object_set_new(j, "termination", json_string(line));
+}
+
+static json_t *lifecycle_fail(int r, const char *code)
+{
+	switch (r) {
+	case -EINVAL: return fail("invalid", "%s: the date must be YYYY-MM-DD, today or later in the tenant's zone", code);
+	case -EEXIST: return fail("conflict", "%s: a termination is scheduled already (cancel-termination first)", code);
+	case -EPERM: return fail("conflict", "%s: not in this state (see kura admin tenant show %s)", code, code);
+	default: return fail_errno(r, code);
+	}
+}
+
+static json_t *tenant_terminate_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code");
+	json_t *res = NULL;
+	struct tenant t;
+	int r;
+
+	r = code ? tenant_find(c->db, code, &t) : -ENOENT;
+	if (r < 0)
+		return fail_errno(r, code ? code : "tenant");
+	r = lifecycle_terminate(c->db, c->op, t.id, arg(args, "on"), &res);
+	if (r < 0)
+		return lifecycle_fail(r, code);
+	mailer_wake(c->mailer);
+	return ok(res);
+}
+
+static json_t *tenant_terminate_option_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code"), *option = arg(args, "option");
+	json_t *res = NULL;
+	struct tenant t;
+	int r;
+
+	r = code ? tenant_find(c->db, code, &t) : -ENOENT;
+	if (r < 0)
+		return fail_errno(r, code ? code : "tenant");
+	r = lifecycle_terminate_option(c->db, c->op, t.id, option, arg(args, "on"), &res);
+	if (r == -ENOENT)
+		return fail("not-found", "%s has no option %s", code, option ? option : "");
+	if (r < 0)
+		return lifecycle_fail(r, code);
+	mailer_wake(c->mailer);
+	return ok(res);
+}
+
+static json_t *tenant_cancel_termination_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code");
+	struct tenant t;
+	int r;
+
+	r = code ? tenant_find(c->db, code, &t) : -ENOENT;
+	if (r == 0)
+		r = lifecycle_cancel(c->db, c->op, t.id);
+	if (r == -ENOENT)
+		return fail("not-found", "%s: no termination is scheduled", code ? code : "tenant");
+	if (r < 0)
+		return lifecycle_fail(r, code);
+	return ok(json_pack("{s:s, s:s}", "tenant", code, "termination", "cancelled"));
+}
+
+static json_t *tenant_reinstate_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code");
+	struct tenant t;
+	int r;
+
+	r = code ? tenant_find(c->db, code, &t) : -ENOENT;
+	if (r == 0)
+		r = lifecycle_reinstate(c->db, c->op, t.id);
+	if (r == -ENOENT)
+		return fail("not-found", "%s: its contract has not ended", code ? code : "tenant");
+	if (r == -EPERM)
+		return fail("conflict", "%s: the grace period is over (the erasure has started or is done)", code);
+	if (r < 0)
+		return fail_errno(r, code);
+	return ok(json_pack("{s:s, s:s}", "tenant", code, "status", "active"));
+}
+
+/* The signed certificate (provider-side: the provider keeps it, B3) or its HTML view. */
+static json_t *tenant_certificate_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code"), *format = arg(args, "format");
+	char *cert = NULL, *html = NULL;
+	struct tenant t;
+	json_t *res;
+	int r;
+
+	if (format && strcmp(format, "json") && strcmp(format, "html"))
+		return fail("invalid", "--format is json or html");
+	r = code ? tenant_find(c->db, code, &t) : -ENOENT;
+	if (r == 0)
+		r = lifecycle_certificate(c->db, t.id, &cert);
+	if (r == -ENOENT)
+		return fail("not-found", "%s: no erasure certificate (the tenant is not erased)", code ? code : "tenant");
+	if (r < 0)
+		return fail_errno(r, code);
+	if (format && !strcmp(format, "html")) {
+		html = certificate_html(cert);
+		res = html ? json_pack("{s:s}", "html", html) : NULL;
+	} else {
+		res = json_pack("{s:s}", "certificate", cert);
+	}
+	free(cert);
+	free(html);
+	return res ? ok(res) : fail("internal", "cannot render the certificate");
 }
 
 /* The catalog with this deployment's [service.CODE] overrides applied (provider-side data:
@@ -728,6 +874,23 @@ const struct mgmt_command mgmt_commands[] = {
 	{ "tenant.show", "one tenant's contract, with the effective catalog values and their services",
 	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("people", NULL, NULL, MGMT_ARG_PEOPLE, 0), END },
 	  tenant_show_cmd, NULL, NULL },
+	{ "tenant.terminate", "schedules the end of the contract at the end of DATE (the tenant's zone);\n"
+			      "managers are told now and 14, 7, 1 days before; the data is erased by the deadline",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("on", "on", "YYYY-MM-DD", MGMT_ARG_TEXT, 0), END },
+	  tenant_terminate_cmd, NULL, NULL },
+	{ "tenant.terminate-option", "schedules the end of one option: its data is erased and its feature\n"
+				     "switched off at the end of DATE",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), POS("option", "OPTION"),
+				     ARG("on", "on", "YYYY-MM-DD", MGMT_ARG_TEXT, 0), END },
+	  tenant_terminate_option_cmd, NULL, NULL },
+	{ "tenant.cancel-termination", "cancels a scheduled termination (the contract's and its options') before the end",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_cancel_termination_cmd, NULL, NULL },
+	{ "tenant.reinstate", "brings an ended contract back within the grace period (before the erasure)",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_reinstate_cmd, NULL, NULL },
+	{ "tenant.certificate", "the signed erasure certificate of an erased tenant (--format html: its ja/en view)",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), ARG("format", "format", "json|html", MGMT_ARG_TEXT,
+							     MGMT_ARG_OPTIONAL), END },
+	  tenant_certificate_cmd, NULL, NULL },
 	{ "tenant.rotate-key", "a new tenant key; file keys re-wrapped, content untouched",
 	  (const struct mgmt_arg[]){ POS("code", "CODE"), END }, tenant_rotate_key_cmd, NULL, NULL },
 	{ "tenant.set-quota", "the tenant's file storage quota in bytes",

@@ -106,7 +106,11 @@
  *   - MFA enrolment: auth/webauthn.c registration (single-use challenge), auth/totp.c
  *     confirm and auth/recovery.c regenerate (one set of recovery codes);
  *   - the tenant's features (D4): tenant/tenant.c tenant_features_set (the state read decides
- *     what the audit record says changed).
+ *     what the audit record says changed);
+ *   - the end of a contract (B3): lifecycle/lifecycle.c terminate, terminate-option, cancel,
+ *     reinstate and the end itself (the termination's state decides what may happen);
+ *     lifecycle/erasure.c each erasure step that reads before it writes (prepare, keys,
+ *     the rows, an option's end, the ledger).
  * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
  * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
  * databases older than the hash chain have rows to adopt); the checkpoint round and the
@@ -175,6 +179,13 @@ bool db_is_null(struct db_stmt *st, int col);
 int db_name_index(struct db *db, int64_t id, const char *name) KURA_WUR;
 /* Drops node id of the tenant and everything below it from the index. */
 int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id) KURA_WUR;
+/* Drops from the index the first limit leaves (nodes without children, by id) of the tenant:
+ * the nodes an erasure batch deletes next (lifecycle/erasure.c). */
+int db_name_unindex_leaves(struct db *db, int64_t tenant_id, int64_t limit) KURA_WUR;
+/* Copies the write-ahead log back into the database and truncates it, so pages that
+ * secure_delete overwrote leave no older copy in the WAL (a crypto-erase); -EBUSY while a
+ * reader holds it. PostgreSQL: a CHECKPOINT (its WAL segments are recycled). */
+int db_checkpoint_truncate(struct db *db);
 /* The ids, ascending, of the tenant's live nodes (not the root) whose name contains text
  * (3 or more characters, NFC; case-insensitive), greater than after, at most limit: a
  * statement of one integer column, or NULL. scratch (at least 2 * strlen(text) + 3 bytes)

@@ -568,6 +568,23 @@ int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id)
 			   " WHERE n.tenant_id = $1) SELECT id FROM sub)", "ii", tenant_id, id);
 }
 
+int db_name_unindex_leaves(struct db *db, int64_t tenant_id, int64_t limit)
+{
+	return db_exec(db, "DELETE FROM name_search WHERE rowid IN (SELECT n.id FROM file_nodes n WHERE n.tenant_id = $1"
+			   " AND NOT EXISTS (SELECT 1 FROM file_nodes c WHERE c.tenant_id = $1 AND c.parent_id = n.id)"
+			   " ORDER BY n.id LIMIT $2)", "ii", tenant_id, limit);
+}
+
+int db_checkpoint_truncate(struct db *db)
+{
+	int busy = 0, rc;
+
+	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, &busy);
+	if (rc == SQLITE_BUSY || busy)
+		return -EBUSY;
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
 struct db_stmt *db_name_search(struct db *db, int64_t tenant_id, const char *text, int64_t after,
 			       int64_t limit, char *scratch, size_t scratch_size)
 {

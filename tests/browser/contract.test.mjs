@@ -28,6 +28,11 @@ await run('contract.test', process.argv[2], async ({ origin, data, launch, kura 
   admin('tenant', 'create', 'multi', '--name', 'マルチ株式会社', '--service', 'IAAS,ZTNA,DOCX',
     '--option', 'webdav', '--option', 'two-region', '--option', 'storage:100GB');
   const inv = admin('manager', 'create', 'multi', 'boss', '--email', 'boss@example.com');
+  // B3: the end of the contract 40 days ahead (a day in Tokyo) and of one option 20 days ahead
+  const tokyoDay = (days) => new Date(Date.now() + 9 * 3600e3 + days * 86400e3).toISOString().slice(0, 10);
+  const endDay = tokyoDay(40);
+  admin('tenant', 'terminate', 'multi', '--on', endDay);
+  admin('tenant', 'terminate-option', 'multi', 'webdav', '--on', tokyoDay(20));
   const token = /\/invite\/([^/?#]+)/.exec(inv.invitation_url)?.[1];
   assert.ok(token, JSON.stringify(inv));
 
@@ -94,6 +99,11 @@ await run('contract.test', process.argv[2], async ({ origin, data, launch, kura 
       assert.match(await text(p, 'tr[data-category="operation"]'), /90.*IAAS/);
       assert.match(await text(p, '#erasure'), /30.*DOCX/);
       assert.match(await text(p, '#operator-access'), /IAAS/);
+      // the scheduled end first: the day, the erasure deadline, what goes, the export
+      assert.match(await text(p, '#termination-notice'), new RegExp(endDay));
+      assert.match(await text(p, '#erasure-deadline'), /\d{4}/);
+      assert.match(await text(p, 'section[aria-labelledby="c-termination"]'), /GET \/api\/v1\/export/);
+      assert.match(await text(p, 'section[aria-labelledby="c-termination"]'), lang === 'ja' ? /WebDAV のプロパティ/ : /WebDAV properties/);
       // IAAS: the boundary of its three products
       assert.match(body, lang === 'ja' ? /物理サーバー/ : /Physical servers/);
       // D4: all three off, from IAAS

@@ -71,6 +71,23 @@ static const struct golden goldens[] = {
 		MAIL_TEXT("status_en", "identified"), MAIL_TEXT("severity", "major"), MAIL_TEXT("services", "MAIL, ZTNA"),
 		MAIL_TEXT("body_ja", "中継サーバーの障害です。"), MAIL_TEXT("body_en", "A relay failed."),
 		MAIL_TEXT("url", "https://kura.example/status")) },
+#define TERMINATION(opt, only, rem, days) VARS( \
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("tenant_code", "acme"), \
+		MAIL_TEXT("option", opt), MAIL_FLAG("option_only", only), MAIL_FLAG("reminder", rem), \
+		MAIL_TEXT("end_day", "2026-12-31"), MAIL_TIME("ends_at", T_FIXED), MAIL_TIME("deadline", T_FIXED), \
+		MAIL_TEXT("days_left", days), MAIL_TEXT("erased", "- files and folders / ファイルとフォルダー\n- accounts / アカウント"), \
+		MAIL_TEXT("export_url", "https://kura.example/api/v1/export"))
+	{ "termination-notice", "termination-notice", TERMINATION("", false, false, "0") },
+	{ "termination-notice-reminder", "termination-notice", TERMINATION("", false, true, "14") },
+	{ "termination-notice-option", "termination-notice", TERMINATION("webdav", true, false, "0") },
+	{ "termination-notice-option-reminder", "termination-notice", TERMINATION("webdav", true, true, "1") },
+	{ "erasure-certificate", "erasure-certificate", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("tenant_code", "acme"),
+		MAIL_TIME("erased_at", T_FIXED), MAIL_TEXT("public_key", "ab01"),
+		MAIL_TEXT("certificate", "{\"certificate\":{},\"signature\":{}}")) },
+	{ "erasure-alert", "erasure-alert", VARS(
+		MAIL_TEXT("tenant_code", "acme"), MAIL_TIME("deadline", T_FIXED), MAIL_TEXT("state", "erasing"),
+		MAIL_TEXT("reason", "Directory not empty")) },
 	{ "invitation", "invitation", VARS(
 		MAIL_TEXT("addressee", "山田 太郎"), MAIL_TEXT("tenant_name", "Acme 株式会社"),
 		MAIL_TEXT("tenant_code", "acme"), MAIL_TEXT("role", "user"), MAIL_TIME("expires_at", T_FIXED),

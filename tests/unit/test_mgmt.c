@@ -119,7 +119,13 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 24);
+	assert_int_equal(n, 29);
+	/* the contract's end (issue 8, B3) */
+	assert_non_null(mgmt_command_find("tenant.terminate"));
+	assert_non_null(mgmt_command_find("tenant.terminate-option"));
+	assert_non_null(mgmt_command_find("tenant.cancel-termination"));
+	assert_non_null(mgmt_command_find("tenant.reinstate"));
+	assert_non_null(mgmt_command_find("tenant.certificate"));
 	assert_non_null(mgmt_command_find("mail.queue"));
 	assert_non_null(mgmt_command_find("audit.provider-events"));
 	assert_non_null(mgmt_command_find("service.list"));
@@ -181,6 +187,17 @@ static void test_requests_of_every_command(void **state)
 		       "rotate-key", "alpha", NULL);
 	expect_request("{\"args\":{\"code\":\"alpha\",\"quota_bytes\":10000000000},\"command\":\"tenant.set-quota\"}",
 		       "--data", "/d", "tenant", "set-quota", "alpha", "10000000000", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"on\":\"2026-12-31\"},\"command\":\"tenant.terminate\"}",
+		       "--data", "/d", "tenant", "terminate", "alpha", "--on", "2026-12-31", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"on\":\"2026-12-31\",\"option\":\"webdav\"},"
+		       "\"command\":\"tenant.terminate-option\"}",
+		       "--data", "/d", "tenant", "terminate-option", "alpha", "webdav", "--on", "2026-12-31", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.cancel-termination\"}", "--data", "/d",
+		       "tenant", "cancel-termination", "alpha", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\"},\"command\":\"tenant.reinstate\"}", "--data", "/d", "tenant",
+		       "reinstate", "alpha", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"format\":\"html\"},\"command\":\"tenant.certificate\"}",
+		       "--data", "/d", "tenant", "certificate", "alpha", "--format", "html", NULL);
 	expect_request("{\"args\":{\"email\":\"m@example.com\",\"login\":\"boss\",\"tenant\":\"alpha\"},"
 		       "\"command\":\"manager.create\"}", "--data", "/d", "manager", "create", "alpha", "boss",
 		       "--email", "m@example.com", NULL);

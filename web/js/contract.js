@@ -4,7 +4,9 @@
 // erasure deadline after termination and its day-1 rule, where change and incident notices
 // go, whether provider staff may access the data, the responsibility boundary of each
 // service (A2), the features a new contract starts with (D4) and their state now, with a
-// switch for each, and the quota and its use. Everything comes from GET /api/v1/tenant.
+// switch for each, and the quota and its use; when the contract's end (or an option's) is
+// scheduled, first of all its day, the erasure deadline, what will be erased and how to
+// export (B3). Everything comes from GET /api/v1/tenant.
 import { api, fmtSize, fmtTime, h, lang, reason, say, st, strings, t, table } from './ui.js';
 
 strings({
@@ -47,7 +49,51 @@ strings({
   dataAppPasswords: ['アプリパスワード', 'app passwords'], dataUploadLinks: ['アップロード依頼とアップロード中のデータ', 'upload requests and uploads in progress'],
   dataClientCertificates: ['クライアント証明書と認証局', 'client certificates and CAs'], dataMailLog: ['メール配信ログ', 'the mail delivery log'],
   dataLabels: ['ラベル', 'labels'], cNone: ['なし', 'none'],
+  tEnd: ['契約の終了', 'End of the contract'],
+  tEnds: ['この契約は次の日の終わりに終了します: ', 'This contract ends at the end of '],
+  tEnded: ['この契約は終了しました。データは消去を待っています。', 'This contract has ended; its data waits for erasure.'],
+  tEndsAt: ['終了日時', 'Ends at'], tDeadline: ['消去の期限', 'Erasure deadline'],
+  tGrace: ['提供者が契約を再開できる期限', 'The provider may reinstate it until'],
+  tErases: ['消去されるデータ', 'What will be erased'],
+  tExport: ['必要なデータは終了日までにエクスポートしてください (すべてのファイル・メタデータ・監査ログを 1 つの ZIP で): ',
+    'Export what you need before the last day (all files, metadata and the audit log as one ZIP): '],
+  tOption: ['オプションの終了', 'An option ends'], tOptionEnds: ['終了日', 'Last day'],
+  tOptionErased: ['消去済み', 'erased'], tOptionScheduled: ['予定', 'scheduled'],
+  eFiles: ['ファイル', 'files'], eFolders: ['フォルダー', 'folders'], eTrash: ['ごみ箱', 'the trash'],
+  eAccounts: ['アカウント', 'accounts'], eSessions: ['セッション', 'sessions'], eAppPasswords: ['アプリパスワード', 'app passwords'],
+  eMfa: ['多要素認証の登録', 'MFA enrolments'], eShares: ['共有リンク', 'share links'], eLabels: ['ラベル', 'labels'],
+  eDavProperties: ['WebDAV のプロパティ', 'WebDAV properties'], eDavLocks: ['WebDAV のロック', 'WebDAV locks'],
+  eClientCerts: ['クライアント証明書', 'client certificates'], eQueuedMail: ['送信待ちのメール', 'queued mail'],
+  eUploads: ['アップロード中のデータ', 'uploads in progress'], eUploadLinks: ['アップロード依頼', 'upload requests'],
+  eMailLog: ['メール配信ログ', 'the mail delivery log'],
 });
+
+// what an end erases, in words (unknown kinds as they are)
+const erases = (list) => (list || []).map((k) => {
+  const key = 'e' + camel(k);
+  const w = t(key);
+  return w === key ? k : w;
+}).join(', ');
+
+// The end of the contract (B3) when one is scheduled: the day, the deadline, what goes, how
+// to export; and each option whose end is scheduled.
+function termination(x) {
+  if (!x) return null;
+  const kids = [];
+  if (x.end_day) {
+    kids.push(h('p', { class: 'warn', id: 'termination-notice' },
+      x.state === 'scheduled' ? t('tEnds') + x.end_day : t('tEnded')),
+    dl([[t('tEndsAt'), fmtTime(x.ends_at)], [t('tDeadline'), h('span', { id: 'erasure-deadline' }, fmtTime(x.erasure_deadline))],
+      [t('tGrace'), fmtTime(x.grace_until)], [t('tErases'), erases(x.erases)]]),
+    h('p', {}, t('tExport'), h('code', {}, 'GET /api/v1/export')));
+  }
+  for (const o of x.options || []) {
+    kids.push(h('h3', {}, `${t('tOption')}: ${o.option}`),
+      dl([[t('tOptionEnds'), `${o.end_day} (${t(o.state === 'erased' ? 'tOptionErased' : 'tOptionScheduled')})`],
+        [t('tDeadline'), fmtTime(o.erasure_deadline)], [t('tErases'), erases(o.erases) || t('cNone')]]));
+  }
+  return kids.length ? section('c-termination', t('tEnd'), ...kids) : null;
+}
 
 const CATS = ['authentication', 'operation', 'access', 'delivery', 'administration', 'operator'];
 const FEATURES = ['sharing', 'webdav', 'app_passwords'];
@@ -105,6 +151,7 @@ export async function contract(view) {
   paintFeatures(d.features || {});
 
   view.append(h('h1', {}, t('contract')),
+    termination(d.termination),
     section('c-contract', t('cContract'),
       dl([[t('tenantCode'), h('code', {}, d.code)], [t('tenantName'), d.name], [t('status'), st(d.status)],
         [t('timeZone'), d.time_zone], [t('services'), (d.services || []).map(svc).join(', ')],
