@@ -34,6 +34,9 @@ enum mgmt_arg_kind {
 	MGMT_ARG_EACH,     /* --option A --option B → ["A", "B"] */
 	MGMT_ARG_COUNT,    /* a whole number, 0 or more */
 	MGMT_ARG_PEOPLE,   /* true when kura admin prints for people (no --json); never on argv */
+	MGMT_ARG_FLAG,     /* --emergency: an option without a value → true */
+	MGMT_ARG_OUT,      /* --out FILE: kura admin writes the result's "content_base64" there (a new
+			    * file, 0600) instead of printing it; never sent to the socket */
 };
 
 #define MGMT_ARG_OPTIONAL 1u   /* an option that may be left out ([--opt X] in the usage) */
@@ -80,6 +83,7 @@ struct mgmt_cmdline {
 	bool help;                          /* --help: print the usage, nothing else */
 	const struct mgmt_command *cmd;
 	json_t *request;                    /* {"command": …, "args": {…}}; owned */
+	const char *out;                    /* the MGMT_ARG_OUT option's FILE, or NULL */
 };
 
 /* Reads kura admin's argv (argv[0] is "admin"; options may come anywhere, "--" ends them).
