@@ -67,6 +67,7 @@ static const struct {
 	{ api_access_routes, &api_access_n_routes },
 	{ api_shares_routes, &api_shares_n_routes },
 	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */
+	{ api_lockbox_routes, &api_lockbox_n_routes },   /* operator access by approval (C7) */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 

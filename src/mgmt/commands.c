@@ -890,7 +890,7 @@ const struct mgmt_command mgmt_commands[] = {
 				     ARG("case", "case", "CASE", MGMT_ARG_TEXT, 0),
 				     ARG("scope", "scope", "files:read|audit:read", MGMT_ARG_TEXT, 0),
 				     ARG("hours", "hours", "N", MGMT_ARG_COUNT, 0),
-				     ARG("emergency", "emergency", NULL, MGMT_ARG_FLAG, MGMT_ARG_OPTIONAL), END },
+				     ARG("emergency", "emergency", "", MGMT_ARG_FLAG, MGMT_ARG_OPTIONAL), END },
 	  access_request_cmd, NULL, NULL },
 	{ "access.list", "operator access requests and grants, newest first; page on with --before",
 	  (const struct mgmt_arg[]){ ARG("tenant", "tenant", "CODE", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),

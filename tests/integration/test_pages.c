@@ -196,6 +196,7 @@ static void test_pages(void **state)
 		{ "/security", "app.html" },
 		{ "/logs", "app.html" },
 		{ "/contract", "app.html" },
+		{ "/access", "app.html" },
 	};
 	enum { N_APP_PATHS = 8 };
 	struct it_server *s = *state;

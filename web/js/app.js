@@ -7,9 +7,11 @@ import { shares } from './shares.js';
 import { account } from './account.js';
 import { accounts, logs, security } from './manage.js';
 import { contract } from './contract.js';
+import { access } from './access.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
-  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract };
+  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
+  '/access': access };
 
 function texts() {
   document.documentElement.lang = lang;
