@@ -555,14 +555,14 @@ int lockbox_check(struct db *db, const struct actor *op, int64_t tenant_id, cons
 		return -EIO;
 	while ((s = db_step(st)) == 1) {
 		read_request(st, &r);
-		if (!last[0])
-			str_copy(last, sizeof(last), r.state);
-		if (!r.active)
-			continue;
 		if (strcmp(r.scope, scope)) {
-			other_scope = true;
+			other_scope |= r.active;
 			continue;
 		}
+		if (!last[0])
+			str_copy(last, sizeof(last), r.state);   /* the newest of this scope says why */
+		if (!r.active)
+			continue;
 		db_done(st);
 		*ret = r;
 		return 0;
@@ -570,7 +570,7 @@ int lockbox_check(struct db *db, const struct actor *op, int64_t tenant_id, cons
 	db_done(st);
 	if (s < 0)
 		return s;
-	if (other_scope)
+	if (other_scope && (!last[0] || strcmp(last, "pending")))
 		str_copy(why, why_size, "scope");
 	else if (last[0])
 		str_copy(why, why_size, last);
