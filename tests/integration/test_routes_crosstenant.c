@@ -60,6 +60,7 @@ struct world {
 	char folder_id[32], root_id[32], file_id[32], trash_id[32], share_id[32], app_id[32], webauthn_id[32];
 	char lock_token[IT_STR], share_token[IT_STR], app_secret[IT_STR];
 	char upload_id[IT_STR];      /* the token of an unfinished tus upload of amgr's */
+	char access_id[32];          /* an operator's access request to alpha, pending (C7) */
 	/* counts */
 	size_t n_routes, n_public, n_requests;
 };
@@ -68,6 +69,7 @@ struct world {
 #define A_FILE "xt-file-7q.txt"
 #define A_TRASHED "xt-trashed-7q.txt"
 #define A_CONTENT "xt-content-of-alpha-7q"
+#define A_CASE "XT-CASE-ALPHA-7Q"
 #define A_LABEL "xt-label-7q"
 #define A_SHARE_LABEL "xt-sharelabel-7q"
 #define A_APP_NAME "xt-app-7q"
@@ -315,6 +317,17 @@ static void make_alpha(struct world *x)
 		snprintf(x->upload_id, sizeof(x->upload_id), "%.*s", (int)strcspn(h + 26, "\r\n"), h + 26);
 		it_response_free(r);
 	}
+
+	/* an operator's request for access to alpha's files, waiting for its managers (C7) */
+	{
+		json_t *j = NULL;
+
+		assert_int_equal(it_admin(s, &j, "access", "request", "alpha", "--reason", "xt probe", "--case",
+					  A_CASE, "--scope", "files:read", "--hours", "1", NULL), 0);
+		snprintf(x->access_id, sizeof(x->access_id), "%lld",
+			 (long long)json_integer_value(json_object_get(j, "id")));
+		json_decref(j);
+	}
 }
 
 /* HEAD of A's upload as its owner: status and offset. */
@@ -393,6 +406,7 @@ static json_t *alpha_state(struct world *x)
 		"/api/v1/shares?all=1&limit=1000", "/api/v1/locks", "/api/v1/tenant/security",
 		"/api/v1/tenant/ip-allowlist", "/api/v1/tenant/share-policy", "/api/v1/tenant/mfa-policy",
 		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas",
+		"/api/v1/access-requests", "/api/v1/access-policy",
 	};
 	static const char *const user_views[] = {
 		"/api/v1/me", "/api/v1/me/mfa", "/api/v1/me/mfa/webauthn", "/api/v1/me/app-passwords",
@@ -487,6 +501,7 @@ static const char *const *markers(const struct world *x)
 	m[n++] = x->lock_token;
 	m[n++] = x->app_secret;
 	m[n++] = x->upload_id;
+	m[n++] = A_CASE;
 	m[n] = NULL;
 	return m;
 }
@@ -682,6 +697,7 @@ static void test_every_route_across_tenants(void **state)
 		{ "certificates", true, { x->cert_id } },
 		{ "client-cas", true, { x->ca_id } },
 		{ "uploads", true, { x->upload_id } },
+		{ "access-requests", true, { x->access_id } },
 	};
 	const struct member dict[] = {
 		{ "name", false, false, "xt-name-by-bravo" },
