@@ -14,12 +14,10 @@ strings({
   axEmergencyText: ['障害対応のため、承認なしで開始されたアクセスです。不要であればただちに終了できます。',
     'It was opened without an approval to deal with a failure. End it at once if it is not needed.'],
   axRequests: ['申請', 'Requests'], axNone: ['申請はありません。', 'No requests.'],
-  axId: ['番号', 'No.'], axAsked: ['申請日時', 'Asked'], axOperator: ['担当者', 'Operator'], axCase: ['案件', 'Case'],
+  axId: ['番号', 'No.'], axAsked: ['申請日時', 'Asked'], axOperator: ['担当者', 'Operator'],
   axReason: ['理由', 'Reason'], axScope: ['範囲', 'Scope'], axHours: ['時間', 'Hours'], axState: ['状態', 'State'],
-  axApprovals: ['承認', 'Approvals'], axEnds: ['終了', 'Ends'], axActions: ['操作', 'Actions'],
+  axApprovals: ['承認', 'Approvals'], axEnds: ['終了', 'Ends'],
   axApprove: ['承認', 'Approve'], axDeny: ['却下', 'Deny'], axRevoke: ['ただちに終了', 'End now'], axDetail: ['詳細', 'Details'],
-  axApproveOf: ['承認: 申請 ', 'Approve request '], axDenyOf: ['却下: 申請 ', 'Deny request '],
-  axRevokeOf: ['終了: 申請 ', 'End request '], axDetailOf: ['詳細: 申請 ', 'Details of request '],
   axDone: ['保存しました。', 'Saved.'],
   axScopeFiles: ['ファイルの閲覧', 'read files'], axScopeAudit: ['監査ログの閲覧', 'read the audit log'],
   axStPending: ['承認待ち', 'waiting for approval'], axStApproved: ['許可中', 'granted'], axStDenied: ['却下', 'denied'],
@@ -64,17 +62,21 @@ export async function access(view) {
   const rows = reqs.map((r) => {
     const buttons = [];
     if (r.state === 'pending') {
-      buttons.push(h('button', { type: 'button', 'aria-label': t('axApproveOf') + r.id, onclick: () => act(view, r.id, 'approve') }, t('axApprove')));
-      buttons.push(h('button', { type: 'button', class: 'danger', 'aria-label': t('axDenyOf') + r.id, onclick: () => act(view, r.id, 'deny') }, t('axDeny')));
+      buttons.push(h('button', { type: 'button', 'aria-label': `${t('axApprove')} (${t('axId')} ${r.id})`, onclick: () => act(view, r.id, 'approve') }, t('axApprove')));
+      buttons.push(h('button', { type: 'button', class: 'danger', 'aria-label': `${t('axDeny')} (${t('axId')} ${r.id})`, onclick: () => act(view, r.id, 'deny') }, t('axDeny')));
     }
     if (r.state === 'approved' || r.state === 'pending')
-      buttons.push(h('button', { type: 'button', class: 'danger', 'aria-label': t('axRevokeOf') + r.id, onclick: () => act(view, r.id, 'revoke') }, t('axRevoke')));
-    buttons.push(h('button', { type: 'button', class: 'plain', 'aria-label': t('axDetailOf') + r.id, onclick: () => detail(box, r.id) }, t('axDetail')));
-    return h('tr', { 'data-id': r.id }, h('td', {}, String(r.id)), h('td', {}, fmtTime(r.created_at)), h('td', {}, h('bdi', {}, r.operator)),
-      h('td', {}, r.case), h('td', {}, r.reason), h('td', {}, scope(r.scope)), h('td', {}, String(r.hours)),
-      h('td', { class: 'ax-state' }, t(STATES[r.state] || r.state), r.emergency ? [' · ', h('strong', {}, t('axEmergencyMark'))] : ''),
-      h('td', {}, `${r.approvals}/${r.approvals_required}`), h('td', {}, fmtTime(r.ends_at)),
-      h('td', {}, h('div', { class: 'actions' }, buttons)));
+      buttons.push(h('button', { type: 'button', class: 'danger', 'aria-label': `${t('axRevoke')} (${t('axId')} ${r.id})`, onclick: () => act(view, r.id, 'revoke') }, t('axRevoke')));
+    buttons.push(h('button', { type: 'button', class: 'plain', 'aria-label': `${t('axDetail')} (${t('axId')} ${r.id})`, onclick: () => detail(box, r.id) }, t('axDetail')));
+    return h('article', { class: 'access-req', 'data-id': r.id, 'aria-labelledby': `ax-r-${r.id}` },
+      h('h3', { id: `ax-r-${r.id}` }, `${t('axId')} ${r.id} · ${r.case}`, r.emergency ? [' · ', h('strong', {}, t('axEmergencyMark'))] : ''),
+      h('dl', {}, [
+        [t('axState'), h('span', { class: 'ax-state' }, t(STATES[r.state] || r.state))],
+        [t('axReason'), r.reason], [t('axOperator'), h('bdi', {}, r.operator)], [t('axScope'), scope(r.scope)],
+        [t('axHours'), String(r.hours)], [t('axApprovals'), `${r.approvals}/${r.approvals_required}`],
+        [t('axAsked'), fmtTime(r.created_at)], [t('axEnds'), fmtTime(r.ends_at)],
+      ].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      h('div', { class: 'actions' }, buttons));
   });
   const sel = h('select', { id: 'ax-policy' }, h('option', { value: '1' }, t('axOne')), h('option', { value: '2' }, t('axTwo')));
   if (pol.ok) sel.value = String(pol.data.approvals_required);
@@ -87,7 +89,6 @@ export async function access(view) {
     live.length ? h('div', { class: 'warn', role: 'alert', id: 'ax-emergency' }, h('strong', {}, t('axEmergency')), ' ',
       t('axEmergencyText'), ' ', live.map((r) => `#${r.id} ${r.case} (${fmtTime(r.ends_at)})`).join(', ')) : '',
     h('section', { 'aria-labelledby': 'ax-reqs' }, h('h2', { id: 'ax-reqs' }, t('axRequests')),
-      rows.length ? table([t('axId'), t('axAsked'), t('axOperator'), t('axCase'), t('axReason'), t('axScope'), t('axHours'),
-        t('axState'), t('axApprovals'), t('axEnds'), t('axActions')], rows) : h('p', {}, t('axNone')), box),
+      rows.length ? rows : h('p', {}, t('axNone')), box),
     h('section', { 'aria-labelledby': 'ax-pol' }, h('h2', { id: 'ax-pol' }, t('axPolicy')), h('p', {}, t('axPolicyHelp')), form));
 }
