@@ -544,6 +544,12 @@ static json_t *request_result(const struct mgmt_ctx *c, const struct lockbox_req
 
 	if (!j)
 		return fail("internal", "cannot show the request");
+	/* the tenant's people stay the tenant's (C7): how many approved, not who */
+	json_object_del(j, "approved_by");
+	if (r->decided_by[0] && strcmp(r->decided_by, r->operator))
+		json_object_set_new(j, "decided_by", json_string("a manager of the tenant"));
+	if (r->revoked_by[0] && strcmp(r->revoked_by, c->op->name) && strcmp(r->revoked_by, r->operator))
+		json_object_set_new(j, "revoked_by", json_string("a manager of the tenant"));
 	if (tenant_get(c->db, r->tenant_id, &t) == 0)
 		json_object_set_new(j, "tenant", json_string(t.code));
 	return ok(j);

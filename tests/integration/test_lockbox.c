@@ -266,6 +266,17 @@ static void test_one_manager_approves(void **state)
 	/* approves: one manager is the default policy */
 	decide(s, &f->w.amgr, id, "approve", "approved");
 	assert_int_equal(decide(s, &f->w.amgr, id, "approve", NULL), 409);
+	/* the operator sees the decision, not who of the tenant made it */
+	{
+		char ids[24], *o = NULL, *e = NULL;
+
+		snprintf(ids, sizeof(ids), "%lld", id);
+		assert_int_equal(admin(s, true, &o, &e, "access", "show", ids, NULL), 0);
+		assert_non_null(strstr(o, "\"approved\""));
+		assert_null(strstr(o, "amgr"));
+		free(o);
+		free(e);
+	}
 	/* now the support commands work, within the scope */
 	j = admin_ok(s, "support", "ls", "alpha", "/", NULL);
 	assert_true(json_array_size(json_object_get(j, "entries")) >= 1);
