@@ -186,7 +186,7 @@ json_t *lockbox_json(struct db *db, const struct lockbox_request *r, bool reads)
 
 		str_printf(target, sizeof(target), "access-request:%lld", (long long)r->id);
 		q = audit_query(db, r->tenant_id, &f);
-		json_object_set(j, "events", q ? json_object_get(q, "events") : json_array());
+		json_object_set_new(j, "events", q ? json_incref(json_object_get(q, "events")) : json_array());
 		json_decref(q);
 	}
 	return j;

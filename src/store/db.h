@@ -106,6 +106,8 @@
  *     confirm and auth/recovery.c regenerate (one set of recovery codes);
  *   - the tenant's features (D4): tenant/tenant.c tenant_features_set (the state read decides
  *     what the audit record says changed).
+ *   - operator access requests (C7): files/lockbox.c request (the catalog and the policy read
+ *     decide), approve, deny, revoke (the state and the approvals read decide the grant).
  * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
  * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
  * databases older than the hash chain have rows to adopt); the checkpoint round and the
