@@ -148,6 +148,7 @@
 #define KURA_ACCESS_LAPSE_MIN_S      (5 * 60)
 #define KURA_ACCESS_LAPSE_MAX_S      (7 * 86400)
 #define KURA_ACCESS_LIST_MAX         100           /* requests per page (API and kura admin) */
+#define KURA_ACCESS_PENDING_MAX      5             /* open requests per tenant: each one mails its managers */
 #define KURA_SUPPORT_LIST_MAX        500           /* entries one support ls shows */
 #define KURA_SUPPORT_GET_MAX         (512 * 1024)  /* bytes one support get hands out: base64 in
                                                     * kura admin's 1 MiB answer */

@@ -359,6 +359,15 @@ int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, co
 		}
 		return -EACCES;
 	}
+	if (rc == 0 && !emergency) {
+		/* each request mails every manager: a bounded number may wait at once */
+		struct db_stmt *st = db_query(db, "SELECT count(*) FROM access_requests WHERE tenant_id = $1"
+						  " AND state = 'pending' AND lapses_at > $2", "ii", tenant_id, now);
+
+		rc = st ? db_step(st) : -EIO;
+		rc = rc == 1 ? (db_int(st, 0) >= KURA_ACCESS_PENDING_MAX ? -EBUSY : 0) : rc < 0 ? rc : -EIO;
+		db_done(st);
+	}
 	if (rc == 0)
 		rc = lockbox_policy_get(db, tenant_id, &required);
 	if (rc == 0) {

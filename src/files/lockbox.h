@@ -51,7 +51,8 @@ bool lockbox_scope_valid(const char *scope);
 /* A new request by operator op for tenant_id. Validates reason (1..KURA_ACCESS_REASON_MAX
  * code points of one line of clean text), case_ref (1..KURA_ACCESS_CASE_MAX of [A-Za-z0-9._:#/-]),
  * scope and hours (1..KURA_ACCESS_HOURS_MAX): -EINVAL. -EACCES when the tenant's catalog says
- * never (the refusal recorded in the tenant's log, committed). Mails the managers (request or
+ * never (the refusal recorded in the tenant's log, committed); -EBUSY when KURA_ACCESS_PENDING_MAX
+ * requests of the tenant wait already (not for an emergency). Mails the managers (request or
  * emergency) in the transaction of the request and its audit record. */
 int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, const char *reason,
 		    const char *case_ref, const char *scope, int64_t hours, bool emergency,

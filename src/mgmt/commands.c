@@ -581,6 +581,9 @@ static json_t *access_request_cmd(const struct mgmt_ctx *c, json_t *args)
 			    "tenant %s: its service catalog says operator access \"never\" (IAAS staff have no access "
 			    "at all, C7); the request is refused%s and the attempt is recorded in the tenant's log",
 			    code, emergency ? ", emergency or not," : "");
+	if (rc == -EBUSY)
+		return fail("conflict", "tenant %s has %d requests waiting for its managers already: revoke one "
+			    "(kura admin access revoke ID) or wait for an answer", code, KURA_ACCESS_PENDING_MAX);
 	if (rc == -EINVAL)
 		return fail("invalid", "--reason is 1-%d characters of one line without control characters; --case is "
 			    "1-%d of A-Z a-z 0-9 . _ : # / -", KURA_ACCESS_REASON_MAX, KURA_ACCESS_CASE_MAX);

@@ -454,6 +454,31 @@ static void test_other_tenant_cannot(void **state)
 	decide(s, &f->w.amgr, id, "deny", "denied");
 }
 
+/* Each request mails every manager: at most KURA_ACCESS_PENDING_MAX (5) wait at once. */
+static void test_pending_requests_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct it_server *s = f->w.s;
+	long long ids[5];
+	char idstr[24];
+	json_t *j;
+
+	for (int i = 0; i < 5; i++)
+		ids[i] = request_access(s, "alpha", "audit:read", "1", "CASE-FLOOD", false);
+	EXPECT_REFUSED(s, "5 requests waiting", "access", "request", "alpha", "--reason", "r", "--case", "CASE-FLOOD",
+		       "--scope", "audit:read", "--hours", "1");
+	for (int i = 0; i < 5; i++) {
+		snprintf(idstr, sizeof(idstr), "%lld", ids[i]);
+		j = admin_ok(s, "access", "revoke", idstr, NULL);
+		assert_string_equal(it_json_str(j, "state"), "revoked");
+		json_decref(j);
+	}
+	/* room again */
+	ids[0] = request_access(s, "alpha", "audit:read", "1", "CASE-FLOOD", false);
+	snprintf(idstr, sizeof(idstr), "%lld", ids[0]);
+	json_decref(admin_ok(s, "access", "revoke", idstr, NULL));
+}
+
 /* Last: restarts the server 13 hours later (past the 1-hour grant and the 12-hour lapse). */
 static void test_expired_and_lapsed(void **state)
 {
@@ -550,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_two_managers),
 		cmocka_unit_test(test_emergency_mails_at_once),
 		cmocka_unit_test(test_other_tenant_cannot),
+		cmocka_unit_test(test_pending_requests_bounded),
 		cmocka_unit_test(test_expired_and_lapsed),
 	};
 

@@ -198,7 +198,7 @@ static void test_pages(void **state)
 		{ "/contract", "app.html" },
 		{ "/access", "app.html" },
 	};
-	enum { N_APP_PATHS = 8 };
+	enum { N_APP_PATHS = 9 };
 	struct it_server *s = *state;
 	char csp[512] = "", buf[512], path[1024];
 	struct dirent *e;
