@@ -33,6 +33,7 @@
 #include "crypto/keyring_rt.h"
 #include "auth/clientcert.h"
 #include "files/files.h"
+#include "files/lockbox.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"
 #include "notice/notice.h"
@@ -204,6 +205,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	auth_configure(&cfg);
 	notice_configure(cfg.public_url);   /* links in contact confirmations and notices */
+	lockbox_configure(&cfg);   /* C7: lapse of operator access requests, portal link */
 
 	cli_path(path, sizeof(path), dir, "master.key");
 	r = keyfile_load(path, MASTER_KEY_BYTES, &master);
@@ -381,7 +383,7 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	cli_path(path, sizeof(path), dir, "admin.sock");
-	mgmt = mgmt_start(path, master, mailer, err, sizeof(err));
+	mgmt = mgmt_start(path, master, mailer, files, err, sizeof(err));
 	if (!mgmt) {
 		fail(err);
 		goto out;

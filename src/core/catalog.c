@@ -347,6 +347,15 @@ int catalog_set(struct catalog_params p[CATALOG_N_SERVICES], const char *code, c
 			str_printf(err, err_size, "[service.%s] %s must be consent or never", code, key);
 			return -EINVAL;
 		}
+		/* C7: a statement's "never" (IAAS staff have no access at all) is a promise to the
+		 * customer; a deployment may make access stricter, never open it (else whoever
+		 * edits kura.conf could give operators a way into IAAS tenants' data) */
+		if (!b && catalog_service_at((size_t)idx)->defaults.operator_access == CATALOG_ACCESS_NEVER) {
+			str_printf(err, err_size,
+				   "[service.%s] %s: the service statement says never; a deployment can only make it stricter",
+				   code, key);
+			return -EINVAL;
+		}
 		s->operator_access = b ? CATALOG_ACCESS_NEVER : CATALOG_ACCESS_CONSENT;
 		return 0;
 	}

@@ -66,6 +66,8 @@ static const struct key keys[] = {
 	U("security", "lockout_duration_seconds", lockout_duration_s, 1, 7 * 86400, "how long a lock lasts"),
 	E("security", "mfa_managers_default", mfa_managers_default,
 	  "required | optional: MFA for managers of tenants that set no policy", "required", "optional"),
+	U("security", "access_request_lapse_seconds", access_request_lapse_s, KURA_ACCESS_LAPSE_MIN_S,
+	  KURA_ACCESS_LAPSE_MAX_S, "an operator's access request lapses when no manager answers it in this time (C7)"),
 	S("mail", "smtp_url", smtp_url, "relay: smtp://host:port (STARTTLS when offered) or smtps://host:port"),
 	S("mail", "smtp_user", smtp_user, "relay user name (empty: no authentication)"),
 	S("mail", "smtp_password", smtp_password, "relay password"),
@@ -120,6 +122,7 @@ void config_defaults(struct config *cfg)
 	cfg->lockout_window_s = KURA_LOCKOUT_WINDOW_S;
 	cfg->lockout_duration_s = KURA_LOCKOUT_DURATION_S;
 	str_copy(cfg->mfa_managers_default, sizeof(cfg->mfa_managers_default), "required");
+	cfg->access_request_lapse_s = KURA_ACCESS_LAPSE_S;
 	str_copy(cfg->smtp_url, sizeof(cfg->smtp_url), "smtp://127.0.0.1:25");
 	str_copy(cfg->smtp_from, sizeof(cfg->smtp_from), "kura@localhost");
 	str_copy(cfg->smtp_starttls, sizeof(cfg->smtp_starttls), "try");

@@ -35,7 +35,8 @@ struct config {
 	uint32_t lockout_threshold;
 	uint32_t lockout_window_s;
 	uint32_t lockout_duration_s;
-	char mfa_managers_default[16];   /* "required" | "optional" for tenants without a policy */
+	char mfa_managers_default[16];
+	uint32_t access_request_lapse_s; /* an operator access request lapses unanswered (C7) */   /* "required" | "optional" for tenants without a policy */
 	/* [mail] */
 	char smtp_url[CONFIG_STR];       /* smtp://host:port or smtps://host:port */
 	char smtp_user[CONFIG_STR];

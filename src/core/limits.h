@@ -141,6 +141,19 @@
 #define KURA_ADMIN_EVENTS_MAX        100           /* records per audit provider-events answer: at ~5 KiB
                                                     * each at most, well inside kura admin's 1 MiB read */
 
+/* Operator access by approval (C7; src/files/lockbox.c, docs/security.md) */
+#define KURA_ACCESS_HOURS_MAX        72            /* hours one grant may run */
+#define KURA_ACCESS_REASON_MAX       500           /* code points of a request's reason */
+#define KURA_ACCESS_CASE_MAX         64            /* bytes of its case reference */
+#define KURA_ACCESS_LAPSE_S          (12 * 60 * 60) /* a pending request lapses (default) */
+#define KURA_ACCESS_LAPSE_MIN_S      (5 * 60)
+#define KURA_ACCESS_LAPSE_MAX_S      (7 * 86400)
+#define KURA_ACCESS_LIST_MAX         100           /* requests per page (API and kura admin) */
+#define KURA_ACCESS_PENDING_MAX      5             /* open requests per tenant: each one mails its managers */
+#define KURA_SUPPORT_LIST_MAX        500           /* entries one support ls shows */
+#define KURA_SUPPORT_GET_MAX         (512 * 1024)  /* bytes one support get hands out: base64 in
+                                                    * kura admin's 1 MiB answer */
+
 /* Audit */
 #define KURA_AUDIT_DETAILS_MAX       4096
 #define KURA_AUDIT_TARGET_MAX        512

@@ -69,6 +69,7 @@ static const struct {
 	{ api_shares_routes, &api_shares_n_routes },
 	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */
 	{ api_notice_routes, &api_notice_n_routes }, /* contacts, announcements, incidents, status */
+	{ api_lockbox_routes, &api_lockbox_n_routes },   /* operator access by approval (C7) */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 

@@ -53,14 +53,18 @@ const char *const erasure_tables[] = {
 	"mfa_recovery_codes", "mfa_totp", "webauthn_credentials", "webauthn_users", "mfa_policies",
 	"password_resets", "invitations", "sessions", "client_cert_revocations", "client_certs",
 	"tenant_client_cas", "tenant_client_certs", "tenant_ip_ranges", "tenant_security", "share_policies",
-	"mail_outbox", "contacts", "announcement_reads", "login_misses", "accounts", "tenant_features",
+	"mail_outbox", "contacts", "announcement_reads", "login_misses", "access_approvals", "access_policy",
+	"accounts", "tenant_features",
 	"tenant_keys", NULL,
 };
 const char *const erasure_kept_tables[] = {
 	"tenant_services", "tenant_options", "tenant_terminations", "option_terminations", "audit_events",
 	"audit_heads", "audit_checkpoints",
 	/* the provider's record of which notices reached the tenant (no content of the tenant's) */
-	"announcement_tenants", "incident_tenants", NULL,
+	"announcement_tenants", "incident_tenants",
+	/* the provider's record of operator access requests to the tenant (C7; who read what under
+	 * them is in the tenant's audit chain, kept as it is) */
+	"access_requests", NULL,
 };
 
 void erasure_key_id(const void *wrapped, size_t n, char ret[65])

@@ -95,6 +95,10 @@ void mgmt_synopsis(const struct mgmt_command *cmd, char *buf, size_t size)
 
 		if (!a->option || !on_argv(a))
 			continue;
+		if (a->kind == MGMT_ARG_FLAG) {
+			append(buf, size, &len, opt ? " [--%s]" : " --%s", a->option);
+			continue;
+		}
 		append(buf, size, &len, opt ? " [--%s %s" : " --%s %s", a->option, a->metavar);
 		if (a->kind == MGMT_ARG_LIST)
 			append(buf, size, &len, "[,%s…]", a->metavar);
@@ -252,6 +256,10 @@ static int add_value(json_t *args, const struct mgmt_arg *a, const char *what, c
 			free(list);
 			return r;
 		}
+	case MGMT_ARG_FLAG:
+		if (json_object_get(args, a->key))
+			return usage(err, size, "%s is given twice", what);
+		return json_object_set_new(args, a->key, json_true()) < 0 ? -ENOMEM : 0;
 	default:
 		return usage(err, size, "%s cannot be given", what);
 	}
@@ -307,7 +315,8 @@ int mgmt_cmdline_parse(int argc, char **argv, struct mgmt_cmdline *ret, char *er
 			if (n_names == MAX_OPTIONS)
 				abort();   /* the table outgrew MAX_OPTIONS: a build-time mistake */
 			names[n_names] = a->option;
-			opts[n_opts++] = (struct option){ a->option, required_argument, NULL, OPT_TABLE + (int)n_names };
+			opts[n_opts++] = (struct option){ a->option, a->kind == MGMT_ARG_FLAG ? no_argument : required_argument,
+							  NULL, OPT_TABLE + (int)n_names };
 			n_names++;
 		}
 	opts[n_opts] = (struct option){ NULL, 0, NULL, 0 };
@@ -379,12 +388,21 @@ int mgmt_cmdline_parse(int argc, char **argv, struct mgmt_cmdline *ret, char *er
 			r = usage(err, err_size, "kura admin %s takes no %s", syn, what);
 			goto out;
 		}
+		if (a->kind == MGMT_ARG_OUT) {
+			if (ret->out) {
+				r = usage(err, err_size, "%s is given twice", what);
+				goto out;
+			}
+			ret->out = given[i].value;
+			continue;
+		}
 		r = add_value(args, a, what, given[i].value, err, err_size);
 		if (r < 0)
 			goto out;
 	}
 	for (a = cmd->args; a->key; a++) {
-		if (a->option && on_argv(a) && !(a->flags & MGMT_ARG_OPTIONAL) && !json_object_get(args, a->key)) {
+		if (a->option && on_argv(a) && !(a->flags & MGMT_ARG_OPTIONAL) && !json_object_get(args, a->key) &&
+		    !(a->kind == MGMT_ARG_OUT && ret->out)) {
 			snprintf(what, sizeof(what), "--%s %s", a->option, a->metavar);
 			r = usage(err, err_size, "kura admin %s: %s is required", syn, what);
 			goto out;

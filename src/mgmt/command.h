@@ -36,6 +36,9 @@ enum mgmt_arg_kind {
 	MGMT_ARG_PEOPLE,   /* true when kura admin prints for people (no --json); never on argv */
 	MGMT_ARG_FILE,     /* --body-file F: kura admin sends F's content (UTF-8, at most
 			    * KURA_ADMIN_FILE_MAX bytes, CRLF as LF); on the socket a string */
+	MGMT_ARG_FLAG,     /* --emergency: an option without a value → true */
+	MGMT_ARG_OUT,      /* --out FILE: kura admin writes the result's "content_base64" there (a new
+			    * file, 0600) instead of printing it; never sent to the socket */
 };
 
 #define MGMT_ARG_OPTIONAL 1u   /* an option that may be left out ([--opt X] in the usage) */
@@ -82,6 +85,7 @@ struct mgmt_cmdline {
 	bool help;                          /* --help: print the usage, nothing else */
 	const struct mgmt_command *cmd;
 	json_t *request;                    /* {"command": …, "args": {…}}; owned */
+	const char *out;                    /* the MGMT_ARG_OUT option's FILE, or NULL */
 };
 
 /* Reads kura admin's argv (argv[0] is "admin"; options may come anywhere, "--" ends them).

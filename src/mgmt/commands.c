@@ -10,6 +10,7 @@
  * tenant's content or its audit details (C7). manager.create works only while a tenant has
  * no active manager, so an operator cannot make themselves one later.
  */
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "core/limits.h"
 #include "files/files.h"
 #include "lifecycle/lifecycle.h"
+#include "files/lockbox.h"
 #include "mgmt/mgmt_int.h"
 #include "notice/notice.h"
 #include "notify/mail.h"
@@ -850,6 +852,304 @@ static json_t *incident_show_cmd(const struct mgmt_ctx *c, json_t *args)
 	return res ? ok(res) : fail("not-found", "no incident %s", arg(args, "id") ? arg(args, "id") : "");
 }
 
+/* ---------------------------------------------------------------- operator access (C7) */
+
+/* The request's id from a positional: a whole number > 0. */
+static int request_id_arg(json_t *args, const char *key, int64_t *ret)
+{
+	const char *s = arg(args, key);
+
+	return s && safe_atoi64(s, ret) == 0 && *ret > 0 ? 0 : -EINVAL;
+}
+
+static json_t *request_result(const struct mgmt_ctx *c, const struct lockbox_request *r)
+{
+	json_t *j = lockbox_json(c->db, r, false);
+	struct tenant t;
+
+	if (!j)
+		return fail("internal", "cannot show the request");
+	/* the tenant's people stay the tenant's (C7): how many approved, not who */
+	json_object_del(j, "approved_by");
+	if (r->decided_by[0] && strcmp(r->decided_by, r->operator))
+		json_object_set_new(j, "decided_by", json_string("a manager of the tenant"));
+	if (r->revoked_by[0] && strcmp(r->revoked_by, c->op->name) && strcmp(r->revoked_by, r->operator))
+		json_object_set_new(j, "revoked_by", json_string("a manager of the tenant"));
+	if (tenant_get(c->db, r->tenant_id, &t) == 0)
+		json_object_set_new(j, "tenant", json_string(t.code));
+	return ok(j);
+}
+
+static json_t *access_request_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "code"), *reason = arg(args, "reason"), *case_ref = arg(args, "case"),
+		   *scope = arg(args, "scope");
+	json_t *h = json_object_get(args, "hours");
+	bool emergency = json_is_true(json_object_get(args, "emergency"));
+	struct lockbox_request r;
+	struct tenant t;
+	int rc;
+
+	if (!code || tenant_find(c->db, code, &t) < 0)
+		return fail("not-found", "%s: no such tenant", code ? code : "tenant");
+	if (!lockbox_scope_valid(scope))
+		return fail("invalid", "--scope is files:read or audit:read");
+	if (!json_is_integer(h) || json_integer_value(h) < 1 || json_integer_value(h) > KURA_ACCESS_HOURS_MAX)
+		return fail("invalid", "--hours is 1 to %d", KURA_ACCESS_HOURS_MAX);
+	if (!reason || !*reason || strlen(reason) > KURA_ACCESS_REASON_MAX * 4)
+		return fail("invalid", "--reason is 1-%d characters of one line", KURA_ACCESS_REASON_MAX);
+	if (!case_ref || !*case_ref || strlen(case_ref) > KURA_ACCESS_CASE_MAX)
+		return fail("invalid", "--case is 1-%d of A-Z a-z 0-9 . _ : # / -", KURA_ACCESS_CASE_MAX);
+	rc = lockbox_request(c->db, c->op, t.id, reason, case_ref, scope, json_integer_value(h), emergency, &r);
+	if (rc == -EACCES)
+		return fail("forbidden",
+			    "tenant %s: its service catalog says operator access \"never\" (IAAS staff have no access "
+			    "at all, C7); the request is refused%s and the attempt is recorded in the tenant's log",
+			    code, emergency ? ", emergency or not," : "");
+	if (rc == -EBUSY)
+		return fail("conflict", "tenant %s has %d requests waiting for its managers already: revoke one "
+			    "(kura admin access revoke ID) or wait for an answer", code, KURA_ACCESS_PENDING_MAX);
+	if (rc == -EINVAL)
+		return fail("invalid", "--reason is 1-%d characters of one line without control characters; --case is "
+			    "1-%d of A-Z a-z 0-9 . _ : # / -", KURA_ACCESS_REASON_MAX, KURA_ACCESS_CASE_MAX);
+	if (rc < 0)
+		return fail_errno(rc, code);
+	mailer_wake(c->mailer);
+	return request_result(c, &r);
+}
+
+static json_t *access_list_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "tenant"), *state = arg(args, "state");
+	json_t *v, *res = NULL;
+	int64_t before = 0, tid = 0;
+	struct tenant t;
+	int rc;
+
+	if (code) {
+		if (tenant_find(c->db, code, &t) < 0)
+			return fail("not-found", "%s: no such tenant", code);
+		tid = t.id;
+	}
+	if (state && strcmp(state, "pending") && strcmp(state, "approved") && strcmp(state, "denied") &&
+	    strcmp(state, "revoked") && strcmp(state, "lapsed") && strcmp(state, "expired"))
+		return fail("invalid", "--state is pending, approved, denied, revoked, lapsed or expired");
+	if ((v = json_object_get(args, "before")))
+		before = json_integer_value(v);
+	rc = lockbox_list(c->db, tid, state, before, KURA_ACCESS_LIST_MAX, &res);
+	if (rc < 0)
+		return fail_errno(rc, "access requests");
+	return ok(res);
+}
+
+static json_t *access_show_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct lockbox_request r;
+	int64_t id;
+
+	if (request_id_arg(args, "id", &id) < 0)
+		return fail("invalid", "ID is a request's number");
+	if (lockbox_find(c->db, id, &r) < 0)
+		return fail("not-found", "access request %lld: not found", (long long)id);
+	return request_result(c, &r);
+}
+
+static json_t *access_revoke_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct lockbox_request r;
+	int64_t id;
+	int rc;
+
+	if (request_id_arg(args, "id", &id) < 0)
+		return fail("invalid", "ID is a request's number");
+	rc = lockbox_find(c->db, id, &r);
+	if (rc == 0)
+		rc = lockbox_revoke(c->db, c->op, r.tenant_id, id, &r);
+	if (rc == -EPERM)
+		return fail("conflict", "access request %lld is %s already", (long long)id, r.state);
+	if (rc < 0)
+		return fail_errno(rc, "access request");
+	return request_result(c, &r);
+}
+
+/* The grant that lets this operator read tenant code within scope, or the refusal saying why. */
+static json_t *support_gate(const struct mgmt_ctx *c, const char *code, const char *scope, struct tenant *t,
+			    struct lockbox_request *g)
+{
+	char why[32];
+	int rc;
+
+	if (!code || tenant_find(c->db, code, t) < 0)
+		return fail("not-found", "%s: no such tenant", code ? code : "tenant");
+	rc = lockbox_check(c->db, c->op, t->id, scope, g, why, sizeof(why));
+	if (rc == 0)
+		return NULL;
+	if (rc == -EACCES)
+		return fail("forbidden", "tenant %s: its service catalog says operator access \"never\" (C7)", code);
+	if (rc != -ENOENT)
+		return fail_errno(rc, code);
+	if (!strcmp(why, "scope"))
+		return fail("forbidden", "tenant %s: your active grant does not cover %s; ask for a grant with --scope %s",
+			    code, scope, scope);
+	return fail("forbidden",
+		    "tenant %s: no active %s grant for you (%s%s); ask with kura admin access request and wait for "
+		    "its managers' approval (C7)", code, scope, !strcmp(why, "no grant") ? "" : "your latest request is ",
+		    why);
+}
+
+/* Walks PATH ("/", "/a/b") from the tenant's root to a live folder or file. */
+static int resolve_path(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
+{
+	char buf[KURA_MAX_URL_BYTES + 1], *save = NULL, *seg;
+	int64_t id;
+	int r;
+
+	if (!path || path[0] != '/' || str_copy(buf, sizeof(buf), path) < 0)
+		return -EINVAL;
+	r = files_root(db, tenant_id, &id);
+	if (r == 0)
+		r = files_get(db, tenant_id, id, ret);
+	for (seg = strtok_r(buf, "/", &save); r == 0 && seg; seg = strtok_r(NULL, "/", &save)) {
+		if (ret->kind != NODE_FOLDER)
+			return -ENOTDIR;
+		r = files_lookup(db, tenant_id, ret->id, seg, ret);
+	}
+	return r;
+}
+
+static json_t *support_ls_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *path = arg(args, "path");
+	struct lockbox_request g;
+	struct file_node n;
+	struct tenant t;
+	json_t *refused, *items = NULL, *d;
+	bool more = false;
+	int rc;
+
+	refused = support_gate(c, arg(args, "code"), "files:read", &t, &g);
+	if (refused)
+		return refused;
+	if (!path || !*path || strlen(path) > KURA_MAX_URL_BYTES || !utf8_is_clean_text(path, strlen(path)))
+		return fail("invalid", "PATH is a folder like / or /reports/2026");
+	rc = resolve_path(c->db, t.id, path, &n);
+	if (rc < 0)
+		return fail_errno(rc, path);
+	if (n.kind == NODE_FOLDER)
+		rc = files_list(c->db, t.id, n.id, NULL, NULL, KURA_SUPPORT_LIST_MAX, &items, &more);
+	else
+		items = json_pack("[o]", files_node_json(c->db, t.id, &n));
+	if (rc < 0 || !items)
+		return fail_errno(rc < 0 ? rc : -ENOMEM, path);
+	/* recorded before anything leaves kura: a read that cannot be recorded does not happen */
+	d = json_pack("{s:I, s:I}", "node_id", (json_int_t)n.id, "entries", (json_int_t)json_array_size(items));
+	rc = lockbox_record_read(c->db, c->op, &g, "support.ls", path, d);
+	json_decref(d);
+	if (rc < 0) {
+		json_decref(items);
+		return fail_errno(rc, "recording the read");
+	}
+	return ok(json_pack("{s:s, s:s, s:I, s:o, s:b}", "tenant", t.code, "path", path, "grant", (json_int_t)g.id,
+			    "entries", items, "truncated", more));
+}
+
+static json_t *support_get_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct files_reader *rd = NULL;
+	struct lockbox_request g;
+	struct file_node n;
+	struct tenant t;
+	unsigned char *buf = NULL;
+	char *b64 = NULL, target[48];
+	json_t *refused, *d, *res = NULL;
+	size_t got = 0;
+	int64_t id;
+	int rc;
+
+	refused = support_gate(c, arg(args, "code"), "files:read", &t, &g);
+	if (refused)
+		return refused;
+	if (request_id_arg(args, "file_id", &id) < 0)
+		return fail("invalid", "FILE_ID is a file's number (support ls shows it)");
+	if (!c->files)
+		return fail("internal", "file storage is not available to the management socket");
+	rc = files_open(c->files, c->db, t.id, id, &n, &rd);
+	if (rc < 0)
+		return fail_errno(rc, "file");
+	if (n.size > KURA_SUPPORT_GET_MAX) {
+		files_reader_close(rd);
+		return fail("invalid", "file %lld is %lld bytes: support get hands out at most %d", (long long)id,
+			    (long long)n.size, KURA_SUPPORT_GET_MAX);
+	}
+	buf = malloc((size_t)n.size + 1);
+	rc = buf ? files_read(rd, 0, buf, (size_t)n.size, &got) : -ENOMEM;
+	files_reader_close(rd);
+	if (rc == 0 && got != (size_t)n.size)
+		rc = -EIO;
+	if (rc == 0) {
+		size_t b64_len = sodium_base64_ENCODED_LEN(got, sodium_base64_VARIANT_ORIGINAL);
+
+		b64 = malloc(b64_len);
+		if (b64)
+			sodium_bin2base64(b64, b64_len, buf, got, sodium_base64_VARIANT_ORIGINAL);
+		else
+			rc = -ENOMEM;
+	}
+	if (rc == 0) {
+		str_printf(target, sizeof(target), "node:%lld", (long long)id);
+		d = json_pack("{s:I, s:s, s:I}", "node_id", (json_int_t)id, "name", n.name, "size", (json_int_t)n.size);
+		rc = lockbox_record_read(c->db, c->op, &g, "support.get", target, d);
+		json_decref(d);
+	}
+	if (rc == 0)
+		res = ok(json_pack("{s:s, s:I, s:s, s:I, s:I, s:s}", "tenant", t.code, "file_id", (json_int_t)id,
+				   "name", n.name, "size", (json_int_t)n.size, "grant", (json_int_t)g.id,
+				   "content_base64", b64));
+	if (buf)
+		sodium_memzero(buf, (size_t)n.size);
+	free(buf);
+	if (b64)
+		sodium_memzero(b64, strlen(b64));
+	free(b64);
+	return res ? res : fail_errno(rc, "file");
+}
+
+static json_t *support_audit_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct audit_filter f = { .limit = KURA_ADMIN_EVENTS_MAX };
+	const char *from = arg(args, "from"), *to = arg(args, "to");
+	struct lockbox_request g;
+	struct tenant t;
+	json_t *refused, *v, *res, *d;
+	int rc;
+
+	refused = support_gate(c, arg(args, "code"), "audit:read", &t, &g);
+	if (refused)
+		return refused;
+	if (from && (clock_parse_rfc3339(from, &f.from_us) < 0 || f.from_us <= 0))
+		return fail("invalid", "--from is an RFC 3339 time");
+	if (to && (clock_parse_rfc3339(to, &f.to_us) < 0 || f.to_us <= 0))
+		return fail("invalid", "--to is an RFC 3339 time");
+	if (f.from_us && f.to_us && f.to_us < f.from_us)
+		return fail("invalid", "--to is before --from");
+	if ((v = json_object_get(args, "after")))
+		f.after_seq = json_integer_value(v);
+	res = audit_query(c->db, t.id, &f);
+	if (!res)
+		return fail("internal", "cannot read the tenant's audit log");
+	d = json_pack("{s:s?, s:s?, s:I, s:I}", "from", from, "to", to, "after", (json_int_t)f.after_seq,
+		      "records", (json_int_t)json_array_size(json_object_get(res, "events")));
+	rc = lockbox_record_read(c->db, c->op, &g, "support.audit", "audit", d);
+	json_decref(d);
+	if (rc < 0) {
+		json_decref(res);
+		return fail_errno(rc, "recording the read");
+	}
+	json_object_set_new(res, "tenant", json_string(t.code));
+	json_object_set_new(res, "grant", json_integer(g.id));
+	return ok(res);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define ARG(key, opt, meta, kind, flags) { key, opt, meta, kind, flags }
@@ -994,6 +1294,49 @@ const struct mgmt_command mgmt_commands[] = {
 					{ "updated", "updated_at" }, { "title", "title_en" }, { NULL, NULL } } },
 	{ "incident.show", "one incident: its timeline and the affected tenants",
 	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, incident_show_cmd, NULL, NULL },
+	{ "access.request", "asks tenant CODE's managers for access to its data (C7); they approve in the\n"
+			    "portal. --emergency: at once, the managers told by mail and in the portal.\n"
+			    "Refused always for tenants whose catalog says never (IAAS)",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"),
+				     ARG("reason", "reason", "TEXT", MGMT_ARG_TEXT, 0),
+				     ARG("case", "case", "CASE", MGMT_ARG_TEXT, 0),
+				     ARG("scope", "scope", "files:read|audit:read", MGMT_ARG_TEXT, 0),
+				     ARG("hours", "hours", "N", MGMT_ARG_COUNT, 0),
+				     ARG("emergency", "emergency", "", MGMT_ARG_FLAG, MGMT_ARG_OPTIONAL), END },
+	  access_request_cmd, NULL, NULL },
+	{ "access.list", "operator access requests and grants, newest first; page on with --before",
+	  (const struct mgmt_arg[]){ ARG("tenant", "tenant", "CODE", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("state", "state", "STATE", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("before", "before", "ID", MGMT_ARG_COUNT, MGMT_ARG_OPTIONAL), END },
+	  access_list_cmd, "requests",
+	  (const struct mgmt_column[]){ { "id", "id" }, { "tenant", "tenant" }, { "scope", "scope" },
+					{ "state", "state" }, { "emergency", "emergency" }, { "hours", "hours" },
+					{ "operator", "operator" }, { "case", "case" }, { "ends", "ends_at" },
+					{ NULL, NULL } } },
+	{ "access.show", "one access request: its state, approvals and times",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, access_show_cmd, NULL, NULL },
+	{ "access.revoke", "ends an access request or grant at once",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, access_revoke_cmd, NULL, NULL },
+	{ "support.ls", "a folder of tenant CODE (needs your active files:read grant; recorded in\n"
+			"the tenant's log)",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), POS("path", "PATH"), END }, support_ls_cmd, "entries",
+	  (const struct mgmt_column[]){ { "id", "id" }, { "kind", "kind" }, { "name", "name" }, { "size", "size" },
+					{ "modified", "modified_at" }, { NULL, NULL } } },
+	{ "support.get", "decrypts one file of tenant CODE into FILE (needs your active files:read\n"
+			 "grant; recorded in the tenant's log)",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"), POS("file_id", "FILE_ID"),
+				     ARG("out", "out", "FILE", MGMT_ARG_OUT, 0), END },
+	  support_get_cmd, NULL, NULL },
+	{ "support.audit", "tenant CODE's audit log (needs your active audit:read grant; recorded\n"
+			   "in the tenant's log); page on with --after the last seq",
+	  (const struct mgmt_arg[]){ POS("code", "CODE"),
+				     ARG("from", "from", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("to", "to", "TIME", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("after", "after", "SEQ", MGMT_ARG_COUNT, MGMT_ARG_OPTIONAL), END },
+	  support_audit_cmd, "events",
+	  (const struct mgmt_column[]){ { "seq", "seq" }, { "time", "time" }, { "actor", "actor.name" },
+					{ "action", "action" }, { "target", "target" }, { "result", "result" },
+					{ NULL, NULL } } },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -1042,7 +1385,9 @@ int mgmt_args_check(const struct mgmt_command *cmd, json_t *args, char *err, siz
 		case MGMT_ARG_LIST:
 		case MGMT_ARG_EACH: good = json_is_array(v); break;
 		case MGMT_ARG_COUNT: good = json_is_integer(v) && json_integer_value(v) >= 0; break;
-		case MGMT_ARG_PEOPLE: good = json_is_boolean(v); break;
+		case MGMT_ARG_PEOPLE:
+		case MGMT_ARG_FLAG: good = json_is_boolean(v); break;
+		case MGMT_ARG_OUT: good = false; break;   /* kura admin's side only */
 		default: good = false; break;
 		}
 		if (!good) {

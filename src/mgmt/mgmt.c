@@ -36,6 +36,7 @@ struct mgmt_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const unsigned char *master_key;
 	struct mailer *mailer;
+	struct files *files;
 };
 
 #define fail mgmt_fail   /* the short name, as in commands.c */
@@ -47,7 +48,7 @@ static json_t *handle(struct mgmt_server *m, struct db *db, const struct actor *
 	const char *name = json_string_value(json_object_get(req, "command"));
 	json_t *args = json_object_get(req, "args"), *empty = NULL, *resp;
 	const struct mgmt_command *cmd;
-	struct mgmt_ctx ctx = { db, op, m->master_key, m->mailer };
+	struct mgmt_ctx ctx = { db, op, m->master_key, m->mailer, m->files };
 	char err[256];
 
 	if (!name)
@@ -159,7 +160,7 @@ static void *run(void *arg)
 }
 
 struct mgmt_server *mgmt_start(const char *sock_path, const unsigned char *master_key,
-			       struct mailer *mailer, char *err, size_t err_size)
+			       struct mailer *mailer, struct files *files, char *err, size_t err_size)
 {
 	struct mgmt_server *m = calloc(1, sizeof(*m));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -176,6 +177,7 @@ struct mgmt_server *mgmt_start(const char *sock_path, const unsigned char *maste
 	m->stop_pipe[0] = m->stop_pipe[1] = -1;
 	m->master_key = master_key;
 	m->mailer = mailer;
+	m->files = files;
 	str_copy(m->path, sizeof(m->path), sock_path);
 	/* only a socket is ours to replace: anything else at the path is reported as what it is,
 	 * never removed (and never mistaken for another server: bind() would say "in use") */

@@ -11,11 +11,13 @@
 
 #include "core/core.h"
 
+struct files;
 struct mailer;
 struct mgmt_server;
 
+/* files: for the support commands that read a tenant's files under its grant (C7). */
 struct mgmt_server *mgmt_start(const char *sock_path, const unsigned char *master_key,
-			       struct mailer *mailer, char *err, size_t err_size);
+			       struct mailer *mailer, struct files *files, char *err, size_t err_size);
 struct mgmt_server *mgmt_stop(struct mgmt_server *m);
 
 /* Client: sends request (borrowed), returns the parsed response in *ret. */

@@ -5,6 +5,7 @@
 
 struct actor;
 struct db;
+struct files;
 struct mailer;
 
 struct mgmt_ctx {
@@ -12,6 +13,7 @@ struct mgmt_ctx {
 	const struct actor *op;            /* the operator (peer uid), actor of every record */
 	const unsigned char *master_key;   /* borrowed from kura serve */
 	struct mailer *mailer;
+	struct files *files;               /* borrowed: the support commands' reads (C7) */
 };
 
 /* {"ok": false, "error": message, "code": code}: a refused command's response. */

@@ -111,6 +111,8 @@
  *     reinstate and the end itself (the termination's state decides what may happen);
  *     lifecycle/erasure.c each erasure step that reads before it writes (prepare, keys,
  *     the rows, an option's end, the ledger).
+ *   - operator access requests (C7): files/lockbox.c request (the catalog and the policy read
+ *     decide), approve, deny, revoke (the state and the approvals read decide the grant).
  * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
  * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
  * databases older than the hash chain have rows to adopt); the checkpoint round and the

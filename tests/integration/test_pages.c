@@ -201,8 +201,9 @@ static void test_pages(void **state)
 		{ "/contacts", "app.html" },
 		{ "/status", "status.html" },
 		{ "/contact-confirm/" TOKEN, "contact.html" },
+		{ "/access", "app.html" },
 	};
-	enum { N_APP_PATHS = 10 };
+	enum { N_APP_PATHS = 11 };
 	struct it_server *s = *state;
 	char csp[512] = "", buf[512], path[1024];
 	struct dirent *e;

@@ -61,6 +61,7 @@ struct world {
 	char lock_token[IT_STR], share_token[IT_STR], app_secret[IT_STR];
 	char upload_id[IT_STR];      /* the token of an unfinished tus upload of amgr's */
 	char contact_id[32], announce_id[32];   /* a contact of alpha's; an announcement to alpha only */
+	char access_id[32];          /* an operator's access request to alpha, pending (C7) */
 	/* counts */
 	size_t n_routes, n_public, n_requests;
 };
@@ -69,6 +70,7 @@ struct world {
 #define A_FILE "xt-file-7q.txt"
 #define A_TRASHED "xt-trashed-7q.txt"
 #define A_CONTENT "xt-content-of-alpha-7q"
+#define A_CASE "XT-CASE-ALPHA-7Q"
 #define A_LABEL "xt-label-7q"
 #define A_SHARE_LABEL "xt-sharelabel-7q"
 #define A_APP_NAME "xt-app-7q"
@@ -357,6 +359,17 @@ static void make_alpha(struct world *x)
 	IT_ASSERT_STATUS(r, 200);
 	assert_int_equal(json_array_size(json_object_get(r->json, "items")), 1);
 	it_response_free(r);
+
+	/* an operator's request for access to alpha's files, waiting for its managers (C7) */
+	{
+		json_t *j = NULL;
+
+		assert_int_equal(it_admin(s, &j, "access", "request", "alpha", "--reason", "xt probe", "--case",
+					  A_CASE, "--scope", "files:read", "--hours", "1", NULL), 0);
+		snprintf(x->access_id, sizeof(x->access_id), "%lld",
+			 (long long)json_integer_value(json_object_get(j, "id")));
+		json_decref(j);
+	}
 }
 
 /* HEAD of A's upload as its owner: status and offset. */
@@ -436,6 +449,8 @@ static json_t *alpha_state(struct world *x)
 		"/api/v1/tenant/ip-allowlist", "/api/v1/tenant/share-policy", "/api/v1/tenant/mfa-policy",
 		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas", "/api/v1/contacts",
 		"/api/v1/announcements", "/api/v1/incidents",
+		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas",
+		"/api/v1/access-requests", "/api/v1/access-policy",
 	};
 	static const char *const user_views[] = {
 		"/api/v1/me", "/api/v1/me/mfa", "/api/v1/me/mfa/webauthn", "/api/v1/me/app-passwords",
@@ -532,6 +547,7 @@ static const char *const *markers(const struct world *x)
 	m[n++] = x->upload_id;
 	m[n++] = A_NOTICE;
 	m[n++] = A_CONTACT;
+	m[n++] = A_CASE;
 	m[n] = NULL;
 	return m;
 }
@@ -729,6 +745,7 @@ static void test_every_route_across_tenants(void **state)
 		{ "uploads", true, { x->upload_id } },
 		{ "contacts", true, { x->contact_id } },
 		{ "announcements", true, { x->announce_id } },
+		{ "access-requests", true, { x->access_id } },
 	};
 	const struct member dict[] = {
 		{ "name", false, false, "xt-name-by-bravo" },

@@ -221,6 +221,7 @@ static void test_overrides(void **state)
 			{ "ZTNA", "incident_notices", "portal,", "one or more" },
 			{ "ZTNA", "incident_notices", "fax", "one or more" },
 			{ "ZTNA", "operator_access", "sometimes", "consent or never" },
+			{ "IAAS", "operator_access", "consent", "can only make it stricter" },
 			{ "ZTNA", "initial_sharing", "yes", "on or off" },
 		};
 		struct catalog_params before[CATALOG_N_SERVICES];

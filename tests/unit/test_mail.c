@@ -135,6 +135,16 @@ static const struct golden goldens[] = {
 	{ "share-used", "share-used", VARS(
 		MAIL_TEXT("share_id", "42"), MAIL_TEXT("item_name", "report.pdf")) },
 	{ "test", "test", VARS(MAIL_TIME("sent_at", T_FIXED)) },
+	{ "access-request", "access-request", VARS(
+		MAIL_TEXT("operator", "ops-tanaka"), MAIL_TEXT("tenant_name", "株式会社デモ"), MAIL_TEXT("access_id", "7"),
+		MAIL_TEXT("case_ref", "CASE-2026-0042"), MAIL_TEXT("reason", "同期エラーの調査 / sync error"),
+		MAIL_TEXT("scope", "files:read"), MAIL_TEXT("hours", "4"), MAIL_TEXT("url", "https://kura.example/access"),
+		MAIL_TIME("lapses_at", T_FIXED)) },
+	{ "access-emergency", "access-emergency", VARS(
+		MAIL_TEXT("operator", "ops-tanaka"), MAIL_TEXT("tenant_name", "株式会社デモ"), MAIL_TEXT("access_id", "8"),
+		MAIL_TEXT("case_ref", "INC-9"), MAIL_TEXT("reason", "storage failure"),
+		MAIL_TEXT("scope", "audit:read"), MAIL_TEXT("hours", "2"), MAIL_TEXT("url", "https://kura.example/access"),
+		MAIL_TIME("ends_at", T_FIXED)) },
 };
 
 static char *read_all(const char *path, size_t *ret_n)

@@ -119,13 +119,15 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 29);
+	assert_int_equal(n, 36);
 	/* the contract's end (issue 8, B3) */
 	assert_non_null(mgmt_command_find("tenant.terminate"));
 	assert_non_null(mgmt_command_find("tenant.terminate-option"));
 	assert_non_null(mgmt_command_find("tenant.cancel-termination"));
 	assert_non_null(mgmt_command_find("tenant.reinstate"));
 	assert_non_null(mgmt_command_find("tenant.certificate"));
+	assert_non_null(mgmt_command_find("access.request"));
+	assert_non_null(mgmt_command_find("support.get"));
 	assert_non_null(mgmt_command_find("mail.queue"));
 	assert_non_null(mgmt_command_find("audit.provider-events"));
 	assert_non_null(mgmt_command_find("service.list"));
@@ -258,6 +260,27 @@ static void test_requests_of_every_command(void **state)
 			       "show", "4", NULL);
 		unlink(path);
 	}
+	/* operator access (C7): --emergency is a flag, --out stays with kura admin */
+	expect_request("{\"args\":{\"case\":\"C-1\",\"code\":\"alpha\",\"emergency\":true,\"hours\":4,"
+		       "\"reason\":\"disk failure\",\"scope\":\"files:read\"},\"command\":\"access.request\"}",
+		       "--data", "/d", "access", "request", "alpha", "--reason", "disk failure", "--case", "C-1",
+		       "--scope", "files:read", "--hours", "4", "--emergency", NULL);
+	expect_request("{\"args\":{\"case\":\"C-1\",\"code\":\"alpha\",\"hours\":4,"
+		       "\"reason\":\"r\",\"scope\":\"audit:read\"},\"command\":\"access.request\"}",
+		       "--data", "/d", "access", "request", "alpha", "--reason", "r", "--case", "C-1",
+		       "--scope", "audit:read", "--hours", "4", NULL);
+	expect_request("{\"args\":{\"before\":9,\"state\":\"pending\",\"tenant\":\"alpha\"},\"command\":\"access.list\"}",
+		       "--data", "/d", "access", "list", "--tenant", "alpha", "--state", "pending", "--before", "9", NULL);
+	expect_request("{\"args\":{\"id\":\"3\"},\"command\":\"access.show\"}", "--data", "/d", "access", "show", "3", NULL);
+	expect_request("{\"args\":{\"id\":\"3\"},\"command\":\"access.revoke\"}", "--data", "/d", "access", "revoke", "3",
+		       NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"path\":\"/a b\"},\"command\":\"support.ls\"}", "--data", "/d",
+		       "support", "ls", "alpha", "/a b", NULL);
+	expect_request("{\"args\":{\"code\":\"alpha\",\"file_id\":\"12\"},\"command\":\"support.get\"}", "--data", "/d",
+		       "support", "get", "alpha", "12", "--out", "/tmp/x", NULL);
+	expect_request("{\"args\":{\"after\":5,\"code\":\"alpha\",\"from\":\"2026-01-01T00:00:00Z\"},"
+		       "\"command\":\"support.audit\"}", "--data", "/d", "support", "audit", "alpha", "--from",
+		       "2026-01-01T00:00:00Z", "--after", "5", NULL);
 	/* "--" ends the options: a positional may start with a dash */
 	expect_request("{\"args\":{\"code\":\"-x\",\"people\":true},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
 		       "--", "-x", NULL);

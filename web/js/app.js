@@ -8,10 +8,11 @@ import { account } from './account.js';
 import { accounts, logs, security } from './manage.js';
 import { contract } from './contract.js';
 import { announceBadge, announcements, contacts } from './announce.js';
+import { access } from './access.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
   '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
-  '/announcements': announcements, '/contacts': contacts };
+  '/announcements': announcements, '/contacts': contacts, '/access': access };
 
 function texts() {
   document.documentElement.lang = lang;
