@@ -34,6 +34,7 @@
 #include "files/files.h"
 #include "http/http.h"
 #include "mgmt/mgmt.h"
+#include "reports/reports.h"
 #include "notify/notify.h"
 #include "store/db.h"
 
@@ -191,6 +192,7 @@ int cmd_serve(int argc, char **argv)
 		return fail(err);
 	}
 	auth_configure(&cfg);
+	reports_configure(&cfg);
 
 	cli_path(path, sizeof(path), dir, "master.key");
 	r = keyfile_load(path, MASTER_KEY_BYTES, &master);

@@ -67,6 +67,7 @@ static const struct {
 	{ api_access_routes, &api_access_n_routes },
 	{ api_shares_routes, &api_shares_n_routes },
 	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */
+	{ api_reports_routes, &api_reports_n_routes },   /* event reports and notices (issue 9) */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/limits.h"
 #include "mgmt/command.h"
 
 #define OPT_DATA 'd'
@@ -92,6 +93,10 @@ void mgmt_synopsis(const struct mgmt_command *cmd, char *buf, size_t size)
 
 		if (!a->option || !on_argv(a))
 			continue;
+		if (a->kind == MGMT_ARG_FLAG) {
+			append(buf, size, &len, " [--%s]", a->option);
+			continue;
+		}
 		append(buf, size, &len, opt ? " [--%s %s" : " --%s %s", a->option, a->metavar);
 		if (a->kind == MGMT_ARG_LIST)
 			append(buf, size, &len, "[,%s…]", a->metavar);
@@ -166,6 +171,30 @@ static int add_value(json_t *args, const struct mgmt_arg *a, const char *what, c
 		if (!v)
 			return usage(err, size, "%s must be valid UTF-8", what);
 		return json_object_set_new(args, a->key, v) < 0 ? -ENOMEM : 0;
+	case MGMT_ARG_FLAG:
+		return json_object_set_new(args, a->key, json_true()) < 0 ? -ENOMEM : 0;
+	case MGMT_ARG_FILE: {
+		char buf[KURA_MGMT_FILE_MAX + 1];
+		size_t got;
+		FILE *f;
+
+		if (json_object_get(args, a->key))
+			return usage(err, size, "%s is given twice", what);
+		f = fopen(value, "re");
+		if (!f)
+			return usage(err, size, "%s: cannot read %s: %s", what, value, strerror(errno));
+		got = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		if (got > KURA_MGMT_FILE_MAX)
+			return usage(err, size, "%s: %s is larger than %d bytes", what, value, KURA_MGMT_FILE_MAX);
+		buf[got] = '\0';
+		if (memchr(buf, '\0', got))
+			return usage(err, size, "%s: %s is not text", what, value);
+		v = json_stringn(buf, got);
+		if (!v)
+			return usage(err, size, "%s: %s must be valid UTF-8", what, value);
+		return json_object_set_new(args, a->key, v) < 0 ? -ENOMEM : 0;
+	}
 	case MGMT_ARG_COUNT:
 		if (json_object_get(args, a->key))
 			return usage(err, size, "%s is given twice", what);
@@ -256,7 +285,8 @@ int mgmt_cmdline_parse(int argc, char **argv, struct mgmt_cmdline *ret, char *er
 			if (n_names == MAX_OPTIONS)
 				abort();   /* the table outgrew MAX_OPTIONS: a build-time mistake */
 			names[n_names] = a->option;
-			opts[n_opts++] = (struct option){ a->option, required_argument, NULL, OPT_TABLE + (int)n_names };
+			opts[n_opts++] = (struct option){ a->option, a->kind == MGMT_ARG_FLAG ? no_argument : required_argument,
+							  NULL, OPT_TABLE + (int)n_names };
 			n_names++;
 		}
 	opts[n_opts] = (struct option){ NULL, 0, NULL, 0 };

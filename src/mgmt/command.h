@@ -34,6 +34,9 @@ enum mgmt_arg_kind {
 	MGMT_ARG_EACH,     /* --option A --option B → ["A", "B"] */
 	MGMT_ARG_COUNT,    /* a whole number, 0 or more */
 	MGMT_ARG_PEOPLE,   /* true when kura admin prints for people (no --json); never on argv */
+	MGMT_ARG_FLAG,     /* --open (no value) → true; absent → not in args */
+	MGMT_ARG_FILE,     /* --body-file F: kura admin reads F (UTF-8, at most KURA_MGMT_FILE_MAX
+			    * bytes) and sends its text as a string; the socket sees a string */
 };
 
 #define MGMT_ARG_OPTIONAL 1u   /* an option that may be left out ([--opt X] in the usage) */
