@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -105,6 +106,8 @@ static void test_table_rows_are_complete(void **state)
 		for (a = c->args; a->key; a++) {
 			if (a->kind == MGMT_ARG_PEOPLE)
 				assert_null(a->option);              /* never on the command line */
+			else if (a->kind == MGMT_ARG_FLAG)
+				assert_true(a->option && (a->flags & MGMT_ARG_OPTIONAL));   /* --open, no value */
 			else
 				assert_non_null(a->metavar);
 			if (!a->option)
@@ -118,7 +121,7 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 14);
+	assert_int_equal(n, 19);   /* + report list, show, reply, close, answer-records (issue 9) */
 	assert_non_null(mgmt_command_find("mail.queue"));
 	assert_non_null(mgmt_command_find("audit.provider-events"));
 	assert_non_null(mgmt_command_find("service.list"));
@@ -194,6 +197,27 @@ static void test_requests_of_every_command(void **state)
 	expect_request("{\"args\":{\"action\":\"session.create\",\"after\":7,\"limit\":5,\"result\":\"failure\"},"
 		       "\"command\":\"audit.provider-events\"}", "--data", "/d", "audit", "provider-events", "--limit",
 		       "5", "--action", "session.create", "--after", "7", "--result", "failure", NULL);
+	/* issue 9: a flag, and a file kura admin reads and sends as text */
+	expect_request("{\"args\":{},\"command\":\"report.list\"}", "--data", "/d", "--json", "report", "list", NULL);
+	expect_request("{\"args\":{\"open\":true},\"command\":\"report.list\"}", "--data", "/d", "report", "list",
+		       "--open", NULL);
+	expect_request("{\"args\":{\"id\":\"7\"},\"command\":\"report.show\"}", "--data", "/d", "report", "show", "7",
+		       NULL);
+	expect_request("{\"args\":{\"id\":\"7\"},\"command\":\"report.close\"}", "--data", "/d", "report", "close", "7",
+		       NULL);
+	expect_request("{\"args\":{\"id\":\"7\"},\"command\":\"report.answer-records\"}", "--data", "/d", "report",
+		       "answer-records", "7", NULL);
+	{
+		char path[] = "/tmp/kura-test-mgmt-XXXXXX";
+		int fd = mkstemp(path);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "Fixed.\n二行目\n", strlen("Fixed.\n二行目\n")), (ssize_t)strlen("Fixed.\n二行目\n"));
+		close(fd);
+		expect_request("{\"args\":{\"body\":\"Fixed.\\n二行目\\n\",\"id\":\"7\"},\"command\":\"report.reply\"}",
+			       "--data", "/d", "report", "reply", "7", "--body-file", path, NULL);
+		unlink(path);
+	}
 	/* "--" ends the options: a positional may start with a dash */
 	expect_request("{\"args\":{\"code\":\"-x\",\"people\":true},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
 		       "--", "-x", NULL);
@@ -215,6 +239,8 @@ static void test_usage_errors(void **state)
 	EXPECT_USAGE("unknown option --nope", "--data", "/d", "--nope", "tenant", "list");
 	EXPECT_USAGE("--name needs a value", "--data", "/d", "tenant", "create", "x", "--name");
 	EXPECT_USAGE("kura admin tenant list takes no --name", "--data", "/d", "tenant", "list", "--name", "x");
+	EXPECT_USAGE("cannot read /nonexistent/x", "--data", "/d", "report", "reply", "7", "--body-file", "/nonexistent/x");
+	EXPECT_USAGE("--body-file FILE is required", "--data", "/d", "report", "reply", "7");
 	EXPECT_USAGE("--name NAME is required", "--data", "/d", "tenant", "create", "x", "--service", "DOCX");
 	EXPECT_USAGE("--service SVC is required", "--data", "/d", "tenant", "create", "x", "--name", "X");
 	EXPECT_USAGE("--email ADDR is required", "--data", "/d", "manager", "create", "alpha", "boss");
