@@ -130,6 +130,8 @@ const struct route page_routes[] = {
 	{ "GET", "/security", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/logs", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/contract", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/reports", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/notices", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },
 	{ "GET", "/", page_index, R_PUBLIC, PERM_SELF },
 };

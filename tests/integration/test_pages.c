@@ -196,8 +196,10 @@ static void test_pages(void **state)
 		{ "/security", "app.html" },
 		{ "/logs", "app.html" },
 		{ "/contract", "app.html" },
+		{ "/reports", "app.html" },
+		{ "/notices", "app.html" },
 	};
-	enum { N_APP_PATHS = 8 };
+	enum { N_APP_PATHS = 10 };
 	struct it_server *s = *state;
 	char csp[512] = "", buf[512], path[1024];
 	struct dirent *e;

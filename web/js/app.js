@@ -7,9 +7,12 @@ import { shares } from './shares.js';
 import { account } from './account.js';
 import { accounts, logs, security } from './manage.js';
 import { contract } from './contract.js';
+import { reports } from './reports.js';
+import { noticeBadge, notices } from './notices.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
-  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract };
+  '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
+  '/reports': reports, '/notices': notices };
 
 function texts() {
   document.documentElement.lang = lang;
@@ -50,6 +53,7 @@ async function main() {
     el.replaceChildren();
     say('');
     await view(el, { me: me.data, manager });
+    noticeBadge().catch(() => {});
   };
   document.getElementById('lang').addEventListener('click', () => {
     setLang(lang === 'en' ? 'ja' : 'en');
