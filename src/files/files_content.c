@@ -790,6 +790,21 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 				    new_version, work[i].wrapped, sizeof(work[i].wrapped));
 		n_work = n_files;   /* what the record counts: files */
 	}
+	/* report attachments (issue 9) are sealed the same way (files_seal) */
+	if (r == 0) {
+		size_t n_files = n_work;
+
+		st = db_query(db, "SELECT id, blob_id, key_version, wrapped_key FROM report_attachments"
+				  " WHERE tenant_id = $1", "i", tenant_id);
+		r = rewrap_rows(st, keys, n_keys, tenant_id, newkey, new_version, "report attachment", &list, &n_work);
+		db_done(st);
+		work = dbuf_data(&list);
+		for (i = n_files; i < n_work && r == 0; i++)
+			r = db_exec(db, "UPDATE report_attachments SET key_version = $3, wrapped_key = $4"
+					" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
+				    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+		n_work = n_files;
+	}
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM tenant_keys WHERE tenant_id = $1 AND version < $2", "ii",
 			    tenant_id, new_version);

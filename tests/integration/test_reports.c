@@ -276,6 +276,12 @@ static void test_attachments_sealed_and_bounded(void **state)
 	it_response_free(r);
 	assert_false(tree_holds(w->s->data, marker));
 	assert_false(tree_holds(w->s->data, "PLAINTEXT-MARKER"));
+	/* a tenant key rotation re-wraps the attachment's key with the files' (the old key is gone) */
+	assert_int_equal(it_admin(w->s, NULL, "tenant", "rotate-key", "alpha", NULL), 0);
+	r = it_get(w->s, &w->amgr, path);
+	IT_ASSERT_STATUS(r, 200);
+	assert_memory_equal(r->body, marker, strlen(marker));
+	it_response_free(r);
 
 	/* bounds: one over the size, a bad name, and the count */
 	big = calloc(1, 4 * 1024 * 1024 + 1);

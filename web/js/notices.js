@@ -70,8 +70,8 @@ function compose(el, after) {
     await after();
     say(t('nPostedOk'));
   } }, h('label', {}, t('nSubject'), title), h('label', {}, t('nBody'), body),
-  h('fieldset', {}, h('legend', {}, t('nTo')), h('label', { class: 'inline' }, all, ' ', t('nToAll')),
-    h('label', { class: 'inline' }, some, ' ', t('nToSome')), h('label', {}, t('nLogins'), logins)),
+  h('fieldset', {}, h('legend', {}, t('nTo')), h('label', { class: 'check' }, all, ' ', t('nToAll')),
+    h('label', { class: 'check' }, some, ' ', t('nToSome')), h('label', {}, t('nLogins'), logins)),
   h('button', { type: 'submit' }, t('nPost')))));
 }
 
