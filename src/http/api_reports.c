@@ -101,7 +101,7 @@ static enum MHD_Result api_report_create(struct request *req)
 	};
 	struct report_new n = { 0 };
 	struct tenant t;
-	enum MHD_Result res;
+	enum MHD_Result res = MHD_NO;
 	int64_t id = 0;
 	json_t *out;
 	int r;
@@ -174,7 +174,7 @@ static enum MHD_Result api_report_message(struct request *req)
 		  .ret_str = &body },
 	};
 	struct tenant t;
-	enum MHD_Result res;
+	enum MHD_Result res = MHD_NO;
 	int64_t id;
 	json_t *out;
 	int r;
@@ -200,7 +200,7 @@ static enum MHD_Result api_report_message(struct request *req)
 static enum MHD_Result api_report_close(struct request *req)
 {
 	struct tenant t;
-	enum MHD_Result res;
+	enum MHD_Result res = MHD_NO;
 	int64_t id;
 	json_t *out;
 	int r;
@@ -386,7 +386,7 @@ static enum MHD_Result api_report_export_get(struct request *req)
 	char target[48], disp[96];
 	void *buf = NULL;
 	size_t n = 0;
-	enum MHD_Result res;
+	enum MHD_Result res = MHD_NO;
 	int r = id_param(req, 0, &id);
 
 	if (r == 0)
@@ -445,7 +445,7 @@ static enum MHD_Result api_notice_create(struct request *req)
 		{ .name = "to", .kind = FIELD_ARRAY, .item = FIELD_STRING, .max_chars = KURA_LOGIN_MAX,
 		  .max_items = KURA_NOTICE_TARGETS_MAX, .item_index = true, .ret_array = &to },
 	};
-	enum MHD_Result res;
+	enum MHD_Result res = MHD_NO;
 	int64_t id = 0;
 	size_t n = 0, i;
 	json_t *out;
@@ -536,7 +536,7 @@ static enum MHD_Result api_notice_reads(struct request *req)
 	json_t *out, *row;
 	int64_t id;
 	size_t i;
-	enum MHD_Result res;
+	enum MHD_Result res = MHD_NO;
 	int r = id_param(req, 0, &id);
 
 	if (format && strcmp(format, "json") && strcmp(format, "csv"))

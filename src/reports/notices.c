@@ -188,17 +188,15 @@ int notices_read(struct db *db, const struct actor *who, int64_t tenant_id, int6
 	db_done(st);
 	r = r > 0 ? 0 : r == 0 ? -ENOENT : r;
 	if (r == 0) {
-		/* the first reading only: the primary key keeps it */
-		r = db_exec(db, "INSERT INTO notice_reads (tenant_id, notice_id, account_id, login, read_us)"
-				" VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", "iiiti", tenant_id, id, account_id,
-			    login, now);
-	}
-	if (r == 0) {
-		st = db_query(db, "SELECT read_us FROM notice_reads WHERE notice_id = $1 AND account_id = $2", "ii", id,
-			      account_id);
-		if (db_step(st) > 0)
-			*ret_first = db_int(st, 0) == now;
-		db_done(st);
+		/* the first reading only: the primary key keeps it, and no row comes back later */
+		int64_t got = 0;
+
+		r = db_insert(db, &got, "INSERT INTO notice_reads (tenant_id, notice_id, account_id, login, read_us)"
+				       " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING notice_id",
+			      "iiiti", tenant_id, id, account_id, login, now);
+		*ret_first = r == 0;
+		if (r == -ENOENT)
+			r = 0;
 	}
 	if (r == 0 && *ret_first)
 		r = notice_record(db, who, tenant_id, "notice.read", AUDIT_ACCESS, id, NULL);
