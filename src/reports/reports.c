@@ -183,6 +183,16 @@ static int mail_tenant(struct db *db, const struct tenant *t, const struct repor
 	return notify_managers(db, t->id, NULL, &m, NULL);
 }
 
+/* The tenant's lock (what a read decides: open or closed, the counts); a provider-side change
+ * also appends to the provider's chain (tenant 0), so that lock first: several tenants' locks
+ * are taken in ascending order (store/db.h "Write serialisation"). */
+static int lock(struct db *db, const struct tenant *t, enum report_side side)
+{
+	int r = side == REPORT_SIDE_PROVIDER ? db_lock_tenant(db, 0) : 0;
+
+	return r == 0 ? db_lock_tenant(db, t->id) : r;
+}
+
 static int finish(struct db *db, int r)
 {
 	if (r == 0)
@@ -265,7 +275,7 @@ int reports_message(struct db *db, const struct actor *who, const struct tenant 
 	if (r < 0)
 		return r;
 	/* the thread's length decides the insert */
-	r = db_lock_tenant(db, t->id);
+	r = lock(db, t, side);
 	if (r == 0)
 		r = get_row(db, t->id, id, &rr);
 	if (r == 0 && strcmp(rr.status, "open"))
@@ -374,7 +384,9 @@ int reports_close(struct db *db, const struct actor *who, const struct tenant *t
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = get_row(db, t->id, id, &rr);
+	r = lock(db, t, side);   /* the state read decides the update */
+	if (r == 0)
+		r = get_row(db, t->id, id, &rr);
 	if (r == 0 && strcmp(rr.status, "open"))
 		r = -EPERM;
 	if (r == 0)
@@ -427,7 +439,9 @@ int reports_answer_records(struct db *db, const struct actor *who, const struct 
 	r = db_begin(db);
 	if (r < 0)
 		goto out;
-	r = get_row(db, t->id, id, &rr);
+	r = lock(db, t, REPORT_SIDE_PROVIDER);
+	if (r == 0)
+		r = get_row(db, t->id, id, &rr);
 	if (r == 0 && strcmp(rr.status, "open"))
 		r = -EPERM;
 	if (r == 0)
