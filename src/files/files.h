@@ -225,6 +225,9 @@ int files_seal(struct files *f, struct db *db, int64_t tenant_id, const void *da
 /* Opens what files_seal stored, for files_read; -EBADMSG when it does not check out. */
 int files_open_sealed(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id, int64_t version,
 		      const unsigned char wrapped[72], uint64_t size, struct files_reader **ret) KURA_WUR;
+/* Counts a sealed string of bytes (and one item) against the tenant's quota, inside the
+ * caller's transaction holding the tenant's lock; -EDQUOT when it would pass the quota. */
+int files_sealed_charge(struct db *db, int64_t tenant_id, int64_t bytes) KURA_WUR;
 int files_sealed_delete(struct files *f, int64_t tenant_id, const char *blob_id);
 
 /* An audit record about node id (target "node:<id>") in the tenant's log, for accesses the

@@ -586,6 +586,11 @@ out:
 	return r;
 }
 
+int files_sealed_charge(struct db *db, int64_t tenant_id, int64_t bytes)
+{
+	return files_charge(db, tenant_id, bytes, KURA_QUOTA_ITEM_BYTES);
+}
+
 int files_sealed_delete(struct files *f, int64_t tenant_id, const char *blob_id)
 {
 	return f ? blob_delete(f->bs, tenant_id, blob_id) : -EINVAL;

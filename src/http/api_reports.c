@@ -68,7 +68,9 @@ static enum MHD_Result report_error(struct request *req, int r, const char *fiel
 		return http_problem(req, 409, "limit-reached", "the report has as many messages or attachments as it may",
 				    NULL);
 	case -EDQUOT:
-		return http_problem(req, 409, "limit-reached", "the tenant has as many open reports as it may", NULL);
+		return field && !strcmp(field, "name")
+			       ? http_files_error(req, r, NULL)   /* an attachment over the storage quota: 507 */
+			       : http_problem(req, 409, "limit-reached", "the tenant has as many open reports as it may", NULL);
 	case -EFBIG:
 		return http_problem(req, 413, "file-too-large", "attachments are at most 4 MiB", NULL);
 	default:

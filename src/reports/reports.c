@@ -351,6 +351,9 @@ int reports_attach(struct db *db, struct files *f, const struct actor *who, int6
 	}
 	if (r == 0 && count >= KURA_REPORT_ATTACHMENTS_MAX)
 		r = -E2BIG;
+	/* attachments are the tenant's stored data: they count against its quota */
+	if (r == 0)
+		r = files_sealed_charge(db, tenant_id, s.size);
 	if (r == 0)
 		r = db_insert(db, &aid,
 			      "INSERT INTO report_attachments (tenant_id, report_id, side, author, name, content_type,"

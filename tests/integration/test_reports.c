@@ -306,6 +306,33 @@ static void test_attachments_sealed_and_bounded(void **state)
 	IT_ASSERT_PROBLEM(r, 409, "limit-reached");
 	it_response_free(r);
 
+	/* attachments count against the tenant's storage quota */
+	{
+		struct it_response *b = post_json(w->s, &w->bmgr, "/api/v1/reports",
+						  "{\"category\": \"other\", \"title\": \"Quota\", \"description\": \"q\"}");
+		long long bid = json_integer_value(json_object_get(b->json, "id"));
+		static char kb[2048];
+
+		IT_ASSERT_STATUS(b, 201);
+		it_response_free(b);
+		it_mail_free(it_wait_for_mail(w->s, DESK, 30));
+		assert_int_equal(it_admin(w->s, NULL, "tenant", "set-quota", "bravo", "1000", NULL), 0);
+		memset(kb, 'k', sizeof(kb));
+		snprintf(path, sizeof(path), "/api/v1/reports/%lld/attachments?name=kb.bin", bid);
+		b = post_raw(w->s, &w->bmgr, path, kb, sizeof(kb), "application/octet-stream");
+		IT_ASSERT_PROBLEM(b, 507, "quota-exceeded");
+		it_response_free(b);
+		b = post_raw(w->s, &w->bmgr, path, kb, 100, "application/octet-stream");
+		IT_ASSERT_STATUS(b, 201);
+		it_response_free(b);
+		b = it_get(w->s, &w->bmgr, "/api/v1/quota");
+		IT_ASSERT_STATUS(b, 200);
+		assert_int_equal(json_integer_value(json_object_get(b->json, "content_bytes")), 100);
+		assert_int_equal(json_integer_value(json_object_get(b->json, "used_bytes")),
+				 100 + json_integer_value(json_object_get(b->json, "item_bytes")));
+		it_response_free(b);
+	}
+
 	/* the other tenant's manager: not found, and not even an upload of its own */
 	snprintf(path, sizeof(path), "/api/v1/reports/%lld/attachments/%lld", id, aid);
 	IT_EXPECT_GET(w->s, &w->bmgr, path, 404);
