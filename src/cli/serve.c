@@ -37,6 +37,7 @@
 #include "http/http.h"
 #include "mgmt/mgmt.h"
 #include "notice/notice.h"
+#include "reports/reports.h"
 #include "notify/notify.h"
 #include "store/db.h"
 
@@ -206,6 +207,7 @@ int cmd_serve(int argc, char **argv)
 	auth_configure(&cfg);
 	notice_configure(cfg.public_url);   /* links in contact confirmations and notices */
 	lockbox_configure(&cfg);   /* C7: lapse of operator access requests, portal link */
+	reports_configure(&cfg);
 
 	cli_path(path, sizeof(path), dir, "master.key");
 	r = keyfile_load(path, MASTER_KEY_BYTES, &master);

@@ -77,6 +77,8 @@ static const struct key keys[] = {
 	S("provider", "name", provider_name, "provider's name (A3)"),
 	S("provider", "address", provider_address, "provider's postal address"),
 	S("provider", "contact", provider_contact, "contact desk"),
+	S("provider", "reports_mail", provider_reports_mail,
+	  "operators' address: tenants' event reports and their messages are mailed here (empty: not mailed)"),
 	S("provider", "data_location", data_location, "where customer data is stored"),
 	S("provider", "jurisdiction", jurisdiction, "court of jurisdiction"),
 	S("provider", "default_zone", default_zone, "time zone shown to tenants (IANA name)"),

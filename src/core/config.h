@@ -48,6 +48,7 @@ struct config {
 	char provider_name[CONFIG_STR];
 	char provider_address[CONFIG_STR];
 	char provider_contact[CONFIG_STR];
+	char provider_reports_mail[CONFIG_STR];  /* operators' address for tenants' event reports (issue 9) */
 	char data_location[CONFIG_STR];
 	char jurisdiction[CONFIG_STR];
 	char default_zone[64];

@@ -260,4 +260,18 @@
 #define KURA_INCIDENT_UPDATES_MAX    200           /* timeline entries of one incident */
 #define KURA_STATUS_INCIDENTS_MAX    50            /* incidents on /status and /status.atom */
 
+/* Event reports and notices (issue 9; G2, G3, W4; docs/reports.md) */
+#define KURA_REPORT_TITLE_MAX        200           /* code points of a report's or a notice's title */
+#define KURA_REPORT_BODY_MAX         10000         /* code points of a message or a notice's body */
+#define KURA_REPORT_MESSAGES_MAX     500           /* messages in one report's thread */
+#define KURA_REPORT_ATTACHMENT_MAX   (4 * 1024 * 1024)  /* bytes of one attachment */
+#define KURA_REPORT_ATTACHMENTS_MAX  10            /* attachments of one report (both sides) */
+#define KURA_REPORT_OPEN_MAX         100           /* open reports one tenant may have at once */
+#define KURA_REPORT_LIST_MAX         500           /* reports per list answer */
+#define KURA_REPORT_EXPORT_MAX       (16 * 1024 * 1024) /* bytes of a signed records export */
+#define KURA_NOTICE_TARGETS_MAX      200           /* accounts a notice names */
+#define KURA_NOTICE_LIST_MAX         200           /* notices per list answer */
+#define KURA_NOTICE_READS_MAX        10000         /* rows of one notice's read list */
+#define KURA_MGMT_FILE_MAX           (64 * 1024)   /* bytes of a file kura admin sends (--body-file) */
+
 #endif

@@ -210,6 +210,26 @@ int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n,
 	       size_t *ret_n) KURA_WUR;
 struct files_reader *files_reader_close(struct files_reader *r);
 
+/* Sealed byte strings outside the tree (report attachments): the same encryption as a
+ * file's content (a fresh file key, chunked AEAD into the tenant's blob store, the key
+ * wrapped by the tenant key and bound to the blob id). The caller keeps the meta in its
+ * own row. */
+struct files_sealed {
+	char blob_id[33];
+	int64_t key_version;
+	unsigned char wrapped[72];     /* WRAPPED_KEY_BYTES */
+	int64_t size;
+};
+int files_seal(struct files *f, struct db *db, int64_t tenant_id, const void *data, size_t n,
+	       struct files_sealed *ret) KURA_WUR;
+/* Opens what files_seal stored, for files_read; -EBADMSG when it does not check out. */
+int files_open_sealed(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id, int64_t version,
+		      const unsigned char wrapped[72], uint64_t size, struct files_reader **ret) KURA_WUR;
+/* Counts a sealed string of bytes (and one item) against the tenant's quota, inside the
+ * caller's transaction holding the tenant's lock; -EDQUOT when it would pass the quota. */
+int files_sealed_charge(struct db *db, int64_t tenant_id, int64_t bytes) KURA_WUR;
+int files_sealed_delete(struct files *f, int64_t tenant_id, const char *blob_id);
+
 /* An audit record about node id (target "node:<id>") in the tenant's log, for accesses the
  * caller makes (downloads, integrity failures); changes record themselves. */
 int files_audit(struct db *db, const struct actor *who, int64_t tenant_id,

@@ -439,15 +439,13 @@ struct files_reader *files_reader_close(struct files_reader *r)
 int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 	       struct file_node *ret_node, struct files_reader **ret)
 {
-	unsigned char tkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES];
-	unsigned char wrapped[WRAPPED_KEY_BYTES], header[FILECRYPT_HEADER_BYTES];
+	unsigned char wrapped[WRAPPED_KEY_BYTES];
 	char blob_id[BLOB_ID_LEN + 1] = "";
-	struct files_reader *rd = NULL;
 	struct file_node node;
 	struct db_stmt *st;
 	int64_t version = 0;
 	const void *p;
-	size_t n = 0, got = 0;
+	size_t n = 0;
 	int r;
 
 	if (!f || !db || !ret)
@@ -474,6 +472,20 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 	db_done(st);
 	if (r < 0)
 		return r;
+	r = files_open_sealed(f, db, tenant_id, blob_id, version, wrapped, (uint64_t)node.size, ret);
+	if (r == 0 && ret_node)
+		*ret_node = node;
+	return r;
+}
+
+int files_open_sealed(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id, int64_t version,
+		      const unsigned char wrapped[WRAPPED_KEY_BYTES], uint64_t size, struct files_reader **ret)
+{
+	unsigned char tkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES], header[FILECRYPT_HEADER_BYTES];
+	struct files_reader *rd = NULL;
+	size_t got = 0;
+	int r;
+
 	r = keyring_rt_get(f->kr, db, tenant_id, version, tkey);
 	if (r == 0)
 		r = filekey_unwrap(tkey, tenant_id, version, blob_id, wrapped, fkey);
@@ -501,7 +513,7 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 	rd->dec = filecrypt_dec_new(fkey, header, blob_reader_size(rd->br), &r);
 	if (!rd->dec)
 		goto out;
-	if (filecrypt_dec_plain_size(rd->dec) != (uint64_t)node.size) {
+	if (filecrypt_dec_plain_size(rd->dec) != size) {
 		r = -EBADMSG;
 		goto out;
 	}
@@ -511,8 +523,6 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 		r = -ENOMEM;
 		goto out;
 	}
-	if (ret_node)
-		*ret_node = node;
 	*ret = rd;
 	rd = NULL;
 	r = 0;
@@ -520,6 +530,70 @@ out:
 	sodium_memzero(fkey, sizeof(fkey));
 	files_reader_close(rd);
 	return r;
+}
+
+/* A small byte string sealed like a file's content: a fresh file key, chunked AEAD into a
+ * new blob of the tenant, the key wrapped by the tenant's current key (bound to the blob id). */
+int files_seal(struct files *f, struct db *db, int64_t tenant_id, const void *data, size_t n,
+	       struct files_sealed *ret)
+{
+	unsigned char tkey[TENANT_KEY_BYTES];
+	unsigned char *fkey = NULL;
+	struct filecrypt_enc *enc = NULL;
+	struct blob_writer *w = NULL;
+	int r;
+
+	if (!f || !db || !ret || (!data && n))
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	fkey = secmem_alloc(FILECRYPT_KEY_BYTES);
+	if (!fkey)
+		return -ENOMEM;
+	randombytes_buf(fkey, FILECRYPT_KEY_BYTES);
+	enc = filecrypt_enc_new(fkey, filecrypt_default_alg());
+	if (!enc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = files_space_check((int64_t)filecrypt_sealed_size(n));
+	if (r == 0)
+		r = blob_writer_open(f->bs, tenant_id, &w);
+	if (r < 0)
+		goto out;
+	str_copy(ret->blob_id, sizeof(ret->blob_id), blob_writer_id(w));
+	r = filecrypt_enc_update(enc, data, n, sink_blob, w);
+	if (r == 0)
+		r = filecrypt_enc_final(enc, sink_blob, w);
+	if (r == 0) {
+		r = blob_commit(w);
+		w = NULL;   /* freed either way */
+	}
+	if (r < 0)
+		goto out;
+	r = keyring_rt_current(f->kr, db, tenant_id, &ret->key_version, tkey);
+	if (r == 0)
+		r = filekey_wrap(tkey, tenant_id, ret->key_version, ret->blob_id, fkey, ret->wrapped);
+	sodium_memzero(tkey, sizeof(tkey));
+	if (r < 0) {
+		(void)blob_delete(f->bs, tenant_id, ret->blob_id);
+		goto out;
+	}
+	ret->size = (int64_t)n;
+out:
+	blob_abort(w);
+	filecrypt_enc_free(enc);
+	secmem_free(fkey, FILECRYPT_KEY_BYTES);
+	return r;
+}
+
+int files_sealed_charge(struct db *db, int64_t tenant_id, int64_t bytes)
+{
+	return files_charge(db, tenant_id, bytes, KURA_QUOTA_ITEM_BYTES);
+}
+
+int files_sealed_delete(struct files *f, int64_t tenant_id, const char *blob_id)
+{
+	return f ? blob_delete(f->bs, tenant_id, blob_id) : -EINVAL;
 }
 
 static int load_chunk(struct files_reader *r, uint64_t i)
@@ -720,6 +794,21 @@ int files_rotate_tenant_key(struct db *db, struct keyring_rt *kr, const struct a
 					" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
 				    new_version, work[i].wrapped, sizeof(work[i].wrapped));
 		n_work = n_files;   /* what the record counts: files */
+	}
+	/* report attachments (issue 9) are sealed the same way (files_seal) */
+	if (r == 0) {
+		size_t n_files = n_work;
+
+		st = db_query(db, "SELECT id, blob_id, key_version, wrapped_key FROM report_attachments"
+				  " WHERE tenant_id = $1", "i", tenant_id);
+		r = rewrap_rows(st, keys, n_keys, tenant_id, newkey, new_version, "report attachment", &list, &n_work);
+		db_done(st);
+		work = dbuf_data(&list);
+		for (i = n_files; i < n_work && r == 0; i++)
+			r = db_exec(db, "UPDATE report_attachments SET key_version = $3, wrapped_key = $4"
+					" WHERE tenant_id = $1 AND id = $2", "iiib", tenant_id, work[i].id,
+				    new_version, work[i].wrapped, sizeof(work[i].wrapped));
+		n_work = n_files;
 	}
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM tenant_keys WHERE tenant_id = $1 AND version < $2", "ii",

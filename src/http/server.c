@@ -70,6 +70,7 @@ static const struct {
 	{ api_certs_routes, &api_certs_n_routes },   /* client certificates */
 	{ api_notice_routes, &api_notice_n_routes }, /* contacts, announcements, incidents, status */
 	{ api_lockbox_routes, &api_lockbox_n_routes },   /* operator access by approval (C7) */
+	{ api_reports_routes, &api_reports_n_routes },   /* event reports and notices (issue 9) */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 

@@ -54,7 +54,8 @@ const char *const erasure_tables[] = {
 	"password_resets", "invitations", "sessions", "client_cert_revocations", "client_certs",
 	"tenant_client_cas", "tenant_client_certs", "tenant_ip_ranges", "tenant_security", "share_policies",
 	"mail_outbox", "contacts", "announcement_reads", "login_misses", "access_approvals", "access_policy",
-	"accounts", "tenant_features",
+	"report_exports", "report_attachments", "report_messages", "reports", "notice_reads", "notice_targets",
+	"notices", "accounts", "tenant_features",
 	"tenant_keys", NULL,
 };
 const char *const erasure_kept_tables[] = {

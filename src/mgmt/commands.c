@@ -27,6 +27,7 @@
 #include "notify/mail.h"
 #include "notify/maillog.h"
 #include "notify/notify.h"
+#include "reports/reports.h"
 #include "store/db.h"
 #include "tenant/tenant.h"
 
@@ -1150,6 +1151,107 @@ static json_t *support_audit_cmd(const struct mgmt_ctx *c, json_t *args)
 	return ok(res);
 }
 
+/* ---------------------------------------------------------------- event reports */
+
+/* What tenants filed with the provider (issue 9; G2, G3): their reports are addressed to the
+ * provider, so the operator reads them (their attachments stay sealed in the tenant's store;
+ * the list shows their names and sizes). Every action is recorded in the tenant's chain
+ * (operator) and in the provider's chain with target tenant:CODE. */
+static json_t *report_list_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	json_t *arr = NULL;
+	int r = reports_list(c->db, 0, json_is_true(json_object_get(args, "open")), &arr);
+
+	if (r < 0)
+		return fail_errno(r, "reports");
+	return ok(json_pack("{s:o}", "reports", arr));
+}
+
+/* The report's tenant from its id; a bad id is "not-found". */
+static int report_of(const struct mgmt_ctx *c, json_t *args, int64_t *ret_id, struct tenant *t)
+{
+	const char *s = arg(args, "id");
+	int64_t tid = 0;
+	int r;
+
+	if (!s || s[0] < '1' || s[0] > '9' || safe_atoi64(s, ret_id) < 0)
+		return -ENOENT;
+	r = reports_find_tenant(c->db, *ret_id, &tid);
+	if (r == 0)
+		r = tenant_get(c->db, tid, t);
+	return r;
+}
+
+static json_t *report_show_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct tenant t;
+	int64_t id = 0;
+	json_t *res = NULL;
+	int r = report_of(c, args, &id, &t);
+
+	if (r == 0)
+		r = reports_get(c->db, t.id, id, &res);
+	if (r < 0)
+		return fail_errno(r, "report");
+	json_object_set_new(res, "tenant", json_string(t.code));
+	return ok(res);
+}
+
+static json_t *report_reply_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *body = arg(args, "body");
+	struct tenant t;
+	int64_t id = 0;
+	int r = report_of(c, args, &id, &t);
+
+	if (r < 0)
+		return fail_errno(r, "report");
+	if (!report_text_valid(body, KURA_REPORT_BODY_MAX, false))
+		return fail("invalid", "the body is 1-%d characters of UTF-8 text (LF line ends)", KURA_REPORT_BODY_MAX);
+	r = reports_message(c->db, c->op, &t, id, REPORT_SIDE_PROVIDER, body, NULL, NULL);
+	if (r == -EPERM)
+		return fail("conflict", "report %lld is closed", (long long)id);
+	if (r < 0)
+		return fail_errno(r, "report");
+	mailer_wake(c->mailer);
+	return ok(json_pack("{s:I, s:s, s:b}", "id", (json_int_t)id, "tenant", t.code, "replied", 1));
+}
+
+static json_t *report_close_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct tenant t;
+	int64_t id = 0;
+	int r = report_of(c, args, &id, &t);
+
+	if (r == 0)
+		r = reports_close(c->db, c->op, &t, id, REPORT_SIDE_PROVIDER, NULL);
+	if (r == -EPERM)
+		return fail("conflict", "report %lld is closed already", (long long)id);
+	if (r < 0)
+		return fail_errno(r, "report");
+	mailer_wake(c->mailer);
+	return ok(json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "tenant", t.code, "status", "closed"));
+}
+
+static json_t *report_answer_records_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct tenant t;
+	int64_t id = 0, eid = 0;
+	int r = report_of(c, args, &id, &t);
+
+	if (r == 0)
+		r = reports_answer_records(c->db, c->op, &t, id, NULL, &eid);
+	if (r == -EPERM)
+		return fail("conflict", "report %lld is not an open records request", (long long)id);
+	if (r == -E2BIG)
+		return fail("conflict", "the export would pass %d bytes: ask the tenant for a shorter range",
+			    KURA_REPORT_EXPORT_MAX);
+	if (r < 0)
+		return fail_errno(r, "report");
+	mailer_wake(c->mailer);
+	return ok(json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "tenant", t.code, "export", (json_int_t)eid));
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define ARG(key, opt, meta, kind, flags) { key, opt, meta, kind, flags }
@@ -1337,6 +1439,22 @@ const struct mgmt_command mgmt_commands[] = {
 	  (const struct mgmt_column[]){ { "seq", "seq" }, { "time", "time" }, { "actor", "actor.name" },
 					{ "action", "action" }, { "target", "target" }, { "result", "result" },
 					{ NULL, NULL } } },
+	{ "report.list", "tenants' event reports and records requests, newest first",
+	  (const struct mgmt_arg[]){ ARG("open", "open", NULL, MGMT_ARG_FLAG, MGMT_ARG_OPTIONAL), END },
+	  report_list_cmd, "reports",
+	  (const struct mgmt_column[]){ { "id", "id" }, { "tenant", "tenant" }, { "kind", "kind" },
+					{ "category", "category" }, { "status", "status" }, { "title", "title" },
+					{ "updated", "updated_at" }, { NULL, NULL } } },
+	{ "report.show", "one report with its thread (attachments by name and size)",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, report_show_cmd, NULL, NULL },
+	{ "report.reply", "the provider's message in a report's thread (mailed to the tenant's managers)",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), ARG("body", "body-file", "FILE", MGMT_ARG_FILE, 0), END },
+	  report_reply_cmd, NULL, NULL },
+	{ "report.close", "closes a report (mailed to the tenant's managers)",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, report_close_cmd, NULL, NULL },
+	{ "report.answer-records", "answers a records request with a signed export of the provider's\n"
+				   "records about the tenant in its range (kura audit verify checks it)",
+	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, report_answer_records_cmd, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -96,6 +96,9 @@
  *     files.c files_charge, mkdir, move, trash, restore, purge, labels; files_content.c
  *     upload commit, tenant key rotation; files_dav.c PROPPATCH, COPY, MOVE;
  *   - exclusive WebDAV locks: files_dav.c lock create, refresh, unlock, break;
+ *   - reports (issue 9): reports.c create (open reports), message (thread length), attach
+ *     (attachment count), close and answer-records (the state read); a provider-side change
+ *     takes the provider's chain (0) first, then the tenant's;
  *   - share counters and the link-password counter: shares.c count_download, count_upload,
  *     unlock (both steps), and the share and label limits of create and labels;
  *   - lockout attempt counters: auth/account.c (reserve, settle, login, unlock),

@@ -202,8 +202,10 @@ static void test_pages(void **state)
 		{ "/status", "status.html" },
 		{ "/contact-confirm/" TOKEN, "contact.html" },
 		{ "/access", "app.html" },
+		{ "/reports", "app.html" },
+		{ "/notices", "app.html" },
 	};
-	enum { N_APP_PATHS = 11 };
+	enum { N_APP_PATHS = 13 };
 	struct it_server *s = *state;
 	char csp[512] = "", buf[512], path[1024];
 	struct dirent *e;

@@ -62,6 +62,7 @@ struct world {
 	char upload_id[IT_STR];      /* the token of an unfinished tus upload of amgr's */
 	char contact_id[32], announce_id[32];   /* a contact of alpha's; an announcement to alpha only */
 	char access_id[32];          /* an operator's access request to alpha, pending (C7) */
+	char report_id[32], attachment_id[32], records_id[32], export_id[32], notice_id[32];   /* issue 9 */
 	/* counts */
 	size_t n_routes, n_public, n_requests;
 };
@@ -76,6 +77,8 @@ struct world {
 #define A_APP_NAME "xt-app-7q"
 #define A_NOTICE "xt-notice-7q"      /* the title of an announcement and of an incident to alpha only */
 #define A_CONTACT "xt-contact-7q"
+#define A_REPORT "xt-report-7q"
+#define A_NOTICE "xt-notice-7q"
 
 /* ---------------------------------------------------------------- A's objects */
 
@@ -370,6 +373,40 @@ static void make_alpha(struct world *x)
 			 (long long)json_integer_value(json_object_get(j, "id")));
 		json_decref(j);
 	}
+
+	/* issue 9: a report with an attachment, a records request answered with an export, a
+	 * notice to all */
+	r = it_send(s, amgr, "POST", "/api/v1/reports",
+		    json_pack("{s:s, s:s, s:s}", "category", "question", "title", A_REPORT, "description", A_REPORT));
+	IT_ASSERT_STATUS(r, 201);
+	id_of(r, x->report_id, sizeof(x->report_id));
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/reports/%s/attachments?name=" A_FILE, x->report_id);
+	r = it_request(s, &(struct it_request){ .method = "POST", .path = path, .cookie = amgr->token,
+						.csrf = amgr->csrf, .body = A_CONTENT, .body_len = strlen(A_CONTENT),
+						.content_type = "text/plain" });
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(x->attachment_id, sizeof(x->attachment_id), "%lld",
+		 (long long)json_integer_value(json_object_get(r->json, "attachment_id")));
+	it_response_free(r);
+	r = it_send(s, amgr, "POST", "/api/v1/reports",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "records-request", "title", A_REPORT, "description",
+			      A_REPORT, "from", "2020-01-01T00:00:00Z", "to", "2099-01-01T00:00:00Z"));
+	IT_ASSERT_STATUS(r, 201);
+	id_of(r, x->records_id, sizeof(x->records_id));
+	it_response_free(r);
+	assert_int_equal(it_admin(s, NULL, "report", "answer-records", x->records_id, NULL), 0);
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", x->records_id);
+	r = it_get(s, amgr, path);
+	IT_ASSERT_STATUS(r, 200);
+	snprintf(x->export_id, sizeof(x->export_id), "%lld",
+		 (long long)json_integer_value(json_object_get(json_array_get(json_object_get(r->json, "exports"), 0),
+							       "id")));
+	it_response_free(r);
+	r = it_send(s, amgr, "POST", "/api/v1/notices", json_pack("{s:s, s:s}", "title", A_NOTICE, "body", A_NOTICE));
+	IT_ASSERT_STATUS(r, 201);
+	id_of(r, x->notice_id, sizeof(x->notice_id));
+	it_response_free(r);
 }
 
 /* HEAD of A's upload as its owner: status and offset. */
@@ -448,13 +485,12 @@ static json_t *alpha_state(struct world *x)
 		"/api/v1/shares?all=1&limit=1000", "/api/v1/locks", "/api/v1/tenant/security",
 		"/api/v1/tenant/ip-allowlist", "/api/v1/tenant/share-policy", "/api/v1/tenant/mfa-policy",
 		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas", "/api/v1/contacts",
-		"/api/v1/announcements", "/api/v1/incidents",
-		"/api/v1/me", "/api/v1/certificates", "/api/v1/tenant/client-cas",
-		"/api/v1/access-requests", "/api/v1/access-policy",
+		"/api/v1/announcements", "/api/v1/incidents", "/api/v1/access-requests", "/api/v1/access-policy",
+		"/api/v1/reports", "/api/v1/notices/posted",
 	};
 	static const char *const user_views[] = {
 		"/api/v1/me", "/api/v1/me/mfa", "/api/v1/me/mfa/webauthn", "/api/v1/me/app-passwords",
-		"/api/v1/me/certificates", "/api/v1/announcements",
+		"/api/v1/me/certificates", "/api/v1/announcements", "/api/v1/notices",
 	};
 	json_t *st = json_object();
 	char path[IT_STR];
@@ -473,6 +509,8 @@ static json_t *alpha_state(struct world *x)
 	snprintf(path, sizeof(path), "/api/v1/shares/%s", x->share_id);
 	json_object_set_new(st, path, view(s, m, path));
 	json_object_set_new(st, "upload", upload_view(s, m, x->upload_id));
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", x->report_id);
+	json_object_set_new(st, path, view(s, m, path));
 	/* last: every view above is a read that records nothing */
 	json_object_set_new(st, "audit head", audit_head(s, m));
 	return st;
@@ -538,6 +576,8 @@ static const char *const *markers(const struct world *x)
 	m[n++] = A_LABEL;
 	m[n++] = A_SHARE_LABEL;
 	m[n++] = A_APP_NAME;
+	m[n++] = A_REPORT;
+	m[n++] = A_NOTICE;
 	m[n++] = "xt-key-7q";
 	m[n++] = "@alpha.example.com";
 	m[n++] = "auser";
@@ -746,12 +786,20 @@ static void test_every_route_across_tenants(void **state)
 		{ "contacts", true, { x->contact_id } },
 		{ "announcements", true, { x->announce_id } },
 		{ "access-requests", true, { x->access_id } },
+		{ "reports", true, { x->report_id, x->records_id } },
+		{ "attachments", true, { x->attachment_id } },
+		{ "exports", true, { x->export_id } },
+		{ "notices", true, { x->notice_id } },
 	};
 	const struct member dict[] = {
 		{ "name", false, false, "xt-name-by-bravo" },
 		{ "parent_id", true, true, x->folder_id },
 		{ "node_id", true, true, x->file_id },
 		{ "password", false, false, IT_B_MGR_PW },
+		{ "body", false, false, "xt-body-by-bravo" },
+		{ "title", false, false, "xt-title-by-bravo" },
+		{ "description", false, false, "xt-description-by-bravo" },
+		{ "category", false, false, "other" },
 	};
 
 	before = alpha_state(x);

@@ -88,6 +88,32 @@ static const struct golden goldens[] = {
 	{ "erasure-alert", "erasure-alert", VARS(
 		MAIL_TEXT("tenant_code", "acme"), MAIL_TIME("deadline", T_FIXED), MAIL_TEXT("state", "erasing"),
 		MAIL_TEXT("reason", "Directory not empty")) },
+	{ "report-to-provider-new", "report-to-provider", VARS(
+		MAIL_TEXT("tenant_code", "acme"), MAIL_TEXT("tenant_name", "Acme 株式会社"),
+		MAIL_TEXT("report_id", "12"), MAIL_TEXT("report_title", "ログインできない"),
+		MAIL_TEXT("report_category", "failure"), MAIL_TEXT("author", "taro"),
+		MAIL_TEXT("message", "朝から全員がログインできません。\nエラー画面を添付します。"),
+		MAIL_FLAG("new_report", true)) },
+	{ "report-to-provider-message", "report-to-provider", VARS(
+		MAIL_TEXT("tenant_code", "acme"), MAIL_TEXT("tenant_name", "Acme 株式会社"),
+		MAIL_TEXT("report_id", "12"), MAIL_TEXT("report_title", "ログインできない"),
+		MAIL_TEXT("report_category", "failure"), MAIL_TEXT("author", "taro"),
+		MAIL_TEXT("message", "直りました。"), MAIL_FLAG("new_report", false)) },
+	{ "report-to-tenant", "report-to-tenant", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("report_id", "12"),
+		MAIL_TEXT("report_title", "ログインできない"), MAIL_TEXT("message", "調査中です。\nInvestigating."),
+		MAIL_TEXT("url", "https://kura.example/reports#12"), MAIL_FLAG("closed", false),
+		MAIL_FLAG("records_attached", false)) },
+	{ "report-to-tenant-closed", "report-to-tenant", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("report_id", "12"),
+		MAIL_TEXT("report_title", "ログインできない"), MAIL_TEXT("message", ""),
+		MAIL_TEXT("url", "https://kura.example/reports#12"), MAIL_FLAG("closed", true),
+		MAIL_FLAG("records_attached", false)) },
+	{ "report-to-tenant-records", "report-to-tenant", VARS(
+		MAIL_TEXT("tenant_name", "Acme 株式会社"), MAIL_TEXT("report_id", "13"),
+		MAIL_TEXT("report_title", "記録の開示"), MAIL_TEXT("message", "The provider-side records (export 1) are attached to this report."),
+		MAIL_TEXT("url", "https://kura.example/reports#13"), MAIL_FLAG("closed", false),
+		MAIL_FLAG("records_attached", true)) },
 	{ "invitation", "invitation", VARS(
 		MAIL_TEXT("addressee", "山田 太郎"), MAIL_TEXT("tenant_name", "Acme 株式会社"),
 		MAIL_TEXT("tenant_code", "acme"), MAIL_TEXT("role", "user"), MAIL_TIME("expires_at", T_FIXED),

@@ -106,6 +106,8 @@ static void test_table_rows_are_complete(void **state)
 		for (a = c->args; a->key; a++) {
 			if (a->kind == MGMT_ARG_PEOPLE)
 				assert_null(a->option);              /* never on the command line */
+			else if (a->kind == MGMT_ARG_FLAG)
+				assert_true(a->option && (a->flags & MGMT_ARG_OPTIONAL));   /* --open, no value */
 			else
 				assert_non_null(a->metavar);
 			if (!a->option)
@@ -119,7 +121,7 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 36);
+	assert_int_equal(n, 41);   /* + report list, show, reply, close, answer-records (issue 9) */
 	/* the contract's end (issue 8, B3) */
 	assert_non_null(mgmt_command_find("tenant.terminate"));
 	assert_non_null(mgmt_command_find("tenant.terminate-option"));
@@ -302,6 +304,8 @@ static void test_usage_errors(void **state)
 	EXPECT_USAGE("unknown option --nope", "--data", "/d", "--nope", "tenant", "list");
 	EXPECT_USAGE("--name needs a value", "--data", "/d", "tenant", "create", "x", "--name");
 	EXPECT_USAGE("kura admin tenant list takes no --name", "--data", "/d", "tenant", "list", "--name", "x");
+	EXPECT_USAGE("cannot read /nonexistent/x", "--data", "/d", "report", "reply", "7", "--body-file", "/nonexistent/x");
+	EXPECT_USAGE("--body-file FILE is required", "--data", "/d", "report", "reply", "7");
 	EXPECT_USAGE("--name NAME is required", "--data", "/d", "tenant", "create", "x", "--service", "DOCX");
 	EXPECT_USAGE("--service SVC is required", "--data", "/d", "tenant", "create", "x", "--name", "X");
 	EXPECT_USAGE("--email ADDR is required", "--data", "/d", "manager", "create", "alpha", "boss");

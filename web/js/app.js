@@ -9,10 +9,13 @@ import { accounts, logs, security } from './manage.js';
 import { contract } from './contract.js';
 import { announceBadge, announcements, contacts } from './announce.js';
 import { access } from './access.js';
+import { reports } from './reports.js';
+import { noticeBadge, notices } from './notices.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
   '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
-  '/announcements': announcements, '/contacts': contacts, '/access': access };
+  '/announcements': announcements, '/contacts': contacts, '/access': access,
+  '/reports': reports, '/notices': notices };
 
 function texts() {
   document.documentElement.lang = lang;
@@ -53,6 +56,7 @@ async function main() {
     el.replaceChildren();
     say('');
     await view(el, { me: me.data, manager });
+    noticeBadge().catch(() => {});
   };
   document.getElementById('lang').addEventListener('click', () => {
     setLang(lang === 'en' ? 'ja' : 'en');
