@@ -226,10 +226,12 @@ static int prepare(struct db *db, const struct tenant *t)
 			   "accounts", (json_int_t)count(db, "SELECT COUNT(*) FROM accounts WHERE tenant_id = $1", t->id),
 			   "shares", (json_int_t)count(db, "SELECT COUNT(*) FROM shares WHERE tenant_id = $1", t->id),
 			   "records", (json_int_t)records);
-	/* the managers' addresses now: the certificate is mailed after the accounts are gone
-	 * (contacts registered by the tenant join them here when that table exists) */
-	st = db_query(db, "SELECT DISTINCT email FROM accounts WHERE tenant_id = $1 AND role = 'manager'"
-			  " AND status = 'active' ORDER BY email LIMIT $2", "ii", t->id, (int64_t)KURA_MAIL_MANAGERS_MAX);
+	/* the addresses now, the certificate is mailed after the accounts and contacts are gone:
+	 * the active managers and the contact addresses the tenant registered and confirmed */
+	st = db_query(db, "SELECT email FROM (SELECT email FROM accounts WHERE tenant_id = $1 AND role = 'manager'"
+			  " AND status = 'active' UNION SELECT email FROM contacts WHERE tenant_id = $1 AND"
+			  " confirmed_us IS NOT NULL) AS a ORDER BY email LIMIT $2", "ii", t->id,
+		      (int64_t)(KURA_MAIL_MANAGERS_MAX + KURA_CONTACTS_MAX));
 	while (db_step(st) > 0)
 		json_array_append_new(managers, json_string(db_text(st, 0)));
 	db_done(st);
