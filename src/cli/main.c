@@ -14,7 +14,8 @@ static const char usage[] =
 	"                                         serve HTTPS and the management socket\n"
 	"  kura admin --data DIR COMMAND …        operator commands (kura admin --help)\n"
 	"  kura audit verify FILE --key PUBKEY    check an audit export offline\n"
-	"  kura version                           versions of kura and its libraries\n";
+	"  kura version [--deps]                  versions of kura (and of every linked library)\n"
+	"  kura sbom [--output FILE]              CycloneDX 1.6 JSON SBOM of kura and its libraries\n";
 
 void cli_path(char *buf, size_t size, const char *dir, const char *name)
 {
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sbom"))
+		return cmd_sbom(argc - 1, argv + 1);
 	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);
 	return 2;
 }
