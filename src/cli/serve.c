@@ -32,7 +32,9 @@
 #include "crypto/keyring_rt.h"
 #include "auth/clientcert.h"
 #include "files/files.h"
+#include "http/alerts.h"
 #include "http/http.h"
+#include "http/metrics.h"
 #include "mgmt/mgmt.h"
 #include "notify/notify.h"
 #include "store/db.h"
@@ -144,6 +146,8 @@ int cmd_serve(int argc, char **argv)
 	struct mailer *mailer = NULL;
 	struct mgmt_server *mgmt = NULL;
 	struct http_server *http = NULL;
+	struct metrics_server *metrics = NULL;
+	struct alerts *alerts = NULL;
 	struct blob_store *blobs = NULL;
 	struct keyring_rt *keyring = NULL;
 	struct files *files = NULL;
@@ -151,7 +155,7 @@ int cmd_serve(int argc, char **argv)
 	sigset_t sigs;
 	int64_t started_us = clock_now_us(), swept = 0;
 	unsigned tmp_swept = 0;
-	int c, fd = -1, lock_fd = -1, sig = 0, ret = 1, r;
+	int c, fd = -1, mfd = -1, lock_fd = -1, sig = 0, ret = 1, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -290,6 +294,19 @@ int cmd_serve(int argc, char **argv)
 		fail(err);
 		goto out;
 	}
+	if (cfg.metrics_listen[0]) {
+		/* config_load took loopback addresses only; checked again on the bound socket */
+		bool mloop = false;
+
+		mfd = http_listen(cfg.metrics_listen, &mloop, err, sizeof(err));
+		if (mfd < 0 || !mloop) {
+			if (mfd >= 0)
+				str_printf(err, sizeof(err), "[server] metrics_listen %s is not a loopback address",
+					   cfg.metrics_listen);
+			fail(err);
+			goto out;
+		}
+	}
 
 	/* signals are taken by sigwait below; every thread started from here inherits the mask */
 	sigemptyset(&sigs);
@@ -360,6 +377,22 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	fd = -1;  /* the server owns it now */
+	if (mfd >= 0) {
+		cli_path(path, sizeof(path), dir, "admin.sock");
+		metrics = metrics_start(mfd, dir, err, sizeof(err));
+		if (!metrics) {
+			fail(err);
+			goto out;
+		}
+		mfd = -1;
+		log_info("metrics.start", "Prometheus metrics on http://%s/metrics", cfg.metrics_listen);
+	}
+	alerts = alerts_start(&cfg, dir, mailer);
+	if (!alerts) {
+		fail("cannot start the capacity alerts");
+		goto out;
+	}
+	cli_path(path, sizeof(path), dir, "admin.sock");
 	log_info("server.start", "kura %s serving %s://%s, management on %s", KURA_VERSION,
 		 no_tls ? "http" : "https", cfg.listen, path);
 	while (sigwait(&sigs, &sig) != 0)
@@ -367,6 +400,10 @@ int cmd_serve(int argc, char **argv)
 	drain(http, &sigs, sig, cfg.drain_s);
 	ret = 0;
 out:
+	alerts = alerts_stop(alerts);
+	metrics = metrics_stop(metrics);
+	if (mfd >= 0)
+		close(mfd);
 	http = http_stop(http);
 	mgmt = mgmt_stop(mgmt);
 	mailer = mailer_stop(mailer);
