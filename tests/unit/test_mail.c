@@ -93,6 +93,8 @@ static const struct golden goldens[] = {
 	{ "share-used", "share-used", VARS(
 		MAIL_TEXT("share_id", "42"), MAIL_TEXT("item_name", "report.pdf")) },
 	{ "test", "test", VARS(MAIL_TIME("sent_at", T_FIXED)) },
+	{ "capacity-alert", "capacity-alert", VARS(MAIL_TIME("sent_at", T_FIXED),
+						 MAIL_TEXT("alert", "tenant alpha: 900 of its 1000 bytes quota used (90.0 %), over 80 %")) },
 };
 
 static char *read_all(const char *path, size_t *ret_n)
