@@ -7,6 +7,7 @@ int cmd_admin(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 /* kura version --deps: every linked library, compiled and running versions (deps.c) */
 int cmd_version_deps(void);
 /* "DIR/name" into buf; exits on overflow (paths come from the command line). */

@@ -14,6 +14,7 @@ static const char usage[] =
 	"                                         serve HTTPS and the management socket\n"
 	"  kura admin --data DIR COMMAND …        operator commands (kura admin --help)\n"
 	"  kura audit verify FILE --key PUBKEY    check an audit export offline\n"
+	"  kura doctor --data DIR [--json]        check modes, keys, certificate, clock, listeners, disk\n"
 	"  kura version [--deps]                  versions of kura (and of every linked library)\n"
 	"  kura sbom [--output FILE]              CycloneDX 1.6 JSON SBOM of kura and its libraries\n";
 
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "doctor"))
+		return cmd_doctor(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sbom"))
 		return cmd_sbom(argc - 1, argv + 1);
 	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);
