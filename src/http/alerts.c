@@ -58,7 +58,7 @@ static void send_mail(struct alerts *a, struct db *db, const char *text)
 	int64_t id = 0;
 	int r;
 
-	if (!a->mail[0])
+	if (!a->mail[0] || !db)
 		return;
 	r = db_begin(db);
 	if (r == 0)
