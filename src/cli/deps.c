@@ -25,6 +25,7 @@
 #include <liboath/oath.h>
 #include <microhttpd.h>
 #include <qrencode.h>
+#include <seccomp.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <utf8proc.h>
@@ -57,6 +58,15 @@ static const char *rt_curl(void) { return curl_version_info(CURLVERSION_NOW)->ve
 static const char *rt_oath(void) { return oath_check_version(NULL); }
 static const char *rt_qrencode(void) { return QRcode_APIVersionString(); }
 static const char *rt_utf8proc(void) { return utf8proc_version(); }
+static const char *rt_seccomp(void)
+{
+	static char buf[32];
+	const struct scmp_version *v = seccomp_version();
+
+	if (!v || str_printf(buf, sizeof(buf), "%u.%u.%u", v->major, v->minor, v->micro) < 0)
+		return NULL;
+	return buf;
+}
 static const char *rt_glibc(void) { return gnu_get_libc_version(); }
 static const char *rt_zlib(void) { return curl_version_info(CURLVERSION_NOW)->libz_version; }
 static const char *rt_libxml2(void)
@@ -90,6 +100,8 @@ static const struct dep deps[] = {
 	{ "libxml2", "libxml-2.0", "libxml2.so", "MIT", "WebDAV XML", LIBXML_DOTTED_VERSION, rt_libxml2 },
 	{ "utf8proc", "libutf8proc", "libutf8proc.so", "MIT", "Unicode normalisation (NFC)",
 	  STR(UTF8PROC_VERSION_MAJOR) "." STR(UTF8PROC_VERSION_MINOR) "." STR(UTF8PROC_VERSION_PATCH), rt_utf8proc },
+	{ "libseccomp", "libseccomp", "libseccomp.so", "LGPL-2.1-only", "system-call allowlist of kura serve",
+	  STR(SCMP_VER_MAJOR) "." STR(SCMP_VER_MINOR) "." STR(SCMP_VER_MICRO), rt_seccomp },
 	{ "glibc", "", "libc.so", "LGPL-2.1-or-later", "C library",
 	  STR(__GLIBC__) "." STR(__GLIBC_MINOR__), rt_glibc },
 	{ "zlib", "", "libz.so", "Zlib", "compression inside libcurl (not called by kura)", NULL, rt_zlib },

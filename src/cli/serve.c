@@ -28,6 +28,7 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/sandbox.h"
 #include "crypto/crypto.h"
 #include "crypto/keyring_rt.h"
 #include "auth/clientcert.h"
@@ -393,6 +394,23 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	cli_path(path, sizeof(path), dir, "admin.sock");
+	/* every thread runs now: from here on, only the system calls a running server needs */
+	if (!strcmp(cfg.syscall_filter, "on")) {
+		r = sandbox_seccomp(err, sizeof(err));
+		if (r < 0) {
+			fail(err);
+			goto out;
+		}
+		log_info("sandbox.seccomp", "system-call allowlist in force (%d calls); any other kills the process", r);
+	} else {
+		log_warn("sandbox.seccomp", "[server] syscall_filter = off: no system-call allowlist");
+	}
+	if (getenv("KURA_TEST_SANDBOX_EXEC")) {
+		/* test seam (tests/integration/test_sandbox.c): under the allowlist this execve
+		 * kills the process; without it, touch runs in its place */
+		execl("/usr/bin/touch", "touch", getenv("KURA_TEST_SANDBOX_EXEC"), (char *)NULL);
+		log_error("sandbox.seccomp", "execve failed: %s", strerror(errno));
+	}
 	log_info("server.start", "kura %s serving %s://%s, management on %s", KURA_VERSION,
 		 no_tls ? "http" : "https", cfg.listen, path);
 	while (sigwait(&sigs, &sig) != 0)

@@ -59,6 +59,9 @@ static const struct key keys[] = {
 	  "on SIGTERM, how long requests in flight may finish (new ones get 503)"),
 	S("server", "metrics_listen", metrics_listen,
 	  "loopback ADDR:PORT (127.0.0.1:9464, [::1]:9464) of the Prometheus /metrics listener (empty: none)"),
+	E("server", "syscall_filter", syscall_filter,
+	  "on | off: after start-up only the system calls a running server needs (seccomp); another kills the process",
+	  "on", "off"),
 	U("security", "session_idle_seconds", session_idle_s, 10, 86400, "idle session timeout"),
 	U("security", "session_absolute_seconds", session_absolute_s, 10, 7 * 86400, "absolute session lifetime"),
 	U("security", "invitation_ttl_seconds", invitation_ttl_s, 60, 30 * 86400, "invitation link lifetime"),
@@ -120,6 +123,7 @@ void config_defaults(struct config *cfg)
 	cfg->body_timeout_s = KURA_BODY_TIMEOUT_S;
 	cfg->body_min_rate = KURA_BODY_MIN_RATE;
 	cfg->drain_s = KURA_DRAIN_S;
+	str_copy(cfg->syscall_filter, sizeof(cfg->syscall_filter), "on");
 	cfg->session_idle_s = KURA_SESSION_IDLE_S;
 	cfg->session_absolute_s = KURA_SESSION_ABSOLUTE_S;
 	cfg->invitation_ttl_s = KURA_INVITATION_TTL_S;

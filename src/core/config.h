@@ -27,6 +27,7 @@ struct config {
 	uint32_t body_min_rate;          /* bytes per second a body must average */
 	uint32_t drain_s;                /* SIGTERM: time for requests in flight */
 	char metrics_listen[CONFIG_STR]; /* loopback ADDR:PORT of /metrics, "" = none */
+	char syscall_filter[8];          /* "on" (default): seccomp allowlist after start-up; "off" */
 	/* [security] */
 	uint32_t session_idle_s;
 	uint32_t session_absolute_s;
