@@ -7,14 +7,16 @@ set -eu
 build_pkgs="build-essential cmake pkg-config
 libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev libjansson-dev
 libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev
-libxml2-dev libutf8proc-dev"
+libxml2-dev libutf8proc-dev libseccomp-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
 # (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
 # No sqlite3 command: the tests look through the API and kura admin, not into kura.db (issue 12).
 # fonts-noto-cjk: Japanese text in Chromium, for screenshots of the pages (docs/HACKING.md).
+# prometheus: promtool checks /metrics (tests/integration/test_metrics.c); systemd:
+# systemd-analyze rates contrib/kura.service (tests/contrib/systemd_analyze.sh).
 test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium litmus cadaver rclone
-fonts-noto-cjk"
+fonts-noto-cjk prometheus systemd"
 # The fuzz corpus replay (scripts/test-fuzz.sh) builds the libFuzzer targets with clang; its
 # sanitizer and libFuzzer runtime is only a recommendation of clang on Debian 12.
 test_pkgs="$test_pkgs clang libclang-rt-14-dev"

@@ -23,6 +23,7 @@
 #include "core/dbuf.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "store/db.h"
 
 const struct actor actor_system = { ACTOR_SYSTEM, 0, 0, "system", "", "" };
@@ -296,8 +297,12 @@ static int group_commit(struct db *db, struct pending *me)
 			r = lock_batch(db, batch);
 		for (p = batch; p && r == 0; p = p->next)
 			r = chain_append(db, p->rec, NULL);
-		if (r == 0)
+		if (r == 0) {
+			int64_t t0 = clock_now_us();
+
 			r = db_commit(db);
+			stats_observe(&stats_audit_commit, clock_now_us() - t0);
+		}
 		if (r < 0)
 			db_rollback(db);
 
@@ -320,6 +325,7 @@ int audit_record(struct db *db, const struct audit_event *ev)
 	char name[KURA_AUDIT_TARGET_MAX + 1], ip[64], action[KURA_AUDIT_TARGET_MAX + 1];
 	struct audit_rec rec = { 0 };
 	char *details = NULL;
+	int64_t t0 = clock_now_us();
 	int r;
 
 	if (!db || !ev || ev->tenant_id < 0)
@@ -354,6 +360,7 @@ int audit_record(struct db *db, const struct audit_event *ev)
 	}
 	if (r < 0)
 		log_error("audit.write", "cannot record %s: %d", ev->action ? ev->action : "?", r);
+	stats_observe(&stats_audit_append, clock_now_us() - t0);
 	free(details);
 	return r;
 }

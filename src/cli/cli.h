@@ -9,6 +9,10 @@ int cmd_audit(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_erasure(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+/* kura version --deps: every linked library, compiled and running versions (deps.c) */
+int cmd_version_deps(void);
 /* "DIR/name" into buf; exits on overflow (paths come from the command line). */
 void cli_path(char *buf, size_t size, const char *dir, const char *name);
 #endif

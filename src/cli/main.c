@@ -19,7 +19,9 @@ static const char usage[] =
 	"  kura restore --from DEST [--snapshot NAME] --data NEWDIR [--keys DIR] [--ledger FILE]\n"
 	"                                         a deployment back from a backup\n"
 	"  kura erasure verify FILE --key PUBKEY  check an erasure certificate offline\n"
-	"  kura version                           versions of kura and its libraries\n";
+	"  kura doctor --data DIR [--json]        check modes, keys, certificate, clock, listeners, disk\n"
+	"  kura version [--deps]                  versions of kura (and of every linked library)\n"
+	"  kura sbom [--output FILE]              CycloneDX 1.6 JSON SBOM of kura and its libraries\n";
 
 void cli_path(char *buf, size_t size, const char *dir, const char *name)
 {
@@ -53,6 +55,10 @@ int main(int argc, char **argv)
 		return cmd_erasure(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "doctor"))
+		return cmd_doctor(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sbom"))
+		return cmd_sbom(argc - 1, argv + 1);
 	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);
 	return 2;
 }

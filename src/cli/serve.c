@@ -29,12 +29,15 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/sandbox.h"
 #include "crypto/crypto.h"
 #include "crypto/keyring_rt.h"
 #include "auth/clientcert.h"
 #include "files/files.h"
 #include "files/lockbox.h"
+#include "http/alerts.h"
 #include "http/http.h"
+#include "http/metrics.h"
 #include "mgmt/mgmt.h"
 #include "notice/notice.h"
 #include "reports/reports.h"
@@ -158,6 +161,8 @@ int cmd_serve(int argc, char **argv)
 	struct mailer *mailer = NULL;
 	struct mgmt_server *mgmt = NULL;
 	struct http_server *http = NULL;
+	struct metrics_server *metrics = NULL;
+	struct alerts *alerts = NULL;
 	struct blob_store *blobs = NULL;
 	struct keyring_rt *keyring = NULL;
 	struct files *files = NULL;
@@ -165,7 +170,7 @@ int cmd_serve(int argc, char **argv)
 	sigset_t sigs;
 	int64_t started_us = clock_now_us(), swept = 0;
 	unsigned tmp_swept = 0;
-	int c, fd = -1, lock_fd = -1, sig = 0, ret = 1, r;
+	int c, fd = -1, mfd = -1, lock_fd = -1, sig = 0, ret = 1, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -296,7 +301,9 @@ int cmd_serve(int argc, char **argv)
 	/* the end of contracts (B3); an erased tenant stays erased: the erasure ledger destroys
 	 * any key it names that this database still holds (a restored copy) before anything is
 	 * served (docs/lifecycle.md "Backups") */
-	lifecycle_configure(&(struct lifecycle_config){ .grace_days = cfg.grace_days, .alert_email = cfg.alert_email,
+	/* erasure alerts go to [lifecycle] alert_email, else to the operators' [ops] alert_mail */
+	lifecycle_configure(&(struct lifecycle_config){ .grace_days = cfg.grace_days,
+							.alert_email = cfg.alert_email[0] ? cfg.alert_email : cfg.alert_mail,
 							.data_dir = dir, .public_url = cfg.public_url });
 	r = erasure_ledger_apply(db, dir, NULL);
 	if (r == 0)
@@ -321,6 +328,19 @@ int cmd_serve(int argc, char **argv)
 		str_printf(err, sizeof(err), "--no-tls is allowed on loopback addresses only, not %s", cfg.listen);
 		fail(err);
 		goto out;
+	}
+	if (cfg.metrics_listen[0]) {
+		/* config_load took loopback addresses only; checked again on the bound socket */
+		bool mloop = false;
+
+		mfd = http_listen(cfg.metrics_listen, &mloop, err, sizeof(err));
+		if (mfd < 0 || !mloop) {
+			if (mfd >= 0)
+				str_printf(err, sizeof(err), "[server] metrics_listen %s is not a loopback address",
+					   cfg.metrics_listen);
+			fail(err);
+			goto out;
+		}
 	}
 
 	/* signals are taken by sigwait below; every thread started from here inherits the mask */
@@ -399,6 +419,39 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	fd = -1;  /* the server owns it now */
+	if (mfd >= 0) {
+		cli_path(path, sizeof(path), dir, "admin.sock");
+		metrics = metrics_start(mfd, dir, err, sizeof(err));
+		if (!metrics) {
+			fail(err);
+			goto out;
+		}
+		mfd = -1;
+		log_info("metrics.start", "Prometheus metrics on http://%s/metrics", cfg.metrics_listen);
+	}
+	alerts = alerts_start(&cfg, dir, mailer);
+	if (!alerts) {
+		fail("cannot start the capacity alerts");
+		goto out;
+	}
+	cli_path(path, sizeof(path), dir, "admin.sock");
+	/* every thread runs now: from here on, only the system calls a running server needs */
+	if (!strcmp(cfg.syscall_filter, "on")) {
+		r = sandbox_seccomp(err, sizeof(err));
+		if (r < 0) {
+			fail(err);
+			goto out;
+		}
+		log_info("sandbox.seccomp", "system-call allowlist in force (%d calls); any other kills the process", r);
+	} else {
+		log_warn("sandbox.seccomp", "[server] syscall_filter = off: no system-call allowlist");
+	}
+	if (getenv("KURA_TEST_SANDBOX_EXEC")) {
+		/* test seam (tests/integration/test_sandbox.c): under the allowlist this execve
+		 * kills the process; without it, touch runs in its place */
+		execl("/usr/bin/touch", "touch", getenv("KURA_TEST_SANDBOX_EXEC"), (char *)NULL);
+		log_error("sandbox.seccomp", "execve failed: %s", strerror(errno));
+	}
 	log_info("server.start", "kura %s serving %s://%s, management on %s", KURA_VERSION,
 		 no_tls ? "http" : "https", cfg.listen, path);
 	while (sigwait(&sigs, &sig) != 0)
@@ -406,6 +459,10 @@ int cmd_serve(int argc, char **argv)
 	drain(http, &sigs, sig, cfg.drain_s);
 	ret = 0;
 out:
+	alerts = alerts_stop(alerts);
+	metrics = metrics_stop(metrics);
+	if (mfd >= 0)
+		close(mfd);
 	http = http_stop(http);
 	mgmt = mgmt_stop(mgmt);
 	lifecycle = lifecycle_worker_stop(lifecycle);

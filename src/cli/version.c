@@ -1,5 +1,6 @@
-/* kura version: kura's version and those of every linked library (F7). */
+/* kura version: kura's version, and with --deps those of every linked library (F7, deps.c). */
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -11,8 +12,12 @@
 
 int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc == 2 && !strcmp(argv[1], "--deps"))
+		return cmd_version_deps();
+	if (argc != 1) {
+		fputs("usage: kura version [--deps]\n", stderr);
+		return 2;
+	}
 	printf("kura %s\n", KURA_VERSION);
 	printf("libmicrohttpd %s\n", http_mhd_version());
 	printf("gnutls %s\n", crypto_gnutls_version());

@@ -257,6 +257,7 @@ int clock_sync_state(struct clock_sync *ret)
 	ret->synchronized = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
 	ret->est_error_us = tx.esterror;
 	ret->max_error_us = tx.maxerror;
+	ret->offset_us = (tx.status & STA_NANO) ? tx.offset / 1000 : tx.offset;
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct clock_sync {
 	bool synchronized;      /* kernel says the clock is disciplined (no TIME_ERROR) */
 	int64_t est_error_us;   /* estimated error */
 	int64_t max_error_us;   /* maximum error */
+	int64_t offset_us;      /* the offset the kernel is still correcting (adjtimex offset) */
 };
 int clock_sync_state(struct clock_sync *ret);
 

@@ -7,6 +7,7 @@
  * buffer (it would split it into two lines) and an indented line (it would append it to the
  * previous value). Every error names the file and, where there is one, the line.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,11 @@ static const struct key keys[] = {
 	  "bytes per second a request body must average (after body_timeout_seconds)"),
 	U("server", "drain_seconds", drain_s, 0, 3600,
 	  "on SIGTERM, how long requests in flight may finish (new ones get 503)"),
+	S("server", "metrics_listen", metrics_listen,
+	  "loopback ADDR:PORT (127.0.0.1:9464, [::1]:9464) of the Prometheus /metrics listener (empty: none)"),
+	E("server", "syscall_filter", syscall_filter,
+	  "on | off: after start-up only the system calls a running server needs (seccomp); another kills the process",
+	  "on", "off"),
 	U("security", "session_idle_seconds", session_idle_s, 10, 86400, "idle session timeout"),
 	U("security", "session_absolute_seconds", session_absolute_s, 10, 7 * 86400, "absolute session lifetime"),
 	U("security", "invitation_ttl_seconds", invitation_ttl_s, 60, 30 * 86400, "invitation link lifetime"),
@@ -99,6 +105,16 @@ static const struct key keys[] = {
 	  "days after a contract ends in which an operator may reinstate it (the erasure starts after them)"),
 	S("lifecycle", "alert_email", alert_email,
 	  "operators' address for alerts (an erasure that may miss its deadline); empty: the log only"),
+	S("ops", "alert_mail", alert_mail, "the operators' address for capacity alerts (empty: log lines only)"),
+	U("ops", "disk_alert_percent", disk_alert_percent, 1, 100,
+	  "alert when the data directory's filesystem is used over this percentage (100: never)"),
+	U("ops", "quota_alert_percent", quota_alert_percent, 1, 100,
+	  "alert when a tenant's storage quota is used over this percentage (100: never)"),
+	U("ops", "outbox_alert_backlog", outbox_alert_backlog, 1, 1000000,
+	  "alert when more mails than this wait in the outbox (queued or deferred)"),
+	U("ops", "check_seconds", alert_check_s, 1, 86400, "how often the capacity thresholds are checked"),
+	U("ops", "alert_repeat_seconds", alert_repeat_s, 60, 30 * 86400,
+	  "an alert that still stands is raised again after this long (not at every check)"),
 	E("log", "level", log_level, "debug | info | warn | error", "debug", "info", "warn", "error"),
 };
 
@@ -115,6 +131,7 @@ void config_defaults(struct config *cfg)
 	cfg->body_timeout_s = KURA_BODY_TIMEOUT_S;
 	cfg->body_min_rate = KURA_BODY_MIN_RATE;
 	cfg->drain_s = KURA_DRAIN_S;
+	str_copy(cfg->syscall_filter, sizeof(cfg->syscall_filter), "on");
 	cfg->session_idle_s = KURA_SESSION_IDLE_S;
 	cfg->session_absolute_s = KURA_SESSION_ABSOLUTE_S;
 	cfg->invitation_ttl_s = KURA_INVITATION_TTL_S;
@@ -139,6 +156,11 @@ void config_defaults(struct config *cfg)
 	cfg->reserve_mib = KURA_RESERVE_MIB_DEFAULT;
 	cfg->grace_days = 7;
 	cfg->reserve_percent = KURA_RESERVE_PERCENT_DEFAULT;
+	cfg->disk_alert_percent = KURA_ALERT_STORAGE_PERCENT;
+	cfg->quota_alert_percent = KURA_ALERT_STORAGE_PERCENT;
+	cfg->outbox_alert_backlog = KURA_ALERT_OUTBOX_BACKLOG;
+	cfg->alert_check_s = KURA_ALERT_CHECK_S;
+	cfg->alert_repeat_s = KURA_ALERT_REPEAT_S;
 	str_copy(cfg->log_level, sizeof(cfg->log_level), "info");
 	catalog_defaults(cfg->services);
 }
@@ -325,6 +347,39 @@ out:
 	return r;
 }
 
+/* "127.x.y.z:PORT" or "[::1]:PORT", numeric, port 1-65535 */
+static bool is_loopback_listen(const char *v)
+{
+	char host[64];
+	const char *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	uint32_t port;
+	size_t n;
+
+	if (v[0] == '[') {
+		colon = strstr(v, "]:");
+		n = colon ? (size_t)(colon - v - 1) : 0;
+		if (!colon || n == 0 || n >= sizeof(host))
+			return false;
+		memcpy(host, v + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1 || !IN6_IS_ADDR_LOOPBACK(&a6))
+			return false;
+		colon++;
+	} else {
+		colon = strrchr(v, ':');
+		n = colon ? (size_t)(colon - v) : 0;
+		if (!colon || n == 0 || n >= sizeof(host))
+			return false;
+		memcpy(host, v, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET, host, &a4) != 1 || (ntohl(a4.s_addr) >> 24) != 127)
+			return false;
+	}
+	return safe_atou32(colon + 1, &port) == 0 && port >= 1 && port <= 65535;
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t err_size)
 {
 	struct load_ctx ctx = { .cfg = cfg, .path = path, .err = err, .err_size = err_size };
@@ -349,6 +404,13 @@ int config_load(struct config *cfg, const char *path, char *err, size_t err_size
 	if (r != 0) {
 		str_printf(err, err_size, "%s line %d: not an INI line (want [section], name = value or a comment)",
 			   path, r);
+		return -EINVAL;
+	}
+	if (cfg->metrics_listen[0] && !is_loopback_listen(cfg->metrics_listen)) {
+		str_printf(err, err_size,
+			   "%s: [server] metrics_listen = %s: must be a loopback address with a port (127.0.0.1:9464 or "
+			   "[::1]:9464); /metrics is for a scraper on this host, never a public address",
+			   path, cfg->metrics_listen);
 		return -EINVAL;
 	}
 	if (cfg->max_connections_per_address > cfg->max_connections / 2) {

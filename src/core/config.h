@@ -26,6 +26,8 @@ struct config {
 	uint32_t body_timeout_s;         /* grace before body_min_rate applies */
 	uint32_t body_min_rate;          /* bytes per second a body must average */
 	uint32_t drain_s;                /* SIGTERM: time for requests in flight */
+	char metrics_listen[CONFIG_STR]; /* loopback ADDR:PORT of /metrics, "" = none */
+	char syscall_filter[8];          /* "on" (default): seccomp allowlist after start-up; "off" */
 	/* [security] */
 	uint32_t session_idle_s;
 	uint32_t session_absolute_s;
@@ -64,6 +66,13 @@ struct config {
 	/* [lifecycle] (B3): the end of contracts */
 	uint32_t grace_days;             /* reinstatement window after a contract ends */
 	char alert_email[CONFIG_STR];    /* operators' address for erasure deadline alerts */
+	/* [ops] capacity alerts (docs/operations.md "Alerts") */
+	char alert_mail[CONFIG_STR];     /* the operators' address, "" = log lines only */
+	uint32_t disk_alert_percent;     /* the data directory's filesystem used over this */
+	uint32_t quota_alert_percent;    /* a tenant's quota used over this */
+	uint32_t outbox_alert_backlog;   /* mails waiting (queued or deferred) over this */
+	uint32_t alert_check_s;
+	uint32_t alert_repeat_s;         /* an alert still standing is repeated after this */
 	/* [log] */
 	char log_level[16];
 	/* [service.CODE] (core/catalog.h): each service's parameters, the statements' values

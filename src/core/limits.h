@@ -274,4 +274,13 @@
 #define KURA_NOTICE_READS_MAX        10000         /* rows of one notice's read list */
 #define KURA_MGMT_FILE_MAX           (64 * 1024)   /* bytes of a file kura admin sends (--body-file) */
 
+/* Operations: /metrics, capacity alerts (issue 13; docs/operations.md) */
+#define KURA_METRICS_MAX_BYTES       (8 * 1024 * 1024)  /* one exposition */
+#define KURA_METRICS_CONNECTIONS     8             /* open connections to metrics_listen */
+#define KURA_METRICS_TIMEOUT_S       10            /* idle time before one is closed */
+#define KURA_ALERT_STORAGE_PERCENT   80            /* default [ops] disk_alert_percent, quota_alert_percent */
+#define KURA_ALERT_OUTBOX_BACKLOG    100           /* default [ops] outbox_alert_backlog */
+#define KURA_ALERT_CHECK_S           60            /* default [ops] check_seconds */
+#define KURA_ALERT_REPEAT_S          (24 * 60 * 60)  /* default [ops] alert_repeat_seconds */
+
 #endif

@@ -78,6 +78,7 @@ struct request {
 				        * by that; MHD later cuts its own string at '?') */
 	char *path;                    /* percent-decoded, validated */
 	const char *log_path;          /* what logs show: the route pattern when the path holds a secret */
+	const struct route *route;     /* the matched route, for /metrics (NULL: none matched) */
 	const char *params[REQUEST_MAX_PARAMS];
 	size_t n_params;
 	char request_id[17];
@@ -140,6 +141,12 @@ struct stream_ops {
 #define R_SECRET    0x40   /* the path carries a secret token: logs show the route pattern instead */
 #define R_DAV       0x80   /* WebDAV: pattern is a path prefix, method "*" (every method), app
 			    * passwords only, permission by method (dav_method_is_read) */
+
+#define HTTP_ROUTES_MAX 512   /* the composed table; test_route_table checks the room */
+
+/* /metrics (metrics.c): one request done, by its route's index in the composed table
+ * (SIZE_MAX: none matched), its status and how long it took */
+void metrics_request(size_t route_index, unsigned status, int64_t us);
 
 struct route {
 	const char *method;     /* "GET", ...; HEAD is served by the GET route; "*" with R_DAV */

@@ -74,7 +74,6 @@ static const struct {
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 
-#define HTTP_ROUTES_MAX 512   /* the composed table; test_route_table checks the room */
 
 static struct route route_table[HTTP_ROUTES_MAX];
 static size_t route_count;
@@ -614,6 +613,7 @@ static bool stage_route(struct dispatch *d)
 		d->result = http_problem(req, 404, "not-found", "no such resource", NULL);
 		return false;
 	}
+	req->route = d->route;
 	if (d->route->flags & R_SECRET)
 		req->log_path = d->route->pattern;
 	return true;
@@ -1177,8 +1177,11 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	if (req->in_flight)
 		atomic_fetch_sub(&srv->active, 1);
 	if (req->started) {
+		int64_t took = clock_now_us() - req->start_us;
+
+		metrics_request(req->route ? (size_t)(req->route - route_table) : SIZE_MAX, req->status, took);
 		str_printf(status, sizeof(status), "%u", req->status);
-		str_printf(dur, sizeof(dur), "%lld", (long long)(clock_now_us() - req->start_us));
+		str_printf(dur, sizeof(dur), "%lld", (long long)took);
 		log_fields(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN, "http.request",
 			   (const char *const[]){ "request_id", req->request_id, "method",
 						  req->method ? req->method : "", "path",

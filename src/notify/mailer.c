@@ -34,6 +34,7 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "notify/notify_int.h"
 #include "store/db.h"
 
@@ -369,6 +370,7 @@ static void record(struct db *db, int64_t id, const char *to, int64_t attempts,
 				" attempts = $3, last_error = '', body = '', sealed = NULL WHERE id = $1",
 			    "iii", id, now, attempts);
 		log_info("mail.sent", "mail %lld to %s sent", (long long)id, to);
+		atomic_fetch_add(&stats_mail_sent, 1);
 	} else {
 		failed = a->permanent || attempts >= KURA_MAIL_MAX_ATTEMPTS;
 		next = failed ? now : now + backoff_s(attempts) * 1000000;
@@ -378,6 +380,7 @@ static void record(struct db *db, int64_t id, const char *to, int64_t attempts,
 			   : db_exec(db, "UPDATE mail_outbox SET state = 'deferred', attempts = $2, last_error = $3,"
 					 " next_attempt_us = $4 WHERE id = $1",
 				     "iiti", id, attempts, a->error, next);
+		atomic_fetch_add(failed ? &stats_mail_failed : &stats_mail_deferred, 1);
 		if (failed)
 			log_warn("mail.failed", "mail %lld to %s failed after %lld attempts: %s",
 				 (long long)id, to, (long long)attempts, a->error);

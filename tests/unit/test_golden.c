@@ -229,7 +229,7 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 static void test_audit_writer(void **state)
 {
 	static const struct actor alice = { ACTOR_ACCOUNT, 1, 1, "alice", "192.0.2.1", "golden/1.0 \"quoted\"" };
-	const struct clock_sync sync = { true, 1000, 2000 };
+	const struct clock_sync sync = { true, 1000, 2000, 0 };
 	char dir[] = "/tmp/kura-golden-XXXXXX", path[64], err[256], chunk[333];
 	unsigned char pk[32], *sk = sodium_malloc(64), *want;
 	struct audit_filter none = { 0 };
