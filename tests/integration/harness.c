@@ -1301,6 +1301,39 @@ void it_totp_code(const char *secret, const char *when, char ret[8])
 	free(out);
 }
 
+/* The confirmation link's token from a contact-confirm mail. */
+static char *contact_token(const char *body)
+{
+	const char *p = strstr(body, "/contact-confirm/");
+	size_t n;
+
+	assert_non_null(p);
+	p += strlen("/contact-confirm/");
+	n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+	assert_int_equal(n, 43);
+	return strndup(p, n);
+}
+
+void it_confirmed_contact(struct it_server *s, const struct it_session *mgr, const char *email)
+{
+	struct it_response *r = it_send(s, mgr, "POST", "/api/v1/contacts",
+					json_pack("{s:s, s:s, s:s}", "name", "窓口", "email", email, "role", "notices"));
+	struct it_mail *m;
+	char path[IT_STR], *token;
+
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	m = it_wait_for_mail(s, email, 20);
+	assert_non_null(m);
+	token = contact_token(m->body);
+	it_mail_free(m);
+	snprintf(path, sizeof(path), "/api/v1/contact-confirmations/%s", token);
+	r = it_request(s, &(struct it_request){ .method = "POST", .path = path });
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	free(token);
+}
+
 int it_mails_before_marker(struct it_server *s, const char *to)
 {
 	static int serial;

@@ -175,6 +175,9 @@ struct it_mail *it_mail_free(struct it_mail *m);
  * recipient contains `to` arrived before it (the outbox delivers in order, so a mail queued
  * earlier would be there by then). -1 when the marker did not arrive. */
 int it_mails_before_marker(struct it_server *s, const char *to);
+/* Registers a contact address (role notices) of mgr's tenant and confirms it through the
+ * link of its confirmation mail (issue 9 "Contacts"). */
+void it_confirmed_contact(struct it_server *s, const struct it_session *mgr, const char *email);
 /* Token after "/invite/" in text, malloc'd, or NULL. */
 char *it_extract_invitation_token(const char *text);
 /* The whole https?://.../invite/<token> URL in text, malloc'd, or NULL. */

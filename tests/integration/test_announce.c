@@ -141,27 +141,6 @@ static char *confirm_token(const char *body)
 	return strndup(p, n);
 }
 
-/* Registers and confirms a contact of mgr's tenant. */
-static void confirmed_contact(struct it_server *s, const struct it_session *mgr, const char *email)
-{
-	struct it_response *r = it_send(s, mgr, "POST", "/api/v1/contacts",
-					json_pack("{s:s, s:s, s:s}", "name", "窓口", "email", email, "role", "notices"));
-	struct it_mail *m;
-	char path[IT_STR], *token;
-
-	IT_ASSERT_STATUS(r, 201);
-	it_response_free(r);
-	m = it_wait_for_mail(s, email, 20);
-	assert_non_null(m);
-	token = confirm_token(m->body);
-	it_mail_free(m);
-	snprintf(path, sizeof(path), "/api/v1/contact-confirmations/%s", token);
-	r = it_request(s, &(struct it_request){ .method = "POST", .path = path });
-	IT_ASSERT_STATUS(r, 200);
-	it_response_free(r);
-	free(token);
-}
-
 /* ---------------------------------------------------------------- contacts */
 
 static void test_contacts(void **state)
@@ -272,7 +251,7 @@ static void test_channels_per_service(void **state)
 	tenant_with(s, "mailco", "MAIL", &mail);
 	tenant_with(s, "collabco", "COLLAB", &collab);
 	tenant_with(s, "ztnaco", "ZTNA", &ztna);
-	confirmed_contact(s, &collab, "notices@collabco.example.com");
+	it_confirmed_contact(s, &collab, "notices@collabco.example.com");
 
 	id = announce(s, "maintenance", "all", "Storage upgrade", "We upgrade the storage.\n\n- no downtime\n");
 	j = announce_show(s, id);

@@ -350,40 +350,6 @@ static int verify_cert(struct it_server *s, const char *path, char **ret_out)
 	return st;
 }
 
-/* The confirmation link's token from a contact-confirm mail. */
-static char *confirm_token(const char *body)
-{
-	const char *p = strstr(body, "/contact-confirm/");
-	size_t n;
-
-	assert_non_null(p);
-	p += strlen("/contact-confirm/");
-	n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-	assert_int_equal(n, 43);
-	return strndup(p, n);
-}
-
-/* Registers and confirms a contact address of mgr's tenant (issue 9 "Contacts"). */
-static void confirmed_contact(struct it_server *s, const struct it_session *mgr, const char *email)
-{
-	struct it_response *r = it_send(s, mgr, "POST", "/api/v1/contacts",
-					json_pack("{s:s, s:s, s:s}", "name", "窓口", "email", email, "role", "notices"));
-	struct it_mail *m;
-	char path[IT_STR], *token;
-
-	IT_ASSERT_STATUS(r, 201);
-	it_response_free(r);
-	m = it_wait_for_mail(s, email, 20);
-	assert_non_null(m);
-	token = confirm_token(m->body);
-	it_mail_free(m);
-	snprintf(path, sizeof(path), "/api/v1/contact-confirmations/%s", token);
-	r = it_request(s, &(struct it_request){ .method = "POST", .path = path });
-	IT_ASSERT_STATUS(r, 200);
-	it_response_free(r);
-	free(token);
-}
-
 static void test_erasure(void **state)
 {
 	struct it_world *w = *state;
@@ -409,7 +375,7 @@ static void test_erasure(void **state)
 		before_b[i] = content(s, &w->bmgr, bfile[i]);
 	}
 	/* a contact address alpha registered: the certificate goes there too */
-	confirmed_contact(s, &w->amgr, "desk@alpha.example.com");
+	it_confirmed_contact(s, &w->amgr, "desk@alpha.example.com");
 	audit_before = audit_export(s, &w->bmgr);
 	snprintf(blobdir, sizeof(blobdir), "%s/blobs/1", s->data);   /* alpha is the first tenant */
 	assert_int_equal(stat(blobdir, &st), 0);
