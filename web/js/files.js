@@ -27,6 +27,42 @@ const TUS_CHUNK = 16 * 1024 * 1024;
 // a dropped connection or a restarted server: tus-js-client tries again from the offset the
 // server acknowledged, for about two minutes
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000];
+// tus-js-client starts a new upload from byte 0 when its HEAD (after a cut, "where were
+// we?") is answered 5xx: a server draining for a restart answers 503 on a kept-alive
+// connection. This stack asks again instead, at most HEAD_RETRIES times, HEAD_RETRY_MS
+// apart, before tus-js-client sees the answer; every other request goes through as it is.
+const HEAD_RETRIES = 30;
+const HEAD_RETRY_MS = 1000;
+class ResumingStack {
+  constructor() { this.inner = new window.tus.DefaultHttpStack(); }
+  getName() { return 'kura-resuming'; }
+  createRequest(method, url) {
+    const first = this.inner.createRequest(method, url);
+    if (method !== 'HEAD') return first;
+    const inner = this.inner;
+    const headers = {};
+    let current = first;
+    return {
+      getMethod: () => method,
+      getURL: () => url,
+      setHeader: (k, v) => { headers[k] = v; current.setHeader(k, v); },
+      getHeader: (k) => headers[k],
+      setProgressHandler: () => {},
+      async send(body) {
+        for (let i = 0; ; i++) {
+          const res = await current.send(body);
+          const st = res.getStatus();
+          if ((st !== 502 && st !== 503 && st !== 504) || i >= HEAD_RETRIES) return res;
+          await new Promise((r) => setTimeout(r, HEAD_RETRY_MS));
+          current = inner.createRequest(method, url);
+          for (const [k, v] of Object.entries(headers)) current.setHeader(k, v);
+        }
+      },
+      abort: () => current.abort(),
+      getUnderlyingObject: () => current.getUnderlyingObject(),
+    };
+  }
+}
 
 strings({
   chooseFolder: ['フォルダーを選択', 'Choose folder'],
@@ -396,6 +432,7 @@ export async function files(view) {
       metadata,
       chunkSize: TUS_CHUNK,
       retryDelays: RETRY_DELAYS,
+      httpStack: new ResumingStack(),
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
       onProgress: (sent, total) => { u.sent = sent; u.bar.max = total || 1; u.bar.value = sent; bump(); },
