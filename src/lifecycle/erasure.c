@@ -551,7 +551,11 @@ static int64_t batch_rows(void)
 	static int64_t batch;
 
 	if (!batch) {
+#ifdef KURA_TEST_HOOKS
 		const char *v = getenv("KURA_TEST_ERASURE_BATCH");
+#else
+		const char *v = NULL;
+#endif
 		long long b = v ? strtoll(v, NULL, 10) : 0;
 
 		batch = b >= 1 && b <= LIFECYCLE_BATCH ? b : LIFECYCLE_BATCH;
