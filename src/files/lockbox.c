@@ -600,11 +600,30 @@ int lockbox_record_read(struct db *db, const struct actor *op, const struct lock
 	json_object_set_new(d, "case", json_string(g->case_ref));
 	json_object_set_new(d, "scope", json_string(g->scope));
 	json_object_set_new(d, "path", json_string(target));
-	/* target is the grant, so the request's detail lists what was read under it; the path
-	 * or file read is in details */
-	r = audit_record(db, &(struct audit_event){ .tenant_id = g->tenant_id, .actor = op,
-				 .category = AUDIT_OPERATOR, .action = action, .target = grant,
-				 .result = AUDIT_SUCCESS, .details = d });
+	/* The grant is checked again under the tenant's lock, in the transaction of the record:
+	 * a grant revoked or expired since support_gate() read it refuses the read (-EACCES),
+	 * and nothing leaves kura (C7: no read without an active, in-scope grant). Target is
+	 * the grant, so the request's detail lists what was read under it; the path or file
+	 * read is in details. */
+	r = db_begin(db);
+	if (r == 0)
+		r = db_lock_tenant(db, g->tenant_id);
+	if (r == 0) {
+		struct lockbox_request now;
+		char why[32];
+
+		r = lockbox_check(db, op, g->tenant_id, g->scope, &now, why, sizeof(why));
+		if (r == -ENOENT || (r == 0 && now.id != g->id))
+			r = -EACCES;
+	}
+	if (r == 0)
+		r = audit_record(db, &(struct audit_event){ .tenant_id = g->tenant_id, .actor = op,
+					 .category = AUDIT_OPERATOR, .action = action, .target = grant,
+					 .result = AUDIT_SUCCESS, .details = d });
+	if (r == 0)
+		r = db_commit(db);
+	else if (db_in_transaction(db))
+		db_rollback(db);
 	json_decref(d);
 	return r;
 }

@@ -855,6 +855,15 @@ static json_t *incident_show_cmd(const struct mgmt_ctx *c, json_t *args)
 
 /* ---------------------------------------------------------------- operator access (C7) */
 
+/* A support read whose record could not be written, or whose grant ended between the
+ * check and the record (lockbox_record_read: -EACCES): nothing of the tenant's was handed out. */
+static json_t *read_refused(int rc)
+{
+	if (rc == -EACCES)
+		return fail("forbidden", "the grant ended before the read could be recorded: nothing was read out (C7)");
+	return fail_errno(rc, "recording the read");
+}
+
 /* The request's id from a positional: a whole number > 0. */
 static int request_id_arg(json_t *args, const char *key, int64_t *ret)
 {
@@ -1048,7 +1057,7 @@ static json_t *support_ls_cmd(const struct mgmt_ctx *c, json_t *args)
 	json_decref(d);
 	if (rc < 0) {
 		json_decref(items);
-		return fail_errno(rc, "recording the read");
+		return read_refused(rc);
 	}
 	return ok(json_pack("{s:s, s:s, s:I, s:o, s:b}", "tenant", t.code, "path", path, "grant", (json_int_t)g.id,
 			    "entries", items, "truncated", more));
@@ -1079,8 +1088,8 @@ static json_t *support_get_cmd(const struct mgmt_ctx *c, json_t *args)
 		return fail_errno(rc, "file");
 	if (n.size > KURA_SUPPORT_GET_MAX) {
 		files_reader_close(rd);
-		return fail("invalid", "file %lld is %lld bytes: support get hands out at most %d", (long long)id,
-			    (long long)n.size, KURA_SUPPORT_GET_MAX);
+		return fail("invalid", "file %lld is larger than support get hands out (%d bytes)", (long long)id,
+			    KURA_SUPPORT_GET_MAX);
 	}
 	buf = malloc((size_t)n.size + 1);
 	rc = buf ? files_read(rd, 0, buf, (size_t)n.size, &got) : -ENOMEM;
@@ -1112,7 +1121,7 @@ static json_t *support_get_cmd(const struct mgmt_ctx *c, json_t *args)
 	if (b64)
 		sodium_memzero(b64, strlen(b64));
 	free(b64);
-	return res ? res : fail_errno(rc, "file");
+	return res ? res : rc == -EACCES ? read_refused(rc) : fail_errno(rc, "file");
 }
 
 static json_t *support_audit_cmd(const struct mgmt_ctx *c, json_t *args)
@@ -1144,7 +1153,7 @@ static json_t *support_audit_cmd(const struct mgmt_ctx *c, json_t *args)
 	json_decref(d);
 	if (rc < 0) {
 		json_decref(res);
-		return fail_errno(rc, "recording the read");
+		return read_refused(rc);
 	}
 	json_object_set_new(res, "tenant", json_string(t.code));
 	json_object_set_new(res, "grant", json_integer(g.id));
