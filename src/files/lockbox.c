@@ -607,6 +607,8 @@ int lockbox_record_read(struct db *db, const struct actor *op, const struct lock
 	 * read is in details. */
 	r = db_begin(db);
 	if (r == 0)
+		r = db_lock_tenant(db, 0);   /* the provider's chain first, then the tenant's (db.h) */
+	if (r == 0)
 		r = db_lock_tenant(db, g->tenant_id);
 	if (r == 0) {
 		struct lockbox_request now;
@@ -620,6 +622,20 @@ int lockbox_record_read(struct db *db, const struct actor *op, const struct lock
 		r = audit_record(db, &(struct audit_event){ .tenant_id = g->tenant_id, .actor = op,
 					 .category = AUDIT_OPERATOR, .action = action, .target = grant,
 					 .result = AUDIT_SUCCESS, .details = d });
+	if (r == 0) {
+		/* and in the provider's own chain, the operators' work log (F5): which tenant,
+		 * which grant, what; it outlives the tenant's erasure */
+		char tenant[32];
+		json_t *pd = json_pack("{s:I, s:I, s:s, s:s}", "tenant_id", (json_int_t)g->tenant_id, "grant_id",
+				       (json_int_t)g->id, "case", g->case_ref, "path", target ? target : "");
+
+		str_printf(tenant, sizeof(tenant), "tenant-id:%lld", (long long)g->tenant_id);
+		r = pd ? audit_record(db, &(struct audit_event){ .tenant_id = 0, .actor = op,
+					      .category = AUDIT_OPERATOR, .action = action, .target = tenant,
+					      .result = AUDIT_SUCCESS, .details = pd })
+		       : -ENOMEM;
+		json_decref(pd);
+	}
 	if (r == 0)
 		r = db_commit(db);
 	else if (db_in_transaction(db))
