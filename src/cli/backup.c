@@ -420,8 +420,9 @@ static int snapshot_once(const char *data, const char *dest, const char *snap, u
 							 "code", db_text(st, 1) ? db_text(st, 1) : "", "blobs",
 							 (json_int_t)0, "bytes", (json_int_t)0));
 	db_done(st);
-	st = db_query(db, "SELECT tenant_id, blob_id FROM file_nodes WHERE blob_id IS NOT NULL"
-			  " ORDER BY tenant_id, blob_id", "");
+	/* every blob the database names: files' contents and reports' sealed attachments */
+	st = db_query(db, "SELECT tenant_id, blob_id FROM file_nodes WHERE blob_id IS NOT NULL UNION"
+			  " SELECT tenant_id, blob_id FROM report_attachments ORDER BY 1, 2", "");
 	while ((r = db_step(st)) > 0) {
 		int64_t tenant = db_int(st, 0);
 		const char *id = db_text(st, 1);

@@ -1214,7 +1214,9 @@ static int orphan_cb(void *ctx, int64_t tenant_id, const char *id, int64_t mtime
 	}
 	if (!o->tenant_known)
 		return 0;
-	st = db_query(o->db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2 LIMIT 1", "it",
+	/* referenced by a file, or by a report's sealed attachment (reports/reports.c) */
+	st = db_query(o->db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2 UNION ALL"
+			     " SELECT 1 FROM report_attachments WHERE tenant_id = $1 AND blob_id = $2 LIMIT 1", "it",
 		      tenant_id, id);
 	r = db_step(st);
 	db_done(st);

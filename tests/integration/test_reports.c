@@ -340,6 +340,16 @@ static void test_attachments_sealed_and_bounded(void **state)
 	r = post_raw(w->s, &w->bmgr, path, "x", 1, "text/plain");
 	IT_ASSERT_PROBLEM(r, 404, "not-found");
 	it_response_free(r);
+
+	/* a restart's sweep of unreferenced blobs keeps the attachment (its blob is named by
+	 * report_attachments, not by a file) */
+	assert_int_equal(it_server_restart(w->s), 0);
+	snprintf(path, sizeof(path), "/api/v1/reports/%lld/attachments/%lld", id, aid);
+	r = it_get(w->s, &w->amgr, path);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, strlen(marker));
+	assert_memory_equal(r->body, marker, strlen(marker));
+	it_response_free(r);
 }
 
 static void test_records_request_verifies_offline(void **state)
