@@ -423,6 +423,10 @@ static int ledger_apply_fn(void *ctx, json_t *line)
 	if (r == 0)
 		r = db_exec(db, "UPDATE tenants SET status = 'terminated', updated_us = $2 WHERE id = $1", "ii", tenant_id,
 			    clock_now_us());
+	/* a restored copy's queued mail of the tenant (links, file names) is never sent */
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM mail_outbox WHERE tenant_id = $1 AND state IN ('queued', 'deferred')", "i",
+			    tenant_id);
 	/* the erasure finishes here too: a row in erasing (or a new one from the ledger) */
 	if (r == 0)
 		r = db_exec(db, "UPDATE tenant_terminations SET state = 'erasing', phase = CASE WHEN phase = 'done'"

@@ -583,6 +583,14 @@ static int end_contract(struct db *db, const struct tenant *t, int64_t now)
 		r = db_exec(db, "DELETE FROM invitations WHERE tenant_id = $1", "i", t->id);
 	if (r == 0)
 		r = db_exec(db, "DELETE FROM password_resets WHERE tenant_id = $1", "i", t->id);
+	/* mail of the tenant not sent yet (links, file names) is not sent after the end */
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM mail_outbox WHERE tenant_id = $1 AND state IN ('queued', 'deferred')", "i",
+			    t->id);
+	/* no operator access after the end (B3, C7): pending requests and grants end with it */
+	if (r == 0)
+		r = db_exec(db, "UPDATE access_requests SET state = 'revoked', revoked_by = 'contract end', revoked_at = $2"
+				" WHERE tenant_id = $1 AND state IN ('pending', 'approved')", "ii", t->id, now);
 	if (r == 0)
 		r = record(db, &actor_system, t, "tenant.end", NULL);
 	if (r == 0)

@@ -991,6 +991,9 @@ static json_t *support_gate(const struct mgmt_ctx *c, const char *code, const ch
 
 	if (!code || tenant_find(c->db, code, t) < 0)
 		return fail("not-found", "%s: no such tenant", code ? code : "tenant");
+	if (!strcmp(t->status, "terminated"))
+		return fail("forbidden", "tenant %s: its contract has ended: no operator access after the end (B3, C7)",
+			    code);
 	rc = lockbox_check(c->db, c->op, t->id, scope, g, why, sizeof(why));
 	if (rc == 0)
 		return NULL;

@@ -480,6 +480,9 @@ static int mailer_round(struct mailer *m, struct db *db)
 
 	st = db_query(db, "SELECT id, next_attempt_us FROM mail_outbox"
 			  " WHERE state IN ('queued', 'deferred') AND next_attempt_us <= $1"
+			  /* an ended or erased tenant's mail is not sent (B3), provider mail is */
+			  " AND (tenant_id IS NULL OR tenant_id = 0 OR tenant_id NOT IN"
+			  " (SELECT id FROM tenants WHERE status = 'terminated'))"
 			  " ORDER BY id LIMIT 32", "i", clock_now_us());
 	while (n < MAILER_BATCH && (r = db_step(st)) == 1) {
 		ids[n] = db_int(st, 0);

@@ -230,9 +230,22 @@ static void test_schedule(void **state)
 	IT_ASSERT_LOGIN(s, "alpha", "auser", IT_A_USER_PW, 201, &w->auser);
 	share_link(s, &w->auser, fid, token, sizeof(token));   /* made in the server's (shifted) time */
 	assert_int_equal(get_status(s, NULL, (snprintf(path, sizeof(path), "/api/v1/links/%s", token), path)), 200);
+	/* an operator's grant made before the end (an emergency one is active at once) */
+	assert_int_equal(it_admin(s, NULL, "access", "request", "alpha", "--reason", "disk failure", "--case", "INC-7",
+				  "--scope", "files:read", "--hours", "72", "--emergency", NULL), 0);
+	assert_int_equal(it_admin(s, NULL, "support", "ls", "alpha", "/", NULL), 0);
 	/* ten minutes after: no sign-in, session, app password, WebDAV or link; bravo as before */
 	restart_at(s, ends + 600);
 	wait_state(s, "alpha", "ended");
+	/* and no operator access: the grant ended with the contract (B3, C7) */
+	assert_int_equal(it_admin(s, NULL, "support", "ls", "alpha", "/", NULL), 1);
+	{
+		json_t *l = NULL;
+
+		assert_int_equal(it_admin(s, &l, "access", "list", "--tenant", "alpha", NULL), 0);
+		assert_string_equal(it_json_str(json_array_get(json_object_get(l, "requests"), 0), "state"), "revoked");
+		json_decref(l);
+	}
 	IT_ASSERT_LOGIN(s, "alpha", "amgr", IT_A_MGR_PW, 401, NULL);
 	IT_ASSERT_LOGIN(s, "alpha", "nosuch", IT_A_MGR_PW, 401, NULL);   /* the same answer */
 	assert_int_equal(get_status(s, &again, "/api/v1/me"), 401);
