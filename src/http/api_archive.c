@@ -472,6 +472,15 @@ static struct entry *entry_add(struct archive *a, size_t *cap)
 }
 
 /* The entry's path: prefix, path and "/" for a folder; -ENAMETOOLONG past what a header holds. */
+/* A name may hold "\\", which some Windows extractors take for a separator ("..\\..\\x"
+ * would climb out of the extraction folder): it becomes "_" in an entry's name. */
+static void name_clean(char *path)
+{
+	for (char *p = path; *p; p++)
+		if (*p == '\\')
+			*p = '_';
+}
+
 static int entry_path(struct entry *e, const char *prefix, const char *path, bool folder)
 {
 	size_t len = strlen(prefix) + strlen(path) + 2;
@@ -482,6 +491,7 @@ static int entry_path(struct entry *e, const char *prefix, const char *path, boo
 	if (!e->path)
 		return -ENOMEM;
 	str_printf(e->path, len, "%s%s%s", prefix, path, folder ? "/" : "");
+	name_clean(e->path);
 	return 0;
 }
 
@@ -572,6 +582,7 @@ int archive_collect(struct db *db, struct archive *a, int64_t folder_id, const c
 			break;
 		}
 		str_printf(e->path, strlen(path) + 2, "%s%s", path, folder ? "/" : "");
+		name_clean(e->path);
 		a->n++;
 		if (!folder) {
 			(*ret_files)++;
@@ -725,6 +736,7 @@ static enum MHD_Result api_selection_archive(struct request *req)
 			break;
 		}
 		str_printf(e->path, strlen(n.name) + 2, "%s%s", n.name, e->folder ? "/" : "");
+		name_clean(e->path);
 		a->n++;
 		if (!e->folder) {
 			n_files++;

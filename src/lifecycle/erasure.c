@@ -300,6 +300,8 @@ static int ledger_each(const char *dir, int (*fn)(void *ctx, json_t *line), void
 			r = -EBADMSG;
 			break;
 		}
+		if (line[n - 1] != '\n' && feof(f))
+			break;   /* a last line torn by a crash before its fsync: its keys were not yet destroyed */
 		j = json_loadb(line, (size_t)n, 0, NULL);
 		if (!json_is_object(j) || !json_is_array(json_object_get(j, "keys")) ||
 		    !json_is_integer(json_object_get(j, "tenant_id")) || !json_is_string(json_object_get(j, "code")))
@@ -327,6 +329,32 @@ static int ledger_find_fn(void *ctx, json_t *line)
 }
 
 /* Appends the tenant's line (once) and makes it durable before any key goes. */
+/* A last line torn by a crash before its fsync (no newline) is cut off before the next line
+ * is appended, so it never joins a whole line into one ledger_each() cannot read. */
+static int ledger_untear(int fd)
+{
+	char buf[4096];
+	off_t end = lseek(fd, 0, SEEK_END), at = end;
+
+	if (end < 0)
+		return -errno;
+	while (at > 0) {
+		size_t n = at > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)at;
+		ssize_t got = pread(fd, buf, n, at - (off_t)n);
+
+		if (got != (ssize_t)n)
+			return got < 0 ? -errno : -EIO;
+		for (size_t i = n; i > 0; i--)
+			if (buf[i - 1] == '\n') {
+				off_t keep = at - (off_t)n + (off_t)i;
+
+				return keep == end || ftruncate(fd, keep) == 0 ? 0 : -errno;
+			}
+		at -= (off_t)n;
+	}
+	return end == 0 || ftruncate(fd, 0) == 0 ? 0 : -errno;
+}
+
 static int ledger_append(const struct tenant *t, json_t *info, const char *end_day, int64_t ends_us,
 			 int64_t deadline_us)
 {
@@ -352,8 +380,10 @@ static int ledger_append(const struct tenant *t, json_t *info, const char *end_d
 	if (!text)
 		return -ENOMEM;
 	ledger_path(lifecycle_data_dir(), path, sizeof(path));
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	r = fd < 0 ? -errno : 0;
+	if (r == 0)
+		r = ledger_untear(fd);
 	if (r == 0) {
 		size_t len = strlen(text);
 
