@@ -249,13 +249,14 @@ static int copy_small(const char *from_dir, const char *name, const char *to_dir
 /* ---------------------------------------------------------------- the erasure ledger
  * DATADIR/erasure-ledger.jsonl (lifecycle.h) lists every key an erasure destroyed. It only
  * grows, so the newest copy holds every older one. A backup keeps a copy in its snapshot and
- * one at DEST/erasure-ledger.jsonl (replaced by each backup: the newest the pool has seen);
+ * one at DEST/erasure-ledger.jsonl (what it had and the live one: it never forgets an erasure);
  * a restore writes into the new directory every line of the snapshot's copy, of DEST's and
  * of --ledger FILE (the live deployment's, when a tenant was erased after the last backup),
  * and applies it before anything is served: an erased tenant stays erased. */
 
-/* Appends every line of path (if it exists) to out; -EBADMSG for a line over the limit. */
-static int ledger_add(FILE *out, const char *path, long *ret_lines)
+/* Appends every whole line of path (if it exists) to out, each line once (seen: the lines
+ * written so far); -EBADMSG for a line over the limit. */
+static int ledger_add(FILE *out, const char *path, json_t *seen, long *ret_lines)
 {
 	FILE *in = fopen(path, "re");
 	char *line = NULL;
@@ -272,6 +273,15 @@ static int ledger_add(FILE *out, const char *path, long *ret_lines)
 		}
 		if (line[n - 1] != '\n')
 			continue;   /* a torn last line: the writer had not finished it */
+		line[n - 1] = '\0';
+		if (json_object_get(seen, line)) {
+			continue;   /* in an earlier copy already */
+		}
+		if (json_object_set_new(seen, line, json_true()) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		line[n - 1] = '\n';
 		if (fwrite(line, 1, (size_t)n, out) != (size_t)n) {
 			r = -EIO;
 			break;
@@ -301,8 +311,15 @@ static int ledger_write(const char *path, const char *const *srcs, long *ret_lin
 		out = fopen(tmp, "wxe");
 	if (!out)
 		return -errno;
-	for (size_t i = 0; r == 0 && srcs[i]; i++)
-		r = ledger_add(out, srcs[i], ret_lines);
+	{
+		json_t *seen = json_object();
+
+		if (!seen)
+			r = -ENOMEM;
+		for (size_t i = 0; r == 0 && srcs[i]; i++)
+			r = ledger_add(out, srcs[i], seen, ret_lines);
+		json_decref(seen);
+	}
 	if (r == 0 && (fflush(out) != 0 || fsync(fileno(out)) < 0))
 		r = -errno;
 	if (fclose(out) != 0 && r == 0)
@@ -726,9 +743,11 @@ int cmd_backup(int argc, char **argv)
 		cli_path(live, sizeof(live), data, LIFECYCLE_LEDGER_FILE);
 		cli_path(path, sizeof(path), snap, LIFECYCLE_LEDGER_FILE);
 		r = ledger_write(path, (const char *const[]){ live, NULL }, &lines);
+		/* the pool's: what it had and the live one, so it never forgets an erasure (a live
+		 * ledger lost or older than the pool's takes nothing away) */
 		cli_path(path, sizeof(path), dest, LIFECYCLE_LEDGER_FILE);
 		if (r == 0)
-			r = ledger_write(path, (const char *const[]){ live, NULL }, &lines);
+			r = ledger_write(path, (const char *const[]){ path, live, NULL }, &lines);
 	}
 	if (r == 0 && keys) {
 		cli_path(path, sizeof(path), snap, "keys");

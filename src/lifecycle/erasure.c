@@ -717,6 +717,20 @@ static int issue(const struct lifecycle_env *env, struct db *db, const struct te
 		if (r == 0 && json_is_string(m))
 			r = mail_queue(db, 0, json_string_value(m), &mm, NULL);
 	}
+	/* what prepare() captured to do its work goes now: the addresses (mailed above) and the
+	 * sampled file ids; the certificate keeps what it states (kept_after_erasure) */
+	if (r == 0) {
+		json_t *kept = json_deep_copy(info);
+		char *text;
+
+		json_object_del(kept, "managers");
+		json_object_del(kept, "sample");
+		text = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		r = text ? db_exec(db, "UPDATE tenant_terminations SET info = $2 WHERE tenant_id = $1", "it", t->id, text)
+			 : -ENOMEM;
+		free(text);
+		json_decref(kept);
+	}
 	r = commit_or_rollback(db, r);
 	free(cert);
 	if (r == 0)

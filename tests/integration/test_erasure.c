@@ -640,6 +640,17 @@ static void test_restore_old_backup(void **state)
 	wait_state(s, "echo", "erased");
 	sleep(1);   /* the second snapshot's name has one-second steps */
 	run_ok(cmd);   /* DEST's ledger now names echo's keys */
+	{
+		/* a live ledger lost (a rebuilt data directory): the next backup keeps the pool's */
+		char rm[IT_STR * 4];
+
+		sleep(1);
+		snprintf(rm, sizeof(rm), "mv '%s/erasure-ledger.jsonl' '%s/ledger.saved'", s->data, s->root);
+		run_ok(rm);
+		run_ok(cmd);
+		snprintf(rm, sizeof(rm), "mv '%s/ledger.saved' '%s/erasure-ledger.jsonl'", s->root, s->data);
+		run_ok(rm);
+	}
 	assert_int_equal(it_server_halt(s), 0);
 	/* restore the first (older) snapshot into a new directory and serve it */
 	snprintf(out_path, sizeof(out_path), "%s/restore.out", s->root);
