@@ -116,6 +116,8 @@ int certificate_verify(const char *text, size_t n, const unsigned char pk[32], j
 		problem(p, "the member \"certificate\" is missing");
 	if (!json_is_object(sig))
 		problem(p, "the member \"signature\" is missing");
+	if (json_object_size(file) != 2)
+		problem(p, "the file has members besides \"certificate\" and \"signature\": they are not signed");
 	for (size_t i = 0; json_is_object(body) && i < ARRAY_SIZE(required); i++) {
 		v = json_object_get(body, required[i].name);
 		if (!v || json_typeof(v) != required[i].type) {

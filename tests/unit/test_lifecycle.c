@@ -221,6 +221,28 @@ static void test_certificate(void **state)
 		free(t);
 		json_decref(f);
 	}
+	/* an unsigned member beside the signed two, written canonically: refused by name */
+	{
+		json_t *f = json_loads(cert, 0, NULL);
+		char *t, *t2;
+		size_t len;
+
+		json_object_set_new(f, "note", json_string("erased on request"));
+		t = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		assert_non_null(t);
+		len = strlen(t);
+		t2 = malloc(len + 2);
+		memcpy(t2, t, len);
+		t2[len] = '\n';
+		t2[len + 1] = '\0';
+		assert_int_equal(certificate_verify(t2, len + 1, pk, &problems), -EBADMSG);
+		assert_int_equal(json_array_size(problems), 1);
+		assert_non_null(strstr(json_string_value(json_array_get(problems, 0)), "not signed"));
+		json_decref(problems);
+		free(t2);
+		free(t);
+		json_decref(f);
+	}
 	html = certificate_html(cert);
 	assert_non_null(html);
 	assert_non_null(strstr(html, "消去証明書"));
