@@ -512,27 +512,74 @@ int lockbox_policy_get(struct db *db, int64_t tenant_id, int64_t *ret)
 
 int lockbox_policy_set(struct db *db, const struct actor *who, int64_t tenant_id, int64_t required)
 {
-	int r;
+	const char *action = "access.policy";
+	int64_t now = clock_now_us(), current = 1, req_at = 0;
+	char by[96] = "";
+	struct db_stmt *st;
+	int r, step;
 
 	if (required != 1 && required != 2)
 		return -EINVAL;
 	r = db_begin(db);
+	if (r == 0)
+		r = db_lock_tenant(db, tenant_id);
 	if (r < 0)
-		return r;
-	r = db_exec(db, "INSERT INTO access_policy (tenant_id, approvals_required, updated_at) VALUES ($1, $2, $3)"
-			" ON CONFLICT (tenant_id) DO UPDATE SET approvals_required = excluded.approvals_required,"
-			" updated_at = excluded.updated_at", "iii", tenant_id, required, clock_now_us());
-	if (r == 0) {
-		json_t *d = json_pack("{s:I}", "approvals_required", (json_int_t)required);
+		goto out;
+	st = db_query(db, "SELECT approvals_required, lower_requested_by, lower_requested_at FROM access_policy"
+			  " WHERE tenant_id = $1", "i", tenant_id);
+	step = db_step(st);
+	if (step == 1) {
+		current = db_int(st, 0);
+		str_copy(by, sizeof(by), db_text(st, 1) ? db_text(st, 1) : "");
+		req_at = db_int(st, 2);
+	}
+	db_done(st);
+	if (step < 0) {
+		r = step;
+		goto out;
+	}
+	if (current == 2 && required == 1) {
+		/* lowering the two-manager rule takes two managers: the first asks; another
+		 * manager, whose account existed before that request and which has not lapsed,
+		 * confirms (one manager, or a manager account made for it, cannot do it alone) */
+		bool confirms = false;
 
-		r = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
-					 .category = AUDIT_ADMINISTRATION, .action = "access.policy",
-					 .target = "access-policy", .result = AUDIT_SUCCESS, .details = d });
-		json_decref(d);
+		if (by[0] && strcmp(by, who->name) && now - req_at <= settings.lapse_s * 1000000) {
+			st = db_query(db, "SELECT 1 FROM accounts WHERE tenant_id = $1 AND login = $2 AND role = 'manager'"
+					  " AND created_us < $3", "iti", tenant_id, who->name, req_at);
+			confirms = db_step(st) == 1;
+			db_done(st);
+		}
+		if (!confirms) {
+			r = db_exec(db, "UPDATE access_policy SET lower_requested_by = $2, lower_requested_at = $3"
+					" WHERE tenant_id = $1", "iti", tenant_id, who->name, now);
+			action = "access.policy-lower-requested";
+			if (r == 0)
+				r = -EINPROGRESS;
+		}
 	}
 	if (r == 0)
-		r = db_commit(db);
-	if (r < 0)
+		r = db_exec(db, "INSERT INTO access_policy (tenant_id, approvals_required, updated_at) VALUES ($1, $2, $3)"
+				" ON CONFLICT (tenant_id) DO UPDATE SET approvals_required = excluded.approvals_required,"
+				" updated_at = excluded.updated_at, lower_requested_by = NULL, lower_requested_at = NULL",
+			    "iii", tenant_id, required, now);
+	if (r == 0 || r == -EINPROGRESS) {
+		json_t *d = json_pack("{s:I, s:I}", "approvals_required", (json_int_t)required, "was", (json_int_t)current);
+		int a = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
+					     .category = AUDIT_ADMINISTRATION, .action = action,
+					     .target = "access-policy", .result = AUDIT_SUCCESS, .details = d });
+
+		json_decref(d);
+		if (a < 0)
+			r = a;
+	}
+	if (r == 0 || r == -EINPROGRESS) {
+		int c = db_commit(db);
+
+		return c < 0 ? c : r;
+	}
+out:
+	if (db_in_transaction(db))
 		db_rollback(db);
 	return r;
 }

@@ -142,6 +142,10 @@ static enum MHD_Result api_access_policy_patch(struct request *req)
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
 	r = lockbox_policy_set(req->db, &req->actor, req->session.account.tenant_id, n);
+	if (r == -EINPROGRESS)
+		return http_json(req, 202, json_pack("{s:I, s:b, s:s}", "approvals_required", (json_int_t)2,
+						     "lowering_requested", true, "detail",
+						     "recorded: another manager must confirm lowering the rule to one"));
 	if (r < 0)
 		return http_internal_error(req, r);
 	return api_access_policy_get(req);

@@ -19,6 +19,8 @@ strings({
   axApprovals: ['承認', 'Approvals'], axEnds: ['終了', 'Ends'],
   axApprove: ['承認', 'Approve'], axDeny: ['却下', 'Deny'], axRevoke: ['ただちに終了', 'End now'], axDetail: ['詳細', 'Details'],
   axDone: ['保存しました。', 'Saved.'],
+  axLowerAsked: ['記録しました。1 人の承認に下げるには、別の管理者がもう一度同じ設定を保存する必要があります。',
+    'Recorded: another manager must save the same setting to lower the rule to one approval.'],
   axScopeFiles: ['ファイルの閲覧', 'read files'], axScopeAudit: ['監査ログの閲覧', 'read the audit log'],
   axStPending: ['承認待ち', 'waiting for approval'], axStApproved: ['許可中', 'granted'], axStDenied: ['却下', 'denied'],
   axStRevoked: ['終了済み', 'ended'], axStLapsed: ['失効', 'lapsed'], axStExpired: ['期限切れ', 'expired'],
@@ -83,7 +85,7 @@ export async function access(view) {
   const form = h('form', { onsubmit: async (ev) => {
     ev.preventDefault();
     const r = await api('PATCH', '/api/v1/access-policy', { approvals_required: Number(sel.value) });
-    say(r.ok ? t('axDone') : reason(r));
+    say(r.status === 202 ? t('axLowerAsked') : r.ok ? t('axDone') : reason(r));
   } }, h('label', { for: 'ax-policy' }, t('axPolicy')), ' ', sel, ' ', h('button', { type: 'submit' }, t('axSave')));
   view.replaceChildren(h('h1', {}, t('axTitle')), h('p', {}, t('axHelp')),
     live.length ? h('div', { class: 'warn', role: 'alert', id: 'ax-emergency' }, h('strong', {}, t('axEmergency')), ' ',
