@@ -1203,6 +1203,9 @@ static json_t *report_show_cmd(const struct mgmt_ctx *c, json_t *args)
 
 	if (r == 0)
 		r = reports_get(c->db, t.id, id, &res);
+	/* recorded before it is shown: the thread is the tenant's (C7) */
+	if (r == 0 && (r = reports_record_read(c->db, c->op, &t, id)) < 0)
+		json_decref(res);
 	if (r < 0)
 		return fail_errno(r, "report");
 	json_object_set_new(res, "tenant", json_string(t.code));

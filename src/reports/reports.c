@@ -529,6 +529,17 @@ int reports_find_tenant(struct db *db, int64_t id, int64_t *ret_tenant_id)
 	return r > 0 ? 0 : r == 0 ? -ENOENT : r;
 }
 
+int reports_record_read(struct db *db, const struct actor *op, const struct tenant *t, int64_t id)
+{
+	int r = db_begin(db);
+
+	if (r == 0)
+		r = lock(db, t, REPORT_SIDE_PROVIDER);
+	if (r == 0)
+		r = record(db, op, t, REPORT_SIDE_PROVIDER, "report.show", id, NULL);
+	return finish(db, r);
+}
+
 int reports_get(struct db *db, int64_t tenant_id, int64_t id, json_t **ret)
 {
 	json_t *o = NULL, *msgs = json_array(), *atts = json_array(), *exps = json_array();

@@ -75,6 +75,9 @@ int reports_answer_records(struct db *db, const struct actor *who, const struct 
 int reports_list(struct db *db, int64_t tenant_id, bool open_only, json_t **ret) KURA_WUR;
 /* One report with its messages, attachments (meta only) and exports (meta only). */
 int reports_get(struct db *db, int64_t tenant_id, int64_t id, json_t **ret) KURA_WUR;
+/* An operator's reading of a report's thread (kura admin report show), recorded in the
+ * tenant's chain and in the provider's (report.show) before it is shown. */
+int reports_record_read(struct db *db, const struct actor *op, const struct tenant *t, int64_t id) KURA_WUR;
 /* The tenant of report id (for the operator's commands). */
 int reports_find_tenant(struct db *db, int64_t id, int64_t *ret_tenant_id) KURA_WUR;
 

@@ -208,6 +208,11 @@ static void test_thread_both_ways(void **state)
 	/* every mail of the thread is in the delivery log */
 	assert_true(in_mail_log(w, "amgr", "report #"));
 
+	/* the operator reads the thread: recorded in the tenant's chain first (C7) */
+	snprintf(path, sizeof(path), "%lld", id);
+	assert_int_equal(it_admin(w->s, NULL, "report", "show", path, NULL), 0);
+	assert_true(it_audit_count(w->s, &w->amgr, "action=report.show&category=operator") == 1);
+
 	/* recorded in the tenant's chain (both sides) */
 	assert_true(it_audit_count(w->s, &w->amgr, "action=report.create") == 1);
 	assert_true(it_audit_count(w->s, &w->amgr, "action=report.message") == 2);
