@@ -40,6 +40,8 @@ void compliance_uninstall(void);
 json_t *compliance_model(struct db *db, int64_t tenant_id, const char *lang, int *ret_err);
 /* The model as one HTML document (malloc'd). */
 char *compliance_html(const json_t *model);
+/* The Content-Security-Policy that lets that document's own <style> in and nothing else. */
+void compliance_html_csp(char *buf, size_t size);
 /* The model as {"component-definition": ...} and {"assessment-results": ...}, one object
  * with both members; each member alone is a valid OSCAL document. */
 json_t *compliance_oscal(const json_t *model);

@@ -74,20 +74,34 @@ static void meta_row(struct dbuf *b, const char *label, const char *value)
 	dbuf_puts(b, "</dd>");
 }
 
+static void css_hash(char out[64])
+{
+	unsigned char h[32];
+
+	crypto_hash_sha256(h, (const unsigned char *)css, sizeof(css) - 1);
+	sodium_bin2base64(out, 64, h, sizeof(h), sodium_base64_VARIANT_ORIGINAL);
+}
+
+void compliance_html_csp(char *buf, size_t size)
+{
+	char hash[64];
+
+	css_hash(hash);
+	str_printf(buf, size, "default-src 'none'; style-src 'sha256-%s'; frame-ancestors 'none'; sandbox", hash);
+}
+
 char *compliance_html(const json_t *model)
 {
 	bool ja = !strcmp(str(model, "lang"), "ja");
 	const json_t *provider = json_object_get(model, "provider"), *tenant = json_object_get(model, "tenant");
 	const json_t *controls = json_object_get(model, "controls"), *ctl, *v;
 	const char *pname = str(provider, "name");
-	unsigned char h[32];
 	char hash[64];
 	size_t i, k, n_status[3] = { 0, 0, 0 };
 	struct dbuf b;
 
 #define T(ja_, en_) (ja ? (ja_) : (en_))
-	crypto_hash_sha256(h, (const unsigned char *)css, sizeof(css) - 1);
-	sodium_bin2base64(hash, sizeof(hash), h, sizeof(h), sodium_base64_VARIANT_ORIGINAL);
+	css_hash(hash);
 	json_array_foreach(controls, i, ctl) {
 		const char *s = str(ctl, "status");
 

@@ -202,6 +202,7 @@ static void test_pages(void **state)
 		{ "/status", "status.html" },
 		{ "/contact-confirm/" TOKEN, "contact.html" },
 		{ "/access", "app.html" },
+		{ "/compliance", "app.html" },
 		{ "/reports", "app.html" },
 		{ "/notices", "app.html" },
 	};
