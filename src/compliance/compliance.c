@@ -532,7 +532,7 @@ static void ev_B3(struct ctx *c)
 
 		if (!(c->services & (1u << i)))
 			continue;
-		item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ [service.CODE] erasure_days", "service catalog [service.CODE] erasure_days"),
+		item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ(kura.conf [service.CODE] erasure_days, erasure_day1)", "service catalog (kura.conf [service.CODE] erasure_days, erasure_day1)"),
 		     L(c, "契約終了から%u日以内に消去(%s)", "erased within %u days of termination (%s)"), p->erasure_days,
 		     p->erasure_day1_after ? L(c, "終了日の翌日を1日目とする", "the day after the end is day 1")
 					   : L(c, "終了日を1日目とする", "the end day is day 1"));
@@ -621,6 +621,11 @@ static void ev_C2(struct ctx *c)
 	     L(c, "役割 manager と user(権限は文書化)", "roles manager and user (documented permissions)"));
 }
 
+static const char *mfa_word(struct ctx *c, enum mfa_requirement r)
+{
+	return r == MFA_REQUIRED ? L(c, "必須", "required") : r == MFA_OPTIONAL ? L(c, "任意", "optional") : L(c, "使わない", "off");
+}
+
 #define MFA_MANAGERS_SQL                                                                               \
 	"SELECT COUNT(*) FROM accounts a WHERE a.role = 'manager' AND a.status = 'active' AND (EXISTS"  \
 	" (SELECT 1 FROM mfa_totp m WHERE m.account_id = a.id AND m.confirmed_us IS NOT NULL) OR EXISTS" \
@@ -639,11 +644,12 @@ static void ev_C3(struct ctx *c)
 	}
 	lp = (struct lockout_policy){ cfg->lockout_threshold, cfg->lockout_window_s, cfg->lockout_duration_s };
 	item(c, L(c, "アカウントロック(既定)", "lockout (deployment default)"),
-	     "kura.conf [security] lockout_threshold, lockout_window_s, lockout_duration_s",
+	     "kura.conf [security] lockout_threshold, lockout_window_seconds, lockout_duration_seconds",
 	     L(c, "%u回失敗(%u秒以内)で%u秒ロック", "%u failures within %u s lock for %u s"), lp.threshold, lp.window_s,
 	     lp.duration_s);
 	item(c, L(c, "管理者の多要素認証(既定)", "MFA for managers (deployment default)"),
-	     "kura.conf [security] mfa_managers_default", "%s", cfg->mfa_managers_default);
+	     "kura.conf [security] mfa_managers_default", "%s",
+	     !strcmp(cfg->mfa_managers_default, "required") ? L(c, "必須", "required") : L(c, "任意", "optional"));
 	if (!c->tenant_mode) {
 		count_item(c, L(c, "IPアドレス制限を使うテナント", "tenants with an IP allowlist"), "tenant_ip_ranges", "",
 			   "SELECT COUNT(DISTINCT tenant_id) FROM tenant_ip_ranges");
@@ -659,9 +665,9 @@ static void ev_C3(struct ctx *c)
 		     lp.window_s, lp.duration_s);
 	if (mfa_policy_get(c->db, c->t.id, &mp) == 0) {
 		item(c, L(c, "多要素認証: 運用管理担当者", "MFA: managers"), mp.is_default ? "kura.conf [security]" : "mfa_policies",
-		     "%s", mfa_requirement_name(mp.managers));
+		     "%s", mfa_word(c, mp.managers));
 		item(c, L(c, "多要素認証: 利用者", "MFA: users"), mp.is_default ? "kura.conf [security]" : "mfa_policies",
-		     "%s", mfa_requirement_name(mp.users));
+		     "%s", mfa_word(c, mp.users));
 	}
 	{
 		int64_t with = count(c, MFA_MANAGERS_SQL " AND a.tenant_id = $1", "");
@@ -694,8 +700,11 @@ static void ev_C3(struct ctx *c)
 	{
 		struct db_stmt *st = db_query(c->db, "SELECT policy FROM tenant_client_certs WHERE tenant_id = $1", "i", c->t.id);
 
+		const char *pol = db_step(st) > 0 ? db_text(st, 0) : "off";
+
 		item(c, L(c, "クライアント証明書", "client certificates"), "tenant_client_certs", "%s",
-		     db_step(st) > 0 ? db_text(st, 0) : "off");
+		     !strcmp(pol, "all") ? L(c, "全員に必須", "required of everyone")
+		     : !strcmp(pol, "managers") ? L(c, "管理者に必須", "required of managers") : L(c, "使わない", "off"));
 		db_done(st);
 	}
 }
@@ -710,7 +719,7 @@ static void ev_C4(struct ctx *c)
 	}
 	item(c, L(c, "パスワードのハッシュ", "password hashing"), "kura.conf [security] pwhash_ops, pwhash_mem_kib",
 	     "Argon2id, ops %u, %u KiB", cfg->pwhash_ops, cfg->pwhash_mem_kib);
-	item(c, L(c, "招待リンクの有効期間", "invitation lifetime"), "kura.conf [security] invitation_ttl_s", "%u s",
+	item(c, L(c, "招待リンクの有効期間", "invitation lifetime"), "kura.conf [security] invitation_ttl_seconds", "%u s",
 	     cfg->invitation_ttl_s);
 	count_item(c, L(c, "ハッシュ以外で保存されたパスワード", "passwords stored other than as Argon2id"), "accounts",
 		   "SELECT COUNT(*) FROM accounts WHERE tenant_id = $1 AND password_hash IS NOT NULL AND password_hash NOT LIKE '$argon2id$%'",
@@ -740,7 +749,7 @@ static void ev_C7(struct ctx *c)
 {
 	for (size_t i = 0; i < CATALOG_N_SERVICES; i++)
 		if (c->services & (1u << i))
-			item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ operator_access", "service catalog operator_access"),
+			item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ(operator_access)", "service catalog (operator_access)"),
 			     "%s", catalog_params_of(i)->operator_access == CATALOG_ACCESS_NEVER
 					   ? L(c, "運用者のアクセスは常に拒否", "operator access always refused")
 					   : L(c, "テナントの承認または通知される緊急アクセスのみ", "only with the tenant's approval or a told emergency"));
@@ -946,7 +955,7 @@ static void ev_F1(struct ctx *c)
 		if (!(c->services & (1u << i)))
 			continue;
 		channels_text(c, catalog_params_of(i)->change_channels, ch, sizeof(ch));
-		item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ change_channels", "service catalog change_channels"), "%s", ch);
+		item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ(change_notices)", "service catalog (change_notices)"), "%s", ch);
 	}
 	count_item(c, L(c, "届いたお知らせ", "announcements delivered"), "announcement_tenants",
 		   "SELECT COUNT(*) FROM announcement_tenants WHERE tenant_id = $1", "SELECT COUNT(*) FROM announcements");
@@ -1134,7 +1143,7 @@ static void ev_G1(struct ctx *c)
 		if (!(c->services & (1u << i)))
 			continue;
 		channels_text(c, catalog_params_of(i)->incident_channels, ch, sizeof(ch));
-		item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ incident_channels", "service catalog incident_channels"), "%s", ch);
+		item(c, svc_name(c, catalog_service_at(i)), L(c, "サービスカタログ(incident_notices)", "service catalog (incident_notices)"), "%s", ch);
 	}
 	count_item(c, L(c, "影響を受けた事故", "incidents affecting"), "incident_tenants",
 		   "SELECT COUNT(*) FROM incident_tenants WHERE tenant_id = $1", "SELECT COUNT(*) FROM incidents");
@@ -1203,7 +1212,8 @@ json_t *compliance_model(struct db *db, int64_t tenant_id, const char *lang, int
 	struct ctx c = { .db = db, .ja = !lang || strcmp(lang, "en") != 0 };
 	const struct config *cfg = compliance_config();
 	json_t *model, *rows, *services, *tenant = json_null();
-	char now[CLOCK_RFC3339_LEN];
+	char now[CLOCK_RFC3339_LEN], local[CLOCK_RFC3339_LEN + 64];
+	int64_t now_us = clock_now_us();
 	int r;
 
 	*ret_err = 0;
@@ -1250,9 +1260,15 @@ json_t *compliance_model(struct db *db, int64_t tenant_id, const char *lang, int
 		json_object_set_new(c.control, "status", json_string(ne == 0 ? "none" : nm ? "partial" : "evidenced"));
 		json_array_append_new(rows, c.control);
 	}
-	clock_format_utc(clock_now_us(), now, sizeof(now));
-	model = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "format", "kura-compliance-statement-1", "lang",
-			  c.ja ? "ja" : "en", "generated_at", now, "kura_version", KURA_VERSION, "provider",
+	clock_format_utc(now_us, now, sizeof(now));
+	{
+		const char *z = c.tenant_mode ? c.t.zone : cfg && cfg->default_zone[0] ? cfg->default_zone : "Asia/Tokyo";
+
+		if (clock_format_zone(now_us, z, local, sizeof(local)) < 0)
+			str_copy(local, sizeof(local), now);
+	}
+	model = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "format", "kura-compliance-statement-1", "lang",
+			  c.ja ? "ja" : "en", "generated_at", now, "generated_local", local, "kura_version", KURA_VERSION, "provider",
 			  cfg ? json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", cfg->provider_name, "address",
 					  cfg->provider_address, "contact", cfg->provider_contact, "data_location",
 					  cfg->data_location, "jurisdiction", cfg->jurisdiction)

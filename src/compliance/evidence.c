@@ -161,6 +161,16 @@ static int tar_read(const unsigned char *p, size_t n, struct member *ret, size_t
 
 /* ---------------------------------------------------------------- the bundle */
 
+static json_t *channel_names(unsigned ch)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < CATALOG_N_CHANNELS; i++)
+		if (ch & (1u << i))
+			json_array_append_new(a, json_string(catalog_channel_name(1u << i)));
+	return a;
+}
+
 static json_t *config_json(const struct config *c)
 {
 	json_t *services = json_object();
@@ -176,10 +186,11 @@ static json_t *config_json(const struct config *c)
 						    : json_pack("{s:i, s:b}", "days", (int)p->retention[k].days, "include_today",
 								p->retention[k].include_today));
 		json_object_set_new(services, catalog_service_at(i)->code,
-				    json_pack("{s:o, s:i, s:b, s:s, s:i, s:i}", "retention", ret, "erasure_days",
-					      (int)p->erasure_days, "erasure_day1_after", p->erasure_day1_after,
-					      "operator_access", catalog_access_name(p->operator_access), "change_channels",
-					      (int)p->change_channels, "incident_channels", (int)p->incident_channels));
+				    json_pack("{s:o, s:i, s:s, s:s, s:o, s:o}", "retention", ret, "erasure_days",
+					      (int)p->erasure_days, "erasure_day1",
+					      p->erasure_day1_after ? "after-termination" : "termination-day",
+					      "operator_access", catalog_access_name(p->operator_access), "change_notices",
+					      channel_names(p->change_channels), "incident_notices", channel_names(p->incident_channels)));
 	}
 	return json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s},"
 			 " s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s},"
@@ -187,17 +198,17 @@ static json_t *config_json(const struct config *c)
 			 "server", "listen", c->listen, "public_url", c->public_url, "trusted_proxies", c->trusted_proxies,
 			 "client_cert_proxies", c->client_cert_proxies, "metrics_listen", c->metrics_listen,
 			 "syscall_filter", c->syscall_filter,
-			 "security", "session_idle_s", (int)c->session_idle_s, "session_absolute_s", (int)c->session_absolute_s,
-			 "invitation_ttl_s", (int)c->invitation_ttl_s, "pwhash_ops", (int)c->pwhash_ops, "pwhash_mem_kib",
-			 (int)c->pwhash_mem_kib, "lockout_threshold", (int)c->lockout_threshold, "lockout_window_s",
-			 (int)c->lockout_window_s, "lockout_duration_s", (int)c->lockout_duration_s, "mfa_managers_default",
+			 "security", "session_idle_seconds", (int)c->session_idle_s, "session_absolute_seconds", (int)c->session_absolute_s,
+			 "invitation_ttl_seconds", (int)c->invitation_ttl_s, "pwhash_ops", (int)c->pwhash_ops, "pwhash_mem_kib",
+			 (int)c->pwhash_mem_kib, "lockout_threshold", (int)c->lockout_threshold, "lockout_window_seconds",
+			 (int)c->lockout_window_s, "lockout_duration_seconds", (int)c->lockout_duration_s, "mfa_managers_default",
 			 c->mfa_managers_default,
-			 "mail", "smtp_url", c->smtp_url, "smtp_from", c->smtp_from, "smtp_starttls", c->smtp_starttls,
-			 "smtp_password", c->smtp_password[0] || !c->smtp_url[0] ? "(left out)" : "",
+			 "mail", "smtp_url", c->smtp_url, "from", c->smtp_from, "starttls", c->smtp_starttls,
+			 "smtp_password", "(never included)",
 			 "provider", "name", c->provider_name, "address", c->provider_address, "contact", c->provider_contact,
 			 "data_location", c->data_location, "jurisdiction", c->jurisdiction, "default_zone", c->default_zone,
-			 "audit", "retention_days", (int)c->audit_retention_days, "checkpoint_s", (int)c->audit_checkpoint_s,
-			 "prune_s", (int)c->audit_prune_s,
+			 "audit", "retention_days", (int)c->audit_retention_days, "checkpoint_seconds", (int)c->audit_checkpoint_s,
+			 "prune_seconds", (int)c->audit_prune_s,
 			 "lifecycle", "grace_days", (int)c->grace_days,
 			 "ops", "disk_alert_percent", (int)c->disk_alert_percent, "quota_alert_percent",
 			 (int)c->quota_alert_percent, "outbox_alert_backlog", (int)c->outbox_alert_backlog,

@@ -28,7 +28,7 @@ static const char css[] =
 	"dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;overflow-wrap:anywhere}"
 	".summary{display:flex;flex-wrap:wrap;gap:.75rem;margin:1rem 0}"
 	".summary p{margin:0;padding:.5rem .9rem;border:1px solid var(--line);border-radius:.4rem}"
-	"nav ol{columns:2 18rem;padding-left:1.2rem}nav a{color:var(--accent)}"
+	"nav ul{columns:2 18rem;list-style:none;padding-left:0}nav li{margin:.15rem 0}nav a{color:var(--accent)}"
 	"article{border:1px solid var(--line);border-radius:.5rem;padding:1rem 1.1rem;margin:0 0 1rem;break-inside:avoid}"
 	".id{font-family:ui-monospace,monospace;background:#eef2f7;border-radius:.3rem;padding:0 .4rem}"
 	".st{font-size:.8rem;font-weight:700;border-radius:1rem;padding:.05rem .6rem;border:1px solid}"
@@ -145,8 +145,13 @@ char *compliance_html(const json_t *model)
 		meta_row(&b, T("対象サービス", "Services covered"), dbuf_str(&s));
 		dbuf_free(&s);
 	}
-	meta_row(&b, T("生成日時(UTC)", "Generated (UTC)"), str(model, "generated_at"));
-	meta_row(&b, T("ソフトウェア", "Software"), str(model, "kura_version"));
+	meta_row(&b, T("生成日時", "Generated"), str(model, "generated_local"));
+	{
+		char sw[64];
+
+		str_printf(sw, sizeof(sw), "kura %s", str(model, "kura_version"));
+		meta_row(&b, T("ソフトウェア", "Software"), sw);
+	}
 	dbuf_puts(&b, "</dl>\n</header>\n<section aria-labelledby=\"about\">\n<h2 id=\"about\">");
 	esc(&b, T("本書について", "About this statement"));
 	dbuf_puts(&b, "</h2>\n<p>");
@@ -162,11 +167,11 @@ char *compliance_html(const json_t *model)
 	dbuf_printf(&b, "<p><span class=\"st st-none\">%s</span> %zu</p>", T("証跡なし", "no evidence"), n_status[2]);
 	dbuf_puts(&b, "</div>\n</section>\n<nav aria-labelledby=\"toc\">\n<h2 id=\"toc\">");
 	esc(&b, T("目次", "Contents"));
-	dbuf_puts(&b, "</h2>\n<ol>");
+	dbuf_puts(&b, "</h2>\n<ul>");
 	for (size_t g = 0; compliance_groups[g][0]; g++)
 		dbuf_printf(&b, "<li><a href=\"#group-%s\">%s. %s</a></li>", compliance_groups[g][0], compliance_groups[g][0],
 			    ja ? compliance_groups[g][1] : compliance_groups[g][2]);
-	dbuf_puts(&b, "</ol>\n</nav>\n");
+	dbuf_puts(&b, "</ul>\n</nav>\n");
 	for (size_t g = 0; compliance_groups[g][0]; g++) {
 		dbuf_printf(&b, "<section aria-labelledby=\"group-%s\">\n<h2 id=\"group-%s\">%s. ", compliance_groups[g][0],
 			    compliance_groups[g][0], compliance_groups[g][0]);

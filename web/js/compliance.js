@@ -60,7 +60,7 @@ export async function compliance(view) {
         badge('none'), ` ${count('none')}`)),
     h('nav', { 'aria-label': t('coContents'), class: 'co-toc' }, h('ul', {},
       GROUPS.map(([g, ja, en]) => h('li', {}, h('a', { href: `#co-g-${g}` }, `${g}. ${lang === 'en' ? en : ja}`))))),
-    GROUPS.map(([g, ja, en]) => h('section', { 'aria-labelledby': `co-g-${g}` },
+    ...GROUPS.map(([g, ja, en]) => h('section', { 'aria-labelledby': `co-g-${g}` },
       h('h2', { id: `co-g-${g}` }, `${g}. ${lang === 'en' ? en : ja}`),
       d.controls.filter((c) => c.group === g).map(control))));
 }
