@@ -1096,7 +1096,11 @@ static void chain_item(struct ctx *c, int64_t tenant, const char *code)
 		return;
 	}
 	if (!cp_seq) {
-		item(c, label, L(c, "今の検証", "verified now"), "%s", L(c, "まだチェックポイントがありません", "no checkpoint yet"));
+		char ja[256], en[256];
+
+		str_printf(ja, sizeof(ja), "監査チェーン %s にはまだ署名付きチェックポイントがありません(次の定期処理で作成されます)", code);
+		str_printf(en, sizeof(en), "audit chain %s has no signed checkpoint yet (the next round makes one)", code);
+		missing(c, ja, en);
 		return;
 	}
 	item(c, label, L(c, "今の検証(kura audit verify と同じ)", "verified now (as kura audit verify)"),
@@ -1119,19 +1123,24 @@ static void ev_F9(struct ctx *c)
 	{
 		struct db_stmt *st = db_query(c->db, "SELECT id, code FROM tenants ORDER BY id LIMIT $1", "i",
 					      (int64_t)KURA_COMPLIANCE_CHAINS_MAX);
-		int64_t ids[64];
-		char codes[64][KURA_TENANT_CODE_MAX + 1];
+		struct chain_ref {
+			int64_t id;
+			char code[KURA_TENANT_CODE_MAX + 1];
+		} *refs = calloc(KURA_COMPLIANCE_CHAINS_MAX, sizeof(*refs));
 		size_t n = 0;
 
 		/* read the list first: verification runs its own queries */
-		while (db_step(st) > 0 && n < ARRAY_SIZE(ids)) {
-			ids[n] = db_int(st, 0);
-			str_copy(codes[n], sizeof(codes[n]), db_text(st, 1));
+		while (refs && n < KURA_COMPLIANCE_CHAINS_MAX && db_step(st) > 0) {
+			refs[n].id = db_int(st, 0);
+			str_copy(refs[n].code, sizeof(refs[n].code), db_text(st, 1));
 			n++;
 		}
 		db_done(st);
+		if (!refs)
+			missing(c, "メモリ不足で検証できませんでした", "out of memory: the chains were not verified");
 		for (size_t i = 0; i < n; i++)
-			chain_item(c, ids[i], codes[i]);
+			chain_item(c, refs[i].id, refs[i].code);
+		free(refs);
 	}
 }
 
