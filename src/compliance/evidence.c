@@ -574,7 +574,8 @@ int compliance_verify_bundle(const unsigned char *data, size_t n, const unsigned
 				problem(p, "%s does not match its SHA-256 in the manifest: it was changed", name);
 		}
 		if (!strcmp(name, "audit.jsonl")) {
-			FILE *f = fmemopen((void *)(uintptr_t)m[at].data, m[at].n ? m[at].n : 1, "r");
+			static char empty[1];
+			FILE *f = m[at].n ? fmemopen((void *)(uintptr_t)m[at].data, m[at].n, "r") : fmemopen(empty, 0, "r");
 			struct audit_verify_result vr;
 
 			if (!f || audit_verify_file(f, pk, &vr) < 0 || !vr.ok)
