@@ -412,7 +412,7 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	/* what the compliance statement shows of this process (A5, E3, F7) */
-	compliance_install(&cfg, !no_tls, cert, cmd_deps_inventory());
+	compliance_install(&cfg, !no_tls, cert, HTTP_TLS_PRIORITIES, cmd_deps_inventory());
 	http = http_start(&(struct http_options){ .cfg = &cfg, .listen_fd = fd, .tls_cert_pem = cert,
 						   .tls_key_pem = key, .mailer = mailer, .files = files,
 						   .threads = cfg.threads },

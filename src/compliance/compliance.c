@@ -40,10 +40,12 @@ static struct {
 	bool tls;
 	bool seccomp;
 	char cert_key[64];     /* "RSA 2048" / "ECDSA 256", "" unknown */
+	char tls_priorities[1024];   /* the GnuTLS priority string of the public listener */
 	json_t *libraries;
 } env;
 
-void compliance_install(const struct config *cfg, bool tls, const char *tls_cert_pem, json_t *libraries)
+void compliance_install(const struct config *cfg, bool tls, const char *tls_cert_pem, const char *tls_priorities,
+			json_t *libraries)
 {
 	gnutls_x509_crt_t crt;
 
@@ -54,6 +56,7 @@ void compliance_install(const struct config *cfg, bool tls, const char *tls_cert
 	sodium_memzero(env.cfg.smtp_password, sizeof(env.cfg.smtp_password));
 	env.tls = tls;
 	env.libraries = libraries;
+	str_copy(env.tls_priorities, sizeof(env.tls_priorities), tls_priorities ? tls_priorities : "");
 	if (tls && tls_cert_pem && gnutls_x509_crt_init(&crt) == 0) {
 		gnutls_datum_t d = { (unsigned char *)(uintptr_t)tls_cert_pem, (unsigned)strlen(tls_cert_pem) };
 		unsigned bits = 0;
@@ -859,8 +862,10 @@ static void tls_items(struct ctx *c, const char *priorities)
 			dbuf_printf(&b, "%s%s", dbuf_len(&b) ? ", " : "", name);
 	}
 	gnutls_priority_deinit(prio);
-	item(c, L(c, "TLSの版", "TLS versions"), "src/http/http.h HTTP_TLS_PRIORITIES", "TLS 1.3, TLS 1.2");
-	item(c, L(c, "暗号スイート", "cipher suites"), "GnuTLS priority in force", "%s", dbuf_str(&b));
+	item(c, L(c, "TLSの版", "TLS versions"), L(c, "GnuTLS の優先順位文字列(公開の待受け)", "GnuTLS priority string of the public listener"), "%s",
+	     strstr(priorities, "+VERS-TLS1.3") && strstr(priorities, "+VERS-TLS1.2") && strstr(priorities, "-VERS-ALL")
+		     ? "TLS 1.3, TLS 1.2" : priorities);
+	item(c, L(c, "暗号スイート", "cipher suites"), L(c, "GnuTLS が上の優先順位から導いた一覧", "as GnuTLS derives them from that priority string"), "%s", dbuf_str(&b));
 	dbuf_free(&b);
 }
 
@@ -873,9 +878,7 @@ static void ev_E1(struct ctx *c)
 		missing(c, "このサーバーはTLSなしで動いています(TLSは前段のプロキシで終端していると事業者が宣言する必要があります)",
 			"this server runs without TLS (a proxy in front must terminate it; the provider must declare that)");
 	} else {
-		tls_items(c, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"
-			     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:"
-			     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-FFDHE2048:%SERVER_PRECEDENCE");
+		tls_items(c, env.tls_priorities);
 		if (env.cert_key[0])
 			item(c, L(c, "サーバー証明書の鍵", "server certificate key"), "kura.conf [server] tls_cert", "%s", env.cert_key);
 	}

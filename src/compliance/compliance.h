@@ -28,8 +28,10 @@ struct db;
 struct actor;
 
 /* What kura serve knows about itself. cfg is copied; libraries ([{name, compiled, running,
- * use, license}], cli/deps.c) is taken over; tls_cert_pem is read for its key size. */
-void compliance_install(const struct config *cfg, bool tls, const char *tls_cert_pem, json_t *libraries);
+ * use, license}], cli/deps.c) is taken over; tls_cert_pem is read for its key size and
+ * tls_priorities (the listener's GnuTLS priority string) copied. */
+void compliance_install(const struct config *cfg, bool tls, const char *tls_cert_pem, const char *tls_priorities,
+			json_t *libraries);
 /* After start-up: the system-call allowlist is in force. */
 void compliance_set_sandbox(bool seccomp);
 /* Forgets what compliance_install set (serve shutdown). */

@@ -4,7 +4,8 @@
  * - a tenant's managers read it (GET /api/v1/compliance, json and the HTML download), users
  *   may not, bad parameters are refused, and the read is recorded;
  * - it shows the settings in force and follows them (the tenant's lockout threshold changed
- *   by its manager, the deployment default and the provider's address changed in kura.conf);
+ *   by its manager, the deployment default and the provider's address changed in kura.conf,
+ *   the TLS versions and cipher suites of a TLS listener);
  * - a claim the running system cannot show says "no evidence" (no TLS on the test listener,
  *   no provider address, no declared certifications) and the row is not "evidenced";
  * - kura compliance report --format oscal validates against the OSCAL 1.1.3 schemas and its
@@ -210,7 +211,7 @@ static void test_oscal_valid(void **state)
 
 static void test_report_follows_config(void **state)
 {
-	struct it_server *s = it_server_start(&(struct it_options){
+	struct it_server *s = it_server_start(&(struct it_options){ .tls = true,
 		.extra_config = "[security]\nlockout_threshold = 8\n[provider]\naddress = 東京都千代田区 1-1\n" });
 	char *out;
 	json_t *m, *a3;
@@ -228,6 +229,11 @@ static void test_report_follows_config(void **state)
 	assert_true(json_is_null(json_object_get(m, "tenant")));
 	assert_int_equal(json_array_size(json_object_get(m, "services")), 5);
 	assert_string_equal(evidence(control(m, "C3"), "lockout (deployment default)"), "8 failures within 900 s lock for 900 s");
+	/* served with TLS: the versions and the suites GnuTLS derives from the priority in force */
+	assert_string_equal(evidence(control(m, "E1"), "TLS versions"), "TLS 1.3, TLS 1.2");
+	assert_non_null(strstr(evidence(control(m, "E1"), "cipher suites"), "AES_256_GCM"));
+	assert_null(strstr(evidence(control(m, "E1"), "cipher suites"), "CBC"));
+	assert_non_null(evidence(control(m, "E1"), "server certificate key"));
 	a3 = control(m, "A3");
 	assert_string_equal(evidence(a3, "address"), "東京都千代田区 1-1");
 	/* what kura.conf leaves empty is named as missing, not claimed */
