@@ -13,6 +13,11 @@ int cmd_sbom(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 /* kura version --deps: every linked library, compiled and running versions (deps.c) */
 int cmd_version_deps(void);
+/* The same libraries as JSON for the compliance statement's inventory (E3, F7):
+ * [{name, compiled, running, use, license}]. */
+#include <jansson.h>
+json_t *cmd_deps_inventory(void);
+int cmd_compliance(int argc, char **argv);
 /* "DIR/name" into buf; exits on overflow (paths come from the command line). */
 void cli_path(char *buf, size_t size, const char *dir, const char *name);
 #endif

@@ -274,6 +274,19 @@ int cmd_version_deps(void)
 	return 0;
 }
 
+json_t *cmd_deps_inventory(void)
+{
+	struct dep_info infos[N_DEPS];
+	json_t *arr = json_array();
+
+	collect(infos, false);
+	for (size_t i = 0; i < N_DEPS; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", deps[i].name, "compiled",
+						     infos[i].compiled, "running", infos[i].runtime, "use", deps[i].use,
+						     "license", deps[i].license));
+	return arr;
+}
+
 /* purl component: percent-encodes what is not unreserved (a Debian version's '+', '~', ':') */
 static void purl_escape(const char *in, char *out, size_t size)
 {

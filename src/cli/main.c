@@ -21,7 +21,12 @@ static const char usage[] =
 	"  kura erasure verify FILE --key PUBKEY  check an erasure certificate offline\n"
 	"  kura doctor --data DIR [--json]        check modes, keys, certificate, clock, listeners, disk\n"
 	"  kura version [--deps]                  versions of kura (and of every linked library)\n"
-	"  kura sbom [--output FILE]              CycloneDX 1.6 JSON SBOM of kura and its libraries\n";
+	"  kura sbom [--output FILE]              CycloneDX 1.6 JSON SBOM of kura and its libraries\n"
+	"  kura compliance report --data DIR [--tenant CODE] [--lang ja|en] [--format html|json|oscal]\n"
+	"                                         the compliance statement with its evidence\n"
+	"  kura compliance evidence --data DIR --tenant CODE --from DATE --to DATE --out FILE\n"
+	"                                         a signed evidence bundle for auditors\n"
+	"  kura compliance verify FILE --key PUBKEY  check an evidence bundle offline\n";
 
 void cli_path(char *buf, size_t size, const char *dir, const char *name)
 {
@@ -57,6 +62,8 @@ int main(int argc, char **argv)
 		return cmd_version(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "compliance"))
+		return cmd_compliance(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sbom"))
 		return cmd_sbom(argc - 1, argv + 1);
 	fprintf(stderr, "kura: unknown command \"%s\"\n\n%s", argv[1], usage);

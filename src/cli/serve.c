@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "compliance/compliance.h"
 #include "core/sandbox.h"
 #include "crypto/crypto.h"
 #include "crypto/keyring_rt.h"
@@ -410,6 +411,8 @@ int cmd_serve(int argc, char **argv)
 		fail(err);
 		goto out;
 	}
+	/* what the compliance statement shows of this process (A5, E3, F7) */
+	compliance_install(&cfg, !no_tls, cert, HTTP_TLS_PRIORITIES, cmd_deps_inventory());
 	http = http_start(&(struct http_options){ .cfg = &cfg, .listen_fd = fd, .tls_cert_pem = cert,
 						   .tls_key_pem = key, .mailer = mailer, .files = files,
 						   .threads = cfg.threads },
@@ -443,6 +446,7 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 		log_info("sandbox.seccomp", "system-call allowlist in force (%d calls); any other kills the process", r);
+		compliance_set_sandbox(true);
 	} else {
 		log_warn("sandbox.seccomp", "[server] syscall_filter = off: no system-call allowlist");
 	}
@@ -467,6 +471,7 @@ out:
 		close(mfd);
 	http = http_stop(http);
 	mgmt = mgmt_stop(mgmt);
+	compliance_uninstall();
 	lifecycle = lifecycle_worker_stop(lifecycle);
 	mailer = mailer_stop(mailer);
 	auditor = audit_worker_stop(auditor);

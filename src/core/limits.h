@@ -283,4 +283,13 @@
 #define KURA_ALERT_CHECK_S           60            /* default [ops] check_seconds */
 #define KURA_ALERT_REPEAT_S          (24 * 60 * 60)  /* default [ops] alert_repeat_seconds */
 
+/* The compliance statement and its evidence bundle (src/compliance/, docs/compliance.md) */
+#define KURA_COMPLIANCE_CHAINS_MAX   1000          /* audit chains the deployment statement verifies */
+#define KURA_COMPLIANCE_HTML_MAX     (4 * 1024 * 1024)   /* bytes of one rendered statement */
+#define KURA_COMPLIANCE_CERTS_MAX    200           /* erasure certificates one statement lists */
+#define KURA_EVIDENCE_MAX            (24 * 1024 * 1024)  /* bytes of one evidence bundle: base64 in one
+                                                    * management answer (KURA_ADMIN_MAX_RESPONSE) */
+#define KURA_EVIDENCE_MEMBERS_MAX    (KURA_COMPLIANCE_CERTS_MAX + 16)  /* members verify accepts */
+#define KURA_ADMIN_MAX_RESPONSE      (40 * 1024 * 1024)  /* bytes kura admin reads of one answer */
+
 #endif

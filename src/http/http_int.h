@@ -163,6 +163,8 @@ extern const struct route api_lockbox_routes[];   /* operator access by approval
 extern const size_t api_lockbox_n_routes;
 extern const struct route api_reports_routes[];   /* api_reports.c: reports and notices (issue 9) */
 extern const size_t api_reports_n_routes;
+extern const struct route api_compliance_routes[];   /* api_compliance.c: the statement (A5) */
+extern const size_t api_compliance_n_routes;
 /* Client certificates (api_certs.c). The gate: when the tenant's policy requires a
  * certificate of this account (or the session was opened with one, session_sha256 not
  * empty: then the same one), the request's certificate must be valid and bound to the

@@ -146,6 +146,7 @@ const struct route page_routes[] = {
 	{ "GET", "/status", page_status, R_PUBLIC, PERM_SELF },
 	{ "GET", "/contact-confirm/*", page_contact_confirm, R_PUBLIC | R_SECRET, PERM_SELF },
 	{ "GET", "/access", page_app, R_PUBLIC, PERM_SELF },
+	{ "GET", "/compliance", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/reports", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/notices", page_app, R_PUBLIC, PERM_SELF },
 	{ "GET", "/assets/*", page_asset, R_PUBLIC, PERM_SELF },

@@ -71,6 +71,7 @@ static const struct {
 	{ api_notice_routes, &api_notice_n_routes }, /* contacts, announcements, incidents, status */
 	{ api_lockbox_routes, &api_lockbox_n_routes },   /* operator access by approval (C7) */
 	{ api_reports_routes, &api_reports_n_routes },   /* event reports and notices (issue 9) */
+	{ api_compliance_routes, &api_compliance_n_routes },   /* the compliance statement (A5) */
 	{ page_routes, &page_n_routes },         /* pages and /assets/ */
 };
 

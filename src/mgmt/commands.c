@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "audit/audit.h"
+#include "compliance/compliance.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/limits.h"
@@ -1273,6 +1274,127 @@ static json_t *report_answer_records_cmd(const struct mgmt_ctx *c, json_t *args)
 #define POS(key, meta) ARG(key, NULL, meta, MGMT_ARG_TEXT, 0)
 #define END { NULL, NULL, NULL, 0, 0 }
 
+/* ---------------------------------------------------------------- compliance (A5, G3) */
+
+static json_t *base64_result(json_t *res, const void *data, size_t n)
+{
+	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(len);
+
+	if (!b64) {
+		json_decref(res);
+		return fail("internal", "out of memory");
+	}
+	sodium_bin2base64(b64, len, data, n, sodium_base64_VARIANT_ORIGINAL);
+	json_object_set_new(res, "content_base64", json_string(b64));
+	free(b64);
+	return ok(res);
+}
+
+/* The statement of the deployment or of one tenant: settings, counts and chain checkpoints,
+ * never a tenant's content (provider-side state; recorded as an operator action). */
+static json_t *compliance_report_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	const char *code = arg(args, "tenant"), *lang = arg(args, "lang"), *format = arg(args, "format");
+	struct tenant t = { .id = 0 };
+	json_t *model, *res;
+	char *text = NULL;
+	int r;
+
+	if (!lang)
+		lang = "ja";
+	if (!format)
+		format = "html";
+	if (strcmp(lang, "ja") && strcmp(lang, "en"))
+		return fail("invalid", "--lang is ja or en");
+	if (strcmp(format, "html") && strcmp(format, "json") && strcmp(format, "oscal"))
+		return fail("invalid", "--format is html, json or oscal");
+	if (code && (r = tenant_find(c->db, code, &t)) < 0)
+		return fail_errno(r, code);
+	model = compliance_model(c->db, t.id, lang, &r);
+	if (!model)
+		return fail_errno(r, code ? code : "statement");
+	if (!strcmp(format, "html")) {
+		text = compliance_html(model);
+	} else {
+		json_t *o = !strcmp(format, "oscal") ? compliance_oscal(model) : json_incref(model);
+
+		text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(o);
+	}
+	json_decref(model);
+	if (!text)
+		return fail("internal", "the statement could not be rendered");
+	r = audit_record(c->db, &(struct audit_event){ .tenant_id = t.id, .actor = c->op, .category = AUDIT_OPERATOR,
+						       .action = "compliance.report", .target = "compliance",
+						       .result = AUDIT_SUCCESS });
+	if (r < 0) {
+		free(text);
+		return fail_errno(r, "audit");
+	}
+	res = json_pack("{s:s, s:s, s:s, s:s}", "tenant", code ? code : "", "lang", lang, "format", format, "media_type",
+			!strcmp(format, "html") ? "text/html; charset=utf-8" : "application/json");
+	res = base64_result(res, text, strlen(text));
+	free(text);
+	return res;
+}
+
+/* "YYYY-MM-DD" (a whole day in zone, end = its last µs) or RFC 3339. */
+static int day_arg(const char *s, const char *zone, bool end, int64_t *ret)
+{
+	int64_t us;
+
+	if (!s)
+		return -EINVAL;
+	if (strlen(s) == 10) {
+		if (clock_day_start(s, end ? 1 : 0, zone, &us) < 0)
+			return -EINVAL;
+		*ret = end ? us - 1 : us;
+		return 0;
+	}
+	return clock_parse_rfc3339(s, ret) < 0 ? -EINVAL : 0;
+}
+
+/* The evidence bundle reads the tenant's audit records: it needs the operator's active
+ * audit:read grant (C7) and is recorded in the tenant's chain before it leaves kura. */
+static json_t *compliance_evidence_cmd(const struct mgmt_ctx *c, json_t *args)
+{
+	struct lockbox_request g;
+	struct tenant t;
+	int64_t from, to;
+	unsigned char *bundle = NULL;
+	unsigned char h[32];
+	char hex[65];
+	size_t n = 0;
+	json_t *refused, *d, *res;
+	int r;
+
+	refused = support_gate(c, arg(args, "tenant"), "audit:read", &t, &g);
+	if (refused)
+		return refused;
+	if (day_arg(arg(args, "from"), t.zone, false, &from) < 0 || day_arg(arg(args, "to"), t.zone, true, &to) < 0 ||
+	    from > to)
+		return fail("invalid", "--from and --to are days (YYYY-MM-DD, in the tenant's zone) or RFC 3339 times, "
+				       "from before to");
+	d = json_pack("{s:s, s:s}", "from", arg(args, "from"), "to", arg(args, "to"));
+	r = lockbox_record_read(c->db, c->op, &g, "compliance.evidence", "audit", d);
+	json_decref(d);
+	if (r < 0)
+		return read_refused(r);
+	r = compliance_evidence(c->db, c->op, t.id, from, to, &bundle, &n);
+	if (r == -E2BIG)
+		return fail("invalid", "the bundle would exceed %d bytes: choose a shorter range", KURA_EVIDENCE_MAX);
+	if (r < 0)
+		return fail_errno(r, "evidence");
+	crypto_hash_sha256(h, bundle, n);
+	hex_encode(h, sizeof(h), hex);
+	res = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "tenant", t.code, "from", arg(args, "from"), "to", arg(args, "to"),
+			"bytes", (json_int_t)n, "sha256", hex, "grant", (json_int_t)g.id);
+	res = base64_result(res, bundle, n);
+	free(bundle);
+	return res;
+}
+
 const struct mgmt_command mgmt_commands[] = {
 	{ "tenant.create",
 	  "a tenant (contract): its own data key, wrapped by the master key\n"
@@ -1470,6 +1592,19 @@ const struct mgmt_command mgmt_commands[] = {
 	{ "report.answer-records", "answers a records request with a signed export of the provider's\n"
 				   "records about the tenant in its range (kura audit verify checks it)",
 	  (const struct mgmt_arg[]){ POS("id", "ID"), END }, report_answer_records_cmd, NULL, NULL },
+	{ "compliance.report", "the compliance statement of the deployment or of tenant CODE, each claim\n"
+			       "with its evidence (docs/compliance.md)",
+	  (const struct mgmt_arg[]){ ARG("tenant", "tenant", "CODE", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("lang", "lang", "ja|en", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("format", "format", "html|json|oscal", MGMT_ARG_TEXT, MGMT_ARG_OPTIONAL),
+				     ARG("out", "out", "FILE", MGMT_ARG_OUT, 0), END },
+	  compliance_report_cmd, NULL, NULL },
+	{ "compliance.evidence", "a signed evidence bundle of tenant CODE for a range (needs your active\n"
+				 "audit:read grant; recorded in the tenant's log); kura compliance verify checks it",
+	  (const struct mgmt_arg[]){ ARG("tenant", "tenant", "CODE", MGMT_ARG_TEXT, 0),
+				     ARG("from", "from", "DATE", MGMT_ARG_TEXT, 0), ARG("to", "to", "DATE", MGMT_ARG_TEXT, 0),
+				     ARG("out", "out", "FILE", MGMT_ARG_OUT, 0), END },
+	  compliance_evidence_cmd, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

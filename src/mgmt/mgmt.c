@@ -248,7 +248,7 @@ int mgmt_call(const char *sock_path, json_t *request, json_t **ret, char *err, s
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *text = NULL, *buf = NULL;
-	size_t n = 0, len, off = 0;
+	size_t n = 0, len, off = 0, cap;
 	json_error_t jerr;
 	json_t *resp;
 	int fd = -1, r = -EIO;
@@ -265,7 +265,8 @@ int mgmt_call(const char *sock_path, json_t *request, json_t **ret, char *err, s
 		goto out;
 	}
 	text = json_dumps(request, JSON_COMPACT);
-	buf = malloc(KURA_ADMIN_MAX_REQUEST * 16 + 1);
+	cap = KURA_ADMIN_MAX_REQUEST * 16;
+	buf = malloc(cap + 1);
 	if (!text || !buf) {
 		r = -ENOMEM;
 		goto out;
@@ -280,12 +281,25 @@ int mgmt_call(const char *sock_path, json_t *request, json_t **ret, char *err, s
 		off += (size_t)k;
 	}
 	shutdown(fd, SHUT_WR);
+	/* answers grow up to KURA_ADMIN_MAX_RESPONSE (an evidence bundle in base64) */
 	for (;;) {
-		ssize_t k = read(fd, buf + n, KURA_ADMIN_MAX_REQUEST * 16 - n);
+		ssize_t k;
 
+		if (n == cap && cap < KURA_ADMIN_MAX_RESPONSE) {
+			char *more;
+
+			cap = cap * 2 > KURA_ADMIN_MAX_RESPONSE ? KURA_ADMIN_MAX_RESPONSE : cap * 2;
+			more = realloc(buf, cap + 1);
+			if (!more) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = more;
+		}
+		k = read(fd, buf + n, cap - n);
 		if (k < 0)
 			goto io;
-		if (k == 0 || (n += (size_t)k) >= KURA_ADMIN_MAX_REQUEST * 16)
+		if (k == 0 || (n += (size_t)k) >= KURA_ADMIN_MAX_RESPONSE)
 			break;
 	}
 	resp = json_loadb(buf, n, JSON_DISABLE_EOF_CHECK, &jerr);

@@ -202,10 +202,11 @@ static void test_pages(void **state)
 		{ "/status", "status.html" },
 		{ "/contact-confirm/" TOKEN, "contact.html" },
 		{ "/access", "app.html" },
+		{ "/compliance", "app.html" },
 		{ "/reports", "app.html" },
 		{ "/notices", "app.html" },
 	};
-	enum { N_APP_PATHS = 13 };
+	enum { N_APP_PATHS = 14 };
 	struct it_server *s = *state;
 	char csp[512] = "", buf[512], path[1024];
 	struct dirent *e;

@@ -121,7 +121,10 @@ static void test_table_rows_are_complete(void **state)
 		}
 	}
 	/* every command there was before the table, and the two read-only ones for the provider */
-	assert_int_equal(n, 41);   /* + report list, show, reply, close, answer-records (issue 9) */
+	assert_int_equal(n, 43);   /* + report list, show, reply, close, answer-records (issue 9),
+				    * compliance report and evidence (issue 13) */
+	assert_non_null(mgmt_command_find("compliance.report"));
+	assert_non_null(mgmt_command_find("compliance.evidence"));
 	/* the contract's end (issue 8, B3) */
 	assert_non_null(mgmt_command_find("tenant.terminate"));
 	assert_non_null(mgmt_command_find("tenant.terminate-option"));
@@ -283,6 +286,12 @@ static void test_requests_of_every_command(void **state)
 	expect_request("{\"args\":{\"after\":5,\"code\":\"alpha\",\"from\":\"2026-01-01T00:00:00Z\"},"
 		       "\"command\":\"support.audit\"}", "--data", "/d", "support", "audit", "alpha", "--from",
 		       "2026-01-01T00:00:00Z", "--after", "5", NULL);
+	expect_request("{\"args\":{\"format\":\"oscal\",\"lang\":\"en\",\"tenant\":\"alpha\"},\"command\":\"compliance.report\"}",
+		       "--data", "/d", "compliance", "report", "--tenant", "alpha", "--lang", "en", "--format", "oscal",
+		       "--out", "/tmp/x", NULL);
+	expect_request("{\"args\":{\"from\":\"2026-01-01\",\"tenant\":\"alpha\",\"to\":\"2026-03-31\"},"
+		       "\"command\":\"compliance.evidence\"}", "--data", "/d", "compliance", "evidence", "--tenant", "alpha",
+		       "--from", "2026-01-01", "--to", "2026-03-31", "--out", "/tmp/x", NULL);
 	/* "--" ends the options: a positional may start with a dash */
 	expect_request("{\"args\":{\"code\":\"-x\",\"people\":true},\"command\":\"tenant.show\"}", "--data", "/d", "tenant", "show",
 		       "--", "-x", NULL);

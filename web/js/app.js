@@ -11,11 +11,12 @@ import { announceBadge, announcements, contacts } from './announce.js';
 import { access } from './access.js';
 import { reports } from './reports.js';
 import { noticeBadge, notices } from './notices.js';
+import { compliance } from './compliance.js';
 
 const views = { '/files': files, '/trash': trash, '/shares': shares, '/account': account,
   '/accounts': accounts, '/security': security, '/logs': logs, '/contract': contract,
   '/announcements': announcements, '/contacts': contacts, '/access': access,
-  '/reports': reports, '/notices': notices };
+  '/reports': reports, '/notices': notices, '/compliance': compliance };
 
 function texts() {
   document.documentElement.lang = lang;
