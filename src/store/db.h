@@ -128,7 +128,21 @@
 struct db;
 struct db_stmt;
 
-/* Opens (creating) the database at path. NULL on failure, with a message in err. */
+/* ---- backends ----
+ * A database is named by a URL ([store] db_url in kura.conf): unset or "sqlite:FILE" (FILE
+ * relative to the data directory unless absolute; default kura.db) is SQLite, a libpq URI
+ * "postgresql://…" or "postgres://…" (unix sockets: postgresql:///kura?host=/run/postgresql)
+ * is PostgreSQL (db_pg.c; docs/scale-out.md). Every call below takes either. */
+/* True when url names a PostgreSQL database. */
+bool db_url_is_pg(const char *url);
+/* The database of data directory dir for [store] db_url url ("" = kura.db): a SQLite file's
+ * path, or the PostgreSQL URI as it is. -EINVAL for a URL of neither kind. */
+int db_url_resolve(const char *url, const char *dir, char *out, size_t size) KURA_WUR;
+/* True for a connection to PostgreSQL. */
+bool db_is_pg(struct db *db);
+
+/* Opens (creating) the database at path (a SQLite file or a PostgreSQL URI, as above). NULL
+ * on failure, with a message in err. */
 struct db *db_open(const char *path, char *err, size_t err_size);
 struct db *db_close(struct db *db);
 
@@ -138,10 +152,11 @@ struct db *db_thread(void);
 
 /* A consistent copy of the database at path into dst_path (a new file), made with SQLite's
  * online backup API in one step, i.e. one read transaction: the copy is the database as one
- * commit left it while kura serve goes on writing (kura backup). -EIO with err. */
+ * commit left it while kura serve goes on writing (kura backup). -EIO with err; -ENOTSUP
+ * with a pointer to pg_dump for a PostgreSQL URI. */
 int db_backup(const char *path, const char *dst_path, char *err, size_t err_size) KURA_WUR;
 /* PRAGMA integrity_check of the database file at path: 0 when "ok", -EBADMSG with its first
- * complaint in err, -EIO when it cannot be read. */
+ * complaint in err, -EIO when it cannot be read; -ENOTSUP for a PostgreSQL URI. */
 int db_integrity_check(const char *path, char *err, size_t err_size) KURA_WUR;
 
 /* Applies every embedded migration not yet applied, each in its own transaction. */
