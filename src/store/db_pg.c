@@ -167,6 +167,17 @@ static int check_database(struct db *db, char *err, size_t err_size)
 	return r;
 }
 
+/* The server's notices (e.g. "already exists, skipping") become log lines, never raw stderr. */
+static void on_notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n && message[n - 1] == '\n')
+		n--;
+	log_event(LOG_DEBUG, "db.notice", "%.*s", (int)n, message);
+}
+
 struct db *pg_db_open(const char *url, char *err, size_t err_size)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -182,6 +193,7 @@ struct db *pg_db_open(const char *url, char *err, size_t err_size)
 		str_printf(err, err_size, "cannot connect to PostgreSQL: %s", PQerrorMessage(db->c));
 		return pg_db_close(db);
 	}
+	PQsetNoticeProcessor(db->c, on_notice, NULL);
 	if (PQserverVersion(db->c) < 130000) {
 		str_printf(err, err_size, "PostgreSQL %d is too old: kura needs 13 or later", PQserverVersion(db->c) / 10000);
 		return pg_db_close(db);
