@@ -635,7 +635,8 @@ const char *pg_db_version(void)
 
 static const char pg_name_search_sql[] =
 	"SELECT id FROM file_nodes WHERE tenant_id = $2 AND in_trash = 0 AND parent_id IS NOT NULL"
-	" AND lower(name) LIKE '%' || $1 || '%' ESCAPE '\\' AND id > $3 ORDER BY id LIMIT $4";
+	" AND lower(name COLLATE \"und-x-icu\") LIKE '%' || lower($1 COLLATE \"und-x-icu\") || '%' ESCAPE '\\'"
+	" AND id > $3 ORDER BY id LIMIT $4";
 
 int pg_db_name_index(struct db *db, int64_t id, const char *name)
 {
@@ -666,7 +667,8 @@ struct db_stmt *pg_db_name_search(struct db *db, int64_t tenant_id, const char *
 {
 	size_t n = text ? strlen(text) : 0, i, o = 0;
 
-	/* a LIKE pattern's inside: %, _ and the escape itself escaped; lower()ed as the index is */
+	/* a LIKE pattern's inside: %, _ and the escape itself escaped (lower-cased in SQL, as the
+	 * index is: ICU's root locale) */
 	if (!scratch || scratch_size < 2 * n + 3)
 		return NULL;
 	for (i = 0; i < n; i++) {
@@ -674,7 +676,7 @@ struct db_stmt *pg_db_name_search(struct db *db, int64_t tenant_id, const char *
 
 		if (c == '%' || c == '_' || c == '\\')
 			scratch[o++] = '\\';
-		scratch[o++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		scratch[o++] = c;
 	}
 	scratch[o] = '\0';
 	return db_query(db, pg_name_search_sql, "tiii", scratch, tenant_id, after, limit);

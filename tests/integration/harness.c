@@ -640,7 +640,7 @@ int it_pg_new_database(char *url, size_t size)
 	if (pg_start() < 0)
 		return -1;
 	snprintf(name, sizeof(name), "kura_%u", ++pg.n_db);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'",
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'",
 		 name);
 	if (pg_admin(sql) < 0)
 		return -1;
@@ -782,6 +782,47 @@ static int run_init(struct it_server *s, bool demo)
 	return status == 0 ? 0 : -1;
 }
 
+/* it_options.node_of: s (initialised on its own, a SQLite kura.db it never uses) takes the
+ * first node's keys and database. */
+static int join_node(struct it_server *s, const struct it_server *first)
+{
+	static const char *const keys[] = { "master.key", "signing.key", "signing.pub", "signing-keys.pub" };
+	char from[IT_STR + 32], to[IT_STR + 32], conf[IT_STR + 16], line[IT_STR + 32];
+
+	if (!first->db_url[0]) {
+		print_error("a second node needs the first one on PostgreSQL (KURA_IT_BACKEND=pg or it_pg_new_database)\n");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t len = 0;
+		char *raw;
+		int fd;
+
+		snprintf(from, sizeof(from), "%s/%s", first->data, keys[i]);
+		snprintf(to, sizeof(to), "%s/%s", s->data, keys[i]);
+		raw = it_read_file(from, &len);
+		if (!raw)
+			continue;   /* not every deployment has every public file */
+		fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, raw, len) != (ssize_t)len) {
+			if (fd >= 0)
+				close(fd);
+			free(raw);
+			return -1;
+		}
+		close(fd);
+		free(raw);
+	}
+	snprintf(s->db_url, sizeof(s->db_url), "%s", first->db_url);
+	/* the outbox is the database's: whichever node sends a mail, it reaches the first
+	 * node's SMTP server and Maildir (this node's own SMTP server stays idle) */
+	s->smtp_port = first->smtp_port;
+	snprintf(s->maildir, sizeof(s->maildir), "%s", first->maildir);
+	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
+	snprintf(line, sizeof(line), "\n[store]\ndb_url = %s\n", s->db_url);
+	return append_file(conf, line);
+}
+
 /* Writes kura.conf: what `kura init` wrote (base) plus the harness's overrides and extra. */
 static int write_config(struct it_server *s, const char *base, const char *extra)
 {
@@ -883,9 +924,11 @@ struct it_server *it_server_start(const struct it_options *opts)
 	snprintf(s->log_path, sizeof(s->log_path), "%s/server.log", s->root);
 	snprintf(out_path, sizeof(out_path), "%s/server.out", s->root);
 
-	if (it_backend_pg() && it_pg_new_database(s->db_url, sizeof(s->db_url)) < 0)
+	if (!opts->node_of && (opts->pg || it_backend_pg()) && it_pg_new_database(s->db_url, sizeof(s->db_url)) < 0)
 		goto fail;
 	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0)
+		goto fail;
+	if (opts->node_of && join_node(s, opts->node_of) < 0)
 		goto fail;
 	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
 	base = it_read_file(conf, NULL);

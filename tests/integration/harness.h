@@ -28,6 +28,12 @@ struct it_options {
 	bool demo;                 /* `kura init --demo`; the password lands in demo_password */
 	bool tls;                  /* serve HTTPS (no --no-tls) with DIR/tls/cert.pem */
 	const char *extra_config;  /* appended to kura.conf after the harness's own overrides */
+	/* A second node of that server's deployment (issue 10; PostgreSQL only): its own data
+	 * directory, blobs, ports and admin socket, the same database ([store] db_url) and the
+	 * same keys (master.key, signing.key and its public files, copied in before it starts;
+	 * docs/scale-out.md "What each node needs"). */
+	struct it_server *node_of;
+	bool pg;                   /* on PostgreSQL whatever KURA_IT_BACKEND says */
 };
 
 struct it_server {
@@ -111,7 +117,7 @@ int it_teardown_server(void **state);
 
 /* --- PostgreSQL (KURA_IT_BACKEND=pg) ---
  * With KURA_IT_BACKEND=pg every server gets its own database (CREATE DATABASE … TEMPLATE
- * template0 LC_COLLATE 'C') in one PostgreSQL 15 cluster per test executable: initdb in a
+ * template0 LC_COLLATE 'C' LC_CTYPE 'C.UTF-8') in one PostgreSQL 15 cluster per test executable: initdb in a
  * temporary directory, `postgres` listening on a unix socket only (listen_addresses ''),
  * started at the first server and stopped at exit (run as the postgres user when the tests
  * run as root, which postgres refuses to be). ctest runs every integration suite this way a

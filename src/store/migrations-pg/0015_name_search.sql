@@ -21,9 +21,14 @@
 -- prefix index is (tenant_id, lower(name)) WHERE in_trash = 0 (the "C" collation: byte order, so
 -- the range of files/search.c uses the default operator class).
 -- Existing nodes are indexed here (the root, named '', is not).
--- PostgreSQL: pg_trgm's GIN index on lower(name) answers db_pg.c's LIKE '%…%' of 3 or more
--- characters; the index follows the column, so there is no name_search table to write.
+-- PostgreSQL: pg_trgm's GIN index on the lower-cased name answers db_pg.c's LIKE '%…%' of 3
+-- or more characters; the index follows the column, so there is no name_search table to
+-- write. The name is lower-cased with ICU's root locale ("und-x-icu"), which folds case in
+-- every script as FTS5's case_sensitive 0 does (lower() under the database's "C" collation
+-- folds ASCII only). With LC_CTYPE 'C.UTF-8' pg_trgm makes trigrams of non-ASCII letters too
+-- (under 'C' it skips them and the index only narrows ASCII queries; docs/scale-out.md).
 -- (pg_trgm is a trusted extension: the database's owner may create it.)
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX file_nodes_name_trgm ON file_nodes USING gin (lower(name) gin_trgm_ops) WHERE in_trash = 0;
+CREATE INDEX file_nodes_name_trgm ON file_nodes USING gin (lower(name COLLATE "und-x-icu") gin_trgm_ops)
+  WHERE in_trash = 0;
 CREATE INDEX file_nodes_name_fold ON file_nodes(tenant_id, lower(name)) WHERE in_trash = 0;
