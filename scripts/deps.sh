@@ -7,7 +7,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config
 libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev libjansson-dev
 libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev
-libxml2-dev libutf8proc-dev libseccomp-dev"
+libxml2-dev libutf8proc-dev libseccomp-dev libpq-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
 # (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
@@ -20,6 +20,11 @@ fonts-noto-cjk prometheus systemd"
 # The fuzz corpus replay (scripts/test-fuzz.sh) builds the libFuzzer targets with clang; its
 # sanitizer and libFuzzer runtime is only a recommendation of clang on Debian 12.
 test_pkgs="$test_pkgs clang libclang-rt-14-dev"
+# postgresql-15: the integration suites run a second time on PostgreSQL (integration-pg/*,
+# issue 10); the harness runs its own initdb and postgres from /usr/lib/postgresql/15/bin.
+# pg_trgm (the name-search index) ships in postgresql-15 itself on Debian 12. libpq-dev (build):
+# kura's PostgreSQL backend, src/store/db_pg.c.
+test_pkgs="$test_pkgs postgresql-15"
 
 pkgs=$build_pkgs
 if [ "${1:-}" = "--test" ]; then pkgs="$pkgs $test_pkgs"; fi

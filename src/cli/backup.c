@@ -64,6 +64,7 @@
 #include "blob/blob.h"
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/core.h"
 #include "core/limits.h"
 #include "crypto/crypto.h"
@@ -616,6 +617,22 @@ static void hold_release(const char *data, int fd)
 	close(fd);
 }
 
+/* A data directory whose kura.conf names a PostgreSQL database ([store] db_url): kura backup
+ * and restore copy a SQLite kura.db and the local blobs only; a PostgreSQL database is backed
+ * up with its own tools (docs/scale-out.md "Backups"). */
+static bool on_postgresql(const char *data)
+{
+	char path[PATH_MAX], err[256];
+	struct config cfg;
+
+	cli_path(path, sizeof(path), data, "kura.conf");
+	return access(path, R_OK) == 0 && config_load(&cfg, path, err, sizeof(err)) == 0 && db_url_is_pg(cfg.db_url);
+}
+
+#define PG_REFUSAL "%s uses a PostgreSQL database ([store] db_url): kura %s copies a SQLite kura.db only;" \
+	" back up PostgreSQL with pg_dump or pg_basebackup and its WAL archive, and the keys and blobs beside" \
+	" it (docs/scale-out.md \"Backups\")"
+
 int cmd_backup(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -652,6 +669,10 @@ int cmd_backup(int argc, char **argv)
 	}
 	if (crypto_init() < 0)
 		return say("backup", "libsodium failed to initialize");
+	if (on_postgresql(data)) {
+		str_printf(err, sizeof(err), PG_REFUSAL, data, "backup");
+		return say("backup", err);
+	}
 	cli_path(path, sizeof(path), data, "kura.db");
 	if (access(path, R_OK) < 0) {
 		str_printf(err, sizeof(err), "no database at %s: %s", path, strerror(errno));
@@ -998,6 +1019,12 @@ int cmd_restore(int argc, char **argv)
 	if (!from || !data || optind != argc) {
 		fputs(use, stderr);
 		return 2;
+	}
+	if (on_postgresql(data)) {
+		char perr[1024];
+
+		str_printf(perr, sizeof(perr), PG_REFUSAL, data, "restore");
+		return say("restore", perr);
 	}
 	if (crypto_init() < 0)
 		return say("restore", "libsodium failed to initialize");

@@ -28,6 +28,7 @@
 #include <seccomp.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <libpq-fe.h>
 #include <utf8proc.h>
 
 #include "cli/cli.h"
@@ -53,6 +54,16 @@ static const char *rt_mhd(void) { return MHD_get_version(); }
 static const char *rt_gnutls(void) { return gnutls_check_version(NULL); }
 static const char *rt_sodium(void) { return sodium_version_string(); }
 static const char *rt_sqlite(void) { return sqlite3_libversion(); }
+static const char *rt_pq(void)
+{
+	/* PQlibVersion() is 150018 for 15.18 */
+	static char buf[32];
+	int v = PQlibVersion();
+
+	if (str_printf(buf, sizeof(buf), "%d.%d", v / 10000, v % 10000) < 0)
+		return NULL;
+	return buf;
+}
 static const char *rt_jansson(void) { return jansson_version_str(); }
 static const char *rt_curl(void) { return curl_version_info(CURLVERSION_NOW)->version; }
 static const char *rt_oath(void) { return oath_check_version(NULL); }
@@ -88,6 +99,8 @@ static const struct dep deps[] = {
 	{ "libsodium", "libsodium", "libsodium.so", "ISC",
 	  "AEAD, Argon2id password hashing, Ed25519, random numbers", SODIUM_VERSION_STRING, rt_sodium },
 	{ "sqlite", "sqlite3", "libsqlite3.so", "blessing", "database", SQLITE_VERSION, rt_sqlite },
+	{ "libpq", "libpq", "libpq.so", "PostgreSQL", "PostgreSQL client (optional database, docs/scale-out.md)", NULL,
+	  rt_pq },
 	{ "jansson", "jansson", "libjansson.so", "MIT", "JSON", JANSSON_VERSION, rt_jansson },
 	{ "curl", "libcurl", "libcurl", "curl", "SMTP delivery", LIBCURL_VERSION, rt_curl },
 	{ "inih", "inih", "libinih.so", "BSD-3-Clause", "kura.conf parser", NULL, NULL },

@@ -276,7 +276,7 @@ static void print_people(const struct doctor *d)
 
 /* Erasures (B3): one not complete whose deadline has passed is serious, one due within a day
  * a warning (the scheduler alerts too; this is the check without a server). */
-static void erasures(struct doctor *d, const char *dir)
+static void erasures(struct doctor *d, const char *dir, const char *url)
 {
 	char path[PATH_MAX], err[256];
 	struct db *db;
@@ -284,10 +284,14 @@ static void erasures(struct doctor *d, const char *dir)
 	int64_t now = clock_now_us(), late = 0, soon = 0;
 	int r;
 
-	cli_path(path, sizeof(path), dir, "kura.db");
+	if (db_url_resolve(url, dir, path, sizeof(path)) < 0) {
+		finding(d, SEV_WARN, "erasure", "not checked: [store] db_url names no database");
+		return;
+	}
 	db = db_open(path, err, sizeof(err));
 	if (!db) {
-		finding(d, SEV_WARN, "erasure", "not checked: cannot open %s: %s", path, err);
+		finding(d, SEV_WARN, "erasure", "not checked: cannot open %s: %s",
+			db_url_is_pg(path) ? "the PostgreSQL database" : path, err);
 		return;
 	}
 	st = db_query(db, "SELECT t.code, tt.deadline_us FROM tenant_terminations tt JOIN tenants t ON t.id ="
@@ -359,7 +363,8 @@ int cmd_doctor(int argc, char **argv)
 	plain_file(&d, dir, "kura.conf", "configuration", cfg.smtp_password[0] != '\0');
 	secret_file(&d, dir, "master.key", "master key", true);
 	secret_file(&d, dir, "signing.key", "audit signing key", true);
-	plain_file(&d, dir, "kura.db", "database", true);
+	if (!db_url_is_pg(cfg.db_url))
+		plain_file(&d, dir, "kura.db", "database", true);
 	tls_settings(&d, &cfg, dir);
 	clock_check(&d);
 	listeners(&d, &cfg, dir);
@@ -370,7 +375,7 @@ int cmd_doctor(int argc, char **argv)
 		finding(&d, SEV_OK, "alerts", "capacity alerts go to %s", cfg.alert_mail);
 	finding(&d, SEV_INFO, "backups", "not checked: the backups' destination is not recorded in DIR; run "
 		"kura backup --data DIR --to DEST on a schedule and watch its exit status (docs/operations.md)");
-	erasures(&d, dir);
+	erasures(&d, dir, cfg.db_url);
 
 	if (json) {
 		json_t *out = json_pack("{s:s, s:O}", "worst", sev_names[d.worst], "findings", d.findings);

@@ -90,15 +90,34 @@ static int record_keys(struct db *db, const char *dir)
 	return r;
 }
 
+/* --db-url: the database kura.conf names ([store] db_url), after the defaults */
+static int append_db_url(const char *path, const char *url)
+{
+	FILE *f;
+	int r = 0;
+
+	if (!db_url_is_pg(url) && strncmp(url, "sqlite:", 7))
+		return -EINVAL;
+	f = fopen(path, "ae");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "\n[store]\ndb_url = %s\n", url) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		r = -EIO;
+	if (fclose(f) != 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
 int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' },
 		{ "demo", no_argument, NULL, 'D' },
+		{ "db-url", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *step = "";
+	const char *dir = NULL, *step = "", *db_url = NULL;
 	char path[4096], path2[4096], err[512];
 	struct config cfg;
 	struct db *db = NULL;
@@ -109,15 +128,16 @@ int cmd_init(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'D': demo = true; break;
+		case 'u': db_url = optarg; break;
 		case 'h':
-			puts("usage: kura init --data DIR [--demo]");
+			puts("usage: kura init --data DIR [--demo] [--db-url postgresql://…]");
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	if (!dir || optind != argc) {
-		fputs("usage: kura init --data DIR [--demo]\n", stderr);
+		fputs("usage: kura init --data DIR [--demo] [--db-url postgresql://…]\n", stderr);
 		return 2;
 	}
 	if (crypto_init() < 0) {
@@ -133,9 +153,15 @@ int cmd_init(int argc, char **argv)
 	step = "kura.conf";
 	cli_path(path, sizeof(path), dir, "kura.conf");
 	r = config_write_default(path);
+	if (r == 0 && db_url)
+		r = append_db_url(path, db_url);
 	if (r < 0)
 		goto out;
-	config_load(&cfg, path, err, sizeof(err));
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kura init: %s\n", err);
+		r = -EINVAL;
+		goto out;
+	}
 	step = "master.key";
 	cli_path(path, sizeof(path), dir, "master.key");
 	r = keyfile_create(path, MASTER_KEY_BYTES);
@@ -158,7 +184,9 @@ int cmd_init(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	step = "database";
-	cli_path(path, sizeof(path), dir, "kura.db");
+	r = db_url_resolve(cfg.db_url, dir, path, sizeof(path));
+	if (r < 0)
+		goto out;
 	db = db_open(path, err, sizeof(err));
 	if (!db) {
 		fprintf(stderr, "kura init: %s\n", err);

@@ -261,8 +261,11 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 
-	cli_path(path, sizeof(path), dir, "kura.db");
-	if (access(path, R_OK | W_OK) < 0) {
+	if (db_url_resolve(cfg.db_url, dir, path, sizeof(path)) < 0) {
+		fail("[store] db_url does not name a database");
+		goto out;
+	}
+	if (!db_url_is_pg(path) && access(path, R_OK | W_OK) < 0) {
 		str_printf(err, sizeof(err), "no database at %s (run kura init first): %s", path, strerror(errno));
 		fail(err);
 		goto out;
@@ -365,7 +368,8 @@ int cmd_serve(int argc, char **argv)
 	 * included) is one whose row never committed, or whose deletion a crash cut short */
 	if (blob_sweep_tmp(blobs, &tmp_swept) < 0)
 		log_warn("blob.sweep", "some temporary files could not be removed");
-	cli_path(path, sizeof(path), dir, "kura.db");
+	if (db_url_resolve(cfg.db_url, dir, path, sizeof(path)) < 0)
+		goto out;
 	db = db_open(path, err, sizeof(err));
 	r = db ? files_normalize_legacy(db, NULL) : -EIO;
 	if (r < 0) {

@@ -115,6 +115,8 @@ static const struct key keys[] = {
 	U("ops", "check_seconds", alert_check_s, 1, 86400, "how often the capacity thresholds are checked"),
 	U("ops", "alert_repeat_seconds", alert_repeat_s, 60, 30 * 86400,
 	  "an alert that still stands is raised again after this long (not at every check)"),
+	S("store", "db_url", db_url,
+	  "the database: empty = kura.db in the data directory, sqlite:FILE, or a libpq URI postgresql://… (docs/scale-out.md)"),
 	E("log", "level", log_level, "debug | info | warn | error", "debug", "info", "warn", "error"),
 };
 
@@ -411,6 +413,11 @@ int config_load(struct config *cfg, const char *path, char *err, size_t err_size
 			   "%s: [server] metrics_listen = %s: must be a loopback address with a port (127.0.0.1:9464 or "
 			   "[::1]:9464); /metrics is for a scraper on this host, never a public address",
 			   path, cfg->metrics_listen);
+		return -EINVAL;
+	}
+	if (cfg->db_url[0] && strncmp(cfg->db_url, "sqlite:", 7) && strncmp(cfg->db_url, "postgresql://", 13) &&
+	    strncmp(cfg->db_url, "postgres://", 11)) {
+		str_printf(err, err_size, "%s: [store] db_url must be sqlite:FILE or a PostgreSQL URI postgresql://…", path);
 		return -EINVAL;
 	}
 	if (cfg->max_connections_per_address > cfg->max_connections / 2) {

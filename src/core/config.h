@@ -75,6 +75,7 @@ struct config {
 	uint32_t alert_repeat_s;         /* an alert still standing is repeated after this */
 	/* [log] */
 	char log_level[16];
+	char db_url[1024];               /* [store] db_url: "" = DIR/kura.db, sqlite:FILE, postgresql://… */
 	/* [service.CODE] (core/catalog.h): each service's parameters, the statements' values
 	 * unless overridden */
 	struct catalog_params services[CATALOG_N_SERVICES];

@@ -1,8 +1,9 @@
 /*
  * Database interface. SQL uses $1..$N placeholders only (the subset SQLite and PostgreSQL
- * share); values are always bound, never formatted into SQL. One backend today (SQLite,
- * WAL mode, one connection per thread); PostgreSQL is meant to sit behind the same calls
- * (issue 10), so the SQL in src/ is written once for both (see "Portable SQL" below).
+ * share); values are always bound, never formatted into SQL. Two backends behind the same
+ * calls, one connection per thread on both: SQLite (db_sqlite.c, WAL mode) and PostgreSQL
+ * (db_pg.c, libpq; issue 10, docs/scale-out.md), chosen by the database's URL; the SQL in
+ * src/ is written once for both (see "Portable SQL" below).
  *
  * Query convenience: db_query(db, sql, types, ...) prepares (cached), binds and returns a
  * statement positioned before the first row. types has one letter per placeholder:
@@ -68,11 +69,14 @@
  * file_nodes on id and name. Queries of 1 or 2 characters use the portable index
  * file_nodes_name_fold (tenant_id, lower(name)) as a prefix range (files/search.c).
  * PostgreSQL: the extension pg_trgm and CREATE INDEX file_nodes_name_trgm ON file_nodes
- * USING gin (lower(name) gin_trgm_ops) WHERE in_trash = 0; db_name_search becomes
- * "… WHERE tenant_id = $2 AND in_trash = 0 AND lower(name) LIKE '%' || $1 || '%' ESCAPE '\\'"
- * with the query lower()ed and %, _ and \\ escaped (trigram GIN answers LIKE of 3 or more
- * characters), and db_name_index / db_name_unindex_subtree do nothing (the index follows the
- * column). The short-prefix index there is (tenant_id, lower(name) text_pattern_ops).
+ * USING gin (lower(name COLLATE "und-x-icu") gin_trgm_ops) WHERE in_trash = 0 (ICU's root
+ * locale folds case in every script, as FTS5 does; lower() under "C" folds ASCII only);
+ * db_name_search is "… WHERE tenant_id = $2 AND in_trash = 0 AND lower(name COLLATE
+ * "und-x-icu") LIKE '%' || lower($1 COLLATE "und-x-icu") || '%' ESCAPE '\\'" with %, _ and \\
+ * escaped in C (trigram GIN answers LIKE of 3 or more characters), and db_name_index /
+ * db_name_unindex_* do nothing (the index follows the column). The short-prefix index there
+ * is (tenant_id, lower(name)): under the "C" collation the default operator class serves
+ * files/search.c's range.
  *
  * ---- Write serialisation (the per-tenant lock) ----
  * SQLite serialises every writer: db_begin() takes a process-wide write mutex and BEGIN
@@ -128,7 +132,21 @@
 struct db;
 struct db_stmt;
 
-/* Opens (creating) the database at path. NULL on failure, with a message in err. */
+/* ---- backends ----
+ * A database is named by a URL ([store] db_url in kura.conf): unset or "sqlite:FILE" (FILE
+ * relative to the data directory unless absolute; default kura.db) is SQLite, a libpq URI
+ * "postgresql://…" or "postgres://…" (unix sockets: postgresql:///kura?host=/run/postgresql)
+ * is PostgreSQL (db_pg.c; docs/scale-out.md). Every call below takes either. */
+/* True when url names a PostgreSQL database. */
+bool db_url_is_pg(const char *url);
+/* The database of data directory dir for [store] db_url url ("" = kura.db): a SQLite file's
+ * path, or the PostgreSQL URI as it is. -EINVAL for a URL of neither kind. */
+int db_url_resolve(const char *url, const char *dir, char *out, size_t size) KURA_WUR;
+/* True for a connection to PostgreSQL. */
+bool db_is_pg(struct db *db);
+
+/* Opens (creating) the database at path (a SQLite file or a PostgreSQL URI, as above). NULL
+ * on failure, with a message in err. */
 struct db *db_open(const char *path, char *err, size_t err_size);
 struct db *db_close(struct db *db);
 
@@ -138,10 +156,11 @@ struct db *db_thread(void);
 
 /* A consistent copy of the database at path into dst_path (a new file), made with SQLite's
  * online backup API in one step, i.e. one read transaction: the copy is the database as one
- * commit left it while kura serve goes on writing (kura backup). -EIO with err. */
+ * commit left it while kura serve goes on writing (kura backup). -EIO with err; -ENOTSUP
+ * with a pointer to pg_dump for a PostgreSQL URI. */
 int db_backup(const char *path, const char *dst_path, char *err, size_t err_size) KURA_WUR;
 /* PRAGMA integrity_check of the database file at path: 0 when "ok", -EBADMSG with its first
- * complaint in err, -EIO when it cannot be read. */
+ * complaint in err, -EIO when it cannot be read; -ENOTSUP for a PostgreSQL URI. */
 int db_integrity_check(const char *path, char *err, size_t err_size) KURA_WUR;
 
 /* Applies every embedded migration not yet applied, each in its own transaction. */

@@ -19,12 +19,14 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/db_sqlite_names.h"
 #include "store/embedded.h"
 
 #define DB_STMT_CACHE 96
 #define DB_BUSY_TIMEOUT_MS 10000
 
 struct db_stmt {
+	int backend;           /* DB_BACKEND_SQLITE, first (db_int.h) */
 	sqlite3_stmt *st;
 	struct db *db;
 	const char *sql;
@@ -68,6 +70,7 @@ static void trace(struct db *db, enum db_trace_event ev, int64_t tenant_id, cons
 static pthread_mutex_t db_files_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct db {
+	int backend;           /* DB_BACKEND_SQLITE (0, from calloc), first (db_int.h) */
 	sqlite3 *h;
 	struct db_file *file;
 	bool writing;          /* holds file->write_lock */
@@ -290,7 +293,7 @@ static int param_index(sqlite3_stmt *st, int n, char *name, size_t size)
 	return sqlite3_bind_parameter_index(st, name);
 }
 
-static struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_list ap)
+struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
 	struct db_stmt *st;
 	char name[8];

@@ -12,4 +12,7 @@ struct embedded_file {
 
 extern const struct embedded_file embedded_migrations[];
 extern const size_t embedded_n_migrations;
+/* PostgreSQL's twins (src/store/migrations-pg, the same names) */
+extern const struct embedded_file embedded_pg_migrations[];
+extern const size_t embedded_n_pg_migrations;
 #endif

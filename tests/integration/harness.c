@@ -26,8 +26,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "harness.h"
 
@@ -459,6 +462,238 @@ static void print_log_tail(const char *what, const char *path)
 
 /* One try on a fresh port: 0 listening, -EADDRINUSE when the port was taken meanwhile
  * (another test bound it between it_free_port() and now), -1 otherwise. */
+/* ---------- PostgreSQL (KURA_IT_BACKEND=pg; harness.h) ---------- */
+
+#define IT_PG_BIN "/usr/lib/postgresql/15/bin"
+#define IT_PG_DEADLINE_S 60
+
+static struct {
+	char dir[IT_STR / 2];      /* the cluster's temporary directory: data/, the socket, pg.log */
+	pid_t pid;
+	unsigned n_db;
+	bool started, failed;
+} pg = { .pid = -1 };
+
+bool it_backend_pg(void)
+{
+	const char *b = getenv("KURA_IT_BACKEND");
+
+	return b && !strcmp(b, "pg");
+}
+
+/* postgres refuses to run as root: its processes run as the postgres user then */
+static int pg_user(uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	pw = getpwnam("postgres");
+	if (!pw) {
+		print_error("the tests run as root and there is no postgres user to run PostgreSQL as\n");
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 1;
+}
+
+static pid_t pg_spawn(const char *const argv[], const char *log_path)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int as = pg_user(&uid, &gid);
+	int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	pid_t pid;
+
+	if (as < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (as && fchown(fd, uid, gid) < 0) {
+		close(fd);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (as && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0))
+			_exit(126);
+		child_exec(argv, fd, fd);
+	}
+	close(fd);
+	return pid;
+}
+
+static void pg_stop(void)
+{
+	cleanup_at_exit();   /* the servers first (they are its clients) */
+	if (pg.pid > 0) {
+		kill(pg.pid, SIGINT);   /* fast shutdown */
+		if (wait_deadline(pg.pid, 30) == -2)
+			kill_and_reap(pg.pid);
+		pg.pid = -1;
+	}
+	if (pg.dir[0] && !keep_dirs())
+		it_rmtree(pg.dir);
+	else if (pg.dir[0])
+		fprintf(stderr, "kept PostgreSQL cluster %s (log %s/pg.log)\n", pg.dir, pg.dir);
+}
+
+static void pg_conninfo(char *buf, size_t size, const char *db)
+{
+	snprintf(buf, size, "postgresql:///%s?host=%s&user=kura", db, pg.dir);
+}
+
+static int pg_start(void)
+{
+	char data[IT_STR], log_path[IT_STR], sock_opt[IT_STR], info[IT_STR];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	double end;
+	int as, st;
+	pid_t pid;
+
+	if (pg.started || pg.failed)
+		return pg.failed ? -1 : 0;
+	pg.failed = true;
+	global_init();
+	if (it_mkdtemp(pg.dir, sizeof(pg.dir)) < 0)
+		return -1;
+	atexit(pg_stop);
+	as = pg_user(&uid, &gid);
+	if (as < 0 || (as && chown(pg.dir, uid, gid) < 0))
+		return -1;
+	snprintf(data, sizeof(data), "%s/data", pg.dir);
+	snprintf(log_path, sizeof(log_path), "%s/pg.log", pg.dir);
+	{
+		const char *argv[] = { IT_PG_BIN "/initdb", "-D", data, "-U", "kura", "--auth=trust",
+				       "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions", NULL };
+
+		pid = pg_spawn(argv, log_path);
+		st = pid > 0 ? wait_deadline(pid, IT_PG_DEADLINE_S) : -1;
+		if (st != 0) {
+			if (st == -2)
+				kill_and_reap(pid);
+			print_error("initdb failed (%d)\n", st);
+			print_log_tail("PostgreSQL log", log_path);
+			return -1;
+		}
+	}
+	snprintf(sock_opt, sizeof(sock_opt), "unix_socket_directories=%s", pg.dir);
+	{
+		/* throwaway cluster: no fsync (kura's own durability is not what these tests
+		 * measure); connections for a few servers of 8+ threads each */
+		const char *argv[] = { IT_PG_BIN "/postgres", "-D", data, "-c", "listen_addresses=", "-c", sock_opt,
+				       "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=400",
+				       "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning", NULL };
+
+		pg.pid = pg_spawn(argv, log_path);
+	}
+	if (pg.pid < 0)
+		return -1;
+	pg_conninfo(info, sizeof(info), "postgres");
+	for (end = now_s() + IT_PG_DEADLINE_S; now_s() < end; sleep_ms(50)) {
+		if (PQping(info) == PQPING_OK) {
+			pg.started = true;
+			pg.failed = false;
+			return 0;
+		}
+		if (waitpid(pg.pid, &st, WNOHANG) == pg.pid) {
+			pg.pid = -1;
+			break;
+		}
+	}
+	print_error("PostgreSQL did not start\n");
+	print_log_tail("PostgreSQL log", log_path);
+	return -1;
+}
+
+/* Runs one statement on the cluster's postgres database; 0 or -1 (printed). */
+static int pg_admin(const char *sql)
+{
+	char info[IT_STR];
+	PGconn *c;
+	PGresult *res;
+	int r = -1;
+
+	pg_conninfo(info, sizeof(info), "postgres");
+	c = PQconnectdb(info);
+	if (PQstatus(c) != CONNECTION_OK) {
+		print_error("PostgreSQL: %s\n", PQerrorMessage(c));
+	} else {
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+			r = 0;
+		else
+			print_error("PostgreSQL: %s: %s\n", sql, PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	PQfinish(c);
+	return r;
+}
+
+int it_pg_new_database(char *url, size_t size)
+{
+	char name[64], sql[256];
+
+	if (pg_start() < 0)
+		return -1;
+	snprintf(name, sizeof(name), "kura_%u", ++pg.n_db);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'",
+		 name);
+	if (pg_admin(sql) < 0)
+		return -1;
+	pg_conninfo(url, size, name);
+	return 0;
+}
+
+/* it_db_files_hold on PostgreSQL: the cluster's table files and its WAL, after a
+ * CHECKPOINT wrote every dirty page out. */
+static const void *hold_needle;
+static size_t hold_n;
+static bool hold_found;
+
+static int hold_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	int fd;
+	char *raw;
+	ssize_t got;
+	size_t len = 0;
+
+	(void)ftw;
+	if (flag != FTW_F || !S_ISREG(st->st_mode) || hold_found)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	raw = malloc((size_t)st->st_size + 1);
+	while (raw && len < (size_t)st->st_size && (got = read(fd, raw + len, (size_t)st->st_size - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	if (raw && memmem(raw, len, hold_needle, hold_n))
+		hold_found = true;
+	free(raw);
+	return 0;
+}
+
+static bool pg_files_hold(const void *needle, size_t n)
+{
+	char path[IT_STR];
+
+	if (!pg.started || !n || pg_admin("CHECKPOINT") < 0)
+		return false;
+	hold_needle = needle;
+	hold_n = n;
+	hold_found = false;
+	snprintf(path, sizeof(path), "%s/data/base", pg.dir);
+	nftw(path, hold_entry, 16, FTW_PHYS);
+	snprintf(path, sizeof(path), "%s/data/pg_wal", pg.dir);
+	if (!hold_found)
+		nftw(path, hold_entry, 16, FTW_PHYS);
+	return hold_found;
+}
+
 static int start_smtp_once(struct it_server *s)
 {
 	char listen_arg[64], out[IT_STR + 16];
@@ -510,10 +745,19 @@ static int start_smtp(struct it_server *s)
 
 static int run_init(struct it_server *s, bool demo)
 {
-	const char *argv[] = { KURA_BIN, "init", "--data", s->data, demo ? "--demo" : NULL, NULL };
+	const char *argv[8] = { KURA_BIN, "init", "--data", s->data };
+	int a = 4;
 	char *out = NULL, *err = NULL;
-	int status = it_run(argv, IT_RUN_DEADLINE_S, &out, &err);
+	int status;
 
+	if (demo)
+		argv[a++] = "--demo";
+	if (s->db_url[0]) {
+		argv[a++] = "--db-url";
+		argv[a++] = s->db_url;
+	}
+	argv[a] = NULL;
+	status = it_run(argv, IT_RUN_DEADLINE_S, &out, &err);
 	if (status != 0) {
 		print_error("kura init exited %d\nstdout: %s\nstderr: %s\n", status, out, err);
 	} else if (demo) {
@@ -536,6 +780,47 @@ static int run_init(struct it_server *s, bool demo)
 	free(out);
 	free(err);
 	return status == 0 ? 0 : -1;
+}
+
+/* it_options.node_of: s (initialised on its own, a SQLite kura.db it never uses) takes the
+ * first node's keys and database. */
+static int join_node(struct it_server *s, const struct it_server *first)
+{
+	static const char *const keys[] = { "master.key", "signing.key", "signing.pub", "signing-keys.pub" };
+	char from[IT_STR + 32], to[IT_STR + 32], conf[IT_STR + 16], line[IT_STR + 32];
+
+	if (!first->db_url[0]) {
+		print_error("a second node needs the first one on PostgreSQL (KURA_IT_BACKEND=pg or it_pg_new_database)\n");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t len = 0;
+		char *raw;
+		int fd;
+
+		snprintf(from, sizeof(from), "%s/%s", first->data, keys[i]);
+		snprintf(to, sizeof(to), "%s/%s", s->data, keys[i]);
+		raw = it_read_file(from, &len);
+		if (!raw)
+			continue;   /* not every deployment has every public file */
+		fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, raw, len) != (ssize_t)len) {
+			if (fd >= 0)
+				close(fd);
+			free(raw);
+			return -1;
+		}
+		close(fd);
+		free(raw);
+	}
+	snprintf(s->db_url, sizeof(s->db_url), "%s", first->db_url);
+	/* the outbox is the database's: whichever node sends a mail, it reaches the first
+	 * node's SMTP server and Maildir (this node's own SMTP server stays idle) */
+	s->smtp_port = first->smtp_port;
+	snprintf(s->maildir, sizeof(s->maildir), "%s", first->maildir);
+	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
+	snprintf(line, sizeof(line), "\n[store]\ndb_url = %s\n", s->db_url);
+	return append_file(conf, line);
 }
 
 /* Writes kura.conf: what `kura init` wrote (base) plus the harness's overrides and extra. */
@@ -639,7 +924,11 @@ struct it_server *it_server_start(const struct it_options *opts)
 	snprintf(s->log_path, sizeof(s->log_path), "%s/server.log", s->root);
 	snprintf(out_path, sizeof(out_path), "%s/server.out", s->root);
 
+	if (!opts->node_of && (opts->pg || it_backend_pg()) && it_pg_new_database(s->db_url, sizeof(s->db_url)) < 0)
+		goto fail;
 	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0)
+		goto fail;
+	if (opts->node_of && join_node(s, opts->node_of) < 0)
 		goto fail;
 	snprintf(conf, sizeof(conf), "%s/kura.conf", s->data);
 	base = it_read_file(conf, NULL);
@@ -1869,6 +2158,8 @@ bool it_db_files_hold(struct it_server *s, const void *needle, size_t n)
 	static const char *const names[] = { "kura.db", "kura.db-wal" };
 	bool found = false;
 
+	if (s->db_url[0])
+		return pg_files_hold(needle, n);
 	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]) && !found; f++) {
 		char path[IT_STR + 32];
 		size_t len = 0;

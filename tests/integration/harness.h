@@ -28,6 +28,12 @@ struct it_options {
 	bool demo;                 /* `kura init --demo`; the password lands in demo_password */
 	bool tls;                  /* serve HTTPS (no --no-tls) with DIR/tls/cert.pem */
 	const char *extra_config;  /* appended to kura.conf after the harness's own overrides */
+	/* A second node of that server's deployment (issue 10; PostgreSQL only): its own data
+	 * directory, blobs, ports and admin socket, the same database ([store] db_url) and the
+	 * same keys (master.key, signing.key and its public files, copied in before it starts;
+	 * docs/scale-out.md "What each node needs"). */
+	struct it_server *node_of;
+	bool pg;                   /* on PostgreSQL whatever KURA_IT_BACKEND says */
 };
 
 struct it_server {
@@ -43,6 +49,7 @@ struct it_server {
 	pid_t pid, smtp_pid;
 	bool exited;               /* reaped by it_server_wait_exit; it_server_stop returns ... */
 	int exit_status;           /* ... this status then */
+	char db_url[IT_STR];       /* KURA_IT_BACKEND=pg: [store] db_url of its own database, else "" */
 };
 
 struct it_response {
@@ -107,6 +114,18 @@ int it_serve_once(struct it_server *s, int timeout_s, char **ret_out, char **ret
 int it_setup_server(void **state);
 int it_setup_demo_server(void **state);
 int it_teardown_server(void **state);
+
+/* --- PostgreSQL (KURA_IT_BACKEND=pg) ---
+ * With KURA_IT_BACKEND=pg every server gets its own database (CREATE DATABASE … TEMPLATE
+ * template0 LC_COLLATE 'C' LC_CTYPE 'C.UTF-8') in one PostgreSQL 15 cluster per test executable: initdb in a
+ * temporary directory, `postgres` listening on a unix socket only (listen_addresses ''),
+ * started at the first server and stopped at exit (run as the postgres user when the tests
+ * run as root, which postgres refuses to be). ctest runs every integration suite this way a
+ * second time, as integration-pg/<name>. */
+/* True when the servers of this run use PostgreSQL. */
+bool it_backend_pg(void);
+/* A new empty database of the run's cluster: its libpq URI into url. 0, or -1 (printed). */
+int it_pg_new_database(char *url, size_t size);
 
 /* --- processes --- */
 /* Runs argv (argv[0] a path) with a deadline; stdout/stderr captured into malloc'd strings

@@ -565,6 +565,13 @@ static void test_old_copy(void **state)
 	struct stat st;
 	long at;
 
+	/* the old copy is a copy of the data directory, which on PostgreSQL does not hold the
+	 * database (docs/scale-out.md "Backups"): not this backend's scenario */
+	if (it_backend_pg()) {
+		skip();
+		return;
+	}
+
 	make_tenant(s, "delta", "dmgr", "Delta-manager-pass-1", &mgr);
 	(void)upload(s, &mgr, "d.txt", "delta's secret");
 	j = show(s, "delta");
@@ -628,6 +635,13 @@ static void test_restore_old_backup(void **state)
 	char day[11], cmd[IT_STR * 32], dest[IT_STR * 2], out_path[IT_STR * 2];
 	json_t *j;
 	long at;
+
+	/* kura backup and restore copy a SQLite kura.db; on PostgreSQL they refuse (test_pg_nodes)
+	 * and the database is backed up with pg_dump (docs/scale-out.md "Backups") */
+	if (it_backend_pg()) {
+		skip();
+		return;
+	}
 
 	make_tenant(s, "echo", "emgr", "Echo-manager-pass-1", &mgr);
 	(void)upload(s, &mgr, "e.txt", "echo's secret");

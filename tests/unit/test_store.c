@@ -794,6 +794,22 @@ static void test_portable_sql(void **state)
 	assert_int_equal(portable_n, 0);
 }
 
+/* Every SQLite migration has its PostgreSQL twin of the same name (src/store/migrations-pg,
+ * store/db.h "Column types"), and no twin is without its SQLite migration. */
+static void test_migration_twins(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < embedded_n_migrations || i < embedded_n_pg_migrations; i++) {
+		const char *a = i < embedded_n_migrations ? embedded_migrations[i].name : "(none)";
+		const char *b = i < embedded_n_pg_migrations ? embedded_pg_migrations[i].name : "(none)";
+
+		if (strcmp(a, b))
+			fprintf(stderr, "migration %zu: %s in src/store/migrations, %s in src/store/migrations-pg\n", i,
+				a, b);
+		assert_string_equal(a, b);
+	}
+}
+
 /* kura backup's copy: what was committed when it was taken, not a transaction in progress
  * (db_backup reads in one read transaction beside the writer); the copy passes
  * integrity_check, and a damaged copy does not. */
@@ -856,6 +872,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_copy, setup, teardown),
 		cmocka_unit_test(test_portable_sql),
+		cmocka_unit_test(test_migration_twins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
