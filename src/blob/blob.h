@@ -1,8 +1,9 @@
 /*
  * Blob store: immutable byte strings under per-tenant prefixes, named by random ids the
  * store picks. Streaming put (writer: write, commit → id, abort), ranged get, delete.
- * One backend today, the local filesystem (blob_local.c); S3 is meant to sit behind the
- * same calls. Blobs hold ciphertext only (the files module encrypts before writing).
+ * Two backends behind the same calls (an ops table, blob_int.h): the local filesystem
+ * (blob_local.c, the default) and an S3-compatible object store (blob_s3.c, [blob] url =
+ * s3://...). Blobs hold ciphertext only (the files module encrypts before writing).
  *
  * Durability contract: after blob_commit() returns 0 the blob survives a crash; before
  * that, nothing of it is visible under its id. A failed fsync fails the write for good
@@ -19,9 +20,19 @@ struct blob_store;
 struct blob_writer;
 struct blob_reader;
 
+struct config;
+/* Opens the store [blob] in cfg names: the local store at local_dir (blob_open_local) when url
+ * is unset, else the S3 bucket (blob_s3.c). NULL on failure with a message in err (never the
+ * secret key). */
+struct blob_store *blob_open(const struct config *cfg, const char *local_dir, char *err, size_t err_size);
 /* Opens the local store rooted at dir (created 0700 when missing) and removes temporary
  * files a crash left behind. NULL on failure with a message in err. */
 struct blob_store *blob_open_local(const char *dir, char *err, size_t err_size);
+/* "local" or "s3". */
+const char *blob_backend(const struct blob_store *bs);
+/* True when other nodes may write to the same store (S3): start-up sweeps then keep a grace
+ * age (KURA_S3_SHARED_GRACE_S) instead of trusting the data directory lock. */
+bool blob_shared(const struct blob_store *bs);
 struct blob_store *blob_close(struct blob_store *bs);
 
 /* Starts a new blob for the tenant; its id is fixed now (blob_writer_id). */

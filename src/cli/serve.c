@@ -352,7 +352,7 @@ int cmd_serve(int argc, char **argv)
 
 	/* file storage: ciphertext blobs under DIR/blobs, keys through the runtime keyring */
 	cli_path(path, sizeof(path), dir, "blobs");
-	blobs = blob_open_local(path, err, sizeof(err));
+	blobs = blob_open(&cfg, path, err, sizeof(err));
 	keyring = keyring_rt_new(master);
 	files = blobs && keyring ? files_new(blobs, keyring) : NULL;
 	if (!files) {
