@@ -53,5 +53,12 @@ struct blob_s3_settings {
 	const char *url, *endpoint, *region, *access_key, *secret_key, *addressing, *ca_file;
 	uint32_t part_mib, timeout_s;
 };
+/* SigV4 (AWS's "Authenticating Requests: Using the Authorization Header") over the headers
+ * host, x-amz-content-sha256 and x-amz-date: the value of the Authorization header. path is
+ * the URI-encoded path, query the canonical query string (sorted, encoded; "" none). */
+struct blob_s3_sig {
+	const char *method, *path, *query, *host, *payload_hash, *amz_date, *region, *access_key, *secret;
+};
+int blob_s3_sigv4(const struct blob_s3_sig *in, char *auth, size_t auth_size);
 struct blob_store *blob_open_s3(const struct blob_s3_settings *s, char *err, size_t err_size);
 #endif

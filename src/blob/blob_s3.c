@@ -251,42 +251,43 @@ static int req_path(const struct s3_store *s, const char *key, struct dbuf *b)
 	return dbuf_error(b);
 }
 
-/* The Authorization header of SigV4 for the request (headers host, x-amz-content-sha256,
- * x-amz-date). */
-static int sign(const struct s3_store *s, const struct s3_req *q, const char *path, const char *amz_date,
-		const char *payload_hash, char *auth, size_t auth_size)
+int blob_s3_sigv4(const struct blob_s3_sig *in, char *auth, size_t auth_size)
 {
 	unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
 	char date[9], canon_hash[65], sig_hex[65], kstart[CONFIG_STR + 8];
 	struct dbuf c;
 	int r;
 
-	memcpy(date, amz_date, 8);
+	if (strlen(in->amz_date) != 16)
+		return -EINVAL;
+	memcpy(date, in->amz_date, 8);
 	date[8] = '\0';
 	dbuf_init(&c, 64 * 1024);
 	dbuf_printf(&c, "%s\n%s\n%s\nhost:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n\n"
 			"host;x-amz-content-sha256;x-amz-date\n%s",
-		    q->method, path, q->query ? q->query : "", s->host, payload_hash, amz_date, payload_hash);
+		    in->method, in->path, in->query ? in->query : "", in->host, in->payload_hash, in->amz_date,
+		    in->payload_hash);
 	r = dbuf_error(&c);
 	if (r == 0)
 		hex_sha256(dbuf_str(&c), dbuf_len(&c), canon_hash);
 	dbuf_reset(&c);
-	dbuf_printf(&c, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, date, s->region, canon_hash);
+	dbuf_printf(&c, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", in->amz_date, date, in->region,
+		    canon_hash);
 	if (r == 0)
 		r = dbuf_error(&c);
 	if (r == 0)
-		r = str_printf(kstart, sizeof(kstart), "AWS4%s", s->secret);
+		r = str_printf(kstart, sizeof(kstart), "AWS4%s", in->secret);
 	if (r == 0) {
 		hmac(k1, (const unsigned char *)kstart, strlen(kstart), date);
-		hmac(k2, k1, sizeof(k1), s->region);
+		hmac(k2, k1, sizeof(k1), in->region);
 		hmac(k3, k2, sizeof(k2), "s3");
 		hmac(k4, k3, sizeof(k3), "aws4_request");
 		hmac(sig, k4, sizeof(k4), dbuf_str(&c));
 		hex_encode(sig, sizeof(sig), sig_hex);
 		r = str_printf(auth, auth_size,
-			       "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, "
+			       "AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, "
 			       "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=%s",
-			       s->access_key, date, s->region, sig_hex);
+			       in->access_key, date, in->region, sig_hex);
 	}
 	sodium_memzero(kstart, sizeof(kstart));
 	sodium_memzero(k1, sizeof(k1));
@@ -294,6 +295,21 @@ static int sign(const struct s3_store *s, const struct s3_req *q, const char *pa
 	sodium_memzero(k3, sizeof(k3));
 	sodium_memzero(k4, sizeof(k4));
 	dbuf_free(&c);
+	return r;
+}
+
+/* The Authorization header of the request. */
+static int sign(const struct s3_store *s, const struct s3_req *q, const char *path, const char *amz_date,
+		const char *payload_hash, char *auth, size_t auth_size)
+{
+	int r = str_copy(auth, auth_size, "Authorization: ");
+
+	if (r == 0)
+		r = blob_s3_sigv4(&(struct blob_s3_sig){ .method = q->method, .path = path, .query = q->query,
+							 .host = s->host, .payload_hash = payload_hash,
+							 .amz_date = amz_date, .region = s->region,
+							 .access_key = s->access_key, .secret = s->secret },
+				  auth + strlen(auth), auth_size - strlen(auth));
 	return r;
 }
 
@@ -526,9 +542,12 @@ static int s3_do(struct s3_store *s, struct s3_req *q)
 			r = -EIO;
 			break;
 		}
-		log_warn("blob.s3", "%s %s: %s (try %u of %u)", q->method, q->key ? q->key : s->bucket,
-			 c != CURLE_OK ? (curl_err[0] ? curl_err : curl_easy_strerror(c)) : "the service is busy or failed",
-			 attempt, KURA_S3_ATTEMPTS);
+		if (c != CURLE_OK)
+			log_warn("blob.s3", "%s %s: %s (try %u of %u)", q->method, q->key ? q->key : s->bucket,
+				 curl_err[0] ? curl_err : curl_easy_strerror(c), attempt, KURA_S3_ATTEMPTS);
+		else
+			log_warn("blob.s3", "%s %s: HTTP %ld (try %u of %u)", q->method, q->key ? q->key : s->bucket,
+				 q->status, attempt, KURA_S3_ATTEMPTS);
 		if (attempt == KURA_S3_ATTEMPTS)
 			r = -EIO;
 	}
@@ -703,6 +722,8 @@ static void curl_init(void)
 	curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static void s3_close(struct blob_store *bs);
+
 struct blob_store *blob_open_s3(const struct blob_s3_settings *set, char *err, size_t err_size)
 {
 	struct s3_store *s;
@@ -780,9 +801,7 @@ struct blob_store *blob_open_s3(const struct blob_s3_settings *set, char *err, s
 		 set->part_mib);
 	return &s->base;
 fail:
-	sodium_memzero(s->secret, sizeof(s->secret));
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	s3_close(&s->base);
 	return NULL;
 }
 
