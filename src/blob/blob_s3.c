@@ -897,8 +897,6 @@ static int upload_part(struct s3_writer *w)
 	}
 	if (w->n_parts >= KURA_S3_PARTS_MAX)
 		return -EFBIG;
-	if (blob_fault_hit(BLOB_FAULT_WRITE))
-		return -ENOSPC;
 	dbuf_init(&qb, sizeof(query));
 	dbuf_printf(&qb, "partNumber=%u&uploadId=", w->n_parts + 1);
 	uri_encode(&qb, w->upload_id, false);
@@ -951,8 +949,6 @@ static int flush_piece(struct s3_writer *w)
 
 	if (w->n == 0)
 		return 0;
-	if (blob_fault_hit(BLOB_FAULT_WRITE))
-		return -ENOSPC;
 	r = piece_dir(w->s, w->tenant_id, w->part_id, dir, sizeof(dir));
 	if (r == 0)
 		r = str_printf(key, sizeof(key), "%s%020llu", dir, (unsigned long long)w->buf_start);
@@ -973,6 +969,10 @@ static int s3_write(struct blob_writer *bw, const void *data, size_t n)
 
 	if (w->failed)
 		return -EINVAL;
+	if (blob_fault_hit(BLOB_FAULT_WRITE)) {   /* the nth blob_write, as the nth write(2) locally */
+		w->failed = true;
+		return -ENOSPC;
+	}
 	while (n > 0) {
 		size_t k;
 

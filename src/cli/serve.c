@@ -371,7 +371,10 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot normalise stored file names to NFC");
 		goto out;
 	}
-	r = files_sweep_orphans(files, db, started_us, &swept);
+	/* a store shared with other nodes (S3) may hold another node's blob committed a moment
+	 * ago whose row is not yet in: only blobs older than the grace are judged */
+	r = files_sweep_orphans(files, db, blob_shared(blobs) ? started_us - (int64_t)KURA_S3_SHARED_GRACE_S * 1000000
+								 : started_us, &swept);
 	db = db_close(db);
 	if (r < 0)
 		log_warn("files.sweep", "the sweep of unreferenced blobs stopped: %s", strerror(-r));

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -73,7 +74,7 @@ static int start_once(struct s3rver *s, int port)
 	if (s->pid == 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
-		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a crashed test leaves no server behind */
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -121,7 +122,6 @@ int s3rver_start(struct s3rver *s, const char *dir, int port)
 void s3rver_stop(struct s3rver *s)
 {
 	if (s->pid > 0) {
-		kill(-s->pid, SIGKILL);
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
 	}
