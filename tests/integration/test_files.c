@@ -756,7 +756,7 @@ static void test_disconnect_mid_upload(void **state)
 	else
 		assert_int_equal(count_blob_files(w->s, ".tmp-", -1, NULL, 0), 1);
 	close(fd);
-	for (i = 0; i < 50; i++) {
+	for (i = 0; i < 300; i++) {
 		tmp = count_blob_files(w->s, ".tmp-", -1, NULL, 0);
 		if (tmp == 0 && audit_count(w, "file.upload", "failure") >= 1)
 			break;
@@ -768,6 +768,50 @@ static void test_disconnect_mid_upload(void **state)
 	assert_false(root_has(w->s, &w->auser, "partial.bin"));
 	assert_int_equal(used_bytes(w->s, &w->auser), before);
 	assert_true(audit_count(w, "file.upload", "failure") >= 1);
+	free(data);
+}
+
+struct marker_scan {
+	const char *marker;
+	int hits;
+};
+
+static int marker_cb(void *ctx, const char *path, const char *data, size_t n)
+{
+	struct marker_scan *m = ctx;
+
+	if (memmem(data, n, m->marker, strlen(m->marker))) {
+		print_message("plaintext in %s\n", path);
+		m->hits++;
+	}
+	return 0;
+}
+
+/* Only ciphertext reaches the blob store (DIR/blobs, or the S3 bucket with KURA_IT_BLOB=s3):
+ * a file made of a marker, large enough for several parts on S3, is nowhere in the
+ * stored objects, while it reads back whole. */
+static void test_only_ciphertext_is_stored(void **state)
+{
+	struct it_world *w = *state;
+	static const char marker[] = "KURA-PLAINTEXT-MARKER-5b1e";
+	const size_t n = 12u * 1024 * 1024 + 99;   /* two parts on S3; the harness reads up to 16 MiB */
+	struct marker_scan m = { marker, 0 };
+	char *data = malloc(n);
+	struct it_response *r;
+	int64_t id;
+	size_t i;
+
+	assert_non_null(data);
+	for (i = 0; i < n; i++)
+		data[i] = marker[i % (sizeof(marker) - 1)];
+	id = upload_ok(w->s, &w->auser, "root", "plain.txt", data, n);
+	r = get_content(w->s, &w->auser, id, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, n);
+	assert_memory_equal(r->body, data, n);
+	it_response_free(r);
+	assert_true(it_blob_files(w->s, marker_cb, &m) > 0);
+	assert_int_equal(m.hits, 0);
 	free(data);
 }
 
@@ -884,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_cross_tenant_ids_are_404),
 		cmocka_unit_test(test_flipped_byte_is_integrity_error),
 		cmocka_unit_test(test_disconnect_mid_upload),
+		cmocka_unit_test(test_only_ciphertext_is_stored),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_key_rotation_keeps_files),
 		cmocka_unit_test(test_disk_full_mid_upload),
