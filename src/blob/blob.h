@@ -48,7 +48,8 @@ int blob_commit(struct blob_writer *w) KURA_WUR;
 struct blob_writer *blob_abort(struct blob_writer *w);
 
 /* ---- parts: blobs written over several requests (resumable uploads, issue 15) ----
- * A part lives at DIR/<tenant_id>/.part-<part_id> (part_id has the shape of a blob id),
+ * A part lives at DIR/<tenant_id>/.part-<part_id> (part_id has the shape of a blob id; on S3
+ * as pieces PREFIX/<tenant_id>/.part-<part_id>/<offset>, one per sync: blob_s3.c),
  * survives restarts and blob_sweep_tmp(), and becomes a blob by blob_commit() on a writer
  * blob_part_open() gave (a new random blob id). blob_abort() on such a writer closes it and
  * keeps the part; blob_part_delete() removes it. */
@@ -84,7 +85,8 @@ int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n) KURA_WUR;
 typedef int (*blob_each_fn)(void *ctx, int64_t tenant_id, const char *id, int64_t mtime_us);
 int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx) KURA_WUR;
 
-/* kura backup (src/cli/backup.c) holds DIR/BLOB_BACKUP_HOLD locked (flock, exclusive) from
+/* Local store only (kura backup refuses an S3 store; docs/scale-out.md: bucket versioning):
+ * kura backup (src/cli/backup.c) holds DIR/BLOB_BACKUP_HOLD locked (flock, exclusive) from
  * before its database copy until it ends; while it does, blob_delete() renames a blob to
  * DIR/<tenant>/BLOB_HELD_PREFIX<id> instead of removing it, so every blob the copy names can
  * still be read. The backup removes the held blobs when it ends. */

@@ -61,7 +61,7 @@ static int start_once(struct s3rver *s, int port)
 	char port_arg[16];
 	/* s3rver's continuation tokens use DES, which Node 18+ (OpenSSL 3) only has in the
 	 * legacy provider: without it, a listing of more than one page answers 500 */
-	const char *argv[] = { "/usr/bin/node", "--openssl-legacy-provider", KURA_S3RVER_JS, "-d", s->dir, "-a", "127.0.0.1", "-p", port_arg,
+	const char *argv[] = { "node", "--openssl-legacy-provider", KURA_S3RVER_JS, "-d", s->dir, "-a", "127.0.0.1", "-p", port_arg,
 			       "--silent", "--configure-bucket", S3RVER_BUCKET, NULL };
 	double end;
 	int fd, st;
@@ -75,7 +75,7 @@ static int start_once(struct s3rver *s, int port)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a crashed test leaves no server behind */
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);   /* node from PATH, as tests/browser */
 		_exit(127);
 	}
 	close(fd);
