@@ -1046,6 +1046,8 @@ static int s3_commit(struct blob_writer *bw)
 			r = s3_simple(w->s, "POST", w->key, dbuf_str(&qb), dbuf_str(&w->complete),
 				      dbuf_len(&w->complete), NULL);
 		dbuf_free(&qb);
+		if (r == -ENOENT && s3_simple(w->s, "HEAD", w->key, NULL, NULL, 0, NULL) == 0)
+			r = 0;   /* a retried Complete whose first try went through (its answer was lost) */
 		if (r == 0)
 			w->upload_id[0] = '\0';   /* complete: nothing to abort */
 	}
