@@ -636,7 +636,7 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 	if (s->s3_pid > 0) {
 		n = snprintf(text, sizeof(text),
 			     "[blob]\nurl = s3://" S3RVER_BUCKET "/it\nendpoint = http://127.0.0.1:%d\n"
-			     "access_key = " S3RVER_KEY "\nsecret_key = " S3RVER_KEY "\ntimeout_seconds = 30\n",
+			     "access_key = " S3RVER_KEY "\nsecret_key = " IT_S3_SECRET "\ntimeout_seconds = 30\n",
 			     s->s3_port);
 		if (n < 0 || (size_t)n >= sizeof(text) || append_file(conf, text) < 0)
 			return -1;

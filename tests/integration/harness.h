@@ -53,6 +53,10 @@ struct it_server {
 	char s3_dir[IT_STR];       /* ...and its objects: DIR/kura/it/<tenant>/<id>._S3rver_object */
 };
 
+/* KURA_IT_BLOB=s3: the [blob] secret_key the harness writes (s3rver checks the access key,
+ * not V4 signatures, so any secret passes); a test looks for it where it must never be. */
+#define IT_S3_SECRET "kura-it-s3-secret-never-logged"
+
 /* True when the servers keep their blobs in S3 (KURA_IT_BLOB=s3). */
 bool it_blob_s3(void);
 /* Calls fn for every object file of the server's blob store (DIR/blobs or the s3rver

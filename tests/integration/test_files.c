@@ -812,6 +812,15 @@ static void test_only_ciphertext_is_stored(void **state)
 	it_response_free(r);
 	assert_true(it_blob_files(w->s, marker_cb, &m) > 0);
 	assert_int_equal(m.hits, 0);
+	if (it_blob_s3()) {
+		/* the S3 secret key is in no log line */
+		char *log = it_read_file(w->s->log_path, NULL);
+
+		assert_non_null(log);
+		assert_non_null(strstr(log, "S3 bucket kura"));
+		assert_null(strstr(log, IT_S3_SECRET));
+		free(log);
+	}
 	free(data);
 }
 
