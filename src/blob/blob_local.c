@@ -6,7 +6,7 @@
  * written, fsync'ed, renamed over nothing (link-free rename to <id>, which cannot exist:
  * ids are 128 random bits), then the directory fsync'ed; only then does commit return 0.
  * A crash before the rename leaves a .tmp- file, invisible under any id: removed at the next
- * open when older than KURA_BLOB_TMP_STALE_S, and all of them by local_sweep_tmp(), which
+ * open when older than KURA_BLOB_TMP_STALE_S, and all of them by blob_sweep_tmp(), which
  * kura serve calls under its data directory lock. A crash after the directory fsync cannot
  * lose the blob; one before its row committed leaves an unreferenced blob, which the files
  * service's start-up sweep removes (blob_foreach).

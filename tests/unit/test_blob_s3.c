@@ -607,6 +607,19 @@ static void test_config(void **state)
 		assert_non_null(strstr(err, cases[i].want));
 		assert_null(strstr(err, "TOPSECRET"));
 	}
+	/* url unset: the local store, as before the seam */
+	{
+		struct blob_store *bs;
+		char dir[128];
+
+		config_defaults(&cfg);
+		str_printf(dir, sizeof(dir), "%s/local", root);
+		bs = blob_open(&cfg, dir, err, sizeof(err));
+		assert_non_null(bs);
+		assert_string_equal(blob_backend(bs), "local");
+		assert_false(blob_shared(bs));
+		blob_close(bs);
+	}
 	/* an unknown access key: the open fails and says so, without the secret */
 	cfg = s3_config(srv.port, "s3://" S3RVER_BUCKET "/unit/t");
 	str_copy(cfg.blob_access_key, sizeof(cfg.blob_access_key), "NOBODY");
