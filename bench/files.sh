@@ -4,15 +4,29 @@
 # (--no-tls on loopback), encryption at rest on (the algorithm this machine picks is shown).
 # The demo manager logs in with a password only (mfa_managers_default = optional: a
 # throughput measurement, not a deployment). Release build. Usage: bench/files.sh [MiB]. Prints a table; changes nothing outside /tmp.
+# BENCH_BLOB=s3 keeps the blobs in S3: s3rver (tests/s3, npm ci there first) on loopback,
+# [blob] url = s3://kura/bench, 8 MiB parts (issue 10; docs/scale-out.md).
 set -eu
 cd "$(dirname "$0")/.."
 mib=${1:-1024}
 make -s build >/dev/null
 tmp=$(mktemp -d /tmp/kura-bench.XXXXXX)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+s3pid=
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "$s3pid" ] && kill $s3pid 2>/dev/null; rm -rf "$tmp"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pw=$(./build/kura init --data "$tmp/d" --demo 2>/dev/null | sed -n 's/^password: //p')
 printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$tmp/d/kura.conf"
+store=local
+if [ "${BENCH_BLOB:-}" = s3 ]; then
+	s3port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	node --openssl-legacy-provider tests/s3/node_modules/s3rver/bin/s3rver.js -d "$tmp/s3" -a 127.0.0.1 \
+		-p "$s3port" --silent --configure-bucket kura >"$tmp/s3.log" 2>&1 &
+	s3pid=$!
+	for i in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$s3port/" && break; sleep 0.1; done
+	printf '[blob]\nurl = s3://kura/bench\nendpoint = http://127.0.0.1:%s\naccess_key = S3RVER\nsecret_key = S3RVER\n' \
+		"$s3port" >> "$tmp/d/kura.conf"
+	store="S3 (s3rver on loopback)"
+fi
 ./build/kura serve --data "$tmp/d" --listen "127.0.0.1:$port" --no-tls 2>"$tmp/serve.log" &
 pid=$!
 url="http://127.0.0.1:$port"
@@ -38,7 +52,7 @@ alg=$(sqlite3 "$tmp/d/kura.db" "SELECT alg FROM file_nodes WHERE id = $id" 2>/de
 mbs() { echo "$1" | awk '{printf "%.1f", $3 / 1e6}'; }
 secs() { echo "$1" | awk '{printf "%.2f", $2}'; }
 code() { echo "$1" | awk '{print $1}'; }
-printf '\n| %s MiB, kura TLS off, encryption on (%s) | status | seconds | MB/s |\n|---|---|---|---|\n' "$mib" "$alg"
+printf '\n| %s MiB, kura TLS off, encryption on (%s), blobs: %s | status | seconds | MB/s |\n|---|---|---|---|\n' "$mib" "$alg" "$store"
 printf '| PUT /api/v1/folders/root/files/bench.bin | %s | %s | %s |\n' "$(code "$put")" "$(secs "$put")" "$(mbs "$put")"
 printf '| GET /api/v1/files/%s/content | %s | %s | %s |\n' "$id" "$(code "$get")" "$(secs "$get")" "$(mbs "$get")"
 printf '| download identical to upload | %s | | |\n' "$same"

@@ -15,6 +15,8 @@ libxml2-dev libutf8proc-dev libseccomp-dev libpq-dev"
 # fonts-noto-cjk: Japanese text in Chromium, for screenshots of the pages (docs/HACKING.md).
 # prometheus: promtool checks /metrics (tests/integration/test_metrics.c); systemd:
 # systemd-analyze rates contrib/kura.service (tests/contrib/systemd_analyze.sh).
+# The S3 blob backend's peer is s3rver (npm, tests/s3; Node.js as for tests/browser): Debian 12
+# has no S3-compatible server but radosgw, which needs a running Ceph cluster.
 test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium litmus cadaver rclone
 fonts-noto-cjk prometheus systemd"
 # The fuzz corpus replay (scripts/test-fuzz.sh) builds the libFuzzer targets with clang; its

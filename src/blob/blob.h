@@ -1,8 +1,9 @@
 /*
  * Blob store: immutable byte strings under per-tenant prefixes, named by random ids the
  * store picks. Streaming put (writer: write, commit → id, abort), ranged get, delete.
- * One backend today, the local filesystem (blob_local.c); S3 is meant to sit behind the
- * same calls. Blobs hold ciphertext only (the files module encrypts before writing).
+ * Two backends behind the same calls (an ops table, blob_int.h): the local filesystem
+ * (blob_local.c, the default) and an S3-compatible object store (blob_s3.c, [blob] url =
+ * s3://...). Blobs hold ciphertext only (the files module encrypts before writing).
  *
  * Durability contract: after blob_commit() returns 0 the blob survives a crash; before
  * that, nothing of it is visible under its id. A failed fsync fails the write for good
@@ -19,9 +20,19 @@ struct blob_store;
 struct blob_writer;
 struct blob_reader;
 
+struct config;
+/* Opens the store [blob] in cfg names: the local store at local_dir (blob_open_local) when url
+ * is unset, else the S3 bucket (blob_s3.c). NULL on failure with a message in err (never the
+ * secret key). */
+struct blob_store *blob_open(const struct config *cfg, const char *local_dir, char *err, size_t err_size);
 /* Opens the local store rooted at dir (created 0700 when missing) and removes temporary
  * files a crash left behind. NULL on failure with a message in err. */
 struct blob_store *blob_open_local(const char *dir, char *err, size_t err_size);
+/* "local" or "s3". */
+const char *blob_backend(const struct blob_store *bs);
+/* True when other nodes may write to the same store (S3): start-up sweeps then keep a grace
+ * age (KURA_S3_SHARED_GRACE_S) instead of trusting the data directory lock. */
+bool blob_shared(const struct blob_store *bs);
 struct blob_store *blob_close(struct blob_store *bs);
 
 /* Starts a new blob for the tenant; its id is fixed now (blob_writer_id). */
@@ -37,7 +48,8 @@ int blob_commit(struct blob_writer *w) KURA_WUR;
 struct blob_writer *blob_abort(struct blob_writer *w);
 
 /* ---- parts: blobs written over several requests (resumable uploads, issue 15) ----
- * A part lives at DIR/<tenant_id>/.part-<part_id> (part_id has the shape of a blob id),
+ * A part lives at DIR/<tenant_id>/.part-<part_id> (part_id has the shape of a blob id; on S3
+ * as pieces PREFIX/<tenant_id>/.part-<part_id>/<offset>, one per sync: blob_s3.c),
  * survives restarts and blob_sweep_tmp(), and becomes a blob by blob_commit() on a writer
  * blob_part_open() gave (a new random blob id). blob_abort() on such a writer closes it and
  * keeps the part; blob_part_delete() removes it. */
@@ -73,7 +85,8 @@ int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n) KURA_WUR;
 typedef int (*blob_each_fn)(void *ctx, int64_t tenant_id, const char *id, int64_t mtime_us);
 int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx) KURA_WUR;
 
-/* kura backup (src/cli/backup.c) holds DIR/BLOB_BACKUP_HOLD locked (flock, exclusive) from
+/* Local store only (kura backup refuses an S3 store; docs/scale-out.md: bucket versioning):
+ * kura backup (src/cli/backup.c) holds DIR/BLOB_BACKUP_HOLD locked (flock, exclusive) from
  * before its database copy until it ends; while it does, blob_delete() renames a blob to
  * DIR/<tenant>/BLOB_HELD_PREFIX<id> instead of removing it, so every blob the copy names can
  * still be read. The backup removes the held blobs when it ends. */

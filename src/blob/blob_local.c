@@ -23,7 +23,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -33,20 +32,22 @@
 
 #include <sodium.h>
 
-#include "blob/blob.h"
+#include "blob/blob_int.h"
 #include "core/limits.h"
 #include "core/log.h"
 
 #define TMP_PREFIX ".tmp-"
 #define PART_PREFIX ".part-"
 
-struct blob_store {
+struct local_store {
+	struct blob_store base;
 	char dir[PATH_MAX];
 	int dir_fd;
 };
 
-struct blob_writer {
-	struct blob_store *bs;
+struct local_writer {
+	struct blob_writer base;
+	struct local_store *bs;
 	int64_t tenant_id;
 	int fd;
 	bool failed;
@@ -56,72 +57,16 @@ struct blob_writer {
 	char tmp_path[PATH_MAX], path[PATH_MAX];
 };
 
-struct blob_reader {
+struct local_reader {
+	struct blob_reader base;
 	int fd;
 	uint64_t size;
 };
 
-/* ---- fault injection ---- */
-
-static atomic_uint fault_kind, fault_countdown;
-
-void blob_fault_set(enum blob_fault kind, unsigned nth)
-{
-	atomic_store(&fault_countdown, nth);
-	atomic_store(&fault_kind, (unsigned)kind);
-}
-
-/* True when this operation of this kind is the one to fail. */
-static bool fault_hit(enum blob_fault kind)
-{
-	unsigned left;
-
-	if (atomic_load(&fault_kind) != (unsigned)kind)
-		return false;
-	left = atomic_fetch_sub(&fault_countdown, 1);
-	if (left == 1) {
-		atomic_store(&fault_kind, BLOB_FAULT_NONE);
-		return true;
-	}
-	return false;
-}
-
-static void fault_from_env(void)
-{
-#ifndef KURA_TEST_HOOKS
-	const char *e = NULL;   /* a production build has no fault seam */
-#else
-	const char *e = getenv("KURA_TEST_BLOB_FAULT");
-#endif
-	uint32_t n;
-	const char *colon;
-
-	if (!e || !*e || !(colon = strchr(e, ':')) || safe_atou32(colon + 1, &n) < 0 || n == 0)
-		return;
-	if (!strncmp(e, "write:", 6))
-		blob_fault_set(BLOB_FAULT_WRITE, n);
-	else if (!strncmp(e, "fsync:", 6))
-		blob_fault_set(BLOB_FAULT_FSYNC, n);
-	else if (!strncmp(e, "rename:", 7))
-		blob_fault_set(BLOB_FAULT_RENAME, n);
-	else
-		return;
-	log_warn("blob.fault", "KURA_TEST_BLOB_FAULT=%s: a blob operation will fail on purpose", e);
-}
+static const struct blob_ops local_ops;
+static struct local_reader *local_reader_close(struct local_reader *r);
 
 /* ---- helpers ---- */
-
-bool blob_id_valid(const char *id)
-{
-	size_t i;
-
-	if (!id || strlen(id) != BLOB_ID_LEN)
-		return false;
-	for (i = 0; i < BLOB_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return true;
-}
 
 static int fsync_dir(const char *path)
 {
@@ -134,7 +79,7 @@ static int fsync_dir(const char *path)
 	return r;
 }
 
-static int tenant_dir(struct blob_store *bs, int64_t tenant_id, char *buf, size_t size, bool create)
+static int tenant_dir(struct local_store *bs, int64_t tenant_id, char *buf, size_t size, bool create)
 {
 	int r;
 
@@ -177,7 +122,7 @@ static void sweep_dir(const char *path)
 	}
 }
 
-static void sweep(struct blob_store *bs)
+static void sweep(struct local_store *bs)
 {
 	DIR *d = opendir(bs->dir);
 	struct dirent *de;
@@ -200,7 +145,7 @@ static bool tenant_dir_name(const char *name, int64_t *ret)
 	return name[0] >= '1' && name[0] <= '9' && safe_atoi64(name, ret) == 0 && *ret > 0;
 }
 
-int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n)
+static int local_sweep_tmp(struct local_store *bs, unsigned *ret_n)
 {
 	DIR *d, *td;
 	struct dirent *de, *te;
@@ -242,7 +187,7 @@ int blob_sweep_tmp(struct blob_store *bs, unsigned *ret_n)
 	return r;
 }
 
-int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx)
+static int local_foreach(struct local_store *bs, blob_each_fn fn, void *ctx)
 {
 	DIR *d, *td;
 	struct dirent *de, *te;
@@ -277,7 +222,7 @@ int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx)
 
 struct blob_store *blob_open_local(const char *dir, char *err, size_t err_size)
 {
-	struct blob_store *bs = calloc(1, sizeof(*bs));
+	struct local_store *bs = calloc(1, sizeof(*bs));
 
 	if (!bs) {
 		str_copy(err, err_size, "out of memory");
@@ -297,15 +242,16 @@ struct blob_store *blob_open_local(const char *dir, char *err, size_t err_size)
 		str_printf(err, err_size, "cannot open %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	bs->base.ops = &local_ops;
 	sweep(bs);
-	fault_from_env();
-	return bs;
+	blob_fault_from_env();
+	return &bs->base;
 fail:
 	free(bs);
 	return NULL;
 }
 
-struct blob_store *blob_close(struct blob_store *bs)
+static struct local_store *local_close(struct local_store *bs)
 {
 	if (bs) {
 		if (bs->dir_fd >= 0)
@@ -317,9 +263,9 @@ struct blob_store *blob_close(struct blob_store *bs)
 
 /* ---- put ---- */
 
-int blob_writer_open(struct blob_store *bs, int64_t tenant_id, struct blob_writer **ret)
+static int local_writer_open(struct local_store *bs, int64_t tenant_id, struct local_writer **ret)
 {
-	struct blob_writer *w;
+	struct local_writer *w;
 	unsigned char raw[BLOB_ID_LEN / 2];
 	char dir[PATH_MAX];
 	int r;
@@ -332,6 +278,7 @@ int blob_writer_open(struct blob_store *bs, int64_t tenant_id, struct blob_write
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	w->base.ops = &local_ops;
 	w->bs = bs;
 	w->tenant_id = tenant_id;
 	randombytes_buf(raw, sizeof(raw));
@@ -351,17 +298,17 @@ int blob_writer_open(struct blob_store *bs, int64_t tenant_id, struct blob_write
 	return 0;
 }
 
-const char *blob_writer_id(const struct blob_writer *w)
+static const char *local_writer_id(const struct local_writer *w)
 {
 	return w->id;
 }
 
-uint64_t blob_writer_size(const struct blob_writer *w)
+static uint64_t local_writer_size(const struct local_writer *w)
 {
 	return w->size;
 }
 
-int blob_write(struct blob_writer *w, const void *data, size_t n)
+static int local_write(struct local_writer *w, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 
@@ -370,7 +317,7 @@ int blob_write(struct blob_writer *w, const void *data, size_t n)
 	while (n > 0) {
 		ssize_t k;
 
-		if (fault_hit(BLOB_FAULT_WRITE)) {
+		if (blob_fault_hit(BLOB_FAULT_WRITE)) {
 			errno = ENOSPC;
 			k = -1;
 		} else {
@@ -389,7 +336,7 @@ int blob_write(struct blob_writer *w, const void *data, size_t n)
 	return 0;
 }
 
-static void writer_free(struct blob_writer *w, bool remove_tmp)
+static void writer_free(struct local_writer *w, bool remove_tmp)
 {
 	if (w->fd >= 0)
 		close(w->fd);
@@ -398,7 +345,7 @@ static void writer_free(struct blob_writer *w, bool remove_tmp)
 	free(w);
 }
 
-int blob_commit(struct blob_writer *w)
+static int local_commit(struct local_writer *w)
 {
 	char dir[PATH_MAX];
 	int r;
@@ -409,7 +356,7 @@ int blob_commit(struct blob_writer *w)
 		writer_free(w, !w->part);
 		return -EIO;
 	}
-	if (fault_hit(BLOB_FAULT_FSYNC)) {
+	if (blob_fault_hit(BLOB_FAULT_FSYNC)) {
 		r = -EIO;
 		goto fail;
 	}
@@ -422,7 +369,7 @@ int blob_commit(struct blob_writer *w)
 	w->fd = -1;
 	if (r < 0)
 		goto fail;
-	if (fault_hit(BLOB_FAULT_RENAME)) {
+	if (blob_fault_hit(BLOB_FAULT_RENAME)) {
 		r = -EIO;
 		goto fail;
 	}
@@ -432,7 +379,7 @@ int blob_commit(struct blob_writer *w)
 	}
 	r = tenant_dir(w->bs, w->tenant_id, dir, sizeof(dir), false);
 	if (r == 0)
-		r = fault_hit(BLOB_FAULT_FSYNC) ? -EIO : fsync_dir(dir);
+		r = blob_fault_hit(BLOB_FAULT_FSYNC) ? -EIO : fsync_dir(dir);
 	if (r < 0) {
 		/* the rename may or may not be durable: take it back so the caller's "failed"
 		 * is true; a crash now leaves at most an unreferenced blob, never a missing one */
@@ -447,14 +394,14 @@ fail:
 	return r;
 }
 
-struct blob_writer *blob_abort(struct blob_writer *w)
+static struct local_writer *local_abort(struct local_writer *w)
 {
 	if (w)
 		writer_free(w, !w->part);
 	return NULL;
 }
 
-static int part_path(struct blob_store *bs, int64_t tenant_id, const char *part_id, bool create,
+static int part_path(struct local_store *bs, int64_t tenant_id, const char *part_id, bool create,
 		     char *dir, size_t dir_size, char *buf, size_t size)
 {
 	int r;
@@ -467,10 +414,10 @@ static int part_path(struct blob_store *bs, int64_t tenant_id, const char *part_
 	return r;
 }
 
-int blob_part_open(struct blob_store *bs, int64_t tenant_id, const char *part_id, uint64_t keep,
-		   struct blob_writer **ret)
+static int local_part_open(struct local_store *bs, int64_t tenant_id, const char *part_id, uint64_t keep,
+		   struct local_writer **ret)
 {
-	struct blob_writer *w;
+	struct local_writer *w;
 	unsigned char raw[BLOB_ID_LEN / 2];
 	char dir[PATH_MAX];
 	struct stat st;
@@ -482,6 +429,7 @@ int blob_part_open(struct blob_store *bs, int64_t tenant_id, const char *part_id
 	if (!w)
 		return -ENOMEM;
 	w->fd = -1;
+	w->base.ops = &local_ops;
 	w->bs = bs;
 	w->tenant_id = tenant_id;
 	w->part = true;
@@ -527,11 +475,11 @@ fail:
 	return r;
 }
 
-int blob_part_sync(struct blob_writer *w)
+static int local_part_sync(struct local_writer *w)
 {
 	if (!w || !w->part || w->failed || w->fd < 0)
 		return -EINVAL;
-	if (fault_hit(BLOB_FAULT_FSYNC) || fsync(w->fd) < 0) {
+	if (blob_fault_hit(BLOB_FAULT_FSYNC) || fsync(w->fd) < 0) {
 		w->failed = true;      /* fatal: never retried */
 		log_error("blob.fsync", "fsync of %s failed", w->tmp_path);
 		return -EIO;
@@ -539,7 +487,7 @@ int blob_part_sync(struct blob_writer *w)
 	return 0;
 }
 
-int blob_part_delete(struct blob_store *bs, int64_t tenant_id, const char *part_id)
+static int local_part_delete(struct local_store *bs, int64_t tenant_id, const char *part_id)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	int r = part_path(bs, tenant_id, part_id, false, dir, sizeof(dir), path, sizeof(path));
@@ -553,7 +501,7 @@ int blob_part_delete(struct blob_store *bs, int64_t tenant_id, const char *part_
 
 /* ---- get ---- */
 
-static int blob_path(struct blob_store *bs, int64_t tenant_id, const char *id, char *buf, size_t size)
+static int blob_path(struct local_store *bs, int64_t tenant_id, const char *id, char *buf, size_t size)
 {
 	char dir[PATH_MAX];
 	int r;
@@ -566,10 +514,10 @@ static int blob_path(struct blob_store *bs, int64_t tenant_id, const char *id, c
 	return r;
 }
 
-int blob_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id,
-		     struct blob_reader **ret)
+static int local_reader_open(struct local_store *bs, int64_t tenant_id, const char *id,
+		     struct local_reader **ret)
 {
-	struct blob_reader *rd;
+	struct local_reader *rd;
 	char path[PATH_MAX];
 	struct stat st;
 	int r;
@@ -580,14 +528,15 @@ int blob_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id,
 	rd = calloc(1, sizeof(*rd));
 	if (!rd)
 		return -ENOMEM;
+	rd->base.ops = &local_ops;
 	rd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (rd->fd < 0 || fstat(rd->fd, &st) < 0) {
 		r = -errno;
-		blob_reader_close(rd);
+		local_reader_close(rd);
 		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		blob_reader_close(rd);
+		local_reader_close(rd);
 		return -EIO;
 	}
 	rd->size = (uint64_t)st.st_size;
@@ -595,12 +544,12 @@ int blob_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id,
 	return 0;
 }
 
-uint64_t blob_reader_size(const struct blob_reader *r)
+static uint64_t local_reader_size(const struct local_reader *r)
 {
 	return r->size;
 }
 
-int blob_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n, size_t *ret_n)
+static int local_read_at(struct local_reader *r, uint64_t offset, void *buf, size_t n, size_t *ret_n)
 {
 	unsigned char *p = buf;
 	size_t done = 0;
@@ -623,7 +572,7 @@ int blob_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n, si
 	return 0;
 }
 
-struct blob_reader *blob_reader_close(struct blob_reader *r)
+static struct local_reader *local_reader_close(struct local_reader *r)
 {
 	if (r) {
 		if (r->fd >= 0)
@@ -636,7 +585,7 @@ struct blob_reader *blob_reader_close(struct blob_reader *r)
 /* Is a kura backup running on this store (DIR/.backup-hold locked)? Then a deleted blob is
  * kept as .held-<id> until the backup ends, since the database copy it took may still name
  * it (docs/operations.md "Backup and restore"). */
-static bool backup_holds(struct blob_store *bs)
+static bool backup_holds(struct local_store *bs)
 {
 	int fd = openat(bs->dir_fd, BLOB_BACKUP_HOLD, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	bool held = false;
@@ -649,7 +598,7 @@ static bool backup_holds(struct blob_store *bs)
 	return held;
 }
 
-int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
+static int local_delete(struct local_store *bs, int64_t tenant_id, const char *id)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
 	int r = blob_path(bs, tenant_id, id, path, sizeof(path));
@@ -674,7 +623,7 @@ int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
 	return r < 0 ? r : fsync_dir(dir);
 }
 
-int blob_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *ret_n)
+static int local_delete_tenant(struct local_store *bs, int64_t tenant_id, unsigned *ret_n)
 {
 	char dir[PATH_MAX];
 	struct dirent *de;
@@ -714,3 +663,125 @@ int blob_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *ret_n
 	*ret_n = n;
 	return r;
 }
+
+/* ---- the ops table (blob_int.h): the public calls of blob.h land here through blob.c ---- */
+
+#define LS(b) ((struct local_store *)(void *)(b))
+#define LW(b) ((struct local_writer *)(void *)(b))
+#define LR(b) ((struct local_reader *)(void *)(b))
+
+static void op_close(struct blob_store *bs)
+{
+	local_close(LS(bs));
+}
+
+static int op_writer_open(struct blob_store *bs, int64_t tenant_id, struct blob_writer **ret)
+{
+	struct local_writer *w;
+	int r = local_writer_open(LS(bs), tenant_id, &w);
+
+	if (r == 0)
+		*ret = &w->base;
+	return r;
+}
+
+static const char *op_writer_id(const struct blob_writer *w)
+{
+	return local_writer_id((const struct local_writer *)(const void *)w);
+}
+
+static uint64_t op_writer_size(const struct blob_writer *w)
+{
+	return local_writer_size((const struct local_writer *)(const void *)w);
+}
+
+static int op_write(struct blob_writer *w, const void *data, size_t n)
+{
+	return local_write(LW(w), data, n);
+}
+
+static int op_commit(struct blob_writer *w)
+{
+	return local_commit(LW(w));
+}
+
+static void op_abort(struct blob_writer *w)
+{
+	local_abort(LW(w));
+}
+
+static int op_part_open(struct blob_store *bs, int64_t tenant_id, const char *part_id, uint64_t keep,
+			struct blob_writer **ret)
+{
+	struct local_writer *w;
+	int r = local_part_open(LS(bs), tenant_id, part_id, keep, &w);
+
+	if (r == 0)
+		*ret = &w->base;
+	return r;
+}
+
+static int op_part_sync(struct blob_writer *w)
+{
+	return local_part_sync(LW(w));
+}
+
+static int op_part_delete(struct blob_store *bs, int64_t tenant_id, const char *part_id)
+{
+	return local_part_delete(LS(bs), tenant_id, part_id);
+}
+
+static int op_reader_open(struct blob_store *bs, int64_t tenant_id, const char *id, struct blob_reader **ret)
+{
+	struct local_reader *r;
+	int k = local_reader_open(LS(bs), tenant_id, id, &r);
+
+	if (k == 0)
+		*ret = &r->base;
+	return k;
+}
+
+static uint64_t op_reader_size(const struct blob_reader *r)
+{
+	return local_reader_size((const struct local_reader *)(const void *)r);
+}
+
+static int op_read_at(struct blob_reader *r, uint64_t offset, void *buf, size_t n, size_t *ret_n)
+{
+	return local_read_at(LR(r), offset, buf, n, ret_n);
+}
+
+static void op_reader_close(struct blob_reader *r)
+{
+	local_reader_close(LR(r));
+}
+
+static int op_sweep_tmp(struct blob_store *bs, unsigned *ret_n)
+{
+	return local_sweep_tmp(LS(bs), ret_n);
+}
+
+static int op_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx)
+{
+	return local_foreach(LS(bs), fn, ctx);
+}
+
+static int op_delete(struct blob_store *bs, int64_t tenant_id, const char *id)
+{
+	return local_delete(LS(bs), tenant_id, id);
+}
+
+static int op_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *ret_n)
+{
+	return local_delete_tenant(LS(bs), tenant_id, ret_n);
+}
+
+static const struct blob_ops local_ops = {
+	.name = "local", .shared = false,
+	.close = op_close, .writer_open = op_writer_open, .writer_id = op_writer_id,
+	.writer_size = op_writer_size, .write = op_write, .commit = op_commit, .abort = op_abort,
+	.part_open = op_part_open, .part_sync = op_part_sync, .part_delete = op_part_delete,
+	.reader_open = op_reader_open, .reader_size = op_reader_size, .read_at = op_read_at,
+	.reader_close = op_reader_close, .sweep_tmp = op_sweep_tmp, .foreach = op_foreach,
+	.delete = op_delete, .delete_tenant = op_delete_tenant,
+};

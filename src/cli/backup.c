@@ -678,6 +678,21 @@ int cmd_backup(int argc, char **argv)
 		str_printf(err, sizeof(err), "no database at %s: %s", path, strerror(errno));
 		return say("backup", err);
 	}
+	/* the snapshot copies DIR/blobs under the hold (BLOB_BACKUP_HOLD); content in an S3
+	 * bucket is neither there nor held: refuse rather than write a snapshot without it */
+	{
+		struct config cfg;
+
+		cli_path(path, sizeof(path), data, "kura.conf");
+		if (config_load(&cfg, path, err, sizeof(err)) < 0 && access(path, F_OK) == 0)
+			return say("backup", err);
+		if (access(path, F_OK) == 0 && cfg.blob_url[0]) {
+			str_printf(err, sizeof(err), "file content is in an S3 bucket ([blob] url = %s), which kura backup "
+				   "does not copy: keep the bucket's versioning on and back up the database "
+				   "(docs/scale-out.md \"Object storage (S3)\")", cfg.blob_url);
+			return say("backup", err);
+		}
+	}
 	if (dest_open(dest, err, sizeof(err)) < 0)
 		return say("backup", err);
 	/* one backup at a time into DEST */

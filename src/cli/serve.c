@@ -356,7 +356,7 @@ int cmd_serve(int argc, char **argv)
 
 	/* file storage: ciphertext blobs under DIR/blobs, keys through the runtime keyring */
 	cli_path(path, sizeof(path), dir, "blobs");
-	blobs = blob_open_local(path, err, sizeof(err));
+	blobs = blob_open(&cfg, path, err, sizeof(err));
 	keyring = keyring_rt_new(master);
 	files = blobs && keyring ? files_new(blobs, keyring) : NULL;
 	if (!files) {
@@ -376,7 +376,10 @@ int cmd_serve(int argc, char **argv)
 		fail("cannot normalise stored file names to NFC");
 		goto out;
 	}
-	r = files_sweep_orphans(files, db, started_us, &swept);
+	/* a store shared with other nodes (S3) may hold another node's blob committed a moment
+	 * ago whose row is not yet in: only blobs older than the grace are judged */
+	r = files_sweep_orphans(files, db, blob_shared(blobs) ? started_us - (int64_t)KURA_S3_SHARED_GRACE_S * 1000000
+								 : started_us, &swept);
 	db = db_close(db);
 	if (r < 0)
 		log_warn("files.sweep", "the sweep of unreferenced blobs stopped: %s", strerror(-r));

@@ -101,6 +101,19 @@ static const struct key keys[] = {
 	  "free space (MiB) on the data directory's filesystem kept for the database and audit log"),
 	U("storage", "reserve_percent", reserve_percent, 0, 50,
 	  "... or this percentage of the filesystem, whichever is larger; below it new content is 507"),
+	S("blob", "url", blob_url,
+	  "where file content (ciphertext) is kept: empty = DIR/blobs on this machine; s3://BUCKET[/PREFIX] = an S3-compatible store"),
+	S("blob", "endpoint", blob_endpoint,
+	  "S3: https://HOST[:PORT] of the service (http:// only for a loopback address)"),
+	S("blob", "region", blob_region, "S3: the region requests are signed for (SigV4)"),
+	S("blob", "access_key", blob_access_key, "S3: access key id"),
+	S("blob", "secret_key", blob_secret_key, "S3: secret access key (keep kura.conf 0600; never logged)"),
+	E("blob", "addressing", blob_addressing,
+	  "S3: path (ENDPOINT/BUCKET/KEY) | virtual (BUCKET.HOST/KEY)", "path", "virtual"),
+	S("blob", "ca_file", blob_ca_file, "S3: PEM CA bundle that signs the endpoint's certificate (empty: the system's)"),
+	U("blob", "part_mib", blob_part_mib, KURA_S3_PART_MIB_MIN, KURA_S3_PART_MIB_MAX,
+	  "S3: multipart part size in MiB, also the memory each upload in flight buffers"),
+	U("blob", "timeout_seconds", blob_timeout_s, 5, 3600, "S3: time for one request, its transfer included"),
 	U("lifecycle", "grace_days", grace_days, 0, 90,
 	  "days after a contract ends in which an operator may reinstate it (the erasure starts after them)"),
 	S("lifecycle", "alert_email", alert_email,
@@ -157,6 +170,10 @@ void config_defaults(struct config *cfg)
 	cfg->audit_prune_s = 3600;
 	cfg->reserve_mib = KURA_RESERVE_MIB_DEFAULT;
 	cfg->grace_days = 7;
+	str_copy(cfg->blob_region, sizeof(cfg->blob_region), "us-east-1");
+	str_copy(cfg->blob_addressing, sizeof(cfg->blob_addressing), "path");
+	cfg->blob_part_mib = KURA_S3_PART_MIB;
+	cfg->blob_timeout_s = KURA_S3_TIMEOUT_S;
 	cfg->reserve_percent = KURA_RESERVE_PERCENT_DEFAULT;
 	cfg->disk_alert_percent = KURA_ALERT_STORAGE_PERCENT;
 	cfg->quota_alert_percent = KURA_ALERT_STORAGE_PERCENT;
@@ -382,6 +399,113 @@ static bool is_loopback_listen(const char *v)
 	return safe_atou32(colon + 1, &port) == 0 && port >= 1 && port <= 65535;
 }
 
+/* A bucket name as S3 allows it for both addressing styles: 3-63 of [a-z0-9.-], starting and
+ * ending with a letter or digit. */
+static bool bucket_valid(const char *b, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || n > 63 || b[0] == '.' || b[0] == '-' || b[n - 1] == '.' || b[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A key prefix: segments of [A-Za-z0-9._-] separated by single '/', none "." or "..", so that
+ * no key needs escaping and none can be read as another. */
+static bool prefix_valid(const char *p)
+{
+	const char *seg = p;
+
+	if (!*p)
+		return true;
+	for (;; p++) {
+		if (*p == '/' || *p == '\0') {
+			size_t n = (size_t)(p - seg);
+
+			if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (!*p)
+				return true;
+			seg = p + 1;
+		} else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			     *p == '.' || *p == '_' || *p == '-')) {
+			return false;
+		}
+	}
+}
+
+/* http://HOST[:PORT] with a loopback host, or https://HOST[:PORT]; no path, user or query. */
+static bool endpoint_valid(const char *e)
+{
+	const char *host;
+	size_t i;
+
+	if (!strncmp(e, "https://", 8))
+		host = e + 8;
+	else if (!strncmp(e, "http://", 7))
+		host = e + 7;
+	else
+		return false;
+	if (!*host)
+		return false;
+	for (i = 0; host[i]; i++)
+		if (!((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
+		      (host[i] >= '0' && host[i] <= '9') || strchr(".-:[]", host[i])))
+			return false;
+	if (host == e + 7)
+		return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]", 5) || !strncmp(host, "localhost:", 10) ||
+		       !strcmp(host, "localhost");
+	return true;
+}
+
+/* [blob]: the S3 settings make sense together, or are all unset with local files. */
+static int blob_check(const struct config *cfg, const char *path, char *err, size_t err_size)
+{
+	const char *u = cfg->blob_url, *slash;
+	size_t n;
+
+	if (!u[0]) {
+		if (cfg->blob_endpoint[0] || cfg->blob_access_key[0] || cfg->blob_secret_key[0] || cfg->blob_ca_file[0]) {
+			str_printf(err, err_size, "%s: [blob] endpoint, access_key, secret_key and ca_file are for "
+				   "url = s3://...; with local files (url unset) leave them unset", path);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strncmp(u, "s3://", 5)) {
+		str_printf(err, err_size, "%s: [blob] url = %s: must be s3://BUCKET or s3://BUCKET/PREFIX "
+			   "(or unset for local files)", path, u);
+		return -EINVAL;
+	}
+	u += 5;
+	slash = strchr(u, '/');
+	n = slash ? (size_t)(slash - u) : strlen(u);
+	if (!bucket_valid(u, n) || (slash && (!slash[1] || slash[strlen(slash) - 1] == '/' || !prefix_valid(slash + 1)))) {
+		str_printf(err, err_size, "%s: [blob] url: the bucket must be 3-63 of a-z 0-9 . - and the prefix "
+			   "segments of A-Z a-z 0-9 . _ - separated by single /", path);
+		return -EINVAL;
+	}
+	if (!endpoint_valid(cfg->blob_endpoint)) {
+		str_printf(err, err_size, "%s: [blob] endpoint = %s: must be https://HOST[:PORT] (http:// only for "
+			   "a loopback address), without a path", path, cfg->blob_endpoint);
+		return -EINVAL;
+	}
+	if (!cfg->blob_region[0] || !cfg->blob_access_key[0] || !cfg->blob_secret_key[0]) {
+		str_printf(err, err_size, "%s: [blob] url = s3://... needs region, access_key and secret_key", path);
+		return -EINVAL;
+	}
+	if (!strcmp(cfg->blob_addressing, "virtual") && strchr(cfg->blob_url + 5, '.') &&
+	    strchr(cfg->blob_url + 5, '.') < (slash ? slash : cfg->blob_url + strlen(cfg->blob_url))) {
+		str_printf(err, err_size, "%s: [blob] addressing = virtual: a bucket name with dots does not match "
+			   "the endpoint's TLS certificate; use addressing = path", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t err_size)
 {
 	struct load_ctx ctx = { .cfg = cfg, .path = path, .err = err, .err_size = err_size };
@@ -420,6 +544,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t err_size
 		str_printf(err, err_size, "%s: [store] db_url must be sqlite:FILE or a PostgreSQL URI postgresql://…", path);
 		return -EINVAL;
 	}
+	if (blob_check(cfg, path, err, err_size) < 0)
+		return -EINVAL;
 	if (cfg->max_connections_per_address > cfg->max_connections / 2) {
 		str_printf(err, err_size,
 			   "%s: [server] max_connections_per_address (%u) must be at most half of max_connections (%u), "

@@ -63,6 +63,16 @@ struct config {
 	/* [storage] (issue 14) */
 	uint32_t reserve_mib;            /* free space kept for the database and the audit log... */
 	uint32_t reserve_percent;        /* ...or this share of the filesystem, whichever is larger */
+
+	char blob_url[CONFIG_STR];       /* "" = DIR/blobs (local files); s3://bucket[/prefix] */
+	char blob_endpoint[CONFIG_STR];  /* https://host[:port] of the S3 service */
+	char blob_region[64];            /* SigV4 region, e.g. eu-central-1 ("us-east-1" for MinIO) */
+	char blob_access_key[CONFIG_STR];
+	char blob_secret_key[CONFIG_STR];  /* never logged */
+	char blob_addressing[16];        /* "path" (default): endpoint/bucket/key; "virtual": bucket.endpoint/key */
+	char blob_ca_file[CONFIG_STR];   /* PEM CA bundle for the endpoint ("" = the system's) */
+	uint32_t blob_part_mib;          /* multipart part size (and memory per upload in flight) */
+	uint32_t blob_timeout_s;         /* one S3 request, transfer included */
 	/* [lifecycle] (B3): the end of contracts */
 	uint32_t grace_days;             /* reinstatement window after a contract ends */
 	char alert_email[CONFIG_STR];    /* operators' address for erasure deadline alerts */

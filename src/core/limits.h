@@ -10,6 +10,19 @@
 #define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
 #define KURA_MAX_URL_BYTES           2048          /* request target */
 #define KURA_BLOB_TMP_STALE_S        3600          /* a temp blob unwritten this long is a crash's leftover */
+/* --- S3 blob backend (blob_s3.c, issue 10) --- */
+#define KURA_S3_PART_MIB             8             /* [blob] part_mib default: multipart part size */
+#define KURA_S3_PART_MIB_MIN         8             /* 10000 parts hold KURA_FILE_MAX_BYTES (S3 allows 5) */
+#define KURA_S3_PART_MIB_MAX         512
+#define KURA_S3_PARTS_MAX            10000         /* S3's most parts in one multipart upload */
+#define KURA_S3_TIMEOUT_S            120           /* [blob] timeout_seconds default: one request */
+#define KURA_S3_CONNECT_TIMEOUT_S    10            /* TCP + TLS handshake of one request */
+#define KURA_S3_ATTEMPTS             5             /* tries of one request (5xx, SlowDown, connection errors) */
+#define KURA_S3_BACKOFF_MS           100           /* first retry delay, doubled each time... */
+#define KURA_S3_BACKOFF_MAX_MS       5000          /* ...up to this; full jitter (0..delay) */
+#define KURA_S3_RESPONSE_MAX         (1024 * 1024) /* an XML answer (list page, errors) */
+#define KURA_S3_HANDLES_MAX          32            /* idle connections kept for reuse */
+#define KURA_S3_SHARED_GRACE_S       3600          /* shared store: a blob younger than this is never an orphan */
 #define KURA_CONNECTION_MEMORY       (128 * 1024)  /* MHD pool per connection: headers + read buffer */
 #define KURA_THREADS_PER_CPU         4             /* default workers per CPU ([server] threads = 0) */
 #define KURA_CONNECTION_TIMEOUT_S    60            /* MHD's idle timeout (no byte either way) */

@@ -33,6 +33,7 @@
 #include <libpq-fe.h>
 
 #include "harness.h"
+#include "s3rver.h"
 
 #ifndef KURA_BIN
 #error "KURA_BIN must name the kura binary"
@@ -404,6 +405,7 @@ static void cleanup_at_exit(void)
 			continue;
 		kill_and_reap(s->pid);
 		kill_and_reap(s->smtp_pid);
+		kill_and_reap(s->s3_pid);
 		if (!keep_dirs())
 			it_rmtree(s->root);
 		free(s);
@@ -743,6 +745,71 @@ static int start_smtp(struct it_server *s)
 	return r < 0 ? -1 : 0;
 }
 
+bool it_blob_s3(void)
+{
+	const char *v = getenv("KURA_IT_BLOB");
+
+	return v && !strcmp(v, "s3");
+}
+
+/* KURA_IT_BLOB=s3: the server's own s3rver, objects under root/s3. */
+static int start_s3(struct it_server *s)
+{
+	struct s3rver srv;
+
+	if (!it_blob_s3())
+		return 0;
+	snprintf(s->s3_dir, sizeof(s->s3_dir), "%s/s3", s->root);
+	if (s3rver_start(&srv, s->s3_dir, 0) < 0)
+		return -1;
+	s->s3_pid = srv.pid;
+	s->s3_port = srv.port;
+	return 0;
+}
+
+struct blob_walk {
+	int (*fn)(void *ctx, const char *path, const char *data, size_t n);
+	void *ctx;
+	int n, stop;
+};
+
+static struct blob_walk *walk_now;
+
+static int walk_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char *data;
+	size_t n = 0;
+
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode) || walk_now->stop)
+		return 0;
+	if (strstr(path, "._S3rver_metadata.json"))
+		return 0;   /* s3rver's own record of an object (its headers), not content */
+	data = it_read_file(path, &n);
+	if (!data)
+		return 0;
+	walk_now->n++;
+	walk_now->stop = walk_now->fn(walk_now->ctx, path, data, n);
+	free(data);
+	return 0;
+}
+
+int it_blob_files(struct it_server *s, int (*fn)(void *ctx, const char *path, const char *data, size_t n),
+		  void *ctx)
+{
+	struct blob_walk w = { fn, ctx, 0, 0 };
+	char dir[IT_STR + 16];
+
+	if (s->s3_pid > 0)
+		snprintf(dir, sizeof(dir), "%s", s->s3_dir);
+	else
+		snprintf(dir, sizeof(dir), "%s/blobs", s->data);
+	walk_now = &w;
+	nftw(dir, walk_entry, 16, FTW_PHYS);
+	walk_now = NULL;
+	return w.n;
+}
+
 static int run_init(struct it_server *s, bool demo)
 {
 	const char *argv[8] = { KURA_BIN, "init", "--data", s->data };
@@ -851,6 +918,14 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		return -1;
 	if (append_file(conf, text) < 0)
 		return -1;
+	if (s->s3_pid > 0) {
+		n = snprintf(text, sizeof(text),
+			     "[blob]\nurl = s3://" S3RVER_BUCKET "/it\nendpoint = http://127.0.0.1:%d\n"
+			     "access_key = " S3RVER_KEY "\nsecret_key = " IT_S3_SECRET "\ntimeout_seconds = 30\n",
+			     s->s3_port);
+		if (n < 0 || (size_t)n >= sizeof(text) || append_file(conf, text) < 0)
+			return -1;
+	}
 	if (extra && append_file(conf, "\n") < 0)
 		return -1;
 	if (extra && append_file(conf, extra) < 0)
@@ -911,7 +986,7 @@ struct it_server *it_server_start(const struct it_options *opts)
 		opts = &none;
 	if (!s)
 		return NULL;
-	s->pid = s->smtp_pid = -1;
+	s->pid = s->smtp_pid = s->s3_pid = -1;
 	s->tls = opts->tls;
 	if (it_mkdtemp(s->root, sizeof(s->root)) < 0) {
 		print_error("mkdtemp: %s\n", strerror(errno));
@@ -926,7 +1001,7 @@ struct it_server *it_server_start(const struct it_options *opts)
 
 	if (!opts->node_of && (opts->pg || it_backend_pg()) && it_pg_new_database(s->db_url, sizeof(s->db_url)) < 0)
 		goto fail;
-	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0)
+	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0 || start_s3(s) < 0)
 		goto fail;
 	if (opts->node_of && join_node(s, opts->node_of) < 0)
 		goto fail;
@@ -967,6 +1042,7 @@ fail:
 	free(base);
 	kill_and_reap(s->pid);
 	kill_and_reap(s->smtp_pid);
+	kill_and_reap(s->s3_pid);
 	live_remove(s);
 	if (!keep_dirs())
 		it_rmtree(s->root);
@@ -1005,6 +1081,8 @@ int it_server_stop(struct it_server *s)
 			kill_and_reap(s->smtp_pid);
 	}
 	s->smtp_pid = -1;
+	kill_and_reap(s->s3_pid);
+	s->s3_pid = -1;
 	live_remove(s);
 	if (!keep_dirs())
 		it_rmtree(s->root);

@@ -10,6 +10,11 @@
  * leak makes the server exit 99, so the test fails at teardown; use a build without
  * sanitizers, e.g. build-release/tests/integration/it_test_<name>).
  *
+ * KURA_IT_BLOB=s3 gives every server an S3 blob store instead of DIR/blobs: a real s3rver
+ * (tests/s3) of its own on loopback, objects under root/s3, [blob] written into kura.conf;
+ * it lives as long as the server's directory (restarts keep it). ctest runs a few suites so
+ * as integration-s3/<name>.
+ *
  * Assertion helpers are macros so that cmocka reports the test's own file and line.
  */
 #ifndef KURA_IT_HARNESS_H
@@ -50,7 +55,21 @@ struct it_server {
 	bool exited;               /* reaped by it_server_wait_exit; it_server_stop returns ... */
 	int exit_status;           /* ... this status then */
 	char db_url[IT_STR];       /* KURA_IT_BACKEND=pg: [store] db_url of its own database, else "" */
+	pid_t s3_pid;              /* KURA_IT_BLOB=s3: its s3rver (else -1)... */
+	int s3_port;
+	char s3_dir[IT_STR];       /* ...and its objects: DIR/kura/it/<tenant>/<id>._S3rver_object */
 };
+
+/* KURA_IT_BLOB=s3: the [blob] secret_key the harness writes (s3rver checks the access key,
+ * not V4 signatures, so any secret passes); a test looks for it where it must never be. */
+#define IT_S3_SECRET "kura-it-s3-secret-never-logged"
+
+/* True when the servers keep their blobs in S3 (KURA_IT_BLOB=s3). */
+bool it_blob_s3(void);
+/* Calls fn for every object file of the server's blob store (DIR/blobs or the s3rver
+ * directory), with its bytes; fn returning nonzero stops. The number of files seen. */
+int it_blob_files(struct it_server *s, int (*fn)(void *ctx, const char *path, const char *data, size_t n),
+		  void *ctx);
 
 struct it_response {
 	long status;               /* 0 when the transfer failed (see curl_code) */

@@ -162,6 +162,16 @@ static long get_status(struct it_server *s, const struct it_session *sess, const
 
 /* ---------------------------------------------------------------- the schedule */
 
+/* Where the server keeps tenant 1's blobs: DIR/blobs/1, or with KURA_IT_BLOB=s3 s3rver's
+ * directory for the keys it/1/... (s3rver removes a directory its last object leaves). */
+static void tenant_blobs(struct it_server *s, char *buf, size_t size)
+{
+	if (it_blob_s3())
+		snprintf(buf, size, "%s/kura/it/1", s->s3_dir);
+	else
+		snprintf(buf, size, "%s/blobs/1", s->data);
+}
+
 static void test_schedule(void **state)
 {
 	struct it_world *w = *state;
@@ -390,7 +400,7 @@ static void test_erasure(void **state)
 	/* a contact address alpha registered: the certificate goes there too */
 	it_confirmed_contact(s, &w->amgr, "desk@alpha.example.com");
 	audit_before = audit_export(s, &w->bmgr);
-	snprintf(blobdir, sizeof(blobdir), "%s/blobs/1", s->data);   /* alpha is the first tenant */
+	tenant_blobs(s, blobdir, sizeof(blobdir));   /* alpha is the first tenant */
 	assert_int_equal(stat(blobdir, &st), 0);
 
 	tokyo_day(0, day);
@@ -604,7 +614,7 @@ static void test_old_copy(void **state)
 	json_decref(j);
 	wait_state(s, "delta", "erased");
 	/* the old copy's blobs of the tenant are gone too (unreadable before, deleted now) */
-	snprintf(cmd, sizeof(cmd), "%s/blobs/%s", s->data, "1");
+	tenant_blobs(s, cmd, sizeof(cmd));
 	assert_int_not_equal(stat(cmd, &st), 0);
 	assert_int_equal(it_admin(s, NULL, "audit", "verify", "delta", NULL), 0);
 	/* the restored copy's own certificate names the keys the ledger destroyed */
@@ -646,6 +656,18 @@ static void test_restore_old_backup(void **state)
 	make_tenant(s, "echo", "emgr", "Echo-manager-pass-1", &mgr);
 	(void)upload(s, &mgr, "e.txt", "echo's secret");
 	snprintf(dest, sizeof(dest), "%s/backups", s->root);
+	if (it_blob_s3()) {
+		/* content in a bucket is not in a snapshot: kura backup refuses and says why */
+		const char *argv[] = { KURA_BIN, "backup", "--data", s->data, "--to", dest, NULL };
+		char *out = NULL, *err = NULL;
+
+		assert_int_not_equal(it_run(argv, 60, &out, &err), 0);
+		assert_non_null(strstr(err, "S3 bucket"));
+		assert_non_null(strstr(err, "versioning"));
+		free(out);
+		free(err);
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "'%s' backup --data '%s' --to '%s' --include-keys >/dev/null", KURA_BIN, s->data, dest);
 	run_ok(cmd);   /* while serving */
 	tokyo_day(0, day);
@@ -695,6 +717,11 @@ static void test_deadline_alert(void **state)
 	long at;
 
 	(void)state;
+	if (it_blob_s3()) {
+		/* the fault is a directory where a blob file would be; no S3 object refuses deletion */
+		print_message("skipped with KURA_IT_BLOB=s3: no undeletable object to inject\n");
+		skip();
+	}
 	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
 	s = it_server_start(&(struct it_options){ .extra_config = "[lifecycle]\nalert_email = ops@provider.example\n" });
 	assert_non_null(s);

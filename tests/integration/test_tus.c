@@ -523,7 +523,11 @@ static int count_parts(struct it_server *s)
 	struct dirent *de, *te;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/blobs", s->data);
+	/* on S3 a part is a folder of pieces, PREFIX/<tenant>/.part-<id>/<offset> (blob_s3.c) */
+	if (it_blob_s3())
+		snprintf(path, sizeof(path), "%s/kura/it", s->s3_dir);
+	else
+		snprintf(path, sizeof(path), "%s/blobs", s->data);
 	d = opendir(path);
 	if (!d)
 		return 0;
