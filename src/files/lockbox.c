@@ -12,6 +12,7 @@
 #include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 
 static struct {
@@ -368,6 +369,9 @@ int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, co
 		rc = rc == 1 ? (db_int(st, 0) >= KURA_ACCESS_PENDING_MAX ? -EBUSY : 0) : rc < 0 ? rc : -EIO;
 		db_done(st);
 	}
+	/* every request, emergency or not, mails every manager: a bounded number per hour */
+	if (rc == 0)
+		rc = rate_take(db, tenant_id, RATE_ACCESS_REQUEST, "");
 	if (rc == 0)
 		rc = lockbox_policy_get(db, tenant_id, &required);
 	if (rc == 0) {

@@ -52,7 +52,9 @@ bool lockbox_scope_valid(const char *scope);
  * code points of one line of clean text), case_ref (1..KURA_ACCESS_CASE_MAX of [A-Za-z0-9._:#/-]),
  * scope and hours (1..KURA_ACCESS_HOURS_MAX): -EINVAL. -EACCES when the tenant's catalog says
  * never (the refusal recorded in the tenant's log, committed); -EBUSY when KURA_ACCESS_PENDING_MAX
- * requests of the tenant wait already (not for an emergency). Mails the managers (request or
+ * requests of the tenant wait already (not for an emergency); -EAGAIN when the tenant had
+ * KURA_RATE_ACCESS_REQUESTS requests (emergency ones too) within KURA_RATE_ACCESS_REQUESTS_S
+ * (tenant/rate.h RATE_ACCESS_REQUEST). Mails the managers (request or
  * emergency) in the transaction of the request and its audit record. */
 int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, const char *reason,
 		    const char *case_ref, const char *scope, int64_t hours, bool emergency,

@@ -55,7 +55,7 @@ const char *const erasure_tables[] = {
 	"tenant_client_cas", "tenant_client_certs", "tenant_ip_ranges", "tenant_security", "share_policies",
 	"mail_outbox", "contacts", "announcement_reads", "login_misses", "access_approvals", "access_policy",
 	"report_exports", "report_attachments", "report_messages", "reports", "notice_reads", "notice_targets",
-	"notices", "accounts", "tenant_features",
+	"notices", "rate_events", "accounts", "tenant_features",
 	"tenant_keys", NULL,
 };
 const char *const erasure_kept_tables[] = {

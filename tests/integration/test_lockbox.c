@@ -497,6 +497,23 @@ static void test_pending_requests_bounded(void **state)
 	json_decref(admin_ok(s, "access", "revoke", idstr, NULL));
 }
 
+/* Security review: every request, emergency or not, mails the tenant's managers, so a tenant
+ * gets at most 20 an hour (counted in the database); the refusal names the wait. */
+static void test_requests_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	struct it_server *s = f->w.s;
+
+	for (int i = 0; i < 20; i++)
+		(void)request_access(s, "bravo", "audit:read", "1", "CASE-RATE", true);
+	EXPECT_REFUSED(s, "20 access requests within 60 minutes", "access", "request", "bravo", "--reason", "r",
+		       "--case", "CASE-RATE", "--scope", "audit:read", "--hours", "1", "--emergency");
+	EXPECT_REFUSED(s, "retry in", "access", "request", "bravo", "--reason", "r", "--case", "CASE-RATE",
+		       "--scope", "audit:read", "--hours", "1");
+	/* the refusal recorded nothing: 20 requests in bravo's log */
+	assert_int_equal(it_audit_count(s, &f->w.bmgr, "action=access.emergency"), 20);
+}
+
 /* Last: restarts the server 13 hours later (past the 1-hour grant and the 12-hour lapse). */
 static void test_expired_and_lapsed(void **state)
 {
@@ -599,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_emergency_mails_at_once),
 		cmocka_unit_test(test_other_tenant_cannot),
 		cmocka_unit_test(test_pending_requests_bounded),
+		cmocka_unit_test(test_requests_rate_limited),
 		cmocka_unit_test(test_expired_and_lapsed),
 	};
 
