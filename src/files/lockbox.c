@@ -303,6 +303,27 @@ static int mail_managers(struct db *db, const struct tenant *t, const struct loc
 	return notify_managers(db, t->id, NULL, &m, NULL);
 }
 
+static int mail_lowering(struct db *db, int64_t tenant_id, const char *requested_by, int64_t confirm_by)
+{
+	char url[CONFIG_STR + 32];
+	struct tenant t;
+	int r = tenant_get(db, tenant_id, &t);
+
+	if (r < 0)
+		return r;
+	str_printf(url, sizeof(url), "%s/access", settings.public_url);
+	{
+		const struct mail_var vars[] = {
+			MAIL_TEXT("requested_by", requested_by), MAIL_TEXT("tenant_name", t.name),
+			MAIL_TEXT("url", url), MAIL_TIME("confirm_by", confirm_by),
+		};
+		const struct mail m = { .name = "access-policy-lowering", .zone = t.zone, .vars = vars,
+					.n_vars = ARRAY_SIZE(vars) };
+
+		return notify_managers(db, tenant_id, NULL, &m, NULL);
+	}
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static int access_never(struct db *db, int64_t tenant_id, bool *ret)
@@ -558,6 +579,11 @@ int lockbox_policy_set(struct db *db, const struct actor *who, int64_t tenant_id
 			r = db_exec(db, "UPDATE access_policy SET lower_requested_by = $2, lower_requested_at = $3"
 					" WHERE tenant_id = $1", "iti", tenant_id, who->name, now);
 			action = "access.policy-lower-requested";
+			/* every active manager hears of it, in the request's transaction: the
+			 * second manager who could confirm, and the others who could object; once
+			 * per request (the same manager asking again within the lapse renews it) */
+			if (r == 0 && !(by[0] && !strcmp(by, who->name) && now - req_at <= settings.lapse_s * 1000000))
+				r = mail_lowering(db, tenant_id, who->name, now + settings.lapse_s * 1000000);
 			if (r == 0)
 				r = -EINPROGRESS;
 		}

@@ -85,7 +85,8 @@ int lockbox_revoke(struct db *db, const struct actor *who, int64_t tenant_id, in
 /* The tenant's policy: 1 or 2 distinct managers must approve (1 without a row). Lowering 2
  * to 1 takes two managers: the first call records the request (-EINPROGRESS, committed and
  * recorded); it takes effect when another manager, whose account existed before that
- * request, asks the same within the lapse of access requests. */
+ * request, asks the same within the lapse of access requests. The request mails every active
+ * manager (access-policy-lowering) in its transaction. */
 int lockbox_policy_get(struct db *db, int64_t tenant_id, int64_t *ret) KURA_WUR;
 int lockbox_policy_set(struct db *db, const struct actor *who, int64_t tenant_id, int64_t required) KURA_WUR;
 

@@ -360,7 +360,14 @@ static void test_two_managers(void **state)
 		r = it_send(s, &f->w.amgr, "PATCH", "/api/v1/access-policy", json_pack("{s:i}", "approvals_required", 1));
 		IT_ASSERT_STATUS(r, 202);
 		it_response_free(r);
+		if (k == 0) {
+			/* every active manager is mailed (security review): who asked, until when */
+			expect_mail(s, "amgr2@alpha", "amgr, a manager of", "承認を2人から1人に下げる");
+			expect_mail(s, "amgr@alpha", "amgr, a manager of", "confirms it by");
+		}
 	}
+	/* the same manager asking again renews the request without mailing again */
+	assert_int_equal(it_mails_before_marker(s, "amgr2@alpha"), 0);
 	r = it_get(s, &f->w.amgr, "/api/v1/access-policy");
 	IT_ASSERT_STATUS(r, 200);
 	assert_int_equal(json_integer_value(json_object_get(r->json, "approvals_required")), 2);
