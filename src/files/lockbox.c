@@ -266,17 +266,32 @@ static json_t *request_details(const struct lockbox_request *r)
 			 "reason", r->reason, "scope", r->scope, "hours", (json_int_t)r->hours, "emergency", r->emergency);
 }
 
+/* In the tenant's chain (target the request, so its detail lists it) and in the provider's
+ * own chain (F5: the operators' work log, which outlives the tenant's erasure; target the
+ * tenant), like every read under a grant (lockbox_record_read): a request, its refusal,
+ * each decision and a revocation. The caller holds the provider's lock, then the tenant's. */
 static int record(struct db *db, const struct actor *who, int64_t tenant_id, const char *action,
 		  const struct lockbox_request *r, enum audit_result res, json_t *details)
 {
-	char target[48];
+	enum audit_category cat = who->type == ACTOR_OPERATOR ? AUDIT_OPERATOR : AUDIT_ADMINISTRATION;
+	char target[48], tenant[32];
+	json_t *pd;
 	int ret;
 
 	str_printf(target, sizeof(target), "access-request:%lld", (long long)r->id);
-	ret = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
-				    .category = who->type == ACTOR_OPERATOR ? AUDIT_OPERATOR : AUDIT_ADMINISTRATION,
+	ret = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who, .category = cat,
 				    .action = action, .target = r->id ? target : "access-request",
 				    .result = res, .details = details });
+	if (ret < 0)
+		return ret;
+	pd = details ? json_deep_copy(details) : json_object();
+	if (!pd)
+		return -ENOMEM;
+	json_object_set_new(pd, "tenant_id", json_integer(tenant_id));
+	str_printf(tenant, sizeof(tenant), "tenant-id:%lld", (long long)tenant_id);
+	ret = audit_record(db, &(struct audit_event){ .tenant_id = 0, .actor = who, .category = cat,
+				    .action = action, .target = tenant, .result = res, .details = pd });
+	json_decref(pd);
 	return ret;
 }
 
@@ -363,7 +378,9 @@ int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, co
 	rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_lock_tenant(db, tenant_id);
+	rc = db_lock_tenant(db, 0);   /* the provider's chain first, then the tenant's (db.h) */
+	if (rc == 0)
+		rc = db_lock_tenant(db, tenant_id);
 	if (rc == 0)
 		rc = access_never(db, tenant_id, &never);
 	if (rc == 0 && never) {
@@ -443,7 +460,9 @@ static int decide(struct db *db, const struct actor *who, int64_t tenant_id, int
 	rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_lock_tenant(db, tenant_id);
+	rc = db_lock_tenant(db, 0);   /* the provider's chain first, then the tenant's (db.h) */
+	if (rc == 0)
+		rc = db_lock_tenant(db, tenant_id);
 	if (rc == 0)
 		rc = lockbox_get(db, tenant_id, id, &r);
 	if (rc < 0)
