@@ -234,7 +234,7 @@
 
 /* ZIP download of a folder (GET /api/v1/folders/{id}/archive, issue 15) */
 #define KURA_ARCHIVE_ENTRIES_MAX     10000         /* files and folders in one archive */
-#define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= */
+#define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= and POST /api/v1/archive */
 #define KURA_BACKUP_ATTEMPTS         5             /* fresh database copies when blobs vanish under kura backup */
 #define KURA_BACKUP_SMALL_FILE_MAX   (1024 * 1024) /* kura.conf, keys, manifest.json of a backup */
 #define KURA_BACKUP_LINE_MAX         512           /* a line of a snapshot's blobs.jsonl */
