@@ -875,6 +875,32 @@ int account_login_standing(struct db *db, const char *tenant_code, const char *l
 	return 0;
 }
 
+int account_cert_refused(struct db *db, int64_t tenant_id, const char *login, struct login_standing *ret)
+{
+	struct lockout_policy pol = lockout_defaults();
+	int64_t v[3] = { 0, 0, 0 };
+	int r = db_begin(db);
+
+	if (r < 0)
+		return r;
+	/* the miss count is read, then "locks" at the threshold (miss_failed_tx) */
+	r = db_lock_tenant(db, tenant_id);
+	if (r == 0)
+		r = lockout_policy_get(db, tenant_id, &pol);
+	if (r == 0)
+		r = miss_failed_tx(db, tenant_id, "", login, &pol);
+	if (r == 0)
+		r = miss_get(db, tenant_id, "", login, v);
+	if (r >= 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
+	standing_of(&pol, clock_now_us(), v[0], v[1], v[2], ret);
+	return 0;
+}
+
 /* A login with a tenant code that names no active tenant: recorded, and counted as a name
  * without an account (tenant 0, the code as typed) with the default policy. */
 static int unknown_tenant_failed(struct db *db, const struct actor *who, const char *tenant_code,

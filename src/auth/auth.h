@@ -106,6 +106,13 @@ int account_login_standing(struct db *db, const char *tenant_code, const char *l
 			   struct login_standing *ret) KURA_WUR;
 int account_standing_id(struct db *db, int64_t tenant_id, int64_t account_id,
 			struct login_standing *ret) KURA_WUR;
+/* A password login of an existing account refused because the client certificate it must
+ * present is missing or wrong (issue 16): counted as a name without an account (login_misses,
+ * the tenant's policy) and answered with that standing, so the tries left move and "lock"
+ * exactly as for a login name that does not exist (security review), while the account's
+ * own count, which only attempts with its certificate reach, is left alone: a client without
+ * the certificate can neither tell that the account exists nor lock it. Own transaction. */
+int account_cert_refused(struct db *db, int64_t tenant_id, const char *login, struct login_standing *ret) KURA_WUR;
 /* Lockout attempts (account.c "lockout"): inside the caller's transaction, counts one
  * attempt of the account before its secret is checked. 0 reserved; -EACCES the account is
  * locked; -EBUSY the window's attempts are used up (failures and checks in flight). */

@@ -2,7 +2,9 @@
  * kura erasure verify FILE --key PUBKEY: checks an erasure certificate offline (B3) with
  * nothing but the file and the deployment's public key (64 hex digits, or a file holding
  * one such as DIR/signing.pub). Prints "certificate verifies" with the tenant and the
- * erasure's end, or every check that fails; exits 0 when it verifies, 1 when it does not,
+ * erasure's end, the sampled files unreadable / missing / refused otherwise, and a note for
+ * each thing the certificate says was not achieved in full (certificate_notes); or every
+ * check that fails; exits 0 when it verifies, 1 when it does not,
  * 2 on usage.
  */
 #include <getopt.h>
@@ -94,10 +96,20 @@ int cmd_erasure(int argc, char **argv)
 	if (r == 0) {
 		json_t *j = json_loadb(text, n, 0, NULL), *cert = json_object_get(j, "certificate");
 
+		json_t *ver = json_object_get(cert, "verification"), *notes = certificate_notes(text, n);
+
 		printf("certificate verifies: tenant %s, erasure completed %s, %zu key(s) destroyed\n",
 		       json_string_value(json_object_get(json_object_get(cert, "tenant"), "code")),
 		       json_string_value(json_object_get(cert, "erasure_completed_at")),
 		       json_array_size(json_object_get(cert, "keys_destroyed")));
+		printf("sampled files: %lld unreadable (their key destroyed), %lld missing, %lld refused otherwise,"
+		       " of %lld\n", (long long)json_integer_value(json_object_get(ver, "unreadable")),
+		       (long long)json_integer_value(json_object_get(ver, "missing")),
+		       (long long)json_integer_value(json_object_get(ver, "other")),
+		       (long long)json_integer_value(json_object_get(ver, "sampled")));
+		json_array_foreach(notes, i, p)
+			printf("  note: %s\n", json_string_value(p));
+		json_decref(notes);
 		json_decref(j);
 	} else {
 		printf("certificate does NOT verify:\n");

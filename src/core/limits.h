@@ -247,7 +247,7 @@
 
 /* ZIP download of a folder (GET /api/v1/folders/{id}/archive, issue 15) */
 #define KURA_ARCHIVE_ENTRIES_MAX     10000         /* files and folders in one archive */
-#define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= */
+#define KURA_ARCHIVE_SELECTION_MAX   1000          /* ids of GET /api/v1/archive?ids= and POST /api/v1/archive */
 #define KURA_BACKUP_ATTEMPTS         5             /* fresh database copies when blobs vanish under kura backup */
 #define KURA_BACKUP_SMALL_FILE_MAX   (1024 * 1024) /* kura.conf, keys, manifest.json of a backup */
 #define KURA_BACKUP_LINE_MAX         512           /* a line of a snapshot's blobs.jsonl */
@@ -286,6 +286,19 @@
 #define KURA_NOTICE_LIST_MAX         200           /* notices per list answer */
 #define KURA_NOTICE_READS_MAX        10000         /* rows of one notice's read list */
 #define KURA_MGMT_FILE_MAX           (64 * 1024)   /* bytes of a file kura admin sends (--body-file) */
+
+/* Rate limits of actions that mail someone (security review; tenant/rate.c, counted in the
+ * database so every node sees the same count; answered 429 with Retry-After, docs/api.md) */
+#define KURA_RATE_CONTACT_MAILS      20            /* contact confirmation mails per tenant ... */
+#define KURA_RATE_CONTACT_MAILS_S    (60 * 60)     /* ... per hour */
+#define KURA_RATE_CONTACT_ADDRESS    3             /* confirmation mails to one address per tenant ... */
+#define KURA_RATE_CONTACT_ADDRESS_S  (24 * 60 * 60) /* ... per day */
+#define KURA_RATE_REPORTS            10            /* event reports one account opens ... */
+#define KURA_RATE_REPORTS_S          (60 * 60)     /* ... per hour */
+#define KURA_RATE_REPORT_MESSAGES    30            /* report messages one account writes ... */
+#define KURA_RATE_REPORT_MESSAGES_S  (60 * 60)     /* ... per hour */
+#define KURA_RATE_ACCESS_REQUESTS    20            /* operator access requests (emergency ones too) per tenant ... */
+#define KURA_RATE_ACCESS_REQUESTS_S  (60 * 60)     /* ... per hour */
 
 /* Operations: /metrics, capacity alerts (issue 13; docs/operations.md) */
 #define KURA_METRICS_MAX_BYTES       (8 * 1024 * 1024)  /* one exposition */

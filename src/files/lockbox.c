@@ -12,6 +12,7 @@
 #include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 
 static struct {
@@ -265,17 +266,32 @@ static json_t *request_details(const struct lockbox_request *r)
 			 "reason", r->reason, "scope", r->scope, "hours", (json_int_t)r->hours, "emergency", r->emergency);
 }
 
+/* In the tenant's chain (target the request, so its detail lists it) and in the provider's
+ * own chain (F5: the operators' work log, which outlives the tenant's erasure; target the
+ * tenant), like every read under a grant (lockbox_record_read): a request, its refusal,
+ * each decision and a revocation. The caller holds the provider's lock, then the tenant's. */
 static int record(struct db *db, const struct actor *who, int64_t tenant_id, const char *action,
 		  const struct lockbox_request *r, enum audit_result res, json_t *details)
 {
-	char target[48];
+	enum audit_category cat = who->type == ACTOR_OPERATOR ? AUDIT_OPERATOR : AUDIT_ADMINISTRATION;
+	char target[48], tenant[32];
+	json_t *pd;
 	int ret;
 
 	str_printf(target, sizeof(target), "access-request:%lld", (long long)r->id);
-	ret = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who,
-				    .category = who->type == ACTOR_OPERATOR ? AUDIT_OPERATOR : AUDIT_ADMINISTRATION,
+	ret = audit_record(db, &(struct audit_event){ .tenant_id = tenant_id, .actor = who, .category = cat,
 				    .action = action, .target = r->id ? target : "access-request",
 				    .result = res, .details = details });
+	if (ret < 0)
+		return ret;
+	pd = details ? json_deep_copy(details) : json_object();
+	if (!pd)
+		return -ENOMEM;
+	json_object_set_new(pd, "tenant_id", json_integer(tenant_id));
+	str_printf(tenant, sizeof(tenant), "tenant-id:%lld", (long long)tenant_id);
+	ret = audit_record(db, &(struct audit_event){ .tenant_id = 0, .actor = who, .category = cat,
+				    .action = action, .target = tenant, .result = res, .details = pd });
+	json_decref(pd);
 	return ret;
 }
 
@@ -300,6 +316,27 @@ static int mail_managers(struct db *db, const struct tenant *t, const struct loc
 	str_printf(hours, sizeof(hours), "%lld", (long long)r->hours);
 	str_printf(url, sizeof(url), "%s/access", settings.public_url);
 	return notify_managers(db, t->id, NULL, &m, NULL);
+}
+
+static int mail_lowering(struct db *db, int64_t tenant_id, const char *requested_by, int64_t confirm_by)
+{
+	char url[CONFIG_STR + 32];
+	struct tenant t;
+	int r = tenant_get(db, tenant_id, &t);
+
+	if (r < 0)
+		return r;
+	str_printf(url, sizeof(url), "%s/access", settings.public_url);
+	{
+		const struct mail_var vars[] = {
+			MAIL_TEXT("requested_by", requested_by), MAIL_TEXT("tenant_name", t.name),
+			MAIL_TEXT("url", url), MAIL_TIME("confirm_by", confirm_by),
+		};
+		const struct mail m = { .name = "access-policy-lowering", .zone = t.zone, .vars = vars,
+					.n_vars = ARRAY_SIZE(vars) };
+
+		return notify_managers(db, tenant_id, NULL, &m, NULL);
+	}
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -341,7 +378,9 @@ int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, co
 	rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_lock_tenant(db, tenant_id);
+	rc = db_lock_tenant(db, 0);   /* the provider's chain first, then the tenant's (db.h) */
+	if (rc == 0)
+		rc = db_lock_tenant(db, tenant_id);
 	if (rc == 0)
 		rc = access_never(db, tenant_id, &never);
 	if (rc == 0 && never) {
@@ -368,6 +407,9 @@ int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, co
 		rc = rc == 1 ? (db_int(st, 0) >= KURA_ACCESS_PENDING_MAX ? -EBUSY : 0) : rc < 0 ? rc : -EIO;
 		db_done(st);
 	}
+	/* every request, emergency or not, mails every manager: a bounded number per hour */
+	if (rc == 0)
+		rc = rate_take(db, tenant_id, RATE_ACCESS_REQUEST, "");
 	if (rc == 0)
 		rc = lockbox_policy_get(db, tenant_id, &required);
 	if (rc == 0) {
@@ -418,7 +460,9 @@ static int decide(struct db *db, const struct actor *who, int64_t tenant_id, int
 	rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_lock_tenant(db, tenant_id);
+	rc = db_lock_tenant(db, 0);   /* the provider's chain first, then the tenant's (db.h) */
+	if (rc == 0)
+		rc = db_lock_tenant(db, tenant_id);
 	if (rc == 0)
 		rc = lockbox_get(db, tenant_id, id, &r);
 	if (rc < 0)
@@ -554,6 +598,11 @@ int lockbox_policy_set(struct db *db, const struct actor *who, int64_t tenant_id
 			r = db_exec(db, "UPDATE access_policy SET lower_requested_by = $2, lower_requested_at = $3"
 					" WHERE tenant_id = $1", "iti", tenant_id, who->name, now);
 			action = "access.policy-lower-requested";
+			/* every active manager hears of it, in the request's transaction: the
+			 * second manager who could confirm, and the others who could object; once
+			 * per request (the same manager asking again within the lapse renews it) */
+			if (r == 0 && !(by[0] && !strcmp(by, who->name) && now - req_at <= settings.lapse_s * 1000000))
+				r = mail_lowering(db, tenant_id, who->name, now + settings.lapse_s * 1000000);
 			if (r == 0)
 				r = -EINPROGRESS;
 		}

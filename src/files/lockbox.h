@@ -52,7 +52,9 @@ bool lockbox_scope_valid(const char *scope);
  * code points of one line of clean text), case_ref (1..KURA_ACCESS_CASE_MAX of [A-Za-z0-9._:#/-]),
  * scope and hours (1..KURA_ACCESS_HOURS_MAX): -EINVAL. -EACCES when the tenant's catalog says
  * never (the refusal recorded in the tenant's log, committed); -EBUSY when KURA_ACCESS_PENDING_MAX
- * requests of the tenant wait already (not for an emergency). Mails the managers (request or
+ * requests of the tenant wait already (not for an emergency); -EAGAIN when the tenant had
+ * KURA_RATE_ACCESS_REQUESTS requests (emergency ones too) within KURA_RATE_ACCESS_REQUESTS_S
+ * (tenant/rate.h RATE_ACCESS_REQUEST). Mails the managers (request or
  * emergency) in the transaction of the request and its audit record. */
 int lockbox_request(struct db *db, const struct actor *op, int64_t tenant_id, const char *reason,
 		    const char *case_ref, const char *scope, int64_t hours, bool emergency,
@@ -83,7 +85,8 @@ int lockbox_revoke(struct db *db, const struct actor *who, int64_t tenant_id, in
 /* The tenant's policy: 1 or 2 distinct managers must approve (1 without a row). Lowering 2
  * to 1 takes two managers: the first call records the request (-EINPROGRESS, committed and
  * recorded); it takes effect when another manager, whose account existed before that
- * request, asks the same within the lapse of access requests. */
+ * request, asks the same within the lapse of access requests. The request mails every active
+ * manager (access-policy-lowering) in its transaction. */
 int lockbox_policy_get(struct db *db, int64_t tenant_id, int64_t *ret) KURA_WUR;
 int lockbox_policy_set(struct db *db, const struct actor *who, int64_t tenant_id, int64_t required) KURA_WUR;
 

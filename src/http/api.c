@@ -176,6 +176,7 @@ static enum MHD_Result second_failed_answer(struct request *req, const struct te
 static bool login_cert_ok(struct request *req, const struct tenant *t, const struct account *a,
 			  const char *password, enum MHD_Result *ret)
 {
+	struct login_standing st;
 	int err = 0;
 
 	if (http_cert_ok(req, t->id, t->code, a, NULL, "session.create", NULL, &err))
@@ -187,7 +188,14 @@ static bool login_cert_ok(struct request *req, const struct tenant *t, const str
 	if (password)
 		pwhash_verify_dummy(password);
 	access_login_failed(req);
-	*ret = password ? login_failed_answer(req, t->code, a->login) : second_failed_answer(req, t, a);
+	if (!password) {   /* the second step: the challenge showed the account exists already */
+		*ret = second_failed_answer(req, t, a);
+		return false;
+	}
+	/* the password step answers what a login name without an account would (security
+	 * review: the account's own standing never moved for these, so it told them apart) */
+	err = account_cert_refused(req->db, t->id, a->login, &st);
+	*ret = err < 0 ? http_internal_error(req, err) : login_refused_with(req, &st);
 	return false;
 }
 

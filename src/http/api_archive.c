@@ -661,42 +661,19 @@ static enum MHD_Result api_folder_archive(struct request *req)
 	return archive_send(req, a, zipname);
 }
 
-/* GET /api/v1/archive?ids=1,2,3: a selection of live files and folders (each with its
- * subtree) as one ZIP; the items' names are the top level. */
-static enum MHD_Result api_selection_archive(struct request *req)
+/* A selection of live files and folders (each with its subtree) as one ZIP; the items'
+ * names are the top level. Each id is looked up in the session's tenant (another tenant's
+ * is 404 like one that does not exist); the whole selection is recorded once
+ * (selection.archive, with how its ids came: query or body) before the first byte. */
+static enum MHD_Result selection_send(struct request *req, const int64_t *id_list, size_t n_ids, const char *via)
 {
-	const char *ids = http_query(req, "ids"), *p;
 	struct archive *a = NULL;
-	int64_t n_files = 0, bytes = 0, id_list[KURA_ARCHIVE_SELECTION_MAX];
-	size_t n_ids = 0, i, k;
+	int64_t n_files = 0, bytes = 0;
+	size_t i;
 	json_t *d = NULL, *jids = NULL;
 	char *prefix;
 	int r = 0;
 
-	if (!req->srv->files)
-		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
-	for (p = ids; p && *p && r == 0;) {
-		char num[24];
-		size_t len = strcspn(p, ",");
-
-		if (n_ids == KURA_ARCHIVE_SELECTION_MAX || len == 0 || len >= sizeof(num))
-			r = -EINVAL;
-		else {
-			memcpy(num, p, len);
-			num[len] = '\0';
-			if (num[0] < '1' || num[0] > '9' || safe_atoi64(num, &id_list[n_ids]) < 0)
-				r = -EINVAL;
-			for (k = 0; r == 0 && k < n_ids; k++)
-				if (id_list[k] == id_list[n_ids])
-					r = -EINVAL;
-			n_ids++;
-		}
-		p += len;
-		if (*p == ',' && *++p == '\0')
-			r = -EINVAL;
-	}
-	if (r < 0 || n_ids == 0)
-		return http_problem(req, 400, "invalid-field", "ids: 1 to 1000 distinct node ids, comma-separated", "ids");
 	a = archive_new(req->srv->files, TENANT(req), KURA_ARCHIVE_ENTRIES_MAX);
 	jids = json_array();
 	if (!a || !jids) {
@@ -756,8 +733,8 @@ static enum MHD_Result api_selection_archive(struct request *req)
 			return http_problem(req, 409, "conflict", "two selected items have the same name", "ids");
 		return http_files_error(req, r, "ids");
 	}
-	d = json_pack("{s:o, s:I, s:I, s:I}", "ids", jids, "files", (json_int_t)n_files, "folders",
-		      (json_int_t)((int64_t)a->n - n_files), "bytes", (json_int_t)bytes);
+	d = json_pack("{s:o, s:I, s:I, s:I, s:s}", "ids", jids, "files", (json_int_t)n_files, "folders",
+		      (json_int_t)((int64_t)a->n - n_files), "bytes", (json_int_t)bytes, "ids_in", via);
 	r = http_audit(req, a->tenant_id, AUDIT_ACCESS, "selection.archive", "nodes", AUDIT_SUCCESS, d);
 	json_decref(d);
 	if (r < 0) {
@@ -767,8 +744,77 @@ static enum MHD_Result api_selection_archive(struct request *req)
 	return archive_send(req, a, "files.zip");
 }
 
+
+/* GET /api/v1/archive?ids=1,2,3: the ids in the query, so a browser starts it as a plain
+ * download link (as many as fit into KURA_MAX_URL_BYTES). */
+static enum MHD_Result api_selection_archive(struct request *req)
+{
+	const char *ids = http_query(req, "ids"), *p;
+	int64_t id_list[KURA_ARCHIVE_SELECTION_MAX];
+	size_t n_ids = 0, k;
+	int r = 0;
+
+	if (!req->srv->files)
+		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
+	for (p = ids; p && *p && r == 0;) {
+		char num[24];
+		size_t len = strcspn(p, ",");
+
+		if (n_ids == KURA_ARCHIVE_SELECTION_MAX || len == 0 || len >= sizeof(num))
+			r = -EINVAL;
+		else {
+			memcpy(num, p, len);
+			num[len] = '\0';
+			if (num[0] < '1' || num[0] > '9' || safe_atoi64(num, &id_list[n_ids]) < 0)
+				r = -EINVAL;
+			for (k = 0; r == 0 && k < n_ids; k++)
+				if (id_list[k] == id_list[n_ids])
+					r = -EINVAL;
+			n_ids++;
+		}
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			r = -EINVAL;
+	}
+	if (r < 0 || n_ids == 0)
+		return http_problem(req, 400, "invalid-field", "ids: 1 to 1000 distinct node ids, comma-separated", "ids");
+	return selection_send(req, id_list, n_ids, "query");
+}
+
+/* POST /api/v1/archive {"ids": [1, 2, 3]}: the same with the ids in the body, so a large
+ * selection is bounded by KURA_ARCHIVE_SELECTION_MAX alone, not by the request target. A
+ * POST with the session's CSRF token like any other (dispatch()), though it changes nothing
+ * but the audit log. */
+static enum MHD_Result api_selection_archive_post(struct request *req)
+{
+	json_t *ids = NULL, *v;
+	const struct field spec[] = {
+		{ .name = "ids", .kind = FIELD_ARRAY, .required = true, .max_items = KURA_ARCHIVE_SELECTION_MAX,
+		  .item = FIELD_INT, .min = 1, .max = INT64_MAX, .item_index = true, .ret_array = &ids },
+	};
+	int64_t id_list[KURA_ARCHIVE_SELECTION_MAX];
+	enum MHD_Result res;
+	size_t n_ids = 0, i, k;
+
+	if (!req->srv->files)
+		return http_problem(req, 503, "unavailable", "file storage is not configured", NULL);
+	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
+		return res;
+	json_array_foreach(ids, i, v) {
+		id_list[n_ids] = json_integer_value(v);
+		for (k = 0; k < n_ids; k++)
+			if (id_list[k] == id_list[n_ids])
+				return http_problem(req, 400, "invalid-field", "ids: each id at most once", "ids");
+		n_ids++;
+	}
+	if (n_ids == 0)
+		return http_problem(req, 400, "invalid-field", "ids: 1 to 1000 distinct node ids", "ids");
+	return selection_send(req, id_list, n_ids, "body");
+}
+
 const struct route api_archive_routes[] = {
 	{ "GET", "/api/v1/folders/*/archive", api_folder_archive, 0, PERM_FILES_READ },
 	{ "GET", "/api/v1/archive", api_selection_archive, 0, PERM_FILES_READ },
+	{ "POST", "/api/v1/archive", api_selection_archive_post, R_BODY, PERM_FILES_READ },
 };
 const size_t api_archive_n_routes = ARRAY_SIZE(api_archive_routes);

@@ -13,11 +13,18 @@
  *   metadata/shares.jsonl     share and upload-request links without token or password hash
  *   metadata/accounts.jsonl   accounts without any secret (no password hash, TOTP secret,
  *                             recovery code, app password or WebAuthn key material)
+ *   metadata/reports.jsonl    event reports and records requests with their attachments' and
+ *                             signed exports' metadata (scope tenant)
+ *   metadata/report_messages.jsonl  every message of their threads, both sides (scope tenant)
+ *   metadata/contacts.jsonl   the tenant's contacts, without their confirmation token (scope tenant)
+ *   metadata/notices.jsonl    notices to the tenant's accounts with targets and read receipts
+ *                             (scope tenant)
  *   audit/audit-log.jsonl     the tenant's audit log, the verifiable JSONL export of
  *                             docs/audit.md (scope tenant): `kura audit verify` checks it
  *
  * Scopes: "tenant" is everything of the tenant and needs every permission whose data it
- * holds (files.read, account.read, shares.admin, audit.read, tenant.read: managers); "mine"
+ * holds (files.read, account.read, shares.admin, audit.read, tenant.read, contacts.admin:
+ * managers); "mine"
  * is what the caller made (files and folders whose created_by is the caller, the caller's
  * links and own account), for any role with files.read. Without scope: "tenant" when the
  * role may, else "mine".
@@ -143,7 +150,7 @@ static json_t *string_list(struct db *db, const char *sql, int64_t tenant_id, in
 
 /* ---- metadata lines: one table read page by page ---- */
 
-enum table { T_NODES, T_SHARES, T_ACCOUNTS };
+enum table { T_NODES, T_SHARES, T_ACCOUNTS, T_REPORTS, T_REPORT_MESSAGES, T_CONTACTS, T_NOTICES };
 
 struct pager {
 	enum table table;
@@ -167,7 +174,62 @@ static const char *const page_sql[] = {
 	[T_ACCOUNTS] = "SELECT id, login, email, display_name, role, status, must_change_password,"
 		       " locked_until_us, last_login_us, created_us, updated_us FROM accounts WHERE"
 		       " tenant_id = $1 AND id > $2 AND ($3 = 0 OR id = $3) ORDER BY id LIMIT $4",
+	/* the tenant's side of the provider talk (scope tenant only; $3 is 0 there) */
+	[T_REPORTS] = "SELECT id, kind, category, title, status, created_by_name, created_us, updated_us,"
+		      " from_us, to_us, closed_us FROM reports WHERE tenant_id = $1 AND id > $2 AND $3 = 0"
+		      " ORDER BY id LIMIT $4",
+	[T_REPORT_MESSAGES] = "SELECT id, report_id, side, author, body, created_us FROM report_messages"
+			      " WHERE tenant_id = $1 AND id > $2 AND $3 = 0 ORDER BY id LIMIT $4",
+	/* no token hash or expiry: a confirmation link is a secret */
+	[T_CONTACTS] = "SELECT id, name, email, role, confirmed_us, created_us FROM contacts WHERE tenant_id = $1"
+		       " AND id > $2 AND $3 = 0 ORDER BY id LIMIT $4",
+	[T_NOTICES] = "SELECT id, title, body, target_all, created_by_name, created_us FROM notices WHERE"
+		      " tenant_id = $1 AND id > $2 AND $3 = 0 ORDER BY id LIMIT $4",
 };
+
+/* Rows per page: a notice line carries its read receipts (up to KURA_NOTICE_READS_MAX), a
+ * report line its attachments' and exports' metadata (bounded), so the lines of a page stay
+ * within KURA_EXPORT_PAGE_BYTES_MAX. */
+static const int64_t page_rows[] = {
+	[T_NODES] = KURA_EXPORT_PAGE, [T_SHARES] = KURA_EXPORT_PAGE, [T_ACCOUNTS] = KURA_EXPORT_PAGE,
+	[T_REPORTS] = KURA_EXPORT_PAGE, [T_REPORT_MESSAGES] = KURA_EXPORT_PAGE, [T_CONTACTS] = KURA_EXPORT_PAGE,
+	[T_NOTICES] = 1,
+};
+
+/* A report's attachments (metadata; the content stays in the report) and signed exports. */
+static json_t *report_files(struct db *db, int64_t tenant_id, int64_t report_id, bool exports)
+{
+	struct db_stmt *st = exports
+		? db_query(db, "SELECT id, created_by_name, created_us FROM report_exports"
+			       " WHERE tenant_id = $1 AND report_id = $2 ORDER BY id", "ii", tenant_id, report_id)
+		: db_query(db, "SELECT id, side, author, name, content_type, size, created_us FROM report_attachments"
+			       " WHERE tenant_id = $1 AND report_id = $2 ORDER BY id", "ii", tenant_id, report_id);
+	json_t *arr = json_array();
+
+	while (arr && db_step(st) > 0)
+		json_array_append_new(arr, exports
+			? json_pack("{s:I, s:o, s:o}", "id", (json_int_t)db_int(st, 0), "created_by", text(st, 1),
+				    "created_at", col_time(st, 2))
+			: json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "id", (json_int_t)db_int(st, 0), "side",
+				    text(st, 1), "author", text(st, 2), "name", text(st, 3), "content_type", text(st, 4),
+				    "size", (json_int_t)db_int(st, 5), "created_at", col_time(st, 6)));
+	db_done(st);
+	return arr;
+}
+
+/* A notice's read receipts: who read it first when. */
+static json_t *notice_reads(struct db *db, int64_t tenant_id, int64_t notice_id)
+{
+	struct db_stmt *st = db_query(db, "SELECT login, read_us FROM notice_reads WHERE tenant_id = $1 AND"
+					  " notice_id = $2 ORDER BY read_us, login LIMIT $3", "iii", tenant_id, notice_id,
+				      (int64_t)KURA_NOTICE_READS_MAX);
+	json_t *arr = json_array();
+
+	while (arr && db_step(st) > 0)
+		json_array_append_new(arr, json_pack("{s:o, s:o}", "login", text(st, 0), "read_at", col_time(st, 1)));
+	db_done(st);
+	return arr;
+}
 
 static json_t *row_json(struct db *db, enum table t, int64_t tenant_id, struct db_stmt *st)
 {
@@ -202,6 +264,29 @@ static json_t *row_json(struct db *db, enum table t, int64_t tenant_id, struct d
 				 text(st, 4), "status", text(st, 5), "must_change_password", db_int(st, 6) != 0,
 				 "locked_until", db_int(st, 7) > 0 ? col_time(st, 7) : json_null(), "last_login_at",
 				 col_time(st, 8), "created_at", col_time(st, 9), "updated_at", col_time(st, 10));
+	case T_REPORTS:
+		return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+				 (json_int_t)id, "kind", text(st, 1), "category", text(st, 2), "title", text(st, 3),
+				 "status", text(st, 4), "created_by", text(st, 5), "created_at", col_time(st, 6),
+				 "updated_at", col_time(st, 7), "from", col_time(st, 8), "to", col_time(st, 9),
+				 "closed_at", col_time(st, 10), "attachments", report_files(db, tenant_id, id, false),
+				 "exports", report_files(db, tenant_id, id, true));
+	case T_REPORT_MESSAGES:
+		return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)id, "report_id",
+				 (json_int_t)db_int(st, 1), "side", text(st, 2), "author", text(st, 3), "body",
+				 text(st, 4), "created_at", col_time(st, 5));
+	case T_CONTACTS:
+		return json_pack("{s:I, s:o, s:o, s:o, s:b, s:o, s:o}", "id", (json_int_t)id, "name", text(st, 1),
+				 "email", text(st, 2), "role", text(st, 3), "confirmed", !db_is_null(st, 4),
+				 "confirmed_at", col_time(st, 4), "created_at", col_time(st, 5));
+	case T_NOTICES:
+		return json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "id", (json_int_t)id, "title",
+				 text(st, 1), "body", text(st, 2), "to_all", db_int(st, 3) == 1, "created_by",
+				 text(st, 4), "created_at", col_time(st, 5), "targets",
+				 string_list(db, "SELECT a.login FROM notice_targets n JOIN accounts a ON a.tenant_id ="
+						 " n.tenant_id AND a.id = n.account_id WHERE n.tenant_id = $1 AND"
+						 " n.notice_id = $2 ORDER BY a.login", tenant_id, id),
+				 "reads", notice_reads(db, tenant_id, id));
 	}
 	return NULL;
 }
@@ -219,7 +304,7 @@ static int pager_fill(struct pager *p)
 	if (!db)
 		return -EIO;
 	st = db_query(db, page_sql[p->table], "iiii", p->tenant_id, p->last_id, p->account_id,
-		      (int64_t)KURA_EXPORT_PAGE);
+		      page_rows[p->table]);
 	while ((r = db_step(st)) > 0) {
 		/* the row's own statement stays open while string_list runs its small queries:
 		 * they are other statements of the same connection */
@@ -242,7 +327,7 @@ static int pager_fill(struct pager *p)
 		return r;
 	if (dbuf_error(&p->page))
 		return dbuf_error(&p->page);
-	if (n < KURA_EXPORT_PAGE)
+	if (n < page_rows[p->table])
 		p->done = true;
 	return 0;
 }
@@ -345,7 +430,7 @@ static int collect_mine(struct db *db, struct archive *a, int64_t tenant_id, int
 static bool may_export_tenant(struct request *req)
 {
 	static const enum permission need[] = { PERM_FILES_READ, PERM_ACCOUNT_READ, PERM_SHARES_ADMIN,
-						PERM_AUDIT_READ, PERM_TENANT_READ };
+						PERM_AUDIT_READ, PERM_TENANT_READ, PERM_CONTACTS_ADMIN };
 
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
 		if (!http_permitted(req, need[i], false))
@@ -435,6 +520,15 @@ static enum MHD_Result api_export(struct request *req)
 		r = add_table(a, "metadata/shares.jsonl", T_SHARES, t.id, tenant_scope ? 0 : me->id);
 	if (r == 0)
 		r = add_table(a, "metadata/accounts.jsonl", T_ACCOUNTS, t.id, tenant_scope ? 0 : me->id);
+	/* the provider talk, the tenant's whole side of it (managers: scope tenant only) */
+	if (r == 0 && tenant_scope)
+		r = add_table(a, "metadata/reports.jsonl", T_REPORTS, t.id, 0);
+	if (r == 0 && tenant_scope)
+		r = add_table(a, "metadata/report_messages.jsonl", T_REPORT_MESSAGES, t.id, 0);
+	if (r == 0 && tenant_scope)
+		r = add_table(a, "metadata/contacts.jsonl", T_CONTACTS, t.id, 0);
+	if (r == 0 && tenant_scope)
+		r = add_table(a, "metadata/notices.jsonl", T_NOTICES, t.id, 0);
 	if (r == 0 && tenant_scope) {
 		x = audit_export_open(req->db, t.id, &f, AUDIT_FORMAT_JSONL, t.zone, &err);
 		r = x ? archive_add_stream(a, "audit/audit-log.jsonl", clock_now_us(), audit_read, x, audit_free)

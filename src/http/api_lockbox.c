@@ -21,6 +21,7 @@
 #include "core/limits.h"
 #include "files/lockbox.h"
 #include "http/http_int.h"
+#include "notify/notify.h"
 #include "store/db.h"
 
 static bool take_id(struct request *req, int64_t *ret, enum MHD_Result *res)
@@ -142,6 +143,8 @@ static enum MHD_Result api_access_policy_patch(struct request *req)
 	if (!http_take_fields(req, spec, ARRAY_SIZE(spec), &res))
 		return res;
 	r = lockbox_policy_set(req->db, &req->actor, req->session.account.tenant_id, n);
+	if (r == -EINPROGRESS)
+		mailer_wake(req->srv->mailer);
 	if (r == -EINPROGRESS)
 		return http_json(req, 202, json_pack("{s:I, s:b, s:s}", "approvals_required", (json_int_t)2,
 						     "lowering_requested", true, "detail",

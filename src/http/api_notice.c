@@ -55,6 +55,16 @@ static enum MHD_Result api_contacts_create(struct request *req)
 		return http_problem(req, 409, "conflict", "this address has this role already", "email");
 	if (r == -E2BIG)
 		return http_problem(req, 409, "limit-reached", "the tenant has the most contacts it may have", NULL);
+	if (r == -EAGAIN) {
+		int64_t retry = 0, limit = 0, window = 0;
+
+		r = contact_retry_after(req->db, req->session.account.tenant_id, email, &retry, &limit, &window);
+		if (r < 0)
+			return http_internal_error(req, r);
+		return http_rate_limited(req, retry, limit, window,
+					 "too many confirmation mails: this tenant or this address had as many as"
+					 " it may for now; retry after the time given");
+	}
 	if (r < 0)
 		return http_internal_error(req, r);
 	mailer_wake(req->srv->mailer);

@@ -31,6 +31,7 @@
 #include "notify/notify.h"
 #include "reports/reports.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 
 #define TENANT(req) ((req)->session.account.tenant_id)
 
@@ -51,6 +52,21 @@ static const char *provider_to(struct request *req)
 static const char *public_url(struct request *req)
 {
 	return req->srv->cfg ? req->srv->cfg->public_url : "";
+}
+
+static enum MHD_Result rate_limited(struct request *req, enum rate_kind kind, int64_t limit, int64_t window_s)
+{
+	char subject[RATE_SUBJECT_MAX];
+	int64_t retry = 0;
+	int r;
+
+	rate_subject_account(subject, req->session.account.id);
+	r = rate_retry_after(req->db, TENANT(req), kind, subject, &retry);
+	if (r < 0)
+		return http_internal_error(req, r);
+	return http_rate_limited(req, retry, limit, window_s,
+				 kind == RATE_REPORT ? "you opened as many reports as you may for now; retry later"
+						     : "you wrote as many report messages as you may for now; retry later");
 }
 
 static enum MHD_Result report_error(struct request *req, int r, const char *field)
@@ -132,6 +148,8 @@ static enum MHD_Result api_report_create(struct request *req)
 	if (!get_tenant(req, &t, &res))
 		return res;
 	r = reports_create(req->db, &req->actor, &t, &n, provider_to(req), &id);
+	if (r == -EAGAIN)
+		return rate_limited(req, RATE_REPORT, KURA_RATE_REPORTS, KURA_RATE_REPORTS_S);
 	if (r < 0)
 		return report_error(req, r, NULL);
 	mailer_wake(req->srv->mailer);
@@ -190,6 +208,8 @@ static enum MHD_Result api_report_message(struct request *req)
 	if (!get_tenant(req, &t, &res))
 		return res;
 	r = reports_message(req->db, &req->actor, &t, id, REPORT_SIDE_TENANT, body, provider_to(req), public_url(req));
+	if (r == -EAGAIN)
+		return rate_limited(req, RATE_REPORT_MESSAGE, KURA_RATE_REPORT_MESSAGES, KURA_RATE_REPORT_MESSAGES_S);
 	if (r < 0)
 		return report_error(req, r, "body");
 	mailer_wake(req->srv->mailer);

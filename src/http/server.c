@@ -327,6 +327,20 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 	return http_problem(req, 500, "internal-error", "nothing was changed; see the server log", NULL);
 }
 
+enum MHD_Result http_rate_limited(struct request *req, int64_t retry_s, int64_t limit, int64_t window_s,
+				  const char *detail)
+{
+	char v[24];
+
+	if (retry_s < 1)
+		retry_s = 1;
+	str_printf(v, sizeof(v), "%lld", (long long)retry_s);
+	http_add_header(req, "Retry-After", v);
+	return http_problem_more(req, 429, "rate-limited", detail, NULL,
+				 json_pack("{s:I, s:I, s:I}", "limit", (json_int_t)limit, "window_seconds",
+					   (json_int_t)window_s, "retry_after", (json_int_t)retry_s));
+}
+
 const char *http_query(struct request *req, const char *key)
 {
 	return MHD_lookup_connection_value(req->con, MHD_GET_ARGUMENT_KIND, key);

@@ -142,9 +142,14 @@ int certificate_verify(const char *text, size_t n, const unsigned char pk[32], j
 			problem(p, "the erasure was completed after its deadline");
 		if (json_array_size(json_object_get(body, "keys_destroyed")) == 0)
 			problem(p, "no destroyed key is named");
-		if (json_is_object(ver) && json_integer_value(json_object_get(ver, "unreadable")) !=
+		/* every sampled file is unreadable (its key destroyed), missing or refused otherwise
+		 * (certificates before these two counts have neither); a readable one stops the
+		 * erasure, so it never gets a certificate */
+		if (json_is_object(ver) && json_integer_value(json_object_get(ver, "unreadable")) +
+						   json_integer_value(json_object_get(ver, "missing")) +
+						   json_integer_value(json_object_get(ver, "other")) !=
 						   json_integer_value(json_object_get(ver, "sampled")))
-			problem(p, "the verification found a readable blob");
+			problem(p, "the verification's counts do not add up to the files sampled (a readable blob?)");
 	}
 	if (json_is_object(sig)) {
 		const char *alg = json_string_value(json_object_get(sig, "algorithm"));
@@ -247,4 +252,39 @@ char *certificate_html(const char *text)
 	(void)dbuf_puts(&b, "</table>\n<p>検証: kura erasure verify ファイル --key 公開鍵 / Verify: kura erasure verify FILE --key PUBLIC-KEY</p>\n</body></html>\n");
 	json_decref(file);
 	return dbuf_take(&b, NULL);
+}
+
+json_t *certificate_notes(const char *text, size_t n)
+{
+	json_t *notes = json_array(), *file = json_loadb(text, n, 0, NULL);
+	json_t *c = json_object_get(file, "certificate"), *ver = json_object_get(c, "verification"),
+	       *wal = json_object_get(c, "wal");
+	json_int_t sampled = json_integer_value(json_object_get(ver, "sampled")),
+		   missing = json_integer_value(json_object_get(ver, "missing")),
+		   other = json_integer_value(json_object_get(ver, "other"));
+	const char *after = json_string_value(json_object_get(wal, "after_keys_destroyed")),
+		   *before = json_string_value(json_object_get(wal, "before_certificate"));
+	char line[256];
+
+	if (!notes) {
+		json_decref(file);
+		return NULL;
+	}
+	if (missing > 0) {
+		snprintf(line, sizeof(line), "%lld of %lld sampled files were missing (their records were gone):"
+			 " no evidence either way", (long long)missing, (long long)sampled);
+		json_array_append_new(notes, json_string(line));
+	}
+	if (other > 0) {
+		snprintf(line, sizeof(line), "%lld of %lld sampled files were refused for another reason than their"
+			 " destroyed key (see \"results\"): no evidence of the erase", (long long)other, (long long)sampled);
+		json_array_append_new(notes, json_string(line));
+	}
+	if (json_is_object(wal) && (!after || strcmp(after, "truncated"))) {
+		snprintf(line, sizeof(line), "the WAL right after the keys were destroyed: %s; before the certificate: %s",
+			 after ? after : "not recorded", before ? before : "not recorded");
+		json_array_append_new(notes, json_string(line));
+	}
+	json_decref(file);
+	return notes;
 }

@@ -55,7 +55,7 @@ const char *const erasure_tables[] = {
 	"tenant_client_cas", "tenant_client_certs", "tenant_ip_ranges", "tenant_security", "share_policies",
 	"mail_outbox", "contacts", "announcement_reads", "login_misses", "access_approvals", "access_policy",
 	"report_exports", "report_attachments", "report_messages", "reports", "notice_reads", "notice_targets",
-	"notices", "accounts", "tenant_features",
+	"notices", "rate_events", "accounts", "tenant_features",
 	"tenant_keys", NULL,
 };
 const char *const erasure_kept_tables[] = {
@@ -496,6 +496,38 @@ int erasure_ledger_apply(struct db *db, const char *data_dir, int64_t *ret_n)
 
 /* ---------------------------------------------------------------- keys */
 
+/* The outcome of a WAL checkpoint with truncation, as the certificate states it. */
+static const char *wal_outcome(int r)
+{
+	return r == 0 ? "truncated" : r == -EBUSY ? "not truncated (a reader held it)" : "not truncated (failed)";
+}
+
+/* Keeps the outcome in the erasure's info (the row), for the certificate: best effort,
+ * since the keys are gone already; without it the certificate says "not recorded". */
+static void note_wal(struct db *db, const struct tenant *t, json_t *info, const char *when, int r)
+{
+	json_t *wal = json_object_get(info, "wal");
+	char *text;
+	int w;
+
+	if (!json_is_object(wal)) {
+		wal = json_object();
+		json_object_set_new(info, "wal", wal);
+	}
+	json_object_set_new(wal, when, json_string(wal_outcome(r)));
+	text = json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text) {
+		log_warn("lifecycle.wal", "tenant %s: the WAL's outcome could not be recorded", t->code);
+		return;
+	}
+	w = db_begin(db);
+	if (w == 0)
+		w = db_exec(db, "UPDATE tenant_terminations SET info = $2 WHERE tenant_id = $1", "it", t->id, text);
+	free(text);
+	if (commit_or_rollback(db, w) < 0)
+		log_warn("lifecycle.wal", "tenant %s: the WAL's outcome could not be recorded", t->code);
+}
+
 static int destroy_keys(const struct lifecycle_env *env, struct db *db, const struct tenant *t, json_t *info,
 			const char *end_day, int64_t ends_us, int64_t deadline_us)
 {
@@ -523,46 +555,73 @@ static int destroy_keys(const struct lifecycle_env *env, struct db *db, const st
 		keyring_rt_forget(env->keyring, t->id);
 	/* the freed pages are overwritten (secure_delete); the WAL still holds the old pages
 	 * until a checkpoint copies the database back and truncates it */
-	if (db_checkpoint_truncate(db) < 0)
-		log_warn("lifecycle.wal", "tenant %s: the WAL could not be truncated now (a reader holds it); the"
-			 " next checkpoint overwrites it", t->code);
+	r = db_checkpoint_truncate(db);
+	if (r < 0)
+		log_warn("lifecycle.wal", "tenant %s: the WAL is %s; the certificate says so, and the next"
+			 " checkpoint overwrites it", t->code, wal_outcome(r));
+	/* what happened goes into the certificate as it is (issue) */
+	note_wal(db, t, info, "after_keys_destroyed", r);
 	return 0;
 }
 
 /* ---------------------------------------------------------------- verify */
 
+/* Why a sampled file did not open after the keys were destroyed: "unreadable" when the
+ * tenant key of its version is gone (what the crypto-erase must achieve), "missing" when its
+ * row is gone (it proves nothing either way), "other" for anything else (its key is still
+ * there, or the check itself failed): only the first counts as evidence. */
+static const char *sample_outcome(struct db *db, int64_t tenant_id, int64_t file_id)
+{
+	struct db_stmt *st = db_query(db, "SELECT (SELECT count(*) FROM tenant_keys k WHERE k.tenant_id = n.tenant_id"
+					  " AND k.version = n.key_version) FROM file_nodes n WHERE n.tenant_id = $1"
+					  " AND n.id = $2", "ii", tenant_id, file_id);
+	int r = st ? db_step(st) : -EIO;
+	const char *out = r < 0 ? "other" : r == 0 ? "missing" : db_int(st, 0) == 0 ? "unreadable" : "other";
+
+	db_done(st);
+	return out;
+}
+
 static int verify(const struct lifecycle_env *env, struct db *db, const struct tenant *t, json_t *info)
 {
 	json_t *sample = json_object_get(info, "sample"), *v, *results = json_array(), *ver;
-	size_t i, unreadable = 0;
+	size_t i, unreadable = 0, missing = 0, other = 0;
 	char *text;
 	int r;
 
 	json_array_foreach(sample, i, v) {
 		struct files_reader *rd = NULL;
 		struct file_node node;
-		char buf[64];
-		size_t got = 0;
+		const char *outcome;
 
 		r = env && env->files ? files_open(env->files, db, t->id, json_integer_value(v), &node, &rd) : -ENOKEY;
 		if (r == 0) {
-			r = files_read(rd, 0, buf, sizeof(buf), &got);
+			/* it opened: a key that unwraps it is still there (no read needed to know) */
 			rd = files_reader_close(rd);
-			if (r == 0) {
-				log_error("lifecycle.verify", "tenant %s: file %lld still reads after its keys were destroyed",
-					  t->code, (long long)json_integer_value(v));
-				json_decref(results);
-				return -EIO;
-			}
+			log_error("lifecycle.verify", "tenant %s: file %lld still opens after its keys were destroyed",
+				  t->code, (long long)json_integer_value(v));
+			json_decref(results);
+			return -EIO;
 		}
-		unreadable++;
-		json_array_append_new(results, json_pack("{s:I, s:s}", "file", (json_int_t)json_integer_value(v),
-							 "result", strerror(-r)));
+		outcome = sample_outcome(db, t->id, json_integer_value(v));
+		if (!strcmp(outcome, "unreadable"))
+			unreadable++;
+		else if (!strcmp(outcome, "missing"))
+			missing++;
+		else
+			other++;
+		if (strcmp(outcome, "unreadable"))
+			log_warn("lifecycle.verify", "tenant %s: sampled file %lld is %s (%s), not evidence of the erase",
+				 t->code, (long long)json_integer_value(v), outcome, strerror(-r));
+		json_array_append_new(results, json_pack("{s:I, s:s, s:s}", "file", (json_int_t)json_integer_value(v),
+							 "outcome", outcome, "result", strerror(-r)));
 	}
-	ver = json_pack("{s:s, s:I, s:I, s:o}", "method",
-			"each sampled file opened and read through the files service after the keys were destroyed",
+	ver = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "method",
+			"each sampled file opened through the files service after the keys were destroyed;"
+			" unreadable: refused for want of its destroyed key; missing: its record was gone;"
+			" other: refused for another reason",
 			"sampled", (json_int_t)json_array_size(sample), "unreadable", (json_int_t)unreadable,
-			"results", results);
+			"missing", (json_int_t)missing, "other", (json_int_t)other, "results", results);
 	json_object_set_new(info, "verification", ver);
 	text = json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
@@ -644,9 +703,10 @@ static int issue(const struct lifecycle_env *env, struct db *db, const struct te
 	struct db_stmt *st;
 	char end_day[11] = "", by[128] = "", runner[128] = "", *cert = NULL, pub[AUDIT_PUBLIC_KEY_HEX] = "";
 	char ended[CLOCK_RFC3339_LEN] = "", deadline[CLOCK_RFC3339_LEN] = "", started[CLOCK_RFC3339_LEN] = "",
-	     finished[CLOCK_RFC3339_LEN] = "", certhash[65];
+	     finished[CLOCK_RFC3339_LEN] = "", certhash[65], crypto_erase[512];
 	int64_t now = clock_now_us(), started_us = now;
-	json_t *body, *m;
+	const char *after_keys, *before_cert;
+	json_t *body, *m, *wal;
 	size_t i;
 	int r;
 
@@ -666,8 +726,23 @@ static int issue(const struct lifecycle_env *env, struct db *db, const struct te
 		return r < 0 ? r : -ENOENT;
 	(void)clock_format_zone(started_us, t->zone, started, sizeof(started));
 	(void)clock_format_zone(now, t->zone, finished, sizeof(finished));
+	/* the WAL once more: what the keys' step could not truncate (a reader held it) is
+	 * truncated now if it can be; the certificate says exactly what happened when */
+	after_keys = json_string_value(json_object_get(json_object_get(info, "wal"), "after_keys_destroyed"));
+	before_cert = wal_outcome(db_checkpoint_truncate(db));
+	wal = json_pack("{s:s, s:s}", "after_keys_destroyed", after_keys ? after_keys : "not recorded",
+			"before_certificate", before_cert);
+	if (after_keys && !strcmp(after_keys, "truncated"))
+		str_copy(crypto_erase, sizeof(crypto_erase),
+			 "every tenant data key (current and rotated-out versions) deleted from the database with"
+			 " secure_delete and the WAL truncated right after; each file key was wrapped only by these keys");
+	else
+		str_printf(crypto_erase, sizeof(crypto_erase),
+			   "every tenant data key (current and rotated-out versions) deleted from the database with"
+			   " secure_delete; the WAL right after: %s; before this certificate: %s; each file key was"
+			   " wrapped only by these keys", after_keys ? after_keys : "not recorded", before_cert);
 	body = json_pack("{s:s, s:{s:s, s:s, s:I}, s:O, s:O, s:s, s:s, s:s, s:s, s:s,"
-			 " s:{s:s, s:s, s:s, s:s}, s:O, s:O, s:O, s:O, s:{s:s}, s:s, s:s}",
+			 " s:{s:s, s:s, s:s, s:s}, s:O, s:O, s:O, s:o, s:O, s:{s:s}, s:s, s:s}",
 			 "format", "kura-erasure-certificate/1",
 			 "tenant", "code", t->code, "name", t->name, "id", (json_int_t)t->id,
 			 "services", json_object_get(info, "services"), "options", json_object_get(info, "options"),
@@ -675,14 +750,12 @@ static int issue(const struct lifecycle_env *env, struct db *db, const struct te
 			 "erasure_started_at", started, "erasure_completed_at", finished,
 			 "method", "technique", "cryptographic erase, then deletion",
 			 "sanitization", "purge (NIST SP 800-88 Rev. 2: cryptographic erase)",
-			 "crypto_erase", "every tenant data key (current and rotated-out versions) deleted from the"
-					 " database with secure_delete and the WAL truncated; each file key was wrapped"
-					 " only by these keys",
+			 "crypto_erase", crypto_erase,
 			 "deletion", "blobs (content, unfinished uploads), files, folders, trash, accounts, sessions,"
 				     " app passwords, MFA secrets, share links, labels, WebDAV properties and locks,"
 				     " client certificates, queued mail",
 			 "keys_destroyed", json_object_get(info, "keys"), "counts", json_object_get(info, "counts"),
-			 "audit_chain_head", json_object_get(info, "audit_head"),
+			 "audit_chain_head", json_object_get(info, "audit_head"), "wal", wal,
 			 "verification", json_object_get(info, "verification") ? json_object_get(info, "verification")
 										: json_null(),
 			 "performed_by", "system", runner, "authorized_by", by,

@@ -119,6 +119,10 @@ int certificate_sign(json_t *body, char **ret) KURA_WUR;
 /* Checks text against pk (32 bytes): canonical form, members, signature. 0 when it holds;
  * -EBADMSG with every failure named in *ret_problems (a JSON array of strings, always set). */
 int certificate_verify(const char *text, size_t n, const unsigned char pk[32], json_t **ret_problems) KURA_WUR;
+/* What a certificate (verified or not) states was not achieved in full, one sentence each (a
+ * JSON array; NULL without memory): sampled files that were missing or refused for another
+ * reason than their destroyed key, a WAL not truncated. */
+json_t *certificate_notes(const char *text, size_t n);
 /* The certificate as one HTML page, Japanese then English (malloc'd). */
 char *certificate_html(const char *text);
 #endif

@@ -30,6 +30,7 @@
 #include "notify/notify.h"
 #include "reports/reports.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 
 /* ---------------------------------------------------------------- responses */
@@ -920,6 +921,15 @@ static json_t *access_request_cmd(const struct mgmt_ctx *c, json_t *args)
 	if (rc == -EBUSY)
 		return fail("conflict", "tenant %s has %d requests waiting for its managers already: revoke one "
 			    "(kura admin access revoke ID) or wait for an answer", code, KURA_ACCESS_PENDING_MAX);
+	if (rc == -EAGAIN) {
+		int64_t retry = 0;
+
+		if (rate_retry_after(c->db, t.id, RATE_ACCESS_REQUEST, "", &retry) < 0)
+			retry = KURA_RATE_ACCESS_REQUESTS_S;
+		return fail("too-many-requests", "tenant %s had %d access requests within %d minutes already, each "
+			    "mailing its managers: retry in %lld seconds", code, KURA_RATE_ACCESS_REQUESTS,
+			    KURA_RATE_ACCESS_REQUESTS_S / 60, (long long)retry);
+	}
 	if (rc == -EINVAL)
 		return fail("invalid", "--reason is 1-%d characters of one line without control characters; --case is "
 			    "1-%d of A-Z a-z 0-9 . _ : # / -", KURA_ACCESS_REASON_MAX, KURA_ACCESS_CASE_MAX);

@@ -22,6 +22,7 @@
 #include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 
 bool contact_role_valid(const char *role)
@@ -83,7 +84,7 @@ static int contact_audit(struct db *db, const struct actor *who, int64_t tenant_
 int contact_create(struct db *db, const struct actor *who, int64_t tenant_id, const char *name,
 		   const char *email, const char *role, json_t **ret)
 {
-	char token[TOKEN_STR_LEN + 1], url[CONFIG_STR + 80];
+	char token[TOKEN_STR_LEN + 1], url[CONFIG_STR + 80], subject[RATE_SUBJECT_MAX];
 	unsigned char hash[TOKEN_HASH_BYTES];
 	int64_t now = clock_now_us(), expires = now + (int64_t)KURA_CONTACT_TOKEN_TTL_S * 1000000, n = 0, id = 0;
 	struct tenant t;
@@ -116,6 +117,13 @@ int contact_create(struct db *db, const struct actor *who, int64_t tenant_id, co
 		db_done(st);
 		r = r < 0 ? r : n >= KURA_CONTACTS_MAX ? -E2BIG : 0;
 	}
+	/* the confirmation mail is counted per tenant and per address: deleting and adding a
+	 * contact again must not mail an address without end (security review) */
+	rate_subject_address(subject, email);
+	if (r == 0)
+		r = rate_take(db, tenant_id, RATE_CONTACT_MAIL, "");
+	if (r == 0)
+		r = rate_take(db, tenant_id, RATE_CONTACT_ADDRESS, subject);
 	if (r == 0)
 		r = db_insert(db, &id, "INSERT INTO contacts (tenant_id, name, email, role, token_hash,"
 				       " token_expires_us, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -146,6 +154,22 @@ int contact_create(struct db *db, const struct actor *who, int64_t tenant_id, co
 wipe:
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(url, sizeof(url));
+	return r;
+}
+
+int contact_retry_after(struct db *db, int64_t tenant_id, const char *email, int64_t *ret_s, int64_t *ret_limit,
+			int64_t *ret_window_s)
+{
+	char subject[RATE_SUBJECT_MAX];
+	int64_t a = 0, b = 0;
+	int r = rate_retry_after(db, tenant_id, RATE_CONTACT_MAIL, "", &a);
+
+	rate_subject_address(subject, email);
+	if (r == 0)
+		r = rate_retry_after(db, tenant_id, RATE_CONTACT_ADDRESS, subject, &b);
+	*ret_s = a > b ? a : b;
+	*ret_limit = a > b ? KURA_RATE_CONTACT_MAILS : KURA_RATE_CONTACT_ADDRESS;
+	*ret_window_s = a > b ? KURA_RATE_CONTACT_MAILS_S : KURA_RATE_CONTACT_ADDRESS_S;
 	return r;
 }
 

@@ -45,7 +45,12 @@ bool contact_role_valid(const char *role);
 int contact_list(struct db *db, int64_t tenant_id, json_t **ret) KURA_WUR;
 /* Registers a contact and mails its confirmation link, in one transaction with its audit
  * record (contact.create). -EEXIST: the address has that role already; -E2BIG: the tenant
- * has KURA_CONTACTS_MAX; -EINVAL: a bad name, address or role. */
+ * has KURA_CONTACTS_MAX; -EAGAIN: the tenant sent KURA_RATE_CONTACT_MAILS confirmation mails
+ * within KURA_RATE_CONTACT_MAILS_S, or KURA_RATE_CONTACT_ADDRESS to this address within
+ * KURA_RATE_CONTACT_ADDRESS_S (contact_retry_after); -EINVAL: a bad name, address or role. */
+/* After -EAGAIN: the seconds until contact_create may mail email again, and which limit. */
+int contact_retry_after(struct db *db, int64_t tenant_id, const char *email, int64_t *ret_s, int64_t *ret_limit,
+			int64_t *ret_window_s) KURA_WUR;
 int contact_create(struct db *db, const struct actor *who, int64_t tenant_id, const char *name,
 		   const char *email, const char *role, json_t **ret) KURA_WUR;
 int contact_delete(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id) KURA_WUR;

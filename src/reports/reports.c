@@ -23,6 +23,7 @@
 #include "notify/mail.h"
 #include "reports/reports.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 
 static struct {
@@ -233,6 +234,13 @@ int reports_create(struct db *db, const struct actor *who, const struct tenant *
 	}
 	if (r == 0 && open >= KURA_REPORT_OPEN_MAX)
 		r = -EDQUOT;
+	/* each report mails the provider: a bounded number per account and hour */
+	if (r == 0 && who->type == ACTOR_ACCOUNT) {
+		char subject[RATE_SUBJECT_MAX];
+
+		rate_subject_account(subject, who->account_id);
+		r = rate_take(db, t->id, RATE_REPORT, subject);
+	}
 	if (r == 0)
 		r = db_insert(db, &id,
 			      "INSERT INTO reports (tenant_id, kind, category, title, created_by_name, created_us,"
@@ -290,6 +298,13 @@ int reports_message(struct db *db, const struct actor *who, const struct tenant 
 	}
 	if (r == 0 && count >= KURA_REPORT_MESSAGES_MAX)
 		r = -E2BIG;
+	/* a tenant's message mails the provider: a bounded number per account and hour */
+	if (r == 0 && side == REPORT_SIDE_TENANT && who->type == ACTOR_ACCOUNT) {
+		char subject[RATE_SUBJECT_MAX];
+
+		rate_subject_account(subject, who->account_id);
+		r = rate_take(db, t->id, RATE_REPORT_MESSAGE, subject);
+	}
 	if (r == 0)
 		r = db_exec(db, "INSERT INTO report_messages (tenant_id, report_id, side, author, body, created_us)"
 				" VALUES ($1, $2, $3, $4, $5, $6)", "iittti", t->id, id, side_name(side), who->name,

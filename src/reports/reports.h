@@ -52,10 +52,13 @@ struct report_new {
 };
 
 /* Files a report for tenant t as who (an account); mails the operators at provider_to
- * (NULL or "": nobody, the operator sees it in kura admin report list). */
+ * (NULL or "": nobody, the operator sees it in kura admin report list). -EAGAIN: who opened
+ * KURA_RATE_REPORTS within KURA_RATE_REPORTS_S (tenant/rate.h RATE_REPORT). */
 int reports_create(struct db *db, const struct actor *who, const struct tenant *t, const struct report_new *n,
 		   const char *provider_to, int64_t *ret_id) KURA_WUR;
-/* A message in the thread; side tenant mails provider_to, side provider the managers. */
+/* A message in the thread; side tenant mails provider_to, side provider the managers.
+ * -EAGAIN: the tenant's account wrote KURA_RATE_REPORT_MESSAGES within
+ * KURA_RATE_REPORT_MESSAGES_S (RATE_REPORT_MESSAGE). */
 int reports_message(struct db *db, const struct actor *who, const struct tenant *t, int64_t id,
 		    enum report_side side, const char *body, const char *provider_to,
 		    const char *public_url) KURA_WUR;

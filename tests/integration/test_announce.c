@@ -237,6 +237,76 @@ static void test_contacts(void **state)
 	assert_int_equal(it_audit_count(s, &w->amgr, "action=contact.delete"), 1);
 }
 
+/* A 429 rate-limited answer: Retry-After in 1..window seconds, the limit named. */
+static void assert_rate_limited(struct it_response *r, long limit, long window_s)
+{
+	const char *h;
+	long retry;
+
+	IT_ASSERT_PROBLEM(r, 429, "rate-limited");
+	h = strcasestr(r->headers, "\nRetry-After:");
+	assert_non_null(h);
+	retry = strtol(h + strlen("\nRetry-After:"), NULL, 10);
+	assert_true(retry >= 1 && retry <= window_s);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "limit")), limit);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "window_seconds")), window_s);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "retry_after")), retry);
+}
+
+/* Security review: deleting and adding a contact again mails a confirmation link each time;
+ * the mails are limited per address (whatever its case) and per tenant, counted in the
+ * database, and a refusal changes nothing. */
+static void test_contact_mails_rate_limited(void **state)
+{
+	struct it_world *w = *state;
+	struct it_server *s = w->s;
+	static const char *const spellings[] = { "victim@elsewhere.example", "Victim@elsewhere.example",
+						 "VICTIM@elsewhere.example" };
+	struct it_response *r;
+	char path[IT_STR], email[64];
+	long long id;
+
+	for (size_t i = 0; i < 3; i++) {
+		r = it_send(s, &w->amgr, "POST", "/api/v1/contacts",
+			    json_pack("{s:s, s:s, s:s}", "name", "v", "email", spellings[i], "role", "security"));
+		IT_ASSERT_STATUS(r, 201);
+		id = (long long)json_integer_value(json_object_get(r->json, "id"));
+		it_response_free(r);
+		snprintf(path, sizeof(path), "/api/v1/contacts/%lld", id);
+		r = it_send(s, &w->amgr, "DELETE", path, NULL);
+		IT_ASSERT_STATUS(r, 204);
+		it_response_free(r);
+	}
+	r = it_send(s, &w->amgr, "POST", "/api/v1/contacts",
+		    json_pack("{s:s, s:s, s:s}", "name", "v", "email", "victim@elsewhere.example", "role", "technical"));
+	assert_rate_limited(r, 3, 24 * 60 * 60);
+	it_response_free(r);
+	r = it_get(s, &w->amgr, "/api/v1/contacts");
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(json_array_size(json_object_get(r->json, "items")), 0);
+	it_response_free(r);
+	assert_int_equal(it_audit_count(s, &w->amgr, "action=contact.create"), 3);
+
+	/* the tenant's 20 an hour, to any addresses: 3 above and 17 more */
+	for (int i = 0; i < 17; i++) {
+		snprintf(email, sizeof(email), "c%d@alpha.example.com", i);
+		r = it_send(s, &w->amgr, "POST", "/api/v1/contacts",
+			    json_pack("{s:s, s:s, s:s}", "name", "c", "email", email, "role", "technical"));
+		IT_ASSERT_STATUS(r, 201);
+		it_response_free(r);
+	}
+	r = it_send(s, &w->amgr, "POST", "/api/v1/contacts",
+		    json_pack("{s:s, s:s, s:s}", "name", "c", "email", "fresh@alpha.example.com", "role", "technical"));
+	assert_rate_limited(r, 20, 60 * 60);
+	it_response_free(r);
+	assert_int_equal(it_audit_count(s, &w->amgr, "action=contact.create"), 20);
+	/* another tenant's count is its own */
+	r = it_send(s, &w->bmgr, "POST", "/api/v1/contacts",
+		    json_pack("{s:s, s:s, s:s}", "name", "v", "email", "victim@elsewhere.example", "role", "security"));
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+}
+
 /* ---------------------------------------------------------------- channels */
 
 static void test_channels_per_service(void **state)
@@ -678,6 +748,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_contacts, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_contact_mails_rate_limited, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_channels_per_service, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_read_edit_withdraw, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_paging, it_setup_world, it_teardown_world),

@@ -456,10 +456,72 @@ static void test_client_certificates(void **state)
 	it_rmtree(dir);
 }
 
+/* remaining and whether locked_until is in a refused login's answer (body after the headers) */
+static void refused_standing(const char *user, long long *ret_remaining, bool *ret_locked)
+{
+	char body[IT_STR], *out = NULL, *b;
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"tenant\":\"alpha\",\"login\":\"%s\",\"password\":\"correct horse battery 9\"}",
+		 user);
+	assert_int_equal(tool(NULL, "POST", "/api/v1/session", NULL, NULL, body, NULL, &out), 401);
+	b = strstr(out, "\r\n\r\n");
+	assert_non_null(b);
+	j = json_loads(b + 4, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(it_json_str(j, "type"), IT_PROBLEM_PREFIX "authentication-failed");
+	*ret_remaining = json_integer_value(json_object_get(j, "remaining"));
+	*ret_locked = json_object_get(j, "locked_until") != NULL;
+	json_decref(j);
+	free(out);
+}
+
+/* Security review: an account that must present a certificate, tried without one, answers
+ * the tries left exactly as a login name without an account (they move, then "lock"), while
+ * the account itself is not locked: with its certificate it still signs in. */
+static void test_cert_refusal_like_unknown(void **state)
+{
+	struct it_options o = { .tls = true };
+	struct it_session boss;
+	char bcookie[256] = "", bcsrf[256] = "";
+	long long rk = 0, ru = 0;
+	bool lk = false, lu = false;
+	struct it_response *r;
+
+	(void)state;
+	assert_int_equal(it_mkdtemp(dir, sizeof(dir)), 0);
+	srv = it_server_start(&o);
+	assert_non_null(srv);
+	it_create_tenant(srv, "alpha", NULL);
+	it_create_manager(srv, "alpha", "boss", "correct horse battery 9", &boss);
+	it_create_account(srv, &boss, "alpha", "bob", "user", "correct horse battery 9", NULL);
+	r = it_send(srv, &boss, "PATCH", "/api/v1/tenant/security", json_pack("{s:i}", "lockout_threshold", 3));
+	IT_ASSERT_STATUS(r, 200);
+	it_response_free(r);
+	issue(&boss, "bob", "bob");
+	issue(&boss, "boss", "boss");
+	assert_int_equal(login("boss", "alpha", "boss", bcookie, bcsrf), 201);
+	assert_int_equal(tool("boss", "PATCH", "/api/v1/tenant/security", bcookie, bcsrf,
+			      "{\"client_certificate\":\"all\"}", NULL, NULL), 200);
+	for (int n = 1; n <= 4; n++) {
+		refused_standing("bob", &rk, &lk);
+		refused_standing("nobody", &ru, &lu);
+		assert_int_equal(rk, ru);
+		assert_int_equal(lk, lu);
+		assert_int_equal(rk, n < 3 ? 3 - n : 0);
+		assert_int_equal(lk, n >= 3);
+	}
+	/* bob's own count was not touched: with his certificate he signs in */
+	assert_int_equal(login("bob", "alpha", "bob", NULL, NULL), 201);
+	it_server_stop(srv);
+	it_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_certificates),
+		cmocka_unit_test(test_cert_refusal_like_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

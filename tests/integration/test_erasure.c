@@ -433,12 +433,23 @@ static void test_erasure(void **state)
 		assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "verification"), "unreadable")),
 				 json_integer_value(json_object_get(json_object_get(c, "verification"), "sampled")));
 		assert_true(json_integer_value(json_object_get(json_object_get(c, "verification"), "sampled")) > 0);
+		/* each sample refused for want of its destroyed key; the WAL truncated, as stated */
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "verification"), "missing")), 0);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "verification"), "other")), 0);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+			json_object_get(c, "verification"), "results"), 0), "outcome")), "unreadable");
+		assert_string_equal(json_string_value(json_object_get(json_object_get(c, "wal"), "after_keys_destroyed")),
+				    "truncated");
+		assert_non_null(strstr(json_string_value(json_object_get(json_object_get(c, "method"), "crypto_erase")),
+				       "the WAL truncated right after"));
 		assert_true(json_integer_value(json_object_get(json_object_get(c, "audit_chain_head"), "seq")) > 0);
 		json_decref(file);
 	}
 	path = write_temp(s, "cert.json", cert);
 	assert_int_equal(verify_cert(s, path, &out), 0);
 	assert_non_null(strstr(out, "certificate verifies"));
+	assert_non_null(strstr(out, "unreadable (their key destroyed), 0 missing, 0 refused otherwise"));
+	assert_null(strstr(out, "note:"));
 	free(out);
 	free(path);
 	{

@@ -280,10 +280,105 @@ static void test_export(void **state)
 	free(big);
 }
 
+/* Security review: the tenant's export holds the tenant's side of the provider talk too: its
+ * event reports with every message, its contacts (without the confirmation token) and its
+ * notices with targets and read receipts. Managers only, scope tenant only; another
+ * tenant's export holds none of it. */
+static void test_export_provider_talk(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	struct it_mail *m;
+	char path[96], token[64] = "", *zip = NULL;
+	const char *p;
+	size_t zip_len = 0;
+	long long report, notice;
+	json_t *j, *line;
+
+	r = it_send(w->s, &w->amgr, "POST", "/api/v1/reports",
+		    json_pack("{s:s, s:s, s:s, s:s}", "kind", "report", "category", "failure", "title", "同期が止まる",
+			      "description", "昨夜から同期しません"));
+	IT_ASSERT_STATUS(r, 201);
+	report = json_integer_value(json_object_get(r->json, "id"));
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/reports/%lld/messages", report);
+	r = it_send(w->s, &w->amgr, "POST", path, json_pack("{s:s}", "body", "ログを添付します"));
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	r = it_send(w->s, &w->amgr, "POST", "/api/v1/contacts",
+		    json_pack("{s:s, s:s, s:s}", "name", "情報システム部", "email", "it@alpha.example.com", "role",
+			      "technical"));
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	m = it_wait_for_mail(w->s, "it@alpha.example.com", 30);
+	assert_non_null(m);
+	p = strstr(m->body, "/contact-confirm/");
+	assert_non_null(p);
+	sscanf(p + strlen("/contact-confirm/"), "%63[A-Za-z0-9_-]", token);
+	assert_true(strlen(token) >= 40);
+	it_mail_free(m);
+	r = it_send(w->s, &w->amgr, "POST", "/api/v1/notices",
+		    json_pack("{s:s, s:s, s:[s]}", "title", "棚卸し", "body", "金曜までに", "to", "auser"));
+	IT_ASSERT_STATUS(r, 201);
+	notice = json_integer_value(json_object_get(r->json, "id"));
+	it_response_free(r);
+	snprintf(path, sizeof(path), "/api/v1/notices/%lld/read", notice);
+	r = it_send(w->s, &w->auser, "POST", path, NULL);
+	assert_true(r->status == 200 || r->status == 204);
+	it_response_free(r);
+
+	j = export_of(w, &w->amgr, "?scope=tenant", &zip, &zip_len);
+	assert_int_equal(json_array_size(meta(j, "metadata/reports.jsonl")), 1);
+	line = json_array_get(meta(j, "metadata/reports.jsonl"), 0);
+	assert_int_equal(json_integer_value(json_object_get(line, "id")), report);
+	assert_string_equal(it_json_str(line, "title"), "同期が止まる");
+	assert_string_equal(it_json_str(line, "status"), "open");
+	assert_true(json_is_array(json_object_get(line, "attachments")));
+	assert_int_equal(json_array_size(meta(j, "metadata/report_messages.jsonl")), 2);
+	line = json_array_get(meta(j, "metadata/report_messages.jsonl"), 1);
+	assert_string_equal(it_json_str(line, "body"), "ログを添付します");
+	assert_string_equal(it_json_str(line, "side"), "tenant");
+	assert_int_equal(json_array_size(meta(j, "metadata/contacts.jsonl")), 1);
+	line = json_array_get(meta(j, "metadata/contacts.jsonl"), 0);
+	assert_string_equal(it_json_str(line, "email"), "it@alpha.example.com");
+	assert_false(json_is_true(json_object_get(line, "confirmed")));
+	assert_int_equal(json_array_size(meta(j, "metadata/notices.jsonl")), 1);
+	line = json_array_get(meta(j, "metadata/notices.jsonl"), 0);
+	assert_string_equal(it_json_str(line, "title"), "棚卸し");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(line, "targets"), 0)), "auser");
+	assert_string_equal(it_json_str(json_array_get(json_object_get(line, "reads"), 0), "login"), "auser");
+	/* the contact's confirmation token is a secret */
+	assert_false(holds(zip, zip_len, token));
+	assert_false(holds(zip, zip_len, "token_hash"));
+	json_decref(j);
+	free(zip);
+
+	/* a user's export (mine) has none of it; nor has another tenant's */
+	j = export_of(w, &w->auser, "", &zip, &zip_len);
+	assert_false(has_file(j, "metadata/reports.jsonl"));
+	assert_false(has_file(j, "metadata/contacts.jsonl"));
+	assert_false(has_file(j, "metadata/notices.jsonl"));
+	assert_false(holds(zip, zip_len, "同期が止まる"));
+	json_decref(j);
+	free(zip);
+	j = export_of(w, &w->bmgr, "", &zip, &zip_len);
+	assert_true(has_file(j, "metadata/reports.jsonl"));
+	assert_int_equal(json_array_size(meta(j, "metadata/reports.jsonl")), 0);
+	assert_int_equal(json_array_size(meta(j, "metadata/report_messages.jsonl")), 0);
+	assert_int_equal(json_array_size(meta(j, "metadata/contacts.jsonl")), 0);
+	assert_int_equal(json_array_size(meta(j, "metadata/notices.jsonl")), 0);
+	assert_false(holds(zip, zip_len, "同期が止まる"));
+	assert_false(holds(zip, zip_len, "it@alpha"));
+	assert_false(holds(zip, zip_len, "棚卸し"));
+	json_decref(j);
+	free(zip);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_export, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_export_provider_talk, it_setup_world, it_teardown_world),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

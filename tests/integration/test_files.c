@@ -777,6 +777,10 @@ static void test_disconnect_mid_upload(void **state)
 		assert_int_equal(count_blob_files(w->s, "", -1, NULL, 0), objects);   /* nothing in the bucket */
 	assert_false(root_has(w->s, &w->auser, "partial.bin"));
 	assert_int_equal(used_bytes(w->s, &w->auser), before);
+	/* the server removes the temporary blob first, then records the attempt (upload_abort):
+	 * polled, as the temporary file above */
+	for (i = 0; i < 50 && audit_count(w, "file.upload", "failure") < 1; i++)
+		usleep(100 * 1000);
 	assert_true(audit_count(w, "file.upload", "failure") >= 1);
 	free(data);
 }

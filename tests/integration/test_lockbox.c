@@ -360,7 +360,14 @@ static void test_two_managers(void **state)
 		r = it_send(s, &f->w.amgr, "PATCH", "/api/v1/access-policy", json_pack("{s:i}", "approvals_required", 1));
 		IT_ASSERT_STATUS(r, 202);
 		it_response_free(r);
+		if (k == 0) {
+			/* every active manager is mailed (security review): who asked, until when */
+			expect_mail(s, "amgr2@alpha", "amgr, a manager of", "承認を2人から1人に下げる");
+			expect_mail(s, "amgr@alpha", "amgr, a manager of", "confirms it by");
+		}
 	}
+	/* the same manager asking again renews the request without mailing again */
+	assert_int_equal(it_mails_before_marker(s, "amgr2@alpha"), 0);
 	r = it_get(s, &f->w.amgr, "/api/v1/access-policy");
 	IT_ASSERT_STATUS(r, 200);
 	assert_int_equal(json_integer_value(json_object_get(r->json, "approvals_required")), 2);
@@ -497,6 +504,94 @@ static void test_pending_requests_bounded(void **state)
 	json_decref(admin_ok(s, "access", "revoke", idstr, NULL));
 }
 
+/* The provider's chain's records with this action and "tenant-id:ID" target of grant id
+ * (kura admin audit provider-events, every page); with result when not NULL. */
+static long provider_records(struct it_server *s, const char *action, long long grant, const char *result)
+{
+	char after[32] = "0";
+	long n = 0;
+
+	for (;;) {
+		json_t *j = NULL, *next, *ev;
+		size_t i;
+
+		assert_int_equal(it_admin(s, &j, "audit", "provider-events", "--action", action, "--after", after,
+					  NULL), 0);
+		json_array_foreach(json_object_get(j, "events"), i, ev) {
+			json_t *d = json_object_get(ev, "details");
+
+			if (grant >= 0 && json_integer_value(json_object_get(d, "grant_id")) != grant)
+				continue;
+			if (result && strcmp(it_json_str(ev, "result"), result))
+				continue;
+			assert_true(json_integer_value(json_object_get(d, "tenant_id")) > 0);
+			assert_non_null(strstr(it_json_str(ev, "target"), "tenant-id:"));
+			n++;
+		}
+		next = json_object_get(j, "next_after");
+		if (!json_is_integer(next)) {
+			json_decref(j);
+			return n;
+		}
+		snprintf(after, sizeof(after), "%lld", (long long)json_integer_value(next));
+		json_decref(j);
+	}
+}
+
+/* Security review (C7, F5): a request, an emergency, a refusal, the managers' decisions and
+ * a revocation are in the provider's own chain too (the operators' work log that outlives
+ * the tenant), as the reads under a grant are; both chains verify. */
+static void test_provider_chain_records(void **state)
+{
+	struct fixture *f = *state;
+	struct it_server *s = f->w.s;
+	long long a, b, e;
+	char idstr[24];
+	json_t *j;
+
+	a = request_access(s, "alpha", "audit:read", "1", "CASE-CHAIN-A", false);
+	b = request_access(s, "alpha", "audit:read", "1", "CASE-CHAIN-B", false);
+	e = request_access(s, "alpha", "audit:read", "1", "CASE-CHAIN-E", true);
+	assert_int_equal(provider_records(s, "access.request", a, "success"), 1);
+	assert_int_equal(provider_records(s, "access.request", b, "success"), 1);
+	assert_int_equal(provider_records(s, "access.emergency", e, "success"), 1);
+	/* revoked by the operator and by a manager, denied by a manager */
+	snprintf(idstr, sizeof(idstr), "%lld", a);
+	json_decref(admin_ok(s, "access", "revoke", idstr, NULL));
+	decide(s, &f->w.amgr, e, "revoke", "revoked");
+	decide(s, &f->w.amgr, b, "deny", "denied");
+	assert_int_equal(provider_records(s, "access.revoke", a, "success"), 1);
+	assert_int_equal(provider_records(s, "access.revoke", e, "success"), 1);
+	assert_int_equal(provider_records(s, "access.deny", b, "success"), 1);
+	/* a refused attempt ("never") too */
+	EXPECT_REFUSED(s, "never", "access", "request", "iaas1", "--reason", "r", "--case", "CASE-CHAIN-N", "--scope",
+		       "files:read", "--hours", "1");
+	assert_true(provider_records(s, "access.request", -1, "denied") >= 1);
+	j = admin_ok(s, "audit", "verify", "provider", NULL);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	json_decref(j);
+	j = admin_ok(s, "audit", "verify", "alpha", NULL);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	json_decref(j);
+}
+
+/* Security review: every request, emergency or not, mails the tenant's managers, so a tenant
+ * gets at most 20 an hour (counted in the database); the refusal names the wait. */
+static void test_requests_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	struct it_server *s = f->w.s;
+
+	for (int i = 0; i < 20; i++)
+		(void)request_access(s, "bravo", "audit:read", "1", "CASE-RATE", true);
+	EXPECT_REFUSED(s, "20 access requests within 60 minutes", "access", "request", "bravo", "--reason", "r",
+		       "--case", "CASE-RATE", "--scope", "audit:read", "--hours", "1", "--emergency");
+	EXPECT_REFUSED(s, "retry in", "access", "request", "bravo", "--reason", "r", "--case", "CASE-RATE",
+		       "--scope", "audit:read", "--hours", "1");
+	/* the refusal recorded nothing: 20 requests in bravo's log */
+	assert_int_equal(it_audit_count(s, &f->w.bmgr, "action=access.emergency"), 20);
+}
+
 /* Last: restarts the server 13 hours later (past the 1-hour grant and the 12-hour lapse). */
 static void test_expired_and_lapsed(void **state)
 {
@@ -599,6 +694,8 @@ int main(void)
 		cmocka_unit_test(test_emergency_mails_at_once),
 		cmocka_unit_test(test_other_tenant_cannot),
 		cmocka_unit_test(test_pending_requests_bounded),
+		cmocka_unit_test(test_requests_rate_limited),
+		cmocka_unit_test(test_provider_chain_records),
 		cmocka_unit_test(test_expired_and_lapsed),
 	};
 

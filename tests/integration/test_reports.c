@@ -591,6 +591,75 @@ static void test_other_tenant_sees_no_reports(void **state)
 	IT_EXPECT_GET(w->s, &w->amgr, path, 200);
 }
 
+/* A 429 rate-limited answer: Retry-After in 1..window seconds, the limit named. */
+static void assert_rate_limited(struct it_response *r, long limit, long window_s)
+{
+	const char *h;
+	long retry;
+
+	IT_ASSERT_PROBLEM(r, 429, "rate-limited");
+	h = strcasestr(r->headers, "\nRetry-After:");
+	assert_non_null(h);
+	retry = strtol(h + strlen("\nRetry-After:"), NULL, 10);
+	assert_true(retry >= 1 && retry <= window_s);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "limit")), limit);
+	assert_int_equal(json_integer_value(json_object_get(r->json, "window_seconds")), window_s);
+}
+
+static size_t report_count(struct it_world *w)
+{
+	struct it_response *r = it_get(w->s, &w->amgr, "/api/v1/reports");
+	size_t n;
+
+	IT_ASSERT_STATUS(r, 200);
+	n = json_array_size(json_object_get(r->json, "reports"));
+	it_response_free(r);
+	return n;
+}
+
+/* Security review: every report and every message of the tenant's side mails the provider's
+ * desk, so one account may open 10 an hour and write 30 messages an hour (counted in the
+ * database); a refusal changes nothing, another account's count is its own. */
+static void test_reports_rate_limited(void **state)
+{
+	struct it_world *w = *state;
+	struct it_session rater;
+	struct it_response *r;
+	char path[96];
+	long long first = 0;
+	size_t before;
+
+	it_create_account(w->s, &w->amgr, "alpha", "rater", "manager", "Rater-manager-pw-1", &rater);
+	for (int i = 0; i < 10; i++) {
+		r = post_json(w->s, &rater, "/api/v1/reports",
+			      "{\"category\": \"other\", \"title\": \"Flood\", \"description\": \"d\"}");
+		IT_ASSERT_STATUS(r, 201);
+		if (!first)
+			first = json_integer_value(json_object_get(r->json, "id"));
+		it_response_free(r);
+	}
+	before = report_count(w);
+	r = post_json(w->s, &rater, "/api/v1/reports", "{\"category\": \"other\", \"title\": \"Flood\", \"description\": \"d\"}");
+	assert_rate_limited(r, 10, 3600);
+	it_response_free(r);
+	assert_int_equal(report_count(w), before);
+
+	snprintf(path, sizeof(path), "/api/v1/reports/%lld/messages", first);
+	for (int i = 0; i < 30; i++) {
+		r = post_json(w->s, &rater, path, "{\"body\": \"again\"}");
+		IT_ASSERT_STATUS(r, 201);
+		it_response_free(r);
+	}
+	r = post_json(w->s, &rater, path, "{\"body\": \"once more\"}");
+	assert_rate_limited(r, 30, 3600);
+	it_response_free(r);
+	/* the other manager of the tenant still writes */
+	r = post_json(w->s, &w->amgr, path, "{\"body\": \"from amgr\"}");
+	IT_ASSERT_STATUS(r, 201);
+	assert_int_equal(json_array_size(json_object_get(r->json, "messages")), 1 + 30 + 1);
+	it_response_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_records_request_verifies_offline),
 		cmocka_unit_test(test_notices_and_receipts),
 		cmocka_unit_test(test_other_tenant_sees_no_reports),
+		cmocka_unit_test(test_reports_rate_limited),
 	};
 
 	return cmocka_run_group_tests(tests, setup, it_teardown_world);

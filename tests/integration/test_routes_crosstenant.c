@@ -551,6 +551,7 @@ struct member {
 	bool strict;
 	bool integer;
 	const char *value;
+	bool array;                  /* sent as a one-item array of the value (a list of ids) */
 };
 
 static const struct rule *rule_for(const struct rule *rules, size_t n, const char *segment, size_t len)
@@ -665,9 +666,12 @@ static long attempt(struct world *x, const struct attempt *a, const struct membe
 		if (i == n_dict)
 			break;
 		tried[i] = true;
-		json_object_set_new(body, dict[i].name,
-				    dict[i].integer ? json_integer(strtoll(dict[i].value, NULL, 10))
-						    : json_string(dict[i].value));
+		{
+			json_t *v = dict[i].integer ? json_integer(strtoll(dict[i].value, NULL, 10))
+						    : json_string(dict[i].value);
+
+			json_object_set_new(body, dict[i].name, dict[i].array ? json_pack("[o]", v) : v);
+		}
 		strict = strict || dict[i].strict;
 	}
 	json_decref(body);
@@ -792,14 +796,15 @@ static void test_every_route_across_tenants(void **state)
 		{ "notices", true, { x->notice_id } },
 	};
 	const struct member dict[] = {
-		{ "name", false, false, "xt-name-by-bravo" },
-		{ "parent_id", true, true, x->folder_id },
-		{ "node_id", true, true, x->file_id },
-		{ "password", false, false, IT_B_MGR_PW },
-		{ "body", false, false, "xt-body-by-bravo" },
-		{ "title", false, false, "xt-title-by-bravo" },
-		{ "description", false, false, "xt-description-by-bravo" },
-		{ "category", false, false, "other" },
+		{ "name", false, false, "xt-name-by-bravo", false },
+		{ "parent_id", true, true, x->folder_id, false },
+		{ "node_id", true, true, x->file_id, false },
+		{ "password", false, false, IT_B_MGR_PW, false },
+		{ "body", false, false, "xt-body-by-bravo", false },
+		{ "title", false, false, "xt-title-by-bravo", false },
+		{ "description", false, false, "xt-description-by-bravo", false },
+		{ "category", false, false, "other", false },
+		{ "ids", true, true, x->file_id, true },   /* POST /api/v1/archive */
 	};
 
 	before = alpha_state(x);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "audit/audit.h"
 #include "core/catalog.h"
@@ -22,6 +23,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/lifecycle_int.h"
 #include "store/db.h"
+#include "tenant/tenant.h"
 
 #define DAY_US (24LL * 3600 * 1000000)
 
@@ -254,6 +256,130 @@ static void test_certificate(void **state)
 	(void)audit_set_signing_key(NULL);
 }
 
+/* Security review: the erasure's verification tells a sampled file whose key is destroyed
+ * (unreadable) from one whose record is gone (missing) and one refused for another reason
+ * (its key still there); the certificate says what happened to the WAL (here a reader holds
+ * it, so it is not truncated) instead of "truncated" always; kura erasure verify accepts the
+ * counts and names each shortfall as a note. The erasure resumes at its verify phase. */
+static void test_erasure_outcomes(void **state)
+{
+	char dir[] = "/tmp/kura-unit-erasure-XXXXXX", path[128], err[256], *info;
+	unsigned char pk[32], sk[64];
+	int64_t tid = 0, root = 0, gone = 0, kept = 0, now = clock_now_us();
+	json_t *file, *c, *ver, *problems = NULL, *notes;
+	struct db_stmt *st;
+	struct db *db;
+	sqlite3 *reader = NULL;
+	char *cert;
+
+	(void)state;
+	assert_int_equal(crypto_init(), 0);
+	crypto_sign_ed25519_keypair(pk, sk);
+	assert_int_equal(audit_set_signing_key(sk), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/kura.db", dir);
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_migrate(db), 0);
+	assert_int_equal(db_insert(db, &tid, "INSERT INTO tenants (code, name, created_us, updated_us)"
+					     " VALUES ('alpha', 'alpha', 0, 0) RETURNING id", ""), 0);
+	/* key version 1 destroyed (no row), version 2 still there */
+	assert_int_equal(db_exec(db, "INSERT INTO tenant_keys (tenant_id, version, alg, wrapped, created_us)"
+				 " VALUES ($1, 2, 'xchacha20poly1305', $2, 0)", "ib", tid, "k", (size_t)1), 0);
+	assert_int_equal(db_insert(db, &root, "INSERT INTO file_nodes (tenant_id, kind, name, created_us, modified_us)"
+					      " VALUES ($1, 'folder', '', 0, 0) RETURNING id", "i", tid), 0);
+	assert_int_equal(db_insert(db, &gone, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, blob_id,"
+					      " key_version, created_us, modified_us) VALUES ($1, $2, 'file', 'a.txt', 'b1',"
+					      " 1, 0, 0) RETURNING id", "ii", tid, root), 0);
+	assert_int_equal(db_insert(db, &kept, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, blob_id,"
+					      " key_version, created_us, modified_us) VALUES ($1, $2, 'file', 'c.txt', 'b3',"
+					      " 2, 0, 0) RETURNING id", "ii", tid, root), 0);
+	assert_int_equal(asprintf(&info, "{\"services\":[\"DOCX\"],\"options\":[],\"counts\":{\"files\":3},"
+				  "\"audit_head\":{\"seq\":0,\"hash\":\"00\"},\"keys\":[{\"key_id\":\"ab\",\"version\":1}],"
+				  "\"managers\":[],\"sample\":[%lld,%lld,%lld]}", (long long)gone,
+				  (long long)(kept + 1000), (long long)kept) > 0, true);
+	assert_int_equal(db_exec(db, "INSERT INTO tenant_terminations (tenant_id, end_day, ends_us, erase_after_us,"
+				 " deadline_us, state, phase, scheduled_by, scheduled_us, started_us, info) VALUES ($1,"
+				 " '2026-12-31', $2, $3, $4, 'erasing', 'verify', 'root', 0, $3, $5)", "iiiit", tid,
+				 now - 10 * DAY_US, now - DAY_US, now + 30 * DAY_US, info), 0);
+	free(info);
+	/* a reader holds the WAL (a snapshot that reads from it) through the whole run */
+	assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM tenants;", NULL, NULL, NULL), SQLITE_OK);
+
+	assert_int_equal(erasure_run(NULL, db, tid), 0);
+	sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(reader);
+
+	st = db_query(db, "SELECT certificate, state FROM tenant_terminations WHERE tenant_id = $1", "i", tid);
+	assert_int_equal(db_step(st), 1);
+	assert_string_equal(db_text(st, 1), "erased");
+	cert = strdup(db_text(st, 0));
+	db_done(st);
+	file = json_loads(cert, 0, NULL);
+	c = json_object_get(file, "certificate");
+	ver = json_object_get(c, "verification");
+	assert_int_equal(json_integer_value(json_object_get(ver, "sampled")), 3);
+	assert_int_equal(json_integer_value(json_object_get(ver, "unreadable")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ver, "missing")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ver, "other")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(ver, "results"), 0),
+							      "outcome")), "unreadable");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(ver, "results"), 1),
+							      "outcome")), "missing");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(ver, "results"), 2),
+							      "outcome")), "other");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "wal"), "before_certificate")),
+			    "not truncated (a reader held it)");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "wal"), "after_keys_destroyed")),
+			    "not recorded");
+	assert_null(strstr(json_string_value(json_object_get(json_object_get(c, "method"), "crypto_erase")),
+			   "WAL truncated"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(c, "method"), "crypto_erase")),
+			       "a reader held it"));
+	json_decref(file);
+	/* it verifies, and says what was short */
+	assert_int_equal(certificate_verify(cert, strlen(cert), pk, &problems), 0);
+	json_decref(problems);
+	notes = certificate_notes(cert, strlen(cert));
+	assert_int_equal(json_array_size(notes), 3);
+	assert_non_null(strstr(json_string_value(json_array_get(notes, 0)), "1 of 3 sampled files were missing"));
+	assert_non_null(strstr(json_string_value(json_array_get(notes, 1)), "another reason"));
+	assert_non_null(strstr(json_string_value(json_array_get(notes, 2)), "a reader held it"));
+	json_decref(notes);
+	free(cert);
+	db_close(db);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+/* Counts that do not add up to the files sampled are named (a readable one never gets a
+ * certificate); unreadable, missing and other together do. */
+static void test_certificate_counts(void **state)
+{
+	unsigned char pk[32], sk[64];
+	json_t *b, *problems = NULL;
+	char *cert = NULL;
+
+	(void)state;
+	crypto_sign_ed25519_keypair(pk, sk);
+	assert_int_equal(audit_set_signing_key(sk), 0);
+	b = body();
+	json_object_set_new(b, "verification", json_pack("{s:i, s:i, s:i, s:i}", "sampled", 3, "unreadable", 1,
+							 "missing", 1, "other", 1));
+	assert_int_equal(certificate_sign(b, &cert), 0);
+	assert_int_equal(certificate_verify(cert, strlen(cert), pk, &problems), 0);
+	json_decref(problems);
+	free(cert);
+	json_object_set_new(b, "verification", json_pack("{s:i, s:i, s:i}", "sampled", 3, "unreadable", 1, "missing", 1));
+	assert_int_equal(certificate_sign(b, &cert), 0);
+	assert_int_equal(certificate_verify(cert, strlen(cert), pk, &problems), -EBADMSG);
+	assert_non_null(strstr(json_string_value(json_array_get(problems, 0)), "do not add up"));
+	json_decref(problems);
+	free(cert);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +388,8 @@ int main(void)
 		cmocka_unit_test(test_reminders),
 		cmocka_unit_test(test_erasure_covers_schema),
 		cmocka_unit_test(test_certificate),
+		cmocka_unit_test(test_certificate_counts),
+		cmocka_unit_test(test_erasure_outcomes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,6 +171,9 @@ static const struct golden goldens[] = {
 		MAIL_TEXT("case_ref", "INC-9"), MAIL_TEXT("reason", "storage failure"),
 		MAIL_TEXT("scope", "audit:read"), MAIL_TEXT("hours", "2"), MAIL_TEXT("url", "https://kura.example/access"),
 		MAIL_TIME("ends_at", T_FIXED)) },
+	{ "access-policy-lowering", "access-policy-lowering", VARS(
+		MAIL_TEXT("requested_by", "amgr"), MAIL_TEXT("tenant_name", "株式会社デモ"),
+		MAIL_TEXT("url", "https://kura.example/access"), MAIL_TIME("confirm_by", T_FIXED)) },
 	{ "capacity-alert", "capacity-alert", VARS(MAIL_TIME("sent_at", T_FIXED),
 						 MAIL_TEXT("alert", "tenant alpha: 900 of its 1000 bytes quota used (90.0 %), over 80 %")) },
 };

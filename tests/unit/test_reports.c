@@ -17,8 +17,10 @@
 
 #include "audit/audit.h"
 #include "core/limits.h"
+#include "core/clock.h"
 #include "reports/reports.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 #include "lock_watch.h"
 
@@ -139,13 +141,69 @@ static void test_open_reports_bounded(void **state)
 	int64_t id = 0;
 	json_t *list = NULL;
 
+	struct actor who = mgr;
+
 	(void)state;
-	for (int i = 0; i < KURA_REPORT_OPEN_MAX; i++)
-		assert_int_equal(reports_create(fx.db, &mgr, &fx.b, &n, NULL, &id), 0);
-	assert_int_equal(reports_create(fx.db, &mgr, &fx.b, &n, NULL, &id), -EDQUOT);
+	/* several managers: one account may open KURA_RATE_REPORTS an hour */
+	for (int i = 0; i < KURA_REPORT_OPEN_MAX; i++) {
+		who.account_id = 1000 + i / KURA_RATE_REPORTS;
+		assert_int_equal(reports_create(fx.db, &who, &fx.b, &n, NULL, &id), 0);
+	}
+	who.account_id = 5000;
+	assert_int_equal(reports_create(fx.db, &who, &fx.b, &n, NULL, &id), -EDQUOT);
 	assert_int_equal(reports_list(fx.db, fx.b.id, true, &list), 0);
 	assert_int_equal(json_array_size(list), KURA_REPORT_OPEN_MAX);
 	json_decref(list);
+}
+
+/* tenant/rate.c: the count is the database's, per (tenant, kind, subject); a full window
+ * refuses with the wait until its oldest event leaves; events older than the window neither
+ * count nor stay. */
+static void test_rate_events(void **state)
+{
+	const struct report_new n = { .kind = "report", .category = "question", .title = "R", .description = "r" };
+	struct actor who = mgr;
+	char subject[RATE_SUBJECT_MAX];
+	int64_t id = 0, retry = -1, before = 0, after = 0;
+	struct db_stmt *st;
+
+	(void)state;
+	who.account_id = 77;
+	rate_subject_account(subject, who.account_id);
+	assert_string_equal(subject, "account:77");
+	/* an event of two hours ago: removed as the next one is counted */
+	assert_int_equal(db_exec(fx.db, "INSERT INTO rate_events (tenant_id, kind, subject, at_us) VALUES ($1,"
+				 " 'report.create', $2, $3)", "iti", fx.a.id, subject,
+				 clock_now_us() - 2 * 3600 * 1000000LL), 0);
+	for (int i = 0; i < KURA_RATE_REPORTS; i++)
+		assert_int_equal(reports_create(fx.db, &who, &fx.a, &n, NULL, &id), 0);
+	st = db_query(fx.db, "SELECT count(*) FROM rate_events WHERE tenant_id = $1 AND subject = $2", "it", fx.a.id,
+		      subject);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), KURA_RATE_REPORTS);
+	db_done(st);
+	assert_int_equal(rate_retry_after(fx.db, fx.a.id, RATE_REPORT, subject, &retry), 0);
+	assert_true(retry >= 1 && retry <= KURA_RATE_REPORTS_S);
+	st = db_query(fx.db, "SELECT count(*) FROM reports WHERE tenant_id = $1", "i", fx.a.id);
+	assert_int_equal(db_step(st), 1);
+	before = db_int(st, 0);
+	db_done(st);
+	assert_int_equal(reports_create(fx.db, &who, &fx.a, &n, NULL, &id), -EAGAIN);
+	st = db_query(fx.db, "SELECT count(*) FROM reports WHERE tenant_id = $1", "i", fx.a.id);
+	assert_int_equal(db_step(st), 1);
+	after = db_int(st, 0);
+	db_done(st);
+	assert_int_equal(after, before);
+	/* another account, another tenant: their own counts */
+	who.account_id = 78;
+	assert_int_equal(reports_create(fx.db, &who, &fx.a, &n, NULL, &id), 0);
+	rate_subject_account(subject, 78);
+	assert_int_equal(rate_retry_after(fx.db, fx.a.id, RATE_REPORT, subject, &retry), 0);
+	assert_int_equal(retry, 0);
+	/* outside a transaction nothing is counted */
+	assert_int_equal(rate_take(fx.db, fx.a.id, RATE_REPORT, subject), -EINVAL);
+	rate_subject_address(subject, "Mixed.Case@Example.COM");
+	assert_string_equal(subject, "address:mixed.case@example.com");
 }
 
 static void test_notice_first_reading(void **state)
@@ -181,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_text_rule),
 		cmocka_unit_test(test_thread_rules_and_locks),
 		cmocka_unit_test(test_open_reports_bounded),
+		cmocka_unit_test(test_rate_events),
 		cmocka_unit_test(test_notice_first_reading),
 	};
 
