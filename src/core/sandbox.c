@@ -309,6 +309,19 @@ static int ll_add(int ruleset, const char *path, uint64_t rights, uint64_t handl
 	return r;
 }
 
+int sandbox_landlock_abi(char *err, size_t err_size)
+{
+	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	if (abi < 0) {
+		str_printf(err, err_size, "%s", errno == ENOSYS ? "the kernel has no Landlock (Linux 5.13 or later built"
+			   " with CONFIG_SECURITY_LANDLOCK)" : errno == EOPNOTSUPP ? "Landlock is turned off in this kernel"
+			   " (add landlock to its lsm= boot parameter)" : strerror(errno));
+		return 0;
+	}
+	return abi;
+}
+
 /* threads of this process (entries of /proc/self/task); -1 when unknown */
 static int threads(void)
 {
@@ -336,13 +349,9 @@ int sandbox_landlock(const char *dir, const char *const *extra_read, char *err, 
 		str_copy(err, err_size, "Landlock must be set up before any thread starts");
 		return -EBUSY;
 	}
-	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi < 0) {
-		str_printf(err, err_size, "%s", errno == ENOSYS ? "the kernel has no Landlock (Linux 5.13 or later built"
-			   " with CONFIG_SECURITY_LANDLOCK)" : errno == EOPNOTSUPP ? "Landlock is turned off in this kernel"
-			   " (add landlock to its lsm= boot parameter)" : strerror(errno));
+	abi = sandbox_landlock_abi(err, err_size);
+	if (abi <= 0)
 		return 0;
-	}
 	all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;   /* ABI 1: execute … make_sym */
 	if (abi >= 2)
 		all |= LANDLOCK_ACCESS_FS_REFER;

@@ -23,4 +23,7 @@ int sandbox_drop_user(const char *user, const char *dir, char *err, size_t err_s
  * in force (> 0), 0 when the kernel offers none (the reason in err), < 0 with a message in
  * err. Call before any thread starts. */
 int sandbox_landlock(const char *dir, const char *const *extra_read, char *err, size_t err_size);
+
+/* The Landlock ABI this kernel offers (> 0), or 0 with the reason in err. */
+int sandbox_landlock_abi(char *err, size_t err_size);
 #endif
