@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +101,19 @@ static void landlock_confines_files(void **state)
 	assert_int_equal(r->body_len, 8);
 	assert_memory_equal(r->body, "confined", 8);
 	it_response_free(r);
+	/* the management socket still names its peer in the audit log (getpwuid_r reads /etc/passwd) */
+	{
+		struct passwd *pw = getpwuid(geteuid());
+		char opname[128];
+
+		assert_non_null(pw);
+		snprintf(opname, sizeof(opname), "%s(uid %u)", pw->pw_name, (unsigned)geteuid());
+		r = it_get(s, &mgr, "/api/v1/audit?limit=1000");
+		IT_ASSERT_STATUS(r, 200);
+		if (!strstr(r->body, opname))
+			fail_msg("no audit event by the operator %s:\n%s", opname, r->body);
+		it_response_free(r);
+	}
 	r = it_get(s, &mgr, "/api/v1/audit/export?format=jsonl");
 	IT_ASSERT_STATUS(r, 200);
 	it_response_free(r);
