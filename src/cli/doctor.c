@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,10 @@ static void sandbox_check(struct doctor *d, const struct config *cfg)
 
 	if (!strcmp(cfg->user, "root"))
 		finding(d, SEV_WARN, "sandbox", "[server] user = root: started as root, kura serve keeps root");
+	else if (!getpwnam(cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER))
+		finding(d, SEV_WARN, "sandbox", "there is no user %s: started as root, kura serve refuses to start"
+			" (useradd --system %s, or [server] user = NAME)", cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER,
+			cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER);
 	else
 		finding(d, SEV_OK, "sandbox", "started as root, kura serve drops to the user %s after binding",
 			cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER);
