@@ -3,7 +3,8 @@
  * docs/operations.md "Running as root"). With [server] user = nobody and a data directory
  * that belongs to nobody, the running server's /proc/PID/status shows nobody's ids in all
  * four Uid and Gid fields and no capability (CapEff, CapPrm 0), it serves, sends mail and
- * writes, and what it writes belongs to nobody. Refused, each with its reason: a data
+ * writes, and what it writes belongs to nobody, as does the hold a `kura backup` run by root
+ * beside it takes on the blobs. Refused, each with its reason: a data
  * directory or an entry in it that is not the user's, a user that does not exist, and (when
  * there is no user kura) root without [server] user. Skipped when the suite does not run as
  * root.
@@ -163,6 +164,23 @@ static void drops_to_nobody(void **state)
 			}
 		}
 		assert_true(found);
+	}
+	/* kura backup run by root beside it: its hold on the blobs must be one the server can
+	 * open (it keeps deleted blobs while the hold is locked), so it is nobody's too */
+	{
+		char dest[IT_STR + 16], *out = NULL, *err = NULL;
+		const char *argv[] = { KURA_BIN, "backup", "--data", s->data, "--to", dest, NULL };
+
+		snprintf(dest, sizeof(dest), "%s/backup", s->root);
+		if (it_run(argv, 120, &out, &err) != 0)
+			fail_msg("kura backup: %s\n%s", out ? out : "", err ? err : "");
+		assert_non_null(strstr(out, "integrity ok"));
+		free(out);
+		free(err);
+		snprintf(path, sizeof(path), "%s/blobs/.backup-hold", s->data);
+		assert_int_equal(lstat(path, &st), 0);
+		print_message("%s after a backup by root: uid %u\n", path, (unsigned)st.st_uid);
+		assert_int_equal(st.st_uid, to_uid);
 	}
 	assert_int_equal(it_server_halt(s), 0);
 
