@@ -24,6 +24,10 @@ build: deps
 
 run: build
 	@if [ ! -d $(DATA) ]; then mkdir -p $(dir $(DATA)) && ./build/kura init --data $(DATA) --demo; fi
+	@# the demo started as root (a container, a fresh VM) keeps root, said so in the log;
+	@# a deployment drops to [server] user (docs/operations.md "Running as root")
+	@if [ "$$(id -u)" = 0 ] && ! grep -q '^user *=' $(DATA)/kura.conf; then \
+		printf '\n# make run as root: the demo keeps root (docs/operations.md "Running as root")\n[server]\nuser = root\n' >> $(DATA)/kura.conf; fi
 	./build/kura serve --data $(DATA) --listen $(LISTEN)
 
 test: test-deps

@@ -34,6 +34,8 @@ spid=$!
 "$kura" init --data "$tmp/d" >/dev/null
 printf '[log]\nlevel = warn\n[mail]\nsmtp_url = smtp://127.0.0.1:%s\nstarttls = off\npoll_seconds = 1\n' "$sport" \
 	>> "$tmp/d/kura.conf"
+# as root, kura serve keeps root only when told so (docs/operations.md "Running as root")
+[ "$(id -u)" != 0 ] || printf '\n[server]\nuser = root\n' >> "$tmp/d/kura.conf"
 serve() {
 	"$kura" serve --data "$tmp/d" --listen "127.0.0.1:$port" --no-tls 2>>"$tmp/serve.log" &
 	pid=$!

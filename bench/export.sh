@@ -21,6 +21,8 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$pid" ] && wait $pid 2>/dev/
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pw=$($kura init --data "$tmp/d" --demo 2>/dev/null | sed -n 's/^password: //p')
 printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$tmp/d/kura.conf"
+# as root, kura serve keeps root only when told so (docs/operations.md "Running as root")
+[ "$(id -u)" != 0 ] || printf '\n[server]\nuser = root\n' >> "$tmp/d/kura.conf"
 $kura serve --data "$tmp/d" --listen "127.0.0.1:$port" --no-tls 2>"$tmp/serve.log" &
 pid=$!
 url="http://127.0.0.1:$port"

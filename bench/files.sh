@@ -27,6 +27,8 @@ if [ "${BENCH_BLOB:-}" = s3 ]; then
 		"$s3port" >> "$tmp/d/kura.conf"
 	store="S3 (s3rver on loopback)"
 fi
+# as root, kura serve keeps root only when told so (docs/operations.md "Running as root")
+[ "$(id -u)" != 0 ] || printf '\n[server]\nuser = root\n' >> "$tmp/d/kura.conf"
 ./build/kura serve --data "$tmp/d" --listen "127.0.0.1:$port" --no-tls 2>"$tmp/serve.log" &
 pid=$!
 url="http://127.0.0.1:$port"

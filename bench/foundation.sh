@@ -13,6 +13,8 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pw=$(./build/kura init --data "$tmp/d" --demo 2>/dev/null | sed -n 's/^password: //p')
 printf '[log]\nlevel = warn\n' >> "$tmp/d/kura.conf"
+# as root, kura serve keeps root only when told so (docs/operations.md "Running as root")
+[ "$(id -u)" != 0 ] || printf '\n[server]\nuser = root\n' >> "$tmp/d/kura.conf"
 ./build/kura serve --data "$tmp/d" --listen "127.0.0.1:$port" 2>"$tmp/serve.log" &
 pid=$!
 url="https://localhost:$port"

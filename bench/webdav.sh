@@ -47,6 +47,8 @@ head -c 4096 /dev/urandom > "$tmp/small.bin"
 pk=$(freeport)
 pw=$(./build/kura init --data "$tmp/k" --demo 2>/dev/null | sed -n 's/^password: //p')
 printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$tmp/k/kura.conf"
+# as root, kura serve keeps root only when told so (docs/operations.md "Running as root")
+[ "$(id -u)" != 0 ] || printf '\n[server]\nuser = root\n' >> "$tmp/k/kura.conf"
 start_kura() {  # $1: --no-tls or ""
 	# shellcheck disable=SC2086
 	./build/kura serve --data "$tmp/k" --listen "127.0.0.1:$pk" $1 2>>"$tmp/kura.log" &

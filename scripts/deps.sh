@@ -19,6 +19,8 @@ libxml2-dev libutf8proc-dev libseccomp-dev libpq-dev"
 # has no S3-compatible server but radosgw, which needs a running Ceph cluster.
 test_pkgs="libcmocka-dev python3 python3-aiosmtpd curl oathtool chromium litmus cadaver rclone
 fonts-noto-cjk prometheus systemd"
+# testssl.sh: the TLS check of kura serve (ctest contrib/testssl, tests/contrib/testssl.sh)
+test_pkgs="$test_pkgs testssl.sh"
 # The fuzz corpus replay (scripts/test-fuzz.sh) builds the libFuzzer targets with clang; its
 # sanitizer and libFuzzer runtime is only a recommendation of clang on Debian 12.
 test_pkgs="$test_pkgs clang libclang-rt-14-dev"

@@ -581,6 +581,19 @@ static int hold_take(const char *data, int *ret_fd, char *err, size_t err_size)
 		str_printf(err, err_size, "cannot open %s: %s", path, strerror(errno));
 		return -EIO;
 	}
+	/* run as root beside a server that dropped to its user: the hold must be one the
+	 * server can open, or it would not see it (docs/operations.md "Running as root") */
+	if (geteuid() == 0) {
+		struct stat st;
+		char blobs[PATH_MAX];
+
+		if (str_printf(blobs, sizeof(blobs), "%s/blobs", data) == 0 && stat(blobs, &st) == 0 && st.st_uid != 0 &&
+		    fchown(fd, st.st_uid, st.st_gid) < 0) {
+			str_printf(err, err_size, "cannot give %s to uid %u: %s", path, (unsigned)st.st_uid, strerror(errno));
+			close(fd);
+			return -EIO;
+		}
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
 		str_printf(err, err_size, "another kura backup of %s is running", data);

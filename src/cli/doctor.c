@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/sandbox.h"
 #include "core/limits.h"
 #include "http/http.h"
 #include "store/db.h"
@@ -186,6 +188,35 @@ static void tls_settings(struct doctor *d, const struct config *cfg, const char 
 	path_of(path, sizeof(path), dir, cfg->tls_cert);
 	certificate(d, path);
 	secret_file(d, dir, cfg->tls_key, "TLS private key", true);
+}
+
+/* what kura serve will do with its privileges and file access (D2, docs/security.md) */
+static void sandbox_check(struct doctor *d, const struct config *cfg)
+{
+	char why[256] = "";
+	int abi;
+
+	if (!strcmp(cfg->user, "root"))
+		finding(d, SEV_WARN, "sandbox", "[server] user = root: started as root, kura serve keeps root");
+	else if (!getpwnam(cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER))
+		finding(d, SEV_WARN, "sandbox", "there is no user %s: started as root, kura serve refuses to start"
+			" (useradd --system %s, or [server] user = NAME)", cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER,
+			cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER);
+	else
+		finding(d, SEV_OK, "sandbox", "started as root, kura serve drops to the user %s after binding",
+			cfg->user[0] ? cfg->user : SANDBOX_DEFAULT_USER);
+	if (strcmp(cfg->syscall_filter, "on"))
+		finding(d, SEV_WARN, "sandbox", "[server] syscall_filter = off: no system-call allowlist");
+	else
+		finding(d, SEV_OK, "sandbox", "system-call allowlist on (seccomp)");
+	abi = sandbox_landlock_abi(why, sizeof(why));
+	if (strcmp(cfg->landlock, "on"))
+		finding(d, SEV_WARN, "sandbox", "[server] landlock = off: file access is not restricted");
+	else if (abi > 0)
+		finding(d, SEV_OK, "sandbox", "Landlock ABI %d: file access limited to the data directory and what a server"
+			" reads", abi);
+	else
+		finding(d, SEV_WARN, "sandbox", "Landlock is not available, file access is not restricted: %s", why);
 }
 
 static void clock_check(struct doctor *d)
@@ -366,6 +397,7 @@ int cmd_doctor(int argc, char **argv)
 	if (!db_url_is_pg(cfg.db_url))
 		plain_file(&d, dir, "kura.db", "database", true);
 	tls_settings(&d, &cfg, dir);
+	sandbox_check(&d, &cfg);
 	clock_check(&d);
 	listeners(&d, &cfg, dir);
 	disk(&d, &cfg, dir);

@@ -167,7 +167,7 @@ int cmd_serve(int argc, char **argv)
 	struct blob_store *blobs = NULL;
 	struct keyring_rt *keyring = NULL;
 	struct files *files = NULL;
-	bool no_tls = false, loopback = false;
+	bool no_tls = false, loopback = false, dropped = false;
 	sigset_t sigs;
 	int64_t started_us = clock_now_us(), swept = 0;
 	unsigned tmp_swept = 0;
@@ -192,23 +192,65 @@ int cmd_serve(int argc, char **argv)
 	cli_path(path, sizeof(path), dir, "kura.conf");
 	if (config_load(&cfg, path, err, sizeof(err)) < 0)
 		return fail(err);
+	if (listen_addr && str_copy(cfg.listen, sizeof(cfg.listen), listen_addr) < 0)
+		return fail("--listen address too long");
+	/* the listeners first: started as root, they are all it needs root for (a port below
+	 * 1024); the management socket is made later, in the data directory, by the user */
+	fd = http_listen(cfg.listen, &loopback, err, sizeof(err));
+	if (fd < 0) {
+		fail(err);
+		goto out;
+	}
+	if (no_tls && !loopback) {
+		str_printf(err, sizeof(err), "--no-tls is allowed on loopback addresses only, not %s", cfg.listen);
+		fail(err);
+		goto out;
+	}
+	if (cfg.metrics_listen[0]) {
+		/* config_load took loopback addresses only; checked again on the bound socket */
+		bool mloop = false;
+
+		mfd = http_listen(cfg.metrics_listen, &mloop, err, sizeof(err));
+		if (mfd < 0 || !mloop) {
+			if (mfd >= 0)
+				str_printf(err, sizeof(err), "[server] metrics_listen %s is not a loopback address",
+					   cfg.metrics_listen);
+			fail(err);
+			goto out;
+		}
+	}
+	/* started as root: from here on the unprivileged user, so that every file it makes is
+	 * that user's (D2, docs/operations.md "Running as root") */
+	r = sandbox_drop_user(cfg.user, dir, err, sizeof(err));
+	if (r < 0) {
+		fail(err);
+		goto out;
+	}
+	dropped = r > 0;
 	r = lock_data_dir(dir, &lock_fd);
 	if (r < 0) {
 		str_printf(err, sizeof(err), r == -EBUSY ? "another kura serve is using %s (%s/kura.lock is held)"
 							  : "cannot lock %s/kura.lock: %s",
 			   dir, r == -EBUSY ? dir : strerror(-r));
-		return fail(err);
+		fail(err);
+		goto out;
 	}
+	if (dropped)
+		log_info("server.user", "started as root: bound %s, then became %s (uid %u, gid %u); no capability left",
+			 cfg.listen, cfg.user[0] ? cfg.user : SANDBOX_DEFAULT_USER, (unsigned)getuid(), (unsigned)getgid());
+	else if (geteuid() == 0)
+		log_warn("server.user", "[server] user = root: kura serve keeps running as root");
 	log_set_level(!strcmp(cfg.log_level, "debug") ? LOG_DEBUG : !strcmp(cfg.log_level, "warn") ? LOG_WARN
 						    : !strcmp(cfg.log_level, "error") ? LOG_ERROR : LOG_INFO);
-	if (listen_addr && str_copy(cfg.listen, sizeof(cfg.listen), listen_addr) < 0)
-		return fail("--listen address too long");
-	if (crypto_init() < 0)
-		return fail("libsodium failed to initialize");
+	if (crypto_init() < 0) {
+		fail("libsodium failed to initialize");
+		goto out;
+	}
 	if (pwhash_set_params(cfg.pwhash_ops, cfg.pwhash_mem_kib) < 0) {
 		str_printf(err, sizeof(err), "%s: [security] pwhash_ops / pwhash_mem_kib are outside Argon2id's limits",
 			   cfg.path);
-		return fail(err);
+		fail(err);
+		goto out;
 	}
 	auth_configure(&cfg);
 	notice_configure(cfg.public_url);   /* links in contact confirmations and notices */
@@ -220,7 +262,8 @@ int cmd_serve(int argc, char **argv)
 	if (r < 0) {
 		str_printf(err, sizeof(err), "cannot load the master key %s: %s%s", path, strerror(-r),
 			   r == -EPERM ? " (it must be readable by its owner only: chmod 600)" : "");
-		return fail(err);
+		fail(err);
+		goto out;
 	}
 	if (outbox_set_key(master) < 0) {
 		fail("cannot derive the mail outbox key");
@@ -323,29 +366,6 @@ int cmd_serve(int argc, char **argv)
 	if (db_set_path(path) < 0)
 		goto out;
 
-	fd = http_listen(cfg.listen, &loopback, err, sizeof(err));
-	if (fd < 0) {
-		fail(err);
-		goto out;
-	}
-	if (no_tls && !loopback) {
-		str_printf(err, sizeof(err), "--no-tls is allowed on loopback addresses only, not %s", cfg.listen);
-		fail(err);
-		goto out;
-	}
-	if (cfg.metrics_listen[0]) {
-		/* config_load took loopback addresses only; checked again on the bound socket */
-		bool mloop = false;
-
-		mfd = http_listen(cfg.metrics_listen, &mloop, err, sizeof(err));
-		if (mfd < 0 || !mloop) {
-			if (mfd >= 0)
-				str_printf(err, sizeof(err), "[server] metrics_listen %s is not a loopback address",
-					   cfg.metrics_listen);
-			fail(err);
-			goto out;
-		}
-	}
 
 	/* signals are taken by sigwait below; every thread started from here inherits the mask */
 	sigemptyset(&sigs);
@@ -388,6 +408,31 @@ int cmd_serve(int argc, char **argv)
 		str_printf(err, sizeof(err), "cannot read the free space of %s: %s", dir, strerror(-r));
 		fail(err);
 		goto out;
+	}
+	/* file access: from here on (the first thread starts next, and Landlock holds for the
+	 * threads a restricted one starts) the data directory and what a server reads */
+	if (!strcmp(cfg.landlock, "on")) {
+		char tls_paths[2][4096];
+		const char *extra[3] = { NULL };
+
+		if (!no_tls) {
+			data_path(tls_paths[0], sizeof(tls_paths[0]), dir, cfg.tls_cert);
+			data_path(tls_paths[1], sizeof(tls_paths[1]), dir, cfg.tls_key);
+			extra[0] = tls_paths[0];
+			extra[1] = tls_paths[1];
+		}
+		r = sandbox_landlock(dir, extra, err, sizeof(err));
+		if (r < 0) {
+			fail(err);
+			goto out;
+		}
+		if (r > 0)
+			log_info("sandbox.landlock", "file access limited to %s and what a server reads (Landlock ABI %d)",
+				 dir, r);
+		else
+			log_warn("sandbox.landlock", "no file access restriction: %s", err);
+	} else {
+		log_warn("sandbox.landlock", "[server] landlock = off: no file access restriction");
 	}
 	if (files_start_purger(files) < 0) {
 		fail("cannot set up file storage");
@@ -463,6 +508,16 @@ int cmd_serve(int argc, char **argv)
 		 * kills the process; without it, touch runs in its place */
 		execl("/usr/bin/touch", "touch", getenv("KURA_TEST_SANDBOX_EXEC"), (char *)NULL);
 		log_error("sandbox.seccomp", "execve failed: %s", strerror(errno));
+	}
+	if (getenv("KURA_TEST_SANDBOX_OPEN")) {
+		/* test seam (tests/integration/test_landlock.c): a file outside the allowed set,
+		 * opened once everything is in force; the outcome goes to the log */
+		int tfd = open(getenv("KURA_TEST_SANDBOX_OPEN"), O_RDONLY | O_CLOEXEC);
+
+		log_info("sandbox.test", "open %s: %s", getenv("KURA_TEST_SANDBOX_OPEN"),
+			 tfd >= 0 ? "opened" : strerror(errno));
+		if (tfd >= 0)
+			close(tfd);
 	}
 #endif
 	log_info("server.start", "kura %s serving %s://%s, management on %s", KURA_VERSION,

@@ -62,6 +62,11 @@ static const struct key keys[] = {
 	E("server", "syscall_filter", syscall_filter,
 	  "on | off: after start-up only the system calls a running server needs (seccomp); another kills the process",
 	  "on", "off"),
+	E("server", "landlock", landlock,
+	  "on | off: after start-up file access is limited to the data directory and what a running server reads (Landlock)",
+	  "on", "off"),
+	S("server", "user", user,
+	  "started as root: the user it drops to after binding its listeners (empty: kura; root: stay root)"),
 	U("security", "session_idle_seconds", session_idle_s, 10, 86400, "idle session timeout"),
 	U("security", "session_absolute_seconds", session_absolute_s, 10, 7 * 86400, "absolute session lifetime"),
 	U("security", "invitation_ttl_seconds", invitation_ttl_s, 60, 30 * 86400, "invitation link lifetime"),
@@ -147,6 +152,7 @@ void config_defaults(struct config *cfg)
 	cfg->body_min_rate = KURA_BODY_MIN_RATE;
 	cfg->drain_s = KURA_DRAIN_S;
 	str_copy(cfg->syscall_filter, sizeof(cfg->syscall_filter), "on");
+	str_copy(cfg->landlock, sizeof(cfg->landlock), "on");
 	cfg->session_idle_s = KURA_SESSION_IDLE_S;
 	cfg->session_absolute_s = KURA_SESSION_ABSOLUTE_S;
 	cfg->invitation_ttl_s = KURA_INVITATION_TTL_S;

@@ -28,6 +28,8 @@ struct config {
 	uint32_t drain_s;                /* SIGTERM: time for requests in flight */
 	char metrics_listen[CONFIG_STR]; /* loopback ADDR:PORT of /metrics, "" = none */
 	char syscall_filter[8];          /* "on" (default): seccomp allowlist after start-up; "off" */
+	char landlock[8];                /* "on" (default): Landlock file access after start-up; "off" */
+	char user[64];                   /* started as root: drop to this user ("" = kura, "root" = stay) */
 	/* [security] */
 	uint32_t session_idle_s;
 	uint32_t session_absolute_s;

@@ -15,10 +15,21 @@
  * tracer it starts with clone (no CLONE_THREAD) and ptrace, so those builds also allow clone
  * with any flags, ptrace and process_vm_readv; execve stays forbidden there too.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "core/sandbox.h"
@@ -130,4 +141,260 @@ int sandbox_seccomp(char *err, size_t err_size)
 		return r;
 	}
 	return (int)added;
+}
+
+/* --- dropping root (D2, docs/operations.md "Running as root") --- */
+
+/* The data directory and what is directly in it must belong to the user: files the server
+ * creates from now on are that user's, and one it cannot write would fail later, not now. */
+static int check_owner(const char *dir, const struct passwd *pw, char *err, size_t err_size)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (lstat(dir, &st) < 0) {
+		str_printf(err, err_size, "cannot read %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != pw->pw_uid) {
+		str_printf(err, err_size, "the data directory %s belongs to uid %u, not to %s (uid %u), the user kura serve"
+			   " runs as: chown -R %s: %s", dir, (unsigned)st.st_uid, pw->pw_name, (unsigned)pw->pw_uid,
+			   pw->pw_name, dir);
+		return -EPERM;
+	}
+	d = opendir(dir);
+	if (!d) {
+		str_printf(err, err_size, "cannot read %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != pw->pw_uid) {
+			str_printf(err, err_size, "%s/%s belongs to uid %u, not to %s (uid %u), the user kura serve runs as:"
+				   " chown -R %s: %s", dir, de->d_name, (unsigned)st.st_uid, pw->pw_name,
+				   (unsigned)pw->pw_uid, pw->pw_name, dir);
+			r = -EPERM;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+/* No capability left in any set but the bounding one (which without file capabilities and
+ * with no_new_privs gives nothing back). */
+static bool caps_empty(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct c[2];
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return !c[0].effective && !c[1].effective && !c[0].permitted && !c[1].permitted &&
+	       !c[0].inheritable && !c[1].inheritable;
+}
+
+int sandbox_drop_user(const char *user, const char *dir, char *err, size_t err_size)
+{
+	const char *name = user && user[0] ? user : SANDBOX_DEFAULT_USER;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	struct passwd *pw;
+	int r;
+
+	if (geteuid() != 0) {
+		pw = user && user[0] ? getpwnam(user) : NULL;
+		if (user && user[0] && (!pw || pw->pw_uid != geteuid())) {
+			str_printf(err, err_size, "[server] user = %s, but kura serve was started as uid %u and only root"
+				   " can change user: start it as root or as %s", user, (unsigned)geteuid(), user);
+			return -EPERM;
+		}
+		return 0;
+	}
+	if (!strcmp(name, "root"))
+		return 0;   /* [server] user = root: stays root, said at start */
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		if (user && user[0])
+			str_printf(err, err_size, "[server] user = %s: there is no such user", user);
+		else
+			str_printf(err, err_size, "started as root, kura serve drops to an unprivileged user after binding its"
+				   " listeners, but there is no user %s: create it (useradd --system %s) or name another"
+				   " with [server] user = NAME (user = root keeps root: not recommended)",
+				   SANDBOX_DEFAULT_USER, SANDBOX_DEFAULT_USER);
+		return -ESRCH;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		str_printf(err, err_size, "[server] user = %s has uid or gid 0: that is root; name an unprivileged user"
+			   " (or user = root to keep root)", name);
+		return -EPERM;
+	}
+	r = check_owner(dir, pw, err, err_size);
+	if (r < 0)
+		return r;
+	/* the user's supplementary groups (ssl-cert for a key in /etc/ssl/private …), then the
+	 * group, then the user: all three ids of each, so none is left to return to */
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		str_printf(err, err_size, "cannot become %s (uid %u): %s", name, (unsigned)pw->pw_uid, strerror(errno));
+		return -EPERM;
+	}
+	/* and check it: no id is 0, root cannot be taken back, no capability is left */
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != pw->pw_uid || eu != ru ||
+	    su != ru || rg != pw->pw_gid || eg != rg || sg != rg || setuid(0) == 0 || seteuid(0) == 0 ||
+	    setgid(0) == 0 || !caps_empty()) {
+		str_printf(err, err_size, "after becoming %s the process could still regain root or keeps a capability",
+			   name);
+		return -EPERM;
+	}
+#ifdef SANDBOX_SANITIZER
+	/* LeakSanitizer's tracer attaches with ptrace at exit, which a process made non-dumpable
+	 * by the change of user refuses */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+	return 1;
+}
+
+/* --- Landlock (docs/security.md "File access") --- */
+
+/* newer than Debian 12's <linux/landlock.h> (ABI 2) */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#define SANDBOX_LL_SCOPE_ABSTRACT_UNIX (1ULL << 0)
+#define SANDBOX_LL_SCOPE_SIGNAL (1ULL << 1)
+
+/* struct landlock_ruleset_attr of ABI 6; older kernels get the first fields only */
+struct sandbox_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+#define LL_FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
+			LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+/* What a running server reads outside its data directory: libraries and their data under
+ * /usr (NSS modules for the SMTP relay's name, zoneinfo, CA certificates of Debian's
+ * ca-certificates), the resolver's and TLS libraries' configuration, randomness. Missing
+ * ones are skipped. Found with strace -f -e trace=openat,open on the integration tests of
+ * mail, backup, erasure, metrics, exports and client certificates. */
+static const char *const read_paths[] = {
+	"/usr", "/lib", "/lib64", "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/gnutls",
+	"/etc/localtime", "/etc/timezone", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
+	"/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/ld.so.cache",
+	/* the management socket names its peer (root or the server's own user) in the audit log */
+	"/etc/passwd", "/etc/group",
+	"/dev/urandom", "/dev/random", "/sys/devices/system/cpu", "/proc/self",
+};
+
+static int ll_add(int ruleset, const char *path, uint64_t rights, uint64_t handled)
+{
+	struct landlock_path_beneath_attr pb = { 0 };
+	struct stat st;
+	int fd = open(path, O_PATH | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return errno == ENOENT || errno == EACCES ? 0 : -errno;
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+		rights &= LL_FILE_RIGHTS;
+	pb.allowed_access = rights & handled;
+	pb.parent_fd = fd;
+	if (pb.allowed_access && syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int sandbox_landlock_abi(char *err, size_t err_size)
+{
+	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	if (abi < 0) {
+		str_printf(err, err_size, "%s", errno == ENOSYS ? "the kernel has no Landlock (Linux 5.13 or later built"
+			   " with CONFIG_SECURITY_LANDLOCK)" : errno == EOPNOTSUPP ? "Landlock is turned off in this kernel"
+			   " (add landlock to its lsm= boot parameter)" : strerror(errno));
+		return 0;
+	}
+	return abi;
+}
+
+/* threads of this process (entries of /proc/self/task); -1 when unknown */
+static int threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+int sandbox_landlock(const char *dir, const char *const *extra_read, char *err, size_t err_size)
+{
+	struct sandbox_ruleset_attr attr = { 0 };
+	uint64_t all, rw, ro = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	size_t attr_size = sizeof(uint64_t), i;
+	int abi, ruleset, r = 0;
+	const char *bad = dir;
+
+	if (threads() != 1) {
+		str_copy(err, err_size, "Landlock must be set up before any thread starts");
+		return -EBUSY;
+	}
+	abi = sandbox_landlock_abi(err, err_size);
+	if (abi <= 0)
+		return 0;
+	all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;   /* ABI 1: execute … make_sym */
+	if (abi >= 2)
+		all |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		all |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		all |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	attr.handled_access_fs = all;
+	if (abi >= 6) {
+		/* no signal to, no abstract socket of, a process outside this sandbox */
+		attr.scoped = SANDBOX_LL_SCOPE_ABSTRACT_UNIX | SANDBOX_LL_SCOPE_SIGNAL;
+		attr_size = sizeof(attr);
+	}
+	/* the data directory: everything but running programs and device nodes */
+	rw = all & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+		     LANDLOCK_ACCESS_FS_IOCTL_DEV);
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+	if (ruleset < 0) {
+		str_printf(err, err_size, "cannot create the Landlock ruleset: %s", strerror(errno));
+		return -errno;
+	}
+	r = ll_add(ruleset, dir, rw, all);
+	for (i = 0; r == 0 && i < ARRAY_SIZE(read_paths); i++)
+		r = ll_add(ruleset, bad = read_paths[i], ro, all);
+	for (i = 0; r == 0 && extra_read && extra_read[i]; i++)
+		r = ll_add(ruleset, bad = extra_read[i], ro, all);
+	if (r == 0)
+		r = ll_add(ruleset, bad = "/dev/null", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE, all);
+	if (r < 0) {
+		str_printf(err, err_size, "cannot allow %s in the Landlock ruleset: %s", bad, strerror(-r));
+		close(ruleset);
+		return r;
+	}
+	/* every thread: landlock_restrict_self is per thread, so it runs before any starts */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
+		r = -errno;
+		str_printf(err, err_size, "cannot restrict file access with Landlock: %s", strerror(-r));
+		close(ruleset);
+		return r;
+	}
+	close(ruleset);
+	return abi;
 }

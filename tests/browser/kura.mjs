@@ -97,6 +97,8 @@ export async function run(name, kura, main, opts = {}) {
     const demoPw = /password: (\S+)/.exec(out)?.[1];
     if (!demoPw) throw new Error('kura init --demo printed no password');
     appendFileSync(join(data, 'kura.conf'), `\n[server]\npublic_url = ${origin}\n` +
+      // as root (containers, CI) kura serve refuses to keep root unless told so
+      (process.getuid?.() === 0 ? 'user = root\n' : '') +
       '[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n[mail]\n' + mailConf + (opts.conf || ''));
     if (opts.configure) opts.configure(data);
     const start = async (env) => {

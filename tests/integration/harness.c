@@ -148,6 +148,16 @@ static int append_file(const char *path, const char *text)
 	return close(fd) < 0 ? -errno : 0;
 }
 
+int it_conf_keep_root(const char *data)
+{
+	char conf[IT_STR + 16];
+
+	if (geteuid() != 0)
+		return 0;
+	snprintf(conf, sizeof(conf), "%s/kura.conf", data);
+	return append_file(conf, "\n[server]\nuser = root\n");
+}
+
 int it_mkdtemp(char *buf, size_t size)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -905,7 +915,7 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		return -1;
 	n = snprintf(text, sizeof(text),
 		     "\n# --- integration test overrides ---\n"
-		     "[server]\npublic_url = %s\n"
+		     "[server]\npublic_url = %s\n%s"
 		     "[mail]\nsmtp_url = smtp://127.0.0.1:%d\npoll_seconds = 1\n"
 		     "[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n"
 		     /* managers of new tenants need MFA by default; the tests of MFA ask for it */
@@ -913,7 +923,10 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		     /* the default free-space reserve (1 GiB or 5 %) would make the suite depend
 		      * on the machine's free disk; test_disk.c tests the reserve itself */
 		     "[storage]\nreserve_mib = 16\nreserve_percent = 0\n",
-		     s->public_url, s->smtp_port);
+		     s->public_url,
+		     /* the suite may run as root (containers, CI); kura serve then refuses to keep
+		      * root unless told so; test_privdrop.c tests the drop itself */
+		     geteuid() == 0 ? "user = root\n" : "", s->smtp_port);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	if (append_file(conf, text) < 0)

@@ -156,6 +156,9 @@ int it_run(const char *const argv[], int timeout_s, char **ret_out, char **ret_e
 int it_admin(struct it_server *s, json_t **ret_json, ...) __attribute__((sentinel));
 /* Free loopback TCP port (bind to 0, read, close). */
 int it_free_port(void);
+/* Run as root: appends [server] user = root to DIR/kura.conf (kura serve refuses to keep root
+ * unless told so; test_privdrop.c tests the drop). 0 or -1. */
+int it_conf_keep_root(const char *data);
 /* Makes a fresh temporary directory; path into buf. */
 int it_mkdtemp(char *buf, size_t size);
 /* rm -rf */

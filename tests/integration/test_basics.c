@@ -42,6 +42,7 @@ static void init_dir(char *root, size_t root_size, char *data, size_t data_size)
 	free(out);
 	free(err);
 	assert_int_equal(status, 0);
+	assert_int_equal(it_conf_keep_root(data), 0);
 }
 
 static void test_version(void **state)

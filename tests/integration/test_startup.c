@@ -35,6 +35,7 @@ static void init_dir(char *root, size_t root_size, char *data, size_t data_size)
 	free(out);
 	free(err);
 	assert_int_equal(status, 0);
+	assert_int_equal(it_conf_keep_root(data), 0);
 }
 
 /* serve must exit by itself with a status > 0 and a stderr that contains every string of want */
