@@ -4,6 +4,7 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the peers the test suite talks to)
 set -eu
 
+# libssl-dev: libcrypto, whose AES-256-GCM seals file contents (src/crypto/filecrypt.c).
 build_pkgs="build-essential cmake pkg-config
 libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev libjansson-dev
 libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev
