@@ -16,8 +16,13 @@
 # Scaling: 4 KiB GET and 4 KiB PUT with 1, 4 and 32 connections (kura and nginx; SCALING=0 skips).
 # Env: RUNS (default 3; each figure is the median), DURATION (wrk seconds, default 5),
 #      MIB (large file, default 256), TLS=1 (all three servers behind TLS, self-signed),
-#      KURA_BUILD (default build-bench: a Release build made here), PERF_PID_FILE (write
-#      kura's pid there, to attach perf/strace by hand).
+#      KURA_BUILD (default build-bench: a Release build made here; REBUILD=0 uses the kura
+#      binary already there, e.g. one built from an older commit), LABEL (what the footer
+#      calls the kura measured; default git describe), PERF_PID_FILE (write kura's pid there,
+#      to attach perf/strace by hand), BASELINE (a second kura binary measured in the same
+#      run, e.g. one built from an older commit: columns "kura before" and "kura/before").
+# The machine's load average is printed at the start and the end: on a shared machine a
+# figure is only comparable with one taken at a similar load.
 # Installs nginx, libnginx-mod-http-dav-ext, rclone, wrk, hyperfine when missing (apt, as
 # bench/webdav.sh). Prints a markdown table with ratios and the goals met; changes nothing
 # outside /tmp and the build directory.
@@ -44,6 +49,7 @@ if [ ! -x "$kb/kura" ] || [ "${REBUILD:-1}" = 1 ]; then
 	cmake --build "$kb" -j "$(nproc)" --target kura >/dev/null
 fi
 kura="$kb/kura"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d /tmp/kura-peerbench.XXXXXX)
 chmod 755 "$tmp"
 pids=""
@@ -73,31 +79,47 @@ openssl speed -evp aes-256-gcm -bytes 16384 -seconds 3 2>/dev/null |
 	awk 'END {v = $NF; sub("k", "", v); printf "%.1f\n", v * 1000 / 1e6}' > "$tmp/res.aes"
 
 # ---- kura: demo tenant, manager without MFA (a measurement, not a deployment), app password
-pk=$(freeport)
-pw=$("$kura" init --data "$tmp/k" --demo 2>/dev/null | sed -n 's/^password: //p')
-printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$tmp/k/kura.conf"
-ktls=--no-tls
-if [ "$tls" = 1 ]; then
-	ktls=""
-	printf '[server]\ntls_cert = %s\ntls_key = %s\n' "$tmp/cert.pem" "$tmp/key.pem" >> "$tmp/k/kura.conf"
-fi
-# shellcheck disable=SC2086
-"$kura" serve --data "$tmp/k" --listen "127.0.0.1:$pk" $ktls 2>>"$tmp/kura.log" &
-kpid=$!
-pids="$pids $kpid"
+# start_kura NAME BINARY: serves $tmp/NAME; sets NAME's pid, base URL and Authorization value
+start_kura() {
+	name=$1 bin=$2 d="$tmp/$1"
+	port=$(freeport)
+	pw=$("$bin" init --data "$d" --demo 2>/dev/null | sed -n 's/^password: //p')
+	printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$d/kura.conf"
+	ktls=--no-tls
+	if [ "$tls" = 1 ]; then
+		ktls=""
+		printf '[server]\ntls_cert = %s\ntls_key = %s\n' "$tmp/cert.pem" "$tmp/key.pem" >> "$d/kura.conf"
+	fi
+	# shellcheck disable=SC2086
+	"$bin" serve --data "$d" --listen "127.0.0.1:$port" $ktls 2>>"$tmp/$name.log" &
+	pid=$!
+	pids="$pids $pid"
+	u="$scheme://127.0.0.1:$port"
+	waitfor "$u/api/v1/status"
+	login=$(curl -sk -D "$tmp/h" -H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"demo\",\"login\":\"admin\",\"password\":\"$pw\"}" "$u/api/v1/session")
+	cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(kura_session=[^;]*\).*/\1/p' "$tmp/h")
+	csrf=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+	curl -skf -o /dev/null -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+		-d "{\"current_password\":\"$pw\",\"new_password\":\"Bench-peer-pass-$$-x\"}" "$u/api/v1/me/password"
+	secret=$(curl -sk -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+		-d '{"name":"bench","scope":"read-write"}' "$u/api/v1/me/app-passwords" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+	echo "$pid" > "$tmp/$name.pid"
+	echo "$u/dav/demo" > "$tmp/$name.url"
+	echo "Basic $(printf 'admin:%s' "$secret" | base64 -w0)" > "$tmp/$name.authz"
+}
+start_kura kura "$kura"
+kpid=$(cat "$tmp/kura.pid")
 [ -n "${PERF_PID_FILE:-}" ] && echo "$kpid" > "$PERF_PID_FILE"
-ku="$scheme://127.0.0.1:$pk"
-waitfor "$ku/api/v1/status"
-login=$(curl -sk -D "$tmp/h" -H 'Content-Type: application/json' \
-	-d "{\"tenant\":\"demo\",\"login\":\"admin\",\"password\":\"$pw\"}" "$ku/api/v1/session")
-cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(kura_session=[^;]*\).*/\1/p' "$tmp/h")
-csrf=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-curl -skf -o /dev/null -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
-	-d "{\"current_password\":\"$pw\",\"new_password\":\"Bench-peer-pass-$$-x\"}" "$ku/api/v1/me/password"
-secret=$(curl -sk -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
-	-d '{"name":"bench","scope":"read-write"}' "$ku/api/v1/me/app-passwords" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
-kauth="Basic $(printf 'admin:%s' "$secret" | base64 -w0)"
+kauth=$(cat "$tmp/kura.authz")
+# BASELINE=path/to/kura: a second kura (e.g. built from an older commit) in the same run,
+# so a before/after comparison shares the machine's load
+servers="nginx rclone kura"
+if [ -n "${BASELINE:-}" ]; then
+	start_kura kura0 "$BASELINE"
+	servers="nginx rclone kura0 kura"
+fi
 
 # ---- rclone serve webdav on a crypt remote over a local directory, Basic auth
 pr=$(freeport)
@@ -183,8 +205,8 @@ function request()
   return wrk.format("PUT", prefix .. "t" .. tid .. "-" .. count .. ".bin", nil, body)
 end
 LUA
-for s in kura rclone nginx; do
-	case $s in kura) a=$kauth ;; rclone) a=$rauth ;; nginx) a="" ;; esac
+for s in $servers; do
+	case $s in kura*) a=$(cat "$tmp/$s.authz") ;; rclone) a=$rauth ;; nginx) a="" ;; esac
 	: > "$tmp/$s.curlrc"; : > "$tmp/$s.auth.lua"
 	if [ -n "$a" ]; then
 		printf 'header = "Authorization: %s"\n' "$a" > "$tmp/$s.curlrc"
@@ -276,12 +298,12 @@ measure() {
 # wrk's PUT script takes the path part of BASE (after host:port) as its prefix
 prefix_of() { echo "$1" | sed 's|^[a-z]*://[^/]*||'; }
 
-kb_="$ku/dav/demo"
-seed kura "$kb_"; seed rclone "$ru"; seed nginx "$nu"
+base_of() { case $1 in kura*) cat "$tmp/$1.url" ;; rclone) echo "$ru" ;; nginx) echo "$nu" ;; esac; }
+for s in $servers; do seed "$s" "$(base_of "$s")"; done
 # the PUT script's prefix: the path part of the server's base
 measure_all() {
-	for s in nginx rclone kura; do
-		case $s in kura) b=$kb_ ;; rclone) b=$ru ;; nginx) b=$nu ;; esac
+	for s in $servers; do
+		b=$(base_of "$s")
 		P=$(prefix_of "$b")
 		sed -i "s|^  prefix = .*|  prefix = \"$P/bench/c/\"|" "$tmp/$s.put.lua"
 		measure "$s" "$b"
@@ -290,7 +312,7 @@ measure_all() {
 measure_all
 if [ "$scaling" = 1 ]; then
 	for s in nginx kura; do
-		case $s in kura) b=$kb_ ;; nginx) b=$nu ;; esac
+		b=$(base_of "$s")
 		P=$(prefix_of "$b")
 		for n in 1 4 32; do
 			cp "$tmp/$s.put.lua" "$tmp/$s.put$n.lua"
@@ -319,11 +341,15 @@ both() { ge "$1" "$2" "$3" && ge "$4" "$5" "$6"; }
 K() { r kura "$1"; }; R() { r rclone "$1"; }; N() { r nginx "$1"; }
 dd_=$(cat "$tmp/res.dd"); aes=$(cat "$tmp/res.aes")
 tl="off"; [ "$tls" = 1 ] && tl="on (all three)"
-printf '\n| workload (median of %s runs, TLS %s) | kura | rclone crypt | nginx dav | kura/rclone | kura/nginx | goal | |\n' "$runs" "$tl"
-printf '|---|---|---|---|---|---|---|---|\n'
+b0h=""; b0s=""
+if [ -n "${BASELINE:-}" ]; then b0h=" kura before | kura/before |"; b0s="---|---|"; fi
+printf '\n| workload (median of %s runs, TLS %s) | kura | rclone crypt | nginx dav | kura/rclone | kura/nginx | goal | |%s\n' "$runs" "$tl" "$b0h"
+printf '|---|---|---|---|---|---|---|---|%s\n' "$b0s"
 row() {  # label key goaltext verdict
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(K "$2")" "$(R "$2")" "$(N "$2")" \
-		"$(ratio "$(K "$2")" "$(R "$2")")" "$(ratio "$(K "$2")" "$(N "$2")")" "$3" "$4"
+	b0=""
+	[ -n "${BASELINE:-}" ] && b0=" $(r kura0 "$2") | $(ratio "$(K "$2")" "$(r kura0 "$2")") |"
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |%s\n' "$1" "$(K "$2")" "$(R "$2")" "$(N "$2")" \
+		"$(ratio "$(K "$2")" "$(R "$2")")" "$(ratio "$(K "$2")" "$(N "$2")")" "$3" "$4" "$b0"
 }
 row "4 KiB GET, wrk -t2 -c32 (req/s)" small ">= 3x rclone, >= 0.5x nginx" \
 	"$(goal both "$(K small)" "$(R small)" 3 "$(K small)" "$(N small)" 0.5)"
@@ -350,6 +376,6 @@ if [ "$scaling" = 1 ]; then
 		printf '| %s PUT | %s | %s | %s |\n' "$s" "$(r $s sput1)" "$(r $s sput4)" "$(r $s sput32)"
 	done
 fi
-printf '\n(kura %s, TLS %s; app password on every request, encryption at rest, durable audit; dd and openssl on the same disk and core; %s cores: %s)\n' \
-	"$(git describe --always --dirty 2>/dev/null || echo ?)" "$tl" "$(nproc)" \
+printf '\n(kura %s, TLS %s; app password on every request, encryption at rest, durable audit; dd and openssl on the same disk and core; load average %s at the start, %s at the end; %s cores: %s)\n' \
+	"${LABEL:-$(git describe --always --dirty 2>/dev/null || echo ?)}" "$tl" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
