@@ -23,7 +23,7 @@
 #      run, e.g. one built from an older commit: columns "kura before" and "kura/before").
 # The machine's load average is printed at the start and the end: on a shared machine a
 # figure is only comparable with one taken at a similar load.
-# Installs nginx, libnginx-mod-http-dav-ext, rclone, wrk, hyperfine when missing (apt, as
+# Installs nginx, libnginx-mod-http-dav-ext, rclone, wrk when missing (apt, as
 # bench/webdav.sh). Prints a markdown table with ratios and the goals met; changes nothing
 # outside /tmp and the build directory.
 set -eu
@@ -35,7 +35,7 @@ tls=${TLS:-0}
 scaling=${SCALING:-1}
 kb=${KURA_BUILD:-build-bench}
 missing=""
-for p in nginx libnginx-mod-http-dav-ext rclone wrk hyperfine curl openssl python3; do
+for p in nginx libnginx-mod-http-dav-ext rclone wrk curl openssl python3; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -11,7 +11,8 @@ libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor
 libxml2-dev libutf8proc-dev libseccomp-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
-# (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
+# (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh;
+# bench/peers.sh installs its own (nginx, libnginx-mod-http-dav-ext, rclone, wrk) the same way.
 # No sqlite3 command: the tests look through the API and kura admin, not into kura.db (issue 12).
 # fonts-noto-cjk: Japanese text in Chromium, for screenshots of the pages (docs/HACKING.md).
 # prometheus: promtool checks /metrics (tests/integration/test_metrics.c); systemd:
