@@ -112,7 +112,6 @@ start_kura() {
 start_kura kura "$kura"
 kpid=$(cat "$tmp/kura.pid")
 [ -n "${PERF_PID_FILE:-}" ] && echo "$kpid" > "$PERF_PID_FILE"
-kauth=$(cat "$tmp/kura.authz")
 # BASELINE=path/to/kura: a second kura (e.g. built from an older commit) in the same run,
 # so a before/after comparison shares the machine's load
 servers="nginx rclone kura"
