@@ -4,13 +4,15 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the peers the test suite talks to)
 set -eu
 
+# libssl-dev: libcrypto, whose AES-256-GCM seals file contents (src/crypto/filecrypt.c).
 build_pkgs="build-essential cmake pkg-config
 libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev libjansson-dev
 libcurl4-gnutls-dev libinih-dev liboath-dev libqrencode-dev libfido2-dev libcbor-dev libssl-dev
 libxml2-dev libutf8proc-dev libseccomp-dev libpq-dev"
 # Test peers: a real SMTP server (aiosmtpd), oathtool for TOTP codes, Chromium driven by
 # playwright-core (npm, tests/browser) for WebAuthn; litmus, cadaver and rclone for WebDAV
-# (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh.
+# (tests/integration/test_dav.c). The WebDAV benchmark peers (apache2, nginx) come with bench/webdav.sh;
+# bench/peers.sh installs its own (nginx, libnginx-mod-http-dav-ext, rclone, wrk) the same way.
 # No sqlite3 command: the tests look through the API and kura admin, not into kura.db (issue 12).
 # fonts-noto-cjk: Japanese text in Chromium, for screenshots of the pages (docs/HACKING.md).
 # prometheus: promtool checks /metrics (tests/integration/test_metrics.c); systemd:

@@ -24,6 +24,8 @@
 #include <libxml/xmlversion.h>
 #include <liboath/oath.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <qrencode.h>
 #include <seccomp.h>
 #include <sodium.h>
@@ -78,6 +80,7 @@ static const char *rt_seccomp(void)
 		return NULL;
 	return buf;
 }
+static const char *rt_openssl(void) { return OpenSSL_version(OPENSSL_VERSION_STRING); }
 static const char *rt_glibc(void) { return gnu_get_libc_version(); }
 static const char *rt_zlib(void) { return curl_version_info(CURLVERSION_NOW)->libz_version; }
 static const char *rt_libxml2(void)
@@ -115,6 +118,8 @@ static const struct dep deps[] = {
 	  STR(UTF8PROC_VERSION_MAJOR) "." STR(UTF8PROC_VERSION_MINOR) "." STR(UTF8PROC_VERSION_PATCH), rt_utf8proc },
 	{ "libseccomp", "libseccomp", "libseccomp.so", "LGPL-2.1-only", "system-call allowlist of kura serve",
 	  STR(SCMP_VER_MAJOR) "." STR(SCMP_VER_MINOR) "." STR(SCMP_VER_MICRO), rt_seccomp },
+	{ "openssl", "libcrypto", "libcrypto.so", "Apache-2.0", "AES-256-GCM of file contents", OPENSSL_VERSION_STR,
+	  rt_openssl },
 	{ "glibc", "", "libc.so", "LGPL-2.1-or-later", "C library",
 	  STR(__GLIBC__) "." STR(__GLIBC_MINOR__), rt_glibc },
 	{ "zlib", "", "libz.so", "Zlib", "compression inside libcurl (not called by kura)", NULL, rt_zlib },

@@ -8,12 +8,22 @@
  *
  * SECURITY: nonces are prefix || chunk index under a per-file random key, so no nonce
  * repeats for a key. The whole header and the last-chunk flag are in every chunk's
- * associated data. Keys live in sodium_malloc'ed memory and are wiped on free; a failed
- * open zeroes its output.
+ * associated data. XChaCha20 keys live in sodium_malloc'ed memory and are wiped on free; a
+ * failed open zeroes its output.
+ *
+ * AES-256-GCM runs on OpenSSL's libcrypto (EVP), not libsodium: the same algorithm and the
+ * same bytes (test_golden's vectors), at three times libsodium 1.0.18's rate on this kind of
+ * CPU (docs/performance.md), which bounds large uploads and downloads. Its key schedule lives
+ * in the EVP context, which OpenSSL cleanses when it is freed. It is still only chosen where
+ * the CPU has AES-NI and carry-less multiply (libsodium's check), so the constant-time
+ * hardware path is the one used.
  */
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "crypto/filecrypt.h"
@@ -100,19 +110,33 @@ struct cipher {
 	enum filecrypt_alg alg;
 	unsigned char header[FILECRYPT_HEADER_BYTES];
 	unsigned char *key;                       /* sodium_malloc: key (xchacha) */
-	crypto_aead_aes256gcm_state *gcm;         /* sodium_malloc: expanded key (aes) */
+	EVP_CIPHER_CTX *gcm;                      /* expanded key (aes), one direction */
 };
 
-static int cipher_init(struct cipher *c, const unsigned char *key, enum filecrypt_alg alg)
+static EVP_CIPHER *gcm_cipher;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+
+static void gcm_fetch(void)
+{
+	gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+/* encrypt: 1 for sealing, 0 for opening (an EVP context has one direction). */
+static int cipher_init(struct cipher *c, const unsigned char *key, enum filecrypt_alg alg,
+		       int encrypt)
 {
 	c->alg = alg;
 	if (alg == FILECRYPT_AES256GCM) {
 		if (!crypto_aead_aes256gcm_is_available())
 			return -ENOTSUP;
-		c->gcm = secmem_alloc(sizeof(*c->gcm));
+		pthread_once(&gcm_once, gcm_fetch);
+		if (!gcm_cipher)
+			return -ENOTSUP;
+		c->gcm = EVP_CIPHER_CTX_new();
 		if (!c->gcm)
 			return -ENOMEM;
-		crypto_aead_aes256gcm_beforenm(c->gcm, key);
+		if (EVP_CipherInit_ex2(c->gcm, gcm_cipher, key, NULL, encrypt, NULL) != 1)
+			return -EIO;
 		return 0;
 	}
 	if (alg != FILECRYPT_XCHACHA20POLY1305)
@@ -126,7 +150,7 @@ static int cipher_init(struct cipher *c, const unsigned char *key, enum filecryp
 
 static void cipher_done(struct cipher *c)
 {
-	secmem_free(c->gcm, sizeof(*c->gcm));   /* wipes */
+	EVP_CIPHER_CTX_free(c->gcm);            /* cleanses the key schedule */
 	secmem_free(c->key, FILECRYPT_KEY_BYTES);
 	c->gcm = NULL;
 	c->key = NULL;
@@ -150,6 +174,40 @@ static void chunk_nonce_ad(const struct cipher *c, uint64_t i, bool last,
 	ad[FILECRYPT_HEADER_BYTES + 8] = last ? 1 : 0;
 }
 
+/* One chunk with AES-256-GCM: 12-byte nonce, the associated data, ciphertext then the
+ * 16-byte tag at out + n (the layout libsodium's detached calls produced). */
+static int gcm_seal(EVP_CIPHER_CTX *x, const unsigned char *nonce, const unsigned char ad[AD_BYTES],
+		    const unsigned char *in, size_t n, unsigned char *out)
+{
+	int len = 0, fin = 0;
+
+	if (n > INT_MAX || EVP_EncryptInit_ex2(x, NULL, NULL, nonce, NULL) != 1 ||
+	    EVP_EncryptUpdate(x, NULL, &len, ad, AD_BYTES) != 1 ||
+	    EVP_EncryptUpdate(x, out, &len, in, (int)n) != 1 || (size_t)len != n ||
+	    EVP_EncryptFinal_ex(x, out + len, &fin) != 1 || fin != 0 ||
+	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, FILECRYPT_TAG_BYTES, out + n) != 1)
+		return -EIO;
+	return 0;
+}
+
+/* Opens one chunk; the tag is checked by EVP_DecryptFinal_ex (the caller wipes out on
+ * failure). 0 or -1. */
+static int gcm_open(EVP_CIPHER_CTX *x, const unsigned char *nonce, const unsigned char ad[AD_BYTES],
+		    const unsigned char *in, size_t n, unsigned char *out)
+{
+	unsigned char tag[FILECRYPT_TAG_BYTES];
+	int len = 0, fin = 0;
+
+	memcpy(tag, in + n, sizeof(tag));
+	if (n > INT_MAX || EVP_DecryptInit_ex2(x, NULL, NULL, nonce, NULL) != 1 ||
+	    EVP_DecryptUpdate(x, NULL, &len, ad, AD_BYTES) != 1 ||
+	    EVP_DecryptUpdate(x, out, &len, in, (int)n) != 1 || (size_t)len != n ||
+	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, sizeof(tag), tag) != 1 ||
+	    EVP_DecryptFinal_ex(x, out + len, &fin) != 1 || fin != 0)
+		return -1;
+	return 0;
+}
+
 static int cipher_seal(const struct cipher *c, uint64_t i, bool last, const unsigned char *in,
 		       size_t n, unsigned char *out)
 {
@@ -160,8 +218,7 @@ static int cipher_seal(const struct cipher *c, uint64_t i, bool last, const unsi
 
 	chunk_nonce_ad(c, i, last, nonce, ad);
 	if (c->alg == FILECRYPT_AES256GCM)
-		rc = crypto_aead_aes256gcm_encrypt_detached_afternm(out, out + n, &tag_len, in, n, ad,
-								    sizeof(ad), NULL, nonce, c->gcm);
+		return gcm_seal(c->gcm, nonce, ad, in, n, out);
 	else
 		rc = crypto_aead_xchacha20poly1305_ietf_encrypt_detached(out, out + n, &tag_len, in, n,
 									 ad, sizeof(ad), NULL, nonce,
@@ -178,9 +235,7 @@ static int cipher_open(const struct cipher *c, uint64_t i, bool last, const unsi
 
 	chunk_nonce_ad(c, i, last, nonce, ad);
 	if (c->alg == FILECRYPT_AES256GCM)
-		rc = crypto_aead_aes256gcm_decrypt_detached_afternm(out, NULL, in, n_plain,
-								    in + n_plain, ad, sizeof(ad),
-								    nonce, c->gcm);
+		rc = gcm_open(c->gcm, nonce, ad, in, n_plain, out);
 	else
 		rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, NULL, in, n_plain,
 									 in + n_plain, ad, sizeof(ad),
@@ -210,7 +265,7 @@ struct filecrypt_enc *filecrypt_enc_new(const unsigned char key[FILECRYPT_KEY_BY
 
 	if (!e)
 		return NULL;
-	if (cipher_init(&e->c, key, alg) < 0)
+	if (cipher_init(&e->c, key, alg, 1) < 0)
 		return filecrypt_enc_free(e);
 	e->buf = secmem_alloc(FILECRYPT_CHUNK);
 	e->out = malloc(FILECRYPT_RECORD);
@@ -382,7 +437,7 @@ struct filecrypt_dec *filecrypt_dec_new(const unsigned char key[FILECRYPT_KEY_BY
 	}
 	d->chunk = chunk;
 	memcpy(d->c.header, header, FILECRYPT_HEADER_BYTES);
-	r = cipher_init(&d->c, key, (enum filecrypt_alg)header[7]);
+	r = cipher_init(&d->c, key, (enum filecrypt_alg)header[7], 0);
 	if (r < 0)
 		goto fail;
 	body = sealed_size - FILECRYPT_HEADER_BYTES;

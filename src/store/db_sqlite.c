@@ -6,13 +6,18 @@
  * Prepared statements are cached per connection, keyed by the SQL text's address (SQL is
  * always a string literal) and checked by content, so the hot paths never re-parse SQL.
  * synchronous=FULL: a committed transaction survives power loss (audit and outbox rely on it).
+ * db_commit() keeps that promise through a group commit instead of one fsync per transaction
+ * (see "Group commit" below).
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -48,6 +53,14 @@ struct db_file {
 	ino_t ino;
 	unsigned refs;
 	pthread_mutex_t write_lock;
+	/* group commit (db_commit): under sync_lock; sync_lock nests inside write_lock */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t synced_cond;
+	uint64_t committed;    /* transactions committed to the WAL, durable or not */
+	uint64_t synced;       /* of those, the ones an fdatasync has covered */
+	bool syncing;          /* a leader's fdatasync is under way */
+	int sync_error;        /* sticky: once an fdatasync failed, every later commit fails */
+	char path[PATH_MAX];   /* the database file; its WAL is path + "-wal" */
 };
 
 static struct db_file db_files[DB_FILES_MAX];
@@ -74,6 +87,7 @@ struct db {
 	sqlite3 *h;
 	struct db_file *file;
 	bool writing;          /* holds file->write_lock */
+	bool grouped;          /* this transaction runs at synchronous=NORMAL: db_commit syncs */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 };
@@ -96,6 +110,13 @@ static struct db_file *db_file_get(const char *path)
 			f->dev = st.st_dev;
 			f->ino = st.st_ino;
 			pthread_mutex_init(&f->write_lock, NULL);
+			pthread_mutex_init(&f->sync_lock, NULL);
+			pthread_cond_init(&f->synced_cond, NULL);
+			f->committed = f->synced = 0;
+			f->syncing = false;
+			f->sync_error = 0;
+			if (!realpath(path, f->path))
+				f->path[0] = '\0';   /* db_commit then falls back to synchronous=FULL */
 		}
 	if (f)
 		f->refs++;
@@ -108,8 +129,11 @@ static void db_file_put(struct db_file *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&db_files_lock);
-	if (--f->refs == 0)
+	if (--f->refs == 0) {
 		pthread_mutex_destroy(&f->write_lock);
+		pthread_mutex_destroy(&f->sync_lock);
+		pthread_cond_destroy(&f->synced_cond);
+	}
 	pthread_mutex_unlock(&db_files_lock);
 }
 
@@ -438,6 +462,17 @@ static int exec_plain(struct db *db, const char *sql)
 
 static void write_unlock(struct db *db)
 {
+	if (db->grouped) {
+		db->grouped = false;
+		/* back to FULL for autocommit statements. This fails only without memory to
+		 * prepare it; then the file refuses every later transaction instead of leaving a
+		 * connection that commits unsynced */
+		if (exec_plain(db, "PRAGMA synchronous=FULL") < 0) {
+			pthread_mutex_lock(&db->file->sync_lock);
+			db->file->sync_error = -EIO;
+			pthread_mutex_unlock(&db->file->sync_lock);
+		}
+	}
 	if (db->writing) {
 		db->writing = false;
 		pthread_mutex_unlock(&db->file->write_lock);
@@ -460,6 +495,22 @@ int db_begin(struct db *db)
 		return -EBUSY;
 	}
 	db->writing = true;
+	pthread_mutex_lock(&db->file->sync_lock);
+	r = db->file->sync_error;
+	pthread_mutex_unlock(&db->file->sync_lock);
+	if (r < 0) {
+		write_unlock(db);
+		return r;   /* an fdatasync failed: nothing is committed any more */
+	}
+	/* group commit (db_commit): the safety level may only change outside a transaction */
+	if (db->file->path[0]) {
+		r = exec_plain(db, "PRAGMA synchronous=NORMAL");
+		if (r < 0) {
+			write_unlock(db);
+			return r;
+		}
+		db->grouped = true;
+	}
 	r = exec_plain(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		write_unlock(db);
@@ -468,13 +519,111 @@ int db_begin(struct db *db)
 	return r;
 }
 
-int db_commit(struct db *db)
+static int commit_full(struct db *db)
 {
 	int r = exec_plain(db, "COMMIT");
 
 	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
 	if (r == 0 || sqlite3_get_autocommit(db->h))
 		write_unlock(db);
+	return r;
+}
+
+/*
+ * Group commit. A COMMIT under synchronous=FULL fsyncs the WAL while this process's write
+ * mutex is held, so concurrent writers (32 clients uploading, audit batches of readers)
+ * queued for one fsync each, one after the other. db_commit() instead commits with
+ * synchronous=NORMAL (set by db_begin, back to FULL when the transaction ends: the frames
+ * are written to the WAL, not yet synced), releases the write mutex, and then waits until
+ * an fdatasync of the WAL that started after its COMMIT has returned: whichever waiter
+ * finds no sync under way becomes the leader and syncs for every transaction committed so
+ * far. db_commit() therefore still
+ * returns 0 only once the transaction is durable, as synchronous=FULL did; only the fsync is
+ * shared, and the next writer can append to the WAL while it runs.
+ *
+ * Sound because the WAL is append-only until a checkpoint, and SQLite syncs the WAL before
+ * every checkpoint and the database after it under NORMAL too: an fdatasync of the WAL file
+ * makes every frame written before it durable, and recovery replays committed frames in
+ * order, so a durable transaction never depends on a later one. Others may read a committed
+ * transaction before its sync; anything they acknowledge is recorded by a later transaction
+ * of their own (the audit chain, the outbox claim), whose durable commit covers the earlier
+ * frames. Autocommit statements outside db_begin() keep synchronous=FULL.
+ * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
+ * commit on the file fails too.
+ */
+static int wal_fdatasync(const char *db_path)
+{
+	char wal[PATH_MAX + 8];
+	int fd, r;
+
+	if (str_printf(wal, sizeof(wal), "%s-wal", db_path) < 0)
+		return -ENAMETOOLONG;
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)   /* checkpointed and removed: the frames are in the file */
+		fd = open(db_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fdatasync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static int wait_durable(struct db_file *f, uint64_t mine)
+{
+	int r;
+
+	pthread_mutex_lock(&f->sync_lock);
+	while (f->synced < mine && f->sync_error == 0) {
+		uint64_t upto;
+
+		if (f->syncing) {
+			pthread_cond_wait(&f->synced_cond, &f->sync_lock);
+			continue;
+		}
+		f->syncing = true;
+		upto = f->committed;   /* every commit so far is in the WAL: one sync covers them */
+		pthread_mutex_unlock(&f->sync_lock);
+		r = wal_fdatasync(f->path);
+		pthread_mutex_lock(&f->sync_lock);
+		f->syncing = false;
+		if (r < 0) {
+			f->sync_error = r;
+			log_error("db.sync", "fdatasync of %s-wal failed: %s; no commit succeeds from now on",
+				  f->path, strerror(-r));
+		} else if (upto > f->synced) {
+			f->synced = upto;
+		}
+		pthread_cond_broadcast(&f->synced_cond);
+	}
+	r = f->synced >= mine ? 0 : (f->sync_error ? f->sync_error : -EIO);
+	pthread_mutex_unlock(&f->sync_lock);
+	return r;
+}
+
+int db_commit(struct db *db)
+{
+	struct db_file *f = db->file;
+	uint64_t mine = 0;
+	int r;
+
+	if (!db->grouped)
+		return commit_full(db);
+	pthread_mutex_lock(&f->sync_lock);
+	r = f->sync_error;
+	pthread_mutex_unlock(&f->sync_lock);
+	if (r < 0)
+		return r;   /* the caller rolls back: nothing is committed after a failed sync */
+	r = exec_plain(db, "COMMIT");
+	if (r == 0) {
+		pthread_mutex_lock(&f->sync_lock);   /* still under the write mutex: WAL order */
+		mine = ++f->committed;
+		pthread_mutex_unlock(&f->sync_lock);
+	}
+	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
+	if (r == 0 || sqlite3_get_autocommit(db->h))
+		write_unlock(db);
+	if (mine)
+		r = wait_durable(f, mine);
 	return r;
 }
 

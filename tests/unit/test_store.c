@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -262,6 +263,74 @@ static void test_two_connections(void **state)
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
 	assert_null(db_close(other));
 	assert_null(db_close(NULL));
+}
+
+/* Group commit (db_sqlite.c): concurrent writers on their own connections share the WAL's
+ * fdatasync; every db_commit still returns 0 with its row there for everyone, and each
+ * connection is back at synchronous=FULL (2) after a commit and after a rollback, so its
+ * autocommit statements stay synced. */
+#define GC_THREADS 8
+#define GC_TXNS 40
+
+struct gc_arg {
+	const char *path;
+	int64_t base;
+	int failures;
+};
+
+static int64_t sync_level(struct db *db)
+{
+	struct db_stmt *st = db_query(db, "PRAGMA synchronous", NULL);
+	int64_t v = -1;
+
+	if (st && db_step(st) == 1)
+		v = db_int(st, 0);
+	db_done(st);
+	return v;
+}
+
+static void *gc_writer(void *p)
+{
+	struct gc_arg *a = p;
+	char err[256];
+	struct db *db = db_open(a->path, err, sizeof(err));
+	int i;
+
+	if (!db) {
+		a->failures++;
+		return NULL;
+	}
+	for (i = 0; i < GC_TXNS; i++) {
+		if (db_begin(db) < 0 ||
+		    db_exec(db, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", a->base + i, "gc") < 0 ||
+		    db_commit(db) < 0 || sync_level(db) != 2)
+			a->failures++;
+	}
+	if (db_begin(db) < 0 || db_rollback(db) < 0 || sync_level(db) != 2)
+		a->failures++;
+	db_close(db);
+	return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t th[GC_THREADS];
+	struct gc_arg args[GC_THREADS];
+	int i;
+
+	make_table(fx->db);
+	assert_int_equal(sync_level(fx->db), 2);
+	for (i = 0; i < GC_THREADS; i++) {
+		args[i] = (struct gc_arg){ fx->path, (int64_t)i * 1000 + 1, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &args[i]), 0);
+	}
+	for (i = 0; i < GC_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].failures, 0);
+	}
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'gc'"), GC_THREADS * GC_TXNS);
+	assert_int_equal(sync_level(fx->db), 2);
 }
 
 static void test_open_fails(void **state)
@@ -863,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test(test_open_fails),
 		cmocka_unit_test_setup_teardown(test_cache_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_same_address_new_text, setup, teardown),
