@@ -808,6 +808,11 @@ int lifecycle_tick(const struct lifecycle_env *env, int64_t now_us, int64_t *ret
 
 /* ---------------------------------------------------------------- the worker */
 
+bool lifecycle_lease_renew(struct db *db)
+{
+	return db_lease_claim(db, LIFECYCLE_LEASE, db_lease_ttl_s(LIFECYCLE_TICK_S)) == 1;
+}
+
 struct lifecycle_worker {
 	struct lifecycle_env env;
 	pthread_t thread;
@@ -830,7 +835,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		/* one node runs the scheduler: the holder of the lease (store/lease.h) */
 		db = db_thread();
-		if (db && db_lease_claim(db, "lifecycle", db_lease_ttl_s(LIFECYCLE_TICK_S)) == 1 &&
+		if (db && lifecycle_lease_renew(db) &&
 		    lifecycle_tick(&w->env, clock_now_us(), &erased) < 0)
 			log_warn("lifecycle.tick", "a pass of the termination scheduler did not complete; it runs again");
 		/* hourly, and at the next end exactly (the end of a day must not wait for the hour) */
