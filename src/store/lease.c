@@ -89,6 +89,21 @@ static struct {
 	} seen[LEASE_SEEN_MAX];
 } seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* true when holder is the one last logged for name */
+static bool seen_is(const char *name, const char *holder)
+{
+	bool same = false;
+
+	pthread_mutex_lock(&seen.lock);
+	for (size_t i = 0; i < seen.n; i++)
+		if (!strcmp(seen.seen[i].name, name)) {
+			same = !strcmp(seen.seen[i].holder, holder);
+			break;
+		}
+	pthread_mutex_unlock(&seen.lock);
+	return same;
+}
+
 /* true when holder differs from the one last logged for name (and remembers it) */
 static bool seen_changed(const char *name, const char *holder)
 {
@@ -137,7 +152,10 @@ int db_lease_claim(struct db *db, const char *name, int64_t ttl_s)
 		return -EINVAL;
 	if (!db || !name_ok(name))
 		return -EINVAL;
-	holder_of(db, name, before, sizeof(before), &until_us);
+	/* the holder before, for the log: a renewal (the usual case) needs no read */
+	before[0] = '\0';
+	if (!seen_is(name, me))
+		holder_of(db, name, before, sizeof(before), &until_us);
 	r = db_lease_claim_as(db, name, me, now, ttl_s * 1000000);
 	if (r < 0) {
 		log_error("job.lease", "cannot claim job %s: %s", name, db_errmsg(db));
