@@ -177,6 +177,20 @@ int db_lease_claim(struct db *db, const char *name, int64_t ttl_s)
 	return r;
 }
 
+int db_lease_forget_all(struct db *db)
+{
+	/* the migration by its name, so an older copy's missing table is no error */
+	struct db_stmt *st = db_query(db, "SELECT COUNT(*) FROM schema_migrations WHERE name LIKE $1", "t",
+				      "%cluster_state.sql");
+	int r = db_step(st);
+	int64_t n = r > 0 ? db_int(st, 0) : 0;
+
+	db_done(st);
+	if (r < 0)
+		return r;
+	return n > 0 ? db_exec(db, "DELETE FROM job_leases", "") : 0;
+}
+
 int db_lease_release_all(struct db *db, const char *holder)
 {
 	int r;

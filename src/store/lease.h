@@ -32,4 +32,8 @@ int64_t db_lease_ttl_s(int64_t interval_s);
  * stop (holder = db_node_id()), or at start-up the previous process of this data directory,
  * proven dead by the data-directory lock. Returns how many leases ended, or <0. */
 int db_lease_release_all(struct db *db, const char *holder);
+/* Ends every lease of every holder: a restored copy is a new deployment, and no node of the
+ * one it was copied from runs its jobs (kura restore). 0 also for a database from before the
+ * leases (it has none). */
+int db_lease_forget_all(struct db *db) KURA_WUR;
 #endif

@@ -9,7 +9,8 @@
  *   that is gone without a word keeps its jobs from every other node until it runs out,
  *   then the next node takes them over (the test clock KURA_TEST_CLOCK_OFFSET_S moves past
  *   it); a graceful stop ends the node's leases; after kill -9 the restarted process ends
- *   its dead predecessor's leases at once (its id is in kura.lock).
+ *   its dead predecessor's leases at once (its id is in kura.lock); a copy made by kura
+ *   restore runs every job at once (the leases it was copied with are the old deployment's).
  * The server's own log says who holds what ("job.lease", "node.start"); the database says it
  * too (read with SQLite's C API while the server runs, written only while it is stopped).
  */
@@ -195,6 +196,50 @@ static void test_leases(void **state)
 	expect_holders(s, node3);
 }
 
+/* ---------------------------------------------------------------- a restored copy */
+
+/* A copy restored from a backup is a new deployment: the leases its database was copied with
+ * belong to the nodes of the old one, so the copy's first node runs every job at once. */
+static void test_restore(void **state)
+{
+	struct it_server *s = *state;
+	char node[17], dest[IT_STR + 16], into[IT_STR + 16], orig[IT_STR + 16], *out = NULL, *err = NULL;
+
+	node_of(s, node);
+	wait_claimed_all(s, "");
+	snprintf(dest, sizeof(dest), "%s/backups", s->root);
+	snprintf(into, sizeof(into), "%s/restored", s->root);
+	{
+		const char *argv[] = { KURA_BIN, "backup", "--data", s->data, "--to", dest, NULL };
+
+		if (it_run(argv, 120, &out, &err) != 0)
+			fail_msg("kura backup: %s\n%s", out ? out : "", err ? err : "");
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = { KURA_BIN, "restore", "--from", dest, "--data", into, "--keys", s->data, NULL };
+
+		out = err = NULL;
+		if (it_run(argv, 120, &out, &err) != 0)
+			fail_msg("kura restore: %s\n%s", out ? out : "", err ? err : "");
+		free(out);
+		free(err);
+	}
+	/* the old deployment goes on (its node keeps its leases, in its own database) ... */
+	expect_holders(s, node);
+	/* ... and the copy is served instead */
+	assert_int_equal(it_server_halt(s), 0);
+	snprintf(orig, sizeof(orig), "%s.orig", s->data);
+	assert_int_equal(rename(s->data, orig), 0);
+	assert_int_equal(rename(into, s->data), 0);
+	assert_int_equal(it_server_restart(s), 0);
+	node_of(s, node);
+	wait_claimed_all(s, "");
+	expect_holders(s, node);
+	it_rmtree(orig);
+}
+
 /* ---------------------------------------------------------------- the login throttle */
 
 static long failed_login(struct it_server *s, char *ret_request_id, size_t size)
@@ -237,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_leases, it_setup_server, it_teardown_server),
 		cmocka_unit_test_setup_teardown(test_throttle_restart, it_setup_server, it_teardown_server),
+		cmocka_unit_test_setup_teardown(test_restore, it_setup_server, it_teardown_server),
 	};
 
 	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
