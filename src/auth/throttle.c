@@ -170,19 +170,30 @@ void throttle_failure(struct db *db, const char *address)
 {
 	unsigned char key[KEY_BYTES];
 	int64_t now = clock_now_us();
+	bool own;
 	int r;
 
 	key_of(address, key);
-	/* one statement: a new row, or the row's count (restarted when its window has passed) */
-	r = db ? db_exec(db, "INSERT INTO address_throttle (address_key, failures, window_start_us, last_us)"
+	/* one statement: a new row, or the row's count (restarted when its window has passed).
+	 * Its own write transaction unless the caller has one (on SQLite it then queues for the
+	 * write lock instead of retrying in busy_timeout's growing sleeps) */
+	own = db && !db_in_transaction(db);
+	r = !db ? -EIO : own ? db_begin(db) : 0;
+	if (r < 0)
+		own = false;   /* nothing to end */
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO address_throttle (address_key, failures, window_start_us, last_us)"
 			     " VALUES ($1, 1, $2, $2) ON CONFLICT (address_key) DO UPDATE SET"
 			     " failures = CASE WHEN address_throttle.window_start_us < $3 THEN 1"
 			     " WHEN address_throttle.failures >= $4 THEN address_throttle.failures"
 			     " ELSE address_throttle.failures + 1 END,"
 			     " window_start_us = CASE WHEN address_throttle.window_start_us < $3 THEN $2"
 			     " ELSE address_throttle.window_start_us END, last_us = $2",
-			 "biii", key, (size_t)KEY_BYTES, now, now - WINDOW_US, (int64_t)INT32_MAX)
-	       : -EIO;
+			    "biii", key, (size_t)KEY_BYTES, now, now - WINDOW_US, (int64_t)INT32_MAX);
+	if (own && r == 0)
+		r = db_commit(db);
+	if (own && r < 0)
+		db_rollback(db);
 	if (r < 0)
 		log_error("auth.throttle", "cannot count a failure of the address: %s", db ? db_errmsg(db) : "no database");
 }
@@ -194,17 +205,25 @@ int throttle_prune(struct db *db, int64_t now_us, int64_t *ret_n)
 
 	if (!db)
 		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
 	r = db_exec(db, "DELETE FROM address_throttle WHERE window_start_us < $1", "i", now_us - WINDOW_US);
-	if (r < 0)
-		return r;
-	n = db_changes(db);
+	n = r == 0 ? db_changes(db) : 0;
 	/* beyond the bound, the oldest windows go (an attacker's many addresses within one window) */
-	r = db_exec(db, "DELETE FROM address_throttle WHERE window_start_us <"
-			" (SELECT window_start_us FROM address_throttle ORDER BY window_start_us DESC LIMIT 1 OFFSET $1)",
-		    "i", (int64_t)KURA_THROTTLE_TABLE - 1);
-	if (r < 0)
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM address_throttle WHERE window_start_us <"
+				" (SELECT window_start_us FROM address_throttle ORDER BY window_start_us DESC"
+				" LIMIT 1 OFFSET $1)",
+			    "i", (int64_t)KURA_THROTTLE_TABLE - 1);
+	if (r == 0)
+		n += db_changes(db);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
 		return r;
-	n += db_changes(db);
+	}
 	if (ret_n)
 		*ret_n = n;
 	return 0;

@@ -63,19 +63,37 @@ static bool name_ok(const char *s)
 
 int db_lease_claim_as(struct db *db, const char *name, const char *holder, int64_t now_us, int64_t ttl_us)
 {
+	bool own = false;
+	int64_t n = 0;
 	int r;
 
 	if (!db || !name_ok(name) || !holder || !*holder || ttl_us <= 0 || now_us > INT64_MAX - ttl_us)
 		return -EINVAL;
+	/* a write transaction of its own: on SQLite it queues for the write lock beside the
+	 * other writers instead of retrying in busy_timeout's growing sleeps */
+	if (!db_in_transaction(db)) {
+		r = db_begin(db);
+		if (r < 0)
+			return r;
+		own = true;
+	}
 	r = db_exec(db, "INSERT INTO job_leases (name, holder, until_us, claimed_us) VALUES ($1, $2, $3, $4)"
 			" ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_us = excluded.until_us,"
 			" claimed_us = CASE WHEN job_leases.holder = excluded.holder THEN job_leases.claimed_us"
 			" ELSE excluded.claimed_us END"
 			" WHERE job_leases.until_us <= $4 OR job_leases.holder = $2",
 		    "ttii", name, holder, now_us + ttl_us, now_us);
+	if (r == 0)
+		n = db_changes(db);
+	if (own) {
+		if (r == 0)
+			r = db_commit(db);
+		if (r < 0)
+			db_rollback(db);
+	}
 	if (r < 0)
 		return r;
-	return db_changes(db) == 1 ? 1 : 0;
+	return n == 1 ? 1 : 0;
 }
 
 /* ---- the log: one line each time the holder of a job changes, as this node sees it ---- */
