@@ -142,8 +142,9 @@ static int node_handover(int lock_fd, struct db *db)
 	} else {
 		prev[0] = '\0';
 	}
+	errno = 0;
 	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, me, DB_NODE_ID_LEN, 0) != DB_NODE_ID_LEN)
-		return -errno;
+		return errno ? -errno : -EIO;
 	{
 		char count[16];
 
