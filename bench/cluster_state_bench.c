@@ -40,15 +40,16 @@ int main(int argc, char **argv)
 {
 	char path[512], err[256], addr[32];
 	struct db *db;
-	long n, i, addrs;
+	int64_t n = 0;
+	long i, addrs;
 	double t;
 	int64_t pruned = 0, sink = 0;
 
-	if (argc != 3 || (n = atol(argv[2])) < 16) {
+	if (argc != 3 || safe_atoi64(argv[2], &n) < 0 || n < 16 || n > 100000000) {
 		fprintf(stderr, "usage: cluster_state_bench DIR N (N >= 16)\n");
 		return 2;
 	}
-	addrs = n / 16;
+	addrs = (long)(n / 16);
 	snprintf(path, sizeof(path), "%s/kura.db", argv[1]);
 	db = db_open(path, err, sizeof(err));
 	if (!db || db_migrate(db) < 0) {
@@ -60,23 +61,23 @@ int main(int argc, char **argv)
 		addr_of(i % addrs, addr, sizeof(addr));
 		throttle_failure(db, addr);
 	}
-	report("throttle_failure (durable upsert)", n, now_s() - t);
+	report("throttle_failure (durable upsert)", (long)n, now_s() - t);
 	t = now_s();
 	for (i = 0; i < n; i++) {
 		addr_of(i % addrs, addr, sizeof(addr));
 		sink += throttle_peek_ms(db, addr);
 	}
-	report("throttle check (read by key)", n, now_s() - t);
+	report("throttle check (read by key)", (long)n, now_s() - t);
 	t = now_s();
 	for (i = 0; i < n; i++)
 		if (db_lease_claim_as(db, "bench.job", "node-a", clock_now_us(), 60 * 1000000LL) != 1)
 			return 1;
-	report("lease renewal (durable conditional upsert)", n, now_s() - t);
+	report("lease renewal (durable conditional upsert)", (long)n, now_s() - t);
 	t = now_s();
 	for (i = 0; i < n; i++)
 		if (db_lease_claim_as(db, "bench.job", "node-b", clock_now_us(), 60 * 1000000LL) != 0)
 			return 1;
-	report("lease claim refused (another holder)", n, now_s() - t);
+	report("lease claim refused (another holder)", (long)n, now_s() - t);
 	t = now_s();
 	if (throttle_prune(db, clock_now_us() + 3600 * 1000000LL, &pruned) < 0)
 		return 1;
