@@ -34,6 +34,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/lease.h"
 
 #define DAY_US (86400LL * 1000000)
 
@@ -563,7 +564,8 @@ static void *worker_run(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->lock);
-		if (db) {
+		/* one node signs and prunes: the holder of the lease (store/lease.h) */
+		if (db && db_lease_claim(db, "audit.checkpoint", db_lease_ttl_s(w->checkpoint_s)) == 1) {
 			int64_t now = clock_now_us(), n = 0;
 
 			r = audit_checkpoint_round(db, &n);

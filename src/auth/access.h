@@ -74,21 +74,28 @@ int allowlist_replace(struct db *db, const struct actor *who, int64_t tenant_id,
 		      bool confirm_lockout) KURA_WUR;
 json_t *allowlist_json(const struct allowlist *al);
 
-/* ---- per-address throttling (throttle.c, in memory, per process) ---- */
+/* ---- per-address throttling (throttle.c; the counts in the database, shared by every node) ---- */
 /* Before a credential check from address: sleeps what is left of the delay the address has
  * earned (2^k x KURA_THROTTLE_BASE_MS after KURA_THROTTLE_FREE_FAILURES failures in the
  * window, capped at KURA_THROTTLE_MAX_MS, counted from its last failure) and returns 0;
- * -EBUSY without sleeping when this address already has a delayed request in flight or the
- * process has as many delayed requests as it allows, with the seconds to wait in
+ * -EBUSY without sleeping when this address already has a delayed request in flight on this
+ * node or the process has as many delayed requests as it allows, with the seconds to wait in
  * *ret_retry_after_s (answer 429). IPv6 counts per /64. A delay is logged ("auth.throttle",
- * with request_id and delay_ms) when it begins, so operators and tests see who was held. */
-int throttle_delay(const char *address, const char *request_id, int64_t *ret_retry_after_s) KURA_WUR;
-/* Delayed requests allowed at once: half the worker threads, at most KURA_THROTTLE_MAX_SLEEPERS. */
+ * with request_id and delay_ms) when it begins, so operators and tests see who was held.
+ * Outside a transaction (it may sleep). */
+int throttle_delay(struct db *db, const char *address, const char *request_id, int64_t *ret_retry_after_s) KURA_WUR;
+/* Delayed requests allowed at once on this node: half the worker threads, at most
+ * KURA_THROTTLE_MAX_SLEEPERS. */
 void throttle_configure(unsigned workers);
-void throttle_failure(const char *address);
+/* Counts a refused credential check of address (one upsert; errors are logged). */
+void throttle_failure(struct db *db, const char *address);
 /* The delay the address has earned after its last failure, in ms (for logs and tests). */
-int64_t throttle_peek_ms(const char *address);
-void throttle_reset_all(void);
+int64_t throttle_peek_ms(struct db *db, const char *address);
+/* Deletes the rows whose window has passed at now_us and, beyond KURA_THROTTLE_TABLE rows, the
+ * oldest (the pruning job, under the lease "auth.prune"); *ret_n the rows deleted. */
+int throttle_prune(struct db *db, int64_t now_us, int64_t *ret_n) KURA_WUR;
+/* Forgets every address (tests). */
+int throttle_reset_all(struct db *db);
 
 /* ---- per-tenant lockout settings (throttle.c) ---- */
 struct lockout_policy {

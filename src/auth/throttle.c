@@ -6,22 +6,26 @@
  * account locks, the account's address and the tenant's managers are mailed, in the same
  * transaction as the lock.
  *
- * Per source address: a table in memory counts refused credential checks (logins and HTTP
- * Basic app-password attempts) per address, across accounts and tenants. After
- * KURA_THROTTLE_FREE_FAILURES failures within KURA_THROTTLE_WINDOW_S, every further
- * attempt from the address waits 2^k x KURA_THROTTLE_BASE_MS (k = failures beyond the free
- * ones), at most KURA_THROTTLE_MAX_MS, counted from the address's last failure, before its
- * credentials are looked at. So password spraying slows down, while nobody else's account is
- * locked by it, and a client that waits the delay itself is not held at all.
+ * Per source address: refused credential checks (logins and HTTP Basic app-password
+ * attempts) are counted per address, across accounts and tenants, in the table
+ * address_throttle (migration 0029), so every node behind a load balancer sees the same
+ * count and a restart forgets nothing. After KURA_THROTTLE_FREE_FAILURES failures within
+ * KURA_THROTTLE_WINDOW_S, every further attempt from the address waits 2^k x
+ * KURA_THROTTLE_BASE_MS (k = failures beyond the free ones), at most KURA_THROTTLE_MAX_MS,
+ * counted from the address's last failure, before its credentials are looked at. So password
+ * spraying slows down, while nobody else's account is locked by it, and a client that waits
+ * the delay itself is not held at all. A failure is one upsert (atomic on both backends, no
+ * lock: db.h "Cluster state"), a check one read by primary key; rows whose window has passed
+ * go with throttle_prune (a background job, at most KURA_THROTTLE_TABLE rows kept, the
+ * oldest windows first). Successes do not reset an address: an attacker with one valid
+ * account could otherwise wipe the count between guesses.
  *
- * SECURITY: the delay sleeps a worker thread, so it is bounded twice: one delayed request
- * per address at a time, and at most KURA_THROTTLE_MAX_SLEEPERS (and half the workers)
- * across the process; beyond either the attempt is answered 429 at once (no credential
- * check, Retry-After = the rest of the delay), so an attacker cannot park every worker. IPv6 addresses count per /64 (one subscriber usually holds a
- * whole /64). The table has KURA_THROTTLE_TABLE entries; when full, the entry with the
- * oldest failure is forgotten. Successes do not reset an address: an attacker with one
- * valid account could otherwise wipe the count between guesses. The state is per process
- * and is lost at restart; documented in docs/security.md.
+ * SECURITY: the delay sleeps a worker thread, so it is bounded twice, per process (these
+ * are this node's threads, so they stay in memory): one delayed request per address at a
+ * time, and at most KURA_THROTTLE_MAX_SLEEPERS (and half the workers); beyond either the
+ * attempt is answered 429 at once (no credential check, Retry-After = the rest of the delay),
+ * so an attacker cannot park every worker. IPv6 addresses count per /64 (one subscriber
+ * usually holds a whole /64).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -32,6 +36,7 @@
 #include "auth/access.h"
 #include "auth/auth.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "notify/mail.h"
 #include "store/db.h"
@@ -39,24 +44,10 @@
 
 #define KEY_BYTES 9   /* family + 4 (IPv4) or 8 (IPv6 /64) address bytes */
 
-struct slot {
-	unsigned char key[KEY_BYTES];
-	bool used, sleeping;
-	uint32_t failures;
-	int64_t window_start_us, last_us;
-};
-
-static struct slot table[KURA_THROTTLE_TABLE];
+/* the addresses with a delayed request in flight on this node (at most max_sleepers) */
+static unsigned char sleeping[KURA_THROTTLE_MAX_SLEEPERS][KEY_BYTES];
 static unsigned sleepers, max_sleepers = KURA_THROTTLE_MAX_SLEEPERS;
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void key_of(const char *address, unsigned char key[KEY_BYTES])
 {
@@ -64,24 +55,14 @@ static void key_of(const char *address, unsigned char key[KEY_BYTES])
 
 	memset(key, 0, KEY_BYTES);
 	if (ipaddr_parse(address, &a) < 0)
-		return;   /* unknown addresses share one slot */
+		return;   /* unknown addresses share one key */
 	key[0] = a.family;
 	memcpy(key + 1, a.addr, a.family == 4 ? 4 : 8);
 }
 
-static struct slot *find(const unsigned char key[KEY_BYTES])
+static int64_t delay_ms(int64_t failures)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(table); i++)
-		if (table[i].used && !memcmp(table[i].key, key, KEY_BYTES))
-			return &table[i];
-	return NULL;
-}
-
-static int64_t delay_ms(uint32_t failures)
-{
-	uint32_t k;
+	int64_t k;
 
 	if (failures < KURA_THROTTLE_FREE_FAILURES)
 		return 0;
@@ -93,62 +74,78 @@ static int64_t delay_ms(uint32_t failures)
 		       : (int64_t)KURA_THROTTLE_BASE_MS << k;
 }
 
-static bool expired(const struct slot *s, int64_t now)
+#define WINDOW_US ((int64_t)KURA_THROTTLE_WINDOW_S * 1000000)
+
+/* The address's row: 1 with its failures and last failure when its window is current,
+ * 0 when it has none, <0 on a database error. */
+static int row_of(struct db *db, const unsigned char key[KEY_BYTES], int64_t now, int64_t *ret_failures,
+		  int64_t *ret_last_us)
 {
-	return now - s->window_start_us > (int64_t)KURA_THROTTLE_WINDOW_S * 1000000;
+	struct db_stmt *st = db_query(db, "SELECT failures, last_us FROM address_throttle"
+					  " WHERE address_key = $1 AND window_start_us >= $2",
+				      "bi", key, (size_t)KEY_BYTES, now - WINDOW_US);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_failures = db_int(st, 0);
+		*ret_last_us = db_int(st, 1);
+	}
+	db_done(st);
+	return r;
 }
 
-int64_t throttle_peek_ms(const char *address)
+int64_t throttle_peek_ms(struct db *db, const char *address)
 {
 	unsigned char key[KEY_BYTES];
-	struct slot *s;
-	int64_t ms = 0;
+	int64_t failures = 0, last = 0;
 
 	key_of(address, key);
-	pthread_mutex_lock(&table_lock);
-	s = find(key);
-	if (s && !expired(s, mono_us()))
-		ms = delay_ms(s->failures);
-	pthread_mutex_unlock(&table_lock);
-	return ms;
+	if (!db || row_of(db, key, clock_now_us(), &failures, &last) <= 0)
+		return 0;
+	return delay_ms(failures);
 }
 
 void throttle_configure(unsigned workers)
 {
-	pthread_mutex_lock(&table_lock);
+	pthread_mutex_lock(&sleep_lock);
 	max_sleepers = workers / 2 < KURA_THROTTLE_MAX_SLEEPERS ? workers / 2 : KURA_THROTTLE_MAX_SLEEPERS;
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&sleep_lock);
 }
 
-int throttle_delay(const char *address, const char *request_id, int64_t *ret_retry_after_s)
+int throttle_delay(struct db *db, const char *address, const char *request_id, int64_t *ret_retry_after_s)
 {
 	char delay[24];
 	unsigned char key[KEY_BYTES];
 	struct timespec ts;
-	struct slot *s;
-	int64_t ms = 0, now = mono_us();
+	int64_t ms = 0, now = clock_now_us(), failures = 0, last = 0;
+	unsigned i;
+	int r;
 
 	key_of(address, key);
-	pthread_mutex_lock(&table_lock);
-	s = find(key);
-	if (s && !expired(s, now)) {
+	r = db ? row_of(db, key, now, &failures, &last) : -EIO;
+	if (r < 0)   /* the credential check that follows needs the database as well */
+		log_error("auth.throttle", "cannot read the address's failures: %s", db ? db_errmsg(db) : "no database");
+	if (r > 0) {
 		/* what is left of the delay since the last failure */
-		int64_t left_us = s->last_us + delay_ms(s->failures) * 1000 - now;
+		int64_t left_us = last + delay_ms(failures) * 1000 - now;
 
 		ms = left_us > 0 ? (left_us + 999) / 1000 : 0;
 	}
-	if (ms == 0) {
-		pthread_mutex_unlock(&table_lock);
+	if (ms == 0)
 		return 0;
-	}
-	if (s->sleeping || sleepers >= max_sleepers) {
-		pthread_mutex_unlock(&table_lock);
+	if (ms > KURA_THROTTLE_MAX_MS)   /* a last failure "in the future": another node's clock */
+		ms = KURA_THROTTLE_MAX_MS;
+	pthread_mutex_lock(&sleep_lock);
+	for (i = 0; i < sleepers; i++)
+		if (!memcmp(sleeping[i], key, KEY_BYTES))
+			break;
+	if (i < sleepers || sleepers >= max_sleepers) {
+		pthread_mutex_unlock(&sleep_lock);
 		*ret_retry_after_s = (ms + 999) / 1000;
 		return -EBUSY;
 	}
-	s->sleeping = true;
-	sleepers++;
-	pthread_mutex_unlock(&table_lock);
+	memcpy(sleeping[sleepers++], key, KEY_BYTES);
+	pthread_mutex_unlock(&sleep_lock);
 
 	str_printf(delay, sizeof(delay), "%lld", (long long)ms);
 	log_fields(LOG_INFO, "auth.throttle",
@@ -159,59 +156,82 @@ int throttle_delay(const char *address, const char *request_id, int64_t *ret_ret
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 
-	pthread_mutex_lock(&table_lock);
-	s->sleeping = false;   /* a sleeping slot is never evicted, so s is still ours */
-	sleepers--;
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_lock(&sleep_lock);
+	for (i = 0; i < sleepers; i++)
+		if (!memcmp(sleeping[i], key, KEY_BYTES)) {
+			memcpy(sleeping[i], sleeping[--sleepers], KEY_BYTES);
+			break;
+		}
+	pthread_mutex_unlock(&sleep_lock);
 	return 0;
 }
 
-void throttle_failure(const char *address)
+void throttle_failure(struct db *db, const char *address)
 {
 	unsigned char key[KEY_BYTES];
-	int64_t now = mono_us();
-	struct slot *s, *victim = NULL;
-	size_t i;
+	int64_t now = clock_now_us();
+	bool own;
+	int r;
 
 	key_of(address, key);
-	pthread_mutex_lock(&table_lock);
-	s = find(key);
-	if (!s) {
-		for (i = 0; i < ARRAY_SIZE(table); i++) {
-			struct slot *t = &table[i];
-
-			if (!t->used) {
-				victim = t;
-				break;
-			}
-			if (!t->sleeping && (!victim || t->last_us < victim->last_us))
-				victim = t;
-		}
-		if (!victim) {   /* every slot sleeping: cannot happen with MAX_SLEEPERS < TABLE */
-			pthread_mutex_unlock(&table_lock);
-			return;
-		}
-		s = victim;
-		memset(s, 0, sizeof(*s));
-		memcpy(s->key, key, KEY_BYTES);
-		s->used = true;
-		s->window_start_us = now;
-	}
-	if (expired(s, now)) {
-		s->failures = 0;
-		s->window_start_us = now;
-	}
-	if (s->failures < UINT32_MAX)
-		s->failures++;
-	s->last_us = now;
-	pthread_mutex_unlock(&table_lock);
+	/* one statement: a new row, or the row's count (restarted when its window has passed).
+	 * Its own write transaction unless the caller has one (on SQLite it then queues for the
+	 * write lock instead of retrying in busy_timeout's growing sleeps) */
+	own = db && !db_in_transaction(db);
+	r = !db ? -EIO : own ? db_begin(db) : 0;
+	if (r < 0)
+		own = false;   /* nothing to end */
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO address_throttle (address_key, failures, window_start_us, last_us)"
+			     " VALUES ($1, 1, $2, $2) ON CONFLICT (address_key) DO UPDATE SET"
+			     " failures = CASE WHEN address_throttle.window_start_us < $3 THEN 1"
+			     " WHEN address_throttle.failures >= $4 THEN address_throttle.failures"
+			     " ELSE address_throttle.failures + 1 END,"
+			     " window_start_us = CASE WHEN address_throttle.window_start_us < $3 THEN $2"
+			     " ELSE address_throttle.window_start_us END, last_us = $2",
+			    "biii", key, (size_t)KEY_BYTES, now, now - WINDOW_US, (int64_t)INT32_MAX);
+	if (own && r == 0)
+		r = db_commit(db);
+	if (own && r < 0)
+		db_rollback(db);
+	if (r < 0)
+		log_error("auth.throttle", "cannot count a failure of the address: %s", db ? db_errmsg(db) : "no database");
 }
 
-void throttle_reset_all(void)
+int throttle_prune(struct db *db, int64_t now_us, int64_t *ret_n)
 {
-	pthread_mutex_lock(&table_lock);
-	memset(table, 0, sizeof(table));
-	pthread_mutex_unlock(&table_lock);
+	int64_t n;
+	int r;
+
+	if (!db)
+		return -EINVAL;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = db_exec(db, "DELETE FROM address_throttle WHERE window_start_us < $1", "i", now_us - WINDOW_US);
+	n = r == 0 ? db_changes(db) : 0;
+	/* beyond the bound, the oldest windows go (an attacker's many addresses within one window) */
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM address_throttle WHERE window_start_us <"
+				" (SELECT window_start_us FROM address_throttle ORDER BY window_start_us DESC"
+				" LIMIT 1 OFFSET $1)",
+			    "i", (int64_t)KURA_THROTTLE_TABLE - 1);
+	if (r == 0)
+		n += db_changes(db);
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0) {
+		db_rollback(db);
+		return r;
+	}
+	if (ret_n)
+		*ret_n = n;
+	return 0;
+}
+
+int throttle_reset_all(struct db *db)
+{
+	return db ? db_exec(db, "DELETE FROM address_throttle", "") : -EINVAL;
 }
 
 /* ---------------------------------------------------------------- tenant lockout settings */

@@ -70,6 +70,7 @@
 #include "crypto/crypto.h"
 #include "lifecycle/lifecycle.h"
 #include "store/db.h"
+#include "store/lease.h"
 
 #define FORMAT "kura-backup-1"
 #define COPY_BUF (1024 * 1024)
@@ -1164,9 +1165,17 @@ int cmd_restore(int argc, char **argv)
 		if (r == 0)
 			r = erasure_ledger_apply(db, data, &erased_keys);
 	}
+	if (r < 0) {
+		db = db_close(db);
+		str_printf(err, sizeof(err), "cannot apply the erasure ledger: %s", strerror(-r));
+		say("restore", err);
+		goto out;
+	}
+	/* a new deployment: the nodes of the copied one run none of its background jobs */
+	r = db_lease_forget_all(db);
 	db = db_close(db);
 	if (r < 0) {
-		str_printf(err, sizeof(err), "cannot apply the erasure ledger: %s", strerror(-r));
+		str_printf(err, sizeof(err), "cannot end the copied database's job leases: %s", strerror(-r));
 		say("restore", err);
 		goto out;
 	}

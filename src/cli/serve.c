@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "auth/access.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "lifecycle/lifecycle.h"
@@ -44,6 +45,7 @@
 #include "reports/reports.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "store/lease.h"
 
 static char *read_text(const char *path, char *err, size_t err_size)
 {
@@ -102,13 +104,56 @@ static int fail(const char *msg)
 	return 1;
 }
 
-/* The mailer's task, before each round of deliveries: client certificates about to expire
- * (auth/clientcert.c) and announcements whose publish time has come (notice/announce.c). */
+#define THROTTLE_PRUNE_S 60   /* the per-address throttle's old rows go this often */
+
+/* The mailer's task, before each round of deliveries, on the node that holds its lease
+ * ("mail.task", store/lease.h): client certificates about to expire (auth/clientcert.c),
+ * announcements whose publish time has come (notice/announce.c), and the per-address
+ * throttle's rows whose window has passed (auth/throttle.c). */
 static int background_task(struct db *db)
 {
-	int a = clientcert_expiry_notify(db), b = announce_deliver_due(db);
+	static int64_t pruned_us;   /* the mailer thread's alone */
+	int a = clientcert_expiry_notify(db), b = announce_deliver_due(db), c = 0;
+	int64_t now = clock_now_us(), n = 0;
 
-	return a < 0 ? a : b < 0 ? b : a + b;
+	if (now - pruned_us >= (int64_t)THROTTLE_PRUNE_S * 1000000 || now < pruned_us) {
+		c = throttle_prune(db, now, &n);
+		if (c < 0)
+			log_error("auth.throttle", "pruning the per-address throttle failed: %s", strerror(-c));
+		pruned_us = now;
+	}
+	return a < 0 ? a : b < 0 ? b : c < 0 ? c : a + b;
+}
+
+/* This node's id (store/lease.h) into DIR/kura.lock, after the id of the process that held
+ * the lock before: that process is dead (the lock is ours), so the job leases it held end
+ * now instead of when they run out, and a restart after a crash runs its jobs at once. A
+ * lease held by another node (several nodes on one PostgreSQL) runs out by itself. */
+static int node_handover(int lock_fd, struct db *db)
+{
+	char prev[DB_NODE_ID_LEN + 1] = "";
+	const char *me = db_node_id();
+	ssize_t n = pread(lock_fd, prev, DB_NODE_ID_LEN, 0);
+	int released = 0;
+
+	if (n == DB_NODE_ID_LEN && strspn(prev, "0123456789abcdef") == DB_NODE_ID_LEN && strcmp(prev, me)) {
+		released = db_lease_release_all(db, prev);
+		if (released < 0)
+			return released;
+	} else {
+		prev[0] = '\0';
+	}
+	errno = 0;
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, me, DB_NODE_ID_LEN, 0) != DB_NODE_ID_LEN)
+		return errno ? -errno : -EIO;
+	{
+		char count[16];
+
+		str_printf(count, sizeof(count), "%d", released);
+		log_fields(LOG_INFO, "node.start",
+			   (const char *const[]){ "node", me, "previous", prev, "leases_released", count, NULL });
+	}
+	return 0;
 }
 
 /* Graceful stop: new requests get 503 while those in flight may finish, for at most
@@ -167,7 +212,7 @@ int cmd_serve(int argc, char **argv)
 	struct blob_store *blobs = NULL;
 	struct keyring_rt *keyring = NULL;
 	struct files *files = NULL;
-	bool no_tls = false, loopback = false, dropped = false;
+	bool no_tls = false, loopback = false, dropped = false, db_ready = false;
 	sigset_t sigs;
 	int64_t started_us = clock_now_us(), swept = 0;
 	unsigned tmp_swept = 0;
@@ -318,6 +363,13 @@ int cmd_serve(int argc, char **argv)
 		fail(db ? "database migration failed" : err);
 		goto out;
 	}
+	r = node_handover(lock_fd, db);
+	if (r < 0) {
+		str_printf(err, sizeof(err), "cannot record this node in %s/kura.lock or end its predecessor's job"
+			   " leases: %s", dir, strerror(-r));
+		fail(err);
+		goto out;
+	}
 	if (audit_adopt(db) < 0) {
 		fail("cannot chain the audit records written before the hash chain");
 		goto out;
@@ -365,6 +417,7 @@ int cmd_serve(int argc, char **argv)
 	db = db_close(db);
 	if (db_set_path(path) < 0)
 		goto out;
+	db_ready = true;
 
 
 	/* signals are taken by sigwait below; every thread started from here inherits the mask */
@@ -520,8 +573,8 @@ int cmd_serve(int argc, char **argv)
 			close(tfd);
 	}
 #endif
-	log_info("server.start", "kura %s serving %s://%s, management on %s", KURA_VERSION,
-		 no_tls ? "http" : "https", cfg.listen, path);
+	log_info("server.start", "kura %s serving %s://%s, management on %s, node %s", KURA_VERSION,
+		 no_tls ? "http" : "https", cfg.listen, path, db_node_id());
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	drain(http, &sigs, sig, cfg.drain_s);
@@ -539,6 +592,9 @@ out:
 	auditor = audit_worker_stop(auditor);
 	audit_set_signing_key(NULL);
 	files = files_free(files);
+	/* every job has stopped: its leases end now, so another node takes them at once */
+	if (db_ready && db_thread() && db_lease_release_all(db_thread(), db_node_id()) < 0)
+		log_warn("job.lease", "cannot end this node's job leases; they run out by themselves");
 	keyring = keyring_rt_free(keyring);
 	blobs = blob_close(blobs);
 	if (fd >= 0)

@@ -33,6 +33,7 @@
 #include "files/files_int.h"
 #include "files/uploads.h"
 #include "store/db.h"
+#include "store/lease.h"
 #include "tenant/tenant.h"
 
 /* ---- validation ---- */
@@ -1257,6 +1258,9 @@ static void *purger_main(void *arg)
 		int r;
 
 		pthread_mutex_unlock(&f->lock);
+		/* one node purges and sweeps: the holder of the lease (store/lease.h) */
+		if (!db || db_lease_claim(db, "files.purge", db_lease_ttl_s(KURA_TRASH_PURGE_INTERVAL_S)) != 1)
+			goto next_round;
 		r = db ? files_purge_expired(f, db, clock_now_us() -
 						    (int64_t)KURA_TRASH_RETENTION_S * 1000000, &n)
 		       : -EIO;
@@ -1271,6 +1275,7 @@ static void *purger_main(void *arg)
 			log_error("files.uploads", "sweep of expired uploads failed: %s", strerror(-r));
 		else if (n)
 			log_info("files.uploads", "removed %lld expired unfinished upload(s)", (long long)n);
+next_round:
 		pthread_mutex_lock(&f->lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += KURA_TRASH_PURGE_INTERVAL_S;

@@ -148,7 +148,7 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 		*ret = http_problem(req, 403, "csrf-token-invalid", "cross-site request with HTTP Basic", NULL);
 		return false;
 	}
-	if (throttle_delay(req->client_ip, req->request_id, &retry) == -EBUSY) {
+	if (throttle_delay(req->db, req->client_ip, req->request_id, &retry) == -EBUSY) {
 		char v[24];
 
 		str_printf(v, sizeof(v), "%lld", (long long)retry);
@@ -170,7 +170,7 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 					 &req->app_password_id, &ro);
 	sodium_memzero(secret, sizeof(secret));
 	if (r == -EINVAL || r == -ENOENT) {
-		throttle_failure(req->client_ip);
+		throttle_failure(req->db, req->client_ip);
 		str_printf(target, sizeof(target), "app-password:%s", r == -EINVAL ? "" : user);
 		r = audit_address(req, 0, "app_password.authenticate", target, "bad credentials");
 		(void)r;   /* the refusal stands either way */
@@ -270,7 +270,7 @@ bool access_throttle_check(struct request *req, enum MHD_Result *ret)
 	int64_t retry = 0;
 	char v[24];
 
-	if (throttle_delay(req->client_ip, req->request_id, &retry) != -EBUSY)
+	if (throttle_delay(req->db, req->client_ip, req->request_id, &retry) != -EBUSY)
 		return true;
 	str_printf(v, sizeof(v), "%lld", (long long)retry);
 	http_add_header(req, "Retry-After", v);
@@ -284,7 +284,7 @@ static enum MHD_Result login_refused(struct request *req, int64_t tenant_id, con
 	char target[KURA_LOGIN_MAX + 16], detail[INET6_ADDRSTRLEN + 96];
 	int r;
 
-	throttle_failure(req->client_ip);
+	throttle_failure(req->db, req->client_ip);
 	str_printf(target, sizeof(target), "account:%.64s", login);
 	r = db_begin(req->db);
 	if (r == 0)
@@ -334,7 +334,7 @@ bool access_login_precheck(struct request *req, const char *tenant, const char *
 
 void access_login_failed(struct request *req)
 {
-	throttle_failure(req->client_ip);
+	throttle_failure(req->db, req->client_ip);
 	mailer_wake(req->srv->mailer);   /* a lock may have queued mail */
 }
 

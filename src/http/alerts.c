@@ -17,6 +17,7 @@
 #include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "store/lease.h"
 
 #define KURA_ALERTS_MAX 1024   /* alerts tracked at once (one per tenant, the disk, the outbox) */
 
@@ -117,7 +118,9 @@ static void check(struct alerts *a)
 			   used / 1048576.0, total / 1048576.0, a->disk_pct);
 		judge(a, db, "disk", pct > a->disk_pct, text);
 	}
-	if (!db)
+	/* the disk is this node's; the tenants' quotas and the outbox are everyone's: the holder
+	 * of the lease judges them (store/lease.h) */
+	if (!db || db_lease_claim(db, "ops.alerts", db_lease_ttl_s(a->check_s)) != 1)
 		return;
 	st = db_query(db, "SELECT t.code, COALESCE(q.quota_bytes, $1), COALESCE(q.used_bytes, 0) + COALESCE(q.meta_bytes, 0)"
 			  " FROM tenants t LEFT JOIN file_quotas q ON q.tenant_id = t.id WHERE t.status = 'active'",

@@ -337,7 +337,7 @@ bool http_reauth(struct request *req, const char *password, enum MHD_Result *ret
 	r = account_verify_password(req->db, &req->actor, req->session.account.tenant_id,
 				    req->session.account.id, password);
 	if (r == -EACCES) {
-		throttle_failure(req->client_ip);
+		throttle_failure(req->db, req->client_ip);
 		*ret = http_problem(req, 403, "permission-denied", "the password is wrong", "password");
 		return false;
 	}

@@ -663,7 +663,7 @@ static int delete_rows(struct db *db, const struct tenant *t)
 
 	/* the file tree, leaves first (parent_id keeps a folder until its children are gone) */
 	for (;;) {
-		if (atomic_load(&lifecycle_stopping))
+		if (atomic_load(&lifecycle_stopping) || !lifecycle_lease_renew(db))
 			return -EINTR;
 		r = db_begin(db);
 		if (r < 0)
@@ -847,7 +847,7 @@ int erasure_run(const struct lifecycle_env *env, struct db *db, int64_t tenant_i
 		}
 		int64_t t0 = clock_now_us();
 
-		if (atomic_load(&lifecycle_stopping))
+		if (atomic_load(&lifecycle_stopping) || !lifecycle_lease_renew(db))
 			r = -EINTR;
 		else if (!strcmp(phase, "prepare"))
 			r = prepare(db, &t);

@@ -22,6 +22,7 @@
 #include "notify/mail.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "store/lease.h"
 #include "tenant/tenant.h"
 
 #define DAY_US (24LL * 3600 * 1000000)
@@ -807,6 +808,11 @@ int lifecycle_tick(const struct lifecycle_env *env, int64_t now_us, int64_t *ret
 
 /* ---------------------------------------------------------------- the worker */
 
+bool lifecycle_lease_renew(struct db *db)
+{
+	return db_lease_claim(db, LIFECYCLE_LEASE, db_lease_ttl_s(LIFECYCLE_TICK_S)) == 1;
+}
+
 struct lifecycle_worker {
 	struct lifecycle_env env;
 	pthread_t thread;
@@ -822,15 +828,18 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		struct timespec until;
+		struct db *db;
 		int64_t erased = 0;
 
 		w->woken = false;
 		pthread_mutex_unlock(&w->lock);
-		if (lifecycle_tick(&w->env, clock_now_us(), &erased) < 0)
+		/* one node runs the scheduler: the holder of the lease (store/lease.h) */
+		db = db_thread();
+		if (db && lifecycle_lease_renew(db) &&
+		    lifecycle_tick(&w->env, clock_now_us(), &erased) < 0)
 			log_warn("lifecycle.tick", "a pass of the termination scheduler did not complete; it runs again");
 		/* hourly, and at the next end exactly (the end of a day must not wait for the hour) */
 		{
-			struct db *db = db_thread();
 			int64_t now = clock_now_us(), next = db ? next_due(db, now) : INT64_MAX;
 			int64_t wait_s = LIFECYCLE_TICK_S;
 

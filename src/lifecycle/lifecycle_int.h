@@ -26,4 +26,9 @@ const char *lifecycle_data_dir(void);
 int erasure_begin(struct db *db, const struct tenant *t) KURA_WUR;
 /* Set while the server stops: a running erasure stops between batches (it resumes). */
 extern atomic_bool lifecycle_stopping;
+/* The termination scheduler's job lease (store/lease.h), claimed before each pass and renewed
+ * between the steps and batches of an erasure, which may outlast one lease: false when
+ * another node holds it now (the erasure stops there and resumes on the holder). */
+#define LIFECYCLE_LEASE "lifecycle"
+bool lifecycle_lease_renew(struct db *db);
 #endif

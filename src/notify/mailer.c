@@ -37,6 +37,7 @@
 #include "core/stats.h"
 #include "notify/notify_int.h"
 #include "store/db.h"
+#include "store/lease.h"
 
 #define MAILER_BATCH 32
 #define MAILER_LEASE_S (5 * 60)
@@ -515,7 +516,9 @@ static void *mailer_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		n = 0;
 		db = db_thread();
-		if (db && task && task(db) < 0)
+		/* the periodic task runs on one node, the holder of its lease (store/lease.h); every
+		 * node delivers, each row claimed by its own compare-and-set (deliver_one) */
+		if (db && task && db_lease_claim(db, "mail.task", db_lease_ttl_s(m->poll_s)) == 1 && task(db) < 0)
 			log_warn("mail.task", "the mail sender's periodic task failed");
 		if (db)
 			n = mailer_round(m, db);

@@ -123,7 +123,42 @@
  * Not taken: tenant creation (a unique code), sessions and link sessions, revocations,
  * policy upserts (single statements); audit_adopt (start-up, before serving; only SQLite
  * databases older than the hash chain have rows to adopt); the checkpoint round and the
- * other background jobs, which issue 10 claims from the database instead.
+ * other background jobs, which claim their lease from the database instead ("Cluster state").
+ *
+ * ---- Cluster state: what several nodes on one database share (issue 10) ----
+ * Any node serves any request, so nothing a later request or another node must see is kept
+ * in one process's memory. Where each piece lives, and what makes its check-then-act safe
+ * with writers on several nodes (docs/scale-out.md "Shared state and background jobs"):
+ *   - account lockout counters (accounts.failed_count, locked_until_us) and the names
+ *     without an account (login_misses, 0022): the tenant lock (the lockout steps above);
+ *   - the share-link password counter (shares.failed_count): the tenant lock (shares.c);
+ *   - the per-address throttle (address_throttle, 0029; auth/throttle.c): one upsert per
+ *     failure, "INSERT … ON CONFLICT (address_key) DO UPDATE SET failures = CASE …", atomic
+ *     on both (PostgreSQL locks the conflicting row and computes the update on its newest
+ *     version), and one read by key per check; no lock. Rows go with throttle_prune;
+ *   - sessions, link sessions, MFA challenges, reset and invitation tokens, upload sessions:
+ *     rows, each consumed or changed by a single conditional statement or under the tenant
+ *     lock (above);
+ *   - WebDAV locks (dav_locks, 0007): the tenant lock (exclusive locks, above);
+ *   - the mail outbox: each row is claimed for one attempt by a compare-and-set on
+ *     next_attempt_us (notify/mailer.c deliver_one: "UPDATE … SET next_attempt_us = lease
+ *     WHERE id = $1 AND next_attempt_us = the value read"), one winner on both backends, so
+ *     every node delivers and each mail is sent once (a crash mid-send retries after the
+ *     MAILER_LEASE_S lease). PostgreSQL may add FOR UPDATE SKIP LOCKED to the batch select;
+ *   - the background jobs: one lease each (job_leases, 0029; store/lease.h), claimed or
+ *     renewed with one conditional upsert ("… DO UPDATE … WHERE until_us <= $now OR holder =
+ *     $me"), so one live node runs each: "audit.checkpoint" (checkpoints and retention
+ *     pruning), "files.purge" (trash purge, expired upload sessions), "lifecycle" (the
+ *     termination scheduler and erasures), "mail.task" (client-certificate expiry notices,
+ *     announcement delivery, throttle pruning), "ops.alerts" (quota and outbox alerts).
+ *     A node's id is random at start (db_node_id, logged as "node.start"); kura.lock holds
+ *     it, so the next process of that data directory ends a crashed one's leases at start.
+ * Per process on purpose: the connection guard (http/guard.c: this node's sockets; limit
+ * per client at the load balancer), the throttle's sleeper bounds (this node's worker
+ * threads), the runtime keyring's cache of unwrapped tenant keys (by key version, so a
+ * rotation elsewhere only leaves an unused entry), prepared statements, /metrics counters
+ * (per node: scrape every node), the disk alert (this node's disk) and which alerts stand
+ * (the "ops.alerts" holder's memory: a takeover may repeat an alert mail once).
  */
 #ifndef KURA_STORE_DB_H
 #define KURA_STORE_DB_H

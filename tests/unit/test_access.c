@@ -12,7 +12,9 @@
 #include <sodium.h>
 
 #include "auth/access.h"
+#include "core/clock.h"
 #include "core/config.h"
+#include "store/db.h"
 
 static void expect_canon(const char *in, const char *want)
 {
@@ -220,45 +222,75 @@ static void test_basic_auth(void **state)
 					  sizeof(secret)), -EINVAL);
 }
 
+/* The per-address throttle counts in the database (address_throttle): two connections to
+ * one database stand for two nodes, so a failure counted through one slows the other. */
 static void test_throttle(void **state)
 {
-	struct timespec a, b;
-	int64_t retry = 0;
+	char dir[] = "/tmp/kura-test-throttle-XXXXXX", path[96], err[256], cmd[160];
+	struct db *db, *db2;
+	int64_t retry = 0, n = -1, last_us = 0;
 	int i;
 
 	(void)state;
-	throttle_reset_all();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/kura.db", dir);
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_migrate(db), 0);
+	db2 = db_open(path, err, sizeof(err));
+	assert_non_null(db2);
+	assert_int_equal(throttle_reset_all(db), 0);
 	for (i = 0; i < KURA_THROTTLE_FREE_FAILURES; i++) {
-		assert_int_equal(throttle_peek_ms("192.0.2.1"), 0);
-		throttle_failure("192.0.2.1");
+		assert_int_equal(throttle_peek_ms(db, "192.0.2.1"), 0);
+		throttle_failure(i % 2 ? db : db2, "192.0.2.1");
 	}
-	assert_int_equal(throttle_peek_ms("192.0.2.1"), KURA_THROTTLE_BASE_MS);
-	throttle_failure("192.0.2.1");
-	assert_int_equal(throttle_peek_ms("192.0.2.1"), 2 * KURA_THROTTLE_BASE_MS);
+	assert_int_equal(throttle_peek_ms(db, "192.0.2.1"), KURA_THROTTLE_BASE_MS);
+	assert_int_equal(throttle_peek_ms(db2, "192.0.2.1"), KURA_THROTTLE_BASE_MS);
+	throttle_failure(db, "192.0.2.1");
+	assert_int_equal(throttle_peek_ms(db2, "192.0.2.1"), 2 * KURA_THROTTLE_BASE_MS);
 	for (i = 0; i < 20; i++)
-		throttle_failure("192.0.2.1");
-	assert_int_equal(throttle_peek_ms("192.0.2.1"), KURA_THROTTLE_MAX_MS);
+		throttle_failure(db, "192.0.2.1");
+	assert_int_equal(throttle_peek_ms(db, "192.0.2.1"), KURA_THROTTLE_MAX_MS);
 	/* other addresses are not slowed down */
-	assert_int_equal(throttle_peek_ms("192.0.2.2"), 0);
+	assert_int_equal(throttle_peek_ms(db, "192.0.2.2"), 0);
 	/* IPv6 counts per /64 */
-	for (i = 0; i < KURA_THROTTLE_FREE_FAILURES; i++)
-		throttle_failure(i % 2 ? "2001:db8:1:2::1" : "2001:db8:1:2:ffff::9");
-	assert_int_equal(throttle_peek_ms("2001:db8:1:2::77"), KURA_THROTTLE_BASE_MS);
-	assert_int_equal(throttle_peek_ms("2001:db8:1:3::1"), 0);
-	/* the delay is slept */
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(throttle_delay("2001:db8:1:2::5", NULL, &retry), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	assert_true((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 >= KURA_THROTTLE_BASE_MS - 1);
-	/* the table is bounded: filling it evicts the oldest, the newest stay */
+	for (i = 0; i < KURA_THROTTLE_FREE_FAILURES; i++) {
+		last_us = clock_now_us();   /* the last failure is counted at this time or later */
+		throttle_failure(db, i % 2 ? "2001:db8:1:2::1" : "2001:db8:1:2:ffff::9");
+	}
+	assert_int_equal(throttle_peek_ms(db, "2001:db8:1:2::77"), KURA_THROTTLE_BASE_MS);
+	assert_int_equal(throttle_peek_ms(db, "2001:db8:1:3::1"), 0);
+	/* the delay is slept, on the other "node" too: the check returns no earlier than the
+	 * delay after the last failure (however long the commits in between took) */
+	assert_int_equal(throttle_delay(db2, "2001:db8:1:2::5", NULL, &retry), 0);
+	assert_true(clock_now_us() >= last_us + KURA_THROTTLE_BASE_MS * 1000);
+	/* the window ends: pruning an hour later forgets every address */
+	assert_int_equal(throttle_prune(db, clock_now_us(), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(throttle_prune(db, clock_now_us() + 3600 * 1000000LL, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(throttle_peek_ms(db, "192.0.2.1"), 0);
+	/* the table is bounded: pruning a full one drops the oldest windows, the newest stay */
+	throttle_failure(db, "192.0.2.1");
+	assert_int_equal(db_begin(db), 0);   /* one transaction: fast */
 	for (i = 0; i < KURA_THROTTLE_TABLE + 10; i++) {
 		char addr[32];
 
 		snprintf(addr, sizeof(addr), "10.%d.%d.1", (i >> 8) & 0xff, i & 0xff);
-		throttle_failure(addr);
+		throttle_failure(db, addr);
 	}
-	assert_int_equal(throttle_peek_ms("192.0.2.1"), 0);   /* evicted */
-	throttle_reset_all();
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(throttle_prune(db, clock_now_us(), &n), 0);
+	assert_true(n >= 1);
+	assert_int_equal(throttle_peek_ms(db, "192.0.2.1"), 0);   /* the oldest: gone */
+	for (i = 0; i < KURA_THROTTLE_FREE_FAILURES; i++)
+		throttle_failure(db, "10.16.9.1");   /* the newest stayed: counting on */
+	assert_true(throttle_peek_ms(db, "10.16.9.1") > 0);
+	assert_int_equal(throttle_reset_all(db), 0);
+	db_close(db2);
+	db_close(db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
