@@ -260,6 +260,18 @@ static void write_bin(const char *path, const void *p, size_t n)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* A valid ustar header checksum for the 512-byte header h (changed by a test). */
+static void fix_tar_checksum(unsigned char *h)
+{
+	unsigned sum = 0;
+	char field[8];
+
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned)(i >= 148 && i < 156 ? ' ' : h[i]);
+	snprintf(field, sizeof(field), "%06o", sum);
+	memcpy(h + 148, field, 7);
+}
+
 static char *verify(struct it_server *s, const char *file, const char *key, int *ret_status)
 {
 	return kura_out(s, (const char *[]){ "compliance", "verify", file, "--key", key, NULL }, ret_status);
@@ -333,6 +345,67 @@ static void test_evidence_bundle(void **state)
 	assert_int_equal(st, 1);
 	assert_non_null(strstr(out, "config.json is listed in the manifest but missing"));
 	assert_non_null(strstr(out, "config.jsom is in the bundle but not in the manifest"));
+	free(out);
+	free(b);
+
+	/* a member appended after the end blocks (tar -i, or another reader, would unpack it
+	 * unchecked): refused */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *x = malloc(n + 1024);
+		unsigned char *h = memmem(b, n, "config.json\0", 12);
+
+		assert_non_null(x);
+		assert_non_null(h);
+		memcpy(x, b, n);
+		/* a copy of config.json's header, renamed, with an empty body */
+		memcpy(x + n, h, 512);
+		memset(x + n + 512, 0, 512);
+		memcpy(x + n, "extra.json\0", 11);
+		memcpy(x + n + 124, "00000000000", 11);
+		fix_tar_checksum(x + n);
+		remove(bad);
+		write_bin(bad, x, n + 1024);
+		free(x);
+	}
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "bytes follow the end of the tar file"));
+	free(out);
+	free(b);
+
+	/* a ustar prefix: tar unpacks the member as x/config.json, not as the name checked */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *h = memmem(b, n, "config.json\0", 12);
+
+		assert_non_null(h);
+		memcpy(h + 345, "x", 2);
+		fix_tar_checksum(h);
+	}
+	remove(bad);
+	write_bin(bad, b, n);
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "has a name a bundle never has"));
+	free(out);
+	free(b);
+
+	/* a name with terminal control bytes (the report prints names): refused */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *h = memmem(b, n, "config.json\0", 12);
+
+		assert_non_null(h);
+		memcpy(h, "\x1b[2Jconfig", 11);
+		fix_tar_checksum(h);
+	}
+	remove(bad);
+	write_bin(bad, b, n);
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "has a name a bundle never has"));
+	assert_null(strchr(out, 0x1b));
 	free(out);
 	free(b);
 
