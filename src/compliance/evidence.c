@@ -215,6 +215,7 @@ static json_t *channel_names(unsigned ch)
 static json_t *config_json(const struct config *c)
 {
 	json_t *services = json_object();
+	char smtp_url[sizeof(c->smtp_url)];
 
 	for (size_t i = 0; i < CATALOG_N_SERVICES; i++) {
 		const struct catalog_params *p = &c->services[i];
@@ -233,6 +234,7 @@ static json_t *config_json(const struct config *c)
 					      "operator_access", catalog_access_name(p->operator_access), "change_notices",
 					      channel_names(p->change_channels), "incident_notices", channel_names(p->incident_channels)));
 	}
+	url_strip_userinfo(c->smtp_url, smtp_url, sizeof(smtp_url));
 	return json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s},"
 			 " s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s},"
 			 " s:{s:i, s:i, s:i}, s:{s:i}, s:{s:i, s:i, s:i}, s:o, s:s}",
@@ -244,7 +246,7 @@ static json_t *config_json(const struct config *c)
 			 (int)c->pwhash_mem_kib, "lockout_threshold", (int)c->lockout_threshold, "lockout_window_seconds",
 			 (int)c->lockout_window_s, "lockout_duration_seconds", (int)c->lockout_duration_s, "mfa_managers_default",
 			 c->mfa_managers_default,
-			 "mail", "smtp_url", c->smtp_url, "from", c->smtp_from, "starttls", c->smtp_starttls,
+			 "mail", "smtp_url", smtp_url, "from", c->smtp_from, "starttls", c->smtp_starttls,
 			 "smtp_password", "(never included)",
 			 "provider", "name", c->provider_name, "address", c->provider_address, "contact", c->provider_contact,
 			 "data_location", c->data_location, "jurisdiction", c->jurisdiction, "default_zone", c->default_zone,

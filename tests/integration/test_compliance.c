@@ -418,6 +418,42 @@ static void test_evidence_bundle(void **state)
 	free(out);
 }
 
+/* Relay credentials written into [mail] smtp_url (libcurl takes smtp://USER:PASSWORD@HOST)
+ * are a secret like smtp_password: neither the bundle's config.json nor the log has them. */
+#define RELAY_PW "relay-pw-never-in-a-bundle"
+
+static void test_evidence_leaves_out_url_credentials(void **state)
+{
+	struct it_server *s = it_server_start(&(struct it_options){
+		.extra_config = "[mail]\nsmtp_url = smtp://relayuser:" RELAY_PW "@127.0.0.1:1\n" });
+	char bundle[600], *log;
+	unsigned char *b;
+	size_t n;
+	int st;
+
+	(void)state;
+	assert_non_null(s);
+	snprintf(bundle, sizeof(bundle), "%s/evidence-alpha.tar", s->root);
+	it_create_tenant(s, "alpha", NULL);
+	assert_int_equal(it_admin(s, NULL, "access", "request", "alpha", "--reason", "監査 / audit", "--case", "AUD-8",
+				  "--scope", "audit:read", "--hours", "1", "--emergency", NULL), 0);
+	free(kura_out(s, (const char *[]){ "compliance", "evidence", "--data", s->data, "--tenant", "alpha", "--from",
+					   "2020-01-01", "--to", "2099-12-31", "--out", bundle, NULL }, &st));
+	assert_int_equal(st, 0);
+	b = read_bin(bundle, &n);
+	assert_null(memmem(b, n, RELAY_PW, strlen(RELAY_PW)));
+	assert_null(memmem(b, n, "relayuser", strlen("relayuser")));
+	/* what is kept: the relay itself */
+	assert_non_null(memmem(b, n, "smtp://127.0.0.1:1", strlen("smtp://127.0.0.1:1")));
+	free(b);
+	log = it_read_file(s->log_path, &n);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "mail sender started (smtp://127.0.0.1:1,"));
+	assert_null(strstr(log, RELAY_PW));
+	free(log);
+	assert_int_equal(it_server_stop(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oscal_valid, it_setup_world, it_teardown_world),
 		cmocka_unit_test(test_report_follows_config),
 		cmocka_unit_test_setup_teardown(test_evidence_bundle, it_setup_world, it_teardown_world),
+		cmocka_unit_test(test_evidence_leaves_out_url_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
