@@ -551,11 +551,15 @@ static int commit_full(struct db *db)
  * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
  * commit on the file fails too.
  */
-static int wal_fdatasync(const char *db_path)
+/* 0 synced; <0 with *ret_synced_failed: the fdatasync itself failed (what the kernel
+ * dropped is unknown: sticky); <0 without: nothing was synced (no descriptor left, EMFILE
+ * under load …), the frames are still in the page cache for a later sync to cover. */
+static int wal_fdatasync(const char *db_path, bool *ret_sync_failed)
 {
 	char wal[PATH_MAX + 8];
 	int fd, r;
 
+	*ret_sync_failed = false;
 	if (str_printf(wal, sizeof(wal), "%s-wal", db_path) < 0)
 		return -ENAMETOOLONG;
 	fd = open(wal, O_RDONLY | O_CLOEXEC);
@@ -564,17 +568,21 @@ static int wal_fdatasync(const char *db_path)
 	if (fd < 0)
 		return -errno;
 	r = fdatasync(fd) < 0 ? -errno : 0;
+	*ret_sync_failed = r < 0;
 	close(fd);
 	return r;
 }
 
 static int wait_durable(struct db_file *f, uint64_t mine)
 {
-	int r;
+	int r, mine_err = 0;
 
 	pthread_mutex_lock(&f->sync_lock);
-	while (f->synced < mine && f->sync_error == 0) {
+	/* each waiter leads at most one attempt: one whose sync could not even start (no
+	 * descriptor) fails its own commit, and the others still try theirs */
+	while (f->synced < mine && f->sync_error == 0 && mine_err == 0) {
 		uint64_t upto;
+		bool sync_failed;
 
 		if (f->syncing) {
 			pthread_cond_wait(&f->synced_cond, &f->sync_lock);
@@ -583,19 +591,23 @@ static int wait_durable(struct db_file *f, uint64_t mine)
 		f->syncing = true;
 		upto = f->committed;   /* every commit so far is in the WAL: one sync covers them */
 		pthread_mutex_unlock(&f->sync_lock);
-		r = wal_fdatasync(f->path);
+		r = wal_fdatasync(f->path, &sync_failed);
 		pthread_mutex_lock(&f->sync_lock);
 		f->syncing = false;
-		if (r < 0) {
+		if (r < 0 && sync_failed) {
 			f->sync_error = r;
 			log_error("db.sync", "fdatasync of %s-wal failed: %s; no commit succeeds from now on",
+				  f->path, strerror(-r));
+		} else if (r < 0) {
+			mine_err = r;
+			log_error("db.sync", "cannot open %s-wal to sync it: %s; this commit is not known to be durable",
 				  f->path, strerror(-r));
 		} else if (upto > f->synced) {
 			f->synced = upto;
 		}
 		pthread_cond_broadcast(&f->synced_cond);
 	}
-	r = f->synced >= mine ? 0 : (f->sync_error ? f->sync_error : -EIO);
+	r = f->synced >= mine ? 0 : f->sync_error ? f->sync_error : mine_err ? mine_err : -EIO;
 	pthread_mutex_unlock(&f->sync_lock);
 	return r;
 }
