@@ -409,6 +409,24 @@ static void test_evidence_bundle(void **state)
 	free(out);
 	free(b);
 
+	/* the manifest's unsigned part names a "key" with terminal escapes: the report quotes
+	 * it, but never as control bytes */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *p = memmem(b, n, "\"public_key\":\"", 14);
+
+		assert_non_null(p);
+		memcpy(p + 14, "\\u001b", 6);
+	}
+	remove(bad);
+	write_bin(bad, b, n);
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "names a signing key other than the one given"));
+	assert_null(strchr(out, 0x1b));
+	free(out);
+	free(b);
+
 	/* another deployment's key: the signature does not verify */
 	snprintf(other, sizeof(other), "%s/other.pub", w->s->root);
 	write_bin(other, "0000000000000000000000000000000000000000000000000000000000000001\n", 65);
