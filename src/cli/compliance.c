@@ -229,8 +229,14 @@ static int verify(int argc, char **argv)
 		ret = 0;
 	} else {
 		printf("FAILED: %s\n", file);
-		json_array_foreach(json_object_get(res, "problems"), i, v)
-			printf("  - %s\n", json_string_value(v));
+		json_array_foreach(json_object_get(res, "problems"), i, v) {
+			/* problems quote the file (names, the key it names): its control bytes would
+			 * reach the auditor's terminal as escape sequences */
+			fputs("  - ", stdout);
+			for (const char *p = json_string_value(v); p && *p; p++)
+				putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+			putchar('\n');
+		}
 	}
 	json_decref(res);
 	return ret;

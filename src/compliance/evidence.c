@@ -18,8 +18,10 @@
  * is named. The caller records the bundle in the tenant's chain before it leaves kura.
  *
  * SECURITY: the reader is for untrusted files: member count, sizes and names are bounded
- * (KURA_EVIDENCE_MAX, KURA_EVIDENCE_MEMBERS_MAX), header checksums are checked, and a size
- * that runs past the end is refused.
+ * (KURA_EVIDENCE_MAX, KURA_EVIDENCE_MEMBERS_MAX), header checksums are checked, a size
+ * that runs past the end is refused, and so are a ustar prefix, a name that fills its field,
+ * climbs ("..", "/x") or holds control bytes, and anything but zeros after the end blocks, so
+ * the members checked are exactly those tar unpacks, under the same names.
  */
 #include <sodium.h>
 #include <stdarg.h>
@@ -111,6 +113,29 @@ static int parse_octal(const char *f, size_t width, uint64_t *ret)
 	return 0;
 }
 
+/* A member name of a bundle: NUL-terminated within its 100-byte field, the 155-byte ustar
+ * prefix empty, printable ASCII, relative, no "." or ".." component, no empty component. */
+static bool tar_name_ok(const char *name, const char *prefix)
+{
+	size_t n = strnlen(name, 100), i, seg = 0;
+
+	if (n == 0 || n > TAR_NAME_MAX || prefix[0] != '\0')
+		return false;
+	for (i = 0; i <= n; i++) {
+		if (i == n || name[i] == '/') {
+			size_t len = i - seg;
+
+			if (len == 0 || (len == 1 && name[seg] == '.') ||
+			    (len == 2 && name[seg] == '.' && name[seg + 1] == '.'))
+				return false;
+			seg = i + 1;
+		} else if ((unsigned char)name[i] < 0x21 || (unsigned char)name[i] > 0x7e) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The members of a ustar file (regular files only), at most max. */
 static int tar_read(const unsigned char *p, size_t n, struct member *ret, size_t max, size_t *ret_n, char *why,
 		    size_t why_size)
@@ -128,8 +153,16 @@ static int tar_read(const unsigned char *p, size_t n, struct member *ret, size_t
 				empty = false;
 				break;
 			}
-		if (empty)
+		if (empty) {
+			/* the end: nothing but zeros may follow (tar -i, or another reader, would
+			 * find members there that were never checked) */
+			for (size_t i = off; i < n; i++)
+				if (p[i]) {
+					str_printf(why, why_size, "bytes follow the end of the tar file (at byte %zu)", i);
+					return -EBADMSG;
+				}
 			break;
+		}
 		for (size_t i = 0; i < TAR_BLOCK; i++)
 			got += (unsigned char)(i >= 148 && i < 156 ? ' ' : h[i]);
 		if (parse_octal(h + 148, 8, &sum) < 0 || sum != got) {
@@ -148,8 +181,16 @@ static int tar_read(const unsigned char *p, size_t n, struct member *ret, size_t
 			str_printf(why, why_size, "the bundle has more than %zu members", max);
 			return -E2BIG;
 		}
+		/* the name as tar reads it: a name that fills its field, a ustar prefix (tar
+		 * puts the member at PREFIX/NAME), or bytes the verifier's report would print raw
+		 * would make what is checked differ from what an auditor unpacks */
+		if (!tar_name_ok(h, h + 345)) {
+			str_printf(why, why_size, "the tar member at byte %zu has a name a bundle never has "
+				   "(a prefix, a path that leaves the directory, or control characters)", off);
+			return -EBADMSG;
+		}
 		memset(ret[k].name, 0, sizeof(ret[k].name));
-		memcpy(ret[k].name, h, strnlen(h, 100) > TAR_NAME_MAX ? TAR_NAME_MAX : strnlen(h, 100));
+		memcpy(ret[k].name, h, strnlen(h, TAR_NAME_MAX));
 		ret[k].data = p + off + TAR_BLOCK;
 		ret[k].n = (size_t)size;
 		k++;
@@ -174,6 +215,7 @@ static json_t *channel_names(unsigned ch)
 static json_t *config_json(const struct config *c)
 {
 	json_t *services = json_object();
+	char smtp_url[sizeof(c->smtp_url)];
 
 	for (size_t i = 0; i < CATALOG_N_SERVICES; i++) {
 		const struct catalog_params *p = &c->services[i];
@@ -192,6 +234,7 @@ static json_t *config_json(const struct config *c)
 					      "operator_access", catalog_access_name(p->operator_access), "change_notices",
 					      channel_names(p->change_channels), "incident_notices", channel_names(p->incident_channels)));
 	}
+	url_strip_userinfo(c->smtp_url, smtp_url, sizeof(smtp_url));
 	return json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s},"
 			 " s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s},"
 			 " s:{s:i, s:i, s:i}, s:{s:i}, s:{s:i, s:i, s:i}, s:o, s:s}",
@@ -203,7 +246,7 @@ static json_t *config_json(const struct config *c)
 			 (int)c->pwhash_mem_kib, "lockout_threshold", (int)c->lockout_threshold, "lockout_window_seconds",
 			 (int)c->lockout_window_s, "lockout_duration_seconds", (int)c->lockout_duration_s, "mfa_managers_default",
 			 c->mfa_managers_default,
-			 "mail", "smtp_url", c->smtp_url, "from", c->smtp_from, "starttls", c->smtp_starttls,
+			 "mail", "smtp_url", smtp_url, "from", c->smtp_from, "starttls", c->smtp_starttls,
 			 "smtp_password", "(never included)",
 			 "provider", "name", c->provider_name, "address", c->provider_address, "contact", c->provider_contact,
 			 "data_location", c->data_location, "jurisdiction", c->jurisdiction, "default_zone", c->default_zone,

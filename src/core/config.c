@@ -443,6 +443,37 @@ static bool prefix_valid(const char *p)
 	}
 }
 
+/* HOST[:PORT] whose host is 127.A.B.C (digits), [::1] or localhost: a DNS name that only
+ * starts like one (127.example.com) is not a loopback address. */
+static bool loopback_host(const char *h)
+{
+	const char *port;
+	size_t n;
+
+	if (!strncmp(h, "[::1]", 5))
+		port = h + 5;
+	else if (!strncmp(h, "localhost", 9))
+		port = h + 9;
+	else {
+		unsigned a, b, c, d;
+		int end = 0;
+
+		if (sscanf(h, "%3u.%3u.%3u.%3u%n", &a, &b, &c, &d, &end) != 4 || a != 127 || b > 255 || c > 255 ||
+		    d > 255 || !(h[0] >= '0' && h[0] <= '9'))
+			return false;
+		for (const char *p = h; p < h + end; p++)
+			if (!(*p == '.' || (*p >= '0' && *p <= '9')))
+				return false;
+		port = h + end;
+	}
+	if (!*port)
+		return true;
+	if (*port != ':' || !port[1])
+		return false;
+	n = strspn(port + 1, "0123456789");
+	return n > 0 && n <= 5 && port[1 + n] == '\0';
+}
+
 /* http://HOST[:PORT] with a loopback host, or https://HOST[:PORT]; no path, user or query. */
 static bool endpoint_valid(const char *e)
 {
@@ -462,8 +493,7 @@ static bool endpoint_valid(const char *e)
 		      (host[i] >= '0' && host[i] <= '9') || strchr(".-:[]", host[i])))
 			return false;
 	if (host == e + 7)
-		return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]", 5) || !strncmp(host, "localhost:", 10) ||
-		       !strcmp(host, "localhost");
+		return loopback_host(host);
 	return true;
 }
 

@@ -104,6 +104,23 @@ size_t utf8_length(const char *str, size_t n)
 	return count;
 }
 
+void url_strip_userinfo(const char *url, char *out, size_t size)
+{
+	const char *auth = strstr(url, "://"), *end, *at;
+
+	if (!auth) {
+		str_copy(out, size, url);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	at = memrchr(auth, '@', (size_t)(end - auth));
+	if (!at)
+		str_copy(out, size, url);
+	else
+		str_printf(out, size, "%.*s%s", (int)(auth - url), url, at + 1);
+}
+
 int str_printf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;

@@ -37,6 +37,9 @@ size_t utf8_length(const char *str, size_t n);
 int str_printf(char *buf, size_t size, const char *fmt, ...) KURA_PRINTF(3, 4);
 /* Copies src into buf; -E2BIG when it did not fit. */
 int str_copy(char *buf, size_t size, const char *src);
+/* url without the user information of its authority (scheme://USER[:PASSWORD]@host...):
+ * libcurl takes those as credentials, so they are a secret in logs and reports. */
+void url_strip_userinfo(const char *url, char *out, size_t size);
 /* Hex encoding of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

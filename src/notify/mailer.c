@@ -617,7 +617,12 @@ struct mailer *mailer_start(const struct config *cfg)
 		goto fail;
 	if (pthread_create(&m->thread, NULL, mailer_main, m) != 0)
 		goto fail;
-	log_info("mail.start", "mail sender started (%s, libcurl %s)", m->url, notify_curl_version());
+	{
+		char shown[sizeof(m->url)];
+
+		url_strip_userinfo(m->url, shown, sizeof(shown));   /* smtp://USER:PASSWORD@ stays out */
+		log_info("mail.start", "mail sender started (%s, libcurl %s)", shown, notify_curl_version());
+	}
 	return m;
 fail:
 	if (cond_ok)

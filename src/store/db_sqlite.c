@@ -61,6 +61,7 @@ struct db_file {
 	bool syncing;          /* a leader's fdatasync is under way */
 	int sync_error;        /* sticky: once an fdatasync failed, every later commit fails */
 	char path[PATH_MAX];   /* the database file; its WAL is path + "-wal" */
+	ino_t wal_dir_synced;  /* the WAL whose directory entry a leader synced (leader only) */
 };
 
 static struct db_file db_files[DB_FILES_MAX];
@@ -115,6 +116,7 @@ static struct db_file *db_file_get(const char *path)
 			f->committed = f->synced = 0;
 			f->syncing = false;
 			f->sync_error = 0;
+			f->wal_dir_synced = 0;
 			if (!realpath(path, f->path))
 				f->path[0] = '\0';   /* db_commit then falls back to synchronous=FULL */
 		}
@@ -551,30 +553,63 @@ static int commit_full(struct db *db)
  * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
  * commit on the file fails too.
  */
-static int wal_fdatasync(const char *db_path)
+/* 0 synced; <0 with *ret_synced_failed: the fdatasync itself failed (what the kernel
+ * dropped is unknown: sticky); <0 without: nothing was synced (no descriptor left, EMFILE
+ * under load …), the frames are still in the page cache for a later sync to cover. */
+static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 {
-	char wal[PATH_MAX + 8];
-	int fd, r;
+	char wal[PATH_MAX + 8], dir[PATH_MAX];
+	struct stat st;
+	bool is_wal = true;
+	int fd, dfd, r;
 
-	if (str_printf(wal, sizeof(wal), "%s-wal", db_path) < 0)
+	*ret_sync_failed = false;
+	if (str_printf(wal, sizeof(wal), "%s-wal", f->path) < 0)
 		return -ENAMETOOLONG;
 	fd = open(wal, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)   /* checkpointed and removed: the frames are in the file */
-		fd = open(db_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {   /* checkpointed and removed: the frames are in the file */
+		fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		is_wal = false;
+	}
 	if (fd < 0)
 		return -errno;
 	r = fdatasync(fd) < 0 ? -errno : 0;
+	*ret_sync_failed = r < 0;
+	/* a WAL made since the last sync: its directory entry too, as SQLite does at the first
+	 * sync of a new WAL (which under NORMAL comes only at a checkpoint), else a power loss
+	 * can take the whole file, and the commits in it, away */
+	if (r == 0 && is_wal && fstat(fd, &st) == 0 && st.st_ino != f->wal_dir_synced) {
+		char *slash;
+
+		str_copy(dir, sizeof(dir), f->path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			r = -errno;   /* nothing known synced: not sticky */
+		} else {
+			r = fsync(dfd) < 0 ? -errno : 0;
+			*ret_sync_failed = r < 0;
+			close(dfd);
+			if (r == 0)
+				f->wal_dir_synced = st.st_ino;
+		}
+	}
 	close(fd);
 	return r;
 }
 
 static int wait_durable(struct db_file *f, uint64_t mine)
 {
-	int r;
+	int r, mine_err = 0;
 
 	pthread_mutex_lock(&f->sync_lock);
-	while (f->synced < mine && f->sync_error == 0) {
+	/* each waiter leads at most one attempt: one whose sync could not even start (no
+	 * descriptor) fails its own commit, and the others still try theirs */
+	while (f->synced < mine && f->sync_error == 0 && mine_err == 0) {
 		uint64_t upto;
+		bool sync_failed;
 
 		if (f->syncing) {
 			pthread_cond_wait(&f->synced_cond, &f->sync_lock);
@@ -583,19 +618,23 @@ static int wait_durable(struct db_file *f, uint64_t mine)
 		f->syncing = true;
 		upto = f->committed;   /* every commit so far is in the WAL: one sync covers them */
 		pthread_mutex_unlock(&f->sync_lock);
-		r = wal_fdatasync(f->path);
+		r = wal_fdatasync(f, &sync_failed);
 		pthread_mutex_lock(&f->sync_lock);
 		f->syncing = false;
-		if (r < 0) {
+		if (r < 0 && sync_failed) {
 			f->sync_error = r;
 			log_error("db.sync", "fdatasync of %s-wal failed: %s; no commit succeeds from now on",
+				  f->path, strerror(-r));
+		} else if (r < 0) {
+			mine_err = r;
+			log_error("db.sync", "cannot open %s-wal to sync it: %s; this commit is not known to be durable",
 				  f->path, strerror(-r));
 		} else if (upto > f->synced) {
 			f->synced = upto;
 		}
 		pthread_cond_broadcast(&f->synced_cond);
 	}
-	r = f->synced >= mine ? 0 : (f->sync_error ? f->sync_error : -EIO);
+	r = f->synced >= mine ? 0 : f->sync_error ? f->sync_error : mine_err ? mine_err : -EIO;
 	pthread_mutex_unlock(&f->sync_lock);
 	return r;
 }

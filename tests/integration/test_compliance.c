@@ -260,6 +260,18 @@ static void write_bin(const char *path, const void *p, size_t n)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* A valid ustar header checksum for the 512-byte header h (changed by a test). */
+static void fix_tar_checksum(unsigned char *h)
+{
+	unsigned sum = 0;
+	char field[8];
+
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned)(i >= 148 && i < 156 ? ' ' : h[i]);
+	snprintf(field, sizeof(field), "%06o", sum);
+	memcpy(h + 148, field, 7);
+}
+
 static char *verify(struct it_server *s, const char *file, const char *key, int *ret_status)
 {
 	return kura_out(s, (const char *[]){ "compliance", "verify", file, "--key", key, NULL }, ret_status);
@@ -336,6 +348,85 @@ static void test_evidence_bundle(void **state)
 	free(out);
 	free(b);
 
+	/* a member appended after the end blocks (tar -i, or another reader, would unpack it
+	 * unchecked): refused */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *x = malloc(n + 1024);
+		unsigned char *h = memmem(b, n, "config.json\0", 12);
+
+		assert_non_null(x);
+		assert_non_null(h);
+		memcpy(x, b, n);
+		/* a copy of config.json's header, renamed, with an empty body */
+		memcpy(x + n, h, 512);
+		memset(x + n + 512, 0, 512);
+		memcpy(x + n, "extra.json\0", 11);
+		memcpy(x + n + 124, "00000000000", 11);
+		fix_tar_checksum(x + n);
+		remove(bad);
+		write_bin(bad, x, n + 1024);
+		free(x);
+	}
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "bytes follow the end of the tar file"));
+	free(out);
+	free(b);
+
+	/* a ustar prefix: tar unpacks the member as x/config.json, not as the name checked */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *h = memmem(b, n, "config.json\0", 12);
+
+		assert_non_null(h);
+		memcpy(h + 345, "x", 2);
+		fix_tar_checksum(h);
+	}
+	remove(bad);
+	write_bin(bad, b, n);
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "has a name a bundle never has"));
+	free(out);
+	free(b);
+
+	/* a name with terminal control bytes (the report prints names): refused */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *h = memmem(b, n, "config.json\0", 12);
+
+		assert_non_null(h);
+		memcpy(h, "\x1b[2Jconfig", 11);
+		fix_tar_checksum(h);
+	}
+	remove(bad);
+	write_bin(bad, b, n);
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "has a name a bundle never has"));
+	assert_null(strchr(out, 0x1b));
+	free(out);
+	free(b);
+
+	/* the manifest's unsigned part names a "key" with terminal escapes: the report quotes
+	 * it, but never as control bytes */
+	b = read_bin(bundle, &n);
+	{
+		unsigned char *p = memmem(b, n, "\"public_key\":\"", 14);
+
+		assert_non_null(p);
+		memcpy(p + 14, "\\u001b", 6);
+	}
+	remove(bad);
+	write_bin(bad, b, n);
+	out = verify(w->s, bad, key, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "names a signing key other than the one given"));
+	assert_null(strchr(out, 0x1b));
+	free(out);
+	free(b);
+
 	/* another deployment's key: the signature does not verify */
 	snprintf(other, sizeof(other), "%s/other.pub", w->s->root);
 	write_bin(other, "0000000000000000000000000000000000000000000000000000000000000001\n", 65);
@@ -343,6 +434,42 @@ static void test_evidence_bundle(void **state)
 	assert_int_equal(st, 1);
 	assert_non_null(strstr(out, "signature"));
 	free(out);
+}
+
+/* Relay credentials written into [mail] smtp_url (libcurl takes smtp://USER:PASSWORD@HOST)
+ * are a secret like smtp_password: neither the bundle's config.json nor the log has them. */
+#define RELAY_PW "relay-pw-never-in-a-bundle"
+
+static void test_evidence_leaves_out_url_credentials(void **state)
+{
+	struct it_server *s = it_server_start(&(struct it_options){
+		.extra_config = "[mail]\nsmtp_url = smtp://relayuser:" RELAY_PW "@127.0.0.1:1\n" });
+	char bundle[600], *log;
+	unsigned char *b;
+	size_t n;
+	int st;
+
+	(void)state;
+	assert_non_null(s);
+	snprintf(bundle, sizeof(bundle), "%s/evidence-alpha.tar", s->root);
+	it_create_tenant(s, "alpha", NULL);
+	assert_int_equal(it_admin(s, NULL, "access", "request", "alpha", "--reason", "監査 / audit", "--case", "AUD-8",
+				  "--scope", "audit:read", "--hours", "1", "--emergency", NULL), 0);
+	free(kura_out(s, (const char *[]){ "compliance", "evidence", "--data", s->data, "--tenant", "alpha", "--from",
+					   "2020-01-01", "--to", "2099-12-31", "--out", bundle, NULL }, &st));
+	assert_int_equal(st, 0);
+	b = read_bin(bundle, &n);
+	assert_null(memmem(b, n, RELAY_PW, strlen(RELAY_PW)));
+	assert_null(memmem(b, n, "relayuser", strlen("relayuser")));
+	/* what is kept: the relay itself */
+	assert_non_null(memmem(b, n, "smtp://127.0.0.1:1", strlen("smtp://127.0.0.1:1")));
+	free(b);
+	log = it_read_file(s->log_path, &n);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "mail sender started (smtp://127.0.0.1:1,"));
+	assert_null(strstr(log, RELAY_PW));
+	free(log);
+	assert_int_equal(it_server_stop(s), 0);
 }
 
 int main(void)
@@ -353,6 +480,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oscal_valid, it_setup_world, it_teardown_world),
 		cmocka_unit_test(test_report_follows_config),
 		cmocka_unit_test_setup_teardown(test_evidence_bundle, it_setup_world, it_teardown_world),
+		cmocka_unit_test(test_evidence_leaves_out_url_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

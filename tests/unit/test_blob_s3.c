@@ -567,6 +567,14 @@ static void test_config(void **state)
 		  "secret_key = TOPSECRET\naddressing = virtual\nca_file = /etc/ssl/ca.pem\npart_mib = 16\n", NULL },
 		{ "[blob]\nurl = s3://kura/p\nendpoint = http://s3.example.com\naccess_key = a\nsecret_key = TOPSECRET\n",
 		  "loopback" },
+		/* a DNS name that merely starts like a loopback address is not one */
+		{ "[blob]\nurl = s3://kura/p\nendpoint = http://127.attacker.example\naccess_key = a\nsecret_key = TOPSECRET\n",
+		  "loopback" },
+		{ "[blob]\nurl = s3://kura/p\nendpoint = http://127.0.0.1.attacker.example:80\naccess_key = a\n"
+		  "secret_key = TOPSECRET\n", "loopback" },
+		{ "[blob]\nurl = s3://kura/p\nendpoint = http://[::1].x\naccess_key = a\nsecret_key = TOPSECRET\n", "loopback" },
+		{ "[blob]\nurl = s3://kura/p\nendpoint = http://[::1]:9000\naccess_key = a\nsecret_key = TOPSECRET\n", NULL },
+		{ "[blob]\nurl = s3://kura/p\nendpoint = http://localhost:9000\naccess_key = a\nsecret_key = TOPSECRET\n", NULL },
 		{ "[blob]\nurl = s3://kura/p\nendpoint = https://h/path\naccess_key = a\nsecret_key = TOPSECRET\n", "endpoint" },
 		{ "[blob]\nurl = s3://kura/p\nendpoint = https://h\naccess_key = a\n", "secret_key" },
 		{ "[blob]\nurl = s3://Kura\nendpoint = https://h\naccess_key = a\nsecret_key = TOPSECRET\n", "bucket" },

@@ -12,6 +12,7 @@
  * db_sqlite.c) uses SQL outside the portable subset of db.h.
  * Every test gets its own database in a mkdtemp directory.
  */
+#include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -331,6 +333,38 @@ static void test_group_commit(void **state)
 	}
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'gc'"), GC_THREADS * GC_TXNS);
 	assert_int_equal(sync_level(fx->db), 2);
+}
+
+/* A group commit whose WAL cannot be opened for its fdatasync (no file descriptor left:
+ * EMFILE under load) fails that commit, but the file stays writable once descriptors are
+ * free again: only a failed fdatasync itself is sticky. */
+static void test_group_commit_no_fd(void **state)
+{
+	struct fixture *fx = *state;
+	struct rlimit old, low;
+	int lowest;
+
+	make_table(fx->db);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (1, 'a')", NULL), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (2, 'b')", NULL), 0);
+	/* every descriptor below the lowest free one is in use: a limit there makes open fail */
+	lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(lowest >= 0);
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_true(db_commit(fx->db) < 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* descriptors again: the next transactions commit */
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (3, 'c')", NULL), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 3);
 }
 
 static void test_open_fails(void **state)
@@ -933,6 +967,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_no_fd, setup, teardown),
 		cmocka_unit_test(test_open_fails),
 		cmocka_unit_test_setup_teardown(test_cache_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_same_address_new_text, setup, teardown),
