@@ -1433,6 +1433,7 @@ struct each_ctx {
 	struct s3_store *s;
 	blob_each_fn fn;
 	void *ctx;
+	const char *prefix;   /* PREFIX/ (or ""), plen bytes */
 	size_t plen;
 };
 
@@ -1440,11 +1441,17 @@ struct each_ctx {
 static int each_cb(void *ctx, const char *key, int64_t mtime_us, uint64_t size)
 {
 	struct each_ctx *e = ctx;
-	const char *rest = key + e->plen, *slash = strchr(rest, '/');
+	const char *rest, *slash;
 	char tid[24];
 	int64_t tenant;
 
 	(void)size;
+	/* the listing asked for the prefix, but its answer is the server's: a key without it
+	 * (shorter, or another's) is passed over, never read past */
+	if (strncmp(key, e->prefix, e->plen) != 0)
+		return 0;
+	rest = key + e->plen;
+	slash = strchr(rest, '/');
 	if (!slash || (size_t)(slash - rest) >= sizeof(tid) || rest[0] < '1' || rest[0] > '9')
 		return 0;
 	memcpy(tid, rest, (size_t)(slash - rest));
@@ -1458,7 +1465,7 @@ static int s3_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx)
 {
 	struct s3_store *s = (struct s3_store *)(void *)bs;
 	char prefix[S3_KEY_MAX];
-	struct each_ctx e = { s, fn, ctx, 0 };
+	struct each_ctx e = { s, fn, ctx, prefix, 0 };
 
 	str_printf(prefix, sizeof(prefix), "%s%s", s->prefix, s->prefix[0] ? "/" : "");
 	e.plen = strlen(prefix);
@@ -1468,6 +1475,7 @@ static int s3_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx)
 struct del_ctx {
 	struct s3_store *s;
 	unsigned n;
+	const char *prefix;   /* the tenant's PREFIX/<tenant>/: nothing else is deleted */
 };
 
 static int del_cb(void *ctx, const char *key, int64_t mtime_us, uint64_t size)
@@ -1477,6 +1485,8 @@ static int del_cb(void *ctx, const char *key, int64_t mtime_us, uint64_t size)
 
 	(void)mtime_us;
 	(void)size;
+	if (strncmp(key, d->prefix, strlen(d->prefix)) != 0)
+		return 0;   /* the server's answer named a key outside the tenant's prefix */
 	r = s3_simple(d->s, "DELETE", key, NULL, NULL, 0, NULL);
 	if (r == 0)
 		d->n++;
@@ -1547,7 +1557,7 @@ static int s3_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *
 {
 	struct s3_store *s = (struct s3_store *)(void *)bs;
 	char prefix[S3_KEY_MAX];
-	struct del_ctx d = { s, 0 };
+	struct del_ctx d = { s, 0, prefix };
 	unsigned aborted = 0;
 	int r;
 

@@ -299,6 +299,8 @@
 #define KURA_RATE_REPORT_MESSAGES_S  (60 * 60)     /* ... per hour */
 #define KURA_RATE_ACCESS_REQUESTS    20            /* operator access requests (emergency ones too) per tenant ... */
 #define KURA_RATE_ACCESS_REQUESTS_S  (60 * 60)     /* ... per hour */
+#define KURA_RATE_COMPLIANCE         60            /* statements built for a tenant's managers (each verifies the chain) ... */
+#define KURA_RATE_COMPLIANCE_S       (60 * 60)     /* ... per hour */
 
 /* Operations: /metrics, capacity alerts (issue 13; docs/operations.md) */
 #define KURA_METRICS_MAX_BYTES       (8 * 1024 * 1024)  /* one exposition */

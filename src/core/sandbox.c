@@ -26,6 +26,7 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -241,6 +242,26 @@ int sandbox_drop_user(const char *user, const char *dir, char *err, size_t err_s
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		str_printf(err, err_size, "cannot become %s (uid %u): %s", name, (unsigned)pw->pw_uid, strerror(errno));
 		return -EPERM;
+	}
+	{
+		/* a user listed in group 0 (root's group) in /etc/group would keep it as a
+		 * supplementary group: group root's files stay writable. Refuse. */
+		int n = getgroups(0, NULL), i;
+		gid_t *groups = n > 0 ? calloc((size_t)n, sizeof(*groups)) : NULL;
+
+		if (n < 0 || (n > 0 && (!groups || getgroups(n, groups) != n))) {
+			str_printf(err, err_size, "cannot read the groups of %s: %s", name, strerror(errno));
+			free(groups);
+			return -EPERM;
+		}
+		for (i = 0; i < n && groups[i] != 0; i++)
+			;
+		free(groups);
+		if (i < n) {
+			str_printf(err, err_size, "[server] user = %s is a member of group 0 (root) in /etc/group:"
+				   " remove it from that group or name another user", name);
+			return -EPERM;
+		}
 	}
 	/* and check it: no id is 0, root cannot be taken back, no capability is left */
 	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != pw->pw_uid || eu != ru ||

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "http/http_int.h"
 #include "store/db.h"
+#include "tenant/rate.h"
 #include "tenant/tenant.h"
 
 static enum MHD_Result api_compliance(struct request *req)
@@ -35,6 +36,28 @@ static enum MHD_Result api_compliance(struct request *req)
 	if (strcmp(format, "json") && strcmp(format, "html"))
 		return http_problem(req, 400, "invalid-parameter", "format is json or html", "format");
 	r = tenant_get(req->db, req->session.account.tenant_id, &t);
+	if (r < 0)
+		return http_internal_error(req, r);
+	/* each statement verifies the tenant's whole audit chain: counted per tenant
+	 * (KURA_RATE_COMPLIANCE), in the database so every node sees the count */
+	r = db_begin(req->db);
+	if (r == 0)
+		r = db_lock_tenant(req->db, t.id);
+	if (r == 0)
+		r = rate_take(req->db, t.id, RATE_COMPLIANCE, "");
+	if (r == 0)
+		r = db_commit(req->db);
+	if (r < 0 && db_in_transaction(req->db))
+		db_rollback(req->db);
+	if (r == -EAGAIN) {
+		int64_t retry = 0;
+
+		r = rate_retry_after(req->db, t.id, RATE_COMPLIANCE, "", &retry);
+		if (r < 0)
+			return http_internal_error(req, r);
+		return http_rate_limited(req, retry, KURA_RATE_COMPLIANCE, KURA_RATE_COMPLIANCE_S,
+					 "the statement was built as often as it may be for now; retry later");
+	}
 	if (r < 0)
 		return http_internal_error(req, r);
 	d = json_pack("{s:s, s:s}", "lang", lang, "format", format);

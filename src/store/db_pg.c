@@ -689,7 +689,7 @@ int pg_db_migrate(struct db *db)
 	size_t i;
 	int r;
 
-	r = exec_plain(db, "SELECT pg_advisory_lock(1802859105)");   /* "kura" */
+	r = exec_plain(db, "SELECT pg_advisory_lock(1802859105, 0)");   /* "kura"; the two-key form: never a tenant lock's key */
 	if (r < 0)
 		return r;
 	r = exec_plain(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -723,6 +723,6 @@ int pg_db_migrate(struct db *db)
 		}
 		log_info("db.migrate", "applied %s", m->name);
 	}
-	(void)exec_plain(db, "SELECT pg_advisory_unlock(1802859105)");
+	(void)exec_plain(db, "SELECT pg_advisory_unlock(1802859105, 0)");
 	return r;
 }

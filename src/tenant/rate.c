@@ -19,6 +19,7 @@ static const struct {
 	[RATE_REPORT] = { "report.create", KURA_RATE_REPORTS, KURA_RATE_REPORTS_S },
 	[RATE_REPORT_MESSAGE] = { "report.message", KURA_RATE_REPORT_MESSAGES, KURA_RATE_REPORT_MESSAGES_S },
 	[RATE_ACCESS_REQUEST] = { "access.request", KURA_RATE_ACCESS_REQUESTS, KURA_RATE_ACCESS_REQUESTS_S },
+	[RATE_COMPLIANCE] = { "compliance.read", KURA_RATE_COMPLIANCE, KURA_RATE_COMPLIANCE_S },
 };
 
 void rate_subject_account(char buf[RATE_SUBJECT_MAX], int64_t account_id)

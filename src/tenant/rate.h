@@ -21,6 +21,7 @@ enum rate_kind {
 	RATE_REPORT,            /* per account (rate_subject_account) */
 	RATE_REPORT_MESSAGE,    /* per account */
 	RATE_ACCESS_REQUEST,    /* per tenant */
+	RATE_COMPLIANCE,        /* statements built for the tenant's managers (per tenant) */
 };
 
 #define RATE_SUBJECT_MAX (KURA_EMAIL_MAX + 16)

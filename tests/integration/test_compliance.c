@@ -163,6 +163,26 @@ static void test_html_download_and_refusals(void **state)
 	it_response_free(r);
 }
 
+/* Each statement verifies the tenant's audit chain: at most KURA_RATE_COMPLIANCE (60) an
+ * hour per tenant, then 429 with Retry-After; another tenant is not affected. */
+static void test_statement_rate_limited(void **state)
+{
+	struct it_world *w = *state;
+	struct it_response *r;
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		r = it_get(w->s, &w->amgr, i % 2 ? "/api/v1/compliance?format=html" : "/api/v1/compliance");
+		IT_ASSERT_STATUS(r, 200);
+		it_response_free(r);
+	}
+	r = it_get(w->s, &w->amgr, "/api/v1/compliance");
+	IT_ASSERT_PROBLEM(r, 429, "rate-limited");
+	assert_non_null(strcasestr(r->headers, "Retry-After: "));
+	it_response_free(r);
+	IT_EXPECT_GET(w->s, &w->bmgr, "/api/v1/compliance", 200);
+}
+
 static char *kura_out(struct it_server *s, const char *const *args, int *ret_status)
 {
 	const char *argv[16] = { KURA_BIN };
@@ -478,6 +498,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_manager_reads_tenant_statement, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_html_download_and_refusals, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_oscal_valid, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_statement_rate_limited, it_setup_world, it_teardown_world),
 		cmocka_unit_test(test_report_follows_config),
 		cmocka_unit_test_setup_teardown(test_evidence_bundle, it_setup_world, it_teardown_world),
 		cmocka_unit_test(test_evidence_leaves_out_url_credentials),
