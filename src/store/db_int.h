@@ -56,6 +56,5 @@ const char *sqlite_db_version(void);
 /* unused: db.c's own versions run on every backend */
 struct db_stmt *sqlite_db_query(struct db *db, const char *sql, const char *types, ...);
 int sqlite_db_exec(struct db *db, const char *sql, const char *types, ...);
-int sqlite_db_insert(struct db *db, int64_t *ret_id, const char *sql, const char *types, ...);
 const char *pg_db_version(void);
 #endif

@@ -698,34 +698,6 @@ int db_lock_tenant(struct db *db, int64_t tenant_id)
 	return 0;
 }
 
-int db_insert(struct db *db, int64_t *ret_id, const char *sql, const char *types, ...)
-{
-	struct db_stmt *st;
-	int64_t id = 0;
-	va_list ap;
-	int r, rows = 0;
-
-	va_start(ap, types);
-	st = vquery(db, sql, types, ap);
-	va_end(ap);
-	if (!st)
-		return -EIO;
-	/* SQLite makes the change on the first step and hands out the RETURNING rows after */
-	while ((r = db_step(st)) > 0)
-		if (rows++ == 0)
-			id = db_int(st, 0);
-	db_done(st);
-	if (r < 0)
-		return r;
-	if (rows != 1) {
-		if (rows > 1)
-			log_error("db.insert", "%d rows returned by: %s", rows, sql);
-		return rows ? -EIO : -ENOENT;
-	}
-	*ret_id = id;
-	return 0;
-}
-
 int64_t db_changes(struct db *db)
 {
 	return sqlite3_changes64(db->h);

@@ -22,7 +22,6 @@
 #define vquery sqlite_vquery
 #define db_query sqlite_db_query
 #define db_exec sqlite_db_exec
-#define db_insert sqlite_db_insert
 #define db_step sqlite_db_step
 #define db_done sqlite_db_done
 #define db_int sqlite_db_int
