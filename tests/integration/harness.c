@@ -960,6 +960,18 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 	}
 	if (extra && append_file(conf, "\n") < 0)
 		return -1;
+	if (extra && behind_proxy && strstr(extra, "trusted_proxies")) {
+		/* the test names proxies of its own (it plays one with X-Forwarded-For): the
+		 * deployment's list names haproxy too, as it would in front of real nodes */
+		const char *p = strstr(extra, "trusted_proxies");
+		size_t line_end = (size_t)(p - extra) + strcspn(p, "\n");
+
+		n = snprintf(text, sizeof(text), "%.*s, " IT_PROXY_SOURCE "/32%s", (int)line_end, extra,
+			     extra + line_end);
+		if (n < 0 || (size_t)n >= sizeof(text))
+			return -1;
+		return append_file(conf, text) < 0 ? -1 : 0;
+	}
 	if (extra && append_file(conf, extra) < 0)
 		return -1;
 	return 0;
