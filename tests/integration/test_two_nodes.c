@@ -251,6 +251,9 @@ static void test_mail_delivered_once(void **state)
 	long long waiting = -1;
 
 	(void)state;
+	/* both mailers run (node B is back when the test before ended early) */
+	if (S->peer->pid <= 0 || S->peer->exited)
+		assert_int_equal(it_server_restart(S->peer), 0);
 	for (int i = 0; i < MAILS; i++) {
 		snprintf(to, sizeof(to), "once-%d@example.org", i);
 		assert_int_equal(it_admin(it_node(S, 0), NULL, "mail", "test", to, NULL), 0);
