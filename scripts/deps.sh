@@ -31,6 +31,9 @@ test_pkgs="$test_pkgs clang libclang-rt-14-dev"
 # pg_trgm (the name-search index) ships in postgresql-15 itself on Debian 12. libpq-dev (build):
 # kura's PostgreSQL backend, src/store/db_pg.c.
 test_pkgs="$test_pkgs postgresql-15"
+# haproxy: the two-node topology of the integration harness (integration-2n/*, test_two_nodes;
+# KURA_IT_TOPOLOGY=2nodes): two kura nodes behind it, as docs/scale-out.md configures it.
+test_pkgs="$test_pkgs haproxy"
 
 pkgs=$build_pkgs
 if [ "${1:-}" = "--test" ]; then pkgs="$pkgs $test_pkgs"; fi

@@ -370,7 +370,7 @@ static void serve_argv(struct it_server *s, const char *argv[16], char listen_ar
 	static int n_runs;
 	int i = 0;
 
-	snprintf(listen_arg, 64, "127.0.0.1:%d", s->port);
+	snprintf(listen_arg, 64, "127.0.0.1:%d", s->node_port);
 	if (valgrind_on()) {
 		snprintf(vg_log, IT_STR + 32, "--log-file=%s/valgrind-%d.log", s->root,
 			 __atomic_add_fetch(&n_runs, 1, __ATOMIC_SEQ_CST));
@@ -416,8 +416,10 @@ static void cleanup_at_exit(void)
 		kill_and_reap(s->pid);
 		kill_and_reap(s->smtp_pid);
 		kill_and_reap(s->s3_pid);
+		kill_and_reap(s->proxy_pid);
 		if (!keep_dirs())
 			it_rmtree(s->root);
+		free(s->direct);
 		free(s);
 		live[i] = NULL;
 	}
@@ -486,11 +488,18 @@ static struct {
 	bool started, failed;
 } pg = { .pid = -1 };
 
+bool it_two_nodes(void)
+{
+	const char *v = getenv("KURA_IT_TOPOLOGY");
+
+	return v && !strcmp(v, "2nodes");
+}
+
 bool it_backend_pg(void)
 {
 	const char *b = getenv("KURA_IT_BACKEND");
 
-	return b && !strcmp(b, "pg");
+	return (b && !strcmp(b, "pg")) || it_two_nodes();
 }
 
 /* postgres refuses to run as root: its processes run as the postgres user then */
@@ -759,15 +768,21 @@ bool it_blob_s3(void)
 {
 	const char *v = getenv("KURA_IT_BLOB");
 
-	return v && !strcmp(v, "s3");
+	return (v && !strcmp(v, "s3")) || it_two_nodes();
 }
 
-/* KURA_IT_BLOB=s3: the server's own s3rver, objects under root/s3. */
-static int start_s3(struct it_server *s)
+/* KURA_IT_BLOB=s3 (or two nodes, force): the server's own s3rver, objects under root/s3; a
+ * second node (first) uses its first node's s3rver and bucket prefix, which stops it. */
+static int start_s3(struct it_server *s, const struct it_server *first, bool force)
 {
 	struct s3rver srv;
 
-	if (!it_blob_s3())
+	if (first && first->s3_port > 0) {
+		s->s3_port = first->s3_port;
+		snprintf(s->s3_dir, sizeof(s->s3_dir), "%s", first->s3_dir);
+		return 0;
+	}
+	if (!it_blob_s3() && !force)
 		return 0;
 	snprintf(s->s3_dir, sizeof(s->s3_dir), "%s/s3", s->root);
 	if (s3rver_start(&srv, s->s3_dir, 0) < 0)
@@ -810,7 +825,7 @@ int it_blob_files(struct it_server *s, int (*fn)(void *ctx, const char *path, co
 	struct blob_walk w = { fn, ctx, 0, 0 };
 	char dir[IT_STR + 16];
 
-	if (s->s3_pid > 0)
+	if (s->s3_port > 0)
 		snprintf(dir, sizeof(dir), "%s", s->s3_dir);
 	else
 		snprintf(dir, sizeof(dir), "%s/blobs", s->data);
@@ -901,7 +916,7 @@ static int join_node(struct it_server *s, const struct it_server *first)
 }
 
 /* Writes kura.conf: what `kura init` wrote (base) plus the harness's overrides and extra. */
-static int write_config(struct it_server *s, const char *base, const char *extra)
+static int write_config(struct it_server *s, const char *base, const char *extra, bool behind_proxy)
 {
 	char conf[IT_STR + 16], text[2048];
 	int n, fd;
@@ -931,7 +946,11 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		return -1;
 	if (append_file(conf, text) < 0)
 		return -1;
-	if (s->s3_pid > 0) {
+	/* two nodes: haproxy connects from IT_PROXY_SOURCE and appends the client's address to
+	 * X-Forwarded-For; per-address limits see the client */
+	if (behind_proxy && append_file(conf, "[server]\ntrusted_proxies = " IT_PROXY_SOURCE "/32\n") < 0)
+		return -1;
+	if (s->s3_port > 0) {
 		n = snprintf(text, sizeof(text),
 			     "[blob]\nurl = s3://" S3RVER_BUCKET "/it\nendpoint = http://127.0.0.1:%d\n"
 			     "access_key = " S3RVER_KEY "\nsecret_key = " IT_S3_SECRET "\ntimeout_seconds = 30\n",
@@ -941,6 +960,18 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 	}
 	if (extra && append_file(conf, "\n") < 0)
 		return -1;
+	if (extra && behind_proxy && strstr(extra, "trusted_proxies")) {
+		/* the test names proxies of its own (it plays one with X-Forwarded-For): the
+		 * deployment's list names haproxy too, as it would in front of real nodes */
+		const char *p = strstr(extra, "trusted_proxies");
+		size_t line_end = (size_t)(p - extra) + strcspn(p, "\n");
+
+		n = snprintf(text, sizeof(text), "%.*s, " IT_PROXY_SOURCE "/32%s", (int)line_end, extra,
+			     extra + line_end);
+		if (n < 0 || (size_t)n >= sizeof(text))
+			return -1;
+		return append_file(conf, text) < 0 ? -1 : 0;
+	}
 	if (extra && append_file(conf, extra) < 0)
 		return -1;
 	return 0;
@@ -973,7 +1004,13 @@ static int wait_ready(struct it_server *s)
 			return -1;
 		}
 		if (started) {
+			char via[IT_STR];
+
+			/* this node itself, not the proxy in front (which another node answers) */
+			snprintf(via, sizeof(via), "%s", s->base_url);
+			snprintf(s->base_url, sizeof(s->base_url), "%s", s->node_url);
 			r = it_get(s, NULL, "/api/v1/status");
+			snprintf(s->base_url, sizeof(s->base_url), "%s", via);
 			last = r->status;
 			it_response_free(r);
 			if (last == 200)
@@ -986,20 +1023,18 @@ static int wait_ready(struct it_server *s)
 	return -1;
 }
 
-struct it_server *it_server_start(const struct it_options *opts)
+/* One node; proxy_url: it is one of two behind haproxy at that URL. */
+static struct it_server *server_start(const struct it_options *opts, const char *proxy_url)
 {
-	static const struct it_options none = { 0 };
 	struct it_server *s = calloc(1, sizeof(*s));
 	char listen_arg[64], out_path[IT_STR + 16], conf[IT_STR + 16], vg_log[IT_STR + 32];
 	const char *argv[16];
 	char *base = NULL;
 	int tries, ready;
 
-	if (!opts)
-		opts = &none;
 	if (!s)
 		return NULL;
-	s->pid = s->smtp_pid = s->s3_pid = -1;
+	s->pid = s->smtp_pid = s->s3_pid = s->proxy_pid = -1;
 	s->tls = opts->tls;
 	if (it_mkdtemp(s->root, sizeof(s->root)) < 0) {
 		print_error("mkdtemp: %s\n", strerror(errno));
@@ -1014,7 +1049,7 @@ struct it_server *it_server_start(const struct it_options *opts)
 
 	if (!opts->node_of && (opts->pg || it_backend_pg()) && it_pg_new_database(s->db_url, sizeof(s->db_url)) < 0)
 		goto fail;
-	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0 || start_s3(s) < 0)
+	if (run_init(s, opts->demo) < 0 || start_smtp(s) < 0 || start_s3(s, opts->node_of, proxy_url != NULL) < 0)
 		goto fail;
 	if (opts->node_of && join_node(s, opts->node_of) < 0)
 		goto fail;
@@ -1024,15 +1059,16 @@ struct it_server *it_server_start(const struct it_options *opts)
 		goto fail;
 	/* a port found free may be taken by a parallel test before kura binds it: try another */
 	for (tries = 0, ready = -EADDRINUSE; ready == -EADDRINUSE && tries < IT_PORT_TRIES; tries++) {
-		s->port = it_free_port();
+		s->port = s->node_port = it_free_port();
 		if (s->port < 0)
 			goto fail;
 		if (s->tls)
 			snprintf(s->base_url, sizeof(s->base_url), "https://localhost:%d", s->port);
 		else
 			snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
-		snprintf(s->public_url, sizeof(s->public_url), "%s", s->base_url);
-		if (write_config(s, base, opts->extra_config) < 0) {
+		snprintf(s->node_url, sizeof(s->node_url), "%s", s->base_url);
+		snprintf(s->public_url, sizeof(s->public_url), "%s", proxy_url ? proxy_url : s->base_url);
+		if (write_config(s, base, opts->extra_config, proxy_url != NULL) < 0) {
 			print_error("cannot write %s/kura.conf\n", s->data);
 			goto fail;
 		}
@@ -1063,12 +1099,239 @@ fail:
 	return NULL;
 }
 
+/* haproxy in front of s (node A) and s->peer (node B) on port: HTTP mode (TCP when the nodes
+ * serve TLS themselves), round robin per request, no stickiness, X-Forwarded-For, health
+ * check on /api/v1/status; connections to the nodes come from IT_PROXY_SOURCE. The same
+ * configuration as docs/scale-out.md "Two nodes behind a load balancer". */
+static int start_proxy(struct it_server *s, int port)
+{
+	static const char case_adjust[] =
+		"    h1-case-adjust accept-ranges Accept-Ranges\n"
+		"    h1-case-adjust allow Allow\n"
+		"    h1-case-adjust cache-control Cache-Control\n"
+		"    h1-case-adjust content-disposition Content-Disposition\n"
+		"    h1-case-adjust content-length Content-Length\n"
+		"    h1-case-adjust content-range Content-Range\n"
+		"    h1-case-adjust content-security-policy Content-Security-Policy\n"
+		"    h1-case-adjust content-type Content-Type\n"
+		"    h1-case-adjust dav DAV\n"
+		"    h1-case-adjust date Date\n"
+		"    h1-case-adjust etag ETag\n"
+		"    h1-case-adjust last-modified Last-Modified\n"
+		"    h1-case-adjust location Location\n"
+		"    h1-case-adjust lock-token Lock-Token\n"
+		"    h1-case-adjust ms-author-via MS-Author-Via\n"
+		"    h1-case-adjust referrer-policy Referrer-Policy\n"
+		"    h1-case-adjust retry-after Retry-After\n"
+		"    h1-case-adjust set-cookie Set-Cookie\n"
+		"    h1-case-adjust strict-transport-security Strict-Transport-Security\n"
+		"    h1-case-adjust tus-checksum-algorithm Tus-Checksum-Algorithm\n"
+		"    h1-case-adjust tus-extension Tus-Extension\n"
+		"    h1-case-adjust tus-max-size Tus-Max-Size\n"
+		"    h1-case-adjust tus-resumable Tus-Resumable\n"
+		"    h1-case-adjust tus-version Tus-Version\n"
+		"    h1-case-adjust upload-expires Upload-Expires\n"
+		"    h1-case-adjust upload-length Upload-Length\n"
+		"    h1-case-adjust upload-metadata Upload-Metadata\n"
+		"    h1-case-adjust upload-offset Upload-Offset\n"
+		"    h1-case-adjust upload-defer-length Upload-Defer-Length\n"
+		"    h1-case-adjust vary Vary\n"
+		"    h1-case-adjust www-authenticate WWW-Authenticate\n"
+		"    h1-case-adjust x-content-type-options X-Content-Type-Options\n"
+		"    h1-case-adjust x-frame-options X-Frame-Options\n"
+		"    h1-case-adjust x-request-id X-Request-Id\n"
+		"    h1-case-adjust cross-origin-opener-policy Cross-Origin-Opener-Policy\n"
+		"    h1-case-adjust cross-origin-resource-policy Cross-Origin-Resource-Policy\n"
+		"    h1-case-adjust permissions-policy Permissions-Policy\n"
+		"    h1-case-adjust connection Connection\n"
+		"    h1-case-adjust transfer-encoding Transfer-Encoding\n"
+		"    h1-case-adjust content-encoding Content-Encoding\n"
+		"    h1-case-adjust expires Expires\n"
+		"    h1-case-adjust pragma Pragma\n"
+		;
+	char cfg[IT_STR + 16], log[IT_STR + 16], text[8192];
+	const char *argv[] = { "/usr/sbin/haproxy", "-db", "-f", cfg, NULL };
+	double end;
+	int n;
+
+	snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", s->root);
+	snprintf(log, sizeof(log), "%s/haproxy.log", s->root);
+	n = snprintf(text, sizeof(text),
+		     "global\n"
+		     "    maxconn 1024\n"
+		     /* HTX sends header names in lower case (RFC 9110: they are case-insensitive);
+		      * the suites match "Name: value" lines as kura writes them, as some WebDAV
+		      * clients do: give kura's names their case back (frontend option below) */
+		     "%s"
+		     "defaults\n"
+		     "    mode %s\n"
+		     "%s"
+		     "    balance roundrobin\n"
+		     "    retries 3\n"
+		     "    option redispatch\n"
+		     "    timeout connect 5s\n"
+		     "    timeout client 300s\n"
+		     "    timeout server 300s\n"
+		     "    timeout http-request 60s\n"
+		     "frontend kura\n"
+		     "    bind 127.0.0.1:%d\n"
+		     "%s"
+		     "    default_backend nodes\n"
+		     "backend nodes\n"
+		     "    option httpchk GET /api/v1/status\n"
+		     "    http-check expect status 200\n"
+		     "    default-server source " IT_PROXY_SOURCE " check inter 1s fall 2 rise 1%s\n"
+		     "    server a 127.0.0.1:%d\n"
+		     "    server b 127.0.0.1:%d\n",
+		     case_adjust, s->tls ? "tcp" : "http",
+		     s->tls ? "" : "    option forwardfor\n    option http-server-close\n",
+		     port, s->tls ? "" : "    option h1-case-adjust-bogus-client\n",
+		     s->tls ? " check-ssl verify none" : "", s->node_port, s->peer->node_port);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -1;
+	n = open(cfg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (n < 0)
+		return -1;
+	close(n);
+	if (append_file(cfg, text) < 0)
+		return -1;
+	s->proxy_pid = spawn_logged(argv, log, log);
+	if (s->proxy_pid < 0)
+		return -1;
+	end = now_s() + IT_START_DEADLINE_S;
+	while (now_s() < end) {
+		if (waitpid(s->proxy_pid, NULL, WNOHANG) == s->proxy_pid) {
+			char *l = it_read_file(log, NULL);
+			bool in_use = l && strstr(l, "Address already in use");
+
+			free(l);
+			s->proxy_pid = -1;
+			if (in_use)
+				return -EADDRINUSE;
+			print_error("haproxy exited at start\n");
+			print_log_tail("haproxy log", log);
+			return -1;
+		}
+		if (port_accepts(port))
+			return 0;
+		sleep_ms(50);
+	}
+	print_error("haproxy did not listen within %d s\n", IT_START_DEADLINE_S);
+	print_log_tail("haproxy log", log);
+	return -1;
+}
+
+/* After both nodes were restarted: haproxy may have marked both down meanwhile; wait until
+ * its health check has seen one up again (it answers through the proxy). */
+static int proxy_ready(struct it_server *s)
+{
+	double end = now_s() + IT_START_DEADLINE_S;
+
+	while (now_s() < end) {
+		struct it_response *r = it_get(s, NULL, "/api/v1/status");
+		long st = r->status;
+
+		it_response_free(r);
+		if (st == 200)
+			return 0;
+		sleep_ms(100);
+	}
+	print_error("haproxy: GET /api/v1/status did not answer 200 within %d s\n", IT_START_DEADLINE_S);
+	return -1;
+}
+
+static void stop_proxy(struct it_server *s)
+{
+	if (s->proxy_pid > 0) {
+		kill(s->proxy_pid, SIGTERM);
+		if (wait_deadline(s->proxy_pid, 5) == -2)
+			kill_and_reap(s->proxy_pid);
+	}
+	s->proxy_pid = -1;
+}
+
+struct it_server *it_server_start(const struct it_options *opts)
+{
+	static const struct it_options none = { 0 };
+	struct it_options a_opts, b_opts;
+	struct it_server *s;
+	char proxy_url[IT_STR];
+	int port = -1, r = -EADDRINUSE, tries;
+
+	if (!opts)
+		opts = &none;
+	if (opts->node_of || (opts->nodes != 2 && !it_two_nodes()))
+		return server_start(opts, NULL);
+	/* two nodes: the proxy's port is the deployment's public URL, known before either starts */
+	port = it_free_port();
+	if (port < 0)
+		return NULL;
+	snprintf(proxy_url, sizeof(proxy_url), opts->tls ? "https://localhost:%d" : "http://127.0.0.1:%d", port);
+	a_opts = *opts;
+	a_opts.pg = true;
+	a_opts.nodes = 0;
+	s = server_start(&a_opts, proxy_url);
+	if (!s)
+		return NULL;
+	b_opts = (struct it_options){ .tls = opts->tls, .extra_config = opts->extra_config, .node_of = s };
+	s->peer = server_start(&b_opts, proxy_url);
+	if (!s->peer) {
+		print_error("node B did not start\n");
+		it_server_stop(s);
+		return NULL;
+	}
+	for (tries = 0; r == -EADDRINUSE && tries < IT_PORT_TRIES; tries++) {
+		if (tries) {
+			/* the port was taken before haproxy bound it: both nodes' public_url change */
+			port = it_free_port();
+			snprintf(proxy_url, sizeof(proxy_url), opts->tls ? "https://localhost:%d" : "http://127.0.0.1:%d", port);
+			print_error("haproxy's port was taken; tests of public_url links may see the old one\n");
+		}
+		r = start_proxy(s, port);
+	}
+	if (r < 0) {
+		it_server_stop(s);
+		return NULL;
+	}
+	s->port = port;
+	snprintf(s->base_url, sizeof(s->base_url), "%s", proxy_url);
+	return s;
+}
+
+struct it_server *it_node(struct it_server *s, int i)
+{
+	if (!s->peer)
+		return s;
+	if (i == 1)
+		return s->peer;
+	if (!s->direct && !(s->direct = malloc(sizeof(*s->direct))))
+		return NULL;
+	*s->direct = *s;
+	s->direct->peer = NULL;
+	s->direct->direct = NULL;
+	s->direct->proxy_pid = -1;
+	s->direct->port = s->node_port;
+	snprintf(s->direct->base_url, sizeof(s->direct->base_url), "%s", s->node_url);
+	return s->direct;
+}
+
 int it_server_stop(struct it_server *s)
 {
 	int status;
 
 	if (!s)
 		return -1;
+	if (s->peer) {
+		int peer_status;
+
+		stop_proxy(s);
+		peer_status = it_server_stop(s->peer);
+		s->peer = NULL;
+		free(s->direct);
+		s->direct = NULL;
+		status = it_server_stop(s);
+		return status != 0 ? status : peer_status;
+	}
 	if (s->exited) {
 		status = s->exit_status;   /* it_server_wait_exit reaped it */
 	} else if (s->pid > 0) {
@@ -1111,6 +1374,9 @@ int it_server_restart(struct it_server *s)
 	const char *argv[16];
 	int status;
 
+	if (s->peer && it_server_restart(s->peer) < 0)
+		return -1;
+
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		status = wait_deadline(s->pid, stop_deadline_s());
@@ -1126,12 +1392,12 @@ int it_server_restart(struct it_server *s)
 		print_log_tail("server log", s->log_path);
 		return -1;
 	}
-	return 0;
+	return s->peer ? proxy_ready(s) : 0;
 }
 
 int it_server_halt(struct it_server *s)
 {
-	int status = -1;
+	int status = -1, peer_status = s->peer ? it_server_halt(s->peer) : 0;
 
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
@@ -1143,7 +1409,7 @@ int it_server_halt(struct it_server *s)
 		}
 	}
 	s->pid = -1;
-	return status;
+	return status != 0 ? status : peer_status;
 }
 
 int it_serve_once(struct it_server *s, int timeout_s, char **ret_out, char **ret_err)

@@ -39,6 +39,9 @@ struct it_options {
 	 * docs/scale-out.md "What each node needs"). */
 	struct it_server *node_of;
 	bool pg;                   /* on PostgreSQL whatever KURA_IT_BACKEND says */
+	/* 2: two nodes behind haproxy (also KURA_IT_TOPOLOGY=2nodes for every server the test
+	 * starts; harness.h "Two nodes"). */
+	int nodes;
 };
 
 struct it_server {
@@ -58,7 +61,31 @@ struct it_server {
 	pid_t s3_pid;              /* KURA_IT_BLOB=s3: its s3rver (else -1)... */
 	int s3_port;
 	char s3_dir[IT_STR];       /* ...and its objects: DIR/kura/it/<tenant>/<id>._S3rver_object */
+	/* Two nodes (it_options.nodes = 2 or KURA_IT_TOPOLOGY=2nodes): this struct is node A
+	 * (pid, data, admin socket, log_path are A's) and port/base_url are haproxy's. */
+	int node_port;             /* the port kura serve listens on (== port with one node) */
+	char node_url[IT_STR];     /* the node's own base URL (== base_url with one node) */
+	struct it_server *peer;    /* node B: an it_server of its own (node_of this one) */
+	pid_t proxy_pid;           /* haproxy (else -1), config and log in root/haproxy.* */
+	struct it_server *direct;  /* it_node(s, 0): a view of node A without the proxy */
 };
+
+/* --- Two nodes behind haproxy (issue 10) ---
+ * With it_options.nodes = 2, or KURA_IT_TOPOLOGY=2nodes in the environment (every server a
+ * test starts), it_server_start makes a deployment of two nodes: one PostgreSQL database, one
+ * s3rver and bucket prefix shared by both, node A (this struct: pid, data, admin socket,
+ * server.log), node B (s->peer, it_options.node_of A, the same kura.conf settings), and
+ * haproxy in front (HTTP mode, round robin, no stickiness, X-Forwarded-For, health check
+ * GET /api/v1/status, config root/haproxy.cfg). s->port and s->base_url are haproxy's, so a
+ * test talks to the proxy unchanged; public_url is the proxy's; [server] trusted_proxies names
+ * haproxy's source address (IT_PROXY_SOURCE), so the nodes see the client's address.
+ * it_server_restart and it_server_halt act on both nodes; it_server_stop stops all. */
+#define IT_PROXY_SOURCE "127.0.0.9"
+/* True when it_server_start makes two nodes by default (KURA_IT_TOPOLOGY=2nodes). */
+bool it_two_nodes(void);
+/* Node i (0: A, 1: B) addressed directly, without the proxy; s itself with one node. The
+ * view of A is refreshed by each call (its pid after a restart). */
+struct it_server *it_node(struct it_server *s, int i);
 
 /* KURA_IT_BLOB=s3: the [blob] secret_key the harness writes (s3rver checks the access key,
  * not V4 signatures, so any secret passes); a test looks for it where it must never be. */
