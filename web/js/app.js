@@ -50,6 +50,12 @@ async function main() {
   for (const a of document.querySelectorAll('#nav a'))
     if (a.getAttribute('href') === path || (path === '/trash' && a.getAttribute('href') === '/files'))
       a.setAttribute('aria-current', 'page');
+  // on a narrow screen the menu is one scrolling line (kura.css): show where the user is
+  const current = document.querySelector('#nav a[aria-current="page"]');
+  if (current) {
+    const nav = document.getElementById('nav');
+    nav.scrollLeft = Math.max(0, current.offsetLeft - nav.offsetLeft - 16);
+  }
   const view = views[path] || files;
   const el = document.getElementById('view');
   const draw = async () => {
