@@ -25,6 +25,8 @@
 #      REBUILD=0 uses the binary there), CONFIGS (default "sqlite pg pgs3 two"),
 #      PGSS=1 (load pg_stat_statements and print, per PostgreSQL configuration, the statements
 #      run per request of the 1,000-PUT and GET loads; slows PostgreSQL a little),
+#      PROBE=1 (before the loads, strace -c the first node over 20 PUTs and 20 GETs: the
+#      messages it sends per request, i.e. PostgreSQL round trips + HTTP answers + S3 requests),
 #      PERF_PID_FILE (write the first node's pid there before each configuration's loads).
 # Prints one markdown table (medians, ratios) with the load average at the start and the end;
 # on a shared machine a figure is only comparable with one taken at a similar load.
@@ -154,6 +156,32 @@ pgss_report() {
 }
 pgss_reset() { [ "${PGSS:-0}" = 1 ] && [ "$1" != sqlite ] && psql_ "k_$1" 'SELECT pg_stat_statements_reset()' >/dev/null || true; }
 
+# probe CONFIG: system calls per request of the first node (strace -c on all its threads)
+# for 20 PUTs and 20 GETs of 4 KiB, one after the other: sendto is one per message kura
+# sends (a PostgreSQL round trip, an HTTP answer, an S3 request), fdatasync/fsync its own
+probe() {
+	pid=$(cat "$tmp/$1.pid")
+	# shellcheck disable=SC2086
+	curl -s -o /dev/null $cr -X MKCOL "$base/bench/probe/"
+	for what in put get; do
+		strace -f -c -e trace=sendto,recvfrom,sendmsg,writev,fsync,fdatasync -o "$tmp/strace.$what" \
+			-p "$(ls "/proc/$pid/task" | paste -sd,)" 2>/dev/null &
+		sp=$!
+		sleep 1
+		if [ $what = put ]; then
+			# shellcheck disable=SC2086
+			curl -s -o /dev/null $cr -H 'Expect:' -T "$tmp/small.bin" "$base/bench/probe/p[1-20].bin"
+		else
+			# shellcheck disable=SC2086
+			curl -s -o /dev/null $cr "$base/bench/probe/p[1-20].bin"
+		fi
+		sleep 0.5
+		kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+		printf '%s %s per request (20, strace -c):' "$1" "$what" >> "$tmp/probe.txt"
+		awk '$NF ~ /^(sendto|recvfrom|sendmsg|writev|fsync|fdatasync)$/ {printf " %s %.1f", $NF, $4 / 20}' "$tmp/strace.$what" >> "$tmp/probe.txt"
+		echo >> "$tmp/probe.txt"
+	done
+}
 # run CONFIG: sets up CONFIG's nodes, seeds, measures; medians into $tmp/res.CONFIG.KEY
 run() {
 	c=$1 blob="" url=""
@@ -221,6 +249,7 @@ EOF
 	etag=$(curl -s -I $cr "$base/bench/small.bin" | sed -n 's/^[Ee][Tt]ag: *\(.*\)\r$/\1/p')
 	[ -n "$etag" ] || { echo "no ETag from $c" >&2; exit 1; }
 	{ cat "$tmp/auth.lua"; printf 'wrk.headers["If-None-Match"] = %s\n' "'$etag'"; } > "$tmp/inm.lua"
+	[ "${PROBE:-0}" = 1 ] && probe "$c"
 	[ -n "${PERF_PID_FILE:-}" ] && cp "$tmp/$c.pid" "$PERF_PID_FILE"
 	for k in audit get put pf1k; do : > "$tmp/r.$k"; done
 	for i in $(seq "$runs"); do
@@ -276,5 +305,6 @@ printf '\n(kura %s, RelWithDebInfo, TLS off on loopback, [server] threads defaul
 	"${LABEL:-$(git describe --always --dirty 2>/dev/null || echo ?)}" \
 	"$("$pgbin/postgres" --version | awk '{print $3}')" "$pgset" "$dur" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+[ -f "$tmp/probe.txt" ] && { echo; cat "$tmp/probe.txt"; }
 [ -f "$tmp/pgss.txt" ] && { echo; cat "$tmp/pgss.txt"; }
 exit 0
