@@ -16,9 +16,14 @@ as=""; [ "$(id -u)" = 0 ] && as="runuser -u postgres --"
 pgbin=/usr/lib/postgresql/15/bin
 tmp=$(mktemp -d /tmp/kura-scaleab.XXXXXX); chmod 755 "$tmp"
 pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; sleep 1; rm -rf "$tmp"' EXIT
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sleep 1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitfor() { for i in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+waitfor() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 head -c 4096 /dev/urandom > "$tmp/small.bin"
@@ -27,7 +32,7 @@ $as "$pgbin/initdb" -D "$tmp/postgres/data" -U kura --auth=trust --encoding=UTF8
 $as "$pgbin/postgres" -D "$tmp/postgres/data" -c listen_addresses= -c "unix_socket_directories=$tmp/postgres" -c fsync=on -c synchronous_commit=on -c max_connections=200 >"$tmp/pg.log" 2>&1 &
 pids="$pids $!"
 pgurl() { echo "postgresql:///$1?host=$tmp/postgres&user=kura"; }
-for i in $(seq 100); do psql -qAt "$(pgurl postgres)" -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do psql -qAt "$(pgurl postgres)" -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
 for b in before after; do
 	psql -qAt "$(pgurl postgres)" -c "CREATE DATABASE k_$b TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"
 	if [ $b = before ]; then kura=$kura_before; else kura=$kura_after; fi
