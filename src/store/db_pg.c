@@ -12,7 +12,10 @@
  * SQLite undoes a failed statement and leaves its transaction open, and callers rely on it
  * (an INSERT that meets a unique name answers 409 and the transaction goes on or rolls back
  * cleanly); PostgreSQL aborts the whole transaction. So inside a transaction every statement
- * that is not a SELECT runs under a savepoint, rolled back to when the statement fails.
+ * that is not a SELECT runs under a savepoint, rolled back to when the statement fails. The
+ * savepoint costs no extra round trip: it is sent in one pipeline with the statement, and a
+ * statement that succeeded leaves its savepoint open until the next write's pipeline releases
+ * it (or COMMIT / ROLLBACK ends it), so a write is one round trip, not three.
  *
  * Write serialisation (db.h): db_begin() is BEGIN (READ COMMITTED); db_lock_tenant() takes
  * pg_advisory_xact_lock(tenant id), once per tenant and transaction. Migrations run under a
@@ -53,6 +56,7 @@ struct db {
 	int backend;          /* DB_BACKEND_PG, first (db_int.h) */
 	PGconn *c;
 	bool writing;         /* inside db_begin() */
+	bool sp_open;         /* the last write's savepoint kura_stmt is still open */
 	int64_t locks[PG_LOCKS_MAX];
 	size_t n_locks;
 	struct prep cache[PG_STMT_CACHE];
@@ -256,6 +260,7 @@ struct db *pg_db_thread(void)
 			free(db->cache[i].sql);
 		db->n_cache = db->next_evict = 0;
 		db->writing = false;
+		db->sp_open = false;
 		db->n_locks = 0;
 	}
 	if (db || !thread_url)
@@ -330,6 +335,71 @@ static bool is_select(const char *sql)
 	return !strncasecmp(sql, "SELECT", 6);
 }
 
+/* A write inside a transaction, under its savepoint, in one round trip: one pipeline releases
+ * the previous write's savepoint (when still open), sets a new one and runs the statement.
+ * Returns the statement's result (NULL when it could not be sent); *err is < 0 when the
+ * savepoint could not be set or the pipeline not sent (the statement did not run). */
+static PGresult *exec_saved(struct db *db, const char *name, int n, const char *const *values,
+			    const int *lengths, const int *formats, int *err)
+{
+	PGconn *c = db->c;
+	PGresult *res, *out = NULL;
+	const int release = db->sp_open ? 1 : 0;   /* results: [RELEASE] SAVEPOINT statement sync */
+	int got = 0, nulls = 0;
+	bool ok, saved = false;
+
+	*err = 0;
+	if (!PQenterPipelineMode(c)) {
+		keep_error(db, NULL);
+		*err = -EIO;
+		return NULL;
+	}
+	ok = !release || PQsendQueryParams(c, "RELEASE SAVEPOINT kura_stmt", 0, NULL, NULL, NULL, NULL, 0);
+	ok = ok && PQsendQueryParams(c, "SAVEPOINT kura_stmt", 0, NULL, NULL, NULL, NULL, 0);
+	ok = ok && PQsendQueryPrepared(c, name, n, values, lengths, formats, 0);
+	ok = PQpipelineSync(c) && ok;
+	if (!ok) {
+		keep_error(db, NULL);
+		*err = -EIO;
+	}
+	/* one result per query sent, each followed by a NULL, then the sync's */
+	for (;;) {
+		ExecStatusType s;
+
+		res = PQgetResult(c);
+		if (!res) {
+			if (++nulls > 2 || PQstatus(c) == CONNECTION_BAD)
+				break;   /* nothing more will come */
+			continue;
+		}
+		nulls = 0;
+		s = PQresultStatus(res);
+		if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (++got == release + 2 && !out) {
+			out = res;   /* the statement's: the caller reads it, or its error */
+			continue;
+		}
+		if (got == release + 1 && s == PGRES_COMMAND_OK) {
+			saved = true;
+		} else if (s != PGRES_COMMAND_OK && !*err) {
+			keep_error(db, res);
+			*err = translate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+			log_error("db.exec", "%s: savepoint", db->err);
+		}
+		PQclear(res);
+	}
+	(void)PQexitPipelineMode(c);
+	db->sp_open = saved && !*err;
+	if (!*err && !out) {
+		keep_error(db, NULL);
+		*err = -EIO;
+	}
+	return out;
+}
+
 struct db_stmt *pg_vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
 	const char *values[PG_PARAMS_MAX];
@@ -396,9 +466,13 @@ struct db_stmt *pg_vquery(struct db *db, const char *sql, const char *types, va_
 	st->sql = sql;
 	trace(db, DB_TRACE_STATEMENT, 0, sql);
 	savepoint = db->writing && !is_select(sql);
-	if (savepoint && (st->err = exec_plain(db, "SAVEPOINT kura_stmt")) < 0)
-		return st;
-	st->res = PQexecPrepared(db->c, p->name, (int)n, values, lengths, formats, 0);
+	if (savepoint) {
+		st->res = exec_saved(db, p->name, (int)n, values, lengths, formats, &st->err);
+		if (st->err < 0)
+			return st;
+	} else {
+		st->res = PQexecPrepared(db->c, p->name, (int)n, values, lengths, formats, 0);
+	}
 	s = PQresultStatus(st->res);
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
 		const char *cmd = PQcmdStatus(st->res);
@@ -408,8 +482,7 @@ struct db_stmt *pg_vquery(struct db *db, const char *sql, const char *types, va_
 		if (!strncmp(cmd, "INSERT", 6) || !strncmp(cmd, "UPDATE", 6) || !strncmp(cmd, "DELETE", 6) ||
 		    !strncmp(cmd, "MERGE", 5))
 			db->changes = strtoll(PQcmdTuples(st->res), NULL, 10);
-		if (savepoint)
-			st->err = exec_plain(db, "RELEASE SAVEPOINT kura_stmt");
+		/* its savepoint stays open: the next write's pipeline or COMMIT releases it */
 	} else {
 		const char *state = PQresultErrorField(st->res, PG_DIAG_SQLSTATE);
 
@@ -417,8 +490,10 @@ struct db_stmt *pg_vquery(struct db *db, const char *sql, const char *types, va_
 		st->err = translate(state);
 		if (!state || strncmp(state, "23", 2))
 			log_error("db.step", "%s: %s", db->err, sql);
-		if (savepoint)
+		if (savepoint) {
 			(void)exec_plain(db, "ROLLBACK TO SAVEPOINT kura_stmt; RELEASE SAVEPOINT kura_stmt");
+			db->sp_open = false;
+		}
 	}
 	return st;
 }
@@ -536,6 +611,7 @@ int pg_db_begin(struct db *db)
 	r = exec_plain(db, "BEGIN");
 	if (r == 0) {
 		db->writing = true;
+		db->sp_open = false;
 		db->n_locks = 0;
 		trace(db, DB_TRACE_BEGIN, 0, NULL);
 	}
@@ -546,6 +622,7 @@ static void ended(struct db *db)
 {
 	if (db->writing) {
 		db->writing = false;
+		db->sp_open = false;
 		db->n_locks = 0;
 		trace(db, DB_TRACE_END, 0, NULL);
 	}
