@@ -61,6 +61,119 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ---- the share counter and exclusive WebDAV locks, raced from both nodes ---- */
+
+#define RACERS 8            /* 4 per node, directly to the nodes' ports */
+#define RACE_TRIES 3        /* downloads per racer: 24 tries for a link of 5 */
+#define LINK_MAX 5
+
+struct racer {
+	struct it_server *s;
+	const char *path;
+	const char *const *headers;
+	const char *method, *body;
+	int tries, ok, refused, other;
+	long ok_status, refused_status, other_status;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < r->tries; i++) {
+		struct it_response *res = it_request(r->s, &(struct it_request){
+			.method = r->method, .path = r->path, .headers = r->headers, .body = r->body,
+			.body_len = r->body ? strlen(r->body) : 0, .content_type = r->body ? "application/xml" : NULL });
+
+		if (res->status == r->ok_status)
+			r->ok++;
+		else if (res->status == r->refused_status)
+			r->refused++;
+		else
+			r->other++, r->other_status = res->status;
+		it_response_free(res);
+	}
+	return NULL;
+}
+
+static void run_race(struct racer *proto, int *ok, int *refused)
+{
+	struct racer rc[RACERS];
+	pthread_t t[RACERS];
+
+	*ok = *refused = 0;
+	for (int i = 0; i < RACERS; i++) {
+		rc[i] = *proto;
+		rc[i].s = it_node(S, i % 2);
+		assert_int_equal(pthread_create(&t[i], NULL, race, &rc[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(t[i], NULL);
+		*ok += rc[i].ok;
+		*refused += rc[i].refused;
+		if (rc[i].other)
+			print_error("racer %d: %d other answers (last %ld)\n", i, rc[i].other, rc[i].other_status);
+		assert_int_equal(rc[i].other, 0);
+	}
+}
+
+static void test_share_limit_and_dav_lock_from_both_nodes(void **state)
+{
+	struct it_server *a = it_node(S, 0);
+	struct it_session mgr;
+	struct it_response *r;
+	static const char data[] = "raced from two nodes";
+	char path[160], auth[IT_STR * 2];
+	int ok, refused;
+
+	(void)state;
+	it_create_tenant(a, "racet", NULL);
+	it_create_manager(a, "racet", "rmgr", PW, &mgr);
+	r = it_request(a, &(struct it_request){ .method = "PUT", .path = "/api/v1/folders/root/files/r.txt",
+					       .body = data, .body_len = sizeof(data) - 1,
+					       .content_type = "text/plain", .cookie = mgr.token, .csrf = mgr.csrf });
+	IT_ASSERT_STATUS(r, 201);
+	{
+		json_int_t fid = json_integer_value(json_object_get(r->json, "id"));
+
+		it_response_free(r);
+		r = it_send(a, &mgr, "POST", "/api/v1/shares",
+			    json_pack("{s:I, s:i}", "node_id", fid, "max_downloads", LINK_MAX));
+	}
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(path, sizeof(path), "/api/v1/links/%s/content", it_json_str(r->json, "token"));
+	it_response_free(r);
+
+	/* the download counter (shares.c count_download under the tenant lock): exactly the
+	 * link's limit is served, however the downloads are spread over the nodes */
+	run_race(&(struct racer){ .path = path, .method = "GET", .tries = RACE_TRIES, .ok_status = 200,
+				  .refused_status = 410 }, &ok, &refused);
+	assert_int_equal(ok, LINK_MAX);
+	assert_int_equal(refused, RACERS * RACE_TRIES - LINK_MAX);
+
+	/* exclusive WebDAV locks (files_dav.c lock create under the tenant lock): of eight
+	 * LOCKs at once on one file from both nodes, exactly one is granted */
+	r = it_send(a, &mgr, "POST", "/api/v1/me/app-passwords",
+		    json_pack("{s:s, s:s}", "name", "race", "scope", "read-write"));
+	IT_ASSERT_STATUS(r, 201);
+	it_basic_auth(auth, sizeof(auth), "rmgr@racet", it_json_str(r->json, "secret"));
+	it_response_free(r);
+	{
+		const char *headers[] = { auth, "Depth: 0", "Timeout: Second-600", NULL };
+		static const char lockinfo[] =
+			"<?xml version=\"1.0\" encoding=\"utf-8\"?><D:lockinfo xmlns:D=\"DAV:\">"
+			"<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+			"<D:owner>racer</D:owner></D:lockinfo>";
+
+		run_race(&(struct racer){ .path = "/dav/racet/r.txt", .method = "LOCK", .headers = headers,
+					  .body = lockinfo, .tries = 1, .ok_status = 200, .refused_status = 423 },
+			 &ok, &refused);
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(refused, RACERS - 1);
+	assert_int_equal(it_admin(it_node(S, 1), NULL, "audit", "verify", "racet", NULL), 0);
+}
+
 /* ---- (a) lockout across nodes ---- */
 
 static void test_lockout_spread_over_both_nodes(void **state)
@@ -288,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_lockout_spread_over_both_nodes),
 		cmocka_unit_test(test_kill_one_node_under_upload_load),
 		cmocka_unit_test(test_mail_delivered_once),
+		cmocka_unit_test(test_share_limit_and_dav_lock_from_both_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
