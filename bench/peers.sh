@@ -85,6 +85,8 @@ start_kura() {
 	port=$(freeport)
 	pw=$("$bin" init --data "$d" --demo 2>/dev/null | sed -n 's/^password: //p')
 	printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$d/kura.conf"
+	# as root the server would drop to the user "kura" (docs/operations.md "Running as root")
+	[ "$(id -u)" != 0 ] || printf '[server]\nuser = root\n' >> "$d/kura.conf"
 	ktls=--no-tls
 	if [ "$tls" = 1 ]; then
 		ktls=""
