@@ -236,12 +236,22 @@ static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
  * record is durable (synchronous=FULL), so "no access without its record" holds, but N
  * concurrent requests share one fsync instead of queueing for N. The records live on the
  * waiting callers' stacks, which stay valid until they are woken.
+ *
+ * A batch made only of records of successful reads (category "access", result "success":
+ * a download, a PROPFIND, a listing) commits with db_commit_relaxed(): the record is in the
+ * chain and visible before the read is answered and survives kura being killed, and is
+ * fsynced with the next durable commit or KURA_DB_RELAXED_SYNC_MS later at the latest. A
+ * power loss inside that window can lose the newest read records (a suffix of the chain:
+ * it still verifies), never a change, a refusal, a login or anything a durable commit
+ * followed. Reads are served without waiting for a disk flush; writes still wait for theirs
+ * (docs/performance.md, docs/audit.md).
  */
 struct pending {
 	struct audit_rec *rec;
 	struct pending *next;
 	int result;
 	bool done;
+	bool relaxed;   /* the record of a read: db_commit_relaxed() is enough (see below) */
 };
 
 /* The chains of a batch, locked in ascending order before any is appended to: two group
@@ -292,15 +302,19 @@ static int group_commit(struct db *db, struct pending *me)
 		group_tail = &group_head;
 		pthread_mutex_unlock(&group_lock);
 
+		bool relaxed = true;
+
 		r = db_begin(db);
 		if (r == 0)
 			r = lock_batch(db, batch);
-		for (p = batch; p && r == 0; p = p->next)
+		for (p = batch; p && r == 0; p = p->next) {
 			r = chain_append(db, p->rec, NULL);
+			relaxed = relaxed && p->relaxed;
+		}
 		if (r == 0) {
 			int64_t t0 = clock_now_us();
 
-			r = db_commit(db);
+			r = relaxed ? db_commit_relaxed(db) : db_commit(db);
 			stats_observe(&stats_audit_commit, clock_now_us() - t0);
 		}
 		if (r < 0)
@@ -356,7 +370,9 @@ int audit_record(struct db *db, const struct audit_event *ev)
 		rec.time_us = clock_now_us();
 		r = chain_append(db, &rec, NULL);
 	} else {
-		r = group_commit(db, &(struct pending){ .rec = &rec });
+		r = group_commit(db, &(struct pending){
+			.rec = &rec,
+			.relaxed = ev->category == AUDIT_ACCESS && ev->result == AUDIT_SUCCESS });
 	}
 	if (r < 0)
 		log_error("audit.write", "cannot record %s: %d", ev->action ? ev->action : "?", r);

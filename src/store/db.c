@@ -93,6 +93,16 @@ int db_commit(struct db *db)
 	return PG(db) ? pg_db_commit(db) : sqlite_db_commit(db);
 }
 
+int db_commit_relaxed(struct db *db)
+{
+	return PG(db) ? pg_db_commit_relaxed(db) : sqlite_db_commit_relaxed(db);
+}
+
+uint64_t db_relaxed_owed(struct db *db)
+{
+	return PG(db) ? pg_db_relaxed_owed(db) : sqlite_db_relaxed_owed(db);
+}
+
 int db_rollback(struct db *db)
 {
 	return PG(db) ? pg_db_rollback(db) : sqlite_db_rollback(db);

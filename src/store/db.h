@@ -204,6 +204,17 @@ int db_migrate(struct db *db);
 /* Write transactions (BEGIN IMMEDIATE on SQLite): take the write lock up front. */
 int db_begin(struct db *db) KURA_WUR;
 int db_commit(struct db *db) KURA_WUR;
+/* Commits like db_commit(), but returns once the transaction is committed and visible,
+ * without waiting for its fsync: it survives kura being killed (SQLite: the WAL frames are
+ * in the kernel's page cache; PostgreSQL: the server has them), and becomes durable against
+ * power loss with the next durable commit or at the latest KURA_DB_RELAXED_SYNC_MS later
+ * (SQLite: a syncer thread per database file; PostgreSQL: synchronous_commit = off, which
+ * its WAL writer flushes within 3 x wal_writer_delay). Only for the records of reads
+ * (audit.c: category "access", result "success"), never for a change. */
+int db_commit_relaxed(struct db *db) KURA_WUR;
+/* Commits (of any connection to db's file) made with db_commit_relaxed() and not yet
+ * covered by an fsync: 0 once they are durable (tests). PostgreSQL: 0 (the server's). */
+uint64_t db_relaxed_owed(struct db *db);
 int db_rollback(struct db *db);
 /* True inside a transaction this connection began (audit_record joins it, else makes its own). */
 bool db_in_transaction(struct db *db);

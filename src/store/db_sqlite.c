@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "store/db.h"
 #include "store/db_sqlite_names.h"
@@ -62,6 +63,12 @@ struct db_file {
 	int sync_error;        /* sticky: once an fdatasync failed, every later commit fails */
 	char path[PATH_MAX];   /* the database file; its WAL is path + "-wal" */
 	ino_t wal_dir_synced;  /* the WAL whose directory entry a leader synced (leader only) */
+	/* relaxed commits (db_commit_relaxed): the syncer thread makes them durable */
+	uint64_t owed;         /* the newest relaxed commit */
+	int64_t owed_since_us; /* monotonic time of the oldest relaxed commit not yet synced */
+	pthread_cond_t owed_cond;
+	pthread_t syncer;
+	bool syncer_running, syncer_stop;
 };
 
 static struct db_file db_files[DB_FILES_MAX];
@@ -113,6 +120,10 @@ static struct db_file *db_file_get(const char *path)
 			pthread_mutex_init(&f->write_lock, NULL);
 			pthread_mutex_init(&f->sync_lock, NULL);
 			pthread_cond_init(&f->synced_cond, NULL);
+			pthread_cond_init(&f->owed_cond, NULL);
+			f->owed = 0;
+			f->owed_since_us = 0;
+			f->syncer_running = f->syncer_stop = false;
 			f->committed = f->synced = 0;
 			f->syncing = false;
 			f->sync_error = 0;
@@ -126,12 +137,16 @@ static struct db_file *db_file_get(const char *path)
 	return f;
 }
 
+static void syncer_stop(struct db_file *f);
+
 static void db_file_put(struct db_file *f)
 {
 	if (!f)
 		return;
 	pthread_mutex_lock(&db_files_lock);
 	if (--f->refs == 0) {
+		syncer_stop(f);   /* syncs what relaxed commits still owe first */
+		pthread_cond_destroy(&f->owed_cond);
 		pthread_mutex_destroy(&f->write_lock);
 		pthread_mutex_destroy(&f->sync_lock);
 		pthread_cond_destroy(&f->synced_cond);
@@ -664,6 +679,133 @@ int db_commit(struct db *db)
 	if (mine)
 		r = wait_durable(f, mine);
 	return r;
+}
+
+/*
+ * Relaxed commits (db.h db_commit_relaxed): the transaction is committed to the WAL, which
+ * is in the kernel's page cache when COMMIT returns, so it survives the process being
+ * killed; its fdatasync is owed. The next durable commit's sync covers it (the WAL is
+ * synced as a whole), and a syncer thread per database file, started at the first relaxed
+ * commit, syncs whatever is still owed KURA_DB_RELAXED_SYNC_MS after the oldest such
+ * commit. A power loss inside that window can lose a suffix of relaxed commits, never a
+ * durable one nor one a durable commit followed (recovery replays a prefix of the WAL).
+ */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *syncer_main(void *p)
+{
+	struct db_file *f = p;
+
+	pthread_mutex_lock(&f->sync_lock);
+	for (;;) {
+		if (f->owed > f->synced && f->sync_error == 0) {
+			int64_t due = f->owed_since_us + KURA_DB_RELAXED_SYNC_MS * 1000, now = mono_us();
+			uint64_t upto = f->owed;
+
+			if (now < due && !f->syncer_stop) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_sec += (due - now) / 1000000;
+				ts.tv_nsec += (long)((due - now) % 1000000) * 1000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&f->owed_cond, &f->sync_lock, &ts);
+				continue;
+			}
+			pthread_mutex_unlock(&f->sync_lock);
+			int r = wait_durable(f, upto);   /* leads a sync or waits for one */
+			pthread_mutex_lock(&f->sync_lock);
+			if (r < 0 && f->sync_error == 0 && f->synced < upto) {
+				if (f->syncer_stop)
+					break;   /* logged by wait_durable; nothing more can be done */
+				f->owed_since_us = mono_us();   /* not started (no descriptor): retry later */
+			}
+			continue;
+		}
+		if (f->syncer_stop)
+			break;
+		pthread_cond_wait(&f->owed_cond, &f->sync_lock);
+	}
+	pthread_mutex_unlock(&f->sync_lock);
+	return NULL;
+}
+
+/* Under db_files_lock, at the file's last reference: no connection can commit any more. */
+static void syncer_stop(struct db_file *f)
+{
+	bool running;
+
+	pthread_mutex_lock(&f->sync_lock);
+	running = f->syncer_running;
+	f->syncer_stop = true;
+	pthread_cond_signal(&f->owed_cond);
+	pthread_mutex_unlock(&f->sync_lock);
+	if (running)
+		pthread_join(f->syncer, NULL);
+}
+
+int db_commit_relaxed(struct db *db)
+{
+	struct db_file *f = db->file;
+	pthread_attr_t attr;
+	bool owe = false;
+	int r;
+
+	if (!db->grouped)
+		return commit_full(db);   /* synchronous=FULL: durable at once */
+	pthread_mutex_lock(&f->sync_lock);
+	r = f->sync_error;
+	pthread_mutex_unlock(&f->sync_lock);
+	if (r < 0)
+		return r;
+	r = exec_plain(db, "COMMIT");
+	if (r == 0) {
+		pthread_mutex_lock(&f->sync_lock);   /* still under the write mutex: WAL order */
+		f->committed++;
+		if (f->owed <= f->synced)
+			f->owed_since_us = mono_us();
+		f->owed = f->committed;
+		if (!f->syncer_running) {
+			pthread_attr_init(&attr);
+			pthread_attr_setstacksize(&attr, 64 * 1024);
+			f->syncer_running = pthread_create(&f->syncer, &attr, syncer_main, f) == 0;
+			pthread_attr_destroy(&attr);
+			owe = !f->syncer_running;   /* no thread: sync now, as db_commit */
+		} else {
+			pthread_cond_signal(&f->owed_cond);
+		}
+		pthread_mutex_unlock(&f->sync_lock);
+	}
+	if (r == 0 || sqlite3_get_autocommit(db->h))
+		write_unlock(db);
+	if (owe) {
+		log_warn("db.sync", "no syncer thread for %s: relaxed commits are synced at once", f->path);
+		r = wait_durable(f, f->owed);
+	}
+	return r;
+}
+
+uint64_t db_relaxed_owed(struct db *db)
+{
+	struct db_file *f = db ? db->file : NULL;
+	uint64_t n = 0;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->sync_lock);
+	if (f->owed > f->synced)
+		n = f->owed - f->synced;
+	pthread_mutex_unlock(&f->sync_lock);
+	return n;
 }
 
 int db_rollback(struct db *db)

@@ -16,6 +16,8 @@
 #define db_migrate sqlite_db_migrate
 #define db_begin sqlite_db_begin
 #define db_commit sqlite_db_commit
+#define db_commit_relaxed sqlite_db_commit_relaxed
+#define db_relaxed_owed sqlite_db_relaxed_owed
 #define db_rollback sqlite_db_rollback
 #define db_in_transaction sqlite_db_in_transaction
 #define db_lock_tenant sqlite_db_lock_tenant

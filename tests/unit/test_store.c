@@ -367,6 +367,48 @@ static void test_group_commit_no_fd(void **state)
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 3);
 }
 
+/* Relaxed commits (db_commit_relaxed, the records of reads): committed and visible at once
+ * for every connection, synced later: by the next durable commit, or by the file's syncer
+ * thread within KURA_DB_RELAXED_SYNC_MS. The connection is back at synchronous=FULL. */
+static void test_relaxed_commit(void **state)
+{
+	struct fixture *fx = *state;
+	char err[256];
+	struct db *other = db_open(fx->path, err, sizeof(err));
+	int i;
+
+	assert_non_null(other);
+	make_table(fx->db);
+	assert_int_equal(db_relaxed_owed(fx->db), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (1, 'read')", NULL), 0);
+	assert_int_equal(db_commit_relaxed(fx->db), 0);
+	assert_int_equal(sync_level(fx->db), 2);
+	/* not waited for: its fsync is still owed (unless the syncer was already that quick) */
+	assert_int_equal(count_rows(other, "SELECT COUNT(*) FROM t WHERE s = 'read'"), 1);
+	/* a durable commit covers every relaxed one before it */
+	assert_int_equal(db_begin(other), 0);
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES (2, 'write')", NULL), 0);
+	assert_int_equal(db_commit(other), 0);
+	assert_int_equal(db_relaxed_owed(fx->db), 0);
+	/* with nothing after it, the syncer makes it durable: poll (not a timing assertion:
+	 * only that it happens at all, within a generous 10 s) */
+	for (i = 0; i < 3; i++) {
+		int waited;
+
+		assert_int_equal(db_begin(fx->db), 0);
+		assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, 'read')", "i",
+					 (int64_t)(10 + i)), 0);
+		assert_int_equal(db_commit_relaxed(fx->db), 0);
+		for (waited = 0; db_relaxed_owed(fx->db) && waited < 10000; waited += 5)
+			usleep(5000);
+		assert_int_equal(db_relaxed_owed(fx->db), 0);
+	}
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 5);
+	/* the last connection's close stops the syncer (ASan/valgrind: no thread left) */
+	assert_null(db_close(other));
+}
+
 static void test_open_fails(void **state)
 {
 	char err[512] = "";
@@ -967,6 +1009,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relaxed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_no_fd, setup, teardown),
 		cmocka_unit_test(test_open_fails),
 		cmocka_unit_test_setup_teardown(test_cache_loop, setup, teardown),
