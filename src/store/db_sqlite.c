@@ -120,7 +120,13 @@ static struct db_file *db_file_get(const char *path)
 			pthread_mutex_init(&f->write_lock, NULL);
 			pthread_mutex_init(&f->sync_lock, NULL);
 			pthread_cond_init(&f->synced_cond, NULL);
-			pthread_cond_init(&f->owed_cond, NULL);
+			pthread_condattr_t ca;
+
+			/* the syncer's deadlines are CLOCK_MONOTONIC (mono_us) */
+			pthread_condattr_init(&ca);
+			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+			pthread_cond_init(&f->owed_cond, &ca);
+			pthread_condattr_destroy(&ca);
 			f->owed = 0;
 			f->owed_since_us = 0;
 			f->syncer_running = f->syncer_stop = false;
