@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -686,6 +688,21 @@ static void download_free(void *cls)
 	free(d);
 }
 
+/* A small answer decrypted whole into one buffer (http_file_download): wiped when MHD is
+ * done with it, as the reader's own buffers are. */
+struct small_body {
+	size_t n;
+	char data[];
+};
+
+static void small_body_free(void *cls)
+{
+	struct small_body *b = cls;
+
+	sodium_memzero(b->data, b->n);
+	free(b);
+}
+
 static void integrity_audit(struct db *db, const struct actor *who, int64_t tenant_id, int64_t id,
 			    uint64_t offset)
 {
@@ -976,6 +993,34 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 		files_reader_close(rd);
 		return res;
 	}
+	if (!head && len <= KURA_DOWNLOAD_BUFFER_MAX) {
+		/* small: decrypted at once and answered from one buffer, so the headers and the
+		 * body leave in one write and no stream block (STREAM_BLOCK) is allocated */
+		struct small_body *b = malloc(sizeof(*b) + (size_t)len + 1);
+
+		if (!b) {
+			files_reader_close(rd);
+			return http_internal_error(req, -ENOMEM);
+		}
+		b->n = (size_t)len;
+		r = len ? files_read(rd, start, b->data, (size_t)len, &got) : 0;
+		if (r == 0 && got != len)
+			r = -EBADMSG;   /* shorter than its recorded size */
+		files_reader_close(rd);
+		if (r < 0) {
+			small_body_free(b);
+			if (r == -EBADMSG)
+				integrity_audit(req->db, &req->actor, tenant_id, id, start);
+			return files_error(req, r, NULL);
+		}
+		resp = MHD_create_response_from_buffer_with_free_callback_cls((size_t)len, b->data,
+									      small_body_free, b);
+		if (!resp) {
+			small_body_free(b);
+			return http_internal_error(req, -ENOMEM);
+		}
+		goto respond;
+	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		files_reader_close(rd);
@@ -995,6 +1040,7 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 		download_free(d);
 		return http_internal_error(req, -ENOMEM);
 	}
+respond:
 	/* the API always downloads; WebDAV clients show what they fetch, so there only the
 	 * types a browser would run (HTML, SVG, XML...) go out as attachments */
 	disp = !req->dav || http_type_is_active(n.content_type) ? http_content_disposition(req->arena, n.name) : NULL;
