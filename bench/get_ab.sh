@@ -1,0 +1,60 @@
+#!/bin/sh
+# A/B benchmark (not a test) of 4 KiB WebDAV GETs: several kura binaries measured in turn on
+# the same load, ROUNDS times, so that builds before and after a change share the machine's
+# noise (docs/performance.md). For each run: req/s (wrk) and kura's CPU time per request
+# (utime + stime of the server from /proc/PID/stat over the load / requests served): a figure
+# that depends much less on the neighbours' load than the rate does.
+# Usage: bench/get_ab.sh KURA_BIN [KURA_BIN...]
+# Env: C (connections, default 32), T (wrk threads, default 2; 1 when C=1), DUR (seconds,
+#      default 5), ROUNDS (default 2), SIZE (file bytes, default 4096).
+# Each server: a fresh demo tenant, an app password (HTTP Basic) on every request, TLS off.
+# Every load stops by itself (wrk -d). Changes nothing outside a temporary directory.
+set -eu
+[ $# -ge 1 ] || { echo "usage: $0 KURA_BIN [KURA_BIN...]" >&2; exit 2; }
+c=${C:-32}; t=${T:-2}; [ "$c" -lt "$t" ] && t=$c
+dur=${DUR:-5}; rounds=${ROUNDS:-2}; size=${SIZE:-4096}
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/kura-getab.XXXXXX)
+kpid=""
+cleanup() { [ -n "$kpid" ] && kill "$kpid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+head -c "$size" /dev/urandom > "$tmp/file.bin"
+one() {
+	bin=$1 d="$tmp/k"
+	rm -rf "$d"; mkdir -p "$d"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	pw=$("$bin" init --data "$d/data" --demo 2>/dev/null | sed -n 's/^password: //p')
+	printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$d/data/kura.conf"
+	[ "$(id -u)" != 0 ] || printf '[server]\nuser = root\n' >> "$d/data/kura.conf"
+	"$bin" serve --data "$d/data" --listen "127.0.0.1:$port" --no-tls 2>>"$d/log" &
+	kpid=$!
+	u=http://127.0.0.1:$port
+	for i in $(seq 100); do curl -s -o /dev/null "$u/api/v1/status" && break; sleep 0.1; done
+	login=$(curl -s -D "$d/h" -H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"demo\",\"login\":\"admin\",\"password\":\"$pw\"}" "$u/api/v1/session")
+	cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(kura_session=[^;]*\).*/\1/p' "$d/h")
+	csrf=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+	curl -sf -o /dev/null -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+		-d "{\"current_password\":\"$pw\",\"new_password\":\"Bench-getab-pass-$$-x\"}" "$u/api/v1/me/password"
+	secret=$(curl -s -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+		-d '{"name":"bench","scope":"read-write"}' "$u/api/v1/me/app-passwords" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+	authz="Basic $(printf 'admin:%s' "$secret" | base64 -w0)"
+	curl -s -o /dev/null -H "Authorization: $authz" -X MKCOL "$u/dav/demo/bench"
+	curl -s -o /dev/null -H "Authorization: $authz" -H 'Expect:' -T "$tmp/file.bin" "$u/dav/demo/bench/file.bin"
+	printf 'wrk.headers["Authorization"] = "%s"\n' "$authz" > "$d/auth.lua"
+	c0=$(awk '{print $14 + $15}' "/proc/$kpid/stat")
+	wrk -t"$t" -c"$c" -d"${dur}s" -s "$d/auth.lua" "$u/dav/demo/bench/file.bin" > "$d/wrk.out"
+	c1=$(awk '{print $14 + $15}' "/proc/$kpid/stat")
+	tick=$(getconf CLK_TCK)
+	awk -v n="$(basename "$bin")" -v c0="$c0" -v c1="$c1" -v tick="$tick" -v c="$c" '
+		/requests in/ {req = $1} /Requests\/sec/ {rate = $2} /Non-2xx/ {bad = $NF}
+		END {printf "| %s | %d | %.0f | %.0f |%s\n", n, c, rate, (c1 - c0) * 1e6 / tick / req, bad ? " non-2xx " bad : ""}' "$d/wrk.out"
+	kill "$kpid"; wait "$kpid" 2>/dev/null || true; kpid=""
+}
+echo "| kura | connections | 4 KiB GET req/s | kura CPU us/request |"
+echo "|---|---|---|---|"
+for r in $(seq "$rounds"); do
+	for b in "$@"; do one "$b"; done
+done
+echo "(load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(nproc) cores)"
