@@ -767,7 +767,6 @@ static void syncer_stop(struct db_file *f)
 int db_commit_relaxed(struct db *db)
 {
 	struct db_file *f = db->file;
-	pthread_attr_t attr;
 	bool owe = false;
 	int r;
 
@@ -786,10 +785,7 @@ int db_commit_relaxed(struct db *db)
 			f->owed_since_us = mono_us();
 		f->owed = f->committed;
 		if (!f->syncer_running) {
-			pthread_attr_init(&attr);
-			pthread_attr_setstacksize(&attr, 64 * 1024);
-			f->syncer_running = pthread_create(&f->syncer, &attr, syncer_main, f) == 0;
-			pthread_attr_destroy(&attr);
+			f->syncer_running = pthread_create(&f->syncer, NULL, syncer_main, f) == 0;
 			owe = !f->syncer_running;   /* no thread: sync now, as db_commit */
 		} else {
 			pthread_cond_signal(&f->owed_cond);
