@@ -930,7 +930,7 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		return -1;
 	n = snprintf(text, sizeof(text),
 		     "\n# --- integration test overrides ---\n"
-		     "[server]\npublic_url = %s\n%s"
+		     "[server]\npublic_url = %s\n%s%s"
 		     "[mail]\nsmtp_url = smtp://127.0.0.1:%d\npoll_seconds = 1\n"
 		     "[security]\npwhash_ops = 1\npwhash_mem_kib = 8192\n"
 		     /* managers of new tenants need MFA by default; the tests of MFA ask for it */
@@ -941,7 +941,10 @@ static int write_config(struct it_server *s, const char *base, const char *extra
 		     s->public_url,
 		     /* the suite may run as root (containers, CI); kura serve then refuses to keep
 		      * root unless told so; test_privdrop.c tests the drop itself */
-		     geteuid() == 0 ? "user = root\n" : "", s->smtp_port);
+		     geteuid() == 0 ? "user = root\n" : "",
+		     /* valgrind cannot run a process that installs a seccomp filter (it has no
+		      * handler for the seccomp system call): test_sandbox.c tests the filter */
+		     valgrind_on() ? "syscall_filter = off\n" : "", s->smtp_port);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	if (append_file(conf, text) < 0)
