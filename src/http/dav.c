@@ -606,7 +606,7 @@ struct propfind {
 	int64_t quota, used;
 	const char *base;              /* path of the resource the request names */
 	struct pfentry self;
-	const char *self_href;       /* the resource's href, without a folder's "/" */
+	const char *self_href;         /* the resource's href, without a folder's "/" */
 	struct dbuf members;           /* struct pfentry of each member, by name */
 	size_t n_members, next;        /* next member to write */
 	const char *last_ctype;        /* the previous member's, shared when equal */
@@ -699,17 +699,26 @@ static int member_cb(void *ctx, const struct files_dav_entry *e)
 /* Appends a string literal without measuring it. */
 #define PUTL(b, lit) dbuf_add((b), (lit), sizeof(lit) - 1)
 
-static void put_i64(struct dbuf *b, int64_t v)
+/* v in decimal into p (at most 20 bytes); the end */
+static char *raw_i64(char *p, int64_t v)
 {
-	char t[24], *p = t + sizeof(t);
+	char t[24], *q = t + sizeof(t);
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
 	do
-		*--p = (char)('0' + u % 10);
+		*--q = (char)('0' + u % 10);
 	while (u /= 10);
 	if (v < 0)
-		*--p = '-';
-	dbuf_add(b, p, (size_t)(t + sizeof(t) - p));
+		*--q = '-';
+	memcpy(p, q, (size_t)(t + sizeof(t) - q));
+	return p + (t + sizeof(t) - q);
+}
+
+static void put_i64(struct dbuf *b, int64_t v)
+{
+	char t[24];
+
+	dbuf_add(b, t, (size_t)(raw_i64(t, v) - t));
 }
 
 static void put_activelock(struct dbuf *b, const char *tenant_code, const char *root, bool infinite,
@@ -982,20 +991,6 @@ static char *raw_http(struct propfind *pf, char *p, int64_t us)
 	two(p + 20, s / 60 % 60);
 	two(p + 23, s % 60);
 	return p + sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1;
-}
-
-static char *raw_i64(char *p, int64_t v)
-{
-	char t[24], *q = t + sizeof(t);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do
-		*--q = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--q = '-';
-	memcpy(p, q, (size_t)(t + sizeof(t) - q));
-	return p + (t + sizeof(t) - q);
 }
 
 /* The start of n's response up to its live properties, in put_live's order and spelling,
