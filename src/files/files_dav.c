@@ -90,6 +90,38 @@ int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, file
 	return r < 0 ? r : 0;
 }
 
+int files_dav_entries(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_entry_fn fn,
+		      void *ctx)
+{
+	struct db_stmt *st = db_query(db, "SELECT id, kind, name, size, content_type, etag, created_us, modified_us"
+					  " FROM file_nodes WHERE tenant_id = $1 AND parent_id = $2 AND in_trash = 0"
+					  " ORDER BY name LIMIT $3",
+				      "iii", tenant_id, folder_id, (int64_t)KURA_DAV_LIST_MAX + 1);
+	size_t count = 0;
+	int r;
+
+	while ((r = db_step(st)) > 0) {
+		struct files_dav_entry e;
+		const char *kind = db_text(st, 1), *name = db_text(st, 2), *ct = db_text(st, 4),
+			   *etag = db_text(st, 5);
+
+		if (++count > KURA_DAV_LIST_MAX) {
+			r = -E2BIG;
+			break;
+		}
+		e = (struct files_dav_entry){ .id = db_int(st, 0), .size = db_int(st, 3),
+					      .created_us = db_int(st, 6), .modified_us = db_int(st, 7),
+					      .folder = !(kind && !strcmp(kind, "file")),
+					      .name = name ? name : "", .content_type = ct ? ct : "",
+					      .etag = etag ? etag : "" };
+		r = fn(ctx, &e);
+		if (r < 0)
+			break;
+	}
+	db_done(st);
+	return r < 0 ? r : 0;
+}
+
 /* ---- dead properties ---- */
 
 int files_dav_props(struct db *db, int64_t tenant_id, int64_t node_id, bool with_children,
@@ -98,11 +130,24 @@ int files_dav_props(struct db *db, int64_t tenant_id, int64_t node_id, bool with
 	struct db_stmt *st;
 	int r;
 
+	if (with_children) {
+		/* most tenants have no dead property at all: one index probe instead of one per
+		 * member */
+		st = db_query(db, "SELECT 1 FROM dav_props WHERE tenant_id = $1 LIMIT 1", "i", tenant_id);
+		r = db_step(st);
+		db_done(st);
+		if (r <= 0)
+			return r;
+	}
 	if (with_children)
+		/* two index walks, the node's rows and its children's (CROSS JOIN: SQLite keeps
+		 * file_nodes outside); an OR in one query made SQLite scan every dead property
+		 * of the tenant */
 		st = db_query(db, "SELECT node_id, ns, name, xml FROM dav_props WHERE tenant_id = $1"
-				  " AND (node_id = $2 OR node_id IN (SELECT id FROM file_nodes"
-				  " WHERE tenant_id = $1 AND parent_id = $2 AND in_trash = 0))"
-				  " ORDER BY node_id, ns, name", "ii", tenant_id, node_id);
+				  " AND node_id = $2 UNION ALL SELECT p.node_id, p.ns, p.name, p.xml"
+				  " FROM file_nodes n CROSS JOIN dav_props p WHERE n.tenant_id = $1"
+				  " AND n.parent_id = $2 AND n.in_trash = 0 AND p.tenant_id = n.tenant_id"
+				  " AND p.node_id = n.id ORDER BY 1, 2, 3", "ii", tenant_id, node_id);
 	else
 		st = db_query(db, "SELECT node_id, ns, name, xml FROM dav_props WHERE tenant_id = $1"
 				  " AND node_id = $2 ORDER BY ns, name", "ii", tenant_id, node_id);

@@ -130,13 +130,18 @@ static enum MHD_Result plain(struct request *req, unsigned status, const char *t
 }
 
 /* The URL of a tenant-relative path, percent-encoded; "/" after collections. */
-static void put_href(struct dbuf *b, const struct dav *d, const char *path, bool folder)
+static void put_href_code(struct dbuf *b, const char *tenant_code, const char *path, bool folder)
 {
 	dbuf_puts(b, DAV_PREFIX);
-	dav_pct(b, d->tenant_code);
+	dav_pct(b, tenant_code);
 	dav_pct(b, path);
 	if (folder)
 		dbuf_puts(b, "/");
+}
+
+static void put_href(struct dbuf *b, const struct dav *d, const char *path, bool folder)
+{
+	put_href_code(b, d->tenant_code, path, folder);
 }
 
 static char *href_of(const struct dav *d, const char *path, bool folder)
@@ -570,25 +575,59 @@ struct lockrow {
 	int64_t expires_us;
 };
 
+/* A member as the answer shows it (strings in the propfind's arena). */
+struct pfentry {
+	int64_t id, size, created_us, modified_us;
+	const char *name, *ctype, *etag;
+	bool folder;
+};
+
+/* Streamed in pieces of about PF_CHUNK bytes; an answer that fits in the first piece goes
+ * out whole, with a Content-Length, as before streaming. */
+#define PF_CHUNK (64 * 1024)
+
+/*
+ * One PROPFIND: what the answer needs is read before anything is sent (members, dead
+ * properties, locks, quota: one query each), then the answer is written piece by piece as
+ * MHD asks for it (pf_read), so at most one piece and the compact member list are held,
+ * not the whole multistatus. It owns its arena: a streamed answer outlives the request's.
+ */
 struct propfind {
-	struct dav *d;
+	struct arena *a;
+	struct dav *d;                 /* NULL once streaming: the request may be gone */
+	const char *tenant_code;
 	enum { PF_ALLPROP, PF_PROPNAME, PF_PROP } mode;
 	struct pname *names;
 	size_t n_names;
-	struct dead *dead;
+	struct dead *dead;             /* ordered by node id (files_dav_props) */
 	size_t n_dead, cap_dead;
 	struct lockrow *locks;
 	size_t n_locks, cap_locks;
 	int64_t quota, used;
-	bool quota_loaded;
 	const char *base;              /* path of the resource the request names */
-	struct dbuf out, missing;
+	struct pfentry self;
+	const char *self_href;         /* the resource's href, without a folder's "/" */
+	struct dbuf members;           /* struct pfentry of each member, by name */
+	size_t n_members, next;        /* next member to write */
+	const char *last_ctype;        /* the previous member's, shared when equal */
+	char *child_prefix;            /* href of base with "/", percent-encoded once */
+	struct dbuf out, missing, path;
+	size_t out_pos;                /* bytes of out handed to MHD */
+	uint64_t total;                /* bytes of the whole answer so far */
+	bool self_done, done;
+	bool slow;                     /* test seam: put_live for every member */
+	size_t fault_after;            /* test seam: fail after this many members (0: never) */
+	char *scratch;                 /* one member's live properties (put_allprop_live) */
+	size_t scratch_cap;
+	int64_t tday;                  /* the day of the date templates below; INT64_MIN: none */
+	bool tday_ok;                  /* the templates hold (a year in 0..9999) */
+	char tutc[CLOCK_RFC3339_LEN + 8], thttp[40];
 };
 
 static int dead_cb(void *ctx, const struct files_dav_prop *p)
 {
 	struct propfind *pf = ctx;
-	struct arena *a = pf->d->req->arena;
+	struct arena *a = pf->a;
 
 	if (pf->n_dead == pf->cap_dead) {
 		size_t cap = pf->cap_dead ? pf->cap_dead * 2 : 64;
@@ -601,6 +640,8 @@ static int dead_cb(void *ctx, const struct files_dav_prop *p)
 		pf->dead = nd;
 		pf->cap_dead = cap;
 	}
+	if (pf->n_dead && pf->dead[pf->n_dead - 1].node_id > p->node_id)
+		return -EINVAL;   /* dead_first's binary search needs the query's order */
 	pf->dead[pf->n_dead] = (struct dead){ p->node_id, arena_strdup(a, p->ns), arena_strdup(a, p->name),
 					     arena_strdup(a, p->xml) };
 	if (!pf->dead[pf->n_dead].xml)
@@ -612,7 +653,7 @@ static int dead_cb(void *ctx, const struct files_dav_prop *p)
 static int lockrow_cb(void *ctx, const struct files_dav_lock *l)
 {
 	struct propfind *pf = ctx;
-	struct arena *a = pf->d->req->arena;
+	struct arena *a = pf->a;
 	struct lockrow *lr;
 
 	if (pf->n_locks == pf->cap_locks) {
@@ -636,7 +677,51 @@ static int lockrow_cb(void *ctx, const struct files_dav_lock *l)
 	return lr->path && lr->owner_xml ? 0 : -ENOMEM;
 }
 
-static void put_activelock(struct dbuf *b, const struct dav *d, const char *root, bool infinite,
+static int member_cb(void *ctx, const struct files_dav_entry *e)
+{
+	struct propfind *pf = ctx;
+	struct pfentry m = { e->id, e->size, e->created_us, e->modified_us, NULL, NULL, NULL, e->folder };
+
+	m.name = arena_strdup(pf->a, e->name);
+	m.etag = arena_strdup(pf->a, e->etag);
+	if (pf->last_ctype && !strcmp(pf->last_ctype, e->content_type))
+		m.ctype = pf->last_ctype;   /* most members of a folder share one type */
+	else
+		m.ctype = pf->last_ctype = arena_strdup(pf->a, e->content_type);
+	if (!m.name || !m.etag || !m.ctype)
+		return -ENOMEM;
+	if (dbuf_add(&pf->members, &m, sizeof(m)) < 0)
+		return -ENOMEM;
+	pf->n_members++;
+	return 0;
+}
+
+/* Appends a string literal without measuring it. */
+#define PUTL(b, lit) dbuf_add((b), (lit), sizeof(lit) - 1)
+
+/* v in decimal into p (at most 20 bytes); the end */
+static char *raw_i64(char *p, int64_t v)
+{
+	char t[24], *q = t + sizeof(t);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	memcpy(p, q, (size_t)(t + sizeof(t) - q));
+	return p + (t + sizeof(t) - q);
+}
+
+static void put_i64(struct dbuf *b, int64_t v)
+{
+	char t[24];
+
+	dbuf_add(b, t, (size_t)(raw_i64(t, v) - t));
+}
+
+static void put_activelock(struct dbuf *b, const char *tenant_code, const char *root, bool infinite,
 			   bool shared, const char *owner_xml, const char *token, int64_t expires_us)
 {
 	int64_t left = (expires_us - clock_now_us()) / 1000000;
@@ -647,7 +732,7 @@ static void put_activelock(struct dbuf *b, const struct dav *d, const char *root
 	dbuf_printf(b, "<D:timeout>Second-%lld</D:timeout><D:locktoken><D:href>", (long long)(left > 0 ? left : 0));
 	dav_esc(b, token);
 	dbuf_puts(b, "</D:href></D:locktoken><D:lockroot><D:href>");
-	put_href(b, d, root, false);
+	put_href_code(b, tenant_code, root, false);
 	dbuf_puts(b, "</D:href></D:lockroot></D:activelock>");
 }
 
@@ -655,88 +740,95 @@ static void put_lockdiscovery(struct propfind *pf, struct dbuf *b, const char *p
 {
 	size_t i;
 
-	dbuf_puts(b, "<D:lockdiscovery>");
+	PUTL(b, "<D:lockdiscovery>");
 	for (i = 0; i < pf->n_locks; i++) {
 		const struct lockrow *l = &pf->locks[i];
 
 		if (strcmp(l->path, path) && !(l->infinite && is_below(path, l->path)) &&
 		    !(l->infinite && !*l->path && *path))
 			continue;
-		put_activelock(b, pf->d, l->path, l->infinite, l->shared, l->owner_xml, l->token, l->expires_us);
+		put_activelock(b, pf->tenant_code, l->path, l->infinite, l->shared, l->owner_xml, l->token,
+			       l->expires_us);
 	}
-	dbuf_puts(b, "</D:lockdiscovery>");
+	PUTL(b, "</D:lockdiscovery>");
 }
 
 /* Writes live property i of n into b (value, or the empty element for names only). false
- * when the resource does not have it. */
-static bool put_live(struct propfind *pf, struct dbuf *b, const struct file_node *n, const char *path,
+ * when the resource does not have it. path is NULL when no lock applies below base. */
+static bool put_live(struct propfind *pf, struct dbuf *b, const struct pfentry *n, const char *path,
 		     int i, bool name_only)
 {
-	const bool file = n->kind == NODE_FILE;
+	const bool file = !n->folder;
 	char t[64];
 
 	if (!file && (i == LP_GETCONTENTLENGTH || i == LP_GETCONTENTTYPE || i == LP_GETETAG))
 		return false;
 	if (name_only) {
-		dbuf_puts(b, "<D:");
+		PUTL(b, "<D:");
 		dbuf_puts(b, live_names[i]);
-		dbuf_puts(b, "/>");
+		PUTL(b, "/>");
 		return true;
 	}
 	switch (i) {
 	case LP_CREATIONDATE:
 		clock_format_utc(n->created_us, t, sizeof(t));
-		dbuf_puts(b, "<D:creationdate>");
+		PUTL(b, "<D:creationdate>");
 		dbuf_puts(b, t);
-		dbuf_puts(b, "</D:creationdate>");
+		PUTL(b, "</D:creationdate>");
 		break;
 	case LP_DISPLAYNAME:
-		dbuf_puts(b, "<D:displayname>");
-		dav_esc(b, *n->name ? n->name : pf->d->tenant_code);
-		dbuf_puts(b, "</D:displayname>");
+		PUTL(b, "<D:displayname>");
+		dav_esc(b, *n->name ? n->name : pf->tenant_code);
+		PUTL(b, "</D:displayname>");
 		break;
 	case LP_GETCONTENTLENGTH:
-		dbuf_puts(b, "<D:getcontentlength>");
-		dbuf_printf(b, "%lld", (long long)n->size);
-		dbuf_puts(b, "</D:getcontentlength>");
+		PUTL(b, "<D:getcontentlength>");
+		put_i64(b, n->size);
+		PUTL(b, "</D:getcontentlength>");
 		break;
 	case LP_GETCONTENTTYPE:
-		dbuf_puts(b, "<D:getcontenttype>");
-		dav_esc(b, *n->content_type ? n->content_type : "application/octet-stream");
-		dbuf_puts(b, "</D:getcontenttype>");
+		PUTL(b, "<D:getcontenttype>");
+		dav_esc(b, *n->ctype ? n->ctype : "application/octet-stream");
+		PUTL(b, "</D:getcontenttype>");
 		break;
 	case LP_GETETAG:
-		dbuf_puts(b, "<D:getetag>&quot;");
+		PUTL(b, "<D:getetag>&quot;");
 		dbuf_puts(b, n->etag);
-		dbuf_puts(b, "&quot;</D:getetag>");
+		PUTL(b, "&quot;</D:getetag>");
 		break;
 	case LP_GETLASTMODIFIED:
 		http_date_format(n->modified_us, t, sizeof(t));
-		dbuf_puts(b, "<D:getlastmodified>");
+		PUTL(b, "<D:getlastmodified>");
 		dbuf_puts(b, t);
-		dbuf_puts(b, "</D:getlastmodified>");
+		PUTL(b, "</D:getlastmodified>");
 		break;
 	case LP_RESOURCETYPE:
-		dbuf_puts(b, file ? "<D:resourcetype/>" : "<D:resourcetype><D:collection/></D:resourcetype>");
+		if (file)
+			PUTL(b, "<D:resourcetype/>");
+		else
+			PUTL(b, "<D:resourcetype><D:collection/></D:resourcetype>");
 		break;
 	case LP_SUPPORTEDLOCK:
-		dbuf_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
-			     "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope>"
-			     "<D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
-			     "</D:supportedlock>");
+		PUTL(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
+			"<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope>"
+			"<D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
+			"</D:supportedlock>");
 		break;
 	case LP_LOCKDISCOVERY:
-		put_lockdiscovery(pf, b, path);
+		if (path)
+			put_lockdiscovery(pf, b, path);
+		else
+			PUTL(b, "<D:lockdiscovery></D:lockdiscovery>");
 		break;
 	case LP_QUOTA_AVAILABLE:
-		dbuf_puts(b, "<D:quota-available-bytes>");
-		dbuf_printf(b, "%lld", (long long)(pf->quota > pf->used ? pf->quota - pf->used : 0));
-		dbuf_puts(b, "</D:quota-available-bytes>");
+		PUTL(b, "<D:quota-available-bytes>");
+		put_i64(b, pf->quota > pf->used ? pf->quota - pf->used : 0);
+		PUTL(b, "</D:quota-available-bytes>");
 		break;
 	case LP_QUOTA_USED:
-		dbuf_puts(b, "<D:quota-used-bytes>");
-		dbuf_printf(b, "%lld", (long long)pf->used);
-		dbuf_puts(b, "</D:quota-used-bytes>");
+		PUTL(b, "<D:quota-used-bytes>");
+		put_i64(b, pf->used);
+		PUTL(b, "</D:quota-used-bytes>");
 		break;
 	default:
 		return false;
@@ -758,29 +850,226 @@ static void put_empty_prop(struct dbuf *b, const char *ns, const char *name)
 	}
 }
 
-static const struct dead *dead_find(const struct propfind *pf, int64_t node_id, const char *ns,
-				    const char *name)
+/* Index of the first dead property of node_id (pf->n_dead when it has none): a binary
+ * search, so a folder whose every member has properties costs n log n, not n². */
+static size_t dead_first(const struct propfind *pf, int64_t node_id)
+{
+	size_t lo = 0, hi = pf->n_dead;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pf->dead[mid].node_id < node_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < pf->n_dead && pf->dead[lo].node_id == node_id ? lo : pf->n_dead;
+}
+
+static const struct dead *dead_find(const struct propfind *pf, size_t first, int64_t node_id,
+				    const char *ns, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < pf->n_dead; i++)
-		if (pf->dead[i].node_id == node_id && !strcmp(pf->dead[i].ns, ns) &&
-		    !strcmp(pf->dead[i].name, name))
+	for (i = first; i < pf->n_dead && pf->dead[i].node_id == node_id; i++)
+		if (!strcmp(pf->dead[i].ns, ns) && !strcmp(pf->dead[i].name, name))
 			return &pf->dead[i];
 	return NULL;
 }
 
-static int put_one(struct propfind *pf, const struct file_node *n, const char *path)
+/* ---- allprop without locks, the common listing: one member's live properties written
+ * straight into a buffer sized for them, then appended once. The same bytes as put_live
+ * (test_dav_methods compares answers against a slow-path spelling). */
+
+#define RAWL(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+static char *raw_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* dav_esc into p (at most 6 bytes per input byte) */
+static char *raw_esc(char *p, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': p = RAWL(p, "&amp;"); break;
+		case '<': p = RAWL(p, "&lt;"); break;
+		case '>': p = RAWL(p, "&gt;"); break;
+		case '"': p = RAWL(p, "&quot;"); break;
+		case '\'': p = RAWL(p, "&apos;"); break;
+		default: *p++ = *s; break;
+		}
+	}
+	return p;
+}
+
+/* dav_pct into p (at most 3 bytes per input byte) */
+static char *raw_pct(char *p, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			*p++ = (char)c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	return p;
+}
+
+static void two(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* The two dates of a member from templates of its day (clock_format_utc and
+ * http_date_format of the day's midnight, fixed-width), with the time of day written over
+ * the zeros: no calendar arithmetic per member. Another day makes new templates; a year
+ * the formatters refuse falls back to them. */
+static bool day_templates(struct propfind *pf, int64_t us)
+{
+	int64_t day = us >= 0 ? us / 86400000000LL : -((-us + 86400000000LL - 1) / 86400000000LL);
+
+	if (day != pf->tday) {
+		pf->tday = day;
+		pf->tday_ok = clock_format_utc(day * 86400000000LL, pf->tutc, sizeof(pf->tutc)) == 0 &&
+			      strlen(pf->tutc) == sizeof("2026-11-22T02:33:19.123456Z") - 1 &&
+			      clock_format_http(day * 86400000000LL, pf->thttp, sizeof(pf->thttp)) == 0 &&
+			      strlen(pf->thttp) == sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1;
+	}
+	return pf->tday_ok;
+}
+
+static char *raw_utc(struct propfind *pf, char *p, int64_t us)
+{
+	int64_t in_day;
+	unsigned s, usec, i;
+
+	if (!day_templates(pf, us)) {
+		char t[64] = "";
+
+		clock_format_utc(us, t, sizeof(t));
+		return raw_str(p, t);
+	}
+	in_day = us - pf->tday * 86400000000LL;
+	s = (unsigned)(in_day / 1000000);
+	usec = (unsigned)(in_day % 1000000);
+	memcpy(p, pf->tutc, sizeof("2026-11-22T02:33:19.123456Z") - 1);
+	two(p + 11, s / 3600);
+	two(p + 14, s / 60 % 60);
+	two(p + 17, s % 60);
+	for (i = 0; i < 6; i++, usec /= 10)
+		p[25 - i] = (char)('0' + usec % 10);
+	return p + sizeof("2026-11-22T02:33:19.123456Z") - 1;
+}
+
+static char *raw_http(struct propfind *pf, char *p, int64_t us)
+{
+	unsigned s;
+
+	if (!day_templates(pf, us)) {
+		char t[64] = "";
+
+		http_date_format(us, t, sizeof(t));
+		return raw_str(p, t);
+	}
+	s = (unsigned)((us - pf->tday * 86400000000LL) / 1000000);
+	memcpy(p, pf->thttp, sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1);
+	two(p + 17, s / 3600);
+	two(p + 20, s / 60 % 60);
+	two(p + 23, s % 60);
+	return p + sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1;
+}
+
+/* The start of n's response up to its live properties, in put_live's order and spelling,
+ * for allprop when no lock applies (lockdiscovery is empty). */
+static int put_allprop_live(struct propfind *pf, const struct pfentry *n, const char *href_prefix,
+			    const char *href_name)
+{
+	const char *dn = *n->name ? n->name : pf->tenant_code;
+	const char *ct = *n->ctype ? n->ctype : "application/octet-stream";
+	size_t need = 1024 + strlen(href_prefix) + 3 * strlen(href_name) + 6 * strlen(dn) + 6 * strlen(ct) +
+		      strlen(n->etag);
+	char *p;
+
+	if (need > pf->scratch_cap) {
+		char *np = realloc(pf->scratch, need);
+
+		if (!np)
+			return -ENOMEM;
+		pf->scratch = np;
+		pf->scratch_cap = need;
+	}
+	p = pf->scratch;
+	p = RAWL(p, "<D:response><D:href>");
+	p = raw_str(p, href_prefix);
+	p = raw_pct(p, href_name);
+	if (n->folder)
+		*p++ = '/';
+	p = RAWL(p, "</D:href><D:propstat><D:prop><D:creationdate>");
+	p = raw_utc(pf, p, n->created_us);
+	p = RAWL(p, "</D:creationdate><D:displayname>");
+	p = raw_esc(p, dn);
+	p = RAWL(p, "</D:displayname>");
+	if (!n->folder) {
+		p = RAWL(p, "<D:getcontentlength>");
+		p = raw_i64(p, n->size);
+		p = RAWL(p, "</D:getcontentlength><D:getcontenttype>");
+		p = raw_esc(p, ct);
+		p = RAWL(p, "</D:getcontenttype><D:getetag>&quot;");
+		p = raw_str(p, n->etag);
+		p = RAWL(p, "&quot;</D:getetag>");
+	}
+	p = RAWL(p, "<D:getlastmodified>");
+	p = raw_http(pf, p, n->modified_us);
+	p = RAWL(p, "</D:getlastmodified>");
+	if (n->folder)
+		p = RAWL(p, "<D:resourcetype><D:collection/></D:resourcetype>");
+	else
+		p = RAWL(p, "<D:resourcetype/>");
+	p = RAWL(p, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
+		    "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope>"
+		    "<D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
+		    "</D:supportedlock><D:lockdiscovery></D:lockdiscovery>");
+	return dbuf_add(&pf->out, pf->scratch, (size_t)(p - pf->scratch));
+}
+
+/* One <D:response> for n into pf->out. href_prefix + href_name make its href (the name
+ * percent-encoded here); path is its tenant-relative path, needed only when locks apply
+ * (NULL otherwise). */
+static int put_one(struct propfind *pf, const struct pfentry *n, const char *href_prefix,
+		   const char *href_name, const char *path)
 {
 	struct dbuf *b = &pf->out, *m = &pf->missing;
-	size_t i;
+	size_t i, first = pf->n_dead ? dead_first(pf, n->id) : 0;
 	int k;
 
-	dbuf_puts(b, "<D:response><D:href>");
-	put_href(b, pf->d, path, n->kind == NODE_FOLDER);
-	dbuf_puts(b, "</D:href><D:propstat><D:prop>");
-	if (!dbuf_error(m))   /* a failure sticks: do_propfind answers 507 */
+	if (!dbuf_error(m))   /* a failure sticks: the answer fails */
 		dbuf_reset(m);
+	if (pf->mode == PF_ALLPROP && !path && !pf->slow) {
+		put_allprop_live(pf, n, href_prefix, href_name);
+		for (i = first; i < pf->n_dead && pf->dead[i].node_id == n->id; i++)
+			dbuf_puts(b, pf->dead[i].xml);
+		goto props_done;
+	}
+	PUTL(b, "<D:response><D:href>");
+	dbuf_puts(b, href_prefix);
+	dav_pct(b, href_name);
+	if (n->folder)
+		PUTL(b, "/");
+	PUTL(b, "</D:href><D:propstat><D:prop>");
 	if (pf->mode == PF_PROP) {
 		for (i = 0; i < pf->n_names; i++) {
 			const struct pname *pn = &pf->names[i];
@@ -788,7 +1077,7 @@ static int put_one(struct propfind *pf, const struct file_node *n, const char *p
 
 			if (pn->live >= 0 && put_live(pf, b, n, path, pn->live, false))
 				continue;
-			if (pn->live < 0 && (dp = dead_find(pf, n->id, pn->ns, pn->name))) {
+			if (pn->live < 0 && (dp = dead_find(pf, first, n->id, pn->ns, pn->name))) {
 				dbuf_puts(b, dp->xml);
 				continue;
 			}
@@ -800,31 +1089,109 @@ static int put_one(struct propfind *pf, const struct file_node *n, const char *p
 				continue;   /* RFC 4331 3: not in allprop */
 			put_live(pf, b, n, path, k, pf->mode == PF_PROPNAME);
 		}
-		for (i = 0; i < pf->n_dead; i++) {
-			if (pf->dead[i].node_id != n->id)
-				continue;
+		for (i = first; i < pf->n_dead && pf->dead[i].node_id == n->id; i++) {
 			if (pf->mode == PF_PROPNAME)
 				put_empty_prop(b, pf->dead[i].ns, pf->dead[i].name);
 			else
 				dbuf_puts(b, pf->dead[i].xml);
 		}
 	}
-	dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
+props_done:
+	PUTL(b, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
 	if (dbuf_len(m)) {
-		dbuf_puts(b, "<D:propstat><D:prop>");
+		PUTL(b, "<D:propstat><D:prop>");
 		dbuf_add(b, dbuf_str(m), dbuf_len(m));
-		dbuf_puts(b, "</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
+		PUTL(b, "</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
 	}
-	dbuf_puts(b, "</D:response>\n");
+	PUTL(b, "</D:response>\n");
 	return dbuf_error(b) || dbuf_error(m) ? -E2BIG : 0;
 }
 
-static int put_child(void *ctx, const struct file_node *n)
+/* Appends the next responses to pf->out until it holds PF_CHUNK bytes or the answer is
+ * complete (then with its closing tag, and pf->done). */
+static int pf_fill(struct propfind *pf)
 {
-	struct propfind *pf = ctx;
-	char *path = arena_printf(pf->d->req->arena, "%s/%s", pf->base, n->name);
+	int r = 0;
 
-	return path ? put_one(pf, n, path) : -ENOMEM;
+	if (!pf->self_done) {
+		PUTL(&pf->out, XML_HEAD "<D:multistatus xmlns:D=\"DAV:\">\n");
+		r = put_one(pf, &pf->self, pf->self_href, "", pf->n_locks ? pf->base : NULL);
+		pf->self_done = true;
+	}
+	while (r == 0 && pf->next < pf->n_members && dbuf_len(&pf->out) < PF_CHUNK) {
+		const struct pfentry *m = (const struct pfentry *)dbuf_data(&pf->members) + pf->next;
+		const char *path = NULL;
+
+		if (pf->fault_after && pf->next >= pf->fault_after)
+			return -EIO;   /* KURA_TEST_DAV_PROPFIND_FAULT */
+		if (pf->n_locks) {
+			dbuf_reset(&pf->path);
+			dbuf_puts(&pf->path, pf->base);
+			PUTL(&pf->path, "/");
+			dbuf_puts(&pf->path, m->name);
+			if (dbuf_error(&pf->path))
+				return -E2BIG;
+			path = dbuf_str(&pf->path);
+		}
+		r = put_one(pf, m, pf->child_prefix, m->name, path);
+		pf->next++;
+	}
+	if (r == 0 && pf->next == pf->n_members) {
+		PUTL(&pf->out, "</D:multistatus>\n");
+		pf->done = true;
+	}
+	if (r == 0 && dbuf_error(&pf->out))
+		r = -E2BIG;
+	if (r == 0 && (pf->total += dbuf_len(&pf->out)) > KURA_DAV_RESPONSE_MAX)
+		r = -E2BIG;
+	return r;
+}
+
+static void pf_free(void *cls)
+{
+	struct propfind *pf = cls;
+
+	if (!pf)
+		return;
+	dbuf_free(&pf->members);
+	dbuf_free(&pf->out);
+	dbuf_free(&pf->missing);
+	dbuf_free(&pf->path);
+	free(pf->scratch);
+	arena_free(pf->a);
+}
+
+/*
+ * MHD's reader of a streamed answer (chunked). A failure after the status line went out
+ * cannot become an error status any more: END_WITH_ERROR makes MHD close the connection
+ * without the last chunk, so the client sees a broken transfer, never a short multistatus
+ * that looks complete (the closing tag is only written after the last member).
+ */
+static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct propfind *pf = cls;
+	size_t n;
+	int r;
+
+	(void)pos;
+	while (pf->out_pos == dbuf_len(&pf->out)) {
+		if (pf->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		dbuf_reset(&pf->out);
+		pf->out_pos = 0;
+		r = pf_fill(pf);
+		if (r < 0) {
+			log_warn("dav.propfind", "answer broken off after %zu of %zu members: %s", pf->next,
+				 pf->n_members, strerror(-r));
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+	n = dbuf_len(&pf->out) - pf->out_pos;
+	if (n > max)
+		n = max;
+	memcpy(buf, dbuf_str(&pf->out) + pf->out_pos, n);
+	pf->out_pos += n;
+	return (ssize_t)n;
 }
 
 static int propfind_parse(struct propfind *pf)
@@ -859,7 +1226,7 @@ static int propfind_parse(struct propfind *pf)
 			for (p = c->children; p; p = p->next)
 				if (p->type == XML_ELEMENT_NODE)
 					n++;
-			pf->names = arena_alloc(d->req->arena, (n ? n : 1) * sizeof(*pf->names));
+			pf->names = arena_alloc(pf->a, (n ? n : 1) * sizeof(*pf->names));
 			if (!pf->names) {
 				r = -ENOMEM;
 				goto out;
@@ -870,8 +1237,8 @@ static int propfind_parse(struct propfind *pf)
 				if (p->type != XML_ELEMENT_NODE)
 					continue;
 				pn = &pf->names[pf->n_names++];
-				pn->ns = arena_strdup(d->req->arena, dav_xml_ns(p));
-				pn->name = arena_strdup(d->req->arena, (const char *)p->name);
+				pn->ns = arena_strdup(pf->a, dav_xml_ns(p));
+				pn->name = arena_strdup(pf->a, (const char *)p->name);
 				if (!pn->ns || !pn->name) {
 					r = -ENOMEM;
 					goto out;
@@ -886,69 +1253,143 @@ out:
 	return r;
 }
 
-static enum MHD_Result do_propfind(struct dav *d)
+/* Test seams: KURA_TEST_DAV_PROPFIND_FAULT=N breaks a streamed answer off after N
+ * members; KURA_TEST_DAV_PROPFIND_SLOW=1 writes every member through put_live (the
+ * reference spelling the fast path must match byte for byte). */
+static size_t pf_fault_after(bool *ret_slow)
 {
+#ifdef KURA_TEST_HOOKS
+	const char *e = getenv("KURA_TEST_DAV_PROPFIND_FAULT");
+	uint32_t v;
+
+	*ret_slow = getenv("KURA_TEST_DAV_PROPFIND_SLOW") != NULL;
+	if (e && safe_atou32(e, &v) == 0)
+		return v;
+#else
+	*ret_slow = false;   /* a production build has no seam */
+#endif
+	return 0;
+}
+
+/* Reads what the answer needs (before the audit record: a failure here serves nothing). */
+static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok)
+{
+	struct dav *d = pf->d;
 	struct request *req = d->req;
-	const char *depth = hdr(req, "Depth");
-	struct propfind *pf = arena_alloc(req->arena, sizeof(*pf));
 	struct file_node n;
-	bool deep, need_dead = false;
+	struct dbuf href;
+	bool need_dead;
 	size_t i;
 	int r;
 
-	if (!pf)
-		return http_internal_error(req, -ENOMEM);
-	if (!depth || !strcasecmp(depth, "infinity"))
-		return dav_error(req, 403, "propfind-finite-depth", NULL);
-	if (strcmp(depth, "0") && strcmp(depth, "1"))
-		return plain(req, 400, "Bad Request: Depth is 0, 1 or infinity");
-	deep = depth[0] == '1';
-	pf->d = d;
-	r = propfind_parse(pf);
-	if (r == -E2BIG)
-		return plain(req, 413, "Request Entity Too Large: the XML body is nested too deep or too large");
-	if (r < 0)
-		return plain(req, 400, "Bad Request: the body is not a valid DAV:propfind");
+	*ok = false;
 	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 	if (r < 0)
 		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
-	deep = deep && n.kind == NODE_FOLDER;
-	pf->base = d->path;
+	*deep = *deep && n.kind == NODE_FOLDER;
+	pf->self = (struct pfentry){ n.id, n.size, n.created_us, n.modified_us, arena_strdup(pf->a, n.name),
+				     arena_strdup(pf->a, n.content_type), arena_strdup(pf->a, n.etag),
+				     n.kind == NODE_FOLDER };
+	pf->base = arena_strdup(pf->a, d->path);
+	pf->tenant_code = arena_strdup(pf->a, d->tenant_code);
+	/* hrefs percent-encoded once: the resource's (its own href, "/" added by put_one for a
+	 * folder) and its members' prefix (base and "/": a member adds its encoded name) */
+	dbuf_init(&href, 4 * KURA_MAX_URL_BYTES);
+	put_href_code(&href, d->tenant_code, d->path, false);
+	pf->self_href = dbuf_error(&href) ? NULL : arena_strdup(pf->a, dbuf_str(&href));
+	PUTL(&href, "/");
+	pf->child_prefix = dbuf_error(&href) ? NULL : arena_strdup(pf->a, dbuf_str(&href));
+	dbuf_free(&href);
+	if (!pf->self.name || !pf->self.ctype || !pf->self.etag || !pf->base || !pf->tenant_code ||
+	    !pf->self_href || !pf->child_prefix)
+		return http_internal_error(req, -ENOMEM);
 	need_dead = pf->mode != PF_PROP;
 	for (i = 0; i < pf->n_names; i++)
 		if (pf->names[i].live < 0)
 			need_dead = true;
-	if (need_dead && (r = files_dav_props(req->db, TENANT(req), n.id, deep, dead_cb, pf)) < 0)
+	if (need_dead && (r = files_dav_props(req->db, TENANT(req), n.id, *deep, dead_cb, pf)) < 0)
 		return http_internal_error(req, r);
 	r = files_dav_locks(req->db, TENANT(req), d->path, FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_BELOW,
 			    lockrow_cb, pf);
 	if (r == 0)
 		r = files_quota(req->db, TENANT(req), &pf->quota, &pf->used);
+	if (r == 0 && *deep) {
+		r = files_dav_entries(req->db, TENANT(req), n.id, member_cb, pf);
+		if (r == -E2BIG)
+			r = 0;   /* as before streaming: the first KURA_DAV_LIST_MAX members */
+	}
 	if (r < 0)
 		return http_internal_error(req, r);
-	r = audit_access(d, "dav.propfind", AUDIT_SUCCESS, json_pack("{s:s}", "depth", deep ? "1" : "0"));
-	if (r < 0)
-		return http_internal_error(req, r);   /* not recorded, not served */
+	*ok = true;
+	return MHD_YES;
+}
+
+static enum MHD_Result do_propfind(struct dav *d)
+{
+	struct request *req = d->req;
+	const char *depth = hdr(req, "Depth");
+	struct arena *a;
+	struct propfind *pf;
+	enum MHD_Result res;
+	bool deep, ok;
+	int r;
+
+	if (!depth || !strcasecmp(depth, "infinity"))
+		return dav_error(req, 403, "propfind-finite-depth", NULL);
+	if (strcmp(depth, "0") && strcmp(depth, "1"))
+		return plain(req, 400, "Bad Request: Depth is 0, 1 or infinity");
+	deep = depth[0] == '1';
+	a = arena_new();
+	pf = a ? arena_alloc(a, sizeof(*pf)) : NULL;
+	if (!pf) {
+		arena_free(a);
+		return http_internal_error(req, -ENOMEM);
+	}
+	memset(pf, 0, sizeof(*pf));
+	pf->a = a;
+	pf->d = d;
+	dbuf_init(&pf->members, (size_t)KURA_DAV_LIST_MAX * sizeof(struct pfentry));
 	dbuf_init(&pf->out, KURA_DAV_RESPONSE_MAX);
 	dbuf_init(&pf->missing, KURA_DAV_RESPONSE_MAX);
-	dbuf_puts(&pf->out, XML_HEAD "<D:multistatus xmlns:D=\"DAV:\">\n");
-	r = put_one(pf, &n, d->path);
-	if (r == 0 && deep)
-		r = files_dav_children(req->db, TENANT(req), n.id, put_child, pf);
-	dbuf_puts(&pf->out, "</D:multistatus>\n");
-	if (r < 0 && r != -E2BIG) {
-		dbuf_free(&pf->missing);
-		dbuf_free(&pf->out);
+	dbuf_init(&pf->path, 4 * KURA_MAX_URL_BYTES);
+	pf->fault_after = pf_fault_after(&pf->slow);
+	pf->tday = INT64_MIN;
+	r = propfind_parse(pf);
+	if (r == -E2BIG) {
+		pf_free(pf);
+		return plain(req, 413, "Request Entity Too Large: the XML body is nested too deep or too large");
+	}
+	if (r < 0) {
+		pf_free(pf);
+		return plain(req, 400, "Bad Request: the body is not a valid DAV:propfind");
+	}
+	res = propfind_load(pf, &deep, &ok);
+	if (!ok) {
+		pf_free(pf);
+		return res;
+	}
+	r = audit_access(d, "dav.propfind", AUDIT_SUCCESS, json_pack("{s:s}", "depth", deep ? "1" : "0"));
+	if (r < 0) {
+		pf_free(pf);
+		return http_internal_error(req, r);   /* not recorded, not served */
+	}
+	r = pf_fill(pf);
+	if (r < 0) {
+		/* nothing sent yet: a clear status instead of a broken transfer */
+		pf_free(pf);
+		if (r == -E2BIG)
+			return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
 		return http_internal_error(req, r);
 	}
-	if (dbuf_error(&pf->missing)) {
-		/* what a member lacks did not fit: the answer would be incomplete */
-		dbuf_free(&pf->missing);
-		dbuf_free(&pf->out);
-		return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
+	if (pf->done) {
+		/* the whole answer is in the first piece: sent with a Content-Length */
+		enum MHD_Result ret = send_buf(req, 207, &pf->out);
+
+		pf_free(pf);
+		return ret;
 	}
-	dbuf_free(&pf->missing);
-	return send_buf(req, 207, &pf->out);
+	pf->d = NULL;   /* from here on the answer outlives nothing of the request */
+	return http_respond_stream(req, 207, XML_CT, pf_read, pf, pf_free);
 }
 
 /* ---------------------------------------------------------------- PROPPATCH */
@@ -1319,7 +1760,7 @@ static enum MHD_Result lock_answer(struct dav *d, unsigned status, const char *r
 	}
 	dbuf_init(&b, 64 * 1024);
 	dbuf_puts(&b, XML_HEAD "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>");
-	put_activelock(&b, d, root, infinite, shared, owner, token, expires_us);
+	put_activelock(&b, d->tenant_code, root, infinite, shared, owner, token, expires_us);
 	dbuf_puts(&b, "</D:lockdiscovery></D:prop>\n");
 	return send_buf(d->req, status, &b);
 }
