@@ -65,7 +65,10 @@ static int count_blobs(struct it_server *s)
 		while ((fe = readdir(t)) != NULL) {
 			if (fe->d_name[0] == '.')
 				continue;
-			if (it_blob_s3() && !strstr(fe->d_name, "._S3rver_object"))
+			size_t len = strlen(fe->d_name), suf = strlen("._S3rver_object");
+
+			/* s3rver: <id>._S3rver_object beside its metadata files */
+			if (it_blob_s3() && (len < suf || strcmp(fe->d_name + len - suf, "._S3rver_object")))
 				continue;
 			count++;
 		}
