@@ -7,7 +7,8 @@
  * and the held bytes go first. A file that stays small never has a blob: its ciphertext
  * (byte for byte what the blob would hold) goes into its row (inline_data) in the
  * transaction that records it, one WAL commit instead of the blob's fsync, its directory's
- * fsync and the commit (docs/performance.md "Small files inline in the database"). Size and quota are checked as bytes arrive
+ * fsync and the commit (docs/performance.md "Small files inline in the database").
+ * Size and quota are checked as bytes arrive
  * (against the usage read at begin) and again exactly at commit, inside the transaction
  * that records the file and changes usage (a new file also costs KURA_QUOTA_ITEM_BYTES of
  * metadata). The free-space reserve is checked at begin and every KURA_RESERVE_CHECK_BYTES. The file key is wrapped at commit under the
@@ -17,7 +18,8 @@
  *
  * SECURITY: file keys and tenant keys live in sodium_malloc'ed memory or on the stack and
  * are wiped on every path. A read returns bytes of a chunk only after that chunk's tag
- * verified; a stored blob whose layout disagrees with the recorded size is refused whole.
+ * verified; stored content (a blob, or a row's inline_data) whose layout disagrees with the
+ * recorded size is refused whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
