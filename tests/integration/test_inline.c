@@ -5,7 +5,8 @@
  * Replacing inline → blob → inline leaves exactly the blobs the rows name (the old blob
  * deleted); COPY and MOVE of an inline file and of a folder holding both kinds; trash and
  * purge; a flipped byte in a row's inline ciphertext is refused like a tampered blob (500
- * integrity-error, recorded); kill -9 right after acknowledged small uploads loses none.
+ * integrity-error, recorded), and the row holds ciphertext only; kill -9 right after
+ * acknowledged small uploads loses none.
  * Where the content is kept is read from the database itself (it_db_count); the blobs are
  * counted in DIR/blobs or in the S3 bucket.
  */
@@ -184,6 +185,20 @@ static void test_small_put_is_inline(void **state)
 		assert_int_equal(r->body_len, 100);
 		assert_memory_equal(r->body, d + 100, 100);
 		it_response_free(r);
+	}
+
+	/* only ciphertext in the database: a small file made of a marker is nowhere in its files */
+	{
+		static const char marker[] = "KURA-INLINE-PLAINTEXT-7c2d";
+		char text[2000];
+		int64_t m;
+
+		for (size_t i = 0; i < sizeof(text); i++)
+			text[i] = marker[i % (sizeof(marker) - 1)];
+		m = upload(w->s, &w->amgr, "marker.txt", text, sizeof(text));
+		assert_int_equal(is_inline(w->s, m), 1);
+		assert_false(it_db_files_hold(w->s, marker, strlen(marker)));
+		expect_content(w->s, &w->amgr, m, text, sizeof(text));
 	}
 
 	/* WebDAV: the same */
