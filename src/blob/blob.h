@@ -96,6 +96,9 @@ int blob_foreach(struct blob_store *bs, blob_each_fn fn, void *ctx) KURA_WUR;
 int blob_delete(struct blob_store *bs, int64_t tenant_id, const char *id);
 /* True when id has the shape of a blob id. */
 bool blob_id_valid(const char *id);
+/* 32 random hex characters (BLOB_ID_LEN) and the NUL: a new blob id, also the id a file kept
+ * inline in its database row (files_content.c) binds its key wrapping to. */
+void blob_new_id(char id[BLOB_ID_LEN + 1]);
 /* Removes every file of the tenant (blobs, parts, temporary files) and its directory (the
  * erasure of a tenant); *ret_n counts the files. A missing directory is 0: it is idempotent. */
 int blob_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *ret_n) KURA_WUR;

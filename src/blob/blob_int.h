@@ -46,9 +46,6 @@ struct blob_reader {
 bool blob_fault_hit(enum blob_fault kind);
 void blob_fault_from_env(void);
 
-/* 32 random hex characters (BLOB_ID_LEN) and the NUL. */
-void blob_new_id(char id[BLOB_ID_LEN + 1]);
-
 struct blob_s3_settings {
 	const char *url, *endpoint, *region, *access_key, *secret_key, *addressing, *ca_file;
 	uint32_t part_mib, timeout_s;

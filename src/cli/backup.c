@@ -439,8 +439,10 @@ static int snapshot_once(const char *data, const char *dest, const char *snap, u
 							 "code", db_text(st, 1) ? db_text(st, 1) : "", "blobs",
 							 (json_int_t)0, "bytes", (json_int_t)0));
 	db_done(st);
-	/* every blob the database names: files' contents and reports' sealed attachments */
-	st = db_query(db, "SELECT tenant_id, blob_id FROM file_nodes WHERE blob_id IS NOT NULL UNION"
+	/* every blob the database names: files' contents and reports' sealed attachments (a
+	 * file kept inline has its content in the copy itself: no blob) */
+	st = db_query(db, "SELECT tenant_id, blob_id FROM file_nodes WHERE blob_id IS NOT NULL"
+			  " AND inline_data IS NULL UNION"
 			  " SELECT tenant_id, blob_id FROM report_attachments ORDER BY 1, 2", "");
 	while ((r = db_step(st)) > 0) {
 		int64_t tenant = db_int(st, 0);

@@ -973,15 +973,15 @@ static int purge_rows(struct db *db, const struct actor *who, int64_t tenant_id,
 	st = db_query(db,
 		      "WITH RECURSIVE sub(id) AS (SELECT $2 UNION ALL SELECT n.id FROM file_nodes n"
 		      " JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1)"
-		      " SELECT blob_id, size FROM file_nodes WHERE tenant_id = $1"
-		      " AND id IN (SELECT id FROM sub)", "ii", tenant_id, id);
+		      " SELECT CASE WHEN inline_data IS NULL THEN blob_id END, size FROM file_nodes"
+		      " WHERE tenant_id = $1 AND id IN (SELECT id FROM sub)", "ii", tenant_id, id);
 	while ((r = db_step(st)) > 0) {
 		const char *b = db_text(st, 0);
 
 		count++;
 		bytes += db_int(st, 1);
 		if (!b || !blob_id_valid(b))
-			continue;
+			continue;   /* a folder, or a file kept inline: the row was its content */
 		{
 			struct doomed dm;
 
@@ -1215,8 +1215,10 @@ static int orphan_cb(void *ctx, int64_t tenant_id, const char *id, int64_t mtime
 	}
 	if (!o->tenant_known)
 		return 0;
-	/* referenced by a file, or by a report's sealed attachment (reports/reports.c) */
-	st = db_query(o->db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2 UNION ALL"
+	/* referenced by a file whose content is a blob (an inline file's blob_id names no blob:
+	 * files_content.c), or by a report's sealed attachment (reports/reports.c) */
+	st = db_query(o->db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2"
+			     " AND inline_data IS NULL UNION ALL"
 			     " SELECT 1 FROM report_attachments WHERE tenant_id = $1 AND blob_id = $2 LIMIT 1", "it",
 		      tenant_id, id);
 	r = db_step(st);

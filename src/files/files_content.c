@@ -1,8 +1,14 @@
 /*
  * File content: streaming encrypted upload, ranged decrypting reads, tenant key rotation.
  *
- * Upload: the bytes go through filecrypt (64 KiB chunks) straight into a blob writer; at
- * most one chunk is buffered, never the file. Size and quota are checked as bytes arrive
+ * Upload: the bytes go through filecrypt (64 KiB chunks) into a blob writer; at most one
+ * chunk is buffered, never the file. The sealed output is held in memory (held) until it
+ * passes the ciphertext of a KURA_INLINE_MAX_BYTES file; only then is the blob writer opened
+ * and the held bytes go first. A file that stays small never has a blob: its ciphertext
+ * (byte for byte what the blob would hold) goes into its row (inline_data) in the
+ * transaction that records it, one WAL commit instead of the blob's fsync, its directory's
+ * fsync and the commit (docs/performance.md "Small files inline in the database").
+ * Size and quota are checked as bytes arrive
  * (against the usage read at begin) and again exactly at commit, inside the transaction
  * that records the file and changes usage (a new file also costs KURA_QUOTA_ITEM_BYTES of
  * metadata). The free-space reserve is checked at begin and every KURA_RESERVE_CHECK_BYTES. The file key is wrapped at commit under the
@@ -12,7 +18,8 @@
  *
  * SECURITY: file keys and tenant keys live in sodium_malloc'ed memory or on the stack and
  * are wiped on every path. A read returns bytes of a chunk only after that chunk's tag
- * verified; a stored blob whose layout disagrees with the recorded size is refused whole.
+ * verified; stored content (a blob, or a row's inline_data) whose layout disagrees with the
+ * recorded size is refused whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +47,18 @@ struct files_upload {
 	unsigned char *file_key;     /* sodium_malloc */
 	enum filecrypt_alg alg;
 	struct filecrypt_enc *enc;
-	struct blob_writer *w;
+	struct blob_writer *w;       /* NULL while the sealed bytes fit in held */
+	unsigned char *held;         /* sealed bytes before the writer opens (inline_cap()) */
+	size_t held_n;
 	uint64_t received;
 	int64_t upload_row;          /* resumable upload (uploads.c): its row goes at commit */
 	int failed;                  /* sticky error */
 };
 
 struct files_reader {
-	struct blob_reader *br;
+	struct blob_reader *br;      /* the content: a blob, or */
+	unsigned char *inl;          /* the row's inline ciphertext (a copy) */
+	size_t inl_n;
 	struct filecrypt_dec *dec;
 	unsigned char *rec;          /* one sealed record */
 	unsigned char *plain;        /* one decrypted chunk */
@@ -60,6 +71,37 @@ static int sink_blob(void *cls, const void *data, size_t n)
 	return blob_write(cls, data, n);
 }
 
+/* Sealed bytes of a file kept inline at most: those of a KURA_INLINE_MAX_BYTES plaintext. */
+static size_t inline_cap(void)
+{
+	return (size_t)filecrypt_sealed_size(KURA_INLINE_MAX_BYTES);
+}
+
+/* Where an upload's sealed bytes go: held while they fit in inline_cap(), else the blob
+ * writer, opened the first time they do not (the held bytes go into it first). */
+static int sink_upload(void *cls, const void *data, size_t n)
+{
+	struct files_upload *u = cls;
+	int r;
+
+	if (!u->w) {
+		if (u->held && n <= inline_cap() - u->held_n) {
+			memcpy(u->held + u->held_n, data, n);
+			u->held_n += n;
+			return 0;
+		}
+		r = blob_writer_open(u->f->bs, u->tenant_id, &u->w);
+		if (r == 0 && u->held_n)
+			r = blob_write(u->w, u->held, u->held_n);
+		free(u->held);
+		u->held = NULL;
+		u->held_n = 0;
+		if (r < 0)
+			return r;
+	}
+	return blob_write(u->w, data, n);
+}
+
 uint64_t files_upload_received(const struct files_upload *u)
 {
 	return u ? u->received : 0;
@@ -70,6 +112,7 @@ struct files_upload *files_upload_abort(struct files_upload *u)
 	if (!u)
 		return NULL;
 	blob_abort(u->w);
+	free(u->held);
 	filecrypt_enc_free(u->enc);
 	secmem_free(u->file_key, FILECRYPT_KEY_BYTES);
 	free(u);
@@ -181,9 +224,12 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = blob_writer_open(f->bs, tenant_id, &u->w);
-	if (r < 0)
+	/* no blob yet: it is opened when the sealed bytes pass inline_cap() (sink_upload) */
+	u->held = malloc(inline_cap());
+	if (!u->held) {
+		r = -ENOMEM;
 		goto fail;
+	}
 	*ret = u;
 	return 0;
 fail:
@@ -240,7 +286,7 @@ int files_upload_pause(struct files_upload *u, bool more, int64_t *ret_offset)
 		return -EINVAL;
 	r = u->failed;
 	if (r == 0 && more)
-		r = filecrypt_enc_flush(u->enc, sink_blob, u->w);
+		r = filecrypt_enc_flush(u->enc, sink_upload, u);
 	if (r == 0)
 		r = blob_part_sync(u->w);
 	if (r == 0)
@@ -266,7 +312,7 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 	else
 		r = 0;
 	if (r == 0)
-		r = filecrypt_enc_update(u->enc, data, n, sink_blob, u->w);
+		r = filecrypt_enc_update(u->enc, data, n, sink_upload, u);
 	if (r < 0) {
 		u->failed = r;
 		return r;
@@ -275,10 +321,13 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 	return 0;
 }
 
-/* Records the committed blob as the content of (parent, name) in one transaction. */
+/* Records the content as the file (parent, name) in one transaction: the committed blob
+ * blob_id, or (inl, inl_n non-NULL) the ciphertext kept in the row, with blob_id the random
+ * id its key wrapping is bound to. *ret_old_blob: the blob of the replaced file, if it had
+ * one, for the caller to delete once this is committed. */
 static int record_upload(struct files_upload *u, struct db *db, const struct actor *who,
-			 const char *blob_id, int64_t *ret_id, bool *ret_created,
-			 char *ret_old_blob, size_t old_blob_size)
+			 const char *blob_id, const void *inl, size_t inl_n, int64_t *ret_id,
+			 bool *ret_created, char *ret_old_blob, size_t old_blob_size)
 {
 	unsigned char tkey[TENANT_KEY_BYTES], wrapped[WRAPPED_KEY_BYTES], etag_raw[16];
 	char etag[33];
@@ -324,8 +373,10 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	randombytes_buf(etag_raw, sizeof(etag_raw));
 	hex_encode(etag_raw, sizeof(etag_raw), etag);
 	if (replace) {
-		struct db_stmt *st = db_query(db, "SELECT blob_id FROM file_nodes WHERE tenant_id = $1"
-						  " AND id = $2", "ii", u->tenant_id, old.id);
+		/* an inline file has no blob to delete */
+		struct db_stmt *st = db_query(db, "SELECT CASE WHEN inline_data IS NULL THEN blob_id END"
+						  " FROM file_nodes WHERE tenant_id = $1 AND id = $2", "ii",
+					      u->tenant_id, old.id);
 
 		if (db_step(st) > 0 && db_text(st, 0))
 			str_copy(ret_old_blob, old_blob_size, db_text(st, 0));
@@ -333,17 +384,17 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 		id = old.id;
 		r = db_exec(db, "UPDATE file_nodes SET size = $3, content_type = $4, etag = $5,"
 				" blob_id = $6, alg = $7, key_version = $8, wrapped_key = $9,"
-				" modified_us = $10 WHERE tenant_id = $1 AND id = $2", "iiittttibi",
-			    u->tenant_id, id, size, u->content_type, etag, blob_id,
-			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now);
+				" modified_us = $10, inline_data = $11 WHERE tenant_id = $1 AND id = $2",
+			    "iiittttibib", u->tenant_id, id, size, u->content_type, etag, blob_id,
+			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now, inl, inl_n);
 	} else {
 		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
 				      " content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
-				      " created_by_name, created_us, modified_us) VALUES ($1, $2, 'file', $3, $4,"
-				      " $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id", "iitittttibIti",
-			      u->tenant_id, u->parent_id, u->name, size, u->content_type, etag, blob_id,
-			      filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
-			      who ? who->account_id : 0, who && who->name ? who->name : "", now);
+				      " created_by_name, created_us, modified_us, inline_data) VALUES ($1, $2, 'file',"
+				      " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
+			      "iitittttibItib", u->tenant_id, u->parent_id, u->name, size, u->content_type,
+			      etag, blob_id, filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
+			      who ? who->account_id : 0, who && who->name ? who->name : "", now, inl, inl_n);
 		if (r == 0)
 			r = files_name_index(db, id, u->name);
 	}
@@ -385,25 +436,33 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 		return -EINVAL;
 	r = u->failed;
 	if (r == 0)
-		r = filecrypt_enc_final(u->enc, sink_blob, u->w);
+		r = filecrypt_enc_final(u->enc, sink_upload, u);
 	if (r < 0) {
 		files_upload_abort(u);
 		return r;
 	}
-	str_copy(blob_id, sizeof(blob_id), blob_writer_id(u->w));
-	r = blob_commit(u->w);   /* frees the writer whatever the result */
-	u->w = NULL;
-	if (r < 0) {
-		files_upload_abort(u);
-		return r;
-	}
-	r = record_upload(u, db, who, blob_id, &id, &created, old_blob, sizeof(old_blob));
-	if (r < 0) {
-		int k = blob_delete(u->f->bs, u->tenant_id, blob_id);
+	if (u->w) {
+		str_copy(blob_id, sizeof(blob_id), blob_writer_id(u->w));
+		r = blob_commit(u->w);   /* frees the writer whatever the result */
+		u->w = NULL;
+		if (r < 0) {
+			files_upload_abort(u);
+			return r;
+		}
+		r = record_upload(u, db, who, blob_id, NULL, 0, &id, &created, old_blob, sizeof(old_blob));
+		if (r < 0) {
+			int k = blob_delete(u->f->bs, u->tenant_id, blob_id);
 
-		if (k < 0)
-			log_warn("files.upload", "blob %s left unreferenced: %s", blob_id, strerror(-k));
-	} else if (old_blob[0]) {
+			if (k < 0)
+				log_warn("files.upload", "blob %s left unreferenced: %s", blob_id, strerror(-k));
+		}
+	} else {
+		/* it stayed small: the row holds it, and the commit makes it durable */
+		blob_new_id(blob_id);
+		r = record_upload(u, db, who, blob_id, u->held, u->held_n, &id, &created, old_blob,
+				  sizeof(old_blob));
+	}
+	if (r == 0 && old_blob[0]) {
 		int k = blob_delete(u->f->bs, u->tenant_id, old_blob);
 
 		if (k < 0 && k != -ENOENT)
@@ -426,6 +485,7 @@ struct files_reader *files_reader_close(struct files_reader *r)
 	if (!r)
 		return NULL;
 	blob_reader_close(r->br);
+	free(r->inl);
 	filecrypt_dec_free(r->dec);
 	free(r->rec);
 	if (r->plain) {
@@ -436,16 +496,38 @@ struct files_reader *files_reader_close(struct files_reader *r)
 	return NULL;
 }
 
+/* The reader's source: the blob, or the inline ciphertext. */
+static int source_read_at(struct files_reader *r, uint64_t off, void *buf, size_t n, size_t *ret_n)
+{
+	if (r->br)
+		return blob_read_at(r->br, off, buf, n, ret_n);
+	*ret_n = 0;
+	if (off < r->inl_n) {
+		*ret_n = n < r->inl_n - off ? n : (size_t)(r->inl_n - off);
+		memcpy(buf, r->inl + off, *ret_n);
+	}
+	return 0;
+}
+
+static uint64_t source_size(const struct files_reader *r)
+{
+	return r->br ? blob_reader_size(r->br) : r->inl_n;
+}
+
+static int open_reader(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id,
+		       int64_t version, const unsigned char wrapped[WRAPPED_KEY_BYTES], uint64_t size,
+		       unsigned char *inl, size_t inl_n, struct files_reader **ret);
+
 int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 	       struct file_node *ret_node, struct files_reader **ret)
 {
-	unsigned char wrapped[WRAPPED_KEY_BYTES];
+	unsigned char wrapped[WRAPPED_KEY_BYTES], *inl = NULL;
 	char blob_id[BLOB_ID_LEN + 1] = "";
 	struct file_node node;
 	struct db_stmt *st;
 	int64_t version = 0;
 	const void *p;
-	size_t n = 0;
+	size_t n = 0, inl_n = 0;
 	int r;
 
 	if (!f || !db || !ret)
@@ -455,7 +537,7 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 		return r;
 	if (node.kind != NODE_FILE)
 		return -EISDIR;
-	st = db_query(db, "SELECT blob_id, key_version, wrapped_key FROM file_nodes"
+	st = db_query(db, "SELECT blob_id, key_version, wrapped_key, inline_data FROM file_nodes"
 			  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
 	r = db_step(st);
 	if (r > 0) {
@@ -466,13 +548,24 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 			r = -EBADMSG;
 		else
 			memcpy(wrapped, p, n);
+		if (r > 0 && !db_is_null(st, 3)) {
+			/* kept inline (files_upload_commit): the ciphertext the blob would hold */
+			p = db_blob(st, 3, &inl_n);
+			inl = malloc(inl_n ? inl_n : 1);
+			if (!inl)
+				r = -ENOMEM;
+			else if (inl_n)
+				memcpy(inl, p, inl_n);
+		}
 	} else if (r == 0) {
 		r = -ENOENT;
 	}
 	db_done(st);
-	if (r < 0)
+	if (r < 0) {
+		free(inl);
 		return r;
-	r = files_open_sealed(f, db, tenant_id, blob_id, version, wrapped, (uint64_t)node.size, ret);
+	}
+	r = open_reader(f, db, tenant_id, blob_id, version, wrapped, (uint64_t)node.size, inl, inl_n, ret);
 	if (r == 0 && ret_node)
 		*ret_node = node;
 	return r;
@@ -481,11 +574,29 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 int files_open_sealed(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id, int64_t version,
 		      const unsigned char wrapped[WRAPPED_KEY_BYTES], uint64_t size, struct files_reader **ret)
 {
+	return open_reader(f, db, tenant_id, blob_id, version, wrapped, size, NULL, 0, ret);
+}
+
+/* A reader of the content sealed under the file key wrapped for blob_id: the blob blob_id,
+ * or when inl is not NULL the inline ciphertext inl (malloc'd; the reader owns it, also on
+ * failure). The same checks either way: a layout that disagrees with size is refused whole,
+ * a chunk is returned only after its tag verified. */
+static int open_reader(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id,
+		       int64_t version, const unsigned char wrapped[WRAPPED_KEY_BYTES], uint64_t size,
+		       unsigned char *inl, size_t inl_n, struct files_reader **ret)
+{
 	unsigned char tkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES], header[FILECRYPT_HEADER_BYTES];
 	struct files_reader *rd = NULL;
 	size_t got = 0;
 	int r;
 
+	rd = calloc(1, sizeof(*rd));
+	if (!rd) {
+		free(inl);
+		return -ENOMEM;
+	}
+	rd->inl = inl;
+	rd->inl_n = inl_n;
 	r = keyring_rt_get(f->kr, db, tenant_id, version, tkey);
 	if (r == 0)
 		r = filekey_unwrap(tkey, tenant_id, version, blob_id, wrapped, fkey);
@@ -494,23 +605,20 @@ int files_open_sealed(struct files *f, struct db *db, int64_t tenant_id, const c
 		r = -EBADMSG;   /* the row names a key version that does not exist */
 	if (r < 0)
 		goto out;
-	rd = calloc(1, sizeof(*rd));
-	if (!rd) {
-		r = -ENOMEM;
-		goto out;
-	}
 	rd->cached = -1;
-	r = blob_reader_open(f->bs, tenant_id, blob_id, &rd->br);
-	if (r == -ENOENT || r == -EINVAL)
-		r = -EBADMSG;   /* recorded but missing: stored data was lost or tampered with */
-	if (r < 0)
-		goto out;
-	r = blob_read_at(rd->br, 0, header, sizeof(header), &got);
+	if (!rd->inl) {
+		r = blob_reader_open(f->bs, tenant_id, blob_id, &rd->br);
+		if (r == -ENOENT || r == -EINVAL)
+			r = -EBADMSG;   /* recorded but missing: stored data was lost or tampered with */
+		if (r < 0)
+			goto out;
+	}
+	r = source_read_at(rd, 0, header, sizeof(header), &got);
 	if (r == 0 && got != sizeof(header))
 		r = -EBADMSG;
 	if (r < 0)
 		goto out;
-	rd->dec = filecrypt_dec_new(fkey, header, blob_reader_size(rd->br), &r);
+	rd->dec = filecrypt_dec_new(fkey, header, source_size(rd), &r);
 	if (!rd->dec)
 		goto out;
 	if (filecrypt_dec_plain_size(rd->dec) != size) {
@@ -606,7 +714,7 @@ static int load_chunk(struct files_reader *r, uint64_t i)
 		return 0;
 	r->cached = -1;
 	filecrypt_dec_chunk_span(r->dec, i, &off, &len);
-	k = blob_read_at(r->br, off, r->rec, len, &got);
+	k = source_read_at(r, off, r->rec, len, &got);
 	if (k < 0)
 		return k;
 	if (got != len)

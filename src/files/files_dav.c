@@ -329,6 +329,7 @@ static int clear_dst(struct db *db, const struct actor *who, int64_t tenant_id, 
 struct copy_item {
 	int64_t id, parent_id, new_id, size, key_version;
 	bool folder;
+	bool inl;                    /* kept inline: the copy's row gets the same inline_data */
 	char name[KURA_FILE_NAME_MAX + 1];
 	char content_type[KURA_CONTENT_TYPE_MAX + 1];
 	char alg[32];
@@ -352,7 +353,8 @@ static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recu
 		      " FROM file_nodes n JOIN sub ON n.parent_id = sub.id WHERE n.tenant_id = $1"
 		      " AND n.in_trash = 0 AND sub.depth < $3)"
 		      " SELECT f.id, f.parent_id, f.kind, f.name, f.size, f.content_type, f.blob_id,"
-		      " f.alg, f.key_version, f.wrapped_key, sub.depth FROM sub JOIN file_nodes f"
+		      " f.alg, f.key_version, f.wrapped_key, sub.depth,"
+		      " CASE WHEN f.inline_data IS NULL THEN 0 ELSE 1 END FROM sub JOIN file_nodes f"
 		      " ON f.id = sub.id WHERE f.tenant_id = $1 AND f.in_trash = 0 ORDER BY sub.depth, f.id",
 		      "iii", tenant_id, src_id, (int64_t)(recursive ? KURA_FOLDER_DEPTH_MAX : 0));
 	while ((r = db_step(st)) > 0) {
@@ -381,6 +383,7 @@ static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recu
 			str_copy(it->alg, sizeof(it->alg), db_text(st, 7));
 			it->key_version = db_int(st, 8);
 			memcpy(it->wrapped, w, wn);
+			it->inl = db_int(st, 11) != 0;
 		}
 		r = dbuf_add(&list, it, sizeof(*it));
 		if (r < 0)
@@ -399,7 +402,9 @@ static int copy_plan(struct db *db, int64_t tenant_id, int64_t src_id, bool recu
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* New blob with the same ciphertext as it->blob; the file key re-wrapped for it. */
+/* New blob with the same ciphertext as it->blob; the file key re-wrapped for it. A file kept
+ * inline gets a new random id only (its ciphertext is copied row to row in the transaction:
+ * copy_inline). */
 static int copy_blob(struct files *f, struct db *db, int64_t tenant_id, struct copy_item *it)
 {
 	unsigned char tkey[TENANT_KEY_BYTES], fkey[FILECRYPT_KEY_BYTES];
@@ -417,6 +422,13 @@ static int copy_blob(struct files *f, struct db *db, int64_t tenant_id, struct c
 		r = keyring_rt_current(f->kr, db, tenant_id, &version, tkey);
 	if (r < 0)
 		goto out;
+	if (it->inl) {
+		blob_new_id(it->new_blob);
+		r = filekey_wrap(tkey, tenant_id, version, it->new_blob, fkey, it->wrapped);
+		if (r == 0)
+			it->key_version = version;
+		goto out;
+	}
 	r = blob_reader_open(f->bs, tenant_id, it->blob, &br);
 	if (r == -ENOENT)
 		r = -EBADMSG;
@@ -456,6 +468,26 @@ out:
 	blob_reader_close(br);
 	free(buf);
 	return r;
+}
+
+/* The inline ciphertext of the source row into its copy, in the copy's transaction: still the
+ * content the copy's key was unwrapped from (the same blob_id), else -EAGAIN (replaced
+ * since the plan was read; the client may try again). */
+static int copy_inline(struct db *db, int64_t tenant_id, const struct copy_item *it)
+{
+	struct db_stmt *st;
+	int r;
+
+	r = db_exec(db, "UPDATE file_nodes SET inline_data = (SELECT s.inline_data FROM file_nodes s"
+			" WHERE s.tenant_id = $1 AND s.id = $2 AND s.blob_id = $4) WHERE tenant_id = $1"
+			" AND id = $3", "iiit", tenant_id, it->id, it->new_id, it->blob);
+	if (r < 0)
+		return r;
+	st = db_query(db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND id = $2 AND inline_data IS NOT NULL",
+		      "ii", tenant_id, it->new_id);
+	r = db_step(st);
+	db_done(st);
+	return r < 0 ? r : r == 0 ? -EAGAIN : 0;
 }
 
 static int64_t new_parent_of(const struct copy_item *items, size_t n, int64_t old_parent)
@@ -565,6 +597,8 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 				      tenant_id, parent, name, it->size, it->content_type, etag, it->new_blob,
 				      it->alg, it->key_version, it->wrapped, sizeof(it->wrapped),
 				      who ? who->account_id : 0, who && who->name ? who->name : "", now);
+			if (r == 0 && it->inl)
+				r = copy_inline(db, tenant_id, it);
 		}
 		if (r == 0)
 			r = files_name_index(db, it->new_id, name);
@@ -589,7 +623,7 @@ out:
 		if (in_tx)
 			db_rollback(db);
 		for (i = 0; i < n; i++) {
-			if (items[i].new_blob[0]) {
+			if (items[i].new_blob[0] && !items[i].inl) {
 				int k = blob_delete(f->bs, tenant_id, items[i].new_blob);
 
 				if (k < 0 && k != -ENOENT)

@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "s3rver.h"
@@ -2537,4 +2538,112 @@ bool it_db_files_hold(struct it_server *s, const void *needle, size_t n)
 		free(raw);
 	}
 	return found;
+}
+
+/* ---- the database itself, for what no interface shows (where content is stored) ---- */
+
+static sqlite3 *sqlite_of(struct it_server *s)
+{
+	char path[IT_STR + 16];
+	sqlite3 *h = NULL;
+
+	snprintf(path, sizeof(path), "%s/kura.db", s->data);
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		print_error("cannot open %s\n", path);
+		sqlite3_close(h);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h, 10000);
+	return h;
+}
+
+/* One query, its first row's first column: as an integer into *ret_int, or its bytes
+ * (malloc'd) into *ret_blob; the blob parameter $1 when param is not NULL. -1 on failure. */
+static int db_one_value(struct it_server *s, const char *sql, const void *param, size_t param_n,
+			long *ret_int, unsigned char **ret_blob, size_t *ret_n)
+{
+	int rc = -1;
+
+	if (s->db_url[0]) {
+		PGconn *c = PQconnectdb(s->db_url);
+		const char *values[1] = { param };
+		int lengths[1] = { (int)param_n }, formats[1] = { 1 };
+		PGresult *res = PQstatus(c) == CONNECTION_OK
+					? PQexecParams(c, sql, param ? 1 : 0, NULL, values, lengths, formats, 1)
+					: NULL;
+		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+		if (st == PGRES_COMMAND_OK) {
+			rc = 0;
+		} else if (st == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+			const char *v = PQgetvalue(res, 0, 0);
+			size_t n = (size_t)PQgetlength(res, 0, 0);
+
+			rc = 0;
+			if (ret_int) {   /* binary int8 (count) */
+				uint64_t x = 0;
+
+				for (size_t i = 0; i < n && i < 8; i++)
+					x = x << 8 | (unsigned char)v[i];
+				*ret_int = (long)x;
+			}
+			if (ret_blob) {
+				*ret_blob = malloc(n ? n : 1);
+				memcpy(*ret_blob, v, n);
+				*ret_n = n;
+			}
+		} else {
+			print_error("%s: %s\n", sql, PQerrorMessage(c));
+		}
+		PQclear(res);
+		PQfinish(c);
+		return rc;
+	}
+	sqlite3 *h = sqlite_of(s);
+	sqlite3_stmt *st = NULL;
+
+	if (h && sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    (!param || sqlite3_bind_blob(st, 1, param, (int)param_n, SQLITE_STATIC) == SQLITE_OK)) {
+		int step = sqlite3_step(st);
+
+		if (step == SQLITE_DONE) {
+			rc = 0;
+		} else if (step == SQLITE_ROW) {
+			rc = 0;
+			if (ret_int)
+				*ret_int = (long)sqlite3_column_int64(st, 0);
+			if (ret_blob) {
+				size_t n = (size_t)sqlite3_column_bytes(st, 0);
+
+				*ret_blob = malloc(n ? n : 1);
+				memcpy(*ret_blob, sqlite3_column_blob(st, 0), n);
+				*ret_n = n;
+			}
+		}
+	}
+	if (rc < 0)
+		print_error("%s: %s\n", sql, h ? sqlite3_errmsg(h) : "no database");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return rc;
+}
+
+long it_db_count(struct it_server *s, const char *sql)
+{
+	long n = -1;
+
+	return db_one_value(s, sql, NULL, 0, &n, NULL, NULL) == 0 ? n : -1;
+}
+
+unsigned char *it_db_blob(struct it_server *s, const char *sql, size_t *ret_n)
+{
+	unsigned char *b = NULL;
+
+	*ret_n = 0;
+	return db_one_value(s, sql, NULL, 0, NULL, &b, ret_n) == 0 ? b : NULL;
+}
+
+int it_db_exec_blob(struct it_server *s, const char *sql, const void *blob, size_t n)
+{
+	return db_one_value(s, sql, blob, n, NULL, NULL, NULL);
 }

@@ -323,5 +323,13 @@ void it_url_encode(const char *text, char *buf, size_t size);
 /* Do the raw bytes of DIR/kura.db or DIR/kura.db-wal hold needle (n bytes)? For tests that
  * prove what is NOT stored (a secret kept only as its hash); a missing file holds nothing. */
 bool it_db_files_hold(struct it_server *s, const void *needle, size_t n);
+/* Where content is kept (issue 11: small files inline in file_nodes.inline_data) is shown by
+ * no interface, so these read the database itself: kura.db with SQLite's C API (busy timeout;
+ * the server may run), or the server's PostgreSQL database with libpq. it_db_count: the
+ * first column of the first row of sql, an integer (-1 on failure). it_db_blob: its bytes
+ * (malloc'd; NULL on failure). it_db_exec_blob: runs sql with the blob as parameter $1. */
+long it_db_count(struct it_server *s, const char *sql);
+unsigned char *it_db_blob(struct it_server *s, const char *sql, size_t *ret_n);
+int it_db_exec_blob(struct it_server *s, const char *sql, const void *blob, size_t n);
 
 #endif

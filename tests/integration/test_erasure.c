@@ -100,6 +100,16 @@ static void mail_says(struct it_server *s, const char *to, const char *a, const 
 	it_mail_free(m);
 }
 
+/* A text of 70000 bytes: more than KURA_INLINE_MAX_BYTES, stored as a blob. */
+static const char *big_text(void)
+{
+	static char text[70001];
+
+	if (!text[0])
+		memset(text, 'x', sizeof(text) - 1);
+	return text;
+}
+
 static int64_t upload(struct it_server *s, const struct it_session *sess, const char *name, const char *data)
 {
 	char path[512];
@@ -387,8 +397,11 @@ static void test_erasure(void **state)
 		char name[32];
 
 		snprintf(name, sizeof(name), "f%zu.txt", i);
-		(void)upload(s, &w->auser, name, "alpha secret payload");
+		/* f0 a blob (more than KURA_INLINE_MAX_BYTES), the others kept in their rows */
+		(void)upload(s, &w->auser, name, i == 0 ? big_text() : "alpha secret payload");
 	}
+	/* alpha is the first tenant */
+	assert_int_equal(it_db_count(s, "SELECT count(*) FROM file_nodes WHERE tenant_id = 1 AND inline_data IS NOT NULL"), 4);
 	for (i = 0; i < 3; i++) {
 		char name[32], data[64];
 
@@ -415,6 +428,8 @@ static void test_erasure(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "termination"), "keys_held")), 0);
 	json_decref(j);
 	assert_int_not_equal(stat(blobdir, &st), 0);   /* every blob is gone */
+	/* and every row's inline ciphertext */
+	assert_int_equal(it_db_count(s, "SELECT count(*) FROM file_nodes WHERE tenant_id = 1"), 0);
 	IT_ASSERT_LOGIN(s, "alpha", "amgr", IT_A_MGR_PW, 401, NULL);
 	/* the audit records stay (operators verify the chain in place) */
 	assert_int_equal(it_admin(s, NULL, "audit", "verify", "alpha", NULL), 0);
@@ -737,7 +752,7 @@ static void test_deadline_alert(void **state)
 	s = it_server_start(&(struct it_options){ .extra_config = "[lifecycle]\nalert_email = ops@provider.example\n" });
 	assert_non_null(s);
 	make_tenant(s, "echo", "emgr", "Echo-manager-pass-1", &mgr);
-	(void)upload(s, &mgr, "e.txt", "echo");
+	(void)upload(s, &mgr, "e.txt", big_text());   /* a blob: the tenant's blob directory exists */
 	/* fault: something in the tenant's blob directory that cannot be unlinked as a file */
 	snprintf(stuck, sizeof(stuck), "%s/blobs/1/stuck", s->data);
 	assert_int_equal(mkdir(stuck, 0700), 0);

@@ -671,7 +671,7 @@ static void test_cross_tenant_ids_are_404(void **state)
 static void test_flipped_byte_is_integrity_error(void **state)
 {
 	struct it_world *w = *state;
-	const size_t n1 = 12345, n2 = 3 * 65536 + 777;
+	const size_t n1 = 70001, n2 = 3 * 65536 + 777;   /* blobs: more than KURA_INLINE_MAX_BYTES (test_inline) */
 	unsigned char *d1 = random_bytes(n1, 3), *d2 = random_bytes(n2, 4);
 	const char *early[] = { "Range: bytes=0-99", NULL };
 	const char *late[] = { "Range: bytes=140000-140099", NULL };

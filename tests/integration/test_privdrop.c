@@ -134,8 +134,12 @@ static void drops_to_nobody(void **state)
 	/* it works as nobody: the management socket, mail (the invitation), an upload */
 	it_create_tenant(s, "alpha", NULL);
 	it_create_manager(s, "alpha", "boss", MGR_PW, &mgr);
+	/* more than KURA_INLINE_MAX_BYTES: a blob (a smaller file is kept in its row) */
+	static char body[70000];
+
+	memset(body, 'd', sizeof(body));
 	r = it_request(s, &(struct it_request){ .method = "PUT", .path = "/api/v1/folders/root/files/a.txt",
-						.body = "dropped", .body_len = 7,
+						.body = body, .body_len = sizeof(body),
 						.content_type = "application/octet-stream",
 						.cookie = mgr.token, .csrf = mgr.csrf });
 	IT_ASSERT_STATUS(r, 201);
@@ -144,7 +148,7 @@ static void drops_to_nobody(void **state)
 	snprintf(path, sizeof(path), "/api/v1/files/%lld/content", id);
 	r = it_get(s, &mgr, path);
 	IT_ASSERT_STATUS(r, 200);
-	assert_int_equal(r->body_len, 7);
+	assert_int_equal(r->body_len, sizeof(body));
 	it_response_free(r);
 	/* what it made is nobody's: the management socket, the tenant's blob folder */
 	snprintf(path, sizeof(path), "%s/admin.sock", s->data);

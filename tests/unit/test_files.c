@@ -317,16 +317,20 @@ static void test_rotation(void **state)
 
 static void test_trash_purge(void **state)
 {
-	unsigned char data[4000];
-	struct file_node node, folder;
+	static unsigned char data[4000], big[KURA_INLINE_MAX_BYTES + 1];
+	struct file_node node, node2, folder;
 	int64_t before, n = 0;
 	int blobs;
 
 	(void)state;
 	randombytes_buf(data, sizeof(data));
+	randombytes_buf(big, sizeof(big));
 	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "old", &folder), 0);
+	/* one file kept inline (no blob), one a blob: the purge deletes the one blob there is */
 	assert_int_equal(upload("purge-me", data, sizeof(data), &node), 0);
 	assert_int_equal(files_move(fx.db, &tester, fx.t.id, node.id, folder.id, NULL, &node), 0);
+	assert_int_equal(upload("purge-me-too", big, sizeof(big), &node2), 0);
+	assert_int_equal(files_move(fx.db, &tester, fx.t.id, node2.id, folder.id, NULL, &node2), 0);
 	before = usage();
 	blobs = blob_count();
 	assert_int_equal(files_trash(fx.db, &tester, fx.t.id, folder.id), 0);
@@ -335,8 +339,9 @@ static void test_trash_purge(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(files_purge_expired(fx.f, fx.db, INT64_MAX, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(usage(), before - (int64_t)sizeof(data) - 2 * KURA_QUOTA_ITEM_BYTES);
+	assert_int_equal(usage(), before - (int64_t)sizeof(data) - (int64_t)sizeof(big) - 3 * KURA_QUOTA_ITEM_BYTES);
 	assert_int_equal(blob_count(), blobs - 1);
+	assert_int_equal(files_get(fx.db, fx.t.id, node2.id, &node2), -ENOENT);
 	assert_int_equal(files_restore(fx.db, &tester, fx.t.id, folder.id, &folder), -ENOENT);
 }
 
