@@ -11,6 +11,8 @@
 # Each server: a fresh demo tenant, an app password (HTTP Basic) on every request, TLS off.
 # Every load stops by itself (wrk -d). Changes nothing outside a temporary directory.
 set -eu
+cd "$(dirname "$0")/.."
+. bench/lib.sh
 [ $# -ge 1 ] || { echo "usage: $0 KURA_BIN [KURA_BIN...]" >&2; exit 2; }
 c=${C:-32}; t=${T:-2}; [ "$c" -lt "$t" ] && t=$c
 dur=${DUR:-5}; rounds=${ROUNDS:-2}; size=${SIZE:-4096}; op=${OP:-get}
@@ -36,24 +38,8 @@ LUA
 one() {
 	bin=$1 d="$tmp/k"
 	rm -rf "$d"; mkdir -p "$d"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	pw=$("$bin" init --data "$d/data" --demo 2>/dev/null | sed -n 's/^password: //p')
-	printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n' >> "$d/data/kura.conf"
-	[ "$(id -u)" != 0 ] || printf '[server]\nuser = root\n' >> "$d/data/kura.conf"
-	"$bin" serve --data "$d/data" --listen "127.0.0.1:$port" --no-tls 2>>"$d/log" &
-	kpid=$!
-	u=http://127.0.0.1:$port
-	for i in $(seq 100); do curl -s -o /dev/null "$u/api/v1/status" && break; sleep 0.1; done
-	login=$(curl -s -D "$d/h" -H 'Content-Type: application/json' \
-		-d "{\"tenant\":\"demo\",\"login\":\"admin\",\"password\":\"$pw\"}" "$u/api/v1/session")
-	cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(kura_session=[^;]*\).*/\1/p' "$d/h")
-	csrf=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-	curl -sf -o /dev/null -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
-		-d "{\"current_password\":\"$pw\",\"new_password\":\"Bench-getab-pass-$$-x\"}" "$u/api/v1/me/password"
-	secret=$(curl -s -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
-		-d '{"name":"bench","scope":"read-write"}' "$u/api/v1/me/app-passwords" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
-	authz="Basic $(printf 'admin:%s' "$secret" | base64 -w0)"
+	kura_start "$bin" "$d/data"
+	kpid=$KURA_PID u=$KURA_URL authz=$KURA_AUTHZ
 	curl -s -o /dev/null -H "Authorization: $authz" -X MKCOL "$u/dav/demo/bench"
 	curl -s -o /dev/null -H "Authorization: $authz" -H 'Expect:' -T "$tmp/file.bin" "$u/dav/demo/bench/file.bin"
 	printf 'wrk.headers["Authorization"] = "%s"\n' "$authz" > "$d/auth.lua"

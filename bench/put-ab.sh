@@ -6,29 +6,19 @@
 # PUTting for DUR seconds (wrk -t2 -c32). On a shared machine only figures of one run compare.
 # Needs curl, wrk, python3; as root the servers keep root ([server] user = root).
 set -eu
+cd "$(dirname "$0")/.."
+. bench/lib.sh
 BEFORE=${BEFORE:-/tmp/inline-before}; AFTER=${AFTER:-/tmp/inline-after}; ROUNDS=${ROUNDS:-3}; DUR=${DUR:-3}
 SIZE=${SIZE:-4096}
 tmp=$(mktemp -d /tmp/inline-ab.XXXXXX); pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; sleep 0.5; rm -rf "$tmp"; }
 trap cleanup EXIT
 head -c "$SIZE" /dev/urandom > "$tmp/small.bin"
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitfor() { for _ in $(seq 150); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 start() {
-	name=$1 bin=$2 d="$tmp/$1" port=$(freeport)
-	pw=$("$bin" init --data "$d" --demo 2>/dev/null | sed -n 's/^password: //p')
-	printf '[log]\nlevel = warn\n[security]\nmfa_managers_default = optional\n[server]\nuser = root\n' >> "$d/kura.conf"
-	${WRAP:-} "$bin" serve --data "$d" --listen "127.0.0.1:$port" --no-tls 2>>"$tmp/$name.log" &
-	pids="$pids $!"; echo $! > "$tmp/$name.pid"
-	u="http://127.0.0.1:$port"; waitfor "$u/api/v1/status"
-	login=$(curl -s -D "$tmp/h" -H 'Content-Type: application/json' -d "{\"tenant\":\"demo\",\"login\":\"admin\",\"password\":\"$pw\"}" "$u/api/v1/session")
-	cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(kura_session=[^;]*\).*/\1/p' "$tmp/h")
-	csrf=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-	curl -sf -o /dev/null -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
-		-d "{\"current_password\":\"$pw\",\"new_password\":\"Bench-ab-pass-$$-x\"}" "$u/api/v1/me/password"
-	secret=$(curl -s -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
-		-d '{"name":"bench","scope":"read-write"}' "$u/api/v1/me/app-passwords" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
-	a="Basic $(printf 'admin:%s' "$secret" | base64 -w0)"
+	name=$1 bin=$2 d="$tmp/$1"
+	kura_start "$bin" "$d"
+	pids="$pids $KURA_PID"; echo "$KURA_PID" > "$tmp/$name.pid"
+	u=$KURA_URL a=$KURA_AUTHZ
 	printf 'header = "Authorization: %s"\n' "$a" > "$tmp/$name.curlrc"
 	cat > "$tmp/$name.put.lua" <<LUA
 wrk.headers["Authorization"] = "$a"
