@@ -10,6 +10,7 @@
 #define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
 #define KURA_MAX_URL_BYTES           2048          /* request target */
 #define KURA_BLOB_TMP_STALE_S        3600          /* a temp blob unwritten this long is a crash's leftover */
+#define KURA_BLOB_WRITEBACK_BYTES    (4 * 1024 * 1024)  /* a local blob's disk writes start every this many bytes */
 /* --- S3 blob backend (blob_s3.c, issue 10) --- */
 #define KURA_S3_PART_MIB             8             /* [blob] part_mib default: multipart part size */
 #define KURA_S3_PART_MIB_MIN         8             /* 10000 parts hold KURA_FILE_MAX_BYTES (S3 allows 5) */
