@@ -623,6 +623,8 @@ static int local_commit(struct local_writer *w)
 		unlink(w->path);
 		goto fail;
 	}
+	buf_free(w->buf[0]);
+	buf_free(w->buf[1]);
 	free(w);
 	return 0;
 fail:

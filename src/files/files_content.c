@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sys/mman.h>
+
 #include <sodium.h>
 
 #include "blob/blob.h"
@@ -637,6 +639,8 @@ struct readahead {
 	bool stop;
 };
 
+#define RA_BYTES ((size_t)KURA_READAHEAD_CHUNKS * FILECRYPT_RECORD)
+
 static atomic_int readahead_threads;
 
 static void *readahead_main(void *cls)
@@ -700,8 +704,8 @@ static void readahead_stop(struct files_reader *r)
 		r->view = NULL;
 		r->cached = -1;
 	}
-	sodium_memzero(ra->mem, (size_t)KURA_READAHEAD_CHUNKS * FILECRYPT_RECORD);
-	free(ra->mem);
+	sodium_memzero(ra->mem, RA_BYTES);
+	munmap(ra->mem, RA_BYTES);
 	free(ra);
 	r->ra = NULL;
 }
@@ -730,9 +734,13 @@ bool files_reader_readahead(struct files_reader *r, uint64_t offset, uint64_t le
 	ra = calloc(1, sizeof(*ra));
 	if (!ra)
 		goto no;
-	ra->mem = malloc((size_t)KURA_READAHEAD_CHUNKS * FILECRYPT_RECORD);
-	if (!ra->mem)
+	/* mapped, so it goes back to the system when the download ends instead of staying in
+	 * the arena of whichever worker served it */
+	ra->mem = mmap(NULL, RA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ra->mem == MAP_FAILED) {
+		ra->mem = NULL;
 		goto no_mem;
+	}
 	for (i = 0; i < KURA_READAHEAD_CHUNKS; i++)
 		ra->slot[i].data = ra->mem + i * FILECRYPT_RECORD;
 	ra->r = r;
@@ -753,7 +761,8 @@ bool files_reader_readahead(struct files_reader *r, uint64_t offset, uint64_t le
 	r->ra = ra;
 	return true;
 no_mem:
-	free(ra->mem);
+	if (ra->mem)
+		munmap(ra->mem, RA_BYTES);
 	free(ra);
 no:
 	atomic_fetch_sub(&readahead_threads, 1);
