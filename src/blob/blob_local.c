@@ -11,6 +11,13 @@
  * lose the blob; one before its row committed leaves an unreferenced blob, which the files
  * service's start-up sweep removes (blob_foreach).
  *
+ * Large blobs (issue 11): the disk writes of every KURA_BLOB_WRITEBACK_BYTES start as they
+ * are written (sync_file_range SYNC_FILE_RANGE_WRITE, no wait), so the fsync at commit finds
+ * little left; past KURA_BLOB_WRITE_BUFFER the writes run on a thread of the writer's own
+ * ("write-behind" below). Neither changes the contract: commit returns 0 only after the
+ * file's fsync, the rename and the directory's fsync, and a failed write or writeback fails
+ * the writer for good.
+ *
  * While kura backup holds DIR/.backup-hold locked, a deletion renames the blob to
  * DIR/<tenant_id>/.held-<id> instead (the backup's database copy may still name it; the
  * backup removes the held blobs when it ends; blob.h, docs/operations.md).
@@ -393,6 +400,7 @@ static void *behind_main(void *cls)
 {
 	struct local_writer *w = cls;
 
+	pthread_setname_np(pthread_self(), "kura-blobwrite");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->job && !w->stop)

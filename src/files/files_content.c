@@ -10,6 +10,10 @@
  * Failure anywhere leaves no row and no blob (the blob is removed when its row is not
  * committed).
  *
+ * Download: a body of KURA_READAHEAD_MIN_BYTES or more is read and decrypted ahead on a
+ * thread of the reader's own (files_reader_readahead, "read-ahead" below), a bounded ring
+ * of verified chunks, so decryption and sending run on two cores.
+ *
  * SECURITY: file keys and tenant keys live in sodium_malloc'ed memory or on the stack and
  * are wiped on every path. A read returns bytes of a chunk only after that chunk's tag
  * verified; a stored blob whose layout disagrees with the recorded size is refused whole.
@@ -649,6 +653,7 @@ static void *readahead_main(void *cls)
 	struct files_reader *r = ra->r;
 	uint64_t i;
 
+	pthread_setname_np(pthread_self(), "kura-readahead");
 	for (i = ra->next; i <= ra->last; i++) {
 		struct ra_slot *s = &ra->slot[i % KURA_READAHEAD_CHUNKS];
 		uint64_t off;
