@@ -63,6 +63,7 @@ struct local_writer {
 	bool failed;
 	bool part;                   /* tmp_path is a part: kept on abort */
 	uint64_t size;
+	uint64_t opened_at;          /* size when opened (a part's kept bytes) */
 	uint64_t disk;               /* bytes handed to the file (the rest is in buf[cur]) */
 	uint64_t wb_from;            /* writeback started for the bytes before this offset */
 	/* write-behind (large blobs): two buffers, one thread */
@@ -371,7 +372,7 @@ static int write_at(struct local_writer *w, const unsigned char *p, size_t n, ui
 }
 
 /* ---- write-behind: a large blob's writes run on a thread of their own ----
- * Once a blob passes KURA_BLOB_WRITE_BUFFER bytes, what arrives is gathered into one of two
+ * Once a writer has taken KURA_BLOB_WRITE_BUFFER bytes, what arrives is gathered into one of two
  * buffers of that size; a full buffer goes to the writer's thread, which writes it (and
  * starts its writeback) while the request's thread receives and encrypts the next. At most
  * one buffer is in flight, so a writer holds 2 x KURA_BLOB_WRITE_BUFFER; at most
@@ -541,7 +542,7 @@ static int local_write(struct local_writer *w, const void *data, size_t n)
 		r = -ENOSPC;
 		goto fail;
 	}
-	if (!w->behind && !w->no_behind && w->size + n > KURA_BLOB_WRITE_BUFFER)
+	if (!w->behind && !w->no_behind && w->size - w->opened_at + n > KURA_BLOB_WRITE_BUFFER)
 		(void)behind_start(w);
 	if (!w->behind) {
 		r = write_at(w, p, n, w->disk);
@@ -712,6 +713,7 @@ static int local_part_open(struct local_store *bs, int64_t tenant_id, const char
 		goto fail;
 	}
 	w->size = keep;
+	w->opened_at = keep;   /* a short PATCH on a long part is written directly */
 	w->disk = keep;
 	w->wb_from = keep;
 	*ret = w;
