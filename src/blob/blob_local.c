@@ -11,6 +11,13 @@
  * lose the blob; one before its row committed leaves an unreferenced blob, which the files
  * service's start-up sweep removes (blob_foreach).
  *
+ * Large blobs (issue 11): the disk writes of every KURA_BLOB_WRITEBACK_BYTES start as they
+ * are written (sync_file_range SYNC_FILE_RANGE_WRITE, no wait), so the fsync at commit finds
+ * little left; past KURA_BLOB_WRITE_BUFFER the writes run on a thread of the writer's own
+ * ("write-behind" below). Neither changes the contract: commit returns 0 only after the
+ * file's fsync, the rename and the directory's fsync, and a failed write or writeback fails
+ * the writer for good.
+ *
  * While kura backup holds DIR/.backup-hold locked, a deletion renames the blob to
  * DIR/<tenant_id>/.held-<id> instead (the backup's database copy may still name it; the
  * backup removes the held blobs when it ends; blob.h, docs/operations.md).
@@ -23,9 +30,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +63,21 @@ struct local_writer {
 	bool failed;
 	bool part;                   /* tmp_path is a part: kept on abort */
 	uint64_t size;
+	uint64_t opened_at;          /* size when opened (a part's kept bytes) */
+	uint64_t disk;               /* bytes handed to the file (the rest is in buf[cur]) */
+	uint64_t wb_from;            /* writeback started for the bytes before this offset */
+	/* write-behind (large blobs): two buffers, one thread */
+	bool behind, no_behind, stop;
+	unsigned char *buf[2];
+	int cur;
+	size_t n_cur;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const unsigned char *job;    /* the buffer the thread writes, NULL when idle */
+	size_t job_n;
+	uint64_t job_off;
+	int behind_err;
 	char id[BLOB_ID_LEN + 1];
 	char tmp_path[PATH_MAX], path[PATH_MAX];
 };
@@ -308,36 +333,249 @@ static uint64_t local_writer_size(const struct local_writer *w)
 	return w->size;
 }
 
-static int local_write(struct local_writer *w, const void *data, size_t n)
+/* Starts the disk writes of every full KURA_BLOB_WRITEBACK_BYTES written before end since
+ * the last start, without waiting for them: the fsync at commit then finds little left to
+ * write, and the disk works while the rest arrives. Durability is unchanged: commit still
+ * fsyncs before it returns. A failure fails the writer for good, like a failed fsync. */
+static int writeback(struct local_writer *w, uint64_t end)
 {
-	const unsigned char *p = data;
+	uint64_t n = end - w->wb_from;
 
-	if (!w || w->failed || w->fd < 0)
-		return -EINVAL;
+	if (n < KURA_BLOB_WRITEBACK_BYTES)
+		return 0;
+	n -= n % KURA_BLOB_WRITEBACK_BYTES;
+	if (sync_file_range(w->fd, (off_t)w->wb_from, (off_t)n, SYNC_FILE_RANGE_WRITE) < 0 &&
+	    errno != ESPIPE && errno != EINVAL) {
+		log_error("blob.write", "writeback of %s failed: %s", w->tmp_path, strerror(errno));
+		return -EIO;
+	}
+	w->wb_from += n;
+	return 0;
+}
+
+/* Writes n bytes at offset off, then starts the writeback of what is complete. */
+static int write_at(struct local_writer *w, const unsigned char *p, size_t n, uint64_t off)
+{
 	while (n > 0) {
-		ssize_t k;
+		ssize_t k = pwrite(w->fd, p, n, (off_t)off);
 
-		if (blob_fault_hit(BLOB_FAULT_WRITE)) {
-			errno = ENOSPC;
-			k = -1;
-		} else {
-			k = write(w->fd, p, n);
-		}
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			w->failed = true;
 			return -errno;
 		}
 		p += k;
 		n -= (size_t)k;
-		w->size += (uint64_t)k;
+		off += (uint64_t)k;
+	}
+	return writeback(w, off);
+}
+
+/* ---- write-behind: a large blob's writes run on a thread of their own ----
+ * Once a writer has taken KURA_BLOB_WRITE_BUFFER bytes, what arrives is gathered into one of two
+ * buffers of that size; a full buffer goes to the writer's thread, which writes it (and
+ * starts its writeback) while the request's thread receives and encrypts the next. At most
+ * one buffer is in flight, so a writer holds 2 x KURA_BLOB_WRITE_BUFFER; at most
+ * KURA_BLOB_WRITE_THREADS such threads run in the process (beyond it, and for small blobs,
+ * the request's thread writes itself, as before). A failure of the thread is sticky and
+ * comes back from the next blob_write or from commit; commit waits for the thread, then
+ * fsyncs as before. */
+static atomic_int behind_threads;
+
+/* The buffers are mapped, not malloc'ed: they go back to the system when the blob is done
+ * instead of staying in the arena of whichever worker thread ran the upload. */
+static unsigned char *buf_new(void)
+{
+	void *p = mmap(NULL, KURA_BLOB_WRITE_BUFFER, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void buf_free(unsigned char *p)
+{
+	if (p)
+		munmap(p, KURA_BLOB_WRITE_BUFFER);
+}
+
+static void *behind_main(void *cls)
+{
+	struct local_writer *w = cls;
+
+	pthread_setname_np(pthread_self(), "kura-blobwrite");
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job)
+			break;
+		{
+			const unsigned char *p = w->job;
+			size_t n = w->job_n;
+			uint64_t off = w->job_off;
+			int r;
+
+			pthread_mutex_unlock(&w->mu);
+			r = write_at(w, p, n, off);
+			pthread_mutex_lock(&w->mu);
+			if (r < 0 && w->behind_err == 0)
+				w->behind_err = r;
+			w->job = NULL;
+			pthread_cond_broadcast(&w->cv);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Waits until the thread holds no buffer; its sticky error or 0. */
+static int behind_idle(struct local_writer *w)
+{
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->job)
+		pthread_cond_wait(&w->cv, &w->mu);
+	r = w->behind_err;
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* Ends the thread (after its buffer is written); its sticky error or 0. */
+static int behind_stop(struct local_writer *w)
+{
+	int r;
+
+	if (!w->behind)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	atomic_fetch_sub(&behind_threads, 1);
+	w->behind = false;
+	r = w->behind_err;
+	return r;
+}
+
+/* Starts buffering and the thread for a blob that just grew past KURA_BLOB_WRITE_BUFFER;
+ * false (keep writing directly) when the process runs its most threads or memory is short. */
+static bool behind_start(struct local_writer *w)
+{
+	if (atomic_fetch_add(&behind_threads, 1) >= KURA_BLOB_WRITE_THREADS)
+		goto no;
+	w->buf[0] = buf_new();
+	w->buf[1] = buf_new();
+	if (!w->buf[0] || !w->buf[1] || pthread_mutex_init(&w->mu, NULL) != 0)
+		goto no_mem;
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		goto no_mem;
+	}
+	if (pthread_create(&w->thread, NULL, behind_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		goto no_mem;
+	}
+	w->behind = true;
+	w->cur = 0;
+	w->n_cur = 0;
+	return true;
+no_mem:
+	buf_free(w->buf[0]);
+	buf_free(w->buf[1]);
+	w->buf[0] = w->buf[1] = NULL;
+no:
+	atomic_fetch_sub(&behind_threads, 1);
+	w->no_behind = true;
+	return false;
+}
+
+/* Hands the current buffer to the thread (waiting for the one before) and switches to the
+ * other. */
+static int behind_hand(struct local_writer *w)
+{
+	int r = behind_idle(w);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&w->mu);
+	w->job = w->buf[w->cur];
+	w->job_n = w->n_cur;
+	w->job_off = w->disk;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	w->disk += w->n_cur;
+	w->cur ^= 1;
+	w->n_cur = 0;
+	return 0;
+}
+
+/* Everything accepted is in the file (not yet durable): the thread idle, the partial
+ * buffer written by the caller. */
+static int behind_flush(struct local_writer *w)
+{
+	int r;
+
+	if (!w->behind)
+		return 0;
+	r = behind_idle(w);
+	if (r == 0 && w->n_cur > 0)
+		r = write_at(w, w->buf[w->cur], w->n_cur, w->disk);
+	if (r == 0) {
+		w->disk += w->n_cur;
+		w->n_cur = 0;
+	}
+	return r;
+}
+
+static int local_write(struct local_writer *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	int r = 0;
+
+	if (!w || w->failed || w->fd < 0)
+		return -EINVAL;
+	if (blob_fault_hit(BLOB_FAULT_WRITE)) {
+		r = -ENOSPC;
+		goto fail;
+	}
+	if (!w->behind && !w->no_behind && w->size - w->opened_at + n > KURA_BLOB_WRITE_BUFFER)
+		(void)behind_start(w);
+	if (!w->behind) {
+		r = write_at(w, p, n, w->disk);
+		if (r < 0)
+			goto fail;
+		w->disk += n;
+		w->size += n;
+		return 0;
+	}
+	while (n > 0) {
+		size_t take = KURA_BLOB_WRITE_BUFFER - w->n_cur;
+
+		if (take > n)
+			take = n;
+		memcpy(w->buf[w->cur] + w->n_cur, p, take);
+		w->n_cur += take;
+		w->size += take;
+		p += take;
+		n -= take;
+		if (w->n_cur == KURA_BLOB_WRITE_BUFFER && (r = behind_hand(w)) < 0)
+			goto fail;
 	}
 	return 0;
+fail:
+	w->failed = true;
+	return r;
 }
 
 static void writer_free(struct local_writer *w, bool remove_tmp)
 {
+	(void)behind_stop(w);
+	buf_free(w->buf[0]);
+	buf_free(w->buf[1]);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (remove_tmp)
@@ -355,6 +593,13 @@ static int local_commit(struct local_writer *w)
 	if (w->failed) {
 		writer_free(w, !w->part);
 		return -EIO;
+	}
+	r = behind_flush(w);
+	if (r == 0)
+		r = behind_stop(w);
+	if (r < 0) {
+		log_error("blob.write", "write of %s failed: %s", w->tmp_path, strerror(-r));
+		goto fail;
 	}
 	if (blob_fault_hit(BLOB_FAULT_FSYNC)) {
 		r = -EIO;
@@ -387,6 +632,8 @@ static int local_commit(struct local_writer *w)
 		unlink(w->path);
 		goto fail;
 	}
+	buf_free(w->buf[0]);
+	buf_free(w->buf[1]);
 	free(w);
 	return 0;
 fail:
@@ -466,6 +713,9 @@ static int local_part_open(struct local_store *bs, int64_t tenant_id, const char
 		goto fail;
 	}
 	w->size = keep;
+	w->opened_at = keep;   /* a short PATCH on a long part is written directly */
+	w->disk = keep;
+	w->wb_from = keep;
 	*ret = w;
 	return 0;
 fail:
@@ -479,7 +729,7 @@ static int local_part_sync(struct local_writer *w)
 {
 	if (!w || !w->part || w->failed || w->fd < 0)
 		return -EINVAL;
-	if (blob_fault_hit(BLOB_FAULT_FSYNC) || fsync(w->fd) < 0) {
+	if (behind_flush(w) < 0 || blob_fault_hit(BLOB_FAULT_FSYNC) || fsync(w->fd) < 0) {
 		w->failed = true;      /* fatal: never retried */
 		log_error("blob.fsync", "fsync of %s failed", w->tmp_path);
 		return -EIO;

@@ -10,6 +10,12 @@
 #define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
 #define KURA_MAX_URL_BYTES           2048          /* request target */
 #define KURA_BLOB_TMP_STALE_S        3600          /* a temp blob unwritten this long is a crash's leftover */
+#define KURA_BLOB_WRITEBACK_BYTES    (4 * 1024 * 1024)  /* a local blob's disk writes start every this many bytes */
+#define KURA_BLOB_WRITE_BUFFER       (1024 * 1024) /* a local blob past this size is written behind, from two such buffers */
+#define KURA_BLOB_WRITE_THREADS      16            /* write-behind threads in the process (beyond: written directly) */
+#define KURA_READAHEAD_MIN_BYTES     (1024 * 1024) /* a download this large is decrypted ahead (files_reader_readahead) */
+#define KURA_READAHEAD_CHUNKS        8             /* 64 KiB records one download's read-ahead holds */
+#define KURA_READAHEAD_THREADS       16            /* read-ahead threads in the process (beyond: decrypted in the request's thread) */
 /* --- S3 blob backend (blob_s3.c, issue 10) --- */
 #define KURA_S3_PART_MIB             8             /* [blob] part_mib default: multipart part size */
 #define KURA_S3_PART_MIB_MIN         8             /* 10000 parts hold KURA_FILE_MAX_BYTES (S3 allows 5) */

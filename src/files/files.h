@@ -209,6 +209,12 @@ int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n,
 	       size_t *ret_n) KURA_WUR;
 struct files_reader *files_reader_close(struct files_reader *r);
+/* Starts decrypting [offset, offset+len) ahead on a thread of the reader's own, for a
+ * caller that then reads it in order (a download's body); len < KURA_READAHEAD_MIN_BYTES,
+ * or no thread to spare, reads as before. Reads stay as checked: nothing of a chunk is
+ * returned before its tag verified; an out-of-order read stops the read-ahead.
+ * files_reader_close() stops it. true when it started. */
+bool files_reader_readahead(struct files_reader *r, uint64_t offset, uint64_t len);
 
 /* Sealed byte strings outside the tree (report attachments): the same encryption as a
  * file's content (a fresh file key, chunked AEAD into the tenant's blob store, the key

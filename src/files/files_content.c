@@ -16,13 +16,21 @@
  * Failure anywhere leaves no row and no blob (the blob is removed when its row is not
  * committed).
  *
+ * Download: a body of KURA_READAHEAD_MIN_BYTES or more is read and decrypted ahead on a
+ * thread of the reader's own (files_reader_readahead, "read-ahead" below), a bounded ring
+ * of verified chunks, so decryption and sending run on two cores.
+ *
  * SECURITY: file keys and tenant keys live in sodium_malloc'ed memory or on the stack and
  * are wiped on every path. A read returns bytes of a chunk only after that chunk's tag
  * verified; stored content (a blob, or a row's inline_data) whose layout disagrees with the
  * recorded size is refused whole.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <sys/mman.h>
 
 #include <sodium.h>
 
@@ -55,6 +63,8 @@ struct files_upload {
 	int failed;                  /* sticky error */
 };
 
+struct readahead;
+
 struct files_reader {
 	struct blob_reader *br;      /* the content: a blob, or */
 	unsigned char *inl;          /* the row's inline ciphertext (a copy) */
@@ -62,8 +72,10 @@ struct files_reader {
 	struct filecrypt_dec *dec;
 	unsigned char *rec;          /* one sealed record */
 	unsigned char *plain;        /* one decrypted chunk */
-	int64_t cached;              /* chunk index in plain, -1 none */
+	int64_t cached;              /* chunk index in view, -1 none */
+	const unsigned char *view;   /* its plaintext: plain, or a read-ahead slot */
 	size_t cached_n;
+	struct readahead *ra;        /* files_reader_readahead(): chunks decrypted ahead */
 };
 
 static int sink_blob(void *cls, const void *data, size_t n)
@@ -480,10 +492,13 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 
 /* ---- reading ---- */
 
+static void readahead_stop(struct files_reader *r);
+
 struct files_reader *files_reader_close(struct files_reader *r)
 {
 	if (!r)
 		return NULL;
+	readahead_stop(r);
 	blob_reader_close(r->br);
 	free(r->inl);
 	filecrypt_dec_free(r->dec);
@@ -704,6 +719,207 @@ int files_sealed_delete(struct files *f, int64_t tenant_id, const char *blob_id)
 	return f ? blob_delete(f->bs, tenant_id, blob_id) : -EINVAL;
 }
 
+/* ---- read-ahead (large downloads, issue 11) ----
+ * A thread of the reader's own reads and decrypts the chunks of [first, last] in order into a
+ * ring of KURA_READAHEAD_CHUNKS slots while the request's thread sends the ones before: the
+ * decryption runs on a second core. A slot is published only after its chunk's tag
+ * verified (decryption in place; a failed chunk is wiped by filecrypt and published as its
+ * error), so files_read still never returns a byte of a chunk that did not check out. The
+ * reader holds one slot while it copies out of it; the thread waits for a free one, so at
+ * most KURA_READAHEAD_CHUNKS records are held per download, and at most
+ * KURA_READAHEAD_THREADS threads run in the process (beyond, reads decrypt in the request's
+ * thread, as before). Any access that is not the next chunk in order stops the thread (its
+ * slots are wiped) and reads on synchronously; closing the reader stops and joins it. */
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_FAILED };
+
+struct ra_slot {
+	unsigned char *data;          /* one record; the plaintext in place once READY */
+	enum slot_state state;
+	size_t n;                     /* plaintext bytes, READY */
+	int err;                      /* FAILED */
+};
+
+struct readahead {
+	struct files_reader *r;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ra_slot slot[KURA_READAHEAD_CHUNKS];
+	unsigned char *mem;           /* the slots' records, one allocation */
+	uint64_t next, last;          /* the reader's next chunk; the thread's last */
+	int64_t held;                 /* the chunk whose slot the reader copies from, -1 none */
+	bool stop;
+};
+
+#define RA_BYTES ((size_t)KURA_READAHEAD_CHUNKS * FILECRYPT_RECORD)
+
+static atomic_int readahead_threads;
+
+static void *readahead_main(void *cls)
+{
+	struct readahead *ra = cls;
+	struct files_reader *r = ra->r;
+	uint64_t i;
+
+	pthread_setname_np(pthread_self(), "kura-readahead");
+	for (i = ra->next; i <= ra->last; i++) {
+		struct ra_slot *s = &ra->slot[i % KURA_READAHEAD_CHUNKS];
+		uint64_t off;
+		size_t len, got = 0, n = 0;
+		bool stop;
+		int k;
+
+
+		pthread_mutex_lock(&ra->mu);
+		while (s->state != SLOT_FREE && !ra->stop)
+			pthread_cond_wait(&ra->cv, &ra->mu);
+		stop = ra->stop;
+		pthread_mutex_unlock(&ra->mu);
+		if (stop)
+			break;
+		filecrypt_dec_chunk_span(r->dec, i, &off, &len);
+		k = blob_read_at(r->br, off, s->data, len, &got);
+		if (k == 0 && got != len)
+			k = -EBADMSG;
+		if (k == 0)
+			k = filecrypt_dec_chunk(r->dec, i, s->data, len, s->data, &n);
+		pthread_mutex_lock(&ra->mu);
+		if (k < 0) {
+			s->state = SLOT_FAILED;
+			s->err = k;
+		} else {
+			s->state = SLOT_READY;
+			s->n = n;
+		}
+		pthread_cond_broadcast(&ra->cv);
+		pthread_mutex_unlock(&ra->mu);
+		if (k < 0)
+			break;
+	}
+	return NULL;
+}
+
+static void readahead_stop(struct files_reader *r)
+{
+	struct readahead *ra = r->ra;
+
+	if (!ra)
+		return;
+	pthread_mutex_lock(&ra->mu);
+	ra->stop = true;
+	pthread_cond_broadcast(&ra->cv);
+	pthread_mutex_unlock(&ra->mu);
+	pthread_join(ra->thread, NULL);
+	pthread_cond_destroy(&ra->cv);
+	pthread_mutex_destroy(&ra->mu);
+	atomic_fetch_sub(&readahead_threads, 1);
+	if (r->view != r->plain) {   /* the view was a slot */
+		r->view = NULL;
+		r->cached = -1;
+	}
+	sodium_memzero(ra->mem, RA_BYTES);
+	munmap(ra->mem, RA_BYTES);
+	free(ra);
+	r->ra = NULL;
+}
+
+bool files_reader_readahead(struct files_reader *r, uint64_t offset, uint64_t len)
+{
+	struct readahead *ra;
+	uint64_t size, first, last;
+	size_t i;
+
+	if (!r || r->ra || len < KURA_READAHEAD_MIN_BYTES)
+		return false;
+	size = filecrypt_dec_plain_size(r->dec);
+	if (offset >= size)
+		return false;
+	if (len > size - offset)
+		len = size - offset;
+	first = offset / FILECRYPT_CHUNK;
+	last = (offset + len - 1) / FILECRYPT_CHUNK;
+	if (r->cached == (int64_t)first)
+		first++;        /* already decrypted (the answer's first chunk, checked before it starts) */
+	if (first > last)
+		return false;
+	if (atomic_fetch_add(&readahead_threads, 1) >= KURA_READAHEAD_THREADS)
+		goto no;
+	ra = calloc(1, sizeof(*ra));
+	if (!ra)
+		goto no;
+	/* mapped, so it goes back to the system when the download ends instead of staying in
+	 * the arena of whichever worker served it */
+	ra->mem = mmap(NULL, RA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ra->mem == MAP_FAILED) {
+		ra->mem = NULL;
+		goto no_mem;
+	}
+	for (i = 0; i < KURA_READAHEAD_CHUNKS; i++)
+		ra->slot[i].data = ra->mem + i * FILECRYPT_RECORD;
+	ra->r = r;
+	ra->next = first;
+	ra->last = last;
+	ra->held = -1;
+	if (pthread_mutex_init(&ra->mu, NULL) != 0)
+		goto no_mem;
+	if (pthread_cond_init(&ra->cv, NULL) != 0) {
+		pthread_mutex_destroy(&ra->mu);
+		goto no_mem;
+	}
+	if (pthread_create(&ra->thread, NULL, readahead_main, ra) != 0) {
+		pthread_cond_destroy(&ra->cv);
+		pthread_mutex_destroy(&ra->mu);
+		goto no_mem;
+	}
+	r->ra = ra;
+	return true;
+no_mem:
+	if (ra->mem)
+		munmap(ra->mem, RA_BYTES);
+	free(ra);
+no:
+	atomic_fetch_sub(&readahead_threads, 1);
+	return false;
+}
+
+/* Chunk i from the read-ahead when it is the next in order: 1 with the view set, 0 when
+ * the read-ahead cannot give it (none, or out of order: then it is stopped), <0 the error
+ * its chunk failed with. */
+static int readahead_take(struct files_reader *r, uint64_t i)
+{
+	struct readahead *ra = r->ra;
+	struct ra_slot *s;
+	int k;
+
+	if (!ra)
+		return 0;
+	if (i != ra->next || i > ra->last) {
+		readahead_stop(r);
+		return 0;
+	}
+	s = &ra->slot[i % KURA_READAHEAD_CHUNKS];
+	pthread_mutex_lock(&ra->mu);
+	if (ra->held >= 0) {        /* done with the slot before */
+		ra->slot[ra->held % KURA_READAHEAD_CHUNKS].state = SLOT_FREE;
+		ra->held = -1;
+		pthread_cond_broadcast(&ra->cv);
+	}
+	r->view = NULL;
+	r->cached = -1;
+	while (s->state == SLOT_FREE)
+		pthread_cond_wait(&ra->cv, &ra->mu);
+	k = s->state == SLOT_READY ? 1 : s->err;
+	if (k == 1) {
+		ra->held = (int64_t)i;
+		ra->next = i + 1;
+		r->view = s->data;
+		r->cached = (int64_t)i;
+		r->cached_n = s->n;
+	}
+	pthread_mutex_unlock(&ra->mu);
+	return k;
+}
+
 static int load_chunk(struct files_reader *r, uint64_t i)
 {
 	uint64_t off;
@@ -712,7 +928,11 @@ static int load_chunk(struct files_reader *r, uint64_t i)
 
 	if (r->cached == (int64_t)i)
 		return 0;
+	k = readahead_take(r, i);
+	if (k != 0)
+		return k < 0 ? k : 0;
 	r->cached = -1;
+	r->view = NULL;
 	filecrypt_dec_chunk_span(r->dec, i, &off, &len);
 	k = source_read_at(r, off, r->rec, len, &got);
 	if (k < 0)
@@ -723,6 +943,7 @@ static int load_chunk(struct files_reader *r, uint64_t i)
 	if (k < 0)
 		return k;
 	r->cached = (int64_t)i;
+	r->view = r->plain;
 	return 0;
 }
 
@@ -754,7 +975,7 @@ int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n, siz
 		take = r->cached_n - in_chunk;
 		if (take > n - done)
 			take = n - done;
-		memcpy(out + done, r->plain + in_chunk, take);
+		memcpy(out + done, r->view + in_chunk, take);
 		done += take;
 	}
 	*ret_n = done;

@@ -1026,6 +1026,8 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 		files_reader_close(rd);
 		return http_internal_error(req, -ENOMEM);
 	}
+	if (!head)   /* a large body: decrypted ahead on a second core while it is sent */
+		(void)files_reader_readahead(rd, start, len);
 	d->rd = rd;
 	d->start = start;
 	d->len = len;
