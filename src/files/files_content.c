@@ -75,6 +75,7 @@ struct files_reader {
 	int64_t cached;              /* chunk index in view, -1 none */
 	const unsigned char *view;   /* its plaintext: plain, or a read-ahead slot */
 	size_t cached_n;
+	size_t plain_used;           /* bytes of plain a decryption may have written: wiped at close */
 	struct readahead *ra;        /* files_reader_readahead(): chunks decrypted ahead */
 };
 
@@ -504,7 +505,8 @@ struct files_reader *files_reader_close(struct files_reader *r)
 	filecrypt_dec_free(r->dec);
 	free(r->rec);
 	if (r->plain) {
-		sodium_memzero(r->plain, FILECRYPT_CHUNK);
+		/* only what a decryption wrote: a 4 KiB download no longer zeroes 64 KiB */
+		sodium_memzero(r->plain, r->plain_used);
 		free(r->plain);
 	}
 	free(r);
@@ -939,6 +941,10 @@ static int load_chunk(struct files_reader *r, uint64_t i)
 		return k;
 	if (got != len)
 		return -EBADMSG;
+	/* a record is at least as long as its plaintext: bounds what may land in plain, even
+	 * from a decryption that then fails its tag */
+	if (len > r->plain_used)
+		r->plain_used = len < FILECRYPT_CHUNK ? len : FILECRYPT_CHUNK;
 	k = filecrypt_dec_chunk(r->dec, i, r->rec, len, r->plain, &r->cached_n);
 	if (k < 0)
 		return k;
