@@ -825,13 +825,16 @@ static void readahead_stop(struct files_reader *r)
 	r->ra = NULL;
 }
 
+_Static_assert(KURA_INLINE_MAX_BYTES < KURA_READAHEAD_MIN_BYTES, "inline files are read without read-ahead");
+
 bool files_reader_readahead(struct files_reader *r, uint64_t offset, uint64_t len)
 {
 	struct readahead *ra;
 	uint64_t size, first, last;
 	size_t i;
 
-	if (!r || r->ra || len < KURA_READAHEAD_MIN_BYTES)
+	/* the ring reads the blob: an inline file (KURA_INLINE_MAX_BYTES) is never this long */
+	if (!r || r->ra || !r->br || len < KURA_READAHEAD_MIN_BYTES)
 		return false;
 	size = filecrypt_dec_plain_size(r->dec);
 	if (offset >= size)

@@ -1059,7 +1059,10 @@ static int put_one(struct propfind *pf, const struct pfentry *n, const char *hre
 	if (!dbuf_error(m))   /* a failure sticks: the answer fails */
 		dbuf_reset(m);
 	if (pf->mode == PF_ALLPROP && !path && !pf->slow) {
-		put_allprop_live(pf, n, href_prefix, href_name);
+		/* a failure here (no memory for the scratch buffer) must fail the answer, not
+		 * leave a member without its start in a well-formed-looking 207 */
+		if ((k = put_allprop_live(pf, n, href_prefix, href_name)) < 0)
+			return k;
 		for (i = first; i < pf->n_dead && pf->dead[i].node_id == n->id; i++)
 			dbuf_puts(b, pf->dead[i].xml);
 		goto props_done;

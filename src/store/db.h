@@ -209,8 +209,10 @@ int db_commit(struct db *db) KURA_WUR;
  * in the kernel's page cache; PostgreSQL: the server has them), and becomes durable against
  * power loss with the next durable commit or at the latest KURA_DB_RELAXED_SYNC_MS later
  * (SQLite: a syncer thread per database file; PostgreSQL: synchronous_commit = off, which
- * its WAL writer flushes within 3 x wal_writer_delay). Only for the records of reads
- * (audit.c: category "access", result "success"), never for a change. */
+ * its WAL writer flushes within 3 x wal_writer_delay). It does wait for every durable
+ * commit before it that is still in its fsync (SQLite: the read it records may have seen
+ * that change; PostgreSQL shows a synchronous commit only once it is flushed). Only for the
+ * records of reads (audit.c: category "access", result "success"), never for a change. */
 int db_commit_relaxed(struct db *db) KURA_WUR;
 /* Commits (of any connection to db's file) made with db_commit_relaxed() and not yet
  * covered by an fsync: 0 once they are durable (tests). PostgreSQL: 0 (the server's). */

@@ -65,6 +65,7 @@ struct db_file {
 	ino_t wal_dir_synced;  /* the WAL whose directory entry a leader synced (leader only) */
 	/* relaxed commits (db_commit_relaxed): the syncer thread makes them durable */
 	uint64_t owed;         /* the newest relaxed commit */
+	uint64_t durable_hi;   /* the newest commit made by db_commit (durable before it returns) */
 	int64_t owed_since_us; /* monotonic time of the oldest relaxed commit not yet synced */
 	pthread_cond_t owed_cond;
 	pthread_t syncer;
@@ -128,6 +129,7 @@ static struct db_file *db_file_get(const char *path)
 			pthread_cond_init(&f->owed_cond, &ca);
 			pthread_condattr_destroy(&ca);
 			f->owed = 0;
+			f->durable_hi = 0;
 			f->owed_since_us = 0;
 			f->syncer_running = f->syncer_stop = false;
 			f->committed = f->synced = 0;
@@ -575,7 +577,9 @@ static int commit_full(struct db *db)
  * order, so a durable transaction never depends on a later one. Others may read a committed
  * transaction before its sync; anything they acknowledge is recorded by a later transaction
  * of their own (the audit chain, the outbox claim), whose durable commit covers the earlier
- * frames. Autocommit statements outside db_begin() keep synchronous=FULL.
+ * frames; a reader whose record commits relaxed (db_commit_relaxed) first waits for every
+ * durable commit before it, so it never answers with a change that is not yet durable.
+ * Autocommit statements outside db_begin() keep synchronous=FULL.
  * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
  * commit on the file fails too.
  */
@@ -682,6 +686,7 @@ int db_commit(struct db *db)
 	if (r == 0) {
 		pthread_mutex_lock(&f->sync_lock);   /* still under the write mutex: WAL order */
 		mine = ++f->committed;
+		f->durable_hi = mine;
 		pthread_mutex_unlock(&f->sync_lock);
 	}
 	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
@@ -767,6 +772,7 @@ static void syncer_stop(struct db_file *f)
 int db_commit_relaxed(struct db *db)
 {
 	struct db_file *f = db->file;
+	uint64_t before = 0, upto = 0;
 	bool owe = false;
 	int r;
 
@@ -784,6 +790,12 @@ int db_commit_relaxed(struct db *db)
 		if (f->owed <= f->synced)
 			f->owed_since_us = mono_us();
 		f->owed = f->committed;
+		/* the read this records may have seen a change whose own db_commit is still in
+		 * its fsync: answering before that change is durable could serve what a power
+		 * loss then undoes (with its record gone too). Wait for it, not for this one */
+		if (f->durable_hi > f->synced)
+			before = f->durable_hi;
+		upto = f->owed;
 		if (!f->syncer_running) {
 			f->syncer_running = pthread_create(&f->syncer, NULL, syncer_main, f) == 0;
 			owe = !f->syncer_running;   /* no thread: sync now, as db_commit */
@@ -796,7 +808,9 @@ int db_commit_relaxed(struct db *db)
 		write_unlock(db);
 	if (owe) {
 		log_warn("db.sync", "no syncer thread for %s: relaxed commits are synced at once", f->path);
-		r = wait_durable(f, f->owed);
+		r = wait_durable(f, upto);
+	} else if (r == 0 && before) {
+		r = wait_durable(f, before);
 	}
 	return r;
 }
