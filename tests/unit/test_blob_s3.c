@@ -392,9 +392,11 @@ static void answer_503(int fd)
 	}
 	str_printf(resp, sizeof(resp), "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
 				       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+	/* counted before it is sent: the client may act on the answer (and the test check the
+	 * count) before this thread runs again */
+	atomic_fetch_add(&proxy.failed, 1);
 	if (write(fd, resp, strlen(resp)) < 0)
 		fprintf(stderr, "proxy: write failed\n");
-	atomic_fetch_add(&proxy.failed, 1);
 	close(fd);
 }
 
