@@ -55,9 +55,12 @@ static struct it_response *get_content(struct it_server *s, const struct it_sess
 }
 
 /* Threads of the server process (/proc/PID/task). */
+/* The server's read-ahead threads (named kura-readahead, files_content.c): counted by name,
+ * since other threads come and go on their own (the relaxed-commit syncer, write-behind
+ * threads finishing, background jobs) and a count of all of them is not a count of these. */
 static int server_threads(struct it_server *s)
 {
-	char p[64];
+	char p[96], comm[32];
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
@@ -65,14 +68,24 @@ static int server_threads(struct it_server *s)
 	snprintf(p, sizeof(p), "/proc/%d/task", (int)s->pid);
 	d = opendir(p);
 	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
+	while ((de = readdir(d)) != NULL) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/task/%.16s/comm", (int)s->pid, de->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;   /* the thread ended meanwhile */
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "kura-readahead", 14))
 			n++;
+		fclose(f);
+	}
 	closedir(d);
 	return n;
 }
 
-/* Waits (up to 30 s) until the server runs want threads; the count it last saw. */
+/* Waits (up to 30 s) until the server runs want read-ahead threads; the count it last saw. */
 static int wait_threads(struct it_server *s, int want)
 {
 	int i, n = 0;
