@@ -36,7 +36,18 @@ static enum MHD_Result api_status(struct request *req)
 {
 	struct clock_sync cs = { 0 };
 	json_t *clock;
+	/* a health check that says ok only when this node can reach its database: one
+	 * round trip (a load balancer polls this; a lost PostgreSQL connection is noticed
+	 * here, and the next request's db_thread opens a new one) */
+	struct db_stmt *probe = db_query(req->db, "SELECT 1", "");
+	int alive = db_step(probe);   /* a NULL statement steps to -EIO */
 
+	db_done(probe);
+	if (alive <= 0) {
+		log_error("http.status", "the database does not answer: %s", db_errmsg(req->db));
+		http_add_header(req, "Retry-After", "5");
+		return http_problem(req, 503, "unavailable", "the database does not answer; try again shortly", NULL);
+	}
 	if (clock_sync_state(&cs) == 0)
 		clock = json_pack("{s:b, s:I, s:I}", "synchronized", cs.synchronized, "estimated_error_us",
 				  (json_int_t)cs.est_error_us, "maximum_error_us", (json_int_t)cs.max_error_us);

@@ -311,6 +311,14 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 {
 	if (err == -EBUSY)
 		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
+	if (db_lost(req->db)) {
+		/* PostgreSQL closed the connection under the request: nothing was committed (a
+		 * transaction ends with its connection), and the next request reconnects */
+		log_error("http.error", "request %s %s: the database connection was lost", req->request_id,
+			  req->log_path ? req->log_path : req->path ? req->path : "");
+		http_add_header(req, "Retry-After", "5");
+		return http_problem(req, 503, "unavailable", "the database does not answer; try again shortly", NULL);
+	}
 	if (err == -ENOSPC) {
 		/* the disk is full: not a bug of kura, and nothing was done; the audit record of a
 		 * read could not be written, so it is not served (issue 14) */
@@ -690,7 +698,11 @@ static bool stage_authenticate(struct dispatch *d)
 
 	req->db = db_thread();
 	if (!req->db) {
-		d->result = http_internal_error(req, -EIO);
+		/* PostgreSQL went away and a new connection failed (db_thread logged why):
+		 * a retryable 503, which also takes the node out of a load balancer's pool */
+		http_add_header(req, "Retry-After", "5");
+		d->result = http_problem(req, 503, "unavailable", "the database does not answer; try again shortly",
+					 NULL);
 		return false;
 	}
 	if ((rt->flags & R_NOAPP) && access_has_basic(req)) {

@@ -284,6 +284,11 @@ bool db_is_pg(struct db *db)
 	return db && PG(db);
 }
 
+bool db_lost(struct db *db)
+{
+	return db && PG(db) && pg_db_lost(db);
+}
+
 void db_trace(db_trace_fn *fn, void *ctx)
 {
 	sqlite_db_trace(fn, ctx);

@@ -179,6 +179,10 @@ bool db_url_is_pg(const char *url);
 int db_url_resolve(const char *url, const char *dir, char *out, size_t size) KURA_WUR;
 /* True for a connection to PostgreSQL. */
 bool db_is_pg(struct db *db);
+/* True when the database server closed this connection (PostgreSQL went away: restart,
+ * failover, a terminated session); the thread's next db_thread() opens a new one. Always false
+ * on SQLite. */
+bool db_lost(struct db *db);
 
 /* Opens (creating) the database at path (a SQLite file or a PostgreSQL URI, as above). NULL
  * on failure, with a message in err. */

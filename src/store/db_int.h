@@ -59,4 +59,6 @@ const char *sqlite_db_version(void);
 struct db_stmt *sqlite_db_query(struct db *db, const char *sql, const char *types, ...);
 int sqlite_db_exec(struct db *db, const char *sql, const char *types, ...);
 const char *pg_db_version(void);
+/* PostgreSQL only: the server closed this connection (db_lost) */
+bool pg_db_lost(struct db *db);
 #endif

@@ -678,6 +678,11 @@ int pg_db_rollback(struct db *db)
 	return r;
 }
 
+bool pg_db_lost(struct db *db)
+{
+	return PQstatus(db->c) == CONNECTION_BAD;
+}
+
 bool pg_db_in_transaction(struct db *db)
 {
 	return PQtransactionStatus(db->c) != PQTRANS_IDLE;

@@ -655,6 +655,11 @@ static int pg_admin(const char *sql)
 	return r;
 }
 
+int it_pg_admin(const char *sql)
+{
+	return pg.started ? pg_admin(sql) : -1;
+}
+
 int it_pg_new_database(char *url, size_t size)
 {
 	char name[64], sql[256];

@@ -172,6 +172,9 @@ int it_teardown_server(void **state);
 bool it_backend_pg(void);
 /* A new empty database of the run's cluster: its libpq URI into url. 0, or -1 (printed). */
 int it_pg_new_database(char *url, size_t size);
+/* Runs one statement as the cluster's superuser on its postgres database (what a test does to
+ * the server behind kura: refuse connections, end sessions). 0, or -1 (printed). */
+int it_pg_admin(const char *sql);
 
 /* --- processes --- */
 /* Runs argv (argv[0] a path) with a deadline; stdout/stderr captured into malloc'd strings
