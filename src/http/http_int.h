@@ -212,7 +212,8 @@ enum MHD_Result http_problem(struct request *req, unsigned status, const char *t
 enum MHD_Result http_problem_more(struct request *req, unsigned status, const char *type, const char *detail,
 				  const char *field, json_t *more);
 enum MHD_Result http_internal_error(struct request *req, int err);
-/* 429 rate-limited with Retry-After: retry_s seconds (at least 1); limit and window_s are
+/* 429 rate-limited with Retry-After: retry_s seconds (at least 1), recorded as rate.limited
+ * (denied; outside any transaction); limit and window_s are
  * the named limit that was reached (core/limits.h KURA_RATE_*), given in the answer. */
 enum MHD_Result http_rate_limited(struct request *req, int64_t retry_s, int64_t limit, int64_t window_s,
 				  const char *detail);

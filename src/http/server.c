@@ -339,9 +339,18 @@ enum MHD_Result http_rate_limited(struct request *req, int64_t retry_s, int64_t 
 				  const char *detail)
 {
 	char v[24];
+	json_t *det;
+	int r;
 
 	if (retry_s < 1)
 		retry_s = 1;
+	/* a refusal, recorded like a permission denial (every caller is behind a session): a
+	 * tenant's log shows who kept hitting a limit, and an attacker's flood leaves a trace */
+	det = json_pack("{s:s, s:I, s:I}", "path", req->path ? req->path : "", "limit", (json_int_t)limit,
+			"window_seconds", (json_int_t)window_s);
+	r = http_audit(req, 0, AUDIT_ACCESS, "rate.limited", req->path, AUDIT_DENIED, det);
+	json_decref(det);
+	(void)r;  /* the refusal stands whether or not it could be recorded */
 	str_printf(v, sizeof(v), "%lld", (long long)retry_s);
 	http_add_header(req, "Retry-After", v);
 	return http_problem_more(req, 429, "rate-limited", detail, NULL,

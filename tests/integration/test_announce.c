@@ -300,6 +300,9 @@ static void test_contact_mails_rate_limited(void **state)
 	assert_rate_limited(r, 20, 60 * 60);
 	it_response_free(r);
 	assert_int_equal(it_audit_count(s, &w->amgr, "action=contact.create"), 20);
+	/* both refusals are in the tenant's log, as denials */
+	assert_int_equal(it_audit_count(s, &w->amgr, "action=rate.limited&result=denied"), 2);
+	assert_int_equal(it_audit_count(s, &w->bmgr, "action=rate.limited"), 0);
 	/* another tenant's count is its own */
 	r = it_send(s, &w->bmgr, "POST", "/api/v1/contacts",
 		    json_pack("{s:s, s:s, s:s}", "name", "v", "email", "victim@elsewhere.example", "role", "security"));
