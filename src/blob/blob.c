@@ -54,6 +54,8 @@ void blob_fault_from_env(void)
 		blob_fault_set(BLOB_FAULT_FSYNC, n);
 	else if (!strncmp(e, "rename:", 7))
 		blob_fault_set(BLOB_FAULT_RENAME, n);
+	else if (!strncmp(e, "pwrite:", 7))
+		blob_fault_set(BLOB_FAULT_PWRITE, n);
 	else
 		return;
 	log_warn("blob.fault", "KURA_TEST_BLOB_FAULT=%s: a blob operation will fail on purpose", e);

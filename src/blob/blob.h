@@ -104,9 +104,12 @@ void blob_new_id(char id[BLOB_ID_LEN + 1]);
 int blob_delete_tenant(struct blob_store *bs, int64_t tenant_id, unsigned *ret_n) KURA_WUR;
 
 /* ---- fault injection (tests) ---- */
-enum blob_fault { BLOB_FAULT_NONE, BLOB_FAULT_WRITE, BLOB_FAULT_FSYNC, BLOB_FAULT_RENAME };
+enum blob_fault { BLOB_FAULT_NONE, BLOB_FAULT_WRITE, BLOB_FAULT_FSYNC, BLOB_FAULT_RENAME, BLOB_FAULT_PWRITE };
 /* The nth operation of that kind from now fails (write: ENOSPC, fsync and rename: EIO).
+ * WRITE is the nth blob_write call; PWRITE the nth pwrite(2) into a local blob file, on
+ * whichever thread makes it (a large blob's write-behind thread included): ENOSPC.
  * Also set once at blob_open_local() from KURA_TEST_BLOB_FAULT="write:N" (or fsync:N,
- * rename:N), which a production deployment never sets; the server logs a warning if so. */
+ * rename:N, pwrite:N), which a production deployment never sets; the server logs a warning
+ * if so. */
 void blob_fault_set(enum blob_fault kind, unsigned nth);
 #endif

@@ -357,7 +357,11 @@ static int writeback(struct local_writer *w, uint64_t end)
 static int write_at(struct local_writer *w, const unsigned char *p, size_t n, uint64_t off)
 {
 	while (n > 0) {
-		ssize_t k = pwrite(w->fd, p, n, (off_t)off);
+		ssize_t k;
+
+		if (blob_fault_hit(BLOB_FAULT_PWRITE))
+			return -ENOSPC;
+		k = pwrite(w->fd, p, n, (off_t)off);
 
 		if (k < 0) {
 			if (errno == EINTR)

@@ -343,6 +343,35 @@ static void test_write_behind(void **state)
 	assert_int_equal(tmp_files(), 0);
 }
 
+/* The write-behind thread's own pwrite fails (the disk filled while it wrote a buffer): the
+ * caller has already been told its bytes were taken, so the failure must come back from a
+ * later blob_write or from commit, never be lost; the blob is not committed, the thread
+ * ends and the temporary file is removed. */
+static void test_write_behind_thread_fails(void **state)
+{
+	struct blob_writer *w = NULL;
+	int before = threads(), r = 0;
+	size_t off = 0, k;
+
+	(void)state;
+	assert_int_equal(blob_writer_open(fx.bs, fx.t.id, &w), 0);
+	write_pieces(w, big_data, 2 * KURA_BLOB_WRITE_BUFFER);
+	assert_int_equal(threads(), before + 1);
+	blob_fault_set(BLOB_FAULT_PWRITE, 1);
+	/* the first piece after it is taken: its bytes go into a buffer, the thread writes */
+	k = 65552;
+	assert_int_equal(blob_write(w, big_data, k), 0);
+	for (off = k; off < 4 * (size_t)KURA_BLOB_WRITE_BUFFER && r == 0; off += k)
+		r = blob_write(w, big_data + off % (BIG - k), k);
+	if (r == 0)
+		r = blob_commit(w);   /* the error is sticky: commit reports it at the latest */
+	else
+		assert_int_not_equal(blob_commit(w), 0);
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(threads(), before);
+	assert_int_equal(tmp_files(), 0);
+}
+
 /* A part (resumable upload) written behind: what part_sync made durable is all there when
  * it is opened again, and the blob it becomes is whole. */
 static void test_write_behind_part(void **state)
@@ -420,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_readahead_tampered),
 		cmocka_unit_test(test_readahead_close_and_bound),
 		cmocka_unit_test(test_write_behind),
+		cmocka_unit_test(test_write_behind_thread_fails),
 		cmocka_unit_test(test_write_behind_part),
 	};
 
