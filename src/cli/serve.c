@@ -125,6 +125,26 @@ static int background_task(struct db *db)
 	return a < 0 ? a : b < 0 ? b : c < 0 ? c : a + b;
 }
 
+/* The mailer's task on every node, before each round: this process's cache of unwrapped
+ * tenant keys loses what left tenant_keys (crypto/keyring_rt.h), at most every
+ * KURA_KEY_CACHE_RECHECK_S. */
+static struct keyring_rt *node_keyring;
+
+static int node_task(struct db *db)
+{
+	static int64_t checked_us;   /* the mailer thread's alone */
+	int64_t now = clock_now_us();
+	int r;
+
+	if (now - checked_us < (int64_t)KURA_KEY_CACHE_RECHECK_S * 1000000 && now >= checked_us)
+		return 0;
+	checked_us = now;
+	r = keyring_rt_recheck(node_keyring, db);
+	if (r > 0)
+		log_info("keys.cache", "%d cached tenant key(s) dropped: their version is no longer in the database", r);
+	return r < 0 && node_keyring ? r : 0;
+}
+
 /* This node's id (store/lease.h) into DIR/kura.lock, after the id of the process that held
  * the lock before: that process is dead (the lock is ours), so the job leases it held end
  * now instead of when they run out, and a restart after a crash runs its jobs at once. A
@@ -498,6 +518,8 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	mailer_set_task(mailer, background_task);
+	node_keyring = keyring;
+	mailer_set_node_task(mailer, node_task);
 	auditor = audit_worker_start(cfg.audit_checkpoint_s, cfg.audit_prune_s);
 	if (!auditor) {
 		fail("cannot start the audit checkpoint worker");

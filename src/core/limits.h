@@ -194,6 +194,9 @@
 #define KURA_TRASH_RETENTION_S       (30 * 24 * 60 * 60)
 #define KURA_TRASH_PURGE_INTERVAL_S  (60 * 60)
 #define KURA_KEY_CACHE_ENTRIES       64            /* unwrapped tenant keys held in memory */
+/* every node drops a cached key whose version left tenant_keys (a rotation by `kura admin`, an
+ * erasure run by another node) at most this long after, plus one outbox poll */
+#define KURA_KEY_CACHE_RECHECK_S     5
 
 /* Share links (W3) */
 #define KURA_SHARE_EXPIRY_DEFAULT_S  (7 * 24 * 60 * 60)   /* tenant policy default, until set */

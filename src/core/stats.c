@@ -5,6 +5,7 @@ const int64_t stats_bounds_us[STATS_BUCKETS] = STATS_BOUNDS_US;
 
 struct stats_hist stats_audit_append, stats_audit_commit;
 _Atomic uint64_t stats_mail_sent, stats_mail_deferred, stats_mail_failed;
+_Atomic uint64_t stats_key_cache_entries;
 
 void stats_observe(struct stats_hist *h, int64_t us)
 {

@@ -26,4 +26,6 @@ void stats_observe(struct stats_hist *h, int64_t us);
 extern struct stats_hist stats_audit_append, stats_audit_commit;
 /* mail delivery attempts (src/notify/mailer.c) */
 extern _Atomic uint64_t stats_mail_sent, stats_mail_deferred, stats_mail_failed;
+/* unwrapped tenant keys in the server's cache now (src/crypto/keyring_rt.c; a gauge) */
+extern _Atomic uint64_t stats_key_cache_entries;
 #endif

@@ -8,7 +8,9 @@
  * locked, excluded from core dumps where the kernel allows), wiped by sodium_free. Callers
  * get copies into their own buffers, which they wipe. A key cached for (tenant, version) is
  * valid as long as that version exists: rotation makes a new version and deletes the old
- * ones, and keyring_rt_forget() drops them here.
+ * ones, and keyring_rt_forget() drops them here; what another process deleted (`kura admin
+ * tenant rotate-key`, an erasure run by another node) keyring_rt_recheck() drops, which every
+ * node runs every KURA_KEY_CACHE_RECHECK_S (cli/serve.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sodium.h>
 
 #include "core/limits.h"
+#include "core/stats.h"
 #include "crypto/keyring_rt.h"
 #include "store/db.h"
 
@@ -67,6 +70,16 @@ struct keyring_rt *keyring_rt_free(struct keyring_rt *k)
 	return NULL;
 }
 
+/* With k->lock held: the gauge /metrics shows (core/stats.h). */
+static void publish_count(struct keyring_rt *k)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < KURA_KEY_CACHE_ENTRIES; i++)
+		n += k->s->cache[i].tenant_id != 0;
+	atomic_store(&stats_key_cache_entries, n);
+}
+
 static bool cache_lookup(struct keyring_rt *k, int64_t tenant_id, int64_t version,
 			 unsigned char *ret)
 {
@@ -109,6 +122,7 @@ static void cache_store(struct keyring_rt *k, int64_t tenant_id, int64_t version
 	victim->version = version;
 	victim->used = ++k->tick;
 	memcpy(victim->key, key, TENANT_KEY_BYTES);
+	publish_count(k);
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -122,7 +136,65 @@ void keyring_rt_forget(struct keyring_rt *k, int64_t tenant_id)
 	for (i = 0; i < KURA_KEY_CACHE_ENTRIES; i++)
 		if (k->s->cache[i].tenant_id == tenant_id)
 			sodium_memzero(&k->s->cache[i], sizeof(k->s->cache[i]));
+	publish_count(k);
 	pthread_mutex_unlock(&k->lock);
+}
+
+int keyring_rt_recheck(struct keyring_rt *k, struct db *db)
+{
+	struct { int64_t tenant_id, version; } held[KURA_KEY_CACHE_ENTRIES];
+	bool gone[KURA_KEY_CACHE_ENTRIES] = { false };
+	size_t i, j, n = 0;
+	int dropped = 0;
+
+	if (!k || !db)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);   /* which keys, not the keys: the lock is not held over queries */
+	for (i = 0; i < KURA_KEY_CACHE_ENTRIES; i++)
+		if (k->s->cache[i].tenant_id != 0) {
+			held[n].tenant_id = k->s->cache[i].tenant_id;
+			held[n++].version = k->s->cache[i].version;
+		}
+	pthread_mutex_unlock(&k->lock);
+	for (i = 0; i < n; i++) {
+		struct db_stmt *st = db_query(db, "SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND version = $2",
+					      "ii", held[i].tenant_id, held[i].version);
+		int r = db_step(st);
+
+		db_done(st);
+		if (r < 0)
+			return r;   /* unknown: a key is dropped only when it is known to be gone */
+		gone[i] = r == 0;
+	}
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < n; i++) {
+		if (!gone[i])
+			continue;
+		for (j = 0; j < KURA_KEY_CACHE_ENTRIES; j++) {
+			struct cache_entry *e = &k->s->cache[j];
+
+			if (e->tenant_id == held[i].tenant_id && e->version == held[i].version) {
+				sodium_memzero(e, sizeof(*e));
+				dropped++;
+			}
+		}
+	}
+	publish_count(k);
+	pthread_mutex_unlock(&k->lock);
+	return dropped;
+}
+
+unsigned keyring_rt_cached(struct keyring_rt *k)
+{
+	unsigned n = 0;
+
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&k->lock);
+	for (size_t i = 0; i < KURA_KEY_CACHE_ENTRIES; i++)
+		n += k->s->cache[i].tenant_id != 0;
+	pthread_mutex_unlock(&k->lock);
+	return n;
 }
 
 /* Reads and unwraps (tenant, version); version 0 = the newest. */

@@ -22,4 +22,10 @@ int keyring_rt_get(struct keyring_rt *k, struct db *db, int64_t tenant_id, int64
 		   unsigned char ret_key[TENANT_KEY_BYTES]) KURA_WUR;
 /* Drops every cached key of the tenant (after rotation or erasure). */
 void keyring_rt_forget(struct keyring_rt *k, int64_t tenant_id);
+/* Drops every cached key whose (tenant, version) is no longer in tenant_keys: what another
+ * process deleted (a rotation by `kura admin`, an erasure on another node). The number
+ * dropped, or <0 when the database could not be read (nothing dropped then). */
+int keyring_rt_recheck(struct keyring_rt *k, struct db *db);
+/* How many unwrapped keys the cache holds now (/metrics). */
+unsigned keyring_rt_cached(struct keyring_rt *k);
 #endif

@@ -250,6 +250,8 @@ static char *render(const char *dir, size_t *ret_len)
 	counter(&b, "kura_mail_failed_total", "mails given up (permanent refusal or too many attempts)",
 		atomic_load(&stats_mail_failed));
 	database(&b, dir);
+	gauge(&b, "kura_key_cache_entries", "unwrapped tenant keys this node holds in memory (a version that left the"
+	      " database is dropped within seconds)", (double)atomic_load(&stats_key_cache_entries));
 	if (statvfs(dir, &vfs) == 0) {
 		gauge(&b, "kura_disk_size_bytes", "size of the data directory's filesystem",
 		      (double)vfs.f_blocks * (double)vfs.f_frsize);

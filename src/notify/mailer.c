@@ -64,6 +64,7 @@ struct mailer {
 	long use_ssl;
 	uint32_t poll_s;
 	int (*task)(struct db *db);    /* mailer_set_task, under lock */
+	int (*node_task)(struct db *db);   /* mailer_set_node_task, under lock */
 };
 
 /* A message being built and sent: core's bounded buffer in secret mode (a message holds
@@ -511,11 +512,13 @@ static void *mailer_main(void *arg)
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
-		int (*task)(struct db *) = m->task;
+		int (*task)(struct db *) = m->task, (*node_task)(struct db *) = m->node_task;
 
 		pthread_mutex_unlock(&m->lock);
 		n = 0;
 		db = db_thread();
+		if (db && node_task && node_task(db) < 0)
+			log_warn("mail.task", "this node's periodic task failed");
 		/* the periodic task runs on one node, the holder of its lease (store/lease.h); every
 		 * node delivers, each row claimed by its own compare-and-set (deliver_one) */
 		if (db && task && db_lease_claim(db, "mail.task", db_lease_ttl_s(m->poll_s)) == 1 && task(db) < 0)
@@ -552,6 +555,15 @@ void mailer_set_task(struct mailer *m, int (*task)(struct db *db))
 	m->task = task;
 	m->woken = true;
 	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mailer_set_node_task(struct mailer *m, int (*task)(struct db *db))
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->node_task = task;
 	pthread_mutex_unlock(&m->lock);
 }
 

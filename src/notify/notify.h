@@ -40,6 +40,9 @@ void mailer_wake(struct mailer *m);
  * announcement of expiring client certificates (auth/clientcert.c). It must be cheap when
  * there is nothing to do. One task; NULL removes it. */
 void mailer_set_task(struct mailer *m, int (*task)(struct db *db));
+/* A task run before each round on every node (no lease), on the mailer's thread: what each
+ * process must do about its own memory (cli/serve.c: the key cache's recheck). */
+void mailer_set_node_task(struct mailer *m, int (*task)(struct db *db));
 /* Stops the thread after the current attempt; returns NULL. */
 struct mailer *mailer_stop(struct mailer *m);
 

@@ -174,6 +174,73 @@ static void metrics_scrape(void **state)
 	assert_int_equal(it_server_stop(s), 0);
 }
 
+/* A key version that leaves the database in another process (`kura admin tenant rotate-key`
+ * here; on several nodes also an erasure run by another node) leaves this node's memory
+ * within KURA_KEY_CACHE_RECHECK_S plus an outbox poll (1 s here): before, the server kept the
+ * old unwrapped key until it was evicted or the server restarted. */
+static void key_cache_drops_rotated_key(void **state)
+{
+	int mport = it_free_port();
+	char extra[256], path[IT_STR];
+	struct it_options o = { .extra_config = extra };
+	static const char content[] = "a file whose key the server caches";
+	struct it_session mgr;
+	struct it_response *r;
+	struct it_server *s;
+	char *text;
+	double n = -1;
+	long long id;
+	int waited;
+
+	(void)state;
+	snprintf(extra, sizeof(extra), "[server]\nmetrics_listen = 127.0.0.1:%d\n", mport);
+	s = it_server_start(&o);
+	assert_non_null(s);
+	it_create_tenant(s, "alpha", NULL);
+	it_create_manager(s, "alpha", "amgr", IT_A_MGR_PW, &mgr);
+	{
+		struct it_request rq = { .method = "PUT", .path = "/api/v1/folders/root/files/k.txt", .body = content,
+					 .body_len = sizeof(content) - 1, .content_type = "application/octet-stream",
+					 .cookie = mgr.token, .csrf = mgr.csrf };
+
+		r = it_request(s, &rq);
+		IT_ASSERT_STATUS(r, 201);
+		id = (long long)json_integer_value(json_object_get(r->json, "id"));
+		it_response_free(r);
+	}
+	text = scrape(mport);
+	assert_true(sample(text, "kura_key_cache_entries") == 1);   /* alpha's key, version 1 */
+	free(text);
+
+	assert_int_equal(it_admin(s, NULL, "tenant", "rotate-key", "alpha", NULL), 0);   /* deletes version 1 */
+	for (waited = 0; waited < 150; waited++) {   /* at most 15 s; KURA_KEY_CACHE_RECHECK_S is 5 */
+		text = scrape(mport);
+		n = sample(text, "kura_key_cache_entries");
+		free(text);
+		if (n == 0)
+			break;
+		usleep(100000);
+	}
+	print_message("the rotated-out key left the cache after %.1f s\n", waited / 10.0);
+	assert_true(n == 0);
+
+	/* the file is read with the new version, which is cached in its turn */
+	snprintf(path, sizeof(path), "/api/v1/files/%lld/content", id);
+	{
+		struct it_request rq = { .method = "GET", .path = path, .cookie = mgr.token };
+
+		r = it_request(s, &rq);
+		IT_ASSERT_STATUS(r, 200);
+		assert_int_equal(r->body_len, sizeof(content) - 1);
+		assert_memory_equal(r->body, content, sizeof(content) - 1);
+		it_response_free(r);
+	}
+	text = scrape(mport);
+	assert_true(sample(text, "kura_key_cache_entries") == 1);
+	free(text);
+	assert_int_equal(it_server_stop(s), 0);
+}
+
 static void metrics_refuses_public_address(void **state)
 {
 	static const char *const bad[] = { "0.0.0.0:9464", "[::]:9464", "192.0.2.1:9464", "localhost:9464",
@@ -289,6 +356,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(metrics_scrape),
+		cmocka_unit_test(key_cache_drops_rotated_key),
 		cmocka_unit_test(metrics_refuses_public_address),
 		cmocka_unit_test(alerts_tiny_quota),
 	};
