@@ -1,5 +1,5 @@
 /*
- * kura backup --data DIR --to DEST [--include-keys]
+ * kura backup --data DIR --to DEST [--include-keys] [--keep-days N]
  * kura restore --from DEST [--snapshot NAME] --data NEWDIR [--keys DIR]
  * (F3; issue 8 "Export and backup"; docs/operations.md "Backup and restore").
  *
@@ -50,12 +50,14 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -554,21 +556,23 @@ static int dest_open(const char *dest, char *err, size_t err_size)
 	return sync_dir(dest);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* rm -r of DEST/snapshots/NAME (NAME checked by the caller); 0 or -errno */
+static int rm_tree(const char *path)
+{
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* An unfinished snapshot's folder and all in it (the erasure ledger too) */
 static void rm_snapshot_tmp(const char *snap)
 {
-	static const char *const names[] = { "kura.db", "kura.db-wal", "kura.db-shm", "blobs.jsonl", "manifest.json",
-					     "kura.conf", "signing.pub", "signing-keys.pub", "tls/cert.pem",
-					     "keys/master.key", "keys/signing.key", "keys/tls/key.pem", "keys/tls",
-					     "keys", "tls" };
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		cli_path(path, sizeof(path), snap, names[i]);
-		if (unlink(path) < 0 && errno == EISDIR)
-			rmdir(path);
-		rmdir(path);
-	}
-	rmdir(snap);
+	(void)rm_tree(snap);
 }
 
 /* DATA/blobs/.backup-hold, locked: from now on the server keeps the blobs it deletes. */
@@ -649,14 +653,253 @@ static bool on_postgresql(const char *data)
 	" back up PostgreSQL with pg_dump or pg_basebackup and its WAL archive, and the keys and blobs beside" \
 	" it (docs/scale-out.md \"Backups\")"
 
+static bool snapshot_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 31)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == 'T' || s[i] == 'Z' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* ---------------------------------------------------------------- --keep-days: pruning
+ * After a snapshot completed, under DEST's lock (no other backup runs): the snapshots whose
+ * time (their name, UTC) is more than keep_days old go, never the one just made; then every
+ * pool blob that no remaining snapshot's blobs.jsonl names, and the temporary files of
+ * interrupted copies. A snapshot is renamed NAME.tmp before its files go, so a crash midway
+ * never leaves something that looks like a snapshot; the next prune removes the rest. When
+ * a remaining snapshot's blobs.jsonl cannot be read whole, no blob is removed (the pool
+ * would lose what that snapshot needs). Names inside DEST come from readdir and are checked
+ * (snapshot_name_valid, digits for a tenant, blob_id_valid) before they are used in a path. */
+
+struct pruned {
+	int64_t snapshots, blobs, bytes, temporary;
+};
+
+/* The snapshot name's time: "YYYYMMDDTHHMMSSZ" and an optional "-N"; -1 when it is not one. */
+static int64_t snapshot_time(const char *name)
+{
+	struct tm tm = { 0 };
+	char z = 0;
+
+	if (strlen(name) < 16 || sscanf(name, "%4d%2d%2dT%2d%2d%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+					  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm);
+}
+
+/* Adds every blob of snap's blobs.jsonl to keep ("tenant/id"). */
+static int keep_listed(const char *snap, json_t *keep, char *err, size_t err_size)
+{
+	char path[PATH_MAX], line[KURA_BACKUP_LINE_MAX + 2], key[64];
+	FILE *f;
+	int r = 0;
+
+	cli_path(path, sizeof(path), snap, "blobs.jsonl");
+	f = fopen(path, "re");
+	if (!f) {
+		str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		json_t *j = strchr(line, '\n') ? json_loads(line, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		json_int_t t = j ? json_integer_value(json_object_get(j, "tenant")) : 0;
+		const char *id = j ? json_string_value(json_object_get(j, "id")) : NULL;
+
+		if (t <= 0 || !blob_id_valid(id)) {
+			str_printf(err, err_size, "%s has a line that is not a blob: no blob is removed from the pool", path);
+			r = -EBADMSG;
+		} else {
+			str_printf(key, sizeof(key), "%lld/%s", (long long)t, id);
+			r = json_object_set_new(keep, key, json_true()) == 0 ? 0 : -ENOMEM;
+		}
+		json_decref(j);
+	}
+	if (r == 0 && ferror(f)) {
+		str_printf(err, err_size, "cannot read %s", path);
+		r = -EIO;
+	}
+	fclose(f);
+	return r;
+}
+
+/* Pool blobs of one tenant's folder that keep does not name, and temporary files. */
+static int prune_tenant(const char *dir, const char *tenant, json_t *keep, struct pruned *p)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char id[BLOB_ID_LEN + 1], key[64], path[PATH_MAX];
+	bool changed = false;
+	int r = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name, *rest = name + BLOB_ID_LEN;
+		struct stat st;
+		bool tmp;
+
+		if (strlen(name) < BLOB_ID_LEN)
+			continue;
+		memcpy(id, name, BLOB_ID_LEN);
+		id[BLOB_ID_LEN] = '\0';
+		if (!blob_id_valid(id))
+			continue;
+		tmp = !strcmp(rest, ".tmp") || !strcmp(rest, ".sha256.tmp");
+		if (!tmp && strcmp(rest, "") && strcmp(rest, ".sha256"))
+			continue;   /* not the pool's: left alone */
+		str_printf(key, sizeof(key), "%s/%s", tenant, id);
+		if (!tmp && json_object_get(keep, key))
+			continue;
+		if (str_printf(path, sizeof(path), "%s/%s", dir, name) < 0)
+			continue;
+		if (!*rest && lstat(path, &st) == 0)
+			p->bytes += (int64_t)st.st_size;
+		if (unlink(path) < 0) {
+			r = -errno;
+			break;
+		}
+		changed = true;
+		if (tmp)
+			p->temporary++;
+		else if (!*rest)
+			p->blobs++;
+	}
+	closedir(d);
+	if (r == 0 && changed)
+		r = sync_dir(dir);
+	if (r == 0)
+		(void)rmdir(dir);   /* when it is empty now */
+	return r;
+}
+
+static int prune(const char *dest, int64_t now_s, unsigned keep_days, const char *made, struct pruned *p,
+		 char *err, size_t err_size)
+{
+	char snaps[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX], pool[PATH_MAX];
+	json_t *keep = json_object(), *old = json_array();
+	DIR *d = NULL;
+	struct dirent *de;
+	size_t i;
+	json_t *v;
+	int r = 0;
+
+	if (!keep || !old) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cli_path(snaps, sizeof(snaps), dest, "snapshots");
+	d = opendir(snaps);
+	if (!d) {
+		r = -errno;
+		str_printf(err, err_size, "cannot read %s: %s", snaps, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		int64_t t;
+
+		if (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) {
+			char base[32];
+
+			if (n - 4 < sizeof(base)) {
+				memcpy(base, de->d_name, n - 4);
+				base[n - 4] = '\0';
+				if (snapshot_name_valid(base))   /* an interrupted backup's or prune's */
+					json_array_append_new(old, json_string(de->d_name));
+			}
+			continue;
+		}
+		if (!snapshot_name_valid(de->d_name) || !strcmp(de->d_name, made))
+			continue;
+		t = snapshot_time(de->d_name);
+		if (t >= 0 && t < now_s - (int64_t)keep_days * 86400)
+			json_array_append_new(old, json_string(de->d_name));
+	}
+	closedir(d);
+	d = NULL;
+	json_array_foreach(old, i, v) {
+		const char *name = json_string_value(v);
+		size_t n = strlen(name);
+
+		if (str_printf(path, sizeof(path), "%s/%s", snaps, name) < 0)
+			continue;
+		if (n > 4 && !strcmp(name + n - 4, ".tmp")) {
+			str_copy(tmp, sizeof(tmp), path);
+		} else {
+			if (str_printf(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+				continue;
+			(void)rm_tree(tmp);
+			if (rename(path, tmp) < 0 || sync_dir(snaps) < 0) {
+				r = -errno;
+				str_printf(err, err_size, "cannot remove the snapshot %s: %s", path, strerror(errno));
+				goto out;
+			}
+			p->snapshots++;
+		}
+		r = rm_tree(tmp);
+		if (r < 0) {
+			str_printf(err, err_size, "cannot remove %s: %s", tmp, strerror(-r));
+			goto out;
+		}
+	}
+	if ((r = sync_dir(snaps)) < 0)
+		goto out;
+	/* what the snapshots left name */
+	d = opendir(snaps);
+	if (!d) {
+		r = -errno;
+		goto out;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (snapshot_name_valid(de->d_name) && str_printf(path, sizeof(path), "%s/%s", snaps, de->d_name) == 0)
+			r = keep_listed(path, keep, err, err_size);
+	closedir(d);
+	d = NULL;
+	if (r < 0)
+		goto out;
+	cli_path(pool, sizeof(pool), dest, "blobs");
+	d = opendir(pool);
+	if (!d) {
+		r = -errno;
+		str_printf(err, err_size, "cannot read %s: %s", pool, strerror(errno));
+		goto out;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n == 0 || n > 19 || strspn(de->d_name, "0123456789") != n ||
+		    str_printf(path, sizeof(path), "%s/%s", pool, de->d_name) < 0)
+			continue;
+		r = prune_tenant(path, de->d_name, keep, p);
+		if (r < 0)
+			str_printf(err, err_size, "cannot prune %s: %s", path, strerror(-r));
+	}
+	if (r == 0)
+		r = sync_dir(pool);
+out:
+	if (d)
+		closedir(d);
+	json_decref(keep);
+	json_decref(old);
+	return r;
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' }, { "to", required_argument, NULL, 't' },
-		{ "include-keys", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "include-keys", no_argument, NULL, 'k' }, { "keep-days", required_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	static const char use[] = "usage: kura backup --data DIR --to DEST [--include-keys]\n";
+	static const char use[] = "usage: kura backup --data DIR --to DEST [--include-keys] [--keep-days N]\n";
+	uint32_t keep_days = 0;
+	struct pruned pr = { 0 };
 	const char *data = NULL, *dest = NULL;
 	char err[1024] = "", name[32], final[PATH_MAX], snap[PATH_MAX], path[PATH_MAX], hex[SHA_HEX],
 	     when[CLOCK_RFC3339_LEN];
@@ -675,6 +918,13 @@ int cmd_backup(int argc, char **argv)
 		case 'd': data = optarg; break;
 		case 't': dest = optarg; break;
 		case 'k': keys = true; break;
+		case 'K':
+			if (safe_atou32(optarg, &keep_days) < 0 || keep_days < 1 || keep_days > KURA_BACKUP_KEEP_DAYS_MAX) {
+				fprintf(stderr, "kura backup: --keep-days must be 1 to %d (days of snapshots to keep)\n",
+					KURA_BACKUP_KEEP_DAYS_MAX);
+				return 2;
+			}
+			break;
 		case 'h': fputs(use, stdout); return 0;
 		default: fputs(use, stderr); return 2;
 		}
@@ -858,6 +1108,18 @@ int cmd_backup(int argc, char **argv)
 	       final, (unsigned long long)db_size, json_array_size(tenants), (long long)c.blobs, (long long)c.bytes,
 	       (long long)c.copied, (long long)c.bytes_copied, (long long)c.reused, keys ? "yes" : "no");
 	ret = 0;
+	if (keep_days > 0) {
+		err[0] = '\0';
+		r = prune(dest, now / 1000000, keep_days, name, &pr, err, sizeof(err));
+		printf("pruned: %lld snapshot(s) older than %u days, %lld blob(s) (%lld bytes) no snapshot names,"
+		       " %lld temporary file(s)\n", (long long)pr.snapshots, (unsigned)keep_days, (long long)pr.blobs,
+		       (long long)pr.bytes, (long long)pr.temporary);
+		if (r < 0) {
+			/* the snapshot stands; the exit status tells the scheduler the pruning did not */
+			say("backup", err[0] ? err : strerror(-r));
+			ret = 1;
+		}
+	}
 out:
 	if (ret != 0 && snap[0])
 		rm_snapshot_tmp(snap);
@@ -897,18 +1159,6 @@ static int newest_snapshot(const char *from, char *ret, size_t size)
 	}
 	closedir(d);
 	return r;
-}
-
-static bool snapshot_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 31)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == 'T' || s[i] == 'Z' || s[i] == '-'))
-			return false;
-	return true;
 }
 
 static bool hex64(const char *s)

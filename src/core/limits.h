@@ -263,6 +263,7 @@
 #define KURA_BACKUP_ATTEMPTS         5             /* fresh database copies when blobs vanish under kura backup */
 #define KURA_BACKUP_SMALL_FILE_MAX   (1024 * 1024) /* kura.conf, keys, manifest.json of a backup */
 #define KURA_BACKUP_LINE_MAX         512           /* a line of a snapshot's blobs.jsonl */
+#define KURA_BACKUP_KEEP_DAYS_MAX    3650          /* kura backup --keep-days */
 #define KURA_EXPORT_ENTRIES_MAX      1000000       /* files and folders in one GET /api/v1/export */
 #define KURA_EXPORT_PAGE             256           /* metadata rows read per query of an export */
 #define KURA_EXPORT_PAGE_BYTES_MAX   (16 * 1024 * 1024)   /* their lines (256 rows of ~4 KiB at most) */

@@ -300,10 +300,128 @@ static void test_backup_restore(void **state)
 	free(big);
 }
 
+/* kura backup … --keep-days days; its exit status, output and errors (malloc'd) */
+static int backup_keep(struct it_server *s, const char *dest, const char *days, char **ret_out, char **ret_err)
+{
+	const char *argv[] = { KURA_BIN, "backup", "--data", s->data, "--to", dest, "--keep-days", days, NULL };
+
+	return it_run(argv, 120, ret_out, ret_err);
+}
+
+/* Output of a shell command, malloc'd */
+static char *sh(const char *cmd)
+{
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char *out = NULL;
+
+	assert_int_equal(it_run(argv, 10, &out, NULL), 0);
+	return out;
+}
+
+/* The ids blobs.jsonl of DEST/snapshots/name lists, one per line, sorted */
+static char *listed(const char *dest, const char *name)
+{
+	char cmd[IT_STR * 4];
+
+	snprintf(cmd, sizeof(cmd), "sed 's/.*\"id\":\"\\([0-9a-f]*\\)\".*/\\1/' '%s/snapshots/%s/blobs.jsonl' | sort",
+		 dest, name);
+	return sh(cmd);
+}
+
+/* --keep-days: snapshots older than N days go (never the one just made), then the pool's
+ * blobs that no snapshot left names; what is left restores. A snapshot whose list cannot be
+ * read stops the pool's sweep (nothing of the pool removed) and the exit status says so. */
+static void test_backup_keep_days(void **state)
+{
+	struct it_world *w = *state;
+	struct it_server *s = w->s;
+	char dest[IT_STR * 2], cmd[IT_STR * 8], into[IT_STR * 2], first[64], *big = malloc(BIG), *out = NULL,
+	     *err = NULL, *ids1, *ids2, *pool, *p;
+	long long root = root_of(s, &w->amgr);
+	long reused;
+	int i;
+
+	for (i = 0; i < BIG; i++)
+		big[i] = (char)(i * 7 + i / 5);
+	put(s, &w->amgr, root, "kept.bin", big, BIG, 201);
+	put(s, &w->amgr, root, "replaced.bin", big + 1, BIG - 1, 201);
+	snprintf(dest, sizeof(dest), "%s/backup-keep", s->root);
+	assert_true(backup(s, dest, &reused) == 2);
+	snprintf(cmd, sizeof(cmd), "ls '%s/snapshots'", dest);
+	out = sh(cmd);
+	out[strcspn(out, "\n")] = '\0';
+	snprintf(first, sizeof(first), "%s", out);
+	free(out);
+	ids1 = listed(dest, first);
+	/* the first snapshot made to look 7 years old; replaced.bin's first blob is then named
+	 * by it alone */
+	snprintf(cmd, sizeof(cmd), "mv '%s/snapshots/%s' '%s/snapshots/20191231T235959Z'", dest, first, dest);
+	free(sh(cmd));
+	put(s, &w->amgr, root, "replaced.bin", big + 2, BIG - 2, 200);   /* replaced: its old blob deleted */
+
+	assert_int_equal(backup_keep(s, dest, "0", NULL, NULL), 2);   /* refused: 1 to 3650 */
+	assert_int_equal(backup_keep(s, dest, "30", &out, &err), 0);
+	print_message("%s", out);
+	assert_non_null(strstr(out, "pruned: 1 snapshot(s) older than 30 days, 1 blob(s)"));
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "ls '%s/snapshots'", dest);
+	out = sh(cmd);
+	assert_null(strstr(out, "20191231T235959Z"));
+	assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));   /* one snapshot left */
+	out[strcspn(out, "\n")] = '\0';
+	ids2 = listed(dest, out);
+	free(out);
+	/* the pool holds exactly what the remaining snapshot names */
+	snprintf(cmd, sizeof(cmd), "find '%s/blobs' -type f ! -name '*.sha256' -printf '%%f\\n' | sort", dest);
+	pool = sh(cmd);
+	assert_string_equal(pool, ids2);
+	free(pool);
+	snprintf(cmd, sizeof(cmd), "find '%s/blobs' -type f -name '*.sha256' | wc -l", dest);
+	out = sh(cmd);
+	assert_int_equal(strtol(out, NULL, 10), 2);
+	free(out);
+	/* kept.bin's blob is in both lists; replaced.bin's first one only in the removed one */
+	{
+		int gone = 0, both = 0;
+
+		for (p = strtok(ids1, "\n"); p; p = strtok(NULL, "\n"))
+			if (strstr(ids2, p))
+				both++;
+			else
+				gone++;
+		assert_int_equal(gone, 1);
+		assert_int_equal(both, 1);
+	}
+	free(ids1);
+	free(ids2);
+	snprintf(into, sizeof(into), "%s/restored-keep", s->root);
+	assert_int_equal(restore(dest, into, s->data, &err), 0);
+	free(err);
+	it_rmtree(into);
+
+	/* a snapshot whose list is damaged: the new snapshot is made, nothing leaves the pool */
+	snprintf(cmd, sizeof(cmd), "cd '%s/snapshots' && d=$(ls | head -1) && echo 'not json' >> \"$d/blobs.jsonl\" && "
+		 "mv \"$d\" 20991231T000000Z", dest);   /* a name in the future: never old enough */
+	free(sh(cmd));
+	put(s, &w->amgr, root, "replaced.bin", big + 3, BIG - 3, 200);
+	assert_int_equal(backup_keep(s, dest, "30", &out, &err), 1);
+	assert_non_null(strstr(out, "snapshot: "));
+	assert_non_null(strstr(err, "no blob is removed from the pool"));
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "find '%s/blobs' -type f ! -name '*.sha256' | wc -l", dest);
+	out = sh(cmd);
+	assert_int_equal(strtol(out, NULL, 10), 3);   /* kept.bin, both later replaced.bin blobs */
+	free(out);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_backup_restore, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_backup_keep_days, it_setup_world, it_teardown_world),
 	};
 
 	if (sodium_init() < 0)
