@@ -693,6 +693,9 @@ static bool stage_authenticate(struct dispatch *d)
 		d->result = http_internal_error(req, -EIO);
 		return false;
 	}
+	/* the request's reads, up to its first write or audit record, in one snapshot (db.h);
+	 * dispatch() closes it */
+	db_read_begin(req->db);
 	if ((rt->flags & R_NOAPP) && access_has_basic(req)) {
 		d->result = http_problem(req, 403, "app-password-not-allowed",
 					 "app passwords are for WebDAV and API clients; log in with your password",
@@ -808,15 +811,22 @@ static bool stage_authorize(struct dispatch *d)
 
 /* parse → route → body → authenticate → (behind a session) gates → authorize → handler.
  * An R_STREAM route's handler runs here before its body arrives (handle_request). */
+static enum MHD_Result dispatch_stages(struct dispatch *d)
+{
+	if (!stage_parse(d) || !stage_route(d) || !stage_body(d) || !stage_authenticate(d))
+		return d->result;
+	if (!(d->route->flags & R_PUBLIC) && (!stage_gates(d) || !stage_authorize(d)))
+		return d->result;
+	return d->route->fn(d->req);
+}
+
 static enum MHD_Result dispatch(struct request *req)
 {
 	struct dispatch d = { .req = req, .method = !strcmp(req->method, "HEAD") ? "GET" : req->method };
+	enum MHD_Result res = dispatch_stages(&d);
 
-	if (!stage_parse(&d) || !stage_route(&d) || !stage_body(&d) || !stage_authenticate(&d))
-		return d.result;
-	if (!(d.route->flags & R_PUBLIC) && (!stage_gates(&d) || !stage_authorize(&d)))
-		return d.result;
-	return d.route->fn(req);
+	db_read_end(req->db);   /* never held while the answer goes out or the body comes in */
+	return res;
 }
 
 bool http_permitted(struct request *req, enum permission p, bool mutating)
