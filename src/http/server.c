@@ -1108,7 +1108,13 @@ static enum MHD_Result handle_request(struct MHD_Connection *con, const char *me
 		if (req->status || !req->stream || req->stream_ended)
 			return MHD_YES;
 		req->stream_ended = true;
-		return req->stream->end(req);
+		/* the WebDAV method itself runs here (a GET's lookups): its reads in one
+		 * snapshot too, up to its first write or record (db.h db_read_begin) */
+		db_read_begin(req->db);
+		enum MHD_Result res = req->stream->end(req);
+
+		db_read_end(req->db);
+		return res;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
