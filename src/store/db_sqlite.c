@@ -98,6 +98,7 @@ struct db {
 	bool writing;          /* holds file->write_lock */
 	bool grouped;          /* this transaction runs at synchronous=NORMAL: db_commit syncs */
 	bool snapshot;         /* a read snapshot (db_read_begin) is open: a deferred BEGIN */
+	sqlite3_stmt *fixed[7]; /* the transaction statements of fixed_sql, prepared once */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 };
@@ -238,6 +239,8 @@ struct db *db_close(struct db *db)
 		return NULL;
 	for (i = 0; i < db->n_cache; i++)
 		sqlite3_finalize(db->cache[i].st);
+	for (i = 0; i < ARRAY_SIZE(db->fixed); i++)
+		sqlite3_finalize(db->fixed[i]);
 	if (db->writing)
 		db_rollback(db);
 	sqlite3_close(db->h);
@@ -484,10 +487,30 @@ bool db_is_null(struct db_stmt *st, int col)
 	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
+/* The statements every transaction runs (two to six per request), prepared once per
+ * connection instead of parsed by sqlite3_exec each time. */
+static const char *const fixed_sql[] = { "BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
+					 "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL", NULL };
+
 static int exec_plain(struct db *db, const char *sql)
 {
-	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	sqlite3_stmt **fixed = NULL;
+	int rc;
 
+	for (size_t i = 0; fixed_sql[i]; i++)
+		if (!strcmp(sql, fixed_sql[i])) {
+			fixed = &db->fixed[i];
+			break;
+		}
+	if (fixed && (*fixed || sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, fixed, NULL) == SQLITE_OK)) {
+		while ((rc = sqlite3_step(*fixed)) == SQLITE_ROW)
+			;
+		sqlite3_reset(*fixed);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	} else {
+		rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	}
 	if (rc != SQLITE_OK)
 		log_error("db.exec", "%s: %s", sqlite3_errmsg(db->h), sql);
 	return translate(rc);
