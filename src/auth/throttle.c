@@ -218,6 +218,9 @@ int throttle_delay(struct db *db, const char *address, const char *request_id, i
 	log_fields(LOG_INFO, "auth.throttle",
 		   (const char *const[]){ "request_id", request_id ? request_id : "", "delay_ms", delay, NULL });
 
+	/* the credentials are then checked against the state after the wait, and no read
+	 * snapshot (db.h db_read_begin) pins the WAL while this sleeps */
+	db_read_end(db);
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

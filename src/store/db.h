@@ -225,10 +225,12 @@ bool db_in_transaction(struct db *db);
  * the one of their first read (SQLite: one deferred read transaction instead of one per
  * statement, which keeps the connection's page cache between them; db_sqlite.c). It ends
  * with db_read_end(), and by itself before anything writes: a writing statement,
- * db_begin(), audit_record(); what follows sees the latest state again. Never held across
- * a wait for the network (server.c opens it for a request's dispatch and closes it at the
- * end). No-op inside a transaction; no-op on PostgreSQL (each statement its own round
- * trip either way). */
+ * db_begin(), audit_record(); what follows sees the latest state again. server.c opens it
+ * for a request's dispatch and for a WebDAV method's run, and closes it when they return,
+ * so it is never held while an answer is sent or a body arrives; code that waits (the
+ * throttle's delay, a download's first S3 read) ends it first. In WAL mode a reader never
+ * blocks a writer; a snapshot held only keeps a checkpoint from passing it. No-op inside a
+ * transaction; no-op on PostgreSQL (each statement its own round trip either way). */
 void db_read_begin(struct db *db);
 void db_read_end(struct db *db);
 /* Takes tenant_id's write lock (0: the provider's own state) for the rest of the current
