@@ -249,6 +249,7 @@ static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
 struct pending {
 	struct audit_rec *rec;
 	struct pending *next;
+	pthread_cond_t wake;   /* signalled when done, or when it is to lead the next batch */
 	int result;
 	bool done;
 	bool relaxed;   /* the record of a read: db_commit_relaxed() is enough (see below) */
@@ -277,23 +278,27 @@ static int lock_batch(struct db *db, const struct pending *batch)
 	}
 }
 
+/* Each waiter sleeps on its own condition variable: the leader wakes the members of its
+ * batch and the first of the next one (who leads it), not every waiter (a broadcast woke
+ * all of them after every batch, to find most still queued: a futex call, a context switch
+ * and a turn on group_lock each). */
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t group_done = PTHREAD_COND_INITIALIZER;
 static struct pending *group_head, **group_tail = &group_head;
 static bool group_leader;
 
 static int group_commit(struct db *db, struct pending *me)
 {
+	pthread_cond_init(&me->wake, NULL);
 	pthread_mutex_lock(&group_lock);
 	me->rec->time_us = clock_now_us();  /* under the lock: times follow queue order */
 	*group_tail = me;
 	group_tail = &me->next;
 	while (!me->done) {
-		struct pending *batch, *p;
+		struct pending *batch, *p, *next;
 		int r;
 
 		if (group_leader) {
-			pthread_cond_wait(&group_done, &group_lock);
+			pthread_cond_wait(&me->wake, &group_lock);
 			continue;
 		}
 		group_leader = true;
@@ -321,14 +326,19 @@ static int group_commit(struct db *db, struct pending *me)
 			db_rollback(db);
 
 		pthread_mutex_lock(&group_lock);
-		for (p = batch; p; p = p->next) {
+		for (p = batch; p; p = next) {
+			next = p->next;   /* p may return (and its stack go) once done and unlocked */
 			p->result = r;
 			p->done = true;
+			if (p != me)
+				pthread_cond_signal(&p->wake);
 		}
 		group_leader = false;
-		pthread_cond_broadcast(&group_done);
+		if (group_head)   /* queued meanwhile: its first leads the next batch */
+			pthread_cond_signal(&group_head->wake);
 	}
 	pthread_mutex_unlock(&group_lock);
+	pthread_cond_destroy(&me->wake);
 	return me->result;
 }
 
@@ -365,6 +375,7 @@ int audit_record(struct db *db, const struct audit_event *ev)
 	rec.target = clean(ev->target, target, KURA_AUDIT_TARGET_MAX);
 	rec.result = audit_result_name(ev->result);
 	rec.details = details ? details : "{}";
+	db_read_end(db);   /* the record is written, and what follows reads the latest state */
 	if (db_in_transaction(db)) {
 		/* part of the caller's change: it commits or rolls back with it */
 		rec.time_us = clock_now_us();

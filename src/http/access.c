@@ -346,13 +346,22 @@ bool http_feature_on(struct request *req, int64_t tenant_id, enum catalog_featur
 		"WebDAV is off for this tenant; a manager can turn it on (Contract page)",
 		"app passwords are off for this tenant; a manager can turn them on (Contract page)",
 	};
-	bool on[CATALOG_N_FEATURES];
+	_Static_assert(CATALOG_N_FEATURES <= ARRAY_SIZE(req->features), "request's feature memo");
+	bool *on = req->features;
 	json_t *d;
-	int r = tenant_features_get(req->db, tenant_id, on);
+	int r;
 
-	if (r < 0) {
-		*ret = http_internal_error(req, r);
-		return false;
+	/* read once per request: an app password's sign-in and the WebDAV gate both ask, within
+	 * the request's one read snapshot (db.h db_read_begin), so a second read could only
+	 * answer the same */
+	if (tenant_id <= 0 || req->features_tenant != tenant_id) {
+		r = tenant_features_get(req->db, tenant_id, on);
+		if (r < 0) {
+			req->features_tenant = 0;
+			*ret = http_internal_error(req, r);
+			return false;
+		}
+		req->features_tenant = tenant_id;
 	}
 	if (on[f])
 		return true;

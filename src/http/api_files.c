@@ -982,6 +982,9 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 			   (unsigned long long)(start + len - 1), (long long)n.size);
 		http_add_header(req, "Content-Range", crange);
 	}
+	/* the database is read (node, key, inline content): the blob's first chunk may come
+	 * from S3, and no read snapshot waits for it (db.h db_read_begin) */
+	db_read_end(req->db);
 	/* verify the first chunk the answer needs before the status line goes out */
 	if (len > 0 && (r = files_read(rd, start, probe, 1, &got)) < 0) {
 		files_reader_close(rd);

@@ -111,6 +111,9 @@ struct request {
 	bool cert_read;
 	const unsigned char *cert_der; /* NULL: none (TLS peer or trusted proxy's X-Client-Cert) */
 	size_t cert_len;
+	/* http_feature_on: the tenant's features, read once per request (access.c) */
+	int64_t features_tenant;       /* whose features[] holds; 0 = none read yet */
+	bool features[8];
 };
 
 typedef enum MHD_Result (*handler_fn)(struct request *req);

@@ -714,6 +714,9 @@ static bool stage_authenticate(struct dispatch *d)
 					 NULL);
 		return false;
 	}
+	/* the request's reads, up to its first write or audit record, in one snapshot (db.h);
+	 * dispatch() closes it */
+	db_read_begin(req->db);
 	if ((rt->flags & R_NOAPP) && access_has_basic(req)) {
 		d->result = http_problem(req, 403, "app-password-not-allowed",
 					 "app passwords are for WebDAV and API clients; log in with your password",
@@ -829,15 +832,22 @@ static bool stage_authorize(struct dispatch *d)
 
 /* parse → route → body → authenticate → (behind a session) gates → authorize → handler.
  * An R_STREAM route's handler runs here before its body arrives (handle_request). */
+static enum MHD_Result dispatch_stages(struct dispatch *d)
+{
+	if (!stage_parse(d) || !stage_route(d) || !stage_body(d) || !stage_authenticate(d))
+		return d->result;
+	if (!(d->route->flags & R_PUBLIC) && (!stage_gates(d) || !stage_authorize(d)))
+		return d->result;
+	return d->route->fn(d->req);
+}
+
 static enum MHD_Result dispatch(struct request *req)
 {
 	struct dispatch d = { .req = req, .method = !strcmp(req->method, "HEAD") ? "GET" : req->method };
+	enum MHD_Result res = dispatch_stages(&d);
 
-	if (!stage_parse(&d) || !stage_route(&d) || !stage_body(&d) || !stage_authenticate(&d))
-		return d.result;
-	if (!(d.route->flags & R_PUBLIC) && (!stage_gates(&d) || !stage_authorize(&d)))
-		return d.result;
-	return d.route->fn(req);
+	db_read_end(req->db);   /* never held while the answer goes out or the body comes in */
+	return res;
 }
 
 bool http_permitted(struct request *req, enum permission p, bool mutating)
@@ -1119,7 +1129,13 @@ static enum MHD_Result handle_request(struct MHD_Connection *con, const char *me
 		if (req->status || !req->stream || req->stream_ended)
 			return MHD_YES;
 		req->stream_ended = true;
-		return req->stream->end(req);
+		/* the WebDAV method itself runs here (a GET's lookups): its reads in one
+		 * snapshot too, up to its first write or record (db.h db_read_begin) */
+		db_read_begin(req->db);
+		enum MHD_Result res = req->stream->end(req);
+
+		db_read_end(req->db);
+		return res;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;

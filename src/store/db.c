@@ -113,6 +113,18 @@ bool db_in_transaction(struct db *db)
 	return PG(db) ? pg_db_in_transaction(db) : sqlite_db_in_transaction(db);
 }
 
+void db_read_begin(struct db *db)
+{
+	if (db)
+		PG(db) ? pg_db_read_begin(db) : sqlite_db_read_begin(db);
+}
+
+void db_read_end(struct db *db)
+{
+	if (db)
+		PG(db) ? pg_db_read_end(db) : sqlite_db_read_end(db);
+}
+
 int db_lock_tenant(struct db *db, int64_t tenant_id)
 {
 	if (!db) {

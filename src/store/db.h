@@ -222,8 +222,21 @@ int db_commit_relaxed(struct db *db) KURA_WUR;
  * covered by an fsync: 0 once they are durable (tests). PostgreSQL: 0 (the server's). */
 uint64_t db_relaxed_owed(struct db *db);
 int db_rollback(struct db *db);
-/* True inside a transaction this connection began (audit_record joins it, else makes its own). */
+/* True inside a transaction this connection began (audit_record joins it, else makes its own).
+ * False in a read snapshot. */
 bool db_in_transaction(struct db *db);
+/* A read snapshot: the reads that follow on this connection see one state of the database,
+ * the one of their first read (SQLite: one deferred read transaction instead of one per
+ * statement, which keeps the connection's page cache between them; db_sqlite.c). It ends
+ * with db_read_end(), and by itself before anything writes: a writing statement,
+ * db_begin(), audit_record(); what follows sees the latest state again. server.c opens it
+ * for a request's dispatch and for a WebDAV method's run, and closes it when they return,
+ * so it is never held while an answer is sent or a body arrives; code that waits (the
+ * throttle's delay, a download's first S3 read) ends it first. In WAL mode a reader never
+ * blocks a writer; a snapshot held only keeps a checkpoint from passing it. No-op inside a
+ * transaction; no-op on PostgreSQL (each statement its own round trip either way). */
+void db_read_begin(struct db *db);
+void db_read_end(struct db *db);
 /* Takes tenant_id's write lock (0: the provider's own state) for the rest of the current
  * db_begin() transaction; see "Write serialisation" above. 0, or -EINVAL outside such a
  * transaction or for a negative id (the caller's bug: logged). */

@@ -688,6 +688,18 @@ bool pg_db_in_transaction(struct db *db)
 	return PQtransactionStatus(db->c) != PQTRANS_IDLE;
 }
 
+/* Read snapshots (db.h): none. Each statement is a round trip to the server either way,
+ * and the server keeps its own buffers; a BEGIN and a COMMIT would add two. */
+void pg_db_read_begin(struct db *db)
+{
+	(void)db;
+}
+
+void pg_db_read_end(struct db *db)
+{
+	(void)db;
+}
+
 int pg_db_lock_tenant(struct db *db, int64_t tenant_id)
 {
 	struct db_stmt *st;

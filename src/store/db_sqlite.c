@@ -97,6 +97,8 @@ struct db {
 	struct db_file *file;
 	bool writing;          /* holds file->write_lock */
 	bool grouped;          /* this transaction runs at synchronous=NORMAL: db_commit syncs */
+	bool snapshot;         /* a read snapshot (db_read_begin) is open: a deferred BEGIN */
+	sqlite3_stmt *fixed[7]; /* the transaction statements of fixed_sql, prepared once */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 };
@@ -237,6 +239,8 @@ struct db *db_close(struct db *db)
 		return NULL;
 	for (i = 0; i < db->n_cache; i++)
 		sqlite3_finalize(db->cache[i].st);
+	for (i = 0; i < ARRAY_SIZE(db->fixed); i++)
+		sqlite3_finalize(db->fixed[i]);
 	if (db->writing)
 		db_rollback(db);
 	sqlite3_close(db->h);
@@ -355,6 +359,8 @@ struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_lis
 
 	if (!db || !(st = prepare(db, sql)))
 		return NULL;
+	if (db->snapshot && !sqlite3_stmt_readonly(st->st))
+		db_read_end(db);   /* a write runs on its own, as outside a snapshot */
 	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
 		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
 			  sqlite3_bind_parameter_count(st->st), sql);
@@ -481,10 +487,30 @@ bool db_is_null(struct db_stmt *st, int col)
 	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
+/* The statements every transaction runs (two to six per request), prepared once per
+ * connection instead of parsed by sqlite3_exec each time. */
+static const char *const fixed_sql[] = { "BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
+					 "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL", NULL };
+
 static int exec_plain(struct db *db, const char *sql)
 {
-	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	sqlite3_stmt **fixed = NULL;
+	int rc;
 
+	for (size_t i = 0; fixed_sql[i]; i++)
+		if (!strcmp(sql, fixed_sql[i])) {
+			fixed = &db->fixed[i];
+			break;
+		}
+	if (fixed && (*fixed || sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, fixed, NULL) == SQLITE_OK)) {
+		while ((rc = sqlite3_step(*fixed)) == SQLITE_ROW)
+			;
+		sqlite3_reset(*fixed);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	} else {
+		rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	}
 	if (rc != SQLITE_OK)
 		log_error("db.exec", "%s: %s", sqlite3_errmsg(db->h), sql);
 	return translate(rc);
@@ -510,6 +536,36 @@ static void write_unlock(struct db *db)
 	}
 }
 
+/*
+ * Read snapshots (db.h db_read_begin). Each statement outside a transaction is a read
+ * transaction of its own, and a read transaction that finds the WAL changed since this
+ * connection's last one (after any other connection's commit: every request's access
+ * record is one) discards the connection's whole page cache and takes a WAL read mark
+ * anew (fcntl locks on the -shm). A request's ~15 reads before its access record thus
+ * re-read their pages from the kernel (~20 pread64 per 4 KiB GET). A deferred BEGIN makes
+ * them one read transaction: one snapshot, at most one cache reset and one read mark.
+ * The snapshot never holds a write: a statement that writes, db_begin() and
+ * audit_record() end it first, and what runs after reads the latest state again.
+ */
+void db_read_begin(struct db *db)
+{
+	if (!db || db->snapshot || db->writing || !sqlite3_get_autocommit(db->h))
+		return;
+	if (exec_plain(db, "BEGIN") == 0)
+		db->snapshot = true;
+}
+
+void db_read_end(struct db *db)
+{
+	if (!db || !db->snapshot)
+		return;
+	db->snapshot = false;
+	/* a read transaction commits even with read statements still open (they keep their
+	 * read lock until they are reset, as an autocommit read would) */
+	if (!sqlite3_get_autocommit(db->h) && exec_plain(db, "COMMIT") < 0)
+		(void)exec_plain(db, "ROLLBACK");
+}
+
 int db_begin(struct db *db)
 {
 	struct timespec deadline;
@@ -517,6 +573,7 @@ int db_begin(struct db *db)
 
 	if (db->writing)
 		return -EBUSY;  /* a transaction is already open on this connection */
+	db_read_end(db);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += DB_BUSY_TIMEOUT_MS / 1000;
 	r = pthread_mutex_timedlock(&db->file->write_lock, &deadline);
@@ -785,9 +842,12 @@ int db_commit_relaxed(struct db *db)
 		return r;
 	r = exec_plain(db, "COMMIT");
 	if (r == 0) {
+		bool first_owed;
+
 		pthread_mutex_lock(&f->sync_lock);   /* still under the write mutex: WAL order */
 		f->committed++;
-		if (f->owed <= f->synced)
+		first_owed = f->owed <= f->synced;
+		if (first_owed)
 			f->owed_since_us = mono_us();
 		f->owed = f->committed;
 		/* the read this records may have seen a change whose own db_commit is still in
@@ -799,7 +859,10 @@ int db_commit_relaxed(struct db *db)
 		if (!f->syncer_running) {
 			f->syncer_running = pthread_create(&f->syncer, NULL, syncer_main, f) == 0;
 			owe = !f->syncer_running;   /* no thread: sync now, as db_commit */
-		} else {
+		} else if (first_owed) {
+			/* the syncer sleeps until something is owed; while something is, it already
+			 * waits for the deadline of the oldest, which a later commit does not move
+			 * (a wake-up per read cost a futex call and a context switch each) */
 			pthread_cond_signal(&f->owed_cond);
 		}
 		pthread_mutex_unlock(&f->sync_lock);
@@ -835,13 +898,14 @@ int db_rollback(struct db *db)
 
 	if (!sqlite3_get_autocommit(db->h))
 		r = exec_plain(db, "ROLLBACK");
+	db->snapshot = false;
 	write_unlock(db);
 	return r;
 }
 
 bool db_in_transaction(struct db *db)
 {
-	return !sqlite3_get_autocommit(db->h);
+	return !sqlite3_get_autocommit(db->h) && !db->snapshot;
 }
 
 /*
@@ -905,6 +969,7 @@ int db_checkpoint_truncate(struct db *db)
 {
 	int busy = 0, rc;
 
+	db_read_end(db);
 	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, &busy);
 	if (rc == SQLITE_BUSY || busy)
 		return -EBUSY;

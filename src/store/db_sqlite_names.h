@@ -20,6 +20,8 @@
 #define db_relaxed_owed sqlite_db_relaxed_owed
 #define db_rollback sqlite_db_rollback
 #define db_in_transaction sqlite_db_in_transaction
+#define db_read_begin sqlite_db_read_begin
+#define db_read_end sqlite_db_read_end
 #define db_lock_tenant sqlite_db_lock_tenant
 #define vquery sqlite_vquery
 #define db_query sqlite_db_query

@@ -293,12 +293,56 @@ static void test_throttle(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void count_statements(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id,
+			     const char *sql)
+{
+	(void)db;
+	(void)tenant_id;
+	(void)sql;
+	if (ev == DB_TRACE_STATEMENT)
+		++*(int *)ctx;
+}
+
+/* On SQLite an address with no failure counted is not looked up (throttle.c "negative
+ * cache"): no statement for its check; once a failure is counted for it, every check reads
+ * its row again, and the delay applies. */
+static void test_throttle_clean_address(void **state)
+{
+	char dir[] = "/tmp/kura-test-throttle-XXXXXX", path[96], err[256], cmd[160];
+	struct db *db;
+	int64_t retry = 0;
+	int n = 0, i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/kura.db", dir);
+	db = db_open(path, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_migrate(db), 0);
+	assert_int_equal(throttle_delay(db, "198.51.100.7", NULL, &retry), 0);   /* loads the cache */
+	db_trace(count_statements, &n);
+	assert_int_equal(throttle_delay(db, "198.51.100.7", NULL, &retry), 0);
+	assert_int_equal(n, 0);
+	for (i = 0; i < KURA_THROTTLE_FREE_FAILURES; i++)
+		throttle_failure(db, "198.51.100.7");
+	n = 0;
+	assert_int_equal(throttle_peek_ms(db, "198.51.100.7"), KURA_THROTTLE_BASE_MS);
+	assert_int_equal(throttle_delay(db, "198.51.100.7", NULL, &retry), 0);   /* slept */
+	assert_int_equal(n, 2);
+	db_trace(NULL, NULL);
+	assert_int_equal(throttle_reset_all(db), 0);
+	db_close(db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidr_parse),       cmocka_unit_test(test_cidr_contains),
 		cmocka_unit_test(test_forwarded_for),    cmocka_unit_test(test_trusted_proxies_setting),
 		cmocka_unit_test(test_basic_auth),       cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_throttle_clean_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -867,6 +867,67 @@ static void test_lock_tenant(void **state)
 	assert_int_equal(seen.calls, 4);
 }
 
+/* A read snapshot (db_read_begin): the reads on one connection see one state, not another
+ * connection's commit after their first read; it is no transaction of the caller's
+ * (db_in_transaction false, so audit_record makes its own); a statement that writes, or
+ * db_begin(), ends it first, and what follows reads the latest state again. */
+static int64_t snap_v(struct db *db)
+{
+	struct db_stmt *st = db_query(db, "SELECT v FROM snap", NULL);
+	int64_t v = db_step(st) > 0 ? db_int(st, 0) : -1;
+
+	db_done(st);
+	return v;
+}
+
+static void test_read_snapshot(void **state)
+{
+	struct fixture *fx = *state;
+	struct db *other;
+	char err[256];
+
+	other = db_open(fx->path, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(db_exec(fx->db, "CREATE TABLE snap (v INTEGER)", NULL), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO snap (v) VALUES (1)", NULL), 0);
+
+	db_read_begin(fx->db);
+	assert_false(db_in_transaction(fx->db));
+	assert_int_equal(snap_v(fx->db), 1);
+	assert_int_equal(db_exec(other, "UPDATE snap SET v = 2", NULL), 0);
+	assert_int_equal(snap_v(fx->db), 1);   /* the snapshot's state */
+	db_read_end(fx->db);
+	assert_int_equal(snap_v(fx->db), 2);
+
+	/* a write ends it: it commits on its own, and the reads after it see the latest state */
+	db_read_begin(fx->db);
+	assert_int_equal(snap_v(fx->db), 2);
+	assert_int_equal(db_exec(other, "UPDATE snap SET v = 3", NULL), 0);
+	assert_int_equal(db_exec(fx->db, "UPDATE snap SET v = v + 10", NULL), 0);
+	assert_false(db_in_transaction(fx->db));
+	assert_int_equal(snap_v(other), 13);
+
+	/* so does db_begin: a write transaction as always */
+	db_read_begin(fx->db);
+	assert_int_equal(snap_v(fx->db), 13);
+	assert_int_equal(db_exec(other, "UPDATE snap SET v = 4", NULL), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_true(db_in_transaction(fx->db));
+	assert_int_equal(snap_v(fx->db), 4);
+	assert_int_equal(db_exec(fx->db, "UPDATE snap SET v = 5", NULL), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(snap_v(other), 5);
+	/* inside a transaction it is nothing; ending none is nothing */
+	assert_int_equal(db_begin(fx->db), 0);
+	db_read_begin(fx->db);
+	assert_true(db_in_transaction(fx->db));
+	assert_int_equal(db_commit(fx->db), 0);
+	db_read_end(fx->db);
+	db_read_end(NULL);
+	assert_int_equal(db_exec(fx->db, "DROP TABLE snap", NULL), 0);
+	db_close(other);
+}
+
 struct row_t {
 	int64_t i;
 	char s[16];
@@ -1092,6 +1153,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_eviction_keeps_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_returning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_tenant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_copy, setup, teardown),
 		cmocka_unit_test(test_portable_sql),
