@@ -1002,10 +1002,10 @@ static char *raw_http(struct propfind *pf, char *p, int64_t us)
 	return p + sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1;
 }
 
-/* A bound on what raw_allprop writes for n: the fixed markup (under 800 bytes: the
- * supportedlock element, the tags, two dates of at most 63 bytes each) in 1,024, and each
- * string at its longest escaping (percent-encoding 3 bytes per byte, XML 6). first is n's
- * first dead property (dead_first). */
+/* A bound on what raw_allprop writes for n: the fixed markup (under 850 bytes: the
+ * supportedlock element, the tags, a size of 20 digits, two dates of at most 63 bytes
+ * each) in 1,024, and each string at its longest escaping (percent-encoding 3 bytes per
+ * byte, XML 6). first is n's first dead property (dead_first). */
 static size_t allprop_need(const struct propfind *pf, const struct pfentry *n, const char *href_prefix,
 			   const char *href_name, size_t first)
 {
