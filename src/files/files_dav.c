@@ -93,10 +93,8 @@ int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, file
 int files_dav_entries(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_entry_fn fn,
 		      void *ctx)
 {
-	struct db_stmt *st = db_query(db, "SELECT id, kind, name, size, content_type, etag, created_us, modified_us"
-					  " FROM file_nodes WHERE tenant_id = $1 AND parent_id = $2 AND in_trash = 0"
-					  " ORDER BY name LIMIT $3",
-				      "iii", tenant_id, folder_id, (int64_t)KURA_DAV_LIST_MAX + 1);
+	struct db_stmt *st = db_query(db, FILES_DAV_ENTRIES_SQL, "iii", tenant_id, folder_id,
+				      (int64_t)KURA_DAV_LIST_MAX + 1);
 	size_t count = 0;
 	int r;
 

@@ -34,6 +34,14 @@ typedef int (*files_dav_entry_fn)(void *ctx, const struct files_dav_entry *e);
  * KURA_DAV_LIST_MAX, -E2BIG beyond) reading eight columns instead of every node column. */
 int files_dav_entries(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_entry_fn fn,
 		      void *ctx) KURA_WUR;
+/* Its statement ($1 tenant, $2 folder, $3 limit), here so that unit/test_files can check
+ * its plan: every column it names is in file_nodes_dav (migration 0031), so SQLite reads the
+ * members from that index alone, never a row of file_nodes (whose rows hold inline
+ * content). A column added here must be added to that index too, or the plan test fails. */
+#define FILES_DAV_ENTRIES_SQL \
+	"SELECT id, kind, name, size, content_type, etag, created_us, modified_us" \
+	" FROM file_nodes WHERE tenant_id = $1 AND parent_id = $2 AND in_trash = 0" \
+	" ORDER BY name LIMIT $3"
 
 /* ---- dead properties ---- */
 struct files_dav_prop {

@@ -617,7 +617,8 @@ struct propfind {
 	bool self_done, done;
 	bool slow;                     /* test seam: put_live for every member */
 	size_t fault_after;            /* test seam: fail after this many members (0: never) */
-	char *scratch;                 /* one member's live properties (put_allprop_live) */
+	bool direct;                   /* allprop, no lock: members straight into MHD's buffer */
+	char *scratch;                 /* one member's response (raw_allprop into pf->out) */
 	size_t scratch_cap;
 	int64_t tday;                  /* the day of the date templates below; INT64_MIN: none */
 	bool tday_ok;                  /* the templates hold (a year in 0..9999) */
@@ -736,21 +737,28 @@ static void put_activelock(struct dbuf *b, const char *tenant_code, const char *
 	dbuf_puts(b, "</D:href></D:lockroot></D:activelock>");
 }
 
+/* The locks that apply to path; the empty element (as Apache mod_dav writes it) when none. */
 static void put_lockdiscovery(struct propfind *pf, struct dbuf *b, const char *path)
 {
+	bool any = false;
 	size_t i;
 
-	PUTL(b, "<D:lockdiscovery>");
 	for (i = 0; i < pf->n_locks; i++) {
 		const struct lockrow *l = &pf->locks[i];
 
 		if (strcmp(l->path, path) && !(l->infinite && is_below(path, l->path)) &&
 		    !(l->infinite && !*l->path && *path))
 			continue;
+		if (!any)
+			PUTL(b, "<D:lockdiscovery>");
+		any = true;
 		put_activelock(b, pf->tenant_code, l->path, l->infinite, l->shared, l->owner_xml, l->token,
 			       l->expires_us);
 	}
-	PUTL(b, "</D:lockdiscovery>");
+	if (any)
+		PUTL(b, "</D:lockdiscovery>");
+	else
+		PUTL(b, "<D:lockdiscovery/>");
 }
 
 /* Writes live property i of n into b (value, or the empty element for names only). false
@@ -792,9 +800,10 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct pfentry *
 		PUTL(b, "</D:getcontenttype>");
 		break;
 	case LP_GETETAG:
-		PUTL(b, "<D:getetag>&quot;");
+		/* a '"' in character data needs no escape (Apache mod_dav writes it plain) */
+		PUTL(b, "<D:getetag>\"");
 		dbuf_puts(b, n->etag);
-		PUTL(b, "&quot;</D:getetag>");
+		PUTL(b, "\"</D:getetag>");
 		break;
 	case LP_GETLASTMODIFIED:
 		http_date_format(n->modified_us, t, sizeof(t));
@@ -818,7 +827,7 @@ static bool put_live(struct propfind *pf, struct dbuf *b, const struct pfentry *
 		if (path)
 			put_lockdiscovery(pf, b, path);
 		else
-			PUTL(b, "<D:lockdiscovery></D:lockdiscovery>");
+			PUTL(b, "<D:lockdiscovery/>");
 		break;
 	case LP_QUOTA_AVAILABLE:
 		PUTL(b, "<D:quota-available-bytes>");
@@ -993,26 +1002,32 @@ static char *raw_http(struct propfind *pf, char *p, int64_t us)
 	return p + sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1;
 }
 
-/* The start of n's response up to its live properties, in put_live's order and spelling,
- * for allprop when no lock applies (lockdiscovery is empty). */
-static int put_allprop_live(struct propfind *pf, const struct pfentry *n, const char *href_prefix,
-			    const char *href_name)
+/* A bound on what raw_allprop writes for n: the fixed markup (under 850 bytes: the
+ * supportedlock element, the tags, a size of 20 digits, two dates of at most 63 bytes
+ * each) in 1,024, and each string at its longest escaping (percent-encoding 3 bytes per
+ * byte, XML 6). first is n's first dead property (dead_first). */
+static size_t allprop_need(const struct propfind *pf, const struct pfentry *n, const char *href_prefix,
+			   const char *href_name, size_t first)
 {
 	const char *dn = *n->name ? n->name : pf->tenant_code;
 	const char *ct = *n->ctype ? n->ctype : "application/octet-stream";
 	size_t need = 1024 + strlen(href_prefix) + 3 * strlen(href_name) + 6 * strlen(dn) + 6 * strlen(ct) +
-		      strlen(n->etag);
-	char *p;
+		      strlen(n->etag), i;
 
-	if (need > pf->scratch_cap) {
-		char *np = realloc(pf->scratch, need);
+	for (i = first; i < pf->n_dead && pf->dead[i].node_id == n->id; i++)
+		need += strlen(pf->dead[i].xml);
+	return need;
+}
 
-		if (!np)
-			return -ENOMEM;
-		pf->scratch = np;
-		pf->scratch_cap = need;
-	}
-	p = pf->scratch;
+/* n's whole response into p (allprop_need bytes available), in put_live's order and
+ * spelling, for allprop when no lock applies (lockdiscovery is empty); the end. */
+static char *raw_allprop(struct propfind *pf, char *p, const struct pfentry *n, const char *href_prefix,
+			 const char *href_name, size_t first)
+{
+	const char *dn = *n->name ? n->name : pf->tenant_code;
+	const char *ct = *n->ctype ? n->ctype : "application/octet-stream";
+	size_t i;
+
 	p = RAWL(p, "<D:response><D:href>");
 	p = raw_str(p, href_prefix);
 	p = raw_pct(p, href_name);
@@ -1028,9 +1043,9 @@ static int put_allprop_live(struct propfind *pf, const struct pfentry *n, const 
 		p = raw_i64(p, n->size);
 		p = RAWL(p, "</D:getcontentlength><D:getcontenttype>");
 		p = raw_esc(p, ct);
-		p = RAWL(p, "</D:getcontenttype><D:getetag>&quot;");
+		p = RAWL(p, "</D:getcontenttype><D:getetag>\"");
 		p = raw_str(p, n->etag);
-		p = RAWL(p, "&quot;</D:getetag>");
+		p = RAWL(p, "\"</D:getetag>");
 	}
 	p = RAWL(p, "<D:getlastmodified>");
 	p = raw_http(pf, p, n->modified_us);
@@ -1042,8 +1057,10 @@ static int put_allprop_live(struct propfind *pf, const struct pfentry *n, const 
 	p = RAWL(p, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
 		    "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope>"
 		    "<D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
-		    "</D:supportedlock><D:lockdiscovery></D:lockdiscovery>");
-	return dbuf_add(&pf->out, pf->scratch, (size_t)(p - pf->scratch));
+		    "</D:supportedlock><D:lockdiscovery/>");
+	for (i = first; i < pf->n_dead && pf->dead[i].node_id == n->id; i++)
+		p = raw_str(p, pf->dead[i].xml);
+	return RAWL(p, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>\n");
 }
 
 /* One <D:response> for n into pf->out. href_prefix + href_name make its href (the name
@@ -1059,13 +1076,22 @@ static int put_one(struct propfind *pf, const struct pfentry *n, const char *hre
 	if (!dbuf_error(m))   /* a failure sticks: the answer fails */
 		dbuf_reset(m);
 	if (pf->mode == PF_ALLPROP && !path && !pf->slow) {
-		/* a failure here (no memory for the scratch buffer) must fail the answer, not
-		 * leave a member without its start in a well-formed-looking 207 */
-		if ((k = put_allprop_live(pf, n, href_prefix, href_name)) < 0)
-			return k;
-		for (i = first; i < pf->n_dead && pf->dead[i].node_id == n->id; i++)
-			dbuf_puts(b, pf->dead[i].xml);
-		goto props_done;
+		/* one pass into the scratch buffer, appended once; a failure (no memory for the
+		 * scratch) fails the answer, never leaves a member half written in a 207 */
+		size_t need = allprop_need(pf, n, href_prefix, href_name, first);
+		char *e;
+
+		if (need > pf->scratch_cap) {
+			char *np = realloc(pf->scratch, need);
+
+			if (!np)
+				return -ENOMEM;
+			pf->scratch = np;
+			pf->scratch_cap = need;
+		}
+		e = raw_allprop(pf, pf->scratch, n, href_prefix, href_name, first);
+		dbuf_add(b, pf->scratch, (size_t)(e - pf->scratch));
+		return dbuf_error(b) ? -E2BIG : 0;
 	}
 	PUTL(b, "<D:response><D:href>");
 	dbuf_puts(b, href_prefix);
@@ -1099,7 +1125,6 @@ static int put_one(struct propfind *pf, const struct pfentry *n, const char *hre
 				dbuf_puts(b, pf->dead[i].xml);
 		}
 	}
-props_done:
 	PUTL(b, "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
 	if (dbuf_len(m)) {
 		PUTL(b, "<D:propstat><D:prop>");
@@ -1164,6 +1189,29 @@ static void pf_free(void *cls)
 	arena_free(pf->a);
 }
 
+/* Writes whole members into buf (max bytes) while they fit, with raw_allprop (pf->direct:
+ * allprop, no lock applies, no test seam): the bytes of put_one's fast path without the
+ * copies through the scratch buffer and pf->out. The bytes written (0: the next member does
+ * not fit, or none is left), or -EIO from the KURA_TEST_DAV_PROPFIND_FAULT seam. */
+static ssize_t pf_direct(struct propfind *pf, char *buf, size_t max)
+{
+	const struct pfentry *ms = (const struct pfentry *)dbuf_data(&pf->members);
+	char *p = buf;
+
+	while (pf->next < pf->n_members) {
+		const struct pfentry *m = ms + pf->next;
+		size_t first = pf->n_dead ? dead_first(pf, m->id) : 0;
+
+		if (pf->fault_after && pf->next >= pf->fault_after)
+			return -EIO;
+		if (allprop_need(pf, m, pf->child_prefix, m->name, first) > max - (size_t)(p - buf))
+			break;
+		p = raw_allprop(pf, p, m, pf->child_prefix, m->name, first);
+		pf->next++;
+	}
+	return p - buf;
+}
+
 /*
  * MHD's reader of a streamed answer (chunked). A failure after the status line went out
  * cannot become an error status any more: END_WITH_ERROR makes MHD close the connection
@@ -1177,6 +1225,20 @@ static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 	int r;
 
 	(void)pos;
+	if (pf->direct && pf->out_pos == dbuf_len(&pf->out) && !pf->done) {
+		ssize_t k = pf_direct(pf, buf, max);
+
+		if (k > 0 && (pf->total += (uint64_t)k) > KURA_DAV_RESPONSE_MAX)
+			k = -E2BIG;
+		if (k < 0) {
+			log_warn("dav.propfind", "answer broken off after %zu of %zu members: %s", pf->next,
+				 pf->n_members, strerror((int)-k));
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		if (k > 0)
+			return k;
+		/* the next member does not fit in buf, or the closing tag is left: pf_fill */
+	}
 	while (pf->out_pos == dbuf_len(&pf->out)) {
 		if (pf->done)
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -1392,6 +1454,7 @@ static enum MHD_Result do_propfind(struct dav *d)
 		return ret;
 	}
 	pf->d = NULL;   /* from here on the answer outlives nothing of the request */
+	pf->direct = pf->mode == PF_ALLPROP && !pf->n_locks && !pf->slow;
 	return http_respond_stream(req, 207, XML_CT, pf_read, pf, pf_free);
 }
 

@@ -4,7 +4,8 @@
  * keep-alive curl, URL glob) is chunked and parses as one complete DAV:multistatus with
  * exactly the folder and each member once, in name order, each 200; a member's lock and
  * dead property show in it; it is byte for byte what the reference writer (put_live for
- * every member, KURA_TEST_DAV_PROPFIND_SLOW) writes. A small answer keeps its
+ * every member, KURA_TEST_DAV_PROPFIND_SLOW) writes, with and without a lock in the
+ * folder (without one, members go straight into MHD's buffer). A small answer keeps its
  * Content-Length. When the answer breaks off after the status line went out
  * (KURA_TEST_DAV_PROPFIND_FAULT), the client sees a failed transfer and no closing tag:
  * never a short multistatus that looks complete.
@@ -30,6 +31,7 @@ struct env {
 	struct it_server *s;
 	char auth[IT_STR * 2];      /* Authorization header line */
 	char curlrc[IT_STR * 2];    /* the same header for the curl command line */
+	char lock_token[IT_STR];    /* "Lock-Token: <...>" of test_large_folder's lock */
 };
 
 static int setup(void **state)
@@ -181,16 +183,46 @@ static void test_large_folder(void **state)
 	char path[IT_STR * 2], want[IT_STR], *out;
 
 	make_folder(e);
-	/* a lock and a dead property on members: both in the streamed answer */
-	r = dav(e, "LOCK", "/dav/alpha/big/d7/", "0",
-		"<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
-		"<D:locktype><D:write/></D:locktype><D:owner>propfind-test</D:owner></D:lockinfo>");
-	IT_ASSERT_STATUS(r, 200);
-	it_response_free(r);
+	/* a dead property on a member: in the streamed answer */
 	r = dav(e, "PROPPATCH", "/dav/alpha/big/f%20%262.txt", "0",
 		"<?xml version=\"1.0\"?><D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:x-test\"><D:set>"
 		"<D:prop><Z:colour>blue &amp; green</Z:colour></D:prop></D:set></D:propertyupdate>");
 	IT_ASSERT_STATUS(r, 207);
+	it_response_free(r);
+
+	/* no lock yet: the members after the first piece are written straight into MHD's
+	 * buffer (pf_direct); the same bytes as the reference writer, every one */
+	r = dav(e, "PROPFIND", "/dav/alpha/big/", "1", ALLPROP);
+	IT_ASSERT_STATUS(r, 207);
+	assert_non_null(strcasestr(r->headers, "Transfer-Encoding: chunked"));
+	assert_non_null(strstr(r->body, "<D:getetag>\""));
+	assert_non_null(strstr(r->body, "<D:lockdiscovery/></D:prop>"));
+	setenv("KURA_TEST_DAV_PROPFIND_SLOW", "1", 1);
+	assert_int_equal(it_server_restart(e->s), 0);
+	unsetenv("KURA_TEST_DAV_PROPFIND_SLOW");
+	ref = dav(e, "PROPFIND", "/dav/alpha/big/", "1", ALLPROP);
+	IT_ASSERT_STATUS(ref, 207);
+	assert_int_equal(r->body_len, ref->body_len);
+	assert_memory_equal(r->body, ref->body, r->body_len);
+	it_response_free(ref);
+	it_response_free(r);
+	assert_int_equal(it_server_restart(e->s), 0);
+
+	/* a lock on a member: in the streamed answer (every member through put_live) */
+	r = dav(e, "LOCK", "/dav/alpha/big/d7/", "0",
+		"<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
+		"<D:locktype><D:write/></D:locktype><D:owner>propfind-test</D:owner></D:lockinfo>");
+	IT_ASSERT_STATUS(r, 200);
+	{
+		const char *t = strcasestr(r->headers, "Lock-Token: <");
+		size_t n;
+
+		assert_non_null(t);
+		n = strcspn(t, "\r\n");
+		assert_true(n < sizeof(e->lock_token));
+		memcpy(e->lock_token, t, n);
+		e->lock_token[n] = '\0';
+	}
 	it_response_free(r);
 
 	r = dav(e, "PROPFIND", "/dav/alpha/big/", "1", ALLPROP);
@@ -258,6 +290,21 @@ static void test_broken_off_answer_is_not_complete(void **state)
 	r = dav(e, "PROPFIND", "/dav/alpha/big/", "1", ALLPROP);
 	/* the status line and the first pieces went out; then the connection closes without
 	 * the last chunk: the client sees a failed transfer, not a complete answer */
+	assert_int_not_equal(r->curl_code, CURLE_OK);
+	if (r->body)
+		assert_null(strstr(r->body, "</D:multistatus>"));
+	it_response_free(r);
+	/* the same without a lock in the folder: the members straight into MHD's buffer
+	 * (pf_direct) break off the same way */
+	{
+		const char *headers[] = { e->auth, e->lock_token, NULL };
+
+		r = it_request(e->s, &(struct it_request){ .method = "UNLOCK", .path = "/dav/alpha/big/d7/",
+							   .headers = headers });
+		IT_ASSERT_STATUS(r, 204);
+	}
+	it_response_free(r);
+	r = dav(e, "PROPFIND", "/dav/alpha/big/", "1", ALLPROP);
 	assert_int_not_equal(r->curl_code, CURLE_OK);
 	if (r->body)
 		assert_null(strstr(r->body, "</D:multistatus>"));

@@ -219,6 +219,27 @@ static void test_listing_plans(void **state)
 			}
 }
 
+/* PROPFIND's member list (issue 11, migration 0031): read from the covering index
+ * file_nodes_dav alone, in name order, never from file_nodes' rows (which hold inline
+ * content: ~8 a page). */
+static void test_dav_entries_plan(void **state)
+{
+	char q[1024], p[1024];
+	struct db_stmt *st;
+	size_t len = 0;
+
+	(void)state;
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", FILES_DAV_ENTRIES_SQL);
+	st = db_query(fx.db, q, "iii", fx.t.id, fx.root, (int64_t)10);
+	assert_non_null(st);
+	p[0] = '\0';
+	while (db_step(st) > 0)
+		len += (size_t)snprintf(p + len, sizeof(p) - len, "%s|", db_text(st, 3) ? db_text(st, 3) : "");
+	db_done(st);
+	if (!strstr(p, "COVERING INDEX file_nodes_dav") || strstr(p, "TEMP B-TREE"))
+		fail_msg("files_dav_entries: %s", p);
+}
+
 static void test_upload_read(void **state)
 {
 	const size_t n = 300000;
@@ -595,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_trash_purge),
 		cmocka_unit_test(test_normalize_legacy),
 		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_dav_entries_plan),
 		cmocka_unit_test(test_listing_plans),
 	};
 
