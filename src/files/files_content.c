@@ -486,6 +486,15 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 	files_upload_abort(u);
 	if (r < 0)
 		return r;
+	if (created) {
+		/* the name index in batches (store/db.h db_name_fold): this upload's thread folds
+		 * once KURA_NAME_FOLD_BATCH names are queued; a failure leaves them queued for the
+		 * next fold (every search folds first) */
+		int k = db_name_fold(db, KURA_NAME_FOLD_BATCH);
+
+		if (k < 0)
+			log_warn("files.upload", "name index not folded: %s", strerror(-k));
+	}
 	if (ret_created)
 		*ret_created = created;
 	return ret ? files_get(db, tenant_id, id, ret) : 0;

@@ -388,7 +388,7 @@ static void test_erasure(void **state)
 	struct it_world *w = *state;
 	struct it_server *s = w->s;
 	char day[11], blobdir[IT_STR * 2], *before_b[3], *audit_before, *audit_after, *cert, *out = NULL, *path;
-	int64_t bfile[3];
+	int64_t bfile[3], afile[5];
 	json_t *j = NULL, *rb, *ra;
 	struct stat st;
 	size_t i;
@@ -398,10 +398,14 @@ static void test_erasure(void **state)
 
 		snprintf(name, sizeof(name), "f%zu.txt", i);
 		/* f0 a blob (more than KURA_INLINE_MAX_BYTES), the others kept in their rows */
-		(void)upload(s, &w->auser, name, i == 0 ? big_text() : "alpha secret payload");
+		afile[i] = upload(s, &w->auser, name, i == 0 ? big_text() : "alpha secret payload");
 	}
 	/* alpha is the first tenant */
 	assert_int_equal(it_db_count(s, "SELECT count(*) FROM file_nodes WHERE tenant_id = 1 AND inline_data IS NOT NULL"), 4);
+	/* SQLite: their names still queued for the name index (migration 0031), not yet in it */
+	if (!it_backend_pg())
+		assert_int_equal(it_db_count(s, "SELECT count(*) FROM name_pending p JOIN file_nodes n ON n.id = p.id"
+					      " WHERE n.tenant_id = 1 AND n.name LIKE 'f_.txt'"), 5);
 	for (i = 0; i < 3; i++) {
 		char name[32], data[64];
 
@@ -430,6 +434,18 @@ static void test_erasure(void **state)
 	assert_int_not_equal(stat(blobdir, &st), 0);   /* every blob is gone */
 	/* and every row's inline ciphertext */
 	assert_int_equal(it_db_count(s, "SELECT count(*) FROM file_nodes WHERE tenant_id = 1"), 0);
+	/* and their names, queued or indexed */
+	if (!it_backend_pg()) {
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM name_pending WHERE id IN (%lld, %lld, %lld, %lld, %lld))"
+			 " + (SELECT count(*) FROM name_search WHERE rowid IN (%lld, %lld, %lld, %lld, %lld))",
+			 (long long)afile[0], (long long)afile[1], (long long)afile[2], (long long)afile[3],
+			 (long long)afile[4], (long long)afile[0], (long long)afile[1], (long long)afile[2],
+			 (long long)afile[3], (long long)afile[4]);
+		assert_int_equal(it_db_count(s, sql), 0);
+		assert_int_equal(it_db_count(s, "SELECT count(*) FROM name_search WHERE name LIKE 'f_.txt'"), 0);
+	}
 	IT_ASSERT_LOGIN(s, "alpha", "amgr", IT_A_MGR_PW, 401, NULL);
 	/* the audit records stay (operators verify the chain in place) */
 	assert_int_equal(it_admin(s, NULL, "audit", "verify", "alpha", NULL), 0);
