@@ -238,6 +238,23 @@ int db_name_index(struct db *db, int64_t id, const char *name)
 	return PG(db) ? pg_db_name_index(db, id, name) : sqlite_db_name_index(db, id, name);
 }
 
+int db_read_begin(struct db *db)
+{
+	if (!db)
+		return 0;
+	return PG(db) ? pg_db_read_begin(db) : sqlite_db_read_begin(db);
+}
+
+void db_read_end(struct db *db)
+{
+	if (!db)
+		return;
+	if (PG(db))
+		pg_db_read_end(db);
+	else
+		sqlite_db_read_end(db);
+}
+
 int db_name_fold(struct db *db, int64_t min_queued)
 {
 	return PG(db) ? pg_db_name_fold(db, min_queued) : sqlite_db_name_fold(db, min_queued);

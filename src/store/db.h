@@ -221,6 +221,13 @@ uint64_t db_relaxed_owed(struct db *db);
 int db_rollback(struct db *db);
 /* True inside a transaction this connection began (audit_record joins it, else makes its own). */
 bool db_in_transaction(struct db *db);
+/* A read group (SQLite): the reads of this connection until db_read_end share one read
+ * transaction, so SQLite takes its locks and, after other connections' commits, reloads its
+ * page cache once for all of them instead of once per statement. A change (a statement
+ * that writes, db_begin) ends the group first and runs as without one; db_in_transaction
+ * is false in a group. Nothing when a transaction is open already. PostgreSQL: nothing. */
+int db_read_begin(struct db *db);
+void db_read_end(struct db *db);
 /* Takes tenant_id's write lock (0: the provider's own state) for the rest of the current
  * db_begin() transaction; see "Write serialisation" above. 0, or -EINVAL outside such a
  * transaction or for a negative id (the caller's bug: logged). */

@@ -28,6 +28,8 @@ struct db_head {
 	int p##_db_commit_relaxed(struct db *db);                                                  \
 	uint64_t p##_db_relaxed_owed(struct db *db);                                               \
 	int p##_db_rollback(struct db *db);                                                        \
+	int p##_db_read_begin(struct db *db);                                                      \
+	void p##_db_read_end(struct db *db);                                                       \
 	bool p##_db_in_transaction(struct db *db);                                                 \
 	int p##_db_lock_tenant(struct db *db, int64_t tenant_id);                                  \
 	struct db_stmt *p##_vquery(struct db *db, const char *sql, const char *types, va_list ap); \

@@ -740,6 +740,17 @@ int pg_db_name_index(struct db *db, int64_t id, const char *name)
 	return 0;   /* the trigram index follows the column */
 }
 
+int pg_db_read_begin(struct db *db)
+{
+	(void)db;
+	return 0;   /* PostgreSQL has no per-connection page cache to keep */
+}
+
+void pg_db_read_end(struct db *db)
+{
+	(void)db;
+}
+
 int pg_db_name_fold(struct db *db, int64_t min_queued)
 {
 	(void)db, (void)min_queued;

@@ -101,6 +101,7 @@ struct db {
 	struct db_file *file;
 	bool writing;          /* holds file->write_lock */
 	bool grouped;          /* this transaction runs at synchronous=NORMAL: db_commit syncs */
+	bool reading;          /* a read group is open (db_read_begin) */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 };
@@ -359,6 +360,9 @@ struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_lis
 
 	if (!db || !(st = prepare(db, sql)))
 		return NULL;
+	/* a change never joins a read group: it runs on its own, as without one */
+	if (db->reading && !sqlite3_stmt_readonly(st->st))
+		db_read_end(db);
 	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
 		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
 			  sqlite3_bind_parameter_count(st->st), sql);
@@ -514,11 +518,31 @@ static void write_unlock(struct db *db)
 	}
 }
 
+int db_read_begin(struct db *db)
+{
+	if (!db || db->writing || db->reading || !sqlite3_get_autocommit(db->h))
+		return 0;
+	if (exec_plain(db, "BEGIN") < 0)
+		return -EIO;
+	db->reading = true;
+	return 0;
+}
+
+void db_read_end(struct db *db)
+{
+	if (!db || !db->reading)
+		return;
+	db->reading = false;
+	if (!sqlite3_get_autocommit(db->h))
+		(void)exec_plain(db, "COMMIT");
+}
+
 int db_begin(struct db *db)
 {
 	struct timespec deadline;
 	int r;
 
+	db_read_end(db);   /* a write transaction reads the newest state */
 	if (db->writing)
 		return -EBUSY;  /* a transaction is already open on this connection */
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -845,7 +869,7 @@ int db_rollback(struct db *db)
 
 bool db_in_transaction(struct db *db)
 {
-	return !sqlite3_get_autocommit(db->h);
+	return db->writing || (!db->reading && !sqlite3_get_autocommit(db->h));
 }
 
 /*

@@ -30,6 +30,8 @@
 #define db_text sqlite_db_text
 #define db_blob sqlite_db_blob
 #define db_is_null sqlite_db_is_null
+#define db_read_begin sqlite_db_read_begin
+#define db_read_end sqlite_db_read_end
 #define db_name_index sqlite_db_name_index
 #define db_name_fold sqlite_db_name_fold
 #define db_name_unindex_subtree sqlite_db_name_unindex_subtree
