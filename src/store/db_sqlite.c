@@ -921,7 +921,10 @@ int db_name_index(struct db *db, int64_t id, const char *name)
 	int r;
 
 	(void)name;   /* read from file_nodes at the fold: the name as it is then */
-	r = db_exec(db, "INSERT INTO name_pending (id) VALUES ($1) ON CONFLICT DO NOTHING", "i", id);
+	/* a node above the fold's mark is folded by its id alone: nothing to write (every new
+	 * upload); one at or below it (a rename, a move, a reused id) is queued */
+	r = db_exec(db, "INSERT INTO name_pending (id) SELECT $1 WHERE $1 <= (SELECT folded_upto"
+			" FROM name_index_state WHERE id = 1) ON CONFLICT DO NOTHING", "i", id);
 	if (r == 0)
 		atomic_fetch_add(&db->file->names_queued, 1);
 	return r;
@@ -929,13 +932,46 @@ int db_name_index(struct db *db, int64_t id, const char *name)
 
 #define FOLD_SET "SELECT id FROM name_pending ORDER BY id LIMIT $1"
 
-/* One batch, in the caller's write transaction: the number of queued ids folded, or < 0. */
+/* The nodes above the mark, at most a batch of them: how many, and the last id (0: none). */
+static int new_range(struct db *db, int64_t *ret_mark, int64_t *ret_upto, int64_t *ret_n)
+{
+	struct db_stmt *st = db_query(db, "SELECT s.folded_upto, COALESCE(max(n.id), s.folded_upto), count(n.id)"
+					  " FROM name_index_state s LEFT JOIN (SELECT id FROM file_nodes WHERE id >"
+					  " (SELECT folded_upto FROM name_index_state WHERE id = 1) ORDER BY id LIMIT $1) n"
+					  " WHERE s.id = 1", "i", (int64_t)KURA_NAME_FOLD_BATCH);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_mark = db_int(st, 0);
+		*ret_upto = db_int(st, 1);
+		*ret_n = db_int(st, 2);
+		r = 0;
+	} else if (r == 0) {
+		r = -EIO;   /* the mark's row (migration 0031) is missing */
+	}
+	db_done(st);
+	return r;
+}
+
+/* One batch, in the caller's write transaction: the nodes created since the last fold (above
+ * the mark folded_upto), then the queued ids; the larger of the two counts, or < 0. */
 static int64_t name_fold_batch(struct db *db)
 {
-	int64_t n;
-	int r = db_exec(db, "DELETE FROM name_search WHERE rowid IN (" FOLD_SET ")", "i",
-			(int64_t)KURA_NAME_FOLD_BATCH);
+	int64_t n, mark = 0, upto = 0, n_new = 0;
+	int r = new_range(db, &mark, &upto, &n_new);
 
+	if (r == 0 && n_new > 0) {
+		/* (no index row can be above the mark; deleted first all the same) */
+		r = db_exec(db, "DELETE FROM name_search WHERE rowid > $1 AND rowid <= $2", "ii", mark, upto);
+		if (r == 0)
+			r = db_exec(db, "INSERT INTO name_search (rowid, name) SELECT id, name FROM file_nodes"
+					" WHERE id > $1 AND id <= $2 AND parent_id IS NOT NULL", "ii", mark, upto);
+		if (r == 0)
+			r = db_exec(db, "UPDATE name_index_state SET folded_upto = $1 WHERE id = 1", "i", upto);
+	}
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM name_search WHERE rowid IN (" FOLD_SET ")", "i",
+			    (int64_t)KURA_NAME_FOLD_BATCH);
 	if (r == 0)
 		r = db_exec(db, "INSERT INTO name_search (rowid, name) SELECT n.id, n.name FROM (" FOLD_SET ") p"
 				" JOIN file_nodes n ON n.id = p.id WHERE n.parent_id IS NOT NULL",
@@ -946,12 +982,15 @@ static int64_t name_fold_batch(struct db *db)
 	if (r < 0)
 		return r;
 	n = db_changes(db);
-	return n;
+	return n > n_new ? n : n_new;
 }
 
+/* Nothing to fold: no queued id, no node above the mark. */
 static bool name_queue_empty(struct db *db, int *ret_r)
 {
-	struct db_stmt *st = db_query(db, "SELECT 1 FROM name_pending LIMIT 1", NULL);
+	struct db_stmt *st = db_query(db, "SELECT 1 FROM name_pending UNION ALL SELECT 1 FROM file_nodes"
+					  " WHERE id > (SELECT folded_upto FROM name_index_state WHERE id = 1) LIMIT 1",
+				      NULL);
 	int r = db_step(st);
 
 	db_done(st);
@@ -1000,8 +1039,12 @@ int db_name_fold(struct db *db, int64_t min_queued)
 			db_rollback(db);
 			return r;
 		}
-		if (n < KURA_NAME_FOLD_BATCH || min_queued > 0)
+		if (min_queued > 0)
 			return 0;
+		if (n < KURA_NAME_FOLD_BATCH) {
+			atomic_store(&db->file->names_queued, 0);   /* all folded */
+			return 0;
+		}
 	}
 }
 
