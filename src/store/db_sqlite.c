@@ -101,7 +101,8 @@ struct db {
 	struct db_file *file;
 	bool writing;          /* holds file->write_lock */
 	bool grouped;          /* this transaction runs at synchronous=NORMAL: db_commit syncs */
-	bool reading;          /* a read group is open (db_read_begin) */
+	bool group;            /* in a read group (db_read_begin): its first read opens it */
+	bool reading;          /* the group's read transaction is open */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 };
@@ -290,6 +291,8 @@ struct db *db_thread(void)
 	return db;
 }
 
+static int group_exec(struct db *db, const char *sql);
+
 static struct db_stmt *prepare(struct db *db, const char *sql)
 {
 	struct db_stmt *c;
@@ -360,9 +363,14 @@ struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_lis
 
 	if (!db || !(st = prepare(db, sql)))
 		return NULL;
-	/* a change never joins a read group: it runs on its own, as without one */
-	if (db->reading && !sqlite3_stmt_readonly(st->st))
-		db_read_end(db);
+	if (db->group && !db->writing) {
+		st->busy = true;   /* group_exec's prepare must not evict it from the cache */
+		if (!sqlite3_stmt_readonly(st->st))
+			db_read_end(db);   /* a change never joins a group: it runs as without one */
+		else if (!db->reading && sqlite3_get_autocommit(db->h))
+			db->reading = group_exec(db, "BEGIN") == 0;
+		st->busy = false;
+	}
 	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
 		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
 			  sqlite3_bind_parameter_count(st->st), sql);
@@ -518,23 +526,37 @@ static void write_unlock(struct db *db)
 	}
 }
 
+/* BEGIN or COMMIT of a read group, prepared once per connection */
+static int group_exec(struct db *db, const char *sql)
+{
+	struct db_stmt *c = prepare(db, sql);
+	int rc;
+
+	if (!c)
+		return -EIO;
+	rc = sqlite3_step(c->st);
+	sqlite3_reset(c->st);
+	return rc == SQLITE_DONE ? 0 : translate(rc);
+}
+
 int db_read_begin(struct db *db)
 {
-	if (!db || db->writing || db->reading || !sqlite3_get_autocommit(db->h))
+	if (!db || db->writing || db->group || !sqlite3_get_autocommit(db->h))
 		return 0;
-	if (exec_plain(db, "BEGIN") < 0)
-		return -EIO;
-	db->reading = true;
+	db->group = true;   /* BEGIN at its first read (vquery): a group without one costs nothing */
 	return 0;
 }
 
 void db_read_end(struct db *db)
 {
-	if (!db || !db->reading)
+	if (!db || !db->group)
 		return;
-	db->reading = false;
-	if (!sqlite3_get_autocommit(db->h))
-		(void)exec_plain(db, "COMMIT");
+	db->group = false;
+	if (db->reading) {
+		db->reading = false;
+		if (!sqlite3_get_autocommit(db->h))
+			(void)group_exec(db, "COMMIT");
+	}
 }
 
 int db_begin(struct db *db)
