@@ -256,6 +256,7 @@
 #define KURA_SEARCH_PAGE_DEFAULT     50
 #define KURA_SEARCH_PAGE_MAX         200           /* results per page (each with its path) */
 #define KURA_SEARCH_TRIGRAM_MIN      3             /* shorter queries: prefix match instead */
+#define KURA_NAME_FOLD_BATCH         256           /* queued names folded into the SQLite name index at once */
 
 /* ZIP download of a folder (GET /api/v1/folders/{id}/archive, issue 15) */
 #define KURA_ARCHIVE_ENTRIES_MAX     10000         /* files and folders in one archive */

@@ -279,13 +279,28 @@ int files_quota_row(struct db *db, int64_t tenant_id)
 int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_t meta_delta)
 {
 	int64_t quota = 0, content = 0, meta = 0;
+	struct db_stmt *st;
 	/* the quota check reads usage and then moves it (store/db.h "Write serialisation") */
 	int r = db_lock_tenant(db, tenant_id);
 
-	if (r == 0)
+	if (r < 0)
+		return r;
+	/* the row, made first when the tenant has none yet (one statement less per upload than
+	 * an INSERT … DO NOTHING before every read) */
+	st = db_query(db, "SELECT quota_bytes, used_bytes, meta_bytes FROM file_quotas WHERE tenant_id = $1", "i",
+		      tenant_id);
+	r = db_step(st);
+	if (r > 0) {
+		quota = db_int(st, 0);
+		content = db_int(st, 1);
+		meta = db_int(st, 2);
+	}
+	db_done(st);
+	if (r == 0) {
 		r = files_quota_row(db, tenant_id);
-	if (r == 0)
-		r = files_quota_parts(db, tenant_id, &quota, &content, &meta);
+		if (r == 0)
+			r = files_quota_parts(db, tenant_id, &quota, &content, &meta);
+	}
 	if (r < 0)
 		return r;
 	if (content_delta + meta_delta > 0 && content + meta + content_delta + meta_delta > quota)
@@ -1217,10 +1232,7 @@ static int orphan_cb(void *ctx, int64_t tenant_id, const char *id, int64_t mtime
 		return 0;
 	/* referenced by a file whose content is a blob (an inline file's blob_id names no blob:
 	 * files_content.c), or by a report's sealed attachment (reports/reports.c) */
-	st = db_query(o->db, "SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2"
-			     " AND inline_data IS NULL UNION ALL"
-			     " SELECT 1 FROM report_attachments WHERE tenant_id = $1 AND blob_id = $2 LIMIT 1", "it",
-		      tenant_id, id);
+	st = db_query(o->db, FILES_BLOB_REFERENCED_SQL, "it", tenant_id, id);
 	r = db_step(st);
 	db_done(st);
 	if (r != 0)

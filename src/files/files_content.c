@@ -337,9 +337,11 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 /* Records the content as the file (parent, name) in one transaction: the committed blob
  * blob_id, or (inl, inl_n non-NULL) the ciphertext kept in the row, with blob_id the random
  * id its key wrapping is bound to. *ret_old_blob: the blob of the replaced file, if it had
- * one, for the caller to delete once this is committed. */
+ * one, for the caller to delete once this is committed. *ret_node: the file as committed
+ * (what files_get would read back after the commit: the columns this transaction wrote, the
+ * replaced file's others). */
 static int record_upload(struct files_upload *u, struct db *db, const struct actor *who,
-			 const char *blob_id, const void *inl, size_t inl_n, int64_t *ret_id,
+			 const char *blob_id, const void *inl, size_t inl_n, struct file_node *ret_node,
 			 bool *ret_created, char *ret_old_blob, size_t old_blob_size)
 {
 	unsigned char tkey[TENANT_KEY_BYTES], wrapped[WRAPPED_KEY_BYTES], etag_raw[16];
@@ -431,7 +433,22 @@ out:
 	}
 	json_decref(d);
 	if (r == 0) {
-		*ret_id = id;
+		if (replace) {
+			*ret_node = old;
+		} else {
+			memset(ret_node, 0, sizeof(*ret_node));
+			ret_node->parent_id = u->parent_id;
+			ret_node->kind = NODE_FILE;
+			str_copy(ret_node->name, sizeof(ret_node->name), u->name);
+			str_copy(ret_node->created_by, sizeof(ret_node->created_by),
+				 who && who->name ? who->name : "");
+			ret_node->created_us = now;
+		}
+		ret_node->id = id;
+		ret_node->size = size;
+		str_copy(ret_node->content_type, sizeof(ret_node->content_type), u->content_type);
+		str_copy(ret_node->etag, sizeof(ret_node->etag), etag);
+		ret_node->modified_us = now;
 		*ret_created = !replace;
 	}
 	return r;
@@ -441,7 +458,7 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 			struct file_node *ret, bool *ret_created)
 {
 	char blob_id[BLOB_ID_LEN + 1], old_blob[BLOB_ID_LEN + 8];
-	int64_t id = 0, tenant_id;
+	struct file_node node;
 	bool created = false;
 	int r;
 
@@ -462,7 +479,7 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 			files_upload_abort(u);
 			return r;
 		}
-		r = record_upload(u, db, who, blob_id, NULL, 0, &id, &created, old_blob, sizeof(old_blob));
+		r = record_upload(u, db, who, blob_id, NULL, 0, &node, &created, old_blob, sizeof(old_blob));
 		if (r < 0) {
 			int k = blob_delete(u->f->bs, u->tenant_id, blob_id);
 
@@ -472,7 +489,7 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 	} else {
 		/* it stayed small: the row holds it, and the commit makes it durable */
 		blob_new_id(blob_id);
-		r = record_upload(u, db, who, blob_id, u->held, u->held_n, &id, &created, old_blob,
+		r = record_upload(u, db, who, blob_id, u->held, u->held_n, &node, &created, old_blob,
 				  sizeof(old_blob));
 	}
 	if (r == 0 && old_blob[0]) {
@@ -482,13 +499,23 @@ int files_upload_commit(struct files_upload *u, struct db *db, const struct acto
 			log_warn("files.upload", "replaced blob %s left unreferenced: %s", old_blob,
 				 strerror(-k));
 	}
-	tenant_id = u->tenant_id;
 	files_upload_abort(u);
 	if (r < 0)
 		return r;
+	if (created) {
+		/* the name index in batches (store/db.h db_name_fold): this upload's thread folds
+		 * once KURA_NAME_FOLD_BATCH names are queued; a failure leaves them queued for the
+		 * next fold (every search folds first) */
+		int k = db_name_fold(db, KURA_NAME_FOLD_BATCH);
+
+		if (k < 0)
+			log_warn("files.upload", "name index not folded: %s", strerror(-k));
+	}
 	if (ret_created)
 		*ret_created = created;
-	return ret ? files_get(db, tenant_id, id, ret) : 0;
+	if (ret)
+		*ret = node;   /* as committed: no read back (one statement less per upload) */
+	return 0;
 }
 
 /* ---- reading ---- */

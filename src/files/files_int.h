@@ -54,6 +54,14 @@ int files_node_path(struct db *db, int64_t tenant_id, int64_t id, char *buf, siz
 	"SELECT id FROM file_nodes WHERE tenant_id = $1 AND in_trash = 0" \
 	" AND lower(name) >= $2 AND lower(name) < $3 AND parent_id IS NOT NULL AND id > $4" \
 	" ORDER BY id LIMIT $5"
+/* Is blob $2 of tenant $1 referenced (the start-up sweep, files.c)? By a file whose content is
+ * that blob (an inline file's blob_id names no blob: files_content.c), or by a report's sealed
+ * attachment (reports/reports.c). The index file_nodes_blob holds only such files (migration
+ * 0033); unit/test_files checks the plan uses it. */
+#define FILES_BLOB_REFERENCED_SQL \
+	"SELECT 1 FROM file_nodes WHERE tenant_id = $1 AND blob_id = $2" \
+	" AND inline_data IS NULL UNION ALL" \
+	" SELECT 1 FROM report_attachments WHERE tenant_id = $1 AND blob_id = $2 LIMIT 1"
 /* The statements of files_list_sorted: [sort][desc][label] (unit/test_files checks their
  * plans read one index range in order, without a sort step). */
 extern const char *const files_list_sql[3][2][2];

@@ -250,6 +250,12 @@ int db_name_index(struct db *db, int64_t id, const char *name)
 	return PG(db) ? pg_db_name_index(db, id, name) : sqlite_db_name_index(db, id, name);
 }
 
+
+int db_name_fold(struct db *db, int64_t min_queued)
+{
+	return PG(db) ? pg_db_name_fold(db, min_queued) : sqlite_db_name_fold(db, min_queued);
+}
+
 int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id)
 {
 	return PG(db) ? pg_db_name_unindex_subtree(db, tenant_id, id) : sqlite_db_name_unindex_subtree(db, tenant_id, id);

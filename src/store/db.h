@@ -63,10 +63,11 @@
  * ---- Search by name (issue 15) ----
  * A name search has no portable SQL, so it lives in the backend, behind the calls at the end
  * of this file (files/search.c uses them). SQLite (migration 0015): an FTS5 table name_search
- * (rowid = node id, trigram tokenizer, case_sensitive 0), written by the files module in the
+ * (rowid = node id, trigram tokenizer, case_sensitive 0), fed by the files module in the
  * transaction of every name change (db_name_index, db_name_unindex_subtree; triggers cannot
- * write a virtual table with trusted_schema=OFF), and queried as one quoted phrase joined to
- * file_nodes on id and name. Queries of 1 or 2 characters use the portable index
+ * write a virtual table with trusted_schema=OFF): a new or changed name is queued in
+ * name_pending (migration 0032) and folded into name_search in batches (db_name_fold), always
+ * before a search reads it; queried as one quoted phrase joined to file_nodes on id and name. Queries of 1 or 2 characters use the portable index
  * file_nodes_name_fold (tenant_id, lower(name)) as a prefix range (files/search.c).
  * PostgreSQL: the extension pg_trgm and CREATE INDEX file_nodes_name_trgm ON file_nodes
  * USING gin (lower(name COLLATE "und-x-icu") gin_trgm_ops) WHERE in_trash = 0 (ICU's root
@@ -264,8 +265,17 @@ bool db_is_null(struct db_stmt *st, int col);
 
 /* ---- search by name (see "Search by name" above) ---- */
 /* Records node id's name in the index, replacing what it held for id (in the caller's
- * transaction). */
+ * transaction). SQLite: queues the id (name_pending, migration 0032); the name, as
+ * file_nodes holds it then, reaches name_search at the next fold (db_name_fold), which
+ * db_name_search always runs first. */
 int db_name_index(struct db *db, int64_t id, const char *name) KURA_WUR;
+/* SQLite: folds queued names into name_search, KURA_NAME_FOLD_BATCH per transaction, once
+ * at least min_queued were queued since the last fold (0: every queued name, now). Outside a
+ * transaction, each batch is a transaction of its own, committed relaxed (db_commit_relaxed:
+ * the index is derived from file_nodes, and a batch a power loss undoes leaves its names
+ * queued); inside the caller's write transaction, in it. PostgreSQL: nothing (the trigram
+ * index follows the column). */
+int db_name_fold(struct db *db, int64_t min_queued) KURA_WUR;
 /* Drops node id of the tenant and everything below it from the index. */
 int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id) KURA_WUR;
 /* Drops from the index the first limit leaves (nodes without children, by id) of the tenant:

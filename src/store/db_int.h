@@ -40,6 +40,7 @@ struct db_head {
 	const void *p##_db_blob(struct db_stmt *st, int col, size_t *ret_n);                       \
 	bool p##_db_is_null(struct db_stmt *st, int col);                                          \
 	int p##_db_name_index(struct db *db, int64_t id, const char *name);                        \
+	int p##_db_name_fold(struct db *db, int64_t min_queued);                                   \
 	int p##_db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id);             \
 	int p##_db_name_unindex_leaves(struct db *db, int64_t tenant_id, int64_t limit);           \
 	int p##_db_checkpoint_truncate(struct db *db);                                             \

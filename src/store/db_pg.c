@@ -757,6 +757,12 @@ int pg_db_name_index(struct db *db, int64_t id, const char *name)
 	return 0;   /* the trigram index follows the column */
 }
 
+int pg_db_name_fold(struct db *db, int64_t min_queued)
+{
+	(void)db, (void)min_queued;
+	return 0;   /* nothing is queued */
+}
+
 int pg_db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id)
 {
 	(void)db, (void)tenant_id, (void)id;

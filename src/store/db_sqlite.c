@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -70,6 +71,9 @@ struct db_file {
 	pthread_cond_t owed_cond;
 	pthread_t syncer;
 	bool syncer_running, syncer_stop;
+	/* names queued in name_pending since the last fold (db_name_fold; a hint, not a count:
+	 * rolled-back queueings count too, and rows left by an earlier process do not) */
+	_Atomic int64_t names_queued;
 };
 
 static struct db_file db_files[DB_FILES_MAX];
@@ -942,13 +946,146 @@ const char db_name_search_sql[] =
 	" WHERE name_search MATCH $1 AND s.rowid > $3 AND n.tenant_id = $2 AND n.in_trash = 0"
 	" AND n.parent_id IS NOT NULL ORDER BY s.rowid LIMIT $4";
 
+/*
+ * The name index in batches (migration 0032; docs/performance.md "Name index in batches"):
+ * writing name_search costs an FTS5 segment per transaction (its tokenizing, its pages and
+ * their WAL frames, the merges), ~90 µs of CPU per uploaded file. A name change queues the
+ * node id instead (one row of an integer table); a fold replaces the queued ids' rows in
+ * name_search by their names in file_nodes, one segment per batch. A queued node deleted
+ * before the fold takes its queue row with it (ON DELETE CASCADE); its older index row, if
+ * any, goes with db_name_unindex_* as before, and the search's join on id AND name never
+ * matches a row whose name is no longer the node's.
+ */
 int db_name_index(struct db *db, int64_t id, const char *name)
 {
-	int r = db_exec(db, "DELETE FROM name_search WHERE rowid = $1", "i", id);
+	int r;
 
+	(void)name;   /* read from file_nodes at the fold: the name as it is then */
+	/* a node above the fold's mark is folded by its id alone: nothing to write (every new
+	 * upload); one at or below it (a rename, a move, a reused id) is queued */
+	r = db_exec(db, "INSERT INTO name_pending (id) SELECT $1 WHERE $1 <= (SELECT folded_upto"
+			" FROM name_index_state WHERE id = 1) ON CONFLICT DO NOTHING", "i", id);
 	if (r == 0)
-		r = db_exec(db, "INSERT INTO name_search (rowid, name) VALUES ($1, $2)", "it", id, name);
+		atomic_fetch_add(&db->file->names_queued, 1);
 	return r;
+}
+
+#define FOLD_SET "SELECT id FROM name_pending ORDER BY id LIMIT $1"
+
+/* The nodes above the mark, at most a batch of them: how many, and the last id (0: none). */
+static int new_range(struct db *db, int64_t *ret_mark, int64_t *ret_upto, int64_t *ret_n)
+{
+	struct db_stmt *st = db_query(db, "SELECT s.folded_upto, COALESCE(max(n.id), s.folded_upto), count(n.id)"
+					  " FROM name_index_state s LEFT JOIN (SELECT id FROM file_nodes WHERE id >"
+					  " (SELECT folded_upto FROM name_index_state WHERE id = 1) ORDER BY id LIMIT $1) n"
+					  " WHERE s.id = 1", "i", (int64_t)KURA_NAME_FOLD_BATCH);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_mark = db_int(st, 0);
+		*ret_upto = db_int(st, 1);
+		*ret_n = db_int(st, 2);
+		r = 0;
+	} else if (r == 0) {
+		r = -EIO;   /* the mark's row (migration 0032) is missing */
+	}
+	db_done(st);
+	return r;
+}
+
+/* One batch, in the caller's write transaction: the nodes created since the last fold (above
+ * the mark folded_upto), then the queued ids; the larger of the two counts, or < 0. */
+static int64_t name_fold_batch(struct db *db)
+{
+	int64_t n, mark = 0, upto = 0, n_new = 0;
+	int r = new_range(db, &mark, &upto, &n_new);
+
+	if (r == 0 && n_new > 0) {
+		/* (no index row can be above the mark; deleted first all the same) */
+		r = db_exec(db, "DELETE FROM name_search WHERE rowid > $1 AND rowid <= $2", "ii", mark, upto);
+		if (r == 0)
+			r = db_exec(db, "INSERT INTO name_search (rowid, name) SELECT id, name FROM file_nodes"
+					" WHERE id > $1 AND id <= $2 AND parent_id IS NOT NULL", "ii", mark, upto);
+		if (r == 0)
+			r = db_exec(db, "UPDATE name_index_state SET folded_upto = $1 WHERE id = 1", "i", upto);
+	}
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM name_search WHERE rowid IN (" FOLD_SET ")", "i",
+			    (int64_t)KURA_NAME_FOLD_BATCH);
+	if (r == 0)
+		r = db_exec(db, "INSERT INTO name_search (rowid, name) SELECT n.id, n.name FROM (" FOLD_SET ") p"
+				" JOIN file_nodes n ON n.id = p.id WHERE n.parent_id IS NOT NULL",
+			    "i", (int64_t)KURA_NAME_FOLD_BATCH);
+	if (r == 0)
+		r = db_exec(db, "DELETE FROM name_pending WHERE id IN (" FOLD_SET ")", "i",
+			    (int64_t)KURA_NAME_FOLD_BATCH);
+	if (r < 0)
+		return r;
+	n = db_changes(db);
+	return n > n_new ? n : n_new;
+}
+
+/* Nothing to fold: no queued id, no node above the mark. */
+static bool name_queue_empty(struct db *db, int *ret_r)
+{
+	struct db_stmt *st = db_query(db, "SELECT 1 FROM name_pending UNION ALL SELECT 1 FROM file_nodes"
+					  " WHERE id > (SELECT folded_upto FROM name_index_state WHERE id = 1) LIMIT 1",
+				      NULL);
+	int r = db_step(st);
+
+	db_done(st);
+	*ret_r = r < 0 ? r : 0;
+	return r == 0;
+}
+
+int db_name_fold(struct db *db, int64_t min_queued)
+{
+	int64_t n, claimed = 0;
+	int r = 0;
+
+	if (!db)
+		return -EINVAL;
+	if (min_queued > 0) {
+		/* one thread claims the batch; the others go on */
+		if (atomic_load(&db->file->names_queued) < min_queued)
+			return 0;
+		claimed = atomic_exchange(&db->file->names_queued, 0);
+		if (claimed < min_queued) {
+			atomic_fetch_add(&db->file->names_queued, claimed);
+			return 0;
+		}
+	}
+	if (db->writing) {   /* in the caller's transaction */
+		do
+			n = name_fold_batch(db);
+		while (n == KURA_NAME_FOLD_BATCH && min_queued == 0);
+		return n < 0 ? (int)n : 0;
+	}
+	if (db_in_transaction(db))
+		return -EBUSY;   /* a read transaction cannot write (none of kura's holds one here) */
+	for (;;) {
+		if (name_queue_empty(db, &r) || r < 0)
+			return r;
+		r = db_begin(db);
+		if (r < 0)
+			return r;
+		n = name_fold_batch(db);
+		if (n < 0) {
+			db_rollback(db);
+			return (int)n;
+		}
+		r = db_commit_relaxed(db);
+		if (r < 0) {
+			db_rollback(db);
+			return r;
+		}
+		if (min_queued > 0)
+			return 0;
+		if (n < KURA_NAME_FOLD_BATCH) {
+			atomic_store(&db->file->names_queued, 0);   /* all folded */
+			return 0;
+		}
+	}
 }
 
 int db_name_unindex_subtree(struct db *db, int64_t tenant_id, int64_t id)
@@ -993,6 +1130,9 @@ struct db_stmt *db_name_search(struct db *db, int64_t tenant_id, const char *tex
 	}
 	phrase[o++] = '"';
 	phrase[o] = '\0';
+	/* every queued name first: a search never misses a committed name */
+	if (db_name_fold(db, 0) < 0)
+		return NULL;
 	return db_query(db, db_name_search_sql, "tiii", phrase, tenant_id, after, limit);
 }
 

@@ -33,6 +33,7 @@
 #define db_blob sqlite_db_blob
 #define db_is_null sqlite_db_is_null
 #define db_name_index sqlite_db_name_index
+#define db_name_fold sqlite_db_name_fold
 #define db_name_unindex_subtree sqlite_db_name_unindex_subtree
 #define db_name_unindex_leaves sqlite_db_name_unindex_leaves
 #define db_checkpoint_truncate sqlite_db_checkpoint_truncate

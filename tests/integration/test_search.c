@@ -16,6 +16,8 @@
 
 #include "harness.h"
 
+#define FOLD_BATCH 256   /* KURA_NAME_FOLD_BATCH (src/core/limits.h) */
+
 static long long put_file(struct it_server *s, const struct it_session *sess, const char *folder,
 			  const char *name)
 {
@@ -231,11 +233,127 @@ static void test_search_paging_and_bad_input(void **state)
 	}
 }
 
+static long sqlite_count(struct it_server *s, const char *sql)
+{
+	return it_backend_pg() ? 0 : it_db_count(s, sql);   /* PostgreSQL queues nothing */
+}
+
+/* METHOD /api/v1/<what>/<id><tail> */
+static void node_send(struct it_server *s, const struct it_session *sess, const char *method, const char *what,
+		      long long id, const char *tail, json_t *body, long st)
+{
+	char path[128];
+	struct it_response *r;
+
+	snprintf(path, sizeof(path), "/api/v1/%s/%lld%s", what, id, tail);
+	r = it_send(s, sess, method, path, body);
+	IT_ASSERT_STATUS(r, st);
+	it_response_free(r);
+}
+
+/* The name index in batches (issue 11, migration 0032): on SQLite a new or changed name is
+ * queued and folded into the index in batches; every search folds first, so what was PUT,
+ * renamed, moved, trashed or purged just before a search is what the search sees. */
+static void test_search_queued_names(void **state)
+{
+	struct it_world *w = *state;
+	char folder[32], name[64], extra[64], sql[160];
+	long long id, moved, purged;
+	struct it_response *r;
+	json_t *res;
+	int i, total = 0, pages = 0;
+
+	r = it_send(w->s, &w->amgr, "POST", "/api/v1/folders/root/children", json_pack("{s:s}", "name", "archive"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(folder, sizeof(folder), "%lld", (long long)json_integer_value(json_object_get(r->json, "id")));
+	it_response_free(r);
+	/* PUT just before the search: not yet in the index, and found */
+	id = put_file(w->s, &w->auser, "root", "fresh-upload.txt");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM name_search WHERE rowid = %lld", id);
+	assert_int_equal(sqlite_count(w->s, sql), 0);
+	FOUND("fresh-up", "fresh-upload.txt");
+	if (!it_backend_pg())
+		assert_int_equal(it_db_count(w->s, sql), 1);   /* folded */
+	/* renamed before its fold: the new name only */
+	id = put_file(w->s, &w->auser, "root", "alpha-queued.txt");
+	node_send(w->s, &w->auser, "PATCH", "files", id, "", json_pack("{s:s}", "name", "omega-queued.txt"), 200);
+	FOUND("alpha-queued", "");
+	FOUND("omega-queued", "omega-queued.txt");
+	/* renamed after its fold: its id is queued; the old name is not found, the new one is */
+	node_send(w->s, &w->auser, "PATCH", "files", id, "", json_pack("{s:s}", "name", "sigma-queued.txt"), 200);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM name_pending WHERE id = %lld", id);
+	if (!it_backend_pg())
+		assert_int_equal(it_db_count(w->s, sql), 1);
+	FOUND("omega-queued", "");
+	FOUND("sigma-queued", "sigma-queued.txt");
+	assert_int_equal(sqlite_count(w->s, "SELECT count(*) FROM name_pending"), 0);   /* folded */
+	/* moved while queued: found with its new path */
+	moved = put_file(w->s, &w->auser, "root", "moving-file.txt");
+	node_send(w->s, &w->auser, "PATCH", "files", moved, "",
+		  json_pack("{s:I}", "parent_id", (json_int_t)atoll(folder)), 200);
+	res = search(w->s, &w->auser, "moving-file", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(res, "items")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res, "items"), 0), "path")),
+			    "/archive/moving-file.txt");
+	json_decref(res);
+	/* trashed before its fold: not found; restored: found */
+	id = put_file(w->s, &w->auser, "root", "trashed-queued.txt");
+	node_send(w->s, &w->auser, "DELETE", "files", id, "", NULL, 204);
+	FOUND("trashed-queued", "");
+	node_send(w->s, &w->auser, "POST", "trash", id, "/restore", NULL, 200);
+	FOUND("trashed-queued", "trashed-queued.txt");
+	/* purged before its fold: nothing of it left, queued or indexed; and purged while its
+	 * rename is queued */
+	id = put_file(w->s, &w->auser, "root", "purged-renamed.txt");
+	FOUND("purged-renamed", "purged-renamed.txt");
+	node_send(w->s, &w->auser, "PATCH", "files", id, "", json_pack("{s:s}", "name", "purged-renamed2.txt"), 200);
+	node_send(w->s, &w->auser, "DELETE", "files", id, "", NULL, 204);
+	node_send(w->s, &w->auser, "DELETE", "trash", id, "", NULL, 204);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM name_pending WHERE id = %lld", id);
+	assert_int_equal(sqlite_count(w->s, sql), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM name_search WHERE rowid = %lld", id);
+	assert_int_equal(sqlite_count(w->s, sql), 0);
+	purged = put_file(w->s, &w->auser, "root", "purged-queued.txt");
+	node_send(w->s, &w->auser, "DELETE", "files", purged, "", NULL, 204);
+	node_send(w->s, &w->auser, "DELETE", "trash", purged, "", NULL, 204);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM name_pending WHERE id = %lld", purged);
+	assert_int_equal(sqlite_count(w->s, sql), 0);
+	FOUND("purged-queued", "");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM name_search WHERE rowid = %lld", purged);
+	assert_int_equal(sqlite_count(w->s, sql), 0);
+	/* more than a batch without a search: the uploads fold by themselves, and the search
+	 * finds every one */
+	for (i = 0; i < FOLD_BATCH + 10; i++) {
+		snprintf(name, sizeof(name), "bulk-%03d.bin", i);
+		put_file(w->s, &w->auser, folder, name);
+	}
+	if (!it_backend_pg()) {
+		long folded = it_db_count(w->s, "SELECT count(*) FROM name_search WHERE name LIKE 'bulk-%'");
+
+		assert_true(folded > 0 && folded < FOLD_BATCH + 10);   /* some by the uploads, not all */
+	}
+	snprintf(extra, sizeof(extra), "limit=200");
+	for (;;) {
+		res = search(w->s, &w->auser, "bulk-", extra, 200);
+		total += (int)json_array_size(json_object_get(res, "items"));
+		pages++;
+		if (!json_is_true(json_object_get(res, "more"))) {
+			json_decref(res);
+			break;
+		}
+		snprintf(extra, sizeof(extra), "limit=200&after=%s", json_string_value(json_object_get(res, "next")));
+		json_decref(res);
+		assert_true(pages < 5);
+	}
+	assert_int_equal(total, FOLD_BATCH + 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_search, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_search_paging_and_bad_input, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_search_queued_names, it_setup_world, it_teardown_world),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

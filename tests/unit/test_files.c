@@ -116,6 +116,8 @@ static void plan(const char *sql, char *buf, size_t size, const char *types, ...
 	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
 	if (!strcmp(types, "tiii"))
 		st = db_query(fx.db, q, types, "\"abc\"", fx.t.id, (int64_t)0, (int64_t)10);
+	else if (!strcmp(types, "it"))
+		st = db_query(fx.db, q, types, fx.t.id, "0123456789abcdef");
 	else
 		st = db_query(fx.db, q, types, fx.t.id, "ab", "ab\xf4\x8f\xbf\xbf", (int64_t)0, (int64_t)10);
 	assert_non_null(st);
@@ -144,6 +146,17 @@ static void test_search(void **state)
 	plan(FILES_SEARCH_PREFIX_SQL, p, sizeof(p), "ittii");
 	assert_non_null(strstr(p, "file_nodes_name_fold"));
 	assert_null(strstr(p, "SCAN file_nodes"));
+	/* the sweep's look-up of a blob: the blob index, which leaves inline files out (0033) */
+	plan(FILES_BLOB_REFERENCED_SQL, p, sizeof(p), "it");
+	assert_non_null(strstr(p, "file_nodes_blob"));
+	assert_null(strstr(p, "SCAN file_nodes"));
+	{
+		struct db_stmt *st = db_query(fx.db, "SELECT sql FROM sqlite_master WHERE name = 'file_nodes_blob'", "");
+
+		assert_int_equal(db_step(st), 1);
+		assert_non_null(strstr(db_text(st, 0), "inline_data IS NULL"));   /* a small upload writes no entry */
+		db_done(st);
+	}
 
 	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "検索", &dir), 0);
 	for (i = 0; i < ARRAY_SIZE(names); i++)

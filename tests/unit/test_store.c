@@ -269,6 +269,58 @@ static void test_two_connections(void **state)
 	assert_null(db_close(NULL));
 }
 
+/* Read groups (db_read_begin, issue 11): the reads of a group share one snapshot; a change
+ * (an autocommit write, db_begin) ends the group first and sees the newest state; inside a
+ * group db_in_transaction is false (the audit and the other modules ask it whether a write
+ * transaction is open). */
+static void test_read_group(void **state)
+{
+	struct fixture *fx = *state;
+	struct db *other;
+	char err[512];
+
+	make_table(fx->db);
+	other = db_open(fx->path, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)1, "one"), 0);
+
+	db_read_begin(fx->db);
+	assert_false(db_in_transaction(fx->db));
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 1);
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)2, "two"), 0);
+	/* the group's snapshot: not yet the other connection's row */
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 1);
+	/* a change ends the group: it applies at once, and the reads after it see everything */
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)3, "three"), 0);
+	assert_int_equal(count_rows(other, "SELECT COUNT(*) FROM t"), 3);
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)4, "four"), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 4);
+	db_read_end(fx->db);   /* already ended: nothing */
+
+	/* db_begin in a group: the write transaction reads the newest state */
+	db_read_begin(fx->db);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 4);
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)5, "five"), 0);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_true(db_in_transaction(fx->db));
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 5);
+	db_read_begin(fx->db);   /* in a write transaction: nothing */
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)6, "six"), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	db_read_end(fx->db);
+	assert_false(db_in_transaction(fx->db));
+	assert_int_equal(count_rows(other, "SELECT COUNT(*) FROM t"), 6);
+
+	/* the end of a group lets the next read see the other connection's commits */
+	db_read_begin(fx->db);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 6);
+	assert_int_equal(db_exec(other, "INSERT INTO t (id, s) VALUES ($1, $2)", "it", (int64_t)7, "seven"), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 6);
+	db_read_end(fx->db);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 7);
+	assert_null(db_close(other));
+}
+
 /* Group commit (db_sqlite.c): concurrent writers on their own connections share the WAL's
  * fdatasync; every db_commit still returns 0 with its row there for everyone, and each
  * connection is back at synchronous=FULL (2) after a commit and after a rollback, so its
@@ -1143,6 +1195,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_waits_for_durable, setup, teardown),
