@@ -693,10 +693,57 @@ static int64_t snapshot_time(const char *name)
 	return (int64_t)timegm(&tm);
 }
 
+/* One line of a snapshot's blobs.jsonl, checked: what restore copies and what a prune keeps
+ * are read by the same rule. */
+struct blob_line {
+	int64_t tenant, size;
+	char id[BLOB_ID_LEN + 1];
+	char sha256[SHA_HEX];
+};
+
+static bool hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (size_t i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* 0, -E2BIG for a line over KURA_BACKUP_LINE_MAX, -EBADMSG for one that is not a blob's */
+static int blob_line_parse(const char *line, size_t n, struct blob_line *ret)
+{
+	json_t *j;
+	const char *id, *sha;
+	int r = 0;
+
+	if (n > KURA_BACKUP_LINE_MAX)
+		return -E2BIG;
+	j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+	ret->tenant = json_integer_value(json_object_get(j, "tenant"));
+	ret->size = json_integer_value(json_object_get(j, "size"));
+	id = json_string_value(json_object_get(j, "id"));
+	sha = json_string_value(json_object_get(j, "sha256"));
+	if (!j || ret->tenant <= 0 || ret->size < 0 || !blob_id_valid(id) || !hex64(sha)) {
+		r = -EBADMSG;
+	} else {
+		str_copy(ret->id, sizeof(ret->id), id);
+		str_copy(ret->sha256, sizeof(ret->sha256), sha);
+	}
+	json_decref(j);
+	return r;
+}
+
 /* Adds every blob of snap's blobs.jsonl to keep ("tenant/id"). */
 static int keep_listed(const char *snap, json_t *keep, char *err, size_t err_size)
 {
-	char path[PATH_MAX], line[KURA_BACKUP_LINE_MAX + 2], key[64];
+	char path[PATH_MAX], key[64];
+	struct blob_line b;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long lineno = 0;
 	FILE *f;
 	int r = 0;
 
@@ -706,24 +753,22 @@ static int keep_listed(const char *snap, json_t *keep, char *err, size_t err_siz
 		str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
 		return -EIO;
 	}
-	while (r == 0 && fgets(line, sizeof(line), f)) {
-		json_t *j = strchr(line, '\n') ? json_loads(line, JSON_REJECT_DUPLICATES, NULL) : NULL;
-		json_int_t t = j ? json_integer_value(json_object_get(j, "tenant")) : 0;
-		const char *id = j ? json_string_value(json_object_get(j, "id")) : NULL;
-
-		if (t <= 0 || !blob_id_valid(id)) {
-			str_printf(err, err_size, "%s has a line that is not a blob: no blob is removed from the pool", path);
-			r = -EBADMSG;
+	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		r = blob_line_parse(line, (size_t)n, &b);
+		if (r < 0) {
+			str_printf(err, err_size, "%s line %ld is not a blob's: no blob is removed from the pool", path,
+				   lineno);
 		} else {
-			str_printf(key, sizeof(key), "%lld/%s", (long long)t, id);
+			str_printf(key, sizeof(key), "%lld/%s", (long long)b.tenant, b.id);
 			r = json_object_set_new(keep, key, json_true()) == 0 ? 0 : -ENOMEM;
 		}
-		json_decref(j);
 	}
 	if (r == 0 && ferror(f)) {
 		str_printf(err, err_size, "cannot read %s", path);
 		r = -EIO;
 	}
+	free(line);
 	fclose(f);
 	return r;
 }
@@ -1161,16 +1206,6 @@ static int newest_snapshot(const char *from, char *ret, size_t size)
 	return r;
 }
 
-static bool hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* Every blob of blobs.jsonl from the pool into DATA/blobs, each checked. */
 static int restore_blobs(const char *from, const char *snap, const char *data, unsigned char *buf,
 			 struct counts *c, char *err, size_t err_size)
@@ -1194,50 +1229,36 @@ static int restore_blobs(const char *from, const char *snap, const char *data, u
 	cli_path(dir, sizeof(dir), data, "blobs");
 	r = make_dir(dir);
 	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
-		json_t *j;
-		json_int_t tenant, want;
-		const char *id, *sha;
+		struct blob_line b;
 
 		lineno++;
-		if (n > KURA_BACKUP_LINE_MAX) {
-			str_printf(err, err_size, "%s line %ld: too long", path, lineno);
-			r = -EBADMSG;
-			break;
-		}
-		j = json_loads(line, 0, NULL);
-		tenant = json_integer_value(json_object_get(j, "tenant"));
-		want = json_integer_value(json_object_get(j, "size"));
-		id = json_string_value(json_object_get(j, "id"));
-		sha = json_string_value(json_object_get(j, "sha256"));
-		if (!j || tenant <= 0 || want < 0 || !id || !blob_id_valid(id) || !hex64(sha)) {
-			json_decref(j);
-			str_printf(err, err_size, "%s line %ld: not a blob line", path, lineno);
+		r = blob_line_parse(line, (size_t)n, &b);
+		if (r < 0) {
+			str_printf(err, err_size, "%s line %ld: %s", path, lineno,
+				   r == -E2BIG ? "too long" : "not a blob line");
 			r = -EBADMSG;
 			break;
 		}
 		/* (the place where an erasure ledger would skip an erased tenant's blobs) */
-		if (tenant != made) {
-			if (str_printf(dir, sizeof(dir), "%s/blobs/%lld", data, (long long)tenant) < 0 ||
+		if (b.tenant != made) {
+			if (str_printf(dir, sizeof(dir), "%s/blobs/%lld", data, (long long)b.tenant) < 0 ||
 			    make_dir(dir) < 0) {
-				json_decref(j);
 				r = -EIO;
 				break;
 			}
-			made = tenant;
+			made = b.tenant;
 		}
-		if (str_printf(src, sizeof(src), "%s/blobs/%lld/%s", from, (long long)tenant, id) < 0 ||
-		    str_printf(dst, sizeof(dst), "%s/blobs/%lld/%s", data, (long long)tenant, id) < 0) {
-			json_decref(j);
+		if (str_printf(src, sizeof(src), "%s/blobs/%lld/%s", from, (long long)b.tenant, b.id) < 0 ||
+		    str_printf(dst, sizeof(dst), "%s/blobs/%lld/%s", data, (long long)b.tenant, b.id) < 0) {
 			r = -ENAMETOOLONG;
 			break;
 		}
-		r = copy_verified(src, dst, sha, buf, hex, &size);
-		if (r == 0 && size != (uint64_t)want)
+		r = copy_verified(src, dst, b.sha256, buf, hex, &size);
+		if (r == 0 && size != (uint64_t)b.size)
 			r = -EBADMSG;
 		if (r < 0)
-			str_printf(err, err_size, "blob %lld/%s of the backup: %s", (long long)tenant, id,
+			str_printf(err, err_size, "blob %lld/%s of the backup: %s", (long long)b.tenant, b.id,
 				   r == -EBADMSG ? "its content does not match its SHA-256 (damaged)" : strerror(-r));
-		json_decref(j);
 		if (r == 0) {
 			c->blobs++;
 			c->bytes += (int64_t)size;
