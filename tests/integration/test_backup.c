@@ -417,11 +417,70 @@ static void test_backup_keep_days(void **state)
 	free(big);
 }
 
+/* REVIEW (h/review-s20): --keep-days follows a symlink planted in DEST/blobs. prune() takes
+ * every all-digit name under DEST/blobs as a tenant folder and prune_tenant() opendir()s it,
+ * which follows a symbolic link, then unlinks every blob-id-named file there that no
+ * snapshot lists under that (fake) tenant number. Whoever can write DEST (a shared backup
+ * mount, a compromised backup host) thus makes the next `kura backup --keep-days` delete
+ * files outside DEST with the backup's privileges: here a folder of its own, and the live
+ * blobs of the tenant in DATA/blobs (its files no longer download). Expected: a tenant folder
+ * that is not a real directory (lstat) is skipped, or opened with O_NOFOLLOW|O_DIRECTORY
+ * and walked with unlinkat. This test fails until then. */
+static void test_backup_prune_symlink(void **state)
+{
+	struct it_world *w = *state;
+	struct it_server *s = w->s;
+	char dest[IT_STR * 2], victim[IT_STR * 2], cmd[IT_STR * 16], *big = malloc(BIG), *out = NULL, *err = NULL;
+	long long root = root_of(s, &w->amgr);
+	long live_before, live_after;
+	bool victim_kept;
+	long reused;
+	int i;
+
+	for (i = 0; i < BIG; i++)
+		big[i] = (char)(i * 11 + i / 3);
+	put(s, &w->amgr, root, "live.bin", big, BIG, 201);   /* a blob in DATA/blobs/<tenant> */
+	snprintf(dest, sizeof(dest), "%s/backup-symlink", s->root);
+	assert_true(backup(s, dest, &reused) >= 1);
+	/* a folder outside DEST with a file named like a blob, linked in as tenant 424242 */
+	snprintf(victim, sizeof(victim), "%s/victim", s->root);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && echo keep > '%s/0123456789abcdef0123456789abcdef' && "
+		 "ln -s '%s' '%s/blobs/424242'", victim, victim, victim, dest);
+	free(sh(cmd));
+	/* the live tenant folder linked in under another number: no snapshot lists 424243/<id> */
+	snprintf(cmd, sizeof(cmd), "t=$(ls -t '%s/blobs' | grep -E '^[0-9]+$' | head -1) && "
+		 "ln -s '%s/blobs/'\"$t\" '%s/blobs/424243' && find -L '%s/blobs/424243' -maxdepth 1 -type f | wc -l",
+		 s->data, s->data, dest, dest);
+	out = sh(cmd);
+	live_before = strtol(out, NULL, 10);
+	free(out);
+	assert_true(live_before >= 1);
+
+	assert_int_equal(backup_keep(s, dest, "30", &out, &err), 0);
+	print_message("%s", out);
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "ls '%s'", victim);
+	out = sh(cmd);
+	print_message("outside DEST after the prune: [%s]\n", out);
+	victim_kept = strstr(out, "0123456789abcdef0123456789abcdef") != NULL;
+	free(out);
+	snprintf(cmd, sizeof(cmd), "find -L '%s/blobs/424243' -maxdepth 1 -type f | wc -l", dest);
+	out = sh(cmd);
+	live_after = strtol(out, NULL, 10);
+	free(out);
+	print_message("live blobs of the linked tenant: %ld before, %ld after\n", live_before, live_after);
+	free(big);
+	assert_true(victim_kept);                   /* FAILS: deleted through the link */
+	assert_int_equal(live_after, live_before);   /* FAILS: the live blobs are gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_backup_restore, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_backup_keep_days, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_backup_prune_symlink, it_setup_world, it_teardown_world),
 	};
 
 	if (sodium_init() < 0)
