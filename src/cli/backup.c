@@ -45,7 +45,10 @@
  * backup leave them out; see docs/operations.md.
  *
  * SECURITY: paths inside DEST are built from integers and ids checked by blob_id_valid(),
- * never from text read out of a backup. Everything is created 0600/0700 (umask 077). Keys
+ * never from text read out of a backup; the one walk over what DEST holds (--keep-days)
+ * checks every name it reads (snapshot names, decimal tenant folders, blob ids), opens the
+ * folders without following links and stays on DEST's device, and removes regular files
+ * only, relative to their folder's descriptor. Everything is created 0600/0700 (umask 077). Keys
  * are copied only on request: a backup without them cannot be read without the master key.
  */
 #include <dirent.h>
@@ -566,7 +569,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 /* rm -r of DEST/snapshots/NAME (NAME checked by the caller); 0 or -errno */
 static int rm_tree(const char *path)
 {
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT ? 0 : -errno;
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 /* An unfinished snapshot's folder and all in it (the erasure ledger too) */
@@ -774,16 +777,30 @@ static int keep_listed(const char *snap, json_t *keep, char *err, size_t err_siz
 }
 
 /* Pool blobs of one tenant's folder that keep does not name, and temporary files. */
-static int prune_tenant(const char *dir, const char *tenant, json_t *keep, struct pruned *p)
+/* Pool blobs of one tenant's folder that keep does not name, and temporary files. The folder
+ * is opened without following a link and must be a real directory on the pool's device, and
+ * only regular files in it are removed, each relative to the folder's descriptor: a link or a
+ * mount planted in DEST never leads a prune outside it. */
+static int prune_tenant(int pool_fd, dev_t pool_dev, const char *tenant, json_t *keep, struct pruned *p)
 {
-	DIR *d = opendir(dir);
+	char id[BLOB_ID_LEN + 1], key[64];
 	struct dirent *de;
-	char id[BLOB_ID_LEN + 1], key[64], path[PATH_MAX];
+	struct stat dst;
 	bool changed = false;
-	int r = 0;
+	int fd = openat(pool_fd, tenant, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+	DIR *d;
 
-	if (!d)
+	if (fd < 0)
+		return errno == ELOOP || errno == ENOTDIR ? 0 : -errno;   /* a link or a file: not ours */
+	if (fstat(fd, &dst) < 0 || dst.st_dev != pool_dev) {
+		close(fd);
+		return 0;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
 		return -errno;
+	}
 	while ((de = readdir(d))) {
 		const char *name = de->d_name, *rest = name + BLOB_ID_LEN;
 		struct stat st;
@@ -801,25 +818,25 @@ static int prune_tenant(const char *dir, const char *tenant, json_t *keep, struc
 		str_printf(key, sizeof(key), "%s/%s", tenant, id);
 		if (!tmp && json_object_get(keep, key))
 			continue;
-		if (str_printf(path, sizeof(path), "%s/%s", dir, name) < 0)
-			continue;
-		if (!*rest && lstat(path, &st) == 0)
-			p->bytes += (int64_t)st.st_size;
-		if (unlink(path) < 0) {
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;   /* only files the pool wrote */
+		if (unlinkat(fd, name, 0) < 0) {
 			r = -errno;
 			break;
 		}
 		changed = true;
-		if (tmp)
+		if (tmp) {
 			p->temporary++;
-		else if (!*rest)
+		} else if (!*rest) {
 			p->blobs++;
+			p->bytes += (int64_t)st.st_size;
+		}
 	}
-	closedir(d);
-	if (r == 0 && changed)
-		r = sync_dir(dir);
+	if (r == 0 && changed && fsync(fd) < 0)
+		r = -errno;
+	closedir(d);   /* closes fd */
 	if (r == 0)
-		(void)rmdir(dir);   /* when it is empty now */
+		(void)unlinkat(pool_fd, tenant, AT_REMOVEDIR);   /* when it is empty now */
 	return r;
 }
 
@@ -828,6 +845,8 @@ static int prune(const char *dest, int64_t now_s, unsigned keep_days, const char
 {
 	char snaps[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX], pool[PATH_MAX];
 	json_t *keep = json_object(), *old = json_array();
+	struct stat pst;
+	int pool_fd = -1;
 	DIR *d = NULL;
 	struct dirent *de;
 	size_t i;
@@ -909,24 +928,28 @@ static int prune(const char *dest, int64_t now_s, unsigned keep_days, const char
 	if (r < 0)
 		goto out;
 	cli_path(pool, sizeof(pool), dest, "blobs");
-	d = opendir(pool);
-	if (!d) {
+	pool_fd = open(pool, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pool_fd < 0 || fstat(pool_fd, &pst) < 0 || !(d = fdopendir(pool_fd))) {
 		r = -errno;
 		str_printf(err, err_size, "cannot read %s: %s", pool, strerror(errno));
+		if (pool_fd >= 0)
+			close(pool_fd);
 		goto out;
 	}
 	while (r == 0 && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 
-		if (n == 0 || n > 19 || strspn(de->d_name, "0123456789") != n ||
-		    str_printf(path, sizeof(path), "%s/%s", pool, de->d_name) < 0)
+		/* a tenant's folder is its id in decimal, as pool_blob names it (no leading zero:
+		 * "007" would never match a listed "7/…") */
+		if (n == 0 || n > 19 || de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    strspn(de->d_name, "0123456789") != n)
 			continue;
-		r = prune_tenant(path, de->d_name, keep, p);
+		r = prune_tenant(pool_fd, pst.st_dev, de->d_name, keep, p);
 		if (r < 0)
-			str_printf(err, err_size, "cannot prune %s: %s", path, strerror(-r));
+			str_printf(err, err_size, "cannot prune %s/%s: %s", pool, de->d_name, strerror(-r));
 	}
-	if (r == 0)
-		r = sync_dir(pool);
+	if (r == 0 && fsync(pool_fd) < 0)
+		r = -errno;
 out:
 	if (d)
 		closedir(d);

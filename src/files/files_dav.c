@@ -522,6 +522,10 @@ int files_dav_copy(struct files *f, struct db *db, const struct actor *who, int6
 		if (!items[i].folder)
 			bytes += items[i].size;
 	}
+	/* the blob copies take as long as their bytes: no read snapshot is held through them (it
+	 * would keep every checkpoint from passing this connection's WAL read mark); the
+	 * transaction below reads the newest state and checks what matters again */
+	db_read_end(db);
 	/* the copies need room on the disk before the first blob is written */
 	r = files_space_check(bytes + bytes / 4096 + 64 * (int64_t)n);
 	for (i = 0; i < n && r == 0; i++)

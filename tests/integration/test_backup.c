@@ -417,15 +417,15 @@ static void test_backup_keep_days(void **state)
 	free(big);
 }
 
-/* REVIEW (h/review-s20): --keep-days follows a symlink planted in DEST/blobs. prune() takes
+/* Security review (issue 11): --keep-days followed a symlink planted in DEST/blobs. prune() took
  * every all-digit name under DEST/blobs as a tenant folder and prune_tenant() opendir()s it,
  * which follows a symbolic link, then unlinks every blob-id-named file there that no
  * snapshot lists under that (fake) tenant number. Whoever can write DEST (a shared backup
  * mount, a compromised backup host) thus makes the next `kura backup --keep-days` delete
  * files outside DEST with the backup's privileges: here a folder of its own, and the live
- * blobs of the tenant in DATA/blobs (its files no longer download). Expected: a tenant folder
- * that is not a real directory (lstat) is skipped, or opened with O_NOFOLLOW|O_DIRECTORY
- * and walked with unlinkat. This test fails until then. */
+ * blobs of the tenant in DATA/blobs (its files no longer download). Now a tenant folder is
+ * opened with O_NOFOLLOW|O_DIRECTORY, must be on DEST's device, and only its regular files
+ * are removed, with unlinkat (backup.c prune_tenant). */
 static void test_backup_prune_symlink(void **state)
 {
 	struct it_world *w = *state;

@@ -620,7 +620,7 @@ static void test_normalize_legacy(void **state)
 	assert_int_equal(files_normalize_legacy(fx.db, &count), 0);
 }
 
-/* REVIEW (h/review-s20): a WebDAV COPY holds the request's read snapshot (server.c opens
+/* Security review (issue 11): a WebDAV COPY held the request's read snapshot (server.c opens
  * it for the dispatch and for a method's end, db_read_begin) over its whole blob copy.
  * files_dav_copy reads its plan (copy_plan, keyring_rt_get: reads, in the snapshot), then
  * copies every file's ciphertext blob by blob (copy_blob: local or S3 reads and writes,
@@ -632,7 +632,7 @@ static void test_normalize_legacy(void **state)
  * Here: a request-like snapshot, then a COPY of a 96 MiB file on one thread while another
  * connection commits and runs PASSIVE checkpoints; a checkpoint that cannot take every
  * frame of the WAL is pinned by a reader. Expected: none pinned (db_read_end(db) before the
- * copy loop in files_dav_copy). This test fails until then. */
+ * copy loop in files_dav_copy; without it every checkpoint was pinned). */
 struct pin_copy {
 	int64_t src, dst_parent;
 	int r;
