@@ -651,6 +651,9 @@ static int open_reader(struct files *f, struct db *db, int64_t tenant_id, const 
 		goto out;
 	rd->cached = -1;
 	if (!rd->inl) {
+		/* the database part is read: the blob's open may wait for S3, and no read snapshot
+		 * waits with it (db.h db_read_begin) */
+		db_read_end(db);
 		r = blob_reader_open(f->bs, tenant_id, blob_id, &rd->br);
 		if (r == -ENOENT || r == -EINVAL)
 			r = -EBADMSG;   /* recorded but missing: stored data was lost or tampered with */

@@ -312,8 +312,10 @@ enum MHD_Result http_internal_error(struct request *req, int err)
 	if (err == -EBUSY)
 		return http_problem(req, 503, "unavailable", "the database is busy; retry", NULL);
 	if (db_lost(req->db)) {
-		/* PostgreSQL closed the connection under the request: nothing was committed (a
-		 * transaction ends with its connection), and the next request reconnects */
+		/* PostgreSQL closed the connection under the request: an open transaction ended
+		 * with it (rolled back), and the next request reconnects. Only a connection lost
+		 * during COMMIT itself leaves the outcome unknown to the server too; the answer
+		 * claims nothing either way ("does not answer"), and the log says which request */
 		log_error("http.error", "request %s %s: the database connection was lost", req->request_id,
 			  req->log_path ? req->log_path : req->path ? req->path : "");
 		http_add_header(req, "Retry-After", "5");
