@@ -125,16 +125,18 @@ static int background_task(struct db *db)
 	return a < 0 ? a : b < 0 ? b : c < 0 ? c : a + b;
 }
 
-/* The mailer's task on every node, before each round: this process's cache of unwrapped
- * tenant keys loses what left tenant_keys (crypto/keyring_rt.h), at most every
- * KURA_KEY_CACHE_RECHECK_S. */
+/* The mailer's task on every node, before each round, at most every
+ * KURA_KEY_CACHE_RECHECK_S: this process's cache of unwrapped tenant keys loses what left
+ * tenant_keys (crypto/keyring_rt.h); and on SQLite the names waiting for the name index are
+ * folded (store/db.h db_name_fold), so a backlog that no upload folded (folders, renames,
+ * moves, a large COPY) does not wait for the next search to be paid. */
 static struct keyring_rt *node_keyring;
 
 static int node_task(struct db *db)
 {
 	static int64_t checked_us;   /* the mailer thread's alone */
 	int64_t now = clock_now_us();
-	int r;
+	int r, f;
 
 	if (now - checked_us < (int64_t)KURA_KEY_CACHE_RECHECK_S * 1000000 && now >= checked_us)
 		return 0;
@@ -142,7 +144,10 @@ static int node_task(struct db *db)
 	r = keyring_rt_recheck(node_keyring, db);
 	if (r > 0)
 		log_info("keys.cache", "%d cached tenant key(s) dropped: their version is no longer in the database", r);
-	return r < 0 && node_keyring ? r : 0;
+	f = db_name_fold(db, 0);   /* nothing waiting: one query; PostgreSQL: nothing */
+	if (f < 0)
+		log_warn("files.search", "folding the waiting names into the name index failed: %s", strerror(-f));
+	return r < 0 && node_keyring ? r : f < 0 ? f : 0;
 }
 
 /* This node's id (store/lease.h) into DIR/kura.lock, after the id of the process that held

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -348,12 +349,58 @@ static void test_search_queued_names(void **state)
 	assert_int_equal(total, FOLD_BATCH + 10);
 }
 
+/* Names that no upload folds (new folders, a rename of an indexed node) are folded in the
+ * background within seconds (serve.c node_task, every KURA_KEY_CACHE_RECHECK_S), not left for
+ * the next search to pay; and a search afterwards finds them. */
+static void test_search_idle_fold(void **state)
+{
+	struct it_world *w = *state;
+	static const char waiting[] = "SELECT (SELECT count(*) FROM file_nodes WHERE id > (SELECT folded_upto FROM"
+				      " name_index_state)) + (SELECT count(*) FROM name_pending)";
+	char name[64];
+	long long id = 0;
+	long left = -1;
+	int waited;
+
+	for (int i = 0; i < 20; i++) {
+		struct it_response *r;
+
+		snprintf(name, sizeof(name), "idle-folder-%02d", i);
+		r = it_send(w->s, &w->amgr, "POST", "/api/v1/folders/root/children", json_pack("{s:s}", "name", name));
+		IT_ASSERT_STATUS(r, 201);
+		id = (long long)json_integer_value(json_object_get(r->json, "id"));
+		it_response_free(r);
+	}
+	if (it_backend_pg()) {   /* pg_trgm follows the column: nothing waits */
+		FOUND("idle-folder-19", "idle-folder-19");
+		return;
+	}
+	assert_true(it_db_count(w->s, waiting) >= 20);
+	for (waited = 0; waited < 150; waited++) {   /* at most 15 s; the task runs every 5 s */
+		left = it_db_count(w->s, waiting);
+		if (left == 0)
+			break;
+		usleep(100000);
+	}
+	print_message("the waiting names were folded after %.1f s without a search\n", waited / 10.0);
+	assert_int_equal(left, 0);
+	/* a rename of a folded node waits in name_pending, and is folded the same way */
+	node_send(w->s, &w->amgr, "PATCH", "folders", id, "", json_pack("{s:s}", "name", "idle-renamed"), 200);
+	assert_int_equal(it_db_count(w->s, "SELECT count(*) FROM name_pending"), 1);
+	for (waited = 0; waited < 150 && (left = it_db_count(w->s, waiting)) != 0; waited++)
+		usleep(100000);
+	assert_int_equal(left, 0);
+	FOUND("idle-renamed", "idle-renamed");
+	FOUND("idle-folder-19", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_search, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_search_paging_and_bad_input, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_search_queued_names, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_search_idle_fold, it_setup_world, it_teardown_world),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
