@@ -738,6 +738,18 @@ static int blob_line_parse(const char *line, size_t n, struct blob_line *ret)
 	return r;
 }
 
+/* A snapshot's blobs.jsonl, opened for reading (its path into path); NULL with err set. */
+static FILE *blob_list_open(const char *snap, char *path, size_t path_size, char *err, size_t err_size)
+{
+	FILE *f;
+
+	cli_path(path, path_size, snap, "blobs.jsonl");
+	f = fopen(path, "re");
+	if (!f)
+		str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+	return f;
+}
+
 /* Adds every blob of snap's blobs.jsonl to keep ("tenant/id"). */
 static int keep_listed(const char *snap, json_t *keep, char *err, size_t err_size)
 {
@@ -750,12 +762,9 @@ static int keep_listed(const char *snap, json_t *keep, char *err, size_t err_siz
 	FILE *f;
 	int r = 0;
 
-	cli_path(path, sizeof(path), snap, "blobs.jsonl");
-	f = fopen(path, "re");
-	if (!f) {
-		str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+	f = blob_list_open(snap, path, sizeof(path), err, err_size);
+	if (!f)
 		return -EIO;
-	}
 	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		r = blob_line_parse(line, (size_t)n, &b);
@@ -1243,12 +1252,9 @@ static int restore_blobs(const char *from, const char *snap, const char *data, u
 	FILE *f;
 	int r = 0;
 
-	cli_path(path, sizeof(path), snap, "blobs.jsonl");
-	f = fopen(path, "re");
-	if (!f) {
-		str_printf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+	f = blob_list_open(snap, path, sizeof(path), err, err_size);
+	if (!f)
 		return -EIO;
-	}
 	cli_path(dir, sizeof(dir), data, "blobs");
 	r = make_dir(dir);
 	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
