@@ -130,10 +130,19 @@ uint64_t blob_writer_size(const struct blob_writer *w)
 	return w->ops->writer_size(w);
 }
 
+#ifdef KURA_TEST_HOOKS
+void (*blob_test_on_write)(void *arg);
+void *blob_test_on_write_arg;
+#endif
+
 int blob_write(struct blob_writer *w, const void *data, size_t n)
 {
 	if (!w)
 		return -EINVAL;
+#ifdef KURA_TEST_HOOKS
+	if (blob_test_on_write)
+		blob_test_on_write(blob_test_on_write_arg);
+#endif
 	return w->ops->write(w, data, n);
 }
 

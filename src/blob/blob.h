@@ -112,4 +112,10 @@ enum blob_fault { BLOB_FAULT_NONE, BLOB_FAULT_WRITE, BLOB_FAULT_FSYNC, BLOB_FAUL
  * rename:N, pwrite:N), which a production deployment never sets; the server logs a warning
  * if so. */
 void blob_fault_set(enum blob_fault kind, unsigned nth);
+#ifdef KURA_TEST_HOOKS
+/* Called at the start of every blob_write when set (tests only: a test that must act at a
+ * known point inside a long blob copy, not after a guess of how long it takes). */
+extern void (*blob_test_on_write)(void *arg);
+extern void *blob_test_on_write_arg;
+#endif
 #endif
