@@ -1142,7 +1142,7 @@ static int put_one(struct propfind *pf, const struct pfentry *n, const char *hre
  * 3.6 gives a truncated sync-collection (RFC 4918 itself names no limit for PROPFIND; RFC
  * 5323 marks a truncated SEARCH the same way). The answer stays a 207 with the members that
  * fit, so a client that knows the marker reads "more exist", never "the rest were deleted".
- * It repeats the collection's href, which RFC 4918 14.24 says an href should not do: the
+ * It repeats the collection's href, which RFC 4918 14.24 says an href MUST NOT do: the
  * marker is defined for the Request-URI, and a second response is how clients meet it.
  */
 static void put_truncated(struct propfind *pf)
