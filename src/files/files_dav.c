@@ -19,6 +19,7 @@
  * are checked with files_name_valid before they reach a query. Lock tokens are 122 random
  * bits (UUID v4 from libsodium). Counts and sizes are bounded by limits.h.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -66,18 +67,43 @@ int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct
 	return r;
 }
 
+static size_t list_max = KURA_DAV_LIST_MAX;
+static pthread_once_t list_max_once = PTHREAD_ONCE_INIT;
+
+/* Test seam: KURA_TEST_DAV_LIST_MAX=N (1..KURA_DAV_LIST_MAX) lowers the limit, read once, so
+ * that a test lists a truncated folder of a few dozen members instead of 100,001. */
+static void list_max_init(void)
+{
+#ifdef KURA_TEST_HOOKS
+	const char *e = getenv("KURA_TEST_DAV_LIST_MAX");
+	uint32_t v;
+
+	if (e && safe_atou32(e, &v) == 0 && v >= 1 && v <= KURA_DAV_LIST_MAX) {
+		list_max = v;
+		log_warn("dav.list_max", "KURA_TEST_DAV_LIST_MAX=%u: a listing stops after %u members", v, v);
+	}
+#endif
+}
+
+size_t files_dav_list_max(void)
+{
+	pthread_once(&list_max_once, list_max_init);
+	return list_max;
+}
+
 int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_node_fn fn,
 		       void *ctx)
 {
+	const size_t max = files_dav_list_max();
 	struct db_stmt *st = db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
 					  " AND parent_id = $2 AND in_trash = 0 ORDER BY name LIMIT $3",
-				      "iii", tenant_id, folder_id, (int64_t)KURA_DAV_LIST_MAX + 1);
+				      "iii", tenant_id, folder_id, (int64_t)max + 1);
 	struct file_node n;
 	size_t count = 0;
 	int r;
 
 	while ((r = db_step(st)) > 0) {
-		if (++count > KURA_DAV_LIST_MAX) {
+		if (++count > max) {
 			r = -E2BIG;
 			break;
 		}
@@ -91,20 +117,24 @@ int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, file
 }
 
 int files_dav_entries(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_entry_fn fn,
-		      void *ctx)
+		      void *ctx, bool *ret_more)
 {
+	const size_t max = files_dav_list_max();
+	/* one row past the limit tells "more" from "exactly the limit" */
 	struct db_stmt *st = db_query(db, FILES_DAV_ENTRIES_SQL, "iii", tenant_id, folder_id,
-				      (int64_t)KURA_DAV_LIST_MAX + 1);
+				      (int64_t)max + 1);
 	size_t count = 0;
 	int r;
 
+	*ret_more = false;
 	while ((r = db_step(st)) > 0) {
 		struct files_dav_entry e;
 		const char *kind = db_text(st, 1), *name = db_text(st, 2), *ct = db_text(st, 4),
 			   *etag = db_text(st, 5);
 
-		if (++count > KURA_DAV_LIST_MAX) {
-			r = -E2BIG;
+		if (++count > max) {
+			*ret_more = true;   /* the first max members, by name, went to fn */
+			r = 0;
 			break;
 		}
 		e = (struct files_dav_entry){ .id = db_int(st, 0), .size = db_int(st, 3),

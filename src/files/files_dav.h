@@ -17,9 +17,12 @@
  * -ENOTDIR when a file stands where a folder must be. */
 int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path,
 		      struct file_node *ret) KURA_WUR;
+/* The most members one listing holds: KURA_DAV_LIST_MAX, or in a test build the smaller
+ * KURA_TEST_DAV_LIST_MAX from the environment (read once). */
+size_t files_dav_list_max(void);
 typedef int (*files_dav_node_fn)(void *ctx, const struct file_node *n);
 /* Calls fn for each live child of a folder, ordered by name (one query), at most
- * KURA_DAV_LIST_MAX (-E2BIG beyond). fn returning <0 stops with that value. */
+ * files_dav_list_max() (-E2BIG beyond). fn returning <0 stops with that value. */
 int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_node_fn fn,
 		       void *ctx) KURA_WUR;
 
@@ -30,10 +33,12 @@ struct files_dav_entry {
 	const char *name, *content_type, *etag;   /* never NULL; valid during the callback only */
 };
 typedef int (*files_dav_entry_fn)(void *ctx, const struct files_dav_entry *e);
-/* The same walk as files_dav_children (one indexed query, ordered by name, at most
- * KURA_DAV_LIST_MAX, -E2BIG beyond) reading eight columns instead of every node column. */
+/* The same walk as files_dav_children (one indexed query, ordered by name) reading eight
+ * columns instead of every node column. At most files_dav_list_max() members go to fn:
+ * *ret_more says the folder has more (the listing is truncated; a folder of exactly the
+ * limit is not). fn returning <0 stops with that value. */
 int files_dav_entries(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_entry_fn fn,
-		      void *ctx) KURA_WUR;
+		      void *ctx, bool *ret_more) KURA_WUR;
 /* Its statement ($1 tenant, $2 folder, $3 limit), here so that unit/test_files can check
  * its plan: every column it names is in file_nodes_dav (migration 0031), so SQLite reads the
  * members from that index alone, never a row of file_nodes (whose rows hold inline

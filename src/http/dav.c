@@ -615,6 +615,7 @@ struct propfind {
 	size_t out_pos;                /* bytes of out handed to MHD */
 	uint64_t total;                /* bytes of the whole answer so far */
 	bool self_done, done;
+	bool truncated;                /* the folder has more members than the listing holds */
 	bool slow;                     /* test seam: put_live for every member */
 	size_t fault_after;            /* test seam: fail after this many members (0: never) */
 	bool direct;                   /* allprop, no lock: members straight into MHD's buffer */
@@ -1135,6 +1136,28 @@ static int put_one(struct propfind *pf, const struct pfentry *n, const char *hre
 	return dbuf_error(b) || dbuf_error(m) ? -E2BIG : 0;
 }
 
+/*
+ * The end of a listing cut at files_dav_list_max() members (KURA_DAV_LIST_MAX): a response
+ * for the Request-URI with 507 and DAV:number-of-matches-within-limits, the form RFC 6578
+ * 3.6 gives a truncated sync-collection (RFC 4918 itself names no limit for PROPFIND; RFC
+ * 5323 marks a truncated SEARCH the same way). The answer stays a 207 with the members that
+ * fit, so a client that knows the marker reads "more exist", never "the rest were deleted".
+ * It repeats the collection's href, which RFC 4918 14.24 says an href MUST NOT do: the
+ * marker is defined for the Request-URI, and a second response is how clients meet it.
+ */
+static void put_truncated(struct propfind *pf)
+{
+	struct dbuf *b = &pf->out;
+
+	PUTL(b, "<D:response><D:href>");
+	dbuf_puts(b, pf->self_href);
+	PUTL(b, "/</D:href><D:status>HTTP/1.1 507 Insufficient Storage</D:status>"
+		"<D:error><D:number-of-matches-within-limits/></D:error><D:responsedescription>");
+	dbuf_printf(b, "The collection has more than %zu members; the first %zu by name are listed",
+		    pf->n_members, pf->n_members);
+	PUTL(b, "</D:responsedescription></D:response>\n");
+}
+
 /* Appends the next responses to pf->out until it holds PF_CHUNK bytes or the answer is
  * complete (then with its closing tag, and pf->done). */
 static int pf_fill(struct propfind *pf)
@@ -1165,6 +1188,8 @@ static int pf_fill(struct propfind *pf)
 		pf->next++;
 	}
 	if (r == 0 && pf->next == pf->n_members) {
+		if (pf->truncated)
+			put_truncated(pf);
 		PUTL(&pf->out, "</D:multistatus>\n");
 		pf->done = true;
 	}
@@ -1378,11 +1403,8 @@ static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok)
 			    lockrow_cb, pf);
 	if (r == 0)
 		r = files_quota(req->db, TENANT(req), &pf->quota, &pf->used);
-	if (r == 0 && *deep) {
-		r = files_dav_entries(req->db, TENANT(req), n.id, member_cb, pf);
-		if (r == -E2BIG)
-			r = 0;   /* as before streaming: the first KURA_DAV_LIST_MAX members */
-	}
+	if (r == 0 && *deep)   /* the first files_dav_list_max() members; pf_fill marks the rest */
+		r = files_dav_entries(req->db, TENANT(req), n.id, member_cb, pf, &pf->truncated);
 	if (r < 0)
 		return http_internal_error(req, r);
 	*ok = true;
@@ -1433,11 +1455,19 @@ static enum MHD_Result do_propfind(struct dav *d)
 		pf_free(pf);
 		return res;
 	}
-	r = audit_access(d, "dav.propfind", AUDIT_SUCCESS, json_pack("{s:s}", "depth", deep ? "1" : "0"));
+	/* the members are read before the record: a truncated listing says so in it */
+	r = audit_access(d, "dav.propfind", AUDIT_SUCCESS,
+			 pf->truncated ? json_pack("{s:s, s:b, s:I}", "depth", "1", "truncated", 1, "members",
+						   (json_int_t)pf->n_members)
+				       : json_pack("{s:s}", "depth", deep ? "1" : "0"));
 	if (r < 0) {
 		pf_free(pf);
 		return http_internal_error(req, r);   /* not recorded, not served */
 	}
+	if (pf->truncated)
+		log_warn("dav.propfind", "tenant %lld folder %lld has more than %zu members: listed the first %zu,"
+			 " ending with 507 number-of-matches-within-limits", (long long)TENANT(req),
+			 (long long)pf->self.id, pf->n_members, pf->n_members);
 	r = pf_fill(pf);
 	if (r < 0) {
 		/* nothing sent yet: a clear status instead of a broken transfer */

@@ -9,6 +9,13 @@
  * Content-Length. When the answer breaks off after the status line went out
  * (KURA_TEST_DAV_PROPFIND_FAULT), the client sees a failed transfer and no closing tag:
  * never a short multistatus that looks complete.
+ *
+ * A folder over the listing limit (KURA_DAV_LIST_MAX, lowered with KURA_TEST_DAV_LIST_MAX)
+ * answers 207 with the first members by name and a last response for the folder itself,
+ * 507 with DAV:number-of-matches-within-limits (RFC 6578 3.6), so a client never reads the
+ * missing members as deleted: whole, streamed (straight into MHD's buffer, and the
+ * reference writer byte for byte), for allprop, prop and propname; a folder of exactly the
+ * limit is not marked, Depth 0 never is, and the audit record says the listing was cut.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,12 +39,12 @@ struct env {
 	char auth[IT_STR * 2];      /* Authorization header line */
 	char curlrc[IT_STR * 2];    /* the same header for the curl command line */
 	char lock_token[IT_STR];    /* "Lock-Token: <...>" of test_large_folder's lock */
+	struct it_session alice;    /* the tenant's manager: reads the audit log */
 };
 
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct it_session a;
 	struct it_response *r;
 	char secret[IT_STR];
 	FILE *f;
@@ -50,8 +57,8 @@ static int setup(void **state)
 		return -1;
 	}
 	it_create_tenant(e->s, "alpha", NULL);
-	it_create_manager(e->s, "alpha", "alice", PW, &a);
-	r = it_send(e->s, &a, "POST", "/api/v1/me/app-passwords",
+	it_create_manager(e->s, "alpha", "alice", PW, &e->alice);
+	r = it_send(e->s, &e->alice, "POST", "/api/v1/me/app-passwords",
 		    json_pack("{s:s, s:s}", "name", "dav", "scope", "read-write"));
 	IT_ASSERT_STATUS(r, 201);
 	snprintf(secret, sizeof(secret), "%s", it_json_str(r->json, "secret"));
@@ -322,11 +329,168 @@ static void test_broken_off_answer_is_not_complete(void **state)
 	it_response_free(r);
 }
 
+/* python3 checks a listing of the folder whose href is base: parses it (a malformed or
+ * truncated document does not parse), finds the marker of a cut listing (the last response:
+ * base again, 507, DAV:number-of-matches-within-limits, no propstat) and prints
+ * "responses=<n> members=<n> sorted=<0|1> ok=<members with a 200 propstat> cut=<0|1>
+ * first=<name> last=<name>" */
+static char *parse_listing(const char *path, const char *base)
+{
+	static const char prog[] =
+		"import sys, urllib.parse, xml.etree.ElementTree as ET\n"
+		"D='{DAV:}'\n"
+		"base=sys.argv[2]\n"
+		"root=ET.parse(sys.argv[1]).getroot()\n"
+		"assert root.tag==D+'multistatus', root.tag\n"
+		"rs=root.findall(D+'response')\n"
+		"hrefs=[r.find(D+'href').text for r in rs]\n"
+		"assert hrefs[0]==base, hrefs[0]\n"
+		"last=rs[-1]\n"
+		"st=last.find(D+'status')\n"
+		"cut=int(len(rs)>1 and hrefs[-1]==base and st is not None"
+		" and st.text=='HTTP/1.1 507 Insufficient Storage'"
+		" and last.find(D+'error/'+D+'number-of-matches-within-limits') is not None"
+		" and last.find(D+'propstat') is None)\n"
+		"ms=rs[1:len(rs)-cut]\n"
+		"mh=hrefs[1:len(rs)-cut]\n"
+		"assert base not in mh, 'the folder among its members'\n"
+		"assert len(set(mh))==len(mh), 'a member twice'\n"
+		"assert all(r.find(D+'status') is None for r in ms), 'a member with a status'\n"
+		"names=[urllib.parse.unquote(h[len(base):]).rstrip('/') for h in mh]\n"
+		"ok=sum(1 for r in ms if r.find(D+'propstat/'+D+'status').text=='HTTP/1.1 200 OK')\n"
+		"print('responses=%d members=%d sorted=%d ok=%d cut=%d first=%s last=%s' % (len(rs), len(names),"
+		" int(names==sorted(names, key=lambda s: s.encode())), ok, cut, names[0] if names else '-',"
+		" names[-1] if names else '-'))\n";
+	const char *argv[] = { "/usr/bin/python3", "-c", prog, path, base, NULL };
+	char *out = NULL, *err = NULL;
+	int st = it_run(argv, 60, &out, &err);
+
+	if (st != 0) {
+		fprintf(stderr, "parse_listing: %s\n", err ? err : "");
+		free(out);
+		out = NULL;
+	}
+	free(err);
+	return out;
+}
+
+/* PROPFIND path (Depth depth, body) is a 207 whose parse_listing summary is want */
+static struct it_response *listing_is(struct env *e, const char *path, const char *depth, const char *body,
+				      const char *want)
+{
+	struct it_response *r = dav(e, "PROPFIND", path, depth, body);
+	char file[IT_STR * 2], *out;
+
+	IT_ASSERT_STATUS(r, 207);
+	assert_int_equal(r->curl_code, CURLE_OK);
+	snprintf(file, sizeof(file), "%s/../listing.xml", e->s->data);
+	save(r, file);
+	out = parse_listing(file, path);
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	free(out);
+	return r;
+}
+
+/* dav.propfind records whose details say the listing was cut */
+static long cut_records(struct env *e)
+{
+	json_t *ev = it_audit_events(e->s, &e->alice, NULL, "action=dav.propfind"), *x;
+	long n = 0;
+	size_t i;
+
+	json_array_foreach(ev, i, x) {
+		json_t *det = json_object_get(x, "details");
+
+		n += json_is_true(json_object_get(det, "truncated")) &&
+		     json_integer_value(json_object_get(det, "members")) > 0;
+	}
+	json_decref(ev);
+	return n;
+}
+
+static void test_listing_over_the_limit(void **state)
+{
+	struct env *e = *state;
+	struct it_response *r, *ref;
+	long cut_before;
+
+	/* 50 members m10..m59 (names of one length: their order is plain) and a folder of
+	 * exactly 20, e10..e29 */
+	curl_run(e, "MKCOL", "/dav/alpha/many/", NULL);
+	curl_run(e, "MKCOL", "/dav/alpha/many/m[10-59]/", NULL);
+	curl_run(e, "MKCOL", "/dav/alpha/exact/", NULL);
+	curl_run(e, "MKCOL", "/dav/alpha/exact/e[10-29]/", NULL);
+	setenv("KURA_TEST_DAV_LIST_MAX", "20", 1);
+	assert_int_equal(it_server_restart(e->s), 0);
+	cut_before = cut_records(e);
+
+	/* the first 20 by name, then the folder again with 507: a small answer, sent whole */
+	r = listing_is(e, "/dav/alpha/many/", "1", ALLPROP,
+		       "responses=22 members=20 sorted=1 ok=20 cut=1 first=m10 last=m29\n");
+	assert_non_null(strcasestr(r->headers, "Content-Length:"));
+	assert_non_null(strstr(r->body, "<D:response><D:href>/dav/alpha/many/</D:href>"
+					"<D:status>HTTP/1.1 507 Insufficient Storage</D:status>"
+					"<D:error><D:number-of-matches-within-limits/></D:error>"));
+	/* the marker is the last response, right before the closing tag */
+	assert_non_null(strstr(r->body, "</D:responsedescription></D:response>\n</D:multistatus>\n"));
+	assert_null(strstr(r->body, "/dav/alpha/many/m30/"));
+	it_response_free(r);
+	assert_int_equal(cut_records(e), cut_before + 1);
+	/* the same for named properties and for names only */
+	r = listing_is(e, "/dav/alpha/many/", "1",
+		       "<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\"><D:prop><D:getetag/>"
+		       "<D:resourcetype/></D:prop></D:propfind>",
+		       "responses=22 members=20 sorted=1 ok=20 cut=1 first=m10 last=m29\n");
+	it_response_free(r);
+	r = listing_is(e, "/dav/alpha/many/", "1",
+		       "<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\"><D:propname/></D:propfind>",
+		       "responses=22 members=20 sorted=1 ok=20 cut=1 first=m10 last=m29\n");
+	it_response_free(r);
+	/* exactly the limit: complete, no marker; Depth 0: never a marker */
+	r = listing_is(e, "/dav/alpha/exact/", "1", ALLPROP,
+		       "responses=21 members=20 sorted=1 ok=20 cut=0 first=e10 last=e29\n");
+	assert_null(strstr(r->body, "Insufficient Storage"));
+	it_response_free(r);
+	r = listing_is(e, "/dav/alpha/many/", "0", ALLPROP,
+		       "responses=1 members=0 sorted=1 ok=0 cut=0 first=- last=-\n");
+	assert_null(strstr(r->body, "Insufficient Storage"));
+	it_response_free(r);
+	assert_int_equal(cut_records(e), cut_before + 3);
+
+	/* a streamed answer: test_large_folder's folder (2,405 members, no lock left) cut at
+	 * 2,000 goes straight into MHD's buffer; the marker comes after the last member, the
+	 * same bytes as the reference writer's */
+	setenv("KURA_TEST_DAV_LIST_MAX", "2000", 1);
+	assert_int_equal(it_server_restart(e->s), 0);
+	r = listing_is(e, "/dav/alpha/big/", "1", ALLPROP,
+		       "responses=2002 members=2000 sorted=1 ok=2000 cut=1 first=d1 last=d638\n");
+	assert_non_null(strcasestr(r->headers, "Transfer-Encoding: chunked"));
+	setenv("KURA_TEST_DAV_PROPFIND_SLOW", "1", 1);
+	assert_int_equal(it_server_restart(e->s), 0);
+	unsetenv("KURA_TEST_DAV_PROPFIND_SLOW");
+	ref = listing_is(e, "/dav/alpha/big/", "1", ALLPROP,
+			 "responses=2002 members=2000 sorted=1 ok=2000 cut=1 first=d1 last=d638\n");
+	assert_non_null(strcasestr(ref->headers, "Transfer-Encoding: chunked"));
+	assert_int_equal(r->body_len, ref->body_len);
+	assert_memory_equal(r->body, ref->body, r->body_len);
+	it_response_free(ref);
+	it_response_free(r);
+
+	/* the real limit: nothing here is cut */
+	unsetenv("KURA_TEST_DAV_LIST_MAX");
+	assert_int_equal(it_server_restart(e->s), 0);
+	r = listing_is(e, "/dav/alpha/many/", "1", ALLPROP,
+		       "responses=51 members=50 sorted=1 ok=50 cut=0 first=m10 last=m59\n");
+	it_response_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_large_folder),
 		cmocka_unit_test(test_broken_off_answer_is_not_complete),
+		cmocka_unit_test(test_listing_over_the_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
