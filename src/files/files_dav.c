@@ -92,7 +92,7 @@ size_t files_dav_list_max(void)
 }
 
 int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_node_fn fn,
-		       void *ctx)
+		       void *ctx, bool *ret_more)
 {
 	const size_t max = files_dav_list_max();
 	struct db_stmt *st = db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
@@ -102,9 +102,11 @@ int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, file
 	size_t count = 0;
 	int r;
 
+	*ret_more = false;
 	while ((r = db_step(st)) > 0) {
 		if (++count > max) {
-			r = -E2BIG;
+			*ret_more = true;
+			r = 0;
 			break;
 		}
 		files_read_node(st, &n);

@@ -22,9 +22,10 @@ int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path,
 size_t files_dav_list_max(void);
 typedef int (*files_dav_node_fn)(void *ctx, const struct file_node *n);
 /* Calls fn for each live child of a folder, ordered by name (one query), at most
- * files_dav_list_max() (-E2BIG beyond). fn returning <0 stops with that value. */
+ * files_dav_list_max(): *ret_more says the folder has more (a folder of exactly the limit
+ * does not). fn returning <0 stops with that value. */
 int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_node_fn fn,
-		       void *ctx) KURA_WUR;
+		       void *ctx, bool *ret_more) KURA_WUR;
 
 /* One member as PROPFIND lists it: only the columns a multistatus shows. */
 struct files_dav_entry {

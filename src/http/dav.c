@@ -2046,6 +2046,7 @@ static enum MHD_Result do_get(struct dav *d)
 	struct listing *l;
 	struct file_node n;
 	size_t n_html = 0;
+	bool more = false;
 	char *html;
 	int r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 
@@ -2064,10 +2065,18 @@ static enum MHD_Result do_get(struct dav *d)
 	dbuf_puts(&l->b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
 	dav_esc(&l->b, *n.name ? n.name : d->tenant_code);
 	dbuf_puts(&l->b, "</title></head><body><ul>\n");
-	r = head ? 0 : files_dav_children(req->db, TENANT(req), n.id, list_cb, l);
-	dbuf_puts(&l->b, "</ul></body></html>\n");
+	r = head ? 0 : files_dav_children(req->db, TENANT(req), n.id, list_cb, l, &more);
+	dbuf_puts(&l->b, "</ul>\n");
+	/* over the listing limit: the first members by name, and a line that says so (a browser's
+	 * view; a WebDAV client's PROPFIND gets the 507 marker, do_propfind) */
+	if (more)
+		dbuf_printf(&l->b, "<p>Only the first %zu members are listed: use the portal or a WebDAV client"
+				   " to see the others.</p>\n", files_dav_list_max());
+	dbuf_puts(&l->b, "</body></html>\n");
 	if (r == 0)
-		r = audit_access(d, head ? "dav.head" : "dav.list", AUDIT_SUCCESS, NULL);
+		r = audit_access(d, head ? "dav.head" : "dav.list", AUDIT_SUCCESS,
+				 more ? json_pack("{s:b,s:I}", "truncated", 1, "members",
+							(json_int_t)files_dav_list_max()) : NULL);
 	if (r < 0 || dbuf_error(&l->b)) {
 		dbuf_free(&l->b);
 		return http_internal_error(req, r < 0 ? r : -E2BIG);

@@ -457,6 +457,19 @@ static void test_listing_over_the_limit(void **state)
 	assert_null(strstr(r->body, "Insufficient Storage"));
 	it_response_free(r);
 	assert_int_equal(cut_records(e), cut_before + 3);
+	/* a browser's GET of the folder: the first 20 and a line that says the others are not
+	 * listed (before: a 500 and nothing) */
+	r = dav(e, "GET", "/dav/alpha/many/", "1", NULL);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "<li><a href=\"/dav/alpha/many/m29/\">m29/</a></li>"));
+	assert_null(strstr(r->body, "m30/"));
+	assert_non_null(strstr(r->body, "Only the first 20 members are listed"));
+	it_response_free(r);
+	r = dav(e, "GET", "/dav/alpha/exact/", "1", NULL);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "e29/"));
+	assert_null(strstr(r->body, "Only the first"));
+	it_response_free(r);
 
 	/* a streamed answer: test_large_folder's folder (2,405 members, no lock left) cut at
 	 * 2,000 goes straight into MHD's buffer; the marker comes after the last member, the
