@@ -2,7 +2,7 @@
  * The per-process copy of the tenant settings every request checks (tenant/settings.h).
  * KURA_TENANT_CACHE_MAX entries in sets of KURA_TENANT_CACHE_WAYS, a set chosen by tenant
  * id, each set under its own mutex: a look-up copies the entry out under the lock (about
- * 2.3 KiB), so no reader ever sees one half-replaced. A miss reads the database outside
+ * 1.9 KiB), so no reader ever sees one half-replaced. A miss reads the database outside
  * the lock and stores the copy under the generation the caller read before it: the copy
  * is then at least as new as that generation, and equality is the only test, so a bump
  * committed by anyone makes every process read again at its next request. Two threads

@@ -25,8 +25,8 @@
 #include "core/core.h"
 
 /* Tenants whose settings one process keeps (sets of KURA_TENANT_CACHE_WAYS by tenant id;
- * the least recently used of a set makes room); about 2.3 KiB each, in one static array
- * whose pages the kernel provides as they are first written. */
+ * the least recently used of a set makes room); about 1.9 KiB each, in one static array
+ * (1.9 MiB) whose pages the kernel provides as they are first written. */
 #define KURA_TENANT_CACHE_MAX 1024
 #define KURA_TENANT_CACHE_WAYS 4
 
