@@ -7,7 +7,8 @@
  * that filled the copy; the very next request must obey the new value, and obey it again
  * when it is put back. Without the generation's triggers (migration 0034) the server would
  * answer from its copy. A change to one tenant leaves the other's answers alone, and a
- * cookie session (session_lookup's generation) is held to the new allowlist as well.
+ * cookie session (session_lookup's generation) is held to the new allowlist as well, and
+ * a contract ended by another process refuses the next request.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,6 +172,12 @@ static void test_other_process_changes(void **state)
 	IT_EXPECT_GET(E->s, &E->alice, "/api/v1/me", 403);
 	IT_EXPECT_GET(E->s, &E->bert, "/api/v1/me", 200);
 	assert_int_equal(BETA_GET(), 200);
+
+	/* the end of a contract is the tenant's row, read on every request: beta's next
+	 * request is refused, its settings copy notwithstanding */
+	other_process("UPDATE tenants SET status = 'terminated' WHERE id = %ld", E->beta_id);
+	assert_int_equal(BETA_GET(), 401);
+	IT_EXPECT_GET(E->s, &E->bert, "/api/v1/me", 401);
 }
 
 int main(void)
