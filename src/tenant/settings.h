@@ -23,12 +23,11 @@
 #include "auth/mfa.h"
 #include "core/catalog.h"
 #include "core/core.h"
+#include "core/limits.h"
 
-/* Tenants whose settings one process keeps (sets of KURA_TENANT_CACHE_WAYS by tenant id;
- * the least recently used of a set makes room); about 1.9 KiB each, in one static array
- * (1.9 MiB) whose pages the kernel provides as they are first written. */
-#define KURA_TENANT_CACHE_MAX 1024
-#define KURA_TENANT_CACHE_WAYS 4
+/* KURA_TENANT_CACHE_MAX tenants (core/limits.h) in sets of KURA_TENANT_CACHE_WAYS by tenant
+ * id, the least recently used of a set making room; one static array (1.9 MiB) whose pages
+ * the kernel provides as they are first written. */
 
 struct tenant_settings {
 	bool features[CATALOG_N_FEATURES];   /* tenant_features (tenant_features_get) */
