@@ -13,6 +13,8 @@
  * committed before that read is always seen: the copy is never older than the database at
  * the request's own read. A copy holds settings, never a login: the app password or
  * session, the account and the tenant's status are read on every request as before.
+ * A setting added to struct tenant_settings needs its table's bump triggers (a migration,
+ * both backends, like 0034), or a change to it would not be seen.
  */
 #ifndef KURA_TENANT_SETTINGS_H
 #define KURA_TENANT_SETTINGS_H
