@@ -239,7 +239,7 @@ int apppass_authenticate(struct db *db, const char *user, const char *secret, co
 	st = db_query(db, "SELECT p.id, p.scope, COALESCE(p.last_used_us, 0), p.last_used_ip,"
 			  " a.id, a.tenant_id, a.login, a.email, a.display_name, a.role, a.status,"
 			  " a.must_change_password, a.locked_until_us, COALESCE(a.last_login_us, 0),"
-			  " a.created_us, t.code, t.name, t.status, p.second_factor"
+			  " a.created_us, t.code, t.name, t.status, p.second_factor, t.settings_gen"
 			  " FROM app_passwords p JOIN accounts a ON a.id = p.account_id AND a.tenant_id = p.tenant_id"
 			  " JOIN tenants t ON t.id = p.tenant_id WHERE p.secret_hash = $1",
 		      "b", hash, sizeof(hash));
@@ -269,6 +269,8 @@ int apppass_authenticate(struct db *db, const char *user, const char *secret, co
 	str_copy(s.tenant_name, sizeof(s.tenant_name), db_text(st, 16));
 	/* the MFA gate treats the request like the session that made the app password */
 	s.second_factor = db_int(st, 18) != 0;
+	s.settings_gen = db_int(st, 19);
+	s.settings_gen_read = true;
 	str_copy(s.auth_method, sizeof(s.auth_method), "app_password");
 	r = strcmp(db_text(st, 17), "active") || strcmp(s.account.status, "active") ||
 		    strcmp(s.account.login, login) || strcmp(s.tenant_code, at + 1)

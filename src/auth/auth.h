@@ -163,6 +163,11 @@ struct session {
 	char tenant_code[KURA_TENANT_CODE_MAX + 1];
 	char tenant_name[KURA_TENANT_NAME_MAX * 4 + 1];
 	char client_cert_sha256[65];   /* the certificate it was opened with, "" for none (issue 16) */
+	/* tenants.settings_gen, read with the tenant's row by session_lookup and
+	 * apppass_authenticate (settings_gen_read): the generation of the tenant's settings the
+	 * request may take from the process's copy (tenant/settings.h) */
+	int64_t settings_gen;
+	bool settings_gen_read;
 };
 
 /* New session for an authenticated account: ret_token is the cookie value, ret_csrf the

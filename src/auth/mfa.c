@@ -291,11 +291,22 @@ int mfa_enrolment_required(struct db *db, const struct account *a, bool *ret)
 int mfa_gate(struct db *db, const struct account *a, bool second_factor, bool *ret)
 {
 	struct mfa_policy p;
-	struct mfa_state s;
 	int r = mfa_policy_get(db, a->tenant_id, &p);
 
 	if (r < 0)
 		return r;
+	return mfa_gate_policy(db, a, &p, second_factor, ret);
+}
+
+int mfa_gate_policy(struct db *db, const struct account *a, const struct mfa_policy *policy, bool second_factor,
+		    bool *ret)
+{
+	struct mfa_policy p = *policy;
+	struct mfa_state s;
+	int r;
+
+	if (p.is_default)
+		p.managers = mfa.managers_default;
 	if (mfa_policy_for_role(&p, a->role) != MFA_REQUIRED) {
 		*ret = false;
 		return 0;

@@ -59,6 +59,10 @@ int mfa_enrolment_required(struct db *db, const struct account *a, bool *ret) KU
  * the password alone (second_factor false). A session never gains rights from an
  * enrolment made elsewhere: enrolling ends the account's other sessions. */
 int mfa_gate(struct db *db, const struct account *a, bool second_factor, bool *ret) KURA_WUR;
+/* The same with the tenant's policy as mfa_policy_get read it (tenant/settings.h keeps a
+ * copy): a default one (is_default) takes kura.conf's default for managers now. */
+int mfa_gate_policy(struct db *db, const struct account *a, const struct mfa_policy *p, bool second_factor,
+		    bool *ret) KURA_WUR;
 /* -EPERM when the policy is "off" for the account's role (users may not enrol). */
 int mfa_enrolment_allowed(struct db *db, const struct account *a) KURA_WUR;
 json_t *mfa_state_json(const struct mfa_state *s, bool enrolment_required);

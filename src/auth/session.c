@@ -93,7 +93,7 @@ int session_lookup(struct db *db, const char *token, struct session *ret)
 			  " a.id, a.tenant_id, a.login, a.email, a.display_name, a.role, a.status,"
 			  " a.must_change_password, a.locked_until_us, COALESCE(a.last_login_us, 0),"
 			  " a.created_us, t.code, t.name, t.status, s.auth_method,"
-			  " COALESCE(s.client_cert_sha256, '')"
+			  " COALESCE(s.client_cert_sha256, ''), t.settings_gen"
 			  " FROM sessions s JOIN accounts a ON a.id = s.account_id AND a.tenant_id = s.tenant_id"
 			  " JOIN tenants t ON t.id = s.tenant_id WHERE s.token_hash = $1",
 		      "b", h, sizeof(h));
@@ -126,6 +126,8 @@ int session_lookup(struct db *db, const char *token, struct session *ret)
 	str_copy(s.auth_method, sizeof(s.auth_method), db_text(st, 19));
 	str_copy(s.client_cert_sha256, sizeof(s.client_cert_sha256), db_text(st, 20));
 	s.second_factor = strcmp(s.auth_method, "password") != 0;
+	s.settings_gen = db_int(st, 21);
+	s.settings_gen_read = true;
 	r = strcmp(db_text(st, 18), "active") ? -ENOENT : 0;
 	db_done(st);
 	if (r == 0 && (now >= s.expires_us || now - s.last_seen_us >= idle ||

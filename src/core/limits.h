@@ -197,6 +197,10 @@
 /* every node drops a cached key whose version left tenant_keys (a rotation by `kura admin`, an
  * erasure run by another node) at most this long after, plus one outbox poll */
 #define KURA_KEY_CACHE_RECHECK_S     5
+/* tenants whose settings one process keeps (tenant/settings.h), in sets of _WAYS by tenant
+ * id; about 1.9 KiB each */
+#define KURA_TENANT_CACHE_MAX        1024
+#define KURA_TENANT_CACHE_WAYS       4
 
 /* Share links (W3) */
 #define KURA_SHARE_EXPIRY_DEFAULT_S  (7 * 24 * 60 * 60)   /* tenant policy default, until set */

@@ -206,11 +206,55 @@ bool access_authenticate_basic(struct request *req, enum MHD_Result *ret)
 	return true;
 }
 
+const struct tenant_settings *http_tenant_settings(struct request *req, int64_t tenant_id, int *ret_err)
+{
+	struct tenant_settings *s;
+	int r;
+
+	*ret_err = 0;
+	/* SECURITY: only the session's own tenant, at the generation read with its row */
+	if (!req->has_session || !req->session.settings_gen_read || tenant_id <= 0 ||
+	    tenant_id != req->session.account.tenant_id)
+		return NULL;
+	if (req->settings && req->settings_tenant == tenant_id)
+		return req->settings;
+	s = arena_alloc(req->arena, sizeof(*s));
+	if (!s) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	r = tenant_settings_get(req->db, tenant_id, req->session.tenant_code, req->session.settings_gen, s);
+	if (r < 0) {
+		*ret_err = r;
+		return NULL;
+	}
+	req->settings = s;
+	req->settings_tenant = tenant_id;
+	return s;
+}
+
+int http_mfa_gate(struct request *req, bool *ret)
+{
+	int r;
+	const struct tenant_settings *s = http_tenant_settings(req, req->session.account.tenant_id, &r);
+
+	if (r < 0)
+		return r;
+	return s ? mfa_gate_policy(req->db, &req->session.account, &s->mfa, req->session.second_factor, ret)
+		 : mfa_gate(req->db, &req->session.account, req->session.second_factor, ret);
+}
+
 bool access_request_allowed(struct request *req, const char *method, enum MHD_Result *ret)
 {
 	char target[KURA_LOGIN_MAX + 16];
-	int r = allowlist_check(req->db, req->session.account.tenant_id, req->session.account.role,
-				req->client_ip);
+	int r;
+	const struct tenant_settings *s = http_tenant_settings(req, req->session.account.tenant_id, &r);
+
+	if (s)
+		r = allowlist_permits(&s->allow, req->session.account.role, req->client_ip) ? 0 : -EACCES;
+	else if (r == 0)
+		r = allowlist_check(req->db, req->session.account.tenant_id, req->session.account.role,
+				    req->client_ip);
 
 	if (r == -EACCES) {
 		char detail[INET6_ADDRSTRLEN + 96];
@@ -355,7 +399,12 @@ bool http_feature_on(struct request *req, int64_t tenant_id, enum catalog_featur
 	 * the request's one read snapshot (db.h db_read_begin), so a second read could only
 	 * answer the same */
 	if (tenant_id <= 0 || req->features_tenant != tenant_id) {
-		r = tenant_features_get(req->db, tenant_id, on);
+		const struct tenant_settings *s = http_tenant_settings(req, tenant_id, &r);
+
+		if (s)
+			memcpy(on, s->features, sizeof(s->features));
+		else if (r == 0)
+			r = tenant_features_get(req->db, tenant_id, on);
 		if (r < 0) {
 			req->features_tenant = 0;
 			*ret = http_internal_error(req, r);

@@ -154,6 +154,7 @@ bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_cod
 {
 	struct clientcert_policy pol;
 	struct clientcert_seen seen;
+	const struct tenant_settings *ts;
 	const char *reason = NULL;
 	char target[KURA_LOGIN_MAX + 16];
 	json_t *det;
@@ -162,7 +163,12 @@ bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_cod
 	*ret_err = 0;
 	if (ret_seen)
 		memset(ret_seen, 0, sizeof(*ret_seen));
-	r = clientcert_policy_get(req->db, tenant_id, &pol);
+	/* the session's tenant: the policy of its settings (tenant/settings.h) */
+	ts = http_tenant_settings(req, tenant_id, &r);
+	if (ts)
+		pol = ts->cert;
+	else if (r == 0)
+		r = clientcert_policy_get(req->db, tenant_id, &pol);
 	if (r < 0) {
 		*ret_err = r;
 		return false;

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "http/http.h"
+#include "tenant/settings.h"
 #include "tenant/tenant.h"
 
 struct db;
@@ -114,6 +115,9 @@ struct request {
 	/* http_feature_on: the tenant's features, read once per request (access.c) */
 	int64_t features_tenant;       /* whose features[] holds; 0 = none read yet */
 	bool features[8];
+	/* http_tenant_settings: the session's tenant's settings, once per request (access.c) */
+	int64_t settings_tenant;       /* whose *settings holds; 0 = none yet */
+	struct tenant_settings *settings;
 };
 
 typedef enum MHD_Result (*handler_fn)(struct request *req);
@@ -179,6 +183,13 @@ extern const size_t api_compliance_n_routes;
  * feature-off into *ret; a read failure is a 500. */
 bool http_feature_on(struct request *req, int64_t tenant_id, enum catalog_feature f, enum audit_category cat,
 		     const char *action, enum MHD_Result *ret) KURA_WUR;
+/* The settings of the session's tenant (tenant/settings.h) at the generation its
+ * authentication read, once per request: NULL when tenant_id is not the tenant of the
+ * request's session, or its generation was not read (the caller reads the database), or
+ * with <0 in *ret_err when they could not be read. */
+const struct tenant_settings *http_tenant_settings(struct request *req, int64_t tenant_id, int *ret_err);
+/* The MFA gate (mfa_gate) of the request's session, with the policy of its settings. */
+int http_mfa_gate(struct request *req, bool *ret) KURA_WUR;
 bool http_cert_ok(struct request *req, int64_t tenant_id, const char *tenant_code,
 		  const struct account *a, const char *session_sha256, const char *action,
 		  struct clientcert_seen *ret_seen, int *ret_err);   /* ret_seen zeroed when nothing was checked */

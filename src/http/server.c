@@ -797,7 +797,7 @@ static bool stage_gates(struct dispatch *d)
 	}
 	if (rt->flags & R_MFAENROL)
 		return true;
-	r = mfa_gate(req->db, &req->session.account, req->session.second_factor, &gate);
+	r = http_mfa_gate(req, &gate);
 	if (r < 0) {
 		d->result = http_internal_error(req, r);
 		return false;

@@ -21,6 +21,10 @@
 #include "audit/audit.h"
 #include "crypto/crypto.h"
 #include "store/db.h"
+#include "auth/access.h"
+#include "auth/clientcert.h"
+#include "auth/mfa.h"
+#include "tenant/settings.h"
 #include "tenant/tenant.h"
 #include "lock_watch.h"
 
@@ -394,6 +398,149 @@ static void test_features_from_catalog(void **state)
 	assert_int_equal(count(fx->db, "SELECT COUNT(*) FROM audit_events WHERE action = 'tenant.features'"), 1);
 }
 
+/* The per-process copy of a tenant's settings (tenant/settings.h, issue 11): the first
+ * look-up at a generation reads the five settings statements, the next ones none; a change
+ * through ANOTHER connection (the CLI, another node) by each writer of a cached setting
+ * moves tenants.settings_gen in its own transaction (migration 0034's triggers), so the
+ * look-up at the generation read after it sees the change; one tenant's copy never answers
+ * for another (nor for a wrong code); the copy is bounded (KURA_TENANT_CACHE_MAX). */
+struct stmt_count {
+	struct db *db;
+	int n;
+};
+
+static void stmt_count_cb(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	struct stmt_count *c = ctx;
+
+	(void)tenant_id;
+	(void)sql;
+	if (ev == DB_TRACE_STATEMENT && db == c->db)
+		c->n++;
+}
+
+static int64_t settings_gen(struct db *db, int64_t tenant_id)
+{
+	struct db_stmt *st = db_query(db, "SELECT settings_gen FROM tenants WHERE id = $1", "i", tenant_id);
+	int64_t g;
+
+	assert_int_equal(db_step(st), 1);
+	g = db_int(st, 0);
+	db_done(st);
+	return g;
+}
+
+/* The settings of t as a request reads them: the generation with the tenant's row, then the
+ * copy at that generation; the statements the look-up ran into *ret_n. */
+static void settings_now(struct db *db, const struct tenant *t, struct tenant_settings *ret, int *ret_n)
+{
+	struct stmt_count c = { db, 0 };
+	int64_t g = settings_gen(db, t->id);
+
+	db_trace(stmt_count_cb, &c);
+	assert_int_equal(tenant_settings_get(db, t->id, t->code, g, ret), 0);
+	db_trace(NULL, NULL);
+	*ret_n = c.n;
+}
+
+static void test_settings_cache(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const docx[] = { "DOCX" };
+	const int webdav_off[CATALOG_N_FEATURES] = { -1, 0, -1 };
+	const struct mfa_policy required = { MFA_REQUIRED, MFA_OPTIONAL, false };
+	struct tenant_settings s, direct;
+	struct tenant_settings_stats st;
+	struct allowlist al = { 0 };
+	struct tenant a, b;
+	struct db *other;
+	bool f[CATALOG_N_FEATURES];
+	char err[512];
+	int n;
+
+	catalog_install(NULL);
+	assert_int_equal(tenant_create(fx->db, &operator_actor, fx->master, "alpha", "Alpha", docx, 1, NULL, 0, &a), 0);
+	assert_int_equal(tenant_create(fx->db, &operator_actor, fx->master, "beta", "Beta", docx, 1, NULL, 0, &b), 0);
+	other = db_open(fx->path, err, sizeof(err));
+	assert_non_null(other);
+	tenant_settings_cache_reset();
+
+	/* a miss reads the five statements; the same generation again reads none */
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);
+	assert_true(s.features[CATALOG_FEATURE_WEBDAV]);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(tenant_settings_read(fx->db, a.id, &direct), 0);
+	assert_memory_equal(&s, &direct, sizeof(s));
+	tenant_settings_cache_stats(&st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 1);
+
+	/* beta's settings are beta's, and a's id with another code is not a's copy */
+	assert_int_equal(tenant_features_set(fx->db, &operator_actor, b.id, webdav_off, f), 0);
+	settings_now(fx->db, &b, &s, &n);
+	assert_int_equal(n, 5);
+	assert_false(s.features[CATALOG_FEATURE_WEBDAV]);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 0);
+	assert_true(s.features[CATALOG_FEATURE_WEBDAV]);
+	tenant_settings_cache_stats(&st);
+	assert_int_equal(st.misses, 2);
+
+	/* each writer, on another connection: the next look-up sees its change (a's copy is
+	 * in the cache before each) */
+	assert_int_equal(tenant_features_set(other, &operator_actor, a.id, webdav_off, f), 0);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);
+	assert_false(s.features[CATALOG_FEATURE_WEBDAV]);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(mfa_policy_set(other, &operator_actor, a.id, &required), 0);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);
+	assert_int_equal(s.mfa.managers, MFA_REQUIRED);
+	assert_false(s.mfa.is_default);
+
+	assert_int_equal(ipnet_parse("192.0.2.0/24", &al.ranges[0], err, sizeof(err)), 0);
+	al.n = 1;
+	al.apply_to_all = true;
+	assert_int_equal(allowlist_replace(other, &operator_actor, a.id, &al, "192.0.2.7", true), 0);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);
+	assert_int_equal(s.allow.n, 1);
+	assert_true(s.allow.apply_to_all);
+	assert_false(allowlist_permits(&s.allow, "user", "198.51.100.1"));
+	al.n = 0;
+	assert_int_equal(allowlist_replace(other, &operator_actor, a.id, &al, "192.0.2.7", true), 0);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(s.allow.n, 0);
+
+	assert_int_equal(clientcert_policy_set(other, &operator_actor, a.id, "all", 0, -1), 0);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(s.cert.policy, "all");
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(tenant_settings_read(fx->db, a.id, &direct), 0);
+	assert_memory_equal(&s, &direct, sizeof(s));
+
+	/* a's id under another code is not a's copy */
+	assert_int_equal(tenant_settings_get(fx->db, a.id, "beta", settings_gen(fx->db, a.id), &s), 0);
+	tenant_settings_cache_stats(&st);
+	assert_int_equal(st.misses, 8);
+	assert_string_equal(s.cert.policy, "all");
+
+	/* bounded: twice KURA_TENANT_CACHE_MAX other tenants (ids without rows) push a's out */
+	for (int64_t i = 1; i <= 2 * KURA_TENANT_CACHE_MAX; i++)
+		assert_int_equal(tenant_settings_get(fx->db, 1000000 + i, "x", 0, &s), 0);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(s.cert.policy, "all");
+	assert_null(db_close(other));
+}
+
 static void test_authz_matrix(void **state)
 {
 	size_t r, p;
@@ -505,6 +652,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrapped_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_from_catalog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings_cache, setup, teardown),
 		cmocka_unit_test(test_authz_matrix),
 		cmocka_unit_test(test_authz_matches_doc),
 		cmocka_unit_test(test_roles),
