@@ -79,7 +79,7 @@ await run('compliance.test', process.argv[2], async ({ origin, data, launch, kur
     await p.click('#submit');
     await p.waitForURL(`${origin}/compliance`);
     await p.waitForSelector('body[data-ready="1"]');
-    await p.waitForSelector('article[data-id="W5"]', { timeout: 10000 }).catch(async (e) => {
+    await p.waitForSelector('article[data-id="W5"]', { timeout: 60000 }).catch(async (e) => {
       throw new Error(`the statement did not show: #msg ${await p.textContent('#msg')} (${e.message})`);
     });
     return p;

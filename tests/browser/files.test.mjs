@@ -180,7 +180,8 @@ await run('files.test', process.argv[2], async ({ origin, demoPw, launch }) => {
   // 3. 600 loaded rows selected at once do not fit into one archive URL: POSTed instead
   await ja.click('#list [data-name="many"] button.name');
   await ja.waitForSelector('#list [data-name="m000.txt"]');
-  for (let i = 0; i < 20 && !/^600 /.test(await ja.textContent('#count')); i++) {
+  // scrolled until every page is loaded: a deadline (a loaded machine fetches slowly), not a count of tries
+  for (const until = Date.now() + 60000; !/^600 /.test(await ja.textContent('#count')) && Date.now() < until;) {
     await ja.$eval('#list', (l) => { l.scrollTop = l.scrollHeight; });
     await ja.waitForTimeout(100);
   }

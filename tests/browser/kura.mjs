@@ -71,10 +71,11 @@ export async function run(name, kura, main, opts = {}) {
       smtp = spawn(process.env.KURA_IT_PYTHON || '/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`,
         '-c', 'aiosmtpd.handlers.Mailbox', maildir], { stdio: ['ignore', 'pipe', 'pipe'] });
       smtp.stderr.on('data', (d) => { log += `smtp: ${d}`; });
-      for (let i = 0; ; i++) {
+      // polled up to 60 s (a deadline for a loaded machine, not a time the start may take)
+      for (const until = Date.now() + 60000; ;) {
         const up = await new Promise((r) => { const c = createConnection(smtpPort, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); });
         if (up) break;
-        if (i > 100 || smtp.exitCode !== null) throw new Error('the SMTP server (python3 -m aiosmtpd) did not start');
+        if (Date.now() > until || smtp.exitCode !== null) throw new Error('the SMTP server (python3 -m aiosmtpd) did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
       mailConf = `smtp_url = smtp://127.0.0.1:${smtpPort}\npoll_seconds = 1\n`;
@@ -106,9 +107,10 @@ export async function run(name, kura, main, opts = {}) {
         { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
       server.stdout.on('data', (d) => { log += d; });
       server.stderr.on('data', (d) => { log += d; });
-      for (let i = 0; ; i++) {
+      // polled up to 60 s: kura serve under ASan on a loaded machine
+      for (const until = Date.now() + 60000; ;) {
         try { if ((await fetch(`${origin}/api/v1/status`)).ok) break; } catch { /* not yet */ }
-        if (i > 100 || server.exitCode !== null) throw new Error('kura serve did not start');
+        if (Date.now() > until || server.exitCode !== null) throw new Error('kura serve did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
     };

@@ -69,7 +69,7 @@ const smtp = createServer((sock) => {
 await new Promise((r) => smtp.listen(0, '127.0.0.1', r));
 const smtpPort = smtp.address().port;
 const mailFor = async (addr, marker, seen = 0) => {
-  for (let i = 0; i < 200; i++) {
+  for (const until = Date.now() + 60000; Date.now() < until;) {   // a deadline: returns at the mail
     const m = mails.filter((x) => x.to.includes(addr) && x.text.includes(marker));
     if (m.length > seen) return m[m.length - 1].text;
     await new Promise((r) => setTimeout(r, 100));

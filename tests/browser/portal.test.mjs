@@ -107,7 +107,8 @@ await run('portal.test', process.argv[2], async ({ origin, demoPw, launch }) => 
   await en.waitForSelector('#count:has-text("200+")');
   const rowsInDom = await en.$$eval('#list .vrow', (n) => n.length);
   assert.ok(rowsInDom < 60, `only visible rows exist (${rowsInDom})`);
-  for (let i = 0; i < 20 && !(await en.$('#list [data-name="f0449.txt"]')); i++) {
+  // scrolled until the last page is loaded: a deadline (a loaded machine fetches slowly), not a count of tries
+  for (const until = Date.now() + 60000; !(await en.$('#list [data-name="f0449.txt"]')) && Date.now() < until;) {
     await en.$eval('#list', (l) => { l.scrollTop = l.scrollHeight; });
     await en.waitForTimeout(100);
   }

@@ -60,7 +60,7 @@ export async function smtpSink() {
     sock.on('error', () => {});
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const waitFor = async (addr, ms = 20000) => {
+  const waitFor = async (addr, ms = 60000) => {   // a deadline, not a timing: returns at the mail
     const until = Date.now() + ms;
     for (;;) {
       const m = mails.find((x) => x.to.includes(addr));

@@ -56,8 +56,13 @@ took=$(($(date +%s) - start))
 
 # testssl.sh 3.0 takes a clean close after its fourth renegotiation request for a completed
 # renegotiation (its own exemption, issue 1725 upstream, covers the first try only): see
-# what the server answers to a renegotiating ClientHello ourselves
-(echo R; sleep 1) | openssl s_client -msg -connect "127.0.0.1:$port" -tls1_2 -CAfile "$tmp/ca.pem" >renego.txt 2>&1 || true
+# what the server answers to a renegotiating ClientHello ourselves; stdin stays open until
+# that answer is in (s_client ends the connection at EOF), polled up to 30 s, not a fixed
+# second a loaded machine may not answer in
+answered() { sed -n '/^RENEGOTIATING/,$p' renego.txt 2>/dev/null | grep -a '<<<' | grep -avq RecordHeader; }
+: >renego.txt
+(echo R; i=0; until answered || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done) |
+	openssl s_client -msg -connect "127.0.0.1:$port" -tls1_2 -CAfile "$tmp/ca.pem" >renego.txt 2>&1 || true
 renego=$(sed -n '/^RENEGOTIATING/,$p' renego.txt | grep -a -c 'ServerHello' || true)
 
 python3 - "$tmp/out.json" "$took" "$renego" "$(sed -n '/^RENEGOTIATING/,$p' renego.txt | grep -a '<<<' | grep -av RecordHeader | head -1)" <<'PY'

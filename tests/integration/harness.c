@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,12 +45,11 @@
 #define KURA_IT_PYTHON "/usr/bin/python3"
 #endif
 
-#define IT_START_DEADLINE_S 20
-#define IT_MAIL_DEADLINE_S 30   /* a marker mail arrives within this */
+#define IT_START_DEADLINE_S 60   /* kura serve under ASan on a loaded machine (a poll: no cost when it is up) */
 #define IT_PORT_TRIES 8   /* fresh ports tried when one was taken before the server bound it */
 #define IT_STOP_DEADLINE_S  30
 #define IT_RUN_DEADLINE_S   120
-#define IT_MAIL_DEADLINE_S  30
+#define IT_MAIL_DEADLINE_S  IT_WAIT_S   /* a mail (a marker, an invitation) arrives within this */
 #define IT_MAX_CAPTURE      (16 * 1024 * 1024)
 #define IT_MAX_LIVE         16
 
@@ -109,6 +110,16 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+double it_now_s(void)
+{
+	return now_s();
+}
+
+void it_sleep_ms(long ms)
+{
+	sleep_ms(ms);
 }
 
 char *it_read_file(const char *path, size_t *ret_len)
@@ -1984,7 +1995,7 @@ void it_confirmed_contact(struct it_server *s, const struct it_session *mgr, con
 
 	IT_ASSERT_STATUS(r, 201);
 	it_response_free(r);
-	m = it_wait_for_mail(s, email, 20);
+	m = it_wait_for_mail(s, email, IT_MAIL_DEADLINE_S);
 	assert_non_null(m);
 	token = contact_token(m->body);
 	it_mail_free(m);
@@ -2369,6 +2380,39 @@ char *it_raw_read(int fd, double timeout_s, bool *ret_closed)
 	return buf_take(&b);
 }
 
+/* Length of the first whole HTTP response in p (headers and a Content-Length body), or 0. */
+static size_t whole_response(const char *p)
+{
+	const char *end = strstr(p, "\r\n\r\n"), *cl;
+	long body = 0;
+
+	if (!end)
+		return 0;
+	cl = strcasestr(p, "\r\nContent-Length:");
+	if (cl && cl < end)
+		body = strtol(cl + 17, NULL, 10);
+	return strlen(end + 4) >= (size_t)body ? (size_t)(end + 4 - p) + (size_t)body : 0;
+}
+
+char *it_raw_read_response(int fd, double timeout_s, bool *ret_closed)
+{
+	struct buf b = { 0 };
+	double end = now_s() + timeout_s;
+	bool closed = false;
+
+	while (!closed && now_s() < end) {
+		char *more = it_raw_read(fd, 0.05, &closed);
+
+		buf_add(&b, more, strlen(more));
+		free(more);
+		if (b.p && whole_response(b.p))
+			break;
+	}
+	if (ret_closed)
+		*ret_closed = closed;
+	return buf_take(&b);
+}
+
 bool it_raw_wait_closed(int fd, double timeout_s)
 {
 	bool closed = false;
@@ -2376,6 +2420,50 @@ bool it_raw_wait_closed(int fd, double timeout_s)
 
 	free(junk);
 	return closed;
+}
+
+/* The receive queue (bytes not yet read) of the loopback IPv4 socket whose local end is
+ * local:lport and remote end rport, from /proc/net/tcp; -1 when there is no such socket. */
+static long tcp_rx_queue(unsigned lport, unsigned rport)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	long rx = -1;
+
+	if (!f)
+		return -1;
+	while (rx < 0 && fgets(line, sizeof(line), f)) {
+		unsigned la, lp, ra, rp, st;
+		unsigned long tx, rq;
+
+		if (sscanf(line, " %*d: %x:%x %x:%x %x %lx:%lx", &la, &lp, &ra, &rp, &st, &tx, &rq) == 7 &&
+		    lp == lport && rp == rport)
+			rx = (long)rq;
+	}
+	fclose(f);
+	return rx;
+}
+
+bool it_raw_wait_consumed(int fd, double timeout_s)
+{
+	struct sockaddr_in me, peer;
+	socklen_t n1 = sizeof(me), n2 = sizeof(peer);
+	double end = now_s() + timeout_s;
+
+	if (getsockname(fd, (struct sockaddr *)&me, &n1) < 0 || getpeername(fd, (struct sockaddr *)&peer, &n2) < 0 ||
+	    me.sin_family != AF_INET)
+		return false;
+	for (;;) {
+		int unacked = -1;
+
+		/* nothing of ours in flight, and the peer's kernel holds nothing it has not read */
+		if (ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked == 0 &&
+		    tcp_rx_queue(ntohs(peer.sin_port), ntohs(me.sin_port)) == 0)
+			return true;
+		if (now_s() >= end)
+			return false;
+		sleep_ms(20);
+	}
 }
 
 int it_server_wait_exit(struct it_server *s, double timeout_s)

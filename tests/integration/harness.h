@@ -176,6 +176,23 @@ int it_pg_new_database(char *url, size_t size);
  * the server behind kura: refuse connections, end sessions). 0, or -1 (printed). */
 int it_pg_admin(const char *sql);
 
+/* --- waiting for a condition (never for a while) ---
+ * A test that needs something the server does in the background (a mail sent, a fold, a
+ * sweep, a cut noticed) polls for it and fails only after IT_WAIT_S: generous, because a
+ * loaded CI machine under ASan may take seconds where a quiet one takes milliseconds; the
+ * poll ends as soon as the condition holds, so the deadline costs nothing when it passes. */
+#define IT_WAIT_S 60
+/* CLOCK_MONOTONIC in seconds. */
+double it_now_s(void);
+void it_sleep_ms(long ms);
+/* Polls cond every 50 ms until it is true or IT_WAIT_S passed; the caller asserts after. */
+#define IT_POLL_UNTIL(cond)                                                       \
+	do {                                                                      \
+		double it_end_ = it_now_s() + IT_WAIT_S;                          \
+		while (!(cond) && it_now_s() < it_end_)                           \
+			it_sleep_ms(50);                                          \
+	} while (0)
+
 /* --- processes --- */
 /* Runs argv (argv[0] a path) with a deadline; stdout/stderr captured into malloc'd strings
  * (the caller frees; either may be NULL). Returns the exit status, or -1 after a signal or
@@ -226,8 +243,15 @@ int it_raw_send(int fd, const void *bytes, size_t n);
 /* Everything received within timeout_s or until the peer closes (*ret_closed, may be NULL).
  * Malloc'd, NUL-terminated (the caller frees). */
 char *it_raw_read(int fd, double timeout_s, bool *ret_closed);
+/* Like it_raw_read, but returns as soon as one whole response (headers and its
+ * Content-Length body) has arrived: a deadline for a poll, not a time the answer must take. */
+char *it_raw_read_response(int fd, double timeout_s, bool *ret_closed);
 /* True when the peer closes the connection (EOF or reset) within timeout_s. */
 bool it_raw_wait_closed(int fd, double timeout_s);
+/* True when, within timeout_s, the server has read every byte sent on fd (nothing unacked
+ * here, nothing unread in its socket: /proc/net/tcp), e.g. before a test cuts the connection
+ * with RST, which would throw away what the server had not read yet. IPv4 loopback only. */
+bool it_raw_wait_consumed(int fd, double timeout_s);
 
 /* --- TOTP (oathtool, an independent RFC 6238 implementation) --- */
 /* Waits until the current 30 s step has a few seconds left on both sides, so a code made

@@ -771,7 +771,7 @@ static void test_own_profile_change(void **state)
 	IT_ASSERT_STATUS(r, 200);
 	assert_string_equal(it_json_str(r->json, "email"), "dave.new@alpha.example.com");
 	it_response_free(r);
-	m = it_wait_for_mail(s, "dave@", 15);
+	m = it_wait_for_mail(s, "dave@", IT_WAIT_S);
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, "dave.new@alpha.example.com"));
 	it_mail_free(m);
@@ -784,7 +784,7 @@ static void test_own_profile_change(void **state)
 	r = it_send(s, &mgr, "PATCH", "/api/v1/accounts/dave", json_pack("{s:s}", "email", "dave3@alpha.example.com"));
 	IT_ASSERT_STATUS(r, 200);
 	it_response_free(r);
-	m = it_wait_for_mail(s, "dave.new@", 15);
+	m = it_wait_for_mail(s, "dave.new@", IT_WAIT_S);
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, "dave3@alpha.example.com"));
 	it_mail_free(m);

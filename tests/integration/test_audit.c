@@ -299,7 +299,7 @@ static void test_retention_expiry(void **state)
 	/* 100 days on: the old records go (polled: the worker runs beside the listener) */
 	restart_at(s, "8640000");
 	IT_ASSERT_LOGIN(s, "alpha", "boss", "Retention-manager-pass-1", 201, &mgr);
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < IT_WAIT_S * 10; i++) {   /* a poll */
 		first_seq_and_prunes(s, &mgr, &first, &prunes);
 		if (first > last)
 			break;

@@ -50,15 +50,29 @@ static void *work(void *arg)
 
 		snprintf(name, sizeof(name), "w%d-%d", w->id, w->seq++);
 		r = it_send(w->s, &w->sess, "PATCH", "/api/v1/me", json_pack("{s:s}", "display_name", name));
-		if (r->status == 200 && w->n_acked < w->cap)
-			memcpy(w->acked[w->n_acked++], name, sizeof(name));
+		if (r->status == 200 && w->n_acked < w->cap) {
+			memcpy(w->acked[w->n_acked], name, sizeof(name));
+			__atomic_store_n(&w->n_acked, w->n_acked + 1, __ATOMIC_RELEASE);   /* read by the killer */
+		}
 		it_response_free(r);
 		r = it_get(w->s, &w->sess, w->file_path);
 		if (r->status == 200)
-			w->downloads++;
+			__atomic_store_n(&w->downloads, w->downloads + 1, __ATOMIC_RELEASE);
 		it_response_free(r);
 	}
 	return NULL;
+}
+
+/* True when every worker had a change and a download acknowledged since *seen (then *seen
+ * is updated): the kill comes when each has work acknowledged in this round, not after a
+ * time that a slow machine may spend without any. */
+static bool all_progressed(struct worker *w, size_t (*seen)[2])
+{
+	for (int i = 0; i < WORKERS; i++)
+		if (__atomic_load_n(&w[i].n_acked, __ATOMIC_ACQUIRE) <= seen[i][0] ||
+		    (size_t)__atomic_load_n(&w[i].downloads, __ATOMIC_ACQUIRE) <= seen[i][1])
+			return false;
+	return true;
 }
 
 /* Every event with this action in the tenant's log (paged). */
@@ -132,10 +146,18 @@ static void test_kill9_keeps_acknowledged_events(void **state)
 	}
 
 	for (round = 0; round < ROUNDS; round++) {
+		size_t seen[WORKERS][2];
+
 		stop = 0;
-		for (i = 0; i < WORKERS; i++)
+		for (i = 0; i < WORKERS; i++) {
+			seen[i][0] = w[i].n_acked;
+			seen[i][1] = (size_t)w[i].downloads;
 			assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
-		usleep(600000 + 250000 * (useconds_t)round);
+		}
+		IT_POLL_UNTIL(all_progressed(w, seen));
+		assert_true(all_progressed(w, seen));
+		/* then more requests in flight, a different while each round */
+		usleep(300000 + 250000 * (useconds_t)round);
 		/* the crash: no chance to finish anything in flight */
 		kill(s->pid, SIGKILL);
 		assert_int_equal(waitpid(s->pid, &status, 0), s->pid);

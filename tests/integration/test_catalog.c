@@ -310,7 +310,7 @@ static void test_retention_per_tenant(void **state)
 	restart_at(s, "6048000");
 	IT_ASSERT_LOGIN(s, "zeta", "boss", PW, 201, &z);
 	IT_ASSERT_LOGIN(s, "delta", "boss", PW, 201, &d);
-	for (i = 0; i < 200 && first_seq(s, &z) <= z_last; i++)
+	for (i = 0; i < IT_WAIT_S * 10 && first_seq(s, &z) <= z_last; i++)
 		usleep(100 * 1000);
 	assert_true(first_seq(s, &z) > z_last);
 	assert_int_equal(first_seq(s, &d), d_first);

@@ -151,9 +151,13 @@ static long files_named(struct world *w, const char *name, long long size)
 	return count;
 }
 
+/* SIGTERM with two uploads in flight: new requests get 503 meanwhile, the one that sends its
+ * rest finishes (201). The drain is long (600 s) so that nothing here races with its end: a
+ * second SIGTERM then cuts what is left at once (the stuck one), as the end of the drain
+ * does (test_drain_time_over_cuts). */
 static void test_sigterm_drains(void **state)
 {
-	struct world *w = world_start("[server]\ndrain_seconds = 3\n");
+	struct world *w = world_start("[server]\ndrain_seconds = 600\n");
 	int stuck, shortfd, status;
 	char *out;
 	double end;
@@ -182,14 +186,17 @@ static void test_sigterm_drains(void **state)
 
 	/* the upload in flight finishes and is answered */
 	send_bytes(shortfd, 10000);
-	out = it_raw_read(shortfd, DEADLINE_S, &closed);
+	out = it_raw_read_response(shortfd, DEADLINE_S, &closed);
 	if (!strstr(out, "HTTP/1.1 201 "))
 		print_error("the upload in flight was not completed during the drain: %s\n", out);
 	assert_non_null(strstr(out, "HTTP/1.1 201 "));
 	free(out);
 	close(shortfd);
 
-	/* the stuck one is cut at the end of the drain: a 503 or a clean close, never a 2xx */
+	/* the drain still waits for the stuck one; a second SIGTERM cuts it at once: a 503 or a
+	 * clean close, never a 2xx */
+	assert_int_equal(it_server_wait_exit(w->s, 0.5), -2);
+	assert_int_equal(kill(w->s->pid, SIGTERM), 0);
 	out = it_raw_read(stuck, DEADLINE_S, &closed);
 	assert_true(closed);
 	assert_null(strstr(out, "HTTP/1.1 2"));
@@ -203,6 +210,34 @@ static void test_sigterm_drains(void **state)
 	IT_ASSERT_LOGIN(w->s, "alpha", "amgr", MGR_PW, 201, &w->mgr);
 	assert_int_equal(files_named(w, "short.bin", 20000), 1);
 	assert_int_equal(files_named(w, "short.bin", -1), 1);
+	assert_int_equal(files_named(w, "stuck.bin", -1), 0);
+	assert_int_equal(upload_failed(w, "stuck.bin", "shutdown"), 1);
+	assert_int_equal(it_server_stop(w->s), 0);
+	free(w);
+}
+
+/* An upload still in flight when drain_seconds are over is cut (closed without a 2xx) and
+ * recorded with the reason "shutdown"; the server exits 0. Nothing has to happen within the
+ * drain here, so its one second is no race on a slow machine. */
+static void test_drain_time_over_cuts(void **state)
+{
+	struct world *w = world_start("[server]\ndrain_seconds = 1\n");
+	int stuck;
+	char *out;
+	bool closed = false;
+
+	(void)state;
+	stuck = upload_open(w, "stuck.bin", 1000000);
+	send_bytes(stuck, 1000);
+	assert_int_equal(kill(w->s->pid, SIGTERM), 0);
+	out = it_raw_read(stuck, DEADLINE_S, &closed);
+	assert_true(closed);
+	assert_null(strstr(out, "HTTP/1.1 2"));
+	free(out);
+	close(stuck);
+	assert_int_equal(it_server_wait_exit(w->s, DEADLINE_S), 0);
+	assert_int_equal(it_server_restart(w->s), 0);
+	IT_ASSERT_LOGIN(w->s, "alpha", "amgr", MGR_PW, 201, &w->mgr);
 	assert_int_equal(files_named(w, "stuck.bin", -1), 0);
 	assert_int_equal(upload_failed(w, "stuck.bin", "shutdown"), 1);
 	assert_int_equal(it_server_stop(w->s), 0);
@@ -256,6 +291,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm_drains),
+		cmocka_unit_test(test_drain_time_over_cuts),
 		cmocka_unit_test(test_idle_stop_exits_zero),
 		cmocka_unit_test(test_trickled_upload_recorded_as_timeout),
 	};

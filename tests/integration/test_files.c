@@ -742,7 +742,7 @@ static void test_disconnect_mid_upload(void **state)
 	 * may hold), so the disconnect comes after the bytes, as in the field; on S3 until the
 	 * first part of the multipart upload is at the server (s3rver keeps it under
 	 * BUCKET/._S3rver_uploads/<upload id>/1) */
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < IT_WAIT_S * 20; i++) {
 		char tmp_path[3 * IT_STR];
 		struct stat st;
 
@@ -779,7 +779,7 @@ static void test_disconnect_mid_upload(void **state)
 	assert_int_equal(used_bytes(w->s, &w->auser), before);
 	/* the server removes the temporary blob first, then records the attempt (upload_abort):
 	 * polled, as the temporary file above */
-	for (i = 0; i < 50 && audit_count(w, "file.upload", "failure") < 1; i++)
+	for (i = 0; i < IT_WAIT_S * 10 && audit_count(w, "file.upload", "failure") < 1; i++)
 		usleep(100 * 1000);
 	assert_true(audit_count(w, "file.upload", "failure") >= 1);
 	free(data);

@@ -83,7 +83,7 @@ static void status_says_database_state(void **state)
 		it_response_free(r);
 	}
 	pg_cut(db, false);
-	for (int i = 0; i < 100 && ok_after < 0; i++) {   /* at most 5 s */
+	for (int i = 0; i < IT_WAIT_S * 20 && ok_after < 0; i++) {   /* a poll: as soon as it is back */
 		r = it_get(s, NULL, "/api/v1/status");
 		if (r->status == 200)
 			ok_after = i;

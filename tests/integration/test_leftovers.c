@@ -262,11 +262,23 @@ static void *uploads(void *arg)
 
 		snprintf(name, sizeof(name), "u%d-%d.bin", u->id, u->seq++);
 		r = put(u->s, &u->sess, name, u->data, u->n);
-		if (r->status == 201)
-			u->acked[u->n_acked++] = json_integer_value(json_object_get(r->json, "id"));
+		if (r->status == 201) {
+			u->acked[u->n_acked] = json_integer_value(json_object_get(r->json, "id"));
+			__atomic_store_n(&u->n_acked, u->n_acked + 1, __ATOMIC_RELEASE);   /* read by the killer */
+		}
 		it_response_free(r);
 	}
 	return NULL;
+}
+
+/* Uploads the server acknowledged so far, over all uploaders. */
+static size_t acked_now(const struct uploader *u)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < UPLOADERS; i++)
+		n += __atomic_load_n(&u[i].n_acked, __ATOMIC_ACQUIRE);
+	return n;
 }
 
 static void test_kill9_during_uploads_leaves_nothing(void **state)
@@ -297,10 +309,16 @@ static void test_kill9_during_uploads_leaves_nothing(void **state)
 		u[i].n = i % 2 ? 100 + 4096 * i : 1024 * 1024 + 4096 * i;
 	}
 	for (round = 0; round < ROUNDS; round++) {
+		size_t before = acked_now(u);
+
 		stop = 0;
 		for (i = 0; i < UPLOADERS; i++)
 			assert_int_equal(pthread_create(&th[i], NULL, uploads, &u[i]), 0);
-		usleep(300000 + 200000 * (useconds_t)round);
+		/* the kill comes once an upload of this round was acknowledged (not after a time
+		 * that a slow machine may spend without one), then a different while each round */
+		IT_POLL_UNTIL(acked_now(u) > before);
+		assert_true(acked_now(u) > before);
+		usleep(100000 + 200000 * (useconds_t)round);
 		kill(s->pid, SIGKILL);   /* uploads in flight: temporary files, maybe a blob without its row */
 		assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
 		assert_true(WIFSIGNALED(st));

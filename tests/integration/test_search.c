@@ -363,7 +363,28 @@ static void test_search_queued_names(void **state)
 
 /* Names that no upload folds (new folders, a rename of an indexed node) are folded in the
  * background within seconds (serve.c node_task, every KURA_KEY_CACHE_RECHECK_S), not left for
- * the next search to pay; and a search afterwards finds them. */
+ * the next search to pay; and a search afterwards finds them. What waits is made on a server
+ * whose background fold is off (KURA_TEST_NO_IDLE_FOLD), so the fold cannot run between the
+ * requests and the count of what they left; then the server runs again with the fold on, and
+ * the test waits (IT_WAIT_S, a poll) for the background fold alone: no search, no upload. */
+static long wait_folded(struct it_server *s, const char *waiting)
+{
+	long left = -1;
+	double t0 = it_now_s();
+
+	IT_POLL_UNTIL((left = it_db_count(s, waiting)) == 0);
+	print_message("the waiting names were folded after %.1f s without a search\n", it_now_s() - t0);
+	return left;
+}
+
+static void restart_idle_fold(struct it_server *s, bool on)
+{
+	if (!on)
+		setenv("KURA_TEST_NO_IDLE_FOLD", "1", 1);
+	assert_int_equal(it_server_restart(s), 0);
+	unsetenv("KURA_TEST_NO_IDLE_FOLD");
+}
+
 static void test_search_idle_fold(void **state)
 {
 	struct it_world *w = *state;
@@ -371,8 +392,6 @@ static void test_search_idle_fold(void **state)
 				      " name_index_state)) + (SELECT count(*) FROM name_pending)";
 	char name[64];
 	long long id = 0;
-	long left = -1;
-	int waited;
 
 	for (int i = 0; i < 20; i++) {
 		struct it_response *r;
@@ -388,20 +407,14 @@ static void test_search_idle_fold(void **state)
 		return;
 	}
 	assert_true(it_db_count(w->s, waiting) >= 20);
-	for (waited = 0; waited < 150; waited++) {   /* at most 15 s; the task runs every 5 s */
-		left = it_db_count(w->s, waiting);
-		if (left == 0)
-			break;
-		usleep(100000);
-	}
-	print_message("the waiting names were folded after %.1f s without a search\n", waited / 10.0);
-	assert_int_equal(left, 0);
+	restart_idle_fold(w->s, true);
+	assert_int_equal(wait_folded(w->s, waiting), 0);
 	/* a rename of a folded node waits in name_pending, and is folded the same way */
+	restart_idle_fold(w->s, false);
 	node_send(w->s, &w->amgr, "PATCH", "folders", id, "", json_pack("{s:s}", "name", "idle-renamed"), 200);
 	assert_int_equal(it_db_count(w->s, "SELECT count(*) FROM name_pending"), 1);
-	for (waited = 0; waited < 150 && (left = it_db_count(w->s, waiting)) != 0; waited++)
-		usleep(100000);
-	assert_int_equal(left, 0);
+	restart_idle_fold(w->s, true);
+	assert_int_equal(wait_folded(w->s, waiting), 0);
 	FOUND("idle-renamed", "idle-renamed");
 	FOUND("idle-folder-19", "");
 }
@@ -412,7 +425,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_search, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_search_paging_and_bad_input, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_search_queued_names, setup_world_no_idle_fold, it_teardown_world),
-		cmocka_unit_test_setup_teardown(test_search_idle_fold, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_search_idle_fold, setup_world_no_idle_fold, it_teardown_world),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,7 +195,7 @@ static json_t *share_when_sent(struct it_server *s, const struct it_session *ses
 	int i;
 
 	snprintf(path, sizeof(path), "/api/v1/shares/%lld", (long long)id);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < IT_WAIT_S * 10; i++) {
 		struct it_response *r = it_get(s, sess, path);
 		json_t *rc, *o;
 		size_t k;
@@ -242,14 +242,14 @@ static void test_share_file_mail_download_limit(void **state)
 	snprintf(url_part, sizeof(url_part), "/s/%s", token);
 
 	/* both recipients get the link (Japanese and English), never a password */
-	m = it_wait_for_mail(w->s, "r1@recipients.example.org", 15);
+	m = it_wait_for_mail(w->s, "r1@recipients.example.org", IT_WAIT_S);
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, url_part));
 	assert_non_null(strstr(m->body, "report.pdf"));
 	assert_non_null(strstr(m->body, "共有"));
 	assert_non_null(strstr(m->body, "shared"));
 	it_mail_free(m);
-	m = it_wait_for_mail(w->s, "r2@recipients.example.org", 15);
+	m = it_wait_for_mail(w->s, "r2@recipients.example.org", IT_WAIT_S);
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, url_part));
 	it_mail_free(m);
@@ -292,7 +292,7 @@ static void test_share_file_mail_download_limit(void **state)
 	it_response_free(r);
 
 	/* the sharer hears of the first download */
-	m = it_wait_for_mail(w->s, "auser@alpha.example.com", 15);
+	m = it_wait_for_mail(w->s, "auser@alpha.example.com", IT_WAIT_S);
 	assert_non_null(m);
 	assert_non_null(strstr(m->body, "report.pdf"));
 	it_mail_free(m);
@@ -409,7 +409,7 @@ static void test_password_link(void **state)
 
 	share(w->s, &w->auser, json_pack("{s:I, s:s, s:[s]}", "node_id", (json_int_t)fid, "password", LINK_PW,
 					 "recipients", "pw@recipients.example.org"), token, sizeof(token));
-	m = it_wait_for_mail(w->s, "pw@recipients.example.org", 15);
+	m = it_wait_for_mail(w->s, "pw@recipients.example.org", IT_WAIT_S);
 	assert_non_null(m);
 	assert_null(strstr(m->body, LINK_PW));
 	assert_non_null(strstr(m->body, "パスワード"));
@@ -512,14 +512,15 @@ static void test_expiry_policy_revoke(void **state)
 	IT_ASSERT_PROBLEM(r, 400, "invalid-field");
 	it_response_free(r);
 
-	/* a link of two seconds */
-	share(w->s, &w->auser, json_pack("{s:I, s:i}", "node_id", (json_int_t)fid, "expires_in_s", 2), token,
+	/* a link of two minutes (seconds would run out on a machine that stalls between the
+	 * share and its first use) */
+	share(w->s, &w->auser, json_pack("{s:I, s:i}", "node_id", (json_int_t)fid, "expires_in_s", 120), token,
 	      sizeof(token));
 	r = link_req(w->s, "GET", token, "/content", NULL, NULL, NULL);
 	IT_ASSERT_STATUS(r, 200);
 	it_response_free(r);
-	/* three seconds later by the test clock */
-	setenv("KURA_TEST_CLOCK_OFFSET_S", "3", 1);
+	/* four minutes later by the test clock */
+	setenv("KURA_TEST_CLOCK_OFFSET_S", "240", 1);
 	assert_int_equal(it_server_restart(w->s), 0);
 	unsetenv("KURA_TEST_CLOCK_OFFSET_S");
 	r = link_req(w->s, "GET", token, "/content", NULL, NULL, NULL);
@@ -665,7 +666,7 @@ static void test_upload_link(void **state)
 	share(w->s, &w->auser, json_pack("{s:I, s:s, s:[s]}", "node_id", (json_int_t)inbox, "kind", "upload",
 					 "recipients", "uploader@recipients.example.org"), token, sizeof(token));
 	{
-		struct it_mail *m = it_wait_for_mail(w->s, "uploader@recipients.example.org", 15);
+		struct it_mail *m = it_wait_for_mail(w->s, "uploader@recipients.example.org", IT_WAIT_S);
 
 		assert_non_null(m);
 		assert_non_null(strstr(m->body, "upload"));

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1069,7 +1070,12 @@ static void test_crash(void **state)
 			crash_child(p[1]);
 		}
 		close(p[1]);
-		usleep((useconds_t)(20000 + randombytes_uniform(80000)));
+		/* the kill comes after the child's first acknowledged commit (not after a time in
+		 * which a loaded machine may not even have run it), then wherever it is */
+		assert_int_equal(poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 60000), 1);
+		assert_int_equal(read(p[0], &v, sizeof(v)), sizeof(v));
+		acked = v;
+		usleep((useconds_t)randombytes_uniform(80000));
 		kill(pid, SIGKILL);
 		while (read(p[0], &v, sizeof(v)) == sizeof(v))
 			acked = v;

@@ -323,6 +323,7 @@ static struct {
 	atomic_int fail_next;      /* connections to answer with 503 */
 	atomic_int failed;         /* 503s sent */
 	atomic_int generation;     /* bumped to drop every relay */
+	atomic_int relays;         /* relays still open */
 	pthread_t thread;
 } proxy;
 
@@ -361,6 +362,7 @@ done:
 		close(b);
 	close(rl->a);
 	free(rl);
+	atomic_fetch_sub(&proxy.relays, 1);
 	return NULL;
 }
 
@@ -418,6 +420,7 @@ static void *proxy_main(void *arg)
 		rl = malloc(sizeof(*rl));
 		rl->a = fd;
 		rl->gen = atomic_load(&proxy.generation);
+		atomic_fetch_add(&proxy.relays, 1);
 		pthread_create(&t, NULL, relay_main, rl);
 		pthread_detach(t);
 	}
@@ -445,7 +448,12 @@ static void proxy_fail(int n)
 	atomic_store(&proxy.failed, 0);
 	atomic_store(&proxy.fail_next, n);
 	atomic_fetch_add(&proxy.generation, 1);
-	usleep(250 * 1000);   /* the relays see the new generation within their 100 ms poll */
+	/* every relay has seen the new generation (its 100 ms poll) and closed, so the next
+	 * request connects anew: waited for, up to 60 s, not assumed after a fixed sleep that a
+	 * loaded machine may not schedule the relays in */
+	for (int i = 0; i < 60 * 100 && atomic_load(&proxy.relays) > 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(atomic_load(&proxy.relays), 0);
 }
 
 static void test_retry_on_503(void **state)

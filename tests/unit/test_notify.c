@@ -38,8 +38,8 @@
 
 #include "../../src/notify/mailer.c"
 
-#define WAIT_MS 15000
-#define SERVER_START_MS 20000
+#define WAIT_MS 60000   /* a poll: ends as soon as the state is reached */
+#define SERVER_START_MS 60000
 #define FILE_MAX (2 * 1024 * 1024)
 
 struct fixture {
