@@ -209,6 +209,21 @@ int files_root(struct db *db, int64_t tenant_id, int64_t *ret_id)
 	return root_id(db, tenant_id, ret_id);
 }
 
+int files_root_node(struct db *db, int64_t tenant_id, struct file_node *ret)
+{
+	int64_t id;
+	int r = db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
+				    " AND parent_id IS NULL", "i", tenant_id),
+		       files_read_node, ret);
+
+	if (r == 0)
+		return ret->in_trash ? -ENOENT : 0;   /* as files_get would answer */
+	if (r != -ENOENT)
+		return r;
+	r = files_root(db, tenant_id, &id);   /* none yet: made, then read */
+	return r < 0 ? r : files_get(db, tenant_id, id, ret);
+}
+
 static json_t *time_json(int64_t us)
 {
 	char buf[CLOCK_RFC3339_LEN];
@@ -285,6 +300,17 @@ int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_
 
 	if (r < 0)
 		return r;
+	/* the usual case in one statement: the row is there, the change fits the quota and
+	 * takes no part below zero; otherwise nothing changed and the row is read below for
+	 * the exact answer (-EDQUOT, a clamp, a row to make) */
+	st = db_query(db, "UPDATE file_quotas SET used_bytes = used_bytes + $2, meta_bytes = meta_bytes + $3"
+			  " WHERE tenant_id = $1 AND used_bytes + $2 >= 0 AND meta_bytes + $3 >= 0"
+			  " AND ($2 + $3 <= 0 OR used_bytes + meta_bytes + $2 + $3 <= quota_bytes) RETURNING tenant_id",
+		      "iii", tenant_id, content_delta, meta_delta);
+	r = db_step(st);
+	db_done(st);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	/* the row, made first when the tenant has none yet (one statement less per upload than
 	 * an INSERT … DO NOTHING before every read) */
 	st = db_query(db, "SELECT quota_bytes, used_bytes, meta_bytes FROM file_quotas WHERE tenant_id = $1", "i",

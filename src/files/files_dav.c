@@ -38,32 +38,57 @@
 
 /* ---- paths and listing ---- */
 
-int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
+/* Walks the segments of path up to stop ("/a/b") below the folder at *n, in place. */
+static int walk(struct db *db, int64_t tenant_id, const char *path, const char *stop, struct file_node *n)
 {
 	char seg[KURA_FILE_NAME_MAX + 1];
-	struct file_node n;
-	int64_t id;
-	int r = files_root(db, tenant_id, &id);
+	int r = 0;
 
-	if (r < 0)
-		return r;
-	r = files_get(db, tenant_id, id, &n);
-	while (r == 0 && *path) {
-		const char *s = path + 1, *end = strchr(s, '/');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
+	while (r == 0 && path < stop) {
+		const char *s = path + 1, *end = memchr(s, '/', (size_t)(stop - s));
+		size_t len = end ? (size_t)(end - s) : (size_t)(stop - s);
 
 		if (*path != '/' || len == 0 || len > KURA_FILE_NAME_MAX)
 			return -ENOENT;
-		if (n.kind != NODE_FOLDER)
+		if (n->kind != NODE_FOLDER)
 			return -ENOTDIR;
 		memcpy(seg, s, len);
 		seg[len] = '\0';
-		r = files_lookup(db, tenant_id, n.id, seg, &n);
+		r = files_lookup(db, tenant_id, n->id, seg, n);
 		path = s + len;
 	}
+	return r;
+}
+
+int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
+{
+	struct file_node n;
+	int r = files_root_node(db, tenant_id, &n);
+
+	if (r == 0)
+		r = walk(db, tenant_id, path, path + strlen(path), &n);
 	if (r == 0)
 		*ret = n;
 	return r;
+}
+
+int files_dav_resolve_leaf(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
+			   struct file_node *ret)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	int r;
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	r = files_root_node(db, tenant_id, ret_parent);
+	if (r == 0)
+		r = walk(db, tenant_id, path, slash, ret_parent);
+	if (r == -ENOENT || (r == 0 && ret_parent->kind != NODE_FOLDER))
+		return -ENOTDIR;   /* the parent is missing or a file */
+	if (r < 0)
+		return r;
+	*ret = *ret_parent;
+	return walk(db, tenant_id, slash, slash + strlen(slash), ret);
 }
 
 int files_dav_children(struct db *db, int64_t tenant_id, int64_t folder_id, files_dav_node_fn fn,
@@ -721,19 +746,36 @@ static void read_lock(struct db_stmt *st, struct files_dav_lock *l)
 	"(path = $2 OR (depth_inf = 1 AND substr($2, 1, length(path) + 1) = path || '/'))"
 #define LOCK_BELOW_SQL "(substr(path, 1, length($2) + 1) = $2 || '/')"
 
+#define LOCK_PARENT_SQL " OR path = $4) ORDER BY (path = $4 AND depth_inf = 0)"
+
 int files_dav_locks(struct db *db, int64_t tenant_id, const char *path, unsigned scope,
 		    files_dav_lock_fn fn, void *ctx)
 {
 	struct db_stmt *st;
 	struct files_dav_lock l;
+	const char *slash;
+	char *parent = NULL;
 	int r;
 
+	if ((scope & FILES_DAV_LOCKS_PARENT) && (!(scope & FILES_DAV_LOCKS_ON) || !*path ||
+						  !(slash = strrchr(path, '/'))))
+		return -EINVAL;
+	if ((scope & FILES_DAV_LOCKS_PARENT) && !(parent = strndup(path, (size_t)(slash - path))))
+		return -ENOMEM;
 	if (scope == FILES_DAV_LOCKS_ON)
 		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
 				  " AND " LOCK_ON_SQL, "iti", tenant_id, path, clock_now_us());
 	else if (scope == FILES_DAV_LOCKS_BELOW)
 		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
 				  " AND " LOCK_BELOW_SQL, "iti", tenant_id, path, clock_now_us());
+	else if (scope == (FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_PARENT))
+		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
+				  " AND (" LOCK_ON_SQL LOCK_PARENT_SQL, "itit", tenant_id, path, clock_now_us(),
+			      parent);
+	else if (scope == (FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_BELOW | FILES_DAV_LOCKS_PARENT))
+		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
+				  " AND (" LOCK_ON_SQL " OR " LOCK_BELOW_SQL LOCK_PARENT_SQL, "itit", tenant_id,
+			      path, clock_now_us(), parent);
 	else
 		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
 				  " AND (" LOCK_ON_SQL " OR " LOCK_BELOW_SQL ")", "iti", tenant_id, path,
@@ -745,6 +787,7 @@ int files_dav_locks(struct db *db, int64_t tenant_id, const char *path, unsigned
 			break;
 	}
 	db_done(st);
+	free(parent);
 	return r < 0 ? r : 0;
 }
 
