@@ -131,26 +131,30 @@ bool files_content_type_valid(const char *ct)
 
 /* ---- rows ---- */
 
-void files_read_node(struct db_stmt *st, void *row)
+void files_read_node_at(struct db_stmt *st, int c, struct file_node *ret)
 {
-	struct file_node *ret = row;
 	const char *s;
 
 	memset(ret, 0, sizeof(*ret));
-	ret->id = db_int(st, 0);
-	ret->parent_id = db_is_null(st, 1) ? 0 : db_int(st, 1);
-	s = db_text(st, 2);
+	ret->id = db_int(st, c);
+	ret->parent_id = db_is_null(st, c + 1) ? 0 : db_int(st, c + 1);
+	s = db_text(st, c + 2);
 	ret->kind = s && !strcmp(s, "file") ? NODE_FILE : NODE_FOLDER;
-	str_copy(ret->name, sizeof(ret->name), db_text(st, 3) ? db_text(st, 3) : "");
-	ret->size = db_int(st, 4);
-	str_copy(ret->content_type, sizeof(ret->content_type), db_text(st, 5) ? db_text(st, 5) : "");
-	str_copy(ret->etag, sizeof(ret->etag), db_text(st, 6) ? db_text(st, 6) : "");
-	str_copy(ret->created_by, sizeof(ret->created_by), db_text(st, 7) ? db_text(st, 7) : "");
-	ret->created_us = db_int(st, 8);
-	ret->modified_us = db_int(st, 9);
-	ret->trashed_us = db_is_null(st, 10) ? 0 : db_int(st, 10);
-	str_copy(ret->trashed_by, sizeof(ret->trashed_by), db_text(st, 11) ? db_text(st, 11) : "");
-	ret->in_trash = db_int(st, 12) != 0;
+	str_copy(ret->name, sizeof(ret->name), db_text(st, c + 3) ? db_text(st, c + 3) : "");
+	ret->size = db_int(st, c + 4);
+	str_copy(ret->content_type, sizeof(ret->content_type), db_text(st, c + 5) ? db_text(st, c + 5) : "");
+	str_copy(ret->etag, sizeof(ret->etag), db_text(st, c + 6) ? db_text(st, c + 6) : "");
+	str_copy(ret->created_by, sizeof(ret->created_by), db_text(st, c + 7) ? db_text(st, c + 7) : "");
+	ret->created_us = db_int(st, c + 8);
+	ret->modified_us = db_int(st, c + 9);
+	ret->trashed_us = db_is_null(st, c + 10) ? 0 : db_int(st, c + 10);
+	str_copy(ret->trashed_by, sizeof(ret->trashed_by), db_text(st, c + 11) ? db_text(st, c + 11) : "");
+	ret->in_trash = db_int(st, c + 12) != 0;
+}
+
+void files_read_node(struct db_stmt *st, void *row)
+{
+	files_read_node_at(st, 0, row);
 }
 
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)

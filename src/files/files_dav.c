@@ -38,6 +38,67 @@
 
 /* ---- paths and listing ---- */
 
+/*
+ * A path of up to RESOLVE_JOINED folders above its last segment in one statement: the root,
+ * each folder joined by its parent and name, and the last segment by a LEFT JOIN, so the row
+ * holds the parent and the node, or the parent alone (the name is free). No row (the root
+ * not made yet, a folder missing or a file where a folder must be) and deeper paths go the
+ * way of one lookup a segment (walk), which tells those cases apart.
+ */
+/* 0 parent and node; -ENOENT the parent and no node; 1 no answer here (walk); <0 errors. */
+static int resolve_joined(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
+			  struct file_node *ret)
+{
+	char seg[RESOLVE_JOINED + 1][KURA_FILE_NAME_MAX + 1];
+	struct db_stmt *st;
+	size_t n = 0;
+	int r;
+
+	while (*path) {
+		const char *s = path + 1, *end = strchr(s, '/');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+
+		if (*path != '/' || len == 0 || len > KURA_FILE_NAME_MAX || n > RESOLVE_JOINED)
+			return 1;
+		memcpy(seg[n], s, len);
+		seg[n][len] = '\0';
+		if (files_name_nfc(seg[n], seg[n], sizeof(seg[n])) < 0)
+			return 1;
+		n++;
+		path = s + len;
+	}
+	switch (n) {
+	case 1:
+		st = db_query(db, RESOLVE_SQL_1, "it", tenant_id, seg[0]);
+		break;
+	case 2:
+		st = db_query(db, RESOLVE_SQL_2, "itt", tenant_id, seg[0], seg[1]);
+		break;
+	case 3:
+		st = db_query(db, RESOLVE_SQL_3, "ittt", tenant_id, seg[0], seg[1], seg[2]);
+		break;
+	case 4:
+		st = db_query(db, RESOLVE_SQL_4, "itttt", tenant_id, seg[0], seg[1], seg[2], seg[3]);
+		break;
+	default:
+		return 1;
+	}
+	r = db_step(st);
+	if (r > 0) {
+		files_read_node_at(st, 0, ret_parent);
+		if (db_is_null(st, 13)) {
+			r = -ENOENT;
+		} else {
+			files_read_node_at(st, 13, ret);
+			r = 0;
+		}
+	} else if (r == 0) {
+		r = 1;
+	}
+	db_done(st);
+	return r;
+}
+
 /* Walks the segments of path up to stop ("/a/b") below the folder at *n, in place. */
 static int walk(struct db *db, int64_t tenant_id, const char *path, const char *stop, struct file_node *n)
 {
@@ -62,9 +123,14 @@ static int walk(struct db *db, int64_t tenant_id, const char *path, const char *
 
 int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
 {
-	struct file_node n;
-	int r = files_root_node(db, tenant_id, &n);
+	struct file_node parent, n;
+	int r = *path ? resolve_joined(db, tenant_id, path, &parent, &n) : 1;
 
+	if (r == 0)
+		*ret = n;
+	if (r <= 0)
+		return r;
+	r = files_root_node(db, tenant_id, &n);
 	if (r == 0)
 		r = walk(db, tenant_id, path, path + strlen(path), &n);
 	if (r == 0)
@@ -80,6 +146,9 @@ int files_dav_resolve_leaf(struct db *db, int64_t tenant_id, const char *path, s
 
 	if (!slash || !slash[1])
 		return -EINVAL;
+	r = resolve_joined(db, tenant_id, path, ret_parent, ret);
+	if (r <= 0)
+		return r;
 	r = files_root_node(db, tenant_id, ret_parent);
 	if (r == 0)
 		r = walk(db, tenant_id, path, slash, ret_parent);

@@ -255,6 +255,40 @@ static void test_dav_entries_plan(void **state)
 		fail_msg("files_dav_entries: %s", p);
 }
 
+/* The WebDAV path statements (files_int.h RESOLVE_SQL_<n>) search from the root down, one
+ * index search a folder: never a scan of the tenant's nodes (what SQLite chose for the
+ * plain joins, starting from the last folder). */
+static void test_resolve_plans(void **state)
+{
+	const char *sql[] = { RESOLVE_SQL_1, RESOLVE_SQL_2, RESOLVE_SQL_3, RESOLVE_SQL_4 };
+	char q[4096], p[1024];
+	struct db_stmt *st;
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		size_t len = 0, n = 0;
+
+		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql[i]);
+		st = i == 0   ? db_query(fx.db, q, "it", fx.t.id, "a")
+		     : i == 1 ? db_query(fx.db, q, "itt", fx.t.id, "a", "b")
+		     : i == 2 ? db_query(fx.db, q, "ittt", fx.t.id, "a", "b", "c")
+			      : db_query(fx.db, q, "itttt", fx.t.id, "a", "b", "c", "d");
+		assert_non_null(st);
+		p[0] = '\0';
+		while (db_step(st) > 0) {
+			const char *d = db_text(st, 3) ? db_text(st, 3) : "";
+
+			len += (size_t)snprintf(p + len, sizeof(p) - len, "%s|", d);
+			if (strstr(d, "(tenant_id=? AND parent_id=?") || strstr(d, "USING INTEGER PRIMARY KEY"))
+				n++;
+		}
+		db_done(st);
+		/* the root by (tenant, parent NULL), each folder and the name by (tenant, parent, name) */
+		if (n != i + 2 || strstr(p, "SCAN") || strstr(p, "(tenant_id=?)"))
+			fail_msg("RESOLVE_SQL_%zu: %s", i + 1, p);
+	}
+}
+
 static void test_upload_read(void **state)
 {
 	const size_t n = 300000;
@@ -702,7 +736,8 @@ static void count_statement(void *ctx, struct db *db, enum db_trace_event ev, in
 }
 
 /* A small PUT's statements (issue 11: each is microseconds of its CPU). The WebDAV path
- * resolution reads the root in one statement (it took its id, then its row); an upload's
+ * resolution of up to four segments is one statement (it took the root's id, its row, then
+ * a lookup a segment); an upload's
  * transaction reads its parent and the file of that name in one statement, and charges the
  * quota in one (an UPDATE that refuses what does not fit; the read after it only then);
  * files_upload_begin_at takes the parent and the old node as the caller read them (only the
@@ -725,13 +760,13 @@ static void test_upload_statements(void **state)
 	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/in", &got), 0);
 	db_trace(NULL, NULL);
 	assert_int_equal(got.id, b.id);
-	assert_int_equal(n, 3);   /* the root, "st", "in": 4 before */
+	assert_int_equal(n, 1);   /* the root, "st", "in" joined: 4 before (the root's id, its row, a lookup a segment) */
 
 	n = 0;
 	db_trace(count_statement, &n);
 	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/in/new.bin", &parent, &node), -ENOENT);
 	db_trace(NULL, NULL);
-	assert_int_equal(n, 4);   /* the root, "st", "in", "new.bin" */
+	assert_int_equal(n, 1);   /* the parent and the name in one */
 	assert_int_equal(parent.id, b.id);
 	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/gone/new.bin", &got, &node), -ENOTDIR);
 
@@ -764,6 +799,32 @@ static void test_upload_statements(void **state)
 	assert_int_equal(node.id, got.id);
 	assert_int_equal(usage(), before + 100 + KURA_QUOTA_ITEM_BYTES);
 	expect_content(node.id, data, 100);
+	/* what the joined statement does not answer goes a lookup a segment, with the same
+	 * answers: a missing folder, a file where a folder must be, a deeper path */
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/gone/x", &got), -ENOENT);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/in/new.bin/x", &got), -ENOTDIR);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/in/new.bin", &got), 0);
+	assert_int_equal(got.id, node.id);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st//in", &got), -ENOENT);
+	{
+		struct file_node d = b, leaf;
+		char deep[64] = "/st/in";
+		int i;
+
+		for (i = 0; i < 4; i++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "d%d", i);
+			assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, d.id, name, &d), 0);
+			strncat(deep, "/", sizeof(deep) - strlen(deep) - 1);
+			strncat(deep, name, sizeof(deep) - strlen(deep) - 1);
+			assert_int_equal(files_dav_resolve(fx.db, fx.t.id, deep, &got), 0);
+			assert_int_equal(got.id, d.id);
+		}
+		strncat(deep, "/none", sizeof(deep) - strlen(deep) - 1);
+		assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, deep, &got, &leaf), -ENOENT);
+		assert_int_equal(got.id, d.id);
+	}
 	/* a folder of that name, as the caller read it: refused before any byte */
 	assert_int_equal(files_upload_begin_at(fx.f, fx.db, fx.t.id, &a, &b, "in", "text/plain", -1, false, &u),
 			 -EISDIR);
@@ -783,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_legacy),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_dav_entries_plan),
+		cmocka_unit_test(test_resolve_plans),
 		cmocka_unit_test(test_listing_plans),
 		cmocka_unit_test(test_copy_holds_no_snapshot),
 		cmocka_unit_test(test_upload_statements),
