@@ -309,7 +309,8 @@ int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_
 	 * the exact answer (-EDQUOT, a clamp, a row to make) */
 	st = db_query(db, "UPDATE file_quotas SET used_bytes = used_bytes + $2, meta_bytes = meta_bytes + $3"
 			  " WHERE tenant_id = $1 AND used_bytes + $2 >= 0 AND meta_bytes + $3 >= 0"
-			  " AND ($2 + $3 <= 0 OR used_bytes + meta_bytes + $2 + $3 <= quota_bytes) RETURNING tenant_id",
+			  " AND ($2 + $3 <= 0 OR used_bytes + meta_bytes + $2 + $3 <= quota_bytes)"
+			  " RETURNING tenant_id",
 		      "iii", tenant_id, content_delta, meta_delta);
 	r = db_step(st);
 	db_done(st);

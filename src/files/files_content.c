@@ -374,9 +374,7 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 static int upload_target(struct db *db, const struct files_upload *u, struct file_node *ret_old,
 			 char *ret_old_blob, size_t old_blob_size)
 {
-	struct db_stmt *st = db_query(db, "SELECT o.id, o.parent_id, o.kind, o.name, o.size, o.content_type, o.etag,"
-					  " o.created_by_name, o.created_us, o.modified_us, o.trashed_us,"
-					  " o.trashed_by_name, o.in_trash, p.kind,"
+	struct db_stmt *st = db_query(db, "SELECT " FILES_NODE_COLS_OF("o") ", p.kind,"
 					  " CASE WHEN o.inline_data IS NULL THEN o.blob_id END"
 					  " FROM file_nodes p LEFT JOIN file_nodes o ON o.tenant_id = $1"
 					  " AND o.parent_id = p.id AND o.name = $3 AND o.in_trash = 0"
