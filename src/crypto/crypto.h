@@ -19,6 +19,9 @@ int crypto_init(void) KURA_WUR;
  * size given to secmem_alloc and accepts NULL. */
 void *secmem_alloc(size_t n);
 void secmem_free(void *p, size_t n);
+/* secmem_free of a block of which only the first `used` bytes were ever written (the rest
+ * is still the zero secmem_alloc handed out): only those are wiped. */
+void secmem_free_used(void *p, size_t n, size_t used);
 
 /* ---- tokens ---- */
 #define TOKEN_BYTES 32                   /* 256 bits of randomness */

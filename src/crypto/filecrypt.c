@@ -253,6 +253,7 @@ struct filecrypt_enc {
 	struct cipher c;
 	unsigned char *buf;       /* FILECRYPT_CHUNK plaintext (sodium_malloc) */
 	size_t n_buf;
+	size_t dirty;             /* bytes of buf (and of out, + tag) written since the last wipe */
 	unsigned char *out;       /* FILECRYPT_RECORD ciphertext */
 	uint64_t next_chunk, total;
 	bool header_sent, finished;
@@ -285,9 +286,11 @@ struct filecrypt_enc *filecrypt_enc_free(struct filecrypt_enc *e)
 	if (!e)
 		return NULL;
 	cipher_done(&e->c);
-	secmem_free(e->buf, FILECRYPT_CHUNK);
+	/* only what was written: a 4 KiB file leaves 60 KiB of each buffer as it found them
+	 * (three 64 KiB wipes were ~3 % of a small upload's CPU) */
+	secmem_free_used(e->buf, FILECRYPT_CHUNK, e->dirty);
 	if (e->out) {
-		sodium_memzero(e->out, FILECRYPT_RECORD);
+		sodium_memzero(e->out, e->dirty ? e->dirty + FILECRYPT_TAG_BYTES : 0);
 		free(e->out);
 	}
 	free(e);
@@ -336,6 +339,8 @@ int filecrypt_enc_update(struct filecrypt_enc *e, const void *data, size_t n,
 			take = n;
 		memcpy(e->buf + e->n_buf, p, take);
 		e->n_buf += take;
+		if (e->n_buf > e->dirty)
+			e->dirty = e->n_buf;
 		e->total += take;
 		p += take;
 		n -= take;
@@ -353,7 +358,7 @@ int filecrypt_enc_final(struct filecrypt_enc *e, filecrypt_sink_fn sink, void *c
 	if (r == 0)
 		r = seal_buffer(e, true, sink, cls);
 	e->finished = true;
-	sodium_memzero(e->buf, FILECRYPT_CHUNK);
+	sodium_memzero(e->buf, e->dirty);   /* out keeps its dirty mark: wiped at the free */
 	return r;
 }
 

@@ -6,8 +6,10 @@
  * fifth of the server's CPU (every file open builds a cipher state). Blocks are therefore
  * kept: secmem_free wipes a block and returns it to the calling thread's cache (a few per
  * size class), where the next secmem_alloc of that class finds it. What is cached is always
- * zeroed; the cache is released with sodium_free when the thread ends. Sizes above the
- * largest class go straight to sodium_malloc/sodium_free.
+ * zeroed, and so is every block handed out (a new one is zeroed once), which lets
+ * secmem_free_used wipe only the bytes a caller wrote; the cache is released with
+ * sodium_free when the thread ends. Sizes above the largest class go straight to
+ * sodium_malloc/sodium_free.
  */
 #include <pthread.h>
 
@@ -73,16 +75,25 @@ void *secmem_alloc(size_t n)
 {
 	int k = class_of(n);
 	struct secmem_cache *c;
+	void *p;
 
 	if (k < 0)
 		return sodium_malloc(n);
 	c = cache_get();
 	if (c && c->n[k] > 0)
 		return c->blocks[k][--c->n[k]];
-	return sodium_malloc(class_size[k]);
+	p = sodium_malloc(class_size[k]);
+	if (p)
+		memset(p, 0, class_size[k]);   /* a block is all zero when handed out (secmem_free_used) */
+	return p;
 }
 
 void secmem_free(void *p, size_t n)
+{
+	secmem_free_used(p, n, n);
+}
+
+void secmem_free_used(void *p, size_t n, size_t used)
 {
 	int k = class_of(n);
 	struct secmem_cache *c;
@@ -93,7 +104,8 @@ void secmem_free(void *p, size_t n)
 		sodium_free(p);
 		return;
 	}
-	sodium_memzero(p, class_size[k]);
+	/* the rest of a block handed out all zero (secmem_alloc) is still zero */
+	sodium_memzero(p, used < n ? used : class_size[k]);
 	c = cache_get();
 	if (c && c->n[k] < PER_CLASS) {
 		c->blocks[k][c->n[k]++] = p;

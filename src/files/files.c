@@ -131,26 +131,30 @@ bool files_content_type_valid(const char *ct)
 
 /* ---- rows ---- */
 
-void files_read_node(struct db_stmt *st, void *row)
+void files_read_node_at(struct db_stmt *st, int c, struct file_node *ret)
 {
-	struct file_node *ret = row;
 	const char *s;
 
 	memset(ret, 0, sizeof(*ret));
-	ret->id = db_int(st, 0);
-	ret->parent_id = db_is_null(st, 1) ? 0 : db_int(st, 1);
-	s = db_text(st, 2);
+	ret->id = db_int(st, c);
+	ret->parent_id = db_is_null(st, c + 1) ? 0 : db_int(st, c + 1);
+	s = db_text(st, c + 2);
 	ret->kind = s && !strcmp(s, "file") ? NODE_FILE : NODE_FOLDER;
-	str_copy(ret->name, sizeof(ret->name), db_text(st, 3) ? db_text(st, 3) : "");
-	ret->size = db_int(st, 4);
-	str_copy(ret->content_type, sizeof(ret->content_type), db_text(st, 5) ? db_text(st, 5) : "");
-	str_copy(ret->etag, sizeof(ret->etag), db_text(st, 6) ? db_text(st, 6) : "");
-	str_copy(ret->created_by, sizeof(ret->created_by), db_text(st, 7) ? db_text(st, 7) : "");
-	ret->created_us = db_int(st, 8);
-	ret->modified_us = db_int(st, 9);
-	ret->trashed_us = db_is_null(st, 10) ? 0 : db_int(st, 10);
-	str_copy(ret->trashed_by, sizeof(ret->trashed_by), db_text(st, 11) ? db_text(st, 11) : "");
-	ret->in_trash = db_int(st, 12) != 0;
+	str_copy(ret->name, sizeof(ret->name), db_text(st, c + 3) ? db_text(st, c + 3) : "");
+	ret->size = db_int(st, c + 4);
+	str_copy(ret->content_type, sizeof(ret->content_type), db_text(st, c + 5) ? db_text(st, c + 5) : "");
+	str_copy(ret->etag, sizeof(ret->etag), db_text(st, c + 6) ? db_text(st, c + 6) : "");
+	str_copy(ret->created_by, sizeof(ret->created_by), db_text(st, c + 7) ? db_text(st, c + 7) : "");
+	ret->created_us = db_int(st, c + 8);
+	ret->modified_us = db_int(st, c + 9);
+	ret->trashed_us = db_is_null(st, c + 10) ? 0 : db_int(st, c + 10);
+	str_copy(ret->trashed_by, sizeof(ret->trashed_by), db_text(st, c + 11) ? db_text(st, c + 11) : "");
+	ret->in_trash = db_int(st, c + 12) != 0;
+}
+
+void files_read_node(struct db_stmt *st, void *row)
+{
+	files_read_node_at(st, 0, row);
 }
 
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret)
@@ -207,6 +211,21 @@ int files_root(struct db *db, int64_t tenant_id, int64_t *ret_id)
 	if (r < 0 && r != -EEXIST)  /* -EEXIST: another request made it first */
 		return r;
 	return root_id(db, tenant_id, ret_id);
+}
+
+int files_root_node(struct db *db, int64_t tenant_id, struct file_node *ret)
+{
+	int64_t id;
+	int r = db_one(db_query(db, "SELECT " FILES_NODE_COLS " FROM file_nodes WHERE tenant_id = $1"
+				    " AND parent_id IS NULL", "i", tenant_id),
+		       files_read_node, ret);
+
+	if (r == 0)
+		return ret->in_trash ? -ENOENT : 0;   /* as files_get would answer */
+	if (r != -ENOENT)
+		return r;
+	r = files_root(db, tenant_id, &id);   /* none yet: made, then read */
+	return r < 0 ? r : files_get(db, tenant_id, id, ret);
 }
 
 static json_t *time_json(int64_t us)
@@ -285,6 +304,18 @@ int files_charge(struct db *db, int64_t tenant_id, int64_t content_delta, int64_
 
 	if (r < 0)
 		return r;
+	/* the usual case in one statement: the row is there, the change fits the quota and
+	 * takes no part below zero; otherwise nothing changed and the row is read below for
+	 * the exact answer (-EDQUOT, a clamp, a row to make) */
+	st = db_query(db, "UPDATE file_quotas SET used_bytes = used_bytes + $2, meta_bytes = meta_bytes + $3"
+			  " WHERE tenant_id = $1 AND used_bytes + $2 >= 0 AND meta_bytes + $3 >= 0"
+			  " AND ($2 + $3 <= 0 OR used_bytes + meta_bytes + $2 + $3 <= quota_bytes)"
+			  " RETURNING tenant_id",
+		      "iii", tenant_id, content_delta, meta_delta);
+	r = db_step(st);
+	db_done(st);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	/* the row, made first when the tenant has none yet (one statement less per upload than
 	 * an INSERT … DO NOTHING before every read) */
 	st = db_query(db, "SELECT quota_bytes, used_bytes, meta_bytes FROM file_quotas WHERE tenant_id = $1", "i",

@@ -68,6 +68,8 @@ bool files_content_type_valid(const char *ct);
 /* ---- metadata ---- */
 /* The tenant's root folder id, created on first use. */
 int files_root(struct db *db, int64_t tenant_id, int64_t *ret_id) KURA_WUR;
+/* The root folder as a node (one statement; made first when the tenant has none). */
+int files_root_node(struct db *db, int64_t tenant_id, struct file_node *ret) KURA_WUR;
 /* A live node (not in trash). */
 int files_get(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
 /* The live child of a folder by name. */
@@ -169,6 +171,13 @@ struct files_upload;
 int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
 		       const char *name, const char *content_type, int64_t expected_size,
 		       bool no_replace, struct files_upload **ret) KURA_WUR;
+/* files_upload_begin with the parent folder and the node of that name in it (NULL: none)
+ * as the caller read them in its read snapshot (WebDAV's PUT, which resolved the path for
+ * its preconditions and locks): they are not read again here. The commit's transaction
+ * reads both anew before it writes, whatever was passed. */
+int files_upload_begin_at(struct files *f, struct db *db, int64_t tenant_id, const struct file_node *parent,
+			  const struct file_node *old, const char *name, const char *content_type,
+			  int64_t expected_size, bool no_replace, struct files_upload **ret) KURA_WUR;
 int files_upload_write(struct files_upload *u, const void *data, size_t n) KURA_WUR;
 /* Seals, makes the blob durable, and records the file in one transaction with its audit
  * record and the usage change. Frees u whatever the result; on failure nothing is left. */

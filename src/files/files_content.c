@@ -134,10 +134,13 @@ struct files_upload *files_upload_abort(struct files_upload *u)
 
 /* What an upload of name into parent must pass before any byte is taken: the name, the
  * type, the parent, the conflict rules, the size limit, the quota (from expected_size) and
- * the free-space reserve. name must be NFC already. *ret_room: plaintext bytes the quota
- * leaves for it. */
+ * the free-space reserve. name must be NFC already. known_parent: the parent as the caller
+ * read it in this snapshot, with known_old the node of that name in it (NULL: none), so
+ * neither is read again (NULL: both read here). *ret_room: plaintext bytes the quota leaves
+ * for it. */
 static int upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
 			const char *content_type, int64_t expected_size, bool no_replace,
+			const struct file_node *known_parent, const struct file_node *known_old,
 			int64_t *ret_room)
 {
 	struct file_node parent, old;
@@ -148,12 +151,23 @@ static int upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, con
 		return -EINVAL;
 	if (expected_size > KURA_FILE_MAX_BYTES)
 		return -EFBIG;
-	r = files_get(db, tenant_id, parent_id, &parent);
+	if (known_parent) {
+		parent = *known_parent;
+		r = parent.id == parent_id ? 0 : -EINVAL;
+	} else {
+		r = files_get(db, tenant_id, parent_id, &parent);
+	}
 	if (r < 0)
 		return r;
 	if (parent.kind != NODE_FOLDER)
 		return -ENOTDIR;
-	r = files_lookup(db, tenant_id, parent_id, name, &old);
+	if (known_parent) {
+		r = known_old ? 0 : -ENOENT;
+		if (known_old)
+			old = *known_old;
+	} else {
+		r = files_lookup(db, tenant_id, parent_id, name, &old);
+	}
 	if (r == 0 && old.kind == NODE_FOLDER)
 		return -EISDIR;
 	if (r == 0 && no_replace)
@@ -185,7 +199,7 @@ int files_upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, cons
 
 	if (!db || !ret_nfc || size < 0 || files_name_nfc(name, ret_nfc, nfc_size) < 0)
 		return -EINVAL;
-	r = upload_check(db, tenant_id, parent_id, ret_nfc, content_type, size, false, &room);
+	r = upload_check(db, tenant_id, parent_id, ret_nfc, content_type, size, false, NULL, NULL, &room);
 	return r;
 }
 
@@ -210,9 +224,10 @@ static struct files_upload *upload_new(struct files *f, int64_t tenant_id, int64
 	return u;
 }
 
-int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
-		       const char *name, const char *content_type, int64_t expected_size,
-		       bool no_replace, struct files_upload **ret)
+static int upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
+			const struct file_node *known_parent, const struct file_node *known_old,
+			const char *name, const char *content_type, int64_t expected_size,
+			bool no_replace, struct files_upload **ret)
 {
 	struct files_upload *u = NULL;
 	char nfc[KURA_FILE_NAME_MAX + 1];
@@ -224,7 +239,8 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 	name = nfc;
 	if (!content_type || !*content_type)
 		content_type = "application/octet-stream";
-	r = upload_check(db, tenant_id, parent_id, name, content_type, expected_size, no_replace, &room);
+	r = upload_check(db, tenant_id, parent_id, name, content_type, expected_size, no_replace, known_parent,
+			 known_old, &room);
 	if (r < 0)
 		return r;
 	u = upload_new(f, tenant_id, parent_id, name, content_type, no_replace, room);
@@ -250,6 +266,24 @@ fail:
 	return r;
 }
 
+int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
+		       const char *name, const char *content_type, int64_t expected_size,
+		       bool no_replace, struct files_upload **ret)
+{
+	return upload_begin(f, db, tenant_id, parent_id, NULL, NULL, name, content_type, expected_size,
+			    no_replace, ret);
+}
+
+int files_upload_begin_at(struct files *f, struct db *db, int64_t tenant_id, const struct file_node *parent,
+			  const struct file_node *old, const char *name, const char *content_type,
+			  int64_t expected_size, bool no_replace, struct files_upload **ret)
+{
+	if (!parent)
+		return -EINVAL;
+	return upload_begin(f, db, tenant_id, parent->id, parent, old, name, content_type, expected_size,
+			    no_replace, ret);
+}
+
 int files_upload_resume(struct files *f, struct db *db, const struct files_resume *res,
 			struct files_upload **ret)
 {
@@ -262,7 +296,7 @@ int files_upload_resume(struct files *f, struct db *db, const struct files_resum
 	    res->offset % FILECRYPT_CHUNK)
 		return -EINVAL;
 	r = upload_check(db, res->tenant_id, res->parent_id, res->name, res->content_type,
-			 res->length, false, &room);
+			 res->length, false, NULL, NULL, &room);
 	if (r < 0)
 		return r;
 	u = upload_new(f, res->tenant_id, res->parent_id, res->name, res->content_type, false, room);
@@ -334,6 +368,40 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 	return 0;
 }
 
+/* In record_upload's transaction, one statement: the parent (-ENOENT gone, -ENOTDIR not a
+ * folder) and the live node of u->name in it (0: into *ret_old, with the blob it holds, if
+ * any, into ret_old_blob: an inline file has none; 1: there is none). */
+static int upload_target(struct db *db, const struct files_upload *u, struct file_node *ret_old,
+			 char *ret_old_blob, size_t old_blob_size)
+{
+	struct db_stmt *st = db_query(db, "SELECT " FILES_NODE_COLS_OF("o") ", p.kind,"
+					  " CASE WHEN o.inline_data IS NULL THEN o.blob_id END"
+					  " FROM file_nodes p LEFT JOIN file_nodes o ON o.tenant_id = $1"
+					  " AND o.parent_id = p.id AND o.name = $3 AND o.in_trash = 0"
+					  " WHERE p.tenant_id = $1 AND p.id = $2 AND p.in_trash = 0",
+				      "iit", u->tenant_id, u->parent_id, u->name);
+	int r = db_step(st);
+
+	if (r > 0) {
+		const char *kind = db_text(st, 13);
+
+		if (!kind || strcmp(kind, "folder"))
+			r = -ENOTDIR;
+		else if (db_is_null(st, 0))
+			r = 1;
+		else {
+			files_read_node(st, ret_old);
+			if (db_text(st, 14))
+				str_copy(ret_old_blob, old_blob_size, db_text(st, 14));
+			r = 0;
+		}
+	} else if (r == 0) {
+		r = -ENOENT;   /* the parent is gone */
+	}
+	db_done(st);
+	return r;
+}
+
 /* Records the content as the file (parent, name) in one transaction: the committed blob
  * blob_id, or (inl, inl_n non-NULL) the ciphertext kept in the row, with blob_id the random
  * id its key wrapping is bound to. *ret_old_blob: the blob of the replaced file, if it had
@@ -346,7 +414,7 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 {
 	unsigned char tkey[TENANT_KEY_BYTES], wrapped[WRAPPED_KEY_BYTES], etag_raw[16];
 	char etag[33];
-	struct file_node parent, old;
+	struct file_node old;
 	int64_t version = 0, now = clock_now_us(), id = 0, size = (int64_t)u->received;
 	bool replace = false;
 	json_t *d = NULL;
@@ -365,20 +433,19 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	sodium_memzero(tkey, sizeof(tkey));
 	if (r < 0)
 		goto out;
-	r = files_get(db, u->tenant_id, u->parent_id, &parent);
-	if (r == 0 && parent.kind != NODE_FOLDER)
-		r = -ENOTDIR;
+	/* the parent and the file of that name, read again here whatever the request checked
+	 * before the body (its snapshot may be old by now) */
+	r = upload_target(db, u, &old, ret_old_blob, old_blob_size);
 	if (r < 0)
 		goto out;
-	r = files_lookup(db, u->tenant_id, u->parent_id, u->name, &old);
 	if (r == 0) {
 		if (old.kind == NODE_FOLDER)
 			r = -EISDIR;
 		else if (u->no_replace)
 			r = -EEXIST;
 		replace = r == 0;
-	} else if (r == -ENOENT) {
-		r = 0;
+	} else {
+		r = 0;   /* a new file */
 	}
 	if (r == 0)
 		r = files_charge(db, u->tenant_id, size - (replace ? old.size : 0),
@@ -388,14 +455,6 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	randombytes_buf(etag_raw, sizeof(etag_raw));
 	hex_encode(etag_raw, sizeof(etag_raw), etag);
 	if (replace) {
-		/* an inline file has no blob to delete */
-		struct db_stmt *st = db_query(db, "SELECT CASE WHEN inline_data IS NULL THEN blob_id END"
-						  " FROM file_nodes WHERE tenant_id = $1 AND id = $2", "ii",
-					      u->tenant_id, old.id);
-
-		if (db_step(st) > 0 && db_text(st, 0))
-			str_copy(ret_old_blob, old_blob_size, db_text(st, 0));
-		db_done(st);
 		id = old.id;
 		r = db_exec(db, "UPDATE file_nodes SET size = $3, content_type = $4, etag = $5,"
 				" blob_id = $6, alg = $7, key_version = $8, wrapped_key = $9,"

@@ -39,32 +39,126 @@
 
 /* ---- paths and listing ---- */
 
-int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
+/*
+ * A path of up to RESOLVE_JOINED folders above its last segment in one statement: the root,
+ * each folder joined by its parent and name, and the last segment by a LEFT JOIN, so the row
+ * holds the parent and the node, or the parent alone (the name is free). No row (the root
+ * not made yet, a folder missing or a file where a folder must be) and deeper paths go the
+ * way of one lookup a segment (walk), which tells those cases apart.
+ */
+/* 0 parent and node; -ENOENT the parent and no node; 1 no answer here (walk); <0 errors. */
+static int resolve_joined(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
+			  struct file_node *ret)
 {
-	char seg[KURA_FILE_NAME_MAX + 1];
-	struct file_node n;
-	int64_t id;
-	int r = files_root(db, tenant_id, &id);
+	char seg[RESOLVE_JOINED + 1][KURA_FILE_NAME_MAX + 1];
+	struct db_stmt *st;
+	size_t n = 0;
+	int r;
 
-	if (r < 0)
-		return r;
-	r = files_get(db, tenant_id, id, &n);
-	while (r == 0 && *path) {
+	while (*path) {
 		const char *s = path + 1, *end = strchr(s, '/');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
 
+		if (*path != '/' || len == 0 || len > KURA_FILE_NAME_MAX || n > RESOLVE_JOINED)
+			return 1;
+		memcpy(seg[n], s, len);
+		seg[n][len] = '\0';
+		if (files_name_nfc(seg[n], seg[n], sizeof(seg[n])) < 0)
+			return 1;
+		n++;
+		path = s + len;
+	}
+	switch (n) {
+	case 1:
+		st = db_query(db, RESOLVE_SQL_1, "it", tenant_id, seg[0]);
+		break;
+	case 2:
+		st = db_query(db, RESOLVE_SQL_2, "itt", tenant_id, seg[0], seg[1]);
+		break;
+	case 3:
+		st = db_query(db, RESOLVE_SQL_3, "ittt", tenant_id, seg[0], seg[1], seg[2]);
+		break;
+	case 4:
+		st = db_query(db, RESOLVE_SQL_4, "itttt", tenant_id, seg[0], seg[1], seg[2], seg[3]);
+		break;
+	default:
+		return 1;
+	}
+	r = db_step(st);
+	if (r > 0) {
+		files_read_node_at(st, 0, ret_parent);
+		if (db_is_null(st, 13)) {
+			r = -ENOENT;
+		} else {
+			files_read_node_at(st, 13, ret);
+			r = 0;
+		}
+	} else if (r == 0) {
+		r = 1;
+	}
+	db_done(st);
+	return r;
+}
+
+/* Walks the segments of path up to stop ("/a/b") below the folder at *n, in place. */
+static int walk(struct db *db, int64_t tenant_id, const char *path, const char *stop, struct file_node *n)
+{
+	char seg[KURA_FILE_NAME_MAX + 1];
+	int r = 0;
+
+	while (r == 0 && path < stop) {
+		const char *s = path + 1, *end = memchr(s, '/', (size_t)(stop - s));
+		size_t len = end ? (size_t)(end - s) : (size_t)(stop - s);
+
 		if (*path != '/' || len == 0 || len > KURA_FILE_NAME_MAX)
 			return -ENOENT;
-		if (n.kind != NODE_FOLDER)
+		if (n->kind != NODE_FOLDER)
 			return -ENOTDIR;
 		memcpy(seg, s, len);
 		seg[len] = '\0';
-		r = files_lookup(db, tenant_id, n.id, seg, &n);
+		r = files_lookup(db, tenant_id, n->id, seg, n);
 		path = s + len;
 	}
+	return r;
+}
+
+int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
+{
+	struct file_node parent, n;
+	int r = *path ? resolve_joined(db, tenant_id, path, &parent, &n) : 1;
+
+	if (r == 0)
+		*ret = n;
+	if (r <= 0)
+		return r;
+	r = files_root_node(db, tenant_id, &n);
+	if (r == 0)
+		r = walk(db, tenant_id, path, path + strlen(path), &n);
 	if (r == 0)
 		*ret = n;
 	return r;
+}
+
+int files_dav_resolve_leaf(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
+			   struct file_node *ret)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	int r;
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	r = resolve_joined(db, tenant_id, path, ret_parent, ret);
+	if (r <= 0)
+		return r;
+	r = files_root_node(db, tenant_id, ret_parent);
+	if (r == 0)
+		r = walk(db, tenant_id, path, slash, ret_parent);
+	if (r == -ENOENT || (r == 0 && ret_parent->kind != NODE_FOLDER))
+		return -ENOTDIR;   /* the parent is missing or a file */
+	if (r < 0)
+		return r;
+	*ret = *ret_parent;
+	return walk(db, tenant_id, slash, slash + strlen(slash), ret);
 }
 
 static size_t list_max = KURA_DAV_LIST_MAX;
@@ -753,19 +847,36 @@ static void read_lock(struct db_stmt *st, struct files_dav_lock *l)
 	"(path = $2 OR (depth_inf = 1 AND substr($2, 1, length(path) + 1) = path || '/'))"
 #define LOCK_BELOW_SQL "(substr(path, 1, length($2) + 1) = $2 || '/')"
 
+#define LOCK_PARENT_SQL " OR path = $4) ORDER BY (path = $4 AND depth_inf = 0)"
+
 int files_dav_locks(struct db *db, int64_t tenant_id, const char *path, unsigned scope,
 		    files_dav_lock_fn fn, void *ctx)
 {
 	struct db_stmt *st;
 	struct files_dav_lock l;
+	const char *slash;
+	char *parent = NULL;
 	int r;
 
+	if ((scope & FILES_DAV_LOCKS_PARENT) && (!(scope & FILES_DAV_LOCKS_ON) || !*path ||
+						  !(slash = strrchr(path, '/'))))
+		return -EINVAL;
+	if ((scope & FILES_DAV_LOCKS_PARENT) && !(parent = strndup(path, (size_t)(slash - path))))
+		return -ENOMEM;
 	if (scope == FILES_DAV_LOCKS_ON)
 		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
 				  " AND " LOCK_ON_SQL, "iti", tenant_id, path, clock_now_us());
 	else if (scope == FILES_DAV_LOCKS_BELOW)
 		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
 				  " AND " LOCK_BELOW_SQL, "iti", tenant_id, path, clock_now_us());
+	else if (scope == (FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_PARENT))
+		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
+				  " AND (" LOCK_ON_SQL LOCK_PARENT_SQL, "itit", tenant_id, path, clock_now_us(),
+			      parent);
+	else if (scope == (FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_BELOW | FILES_DAV_LOCKS_PARENT))
+		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
+				  " AND (" LOCK_ON_SQL " OR " LOCK_BELOW_SQL LOCK_PARENT_SQL, "itit", tenant_id,
+			      path, clock_now_us(), parent);
 	else
 		st = db_query(db, "SELECT " LOCK_COLS " FROM dav_locks WHERE tenant_id = $1 AND expires_us > $3"
 				  " AND (" LOCK_ON_SQL " OR " LOCK_BELOW_SQL ")", "iti", tenant_id, path,
@@ -777,6 +888,7 @@ int files_dav_locks(struct db *db, int64_t tenant_id, const char *path, unsigned
 			break;
 	}
 	db_done(st);
+	free(parent);
 	return r < 0 ? r : 0;
 }
 

@@ -20,6 +20,12 @@ int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path,
 /* The most members one listing holds: KURA_DAV_LIST_MAX, or in a test build the smaller
  * KURA_TEST_DAV_LIST_MAX from the environment (read once). */
 size_t files_dav_list_max(void);
+/* The parent folder of path (non-empty, "/a/b") into *ret_parent, and the node at path
+ * into *ret, one lookup per segment (files_dav_resolve of both would walk the parent's
+ * segments twice): 0 both; -ENOENT the parent is a folder and holds no such name
+ * (*ret_parent valid); -ENOTDIR the parent is missing or not a folder. */
+int files_dav_resolve_leaf(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
+			   struct file_node *ret) KURA_WUR;
 typedef int (*files_dav_node_fn)(void *ctx, const struct file_node *n);
 /* Calls fn for each live child of a folder, ordered by name (one query), at most
  * files_dav_list_max(): *ret_more says the folder has more (a folder of exactly the limit
@@ -97,6 +103,10 @@ struct files_dav_lock {
 enum files_dav_lock_scope {
 	FILES_DAV_LOCKS_ON = 1,         /* locks on path, or Depth infinity on an ancestor */
 	FILES_DAV_LOCKS_BELOW = 2,      /* locks on members below path */
+	/* with ON: also the locks on path's parent (a change of its membership), in the same
+	 * query, after the others (path not ""; as ON on the parent: an infinite lock on an
+	 * ancestor of the parent already applies to path) */
+	FILES_DAV_LOCKS_PARENT = 4,
 };
 typedef int (*files_dav_lock_fn)(void *ctx, const struct files_dav_lock *l);
 /* Unexpired locks by scope (a mask of enum files_dav_lock_scope). */

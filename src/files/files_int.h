@@ -23,6 +23,35 @@ struct files {
 	" modified_us, trashed_us, trashed_by_name, in_trash"
 /* A db_row_fn (store/db.h): FILES_NODE_COLS into the struct file_node at row. */
 db_row_fn files_read_node;
+/* The same columns from column c on (a second node in one row). */
+void files_read_node_at(struct db_stmt *st, int c, struct file_node *ret);
+/* FILES_NODE_COLS of the table alias a. */
+#define FILES_NODE_COLS_OF(a)                                                                      \
+	a ".id, " a ".parent_id, " a ".kind, " a ".name, " a ".size, " a ".content_type, " a ".etag, " \
+	a ".created_by_name, " a ".created_us, " a ".modified_us, " a ".trashed_us, " a                \
+	".trashed_by_name, " a ".in_trash"
+/* WebDAV paths of up to RESOLVE_JOINED folders above their last segment resolve in one
+ * statement (files_dav.c resolve_joined): RESOLVE_SQL_<segments>, the parent and the node
+ * in one row ($1 the tenant, then the segments in NFC). unit/test_files checks their plans. */
+#define RESOLVE_JOINED 3
+/* CROSS JOIN: SQLite keeps the order (root, then each folder by its name: index searches);
+ * left to itself, without statistics, it scanned the tenant's nodes from the last folder */
+#define RESOLVE_SEL(last) \
+	"SELECT " FILES_NODE_COLS_OF("n" #last) ", " FILES_NODE_COLS_OF("l") " FROM file_nodes n0"
+#define RESOLVE_J(i) " CROSS JOIN file_nodes n" #i
+#define RESOLVE_LEAF(last, p)                                                                      \
+	" LEFT JOIN file_nodes l ON l.tenant_id = $1 AND l.parent_id = n" #last ".id AND l.name = $" #p \
+	" AND l.in_trash = 0 WHERE n0.tenant_id = $1 AND n0.parent_id IS NULL AND n0.in_trash = 0"
+#define RESOLVE_C(i, prev, p)                                                                       \
+	" AND n" #i ".tenant_id = $1 AND n" #i ".parent_id = n" #prev ".id AND n" #i ".name = $" #p \
+	" AND n" #i ".in_trash = 0 AND n" #i ".kind = 'folder'"
+#define RESOLVE_SQL_1 RESOLVE_SEL(0) RESOLVE_LEAF(0, 2)
+#define RESOLVE_SQL_2 RESOLVE_SEL(1) RESOLVE_J(1) RESOLVE_LEAF(1, 3) RESOLVE_C(1, 0, 2)
+#define RESOLVE_SQL_3 \
+	RESOLVE_SEL(2) RESOLVE_J(1) RESOLVE_J(2) RESOLVE_LEAF(2, 4) RESOLVE_C(1, 0, 2) RESOLVE_C(2, 1, 3)
+#define RESOLVE_SQL_4                                                                              \
+	RESOLVE_SEL(3) RESOLVE_J(1) RESOLVE_J(2) RESOLVE_J(3) RESOLVE_LEAF(3, 5) RESOLVE_C(1, 0, 2) \
+	RESOLVE_C(2, 1, 3) RESOLVE_C(3, 2, 4)
 /* Any node of the tenant, in trash or not. */
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
 /* Creates the tenant's quota row when missing (inside the caller's transaction). */

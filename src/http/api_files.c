@@ -526,8 +526,9 @@ static enum MHD_Result upload_done_files(struct request *req, const struct file_
 	return node_answer(req, created ? 201 : 200, n);
 }
 
-enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
-				 const char *name, bool no_replace, http_upload_done_fn done, void *cls)
+static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
+				   const struct file_node *parent, const struct file_node *old, const char *name,
+				   bool no_replace, http_upload_done_fn done, void *cls)
 {
 	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -556,8 +557,10 @@ enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t
 					    "Content-Type");
 		ct = NULL;   /* WebDAV clients send what they send: store the default type */
 	}
-	r = files_upload_begin(req->srv->files, req->db, tenant_id, parent_id, name, ct, c->expected,
-			       no_replace, &c->u);
+	r = parent ? files_upload_begin_at(req->srv->files, req->db, tenant_id, parent, old, name, ct, c->expected,
+					   no_replace, &c->u)
+		   : files_upload_begin(req->srv->files, req->db, tenant_id, parent_id, name, ct, c->expected,
+					no_replace, &c->u);
 	if (r == -EEXIST)
 		return http_problem(req, 412, "precondition-failed",
 				    "If-None-Match: * and a file of that name exists", NULL);
@@ -571,6 +574,19 @@ enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t
 	req->stream_ctx = c;
 	req->stream = &upload_ops;
 	return MHD_YES;
+}
+
+enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
+				 const char *name, bool no_replace, http_upload_done_fn done, void *cls)
+{
+	return file_upload(req, tenant_id, parent_id, NULL, NULL, name, no_replace, done, cls);
+}
+
+enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, const struct file_node *parent,
+				    const struct file_node *old, const char *name, bool no_replace,
+				    http_upload_done_fn done, void *cls)
+{
+	return file_upload(req, tenant_id, parent->id, parent, old, name, no_replace, done, cls);
 }
 
 static enum MHD_Result api_file_upload_begin(struct request *req)

@@ -456,24 +456,19 @@ static int lock_check_cb(void *ctx, const struct files_dav_lock *l)
 }
 
 /* The locks a change of path needs: on it (and below it for a subtree), and on its parent
- * when the parent's membership changes. *ret_blocked names a lock's root when one was not
- * submitted. */
+ * when the parent's membership changes (one query). *ret_blocked names a lock's root when
+ * one was not submitted. */
 static int locks_allow(struct dav *d, const char *path, bool subtree, bool membership, char **ret_blocked)
 {
 	struct request *req = d->req;
 	struct lock_check c = { d, NULL };
-	const char *name;
 	int r;
 
 	*ret_blocked = NULL;
 	r = files_dav_locks(req->db, TENANT(req), path,
-			    FILES_DAV_LOCKS_ON | (subtree ? FILES_DAV_LOCKS_BELOW : 0), lock_check_cb, &c);
-	if (r == 0 && membership && *path) {
-		char *parent = parent_of(req->arena, path, &name);
-
-		if (parent)
-			r = files_dav_locks(req->db, TENANT(req), parent, FILES_DAV_LOCKS_ON, lock_check_cb, &c);
-	}
+			    FILES_DAV_LOCKS_ON | (subtree ? FILES_DAV_LOCKS_BELOW : 0) |
+				    (membership && *path ? FILES_DAV_LOCKS_PARENT : 0),
+			    lock_check_cb, &c);
 	if (r == -EAGAIN) {
 		*ret_blocked = c.blocked ? c.blocked : (char *)"";
 		return 0;
@@ -1695,6 +1690,10 @@ static enum MHD_Result put_done(struct request *req, const struct file_node *n, 
 	return http_empty(req, created ? 201 : 204);
 }
 
+/* The path is resolved once, in the dispatch's read snapshot: the parent and the node
+ * that the preconditions, the locks and the upload's early checks (quota, a folder of that
+ * name) need. The upload's own transaction looks the parent and the name up again before it
+ * writes (files_content.c record_upload), so nothing carried from here can be stale there. */
 static enum MHD_Result begin_put(struct dav *d)
 {
 	struct request *req = d->req;
@@ -1708,7 +1707,8 @@ static enum MHD_Result begin_put(struct dav *d)
 
 	if (!*d->path || d->slash)
 		return plain(req, 409, "Conflict: PUT names a file, not a collection");
-	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	name = strrchr(d->path, '/') + 1;   /* a non-empty path starts with '/' (rel_path) */
+	r = files_dav_resolve_leaf(req->db, TENANT(req), d->path, &parent, &n);
 	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
 		return http_internal_error(req, r);
 	exists = r == 0;
@@ -1721,14 +1721,11 @@ static enum MHD_Result begin_put(struct dav *d)
 	pre = http_preconditions(req, exists ? etag : NULL, exists ? n.modified_us : 0, exists);
 	if (pre)
 		return plain(req, 412, "Precondition Failed");
-	r = parent_folder(d, d->path, &parent, &name);
 	if (r == -ENOTDIR)
 		return plain(req, 409, "Conflict: the parent collection does not exist");
-	if (r < 0)
-		return files_fail(d, r);
 	if (!may_change(d, d->path, false, !exists, &res))
 		return res;
-	return http_file_upload(req, TENANT(req), parent.id, name, false, put_done, NULL);
+	return http_file_upload_at(req, TENANT(req), &parent, exists ? &n : NULL, name, false, put_done, NULL);
 }
 
 /* ---------------------------------------------------------------- COPY, MOVE */

@@ -330,6 +330,11 @@ typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct
 enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				 const char *name, bool no_replace, http_upload_done_fn done,
 				 void *cls);
+/* http_file_upload into the folder parent with old the node of that name in it (NULL:
+ * none), both as the caller read them in this request's snapshot (files_upload_begin_at). */
+enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, const struct file_node *parent,
+				    const struct file_node *old, const char *name, bool no_replace,
+				    http_upload_done_fn done, void *cls);
 /* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
  * (NULL: none) and modification time (-1: none; the date conditions are then ignored, 13.1.3):
  * 0 go on, 304 or 412 answer that (api_files.c). */

@@ -101,7 +101,9 @@ struct db {
 	struct db_file *file;
 	bool writing;          /* holds file->write_lock */
 	bool grouped;          /* this transaction runs at synchronous=NORMAL: db_commit syncs */
+	bool sync_normal;      /* the connection is at synchronous=NORMAL (autocommit_full) */
 	bool snapshot;         /* a read snapshot (db_read_begin) is open: a deferred BEGIN */
+	bool snapshot_due;     /* db_read_begin() was called: the BEGIN comes with the first read */
 	sqlite3_stmt *fixed[7]; /* the transaction statements of fixed_sql, prepared once */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
@@ -355,6 +357,9 @@ static int param_index(sqlite3_stmt *st, int n, char *name, size_t size)
 	return sqlite3_bind_parameter_index(st, name);
 }
 
+static void snapshot_open(struct db *db);
+static int autocommit_full(struct db *db);
+
 struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
 	struct db_stmt *st;
@@ -363,8 +368,12 @@ struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_lis
 
 	if (!db || !(st = prepare(db, sql)))
 		return NULL;
-	if (db->snapshot && !sqlite3_stmt_readonly(st->st))
+	if ((db->snapshot || db->snapshot_due) && !sqlite3_stmt_readonly(st->st))
 		db_read_end(db);   /* a write runs on its own, as outside a snapshot */
+	else if (db->snapshot_due)
+		snapshot_open(db);   /* the group's first read: its snapshot starts here */
+	if (db->sync_normal && !sqlite3_stmt_readonly(st->st) && autocommit_full(db) < 0)
+		return NULL;
 	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
 		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
 			  sqlite3_bind_parameter_count(st->st), sql);
@@ -512,6 +521,8 @@ static int exec_plain(struct db *db, const char *sql)
 		sqlite3_reset(*fixed);
 		if (rc == SQLITE_DONE)
 			rc = SQLITE_OK;
+	} else if (!fixed && autocommit_full(db) < 0) {
+		rc = SQLITE_IOERR;   /* it could write, and the level is not FULL */
 	} else {
 		rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
 	}
@@ -520,19 +531,25 @@ static int exec_plain(struct db *db, const char *sql)
 	return translate(rc);
 }
 
+/* Group commit (below) runs each db_begin() transaction at synchronous=NORMAL, and the
+ * connection stays there after it: setting the level is a PRAGMA, which SQLite parses again
+ * at every run (two per transaction). Every statement that may write outside a transaction
+ * (an autocommit write: vquery's not read-only statements, exec_plain's scripts) first puts
+ * the connection back at FULL here, so an autocommit write is durable when it returns, as
+ * before. A failure refuses that statement. */
+static int autocommit_full(struct db *db)
+{
+	if (!db->sync_normal || !sqlite3_get_autocommit(db->h))
+		return 0;   /* inside a transaction: its commit decides */
+	if (exec_plain(db, "PRAGMA synchronous=FULL") < 0)
+		return -EIO;
+	db->sync_normal = false;
+	return 0;
+}
+
 static void write_unlock(struct db *db)
 {
-	if (db->grouped) {
-		db->grouped = false;
-		/* back to FULL for autocommit statements. This fails only without memory to
-		 * prepare it; then the file refuses every later transaction instead of leaving a
-		 * connection that commits unsynced */
-		if (exec_plain(db, "PRAGMA synchronous=FULL") < 0) {
-			pthread_mutex_lock(&db->file->sync_lock);
-			db->file->sync_error = -EIO;
-			pthread_mutex_unlock(&db->file->sync_lock);
-		}
-	}
+	db->grouped = false;   /* the level stays NORMAL until an autocommit write (autocommit_full) */
 	if (db->writing) {
 		db->writing = false;
 		pthread_mutex_unlock(&db->file->write_lock);
@@ -548,6 +565,8 @@ static void write_unlock(struct db *db)
  * anew (fcntl locks on the -shm). A request's ~15 reads before its access record thus
  * re-read their pages from the kernel (~20 pread64 per 4 KiB GET). A deferred BEGIN makes
  * them one read transaction: one snapshot, at most one cache reset and one read mark.
+ * The BEGIN waits for the group's first read (snapshot_due), so a group that reads
+ * nothing costs nothing.
  * The snapshot never holds a write: a statement that writes, db_begin() and
  * audit_record() end it first, and what runs after reads the latest state again.
  */
@@ -555,13 +574,26 @@ void db_read_begin(struct db *db)
 {
 	if (!db || db->snapshot || db->writing || !sqlite3_get_autocommit(db->h))
 		return;
+	db->snapshot_due = true;
+}
+
+/* The deferred BEGIN of a due snapshot, at its first read (vquery): a group that reads
+ * nothing (an upload's end, which only writes) costs no BEGIN and COMMIT. */
+static void snapshot_open(struct db *db)
+{
+	db->snapshot_due = false;
+	if (db->writing || !sqlite3_get_autocommit(db->h))
+		return;
 	if (exec_plain(db, "BEGIN") == 0)
 		db->snapshot = true;
 }
 
 void db_read_end(struct db *db)
 {
-	if (!db || !db->snapshot)
+	if (!db)
+		return;
+	db->snapshot_due = false;
+	if (!db->snapshot)
 		return;
 	db->snapshot = false;
 	/* a read transaction commits even with read statements still open (they keep their
@@ -595,12 +627,12 @@ int db_begin(struct db *db)
 	}
 	/* group commit (db_commit): the safety level may only change outside a transaction */
 	if (db->file->path[0]) {
-		r = exec_plain(db, "PRAGMA synchronous=NORMAL");
+		r = db->sync_normal ? 0 : exec_plain(db, "PRAGMA synchronous=NORMAL");
 		if (r < 0) {
 			write_unlock(db);
 			return r;
 		}
-		db->grouped = true;
+		db->sync_normal = db->grouped = true;
 	}
 	r = exec_plain(db, "BEGIN IMMEDIATE");
 	if (r < 0)
@@ -624,8 +656,8 @@ static int commit_full(struct db *db)
  * Group commit. A COMMIT under synchronous=FULL fsyncs the WAL while this process's write
  * mutex is held, so concurrent writers (32 clients uploading, audit batches of readers)
  * queued for one fsync each, one after the other. db_commit() instead commits with
- * synchronous=NORMAL (set by db_begin, back to FULL when the transaction ends: the frames
- * are written to the WAL, not yet synced), releases the write mutex, and then waits until
+ * synchronous=NORMAL (set by db_begin, back to FULL before the connection's next autocommit
+ * write, autocommit_full: the frames are written to the WAL, not yet synced), releases the write mutex, and then waits until
  * an fdatasync of the WAL that started after its COMMIT has returned: whichever waiter
  * finds no sync under way becomes the leader and syncs for every transaction committed so
  * far. db_commit() therefore still
@@ -640,7 +672,7 @@ static int commit_full(struct db *db)
  * of their own (the audit chain, the outbox claim), whose durable commit covers the earlier
  * frames; a reader whose record commits relaxed (db_commit_relaxed) first waits for every
  * durable commit before it, so it never answers with a change that is not yet durable.
- * Autocommit statements outside db_begin() keep synchronous=FULL.
+ * Autocommit writes outside db_begin() run at synchronous=FULL (autocommit_full).
  * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
  * commit on the file fails too.
  */
@@ -902,7 +934,7 @@ int db_rollback(struct db *db)
 
 	if (!sqlite3_get_autocommit(db->h))
 		r = exec_plain(db, "ROLLBACK");
-	db->snapshot = false;
+	db->snapshot = db->snapshot_due = false;
 	write_unlock(db);
 	return r;
 }

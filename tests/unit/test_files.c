@@ -255,6 +255,40 @@ static void test_dav_entries_plan(void **state)
 		fail_msg("files_dav_entries: %s", p);
 }
 
+/* The WebDAV path statements (files_int.h RESOLVE_SQL_<n>) search from the root down, one
+ * index search a folder: never a scan of the tenant's nodes (what SQLite chose for the
+ * plain joins, starting from the last folder). */
+static void test_resolve_plans(void **state)
+{
+	const char *sql[] = { RESOLVE_SQL_1, RESOLVE_SQL_2, RESOLVE_SQL_3, RESOLVE_SQL_4 };
+	char q[4096], p[1024];
+	struct db_stmt *st;
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		size_t len = 0, n = 0;
+
+		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql[i]);
+		st = i == 0   ? db_query(fx.db, q, "it", fx.t.id, "a")
+		     : i == 1 ? db_query(fx.db, q, "itt", fx.t.id, "a", "b")
+		     : i == 2 ? db_query(fx.db, q, "ittt", fx.t.id, "a", "b", "c")
+			      : db_query(fx.db, q, "itttt", fx.t.id, "a", "b", "c", "d");
+		assert_non_null(st);
+		p[0] = '\0';
+		while (db_step(st) > 0) {
+			const char *d = db_text(st, 3) ? db_text(st, 3) : "";
+
+			len += (size_t)snprintf(p + len, sizeof(p) - len, "%s|", d);
+			if (strstr(d, "(tenant_id=? AND parent_id=?") || strstr(d, "USING INTEGER PRIMARY KEY"))
+				n++;
+		}
+		db_done(st);
+		/* the root by (tenant, parent NULL), each folder and the name by (tenant, parent, name) */
+		if (n != i + 2 || strstr(p, "SCAN") || strstr(p, "(tenant_id=?)"))
+			fail_msg("RESOLVE_SQL_%zu: %s", i + 1, p);
+	}
+}
+
 static void test_upload_read(void **state)
 {
 	const size_t n = 300000;
@@ -692,6 +726,110 @@ static void test_copy_holds_no_snapshot(void **state)
 	assert_int_equal(c.pinned, 0);   /* FAILS without db_read_end before the copy loop */
 }
 
+/* Statements counted through db_trace on this test's connection. */
+static void count_statement(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	(void)tenant_id;
+	(void)sql;
+	if (ev == DB_TRACE_STATEMENT && db == fx.db)
+		(*(int *)ctx)++;
+}
+
+/* A small PUT's statements (issue 11: each is microseconds of its CPU). The WebDAV path
+ * resolution of up to four segments is one statement (it took the root's id, its row, then
+ * a lookup a segment); an upload's
+ * transaction reads its parent and the file of that name in one statement, and charges the
+ * quota in one (an UPDATE that refuses what does not fit; the read after it only then);
+ * files_upload_begin_at takes the parent and the old node as the caller read them (only the
+ * quota is read). Each bound FAILS with the statements before. The answers stay the same:
+ * resolve_leaf's parent and node, -ENOENT and -ENOTDIR, a replacement charged exactly. */
+static void test_upload_statements(void **state)
+{
+	unsigned char data[4096];
+	struct file_node a, b, parent, node, got;
+	struct files_upload *u = NULL;
+	bool created = true;
+	int64_t before;
+	int n = 0;
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "st", &a), 0);
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, a.id, "in", &b), 0);
+	db_trace(count_statement, &n);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/in", &got), 0);
+	db_trace(NULL, NULL);
+	assert_int_equal(got.id, b.id);
+	assert_int_equal(n, 1);   /* the root, "st", "in" joined: 4 before (the root's id, its row, a lookup a segment) */
+
+	n = 0;
+	db_trace(count_statement, &n);
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/in/new.bin", &parent, &node), -ENOENT);
+	db_trace(NULL, NULL);
+	assert_int_equal(n, 1);   /* the parent and the name in one */
+	assert_int_equal(parent.id, b.id);
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/gone/new.bin", &got, &node), -ENOTDIR);
+
+	before = usage();
+	n = 0;
+	db_trace(count_statement, &n);
+	assert_int_equal(files_upload_begin_at(fx.f, fx.db, fx.t.id, &parent, NULL, "new.bin", "text/plain", -1,
+					       false, &u), 0);
+	assert_int_equal(n, 1);   /* the quota: the parent and the name as resolved (3 with files_upload_begin) */
+	assert_int_equal(files_upload_write(u, data, sizeof(data)), 0);
+	n = 0;
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &node, &created), 0);
+	db_trace(NULL, NULL);
+	assert_true(created);
+	/* the tenant key, the parent and the name, the quota, the row, the name queue, the
+	 * record's three: 10 before (the parent, the name, the quota read, then its change) */
+	assert_true(n <= 8);
+	assert_int_equal(usage(), before + (int64_t)sizeof(data) + KURA_QUOTA_ITEM_BYTES);
+
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/in/new.bin", &parent, &got), 0);
+	assert_int_equal(got.id, node.id);
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/in/new.bin/x", &parent, &got), -ENOTDIR);
+	/* a replacement: the old node passed on, the same id, charged by the difference */
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/st/in/new.bin", &parent, &got), 0);
+	assert_int_equal(files_upload_begin_at(fx.f, fx.db, fx.t.id, &parent, &got, "new.bin", "text/plain", -1,
+					       false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 100), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &node, &created), 0);
+	assert_false(created);
+	assert_int_equal(node.id, got.id);
+	assert_int_equal(usage(), before + 100 + KURA_QUOTA_ITEM_BYTES);
+	expect_content(node.id, data, 100);
+	/* what the joined statement does not answer goes a lookup a segment, with the same
+	 * answers: a missing folder, a file where a folder must be, a deeper path */
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/gone/x", &got), -ENOENT);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/in/new.bin/x", &got), -ENOTDIR);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st/in/new.bin", &got), 0);
+	assert_int_equal(got.id, node.id);
+	assert_int_equal(files_dav_resolve(fx.db, fx.t.id, "/st//in", &got), -ENOENT);
+	{
+		struct file_node d = b, leaf;
+		char deep[64] = "/st/in";
+		int i;
+
+		for (i = 0; i < 4; i++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "d%d", i);
+			assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, d.id, name, &d), 0);
+			strncat(deep, "/", sizeof(deep) - strlen(deep) - 1);
+			strncat(deep, name, sizeof(deep) - strlen(deep) - 1);
+			assert_int_equal(files_dav_resolve(fx.db, fx.t.id, deep, &got), 0);
+			assert_int_equal(got.id, d.id);
+		}
+		strncat(deep, "/none", sizeof(deep) - strlen(deep) - 1);
+		assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, deep, &got, &leaf), -ENOENT);
+		assert_int_equal(got.id, d.id);
+	}
+	/* a folder of that name, as the caller read it: refused before any byte */
+	assert_int_equal(files_upload_begin_at(fx.f, fx.db, fx.t.id, &a, &b, "in", "text/plain", -1, false, &u),
+			 -EISDIR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,8 +844,10 @@ int main(void)
 		cmocka_unit_test(test_normalize_legacy),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_dav_entries_plan),
+		cmocka_unit_test(test_resolve_plans),
 		cmocka_unit_test(test_listing_plans),
 		cmocka_unit_test(test_copy_holds_no_snapshot),
+		cmocka_unit_test(test_upload_statements),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
