@@ -5,12 +5,13 @@
 # a PUT and 3 warm-up GETs, N GETs (default 20) are counted. Prints the statements per GET
 # without the per-connection PRAGMAs of connections opened meanwhile, and each statement's
 # count. Needs a kura linked against the shared libsqlite3 (the Debian package) and cc.
-# Usage: bench/sql_count.sh KURA_BIN [N]
+# OP=put counts N PUTs of new 4 KiB files instead (each durable, as the benchmarks' PUTs).
+# Usage: [OP=get|put] bench/sql_count.sh KURA_BIN [N]
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 [ $# -ge 1 ] || { echo "usage: $0 KURA_BIN [N]" >&2; exit 2; }
-bin=$1 n=${2:-20}
+bin=$1 n=${2:-20} op=${OP:-get}
 tmp=$(mktemp -d /tmp/kura-sqlcount.XXXXXX)
 kpid=""
 cleanup() { [ -n "$kpid" ] && kill "$kpid" 2>/dev/null; rm -rf "$tmp"; }
@@ -54,11 +55,16 @@ curl -s -o /dev/null -H "Authorization: $KURA_AUTHZ" -X MKCOL "$KURA_URL/dav/dem
 curl -s -o /dev/null -H "Authorization: $KURA_AUTHZ" -H 'Expect:' -T "$tmp/file.bin" "$KURA_URL/dav/demo/bench/file.bin"
 for _ in 1 2 3; do curl -s -o /dev/null -H "Authorization: $KURA_AUTHZ" "$KURA_URL/dav/demo/bench/file.bin"; done
 : > "$tmp/sql.log"
-for _ in $(seq "$n"); do
-	curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: $KURA_AUTHZ" "$KURA_URL/dav/demo/bench/file.bin"
+for i in $(seq "$n"); do
+	if [ "$op" = put ]; then
+		curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: $KURA_AUTHZ" -H 'Expect:' \
+			-T "$tmp/file.bin" "$KURA_URL/dav/demo/bench/p$i.bin"
+	else
+		curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: $KURA_AUTHZ" "$KURA_URL/dav/demo/bench/file.bin"
+	fi
 done | sort | uniq -c | sed 's/^/answers: /'
 kill "$kpid"; wait "$kpid" 2>/dev/null || true; kpid=""
 grep -v '^PRAGMA [a-z_]*=[A-Za-z0-9]*;$\|^?$' "$tmp/sql.log" > "$tmp/steady.log" || true
-echo "statements per GET: $(awk -v n="$n" 'END {printf "%.2f", NR / n}' "$tmp/steady.log")" \
+echo "statements per $(echo "$op" | tr a-z A-Z): $(awk -v n="$n" 'END {printf "%.2f", NR / n}' "$tmp/steady.log")" \
 	"($(wc -l < "$tmp/sql.log") in all, with the PRAGMAs of connections opened meanwhile)"
 sort "$tmp/steady.log" | uniq -c | sort -rn | cut -c1-200
