@@ -35,7 +35,8 @@ test: test-deps
 	cmake --build build-test -j $(JOBS)
 	cd build-test && ctest --output-on-failure -j $(JOBS)
 	./scripts/test-fuzz.sh $(JOBS)
-	@# what a packager builds: Release with the tests on must compile warning-free (-Werror)
+	@# Release with the tests on must compile warning-free (-Werror); a packager builds
+	@# Release with -DKURA_TESTS=OFF (no KURA_TEST_* seams), as make build does
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DKURA_SANITIZE= >/dev/null
 	cmake --build build-release -j $(JOBS)
 

@@ -613,6 +613,10 @@ int cmd_serve(int argc, char **argv)
 			close(tfd);
 	}
 #endif
+#ifdef KURA_TEST_HOOKS
+	log_warn("server.test_build", "this kura is a test build: its KURA_TEST_* seams (clock offset, faults) are"
+		 " compiled in; a production build is configured with -DKURA_TESTS=OFF (make build)");
+#endif
 	log_info("server.start", "kura %s serving %s://%s, management on %s, node %s", KURA_VERSION,
 		 no_tls ? "http" : "https", cfg.listen, path, db_node_id());
 	while (sigwait(&sigs, &sig) != 0)

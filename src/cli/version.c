@@ -18,7 +18,11 @@ int cmd_version(int argc, char **argv)
 		fputs("usage: kura version [--deps]\n", stderr);
 		return 2;
 	}
+#ifdef KURA_TEST_HOOKS
+	printf("kura %s (a test build: KURA_TEST_* seams compiled in, not for production)\n", KURA_VERSION);
+#else
 	printf("kura %s\n", KURA_VERSION);
+#endif
 	printf("libmicrohttpd %s\n", http_mhd_version());
 	printf("gnutls %s\n", crypto_gnutls_version());
 	printf("libsodium %s\n", crypto_sodium_version());

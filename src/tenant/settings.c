@@ -94,6 +94,11 @@ int tenant_settings_get(struct db *db, int64_t tenant_id, const char *code, int6
 	r = tenant_settings_read(db, tenant_id, ret);
 	if (r < 0)
 		return r;
+	/* read inside a write transaction, the values may be its own uncommitted change (the
+	 * trigger's new generation not committed either): a rollback would leave them cached
+	 * under the committed generation. Such a read is used, never kept (security review). */
+	if (db_in_transaction(db))
+		return 0;
 	pthread_mutex_lock(&set->lock);
 	/* the tenant's own entry if it has one (never two for one tenant), else an empty or the
 	 * least recently used one */

@@ -125,7 +125,7 @@ static void test_other_process_changes(void **state)
 	/* the WebDAV feature (tenant_features): off, the next GET is refused; beta's is not */
 	g = gen(E->alpha_id);
 	other_process("UPDATE tenant_features SET webdav = 0 WHERE tenant_id = %ld", E->alpha_id);
-	assert_true(gen(E->alpha_id) > g);   /* the trigger, in the writer's transaction */
+	assert_true(gen(E->alpha_id) != g);   /* the trigger, in the writer's transaction */
 	assert_int_equal(ALPHA_GET(), 403);
 	assert_int_equal(BETA_GET(), 200);
 	assert_int_equal(ALPHA_GET(), 403);
@@ -162,7 +162,7 @@ static void test_other_process_changes(void **state)
 	g = gen(E->alpha_id);
 	other_process("INSERT INTO tenant_security (tenant_id, ip_apply_to_all, updated_us) VALUES (%ld, 1, 1)",
 		      E->alpha_id);
-	assert_true(gen(E->alpha_id) > g);
+	assert_true(gen(E->alpha_id) != g);
 	assert_int_equal(ALPHA_GET(), 200);
 
 	/* a cookie session: its next request meets the new list (and the session ends) */

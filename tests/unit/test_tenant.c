@@ -443,6 +443,35 @@ static void settings_now(struct db *db, const struct tenant *t, struct tenant_se
 	*ret_n = c.n;
 }
 
+/* Security review: a look-up inside a write transaction that changed a setting reads the
+ * uncommitted value; kept, a rollback would leave it cached under the committed generation.
+ * Such a read is used and not kept. */
+static void test_settings_rollback_not_cached(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const docx[] = { "DOCX" };
+	struct tenant_settings s;
+	struct tenant a;
+	int64_t g;
+	int n;
+
+	catalog_install(NULL);
+	assert_int_equal(tenant_create(fx->db, &operator_actor, fx->master, "gamma", "Gamma", docx, 1, NULL, 0, &a), 0);
+	tenant_settings_cache_reset();
+	g = settings_gen(fx->db, a.id);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO tenant_features (tenant_id, sharing, webdav, app_passwords,"
+					 " updated_us) VALUES ($1, 1, 0, 1, 0) ON CONFLICT (tenant_id) DO UPDATE SET webdav = 0",
+				 "i", a.id), 0);
+	assert_int_equal(tenant_settings_get(fx->db, a.id, a.code, g, &s), 0);
+	assert_false(s.features[CATALOG_FEATURE_WEBDAV]);   /* the transaction's own view */
+	assert_int_equal(db_rollback(fx->db), 0);
+	assert_true(settings_gen(fx->db, a.id) == g);
+	settings_now(fx->db, &a, &s, &n);
+	assert_int_equal(n, 5);                              /* nothing was kept: read again */
+	assert_true(s.features[CATALOG_FEATURE_WEBDAV]);     /* the committed value */
+}
+
 static void test_settings_cache(void **state)
 {
 	struct fixture *fx = *state;
@@ -653,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrapped_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_from_catalog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings_rollback_not_cached, setup, teardown),
 		cmocka_unit_test(test_authz_matrix),
 		cmocka_unit_test(test_authz_matches_doc),
 		cmocka_unit_test(test_roles),

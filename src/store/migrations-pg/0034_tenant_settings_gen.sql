@@ -7,14 +7,20 @@
 -- erasure, a migration), so a change is seen by the next request of every node.
 ALTER TABLE tenants ADD COLUMN settings_gen BIGINT NOT NULL DEFAULT 0;
 
+-- A random 64-bit generation, not a count (the SQLite twin says why): 64 bits of md5 over
+-- random() and the transaction's clock.
+CREATE FUNCTION tenant_settings_gen_new() RETURNS bigint LANGUAGE sql VOLATILE AS $$
+  SELECT ('x' || substr(md5(random()::text || clock_timestamp()::text), 1, 16))::bit(64)::bigint
+$$;
+
 CREATE FUNCTION tenant_settings_gen_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    UPDATE tenants SET settings_gen = settings_gen + 1 WHERE id = NEW.tenant_id;
+    UPDATE tenants SET settings_gen = tenant_settings_gen_new() WHERE id = NEW.tenant_id;
   ELSIF TG_OP = 'DELETE' THEN
-    UPDATE tenants SET settings_gen = settings_gen + 1 WHERE id = OLD.tenant_id;
+    UPDATE tenants SET settings_gen = tenant_settings_gen_new() WHERE id = OLD.tenant_id;
   ELSE
-    UPDATE tenants SET settings_gen = settings_gen + 1 WHERE id IN (OLD.tenant_id, NEW.tenant_id);
+    UPDATE tenants SET settings_gen = tenant_settings_gen_new() WHERE id IN (OLD.tenant_id, NEW.tenant_id);
   END IF;
   RETURN NULL;
 END;
