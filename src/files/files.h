@@ -178,6 +178,18 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 int files_upload_begin_at(struct files *f, struct db *db, int64_t tenant_id, const struct file_node *parent,
 			  const struct file_node *old, const char *name, const char *content_type,
 			  int64_t expected_size, bool no_replace, struct files_upload **ret) KURA_WUR;
+/* Locks and preconditions at the commit. An upload from files_upload_begin (the portal, tus,
+ * an upload link: no lock token) is refused with -ENOLCK when a WebDAV lock applies to its
+ * target (files_dav_locks_refuse), when it begins and again in the commit's transaction.
+ * A guard replaces that check at the commit: it runs in the commit's transaction, which
+ * holds the tenant's write lock, after the parent and the live node of the name were read
+ * again (old; NULL: none) and before anything is written; a negative return refuses the
+ * commit with that code and nothing is stored. WebDAV's PUT checks its lock tokens and
+ * preconditions there (files_upload_begin_at checks no lock when it begins: its caller did). */
+/* locks: false when the tenant holds no unexpired WebDAV lock (read in the same statement
+ * as old: no lock can apply, none needs a query). */
+typedef int (*files_upload_guard_fn)(void *ctx, struct db *db, const struct file_node *old, bool locks);
+void files_upload_set_guard(struct files_upload *u, files_upload_guard_fn fn, void *ctx);
 int files_upload_write(struct files_upload *u, const void *data, size_t n) KURA_WUR;
 /* Seals, makes the blob durable, and records the file in one transaction with its audit
  * record and the usage change. Frees u whatever the result; on failure nothing is left. */

@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "crypto/filecrypt.h"
 #include "crypto/keyring_rt.h"
+#include "files/files_dav.h"
 #include "files/files_int.h"
 #include "store/db.h"
 
@@ -61,6 +62,8 @@ struct files_upload {
 	uint64_t received;
 	int64_t upload_row;          /* resumable upload (uploads.c): its row goes at commit */
 	int failed;                  /* sticky error */
+	files_upload_guard_fn guard; /* NULL: files_dav_locks_refuse at the commit */
+	void *guard_ctx;
 };
 
 struct readahead;
@@ -177,6 +180,14 @@ static int upload_check(struct db *db, int64_t tenant_id, int64_t parent_id, con
 		item = 0;   /* a replacement is no new item */
 	} else if (r != -ENOENT) {
 		return r;
+	}
+	/* no lock token comes this way: a WebDAV lock on the target refuses it now, before the
+	 * bytes (the commit checks again); WebDAV's PUT (known_parent) checked its own */
+	if (!known_parent) {
+		int k = files_dav_locks_refuse(db, tenant_id, parent_id, name, r == 0);
+
+		if (k < 0)
+			return k;
 	}
 	r = files_quota(db, tenant_id, &quota, &used);
 	if (r < 0)
@@ -342,6 +353,14 @@ int files_upload_pause(struct files_upload *u, bool more, int64_t *ret_offset)
 	return r;
 }
 
+void files_upload_set_guard(struct files_upload *u, files_upload_guard_fn fn, void *ctx)
+{
+	if (!u)
+		return;
+	u->guard = fn;
+	u->guard_ctx = ctx;
+}
+
 int files_upload_write(struct files_upload *u, const void *data, size_t n)
 {
 	int r;
@@ -370,20 +389,26 @@ int files_upload_write(struct files_upload *u, const void *data, size_t n)
 
 /* In record_upload's transaction, one statement: the parent (-ENOENT gone, -ENOTDIR not a
  * folder) and the live node of u->name in it (0: into *ret_old, with the blob it holds, if
- * any, into ret_old_blob: an inline file has none; 1: there is none). */
+ * any, into ret_old_blob: an inline file has none; 1: there is none), and whether the
+ * tenant holds any unexpired WebDAV lock (*ret_locks: else no lock needs a look). */
 static int upload_target(struct db *db, const struct files_upload *u, struct file_node *ret_old,
-			 char *ret_old_blob, size_t old_blob_size)
+			 char *ret_old_blob, size_t old_blob_size, bool *ret_locks)
 {
 	struct db_stmt *st = db_query(db, "SELECT " FILES_NODE_COLS_OF("o") ", p.kind,"
-					  " CASE WHEN o.inline_data IS NULL THEN o.blob_id END"
+					  " CASE WHEN o.inline_data IS NULL THEN o.blob_id END,"
+					  " CASE WHEN EXISTS (SELECT 1 FROM dav_locks l WHERE l.tenant_id = $1"
+					  " AND l.expires_us > $4) THEN 1 ELSE 0 END"
 					  " FROM file_nodes p LEFT JOIN file_nodes o ON o.tenant_id = $1"
 					  " AND o.parent_id = p.id AND o.name = $3 AND o.in_trash = 0"
 					  " WHERE p.tenant_id = $1 AND p.id = $2 AND p.in_trash = 0",
-				      "iit", u->tenant_id, u->parent_id, u->name);
+				      "iiti", u->tenant_id, u->parent_id, u->name, clock_now_us());
 	int r = db_step(st);
 
+	*ret_locks = true;   /* unknown: look */
 	if (r > 0) {
 		const char *kind = db_text(st, 13);
+
+		*ret_locks = db_int(st, 15) != 0;
 
 		if (!kind || strcmp(kind, "folder"))
 			r = -ENOTDIR;
@@ -416,7 +441,7 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	char etag[33];
 	struct file_node old;
 	int64_t version = 0, now = clock_now_us(), id = 0, size = (int64_t)u->received;
-	bool replace = false;
+	bool replace = false, locks = true;
 	json_t *d = NULL;
 	int r;
 
@@ -435,7 +460,7 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 		goto out;
 	/* the parent and the file of that name, read again here whatever the request checked
 	 * before the body (its snapshot may be old by now) */
-	r = upload_target(db, u, &old, ret_old_blob, old_blob_size);
+	r = upload_target(db, u, &old, ret_old_blob, old_blob_size, &locks);
 	if (r < 0)
 		goto out;
 	if (r == 0) {
@@ -447,6 +472,12 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	} else {
 		r = 0;   /* a new file */
 	}
+	/* the locks and preconditions as they stand now, under the tenant's lock: a LOCK taken
+	 * or a change committed while the body came is seen here */
+	if (r == 0)
+		r = u->guard ? u->guard(u->guard_ctx, db, replace ? &old : NULL, locks)
+		    : locks  ? files_dav_locks_refuse(db, u->tenant_id, u->parent_id, u->name, replace)
+			     : 0;
 	if (r == 0)
 		r = files_charge(db, u->tenant_id, size - (replace ? old.size : 0),
 				 replace ? 0 : KURA_QUOTA_ITEM_BYTES);

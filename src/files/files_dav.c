@@ -1146,6 +1146,42 @@ int files_dav_lock_break(struct db *db, const struct actor *who, int64_t tenant_
 	return r;
 }
 
+static int refuse_any(void *ctx, const struct files_dav_lock *l)
+{
+	(void)ctx;
+	(void)l;
+	return -ENOLCK;
+}
+
+int files_dav_locks_refuse(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+			   bool replace)
+{
+	/* the whole path, however deep: an infinite lock on a short ancestor covers it */
+	const size_t size = (KURA_FOLDER_DEPTH_MAX + 2) * (KURA_FILE_NAME_MAX + 1) + 1;
+	struct db_stmt *st = db_query(db, "SELECT 1 FROM dav_locks WHERE tenant_id = $1 AND expires_us > $2 LIMIT 1",
+				      "ii", tenant_id, clock_now_us());
+	char *path;
+	size_t len;
+	int r = db_step(st);
+
+	db_done(st);
+	if (r <= 0)
+		return r;   /* no lock in the tenant (0), or the error */
+	path = malloc(size);
+	if (!path)
+		return -ENOMEM;
+	r = files_node_path(db, tenant_id, parent_id, path, size - KURA_FILE_NAME_MAX - 2);
+	if (r == 0) {
+		len = strlen(path);
+		r = str_printf(path + len, size - len, "/%s", name);
+	}
+	if (r == 0)
+		r = files_dav_locks(db, tenant_id, path, FILES_DAV_LOCKS_ON | (replace ? 0 : FILES_DAV_LOCKS_PARENT),
+				    refuse_any, NULL);
+	free(path);
+	return r;
+}
+
 int files_dav_locks_drop(struct db *db, int64_t tenant_id, const char *path)
 {
 	return db_exec(db, "DELETE FROM dav_locks WHERE tenant_id = $1 AND (path = $2 OR " LOCK_BELOW_SQL ")",

@@ -136,6 +136,13 @@ int files_dav_locks_all(struct db *db, int64_t tenant_id, files_dav_lock_fn fn, 
 int files_dav_lock_break(struct db *db, const struct actor *who, int64_t tenant_id,
 			 const char *token, struct files_dav_lock *ret, char *ret_path,
 			 size_t path_size) KURA_WUR;
+/* For a change that carries no lock token (an upload through the portal, tus or an upload
+ * link): -ENOLCK when an unexpired WebDAV lock applies to the file name in folder parent_id
+ * (a lock on it or an infinite one on a folder above it) or, for a new file (!replace), a
+ * lock on the folder itself, whose membership changes (RFC 4918 7.5, 9.7). One indexed
+ * query when the tenant holds no lock; the folder's path is built only when it holds one. */
+int files_dav_locks_refuse(struct db *db, int64_t tenant_id, int64_t parent_id, const char *name,
+			   bool replace) KURA_WUR;
 /* Forgets the locks on path and below (the resource there was deleted or moved away). */
 int files_dav_locks_drop(struct db *db, int64_t tenant_id, const char *path) KURA_WUR;
 #endif

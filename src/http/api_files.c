@@ -69,6 +69,11 @@ enum MHD_Result http_files_error(struct request *req, int r, const char *what)
 	case -ENOSPC:
 		return http_problem(req, 507, "insufficient-storage",
 				    "the server's storage is full; nothing was stored", NULL);
+	case -ENOLCK:
+		return http_problem(req, 423, "file-locked",
+				    "a WebDAV client holds a lock on this file or its folder; nothing was stored."
+				    " Try again once it is unlocked or the lock expires (a manager can remove it)",
+				    what);
 	case -EBADMSG:
 		return http_problem(req, 500, "integrity-error",
 				    "the stored content failed its integrity check and is not sent", NULL);
@@ -504,6 +509,7 @@ struct upload_ctx {
 	char name[KURA_FILE_NAME_MAX + 1];
 	int64_t tenant_id, parent_id;
 	http_upload_done_fn done;
+	http_upload_refused_fn refused;   /* NULL: files_error */
 	void *cls;
 };
 
@@ -528,7 +534,8 @@ static enum MHD_Result upload_done_files(struct request *req, const struct file_
 
 static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				   const struct file_node *parent, const struct file_node *old, const char *name,
-				   bool no_replace, http_upload_done_fn done, void *cls)
+				   bool no_replace, files_upload_guard_fn guard, http_upload_refused_fn refused,
+				   http_upload_done_fn done, void *cls)
 {
 	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -566,10 +573,13 @@ static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64
 				    "If-None-Match: * and a file of that name exists", NULL);
 	if (r < 0)
 		return files_error(req, r, "name");
+	if (guard)
+		files_upload_set_guard(c->u, guard, cls);
 	str_copy(c->name, sizeof(c->name), name);
 	c->tenant_id = tenant_id;
 	c->parent_id = parent_id;
 	c->done = done;
+	c->refused = refused;
 	c->cls = cls;
 	req->stream_ctx = c;
 	req->stream = &upload_ops;
@@ -579,14 +589,15 @@ static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64
 enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				 const char *name, bool no_replace, http_upload_done_fn done, void *cls)
 {
-	return file_upload(req, tenant_id, parent_id, NULL, NULL, name, no_replace, done, cls);
+	return file_upload(req, tenant_id, parent_id, NULL, NULL, name, no_replace, NULL, NULL, done, cls);
 }
 
 enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, const struct file_node *parent,
 				    const struct file_node *old, const char *name, bool no_replace,
+				    files_upload_guard_fn guard, http_upload_refused_fn refused,
 				    http_upload_done_fn done, void *cls)
 {
-	return file_upload(req, tenant_id, parent->id, parent, old, name, no_replace, done, cls);
+	return file_upload(req, tenant_id, parent->id, parent, old, name, no_replace, guard, refused, done, cls);
 }
 
 static enum MHD_Result api_file_upload_begin(struct request *req)
@@ -656,6 +667,8 @@ static enum MHD_Result upload_end(struct request *req)
 		if (r == -EEXIST)
 			return http_problem(req, 412, "precondition-failed",
 					    "a file of that name was stored meanwhile; nothing was replaced", NULL);
+		if (c->refused && (r == -ENOLCK || r == -ESTALE))
+			return c->refused(req, r, c->cls);
 		return files_error(req, r, "name");
 	}
 	return c->done(req, &n, created, c->cls);

@@ -66,6 +66,7 @@ struct dav {
 	char *body;
 	size_t body_len;
 	bool body_too_large;
+	char *blocked;                 /* the root of the lock that refused a PUT at its commit */
 };
 
 static void add_allow(struct request *req);   /* the methods of the table (dav_methods) */
@@ -1690,6 +1691,51 @@ static enum MHD_Result put_done(struct request *req, const struct file_node *n, 
 	return http_empty(req, created ? 201 : 204);
 }
 
+/* A PUT's check at its commit (files_upload_set_guard), in the commit's transaction under
+ * the tenant's lock: the request's conditional headers and If header against the node as it
+ * is now, and the locks as they are now. A LOCK taken, a lock that expired or was removed,
+ * or a change committed by someone else while the body came refuses the PUT (423, 412)
+ * instead of overwriting. */
+static int put_guard(void *ctx, struct db *db, const struct file_node *old, bool locks)
+{
+	struct dav *d = ctx;
+	struct request *req = d->req;
+	char etag[64] = "", *blocked = NULL;
+	unsigned status = 0;
+	int r;
+
+	if (db != req->db)
+		return -EINVAL;   /* the checks below read through the request's connection */
+	if (old)
+		str_printf(etag, sizeof(etag), "\"%s\"", old->etag);
+	if (http_preconditions(req, old ? etag : NULL, old ? old->modified_us : 0, old != NULL))
+		return -ESTALE;
+	r = if_evaluate(d, &status);
+	if (r < 0)
+		return r;
+	if (status)
+		return -ESTALE;
+	if (!locks)
+		return 0;   /* the tenant holds no lock */
+	r = locks_allow(d, d->path, false, !old, &blocked);
+	if (r < 0)
+		return r;
+	if (blocked) {
+		d->blocked = blocked;
+		return -ENOLCK;
+	}
+	return 0;
+}
+
+static enum MHD_Result put_refused(struct request *req, int r, void *cls)
+{
+	struct dav *d = cls;
+
+	if (r == -ENOLCK)
+		return locked(d, d->blocked ? d->blocked : "");
+	return plain(req, 412, "Precondition Failed: the resource changed while the body was sent; nothing was stored");
+}
+
 /* The path is resolved once, in the dispatch's read snapshot: the parent and the node
  * that the preconditions, the locks and the upload's early checks (quota, a folder of that
  * name) need. The upload's own transaction looks the parent and the name up again before it
@@ -1725,7 +1771,8 @@ static enum MHD_Result begin_put(struct dav *d)
 		return plain(req, 409, "Conflict: the parent collection does not exist");
 	if (!may_change(d, d->path, false, !exists, &res))
 		return res;
-	return http_file_upload_at(req, TENANT(req), &parent, exists ? &n : NULL, name, false, put_done, NULL);
+	return http_file_upload_at(req, TENANT(req), &parent, exists ? &n : NULL, name, false, put_guard, put_refused,
+				   put_done, d);
 }
 
 /* ---------------------------------------------------------------- COPY, MOVE */
@@ -1883,6 +1930,17 @@ static enum MHD_Result lock_refresh(struct dav *d, int64_t timeout)
 	return dav_error(req, 412, "lock-token-matches-request-uri", NULL);
 }
 
+/* The empty file of a LOCK on an unmapped URL: the lock just taken is the actor's, and
+ * the parent's locks were checked before it (may_change). */
+static int lock_null_guard(void *ctx, struct db *db, const struct file_node *old, bool locks)
+{
+	(void)ctx;
+	(void)db;
+	(void)old;
+	(void)locks;
+	return 0;
+}
+
 static enum MHD_Result do_lock(struct dav *d)
 {
 	struct request *req = d->req;
@@ -1962,9 +2020,11 @@ static enum MHD_Result do_lock(struct dav *d)
 		struct files_upload *u = NULL;
 		bool created = false;
 
-		r = files_upload_begin(req->srv->files, req->db, TENANT(req), parent.id, name, NULL, 0, true, &u);
-		if (r == 0)
+		r = files_upload_begin_at(req->srv->files, req->db, TENANT(req), &parent, NULL, name, NULL, 0, true, &u);
+		if (r == 0) {
+			files_upload_set_guard(u, lock_null_guard, NULL);
 			r = files_upload_commit(u, req->db, &req->actor, &n, &created);
+		}
 		if (r < 0) {
 			int k = files_dav_unlock(req->db, &req->actor, TENANT(req), d->path, l.token);
 

@@ -13,6 +13,7 @@
 #include "auth/clientcert.h"
 #include "core/arena.h"
 #include "core/config.h"
+#include "files/files.h"
 #include "http/http.h"
 #include "tenant/settings.h"
 #include "tenant/tenant.h"
@@ -330,10 +331,15 @@ typedef enum MHD_Result (*http_upload_done_fn)(struct request *req, const struct
 enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				 const char *name, bool no_replace, http_upload_done_fn done,
 				 void *cls);
+/* Answers a commit that guard refused with code r (its own codes). */
+typedef enum MHD_Result (*http_upload_refused_fn)(struct request *req, int r, void *cls);
 /* http_file_upload into the folder parent with old the node of that name in it (NULL:
- * none), both as the caller read them in this request's snapshot (files_upload_begin_at). */
+ * none), both as the caller read them in this request's snapshot (files_upload_begin_at),
+ * and guard the commit's check of locks and preconditions (files_upload_set_guard, with
+ * cls): its refusals (-ENOLCK, -ESTALE) are answered by refused. */
 enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, const struct file_node *parent,
 				    const struct file_node *old, const char *name, bool no_replace,
+				    files_upload_guard_fn guard, http_upload_refused_fn refused,
 				    http_upload_done_fn done, void *cls);
 /* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
  * (NULL: none) and modification time (-1: none; the date conditions are then ignored, 13.1.3):

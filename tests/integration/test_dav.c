@@ -488,6 +488,153 @@ static void test_locks(void **state)
 	assert_true(alpha_audit("action=dav.locked") >= 4);
 }
 
+/* A PUT whose body is still coming when someone else changes what it checked before the
+ * body: it must not overwrite (the check is made again in the commit's transaction). The
+ * first half of the body goes, the server has read it, the change is made, then the rest:
+ * a LOCK taken meanwhile refuses it (423), a new version stored meanwhile fails its
+ * If-Match (412), a lock on the folder refuses a new member (423); with nothing in between
+ * the same PUT is stored. */
+#define MID_LEN (2 * 1024 * 1024)
+
+static int put_half(const char *path, const char *extra, const char *body, size_t len)
+{
+	char auth[IT_STR * 4], head[IT_STR * 8];
+	int fd = it_raw_connect(E->s, NULL), n;
+
+	assert_true(fd >= 0);
+	it_basic_auth(auth, sizeof(auth), "alice", E->rw);
+	n = snprintf(head, sizeof(head), "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n%sContent-Length: %zu\r\n\r\n",
+		     path, auth, extra, len);
+	assert_int_equal(it_raw_send(fd, head, (size_t)n), 0);
+	assert_int_equal(it_raw_send(fd, body, len / 2), 0);
+	/* the server has the headers and half the body: its checks before the body are done */
+	assert_true(it_raw_wait_consumed(fd, IT_WAIT_S));
+	return fd;
+}
+
+static long put_rest(int fd, const char *body, size_t len, char **ret_answer)
+{
+	char *answer;
+	long status = 0;
+
+	assert_int_equal(it_raw_send(fd, body + len / 2, len - len / 2), 0);
+	answer = it_raw_read_response(fd, IT_WAIT_S, NULL);
+	assert_non_null(answer);
+	assert_int_equal(sscanf(answer, "HTTP/1.1 %ld", &status), 1);
+	close(fd);
+	if (ret_answer)
+		*ret_answer = answer;
+	else
+		free(answer);
+	return status;
+}
+
+static char *etag_of(struct it_response *r)
+{
+	char *p = r->headers ? strcasestr(r->headers, "ETag: ") : NULL, *e;
+
+	assert_non_null(p);
+	p += strlen("ETag: ");
+	e = strpbrk(p, "\r\n");
+	return strndup(p, (size_t)(e - p));
+}
+
+static void test_change_during_put(void **state)
+{
+	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
+				       "<D:locktype><D:write/></D:locktype><D:owner>other editor</D:owner></D:lockinfo>";
+	char *body = malloc(MID_LEN), *answer = NULL, *etag, hdr[IT_STR * 2], token[IT_STR], *p, *e;
+	long uploads_failed = alpha_audit("action=file.upload&result=failure"), locked = alpha_audit("action=dav.locked");
+	struct it_response *r;
+	int fd;
+
+	(void)state;
+	assert_non_null(body);
+	memset(body, 'n', MID_LEN);
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/mid", ALICE, NULL, NULL)), 201);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/mid/f.txt", ALICE, "version one", NULL)), 201);
+
+	/* 1. a LOCK by another client (here: another app password of the same account, without
+	 * the token in this PUT) while the body comes: 423, and the old content stays */
+	fd = put_half("/dav/alpha/mid/f.txt", "", body, MID_LEN);
+	r = dav("LOCK", "/dav/alpha/mid/f.txt", ALICE, lockinfo, "Timeout: Second-300", NULL);
+	IT_ASSERT_STATUS(r, 200);
+	p = strstr(r->headers, "Lock-Token: <");
+	assert_non_null(p);
+	p += strlen("Lock-Token: <");
+	e = strchr(p, '>');
+	snprintf(token, sizeof(token), "%.*s", (int)(e - p), p);
+	it_response_free(r);
+	assert_int_equal(put_rest(fd, body, MID_LEN, &answer), 423);
+	assert_non_null(strstr(answer, "lock-token-submitted"));
+	assert_non_null(strstr(answer, "/dav/alpha/mid/f.txt"));
+	free(answer);
+	r = dav("GET", "/dav/alpha/mid/f.txt", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "version one");
+	it_response_free(r);
+	/* the lock's holder, with its token, still stores */
+	snprintf(hdr, sizeof(hdr), "If: (<%s>)\r\n", token);
+	fd = put_half("/dav/alpha/mid/f.txt", hdr, body, MID_LEN);
+	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 204);
+	/* an UNLOCK while the token's PUT comes: the If header no longer holds (412) */
+	memset(body, 'u', MID_LEN);
+	fd = put_half("/dav/alpha/mid/f.txt", hdr, body, MID_LEN);
+	snprintf(hdr, sizeof(hdr), "Lock-Token: <%s>", token);
+	assert_int_equal(status_of(dav("UNLOCK", "/dav/alpha/mid/f.txt", ALICE, NULL, hdr, NULL)), 204);
+	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 412);
+	r = dav("GET", "/dav/alpha/mid/f.txt", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, MID_LEN);
+	assert_int_equal(r->body[0], 'n');
+	it_response_free(r);
+
+	/* 2. If-Match: another version stored meanwhile fails it (412), and that version stays */
+	r = dav("PUT", "/dav/alpha/mid/f.txt", ALICE, "version two", NULL);
+	IT_ASSERT_STATUS(r, 204);
+	etag = etag_of(r);
+	it_response_free(r);
+	snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", etag);
+	fd = put_half("/dav/alpha/mid/f.txt", hdr, body, MID_LEN);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/mid/f.txt", ALICE, "version three", NULL)), 204);
+	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 412);
+	r = dav("GET", "/dav/alpha/mid/f.txt", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "version three");
+	free(etag);
+	etag = etag_of(r);
+	it_response_free(r);
+	/* If-None-Match: * and the name taken meanwhile: 412 */
+	fd = put_half("/dav/alpha/mid/g.txt", "If-None-Match: *\r\n", body, MID_LEN);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/mid/g.txt", ALICE, "first", NULL)), 201);
+	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 412);
+	/* nothing in between: the same If-Match PUT is stored */
+	snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", etag);
+	fd = put_half("/dav/alpha/mid/f.txt", hdr, body, MID_LEN);
+	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 204);
+	free(etag);
+
+	/* 3. a new member while the folder gets a lock (Depth 0): 423, no file appears */
+	fd = put_half("/dav/alpha/mid/new.bin", "", body, MID_LEN);
+	r = dav("LOCK", "/dav/alpha/mid", ALICE, lockinfo, "Depth: 0", NULL);
+	IT_ASSERT_STATUS(r, 200);
+	p = strstr(r->headers, "Lock-Token: <");
+	assert_non_null(p);
+	p += strlen("Lock-Token: <");
+	e = strchr(p, '>');
+	snprintf(token, sizeof(token), "%.*s", (int)(e - p), p);
+	it_response_free(r);
+	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 423);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/mid/new.bin", ALICE, NULL, NULL)), 404);
+	snprintf(hdr, sizeof(hdr), "Lock-Token: <%s>", token);
+	assert_int_equal(status_of(dav("UNLOCK", "/dav/alpha/mid", ALICE, NULL, hdr, NULL)), 204);
+
+	/* each refusal is on record: the upload's failure, and the lock's refusal */
+	assert_int_equal(alpha_audit("action=file.upload&result=failure"), uploads_failed + 5);
+	assert_int_equal(alpha_audit("action=dav.locked"), locked + 2);
+	free(body);
+}
+
 /* ---- quota ---- */
 
 static void test_quota(void **state)
@@ -555,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_auth_and_tenancy),
 		cmocka_unit_test(test_depth_and_xml),
 		cmocka_unit_test(test_locks),
+		cmocka_unit_test(test_change_during_put),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_head_and_304_are_recorded),
 		cmocka_unit_test(test_move_onto_ancestor),
