@@ -449,6 +449,118 @@ static void test_quota_at_creation(void **state)
 	assert_int_equal(create(w->s, &w->auser, "fits.bin", DATA_LEN, loc, sizeof(loc)), 201);
 }
 
+/* One WebDAV request as auser (its read-write app password in secret). */
+static struct it_response *dav_as(struct it_server *s, const char *secret, const char *method, const char *path,
+				  const char *body, const char *extra)
+{
+	char auth[IT_STR * 2];
+
+	it_basic_auth(auth, sizeof(auth), "auser", secret);
+	return it_request(s, &(struct it_request){ .method = method, .path = path, .body = body,
+						   .body_len = body ? strlen(body) : 0,
+						   .content_type = body ? "application/xml" : "",
+						   .headers = (const char *const[]){ auth, extra, NULL } });
+}
+
+static void lock_token(const struct it_response *r, char *token, size_t size)
+{
+	const char *p = r->headers ? strstr(r->headers, "Lock-Token: <") : NULL, *e;
+
+	assert_non_null(p);
+	p += strlen("Lock-Token: <");
+	e = strchr(p, '>');
+	assert_non_null(e);
+	snprintf(token, size, "%.*s", (int)(e - p), p);
+}
+
+/* A WebDAV client's lock on the target (an editor holding the file open) refuses an
+ * upload that carries no lock token, with a problem the portal tells apart from a busy
+ * upload (file-locked): at the creation, at a PATCH (the upload stays, to finish once the
+ * lock is gone), and through the files API's PUT. After the UNLOCK the same upload ends. */
+static void test_webdav_lock_refuses(void **state)
+{
+	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
+				       "<D:locktype><D:write/></D:locktype></D:lockinfo>";
+	struct it_world *w = *state;
+	struct it_response *r;
+	char secret[IT_STR], token[IT_STR], loc[IT_STR];
+	json_t *j;
+
+	r = it_send(w->s, &w->auser, "POST", "/api/v1/me/app-passwords",
+		    json_pack("{s:s, s:s}", "name", "editor", "scope", "read-write"));
+	IT_ASSERT_STATUS(r, 201);
+	snprintf(secret, sizeof(secret), "%s", it_json_str(r->json, "secret"));
+	it_response_free(r);
+	r = dav_as(w->s, secret, "PUT", "/dav/alpha/doc.txt", "edited in an editor", NULL);
+	IT_ASSERT_STATUS(r, 201);
+	it_response_free(r);
+	r = dav_as(w->s, secret, "LOCK", "/dav/alpha/doc.txt", lockinfo, "Timeout: Second-600");
+	IT_ASSERT_STATUS(r, 200);
+	lock_token(r, token, sizeof(token));
+	it_response_free(r);
+
+	/* tus: refused at the creation, nothing is created */
+	assert_int_equal(create(w->s, &w->auser, "doc.txt", DATA_LEN, loc, sizeof(loc)), 423);
+	r = tus(w->s, &w->auser, "POST", "/api/v1/uploads",
+		(const char *const[]){ "Upload-Length: 5", "Upload-Metadata: filename ZG9jLnR4dA==", NULL }, NULL, 0);
+	IT_ASSERT_PROBLEM(r, 423, "file-locked");
+	it_response_free(r);
+	assert_int_equal(it_audit_count(w->s, &w->amgr, "action=upload.create"), 0);
+	/* the files API's PUT: refused before the body */
+	r = it_request(w->s, &(struct it_request){ .method = "PUT", .path = "/api/v1/folders/root/files/doc.txt",
+						   .cookie = w->auser.token, .csrf = w->auser.csrf,
+						   .body = "from the portal", .body_len = 15,
+						   .content_type = "text/plain" });
+	IT_ASSERT_PROBLEM(r, 423, "file-locked");
+	it_response_free(r);
+	r = dav_as(w->s, secret, "GET", "/dav/alpha/doc.txt", NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "edited in an editor");
+	it_response_free(r);
+
+	/* a lock taken while a tus upload runs: its next PATCH is refused and the upload stays */
+	assert_int_equal(create(w->s, &w->auser, "later.bin", DATA_LEN, loc, sizeof(loc)), 201);
+	r = patch(w->s, &w->auser, loc, 0, CHUNK, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	r = dav_as(w->s, secret, "LOCK", "/dav/alpha/later.bin", lockinfo, NULL);
+	IT_ASSERT_STATUS(r, 201);   /* an unmapped URL: the lock makes an empty file */
+	it_response_free(r);
+	r = patch(w->s, &w->auser, loc, CHUNK, DATA_LEN, NULL);
+	IT_ASSERT_PROBLEM(r, 423, "file-locked");
+	it_response_free(r);
+	r = tus(w->s, &w->auser, "HEAD", loc, NULL, NULL, 0);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(hdr_int(r, "Upload-Offset"), CHUNK);
+	it_response_free(r);
+
+	/* a manager breaks the locks (the portal's Locks page); the upload ends, and the
+	 * editor's file can be replaced */
+	r = it_get(w->s, &w->amgr, "/api/v1/locks");
+	IT_ASSERT_STATUS(r, 200);
+	j = json_object_get(r->json, "items");
+	assert_int_equal(json_array_size(j), 2);
+	for (size_t i = 0; i < json_array_size(j); i++) {
+		char path[IT_STR * 2];
+		struct it_response *d;
+
+		snprintf(path, sizeof(path), "/api/v1/locks/%s", it_json_str(json_array_get(j, i), "token"));
+		d = it_send(w->s, &w->amgr, "DELETE", path, NULL);
+		IT_ASSERT_STATUS(d, 204);
+		it_response_free(d);
+	}
+	it_response_free(r);
+	r = patch(w->s, &w->auser, loc, CHUNK, DATA_LEN, NULL);
+	IT_ASSERT_STATUS(r, 204);
+	it_response_free(r);
+	r = dav_as(w->s, secret, "GET", "/dav/alpha/later.bin", NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_int_equal(r->body_len, DATA_LEN);
+	assert_memory_equal(r->body, data, DATA_LEN);
+	it_response_free(r);
+	assert_int_equal(create(w->s, &w->auser, "doc.txt", 5, loc, sizeof(loc)), 201);
+}
+
 /* Sends a PATCH of all the rest by hand and closes the connection half-way. */
 static void cut_patch(struct it_server *s, const struct it_session *sess, const char *loc, size_t from,
 		      size_t send_n)
@@ -746,6 +858,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checksum_and_termination, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_other_accounts_get_404, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_quota_at_creation, it_setup_world, it_teardown_world),
+		cmocka_unit_test_setup_teardown(test_webdav_lock_refuses, it_setup_world, it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_resume_after_cut_and_restart, it_setup_world,
 						it_teardown_world),
 		cmocka_unit_test_setup_teardown(test_expiry, it_setup_world, it_teardown_world),
