@@ -107,6 +107,7 @@ await run('files.test', process.argv[2], async ({ origin, demoPw, launch }) => {
     const p = await c.newPage();
     p.on('console', (m) => { if (m.type() === 'error') console.log('browser:', m.text()); });
     p.on('filechooser', () => {});
+    p.on('pageerror', (e) => console.log('PAGEERROR', e.message));
     p.on('response', (x) => { if (x.status() === 404) console.log('404:', x.url()); });
     p.on('dialog', (d) => { if (d.type() === 'alert') throw new Error('a script ran: ' + d.message()); d.accept(); });
     return { c, p };
@@ -242,6 +243,39 @@ await run('files.test', process.argv[2], async ({ origin, demoPw, launch }) => {
   assert.equal((await children(tree.id)).length, 3);
   assert.equal((await call('GET', `/api/v1/files/${(await child(tree.id, 'top.txt')).id}/content`)).buf.toString(), 'top, again');
 
+  // 4b. a file a WebDAV client holds locked: the upload fails at once with the message in the
+  //     page's language (no minute of tus retries), and nothing is replaced; after a manager
+  //     removes the lock the same upload goes through
+  {
+    await put('root', 'locked.txt', 'edited elsewhere');
+    const ap = await call('POST', '/api/v1/me/app-passwords', { name: 'editor', scope: 'read-write' });
+    assert.equal(ap.status, 201, JSON.stringify(ap.data));
+    const basic = 'Basic ' + Buffer.from(`admin@demo:${ap.data.secret}`).toString('base64');
+    const lk = await fetch(`${origin}/dav/demo/locked.txt`, { method: 'LOCK', headers: { Authorization: basic, 'Content-Type': 'application/xml' },
+      body: '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>' });
+    assert.equal(lk.status, 200, await lk.text());
+    const token = lk.headers.get('lock-token').replace(/[<>]/g, '');
+    await ja.setInputFiles('#file-input', { name: 'locked.txt', mimeType: 'text/plain', buffer: Buffer.from('replaced?') });
+    const row = ja.locator('#uploads li.upload', { has: ja.locator('.uname', { hasText: /^locked\.txt$/ }) });
+    await row.locator('.ustate', { hasText: 'ロックしています' }).waitFor();
+    assert.equal((await call('GET', `/api/v1/files/${(await child('root', 'locked.txt')).id}/content`)).buf.toString(), 'edited elsewhere');
+    await row.screenshot({ path: join(SHOTS, 'files-locked-ja.png') });
+    // the manager sees the lock on this page and removes it (by keyboard)
+    const lockRow = ja.locator('#dav-locks li[data-path="/locked.txt"]');
+    await lockRow.waitFor();
+    assert.match(await lockRow.innerText(), /保持者: admin/);
+    await axe(ja, 'files with a WebDAV lock (ja)');
+    await ja.locator('#dav-locks').screenshot({ path: join(SHOTS, 'files-dav-locks-ja.png') });
+    await lockRow.locator('button.unlock').focus();
+    await ja.keyboard.press('Enter');
+    await ja.locator('#dav-locks').waitFor({ state: 'hidden' });
+    assert.equal((await call('GET', '/api/v1/locks')).data.items.length, 0);
+    assert.equal((await call('DELETE', `/api/v1/locks/${encodeURIComponent(token)}`)).status, 404);
+    await ja.setInputFiles('#file-input', { name: 'locked.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
+    await ja.waitForFunction(() => [...document.querySelectorAll('#uploads li.upload')].filter((li) =>
+      li.querySelector('.uname').textContent === 'locked.txt' && li.querySelector('.ustate').textContent === '完了').length === 1);
+  }
+
   // 5. a drop of directories: FileSystemDirectoryEntry-shaped entries walked by files.js (the
   //    reader answers in batches, as Chromium's does); a plain file dropped beside them
   await ja.evaluate(() => {
@@ -262,7 +296,7 @@ await run('files.test', process.argv[2], async ({ origin, demoPw, launch }) => {
   });
   await ja.waitForSelector('#list [data-name="ドロップ"]');
   await ja.waitForSelector('#list [data-name="loose.txt"]');
-  await ja.waitForFunction(() => [...document.querySelectorAll('#uploads .ustate')].filter((x) => x.textContent === '完了').length === 13);
+  await ja.waitForFunction(() => [...document.querySelectorAll('#uploads .ustate')].filter((x) => x.textContent === '完了').length === 14);
   const dropped = await child('root', 'ドロップ');
   assert.deepEqual((await children(dropped.id)).map((x) => x.name).sort(), ['1.txt', '2.txt', '下', '空'].sort());
   const sita = await child(dropped.id, '下');

@@ -94,7 +94,19 @@ strings({
   cannotResume: ['このアップロードは再開できません。破棄してください。', 'This upload cannot be resumed; discard it.'],
   into: ['保存先: ', 'Into: '], ofBytes: [' / ', ' of '], expiresAt: ['期限: ', 'Expires: '],
   resuming: ['再開中', 'resuming'],
+  fileLocked: ['WebDAV クライアントがこのファイル (またはフォルダー) をロックしています。ロックが解除されるか期限が切れてから、もう一度アップロードしてください。管理者はこの画面の「WebDAV のロック」で解除できます。',
+    'A WebDAV client holds a lock on this file (or its folder). Upload it again once it is unlocked or the lock expires; a manager can remove the lock under "WebDAV locks" on this page.'],
+  davLocks: ['WebDAV のロック', 'WebDAV locks'],
+  davLocksHelp: ['WebDAV クライアント (Office など) が編集中のファイルをロックしています。ロックされたファイルはほかの人やポータルから置き換えできません。解除すると、そのクライアントの次の保存は失敗することがあります。',
+    'WebDAV clients (Office and others) lock the files they are editing; a locked file cannot be replaced by anyone else or through the portal. After you remove a lock, that client\'s next save may fail.'],
+  lockHolder: ['保持者: ', 'Held by: '], lockUntil: ['期限: ', 'Until: '],
+  davUnlock: ['ロックを解除', 'Remove lock'], davUnlocked: ['ロックを解除しました。', 'The lock was removed.'],
+  moreLocks: ['ほかにもロックがあります (表示は先頭の 1,000 件)。', 'There are more locks (the first 1,000 are shown).'],
 });
+// the body of a problem answer tus-js-client got, or {}
+const problemOf = (e) => {
+  try { return JSON.parse(e.originalResponse.getBody()) || {}; } catch { return {}; }
+};
 
 // the SHA-256 (hex) of a file's first min(64 KiB, size) bytes: sent with a new upload
 // (prefix_sha256), compared when a listed one is resumed with a file chosen again; null
@@ -195,7 +207,7 @@ const zipPost = (ids) => {
     body: JSON.stringify({ ids }) });
 };
 
-export async function files(view) {
+export async function files(view, { manager } = {}) {
   const crumbs = h('ol', { class: 'crumbs' });
   const state = { items: [], more: false, next: null, loading: false, folder: null, label: '', sort: 'name',
     order: 'asc', q: '', gen: 0 };
@@ -464,12 +476,26 @@ export async function files(view) {
       // known once created: an upload running here is not listed as unfinished
       onUploadUrlAvailable: () => { u.url = upl.url; },
       onSuccess: () => { u.done(t('done'), true); resolve(); },
+      // a 423 is a busy upload (another request writes it: retry), unless a WebDAV lock
+      // refused it, which no retry in the next minute is likely to change
+      onShouldRetry: (e, attempt, options) => {
+        const st = e && e.originalResponse ? e.originalResponse.getStatus() : 0;
+        if (st === 423 && String(problemOf(e).type || '').endsWith(':file-locked')) return false;
+        return window.tus.defaultOptions.onShouldRetry
+          ? window.tus.defaultOptions.onShouldRetry(e, attempt, options)
+          : (st === 0 || st === 409 || st === 423 || st >= 500);
+      },
       onError: (e) => {
         const st = e && e.originalResponse ? e.originalResponse.getStatus() : 0;
         if (st === 401) toLogin();
-        let detail = '';
-        try { detail = JSON.parse(e.originalResponse.getBody()).detail || ''; } catch { /* not JSON */ }
-        u.done(`${t('failed')} ${st || ''} ${detail}`.trim(), false);
+        const p = e && e.originalResponse ? problemOf(e) : {};
+        if (String(p.type || '').endsWith(':file-locked')) {
+          u.done(`${t('failed')}: ${t('fileLocked')}`, false);
+          locksLoad();
+          resolve();
+          return;
+        }
+        u.done(`${t('failed')} ${st || ''} ${p.detail || ''}`.trim(), false);
         resolve();
       },
     };
@@ -623,6 +649,32 @@ export async function files(view) {
     unfinishedLoad();
   });
 
+  // ---- the tenant's WebDAV locks (managers: GET /api/v1/locks), each removable
+  const locksBox = h('section', { id: 'dav-locks', class: 'uploads', hidden: true, 'aria-labelledby': 'dav-locks-title' });
+  locksBox.append(h('h2', { id: 'dav-locks-title' }, t('davLocks')), h('p', { class: 'muted' }, t('davLocksHelp')), h('ul', {}),
+    h('p', { class: 'muted more', hidden: true }, t('moreLocks')));
+  const locksLoad = async () => {
+    if (!manager) return;
+    const r = await api('GET', '/api/v1/locks');
+    if (!r.ok) return;
+    locksBox.hidden = !r.data.items.length;
+    locksBox.querySelector('.more').hidden = !r.data.more;
+    locksBox.querySelector('ul').replaceChildren(...r.data.items.map((it) => {
+      const remove = btn(t('davUnlock'), async () => {
+        const x = await api('DELETE', `/api/v1/locks/${encodeURIComponent(it.token)}`);
+        if (x.ok || x.status === 404) say(t('davUnlocked')); else say(t('refused'), reason(x));
+        await locksLoad();
+      }, 'plain');
+      remove.setAttribute('aria-label', `${t('davUnlock')}: ${it.path}`);
+      remove.classList.add('unlock');
+      return h('li', { class: 'upload lock', 'data-path': it.path },
+        h('span', { class: 'uname' }, h('bdi', {}, it.path),
+          h('br', {}), h('span', { class: 'muted' }, t('lockHolder'), h('bdi', {}, it.login || '—'),
+            ' · ', t('lockUntil') + fmtTime(it.expires_at))),
+        remove);
+    }));
+  };
+
   const newName = h('input', { id: 'folder-name', maxlength: 255, required: true });
   labelSel.addEventListener('change', () => { state.label = labelSel.value; load(true); });
   sortSel.addEventListener('change', () => { state.sort = sortSel.value; load(true); });
@@ -658,6 +710,7 @@ export async function files(view) {
       field(t('searchName'), search)),
     h('p', { class: 'muted hint' }, t('dropFilesFolders')),
     unfinished,
+    locksBox,
     queue,
     selBar,
     h('div', { class: 'head vrow' }, h('label', { class: 'all', title: t('selectAll') }, selectAll, h('span', { class: 'visually-hidden' }, t('selectAll'))),
@@ -668,6 +721,7 @@ export async function files(view) {
     count);
   await refresh();
   await unfinishedLoad();
+  await locksLoad();
 }
 
 export async function trash(view) {

@@ -61,6 +61,8 @@ strings({
   spQuota: ['保存先の容量が足りません。送ってくれた人に連絡してください。',
     'There is not enough storage space left; tell the person who sent the link.'],
   spTooLarge: ['ファイルが大きすぎます (1 ファイル 64 GiB まで)。', 'The file is too large (64 GiB per file at most).'],
+  spEditLocked: ['保存先のフォルダーは編集のためロックされています。しばらくしてからもう一度お試しください。',
+    'The folder is locked for editing right now; try again later.'],
   spNetwork: ['接続が切れました。もう一度お試しください。', 'The connection was lost; try again.'],
   spOther: ['サーバーが受け付けませんでした: ', 'The server refused it: '],
   spReceived: ['受け取ったファイル:', 'Received:'],
@@ -198,6 +200,7 @@ function failure(r) {
   const type = String((r.data && r.data.type) || '');
   if (r.status === 507 || type.endsWith(':quota-exceeded') || type.endsWith(':insufficient-storage')) return t('spQuota');
   if (r.status === 413 || type.endsWith(':file-too-large')) return t('spTooLarge');
+  if (type.endsWith(':file-locked')) return t('spEditLocked');
   if (r.status === 0) return t('spNetwork');
   return t('spOther') + ((r.data && (r.data.detail || r.data.title)) || r.status);
 }
