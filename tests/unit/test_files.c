@@ -307,6 +307,148 @@ static void test_upload_read(void **state)
 	free(data);
 }
 
+/* An upload into folder parent; the commit is refused with guard (NULL: none set). */
+static int upload_in(int64_t parent, const char *name, const char *text, files_upload_guard_fn guard, void *ctx,
+		     int (*between)(void))
+{
+	struct files_upload *u = NULL;
+	struct file_node n;
+	int r = files_upload_begin(fx.f, fx.db, fx.t.id, parent, name, "text/plain", -1, false, &u);
+
+	if (r == 0)
+		r = files_upload_write(u, text, strlen(text));
+	if (r < 0) {
+		files_upload_abort(u);
+		return r;
+	}
+	if (guard)
+		files_upload_set_guard(u, guard, ctx);
+	if (between && (r = between()) < 0) {
+		files_upload_abort(u);
+		return r;
+	}
+	return files_upload_commit(u, fx.db, &tester, &n, NULL);
+}
+
+static struct files_dav_lock held;
+
+static int take_lock(const char *path, bool infinite)
+{
+	memset(&held, 0, sizeof(held));
+	held.path = path;
+	held.infinite = infinite;
+	held.timeout_s = 60;
+	return files_dav_lock_create(fx.db, &tester, fx.t.id, &held);
+}
+
+static int drop_lock(void)
+{
+	return files_dav_unlock(fx.db, &tester, fx.t.id, held.path, held.token);
+}
+
+static const char *between_path;
+static int lock_between(void)
+{
+	return take_lock(between_path, false);
+}
+
+struct guard_seen {
+	int calls, ret;
+	bool had_old, locks;
+};
+
+static int guard_cb(void *ctx, struct db *db, const struct file_node *old, bool locks)
+{
+	struct guard_seen *g = ctx;
+
+	assert_ptr_equal(db, fx.db);
+	g->calls++;
+	g->had_old = old != NULL;
+	g->locks = locks;
+	return g->ret;
+}
+
+static char *content_of(int64_t parent, const char *name)
+{
+	struct file_node n;
+	struct files_reader *rd = NULL;
+	static char buf[256];
+	size_t got = 0;
+
+	assert_int_equal(files_lookup(fx.db, fx.t.id, parent, name, &n), 0);
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id, n.id, NULL, &rd), 0);
+	assert_int_equal(files_read(rd, 0, buf, sizeof(buf) - 1, &got), 0);
+	buf[got] = '\0';
+	files_reader_close(rd);
+	return buf;
+}
+
+/* Uploads without a lock token respect WebDAV locks (files_dav_locks_refuse), when they
+ * begin and at the commit; a guard replaces that check at the commit. */
+static void test_upload_respects_locks(void **state)
+{
+	const char *svc[] = { "DOCX" };
+	struct file_node a, b;
+	struct guard_seen g = { 0 };
+	struct tenant t2;
+	int64_t root2 = 0;
+
+	(void)state;
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "la", &a), 0);
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, a.id, "lb", &b), 0);
+	assert_int_equal(upload_in(b.id, "f", "one", NULL, NULL, NULL), 0);
+
+	/* an infinite lock on a folder above: no new file, no replacement below it */
+	assert_int_equal(take_lock("/la", true), 0);
+	assert_int_equal(upload_in(b.id, "g", "new", NULL, NULL, NULL), -ENOLCK);
+	assert_int_equal(upload_in(b.id, "f", "two", NULL, NULL, NULL), -ENOLCK);
+	assert_int_equal(drop_lock(), 0);
+	/* a Depth 0 lock on the folder: its membership (a new file), not its files' content */
+	assert_int_equal(take_lock("/la/lb", false), 0);
+	assert_int_equal(upload_in(b.id, "g", "new", NULL, NULL, NULL), -ENOLCK);
+	assert_int_equal(upload_in(b.id, "f", "two", NULL, NULL, NULL), 0);
+	assert_int_equal(drop_lock(), 0);
+	/* a lock on the file: not replaced; another name in the folder is free */
+	assert_int_equal(take_lock("/la/lb/f", false), 0);
+	assert_int_equal(upload_in(b.id, "f", "three", NULL, NULL, NULL), -ENOLCK);
+	assert_int_equal(upload_in(b.id, "g", "new", NULL, NULL, NULL), 0);
+	assert_string_equal(content_of(b.id, "f"), "two");
+	assert_int_equal(drop_lock(), 0);
+
+	/* a lock taken after the begin, before the commit: refused at the commit, nothing kept */
+	between_path = "/la/lb/f";
+	assert_int_equal(upload_in(b.id, "f", "four", NULL, NULL, lock_between), -ENOLCK);
+	assert_string_equal(content_of(b.id, "f"), "two");
+	/* a guard replaces the check: it sees the node and that a lock exists */
+	g.ret = 0;
+	assert_int_equal(upload_in(b.id, "f", "five", guard_cb, &g, NULL), -ENOLCK);   /* refused at the begin */
+	assert_int_equal(g.calls, 0);
+	assert_int_equal(drop_lock(), 0);
+	between_path = "/la/lb/f";
+	assert_int_equal(upload_in(b.id, "f", "five", guard_cb, &g, lock_between), 0);
+	assert_int_equal(g.calls, 1);
+	assert_true(g.had_old);
+	assert_true(g.locks);
+	assert_string_equal(content_of(b.id, "f"), "five");
+	assert_int_equal(drop_lock(), 0);
+	g.ret = -ESTALE;
+	assert_int_equal(upload_in(b.id, "h", "six", guard_cb, &g, NULL), -ESTALE);
+	assert_int_equal(g.calls, 2);
+	assert_false(g.had_old);
+	assert_false(g.locks);   /* the tenant holds no lock now */
+	assert_int_equal(files_lookup(fx.db, fx.t.id, b.id, "h", &a), -ENOENT);
+
+	/* another tenant's lock on the same path refuses nothing here */
+	assert_int_equal(tenant_create(fx.db, &actor_system, fx.master, "unit2", "Unit 2", svc, 1, NULL, 0, &t2), 0);
+	assert_int_equal(files_root(fx.db, t2.id, &root2), 0);
+	held = (struct files_dav_lock){ .path = "/la", .infinite = true, .timeout_s = 60 };
+	assert_int_equal(files_dav_lock_create(fx.db, &tester, t2.id, &held), 0);
+	assert_int_equal(upload_in(b.id, "i", "seven", NULL, NULL, NULL), 0);
+	assert_int_equal(files_dav_locks_refuse(fx.db, t2.id, root2, "la", true), -ENOLCK);
+	assert_int_equal(files_dav_locks_refuse(fx.db, fx.t.id, a.id, "x", false), 0);
+	assert_int_equal(files_dav_unlock(fx.db, &tester, t2.id, "/la", held.token), 0);
+}
+
 static void test_fault_during_upload(void **state)
 {
 	static const enum blob_fault kinds[] = { BLOB_FAULT_WRITE, BLOB_FAULT_FSYNC, BLOB_FAULT_RENAME,
@@ -838,6 +980,7 @@ int main(void)
 		cmocka_unit_test(test_tenant_lock_first),
 		cmocka_unit_test(test_upload_read),
 		cmocka_unit_test(test_fault_during_upload),
+		cmocka_unit_test(test_upload_respects_locks),
 		cmocka_unit_test(test_quota_exact),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_trash_purge),
