@@ -28,6 +28,7 @@
 #include "store/db.h"
 #include "store/db_sqlite_names.h"
 #include "store/embedded.h"
+#include "store/walbuf.h"
 
 #define DB_STMT_CACHE 96
 #define DB_BUSY_TIMEOUT_MS 10000
@@ -215,9 +216,11 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 		str_copy(err, err_size, "out of memory");
 		return NULL;
 	}
+	/* a transaction's WAL frames in one write (store/walbuf.h); the default VFS if it
+	 * cannot be registered */
 	rc = sqlite3_open_v2(path, &db->h,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-			     SQLITE_OPEN_EXRESCODE, NULL);
+			     SQLITE_OPEN_EXRESCODE, walbuf_register() == SQLITE_OK ? KURA_WALBUF_VFS : NULL);
 	if (rc != SQLITE_OK) {
 		str_printf(err, err_size, "cannot open database %s: %s", path,
 			   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));

@@ -1,0 +1,35 @@
+/*
+ * A SQLite VFS over the default one that gathers a transaction's writes to the WAL into one
+ * write (docs/performance.md, step 15). SQLite writes each WAL frame as two pwrite()s, its
+ * 24-byte header and its page, so a small PUT's transaction of ~15 frames made ~30 system
+ * calls. Here the frames of a transaction are kept in a per-file buffer while they follow
+ * each other and go to the file in one write:
+ *   - right after the page of the commit frame (the frame header whose "database size"
+ *     field is not zero), inside that xWrite, so a failed write fails the commit;
+ *   - before anything else touches the WAL file (xRead, xSync, xTruncate, xFileSize,
+ *     xFileControl, xClose), before a write that does not follow the buffer, and when the
+ *     buffer is full;
+ *   - and, as a safety net, at every xShmBarrier and xShmLock of the database file.
+ * SQLite tells readers about new frames only after the commit frame (the wal-index header,
+ * written after the barrier), so no reader of this or another process is ever pointed at
+ * bytes that are not in the file yet: what the buffer delays is only what no one may read
+ * yet and nothing has acknowledged. A kill -9 loses the same as without it: a transaction
+ * whose commit frame was not written. The main database file, the journal and everything
+ * else pass through untouched.
+ */
+#ifndef KURA_STORE_WALBUF_H
+#define KURA_STORE_WALBUF_H
+#include <stdint.h>
+
+#define KURA_WALBUF_VFS "kura-walbuf"
+#define KURA_WALBUF_BYTES (128 * 1024)   /* per open WAL: ~31 frames of 4 KiB pages */
+
+/* Registers the VFS (once; thread-safe): 0, or a SQLite error code. */
+int walbuf_register(void);
+
+#ifdef KURA_TEST_HOOKS
+/* Writes that reached the WAL files of this process since the start, and the xWrite calls
+ * SQLite made to them. */
+void walbuf_stats(uint64_t *ret_file_writes, uint64_t *ret_sqlite_writes);
+#endif
+#endif
