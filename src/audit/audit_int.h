@@ -84,8 +84,8 @@ static inline void audit_put64(unsigned char *p, int64_t v)
  * key, bound with 'i'. Two statements chosen here rather than one "tenant_id IS NOT DISTINCT
  * FROM $1": the same rows, but PostgreSQL never searches an index for IS NOT DISTINCT FROM,
  * and these run over the largest table (store/db.h "Portable SQL"). This form is for the
- * statements that search audit_events_tenant_time or audit_events_tenant_target (a time
- * bound, a target, the counts); a run of the chain by seq is AUDIT_RUN_SQL below.
+ * statements that search audit_events_tenant_target (a target and its count); everything
+ * else reads a run of the chain by its key, AUDIT_RUN_SQL below.
  */
 #define AUDIT_CHAIN_SQL(tenant, head, tail) \
 	((tenant) ? head " tenant_id = $1 " tail : head " tenant_id IS NULL AND $1 = 0 " tail)

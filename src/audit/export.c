@@ -409,15 +409,16 @@ struct audit_export *audit_export_open(struct db *db, int64_t tenant, const stru
 									"ORDER BY id LIMIT 1"), "i", tenant),
 					 fin.seq + 1);
 
-		x->lo = f->from_us ? one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM"
-									      " audit_events WHERE",
-									      "AND time_us >= $2"),
+		/* the first record at or after from, the last at or before to: the chain walked in
+		 * seq order from its oldest (newest) record to the first that matches (times need
+		 * not grow with seq: a clock may be set back) */
+		x->lo = f->from_us ? one_int(db, db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+									    "AND time_us >= $2 ORDER BY id LIMIT 1"),
 							  "ii", tenant, f->from_us),
 					     fin.seq + 1)
 				   : oldest;
-		x->hi = f->to_us ? one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MAX(seq) FROM"
-									    " audit_events WHERE",
-									    "AND time_us <= $2"),
+		x->hi = f->to_us ? one_int(db, db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+									  "AND time_us <= $2 ORDER BY id DESC LIMIT 1"),
 							"ii", tenant, f->to_us), 0)
 				 : fin.seq;
 		if (x->lo < oldest)
