@@ -1,8 +1,9 @@
 /*
  * audit_record(): the one call every decision and change goes through (F4, F5, F9).
  *
- * Each record joins its tenant's hash chain: the writer reads the chain head from
- * audit_heads, hashes the record with the head as prev (canonical encoding in
+ * Each record joins its tenant's hash chain: the writer takes the chain head from
+ * audit_heads (or this process's copy of it, checked by the update: see head_cache below),
+ * hashes the record with the head as prev (canonical encoding in
  * docs/audit.md, computed only in this file), inserts it and moves the head, all with the
  * caller's db handle inside the caller's transaction (or a transaction of its own when the
  * caller has none), so a change that cannot be recorded does not happen and the head can
@@ -177,17 +178,57 @@ static const char *clean(const char *s, char *buf, size_t max)
 	return buf;
 }
 
-/* Appends r (seq, prev, hashes filled in here) to its chain. Inside a transaction. */
-static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
-{
-	struct db_stmt *st;
-	int step, ret;
+/*
+ * The heads this process moved last, one slot per chain key modulo AUDIT_HEAD_CACHE: the
+ * next record of a chain is hashed with the cached head, and the head row is moved with
+ * "UPDATE … WHERE seq = cached AND head = cached", so an append is two statements (the head,
+ * the row) instead of three (a read of the head before them). The update's condition is what
+ * makes the cache safe: it hashes with exactly the head the database holds under the
+ * chain's tenant lock, or it changes no row, and then the head is read and the record hashed
+ * again (a rolled-back transaction, another process or node, another database file in
+ * the same process, a slot shared by two chains). A stale slot costs one statement, never
+ * a wrong link (test_audit.c test_head_cache_stale).
+ */
+#define AUDIT_HEAD_CACHE 256
+static struct head_slot {
+	int64_t tenant, seq;   /* seq 0: empty */
+	unsigned char head[AUDIT_HASH_BYTES];
+} head_cache[AUDIT_HEAD_CACHE];
+static pthread_mutex_t head_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-	ret = db_lock_tenant(db, r->tenant);   /* the head is read, then moved */
-	if (ret < 0)
-		return ret;
-	st = db_query(db, "SELECT seq, head FROM audit_heads WHERE tenant = $1", "i", r->tenant);
-	step = db_step(st);
+static bool head_cached(int64_t tenant, int64_t *seq, unsigned char head[AUDIT_HASH_BYTES])
+{
+	struct head_slot *s = &head_cache[(uint64_t)tenant % AUDIT_HEAD_CACHE];
+	bool hit;
+
+	pthread_mutex_lock(&head_cache_lock);
+	hit = s->seq > 0 && s->tenant == tenant;
+	if (hit) {
+		*seq = s->seq;
+		memcpy(head, s->head, AUDIT_HASH_BYTES);
+	}
+	pthread_mutex_unlock(&head_cache_lock);
+	return hit;
+}
+
+static void head_cache_set(int64_t tenant, int64_t seq, const unsigned char head[AUDIT_HASH_BYTES])
+{
+	struct head_slot *s = &head_cache[(uint64_t)tenant % AUDIT_HEAD_CACHE];
+
+	pthread_mutex_lock(&head_cache_lock);
+	s->tenant = tenant;
+	s->seq = seq;
+	if (seq > 0)
+		memcpy(s->head, head, AUDIT_HASH_BYTES);
+	pthread_mutex_unlock(&head_cache_lock);
+}
+
+/* Reads the chain head of r->tenant into r->seq (the next seq) and r->prev. */
+static int read_head(struct db *db, struct audit_rec *r)
+{
+	struct db_stmt *st = db_query(db, "SELECT seq, head FROM audit_heads WHERE tenant = $1", "i", r->tenant);
+	int step = db_step(st);
+
 	if (step > 0) {
 		size_t n;
 		const void *h = db_blob(st, 1, &n);
@@ -202,29 +243,66 @@ static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
 		memset(r->prev, 0, AUDIT_HASH_BYTES);
 	}
 	db_done(st);
-	if (step < 0)
-		return step;
-	ret = audit_rec_hash(r);
+	return step < 0 ? step : 0;
+}
+
+/* Appends r (seq, prev, hashes filled in here) to its chain. Inside a transaction. */
+static int chain_append(struct db *db, struct audit_rec *r, int64_t *ret_id)
+{
+	int64_t seq0;
+	bool moved = false;
+	int ret;
+
+	if (r->tenant < 0 || r->tenant >= AUDIT_CHAIN_KEY_LIMIT)
+		return -ERANGE;
+	ret = db_lock_tenant(db, r->tenant);   /* the head is read, then moved */
 	if (ret < 0)
 		return ret;
-	if (ret_id) {
-		/* adopting a legacy row: it exists, give it its place in the chain */
-		ret = db_exec(db, "UPDATE audit_events SET seq = $2, prev_hash = $3, hash = $4 WHERE id = $1",
-			      "iibb", *ret_id, r->seq, r->prev, (size_t)AUDIT_HASH_BYTES, r->hash,
+	if (head_cached(r->tenant, &seq0, r->prev)) {
+		r->seq = seq0 + 1;
+		ret = audit_rec_hash(r);
+		if (ret < 0)
+			return ret;
+		ret = db_exec(db, "UPDATE audit_heads SET seq = $2, head = $3 WHERE tenant = $1 AND seq = $4"
+				  " AND head = $5",
+			      "iibib", r->tenant, r->seq, r->hash, (size_t)AUDIT_HASH_BYTES, seq0, r->prev,
 			      (size_t)AUDIT_HASH_BYTES);
-	} else {
-		ret = db_exec(db,
-			      "INSERT INTO audit_events (tenant_id, time_us, actor_type, actor, source_ip,"
-			      " user_agent, category, action, target, result, details, seq, prev_hash, hash)"
-			      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-			      "Iitttttttttibb", r->tenant, r->time_us, r->actor_type, r->actor, r->source_ip,
-			      r->user_agent, r->category, r->action, r->target, r->result, r->details, r->seq,
-			      r->prev, (size_t)AUDIT_HASH_BYTES, r->hash, (size_t)AUDIT_HASH_BYTES);
+		if (ret < 0)
+			return ret;
+		moved = db_changes(db) == 1;
 	}
-	if (ret == 0)
-		ret = db_exec(db, "INSERT INTO audit_heads (tenant, seq, head) VALUES ($1, $2, $3)"
-				  " ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, head = excluded.head",
-			      "iib", r->tenant, r->seq, r->hash, (size_t)AUDIT_HASH_BYTES);
+	if (!moved) {
+		/* no cached head, or not the database's: read it and hash again */
+		ret = read_head(db, r);
+		if (ret == 0)
+			ret = audit_rec_hash(r);
+		if (ret == 0)
+			ret = db_exec(db, "INSERT INTO audit_heads (tenant, seq, head) VALUES ($1, $2, $3)"
+					  " ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+				      "iib", r->tenant, r->seq, r->hash, (size_t)AUDIT_HASH_BYTES);
+		if (ret < 0) {
+			head_cache_set(r->tenant, 0, NULL);
+			return ret;
+		}
+	}
+	if (r->seq >= AUDIT_SEQ_LIMIT)
+		ret = -ERANGE;
+	else if (ret_id)
+		/* adopting a legacy row: it exists, give it its place in the chain */
+		ret = db_exec(db, "UPDATE audit_events SET id = $5, seq = $2, prev_hash = $3, hash = $4 WHERE id = $1",
+			      "iibbi", *ret_id, r->seq, r->prev, (size_t)AUDIT_HASH_BYTES, r->hash,
+			      (size_t)AUDIT_HASH_BYTES, audit_row_id(r->tenant, r->seq));
+	else
+		ret = db_exec(db,
+			      "INSERT INTO audit_events (id, tenant_id, time_us, actor_type, actor, source_ip,"
+			      " user_agent, category, action, target, result, details, seq, prev_hash, hash)"
+			      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+			      "iIitttttttttibb", audit_row_id(r->tenant, r->seq), r->tenant, r->time_us,
+			      r->actor_type, r->actor, r->source_ip, r->user_agent, r->category, r->action,
+			      r->target, r->result, r->details, r->seq, r->prev, (size_t)AUDIT_HASH_BYTES, r->hash,
+			      (size_t)AUDIT_HASH_BYTES);
+	/* on failure the caller rolls back, and the head row with it: forget the slot */
+	head_cache_set(r->tenant, ret == 0 ? r->seq : 0, r->hash);
 	return ret;
 }
 

@@ -78,15 +78,49 @@ static inline void audit_put64(unsigned char *p, int64_t v)
 }
 
 /*
- * One chain's rows of audit_events, as SQL: AUDIT_CHAIN_SQL(tenant, "SELECT … WHERE", "AND …")
- * is "… WHERE tenant_id = $1 AND …" for a tenant and "… WHERE tenant_id IS NULL AND $1 = 0
- * AND …" for the provider chain (0), whose rows keep tenant_id NULL; $1 is the chain key,
- * bound with 'i'. Two statements chosen here rather than one "tenant_id IS NOT DISTINCT FROM
- * $1": the same rows, but PostgreSQL never searches an index for IS NOT DISTINCT FROM, and
- * these run over the largest table (store/db.h "Portable SQL"). Both forms search
- * audit_events_chain on SQLite (test_audit.c test_chain_sql_uses_index).
+ * One chain's rows of audit_events by tenant_id, as SQL: AUDIT_CHAIN_SQL(tenant, "SELECT … WHERE",
+ * "AND …") is "… WHERE tenant_id = $1 AND …" for a tenant and "… WHERE tenant_id IS NULL AND
+ * $1 = 0 AND …" for the provider chain (0), whose rows keep tenant_id NULL; $1 is the chain
+ * key, bound with 'i'. Two statements chosen here rather than one "tenant_id IS NOT DISTINCT
+ * FROM $1": the same rows, but PostgreSQL never searches an index for IS NOT DISTINCT FROM,
+ * and these run over the largest table (store/db.h "Portable SQL"). This form is for the
+ * statements that search audit_events_tenant_target (a target and its count); everything
+ * else reads a run of the chain by its key, AUDIT_RUN_SQL below.
  */
 #define AUDIT_CHAIN_SQL(tenant, head, tail) \
 	((tenant) ? head " tenant_id = $1 " tail : head " tenant_id IS NULL AND $1 = 0 " tail)
+
+/*
+ * The record's place in its chain is its primary key (migration 0035): the row of chain c
+ * (tenant id, 0 for the provider) at seq s has id (c + 1) * 2^40 + s, so a run of one chain
+ * in seq order is a range of the table's own key, and no separate (tenant_id, seq) index is
+ * written with every record. Ids below 2^40 are rows written before the hash chain (seq
+ * NULL), which audit_adopt() moves into their chain. A chain holds at most 2^40 - 1 records
+ * and the chain key stays below AUDIT_CHAIN_KEY_LIMIT, so ids stay below 2^63.
+ *
+ * AUDIT_RUN_SQL(head, lo, hi, tail) is "head id > <id of seq lo> AND id <= <id of seq hi>
+ * tail" for the chain $1 (bound with 'i', the chain key as in AUDIT_CHAIN_SQL); lo and hi
+ * are SQL (a placeholder or a number) for seqs in 0 .. AUDIT_SEQ_LIMIT; "ORDER BY id" is seq
+ * order. Both backends search the primary key for it (test_audit.c test_chain_sql_uses_index).
+ */
+#define AUDIT_SEQ_LIMIT ((int64_t)1 << 40)
+#define AUDIT_SEQ_LIMIT_SQL "1099511627776"
+#define AUDIT_CHAIN_KEY_LIMIT ((int64_t)1 << 22)
+#define AUDIT_ROW_ID_SQL(seq) "(($1 + 1) * " AUDIT_SEQ_LIMIT_SQL " + " seq ")"
+#define AUDIT_RUN_SQL(head, lo, hi, tail) \
+	head " id > " AUDIT_ROW_ID_SQL(lo) " AND id <= " AUDIT_ROW_ID_SQL(hi) " " tail
+/* The whole chain $1. */
+#define AUDIT_ALL_SQL(head, tail) AUDIT_RUN_SQL(head, "0", AUDIT_SEQ_LIMIT_SQL, tail)
+
+static inline int64_t audit_row_id(int64_t chain, int64_t seq)
+{
+	return (chain + 1) * AUDIT_SEQ_LIMIT + seq;
+}
+
+/* seq clamped into 0 .. AUDIT_SEQ_LIMIT for AUDIT_RUN_SQL's bounds. */
+static inline int64_t audit_seq_bound(int64_t seq)
+{
+	return seq < 0 ? 0 : seq > AUDIT_SEQ_LIMIT ? AUDIT_SEQ_LIMIT : seq;
+}
 
 #endif

@@ -450,13 +450,13 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	if (r < 0)
 		goto out;
 	/* the first record that must be kept; everything before it has expired */
-	st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events WHERE",
-					  "AND NOT ((category = 'authentication' AND time_us < $2)"
-					  " OR (category = 'operation' AND time_us < $3)"
-					  " OR (category = 'access' AND time_us < $4)"
-					  " OR (category = 'delivery' AND time_us < $5)"
-					  " OR (category = 'administration' AND time_us < $6)"
-					  " OR (category = 'operator' AND time_us < $7))"),
+	st = db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+					"AND NOT ((category = 'authentication' AND time_us < $2)"
+					" OR (category = 'operation' AND time_us < $3)"
+					" OR (category = 'access' AND time_us < $4)"
+					" OR (category = 'delivery' AND time_us < $5)"
+					" OR (category = 'administration' AND time_us < $6)"
+					" OR (category = 'operator' AND time_us < $7)) ORDER BY id LIMIT 1"),
 		      "iiiiiii", tenant, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
 	r = db_step(st);
 	if (r > 0 && !db_is_null(st, 0))
@@ -484,7 +484,7 @@ int audit_prune(struct db *db, int64_t tenant, int64_t now_us, int64_t *ret_dele
 	}
 	if (c <= 0)
 		goto out;
-	r = db_exec(db, AUDIT_CHAIN_SQL(tenant, "DELETE FROM audit_events WHERE", "AND seq <= $2"), "ii", tenant, c);
+	r = db_exec(db, AUDIT_RUN_SQL("DELETE FROM audit_events WHERE", "0", "$2", ""), "ii", tenant, audit_seq_bound(c));
 	if (r < 0)
 		goto out;
 	deleted = db_changes(db);

@@ -117,32 +117,35 @@ json_t *audit_query(struct db *db, int64_t tenant, const struct audit_filter *f)
 	if (!events)
 		return NULL;
 	if (f->newest_first)   /* the managers' page: the newest first, paged by "before" */
-		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
-						  "AND seq < $2 AND time_us >= $3 AND time_us <= $4"
-						  " AND ($5 IS NULL OR category = $5)"
-						  " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
-						  " AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
-						  " ORDER BY seq DESC LIMIT $10"),
-			      "iiiittttti", tenant, f->before_seq > 0 ? f->before_seq : INT64_MAX, f->from_us,
+		st = db_query(db, AUDIT_RUN_SQL("SELECT " RECORD_COLUMNS " FROM audit_events WHERE", "0", "$2 - 1",
+						"AND time_us >= $3 AND time_us <= $4"
+						" AND ($5 IS NULL OR category = $5)"
+						" AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
+						" AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
+						" ORDER BY id DESC LIMIT $10"),
+			      "iiiittttti", tenant, f->before_seq > 0 ? audit_seq_bound(f->before_seq) : AUDIT_SEQ_LIMIT,
+			      f->from_us,
 			      f->to_us ? f->to_us : INT64_MAX, f->category, f->actor, f->action, f->result,
 			      f->target, limit);
 	else {
-#define QUERY_TAIL(target) \
-	"AND seq > $2 AND time_us >= $3 AND time_us <= $4 AND ($5 IS NULL OR category = $5)" \
+#define QUERY_TAIL(order) \
+	"AND time_us >= $3 AND time_us <= $4 AND ($5 IS NULL OR category = $5)" \
 	" AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7) AND ($8 IS NULL OR result = $8)" \
-	" AND " target " ORDER BY seq LIMIT $10"
+	" ORDER BY " order " LIMIT $10"
 		/* a target (one share's access log, one account's records) is searched by the index
-		 * audit_events_tenant_target (0019): "$9 IS NULL OR" would hide it from the planner */
+		 * audit_events_tenant_target (0019): "$9 IS NULL OR" would hide it from the planner;
+		 * without one, the chain is a range of the primary key (AUDIT_RUN_SQL) */
 		if (f->target)
 			st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
-							  QUERY_TAIL("target = $9")),
+							  "AND target = $9 AND seq > $2 " QUERY_TAIL("seq")),
 				      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
 				      f->category, f->actor, f->action, f->result, f->target, limit);
 		else
-			st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
-							  QUERY_TAIL("$9 IS NULL")),
-				      "iiiittttti", tenant, f->after_seq, f->from_us, f->to_us ? f->to_us : INT64_MAX,
-				      f->category, f->actor, f->action, f->result, f->target, limit);
+			st = db_query(db, AUDIT_RUN_SQL("SELECT " RECORD_COLUMNS " FROM audit_events WHERE", "$2",
+							AUDIT_SEQ_LIMIT_SQL, "AND $9 IS NULL " QUERY_TAIL("id")),
+				      "iiiittttti", tenant, audit_seq_bound(f->after_seq), f->from_us,
+				      f->to_us ? f->to_us : INT64_MAX, f->category, f->actor, f->action, f->result,
+				      f->target, limit);
 #undef QUERY_TAIL
 	}
 	while ((step = db_step(st)) > 0) {
@@ -402,18 +405,20 @@ struct audit_export *audit_export_open(struct db *db, int64_t tenant, const stru
 	} else if (r < 0) {
 		goto fail;
 	} else {
-		int64_t oldest = one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events"
-									  " WHERE", ""), "i", tenant), fin.seq + 1);
+		int64_t oldest = one_int(db, db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+									"ORDER BY id LIMIT 1"), "i", tenant),
+					 fin.seq + 1);
 
-		x->lo = f->from_us ? one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM"
-									      " audit_events WHERE",
-									      "AND time_us >= $2"),
+		/* the first record at or after from, the last at or before to: the chain walked in
+		 * seq order from its oldest (newest) record to the first that matches (times need
+		 * not grow with seq: a clock may be set back) */
+		x->lo = f->from_us ? one_int(db, db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+									    "AND time_us >= $2 ORDER BY id LIMIT 1"),
 							  "ii", tenant, f->from_us),
 					     fin.seq + 1)
 				   : oldest;
-		x->hi = f->to_us ? one_int(db, db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MAX(seq) FROM"
-									    " audit_events WHERE",
-									    "AND time_us <= $2"),
+		x->hi = f->to_us ? one_int(db, db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+									  "AND time_us <= $2 ORDER BY id DESC LIMIT 1"),
 							"ii", tenant, f->to_us), 0)
 				 : fin.seq;
 		if (x->lo < oldest)
@@ -595,9 +600,8 @@ static int fill(struct audit_export *x, struct db *db)
 	} else {
 		dbuf_init(&list, 0);
 	}
-	st = db_query(db, AUDIT_CHAIN_SQL(x->tenant, "SELECT " RECORD_COLUMNS " FROM audit_events WHERE",
-					  "AND seq > $2 AND seq <= $3 ORDER BY seq"),
-		      "iii", x->tenant, x->cursor, batch_end);
+	st = db_query(db, AUDIT_RUN_SQL("SELECT " RECORD_COLUMNS " FROM audit_events WHERE", "$2", "$3", "ORDER BY id"),
+		      "iii", x->tenant, audit_seq_bound(x->cursor), audit_seq_bound(batch_end));
 	while (r == 0 && (step = db_step(st)) > 0) {
 		struct audit_rec rec;
 

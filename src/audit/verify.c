@@ -688,7 +688,7 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 	memset(res, 0, sizeof(*res));
 	res->ok = true;
 	res->tenant = tenant;
-	st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT MIN(seq) FROM audit_events WHERE", ""), "i", tenant);
+	st = db_query(db, AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE", "ORDER BY id LIMIT 1"), "i", tenant);
 	if ((step = db_step(st)) > 0 && !db_is_null(st, 0))
 		oldest = db_int(st, 0);
 	db_done(st);
@@ -754,11 +754,11 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 		}
 		cks = dbuf_data(&list);
 		n_cks = dbuf_len(&list) / sizeof(*cks);
-		st = db_query(db, AUDIT_CHAIN_SQL(tenant, "SELECT seq, time_us, actor_type, actor, source_ip,"
-						  " user_agent, category, action, target, result, details, prev_hash,"
-						  " hash FROM audit_events WHERE",
-						  "AND seq > $2 AND seq <= $3 ORDER BY seq"),
-			      "iii", tenant, cursor, batch_end);
+		st = db_query(db, AUDIT_RUN_SQL("SELECT seq, time_us, actor_type, actor, source_ip,"
+						" user_agent, category, action, target, result, details, prev_hash,"
+						" hash, id, COALESCE(tenant_id, 0) FROM audit_events WHERE",
+						"$2", "$3", "ORDER BY id"),
+			      "iii", tenant, audit_seq_bound(cursor), audit_seq_bound(batch_end));
 		while (res->ok && (step = db_step(st)) > 0) {
 			struct audit_rec r = { .tenant = tenant };
 			size_t n1, n2;
@@ -774,6 +774,11 @@ int audit_verify_db_keys(struct db *db, int64_t tenant, const unsigned char (*pk
 				memcpy(r.prev, p, n1);
 			if (n2 == AUDIT_HASH_BYTES)
 				memcpy(r.hash, h, n2);
+			/* the row's key and tenant column say the place the hash says (migration 0035) */
+			if (db_int(st, 13) != audit_row_id(tenant, r.seq) || db_int(st, 14) != tenant) {
+				vfail(&v, r.seq, "record %" PRId64 " is stored out of its place in the chain", r.seq);
+				break;
+			}
 			v_record(&v, &r, false);
 			while (res->ok && k < n_cks && cks[k].seq <= r.seq)
 				v_checkpoint(&v, &cks[k++]);

@@ -8,8 +8,10 @@
  * a crash test: a child appends events and reports each acknowledged seq through a pipe,
  * is killed with SIGKILL at a random moment, ten times; the chain must verify and hold
  * every acknowledged event. The provider chain (tenant_id NULL) works like a tenant's, and
- * both forms of AUDIT_CHAIN_SQL search the chain index; appending and pruning take the
- * chain's tenant lock before they read its head.
+ * every statement that reads a chain searches the primary key or an index; appending and
+ * pruning take the chain's tenant lock before they read its head, an append is two
+ * statements with a cached head that is checked, and a database of records written before
+ * migration 0035 verifies after it.
  *
  * checkpoint.c is included to reach its static cutoff computation (h2o t/00unit style).
  */
@@ -915,37 +917,230 @@ static void test_retention_from_catalog(void **state)
 	assert_int_equal(res.first_seq, 4);
 }
 
-/* Both forms of AUDIT_CHAIN_SQL, a tenant's and the provider's (tenant_id NULL), search the
- * (tenant_id, seq) index in seq order: no scan of the table, no sort. */
-static void plan_uses_chain_index(int64_t tenant, const char *what)
+/* The plan of sql (chain key tenant, the rest of the placeholders bound 0 or NULL) reads
+ * audit_events through `want` ("INTEGER PRIMARY KEY", "INDEX audit_events_tenant_target",
+ * …): no scan of the table, no sort. */
+static void plan_uses(int64_t tenant, const char *sql, const char *want, const char *what)
 {
+	char eqp[2048];
 	struct db_stmt *st;
-	bool index = false, bad = false;
+	bool found = false, bad = false;
+	char plan[1024] = "";
 	int r;
 
-	st = db_query(fx.db, AUDIT_CHAIN_SQL(tenant, "EXPLAIN QUERY PLAN SELECT seq, hash FROM audit_events WHERE",
-					     "AND seq > $2 AND seq <= $3 ORDER BY seq"),
-		      "iii", tenant, (int64_t)0, (int64_t)100);
+	char types[11] = "iiiiiiiiii";
+	int n = 0;
+
+	for (const char *p = strchr(sql, '$'); p; p = strchr(p + 1, '$')) {
+		int k = (int)strtol(p + 1, NULL, 10);
+
+		n = k > n ? k : n;
+	}
+	assert_in_range(n, 1, 10);
+	types[n] = '\0';   /* the placeholders the statement has, each an integer */
+	str_printf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+	st = db_query(fx.db, eqp, types, tenant, (int64_t)0, (int64_t)0, (int64_t)0, (int64_t)0,
+		      (int64_t)0, (int64_t)0, (int64_t)0, (int64_t)0, (int64_t)10);
 	assert_non_null(st);
 	while ((r = db_step(st)) > 0) {
 		const char *d = db_text(st, 3);
 
-		index |= d && strstr(d, "INDEX audit_events_chain") != NULL;
-		bad |= d && (strstr(d, "TEMP B-TREE") || (strstr(d, "SCAN") && !strstr(d, "INDEX")));
+		if (!d)
+			continue;
+		str_printf(plan + strlen(plan), sizeof(plan) - strlen(plan), "%s; ", d);
+		found |= strstr(d, want) != NULL;
+		bad |= strstr(d, "TEMP B-TREE") || (strstr(d, "SCAN") && !strstr(d, "INDEX"));
 	}
 	db_done(st);
 	assert_int_equal(r, 0);
-	if (!index || bad)
-		fail_msg("%s: the chain query does not search audit_events_chain", what);
+	if (!found || bad)
+		fail_msg("%s (chain %lld): the plan is \"%s\", not a search of %s", what, (long long)tenant, plan, want);
 }
 
+/* Every statement of src/audit that reads a chain, a tenant's and the provider's (tenant_id
+ * NULL), as export.c, verify.c and checkpoint.c write them: a run in seq order (a time bound
+ * too) searches the primary key (migration 0035: the id is the chain and the seq), a target
+ * the index audit_events_tenant_target, the counts of the compliance report an index; none
+ * scans the table or sorts. */
 static void test_chain_sql_uses_index(void **state)
 {
+	static const char *const runs[] = {
+		/* export.c and verify.c: one batch of the chain */
+		AUDIT_RUN_SQL("SELECT seq, hash FROM audit_events WHERE", "$2", "$3", "ORDER BY id"),
+		/* export.c audit_query: the managers' page, newest first */
+		AUDIT_RUN_SQL("SELECT seq FROM audit_events WHERE", "0", "$2 - 1",
+			      "AND time_us >= $3 AND time_us <= $4 AND ($5 IS NULL OR category = $5)"
+			      " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
+			      " AND ($8 IS NULL OR result = $8) AND ($9 IS NULL OR target = $9)"
+			      " ORDER BY id DESC LIMIT $10"),
+		/* export.c audit_query: oldest first, no target */
+		AUDIT_RUN_SQL("SELECT seq FROM audit_events WHERE", "$2", AUDIT_SEQ_LIMIT_SQL,
+			      "AND $9 IS NULL AND time_us >= $3 AND time_us <= $4 AND ($5 IS NULL OR category = $5)"
+			      " AND ($6 IS NULL OR actor = $6) AND ($7 IS NULL OR action = $7)"
+			      " AND ($8 IS NULL OR result = $8) ORDER BY id LIMIT $10"),
+		/* export.c, verify.c: the oldest record kept */
+		AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE", "ORDER BY id LIMIT 1"),
+		/* checkpoint.c audit_prune: the first record that must be kept, then the delete */
+		AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE",
+			      "AND NOT ((category = 'authentication' AND time_us < $2)"
+			      " OR (category = 'operation' AND time_us < $3) OR (category = 'access' AND time_us < $4)"
+			      " OR (category = 'delivery' AND time_us < $5) OR (category = 'administration' AND time_us < $6)"
+			      " OR (category = 'operator' AND time_us < $7)) ORDER BY id LIMIT 1"),
+		AUDIT_RUN_SQL("DELETE FROM audit_events WHERE", "0", "$2", ""),
+		/* export.c audit_export_open: the first and last record of a time range */
+		AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE", "AND time_us >= $2 ORDER BY id LIMIT 1"),
+		AUDIT_ALL_SQL("SELECT seq FROM audit_events WHERE", "AND time_us <= $2 ORDER BY id DESC LIMIT 1"),
+	};
+	static const int64_t chains[2] = { 1, 0 };
+
 	(void)state;
 	fill_log(fx.a, 3, 0);
 	append(0, AUDIT_OPERATOR, "provider.thing", "provider");
-	plan_uses_chain_index(fx.a, "tenant");
-	plan_uses_chain_index(0, "provider");
+	for (int c = 0; c < 2; c++) {
+		int64_t t = chains[c] ? fx.a : 0;
+
+		for (size_t i = 0; i < ARRAY_SIZE(runs); i++)
+			plan_uses(t, runs[i], "INTEGER PRIMARY KEY", "a run of the chain");
+		/* export.c audit_query with a target, audit_count_target (shares' access log) */
+		plan_uses(t, AUDIT_CHAIN_SQL(t, "SELECT seq FROM audit_events WHERE",
+					     "AND target = $9 AND seq > $2 AND time_us >= $3 AND time_us <= $4"
+					     " AND ($5 IS NULL OR category = $5) AND ($6 IS NULL OR actor = $6)"
+					     " AND ($7 IS NULL OR action = $7) AND ($8 IS NULL OR result = $8)"
+					     " ORDER BY seq LIMIT $10"),
+			  "INDEX audit_events_tenant_target", "a target's records");
+		plan_uses(t, AUDIT_CHAIN_SQL(t, "SELECT COUNT(*) FROM audit_events WHERE",
+					     "AND target = $2 AND category = $3 AND actor = $4"),
+			  "INDEX audit_events_tenant_target", "a target's count");
+	}
+	/* compliance.c: a tenant's counts */
+	plan_uses(fx.a, "SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1", "INDEX", "the tenant's count");
+	plan_uses(fx.a, "SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1 AND result = 'denied'", "INDEX",
+		  "the tenant's denied records");
+}
+
+/* Statements of each append inside a transaction, from the trace. */
+struct stmt_count {
+	struct db *db;
+	int n, head_reads;
+};
+
+static void stmt_count_cb(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	struct stmt_count *c = ctx;
+
+	(void)tenant_id;
+	if (db != c->db || ev != DB_TRACE_STATEMENT)
+		return;
+	c->n++;
+	c->head_reads += sql && strstr(sql, "SELECT seq, head FROM audit_heads") != NULL;
+}
+
+/* An append after the chain's first in this process is two statements (the head moved on
+ * the condition that it is the one cached, the row), and its record links to the one before
+ * it whatever moved the head in between: a rolled-back transaction, another process. */
+static void test_append_two_statements(void **state)
+{
+	struct stmt_count c = { .db = fx.db };
+	struct audit_verify_result res;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:1");
+	assert_int_equal(db_begin(fx.db), 0);
+	db_trace(stmt_count_cb, &c);
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:2");
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:3");
+	db_trace(NULL, NULL);
+	assert_int_equal(db_commit(fx.db), 0);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.head_reads, 0);
+	/* another process appends: this one's cached head is no longer the database's */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct db *db = db_open(fx.dbpath, (char[64]){ 0 }, 64);
+
+		for (int i = 0; db && i < 2; i++)
+			if (audit_record(db, &(struct audit_event){ .tenant_id = fx.a, .actor = &alice,
+						 .category = AUDIT_OPERATION, .action = "child.append",
+						 .target = "x", .result = AUDIT_SUCCESS }) < 0)
+				_exit(4);
+		_exit(db ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	c = (struct stmt_count){ .db = fx.db };
+	assert_int_equal(db_begin(fx.db), 0);
+	db_trace(stmt_count_cb, &c);
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:6");
+	db_trace(NULL, NULL);
+	assert_int_equal(db_commit(fx.db), 0);
+	assert_int_equal(c.head_reads, 1);   /* the cached head did not match: read, hashed again */
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	if (!res.ok)
+		fail_msg("%s (seq %lld)", res.reason, (long long)res.bad_seq);
+	assert_int_equal(res.last_seq, 6);
+	assert_int_equal(res.records, 6);
+}
+
+/* A row moved out of its place (its tenant_id changed, or its id) fails verification, though
+ * its hash, computed with the chain's key, still links: the readers by tenant_id and by id
+ * would show it in the wrong place. */
+static void test_row_out_of_place(void **state)
+{
+	struct audit_verify_result res;
+
+	(void)state;
+	fill_log(fx.a, 4, 0);
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	assert_int_equal(db_exec(fx.db, "UPDATE audit_events SET tenant_id = $2 WHERE tenant_id = $1 AND seq = 2",
+				 "ii", fx.a, fx.b), 0);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	assert_false(res.ok);
+	assert_int_equal(res.bad_seq, 2);
+}
+
+/* A database with records written before migration 0035 (ids from a counter shared by every
+ * chain, the indexes audit_events_chain and _tenant_time) is migrated: every chain verifies,
+ * and appending goes on where it stopped. The old layout is made from a current one: ids put
+ * back into one interleaved counter, the indexes created again, 0035 forgotten. */
+static void test_upgrade_chain_key(void **state)
+{
+	struct audit_verify_result res;
+	struct db_stmt *st;
+
+	(void)state;
+	fill_log(fx.a, 5, 2);
+	fill_log(fx.b, 3, 0);
+	append(0, AUDIT_OPERATOR, "tenant.create", "tenant:x");
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:6");
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	assert_int_equal(db_exec(fx.db, "UPDATE audit_events SET id = seq * 16 + COALESCE(tenant_id, 0)", NULL), 0);
+	assert_int_equal(db_exec(fx.db, "CREATE UNIQUE INDEX audit_events_chain ON audit_events(tenant_id, seq)", NULL), 0);
+	assert_int_equal(db_exec(fx.db, "CREATE INDEX audit_events_tenant_time ON audit_events(tenant_id, time_us)", NULL), 0);
+	assert_int_equal(db_exec(fx.db, "DELETE FROM schema_migrations WHERE name LIKE '0035%'", NULL), 0);
+	assert_int_equal(db_changes(fx.db), 1);
+	fx.db = db_close(fx.db);
+	fx.db = db_open(fx.dbpath, (char[64]){ 0 }, 64);
+	assert_non_null(fx.db);
+	assert_int_equal(db_migrate(fx.db), 0);
+	st = db_query(fx.db, "SELECT COUNT(*) FROM audit_events WHERE id < " AUDIT_SEQ_LIMIT_SQL, NULL);
+	assert_int_equal(db_step(st), 1);
+	assert_int_equal(db_int(st, 0), 0);
+	db_done(st);
+	append(fx.a, AUDIT_OPERATION, "file.put", "file:7");
+	append(0, AUDIT_OPERATOR, "tenant.create", "tenant:y");
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		int64_t t = i == 0 ? fx.a : i == 1 ? fx.b : 0;
+
+		assert_int_equal(audit_verify_db(fx.db, t, fx.pk, &res), 0);
+		if (!res.ok)
+			fail_msg("chain %lld: %s (seq %lld)", (long long)t, res.reason, (long long)res.bad_seq);
+		assert_int_equal(res.records, i == 0 ? 7 : i == 1 ? 3 : 2);
+	}
 }
 
 /* The provider chain (0, rows with tenant_id NULL) through the same code as a tenant's:
@@ -1117,6 +1312,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_from_catalog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_rows_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_sql_uses_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_two_statements, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_out_of_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_chain_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_lock_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
