@@ -2040,19 +2040,23 @@ static enum MHD_Result do_get(struct dav *d)
 	struct request *req = d->req;
 	const bool head = !strcmp(req->method, "HEAD");
 	struct MHD_Response *resp;
+	struct file_content c;
 	struct listing *l;
 	struct file_node n;
 	size_t n_html = 0;
 	bool more = false;
 	char *html;
-	int r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	/* the node with its key and inline content in one statement, carried to the download
+	 * (it read the node by path, then by id, then its key: issue 11) */
+	int r = files_dav_resolve_content(req->db, TENANT(req), d->path, &n, &c);
 
 	if (r < 0)
 		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
 	/* a file: GET, HEAD and 304 are recorded like the API's (file.download, file.head,
 	 * file.not_modified) before the answer */
 	if (n.kind == NODE_FILE)
-		return http_file_download(req, TENANT(req), n.id, http_download_record, NULL);
+		return http_file_download_at(req, TENANT(req), &n, &c, http_download_record, NULL);
+	files_content_clear(&c);
 	/* a collection: a plain HTML list of its members */
 	l = arena_alloc(req->arena, sizeof(*l));
 	if (!l)
@@ -2245,6 +2249,18 @@ static void body_abort(struct request *req, bool client_gone)
 
 static const struct stream_ops body_ops = { body_data, body_end, body_abort };
 
+/* Does the request say a body follows? The headers passed server.c's strict checks: at most
+ * one Content-Length or one Transfer-Encoding (chunked), never both. */
+static bool announces_body(struct request *req)
+{
+	const char *cl = hdr(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	int64_t v;
+
+	if (hdr(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return true;
+	return cl && (safe_atoi64(cl, &v) < 0 || v != 0);
+}
+
 static enum MHD_Result dav_begin(struct request *req)
 {
 	struct dav *d = arena_alloc(req->arena, sizeof(*d));
@@ -2294,6 +2310,12 @@ static enum MHD_Result dav_begin(struct request *req)
 		if (status)
 			return plain(req, status, "Precondition Failed: no list of the If header holds");
 		return m->fn(d);
+	}
+	if (m && (m->flags & DAV_M_READ) && !announces_body(req)) {
+		/* a read without a body (GET, HEAD, OPTIONS; PROPFIND's allprop): it runs now, in
+		 * the dispatch's read snapshot with the app password's reads, not at the end of an
+		 * empty body in a snapshot of its own (a BEGIN and a COMMIT fewer: issue 11) */
+		return dav_act(d);
 	}
 	req->stream_ctx = d;
 	req->stream = &body_ops;

@@ -318,6 +318,12 @@ typedef bool (*http_download_start_fn)(struct request *req, const struct file_no
 /* GET a file's content with Range, ETag/If-None-Match and Content-Disposition. */
 enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t node_id,
 				   http_download_start_fn start, void *cls);
+struct file_content;
+/* The same for a node and its content as the caller read them in this request's snapshot
+ * (WebDAV's GET: files_dav_resolve_content), so they are not read again; takes c's memory
+ * (files.h files_open_at) whatever the answer. */
+enum MHD_Result http_file_download_at(struct request *req, int64_t tenant_id, const struct file_node *n,
+				      struct file_content *c, http_download_start_fn start, void *cls);
 /* The files API's http_download_start_fn (also WebDAV's): the access record file.download,
  * file.head or file.not_modified. */
 bool http_download_record(struct request *req, const struct file_node *n, enum http_download_kind kind,
