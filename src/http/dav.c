@@ -2249,16 +2249,17 @@ static void body_abort(struct request *req, bool client_gone)
 
 static const struct stream_ops body_ops = { body_data, body_end, body_abort };
 
-/* Does the request say a body follows? The headers passed server.c's strict checks: at most
- * one Content-Length or one Transfer-Encoding (chunked), never both. */
-static bool announces_body(struct request *req)
+bool dav_request_whole(struct request *req)
 {
+	const struct dav_method *m = method_find(req->method);
 	const char *cl = hdr(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	int64_t v;
 
-	if (hdr(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))
-		return true;
-	return cl && (safe_atoi64(cl, &v) < 0 || v != 0);
+	/* the headers passed server.c's strict checks: at most one Content-Length or one
+	 * Transfer-Encoding (chunked), never both */
+	if (!m || !(m->flags & DAV_M_READ) || hdr(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return false;
+	return !cl || (safe_atoi64(cl, &v) == 0 && v == 0);
 }
 
 static enum MHD_Result dav_begin(struct request *req)
@@ -2311,10 +2312,11 @@ static enum MHD_Result dav_begin(struct request *req)
 			return plain(req, status, "Precondition Failed: no list of the If header holds");
 		return m->fn(d);
 	}
-	if (m && (m->flags & DAV_M_READ) && !announces_body(req)) {
-		/* a read without a body (GET, HEAD, OPTIONS; PROPFIND's allprop): it runs now, in
-		 * the dispatch's read snapshot with the app password's reads, not at the end of an
-		 * empty body in a snapshot of its own (a BEGIN and a COMMIT fewer: issue 11) */
+	if (dav_request_whole(req)) {
+		/* dispatched at the request's end (server.c is_stream_request): its body, none,
+		 * is complete, so the method runs now, in the dispatch's read snapshot with the
+		 * app password's reads (a BEGIN and a COMMIT fewer than a snapshot of its own at
+		 * the stream's end: issue 11) */
 		return dav_act(d);
 	}
 	req->stream_ctx = d;
