@@ -58,8 +58,11 @@ int files_start_purger(struct files *f) KURA_WUR;
  * every function here stores and looks up the NFC form, so "é" precomposed and decomposed
  * are one name. */
 bool files_name_valid(const char *name);
-/* The NFC form of a valid name into out (size > KURA_FILE_NAME_MAX); -EINVAL otherwise. */
+/* The NFC form of a valid name into out (size > KURA_FILE_NAME_MAX; out may be name);
+ * -EINVAL otherwise. */
 int files_name_nfc(const char *name, char *out, size_t size) KURA_WUR;
+/* No byte of s[0..n) above 0x7F: ASCII text, which every Unicode normalisation leaves as it is. */
+bool files_is_ascii(const char *s, size_t n);
 /* Labels: 1..KURA_LABEL_MAX code points of clean text without '/'. */
 bool files_label_valid(const char *label);
 /* type/subtype[; params], printable ASCII, at most KURA_CONTENT_TYPE_MAX bytes. */

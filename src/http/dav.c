@@ -204,11 +204,15 @@ static int rel_path(struct arena *a, const char *decoded, const char *code, char
 	rest = t + n;
 	/* Unicode NFC, as the files service stores names: a client that sends NFD (macOS) names
 	 * the same resource, and lock paths compare equal (NFC keeps '/' where it is) */
-	nfc = utf8proc_NFC((const utf8proc_uint8_t *)rest);
-	if (!nfc)
-		return -EINVAL;
-	p = arena_strdup(a, (const char *)nfc);
-	free(nfc);
+	if (files_is_ascii(rest, strlen(rest))) {
+		p = arena_strdup(a, rest);   /* ASCII is its own NFC */
+	} else {
+		nfc = utf8proc_NFC((const utf8proc_uint8_t *)rest);
+		if (!nfc)
+			return -EINVAL;
+		p = arena_strdup(a, (const char *)nfc);
+		free(nfc);
+	}
 	if (!p)
 		return -ENOMEM;
 	n = strlen(p);

@@ -552,6 +552,17 @@ static void test_names(void **state)
 		     files_name_valid("a\xe2\x81\xa9" "b") || files_name_valid("a\xd8\x9c" "b"));
 	assert_false(files_label_valid("x\xe2\x80\xae" "y"));
 	assert_true(files_name_valid("a\xe2\x80\x8d" "b"));   /* ZWJ (emoji sequences) stays */
+	/* ASCII skips utf8proc (issue 11), with the same checks: in place, the size, DEL */
+	{
+		char buf[16] = "plain.txt", small[4];
+
+		assert_true(files_is_ascii(buf, strlen(buf)) && !files_is_ascii("caf\xc3\xa9", 5));
+		assert_int_equal(files_name_nfc(buf, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "plain.txt");
+		assert_int_equal(files_name_nfc("abcd", small, sizeof(small)), -EINVAL);
+		assert_int_equal(files_name_nfc("abc", small, sizeof(small)), 0);
+		assert_false(files_name_valid("a\x7f") || files_name_valid("a\r") || files_name_valid("/"));
+	}
 	/* NFD in, NFC stored: one name */
 	{
 		char nfc[KURA_FILE_NAME_MAX + 1];
