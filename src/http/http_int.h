@@ -357,7 +357,7 @@ void http_date_format(int64_t us, char *buf, size_t size);
 bool dav_method_is_read(const char *method);
 /* A WebDAV read (GET, HEAD, OPTIONS, PROPFIND) that announces no body (no Content-Length
  * or 0, no Transfer-Encoding): server.c dispatches it once the request is complete, not
- * before its body as the other /dev/ requests, and dav.c runs the method in that dispatch,
+ * before its body as the other /dav/ requests, and dav.c runs the method in that dispatch,
  * so the credential's and the method's reads share one read snapshot (issue 11). An answer
  * queued before the request is complete makes libmicrohttpd close the connection after it,
  * so a read answered in the first call (headers only) lost its keep-alive. */
