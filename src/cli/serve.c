@@ -132,6 +132,57 @@ static int background_task(struct db *db)
  * moves, a large COPY) does not wait for the next search to be paid. */
 static struct keyring_rt *node_keyring;
 
+#ifdef KURA_TEST_HOOKS
+/* test seam (tests/integration/test_dav.c test_get_statements): KURA_TEST_SQL_LOG=FILE
+ * appends every statement a connection runs to FILE, one line each (the text's first 4 KiB),
+ * a read snapshot's deferred BEGIN as "BEGIN (snapshot)" and a write transaction's
+ * as "BEGIN (write)": what a request costs in statements, counted from outside. FILE is
+ * opened before the sandbox; one write() a line, so the lines of threads do not mix. */
+static int sql_log_fd = -1;
+
+static void sql_log(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	char line[4096];
+	int n;
+
+	(void)ctx;
+	(void)db;
+	(void)tenant_id;
+	if (ev == DB_TRACE_SNAPSHOT)
+		sql = "BEGIN (snapshot)";
+	else if (ev == DB_TRACE_BEGIN)
+		sql = "BEGIN (write)";
+	else if (ev != DB_TRACE_STATEMENT || !sql)
+		return;
+	n = snprintf(line, sizeof(line), "%s\n", sql);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
+	for (int i = 0; i < n - 1; i++)
+		if (line[i] == '\n')
+			line[i] = ' ';
+	if (write(sql_log_fd, line, (size_t)n) < 0) {
+		/* a test's log: nothing to do about it here */
+	}
+}
+
+static void sql_log_start(void)
+{
+	const char *e = getenv("KURA_TEST_SQL_LOG");
+
+	if (!e || !*e)
+		return;
+	sql_log_fd = open(e, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (sql_log_fd < 0) {
+		log_warn("server.test_sql_log", "KURA_TEST_SQL_LOG=%s: %s", e, strerror(errno));
+		return;
+	}
+	log_warn("server.test_sql_log", "KURA_TEST_SQL_LOG=%s: every statement is logged there", e);
+	db_trace(sql_log, NULL);
+}
+#endif
+
 /* test seam (tests/integration/test_search.c): a suite that checks what waits for the fold
  * turns the background fold off, so it never races with the check */
 static bool idle_fold_off(void)
@@ -500,6 +551,9 @@ int cmd_serve(int argc, char **argv)
 		fail(err);
 		goto out;
 	}
+#ifdef KURA_TEST_HOOKS
+	sql_log_start();   /* before the first thread, and before Landlock */
+#endif
 	/* file access: from here on (the first thread starts next, and Landlock holds for the
 	 * threads a restricted one starts) the data directory and what a server reads */
 	if (!strcmp(cfg.landlock, "on")) {

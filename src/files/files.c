@@ -62,6 +62,14 @@ static bool has_bidi_control(const char *s, size_t n)
 	return false;
 }
 
+bool files_is_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
 int files_name_nfc(const char *name, char *out, size_t size)
 {
 	utf8proc_uint8_t *nfc = NULL;
@@ -74,6 +82,15 @@ int files_name_nfc(const char *name, char *out, size_t size)
 	/* an NFD name is longer than its NFC form; bound the work before normalising */
 	if (n == 0 || n > FILES_NAME_INPUT_MAX || !utf8_is_clean_text(name, n))
 		return -EINVAL;
+	if (files_is_ascii(name, n)) {
+		/* ASCII is its own NFC (UAX #15) and holds no bidirectional control: the same
+		 * checks as below without utf8proc's copy (every WebDAV path segment, issue 11) */
+		if (n > KURA_FILE_NAME_MAX || n >= size || !strcmp(name, ".") || !strcmp(name, "..") ||
+		    strpbrk(name, "/\t"))
+			return -EINVAL;
+		memmove(out, name, n + 1);   /* out may be name (files_dav.c normalises in place) */
+		return 0;
+	}
 	nfc = utf8proc_NFC((const utf8proc_uint8_t *)name);
 	if (!nfc)
 		return -EINVAL;

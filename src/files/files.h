@@ -58,8 +58,11 @@ int files_start_purger(struct files *f) KURA_WUR;
  * every function here stores and looks up the NFC form, so "é" precomposed and decomposed
  * are one name. */
 bool files_name_valid(const char *name);
-/* The NFC form of a valid name into out (size > KURA_FILE_NAME_MAX); -EINVAL otherwise. */
+/* The NFC form of a valid name into out (size > KURA_FILE_NAME_MAX; out may be name);
+ * -EINVAL otherwise. */
 int files_name_nfc(const char *name, char *out, size_t size) KURA_WUR;
+/* No byte of s[0..n) above 0x7F: ASCII text, which every Unicode normalisation leaves as it is. */
+bool files_is_ascii(const char *s, size_t n);
 /* Labels: 1..KURA_LABEL_MAX code points of clean text without '/'. */
 bool files_label_valid(const char *label);
 /* type/subtype[; params], printable ASCII, at most KURA_CONTENT_TYPE_MAX bytes. */
@@ -222,9 +225,35 @@ int files_upload_pause(struct files_upload *u, bool more, int64_t *ret_offset) K
 
 struct files_reader;
 /* Opens a live file's content for ranged reads: unwraps its key and checks the stored
- * layout against the recorded size (-EBADMSG when they disagree). */
+ * layout against the recorded size (-EBADMSG when they disagree). The node and its content
+ * columns in one statement (files_get_content), then files_open_at. */
 int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
 	       struct file_node *ret_node, struct files_reader **ret) KURA_WUR;
+/* What a reader of a file needs beyond its node, read in the node's own statement
+ * (files_get_content, files_dav.h files_dav_resolve_content) so that a download reads its
+ * row once (issue 11): which blob and which wrapped key, and the inline ciphertext. */
+struct file_content {
+	int64_t tenant_id;             /* of the statement that read it: files_open_at checks it */
+	char blob_id[33];              /* BLOB_ID_LEN + 1 */
+	int64_t key_version;
+	unsigned char wrapped[72];     /* WRAPPED_KEY_BYTES */
+	unsigned char *inl;            /* the inline ciphertext (malloc'd), NULL: the blob holds it */
+	size_t inl_n;
+	bool bad;                      /* no usable key in the row: files_open_at answers -EBADMSG */
+};
+/* A live node (files_get) and, for a file, its content columns, in one statement; *ret_c
+ * holds malloc'd memory until files_open_at or files_content_clear. */
+int files_get_content(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret,
+		      struct file_content *ret_c) KURA_WUR;
+/* files_open of a node and its content as the caller read them (in its read snapshot, with
+ * the tenant bound): nothing is read again but the tenant key (keyring). The same checks as
+ * files_open: -EISDIR for a folder, -EBADMSG for a row without a usable key or a layout
+ * that disagrees with n->size, the key unwrapped bound to the tenant, version and blob id;
+ * -ENOENT when c was read for another tenant. Takes c->inl whatever the result. */
+int files_open_at(struct files *f, struct db *db, int64_t tenant_id, const struct file_node *n,
+		  struct file_content *c, struct files_reader **ret) KURA_WUR;
+/* Frees what a struct file_content holds (safe on one files_open_at took). */
+void files_content_clear(struct file_content *c);
 /* Plaintext bytes [offset, offset+n) (short only at the end). Decrypts only the chunks it
  * needs; -EBADMSG when a chunk fails its check (nothing of that chunk is returned). */
 int files_read(struct files_reader *r, uint64_t offset, void *buf, size_t n,

@@ -652,57 +652,116 @@ static int open_reader(struct files *f, struct db *db, int64_t tenant_id, const 
 		       int64_t version, const unsigned char wrapped[WRAPPED_KEY_BYTES], uint64_t size,
 		       unsigned char *inl, size_t inl_n, struct files_reader **ret);
 
-int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
-	       struct file_node *ret_node, struct files_reader **ret)
+_Static_assert(sizeof(((struct file_content *)0)->blob_id) == BLOB_ID_LEN + 1, "files.h: blob id");
+_Static_assert(sizeof(((struct file_content *)0)->wrapped) == WRAPPED_KEY_BYTES, "files.h: wrapped key");
+
+int files_read_content_at(struct db_stmt *st, int c, int64_t tenant_id, struct file_content *ret)
 {
-	unsigned char wrapped[WRAPPED_KEY_BYTES], *inl = NULL;
-	char blob_id[BLOB_ID_LEN + 1] = "";
-	struct file_node node;
-	struct db_stmt *st;
-	int64_t version = 0;
+	const char *blob_id = db_text(st, c);
 	const void *p;
-	size_t n = 0, inl_n = 0;
+	size_t n = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->tenant_id = tenant_id;
+	ret->key_version = db_int(st, c + 1);
+	p = db_blob(st, c + 2, &n);
+	if (!blob_id || str_copy(ret->blob_id, sizeof(ret->blob_id), blob_id) < 0 || !p || n != sizeof(ret->wrapped)) {
+		ret->bad = true;   /* files_open_at: -EBADMSG, as any stored data that does not check out */
+		return 0;
+	}
+	memcpy(ret->wrapped, p, n);
+	if (!db_is_null(st, c + 3)) {
+		/* kept inline (files_upload_commit): the ciphertext the blob would hold */
+		p = db_blob(st, c + 3, &n);
+		ret->inl = malloc(n ? n : 1);
+		if (!ret->inl)
+			return -ENOMEM;
+		if (n)
+			memcpy(ret->inl, p, n);
+		ret->inl_n = n;
+	}
+	return 0;
+}
+
+void files_content_clear(struct file_content *c)
+{
+	if (!c)
+		return;
+	free(c->inl);
+	c->inl = NULL;
+	c->inl_n = 0;
+}
+
+int files_get_content(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret,
+		      struct file_content *ret_c)
+{
+	struct db_stmt *st;
 	int r;
 
-	if (!f || !db || !ret)
-		return -EINVAL;
-	r = files_get(db, tenant_id, id, &node);
-	if (r < 0)
-		return r;
-	if (node.kind != NODE_FILE)
-		return -EISDIR;
-	st = db_query(db, "SELECT blob_id, key_version, wrapped_key, inline_data FROM file_nodes"
-			  " WHERE tenant_id = $1 AND id = $2", "ii", tenant_id, id);
+	memset(ret_c, 0, sizeof(*ret_c));
+	ret_c->bad = true;
+	st = db_query(db, "SELECT " FILES_NODE_COLS ", " FILES_CONTENT_COLS " FROM file_nodes"
+			  " WHERE tenant_id = $1 AND id = $2 AND in_trash = 0", "ii", tenant_id, id);
 	r = db_step(st);
 	if (r > 0) {
-		p = db_blob(st, 2, &n);
-		version = db_int(st, 1);
-		if (!db_text(st, 0) || str_copy(blob_id, sizeof(blob_id), db_text(st, 0)) < 0 || !p ||
-		    n != sizeof(wrapped))
-			r = -EBADMSG;
-		else
-			memcpy(wrapped, p, n);
-		if (r > 0 && !db_is_null(st, 3)) {
-			/* kept inline (files_upload_commit): the ciphertext the blob would hold */
-			p = db_blob(st, 3, &inl_n);
-			inl = malloc(inl_n ? inl_n : 1);
-			if (!inl)
-				r = -ENOMEM;
-			else if (inl_n)
-				memcpy(inl, p, inl_n);
-		}
+		files_read_node_at(st, 0, ret);
+		r = ret->kind == NODE_FILE ? files_read_content_at(st, 13, tenant_id, ret_c) : 0;
 	} else if (r == 0) {
 		r = -ENOENT;
 	}
 	db_done(st);
-	if (r < 0) {
-		free(inl);
+	if (r < 0)
+		files_content_clear(ret_c);
+	return r;
+}
+
+int files_open(struct files *f, struct db *db, int64_t tenant_id, int64_t id,
+	       struct file_node *ret_node, struct files_reader **ret)
+{
+	struct file_content c;
+	struct file_node node;
+	int r;
+
+	if (!f || !db || !ret)
+		return -EINVAL;
+	/* one statement: the node and its key (it took two, the node then the key) */
+	r = files_get_content(db, tenant_id, id, &node, &c);
+	if (r < 0)
 		return r;
-	}
-	r = open_reader(f, db, tenant_id, blob_id, version, wrapped, (uint64_t)node.size, inl, inl_n, ret);
+	r = files_open_at(f, db, tenant_id, &node, &c, ret);
 	if (r == 0 && ret_node)
 		*ret_node = node;
 	return r;
+}
+
+int files_open_at(struct files *f, struct db *db, int64_t tenant_id, const struct file_node *n,
+		  struct file_content *c, struct files_reader **ret)
+{
+	unsigned char *inl = c ? c->inl : NULL;
+	size_t inl_n = c ? c->inl_n : 0;
+
+	if (c) {
+		c->inl = NULL;   /* the reader's now, or freed below */
+		c->inl_n = 0;
+	}
+	if (!f || !db || !n || !c || !ret) {
+		free(inl);
+		return -EINVAL;
+	}
+	if (c->tenant_id != tenant_id) {
+		free(inl);
+		return -ENOENT;   /* read for another tenant: nothing of it is this tenant's */
+	}
+	if (n->kind != NODE_FILE) {
+		free(inl);
+		return -EISDIR;
+	}
+	if (c->bad) {
+		free(inl);
+		return -EBADMSG;
+	}
+	return open_reader(f, db, tenant_id, c->blob_id, c->key_version, c->wrapped, (uint64_t)n->size, inl, inl_n,
+			   ret);
 }
 
 int files_open_sealed(struct files *f, struct db *db, int64_t tenant_id, const char *blob_id, int64_t version,

@@ -46,10 +46,16 @@
  * not made yet, a folder missing or a file where a folder must be) and deeper paths go the
  * way of one lookup a segment (walk), which tells those cases apart.
  */
-/* 0 parent and node; -ENOENT the parent and no node; 1 no answer here (walk); <0 errors. */
+/* 0 parent and node; -ENOENT the parent and no node; 1 no answer here (walk); <0 errors.
+ * ret_c not NULL: the node's content columns too, in the same statement (a file's). */
 static int resolve_joined(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
-			  struct file_node *ret)
+			  struct file_node *ret, struct file_content *ret_c)
 {
+	static const char *const sql[2][RESOLVE_JOINED + 1] = {
+		{ RESOLVE_SQL_1, RESOLVE_SQL_2, RESOLVE_SQL_3, RESOLVE_SQL_4 },
+		{ RESOLVE_CONTENT_SQL_1, RESOLVE_CONTENT_SQL_2, RESOLVE_CONTENT_SQL_3, RESOLVE_CONTENT_SQL_4 },
+	};
+	const char *q;
 	char seg[RESOLVE_JOINED + 1][KURA_FILE_NAME_MAX + 1];
 	struct db_stmt *st;
 	size_t n = 0;
@@ -68,21 +74,22 @@ static int resolve_joined(struct db *db, int64_t tenant_id, const char *path, st
 		n++;
 		path = s + len;
 	}
+	if (n < 1 || n > RESOLVE_JOINED + 1)
+		return 1;
+	q = sql[ret_c != NULL][n - 1];
 	switch (n) {
 	case 1:
-		st = db_query(db, RESOLVE_SQL_1, "it", tenant_id, seg[0]);
+		st = db_query(db, q, "it", tenant_id, seg[0]);
 		break;
 	case 2:
-		st = db_query(db, RESOLVE_SQL_2, "itt", tenant_id, seg[0], seg[1]);
+		st = db_query(db, q, "itt", tenant_id, seg[0], seg[1]);
 		break;
 	case 3:
-		st = db_query(db, RESOLVE_SQL_3, "ittt", tenant_id, seg[0], seg[1], seg[2]);
-		break;
-	case 4:
-		st = db_query(db, RESOLVE_SQL_4, "itttt", tenant_id, seg[0], seg[1], seg[2], seg[3]);
+		st = db_query(db, q, "ittt", tenant_id, seg[0], seg[1], seg[2]);
 		break;
 	default:
-		return 1;
+		st = db_query(db, q, "itttt", tenant_id, seg[0], seg[1], seg[2], seg[3]);
+		break;
 	}
 	r = db_step(st);
 	if (r > 0) {
@@ -91,7 +98,7 @@ static int resolve_joined(struct db *db, int64_t tenant_id, const char *path, st
 			r = -ENOENT;
 		} else {
 			files_read_node_at(st, 13, ret);
-			r = 0;
+			r = ret_c && ret->kind == NODE_FILE ? files_read_content_at(st, 26, tenant_id, ret_c) : 0;
 		}
 	} else if (r == 0) {
 		r = 1;
@@ -125,7 +132,7 @@ static int walk(struct db *db, int64_t tenant_id, const char *path, const char *
 int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret)
 {
 	struct file_node parent, n;
-	int r = *path ? resolve_joined(db, tenant_id, path, &parent, &n) : 1;
+	int r = *path ? resolve_joined(db, tenant_id, path, &parent, &n, NULL) : 1;
 
 	if (r == 0)
 		*ret = n;
@@ -139,6 +146,35 @@ int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path, struct
 	return r;
 }
 
+int files_dav_resolve_content(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret,
+			      struct file_content *ret_c)
+{
+	struct file_node parent, n;
+	int r;
+
+	memset(ret_c, 0, sizeof(*ret_c));
+	ret_c->tenant_id = tenant_id;
+	ret_c->bad = true;   /* a folder's: files_open_at answers -EISDIR before it looks */
+	r = *path ? resolve_joined(db, tenant_id, path, &parent, &n, ret_c) : 1;
+	if (r == 0)
+		*ret = n;
+	if (r <= 0) {
+		if (r < 0)
+			files_content_clear(ret_c);
+		return r;
+	}
+	/* the root, and what the joined statement does not answer: a lookup a segment, then
+	 * a file's node and content by its id (in the same snapshot) */
+	r = files_root_node(db, tenant_id, &n);
+	if (r == 0)
+		r = walk(db, tenant_id, path, path + strlen(path), &n);
+	if (r == 0 && n.kind == NODE_FILE)
+		r = files_get_content(db, tenant_id, n.id, &n, ret_c);
+	if (r == 0)
+		*ret = n;
+	return r;
+}
+
 int files_dav_resolve_leaf(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret_parent,
 			   struct file_node *ret)
 {
@@ -147,7 +183,7 @@ int files_dav_resolve_leaf(struct db *db, int64_t tenant_id, const char *path, s
 
 	if (!slash || !slash[1])
 		return -EINVAL;
-	r = resolve_joined(db, tenant_id, path, ret_parent, ret);
+	r = resolve_joined(db, tenant_id, path, ret_parent, ret, NULL);
 	if (r <= 0)
 		return r;
 	r = files_root_node(db, tenant_id, ret_parent);

@@ -17,6 +17,12 @@
  * -ENOTDIR when a file stands where a folder must be. */
 int files_dav_resolve(struct db *db, int64_t tenant_id, const char *path,
 		      struct file_node *ret) KURA_WUR;
+/* files_dav_resolve, and for a file its content columns (files.h struct file_content) in
+ * the same statement (a path of up to four segments: one statement for a GET's node, key
+ * and inline content, which files_open_at takes); *ret_c holds malloc'd memory until
+ * files_open_at or files_content_clear (nothing on failure or for a folder). */
+int files_dav_resolve_content(struct db *db, int64_t tenant_id, const char *path, struct file_node *ret,
+			      struct file_content *ret_c) KURA_WUR;
 /* The most members one listing holds: KURA_DAV_LIST_MAX, or in a test build the smaller
  * KURA_TEST_DAV_LIST_MAX from the environment (read once). */
 size_t files_dav_list_max(void);

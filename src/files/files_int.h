@@ -30,14 +30,23 @@ void files_read_node_at(struct db_stmt *st, int c, struct file_node *ret);
 	a ".id, " a ".parent_id, " a ".kind, " a ".name, " a ".size, " a ".content_type, " a ".etag, " \
 	a ".created_by_name, " a ".created_us, " a ".modified_us, " a ".trashed_us, " a                \
 	".trashed_by_name, " a ".in_trash"
+/* The content columns a reader needs (struct file_content), as SQL text, and of alias a. */
+#define FILES_CONTENT_COLS "blob_id, key_version, wrapped_key, inline_data"
+#define FILES_CONTENT_COLS_OF(a) a ".blob_id, " a ".key_version, " a ".wrapped_key, " a ".inline_data"
+/* FILES_CONTENT_COLS from column c on into *ret (tenant_id, the statement's tenant): a row
+ * without a usable key is ret->bad, not an error; -ENOMEM only. */
+int files_read_content_at(struct db_stmt *st, int c, int64_t tenant_id, struct file_content *ret) KURA_WUR;
 /* WebDAV paths of up to RESOLVE_JOINED folders above their last segment resolve in one
  * statement (files_dav.c resolve_joined): RESOLVE_SQL_<segments>, the parent and the node
  * in one row ($1 the tenant, then the segments in NFC). unit/test_files checks their plans. */
 #define RESOLVE_JOINED 3
 /* CROSS JOIN: SQLite keeps the order (root, then each folder by its name: index searches);
  * left to itself, without statistics, it scanned the tenant's nodes from the last folder */
-#define RESOLVE_SEL(last) \
-	"SELECT " FILES_NODE_COLS_OF("n" #last) ", " FILES_NODE_COLS_OF("l") " FROM file_nodes n0"
+#define RESOLVE_COLS(last) "SELECT " FILES_NODE_COLS_OF("n" #last) ", " FILES_NODE_COLS_OF("l")
+#define RESOLVE_SEL(last) RESOLVE_COLS(last) " FROM file_nodes n0"
+/* RESOLVE_CONTENT_SQL_<segments>: the same, with the last segment's FILES_CONTENT_COLS
+ * after its node (a GET: files_dav_resolve_content) */
+#define RESOLVE_SEL_CONTENT(last) RESOLVE_COLS(last) ", " FILES_CONTENT_COLS_OF("l") " FROM file_nodes n0"
 #define RESOLVE_J(i) " CROSS JOIN file_nodes n" #i
 #define RESOLVE_LEAF(last, p)                                                                      \
 	" LEFT JOIN file_nodes l ON l.tenant_id = $1 AND l.parent_id = n" #last ".id AND l.name = $" #p \
@@ -45,13 +54,20 @@ void files_read_node_at(struct db_stmt *st, int c, struct file_node *ret);
 #define RESOLVE_C(i, prev, p)                                                                       \
 	" AND n" #i ".tenant_id = $1 AND n" #i ".parent_id = n" #prev ".id AND n" #i ".name = $" #p \
 	" AND n" #i ".in_trash = 0 AND n" #i ".kind = 'folder'"
-#define RESOLVE_SQL_1 RESOLVE_SEL(0) RESOLVE_LEAF(0, 2)
-#define RESOLVE_SQL_2 RESOLVE_SEL(1) RESOLVE_J(1) RESOLVE_LEAF(1, 3) RESOLVE_C(1, 0, 2)
-#define RESOLVE_SQL_3 \
-	RESOLVE_SEL(2) RESOLVE_J(1) RESOLVE_J(2) RESOLVE_LEAF(2, 4) RESOLVE_C(1, 0, 2) RESOLVE_C(2, 1, 3)
-#define RESOLVE_SQL_4                                                                              \
-	RESOLVE_SEL(3) RESOLVE_J(1) RESOLVE_J(2) RESOLVE_J(3) RESOLVE_LEAF(3, 5) RESOLVE_C(1, 0, 2) \
-	RESOLVE_C(2, 1, 3) RESOLVE_C(3, 2, 4)
+#define RESOLVE_TAIL_1 RESOLVE_LEAF(0, 2)
+#define RESOLVE_TAIL_2 RESOLVE_J(1) RESOLVE_LEAF(1, 3) RESOLVE_C(1, 0, 2)
+#define RESOLVE_TAIL_3 RESOLVE_J(1) RESOLVE_J(2) RESOLVE_LEAF(2, 4) RESOLVE_C(1, 0, 2) RESOLVE_C(2, 1, 3)
+#define RESOLVE_TAIL_4                                                                   \
+	RESOLVE_J(1) RESOLVE_J(2) RESOLVE_J(3) RESOLVE_LEAF(3, 5) RESOLVE_C(1, 0, 2) RESOLVE_C(2, 1, 3) \
+	RESOLVE_C(3, 2, 4)
+#define RESOLVE_SQL_1 RESOLVE_SEL(0) RESOLVE_TAIL_1
+#define RESOLVE_SQL_2 RESOLVE_SEL(1) RESOLVE_TAIL_2
+#define RESOLVE_SQL_3 RESOLVE_SEL(2) RESOLVE_TAIL_3
+#define RESOLVE_SQL_4 RESOLVE_SEL(3) RESOLVE_TAIL_4
+#define RESOLVE_CONTENT_SQL_1 RESOLVE_SEL_CONTENT(0) RESOLVE_TAIL_1
+#define RESOLVE_CONTENT_SQL_2 RESOLVE_SEL_CONTENT(1) RESOLVE_TAIL_2
+#define RESOLVE_CONTENT_SQL_3 RESOLVE_SEL_CONTENT(2) RESOLVE_TAIL_3
+#define RESOLVE_CONTENT_SQL_4 RESOLVE_SEL_CONTENT(3) RESOLVE_TAIL_4
 /* Any node of the tenant, in trash or not. */
 int files_get_any(struct db *db, int64_t tenant_id, int64_t id, struct file_node *ret) KURA_WUR;
 /* Creates the tenant's quota row when missing (inside the caller's transaction). */

@@ -839,20 +839,30 @@ wipe:
 
 int shares_node(struct db *db, const struct share *s, int64_t node_id, struct file_node *ret)
 {
-	struct file_node n, p;
-	int64_t cur;
-	int depth, r;
+	struct file_node n;
+	int r;
 
 	if (!s->node_id || node_id <= 0)
 		return -ENOENT;
 	r = files_get(db, s->tenant_id, node_id, &n);
-	if (r < 0)
-		return r;
-	for (cur = n.id, p = n, depth = 0; depth <= KURA_FOLDER_DEPTH_MAX + 1; depth++) {
-		if (cur == s->node_id) {
-			*ret = n;
+	if (r == 0)
+		r = shares_node_at(db, s, &n);
+	if (r == 0)
+		*ret = n;
+	return r;
+}
+
+int shares_node_at(struct db *db, const struct share *s, const struct file_node *n)
+{
+	struct file_node p;
+	int64_t cur;
+	int depth, r;
+
+	if (!s->node_id || n->id <= 0)
+		return -ENOENT;
+	for (cur = n->id, p = *n, depth = 0; depth <= KURA_FOLDER_DEPTH_MAX + 1; depth++) {
+		if (cur == s->node_id)
 			return 0;
-		}
 		if (!p.parent_id)
 			return -ENOENT;
 		r = files_get(db, s->tenant_id, p.parent_id, &p);

@@ -118,6 +118,9 @@ int shares_unlock(struct db *db, const struct actor *who, const struct share *s,
 /* A node reachable through the link: the shared item itself or (folder links) a live node
  * below it. -ENOENT otherwise. */
 int shares_node(struct db *db, const struct share *s, int64_t node_id, struct file_node *ret) KURA_WUR;
+/* The same check of a live node n of the link's tenant as the caller read it (a download's
+ * node with its key, files.h files_get_content): only its ancestors are read. */
+int shares_node_at(struct db *db, const struct share *s, const struct file_node *n) KURA_WUR;
 /* Counts one download atomically (refused with -ESTALE when the limit is reached or the
  * link expired or was revoked meanwhile), records "link.download" with details, and queues
  * the sharer's first-download mail when asked for; one transaction. *ret_mail tells that

@@ -959,11 +959,28 @@ bool http_download_record(struct request *req, const struct file_node *n, enum h
 enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t id,
 				   http_download_start_fn start_fn, void *cls)
 {
+	struct file_content c;
+	struct file_node n;
+	int r;
+
+	if (!req->srv->files)
+		return no_service(req);
+	/* the node and its key in one statement (files_open read the node, then the key) */
+	r = files_get_content(req->db, tenant_id, id, &n, &c);
+	if (r < 0)
+		return files_error(req, r, NULL);
+	return http_file_download_at(req, tenant_id, &n, &c, start_fn, cls);
+}
+
+enum MHD_Result http_file_download_at(struct request *req, int64_t tenant_id, const struct file_node *node,
+				      struct file_content *c, http_download_start_fn start_fn, void *cls)
+{
 	const bool head = !strcmp(req->method, "HEAD");
 	struct files_reader *rd = NULL;
 	struct download *d = NULL;
 	struct MHD_Response *resp;
-	struct file_node n;
+	const struct file_node n = *node;
+	const int64_t id = n.id;
 	uint64_t start = 0, len = 0;
 	char etag[64], crange[96], lastmod[40], probe[1];
 	const char *disp;
@@ -972,9 +989,11 @@ enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64
 	size_t got = 0;
 	int r, rng;
 
-	if (!req->srv->files)
+	if (!req->srv->files) {
+		files_content_clear(c);
 		return no_service(req);
-	r = files_open(req->srv->files, req->db, tenant_id, id, &n, &rd);
+	}
+	r = files_open_at(req->srv->files, req->db, tenant_id, &n, c, &rd);
 	if (r == -EISDIR)
 		r = -ENOENT;
 	if (r == -EBADMSG)

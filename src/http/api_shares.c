@@ -645,6 +645,7 @@ static bool link_download_start(struct request *req, const struct file_node *n, 
 static enum MHD_Result link_download(struct request *req, bool by_id)
 {
 	enum MHD_Result res;
+	struct file_content c;
 	struct file_node n;
 	struct link *l = arena_alloc(req->arena, sizeof(*l));
 	int64_t id = 0;
@@ -660,14 +661,21 @@ static enum MHD_Result link_download(struct request *req, bool by_id)
 		r = id_param(req, 1, &id);
 	else
 		r = 0, id = l->s.node_id;
+	/* the node with its key in one statement (issue 11), then whether the link reaches it
+	 * (its ancestors up to the shared folder); nothing of it is used unless it does */
 	if (r == 0)
-		r = shares_node(req->db, &l->s, id, &n);
-	if (r == 0 && n.kind != NODE_FILE)
-		r = -ENOENT;
+		r = files_get_content(req->db, l->s.tenant_id, id, &n, &c);
+	if (r == 0) {
+		r = shares_node_at(req->db, &l->s, &n);
+		if (r == 0 && n.kind != NODE_FILE)
+			r = -ENOENT;
+		if (r < 0)
+			files_content_clear(&c);
+	}
 	if (r < 0)
 		return r == -ENOENT ? http_problem(req, 404, "not-found", "no such file in this link", NULL)
 				    : http_internal_error(req, r);
-	return http_file_download(req, l->s.tenant_id, n.id, link_download_start, l);
+	return http_file_download_at(req, l->s.tenant_id, &n, &c, link_download_start, l);
 }
 
 static enum MHD_Result api_link_content(struct request *req)

@@ -205,11 +205,15 @@ static int rel_path(struct arena *a, const char *decoded, const char *code, char
 	rest = t + n;
 	/* Unicode NFC, as the files service stores names: a client that sends NFD (macOS) names
 	 * the same resource, and lock paths compare equal (NFC keeps '/' where it is) */
-	nfc = utf8proc_NFC((const utf8proc_uint8_t *)rest);
-	if (!nfc)
-		return -EINVAL;
-	p = arena_strdup(a, (const char *)nfc);
-	free(nfc);
+	if (files_is_ascii(rest, strlen(rest))) {
+		p = arena_strdup(a, rest);   /* ASCII is its own NFC */
+	} else {
+		nfc = utf8proc_NFC((const utf8proc_uint8_t *)rest);
+		if (!nfc)
+			return -EINVAL;
+		p = arena_strdup(a, (const char *)nfc);
+		free(nfc);
+	}
 	if (!p)
 		return -ENOMEM;
 	n = strlen(p);
@@ -2100,19 +2104,23 @@ static enum MHD_Result do_get(struct dav *d)
 	struct request *req = d->req;
 	const bool head = !strcmp(req->method, "HEAD");
 	struct MHD_Response *resp;
+	struct file_content c;
 	struct listing *l;
 	struct file_node n;
 	size_t n_html = 0;
 	bool more = false;
 	char *html;
-	int r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
+	/* the node with its key and inline content in one statement, carried to the download
+	 * (it read the node by path, then by id, then its key: issue 11) */
+	int r = files_dav_resolve_content(req->db, TENANT(req), d->path, &n, &c);
 
 	if (r < 0)
 		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
 	/* a file: GET, HEAD and 304 are recorded like the API's (file.download, file.head,
 	 * file.not_modified) before the answer */
 	if (n.kind == NODE_FILE)
-		return http_file_download(req, TENANT(req), n.id, http_download_record, NULL);
+		return http_file_download_at(req, TENANT(req), &n, &c, http_download_record, NULL);
+	files_content_clear(&c);
 	/* a collection: a plain HTML list of its members */
 	l = arena_alloc(req->arena, sizeof(*l));
 	if (!l)
@@ -2305,6 +2313,19 @@ static void body_abort(struct request *req, bool client_gone)
 
 static const struct stream_ops body_ops = { body_data, body_end, body_abort };
 
+bool dav_request_whole(struct request *req)
+{
+	const struct dav_method *m = method_find(req->method);
+	const char *cl = hdr(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	int64_t v;
+
+	/* the headers passed server.c's strict checks: at most one Content-Length or one
+	 * Transfer-Encoding (chunked), never both */
+	if (!m || !(m->flags & DAV_M_READ) || hdr(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return false;
+	return !cl || (safe_atoi64(cl, &v) == 0 && v == 0);
+}
+
 static enum MHD_Result dav_begin(struct request *req)
 {
 	struct dav *d = arena_alloc(req->arena, sizeof(*d));
@@ -2354,6 +2375,13 @@ static enum MHD_Result dav_begin(struct request *req)
 		if (status)
 			return plain(req, status, "Precondition Failed: no list of the If header holds");
 		return m->fn(d);
+	}
+	if (dav_request_whole(req)) {
+		/* dispatched at the request's end (server.c is_stream_request): its body, none,
+		 * is complete, so the method runs now, in the dispatch's read snapshot with the
+		 * app password's reads (a BEGIN and a COMMIT fewer than a snapshot of its own at
+		 * the stream's end: issue 11) */
+		return dav_act(d);
 	}
 	req->stream_ctx = d;
 	req->stream = &body_ops;

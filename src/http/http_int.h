@@ -319,6 +319,12 @@ typedef bool (*http_download_start_fn)(struct request *req, const struct file_no
 /* GET a file's content with Range, ETag/If-None-Match and Content-Disposition. */
 enum MHD_Result http_file_download(struct request *req, int64_t tenant_id, int64_t node_id,
 				   http_download_start_fn start, void *cls);
+struct file_content;
+/* The same for a node and its content as the caller read them in this request's snapshot
+ * (WebDAV's GET: files_dav_resolve_content), so they are not read again; takes c's memory
+ * (files.h files_open_at) whatever the answer. */
+enum MHD_Result http_file_download_at(struct request *req, int64_t tenant_id, const struct file_node *n,
+				      struct file_content *c, http_download_start_fn start, void *cls);
 /* The files API's http_download_start_fn (also WebDAV's): the access record file.download,
  * file.head or file.not_modified. */
 bool http_download_record(struct request *req, const struct file_node *n, enum http_download_kind kind,
@@ -355,6 +361,13 @@ void http_date_format(int64_t us, char *buf, size_t size);
 /* Read methods for the files.read permission and read-only app passwords (dav.c's method
  * table says which). */
 bool dav_method_is_read(const char *method);
+/* A WebDAV read (GET, HEAD, OPTIONS, PROPFIND) that announces no body (no Content-Length
+ * or 0, no Transfer-Encoding): server.c dispatches it once the request is complete, not
+ * before its body as the other /dav/ requests, and dav.c runs the method in that dispatch,
+ * so the credential's and the method's reads share one read snapshot (issue 11). An answer
+ * queued before the request is complete makes libmicrohttpd close the connection after it,
+ * so a read answered in the first call (headers only) lost its keep-alive. */
+bool dav_request_whole(struct request *req);
 /* The i-th method of that table, NULL past the last: for tests that try every method. */
 const char *dav_method_name(size_t i);
 /* The strict path decoder of dispatch() (server.c): NULL when not acceptable. Under /dav/ a

@@ -867,11 +867,12 @@ static bool is_stream_request(struct request *req)
 
 	if (!req->raw_uri || !(path = decode_path(req->arena, req->raw_uri)))
 		return false;
-	/* the /dav/ route is R_STREAM: dav.c takes every body as a stream (PUT) or bounded (XML) */
+	/* the /dav/ route is R_STREAM: dav.c takes every body as a stream (PUT) or bounded (XML);
+	 * a read without a body is dispatched once complete (http_int.h dav_request_whole) */
 	table = http_routes(&n);
 	for (i = 0; i < n; i++)
 		if ((table[i].flags & R_STREAM) && route_matches(&table[i], req->method, path, req))
-			return true;
+			return !((table[i].flags & R_DAV) && dav_request_whole(req));
 	return false;
 }
 

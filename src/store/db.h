@@ -309,6 +309,7 @@ enum db_trace_event {
 	DB_TRACE_LOCK,         /* db_lock_tenant(tenant_id) succeeded */
 	DB_TRACE_STATEMENT,    /* a statement (sql) is about to run */
 	DB_TRACE_END,          /* the transaction ended (commit or rollback) */
+	DB_TRACE_SNAPSHOT,     /* a read snapshot began (db_read_begin's deferred BEGIN; SQLite) */
 };
 typedef void db_trace_fn(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id,
 			 const char *sql);

@@ -587,8 +587,10 @@ static void snapshot_open(struct db *db)
 	db->snapshot_due = false;
 	if (db->writing || !sqlite3_get_autocommit(db->h))
 		return;
-	if (exec_plain(db, "BEGIN") == 0)
+	if (exec_plain(db, "BEGIN") == 0) {
 		db->snapshot = true;
+		trace(db, DB_TRACE_SNAPSHOT, 0, NULL);
+	}
 }
 
 void db_read_end(struct db *db)

@@ -60,6 +60,8 @@ static inline void lock_watch_cb(void *ctx, struct db *db, enum db_trace_event e
 	case DB_TRACE_END:
 		w->in_tx = w->fresh = false;
 		break;
+	case DB_TRACE_SNAPSHOT:
+		break;
 	}
 }
 

@@ -260,15 +260,18 @@ static void test_dav_entries_plan(void **state)
  * plain joins, starting from the last folder). */
 static void test_resolve_plans(void **state)
 {
-	const char *sql[] = { RESOLVE_SQL_1, RESOLVE_SQL_2, RESOLVE_SQL_3, RESOLVE_SQL_4 };
+	/* the plain statements, then a GET's with the content columns (the same plans) */
+	const char *sql[] = { RESOLVE_SQL_1, RESOLVE_SQL_2, RESOLVE_SQL_3, RESOLVE_SQL_4,
+			      RESOLVE_CONTENT_SQL_1, RESOLVE_CONTENT_SQL_2, RESOLVE_CONTENT_SQL_3,
+			      RESOLVE_CONTENT_SQL_4 };
 	char q[4096], p[1024];
 	struct db_stmt *st;
 
 	(void)state;
-	for (size_t i = 0; i < 4; i++) {
-		size_t len = 0, n = 0;
+	for (size_t k = 0; k < 8; k++) {
+		size_t len = 0, n = 0, i = k % 4;
 
-		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql[i]);
+		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql[k]);
 		st = i == 0   ? db_query(fx.db, q, "it", fx.t.id, "a")
 		     : i == 1 ? db_query(fx.db, q, "itt", fx.t.id, "a", "b")
 		     : i == 2 ? db_query(fx.db, q, "ittt", fx.t.id, "a", "b", "c")
@@ -285,7 +288,7 @@ static void test_resolve_plans(void **state)
 		db_done(st);
 		/* the root by (tenant, parent NULL), each folder and the name by (tenant, parent, name) */
 		if (n != i + 2 || strstr(p, "SCAN") || strstr(p, "(tenant_id=?)"))
-			fail_msg("RESOLVE_SQL_%zu: %s", i + 1, p);
+			fail_msg("RESOLVE_%sSQL_%zu: %s", k < 4 ? "" : "CONTENT_", i + 1, p);
 	}
 }
 
@@ -691,6 +694,17 @@ static void test_names(void **state)
 		     files_name_valid("a\xe2\x81\xa9" "b") || files_name_valid("a\xd8\x9c" "b"));
 	assert_false(files_label_valid("x\xe2\x80\xae" "y"));
 	assert_true(files_name_valid("a\xe2\x80\x8d" "b"));   /* ZWJ (emoji sequences) stays */
+	/* ASCII skips utf8proc (issue 11), with the same checks: in place, the size, DEL */
+	{
+		char buf[16] = "plain.txt", small[4];
+
+		assert_true(files_is_ascii(buf, strlen(buf)) && !files_is_ascii("caf\xc3\xa9", 5));
+		assert_int_equal(files_name_nfc(buf, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "plain.txt");
+		assert_int_equal(files_name_nfc("abcd", small, sizeof(small)), -EINVAL);
+		assert_int_equal(files_name_nfc("abc", small, sizeof(small)), 0);
+		assert_false(files_name_valid("a\x7f") || files_name_valid("a\r") || files_name_valid("/"));
+	}
 	/* NFD in, NFC stored: one name */
 	{
 		char nfc[KURA_FILE_NAME_MAX + 1];
@@ -972,6 +986,136 @@ static void test_upload_statements(void **state)
 			 -EISDIR);
 }
 
+/* Reads all of what r holds and compares it with data. */
+static void expect_reader(struct files_reader *r, const unsigned char *data, size_t n)
+{
+	unsigned char *buf = malloc(n + 1);
+	size_t got = 0;
+
+	assert_non_null(buf);
+	assert_int_equal(files_read(r, 0, buf, n + 1, &got), 0);
+	assert_int_equal(got, n);
+	assert_memory_equal(buf, data, n);
+	files_reader_close(r);
+	free(buf);
+}
+
+/* files_dav_resolve_content then files_open_at, as WebDAV's GET; the statements counted. */
+static int dav_open(const char *path, int64_t tenant_id, struct file_node *ret, struct files_reader **rd, int *n)
+{
+	struct file_content c;
+	int r;
+
+	*n = 0;
+	*rd = NULL;
+	db_trace(count_statement, n);
+	r = files_dav_resolve_content(fx.db, fx.t.id, path, ret, &c);
+	if (r == 0)
+		r = files_open_at(fx.f, fx.db, tenant_id, ret, &c, rd);
+	db_trace(NULL, NULL);
+	files_content_clear(&c);
+	return r;
+}
+
+/* A download's statements (issue 11): WebDAV's GET resolved its path (one statement), then
+ * files_open read the node by id again and then its key and inline content (two more); the
+ * portal's and a share's download by id read the node, then the key. Now the node, the key
+ * and the inline content come in one statement either way, carried to files_open_at, which
+ * reads nothing else (the tenant key is the keyring's copy). Each bound FAILS with the
+ * statements before (3 and 2). The checks stay: another tenant's id or content, a folder,
+ * a damaged key, a key bound to another blob id, a size the stored layout disagrees with. */
+static void test_download_statements(void **state)
+{
+	const size_t big_n = 200000;   /* past KURA_INLINE_MAX_BYTES: in a blob */
+	unsigned char small[4096], *big = malloc(big_n);
+	struct file_node d, e, sm, bg, got;
+	struct files_reader *rd = NULL;
+	struct file_content c;
+	char deep[96] = "/dl";
+	bool created = false;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(big);
+	randombytes_buf(small, sizeof(small));
+	randombytes_buf(big, big_n);
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "dl", &d), 0);
+	{
+		struct files_upload *u = NULL;
+
+		assert_int_equal(files_upload_begin(fx.f, fx.db, fx.t.id, d.id, "small.bin", "text/plain", -1,
+						    false, &u), 0);
+		assert_int_equal(files_upload_write(u, small, sizeof(small)), 0);
+		assert_int_equal(files_upload_commit(u, fx.db, &tester, &sm, NULL), 0);
+		assert_int_equal(files_upload_begin(fx.f, fx.db, fx.t.id, d.id, "big.bin", "text/plain", -1, false,
+						    &u), 0);
+		assert_int_equal(files_upload_write(u, big, big_n), 0);
+		assert_int_equal(files_upload_commit(u, fx.db, &tester, &bg, NULL), 0);
+	}
+
+	/* by id (the portal, share links, archives): one statement, was two */
+	db_trace(count_statement, &n);
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id, sm.id, &got, &rd), 0);
+	db_trace(NULL, NULL);
+	assert_int_equal(n, 1);
+	assert_string_equal(got.etag, sm.etag);
+	expect_reader(rd, small, sizeof(small));
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id, bg.id, NULL, &rd), 0);
+	expect_reader(rd, big, big_n);
+	/* WebDAV's GET: the path, the node and its key in one statement, was three */
+	assert_int_equal(dav_open("/dl/small.bin", fx.t.id, &got, &rd, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(got.id, sm.id);
+	assert_int_equal(got.size, (int64_t)sizeof(small));
+	expect_reader(rd, small, sizeof(small));
+	assert_int_equal(dav_open("/dl/big.bin", fx.t.id, &got, &rd, &n), 0);
+	assert_int_equal(n, 1);
+	expect_reader(rd, big, big_n);
+	/* a path deeper than the joined statements: a lookup a segment, then the file by id */
+	e = d;
+	for (int i = 0; i < 5; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "e%d", i);
+		assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, e.id, name, &e), 0);
+		strncat(deep, "/", sizeof(deep) - strlen(deep) - 1);
+		strncat(deep, name, sizeof(deep) - strlen(deep) - 1);
+	}
+	assert_int_equal(files_dav_copy(fx.f, fx.db, &tester, fx.t.id, sm.id, e.id, "small.bin", false, false,
+					&created), 0);
+	strncat(deep, "/small.bin", sizeof(deep) - strlen(deep) - 1);
+	assert_int_equal(dav_open(deep, fx.t.id, &got, &rd, &n), 0);
+	expect_reader(rd, small, sizeof(small));
+
+	/* the checks: a folder, a missing name, another tenant's id, content read for another
+	 * tenant */
+	assert_int_equal(dav_open("/dl", fx.t.id, &got, &rd, &n), -EISDIR);
+	assert_int_equal(got.kind, NODE_FOLDER);
+	assert_int_equal(dav_open("/dl/none.bin", fx.t.id, &got, &rd, &n), -ENOENT);
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id + 1000, sm.id, NULL, &rd), -ENOENT);
+	assert_int_equal(files_get_content(fx.db, fx.t.id + 1000, sm.id, &got, &c), -ENOENT);
+	assert_int_equal(dav_open("/dl/small.bin", fx.t.id + 1000, &got, &rd, &n), -ENOENT);
+	assert_null(rd);
+	/* the key is unwrapped bound to the blob id: the small file's row naming the big
+	 * file's blob id fails, as a damaged key does */
+	assert_int_equal(db_exec(fx.db, "UPDATE file_nodes SET blob_id = (SELECT blob_id FROM file_nodes"
+				 " WHERE id = $2) WHERE tenant_id = $1 AND id = $3", "iii", fx.t.id, bg.id, sm.id), 0);
+	assert_int_equal(dav_open("/dl/small.bin", fx.t.id, &got, &rd, &n), -EBADMSG);
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id, sm.id, NULL, &rd), -EBADMSG);
+	assert_int_equal(db_exec(fx.db, "UPDATE file_nodes SET wrapped_key = X'00' WHERE tenant_id = $1 AND id = $2",
+				 "ii", fx.t.id, bg.id), 0);
+	assert_int_equal(dav_open("/dl/big.bin", fx.t.id, &got, &rd, &n), -EBADMSG);
+	assert_int_equal(files_open(fx.f, fx.db, fx.t.id, bg.id, NULL, &rd), -EBADMSG);
+	/* the stored layout is checked against the recorded size */
+	assert_int_equal(files_dav_copy(fx.f, fx.db, &tester, fx.t.id, e.id, d.id, "deep", true, false, &created), 0);
+	assert_int_equal(db_exec(fx.db, "UPDATE file_nodes SET size = size + 1 WHERE tenant_id = $1"
+				 " AND parent_id = (SELECT id FROM file_nodes WHERE tenant_id = $1 AND parent_id = $2"
+				 " AND name = 'deep')", "ii", fx.t.id, d.id), 0);
+	assert_int_equal(dav_open("/dl/deep/small.bin", fx.t.id, &got, &rd, &n), -EBADMSG);
+	assert_null(rd);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -991,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_listing_plans),
 		cmocka_unit_test(test_copy_holds_no_snapshot),
 		cmocka_unit_test(test_upload_statements),
+		cmocka_unit_test(test_download_statements),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

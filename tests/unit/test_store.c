@@ -1036,6 +1036,8 @@ static void lock_seen_cb(void *ctx, struct db *db, enum db_trace_event ev, int64
 		s->tenant = tenant_id;
 		s->in_tx = db_in_transaction(db);
 		break;
+	case DB_TRACE_SNAPSHOT:
+		break;
 	}
 }
 
