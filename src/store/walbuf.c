@@ -27,6 +27,9 @@ struct wb_file {
 	size_t len;                  /* bytes held, from file offset start */
 	sqlite3_int64 start;
 	bool commit_next;            /* the last write was a commit frame's header: its page ends the commit */
+	sqlite3_int64 end;           /* this generation's bytes this handle wrote or holds end here */
+	unsigned char salt[8];       /* the generation's salts (WAL header bytes 16-23, frame 8-15) */
+	bool salted;
 	struct wb_file *prev, *next; /* the open WAL files (wals) */
 };
 
@@ -126,27 +129,45 @@ static int wb_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 	return rc != SQLITE_OK ? rc : p->real->pMethods->xRead(p->real, buf, n, off);
 }
 
+/* Which writes are held: appends only. A write into bytes that are already in the file
+ * (below p->end: SQLite rewriting a page or, at the commit, the checksums of frames it
+ * rewrote, walRewriteChecksums) goes straight through, after what is held, so that its
+ * failure is its own call's and never waits for a barrier that cannot report it. p->end is
+ * per WAL generation: the salts in the WAL header and in every frame header say which, so
+ * a generation begun by another connection (after a checkpoint) starts this handle's count
+ * again at its first frame there. */
 static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 {
 	struct wb_file *p = (struct wb_file *)f;
-	bool commit_header = false, ends_commit;
+	const unsigned char *d = data;
+	bool commit_header = false, ends_commit, in_buf;
 	int rc = SQLITE_OK;
 
 	if (!p->wal)
 		return p->real->pMethods->xWrite(p->real, data, n, off);
 	atomic_fetch_add_explicit(&sqlite_writes, 1, memory_order_relaxed);
 	pthread_mutex_lock(&p->lock);
-	if (n == FRAME_HEADER_BYTES && off >= WAL_HEADER_BYTES)
-		commit_header = be32((const unsigned char *)data + 4) != 0;
+	if (off == 0 && n == WAL_HEADER_BYTES) {
+		memcpy(p->salt, d + 16, sizeof(p->salt));   /* a new generation from the start */
+		p->salted = true;
+		p->end = 0;
+	} else if (n == FRAME_HEADER_BYTES && off >= WAL_HEADER_BYTES) {
+		commit_header = be32(d + 4) != 0;
+		if (!p->salted || memcmp(p->salt, d + 8, sizeof(p->salt))) {
+			memcpy(p->salt, d + 8, sizeof(p->salt));
+			p->salted = true;
+			p->end = off;   /* before this: other connections' frames of this generation */
+		}
+	}
 	ends_commit = p->commit_next && !commit_header;
 	p->commit_next = false;
-	/* what does not follow or fit the buffer: the buffer first */
-	if (p->len && (off < p->start || off > p->start + (sqlite3_int64)p->len ||
-		       off + n > p->start + KURA_WALBUF_BYTES))
-		rc = flush_locked(p, true);
-	if (rc == SQLITE_OK && !p->buf && n <= KURA_WALBUF_BYTES)
+	in_buf = p->len && off >= p->start && off <= p->start + (sqlite3_int64)p->len &&
+		 off + n <= p->start + KURA_WALBUF_BYTES;
+	if (p->len && !in_buf)
+		rc = flush_locked(p, true);   /* what does not follow or fit: the held bytes first */
+	if (rc == SQLITE_OK && !in_buf && off >= p->end && !p->buf && n <= KURA_WALBUF_BYTES)
 		p->buf = malloc(KURA_WALBUF_BYTES);   /* none: the writes go straight through */
-	if (rc == SQLITE_OK && (n > KURA_WALBUF_BYTES || !p->buf)) {
+	if (rc == SQLITE_OK && !in_buf && (off < p->end || n > KURA_WALBUF_BYTES || !p->buf)) {
 		rc = p->real->pMethods->xWrite(p->real, data, n, off);
 		atomic_fetch_add_explicit(&file_writes, 1, memory_order_relaxed);
 	} else if (rc == SQLITE_OK) {
@@ -166,6 +187,8 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 		if (ends_commit)
 			rc = flush_locked(p, true);
 	}
+	if (rc == SQLITE_OK && off + n > p->end)
+		p->end = off + n;
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
