@@ -41,7 +41,7 @@ static sqlite3_vfs wb_vfs;
 static pthread_mutex_t wals_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wb_file *wals;
 static atomic_int pending;           /* WAL files holding bytes */
-static atomic_ullong file_writes, sqlite_writes;
+static atomic_ullong file_writes, sqlite_writes, overwrites;
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -168,6 +168,8 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 	if (rc == SQLITE_OK && !in_buf && off >= p->end && !p->buf && n <= KURA_WALBUF_BYTES)
 		p->buf = malloc(KURA_WALBUF_BYTES);   /* none: the writes go straight through */
 	if (rc == SQLITE_OK && !in_buf && (off < p->end || n > KURA_WALBUF_BYTES || !p->buf)) {
+		if (off < p->end)
+			atomic_fetch_add_explicit(&overwrites, 1, memory_order_relaxed);
 		rc = p->real->pMethods->xWrite(p->real, data, n, off);
 		atomic_fetch_add_explicit(&file_writes, 1, memory_order_relaxed);
 	} else if (rc == SQLITE_OK) {
@@ -381,9 +383,10 @@ int walbuf_register(void)
 }
 
 #ifdef KURA_TEST_HOOKS
-void walbuf_stats(uint64_t *ret_file_writes, uint64_t *ret_sqlite_writes)
+void walbuf_stats(uint64_t *ret_file_writes, uint64_t *ret_sqlite_writes, uint64_t *ret_overwrites)
 {
 	*ret_file_writes = atomic_load(&file_writes);
 	*ret_sqlite_writes = atomic_load(&sqlite_writes);
+	*ret_overwrites = atomic_load(&overwrites);
 }
 #endif

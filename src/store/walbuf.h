@@ -28,8 +28,8 @@
 int walbuf_register(void);
 
 #ifdef KURA_TEST_HOOKS
-/* Writes that reached the WAL files of this process since the start, and the xWrite calls
- * SQLite made to them. */
-void walbuf_stats(uint64_t *ret_file_writes, uint64_t *ret_sqlite_writes);
+/* Writes that reached the WAL files of this process since the start, the xWrite calls
+ * SQLite made to them, and those of them that went straight through as overwrites. */
+void walbuf_stats(uint64_t *ret_file_writes, uint64_t *ret_sqlite_writes, uint64_t *ret_overwrites);
 #endif
 #endif
