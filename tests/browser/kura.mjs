@@ -15,11 +15,29 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const CHROMIUM = '/usr/bin/chromium';
 
-const freePort = () => new Promise((resolve, reject) => {
+// A free loopback port below the kernel's ephemeral range, as the C harness picks them
+// (tests/integration/harness.c it_free_port): an outgoing connection's source port, taken
+// from that range, could hold a server's port while it restarts.
+const tryPort = (port) => new Promise((resolve) => {
   const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  s.once('error', () => resolve(false));
+  s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
 });
+let portSeq = 0;
+const freePort = async () => {
+  let lo = 32768;
+  try { lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || lo; } catch { /* not Linux */ }
+  const n = Math.min(12000, lo - 1024);
+  for (let i = 0; i < 1000 && n > 0; i++) {
+    const port = lo - n + ((process.pid * 7919 + Date.now() + ++portSeq * 104729) % n);
+    if (await tryPort(port)) return port;
+  }
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+};
 
 // A mail of the Maildir file: headers (names lowercased, RFC 2047 subjects decoded) and the
 // body (kura sends it base64) as text.

@@ -196,15 +196,57 @@ int it_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
-int it_free_port(void)
+/* Below the kernel's ephemeral range (ip_local_port_range): the source port of every
+ * outgoing connection (curl, haproxy, libpq, the suites running beside this one) comes from
+ * that range, and a client socket holding a server's port while the server restarted on it
+ * made the restart fail with "address in use" (kura serve exited at start). */
+static void port_band(int *ret_low, int *ret_n)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int lo = 32768, hi = 60999;
+
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	*ret_n = lo - 1024 > 12000 ? 12000 : lo - 1024;
+	*ret_low = lo - *ret_n;
+}
+
+static bool port_free(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int port = -1;
+	bool ok;
 
 	if (fd < 0)
+		return false;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+int it_free_port(void)
+{
+	static unsigned seq;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	unsigned base = (unsigned)getpid() * 7919u + (unsigned)time(NULL) * 31u;
+	int low, n, i, fd, port = -1;
+
+	port_band(&low, &n);
+	for (i = 0; n > 0 && i < 1000; i++) {
+		port = low + (int)((base + ++seq * 104729u) % (unsigned)n);
+		if (port_free(port))
+			return port;
+	}
+	/* no free port there: one the kernel picks, as before */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -1;
+	port = -1;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
