@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "store/walbuf.h"
 
 #define WAL_HEADER_BYTES 32         /* the WAL file's own header, at offset 0 */
@@ -30,6 +31,7 @@ struct wb_file {
 	sqlite3_int64 end;           /* this generation's bytes this handle wrote or holds end here */
 	unsigned char salt[8];       /* the generation's salts (WAL header bytes 16-23, frame 8-15) */
 	bool salted;
+	pthread_t owner;             /* the thread of the last write (flush_all) */
 	struct wb_file *prev, *next; /* the open WAL files (wals) */
 };
 
@@ -48,10 +50,10 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Writes what p holds; with p->lock held. drop: on a failure forget it too (its xWrite or
- * xRead reports the failure, and SQLite ends that transaction); else keep it for the next
- * try. */
-static int flush_locked(struct wb_file *p, bool drop)
+/* Writes what p holds, with p->lock held, and forgets it whatever the result: a failure
+ * is the calling method's (xWrite, xRead, xSync, ...: SQLite ends that transaction), and
+ * bytes kept past it could later land on frames another writer put there since. */
+static int flush_locked(struct wb_file *p)
 {
 	int rc;
 
@@ -59,11 +61,9 @@ static int flush_locked(struct wb_file *p, bool drop)
 		return SQLITE_OK;
 	rc = p->real->pMethods->xWrite(p->real, p->buf, (int)p->len, p->start);
 	atomic_fetch_add_explicit(&file_writes, 1, memory_order_relaxed);
-	if (rc == SQLITE_OK || drop) {
-		p->len = 0;
-		p->commit_next = false;
-		atomic_fetch_sub_explicit(&pending, 1, memory_order_relaxed);
-	}
+	p->len = 0;
+	p->commit_next = false;
+	atomic_fetch_sub_explicit(&pending, 1, memory_order_relaxed);
 	return rc;
 }
 
@@ -74,27 +74,43 @@ static int flush(struct wb_file *p)
 	if (!p->wal)
 		return SQLITE_OK;
 	pthread_mutex_lock(&p->lock);
-	rc = flush_locked(p, true);
+	rc = flush_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
 
-/* The safety net: before a wal-index header can be read or a lock handed on, nothing of
- * any WAL of this process stays in a buffer. SQLite 3.40 flushes at the commit frame
- * already, so this finds nothing to do; it costs one atomic load then. */
+/* The safety net, for a path of SQLite that would publish frames without the commit frame
+ * this file recognises: before this thread's connection publishes a wal-index header
+ * (xShmBarrier) or hands on a lock (xShmLock unlock), nothing its WAL writes held stays
+ * held. SQLite 3.40 has already written every committed byte at its commit frame, and what
+ * is left at a write lock's release is a rolled-back transaction's spill (dead frames), so
+ * this normally writes nothing or dead bytes. Only the calling thread's files: a reader in
+ * another thread never writes (or could drop) a writer's bytes. Neither caller can report a
+ * failure, and a header published over bytes that are not in the file would point readers at
+ * stale pages, so a failure here ends the process before that (as a kill -9 would: nothing
+ * unwritten was acknowledged) rather than keep bytes that could later overwrite another
+ * writer's frames. */
 static void flush_all(void)
 {
+	pthread_t self = pthread_self();
 	struct wb_file *p;
+	int rc = SQLITE_OK;
 
 	if (!atomic_load_explicit(&pending, memory_order_acquire))
 		return;
 	pthread_mutex_lock(&wals_lock);
-	for (p = wals; p; p = p->next) {
+	for (p = wals; p && rc == SQLITE_OK; p = p->next) {
 		pthread_mutex_lock(&p->lock);
-		(void)flush_locked(p, false);   /* kept on a failure: the next trigger tries again */
+		if (p->len && pthread_equal(p->owner, self))
+			rc = flush_locked(p);
 		pthread_mutex_unlock(&p->lock);
 	}
 	pthread_mutex_unlock(&wals_lock);
+	if (rc != SQLITE_OK) {
+		log_error("db.wal", "a write to the WAL failed where SQLite cannot be told (error %d): stopping"
+			  " before it publishes frames that are not in the file", rc);
+		abort();
+	}
 }
 
 /* ---- io methods ---- */
@@ -147,13 +163,18 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 		return p->real->pMethods->xWrite(p->real, data, n, off);
 	atomic_fetch_add_explicit(&sqlite_writes, 1, memory_order_relaxed);
 	pthread_mutex_lock(&p->lock);
+	p->owner = pthread_self();
 	if (off == 0 && n == WAL_HEADER_BYTES) {
 		memcpy(p->salt, d + 16, sizeof(p->salt));   /* a new generation from the start */
 		p->salted = true;
 		p->end = 0;
 	} else if (n == FRAME_HEADER_BYTES && off >= WAL_HEADER_BYTES) {
+		static const unsigned char none[8];
+
 		commit_header = be32(d + 4) != 0;
-		if (!p->salted || memcmp(p->salt, d + 8, sizeof(p->salt))) {
+		/* zero salts: a frame whose checksums SQLite writes at the commit (a transaction
+		 * that rewrote a frame in place, walEncodeFrame with iReCksum), this generation's */
+		if (memcmp(d + 8, none, sizeof(none)) && (!p->salted || memcmp(p->salt, d + 8, sizeof(p->salt)))) {
 			memcpy(p->salt, d + 8, sizeof(p->salt));
 			p->salted = true;
 			p->end = off;   /* before this: other connections' frames of this generation */
@@ -164,7 +185,7 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 	in_buf = p->len && off >= p->start && off <= p->start + (sqlite3_int64)p->len &&
 		 off + n <= p->start + KURA_WALBUF_BYTES;
 	if (p->len && !in_buf)
-		rc = flush_locked(p, true);   /* what does not follow or fit: the held bytes first */
+		rc = flush_locked(p);   /* what does not follow or fit: the held bytes first */
 	if (rc == SQLITE_OK && !in_buf && off >= p->end && !p->buf && n <= KURA_WALBUF_BYTES)
 		p->buf = malloc(KURA_WALBUF_BYTES);   /* none: the writes go straight through */
 	if (rc == SQLITE_OK && !in_buf && (off < p->end || n > KURA_WALBUF_BYTES || !p->buf)) {
@@ -187,7 +208,7 @@ static int wb_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 		/* the commit frame's page: the transaction goes to the file now, and a failure
 		 * is this write's, so SQLite fails the commit */
 		if (ends_commit)
-			rc = flush_locked(p, true);
+			rc = flush_locked(p);
 	}
 	if (rc == SQLITE_OK && off + n > p->end)
 		p->end = off + n;
