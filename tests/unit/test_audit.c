@@ -1102,6 +1102,40 @@ static void test_row_out_of_place(void **state)
 	assert_int_equal(res.bad_seq, 2);
 }
 
+/* A chained-looking row that names the tenant but is stored outside its chain's key range
+ * (below 2^40, or in another chain's range) is not walked by the chain; verify says so,
+ * for a tenant and for the provider chain (review finding: the target views would have
+ * shown it unverified). */
+static void test_row_outside_chain(void **state)
+{
+	struct audit_verify_result res;
+
+	(void)state;
+	fill_log(fx.a, 3, 0);
+	append(0, AUDIT_OPERATOR, "tenant.create", "tenant:x");
+	assert_int_equal(audit_checkpoint_round(fx.db, NULL), 0);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	assert_true(res.ok);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO audit_events (id, tenant_id, seq, time_us, actor_type, actor,"
+				 " category, action, target, result, prev_hash, hash)"
+				 " SELECT 12345, tenant_id, 2, time_us, actor_type, actor, category, action, 'file:forged',"
+				 " result, prev_hash, hash FROM audit_events WHERE tenant_id = $1 AND seq = 2", "i", fx.a), 0);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	assert_false(res.ok);
+	assert_int_equal(db_exec(fx.db, "DELETE FROM audit_events WHERE id = 12345", NULL), 0);
+	assert_int_equal(audit_verify_db(fx.db, fx.a, fx.pk, &res), 0);
+	assert_true(res.ok);
+	/* the provider chain: a row with no tenant, seq set, in tenant a's range */
+	assert_int_equal(audit_verify_db(fx.db, 0, fx.pk, &res), 0);
+	assert_true(res.ok);
+	assert_int_equal(db_exec(fx.db, "INSERT INTO audit_events (id, tenant_id, seq, time_us, actor_type, actor,"
+				 " category, action, target, result, prev_hash, hash)"
+				 " SELECT id + 1000, NULL, 1, time_us, actor_type, actor, category, action, target,"
+				 " result, prev_hash, hash FROM audit_events WHERE tenant_id = $1 AND seq = 3", "i", fx.a), 0);
+	assert_int_equal(audit_verify_db(fx.db, 0, fx.pk, &res), 0);
+	assert_false(res.ok);
+}
+
 /* A database with records written before migration 0035 (ids from a counter shared by every
  * chain, the indexes audit_events_chain and _tenant_time) is migrated: every chain verifies,
  * and appending goes on where it stopped. The old layout is made from a current one: ids put
@@ -1313,6 +1347,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_legacy_rows_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_sql_uses_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_two_statements, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_outside_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_out_of_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_chain_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_chain, setup, teardown),
