@@ -35,6 +35,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "files/files.h"
+#include "files/files_dav.h"
 #include "files/uploads.h"
 #include "http/http_int.h"
 #include "store/db.h"
@@ -222,6 +223,33 @@ static enum MHD_Result patch_finish(struct request *req)
 		if (r < 0)
 			return uploads_error(req, r);
 		return patch_answer(req, c, offset);
+	}
+	/* a WebDAV lock taken while the last bytes came would refuse the commit, and the
+	 * refusal would end the upload: keep it instead, without its last chunk, to finish once
+	 * the lock is gone (the commit checks again, for a lock taken after this) */
+	{
+		struct file_node old;
+		int e = files_lookup(req->db, c->info.tenant_id, c->info.parent_id, c->info.name, &old);
+
+		r = e < 0 && e != -ENOENT ? e
+					  : files_dav_locks_refuse(req->db, c->info.tenant_id, c->info.parent_id,
+								   c->info.name, e == 0);
+	}
+	if (r == -ENOLCK && c->info.length > 0) {
+		int64_t kept = c->info.offset;
+		int k = files_upload_pause(c->u, false, &kept);
+
+		c->u = NULL;
+		if (k == 0 && kept < c->info.length)
+			k = uploads_advance(req->db, &c->info, kept);
+		if (k < 0)
+			return uploads_error(req, k);
+		offset_header(req, kept < c->info.length ? kept : c->info.offset);
+		return uploads_error(req, r);
+	}
+	if (r < 0 && r != -ENOLCK) {
+		c->u = files_upload_abort(c->u);
+		return uploads_error(req, r);
 	}
 	r = files_upload_commit(c->u, req->db, &req->actor, &n, &created);
 	c->u = NULL;   /* freed */

@@ -483,7 +483,7 @@ static void test_webdav_lock_refuses(void **state)
 				       "<D:locktype><D:write/></D:locktype></D:lockinfo>";
 	struct it_world *w = *state;
 	struct it_response *r;
-	char secret[IT_STR], token[IT_STR], loc[IT_STR];
+	char secret[IT_STR], token[IT_STR], loc[IT_STR], later_loc[IT_STR];
 	json_t *j;
 
 	r = it_send(w->s, &w->auser, "POST", "/api/v1/me/app-passwords",
@@ -520,6 +520,7 @@ static void test_webdav_lock_refuses(void **state)
 
 	/* a lock taken while a tus upload runs: its next PATCH is refused and the upload stays */
 	assert_int_equal(create(w->s, &w->auser, "later.bin", DATA_LEN, loc, sizeof(loc)), 201);
+	snprintf(later_loc, sizeof(later_loc), "%s", loc);
 	r = patch(w->s, &w->auser, loc, 0, CHUNK, NULL);
 	IT_ASSERT_STATUS(r, 204);
 	it_response_free(r);
@@ -534,12 +535,59 @@ static void test_webdav_lock_refuses(void **state)
 	assert_int_equal(hdr_int(r, "Upload-Offset"), CHUNK);
 	it_response_free(r);
 
-	/* a manager breaks the locks (the portal's Locks page); the upload ends, and the
+	/* a lock taken while the last PATCH's bytes come: the upload is kept, without its last
+	 * chunk, and ends once the lock is gone */
+	{
+		char head[4096], auth_loc[IT_STR * 2], *answer;
+		struct it_response *h;
+		int fd = it_raw_connect(w->s, NULL), n;
+		long long kept;
+
+		r = dav_as(w->s, secret, "LOCK", "/dav/alpha/last.bin", lockinfo, NULL);   /* makes it, empty */
+		IT_ASSERT_STATUS(r, 201);
+		lock_token(r, token, sizeof(token));
+		it_response_free(r);
+		snprintf(auth_loc, sizeof(auth_loc), "Lock-Token: <%s>", token);
+		r = dav_as(w->s, secret, "UNLOCK", "/dav/alpha/last.bin", NULL, auth_loc);
+		IT_ASSERT_STATUS(r, 204);
+		it_response_free(r);
+		assert_int_equal(create(w->s, &w->auser, "last.bin", DATA_LEN, loc, sizeof(loc)), 201);
+		assert_true(fd >= 0);
+		n = snprintf(head, sizeof(head),
+			     "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: kura_session=%s\r\nX-CSRF-Token: %s\r\n"
+			     "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+			     "Content-Type: application/offset+octet-stream\r\nContent-Length: %d\r\n\r\n",
+			     loc, w->auser.token, w->auser.csrf, DATA_LEN);
+		assert_int_equal(it_raw_send(fd, head, (size_t)n), 0);
+		assert_int_equal(it_raw_send(fd, data, DATA_LEN / 2), 0);
+		assert_true(it_raw_wait_consumed(fd, IT_WAIT_S));
+		r = dav_as(w->s, secret, "LOCK", "/dav/alpha/last.bin", lockinfo, NULL);
+		IT_ASSERT_STATUS(r, 200);
+		it_response_free(r);
+		assert_int_equal(it_raw_send(fd, data + DATA_LEN / 2, DATA_LEN - DATA_LEN / 2), 0);
+		answer = it_raw_read_response(fd, IT_WAIT_S, NULL);
+		assert_non_null(answer);
+		assert_non_null(strstr(answer, "HTTP/1.1 423"));
+		assert_non_null(strstr(answer, "file-locked"));
+		free(answer);
+		close(fd);
+		h = tus(w->s, &w->auser, "HEAD", loc, NULL, NULL, 0);
+		IT_ASSERT_STATUS(h, 200);
+		kept = hdr_int(h, "Upload-Offset");
+		it_response_free(h);
+		assert_true(kept > 0 && kept < DATA_LEN && kept % CHUNK == 0);
+		r = dav_as(w->s, secret, "GET", "/dav/alpha/last.bin", NULL, NULL);
+		IT_ASSERT_STATUS(r, 200);
+		assert_int_equal(r->body_len, 0);   /* the locked file is untouched */
+		it_response_free(r);
+	}
+
+	/* a manager breaks the locks (the portal's Locks page); the uploads end, and the
 	 * editor's file can be replaced */
 	r = it_get(w->s, &w->amgr, "/api/v1/locks");
 	IT_ASSERT_STATUS(r, 200);
 	j = json_object_get(r->json, "items");
-	assert_int_equal(json_array_size(j), 2);
+	assert_int_equal(json_array_size(j), 3);
 	for (size_t i = 0; i < json_array_size(j); i++) {
 		char path[IT_STR * 2];
 		struct it_response *d;
@@ -550,7 +598,21 @@ static void test_webdav_lock_refuses(void **state)
 		it_response_free(d);
 	}
 	it_response_free(r);
-	r = patch(w->s, &w->auser, loc, CHUNK, DATA_LEN, NULL);
+	{
+		struct it_response *h = tus(w->s, &w->auser, "HEAD", loc, NULL, NULL, 0);
+		size_t kept = (size_t)hdr_int(h, "Upload-Offset");
+
+		it_response_free(h);
+		r = patch(w->s, &w->auser, loc, kept, DATA_LEN, NULL);
+		IT_ASSERT_STATUS(r, 204);
+		it_response_free(r);
+		r = dav_as(w->s, secret, "GET", "/dav/alpha/last.bin", NULL, NULL);
+		IT_ASSERT_STATUS(r, 200);
+		assert_int_equal(r->body_len, DATA_LEN);
+		assert_memory_equal(r->body, data, DATA_LEN);
+		it_response_free(r);
+	}
+	r = patch(w->s, &w->auser, later_loc, CHUNK, DATA_LEN, NULL);
 	IT_ASSERT_STATUS(r, 204);
 	it_response_free(r);
 	r = dav_as(w->s, secret, "GET", "/dav/alpha/later.bin", NULL, NULL);
