@@ -521,8 +521,13 @@ static void print_log_tail(const char *what, const char *path)
 		print_error("(no %s at %s)\n", what, path);
 		return;
 	}
-	print_error("----- %s (%s, last %zu bytes) -----\n%s\n----- end -----\n", what, path,
-		    len > tail ? tail : len, len > tail ? text + len - tail : text);
+	/* straight to stderr: cmocka's print_error formats into a buffer of about 1 KiB, which
+	 * cut every log printed through it short (the reason of a failure was never shown) */
+	fflush(stdout);
+	fprintf(stderr, "----- %s (%s, last %zu bytes) -----\n", what, path, len > tail ? tail : len);
+	fputs(len > tail ? text + len - tail : text, stderr);
+	fputs("\n----- end -----\n", stderr);
+	fflush(stderr);
 	free(text);
 }
 
