@@ -511,6 +511,10 @@ static void live_remove(struct it_server *s)
 			live[i] = NULL;
 }
 
+/* The server the last it_request went to (NULL once stopped): an unexpected 5xx or a
+ * missing answer prints its log (it_assert_status_at). */
+static struct it_server *last_server;
+
 static void print_log_tail(const char *what, const char *path)
 {
 	size_t len = 0;
@@ -1388,6 +1392,8 @@ int it_server_stop(struct it_server *s)
 
 	if (!s)
 		return -1;
+	if (last_server == s || (s->peer && last_server == s->peer))
+		last_server = NULL;
 	if (s->peer) {
 		int peer_status;
 
@@ -1618,6 +1624,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 
 struct it_response *it_request(struct it_server *s, const struct it_request *req)
 {
+	last_server = s;
 	struct it_response *r = calloc(1, sizeof(*r));
 	struct transfer t = { .r = r };
 	struct curl_slist *hdrs = NULL, *resolve = NULL;
@@ -2144,6 +2151,9 @@ void it_assert_status_at(const struct it_response *r, long status, const char *f
 	print_error("expected HTTP %ld, got %ld%s%s\nbody: %.2000s\n", status, r->status,
 		    r->curl_code != CURLE_OK ? " curl: " : "",
 		    r->curl_code != CURLE_OK ? r->curl_error : "", r->body);
+	/* a 5xx or no answer at all is the server's story: its log says why */
+	if (last_server && (r->status >= 500 || r->status == 0))
+		print_log_tail("server log", last_server->log_path);
 	_fail(file, line);
 }
 
