@@ -214,45 +214,37 @@ static void port_band(int *ret_low, int *ret_n)
 	*ret_low = lo - *ret_n;
 }
 
-static bool port_free(int port)
+/* Binds a loopback TCP socket to port (0: one the kernel picks) and closes it: the port it
+ * got, or -1 when the bind failed. */
+static int bind_probe(int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), got = -1;
 
 	if (fd < 0)
-		return false;
+		return -1;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		got = ntohs(sin.sin_port);
 	close(fd);
-	return ok;
+	return got;
 }
 
 int it_free_port(void)
 {
 	static unsigned seq;
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
 	unsigned base = (unsigned)getpid() * 7919u + (unsigned)time(NULL) * 31u;
-	int low, n, i, fd, port = -1;
+	int low, n, i, port;
 
 	port_band(&low, &n);
 	for (i = 0; n > 0 && i < 1000; i++) {
 		port = low + (int)((base + ++seq * 104729u) % (unsigned)n);
-		if (port_free(port))
+		if (bind_probe(port) == port)
 			return port;
 	}
-	/* no free port there: one the kernel picks, as before */
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	port = -1;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
+	return bind_probe(0);   /* no free port there: one the kernel picks, as before */
 }
 
 static bool port_accepts(int port)

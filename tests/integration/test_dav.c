@@ -441,23 +441,31 @@ static void test_depth_and_xml(void **state)
 
 /* ---- locks ---- */
 
+/* The token of a LOCK's answer (its Lock-Token header) into token. */
+static void lock_token(const struct it_response *r, char *token, size_t size)
+{
+	const char *p = r->headers ? strstr(r->headers, "Lock-Token: <") : NULL, *e;
+
+	assert_non_null(p);
+	p += strlen("Lock-Token: <");
+	e = strchr(p, '>');
+	assert_non_null(e);
+	snprintf(token, size, "%.*s", (int)(e - p), p);
+}
+
 static void test_locks(void **state)
 {
 	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
 				       "<D:locktype><D:write/></D:locktype><D:owner>test</D:owner></D:lockinfo>";
 	struct it_response *r;
-	char token[IT_STR], ifh[IT_STR * 2], *p, *e;
+	char token[IT_STR], ifh[IT_STR * 2];
 
 	(void)state;
 	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/lk", ALICE, NULL, NULL)), 201);
 	/* lock an unmapped URL: an empty resource appears */
 	r = dav("LOCK", "/dav/alpha/lk/doc.txt", ALICE, lockinfo, "Timeout: Second-60", NULL);
 	IT_ASSERT_STATUS(r, 201);
-	p = strstr(r->headers, "Lock-Token: <");
-	assert_non_null(p);
-	p += strlen("Lock-Token: <");
-	e = strchr(p, '>');
-	snprintf(token, sizeof(token), "%.*s", (int)(e - p), p);
+	lock_token(r, token, sizeof(token));
 	assert_int_equal(strncmp(token, "urn:uuid:", 9), 0);
 	it_response_free(r);
 	/* without the token: 423 for every change; with it: allowed */
@@ -543,7 +551,7 @@ static void test_change_during_put(void **state)
 {
 	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
 				       "<D:locktype><D:write/></D:locktype><D:owner>other editor</D:owner></D:lockinfo>";
-	char *body = malloc(MID_LEN), *answer = NULL, *etag, hdr[IT_STR * 2], token[IT_STR], *p, *e;
+	char *body = malloc(MID_LEN), *answer = NULL, *etag, hdr[IT_STR * 2], token[IT_STR];
 	long uploads_failed = alpha_audit("action=file.upload&result=failure"), locked = alpha_audit("action=dav.locked");
 	struct it_response *r;
 	int fd;
@@ -559,11 +567,7 @@ static void test_change_during_put(void **state)
 	fd = put_half("/dav/alpha/mid/f.txt", "", body, MID_LEN);
 	r = dav("LOCK", "/dav/alpha/mid/f.txt", ALICE, lockinfo, "Timeout: Second-300", NULL);
 	IT_ASSERT_STATUS(r, 200);
-	p = strstr(r->headers, "Lock-Token: <");
-	assert_non_null(p);
-	p += strlen("Lock-Token: <");
-	e = strchr(p, '>');
-	snprintf(token, sizeof(token), "%.*s", (int)(e - p), p);
+	lock_token(r, token, sizeof(token));
 	it_response_free(r);
 	assert_int_equal(put_rest(fd, body, MID_LEN, &answer), 423);
 	assert_non_null(strstr(answer, "lock-token-submitted"));
@@ -618,11 +622,7 @@ static void test_change_during_put(void **state)
 	fd = put_half("/dav/alpha/mid/new.bin", "", body, MID_LEN);
 	r = dav("LOCK", "/dav/alpha/mid", ALICE, lockinfo, "Depth: 0", NULL);
 	IT_ASSERT_STATUS(r, 200);
-	p = strstr(r->headers, "Lock-Token: <");
-	assert_non_null(p);
-	p += strlen("Lock-Token: <");
-	e = strchr(p, '>');
-	snprintf(token, sizeof(token), "%.*s", (int)(e - p), p);
+	lock_token(r, token, sizeof(token));
 	it_response_free(r);
 	assert_int_equal(put_rest(fd, body, MID_LEN, NULL), 423);
 	assert_int_equal(status_of(dav("GET", "/dav/alpha/mid/new.bin", ALICE, NULL, NULL)), 404);
