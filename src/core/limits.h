@@ -223,6 +223,12 @@
 #define KURA_DAV_PROPFIND_DEPTH_MAX  1             /* Depth: infinity is refused (403) */
 #define KURA_DAV_LIST_MAX            100000        /* members listed by one PROPFIND Depth 1 */
 #define KURA_DAV_RESPONSE_MAX        (256LL * 1024 * 1024)  /* one multistatus body */
+/* PROPFIND answers kept per process (http/dav_cache.c; docs/performance.md step 16) */
+#define KURA_DAV_CACHE_BYTES         (48 * 1024 * 1024)  /* all kept answers together */
+#define KURA_DAV_CACHE_ENTRY_BYTES   (16 * 1024 * 1024)  /* one kept answer (~21,000 members) */
+#define KURA_DAV_CACHE_ENTRIES       512           /* answers kept */
+#define KURA_DAV_CACHE_BUILDS        2             /* answers built whole at once (else streamed) */
+#define KURA_DAV_CACHE_AGE_S         600           /* an answer unused this long is dropped */
 #define KURA_DAV_PROPS_PER_NODE      64            /* dead properties of one file or folder */
 #define KURA_DAV_PROP_BYTES_MAX      (8 * 1024)    /* one dead property, serialized XML */
 #define KURA_DAV_PROP_NAME_MAX       255           /* bytes of a property name or namespace */

@@ -415,6 +415,26 @@ int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *r
 	return r;
 }
 
+int files_quota_gen(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used, int64_t *ret_gen)
+{
+	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes + meta_bytes, tree_gen FROM file_quotas"
+					  " WHERE tenant_id = $1", "i", tenant_id);
+	int r = db_step(st);
+
+	if (r > 0) {
+		*ret_quota = db_int(st, 0);
+		*ret_used = db_int(st, 1);
+		*ret_gen = db_int(st, 2);
+		r = 0;
+	} else if (r == 0) {
+		*ret_quota = KURA_QUOTA_DEFAULT_BYTES;
+		*ret_used = 0;
+		*ret_gen = 0;
+	}
+	db_done(st);
+	return r;
+}
+
 int files_quota_set(struct db *db, const struct actor *who, int64_t tenant_id, int64_t quota_bytes)
 {
 	json_t *d = NULL;

@@ -154,6 +154,11 @@ int files_labels(struct db *db, int64_t tenant_id, json_t **ret) KURA_WUR;
 /* Usage: file content plus metadata (KURA_QUOTA_ITEM_BYTES per file, folder, label and dead
  * property, plus the properties' bytes), trash included. */
 int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used) KURA_WUR;
+/* files_quota and the tenant's tree generation (file_quotas.tree_gen, migration 0036: moved
+ * by every write of the nodes, their dead properties and the WebDAV locks; 0 when the tenant
+ * has no quota row yet, which names no state), in one statement. */
+int files_quota_gen(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used,
+		    int64_t *ret_gen) KURA_WUR;
 /* The two parts of usage. */
 int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
 		      int64_t *ret_meta) KURA_WUR;

@@ -34,6 +34,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "files/files_dav.h"
+#include "http/dav_cache.h"
 #include "http/dav_int.h"
 #include "http/http_int.h"
 #include "store/db.h"
@@ -98,6 +99,22 @@ static enum MHD_Result send_buf(struct request *req, unsigned status, struct dbu
 		return MHD_NO;
 	}
 	return http_respond_response(req, status, XML_CT, resp);
+}
+
+/* A kept (or just built) PROPFIND answer, sent from its own bytes; the reference goes
+ * with the response (dav_cache.h). */
+static enum MHD_Result send_answer(struct request *req, struct dav_answer *a)
+{
+	struct MHD_Response *resp;
+	size_t n;
+	const char *body = dav_answer_body(a, &n);
+
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(n, (void *)body, dav_answer_release, a);
+	if (!resp) {
+		dav_answer_release(a);
+		return MHD_NO;
+	}
+	return http_respond_response(req, 207, XML_CT, resp);
 }
 
 /* <D:error> with one precondition element, and an href inside it when given. */
@@ -604,6 +621,12 @@ struct propfind {
 	struct lockrow *locks;
 	size_t n_locks, cap_locks;
 	int64_t quota, used;
+	int64_t gen;                   /* the tenant's tree generation (0: none read) */
+	int64_t tenant_id;
+	bool cache_ok;                 /* Depth 1 allprop, no test seam: an answer to keep */
+	bool keep;                     /* this answer is copied into tee as it goes, then kept */
+	bool building;                 /* holds one of dav_cache_build_begin()'s places */
+	struct dbuf tee;               /* what went out so far, while keep */
 	const char *base;              /* path of the resource the request names */
 	struct pfentry self;
 	const char *self_href;         /* the resource's href, without a folder's "/" */
@@ -1206,6 +1229,9 @@ static void pf_free(void *cls)
 
 	if (!pf)
 		return;
+	if (pf->building)
+		dav_cache_build_end();
+	dbuf_free(&pf->tee);
 	dbuf_free(&pf->members);
 	dbuf_free(&pf->out);
 	dbuf_free(&pf->missing);
@@ -1243,6 +1269,30 @@ static ssize_t pf_direct(struct propfind *pf, char *buf, size_t max)
  * without the last chunk, so the client sees a broken transfer, never a short multistatus
  * that looks complete (the closing tag is only written after the last member).
  */
+/* The bytes just handed to MHD, into the copy of an answer to keep; past the bound of one
+ * kept answer the copy is given up (the answer still goes out whole). */
+static void pf_tee(struct propfind *pf, const char *buf, size_t n)
+{
+	if (pf->keep && dbuf_add(&pf->tee, buf, n) < 0) {
+		pf->keep = false;
+		dbuf_free(&pf->tee);
+	}
+}
+
+/* The whole answer went out: kept, at the generation read before its members. */
+static void pf_keep(struct propfind *pf)
+{
+	size_t len = 0;
+	char *body;
+
+	if (!pf->keep)
+		return;
+	pf->keep = false;
+	body = dbuf_take(&pf->tee, &len);
+	if (body)
+		dav_answer_release(dav_cache_put(pf->tenant_id, pf->tenant_code, pf->base, pf->gen, body, len));
+}
+
 static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct propfind *pf = cls;
@@ -1260,13 +1310,17 @@ static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 				 pf->n_members, strerror((int)-k));
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (k > 0)
+		if (k > 0) {
+			pf_tee(pf, buf, (size_t)k);
 			return k;
+		}
 		/* the next member does not fit in buf, or the closing tag is left: pf_fill */
 	}
 	while (pf->out_pos == dbuf_len(&pf->out)) {
-		if (pf->done)
+		if (pf->done) {
+			pf_keep(pf);
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
 		dbuf_reset(&pf->out);
 		pf->out_pos = 0;
 		r = pf_fill(pf);
@@ -1281,6 +1335,7 @@ static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 		n = max;
 	memcpy(buf, dbuf_str(&pf->out) + pf->out_pos, n);
 	pf->out_pos += n;
+	pf_tee(pf, buf, n);
 	return (ssize_t)n;
 }
 
@@ -1343,6 +1398,19 @@ out:
 	return r;
 }
 
+/* A bound on the whole answer's bytes (allprop, no lock): each response's allprop_need, and
+ * the head and the closing tag. */
+static size_t pf_whole_need(struct propfind *pf)
+{
+	const struct pfentry *ms = (const struct pfentry *)dbuf_data(&pf->members);
+	size_t need = 256 + allprop_need(pf, &pf->self, pf->self_href, "", pf->n_dead ? dead_first(pf, pf->self.id) : 0);
+
+	for (size_t i = 0; i < pf->n_members && need <= (size_t)KURA_DAV_CACHE_ENTRY_BYTES; i++)
+		need += allprop_need(pf, &ms[i], pf->child_prefix, ms[i].name,
+				     pf->n_dead ? dead_first(pf, ms[i].id) : 0);
+	return need;
+}
+
 /* Test seams: KURA_TEST_DAV_PROPFIND_FAULT=N breaks a streamed answer off after N
  * members; KURA_TEST_DAV_PROPFIND_SLOW=1 writes every member through put_live (the
  * reference spelling the fast path must match byte for byte). */
@@ -1361,18 +1429,33 @@ static size_t pf_fault_after(bool *ret_slow)
 	return 0;
 }
 
-/* Reads what the answer needs (before the audit record: a failure here serves nothing). */
-static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok)
+/* Reads what the answer needs (before the audit record: a failure here serves nothing).
+ * With pf->cache_ok the tenant's tree generation comes first, in the request's snapshot
+ * like everything after it, and *ret_hit is the answer kept at that generation when there
+ * is one: then nothing else is read. */
+static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok, struct dav_answer **ret_hit)
 {
 	struct dav *d = pf->d;
 	struct request *req = d->req;
 	struct file_node n;
 	struct dbuf href;
-	bool need_dead;
+	bool need_dead, quota_read = false;
 	size_t i;
 	int r;
 
 	*ok = false;
+	*ret_hit = NULL;
+	if (pf->cache_ok) {
+		r = files_quota_gen(req->db, TENANT(req), &pf->quota, &pf->used, &pf->gen);
+		if (r < 0)
+			return http_internal_error(req, r);
+		quota_read = true;
+		*ret_hit = dav_cache_get(TENANT(req), d->tenant_code, d->path, pf->gen);
+		if (*ret_hit) {
+			*ok = true;
+			return MHD_YES;
+		}
+	}
 	r = files_dav_resolve(req->db, TENANT(req), d->path, &n);
 	if (r < 0)
 		return files_fail(d, r == -ENOTDIR ? -ENOENT : r);
@@ -1401,7 +1484,7 @@ static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok)
 		return http_internal_error(req, r);
 	r = files_dav_locks(req->db, TENANT(req), d->path, FILES_DAV_LOCKS_ON | FILES_DAV_LOCKS_BELOW,
 			    lockrow_cb, pf);
-	if (r == 0)
+	if (r == 0 && !quota_read)
 		r = files_quota(req->db, TENANT(req), &pf->quota, &pf->used);
 	if (r == 0 && *deep)   /* the first files_dav_list_max() members; pf_fill marks the rest */
 		r = files_dav_entries(req->db, TENANT(req), n.id, member_cb, pf, &pf->truncated);
@@ -1417,6 +1500,7 @@ static enum MHD_Result do_propfind(struct dav *d)
 	const char *depth = hdr(req, "Depth");
 	struct arena *a;
 	struct propfind *pf;
+	struct dav_answer *hit = NULL;
 	enum MHD_Result res;
 	bool deep, ok;
 	int r;
@@ -1450,10 +1534,21 @@ static enum MHD_Result do_propfind(struct dav *d)
 		pf_free(pf);
 		return plain(req, 400, "Bad Request: the body is not a valid DAV:propfind");
 	}
-	res = propfind_load(pf, &deep, &ok);
+	pf->cache_ok = deep && pf->mode == PF_ALLPROP && !pf->slow && !pf->fault_after;
+	res = propfind_load(pf, &deep, &ok, &hit);
 	if (!ok) {
 		pf_free(pf);
 		return res;
+	}
+	if (hit) {
+		/* the answer kept at the generation this request read: recorded as a listing */
+		pf_free(pf);
+		r = audit_access(d, "dav.propfind", AUDIT_SUCCESS, json_pack("{s:s}", "depth", "1"));
+		if (r < 0) {
+			dav_answer_release(hit);
+			return http_internal_error(req, r);   /* not recorded, not served */
+		}
+		return send_answer(req, hit);
 	}
 	/* the members are read before the record: a truncated listing says so in it */
 	r = audit_access(d, "dav.propfind", AUDIT_SUCCESS,
@@ -1468,6 +1563,14 @@ static enum MHD_Result do_propfind(struct dav *d)
 		log_warn("dav.propfind", "tenant %lld folder %lld has more than %zu members: listed the first %zu,"
 			 " ending with 507 number-of-matches-within-limits", (long long)TENANT(req),
 			 (long long)pf->self.id, pf->n_members, pf->n_members);
+	/* an answer to keep is copied as it goes out, and kept once it went out whole: at the
+	 * generation read before its members (dav_cache.h) */
+	pf->tenant_id = TENANT(req);
+	if (pf->cache_ok && deep && !pf->n_locks && !pf->truncated && pf->gen != 0 &&
+	    pf_whole_need(pf) <= (size_t)KURA_DAV_CACHE_ENTRY_BYTES && dav_cache_build_begin()) {
+		pf->keep = pf->building = true;
+		dbuf_init(&pf->tee, (size_t)KURA_DAV_CACHE_ENTRY_BYTES);
+	}
 	r = pf_fill(pf);
 	if (r < 0) {
 		/* nothing sent yet: a clear status instead of a broken transfer */
@@ -1475,6 +1578,15 @@ static enum MHD_Result do_propfind(struct dav *d)
 		if (r == -E2BIG)
 			return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
 		return http_internal_error(req, r);
+	}
+	if (pf->done && pf->keep && !dbuf_error(&pf->out)) {
+		/* the whole answer is in the first piece: kept, and sent from there */
+		size_t len = 0;
+		char *body = dbuf_take(&pf->out, &len);
+
+		hit = body ? dav_cache_put(pf->tenant_id, pf->tenant_code, pf->base, pf->gen, body, len) : NULL;
+		pf_free(pf);
+		return hit ? send_answer(req, hit) : http_internal_error(req, -ENOMEM);
 	}
 	if (pf->done) {
 		/* the whole answer is in the first piece: sent with a Content-Length */

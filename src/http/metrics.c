@@ -20,6 +20,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/stats.h"
+#include "http/dav_cache.h"
 #include "http/http.h"
 #include "http/http_int.h"
 #include "http/metrics.h"
@@ -234,6 +235,7 @@ static char *render(const char *dir, size_t *ret_len)
 	struct dbuf b;
 	struct clock_sync cs;
 	struct statvfs vfs;
+	struct dav_cache_stats dc;
 
 	dbuf_init(&b, KURA_METRICS_MAX_BYTES);
 	head(&b, "kura_build_info", "gauge", "kura's version (always 1)");
@@ -252,6 +254,12 @@ static char *render(const char *dir, size_t *ret_len)
 	database(&b, dir);
 	gauge(&b, "kura_key_cache_entries", "unwrapped tenant keys this node holds in memory (a version that left the"
 	      " database is dropped within seconds)", (double)atomic_load(&stats_key_cache_entries));
+	dav_cache_stats(&dc);
+	gauge(&b, "kura_dav_cache_answers", "PROPFIND answers this node keeps (docs/webdav.md)", (double)dc.entries);
+	gauge(&b, "kura_dav_cache_bytes", "bytes of the PROPFIND answers this node keeps", (double)dc.bytes);
+	counter(&b, "kura_dav_cache_hits_total", "PROPFIND requests answered from a kept answer", dc.hits);
+	counter(&b, "kura_dav_cache_misses_total",
+		"PROPFIND requests that looked for a kept answer and found none at the tenant's generation", dc.misses);
 	if (statvfs(dir, &vfs) == 0) {
 		gauge(&b, "kura_disk_size_bytes", "size of the data directory's filesystem",
 		      (double)vfs.f_blocks * (double)vfs.f_frsize);

@@ -36,6 +36,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "auth/mfa.h"
+#include "http/dav_cache.h"
 #include "http/http_int.h"
 #include "store/db.h"
 
@@ -1487,6 +1488,7 @@ struct http_server *http_stop(struct http_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	srv->guard = guard_free(srv->guard);
 	free(srv);
+	dav_cache_clear();   /* every response that held a kept answer is gone */
 	return NULL;
 }
 

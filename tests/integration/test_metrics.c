@@ -157,6 +157,10 @@ static void metrics_scrape(void **state)
 	assert_true(sample(after, "kura_clock_synchronized") >= 0);
 	assert_true(sample(after, "kura_disk_size_bytes") > 0);
 	assert_true(sample(after, "kura_database_up") == 1);
+	/* the kept PROPFIND answers (test_dav_cache serves them; none here) */
+	assert_true(sample(after, "kura_dav_cache_answers") == 0);
+	assert_true(sample(after, "kura_dav_cache_bytes") == 0);
+	assert_true(sample(after, "kura_dav_cache_hits_total") == 0);
 
 	/* the public listener has no /metrics */
 	snprintf(url, sizeof(url), "%s/metrics", s->base_url);
