@@ -1,6 +1,6 @@
 /*
  * PROPFIND answers kept per process (issue 11; docs/performance.md step 16, docs/webdav.md):
- * the whole multistatus of a Depth 1 allprop request on a folder, keyed by the tenant's id
+ * the whole multistatus of a Depth 1 allprop request on a folder (copied as it went out), keyed
  * and code and the folder's path, and labelled with the tenant's tree generation
  * (file_quotas.tree_gen, migration 0036) read in the snapshot the answer was built from. An
  * answer is served again only to a request that read the same generation in its own
@@ -37,8 +37,8 @@ const char *dav_answer_body(const struct dav_answer *a, size_t *ret_len);
 /* Drops a reference (a libmicrohttpd free callback: takes the answer as void *). */
 void dav_answer_release(void *a);
 
-/* At most KURA_DAV_CACHE_BUILDS answers are built whole at once: true when this caller may
- * build one (then dav_cache_build_end), false when it streams instead. */
+/* At most KURA_DAV_CACHE_BUILDS answers are copied to be kept at once: true when this caller may
+ * copy one (then dav_cache_build_end), false when it sends its answer without a copy. */
 bool dav_cache_build_begin(void);
 void dav_cache_build_end(void);
 
