@@ -1,11 +1,12 @@
 /*
  * PROPFIND answers kept per process (issue 11; docs/performance.md step 16, docs/webdav.md):
  * the whole multistatus of a Depth 1 allprop request on a folder (copied as it went out),
- * keyed by the tenant's id and code and the folder's path, and labelled with the tenant's tree
- * generation (file_quotas.tree_gen, migration 0036) read in the snapshot the answer was built from. An
- * answer is served again only to a request that read the same generation in its own
- * snapshot, so it is never older than the database at that request: every write of the
- * nodes, their dead properties or the locks moves the generation in its own transaction,
+ * keyed by the tenant's id and code and the folder's path, and labelled with the tenant's
+ * tree generation (file_quotas.tree_gen, migration 0036) read in the snapshot the answer
+ * was built from. An answer is served again only to a request that read the same
+ * generation in its own snapshot, so it is never older than the database at that request:
+ * every write of the nodes, their dead properties or the locks moves the generation in its
+ * own transaction,
  * whoever makes it. dav.c keeps only answers in which no lock shows (a lock's timeout
  * counts down), that are not cut at the listing's limit, and no test seam shaped.
  *
