@@ -227,6 +227,7 @@
 #define KURA_DAV_CACHE_BYTES         (48 * 1024 * 1024)  /* all kept answers together */
 #define KURA_DAV_CACHE_ENTRY_BYTES   (16 * 1024 * 1024)  /* one kept answer (~21,000 members) */
 #define KURA_DAV_CACHE_ENTRIES       512           /* answers kept */
+#define KURA_DAV_CACHE_LIVE_BYTES    (96 * 1024 * 1024)  /* kept and still held by responses */
 #define KURA_DAV_CACHE_BUILDS        2             /* answers copied to be kept at once */
 #define KURA_DAV_CACHE_AGE_S         600           /* an answer unused this long is dropped */
 #define KURA_DAV_PROPS_PER_NODE      64            /* dead properties of one file or folder */

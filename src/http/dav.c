@@ -622,11 +622,8 @@ struct propfind {
 	size_t n_locks, cap_locks;
 	int64_t quota, used;
 	int64_t gen;                   /* the tenant's tree generation (0: none read) */
-	int64_t tenant_id;
+	int64_t gen_read_us;           /* when it was read (dav_cache_put: the newer answer stays) */
 	bool cache_ok;                 /* Depth 1 allprop, no test seam: an answer to keep */
-	bool keep;                     /* this answer is copied into tee as it goes, then kept */
-	bool building;                 /* holds one of dav_cache_build_begin()'s places */
-	struct dbuf tee;               /* what went out so far, while keep */
 	const char *base;              /* path of the resource the request names */
 	struct pfentry self;
 	const char *self_href;         /* the resource's href, without a folder's "/" */
@@ -1229,9 +1226,6 @@ static void pf_free(void *cls)
 
 	if (!pf)
 		return;
-	if (pf->building)
-		dav_cache_build_end();
-	dbuf_free(&pf->tee);
 	dbuf_free(&pf->members);
 	dbuf_free(&pf->out);
 	dbuf_free(&pf->missing);
@@ -1269,30 +1263,6 @@ static ssize_t pf_direct(struct propfind *pf, char *buf, size_t max)
  * without the last chunk, so the client sees a broken transfer, never a short multistatus
  * that looks complete (the closing tag is only written after the last member).
  */
-/* The bytes just handed to MHD, into the copy of an answer to keep; past the bound of one
- * kept answer the copy is given up (the answer still goes out whole). */
-static void pf_tee(struct propfind *pf, const char *buf, size_t n)
-{
-	if (pf->keep && dbuf_add(&pf->tee, buf, n) < 0) {
-		pf->keep = false;
-		dbuf_free(&pf->tee);
-	}
-}
-
-/* The whole answer went out: kept, at the generation read before its members. */
-static void pf_keep(struct propfind *pf)
-{
-	size_t len = 0;
-	char *body;
-
-	if (!pf->keep)
-		return;
-	pf->keep = false;
-	body = dbuf_take(&pf->tee, &len);
-	if (body)
-		dav_answer_release(dav_cache_put(pf->tenant_id, pf->tenant_code, pf->base, pf->gen, body, len));
-}
-
 static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct propfind *pf = cls;
@@ -1310,17 +1280,13 @@ static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 				 pf->n_members, strerror((int)-k));
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (k > 0) {
-			pf_tee(pf, buf, (size_t)k);
+		if (k > 0)
 			return k;
-		}
 		/* the next member does not fit in buf, or the closing tag is left: pf_fill */
 	}
 	while (pf->out_pos == dbuf_len(&pf->out)) {
-		if (pf->done) {
-			pf_keep(pf);
+		if (pf->done)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		}
 		dbuf_reset(&pf->out);
 		pf->out_pos = 0;
 		r = pf_fill(pf);
@@ -1335,7 +1301,6 @@ static ssize_t pf_read(void *cls, uint64_t pos, char *buf, size_t max)
 		n = max;
 	memcpy(buf, dbuf_str(&pf->out) + pf->out_pos, n);
 	pf->out_pos += n;
-	pf_tee(pf, buf, n);
 	return (ssize_t)n;
 }
 
@@ -1411,6 +1376,26 @@ static size_t pf_whole_need(struct propfind *pf)
 	return need;
 }
 
+/* The whole answer in one buffer (malloc'd, *ret_len bytes): pf_fill's pieces end to end. */
+static int pf_whole(struct propfind *pf, char **ret, size_t *ret_len)
+{
+	struct dbuf all;
+	int r = 0;
+
+	dbuf_init(&all, (size_t)KURA_DAV_CACHE_ENTRY_BYTES);
+	while (r == 0 && !pf->done) {
+		dbuf_reset(&pf->out);
+		r = pf_fill(pf);
+		if (r == 0 && dbuf_add(&all, dbuf_data(&pf->out), dbuf_len(&pf->out)) < 0)
+			r = -E2BIG;
+	}
+	if (r == 0 && !(*ret = dbuf_take(&all, ret_len)))
+		r = -ENOMEM;
+	if (r < 0)
+		dbuf_free(&all);
+	return r;
+}
+
 /* Test seams: KURA_TEST_DAV_PROPFIND_FAULT=N breaks a streamed answer off after N
  * members; KURA_TEST_DAV_PROPFIND_SLOW=1 writes every member through put_live (the
  * reference spelling the fast path must match byte for byte). */
@@ -1430,9 +1415,11 @@ static size_t pf_fault_after(bool *ret_slow)
 }
 
 /* Reads what the answer needs (before the audit record: a failure here serves nothing).
- * With pf->cache_ok the tenant's tree generation comes first, in the request's snapshot
- * like everything after it, and *ret_hit is the answer kept at that generation when there
- * is one: then nothing else is read. */
+ * With pf->cache_ok the tenant's tree generation comes first, and *ret_hit is the answer
+ * kept at that generation when there is one: then nothing else is read. It MUST be read
+ * before the path, the properties, the locks and the members (dav_cache.h: on PostgreSQL,
+ * where each statement has its own snapshot, that order is what keeps an answer from
+ * being labelled newer than what it shows). */
 static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok, struct dav_answer **ret_hit)
 {
 	struct dav *d = pf->d;
@@ -1446,6 +1433,7 @@ static enum MHD_Result propfind_load(struct propfind *pf, bool *deep, bool *ok, 
 	*ok = false;
 	*ret_hit = NULL;
 	if (pf->cache_ok) {
+		pf->gen_read_us = dav_cache_clock_us();
 		r = files_quota_gen(req->db, TENANT(req), &pf->quota, &pf->used, &pf->gen);
 		if (r < 0)
 			return http_internal_error(req, r);
@@ -1563,13 +1551,24 @@ static enum MHD_Result do_propfind(struct dav *d)
 		log_warn("dav.propfind", "tenant %lld folder %lld has more than %zu members: listed the first %zu,"
 			 " ending with 507 number-of-matches-within-limits", (long long)TENANT(req),
 			 (long long)pf->self.id, pf->n_members, pf->n_members);
-	/* an answer to keep is copied as it goes out, and kept once it went out whole: at the
-	 * generation read before its members (dav_cache.h) */
-	pf->tenant_id = TENANT(req);
+	/* an answer to keep is written whole here (CPU only: no client holds a place of
+	 * KURA_DAV_CACHE_BUILDS while it reads slowly), kept at the generation read before
+	 * its members (dav_cache.h), and sent from the kept bytes */
 	if (pf->cache_ok && deep && !pf->n_locks && !pf->truncated && pf->gen != 0 &&
 	    pf_whole_need(pf) <= (size_t)KURA_DAV_CACHE_ENTRY_BYTES && dav_cache_build_begin()) {
-		pf->keep = pf->building = true;
-		dbuf_init(&pf->tee, (size_t)KURA_DAV_CACHE_ENTRY_BYTES);
+		char *body = NULL;
+		size_t len = 0;
+
+		r = pf_whole(pf, &body, &len);
+		dav_cache_build_end();
+		if (r == 0)
+			hit = dav_cache_put(TENANT(req), pf->tenant_code, pf->base, pf->gen, pf->gen_read_us, body, len);
+		pf_free(pf);
+		if (r == -E2BIG)
+			return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
+		if (r < 0 || !hit)
+			return http_internal_error(req, r < 0 ? r : -ENOMEM);
+		return send_answer(req, hit);
 	}
 	r = pf_fill(pf);
 	if (r < 0) {
@@ -1578,15 +1577,6 @@ static enum MHD_Result do_propfind(struct dav *d)
 		if (r == -E2BIG)
 			return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
 		return http_internal_error(req, r);
-	}
-	if (pf->done && pf->keep && !dbuf_error(&pf->out)) {
-		/* the whole answer is in the first piece: kept, and sent from there */
-		size_t len = 0;
-		char *body = dbuf_take(&pf->out, &len);
-
-		hit = body ? dav_cache_put(pf->tenant_id, pf->tenant_code, pf->base, pf->gen, body, len) : NULL;
-		pf_free(pf);
-		return hit ? send_answer(req, hit) : http_internal_error(req, -ENOMEM);
 	}
 	if (pf->done) {
 		/* the whole answer is in the first piece: sent with a Content-Length */

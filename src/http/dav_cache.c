@@ -20,6 +20,7 @@ struct dav_answer {
 	struct dav_answer *older, *newer;  /* the LRU list (newest at the head) */
 	int64_t tenant_id, gen;
 	int64_t used_s;                  /* last served or kept (CLOCK_MONOTONIC seconds) */
+	int64_t read_us;                 /* when its generation was read (dav_cache_clock_us) */
 	uint32_t hash;
 	unsigned refs;                   /* the table's (while kept) and each taker's */
 	bool kept;
@@ -33,6 +34,15 @@ static struct dav_answer *newest, *oldest;
 static size_t n_kept, bytes_kept;
 static uint64_t hits, misses;
 static atomic_uint builds;
+static atomic_size_t bytes_live;     /* every answer not yet freed, kept or only held */
+
+int64_t dav_cache_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t now_s(void)
 {
@@ -67,6 +77,7 @@ static uint32_t key_hash(int64_t tenant_id, const char *path)
 
 static void answer_free(struct dav_answer *a)
 {
+	atomic_fetch_sub(&bytes_live, a->len);
 	free(a->body);
 	free(a->code);
 	free(a->path);
@@ -148,9 +159,10 @@ struct dav_answer *dav_cache_get(int64_t tenant_id, const char *tenant_code, con
 }
 
 struct dav_answer *dav_cache_put(int64_t tenant_id, const char *tenant_code, const char *path, int64_t gen,
-				 char *body, size_t len)
+				 int64_t read_us, char *body, size_t len)
 {
 	struct dav_answer *a = calloc(1, sizeof(*a)), *old;
+	bool keep;
 
 	if (!a) {
 		free(body);
@@ -158,6 +170,8 @@ struct dav_answer *dav_cache_put(int64_t tenant_id, const char *tenant_code, con
 	}
 	a->body = body;
 	a->len = len;
+	a->read_us = read_us;
+	atomic_fetch_add(&bytes_live, len);
 	if (!tenant_code || !path || !(a->code = strdup(tenant_code)) || !(a->path = strdup(path))) {
 		answer_free(a);   /* frees body too */
 		return NULL;
@@ -170,9 +184,14 @@ struct dav_answer *dav_cache_put(int64_t tenant_id, const char *tenant_code, con
 	pthread_mutex_lock(&lock);
 	expire(a->used_s, KURA_DAV_CACHE_AGE_S);
 	old = find(tenant_id, tenant_code, path, a->hash);
-	if (old)
+	/* an answer read before the one kept is older than it: sent, not kept in its place;
+	 * and none is kept while the answers still held by responses (replaced or evicted
+	 * ones among them) would pass KURA_DAV_CACHE_LIVE_BYTES with it */
+	keep = gen != 0 && len <= (size_t)KURA_DAV_CACHE_ENTRY_BYTES && (!old || old->read_us <= read_us) &&
+	       atomic_load(&bytes_live) <= (size_t)KURA_DAV_CACHE_LIVE_BYTES;
+	if (old && keep)
 		unkeep(old);   /* a newer generation, or the same one built twice */
-	if (gen != 0 && len <= (size_t)KURA_DAV_CACHE_ENTRY_BYTES) {
+	if (keep) {
 		while (oldest && (n_kept >= KURA_DAV_CACHE_ENTRIES || bytes_kept + len > (size_t)KURA_DAV_CACHE_BYTES))
 			unkeep(oldest);
 		a->next = table[a->hash & (BUCKETS - 1)];
@@ -230,7 +249,7 @@ void dav_cache_build_end(void)
 void dav_cache_stats(struct dav_cache_stats *ret)
 {
 	pthread_mutex_lock(&lock);
-	*ret = (struct dav_cache_stats){ n_kept, bytes_kept, hits, misses };
+	*ret = (struct dav_cache_stats){ n_kept, bytes_kept, atomic_load(&bytes_live), hits, misses };
 	pthread_mutex_unlock(&lock);
 }
 

@@ -61,7 +61,7 @@ static void test_key_and_generation(void **state)
 	struct dav_cache_stats st;
 
 	(void)state;
-	dav_answer_release(dav_cache_put(1, "alpha", "docs", 11, text("alpha docs"), 10));
+	dav_answer_release(dav_cache_put(1, "alpha", "docs", 11, dav_cache_clock_us(), text("alpha docs"), 10));
 	a = dav_cache_get(1, "alpha", "docs", 11);
 	expect_body(a, "alpha docs");
 	dav_answer_release(a);
@@ -76,13 +76,13 @@ static void test_key_and_generation(void **state)
 	assert_null(dav_cache_get(1, NULL, "docs", 11));
 
 	/* generation 0 names no state: never kept, never found */
-	a = dav_cache_put(1, "alpha", "zero", 0, text("unkept"), 6);
+	a = dav_cache_put(1, "alpha", "zero", 0, dav_cache_clock_us(), text("unkept"), 6);
 	expect_body(a, "unkept");   /* the caller still sends it */
 	dav_answer_release(a);
 	assert_null(dav_cache_get(1, "alpha", "zero", 0));
 
 	/* another tenant may have the same path: its own answer */
-	dav_answer_release(dav_cache_put(2, "beta", "docs", 11, text("beta docs"), 9));
+	dav_answer_release(dav_cache_put(2, "beta", "docs", 11, dav_cache_clock_us(), text("beta docs"), 9));
 	a = dav_cache_get(1, "alpha", "docs", 11);
 	expect_body(a, "alpha docs");
 	dav_answer_release(a);
@@ -103,9 +103,9 @@ static void test_new_generation_replaces(void **state)
 	struct dav_cache_stats st;
 
 	(void)state;
-	dav_answer_release(dav_cache_put(1, "alpha", "", 5, text("old"), 3));
+	dav_answer_release(dav_cache_put(1, "alpha", "", 5, dav_cache_clock_us(), text("old"), 3));
 	held = dav_cache_get(1, "alpha", "", 5);   /* a response still sending it */
-	dav_answer_release(dav_cache_put(1, "alpha", "", 6, text("new!"), 4));
+	dav_answer_release(dav_cache_put(1, "alpha", "", 6, dav_cache_clock_us(), text("new!"), 4));
 	assert_null(dav_cache_get(1, "alpha", "", 5));
 	a = dav_cache_get(1, "alpha", "", 6);
 	expect_body(a, "new!");
@@ -127,7 +127,7 @@ static void test_bounds(void **state)
 
 	(void)state;
 	/* one answer over the size of one is sent, never kept */
-	a = dav_cache_put(1, "alpha", "huge", 1, block(big + 1, 'h'), big + 1);
+	a = dav_cache_put(1, "alpha", "huge", 1, dav_cache_clock_us(), block(big + 1, 'h'), big + 1);
 	assert_non_null(a);
 	dav_answer_release(a);
 	assert_null(dav_cache_get(1, "alpha", "huge", 1));
@@ -135,14 +135,14 @@ static void test_bounds(void **state)
 	/* the byte bound: as many of the largest as fit, the least recently used goes first */
 	for (int i = 0; i < fit; i++) {
 		snprintf(path, sizeof(path), "big%d", i);
-		dav_answer_release(dav_cache_put(1, "alpha", path, 1, block(big, (char)('a' + i)), big));
+		dav_answer_release(dav_cache_put(1, "alpha", path, 1, dav_cache_clock_us(), block(big, (char)('a' + i)), big));
 	}
 	dav_cache_stats(&st);
 	assert_int_equal(st.entries, fit);
 	assert_int_equal(st.bytes, (size_t)fit * big);
 	held = dav_cache_get(1, "alpha", "big0", 1);   /* now the most recently used */
 	assert_non_null(held);
-	dav_answer_release(dav_cache_put(1, "alpha", "one-more", 1, text("x"), 1));
+	dav_answer_release(dav_cache_put(1, "alpha", "one-more", 1, dav_cache_clock_us(), text("x"), 1));
 	dav_cache_stats(&st);
 	assert_true(st.bytes <= (size_t)KURA_DAV_CACHE_BYTES);
 	assert_null(dav_cache_get(1, "alpha", "big1", 1));   /* the least recently used went */
@@ -162,13 +162,61 @@ static void test_bounds(void **state)
 	/* the count bound */
 	for (int i = 0; i < KURA_DAV_CACHE_ENTRIES + 10; i++) {
 		snprintf(path, sizeof(path), "f%d", i);
-		dav_answer_release(dav_cache_put(7, "g", path, 3, text("small"), 5));
+		dav_answer_release(dav_cache_put(7, "g", path, 3, dav_cache_clock_us(), text("small"), 5));
 	}
 	dav_cache_stats(&st);
 	assert_int_equal(st.entries, KURA_DAV_CACHE_ENTRIES);
 	assert_null(dav_cache_get(7, "g", "f0", 3));
 	a = dav_cache_get(7, "g", "f10", 3);
 	assert_non_null(a);
+	dav_answer_release(a);
+}
+
+/* A slow answer read before the one kept is older: it is sent, and leaves the newer kept. */
+static void test_older_answer_does_not_replace(void **state)
+{
+	struct dav_answer *a;
+	int64_t t_old = dav_cache_clock_us(), t_new = t_old + 1000;
+
+	(void)state;
+	dav_answer_release(dav_cache_put(1, "alpha", "d", 22, t_new, text("newer"), 5));
+	a = dav_cache_put(1, "alpha", "d", 21, t_old, text("older"), 5);
+	expect_body(a, "older");   /* its own request still gets it */
+	dav_answer_release(a);
+	assert_null(dav_cache_get(1, "alpha", "d", 21));
+	a = dav_cache_get(1, "alpha", "d", 22);
+	expect_body(a, "newer");
+	dav_answer_release(a);
+}
+
+/* Answers replaced while responses still hold them count: past KURA_DAV_CACHE_LIVE_BYTES
+ * nothing more is kept until the holders let go. */
+static void test_held_answers_bound(void **state)
+{
+	size_t big = (size_t)KURA_DAV_CACHE_ENTRY_BYTES;
+	int n = (int)(KURA_DAV_CACHE_LIVE_BYTES / KURA_DAV_CACHE_ENTRY_BYTES) + 2;
+	struct dav_answer **held = calloc((size_t)n, sizeof(*held)), *a;
+	struct dav_cache_stats st;
+	int kept = 0;
+
+	(void)state;
+	assert_non_null(held);
+	for (int i = 0; i < n; i++) {   /* a new generation each time, each still being sent */
+		dav_answer_release(dav_cache_put(1, "alpha", "hot", 100 + i, dav_cache_clock_us(), block(big, 'z'), big));
+		held[i] = dav_cache_get(1, "alpha", "hot", 100 + i);
+		kept += held[i] != NULL;
+	}
+	dav_cache_stats(&st);
+	assert_true(st.live <= (size_t)KURA_DAV_CACHE_LIVE_BYTES + big);
+	assert_true(kept < n);
+	for (int i = 0; i < n; i++)
+		dav_answer_release(held[i]);
+	free(held);
+	dav_cache_stats(&st);
+	assert_true(st.live <= big);   /* only what the table keeps */
+	dav_answer_release(dav_cache_put(1, "alpha", "hot", 999, dav_cache_clock_us(), text("again"), 5));
+	a = dav_cache_get(1, "alpha", "hot", 999);
+	expect_body(a, "again");
 	dav_answer_release(a);
 }
 
@@ -191,9 +239,9 @@ static void test_unused_answers_go(void **state)
 	struct dav_answer *a;
 
 	(void)state;
-	dav_answer_release(dav_cache_put(1, "alpha", "stale", 1, text("s"), 1));
+	dav_answer_release(dav_cache_put(1, "alpha", "stale", 1, dav_cache_clock_us(), text("s"), 1));
 	sleep(2);
-	dav_answer_release(dav_cache_put(1, "alpha", "fresh", 1, text("f"), 1));
+	dav_answer_release(dav_cache_put(1, "alpha", "fresh", 1, dav_cache_clock_us(), text("f"), 1));
 	dav_cache_drop_unused(1);
 	assert_null(dav_cache_get(1, "alpha", "stale", 1));
 	a = dav_cache_get(1, "alpha", "fresh", 1);
@@ -207,6 +255,8 @@ int main(void)
 		cmocka_unit_test_setup(test_key_and_generation, reset),
 		cmocka_unit_test_setup(test_new_generation_replaces, reset),
 		cmocka_unit_test_setup(test_bounds, reset),
+		cmocka_unit_test_setup(test_older_answer_does_not_replace, reset),
+		cmocka_unit_test_setup(test_held_answers_bound, reset),
 		cmocka_unit_test_setup(test_builds_bounded, reset),
 		cmocka_unit_test_setup_teardown(test_unused_answers_go, reset, reset),
 	};

@@ -109,6 +109,40 @@ static void test_migrate_twice(void **state)
 	assert_non_null(db_version());
 }
 
+/*
+ * The generations two per-process copies trust (tenant/settings.c, http/dav_cache.c) move
+ * only through triggers (migrations 0034, 0036). A later migration that rebuilds one of
+ * their tables (SQLite's create, copy, drop, rename) drops its triggers without a word, and
+ * the copies would serve old values from then on: every one must still be there, with the
+ * tables it watches, after all migrations.
+ */
+static void test_generation_triggers(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const watched[][2] = {
+		{ "tenant_features", "tenants" }, { "tenant_client_certs", "tenants" },
+		{ "tenant_security", "tenants" }, { "tenant_ip_ranges", "tenants" },
+		{ "mfa_policies", "tenants" }, { "file_nodes", "file_quotas" },
+		{ "dav_props", "file_quotas" }, { "dav_locks", "file_quotas" },
+	};
+	char sql[512];
+
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
+		const char *ev[] = { "INSERT", "UPDATE", "DELETE" };
+
+		for (size_t k = 0; k < 3; k++) {
+			snprintf(sql, sizeof(sql),
+				 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '%s'"
+				 " AND sql LIKE '%%AFTER %s%%' AND sql LIKE '%%UPDATE %s SET %s%%'",
+				 watched[i][0], ev[k], watched[i][1],
+				 !strcmp(watched[i][1], "tenants") ? "settings_gen" : "tree_gen");
+			if (count_rows(fx->db, sql) != 1)
+				fail_msg("no %s trigger on %s moves %s's generation", ev[k], watched[i][0],
+					 watched[i][1]);
+		}
+	}
+}
+
 static void test_round_trip(void **state)
 {
 	struct fixture *fx = *state;
@@ -1405,6 +1439,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation_triggers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secure_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_accounts_autoincrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_name_search, setup, teardown),

@@ -13,7 +13,10 @@ UPDATE file_quotas SET tree_gen = random();
 
 CREATE TRIGGER file_nodes_tree_gen_i AFTER INSERT ON file_nodes
 BEGIN UPDATE file_quotas SET tree_gen = random() WHERE tenant_id = NEW.tenant_id; END;
-CREATE TRIGGER file_nodes_tree_gen_u AFTER UPDATE ON file_nodes
+-- an UPDATE of a column a listing shows or selects by (not the key columns a rotation
+-- rewrites, nor inline_data); a column a PROPFIND answer comes to show joins this list
+CREATE TRIGGER file_nodes_tree_gen_u AFTER UPDATE OF tenant_id, parent_id, kind, name, size, content_type,
+  etag, created_us, modified_us, in_trash ON file_nodes
 BEGIN UPDATE file_quotas SET tree_gen = random() WHERE tenant_id IN (OLD.tenant_id, NEW.tenant_id); END;
 CREATE TRIGGER file_nodes_tree_gen_d AFTER DELETE ON file_nodes
 BEGIN UPDATE file_quotas SET tree_gen = random() WHERE tenant_id = OLD.tenant_id; END;
