@@ -1368,7 +1368,8 @@ out:
 static size_t pf_whole_need(struct propfind *pf)
 {
 	const struct pfentry *ms = (const struct pfentry *)dbuf_data(&pf->members);
-	size_t need = 256 + allprop_need(pf, &pf->self, pf->self_href, "", pf->n_dead ? dead_first(pf, pf->self.id) : 0);
+	size_t need = 256 + allprop_need(pf, &pf->self, pf->self_href, "",
+					 pf->n_dead ? dead_first(pf, pf->self.id) : 0);
 
 	for (size_t i = 0; i < pf->n_members && need <= (size_t)KURA_DAV_CACHE_ENTRY_BYTES; i++)
 		need += allprop_need(pf, &ms[i], pf->child_prefix, ms[i].name,
@@ -1562,7 +1563,8 @@ static enum MHD_Result do_propfind(struct dav *d)
 		r = pf_whole(pf, &body, &len);
 		dav_cache_build_end();
 		if (r == 0)
-			hit = dav_cache_put(TENANT(req), pf->tenant_code, pf->base, pf->gen, pf->gen_read_us, body, len);
+			hit = dav_cache_put(TENANT(req), pf->tenant_code, pf->base, pf->gen, pf->gen_read_us,
+					    body, len);
 		pf_free(pf);
 		if (r == -E2BIG)
 			return http_problem(req, 507, "insufficient-storage", "the answer is too large", NULL);
