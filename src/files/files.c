@@ -383,10 +383,12 @@ int files_props_cost(struct db_stmt *st, int64_t *ret)
 	return 0;
 }
 
-int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
-		      int64_t *ret_meta)
+/* The quota row's parts and its tree generation; a tenant without the row yet has stored
+ * nothing and has no generation (0). */
+static int quota_row(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
+		     int64_t *ret_meta, int64_t *ret_gen)
 {
-	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes, meta_bytes FROM file_quotas"
+	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes, meta_bytes, tree_gen FROM file_quotas"
 					  " WHERE tenant_id = $1", "i", tenant_id);
 	int r = db_step(st);
 
@@ -394,44 +396,40 @@ int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int6
 		*ret_quota = db_int(st, 0);
 		*ret_content = db_int(st, 1);
 		*ret_meta = db_int(st, 2);
+		*ret_gen = db_int(st, 3);
 		r = 0;
 	} else if (r == 0) {
-		/* no row yet: nothing stored */
 		*ret_quota = KURA_QUOTA_DEFAULT_BYTES;
 		*ret_content = 0;
 		*ret_meta = 0;
+		*ret_gen = 0;
 	}
 	db_done(st);
 	return r;
+}
+
+int files_quota_parts(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_content,
+		      int64_t *ret_meta)
+{
+	int64_t gen;
+
+	return quota_row(db, tenant_id, ret_quota, ret_content, ret_meta, &gen);
 }
 
 int files_quota(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used)
 {
-	int64_t content = 0, meta = 0;
-	int r = files_quota_parts(db, tenant_id, ret_quota, &content, &meta);
+	int64_t gen;
 
-	if (r == 0)
-		*ret_used = content + meta;
-	return r;
+	return files_quota_gen(db, tenant_id, ret_quota, ret_used, &gen);
 }
 
 int files_quota_gen(struct db *db, int64_t tenant_id, int64_t *ret_quota, int64_t *ret_used, int64_t *ret_gen)
 {
-	struct db_stmt *st = db_query(db, "SELECT quota_bytes, used_bytes + meta_bytes, tree_gen FROM file_quotas"
-					  " WHERE tenant_id = $1", "i", tenant_id);
-	int r = db_step(st);
+	int64_t content = 0, meta = 0;
+	int r = quota_row(db, tenant_id, ret_quota, &content, &meta, ret_gen);
 
-	if (r > 0) {
-		*ret_quota = db_int(st, 0);
-		*ret_used = db_int(st, 1);
-		*ret_gen = db_int(st, 2);
-		r = 0;
-	} else if (r == 0) {
-		*ret_quota = KURA_QUOTA_DEFAULT_BYTES;
-		*ret_used = 0;
-		*ret_gen = 0;
-	}
-	db_done(st);
+	if (r == 0)
+		*ret_used = content + meta;
 	return r;
 }
 
