@@ -2144,8 +2144,16 @@ void it_assert_status_at(const struct it_response *r, long status, const char *f
 		    r->curl_code != CURLE_OK ? " curl: " : "",
 		    r->curl_code != CURLE_OK ? r->curl_error : "", r->body);
 	/* a 5xx or no answer at all is the server's story: its log says why */
-	if (last_server && (r->status >= 500 || r->status == 0))
+	if (last_server && (r->status >= 500 || r->status == 0)) {
 		print_log_tail("server log", last_server->log_path);
+		if (last_server->peer) {   /* two nodes: the request may have gone to the other */
+			char log[IT_STR + 16];
+
+			print_log_tail("node B's server log", last_server->peer->log_path);
+			snprintf(log, sizeof(log), "%s/haproxy.log", last_server->root);
+			print_log_tail("haproxy log", log);
+		}
+	}
 	_fail(file, line);
 }
 
