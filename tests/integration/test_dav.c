@@ -649,7 +649,10 @@ static void test_quota(void **state)
 	big = malloc(200001);
 	memset(big, 'q', 200000);
 	big[200000] = '\0';
-	r = dav("PUT", "/dav/alpha/big.bin", ALICE, big, NULL);
+	/* with Expect, as clients send a large body: the 507 comes from the headers, and a body
+	 * sent into a connection the server closes after an early answer may meet a reset
+	 * before the answer does (through haproxy: integration-2n, where CI saw no answer) */
+	r = dav("PUT", "/dav/alpha/big.bin", ALICE, big, "Expect: 100-continue", NULL);
 	IT_ASSERT_STATUS(r, 507);
 	it_response_free(r);
 	free(big);
