@@ -122,6 +122,31 @@ void it_sleep_ms(long ms)
 	sleep_ms(ms);
 }
 
+long it_sql_log_size(const char *log)
+{
+	struct stat st;
+
+	return stat(log, &st) == 0 ? (long)st.st_size : -1;
+}
+
+char *it_sql_log_since(const char *log, long off)
+{
+	long end = it_sql_log_size(log);
+	FILE *f = fopen(log, "r");
+	char *text = calloc(1, (size_t)(end > off ? end - off : 0) + 1);
+
+	if (!f || !text) {
+		if (f)
+			fclose(f);
+		free(text);
+		return NULL;
+	}
+	if (end > off && fseek(f, off, SEEK_SET) == 0)
+		text[fread(text, 1, (size_t)(end - off), f)] = '\0';
+	fclose(f);
+	return text;
+}
+
 char *it_read_file(const char *path, size_t *ret_len)
 {
 	struct buf b = { 0 };
@@ -2796,4 +2821,21 @@ unsigned char *it_db_blob(struct it_server *s, const char *sql, size_t *ret_n)
 int it_db_exec_blob(struct it_server *s, const char *sql, const void *blob, size_t n)
 {
 	return db_one_value(s, sql, blob, n, NULL, NULL, NULL);
+}
+
+struct it_server *it_server_start_sql_log(const struct it_options *opts, char *log)
+{
+	struct it_server *s;
+	int fd;
+
+	snprintf(log, IT_STR, "%s/kura-it-sql-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(log);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	chmod(log, 0666);   /* the server may run as another user */
+	setenv("KURA_TEST_SQL_LOG", log, 1);
+	s = it_server_start(opts);
+	unsetenv("KURA_TEST_SQL_LOG");
+	return s;
 }

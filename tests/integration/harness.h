@@ -211,6 +211,14 @@ int it_mkdtemp(char *buf, size_t size);
 /* rm -rf */
 int it_rmtree(const char *path);
 char *it_read_file(const char *path, size_t *ret_len);
+/* The test seam KURA_TEST_SQL_LOG (cli/serve.c: every statement the server runs, a line
+ * each): it_server_start with a fresh log file (its path into log, IT_STR bytes, for
+ * it_sql_log_since; unlinked by the caller unless KURA_IT_KEEP), NULL as it_server_start.
+ * it_sql_log_size: the log's size now (the offset of what comes next); it_sql_log_since:
+ * the lines added from offset off on (malloc'd). */
+struct it_server *it_server_start_sql_log(const struct it_options *opts, char *log);
+long it_sql_log_size(const char *log);
+char *it_sql_log_since(const char *log, long off);
 
 /* --- HTTP --- */
 struct it_response *it_request(struct it_server *s, const struct it_request *req);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,18 +73,9 @@ static struct it_response *dav(const char *method, const char *path, const char 
 static int setup(void **state)
 {
 	struct it_response *r;
-	int fd;
 
 	E = calloc(1, sizeof(*E));
-	snprintf(E->log, sizeof(E->log), "%s/kura-it-sql-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	fd = mkstemp(E->log);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	chmod(E->log, 0666);   /* the server may run as another user */
-	setenv("KURA_TEST_SQL_LOG", E->log, 1);
-	E->s = it_server_start(&(struct it_options){ 0 });
-	unsetenv("KURA_TEST_SQL_LOG");
+	E->s = it_server_start_sql_log(&(struct it_options){ 0 }, E->log);
 	if (!E->s)
 		return -1;
 	it_create_tenant(E->s, "alpha", NULL);
@@ -119,25 +109,15 @@ static int teardown(void **state)
 
 static long log_size(void)
 {
-	struct stat st;
-
-	return stat(E->log, &st) == 0 ? (long)st.st_size : -1;
+	return it_sql_log_size(E->log);
 }
 
 /* What one request ran: the lines the log gained from offset on (malloc'd). */
 static char *log_since(long off)
 {
-	long end = log_size();
-	FILE *f = fopen(E->log, "r");
-	char *text = calloc(1, (size_t)(end > off ? end - off : 0) + 1);
+	char *text = it_sql_log_since(E->log, off);
 
-	assert_non_null(f);
 	assert_non_null(text);
-	if (end > off) {
-		assert_int_equal(fseek(f, off, SEEK_SET), 0);
-		text[fread(text, 1, (size_t)(end - off), f)] = '\0';
-	}
-	fclose(f);
 	return text;
 }
 
