@@ -684,10 +684,31 @@ static int commit_full(struct db *db)
 /* 0 synced; <0 with *ret_synced_failed: the fdatasync itself failed (what the kernel
  * dropped is unknown: sticky); <0 without: nothing was synced (no descriptor left, EMFILE
  * under load …), the frames are still in the page cache for a later sync to cover. */
+/* The WAL's inode number, asked for alone: an fstat() also asks for the times, and on a
+ * kernel with multigrain timestamps (Linux 6.13 and later, ext4, XFS, btrfs, tmpfs) a file
+ * whose times were read gets a fine-grained time at its next write, so every write after
+ * it changed the inode and every fdatasync also wrote the inode (ext4 without a journal: a
+ * second synchronous disk write, ~50 us a commit; docs/performance.md step 17). statx with
+ * STATX_INO alone leaves the times unread; fstat where statx is missing. */
+static int wal_inode(int fd, ino_t *ret)
+{
+	struct statx sx;
+	struct stat st;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO, &sx) == 0 && (sx.stx_mask & STATX_INO)) {
+		*ret = (ino_t)sx.stx_ino;
+		return 0;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*ret = st.st_ino;
+	return 0;
+}
+
 static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 {
 	char wal[PATH_MAX + 8], dir[PATH_MAX];
-	struct stat st;
+	ino_t ino = 0;
 	bool is_wal = true;
 	int fd, dfd, r;
 
@@ -706,7 +727,7 @@ static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 	/* a WAL made since the last sync: its directory entry too, as SQLite does at the first
 	 * sync of a new WAL (which under NORMAL comes only at a checkpoint), else a power loss
 	 * can take the whole file, and the commits in it, away */
-	if (r == 0 && is_wal && fstat(fd, &st) == 0 && st.st_ino != f->wal_dir_synced) {
+	if (r == 0 && is_wal && wal_inode(fd, &ino) == 0 && ino != f->wal_dir_synced) {
 		char *slash;
 
 		str_copy(dir, sizeof(dir), f->path);
@@ -721,7 +742,7 @@ static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 			*ret_sync_failed = r < 0;
 			close(dfd);
 			if (r == 0)
-				f->wal_dir_synced = st.st_ino;
+				f->wal_dir_synced = ino;
 		}
 	}
 	close(fd);
