@@ -681,9 +681,6 @@ static int commit_full(struct db *db)
  * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
  * commit on the file fails too.
  */
-/* 0 synced; <0 with *ret_synced_failed: the fdatasync itself failed (what the kernel
- * dropped is unknown: sticky); <0 without: nothing was synced (no descriptor left, EMFILE
- * under load …), the frames are still in the page cache for a later sync to cover. */
 /* The WAL's inode number, asked for alone: an fstat() also asks for the times, and on a
  * kernel with multigrain timestamps (Linux 6.13 and later, ext4, XFS, btrfs, tmpfs) a file
  * whose times were read gets a fine-grained time at its next write, so every write after
@@ -705,6 +702,9 @@ static int wal_inode(int fd, ino_t *ret)
 	return 0;
 }
 
+/* 0 synced; <0 with *ret_synced_failed: the fdatasync itself failed (what the kernel
+ * dropped is unknown: sticky); <0 without: nothing was synced (no descriptor left, EMFILE
+ * under load …), the frames are still in the page cache for a later sync to cover. */
 static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 {
 	char wal[PATH_MAX + 8], dir[PATH_MAX];
