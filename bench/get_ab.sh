@@ -7,7 +7,8 @@
 # that depends much less on the neighbours' load than the rate does.
 # Usage: bench/get_ab.sh KURA_BIN [KURA_BIN...]
 # Env: C (connections, default 32), T (wrk threads, default 2; 1 when C=1), DUR (seconds,
-#      default 5), ROUNDS (default 2), SIZE (file bytes, default 4096), OP (get or put).
+#      default 5), ROUNDS (default 2), SIZE (file bytes, default 4096), OP (get or put),
+#      CONF (lines appended to each kura.conf, e.g. "[server]\nthreads = 32").
 # Each server: a fresh demo tenant, an app password (HTTP Basic) on every request, TLS off.
 # Every load stops by itself (wrk -d). Changes nothing outside a temporary directory.
 set -eu
@@ -38,7 +39,7 @@ LUA
 one() {
 	bin=$1 d="$tmp/k"
 	rm -rf "$d"; mkdir -p "$d"
-	kura_start "$bin" "$d/data"
+	kura_start "$bin" "$d/data" "${CONF:-}"
 	kpid=$KURA_PID u=$KURA_URL authz=$KURA_AUTHZ
 	curl -s -o /dev/null -H "Authorization: $authz" -X MKCOL "$u/dav/demo/bench"
 	curl -s -o /dev/null -H "Authorization: $authz" -H 'Expect:' -T "$tmp/file.bin" "$u/dav/demo/bench/file.bin"

@@ -206,7 +206,11 @@ int db_integrity_check(const char *path, char *err, size_t err_size) KURA_WUR;
 /* Applies every embedded migration not yet applied, each in its own transaction. */
 int db_migrate(struct db *db);
 
-/* Write transactions (BEGIN IMMEDIATE on SQLite): take the write lock up front. */
+/* Write transactions (BEGIN IMMEDIATE on SQLite): take the write lock up front. A statement
+ * belongs to the transaction it was made in: one made before db_begin() is not stepped
+ * inside it, and one made inside is done (db_done) before the commit or rollback. SQLite
+ * runs the transaction on another connection than the thread's reads (db_sqlite.c "One
+ * writer connection") and refuses either statement (db_step < 0, logged). */
 int db_begin(struct db *db) KURA_WUR;
 int db_commit(struct db *db) KURA_WUR;
 /* Commits like db_commit(), but returns once the transaction is committed and visible,

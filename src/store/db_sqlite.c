@@ -3,6 +3,8 @@
  *
  * Each thread has its own connection (pthread key, closed at thread exit); WAL mode lets
  * readers run beside one writer; busy_timeout waits for the write lock instead of failing.
+ * The write transactions of those connections run on one connection per database file
+ * instead (the file's writer, under the write mutex: "One writer connection" below).
  * Prepared statements are cached per connection, keyed by the SQL text's address (SQL is
  * always a string literal) and checked by content, so the hot paths never re-parse SQL.
  * synchronous=FULL: a committed transaction survives power loss (audit and outbox rely on it).
@@ -39,6 +41,8 @@ struct db_stmt {
 	struct db *db;
 	const char *sql;
 	bool busy;
+	bool orphan;           /* the writer's, still open when its transaction ended: refused */
+	struct db *owner;      /* an orphan's: the connection whose transaction it was in */
 };
 
 /*
@@ -75,6 +79,12 @@ struct db_file {
 	/* names queued in name_pending since the last fold (db_name_fold; a hint, not a count:
 	 * rolled-back queueings count too, and rows left by an earlier process do not) */
 	_Atomic int64_t names_queued;
+	/* the connection db_begin() transactions of db_thread() connections run on (under
+	 * write_lock; opened by the first, closed with the file) */
+	struct db *writer;
+	/* commits of db_begin() transactions, on any connection (incremented under write_lock):
+	 * a connection that saw the latest one has a valid cache (db_begin's choice) */
+	_Atomic uint64_t seq;
 };
 
 static struct db_file db_files[DB_FILES_MAX];
@@ -108,7 +118,38 @@ struct db {
 	sqlite3_stmt *fixed[7]; /* the transaction statements of fixed_sql, prepared once */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
+	bool share_writer;     /* db_thread()'s: db_begin() transactions run on file->writer */
+	bool is_writer;        /* this is a file's writer (holds no reference to the file) */
+	struct db *w;          /* in such a transaction: the writer, which runs every statement */
+	uint64_t seen;         /* file->seq when this connection last committed or began a snapshot */
 };
+
+/*
+ * One writer connection. SQLite discards a connection's whole page cache when its next
+ * transaction finds the WAL changed by another connection, so with a connection per worker
+ * thread every commit made each other thread's next transaction read its pages again (36
+ * pread64 per small PUT at 32 clients, half of them in the write transaction, under the
+ * write mutex; docs/performance.md step 18). Writes are serialized by the file's write mutex
+ * anyway, so the db_begin() transactions of db_thread() connections run on one connection of
+ * the file's, taken with the mutex, whose cache stays valid from one transaction to the next
+ * while nothing else commits. Except when only the thread's own connection saw the latest
+ * commit (file->seq: its own commit, or a snapshot begun after it; one client's requests,
+ * one after the other): then its cache is the warm one, and the transaction runs there, as
+ * its reads did (own_is_warm). The choice only picks a warm cache; SQLite checks the WAL
+ * either way. Each db call resolves the connection it runs on (conn()): the writer from
+ * db_begin() to the commit or rollback, the thread's own otherwise (reads, snapshots,
+ * autocommit writes). A statement runs on the connection that prepared it, so two mistakes
+ * that were harmless on one connection are refused, never run: stepping a statement of the
+ * thread's own connection inside a transaction on the writer (it would read outside it), and
+ * using a statement of the writer after its transaction (another thread may hold the writer
+ * by then: the statement is reset at the end and marked an orphan).
+ */
+static struct db *conn(struct db *db)
+{
+	return db->w ? db->w : db;
+}
+
+struct db *db_close(struct db *db);
 
 static struct db_file *db_file_get(const char *path)
 {
@@ -145,6 +186,8 @@ static struct db_file *db_file_get(const char *path)
 			f->syncing = false;
 			f->sync_error = 0;
 			f->wal_dir_synced = 0;
+			f->writer = NULL;
+			atomic_store(&f->seq, 0);
 			if (!realpath(path, f->path))
 				f->path[0] = '\0';   /* db_commit then falls back to synchronous=FULL */
 		}
@@ -162,6 +205,10 @@ static void db_file_put(struct db_file *f)
 		return;
 	pthread_mutex_lock(&db_files_lock);
 	if (--f->refs == 0) {
+		if (f->writer) {   /* no transaction is open on it: no connection is left */
+			db_close(f->writer);
+			f->writer = NULL;
+		}
 		syncer_stop(f);   /* syncs what relaxed commits still owe first */
 		pthread_cond_destroy(&f->owed_cond);
 		pthread_mutex_destroy(&f->write_lock);
@@ -191,7 +238,27 @@ static int translate(int rc)
 	}
 }
 
-struct db *db_open(const char *path, char *err, size_t err_size)
+/*
+ * SQLite's process-wide settings, before its first initialization (sqlite3_config refuses
+ * them after): no memory statistics. With them on, every sqlite3_malloc and sqlite3_free
+ * takes one global mutex, which the connections of all worker threads then queue on: a
+ * quarter of the futex calls of 32 clients' GETs (docs/performance.md step 18). Nothing
+ * in kura reads the statistics (sqlite3_memory_used, sqlite3_status) or sets a heap limit,
+ * which are what they serve.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);   /* SQLITE_MISUSE once initialized: kept as is */
+}
+
+static void sqlite_setup(void)
+{
+	pthread_once(&sqlite_once, sqlite_configure);
+}
+
+static struct db *conn_open(const char *path, char *err, size_t err_size)
 {
 	static const char *const pragmas =
 		"PRAGMA journal_mode=WAL;"
@@ -216,6 +283,7 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 		str_copy(err, err_size, "out of memory");
 		return NULL;
 	}
+	sqlite_setup();
 	/* a transaction's WAL frames in one write (store/walbuf.h); the default VFS if it
 	 * cannot be registered */
 	rc = sqlite3_open_v2(path, &db->h,
@@ -232,6 +300,15 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 		str_printf(err, err_size, "cannot configure database %s: %s", path, sqlite3_errmsg(db->h));
 		return db_close(db);
 	}
+	return db;
+}
+
+struct db *db_open(const char *path, char *err, size_t err_size)
+{
+	struct db *db = conn_open(path, err, err_size);
+
+	if (!db)
+		return NULL;
 	db->file = db_file_get(path);
 	if (!db->file) {
 		str_printf(err, err_size, "cannot open database %s: too many database files open", path);
@@ -253,7 +330,8 @@ struct db *db_close(struct db *db)
 	if (db->writing)
 		db_rollback(db);
 	sqlite3_close(db->h);
-	db_file_put(db->file);
+	if (!db->is_writer)
+		db_file_put(db->file);
 	free(db);
 	return NULL;
 }
@@ -294,6 +372,7 @@ struct db *db_thread(void)
 		log_error("db.open", "%s", err);
 		return NULL;
 	}
+	db->share_writer = true;
 	pthread_setspecific(thread_key, db);
 	return db;
 }
@@ -337,6 +416,7 @@ static struct db_stmt *prepare(struct db *db, const char *sql)
 	c->db = db;
 	c->sql = sql;
 	c->busy = false;
+	c->orphan = false;
 	return c;
 }
 
@@ -366,16 +446,17 @@ static int autocommit_full(struct db *db);
 struct db_stmt *vquery(struct db *db, const char *sql, const char *types, va_list ap)
 {
 	struct db_stmt *st;
+	struct db *c;
 	char name[8];
 	int i, idx, rc = SQLITE_OK;
 
-	if (!db || !(st = prepare(db, sql)))
+	if (!db || !(st = prepare(c = conn(db), sql)))
 		return NULL;
 	if ((db->snapshot || db->snapshot_due) && !sqlite3_stmt_readonly(st->st))
 		db_read_end(db);   /* a write runs on its own, as outside a snapshot */
 	else if (db->snapshot_due)
 		snapshot_open(db);   /* the group's first read: its snapshot starts here */
-	if (db->sync_normal && !sqlite3_stmt_readonly(st->st) && autocommit_full(db) < 0)
+	if (c->sync_normal && !sqlite3_stmt_readonly(st->st) && autocommit_full(c) < 0)
 		return NULL;
 	if ((size_t)sqlite3_bind_parameter_count(st->st) != (types ? strlen(types) : 0)) {
 		log_error("db.bind", "%zu values for %d placeholders: %s", types ? strlen(types) : 0,
@@ -460,6 +541,12 @@ int db_step(struct db_stmt *st)
 
 	if (!st)
 		return -EIO;
+	/* run only by the connection that holds it (One writer connection) */
+	if (st->orphan || st->db->w) {
+		log_error("db.step", "statement %s its write transaction, not run: %s",
+			  st->orphan ? "used after the end of" : "of the thread's own connection inside", st->sql);
+		return -EIO;
+	}
 	rc = sqlite3_step(st->st);
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -472,6 +559,20 @@ int db_step(struct db_stmt *st)
 
 struct db_stmt *db_done(struct db_stmt *st)
 {
+	if (st && st->orphan) {
+		/* reset at the end of its transaction; its slot in the writer's cache goes back
+		 * under the write mutex (held already when a transaction of the owner's is open) */
+		struct db *owner = st->owner;
+
+		if (!owner->writing)
+			pthread_mutex_lock(&owner->file->write_lock);
+		st->orphan = false;
+		st->owner = NULL;
+		st->busy = false;
+		if (!owner->writing)
+			pthread_mutex_unlock(&owner->file->write_lock);
+		return NULL;
+	}
 	if (st) {
 		sqlite3_reset(st->st);
 		sqlite3_clear_bindings(st->st);
@@ -480,27 +581,28 @@ struct db_stmt *db_done(struct db_stmt *st)
 	return NULL;
 }
 
+/* an orphan's columns are not read: another thread may hold the writer by now */
 int64_t db_int(struct db_stmt *st, int col)
 {
-	return sqlite3_column_int64(st->st, col);
+	return st->orphan ? 0 : sqlite3_column_int64(st->st, col);
 }
 
 const char *db_text(struct db_stmt *st, int col)
 {
-	return (const char *)sqlite3_column_text(st->st, col);
+	return st->orphan ? NULL : (const char *)sqlite3_column_text(st->st, col);
 }
 
 const void *db_blob(struct db_stmt *st, int col, size_t *ret_n)
 {
-	const void *p = sqlite3_column_blob(st->st, col);
+	const void *p = st->orphan ? NULL : sqlite3_column_blob(st->st, col);
 
-	*ret_n = (size_t)sqlite3_column_bytes(st->st, col);
+	*ret_n = p ? (size_t)sqlite3_column_bytes(st->st, col) : 0;
 	return p;
 }
 
 bool db_is_null(struct db_stmt *st, int col)
 {
-	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+	return st->orphan || sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
 /* The statements every transaction runs (two to six per request), prepared once per
@@ -550,8 +652,34 @@ static int autocommit_full(struct db *db)
 	return 0;
 }
 
+/* The end of a transaction on the writer: a statement of it still open is reset now, while
+ * this thread holds the writer, and refused from here on (db_step, db_done). */
+static void writer_release(struct db *db)
+{
+	struct db *w = db->w;
+	size_t i;
+
+	for (i = 0; i < w->n_cache; i++) {
+		struct db_stmt *st = &w->cache[i];
+
+		if (!st->busy || st->orphan)
+			continue;
+		log_error("db.stmt", "statement still open at the end of its transaction, refused from now on: %s",
+			  st->sql);
+		sqlite3_reset(st->st);
+		sqlite3_clear_bindings(st->st);
+		st->orphan = true;
+		st->owner = db;
+	}
+	w->grouped = false;
+	w->writing = false;
+	db->w = NULL;
+}
+
 static void write_unlock(struct db *db)
 {
+	if (db->w)
+		writer_release(db);
 	db->grouped = false;   /* the level stays NORMAL until an autocommit write (autocommit_full) */
 	if (db->writing) {
 		db->writing = false;
@@ -584,10 +712,13 @@ void db_read_begin(struct db *db)
  * nothing (an upload's end, which only writes) costs no BEGIN and COMMIT. */
 static void snapshot_open(struct db *db)
 {
+	uint64_t seq = atomic_load(&db->file->seq);   /* the snapshot is at least this new */
+
 	db->snapshot_due = false;
 	if (db->writing || !sqlite3_get_autocommit(db->h))
 		return;
 	if (exec_plain(db, "BEGIN") == 0) {
+		db->seen = seq;
 		db->snapshot = true;
 		trace(db, DB_TRACE_SNAPSHOT, 0, NULL);
 	}
@@ -607,9 +738,19 @@ void db_read_end(struct db *db)
 		(void)exec_plain(db, "ROLLBACK");
 }
 
+/* Under the write mutex: the transaction runs on the thread's own connection, not the
+ * writer, when only the own connection's cache holds the newest state (One writer). */
+static bool own_is_warm(struct db *db)
+{
+	uint64_t seq = atomic_load(&db->file->seq);
+
+	return db->seen == seq && !(db->file->writer && db->file->writer->seen == seq);
+}
+
 int db_begin(struct db *db)
 {
 	struct timespec deadline;
+	struct db *c;
 	int r;
 
 	if (db->writing)
@@ -630,16 +771,32 @@ int db_begin(struct db *db)
 		write_unlock(db);
 		return r;   /* an fdatasync failed: nothing is committed any more */
 	}
+	if (db->share_writer && db->file->path[0] && sqlite3_get_autocommit(db->h) && !own_is_warm(db)) {
+		struct db_file *f = db->file;
+		char err[256];
+
+		if (!f->writer && (f->writer = conn_open(f->path, err, sizeof(err))) != NULL) {
+			f->writer->file = f;
+			f->writer->is_writer = true;
+		} else if (!f->writer) {
+			log_warn("db.begin", "no writer connection (%s): the transaction runs on the thread's own", err);
+		}
+		if (f->writer) {
+			db->w = f->writer;
+			db->w->writing = true;
+		}
+	}
+	c = conn(db);
 	/* group commit (db_commit): the safety level may only change outside a transaction */
 	if (db->file->path[0]) {
-		r = db->sync_normal ? 0 : exec_plain(db, "PRAGMA synchronous=NORMAL");
+		r = c->sync_normal ? 0 : exec_plain(c, "PRAGMA synchronous=NORMAL");
 		if (r < 0) {
 			write_unlock(db);
 			return r;
 		}
-		db->sync_normal = db->grouped = true;
+		c->sync_normal = c->grouped = true;
 	}
-	r = exec_plain(db, "BEGIN IMMEDIATE");
+	r = exec_plain(c, "BEGIN IMMEDIATE");
 	if (r < 0)
 		write_unlock(db);
 	else
@@ -647,12 +804,21 @@ int db_begin(struct db *db)
 	return r;
 }
 
+/* A db_begin() transaction committed on c: c's cache holds the newest state. */
+static void seq_committed(struct db *db, struct db *c)
+{
+	c->seen = atomic_fetch_add(&db->file->seq, 1) + 1;
+}
+
 static int commit_full(struct db *db)
 {
-	int r = exec_plain(db, "COMMIT");
+	struct db *c = conn(db);
+	int r = exec_plain(c, "COMMIT");
 
+	if (r == 0)
+		seq_committed(db, c);
 	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
-	if (r == 0 || sqlite3_get_autocommit(db->h))
+	if (r == 0 || sqlite3_get_autocommit(c->h))
 		write_unlock(db);
 	return r;
 }
@@ -791,25 +957,27 @@ static int wait_durable(struct db_file *f, uint64_t mine)
 int db_commit(struct db *db)
 {
 	struct db_file *f = db->file;
+	struct db *c = conn(db);
 	uint64_t mine = 0;
 	int r;
 
-	if (!db->grouped)
+	if (!c->grouped)
 		return commit_full(db);
 	pthread_mutex_lock(&f->sync_lock);
 	r = f->sync_error;
 	pthread_mutex_unlock(&f->sync_lock);
 	if (r < 0)
 		return r;   /* the caller rolls back: nothing is committed after a failed sync */
-	r = exec_plain(db, "COMMIT");
+	r = exec_plain(c, "COMMIT");
 	if (r == 0) {
+		seq_committed(db, c);
 		pthread_mutex_lock(&f->sync_lock);   /* still under the write mutex: WAL order */
 		mine = ++f->committed;
 		f->durable_hi = mine;
 		pthread_mutex_unlock(&f->sync_lock);
 	}
 	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
-	if (r == 0 || sqlite3_get_autocommit(db->h))
+	if (r == 0 || sqlite3_get_autocommit(c->h))
 		write_unlock(db);
 	if (mine)
 		r = wait_durable(f, mine);
@@ -891,21 +1059,23 @@ static void syncer_stop(struct db_file *f)
 int db_commit_relaxed(struct db *db)
 {
 	struct db_file *f = db->file;
+	struct db *c = conn(db);
 	uint64_t before = 0, upto = 0;
 	bool owe = false;
 	int r;
 
-	if (!db->grouped)
+	if (!c->grouped)
 		return commit_full(db);   /* synchronous=FULL: durable at once */
 	pthread_mutex_lock(&f->sync_lock);
 	r = f->sync_error;
 	pthread_mutex_unlock(&f->sync_lock);
 	if (r < 0)
 		return r;
-	r = exec_plain(db, "COMMIT");
+	r = exec_plain(c, "COMMIT");
 	if (r == 0) {
 		bool first_owed;
 
+		seq_committed(db, c);
 		pthread_mutex_lock(&f->sync_lock);   /* still under the write mutex: WAL order */
 		f->committed++;
 		first_owed = f->owed <= f->synced;
@@ -929,7 +1099,7 @@ int db_commit_relaxed(struct db *db)
 		}
 		pthread_mutex_unlock(&f->sync_lock);
 	}
-	if (r == 0 || sqlite3_get_autocommit(db->h))
+	if (r == 0 || sqlite3_get_autocommit(c->h))
 		write_unlock(db);
 	if (owe) {
 		log_warn("db.sync", "no syncer thread for %s: relaxed commits are synced at once", f->path);
@@ -956,10 +1126,11 @@ uint64_t db_relaxed_owed(struct db *db)
 
 int db_rollback(struct db *db)
 {
+	struct db *c = conn(db);
 	int r = 0;
 
-	if (!sqlite3_get_autocommit(db->h))
-		r = exec_plain(db, "ROLLBACK");
+	if (!sqlite3_get_autocommit(c->h))
+		r = exec_plain(c, "ROLLBACK");
 	db->snapshot = db->snapshot_due = false;
 	write_unlock(db);
 	return r;
@@ -967,7 +1138,7 @@ int db_rollback(struct db *db)
 
 bool db_in_transaction(struct db *db)
 {
-	return !sqlite3_get_autocommit(db->h) && !db->snapshot;
+	return db->w || (!sqlite3_get_autocommit(db->h) && !db->snapshot);
 }
 
 /*
@@ -978,7 +1149,7 @@ bool db_in_transaction(struct db *db)
  */
 int db_lock_tenant(struct db *db, int64_t tenant_id)
 {
-	if (!db || tenant_id < 0 || !db->writing || sqlite3_get_autocommit(db->h)) {
+	if (!db || tenant_id < 0 || !db->writing || sqlite3_get_autocommit(conn(db)->h)) {
 		log_error("db.lock", "tenant lock %lld asked for outside a write transaction",
 			  (long long)tenant_id);
 		return -EINVAL;
@@ -989,12 +1160,12 @@ int db_lock_tenant(struct db *db, int64_t tenant_id)
 
 int64_t db_changes(struct db *db)
 {
-	return sqlite3_changes64(db->h);
+	return sqlite3_changes64(conn(db)->h);
 }
 
 const char *db_errmsg(struct db *db)
 {
-	return sqlite3_errmsg(db->h);
+	return sqlite3_errmsg(conn(db)->h);
 }
 
 /* ---- search by name (db.h "Search by name"; migration 0015) ---- */
@@ -1324,7 +1495,22 @@ static int foreign_keys_hold(struct db *db)
 	return rc == SQLITE_DONE ? 0 : translate(rc);
 }
 
+static int migrate(struct db *db);
+
+/* On the connection itself, never the writer: PRAGMA foreign_keys, which a table rebuild
+ * turns off around its transaction, is a setting of the connection. */
 int db_migrate(struct db *db)
+{
+	bool share = db->share_writer;
+	int r;
+
+	db->share_writer = false;
+	r = migrate(db);
+	db->share_writer = share;
+	return r;
+}
+
+static int migrate(struct db *db)
 {
 	size_t i;
 	int r;
@@ -1383,6 +1569,7 @@ int db_backup(const char *path, const char *dst_path, char *err, size_t err_size
 	sqlite3_backup *b = NULL;
 	int rc, tries = 0, r = -EIO;
 
+	sqlite_setup();
 	rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
 		str_printf(err, err_size, "cannot open %s: %s", path, src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
@@ -1450,6 +1637,7 @@ int db_integrity_check(const char *path, char *err, size_t err_size)
 	char first[256] = "";
 	int rc, r = -EIO;
 
+	sqlite_setup();
 	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
 		str_printf(err, err_size, "cannot open %s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));

@@ -8,7 +8,9 @@
  * content (same address, different text), and eviction while a statement is in use; the
  * upgrade over 0009 (accounts rebuilt with AUTOINCREMENT) keeps every row and foreign key;
  * INSERT … RETURNING id through db_insert; the per-tenant lock only inside a transaction;
- * db_one's row, no-row and error answers; no string literal under src/ (outside
+ * db_one's row, no-row and error answers; the db_begin() transactions of db_thread()
+ * connections on one writer connection, with the statements that would cross it refused;
+ * no string literal under src/ (outside
  * db_sqlite.c) uses SQL outside the portable subset of db.h.
  * Every test gets its own database in a mkdtemp directory.
  */
@@ -464,6 +466,114 @@ static void test_group_commit_no_fd(void **state)
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (3, 'c')", NULL), 0);
 	assert_int_equal(db_commit(fx->db), 0);
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 3);
+}
+
+/* One writer connection (db_sqlite.c): the db_begin() transactions of db_thread()
+ * connections run on the file's writer. Threads writing at once each read their own writes
+ * inside their transaction and see every other thread's after; a statement of the thread's
+ * own connection stepped inside its transaction is refused (it would read outside it), as
+ * is a statement of the writer used after its transaction ended (another thread may hold
+ * the writer by then), and db_done gives such a statement's cache slot back: 200 of them
+ * in a row leave the writer usable. */
+#define OW_THREADS 4
+#define OW_TXNS 50
+
+struct ow_arg {
+	int64_t base;
+	int failures;
+};
+
+static void *ow_writer(void *p)
+{
+	struct ow_arg *a = p;
+	struct db *db = db_thread();
+	struct db_stmt *st;
+	int i;
+
+	if (!db) {
+		a->failures++;
+		return NULL;
+	}
+	for (i = 0; i < OW_TXNS; i++) {
+		int64_t id = a->base + i;
+
+		if (db_begin(db) < 0 || db_exec(db, "INSERT INTO t (id, s) VALUES ($1, 'ow')", "i", id) < 0 ||
+		    db_changes(db) != 1) {
+			a->failures++;
+			db_rollback(db);
+			continue;
+		}
+		st = db_query(db, "SELECT count(*) FROM t WHERE id >= $1 AND id <= $2", "ii", a->base, id);
+		if (db_step(st) != 1 || db_int(st, 0) != i + 1)   /* its own writes, inside */
+			a->failures++;
+		db_done(st);
+		if (db_commit(db) < 0)
+			a->failures++;
+	}
+	return NULL;
+}
+
+static void *ow_misuse(void *p)
+{
+	struct ow_arg *a = p;
+	struct db *db = db_thread();
+	struct db_stmt *outside, *inside;
+	int i;
+
+	if (!db) {
+		a->failures++;
+		return NULL;
+	}
+	outside = db_query(db, "SELECT count(*) FROM t", NULL);
+	if (!outside || db_begin(db) < 0 || db_step(outside) != -EIO)
+		a->failures++;
+	db_done(outside);
+	if (db_rollback(db) < 0)
+		a->failures++;
+	for (i = 0; i < 200; i++) {
+		if (db_begin(db) < 0) {
+			a->failures++;
+			continue;
+		}
+		inside = db_query(db, "SELECT s FROM t WHERE id = $1", "i", (int64_t)1);
+		if (!inside || db_step(inside) != 1 || strcmp(db_text(inside, 0), "one") != 0)
+			a->failures++;
+		if (db_commit(db) < 0)
+			a->failures++;
+		if (db_step(inside) != -EIO || db_text(inside, 0) || db_int(inside, 0) || !db_is_null(inside, 0))
+			a->failures++;   /* an orphan: refused, no column read */
+		db_done(inside);
+	}
+	/* the writer is whole: a transaction still runs, and its statements go back */
+	if (db_begin(db) < 0 || db_exec(db, "UPDATE t SET s = 'uno' WHERE id = 1", NULL) < 0 ||
+	    db_changes(db) != 1 || db_commit(db) < 0)
+		a->failures++;
+	/* an autocommit write runs on the thread's own connection, at FULL */
+	if (write_level(db) != 2)
+		a->failures++;
+	return NULL;
+}
+
+static void test_one_writer(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t th[OW_THREADS + 1];
+	struct ow_arg args[OW_THREADS + 1];
+	int i;
+
+	make_table(fx->db);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (1, 'one')", NULL), 0);
+	assert_int_equal(db_set_path(fx->path), 0);
+	for (i = 0; i <= OW_THREADS; i++) {
+		args[i] = (struct ow_arg){ (int64_t)(i + 1) * 1000, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, i < OW_THREADS ? ow_writer : ow_misuse, &args[i]), 0);
+	}
+	for (i = 0; i <= OW_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].failures, 0);
+	}
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'ow'"), OW_THREADS * OW_TXNS);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'uno'"), 1);
 }
 
 #ifdef KURA_TEST_HOOKS
@@ -1454,6 +1564,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relaxed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_waits_for_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_no_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_writer, setup, teardown),
 #ifdef KURA_TEST_HOOKS
 		cmocka_unit_test_setup_teardown(test_walbuf_gathers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walbuf_under_load, setup, teardown),
