@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/core.h"
 
 static const char usage[] =
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 {
 	/* everything kura creates (database, WAL, keys, socket) is its owner's alone */
 	umask(077);
+	clock_init();   /* before any thread: the zone conversions never grow the environment */
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

@@ -141,34 +141,69 @@ int clock_format_http(int64_t us, char *buf, size_t size)
 	return 0;
 }
 
-/* tzset/localtime_r use the process-wide TZ, so conversions are serialized. */
+/*
+ * tzset/localtime_r/mktime use the process-wide TZ, so conversions are serialized, and each
+ * sets TZ to its zone and back. Never by adding or removing TZ: setenv of a variable the
+ * environment lacks grows (reallocates) the environment's array, and unsetenv shifts it,
+ * under any other thread's getenv (libpq's PQconnectdb reads PGHOST and others, libcurl its
+ * proxy variables): a worker thread opening its database connection crashed in getenv
+ * while a tenant's date was converted. clock_init() therefore makes TZ present once, before
+ * any thread starts (TZ=":/etc/localtime" means what an unset TZ means in glibc), and a
+ * conversion only replaces its value, which glibc does in place, keeping every value it
+ * handed out.
+ */
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t tz_once = PTHREAD_ONCE_INIT;
+
+#define TZ_UNSET_MEANING ":/etc/localtime"
+
+static void tz_present(void)
+{
+	if (!getenv("TZ"))
+		(void)setenv("TZ", TZ_UNSET_MEANING, 0);
+}
+
+void clock_init(void)
+{
+	pthread_once(&tz_once, tz_present);
+}
+
+/* Under tz_lock: TZ set to zone; the previous value (to give to tz_restore), or NULL. */
+static char *tz_switch(const char *zone)
+{
+	const char *old;
+	char *saved;
+
+	clock_init();   /* main() ran it before any thread; a test or a library user may not have */
+	old = getenv("TZ");
+	saved = strdup(old ? old : TZ_UNSET_MEANING);
+	setenv("TZ", zone, 1);
+	tzset();
+	return saved;
+}
+
+static void tz_restore(char *saved)
+{
+	setenv("TZ", saved ? saved : TZ_UNSET_MEANING, 1);
+	tzset();
+	free(saved);
+}
 
 int clock_format_zone(int64_t us, const char *zone, char *buf, size_t size)
 {
 	time_t t = (time_t)(us / 1000000);
-	char *saved = NULL;
-	const char *old;
+	char *saved;
 	struct tm tm;
 	char base[32];
 	long off;
 	int r = 0;
 
 	pthread_mutex_lock(&tz_lock);
-	old = getenv("TZ");
-	if (old)
-		saved = strdup(old);
-	setenv("TZ", zone, 1);
-	tzset();
+	saved = tz_switch(zone);
 	if (!localtime_r(&t, &tm) || !strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm))
 		r = -EINVAL;
-	if (saved)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
+	tz_restore(saved);
 	pthread_mutex_unlock(&tz_lock);
-	free(saved);
 	if (r < 0)
 		return r;
 	off = tm.tm_gmtoff / 60;
@@ -278,8 +313,7 @@ int clock_day_start(const char *date, int64_t add_days, const char *zone, int64_
 {
 	int64_t day_us;
 	struct tm tm = { 0 };
-	char *saved = NULL;
-	const char *old;
+	char *saved;
 	time_t t;
 	int r = 0;
 
@@ -294,21 +328,12 @@ int clock_day_start(const char *date, int64_t add_days, const char *zone, int64_
 		return -EINVAL;
 	tm.tm_isdst = -1;
 	pthread_mutex_lock(&tz_lock);
-	old = getenv("TZ");
-	if (old)
-		saved = strdup(old);
-	setenv("TZ", zone, 1);
-	tzset();
+	saved = tz_switch(zone);
 	t = mktime(&tm);
 	if (t == (time_t)-1)
 		r = -EINVAL;
-	if (saved)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
+	tz_restore(saved);
 	pthread_mutex_unlock(&tz_lock);
-	free(saved);
 	if (r == 0)
 		*ret_us = (int64_t)t * 1000000;
 	return r;

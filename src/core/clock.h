@@ -8,6 +8,9 @@
 
 #define CLOCK_RFC3339_LEN 40
 
+/* Makes TZ present in the environment (with the meaning of an unset TZ), so the zone
+ * conversions below only ever replace its value: main() calls it before any thread starts. */
+void clock_init(void);
 int64_t clock_now_us(void);
 /* Test hook: KURA_TEST_CLOCK_OFFSET_S in the environment shifts the clock (read once). */
 

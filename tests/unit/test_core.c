@@ -223,6 +223,31 @@ static void test_config_strict(void **state)
 	rmdir(dir);
 }
 
+/* The zone conversions never add TZ to the environment or remove it: that grows or shifts
+ * the environment's array under another thread's getenv (libpq's connect read a freed
+ * array). After clock_init TZ is present, and conversions in both functions leave the
+ * array where it was and TZ's value as it was. */
+static void test_clock_env(void **state)
+{
+	extern char **environ;
+	char **env, before[256], buf[CLOCK_RFC3339_LEN];
+	int64_t us;
+	int i;
+
+	(void)state;
+	clock_init();
+	assert_non_null(getenv("TZ"));
+	str_copy(before, sizeof(before), getenv("TZ"));
+	env = environ;
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(clock_format_zone(1795314799000000LL, i % 2 ? "Asia/Tokyo" : "UTC", buf, sizeof(buf)), 0);
+		assert_int_equal(clock_day_start("2026-12-31", 1, "Asia/Tokyo", &us), 0);
+	}
+	assert_ptr_equal(environ, env);
+	assert_string_equal(getenv("TZ"), before);
+	assert_int_equal(us, 1798729200000000LL);   /* 2027-01-01T00:00:00+09:00 */
+}
+
 static void test_clock(void **state)
 {
 	char buf[CLOCK_RFC3339_LEN];
@@ -399,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_arena),     cmocka_unit_test(test_str),
 		cmocka_unit_test(test_config),    cmocka_unit_test(test_config_strict),
 		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_clock_env),
 		cmocka_unit_test(test_dbuf_limits), cmocka_unit_test(test_dbuf_arrays_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
