@@ -625,6 +625,8 @@ int lockbox_policy_set(struct db *db, const struct actor *who, int64_t tenant_id
 	if (r == 0 || r == -EINPROGRESS) {
 		int c = db_commit(db);
 
+		if (c < 0)
+			db_rollback(db);   /* a failed commit may leave the transaction open */
 		return c < 0 ? c : r;
 	}
 out:

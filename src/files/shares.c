@@ -607,6 +607,8 @@ static int label_change(struct db *db, const struct actor *who, int64_t tenant_i
 	if (r == 0) {
 		r = db_commit(db);
 		json_decref(d);
+		if (r < 0)
+			db_rollback(db);   /* a failed commit may leave the transaction open */
 		return r;
 	}
 out:

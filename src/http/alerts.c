@@ -66,8 +66,8 @@ static void send_mail(struct alerts *a, struct db *db, const char *text)
 		r = mail_queue(db, 0, a->mail, &m, &id);
 	if (r == 0)
 		r = db_commit(db);
-	else
-		db_rollback(db);
+	if (r < 0)
+		db_rollback(db);   /* a failed commit may leave the transaction open */
 	if (r < 0)
 		log_error("ops.alert", "cannot queue the alert mail to %s: %s", a->mail, strerror(-r));
 	else

@@ -122,6 +122,7 @@ struct db {
 	bool is_writer;        /* this is a file's writer (holds no reference to the file) */
 	struct db *w;          /* in such a transaction: the writer, which runs every statement */
 	uint64_t seen;         /* file->seq when this connection last committed or began a snapshot */
+	unsigned orphans;      /* the writer's statements orphaned by this connection's transactions */
 };
 
 /*
@@ -132,10 +133,10 @@ struct db {
  * write mutex; docs/performance.md step 18). Writes are serialized by the file's write mutex
  * anyway, so the db_begin() transactions of db_thread() connections run on one connection of
  * the file's, taken with the mutex, whose cache stays valid from one transaction to the next
- * while nothing else commits. Except when only the thread's own connection saw the latest
- * commit (file->seq: its own commit, or a snapshot begun after it; one client's requests,
- * one after the other): then its cache is the warm one, and the transaction runs there, as
- * its reads did (own_is_warm). The choice only picks a warm cache; SQLite checks the WAL
+ * while nothing else commits. Except when the thread's own connection saw the latest commit
+ * (file->seq: its own commit, or a snapshot begun after it; one client's requests, one after
+ * the other): then its cache is warm, and the transaction runs there, as its reads did
+ * (own_is_warm). The choice only picks a warm cache; SQLite checks the WAL
  * either way. Each db call resolves the connection it runs on (conn()): the writer from
  * db_begin() to the commit or rollback, the thread's own otherwise (reads, snapshots,
  * autocommit writes). A statement runs on the connection that prepared it, so two mistakes
@@ -317,18 +318,44 @@ struct db *db_open(const char *path, char *err, size_t err_size)
 	return db;
 }
 
+static bool lock_timed(pthread_mutex_t *m);
+
+/* The writer's statements still orphaned by db's transactions (left without db_done):
+ * their slots go back when db is closed (its thread ends), not only at their db_done. */
+static void orphans_release(struct db *db)
+{
+	struct db_file *f = db->file;
+	size_t i;
+
+	if (!db->orphans || !f->writer || !lock_timed(&f->write_lock))
+		return;
+	for (i = 0; i < f->writer->n_cache; i++) {
+		struct db_stmt *st = &f->writer->cache[i];
+
+		if (st->orphan && st->owner == db) {
+			st->orphan = false;
+			st->owner = NULL;
+			st->busy = false;
+		}
+	}
+	db->orphans = 0;
+	pthread_mutex_unlock(&f->write_lock);
+}
+
 struct db *db_close(struct db *db)
 {
 	size_t i;
 
 	if (!db)
 		return NULL;
+	if (db->writing)
+		db_rollback(db);   /* before the statements it runs are finalized */
+	if (!db->is_writer && db->file)
+		orphans_release(db);
 	for (i = 0; i < db->n_cache; i++)
 		sqlite3_finalize(db->cache[i].st);
 	for (i = 0; i < ARRAY_SIZE(db->fixed); i++)
 		sqlite3_finalize(db->fixed[i]);
-	if (db->writing)
-		db_rollback(db);
 	sqlite3_close(db->h);
 	if (!db->is_writer)
 		db_file_put(db->file);
@@ -394,8 +421,10 @@ static struct db_stmt *prepare(struct db *db, const char *sql)
 		 * callers hold pointers to them */
 		for (i = 0; i < db->n_cache && db->cache[i].busy; i++)
 			;
-		if (i == db->n_cache)
+		if (i == db->n_cache) {
+			log_error("db.prepare", "all %d cached statements are in use: %s", DB_STMT_CACHE, sql);
 			return NULL;
+		}
 		c = &db->cache[i];
 		sqlite3_finalize(c->st);
 		c->st = NULL;
@@ -563,13 +592,15 @@ struct db_stmt *db_done(struct db_stmt *st)
 		/* reset at the end of its transaction; its slot in the writer's cache goes back
 		 * under the write mutex (held already when a transaction of the owner's is open) */
 		struct db *owner = st->owner;
+		bool held = owner->writing;
 
-		if (!owner->writing)
-			pthread_mutex_lock(&owner->file->write_lock);
+		if (!held && !lock_timed(&owner->file->write_lock))
+			return NULL;   /* logged; the slot stays taken, and goes back at db_close */
 		st->orphan = false;
 		st->owner = NULL;
 		st->busy = false;
-		if (!owner->writing)
+		owner->orphans--;
+		if (!held)
 			pthread_mutex_unlock(&owner->file->write_lock);
 		return NULL;
 	}
@@ -581,20 +612,28 @@ struct db_stmt *db_done(struct db_stmt *st)
 	return NULL;
 }
 
-/* an orphan's columns are not read: another thread may hold the writer by now */
+/* An orphan's columns are not read (another thread may hold the writer by now): NULL, 0. */
+static bool orphan_read(struct db_stmt *st)
+{
+	if (!st->orphan)
+		return false;
+	log_error("db.column", "column of a statement read after the end of its write transaction: %s", st->sql);
+	return true;
+}
+
 int64_t db_int(struct db_stmt *st, int col)
 {
-	return st->orphan ? 0 : sqlite3_column_int64(st->st, col);
+	return orphan_read(st) ? 0 : sqlite3_column_int64(st->st, col);
 }
 
 const char *db_text(struct db_stmt *st, int col)
 {
-	return st->orphan ? NULL : (const char *)sqlite3_column_text(st->st, col);
+	return orphan_read(st) ? NULL : (const char *)sqlite3_column_text(st->st, col);
 }
 
 const void *db_blob(struct db_stmt *st, int col, size_t *ret_n)
 {
-	const void *p = st->orphan ? NULL : sqlite3_column_blob(st->st, col);
+	const void *p = orphan_read(st) ? NULL : sqlite3_column_blob(st->st, col);
 
 	*ret_n = p ? (size_t)sqlite3_column_bytes(st->st, col) : 0;
 	return p;
@@ -602,7 +641,7 @@ const void *db_blob(struct db_stmt *st, int col, size_t *ret_n)
 
 bool db_is_null(struct db_stmt *st, int col)
 {
-	return st->orphan || sqlite3_column_type(st->st, col) == SQLITE_NULL;
+	return orphan_read(st) || sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
 /* The statements every transaction runs (two to six per request), prepared once per
@@ -670,7 +709,10 @@ static void writer_release(struct db *db)
 		sqlite3_clear_bindings(st->st);
 		st->orphan = true;
 		st->owner = db;
+		db->orphans++;
 	}
+	if (!sqlite3_get_autocommit(w->h) && exec_plain(w, "ROLLBACK") < 0)
+		log_error("db.rollback", "the writer connection is still in a transaction: writes fail until it ends");
 	w->grouped = false;
 	w->writing = false;
 	db->w = NULL;
@@ -739,30 +781,40 @@ void db_read_end(struct db *db)
 }
 
 /* Under the write mutex: the transaction runs on the thread's own connection, not the
- * writer, when only the own connection's cache holds the newest state (One writer). */
+ * writer, when the own connection's cache holds the newest state (One writer): it saw the
+ * latest commit, its own or through a snapshot begun after it. When the writer's is warm
+ * too, the own one still wins: the thread's next snapshot then needs no reload either,
+ * where a commit on the writer would make it read its pages again (one client's requests,
+ * one after the other). */
 static bool own_is_warm(struct db *db)
 {
-	uint64_t seq = atomic_load(&db->file->seq);
+	return db->seen == atomic_load(&db->file->seq);
+}
 
-	return db->seen == seq && !(db->file->writer && db->file->writer->seen == seq);
+/* The file's write mutex, waited for up to DB_BUSY_TIMEOUT_MS (logged when not granted). */
+static bool lock_timed(pthread_mutex_t *m)
+{
+	struct timespec deadline;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DB_BUSY_TIMEOUT_MS / 1000;
+	r = pthread_mutex_timedlock(m, &deadline);
+	if (r != 0)
+		log_error("db.lock", "write lock not granted: %s", strerror(r));
+	return r == 0;
 }
 
 int db_begin(struct db *db)
 {
-	struct timespec deadline;
 	struct db *c;
 	int r;
 
 	if (db->writing)
 		return -EBUSY;  /* a transaction is already open on this connection */
 	db_read_end(db);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += DB_BUSY_TIMEOUT_MS / 1000;
-	r = pthread_mutex_timedlock(&db->file->write_lock, &deadline);
-	if (r != 0) {
-		log_error("db.begin", "write lock not granted: %s", strerror(r));
+	if (!lock_timed(&db->file->write_lock))
 		return -EBUSY;
-	}
 	db->writing = true;
 	pthread_mutex_lock(&db->file->sync_lock);
 	r = db->file->sync_error;
@@ -1335,6 +1387,8 @@ int db_checkpoint_truncate(struct db *db)
 {
 	int busy = 0, rc;
 
+	if (db->writing)
+		return -EBUSY;   /* its own transaction would hold the checkpoint off */
 	db_read_end(db);
 	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, &busy);
 	if (rc == SQLITE_BUSY || busy)

@@ -473,8 +473,10 @@ static void test_group_commit_no_fd(void **state)
  * inside their transaction and see every other thread's after; a statement of the thread's
  * own connection stepped inside its transaction is refused (it would read outside it), as
  * is a statement of the writer used after its transaction ended (another thread may hold
- * the writer by then), and db_done gives such a statement's cache slot back: 200 of them
- * in a row leave the writer usable. */
+ * the writer by then), and db_done gives such a statement's cache slot back, outside a
+ * transaction or inside the next: 200 of them in a row leave the writer usable, and so do
+ * 120 threads that end without giving theirs back. A thread whose own connection saw the
+ * latest commit runs its transaction there. */
 #define OW_THREADS 4
 #define OW_TXNS 50
 
@@ -544,12 +546,69 @@ static void *ow_misuse(void *p)
 			a->failures++;   /* an orphan: refused, no column read */
 		db_done(inside);
 	}
-	/* the writer is whole: a transaction still runs, and its statements go back */
-	if (db_begin(db) < 0 || db_exec(db, "UPDATE t SET s = 'uno' WHERE id = 1", NULL) < 0 ||
-	    db_changes(db) != 1 || db_commit(db) < 0)
+	/* an orphan given back inside the next transaction (the write mutex already held) */
+	inside = NULL;
+	if (db_begin(db) < 0 || !(inside = db_query(db, "SELECT s FROM t WHERE id = 1", NULL)) ||
+	    db_step(inside) != 1 || db_commit(db) < 0 || db_begin(db) < 0)
 		a->failures++;
-	/* an autocommit write runs on the thread's own connection, at FULL */
+	db_done(inside);
+	/* the writer is whole: a transaction still runs, and its statements go back */
+	if (db_exec(db, "UPDATE t SET s = 'uno' WHERE id = 1", NULL) < 0 || db_changes(db) != 1 || db_commit(db) < 0)
+		a->failures++;
+	/* after it, statements run on the thread's own connection again: an autocommit write at
+	 * FULL (the writer stays at NORMAL, group commit) */
 	if (write_level(db) != 2)
+		a->failures++;
+	return NULL;
+}
+
+/* The thread ends with an orphan it never gave back: its slot returns at the thread's
+ * db_close (more threads than the writer has slots). */
+static void *ow_leaver(void *p)
+{
+	struct ow_arg *a = p;
+	struct db *db = db_thread();
+	struct db_stmt *st;
+
+	if (!db || db_begin(db) < 0) {
+		a->failures++;
+		return NULL;
+	}
+	st = db_query(db, "SELECT s FROM t WHERE id = 1", NULL);
+	if (!st || db_step(st) != 1 || db_commit(db) < 0)
+		a->failures++;
+	return NULL;   /* no db_done */
+}
+
+/* One client's requests one after the other: a snapshot begun after the latest commit makes
+ * the thread's own cache the warm one, and the transaction runs there (a statement of its
+ * own connection then steps inside it); after another thread's commit, on the writer again. */
+static void *ow_own(void *p)
+{
+	struct ow_arg *a = p;
+	struct db *db = db_thread();
+	struct db_stmt *st;
+
+	if (!db) {
+		a->failures++;
+		return NULL;
+	}
+	db_read_begin(db);
+	if (count_rows(db, "SELECT count(*) FROM t WHERE id = 1") != 1)
+		a->failures++;
+	db_read_end(db);
+	st = db_query(db, "SELECT count(*) FROM t", NULL);
+	if (!st || db_begin(db) < 0 || db_step(st) != 1)   /* on its own connection */
+		a->failures++;
+	db_done(st);
+	if (db_exec(db, "INSERT INTO t (id, s) VALUES ($1, 'own')", "i", a->base) < 0 || db_commit(db) < 0)
+		a->failures++;
+	/* its own commit keeps it warm: the next one runs there too */
+	st = db_query(db, "SELECT count(*) FROM t", NULL);
+	if (!st || db_begin(db) < 0 || db_step(st) != 1)
+		a->failures++;
+	db_done(st);
+	if (db_commit(db) < 0)
 		a->failures++;
 	return NULL;
 }
@@ -574,6 +633,18 @@ static void test_one_writer(void **state)
 	}
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'ow'"), OW_THREADS * OW_TXNS);
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'uno'"), 1);
+	/* threads that end with an orphan each, one after the other, more than the slots */
+	for (i = 0; i < 120; i++) {
+		args[0] = (struct ow_arg){ 0, 0 };
+		assert_int_equal(pthread_create(&th[0], NULL, ow_leaver, &args[0]), 0);
+		assert_int_equal(pthread_join(th[0], NULL), 0);
+		assert_int_equal(args[0].failures, 0);
+	}
+	args[0] = (struct ow_arg){ 900000, 0 };
+	assert_int_equal(pthread_create(&th[0], NULL, ow_own, &args[0]), 0);
+	assert_int_equal(pthread_join(th[0], NULL), 0);
+	assert_int_equal(args[0].failures, 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'own'"), 1);
 }
 
 #ifdef KURA_TEST_HOOKS
