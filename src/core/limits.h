@@ -9,6 +9,10 @@
 #define KURA_MAX_HEADER_BYTES        (16 * 1024)   /* all request headers together (MHD pool) */
 #define KURA_MAX_JSON_BODY           (64 * 1024)   /* JSON API request bodies */
 #define KURA_MAX_URL_BYTES           2048          /* request target */
+#define KURA_REFUSED_BODY_MAX        (16 * 1024 * 1024) /* an answer given before a body the client did not
+							   * ask to send (no Expect: 100-continue) waits while
+							   * this much is read and dropped; beyond, the connection
+							   * ends with the answer (server.c http_respond_response) */
 #define KURA_BLOB_TMP_STALE_S        3600          /* a temp blob unwritten this long is a crash's leftover */
 #define KURA_BLOB_WRITEBACK_BYTES    (4 * 1024 * 1024)  /* a local blob's disk writes start every this many bytes */
 #define KURA_BLOB_WRITE_BUFFER       (1024 * 1024) /* a local blob past this size is written behind, from two such buffers */

@@ -104,6 +104,13 @@ struct request {
 	const char *basic_tenant;      /* /dav/<tenant>/: the tenant of a Basic user without "@" */
 	struct header *headers;        /* extra response headers */
 	unsigned status;               /* sent status, for the access log; 0 = not answered yet */
+	/* an answer made before a body the client sends without asking (no Expect:
+	 * 100-continue) is queued once that body was read and dropped, so the client reads the
+	 * answer instead of a reset (server.c http_respond_response) */
+	bool at_headers;               /* handle_request's first call: an answer may wait */
+	struct MHD_Response *waiting;  /* the answer that waits for the body's end */
+	unsigned waiting_status;
+	uint64_t dropped;              /* body bytes read and dropped while it waits */
 	/* streaming body (R_STREAM routes) */
 	const struct stream_ops *stream;
 	void *stream_ctx;              /* the handler's, released by stream->abort */

@@ -10,7 +10,9 @@
  * password by HTTP Basic: api_access.c; WebDAV Basic only) → gates (source-IP allowlist and
  * app-password scope, CSRF for cookie sessions, password-change gate, MFA gate) → authorize
  * (the route's permission through http_permitted, the one choke point) → handler. Refusals
- * are problem+json responses; CSRF and permission denials are audit records.
+ * are problem+json responses; CSRF and permission denials are audit records. A refusal
+ * made before a body the client sends without Expect: 100-continue is queued only after
+ * that body was read and dropped (up to KURA_REFUSED_BODY_MAX), so it is not lost to a reset.
  *
  * SECURITY: the path is decoded here from the raw request target (MHD's URI log hook), not
  * from MHD's lenient unescaping: bad %-escapes, NUL and control bytes, invalid UTF-8, "."
@@ -210,10 +212,40 @@ enum MHD_Result http_respond_response(struct request *req, unsigned status,
 	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
 		MHD_add_response_header(resp, "Content-Security-Policy",
 					"default-src 'none'; frame-ancestors 'none'");
+	if (req->at_headers && !req->waiting) {
+		/* before a body the client sends without asking: queued now, MHD would stop
+		 * reading, close, and the unread body would turn the close into a reset that
+		 * can reach the client before the answer; so the answer waits for the body's end
+		 * (handle_request drops the body) */
+		req->waiting = resp;
+		req->waiting_status = status;
+		return MHD_YES;
+	}
 	req->status = status;
 	ret = MHD_queue_response(req->con, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* Whether an answer given now, before the body, should wait for it: the client sends a body
+ * (a Content-Length above 0 or chunked) without waiting for an interim answer (no Expect:
+ * 100-continue, which MHD honours on HTTP/1.1 alone), and it is at most
+ * KURA_REFUSED_BODY_MAX bytes or of unknown length. A longer one is not read for nothing:
+ * the answer goes at once and the connection ends, as before. */
+static bool body_comes_unasked(struct MHD_Connection *con, const char *version)
+{
+	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *ex = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+	int64_t n = 0;
+
+	if (ex && !strcasecmp(ex, "100-continue") && version && !strcmp(version, MHD_HTTP_VERSION_1_1))
+		return false;
+	if (te)
+		return true;   /* chunked (headers_malformed refused every other coding) */
+	if (!cl || safe_atoi64(cl, &n) < 0)
+		return false;
+	return n > 0 && n <= KURA_REFUSED_BODY_MAX;
 }
 
 enum MHD_Result http_respond_stream(struct request *req, unsigned status, const char *content_type,
@@ -1089,6 +1121,7 @@ static enum MHD_Result handle_request(struct MHD_Connection *con, const char *me
 			http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
 			return http_problem(req, 414, "invalid-path", "the request target is too long", NULL);
 		}
+		req->at_headers = body_comes_unasked(con, version);   /* on_request clears it */
 		/* in flight from here; while draining, new requests are turned away (the check
 		 * comes after the count, so http_drain either sees this one or it sees the drain) */
 		atomic_fetch_add(&req->srv->active, 1);
@@ -1118,6 +1151,27 @@ static enum MHD_Result handle_request(struct MHD_Connection *con, const char *me
 			}
 		}
 		return MHD_YES;
+	}
+	if (req->waiting) {
+		/* answered before the body: the body is dropped, then the answer goes */
+		struct MHD_Response *resp = req->waiting;
+		enum MHD_Result ret;
+
+		if (*upload_data_size > 0) {
+			req->dropped += *upload_data_size;
+			*upload_data_size = 0;
+			if (req->dropped > KURA_REFUSED_BODY_MAX) {
+				/* chunked, and longer than an answer is worth waiting for */
+				req->cut_reason = "refused-body";
+				return MHD_NO;
+			}
+			return MHD_YES;
+		}
+		req->waiting = NULL;
+		req->status = req->waiting_status;
+		ret = MHD_queue_response(req->con, req->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
 	}
 	if (req->stream || (req->status && !req->body)) {
 		/* streaming, or answered before the body (then the body is discarded) */
@@ -1180,6 +1234,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	first = !req->started;
 	n = *upload_data_size;
 	ret = handle_request(con, method, version, upload_data, upload_data_size, req);
+	req->at_headers = false;
 	if (first)
 		guard_headers_done(srv->guard, req->gconn);
 	else if (n > 0)
@@ -1229,6 +1284,12 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		req->cut_reason = guard_cut_reason(srv->guard, req->gconn);   /* "timeout", or NULL */
 	if (req->stream)
 		req->stream->abort(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	if (req->waiting) {
+		/* its body never ended: the answer was not sent; the log shows what it was */
+		MHD_destroy_response(req->waiting);
+		req->waiting = NULL;
+		req->status = req->waiting_status;
+	}
 	guard_request_done(srv->guard, req->gconn);
 	if (req->in_flight)
 		atomic_fetch_sub(&srv->active, 1);

@@ -7,7 +7,8 @@
  * Host / Content-Length / Transfer-Encoding, Transfer-Encoding with Content-Length, codings
  * other than chunked, a header name that is not a token, a NUL in the request target. And
  * what is fine stays fine: no or several spaces or a tab after the colon, HTTP/1.0 without
- * Host, pipelined requests on one connection, a chunked body.
+ * Host, pipelined requests on one connection, a chunked body. And an answer decided before
+ * a body the client sends without asking waits for that body's end (the connection is kept).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,11 +202,144 @@ static void test_wellformed_requests_served(void **state)
 	}
 }
 
+/* --- answers before a body the client sends without asking ---------------------------- */
+
+#define UNASKED_BODY (1024 * 1024)   /* well under KURA_REFUSED_BODY_MAX (16 MiB) */
+#define REFUSED_BODY_MAX (16 * 1024 * 1024)
+
+/* Sends head, then body_n bytes of 'x' (chunked in 64 KiB chunks and a last chunk when
+ * chunked), the way a client that does not wait for an interim answer does. The result of
+ * the sends: 0, or -errno once the server stopped reading. */
+static int send_unasked(int fd, const char *head, size_t body_n, bool chunked)
+{
+	static char piece[64 * 1024];
+	int r = it_raw_send(fd, head, strlen(head));
+
+	memset(piece, 'x', sizeof(piece));
+	while (r == 0 && body_n > 0) {
+		size_t k = body_n < sizeof(piece) ? body_n : sizeof(piece);
+		char size_line[32];
+
+		if (chunked) {
+			snprintf(size_line, sizeof(size_line), "%zx\r\n", k);
+			r = it_raw_send(fd, size_line, strlen(size_line));
+		}
+		if (r == 0)
+			r = it_raw_send(fd, piece, k);
+		if (r == 0 && chunked)
+			r = it_raw_send(fd, "\r\n", 2);
+		body_n -= k;
+	}
+	if (r == 0 && chunked)
+		r = it_raw_send(fd, "0\r\n\r\n", 5);
+	return r;
+}
+
+/* The answer to what was sent on fd starts with "HTTP/1.1 <status> " and the connection
+ * serves the next request: the body was read to its end, not left to turn the close into
+ * a reset. */
+static void expect_answer_then_served(int fd, const char *status)
+{
+	bool closed = false;
+	char *out = it_raw_read_response(fd, READ_DEADLINE_S, &closed);
+	char want[16];
+
+	snprintf(want, sizeof(want), "HTTP/1.1 %s ", status);
+	if (strncmp(out, want, strlen(want)) || count_responses(out) != 1 || closed) {
+		print_error("answer (want %s, connection kept; %s):\n%s\n", status,
+			    closed ? "closed" : "open", out);
+		free(out);
+		fail();
+	}
+	free(out);
+	assert_int_equal(it_raw_send(fd, STATUS CLOSE, strlen(STATUS CLOSE)), 0);
+	out = it_raw_read(fd, READ_DEADLINE_S, &closed);
+	assert_int_equal(strncmp(out, "HTTP/1.1 200 ", 13), 0);
+	assert_int_equal(count_responses(out), 1);
+	free(out);
+}
+
+#define DAV_PUT "PUT /dav/acme/early.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+/* A refusal decided from the headers alone (401 without credentials, 413 from a JSON
+ * route's Content-Length) waits until a body the client sends without Expect:
+ * 100-continue is read and dropped, then keeps the connection: Windows' and many
+ * libraries' PUTs, which otherwise saw a reset instead of the 401 that asks for the
+ * password. A client that asks first gets the answer at once; a body over
+ * KURA_REFUSED_BODY_MAX is not read for nothing. */
+static void test_early_answer_waits_for_body(void **state)
+{
+	struct it_server *s = *state;
+	char head[512];
+	bool closed = false;
+	char *out;
+	int fd;
+
+	/* Content-Length, no credentials */
+	fd = it_raw_connect(s, NULL);
+	assert_true(fd >= 0);
+	snprintf(head, sizeof(head), DAV_PUT "Content-Length: %d\r\n\r\n", UNASKED_BODY);
+	assert_int_equal(send_unasked(fd, head, UNASKED_BODY, false), 0);
+	expect_answer_then_served(fd, "401");
+	close(fd);
+
+	/* chunked */
+	fd = it_raw_connect(s, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(send_unasked(fd, DAV_PUT "Transfer-Encoding: chunked\r\n\r\n", UNASKED_BODY, true), 0);
+	expect_answer_then_served(fd, "401");
+	close(fd);
+
+	/* a JSON route's body over 64 KiB: 413 after the body */
+	fd = it_raw_connect(s, NULL);
+	assert_true(fd >= 0);
+	snprintf(head, sizeof(head), "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", 100 * 1024);
+	assert_int_equal(send_unasked(fd, head, 100 * 1024, false), 0);
+	expect_answer_then_served(fd, "413");
+	close(fd);
+
+	/* Expect: 100-continue: the answer at once, no 100, the connection ends */
+	fd = it_raw_connect(s, NULL);
+	assert_true(fd >= 0);
+	snprintf(head, sizeof(head), DAV_PUT "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		 UNASKED_BODY);
+	assert_int_equal(it_raw_send(fd, head, strlen(head)), 0);
+	out = it_raw_read(fd, READ_DEADLINE_S, &closed);
+	assert_int_equal(strncmp(out, "HTTP/1.1 401 ", 13), 0);
+	assert_null(strstr(out, "100 Continue"));
+	assert_true(closed);
+	free(out);
+	close(fd);
+
+	/* over the bound: the answer at once, before any of the body, and the end */
+	fd = it_raw_connect(s, NULL);
+	assert_true(fd >= 0);
+	snprintf(head, sizeof(head), DAV_PUT "Content-Length: %d\r\n\r\n", REFUSED_BODY_MAX + 1);
+	assert_int_equal(it_raw_send(fd, head, strlen(head)), 0);
+	out = it_raw_read(fd, READ_DEADLINE_S, &closed);
+	assert_int_equal(strncmp(out, "HTTP/1.1 401 ", 13), 0);
+	assert_true(closed);
+	free(out);
+	close(fd);
+
+	/* chunked past the bound: dropped up to it, then the connection ends */
+	fd = it_raw_connect(s, NULL);
+	assert_true(fd >= 0);
+	(void)send_unasked(fd, DAV_PUT "Transfer-Encoding: chunked\r\n\r\n", REFUSED_BODY_MAX + 256 * 1024, true);
+	assert_true(it_raw_wait_closed(fd, READ_DEADLINE_S));
+	close(fd);
+
+	/* and the server goes on */
+	EXPECT_SERVED(s, STATUS CLOSE, "200", 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smuggling_vectors_refused),
 		cmocka_unit_test(test_wellformed_requests_served),
+		cmocka_unit_test(test_early_answer_waits_for_body),
 	};
 	return cmocka_run_group_tests(tests, it_setup_server, it_teardown_server);
 }
