@@ -25,12 +25,14 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/limits.h"
 #include "store/db.h"
 #include "store/embedded.h"
 #include "store/walbuf.h"
@@ -853,6 +855,35 @@ static void test_walbuf_under_load(void **state)
 }
 #endif
 
+/* The checkpoint length (KURA_DB_CHECKPOINT_FRAMES, db_sqlite.c conn_open): the WAL grows past
+ * SQLite's default 1,000 frames before a commit copies it back, and no further than the
+ * limit and one transaction's frames (the file keeps its longest length). */
+static void test_checkpoint_length(void **state)
+{
+	struct fixture *fx = *state;
+	char wal[160], blob[1500];
+	int64_t page = count_rows(fx->db, "PRAGMA page_size"), frames, id = 0;
+	struct stat st;
+	int i, k;
+
+	make_table(fx->db);
+	memset(blob, 'c', sizeof(blob));
+	/* ~10 new pages a transaction (two rows a page), 8,000 frames and more in all */
+	for (i = 0; i < 800; i++) {
+		assert_int_equal(db_begin(fx->db), 0);
+		for (k = 0; k < 20; k++)
+			assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, i, b) VALUES ($1, 0, $2)", "ib",
+						 ++id, blob, sizeof(blob)), 0);
+		assert_int_equal(db_commit(fx->db), 0);
+	}
+	str_printf(wal, sizeof(wal), "%s-wal", fx->path);
+	assert_int_equal(stat(wal, &st), 0);
+	frames = ((int64_t)st.st_size - 32) / (page + 24);
+	assert_true(frames > 1000 + 100);
+	assert_true(frames <= KURA_DB_CHECKPOINT_FRAMES + 100);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), id);
+}
+
 /* Relaxed commits (db_commit_relaxed, the records of reads): committed and visible at once
  * for every connection, synced later: by the next durable commit, or by the file's syncer
  * thread within KURA_DB_RELAXED_SYNC_MS. An autocommit write after it runs at synchronous=FULL. */
@@ -1632,6 +1663,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_waits_for_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_no_fd, setup, teardown),
