@@ -40,7 +40,7 @@ static const struct key keys[] = {
 	S("server", "public_url", public_url, "base URL of this deployment, used in mailed links"),
 	S("server", "tls_cert", tls_cert, "PEM certificate chain (relative to the data dir)"),
 	S("server", "tls_key", tls_key, "PEM private key (relative to the data dir)"),
-	U("server", "threads", threads, 0, 256, "worker threads, 0 = four per CPU"),
+	U("server", "threads", threads, 0, 256, "worker threads, 0 = sixteen per CPU up to 64 (PostgreSQL: four per CPU)"),
 	S("server", "trusted_proxies", trusted_proxies,
 	  "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is used (empty: none)"),
 	S("server", "client_cert_proxies", client_cert_proxies,

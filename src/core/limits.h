@@ -34,7 +34,9 @@
 #define KURA_S3_HANDLES_MAX          32            /* idle connections kept for reuse */
 #define KURA_S3_SHARED_GRACE_S       3600          /* shared store: a blob younger than this is never an orphan */
 #define KURA_CONNECTION_MEMORY       (128 * 1024)  /* MHD pool per connection: headers + read buffer */
-#define KURA_THREADS_PER_CPU         4             /* default workers per CPU ([server] threads = 0) */
+#define KURA_THREADS_PER_CPU         16            /* default workers per CPU ([server] threads = 0), SQLite... */
+#define KURA_THREADS_DEFAULT_MAX     64            /* ...up to this many */
+#define KURA_THREADS_PER_CPU_PG      4             /* PostgreSQL: each worker holds a server connection */
 #define KURA_CONNECTION_TIMEOUT_S    60            /* MHD's idle timeout (no byte either way) */
 #define KURA_MAX_USER_AGENT          256           /* stored in audit records, truncated beyond */
 

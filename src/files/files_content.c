@@ -427,28 +427,35 @@ static int upload_target(struct db *db, const struct files_upload *u, struct fil
 	return r;
 }
 
-/* Records the content as the file (parent, name) in one transaction: the committed blob
- * blob_id, or (inl, inl_n non-NULL) the ciphertext kept in the row, with blob_id the random
- * id its key wrapping is bound to. *ret_old_blob: the blob of the replaced file, if it had
- * one, for the caller to delete once this is committed. *ret_node: the file as committed
- * (what files_get would read back after the commit: the columns this transaction wrote, the
- * replaced file's others). */
-static int record_upload(struct files_upload *u, struct db *db, const struct actor *who,
-			 const char *blob_id, const void *inl, size_t inl_n, struct file_node *ret_node,
-			 bool *ret_created, char *ret_old_blob, size_t old_blob_size)
-{
-	unsigned char tkey[TENANT_KEY_BYTES], wrapped[WRAPPED_KEY_BYTES], etag_raw[16];
-	char etag[33];
+struct upload_record {
+	struct files_upload *u;
+	const struct actor *who;
+	const char *blob_id;
+	const void *inl;
+	size_t inl_n;
+	char *old_blob;            /* out: the replaced file's blob, if it had one */
+	size_t old_blob_size;
+	/* out, read by record_upload once committed */
 	struct file_node old;
+	bool replace;
+	int64_t id, now;
+	char etag[33];
+};
+
+/* record_upload's transaction (db_combined: perhaps on another upload's thread, with its
+ * connection as db). */
+static int record_upload_work(struct db *db, void *ctx)
+{
+	struct upload_record *c = ctx;
+	struct files_upload *u = c->u;
+	const struct actor *who = c->who;
+	const char *blob_id = c->blob_id;
+	unsigned char tkey[TENANT_KEY_BYTES], wrapped[WRAPPED_KEY_BYTES], etag_raw[16];
 	int64_t version = 0, now = clock_now_us(), id = 0, size = (int64_t)u->received;
 	bool replace = false, locks = true;
 	json_t *d = NULL;
 	int r;
 
-	*ret_old_blob = '\0';
-	r = db_begin(db);
-	if (r < 0)
-		return r;
 	/* the tree, the quota, and the tenant key version the file is wrapped with */
 	r = db_lock_tenant(db, u->tenant_id);
 	if (r == 0)
@@ -460,11 +467,11 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 		goto out;
 	/* the parent and the file of that name, read again here whatever the request checked
 	 * before the body (its snapshot may be old by now) */
-	r = upload_target(db, u, &old, ret_old_blob, old_blob_size, &locks);
+	r = upload_target(db, u, &c->old, c->old_blob, c->old_blob_size, &locks);
 	if (r < 0)
 		goto out;
 	if (r == 0) {
-		if (old.kind == NODE_FOLDER)
+		if (c->old.kind == NODE_FOLDER)
 			r = -EISDIR;
 		else if (u->no_replace)
 			r = -EEXIST;
@@ -475,31 +482,31 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 	/* the locks and preconditions as they stand now, under the tenant's lock: a LOCK taken
 	 * or a change committed while the body came is seen here */
 	if (r == 0)
-		r = u->guard ? u->guard(u->guard_ctx, db, replace ? &old : NULL, locks)
+		r = u->guard ? u->guard(u->guard_ctx, db, replace ? &c->old : NULL, locks)
 		    : locks  ? files_dav_locks_refuse(db, u->tenant_id, u->parent_id, u->name, replace)
 			     : 0;
 	if (r == 0)
-		r = files_charge(db, u->tenant_id, size - (replace ? old.size : 0),
+		r = files_charge(db, u->tenant_id, size - (replace ? c->old.size : 0),
 				 replace ? 0 : KURA_QUOTA_ITEM_BYTES);
 	if (r < 0)
 		goto out;
 	randombytes_buf(etag_raw, sizeof(etag_raw));
-	hex_encode(etag_raw, sizeof(etag_raw), etag);
+	hex_encode(etag_raw, sizeof(etag_raw), c->etag);
 	if (replace) {
-		id = old.id;
+		id = c->old.id;
 		r = db_exec(db, "UPDATE file_nodes SET size = $3, content_type = $4, etag = $5,"
 				" blob_id = $6, alg = $7, key_version = $8, wrapped_key = $9,"
 				" modified_us = $10, inline_data = $11 WHERE tenant_id = $1 AND id = $2",
-			    "iiittttibib", u->tenant_id, id, size, u->content_type, etag, blob_id,
-			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now, inl, inl_n);
+			    "iiittttibib", u->tenant_id, id, size, u->content_type, c->etag, blob_id,
+			    filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped), now, c->inl, c->inl_n);
 	} else {
 		r = db_insert(db, &id, "INSERT INTO file_nodes (tenant_id, parent_id, kind, name, size,"
 				      " content_type, etag, blob_id, alg, key_version, wrapped_key, created_by,"
 				      " created_by_name, created_us, modified_us, inline_data) VALUES ($1, $2, 'file',"
 				      " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
 			      "iitittttibItib", u->tenant_id, u->parent_id, u->name, size, u->content_type,
-			      etag, blob_id, filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
-			      who ? who->account_id : 0, who && who->name ? who->name : "", now, inl, inl_n);
+			      c->etag, blob_id, filecrypt_alg_name(u->alg), version, wrapped, sizeof(wrapped),
+			      who ? who->account_id : 0, who && who->name ? who->name : "", now, c->inl, c->inl_n);
 		if (r == 0)
 			r = files_name_index(db, id, u->name);
 	}
@@ -514,17 +521,41 @@ static int record_upload(struct files_upload *u, struct db *db, const struct act
 		      "size", (json_int_t)size, "alg", filecrypt_alg_name(u->alg));
 	r = files_audit(db, who, u->tenant_id, AUDIT_OPERATION, replace ? "file.replace" : "file.upload",
 			id, AUDIT_SUCCESS, d);
-	if (r == 0)
-		r = db_commit(db);
 out:
-	if (r < 0) {
-		db_rollback(db);
-		*ret_old_blob = '\0';
-	}
 	json_decref(d);
+	c->replace = replace;
+	c->id = id;
+	c->now = now;
+	return r;
+}
+
+/* Records the content as the file (parent, name) in one transaction: the committed blob
+ * blob_id, or (inl, inl_n non-NULL) the ciphertext kept in the row, with blob_id the random
+ * id its key wrapping is bound to. *ret_old_blob: the blob of the replaced file, if it had
+ * one, for the caller to delete once this is committed. *ret_node: the file as committed
+ * (what files_get would read back after the commit: the columns this transaction wrote, the
+ * replaced file's others). The transaction may be combined with other uploads' (store/db.h
+ * db_combined). */
+static int record_upload(struct files_upload *u, struct db *db, const struct actor *who,
+			 const char *blob_id, const void *inl, size_t inl_n, struct file_node *ret_node,
+			 bool *ret_created, char *ret_old_blob, size_t old_blob_size)
+{
+	struct upload_record c = { .u = u, .who = who, .blob_id = blob_id, .inl = inl, .inl_n = inl_n,
+				   .old_blob = ret_old_blob, .old_blob_size = old_blob_size };
+	int r;
+
+	*ret_old_blob = '\0';
+	r = db_combined(db, record_upload_work, &c);
+	if (r < 0)
+		*ret_old_blob = '\0';
 	if (r == 0) {
+		const struct file_node *old = &c.old;
+		int64_t now = c.now, id = c.id, size = (int64_t)u->received;
+		bool replace = c.replace;
+		const char *etag = c.etag;
+
 		if (replace) {
-			*ret_node = old;
+			*ret_node = *old;
 		} else {
 			memset(ret_node, 0, sizeof(*ret_node));
 			ret_node->parent_id = u->parent_id;

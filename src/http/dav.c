@@ -1804,16 +1804,13 @@ static enum MHD_Result put_done(struct request *req, const struct file_node *n, 
  * is now, and the locks as they are now. A LOCK taken, a lock that expired or was removed,
  * or a change committed by someone else while the body came refuses the PUT (423, 412)
  * instead of overwriting. */
-static int put_guard(void *ctx, struct db *db, const struct file_node *old, bool locks)
+static int put_guard_in(struct dav *d, const struct file_node *old, bool locks)
 {
-	struct dav *d = ctx;
 	struct request *req = d->req;
 	char etag[64] = "", *blocked = NULL;
 	unsigned status = 0;
 	int r;
 
-	if (db != req->db)
-		return -EINVAL;   /* the checks below read through the request's connection */
 	if (old)
 		str_printf(etag, sizeof(etag), "\"%s\"", old->etag);
 	if (http_preconditions(req, old ? etag : NULL, old ? old->modified_us : 0, old != NULL))
@@ -1833,6 +1830,22 @@ static int put_guard(void *ctx, struct db *db, const struct file_node *old, bool
 		return -ENOLCK;
 	}
 	return 0;
+}
+
+/* The commit's transaction may run on another upload's thread, on that thread's connection
+ * (db_combined, store/db.h): the checks read through req->db, so for their time it is the
+ * transaction's connection; the request's own thread sleeps in db_combined meanwhile, so
+ * nothing else uses req. */
+static int put_guard(void *ctx, struct db *db, const struct file_node *old, bool locks)
+{
+	struct dav *d = ctx;
+	struct db *own = d->req->db;
+	int r;
+
+	d->req->db = db;
+	r = put_guard_in(d, old, locks);
+	d->req->db = own;
+	return r;
 }
 
 static enum MHD_Result put_refused(struct request *req, int r, void *cls)

@@ -1481,10 +1481,16 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 	}
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		bool pg = opt->cfg->db_url[0] && strncmp(opt->cfg->db_url, "sqlite:", 7);
 
 		/* requests wait on the disk (the audit group commit, fsync of uploads), not only
-		 * on the CPU: more workers than CPUs let waiting requests share a commit */
-		threads = (n > 0 ? (unsigned)n : 1) * KURA_THREADS_PER_CPU;
+		 * on the CPU, and a worker that waits holds up every connection it serves: more
+		 * workers than CPUs let waiting requests share a commit and, on SQLite, a combined
+		 * write transaction (docs/performance.md step 20). On PostgreSQL each worker holds
+		 * a server connection and commits alone: four per CPU */
+		threads = (n > 0 ? (unsigned)n : 1) * (pg ? KURA_THREADS_PER_CPU_PG : KURA_THREADS_PER_CPU);
+		if (threads > KURA_THREADS_DEFAULT_MAX)
+			threads = KURA_THREADS_DEFAULT_MAX;
 	}
 	/* MHD splits the connection limit evenly over its workers */
 	if (threads > srv->max_connections / 4)

@@ -103,6 +103,13 @@ uint64_t db_relaxed_owed(struct db *db)
 	return PG(db) ? pg_db_relaxed_owed(db) : sqlite_db_relaxed_owed(db);
 }
 
+int db_combined(struct db *db, db_work_fn fn, void *ctx)
+{
+	if (!db || !fn)
+		return -EINVAL;
+	return PG(db) ? pg_db_combined(db, fn, ctx) : sqlite_db_combined(db, fn, ctx);
+}
+
 int db_rollback(struct db *db)
 {
 	return PG(db) ? pg_db_rollback(db) : sqlite_db_rollback(db);

@@ -227,6 +227,19 @@ int db_commit_relaxed(struct db *db) KURA_WUR;
  * covered by an fsync: 0 once they are durable (tests). PostgreSQL: 0 (the server's). */
 uint64_t db_relaxed_owed(struct db *db);
 int db_rollback(struct db *db);
+/* One write transaction's work, run by db_combined(): fn(db, ctx) makes its changes on db
+ * (the connection to use for every statement: perhaps another thread's) and returns 0, or
+ * <0 to undo them. It begins, commits and rolls back nothing itself. */
+typedef int (*db_work_fn)(struct db *db, void *ctx);
+/* Runs fn in a write transaction and commits it durably, as db_begin(), fn, db_commit() (or
+ * db_rollback() when fn fails) would, and returns fn's result or the commit's. SQLite: the
+ * works of threads that call this while another's transaction is under way run together
+ * in the next transaction, one after the other in their order of arrival, each inside a
+ * savepoint of its own, so a work that fails is undone alone and the others commit; one
+ * BEGIN, one COMMIT and one hand-off of the write mutex for all of them, and the pages
+ * they share (the quota row, the chain head, index leaves) are written once. A failed
+ * commit fails them all. PostgreSQL: a transaction for each. Not inside a transaction. */
+int db_combined(struct db *db, db_work_fn fn, void *ctx) KURA_WUR;
 /* True inside a transaction this connection began (audit_record joins it, else makes its own).
  * False in a read snapshot. */
 bool db_in_transaction(struct db *db);

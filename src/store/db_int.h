@@ -28,6 +28,7 @@ struct db_head {
 	int p##_db_commit_relaxed(struct db *db);                                                  \
 	uint64_t p##_db_relaxed_owed(struct db *db);                                               \
 	int p##_db_rollback(struct db *db);                                                        \
+	int p##_db_combined(struct db *db, db_work_fn fn, void *ctx);                              \
 	bool p##_db_in_transaction(struct db *db);                                                 \
 	void p##_db_read_begin(struct db *db);                                                     \
 	void p##_db_read_end(struct db *db);                                                       \

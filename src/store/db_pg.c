@@ -678,6 +678,23 @@ int pg_db_rollback(struct db *db)
 	return r;
 }
 
+/* PostgreSQL commits each work in a transaction of its own: the server's WAL writer already
+ * groups the flushes of concurrent commits (commit_delay aside), and a combined transaction
+ * would hold every member's tenant lock until the last one's work is done. */
+int pg_db_combined(struct db *db, db_work_fn fn, void *ctx)
+{
+	int r = pg_db_begin(db);
+
+	if (r < 0)
+		return r;
+	r = fn(db, ctx);
+	if (r == 0)
+		r = pg_db_commit(db);
+	if (r < 0)
+		(void)pg_db_rollback(db);
+	return r;
+}
+
 bool pg_db_lost(struct db *db)
 {
 	return PQstatus(db->c) == CONNECTION_BAD;

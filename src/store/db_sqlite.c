@@ -79,6 +79,10 @@ struct db_file {
 	/* names queued in name_pending since the last fold (db_name_fold; a hint, not a count:
 	 * rolled-back queueings count too, and rows left by an earlier process do not) */
 	_Atomic int64_t names_queued;
+	/* db_combined(): the works waiting for the next combined transaction (combine_lock) */
+	pthread_mutex_t combine_lock;
+	struct db_work *combine_head, **combine_tail;
+	bool combine_leader;   /* a thread runs a combined transaction */
 	/* the connection db_begin() transactions of db_thread() connections run on (under
 	 * write_lock; opened by the first, closed with the file) */
 	struct db *writer;
@@ -188,6 +192,10 @@ static struct db_file *db_file_get(const char *path)
 			f->sync_error = 0;
 			f->wal_dir_synced = 0;
 			f->writer = NULL;
+			pthread_mutex_init(&f->combine_lock, NULL);
+			f->combine_head = NULL;
+			f->combine_tail = &f->combine_head;
+			f->combine_leader = false;
 			atomic_store(&f->seq, 0);
 			if (!realpath(path, f->path))
 				f->path[0] = '\0';   /* db_commit then falls back to synchronous=FULL */
@@ -215,6 +223,7 @@ static void db_file_put(struct db_file *f)
 		pthread_mutex_destroy(&f->write_lock);
 		pthread_mutex_destroy(&f->sync_lock);
 		pthread_cond_destroy(&f->synced_cond);
+		pthread_mutex_destroy(&f->combine_lock);
 	}
 	pthread_mutex_unlock(&db_files_lock);
 }
@@ -1017,13 +1026,16 @@ static int wait_durable(struct db_file *f, uint64_t mine)
 	return r;
 }
 
-int db_commit(struct db *db)
+/* db_commit up to its fsync: committed to the WAL and the write mutex released; *ret_mine
+ * is the commit wait_durable() must see synced (0: durable already, synchronous=FULL). */
+static int commit_begin(struct db *db, uint64_t *ret_mine)
 {
 	struct db_file *f = db->file;
 	struct db *c = conn(db);
 	uint64_t mine = 0;
 	int r;
 
+	*ret_mine = 0;
 	if (!c->grouped)
 		return commit_full(db);
 	pthread_mutex_lock(&f->sync_lock);
@@ -1042,9 +1054,144 @@ int db_commit(struct db *db)
 	/* a failed COMMIT may leave the transaction open (the caller rolls back) or end it */
 	if (r == 0 || sqlite3_get_autocommit(c->h))
 		write_unlock(db);
-	if (mine)
-		r = wait_durable(f, mine);
+	*ret_mine = mine;
 	return r;
+}
+
+int db_commit(struct db *db)
+{
+	uint64_t mine;
+	int r = commit_begin(db, &mine);
+
+	if (r == 0 && mine)
+		r = wait_durable(db->file, mine);
+	return r;
+}
+
+/*
+ * Combined write transactions (db.h db_combined). Under load the write mutex is the queue
+ * every upload waits in, and each transaction in it pays a BEGIN, a COMMIT (the WAL write
+ * of every page it touched: 14 for a small PUT, of which the quota row, the chain head,
+ * page 1 and index leaves are the same pages for the next PUT) and a hand-off of the mutex
+ * to the next thread. Here a thread that finds another's combined transaction under way
+ * queues its work and sleeps; when that transaction has committed, the first queued thread
+ * leads the next one with every work queued by then, each in a savepoint of its own
+ * (ROLLBACK TO undoes a failed one alone), and commits once. The leader gives the lead up
+ * right after its COMMIT, and each thread then waits for the fsync that covers it (the
+ * group commit, db_commit) itself, so the next batch runs during that fsync. The works
+ * live on the waiting callers' stacks, which stay valid until they are woken (as audit.c's
+ * group commit of records).
+ */
+struct db_work {
+	db_work_fn fn;
+	void *ctx;
+	struct db_work *next;
+	pthread_cond_t wake;   /* signalled when done, or when it is to lead the next batch */
+	int result;
+	uint64_t mine;         /* the commit to wait for (0: none, or durable already) */
+	bool done;
+};
+
+/* The works of batch, in order, in one transaction on db; each work's result in it. */
+static int combined_run(struct db *db, struct db_work *batch, uint64_t *ret_mine)
+{
+	struct db_work *p;
+	bool several = batch->next != NULL;
+	int r = db_begin(db);
+
+	*ret_mine = 0;
+	for (p = batch; p; p = p->next) {
+		if (r < 0) {
+			p->result = r;
+			continue;
+		}
+		if (several && (r = exec_plain(conn(db), "SAVEPOINT kura_work")) < 0) {
+			p->result = r;
+			continue;
+		}
+		p->result = p->fn(db, p->ctx);
+		if (!several) {
+			r = p->result;
+		} else if (p->result < 0) {
+			r = exec_plain(conn(db), "ROLLBACK TO kura_work");
+			if (r == 0)
+				r = exec_plain(conn(db), "RELEASE kura_work");
+		} else {
+			r = exec_plain(conn(db), "RELEASE kura_work");
+		}
+		/* an error that ended the transaction (SQLite rolls back on some, e.g. a full
+		 * disk) took every work before this one with it */
+		if (r == 0 && sqlite3_get_autocommit(conn(db)->h))
+			r = -EIO;
+	}
+	if (r == 0)
+		r = commit_begin(db, ret_mine);
+	if (r < 0)
+		db_rollback(db);
+	/* a failed transaction fails every work; else each keeps its own result */
+	for (p = batch; p && r < 0; p = p->next)
+		if (p->result == 0)
+			p->result = r;
+	return r;
+}
+
+int db_combined(struct db *db, db_work_fn fn, void *ctx)
+{
+	struct db_file *f = db->file;
+	struct db_work me = { .fn = fn, .ctx = ctx };
+
+	if (db->writing || db_in_transaction(db))
+		return -EBUSY;
+	db_read_end(db);
+	if (!f->path[0]) {   /* no group commit for this file: one transaction each */
+		int r = db_begin(db);
+
+		if (r < 0)
+			return r;
+		r = fn(db, ctx);
+		if (r == 0)
+			r = db_commit(db);
+		if (r < 0)
+			db_rollback(db);
+		return r;
+	}
+	pthread_cond_init(&me.wake, NULL);
+	pthread_mutex_lock(&f->combine_lock);
+	*f->combine_tail = &me;
+	f->combine_tail = &me.next;
+	while (!me.done) {
+		struct db_work *batch, *p, *next;
+		uint64_t mine;
+
+		if (f->combine_leader) {
+			pthread_cond_wait(&me.wake, &f->combine_lock);
+			continue;
+		}
+		f->combine_leader = true;
+		batch = f->combine_head;
+		f->combine_head = NULL;
+		f->combine_tail = &f->combine_head;
+		pthread_mutex_unlock(&f->combine_lock);
+
+		(void)combined_run(db, batch, &mine);
+
+		pthread_mutex_lock(&f->combine_lock);
+		for (p = batch; p; p = next) {
+			next = p->next;   /* p may return (and its stack go) once done and unlocked */
+			p->mine = p->result == 0 ? mine : 0;
+			p->done = true;
+			if (p != &me)
+				pthread_cond_signal(&p->wake);
+		}
+		f->combine_leader = false;
+		if (f->combine_head)   /* queued meanwhile: its first leads the next batch */
+			pthread_cond_signal(&f->combine_head->wake);
+	}
+	pthread_mutex_unlock(&f->combine_lock);
+	pthread_cond_destroy(&me.wake);
+	if (me.result == 0 && me.mine)
+		me.result = wait_durable(f, me.mine);
+	return me.result;
 }
 
 /*

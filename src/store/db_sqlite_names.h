@@ -19,6 +19,7 @@
 #define db_commit_relaxed sqlite_db_commit_relaxed
 #define db_relaxed_owed sqlite_db_relaxed_owed
 #define db_rollback sqlite_db_rollback
+#define db_combined sqlite_db_combined
 #define db_in_transaction sqlite_db_in_transaction
 #define db_read_begin sqlite_db_read_begin
 #define db_read_end sqlite_db_read_end

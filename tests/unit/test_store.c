@@ -855,6 +855,119 @@ static void test_walbuf_under_load(void **state)
 }
 #endif
 
+/* Combined write transactions (db_combined): works that arrive while another's transaction
+ * runs are committed together in the next one, each in its own savepoint: one that fails
+ * (a unique conflict, or its own refusal after it wrote) is undone alone, the others
+ * commit, and each caller gets its own result. Two transactions for six works here: the
+ * first holds its transaction until the five others are queued (in an order of their own). */
+#define CW_THREADS 6
+
+struct cw_arg {
+	const char *path;
+	int n;                  /* 0: the slow first work */
+	_Atomic int *arrived;   /* the others, about to call db_combined */
+	int result;
+};
+
+static _Atomic int cw_begins;
+
+static void cw_trace(void *ctx, struct db *db, enum db_trace_event ev, int64_t tenant_id, const char *sql)
+{
+	(void)ctx;
+	(void)db;
+	(void)tenant_id;
+	(void)sql;
+	if (ev == DB_TRACE_BEGIN)
+		atomic_fetch_add(&cw_begins, 1);
+}
+
+static int cw_work(struct db *db, void *ctx)
+{
+	struct cw_arg *a = ctx;
+	int r;
+
+	if (a->n == 0) {
+		int waited = 0;
+
+		r = db_exec(db, "INSERT INTO t (id, s, u) VALUES (1, 'cw', 'first')", NULL);
+		while (atomic_load(a->arrived) < CW_THREADS - 1 && waited++ < 5000)
+			usleep(1000);
+		usleep(200 * 1000);   /* they queue meanwhile */
+		return r;
+	}
+	/* works 2 and 3 insert the same unique value: the later one conflicts */
+	r = db_exec(db, "INSERT INTO t (id, s, u) VALUES ($1, 'cw', $2)", "it", (int64_t)10 + a->n,
+		    a->n == 2 || a->n == 3 ? "same" : a->n == 1 ? "one" : a->n == 4 ? "four" : "five");
+	if (r == 0 && a->n == 4)
+		r = -EPERM;   /* wrote, then refused: its row must go */
+	return r;
+}
+
+static void *cw_thread(void *p)
+{
+	struct cw_arg *a = p;
+	char err[256];
+	struct db *db = db_open(a->path, err, sizeof(err));
+
+	if (!db) {
+		a->result = -EIO;
+		return NULL;
+	}
+	if (a->n > 0) {
+		while (atomic_load(a->arrived) < 0)   /* until the first work runs */
+			usleep(1000);
+		atomic_fetch_add(a->arrived, 1);
+	}
+	a->result = db_combined(db, cw_work, a);
+	db_close(db);
+	return NULL;
+}
+
+static void test_combined(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t th[CW_THREADS];
+	struct cw_arg args[CW_THREADS];
+	_Atomic int arrived = -1;
+	int i;
+
+	make_table(fx->db);
+	atomic_store(&cw_begins, 0);
+	db_trace(cw_trace, NULL);
+	for (i = 0; i < CW_THREADS; i++) {
+		args[i] = (struct cw_arg){ .path = fx->path, .n = i, .arrived = &arrived, .result = 1 };
+		assert_int_equal(pthread_create(&th[i], NULL, cw_thread, &args[i]), 0);
+		if (i == 0) {
+			while (atomic_load(&cw_begins) == 0)   /* the first work's transaction runs */
+				usleep(1000);
+			atomic_store(&arrived, 0);
+		}
+	}
+	for (i = 0; i < CW_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	db_trace(NULL, NULL);
+	assert_int_equal(args[0].result, 0);
+	assert_int_equal(args[1].result, 0);
+	/* whichever of 2 and 3 came second conflicts */
+	assert_true((args[2].result == 0 && args[3].result == -EEXIST) ||
+		    (args[3].result == 0 && args[2].result == -EEXIST));
+	assert_int_equal(args[4].result, -EPERM);
+	assert_int_equal(args[5].result, 0);
+	assert_int_equal(atomic_load(&cw_begins), 2);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'cw'"), 4);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE id IN (1, 11, 15)"), 3);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE u = 'same'"), 1);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE id = 14"), 0);
+	/* alone, and refused inside a transaction */
+	args[1] = (struct cw_arg){ .path = fx->path, .n = 5, .arrived = &arrived };
+	assert_int_equal(db_exec(fx->db, "DELETE FROM t WHERE id = 15", NULL), 0);
+	assert_int_equal(db_combined(fx->db, cw_work, &args[1]), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE id = 15"), 1);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_combined(fx->db, cw_work, &args[1]), -EBUSY);
+	assert_int_equal(db_rollback(fx->db), 0);
+}
+
 /* The checkpoint length (KURA_DB_CHECKPOINT_FRAMES, db_sqlite.c conn_open): the WAL grows past
  * SQLite's default 1,000 frames before a commit copies it back, and no further than the
  * limit and one transaction's frames (the file keeps its longest length). */
@@ -1664,6 +1777,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_combined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_waits_for_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_no_fd, setup, teardown),
