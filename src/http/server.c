@@ -1489,7 +1489,7 @@ struct http_server *http_start(const struct http_options *opt, char *err, size_t
 		 * write transaction (docs/performance.md step 20). On PostgreSQL each worker holds
 		 * a server connection and commits alone: four per CPU */
 		threads = (n > 0 ? (unsigned)n : 1) * (pg ? KURA_THREADS_PER_CPU_PG : KURA_THREADS_PER_CPU);
-		if (threads > KURA_THREADS_DEFAULT_MAX)
+		if (!pg && threads > KURA_THREADS_DEFAULT_MAX)
 			threads = KURA_THREADS_DEFAULT_MAX;
 	}
 	/* MHD splits the connection limit evenly over its workers */

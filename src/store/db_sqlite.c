@@ -1110,6 +1110,8 @@ static int combined_run(struct db *db, struct db_work *batch, uint64_t *ret_mine
 			continue;
 		}
 		p->result = p->fn(db, p->ctx);
+		if (p->result > 0)
+			p->result = -EINVAL;   /* a work returns 0 or <0 (db.h) */
 		if (!several) {
 			r = p->result;
 		} else if (p->result < 0) {
@@ -1128,10 +1130,10 @@ static int combined_run(struct db *db, struct db_work *batch, uint64_t *ret_mine
 		r = commit_begin(db, ret_mine);
 	if (r < 0)
 		db_rollback(db);
-	/* a failed transaction fails every work; else each keeps its own result */
+	/* a failed transaction fails every work with its error (a work's own refusal may have
+	 * been judged against another's change that is now undone); else each keeps its own */
 	for (p = batch; p && r < 0; p = p->next)
-		if (p->result == 0)
-			p->result = r;
+		p->result = r;
 	return r;
 }
 
