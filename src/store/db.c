@@ -103,6 +103,22 @@ uint64_t db_relaxed_owed(struct db *db)
 	return PG(db) ? pg_db_relaxed_owed(db) : sqlite_db_relaxed_owed(db);
 }
 
+int db_work_alone(struct db *db, db_work_fn fn, void *ctx)
+{
+	int r = db_begin(db);
+
+	if (r < 0)
+		return r;
+	r = fn(db, ctx);
+	if (r > 0)
+		r = -EINVAL;   /* a work returns 0 or <0 (db.h) */
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		(void)db_rollback(db);
+	return r;
+}
+
 int db_combined(struct db *db, db_work_fn fn, void *ctx)
 {
 	if (!db || !fn)

@@ -17,6 +17,11 @@ struct db_head {
 	int backend;
 };
 
+/* A db_combined() work in a transaction of its own, through the dispatching db_begin,
+ * db_commit and db_rollback (db.c): PostgreSQL's db_combined, and SQLite's for a file
+ * without group commit. */
+int db_work_alone(struct db *db, db_work_fn fn, void *ctx);
+
 #define DB_BACKEND_PROTOTYPES(p)                                                                   \
 	struct db *p##_db_open(const char *path, char *err, size_t err_size);                      \
 	struct db *p##_db_close(struct db *db);                                                    \

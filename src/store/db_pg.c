@@ -683,16 +683,7 @@ int pg_db_rollback(struct db *db)
  * would hold every member's tenant lock until the last one's work is done. */
 int pg_db_combined(struct db *db, db_work_fn fn, void *ctx)
 {
-	int r = pg_db_begin(db);
-
-	if (r < 0)
-		return r;
-	r = fn(db, ctx);
-	if (r == 0)
-		r = pg_db_commit(db);
-	if (r < 0)
-		(void)pg_db_rollback(db);
-	return r;
+	return db_work_alone(db, fn, ctx);
 }
 
 bool pg_db_lost(struct db *db)

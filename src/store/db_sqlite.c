@@ -1145,18 +1145,8 @@ int db_combined(struct db *db, db_work_fn fn, void *ctx)
 	if (db->writing || db_in_transaction(db))
 		return -EBUSY;
 	db_read_end(db);
-	if (!f->path[0]) {   /* no group commit for this file: one transaction each */
-		int r = db_begin(db);
-
-		if (r < 0)
-			return r;
-		r = fn(db, ctx);
-		if (r == 0)
-			r = db_commit(db);
-		if (r < 0)
-			db_rollback(db);
-		return r;
-	}
+	if (!f->path[0])   /* no group commit for this file: one transaction each */
+		return db_work_alone(db, fn, ctx);
 	pthread_cond_init(&me.wake, NULL);
 	pthread_mutex_lock(&f->combine_lock);
 	*f->combine_tail = &me;
