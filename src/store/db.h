@@ -238,7 +238,9 @@ typedef int (*db_work_fn)(struct db *db, void *ctx);
  * savepoint of its own, so a work that fails is undone alone and the others commit; one
  * BEGIN, one COMMIT and one hand-off of the write mutex for all of them, and the pages
  * they share (the quota row, the chain head, index leaves) are written once. A failed
- * commit fails them all. PostgreSQL: a transaction for each. Not inside a transaction. */
+ * commit fails them all. PostgreSQL: a transaction for each. Not inside a transaction
+ * (-EBUSY), nor from inside a work through another connection (-EDEADLK: it would wait for
+ * the transaction it is part of). */
 int db_combined(struct db *db, db_work_fn fn, void *ctx) KURA_WUR;
 /* True inside a transaction this connection began (audit_record joins it, else makes its own).
  * False in a read snapshot. */

@@ -83,6 +83,7 @@ struct db_file {
 	pthread_mutex_t combine_lock;
 	struct db_work *combine_head, **combine_tail;
 	bool combine_leader;   /* a thread runs a combined transaction */
+	pthread_t combine_thread; /* which (combine_leader) */
 	/* the connection db_begin() transactions of db_thread() connections run on (under
 	 * write_lock; opened by the first, closed with the file) */
 	struct db *writer;
@@ -119,7 +120,7 @@ struct db {
 	bool sync_normal;      /* the connection is at synchronous=NORMAL (autocommit_full) */
 	bool snapshot;         /* a read snapshot (db_read_begin) is open: a deferred BEGIN */
 	bool snapshot_due;     /* db_read_begin() was called: the BEGIN comes with the first read */
-	sqlite3_stmt *fixed[7]; /* the transaction statements of fixed_sql, prepared once */
+	sqlite3_stmt *fixed[10]; /* the transaction statements of fixed_sql, prepared once */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t n_cache;
 	bool share_writer;     /* db_thread()'s: db_begin() transactions run on file->writer */
@@ -664,10 +665,16 @@ bool db_is_null(struct db_stmt *st, int col)
 	return orphan_read(st) || sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
-/* The statements every transaction runs (two to six per request), prepared once per
- * connection instead of parsed by sqlite3_exec each time. */
+/* The statements every transaction runs (two to six per request, and a combined
+ * transaction's two per work), prepared once per connection instead of parsed by
+ * sqlite3_exec each time. */
 static const char *const fixed_sql[] = { "BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
-					 "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL", NULL };
+					 "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL",
+					 "SAVEPOINT kura_work", "ROLLBACK TO kura_work",
+					 "RELEASE kura_work", NULL };
+_Static_assert(sizeof(fixed_sql) / sizeof(fixed_sql[0]) - 1 <=
+		       sizeof(((struct db *)0)->fixed) / sizeof(sqlite3_stmt *),
+	       "a prepared slot for each of fixed_sql");
 
 static int exec_plain(struct db *db, const char *sql)
 {
@@ -1147,8 +1154,15 @@ int db_combined(struct db *db, db_work_fn fn, void *ctx)
 	db_read_end(db);
 	if (!f->path[0])   /* no group commit for this file: one transaction each */
 		return db_work_alone(db, fn, ctx);
-	pthread_cond_init(&me.wake, NULL);
 	pthread_mutex_lock(&f->combine_lock);
+	if (f->combine_leader && pthread_equal(f->combine_thread, pthread_self())) {
+		/* a work that asked for a combined transaction of its own (through another
+		 * connection): it would wait for itself; the caller's bug */
+		pthread_mutex_unlock(&f->combine_lock);
+		log_error("db.combined", "called from inside a combined transaction's work");
+		return -EDEADLK;
+	}
+	pthread_cond_init(&me.wake, NULL);
 	*f->combine_tail = &me;
 	f->combine_tail = &me.next;
 	while (!me.done) {
@@ -1160,6 +1174,7 @@ int db_combined(struct db *db, db_work_fn fn, void *ctx)
 			continue;
 		}
 		f->combine_leader = true;
+		f->combine_thread = pthread_self();
 		batch = f->combine_head;
 		f->combine_head = NULL;
 		f->combine_tail = &f->combine_head;

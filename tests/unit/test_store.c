@@ -923,6 +923,17 @@ static void *cw_thread(void *p)
 	return NULL;
 }
 
+/* a work that asks for a combined transaction of its own, on another connection */
+static int cw_reentry_work(struct db *db, void *ctx)
+{
+	struct db *other = ctx;
+	struct cw_arg inner = { .n = 5 };
+
+	if (db_combined(other, cw_work, &inner) != -EDEADLK)
+		return -EPROTO;
+	return db_exec(db, "INSERT INTO t (id, s, u) VALUES (40, 'cw', 'outer')", NULL);
+}
+
 static void test_combined(void **state)
 {
 	struct fixture *fx = *state;
@@ -966,6 +977,17 @@ static void test_combined(void **state)
 	assert_int_equal(db_begin(fx->db), 0);
 	assert_int_equal(db_combined(fx->db, cw_work, &args[1]), -EBUSY);
 	assert_int_equal(db_rollback(fx->db), 0);
+	/* from inside a work, through another connection: refused, not a deadlock; the outer
+	 * work commits */
+	{
+		char err[256];
+		struct db *other = db_open(fx->path, err, sizeof(err));
+
+		assert_non_null(other);
+		assert_int_equal(db_combined(fx->db, cw_reentry_work, other), 0);
+		assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE id = 40"), 1);
+		db_close(other);
+	}
 }
 
 /* The checkpoint length (KURA_DB_CHECKPOINT_FRAMES, db_sqlite.c conn_open): the WAL grows past
