@@ -1084,10 +1084,12 @@ int db_commit(struct db *db)
  * queues its work and sleeps; when that transaction has committed, the first queued thread
  * leads the next one with every work queued by then, each in a savepoint of its own
  * (ROLLBACK TO undoes a failed one alone), and commits once. The leader gives the lead up
- * right after its COMMIT, and each thread then waits for the fsync that covers it (the
- * group commit, db_commit) itself, so the next batch runs during that fsync. The works
- * live on the waiting callers' stacks, which stay valid until they are woken (as audit.c's
- * group commit of records).
+ * right after its COMMIT, so the next batch runs during the fsync, then waits for the fsync
+ * that covers the batch (the group commit, wait_durable) and wakes each of its threads
+ * once, with its result: the others sleep through both steps, where each waiting for the
+ * fsync itself cost a second wake-up per work and a herd on sync_lock at every sync. The
+ * works live on the waiting callers' stacks, which stay valid until they are woken (as
+ * audit.c's group commit of records).
  */
 struct db_work {
 	db_work_fn fn;
@@ -1095,7 +1097,7 @@ struct db_work {
 	struct db_work *next;
 	pthread_cond_t wake;   /* signalled when done, or when it is to lead the next batch */
 	int result;
-	uint64_t mine;         /* the commit to wait for (0: none, or durable already) */
+	bool taken;            /* in a batch under way: its leader reports the result */
 	bool done;
 };
 
@@ -1168,8 +1170,10 @@ int db_combined(struct db *db, db_work_fn fn, void *ctx)
 	while (!me.done) {
 		struct db_work *batch, *p, *next;
 		uint64_t mine;
+		bool any = false;
+		int durable = 0;
 
-		if (f->combine_leader) {
+		if (me.taken || f->combine_leader) {
 			pthread_cond_wait(&me.wake, &f->combine_lock);
 			continue;
 		}
@@ -1178,26 +1182,33 @@ int db_combined(struct db *db, db_work_fn fn, void *ctx)
 		batch = f->combine_head;
 		f->combine_head = NULL;
 		f->combine_tail = &f->combine_head;
+		for (p = batch; p; p = p->next)
+			p->taken = true;
 		pthread_mutex_unlock(&f->combine_lock);
 
 		(void)combined_run(db, batch, &mine);
 
 		pthread_mutex_lock(&f->combine_lock);
+		f->combine_leader = false;
+		if (f->combine_head)   /* queued meanwhile: its first leads the next batch */
+			pthread_cond_signal(&f->combine_head->wake);
+		pthread_mutex_unlock(&f->combine_lock);
+		for (p = batch; p; p = p->next)
+			any |= p->result == 0;
+		if (any && mine)   /* the fsync that covers the batch (during the next one) */
+			durable = wait_durable(f, mine);
+		pthread_mutex_lock(&f->combine_lock);
 		for (p = batch; p; p = next) {
 			next = p->next;   /* p may return (and its stack go) once done and unlocked */
-			p->mine = p->result == 0 ? mine : 0;
+			if (p->result == 0)
+				p->result = durable;
 			p->done = true;
 			if (p != &me)
 				pthread_cond_signal(&p->wake);
 		}
-		f->combine_leader = false;
-		if (f->combine_head)   /* queued meanwhile: its first leads the next batch */
-			pthread_cond_signal(&f->combine_head->wake);
 	}
 	pthread_mutex_unlock(&f->combine_lock);
 	pthread_cond_destroy(&me.wake);
-	if (me.result == 0 && me.mine)
-		me.result = wait_durable(f, me.mine);
 	return me.result;
 }
 
