@@ -33,7 +33,7 @@
 #define KURA_S3_RESPONSE_MAX         (1024 * 1024) /* an XML answer (list page, errors) */
 #define KURA_S3_HANDLES_MAX          32            /* idle connections kept for reuse */
 #define KURA_S3_SHARED_GRACE_S       3600          /* shared store: a blob younger than this is never an orphan */
-#define KURA_CONNECTION_MEMORY       (128 * 1024)  /* MHD pool per connection: headers + read buffer */
+#define KURA_CONNECTION_MEMORY       (64 * 1024)   /* MHD pool per connection: headers + read buffer, zeroed by MHD per request */
 #define KURA_THREADS_PER_CPU         16            /* default workers per CPU ([server] threads = 0), SQLite... */
 #define KURA_THREADS_DEFAULT_MAX     64            /* ...up to this many */
 #define KURA_THREADS_PER_CPU_PG      4             /* PostgreSQL: each worker holds a server connection */

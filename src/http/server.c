@@ -50,6 +50,14 @@
 #define HTTP_STRICT_OPTION MHD_OPTION_STRICT_FOR_CLIENT, 1
 #endif
 
+/* The connection's pool holds the request line and headers, MHD's parsed copies of them,
+ * the response's header lines and the read buffer the body arrives through (about half of
+ * what is left: ~30 KiB pieces at 64 KiB). libmicrohttpd 0.9.75 zeroes the whole pool for
+ * every request of a keep-alive connection, so it is no larger than a request within
+ * KURA_MAX_HEADER_BYTES needs (docs/performance.md step 21). */
+_Static_assert(KURA_CONNECTION_MEMORY >= 4 * KURA_MAX_HEADER_BYTES,
+	       "room in the pool for the largest headers allowed, twice, and a read buffer");
+
 /* ---------------------------------------------------------------- the route table */
 
 /* Every handler file's slice (http_int.h), in matching order. A request takes the first
