@@ -259,6 +259,7 @@
 #define KURA_AUDIT_EXPORT_BUFFER_MAX (64 * 1024 * 1024)   /* one export batch of lines */
 #define KURA_DOWNLOAD_BUFFER_MAX     (64 * 1024)   /* answers up to this size are decrypted whole into one buffer */
 #define KURA_DB_RELAXED_SYNC_MS      50            /* a read's audit record is durable at most this long after it is answered */
+#define KURA_DB_WRITER_CACHE_KIB     16384         /* SQLite: the writer connection's page cache (others: SQLite's 2 MiB) */
 #define KURA_DB_CHECKPOINT_FRAMES    4000          /* SQLite: the commit that finds the WAL this long copies it back (SQLite's default: 1000) */
 #define KURA_DB_LIST_MAX_BYTES       (256 * 1024 * 1024)  /* ids or rows read from the database at once */
 

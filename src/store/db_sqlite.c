@@ -83,6 +83,9 @@ struct db_file {
 	pthread_mutex_t combine_lock;
 	struct db_work *combine_head, **combine_tail;
 	bool combine_leader;   /* a thread runs a combined transaction */
+	/* the id of the connection (a thread's, or a plain one) whose transaction committed
+	 * last, on whichever connection it ran (under write_lock) */
+	uint64_t last_owner;
 	pthread_t combine_thread; /* which (combine_leader) */
 	/* the connection db_begin() transactions of db_thread() connections run on (under
 	 * write_lock; opened by the first, closed with the file) */
@@ -127,6 +130,7 @@ struct db {
 	bool is_writer;        /* this is a file's writer (holds no reference to the file) */
 	struct db *w;          /* in such a transaction: the writer, which runs every statement */
 	uint64_t seen;         /* file->seq when this connection last committed or began a snapshot */
+	uint64_t id;           /* unique in the process (db_file's last_owner) */
 	unsigned orphans;      /* the writer's statements orphaned by this connection's transactions */
 };
 
@@ -139,8 +143,9 @@ struct db {
  * anyway, so the db_begin() transactions of db_thread() connections run on one connection of
  * the file's, taken with the mutex, whose cache stays valid from one transaction to the next
  * while nothing else commits. Except when the thread's own connection saw the latest commit
- * (file->seq: its own commit, or a snapshot begun after it; one client's requests, one after
- * the other): then its cache is warm, and the transaction runs there, as its reads did
+ * (file->seq: its own commit, or a snapshot begun after it) and the writer's cache is not
+ * the one to keep (the latest commit was this thread's, as with one client's requests one
+ * after the other, or not the writer's): then the transaction runs there, as its reads did
  * (own_is_warm). The choice only picks a warm cache; SQLite checks the WAL
  * either way. Each db call resolves the connection it runs on (conn()): the writer from
  * db_begin() to the commit or rollback, the thread's own otherwise (reads, snapshots,
@@ -269,6 +274,8 @@ static void sqlite_setup(void)
 	pthread_once(&sqlite_once, sqlite_configure);
 }
 
+static _Atomic uint64_t conn_ids;   /* struct db's id: never reused, unlike an address */
+
 static struct db *conn_open(const char *path, char *err, size_t err_size)
 {
 	static const char *const pragmas =
@@ -294,6 +301,7 @@ static struct db *conn_open(const char *path, char *err, size_t err_size)
 		str_copy(err, err_size, "out of memory");
 		return NULL;
 	}
+	db->id = atomic_fetch_add(&conn_ids, 1) + 1;
 	sqlite_setup();
 	/* a transaction's WAL frames in one write (store/walbuf.h); the default VFS if it
 	 * cannot be registered */
@@ -815,7 +823,16 @@ void db_read_end(struct db *db)
  * one after the other). */
 static bool own_is_warm(struct db *db)
 {
-	return db->seen == atomic_load(&db->file->seq);
+	struct db_file *f = db->file;
+	uint64_t seq = atomic_load(&f->seq);
+
+	/* and the thread's is the only one in use: the latest commit was this thread's (one
+	 * client's requests, one after the other), or the writer's cache is cold anyway. When
+	 * another thread's commit on the writer was the latest and this thread's snapshot came
+	 * after it (many clients), both are warm: the writer keeps its cache, as running the
+	 * transaction here would make it cold for every transaction after it, and the thread's
+	 * own is read again at its next snapshot anyway (after any other thread's commit) */
+	return db->seen == seq && (f->last_owner == db->id || !(f->writer && f->writer->seen == seq));
 }
 
 /* The file's write mutex, waited for up to DB_BUSY_TIMEOUT_MS (logged when not granted). */
@@ -857,6 +874,15 @@ int db_begin(struct db *db)
 		if (!f->writer && (f->writer = conn_open(f->path, err, sizeof(err))) != NULL) {
 			f->writer->file = f;
 			f->writer->is_writer = true;
+			/* every write transaction runs here, and its cache stays valid from one
+			 * to the next (nothing else writes): large enough for the indexes' pages
+			 * that writes touch (docs/performance.md step 21); a failure keeps SQLite's
+			 * default */
+			char pragma[48];
+
+			str_printf(pragma, sizeof(pragma), "PRAGMA cache_size=-%d", KURA_DB_WRITER_CACHE_KIB);
+			if (sqlite3_exec(f->writer->h, pragma, NULL, NULL, NULL) != SQLITE_OK)
+				log_warn("db.begin", "writer cache_size: %s", sqlite3_errmsg(f->writer->h));
 		} else if (!f->writer) {
 			log_warn("db.begin", "no writer connection (%s): the transaction runs on the thread's own", err);
 		}
@@ -887,6 +913,7 @@ int db_begin(struct db *db)
 static void seq_committed(struct db *db, struct db *c)
 {
 	c->seen = atomic_fetch_add(&db->file->seq, 1) + 1;
+	db->file->last_owner = db->id;
 }
 
 static int commit_full(struct db *db)

@@ -582,9 +582,10 @@ static void *ow_leaver(void *p)
 	return NULL;   /* no db_done */
 }
 
-/* One client's requests one after the other: a snapshot begun after the latest commit makes
- * the thread's own cache the warm one, and the transaction runs there (a statement of its
- * own connection then steps inside it); after another thread's commit, on the writer again. */
+/* One client's requests one after the other: once the thread's commit is the latest (its
+ * first ran on the writer, after other threads'), a snapshot begun after it makes the
+ * thread's own cache the warm one, and the transaction runs there (a statement of its own
+ * connection then steps inside it); after another thread's commit, on the writer again. */
 static void *ow_own(void *p)
 {
 	struct ow_arg *a = p;
@@ -595,6 +596,8 @@ static void *ow_own(void *p)
 		a->failures++;
 		return NULL;
 	}
+	if (db_begin(db) < 0 || db_exec(db, "UPDATE t SET s = s WHERE id = 1", NULL) < 0 || db_commit(db) < 0)
+		a->failures++;
 	db_read_begin(db);
 	if (count_rows(db, "SELECT count(*) FROM t WHERE id = 1") != 1)
 		a->failures++;
@@ -608,6 +611,55 @@ static void *ow_own(void *p)
 	/* its own commit keeps it warm: the next one runs there too */
 	st = db_query(db, "SELECT count(*) FROM t", NULL);
 	if (!st || db_begin(db) < 0 || db_step(st) != 1)
+		a->failures++;
+	db_done(st);
+	if (db_commit(db) < 0)
+		a->failures++;
+	return NULL;
+}
+
+/* Another thread's transaction: a new thread's own cache is cold, so it runs on the writer. */
+static void *ow_other(void *p)
+{
+	struct ow_arg *a = p;
+	struct db *db = db_thread();
+
+	if (!db || db_begin(db) < 0 || db_exec(db, "INSERT INTO t (id, s) VALUES ($1, 'other')", "i", a->base) < 0 ||
+	    db_commit(db) < 0)
+		a->failures++;
+	return NULL;
+}
+
+/* Many clients: another thread's commit on the writer was the latest, and this thread's
+ * snapshot came after it, so both caches are warm: the transaction runs on the writer, which
+ * keeps its cache for the next (a statement of the thread's own connection is refused inside
+ * it); once this thread's commit is the latest, on its own connection again. */
+static void *ow_after_other(void *p)
+{
+	struct ow_arg *a = p;
+	struct db *db = db_thread();
+	struct db_stmt *st;
+
+	if (!db) {
+		a->failures++;
+		return NULL;
+	}
+	db_read_begin(db);
+	if (count_rows(db, "SELECT count(*) FROM t WHERE s = 'other'") != 1)
+		a->failures++;
+	db_read_end(db);
+	st = db_query(db, "SELECT count(*) FROM t", NULL);
+	if (!st || db_begin(db) < 0 || db_step(st) != -EIO)   /* on the writer */
+		a->failures++;
+	db_done(st);
+	if (db_exec(db, "INSERT INTO t (id, s) VALUES ($1, 'after')", "i", a->base) < 0 || db_commit(db) < 0)
+		a->failures++;
+	db_read_begin(db);
+	if (count_rows(db, "SELECT count(*) FROM t WHERE s = 'after'") != 1)
+		a->failures++;
+	db_read_end(db);
+	st = db_query(db, "SELECT count(*) FROM t", NULL);
+	if (!st || db_begin(db) < 0 || db_step(st) != 1)   /* its own */
 		a->failures++;
 	db_done(st);
 	if (db_commit(db) < 0)
@@ -647,6 +699,15 @@ static void test_one_writer(void **state)
 	assert_int_equal(pthread_join(th[0], NULL), 0);
 	assert_int_equal(args[0].failures, 0);
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'own'"), 1);
+	args[0] = (struct ow_arg){ 910000, 0 };
+	assert_int_equal(pthread_create(&th[0], NULL, ow_other, &args[0]), 0);
+	assert_int_equal(pthread_join(th[0], NULL), 0);
+	assert_int_equal(args[0].failures, 0);
+	args[0] = (struct ow_arg){ 920000, 0 };
+	assert_int_equal(pthread_create(&th[0], NULL, ow_after_other, &args[0]), 0);
+	assert_int_equal(pthread_join(th[0], NULL), 0);
+	assert_int_equal(args[0].failures, 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t WHERE s = 'after'"), 1);
 }
 
 #ifdef KURA_TEST_HOOKS
