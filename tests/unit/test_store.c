@@ -582,6 +582,28 @@ static void *ow_leaver(void *p)
 	return NULL;   /* no db_done */
 }
 
+/* A read snapshot's count (it makes the thread's own cache current). */
+static int64_t ow_snapshot_count(struct db *db, const char *sql)
+{
+	int64_t n;
+
+	db_read_begin(db);
+	n = count_rows(db, sql);
+	db_read_end(db);
+	return n;
+}
+
+/* db_begin, then a statement of the thread's own connection stepped inside the transaction:
+ * 1 when the transaction runs there, -EIO (refused) when it runs on the writer. */
+static int ow_begin_where(struct db *db)
+{
+	struct db_stmt *st = db_query(db, "SELECT count(*) FROM t", NULL);
+	int r = !st || db_begin(db) < 0 ? -EPROTO : db_step(st);
+
+	db_done(st);
+	return r;
+}
+
 /* One client's requests one after the other: once the thread's commit is the latest (its
  * first ran on the writer, after other threads'), a snapshot begun after it makes the
  * thread's own cache the warm one, and the transaction runs there (a statement of its own
@@ -590,7 +612,6 @@ static void *ow_own(void *p)
 {
 	struct ow_arg *a = p;
 	struct db *db = db_thread();
-	struct db_stmt *st;
 
 	if (!db) {
 		a->failures++;
@@ -598,21 +619,15 @@ static void *ow_own(void *p)
 	}
 	if (db_begin(db) < 0 || db_exec(db, "UPDATE t SET s = s WHERE id = 1", NULL) < 0 || db_commit(db) < 0)
 		a->failures++;
-	db_read_begin(db);
-	if (count_rows(db, "SELECT count(*) FROM t WHERE id = 1") != 1)
+	if (ow_snapshot_count(db, "SELECT count(*) FROM t WHERE id = 1") != 1)
 		a->failures++;
-	db_read_end(db);
-	st = db_query(db, "SELECT count(*) FROM t", NULL);
-	if (!st || db_begin(db) < 0 || db_step(st) != 1)   /* on its own connection */
+	if (ow_begin_where(db) != 1)   /* on its own connection */
 		a->failures++;
-	db_done(st);
 	if (db_exec(db, "INSERT INTO t (id, s) VALUES ($1, 'own')", "i", a->base) < 0 || db_commit(db) < 0)
 		a->failures++;
 	/* its own commit keeps it warm: the next one runs there too */
-	st = db_query(db, "SELECT count(*) FROM t", NULL);
-	if (!st || db_begin(db) < 0 || db_step(st) != 1)
+	if (ow_begin_where(db) != 1)
 		a->failures++;
-	db_done(st);
 	if (db_commit(db) < 0)
 		a->failures++;
 	return NULL;
@@ -638,30 +653,21 @@ static void *ow_after_other(void *p)
 {
 	struct ow_arg *a = p;
 	struct db *db = db_thread();
-	struct db_stmt *st;
 
 	if (!db) {
 		a->failures++;
 		return NULL;
 	}
-	db_read_begin(db);
-	if (count_rows(db, "SELECT count(*) FROM t WHERE s = 'other'") != 1)
+	if (ow_snapshot_count(db, "SELECT count(*) FROM t WHERE s = 'other'") != 1)
 		a->failures++;
-	db_read_end(db);
-	st = db_query(db, "SELECT count(*) FROM t", NULL);
-	if (!st || db_begin(db) < 0 || db_step(st) != -EIO)   /* on the writer */
+	if (ow_begin_where(db) != -EIO)   /* on the writer */
 		a->failures++;
-	db_done(st);
 	if (db_exec(db, "INSERT INTO t (id, s) VALUES ($1, 'after')", "i", a->base) < 0 || db_commit(db) < 0)
 		a->failures++;
-	db_read_begin(db);
-	if (count_rows(db, "SELECT count(*) FROM t WHERE s = 'after'") != 1)
+	if (ow_snapshot_count(db, "SELECT count(*) FROM t WHERE s = 'after'") != 1)
 		a->failures++;
-	db_read_end(db);
-	st = db_query(db, "SELECT count(*) FROM t", NULL);
-	if (!st || db_begin(db) < 0 || db_step(st) != 1)   /* its own */
+	if (ow_begin_where(db) != 1)   /* its own */
 		a->failures++;
-	db_done(st);
 	if (db_commit(db) < 0)
 		a->failures++;
 	return NULL;
