@@ -192,6 +192,7 @@
 #define KURA_FILE_NAME_MAX           255           /* bytes of UTF-8 per file or folder name */
 #define KURA_FILE_MAX_BYTES          (64LL * 1024 * 1024 * 1024)  /* one file's plaintext */
 #define KURA_INLINE_MAX_BYTES        (64 * 1024)   /* plaintext up to this: ciphertext kept in the row, no blob (docs/performance.md) */
+#define KURA_UPLOAD_DEFER_MAX_BYTES  KURA_INLINE_MAX_BYTES  /* a WebDAV PUT up to this (no Expect): its path and checks in the commit's transaction only */
 #define KURA_QUOTA_DEFAULT_BYTES     (10LL * 1024 * 1024 * 1024)  /* per tenant, until set */
 #define KURA_CONTENT_TYPE_MAX        127
 #define KURA_LABEL_MAX               64            /* code points per label */

@@ -186,6 +186,17 @@ int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_
 int files_upload_begin_at(struct files *f, struct db *db, int64_t tenant_id, const struct file_node *parent,
 			  const struct file_node *old, const char *name, const char *content_type,
 			  int64_t expected_size, bool no_replace, struct files_upload **ret) KURA_WUR;
+/* files_upload_begin for a body of at most KURA_UPLOAD_DEFER_MAX_BYTES (-EFBIG above it)
+ * whose target is read only in the commit's transaction: path is tenant-relative ("/a/b",
+ * NFC, the last segment the name). Nothing is read before the body; the commit resolves the
+ * path and then makes every check files_upload_begin_at's caller and the commit make
+ * (-ENOTDIR the parent is missing or not a folder, -EISDIR a folder of that name, -EEXIST
+ * with no_replace, the guard, -EDQUOT the quota), so a refusal comes after the body and
+ * stores nothing. Only the name, the type, the size and the free-space reserve are checked
+ * now. WebDAV's small PUTs: the read snapshot before the body was most of their reads'
+ * cost (docs/performance.md step 22). */
+int files_upload_begin_path(struct files *f, int64_t tenant_id, const char *path, const char *content_type,
+			    int64_t expected_size, bool no_replace, struct files_upload **ret) KURA_WUR;
 /* Locks and preconditions at the commit. An upload from files_upload_begin (the portal, tus,
  * an upload link: no lock token) is refused with -ENOLCK when a WebDAV lock applies to its
  * target (files_dav_locks_refuse), when it begins and again in the commit's transaction.

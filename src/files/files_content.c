@@ -64,6 +64,7 @@ struct files_upload {
 	int failed;                  /* sticky error */
 	files_upload_guard_fn guard; /* NULL: files_dav_locks_refuse at the commit */
 	void *guard_ctx;
+	char *path;                  /* files_upload_begin_path: resolved at the commit (parent_id 0 until then) */
 };
 
 struct readahead;
@@ -131,6 +132,7 @@ struct files_upload *files_upload_abort(struct files_upload *u)
 	free(u->held);
 	filecrypt_enc_free(u->enc);
 	secmem_free(u->file_key, FILECRYPT_KEY_BYTES);
+	free(u->path);
 	free(u);
 	return NULL;
 }
@@ -235,26 +237,11 @@ static struct files_upload *upload_new(struct files *f, int64_t tenant_id, int64
 	return u;
 }
 
-static int upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
-			const struct file_node *known_parent, const struct file_node *known_old,
-			const char *name, const char *content_type, int64_t expected_size,
-			bool no_replace, struct files_upload **ret)
+/* u (NULL: -ENOMEM) with its file key and cipher, as *ret; freed on failure. */
+static int upload_start(struct files_upload *u, struct files_upload **ret)
 {
-	struct files_upload *u = NULL;
-	char nfc[KURA_FILE_NAME_MAX + 1];
-	int64_t room = 0;
 	int r;
 
-	if (!f || !db || !ret || files_name_nfc(name, nfc, sizeof(nfc)) < 0)
-		return -EINVAL;
-	name = nfc;
-	if (!content_type || !*content_type)
-		content_type = "application/octet-stream";
-	r = upload_check(db, tenant_id, parent_id, name, content_type, expected_size, no_replace, known_parent,
-			 known_old, &room);
-	if (r < 0)
-		return r;
-	u = upload_new(f, tenant_id, parent_id, name, content_type, no_replace, room);
 	if (!u)
 		return -ENOMEM;
 	randombytes_buf(u->file_key, FILECRYPT_KEY_BYTES);
@@ -275,6 +262,57 @@ static int upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64
 fail:
 	files_upload_abort(u);
 	return r;
+}
+
+static int upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
+			const struct file_node *known_parent, const struct file_node *known_old,
+			const char *name, const char *content_type, int64_t expected_size,
+			bool no_replace, struct files_upload **ret)
+{
+	struct files_upload *u = NULL;
+	char nfc[KURA_FILE_NAME_MAX + 1];
+	int64_t room = 0;
+	int r;
+
+	if (!f || !db || !ret || files_name_nfc(name, nfc, sizeof(nfc)) < 0)
+		return -EINVAL;
+	name = nfc;
+	if (!content_type || !*content_type)
+		content_type = "application/octet-stream";
+	r = upload_check(db, tenant_id, parent_id, name, content_type, expected_size, no_replace, known_parent,
+			 known_old, &room);
+	if (r < 0)
+		return r;
+	u = upload_new(f, tenant_id, parent_id, name, content_type, no_replace, room);
+	return upload_start(u, ret);
+}
+
+int files_upload_begin_path(struct files *f, int64_t tenant_id, const char *path, const char *content_type,
+			    int64_t expected_size, bool no_replace, struct files_upload **ret)
+{
+	char nfc[KURA_FILE_NAME_MAX + 1];
+	const char *name = path ? strrchr(path, '/') : NULL;
+	struct files_upload *u;
+	int r;
+
+	if (!f || !ret || !name || *path != '/' || strlen(path) >= KURA_MAX_URL_BYTES || expected_size < 0 ||
+	    files_name_nfc(name + 1, nfc, sizeof(nfc)) < 0)
+		return -EINVAL;
+	if (expected_size > KURA_UPLOAD_DEFER_MAX_BYTES)
+		return -EFBIG;   /* a larger body is checked against the quota before it comes */
+	if (!content_type || !*content_type)
+		content_type = "application/octet-stream";
+	if (!files_content_type_valid(content_type))
+		return -EINVAL;
+	r = files_space_check(expected_size + expected_size / 4096 + 64);
+	if (r < 0)
+		return r;
+	/* the body cannot be longer than announced (the caller's check): the quota's room
+	 * for it is looked at in the commit's transaction (files_charge) */
+	u = upload_new(f, tenant_id, 0, nfc, content_type, no_replace, expected_size);
+	if (u && !(u->path = strdup(path)))
+		u = files_upload_abort(u);
+	return upload_start(u, ret);
 }
 
 int files_upload_begin(struct files *f, struct db *db, int64_t tenant_id, int64_t parent_id,
@@ -456,18 +494,29 @@ static int record_upload_work(struct db *db, void *ctx)
 	json_t *d = NULL;
 	int r;
 
-	/* the tree, the quota, and the tenant key version the file is wrapped with */
+	*c->old_blob = '\0';
+	memset(&c->old, 0, sizeof(c->old));
+	/* the tree and the quota under the tenant's lock */
 	r = db_lock_tenant(db, u->tenant_id);
-	if (r == 0)
-		r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
-	if (r == 0)
-		r = filekey_wrap(tkey, u->tenant_id, version, blob_id, u->file_key, wrapped);
-	sodium_memzero(tkey, sizeof(tkey));
 	if (r < 0)
 		goto out;
+	/* files_upload_begin_path: the path is resolved here, in the transaction, whenever the
+	 * work runs (-ENOTDIR: its parent is missing or not a folder) */
+	if (u->path) {
+		struct file_node parent, node;
+
+		r = files_dav_resolve_leaf(db, u->tenant_id, u->path, &parent, &node);
+		if (r == 0 || r == -ENOENT)
+			r = 0, u->parent_id = parent.id;
+		if (r < 0)
+			goto out;
+	}
 	/* the parent and the file of that name, read again here whatever the request checked
-	 * before the body (its snapshot may be old by now) */
+	 * before the body (its snapshot may be old by now); before the key's wrapping, so that a
+	 * refusal costs no more than these reads */
 	r = upload_target(db, u, &c->old, c->old_blob, c->old_blob_size, &locks);
+	if (r == -ENOENT && u->path)
+		r = -ENOTDIR;   /* resolved as a folder above, in this transaction: not reached */
 	if (r < 0)
 		goto out;
 	if (r == 0) {
@@ -488,6 +537,12 @@ static int record_upload_work(struct db *db, void *ctx)
 	if (r == 0)
 		r = files_charge(db, u->tenant_id, size - (replace ? c->old.size : 0),
 				 replace ? 0 : KURA_QUOTA_ITEM_BYTES);
+	/* the tenant key version the file is wrapped with */
+	if (r == 0)
+		r = keyring_rt_current(u->f->kr, db, u->tenant_id, &version, tkey);
+	if (r == 0)
+		r = filekey_wrap(tkey, u->tenant_id, version, blob_id, u->file_key, wrapped);
+	sodium_memzero(tkey, sizeof(tkey));
 	if (r < 0)
 		goto out;
 	randombytes_buf(etag_raw, sizeof(etag_raw));

@@ -508,6 +508,7 @@ struct upload_ctx {
 	int err;                 /* first error of data() */
 	char name[KURA_FILE_NAME_MAX + 1];
 	int64_t tenant_id, parent_id;
+	const char *path;        /* http_file_upload_path: the target, resolved at the commit */
 	http_upload_done_fn done;
 	http_upload_refused_fn refused;   /* NULL: files_error */
 	void *cls;
@@ -533,9 +534,9 @@ static enum MHD_Result upload_done_files(struct request *req, const struct file_
 }
 
 static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
-				   const struct file_node *parent, const struct file_node *old, const char *name,
-				   bool no_replace, files_upload_guard_fn guard, http_upload_refused_fn refused,
-				   http_upload_done_fn done, void *cls)
+				   const struct file_node *parent, const struct file_node *old, const char *path,
+				   const char *name, bool no_replace, files_upload_guard_fn guard,
+				   http_upload_refused_fn refused, http_upload_done_fn done, void *cls)
 {
 	const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -564,10 +565,14 @@ static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64
 					    "Content-Type");
 		ct = NULL;   /* WebDAV clients send what they send: store the default type */
 	}
-	r = parent ? files_upload_begin_at(req->srv->files, req->db, tenant_id, parent, old, name, ct, c->expected,
-					   no_replace, &c->u)
-		   : files_upload_begin(req->srv->files, req->db, tenant_id, parent_id, name, ct, c->expected,
-					no_replace, &c->u);
+	if (path)
+		r = files_upload_begin_path(req->srv->files, tenant_id, path, ct, c->expected, no_replace, &c->u);
+	else if (parent)
+		r = files_upload_begin_at(req->srv->files, req->db, tenant_id, parent, old, name, ct, c->expected,
+					  no_replace, &c->u);
+	else
+		r = files_upload_begin(req->srv->files, req->db, tenant_id, parent_id, name, ct, c->expected,
+				       no_replace, &c->u);
 	if (r == -EEXIST)
 		return http_problem(req, 412, "precondition-failed",
 				    "If-None-Match: * and a file of that name exists", NULL);
@@ -578,6 +583,7 @@ static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64
 	str_copy(c->name, sizeof(c->name), name);
 	c->tenant_id = tenant_id;
 	c->parent_id = parent_id;
+	c->path = path;   /* the caller's, in the request's arena (dav.c d->path) */
 	c->done = done;
 	c->refused = refused;
 	c->cls = cls;
@@ -589,7 +595,7 @@ static enum MHD_Result file_upload(struct request *req, int64_t tenant_id, int64
 enum MHD_Result http_file_upload(struct request *req, int64_t tenant_id, int64_t parent_id,
 				 const char *name, bool no_replace, http_upload_done_fn done, void *cls)
 {
-	return file_upload(req, tenant_id, parent_id, NULL, NULL, name, no_replace, NULL, NULL, done, cls);
+	return file_upload(req, tenant_id, parent_id, NULL, NULL, NULL, name, no_replace, NULL, NULL, done, cls);
 }
 
 enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, const struct file_node *parent,
@@ -597,7 +603,19 @@ enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, cons
 				    files_upload_guard_fn guard, http_upload_refused_fn refused,
 				    http_upload_done_fn done, void *cls)
 {
-	return file_upload(req, tenant_id, parent->id, parent, old, name, no_replace, guard, refused, done, cls);
+	return file_upload(req, tenant_id, parent->id, parent, old, NULL, name, no_replace, guard, refused, done,
+			   cls);
+}
+
+enum MHD_Result http_file_upload_path(struct request *req, int64_t tenant_id, const char *path, bool no_replace,
+				      files_upload_guard_fn guard, http_upload_refused_fn refused,
+				      http_upload_done_fn done, void *cls)
+{
+	const char *name = path ? strrchr(path, '/') : NULL;
+
+	if (!name)
+		return http_internal_error(req, -EINVAL);
+	return file_upload(req, tenant_id, 0, NULL, NULL, path, name + 1, no_replace, guard, refused, done, cls);
 }
 
 static enum MHD_Result api_file_upload_begin(struct request *req)
@@ -632,8 +650,10 @@ static int upload_data(struct request *req, const char *data, size_t n)
 
 static int audit_upload_failure(struct request *req, struct upload_ctx *c, const char *reason)
 {
-	json_t *d = json_pack("{s:s, s:I, s:s}", "name", c->name, "parent_id", (json_int_t)c->parent_id,
-			      "reason", reason);
+	/* an upload resolved at its commit names its path: the parent may not exist */
+	json_t *d = c->path ? json_pack("{s:s, s:s, s:s}", "name", c->name, "path", c->path, "reason", reason)
+			    : json_pack("{s:s, s:I, s:s}", "name", c->name, "parent_id", (json_int_t)c->parent_id,
+					"reason", reason);
 	int r = http_audit(req, c->tenant_id, AUDIT_OPERATION, "file.upload", c->name, AUDIT_FAILURE, d);
 
 	json_decref(d);
@@ -667,7 +687,7 @@ static enum MHD_Result upload_end(struct request *req)
 		if (r == -EEXIST)
 			return http_problem(req, 412, "precondition-failed",
 					    "a file of that name was stored meanwhile; nothing was replaced", NULL);
-		if (c->refused && (r == -ENOLCK || r == -ESTALE))
+		if (c->refused && (r == -ENOLCK || r == -ESTALE || (c->path && (r == -ENOTDIR || r == -EISDIR))))
 			return c->refused(req, r, c->cls);
 		return files_error(req, r, "name");
 	}

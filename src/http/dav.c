@@ -68,6 +68,7 @@ struct dav {
 	size_t body_len;
 	bool body_too_large;
 	char *blocked;                 /* the root of the lock that refused a PUT at its commit */
+	bool put_deferred;             /* a small PUT: its path resolved at the commit (begin_put) */
 };
 
 static void add_allow(struct request *req);   /* the methods of the table (dav_methods) */
@@ -1854,13 +1855,37 @@ static enum MHD_Result put_refused(struct request *req, int r, void *cls)
 
 	if (r == -ENOLCK)
 		return locked(d, d->blocked ? d->blocked : "");
+	if (r == -ENOTDIR)   /* a deferred PUT's: what begin_put answers before the body */
+		return plain(req, 409, "Conflict: the parent collection does not exist");
+	if (r == -EISDIR) {
+		add_allow(req);
+		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
+	}
+	if (d->put_deferred)
+		return plain(req, 412, "Precondition Failed");
 	return plain(req, 412, "Precondition Failed: the resource changed while the body was sent; nothing was stored");
+}
+
+/* A PUT whose checks wait for its body: a small one (Content-Length up to
+ * KURA_UPLOAD_DEFER_MAX_BYTES) whose client did not ask to hear first (no Expect:
+ * 100-continue). Everything begin_put checks in the read snapshot before the body, the
+ * commit's transaction checks again anyway (record_upload_work, put_guard); for a small
+ * body reading it first costs less than those reads (docs/performance.md step 22), and the
+ * answer is the same, only later. A larger body, or a client that waits for a 100, still
+ * hears the refusal before it sends. */
+static bool put_deferrable(struct dav *d)
+{
+	const char *cl = hdr(d->req, MHD_HTTP_HEADER_CONTENT_LENGTH), *ex = hdr(d->req, MHD_HTTP_HEADER_EXPECT);
+	int64_t n;
+
+	return cl && !ex && safe_atoi64(cl, &n) == 0 && n >= 0 && n <= KURA_UPLOAD_DEFER_MAX_BYTES;
 }
 
 /* The path is resolved once, in the dispatch's read snapshot: the parent and the node
  * that the preconditions, the locks and the upload's early checks (quota, a folder of that
  * name) need. The upload's own transaction looks the parent and the name up again before it
- * writes (files_content.c record_upload), so nothing carried from here can be stale there. */
+ * writes (files_content.c record_upload), so nothing carried from here can be stale there.
+ * A small PUT (put_deferrable) skips this: its path is resolved in that transaction only. */
 static enum MHD_Result begin_put(struct dav *d)
 {
 	struct request *req = d->req;
@@ -1874,6 +1899,10 @@ static enum MHD_Result begin_put(struct dav *d)
 
 	if (!*d->path || d->slash)
 		return plain(req, 409, "Conflict: PUT names a file, not a collection");
+	if (put_deferrable(d)) {
+		d->put_deferred = true;
+		return http_file_upload_path(req, TENANT(req), d->path, false, put_guard, put_refused, put_done, d);
+	}
 	name = strrchr(d->path, '/') + 1;   /* a non-empty path starts with '/' (rel_path) */
 	r = files_dav_resolve_leaf(req->db, TENANT(req), d->path, &parent, &n);
 	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
@@ -1883,13 +1912,15 @@ static enum MHD_Result begin_put(struct dav *d)
 		add_allow(req);
 		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
 	}
+	/* no parent: 409 whatever the preconditions (RFC 9110 13.2.1: they are ignored when
+	 * the answer without them would not be 2xx), as the commit answers a deferred PUT */
+	if (r == -ENOTDIR)
+		return plain(req, 409, "Conflict: the parent collection does not exist");
 	if (exists)
 		str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
 	pre = http_preconditions(req, exists ? etag : NULL, exists ? n.modified_us : 0, exists);
 	if (pre)
 		return plain(req, 412, "Precondition Failed");
-	if (r == -ENOTDIR)
-		return plain(req, 409, "Conflict: the parent collection does not exist");
 	if (!may_change(d, d->path, false, !exists, &res))
 		return res;
 	return http_file_upload_at(req, TENANT(req), &parent, exists ? &n : NULL, name, false, put_guard, put_refused,

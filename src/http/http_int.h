@@ -354,6 +354,13 @@ enum MHD_Result http_file_upload_at(struct request *req, int64_t tenant_id, cons
 				    const struct file_node *old, const char *name, bool no_replace,
 				    files_upload_guard_fn guard, http_upload_refused_fn refused,
 				    http_upload_done_fn done, void *cls);
+/* http_file_upload_at for a small body (files_upload_begin_path: at most
+ * KURA_UPLOAD_DEFER_MAX_BYTES) to the tenant-relative path, resolved only in the commit's
+ * transaction, after the body: refused also answers its -ENOTDIR (no parent folder) and
+ * -EISDIR (a folder of that name). path must live as long as the request (its arena). */
+enum MHD_Result http_file_upload_path(struct request *req, int64_t tenant_id, const char *path, bool no_replace,
+				      files_upload_guard_fn guard, http_upload_refused_fn refused,
+				      http_upload_done_fn done, void *cls);
 /* Conditional request headers (RFC 9110 13.2.2) against a resource with this quoted ETag
  * (NULL: none) and modification time (-1: none; the date conditions are then ignored, 13.1.3):
  * 0 go on, 304 or 412 answer that (api_files.c). */

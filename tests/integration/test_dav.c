@@ -661,6 +661,143 @@ static void test_quota(void **state)
 	json_decref(j);
 }
 
+/* A small PUT is read before its checks (dav.c put_deferrable: its path is resolved in the
+ * commit's transaction), a client that sends Expect: 100-continue hears them first: each
+ * refusal is the same either way, and stores, replaces and charges nothing. */
+static void test_put_refusals_before_and_after_body(void **state)
+{
+	static const char lockinfo[] = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>"
+				       "<D:locktype><D:write/></D:locktype><D:owner>t</D:owner></D:lockinfo>";
+	/* the last of dav()'s extra headers: NULL ends them */
+	static const char *const modes[2] = { NULL, "Expect: 100-continue" };
+	char token[IT_STR], dir_token[IT_STR], ifh[IT_STR * 2], *big;
+	struct it_response *r;
+	json_t *j = NULL, *ev, *e;
+	long used, failures, with_path = 0;
+	size_t i;
+	int m;
+
+	(void)state;
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/pr", ALICE, NULL, NULL)), 201);
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/pr/dir", ALICE, NULL, NULL)), 201);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/keep.txt", ALICE, "original", NULL)), 201);
+	assert_int_equal(status_of(dav("MKCOL", "/dav/alpha/pr/ldir", ALICE, NULL, NULL)), 201);
+	r = dav("LOCK", "/dav/alpha/pr/ldir", ALICE, lockinfo, "Timeout: Second-60", "Depth: infinity", NULL);
+	IT_ASSERT_STATUS(r, 200);
+	lock_token(r, dir_token, sizeof(dir_token));
+	it_response_free(r);
+	r = dav("LOCK", "/dav/alpha/pr/locked.txt", ALICE, lockinfo, "Timeout: Second-60", NULL);
+	IT_ASSERT_STATUS(r, 201);
+	lock_token(r, token, sizeof(token));
+	it_response_free(r);
+	used = alpha_used_bytes();
+	failures = alpha_audit("action=file.upload&result=failure");
+	for (m = 0; m < 2; m++) {
+		const char *ex = modes[m];
+
+		/* no parent collection, with or without a precondition (RFC 9110 13.2.1) */
+		r = dav("PUT", "/dav/alpha/pr/missing/a.txt", ALICE, "body", ex, NULL);
+		IT_ASSERT_STATUS(r, 409);
+		it_response_free(r);
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/missing/a.txt", ALICE, "body", "If-Match: *", ex,
+					       NULL)), 409);
+		/* a collection of that name: 405 with Allow */
+		r = dav("PUT", "/dav/alpha/pr/dir", ALICE, "body", ex, NULL);
+		IT_ASSERT_STATUS(r, 405);
+		assert_true(has(r, "Allow:"));
+		it_response_free(r);
+		/* a file below a file */
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/keep.txt/b.txt", ALICE, "body", ex, NULL)), 409);
+		/* preconditions against the file as it is */
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/keep.txt", ALICE, "changed",
+					       "If-None-Match: *", ex, NULL)), 412);
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/keep.txt", ALICE, "changed",
+					       "If-Match: \"not-its-etag\"", ex, NULL)), 412);
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/new.txt", ALICE, "changed",
+					       "If-Match: *", ex, NULL)), 412);
+		/* a lock without its token */
+		r = dav("PUT", "/dav/alpha/pr/locked.txt", ALICE, "changed", ex, NULL);
+		IT_ASSERT_STATUS(r, 423);
+		assert_true(has(r, "lock-token-submitted"));
+		assert_true(has(r, "<D:href>/dav/alpha/pr/locked.txt</D:href>"));
+		it_response_free(r);
+		/* a Depth: infinity lock on the folder: no new member; the lock's root named */
+		r = dav("PUT", "/dav/alpha/pr/ldir/new.txt", ALICE, "changed", ex, NULL);
+		IT_ASSERT_STATUS(r, 423);
+		assert_true(has(r, "<D:href>/dav/alpha/pr/ldir</D:href>"));
+		it_response_free(r);
+		/* another tenant's password: not this tenant's tree */
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/keep.txt", "bert@beta", E->other, "changed", ex,
+					       NULL)), 404);
+	}
+	/* nothing stored, replaced or charged */
+	r = dav("GET", "/dav/alpha/pr/keep.txt", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "original");
+	it_response_free(r);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/pr/new.txt", ALICE, NULL, NULL)), 404);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/pr/missing", ALICE, NULL, NULL)), 404);
+	assert_int_equal(alpha_used_bytes(), used);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/pr/ldir/new.txt", ALICE, NULL, NULL)), 404);
+	/* the nine refused after the body (the PUTs without Expect; the other tenant's is
+	 * refused before it, from the URL) are on record as failed uploads, with their path;
+	 * the ones refused before the body began no upload */
+	assert_int_equal(alpha_audit("action=file.upload&result=failure"), failures + 9);
+	ev = it_audit_events(E->s, &E->alice, NULL, "action=file.upload&result=failure");
+	json_array_foreach(ev, i, e) {
+		const char *p = it_json_str(json_object_get(e, "details"), "path");
+
+		with_path += p && !strcmp(p, "/pr/missing/a.txt");
+	}
+	json_decref(ev);
+	assert_int_equal(with_path, 2);
+	/* the bound (KURA_UPLOAD_DEFER_MAX_BYTES): 64 KiB is read first, a byte more is
+	 * refused from its headers */
+	big = malloc(65538);
+	assert_non_null(big);
+	memset(big, 'b', 65537);
+	big[65536] = '\0';
+	failures = alpha_audit("action=file.upload&result=failure");
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/missing/big.bin", ALICE, big, NULL)), 409);
+	assert_int_equal(alpha_audit("action=file.upload&result=failure"), failures + 1);
+	big[65536] = 'b';
+	big[65537] = '\0';
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/missing/big.bin", ALICE, big, NULL)), 409);
+	assert_int_equal(alpha_audit("action=file.upload&result=failure"), failures + 1);
+	free(big);
+	/* a name in NFD, read first: stored under its NFC form, as before the body */
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/e%CC%81.txt", ALICE, "nfd", NULL)), 201);
+	r = dav("GET", "/dav/alpha/pr/%C3%A9.txt", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "nfd");
+	it_response_free(r);
+	assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/%C3%A9.txt", ALICE, "nfc", NULL)), 204);
+	/* over the quota, either way: 507 */
+	assert_int_equal(it_admin(E->s, &j, "tenant", "set-quota", "alpha", "1", NULL), 0);
+	json_decref(j);
+	for (m = 0; m < 2; m++)
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/over.txt", ALICE, "body", modes[m], NULL)), 507);
+	assert_int_equal(it_admin(E->s, &j, "tenant", "set-quota", "alpha", "10000000000", NULL), 0);
+	json_decref(j);
+	assert_int_equal(status_of(dav("GET", "/dav/alpha/pr/over.txt", ALICE, NULL, NULL)), 404);
+	/* and what is allowed works either way: with the token, a conditional replace */
+	snprintf(ifh, sizeof(ifh), "If: (<%s>)", token);
+	for (m = 0; m < 2; m++) {
+		assert_int_equal(status_of(dav("PUT", "/dav/alpha/pr/locked.txt", ALICE, "with token", ifh,
+					       modes[m], NULL)), 204);
+		assert_int_equal(status_of(dav("PUT", m ? "/dav/alpha/pr/n1.txt" : "/dav/alpha/pr/n0.txt", ALICE, "x",
+					       "If-None-Match: *", modes[m], NULL)), 201);
+	}
+	r = dav("GET", "/dav/alpha/pr/locked.txt", ALICE, NULL, NULL);
+	IT_ASSERT_STATUS(r, 200);
+	assert_string_equal(r->body, "with token");
+	it_response_free(r);
+	assert_int_equal(status_of(dav("UNLOCK", "/dav/alpha/pr/locked.txt", ALICE, NULL,
+				       (snprintf(ifh, sizeof(ifh), "Lock-Token: <%s>", token), ifh), NULL)), 204);
+	assert_int_equal(status_of(dav("UNLOCK", "/dav/alpha/pr/ldir", ALICE, NULL,
+				       (snprintf(ifh, sizeof(ifh), "Lock-Token: <%s>", dir_token), ifh), NULL)), 204);
+}
+
 /* MOVE or COPY onto a collection that contains the source (review finding): refused, and
  * nothing is lost, hidden or counted twice. */
 static void test_move_onto_ancestor(void **state)
@@ -707,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_locks),
 		cmocka_unit_test(test_change_during_put),
 		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_put_refusals_before_and_after_body),
 		cmocka_unit_test(test_head_and_304_are_recorded),
 		cmocka_unit_test(test_move_onto_ancestor),
 		cmocka_unit_test(test_cadaver),

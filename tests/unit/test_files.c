@@ -986,6 +986,100 @@ static void test_upload_statements(void **state)
 			 -EISDIR);
 }
 
+/* files_upload_begin_path (WebDAV's small PUT, issue 11 step 22): no statement before the
+ * body; the commit resolves the path and checks what the caller would have checked before
+ * it, in its transaction, with the same answers (-ENOTDIR, -EISDIR, -EEXIST, -EDQUOT) and
+ * nothing stored, replaced or charged on a refusal. A body over the bound, a path that is
+ * not tenant-relative or names no file: refused at once. */
+static void test_upload_path(void **state)
+{
+	unsigned char data[4096];
+	struct file_node a, node, got, parent;
+	struct files_upload *u = NULL;
+	bool created = false;
+	int64_t before, q = 0, used = 0;
+	int n = 0;
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, fx.root, "up", &a), 0);
+	before = usage();
+	db_trace(count_statement, &n);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin", "text/plain", sizeof(data), false, &u),
+			 0);
+	db_trace(NULL, NULL);
+	assert_int_equal(n, 0);
+	assert_int_equal(files_upload_write(u, data, sizeof(data)), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &node, &created), 0);
+	assert_true(created);
+	assert_int_equal(node.parent_id, a.id);
+	assert_int_equal(usage(), before + (int64_t)sizeof(data) + KURA_QUOTA_ITEM_BYTES);
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/up/p.bin", &parent, &got), 0);
+	assert_int_equal(got.id, node.id);
+	expect_content(node.id, data, sizeof(data));
+	/* a replacement: the same node, charged by the difference */
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin", NULL, 10, false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 10), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), 0);
+	assert_false(created);
+	assert_int_equal(got.id, node.id);
+	assert_int_equal(usage(), before + 10 + KURA_QUOTA_ITEM_BYTES);
+	expect_content(node.id, data, 10);
+	/* the refusals at the commit */
+	before = usage();
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/gone/x.bin", NULL, 1, false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 1), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -ENOTDIR);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin/x.bin", NULL, 1, false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 1), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -ENOTDIR);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up", NULL, 1, false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 1), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -EISDIR);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin", NULL, 1, true, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 1), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -EEXIST);
+	assert_int_equal(files_quota(fx.db, fx.t.id, &q, &used), 0);
+	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, used), 0);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/q.bin", NULL, 1, false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 1), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -EDQUOT);
+	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, q), 0);
+	assert_int_equal(usage(), before);
+	expect_content(node.id, data, 10);
+	assert_int_equal(files_dav_resolve_leaf(fx.db, fx.t.id, "/up/q.bin", &parent, &got), -ENOENT);
+	/* with no guard, the locks of the parent as resolved: a Depth 0 lock on it refuses a
+	 * new member */
+	assert_int_equal(take_lock("/up", false), 0);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/l.bin", NULL, 1, false, &u), 0);
+	assert_int_equal(files_upload_write(u, data, 1), 0);
+	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -ENOLCK);
+	assert_int_equal(drop_lock(), 0);
+	assert_int_equal(usage(), before);
+	/* deeper than one statement resolves (a lookup a segment) */
+	{
+		struct file_node d = a;
+		const char *names[] = { "d1", "d2", "d3", "d4", "d5" };
+		size_t k;
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, d.id, names[k], &d), 0);
+		assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/d1/d2/d3/d4/d5/deep.bin", NULL, 4, false,
+							 &u), 0);
+		assert_int_equal(files_upload_write(u, data, 4), 0);
+		assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), 0);
+		assert_int_equal(got.parent_id, d.id);
+		expect_content(got.id, data, 4);
+	}
+	/* refused at once */
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/big.bin", NULL, KURA_UPLOAD_DEFER_MAX_BYTES + 1,
+						 false, &u), -EFBIG);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "up/x.bin", NULL, 1, false, &u), -EINVAL);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/", NULL, 1, false, &u), -EINVAL);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/x.bin", NULL, -1, false, &u), -EINVAL);
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/x.bin", "bad type", 1, false, &u), -EINVAL);
+}
+
 /* Reads all of what r holds and compares it with data. */
 static void expect_reader(struct files_reader *r, const unsigned char *data, size_t n)
 {
@@ -1135,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_listing_plans),
 		cmocka_unit_test(test_copy_holds_no_snapshot),
 		cmocka_unit_test(test_upload_statements),
+		cmocka_unit_test(test_upload_path),
 		cmocka_unit_test(test_download_statements),
 	};
 
