@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,9 @@ struct db_file {
 	int sync_error;        /* sticky: once an fdatasync failed, every later commit fails */
 	char path[PATH_MAX];   /* the database file; its WAL is path + "-wal" */
 	ino_t wal_dir_synced;  /* the WAL whose directory entry a leader synced (leader only) */
+	int wal_fd;            /* the WAL as a leader last opened it (leader only; -1: none) */
+	dev_t wal_fd_dev;      /* and its file, to see that path + "-wal" still names it */
+	ino_t wal_fd_ino;
 	/* relaxed commits (db_commit_relaxed): the syncer thread makes them durable */
 	uint64_t owed;         /* the newest relaxed commit */
 	uint64_t durable_hi;   /* the newest commit made by db_commit (durable before it returns) */
@@ -197,6 +201,7 @@ static struct db_file *db_file_get(const char *path)
 			f->syncing = false;
 			f->sync_error = 0;
 			f->wal_dir_synced = 0;
+			f->wal_fd = -1;
 			f->writer = NULL;
 			pthread_mutex_init(&f->combine_lock, NULL);
 			f->combine_head = NULL;
@@ -225,6 +230,9 @@ static void db_file_put(struct db_file *f)
 			f->writer = NULL;
 		}
 		syncer_stop(f);   /* syncs what relaxed commits still owe first */
+		if (f->wal_fd >= 0)
+			close(f->wal_fd);
+		f->wal_fd = -1;
 		pthread_cond_destroy(&f->owed_cond);
 		pthread_mutex_destroy(&f->write_lock);
 		pthread_mutex_destroy(&f->sync_lock);
@@ -953,25 +961,64 @@ static int commit_full(struct db *db)
  * A failed fdatasync is never retried (what the kernel dropped is unknown): every later
  * commit on the file fails too.
  */
-/* The WAL's inode number, asked for alone: an fstat() also asks for the times, and on a
- * kernel with multigrain timestamps (Linux 6.13 and later, ext4, XFS, btrfs, tmpfs) a file
- * whose times were read gets a fine-grained time at its next write, so every write after
- * it changed the inode and every fdatasync also wrote the inode (ext4 without a journal: a
- * second synchronous disk write, ~50 us a commit; docs/performance.md step 17). statx with
- * STATX_INO alone leaves the times unread; fstat where statx is missing. */
-static int wal_inode(int fd, ino_t *ret)
+/* The file's identity (device and inode number; at, path as statx takes them), asked for
+ * alone: a stat() also asks for the times, and on a kernel with multigrain timestamps
+ * (Linux 6.13 and later, ext4, XFS, btrfs, tmpfs) a file whose times were read gets a
+ * fine-grained time at its next write, so every write after it changed the inode and every
+ * fdatasync also wrote the inode (ext4 without a journal: a second synchronous disk write,
+ * ~50 us a commit; docs/performance.md step 17). statx with STATX_INO alone leaves the
+ * times unread (the device comes with every statx); fstatat where statx is missing. */
+static int file_id(int at, const char *path, int flags, dev_t *ret_dev, ino_t *ret_ino)
 {
 	struct statx sx;
 	struct stat st;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO, &sx) == 0 && (sx.stx_mask & STATX_INO)) {
-		*ret = (ino_t)sx.stx_ino;
+	if (statx(at, path, flags, STATX_INO, &sx) == 0 && (sx.stx_mask & STATX_INO)) {
+		*ret_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+		*ret_ino = (ino_t)sx.stx_ino;
 		return 0;
 	}
-	if (fstat(fd, &st) < 0)
+	if (errno != ENOSYS && errno != EINVAL)
 		return -errno;
-	*ret = st.st_ino;
+	if (fstatat(at, path, &st, flags) < 0)
+		return -errno;
+	*ret_dev = st.st_dev;
+	*ret_ino = st.st_ino;
 	return 0;
+}
+/* The WAL's descriptor for a leader's fdatasync: the one kept in f while path + "-wal"
+ * still names its file (one statx instead of an open, a statx and a close per sync: step 23
+ * of docs/performance.md), else the WAL opened anew and kept. SQLite replaces the WAL only when
+ * the last connection to the file closes (and kura keeps its writer open), but a WAL that
+ * is not the one kept is never synced in its place. Leader only (wait_durable). -ENOENT: no
+ * WAL (checkpointed and removed). */
+static int wal_descriptor(struct db_file *f, const char *wal)
+{
+	dev_t dev;
+	ino_t ino;
+	int fd, r;
+
+	r = file_id(AT_FDCWD, wal, 0, &dev, &ino);
+	if (r < 0)
+		return r;
+	if (f->wal_fd >= 0 && dev == f->wal_fd_dev && ino == f->wal_fd_ino)
+		return f->wal_fd;
+	if (f->wal_fd >= 0)
+		close(f->wal_fd);
+	f->wal_fd = -1;
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* the file opened: a WAL made between the look-up and the open, too */
+	r = file_id(fd, "", AT_EMPTY_PATH, &dev, &ino);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	f->wal_fd = fd;
+	f->wal_fd_dev = dev;
+	f->wal_fd_ino = ino;
+	return fd;
 }
 
 /* 0 synced; <0 with *ret_synced_failed: the fdatasync itself failed (what the kernel
@@ -980,26 +1027,27 @@ static int wal_inode(int fd, ino_t *ret)
 static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 {
 	char wal[PATH_MAX + 8], dir[PATH_MAX];
-	ino_t ino = 0;
 	bool is_wal = true;
 	int fd, dfd, r;
 
 	*ret_sync_failed = false;
 	if (str_printf(wal, sizeof(wal), "%s-wal", f->path) < 0)
 		return -ENAMETOOLONG;
-	fd = open(wal, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {   /* checkpointed and removed: the frames are in the file */
+	fd = wal_descriptor(f, wal);
+	if (fd == -ENOENT) {   /* checkpointed and removed: the frames are in the file */
 		fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
 		is_wal = false;
 	}
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = fdatasync(fd) < 0 ? -errno : 0;
 	*ret_sync_failed = r < 0;
 	/* a WAL made since the last sync: its directory entry too, as SQLite does at the first
 	 * sync of a new WAL (which under NORMAL comes only at a checkpoint), else a power loss
 	 * can take the whole file, and the commits in it, away */
-	if (r == 0 && is_wal && wal_inode(fd, &ino) == 0 && ino != f->wal_dir_synced) {
+	if (r == 0 && is_wal && f->wal_fd_ino != f->wal_dir_synced) {
 		char *slash;
 
 		str_copy(dir, sizeof(dir), f->path);
@@ -1014,10 +1062,15 @@ static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 			*ret_sync_failed = r < 0;
 			close(dfd);
 			if (r == 0)
-				f->wal_dir_synced = ino;
+				f->wal_dir_synced = f->wal_fd_ino;
 		}
 	}
-	close(fd);
+	if (!is_wal) {
+		close(fd);
+	} else if (*ret_sync_failed) {
+		close(f->wal_fd);   /* after a failed sync: nothing more through that descriptor */
+		f->wal_fd = -1;
+	}
 	return r;
 }
 

@@ -440,17 +440,23 @@ static void test_group_commit(void **state)
 
 /* A group commit whose WAL cannot be opened for its fdatasync (no file descriptor left:
  * EMFILE under load) fails that commit, but the file stays writable once descriptors are
- * free again: only a failed fdatasync itself is sticky. */
+ * free again: only a failed fdatasync itself is sticky. The leaders keep the WAL's
+ * descriptor once they opened it (wal_descriptor): the database is opened anew here, so
+ * that the failing commit is its first sync. */
 static void test_group_commit_no_fd(void **state)
 {
 	struct fixture *fx = *state;
 	struct rlimit old, low;
+	char err[256];
 	int lowest;
 
 	make_table(fx->db);
 	assert_int_equal(db_begin(fx->db), 0);
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (1, 'a')", NULL), 0);
 	assert_int_equal(db_commit(fx->db), 0);
+	db_close(fx->db);
+	fx->db = db_open(fx->path, err, sizeof(err));
+	assert_non_null(fx->db);
 	assert_int_equal(db_begin(fx->db), 0);
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (2, 'b')", NULL), 0);
 	/* every descriptor below the lowest free one is in use: a limit there makes open fail */
@@ -468,6 +474,52 @@ static void test_group_commit_no_fd(void **state)
 	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (3, 'c')", NULL), 0);
 	assert_int_equal(db_commit(fx->db), 0);
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 3);
+}
+
+/* How many of this process's descriptors name the file st describes. */
+static int open_fds_on(const struct stat *st)
+{
+	char p[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		struct stat o;
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (stat(p, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+			n++;
+	}
+	return n;
+}
+
+/* The leaders' kept WAL descriptor is used only while path + "-wal" names its file: a file
+ * put in its place (here a copy, as SQLite itself would make a new WAL after the last
+ * connection closed it) is opened and synced instead, and the commits go on. */
+static void test_group_commit_wal_replaced(void **state)
+{
+	struct fixture *fx = *state;
+	char wal[160], moved[160], cmd[400];
+	struct stat a, b;
+
+	make_table(fx->db);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (1, 'a')", NULL), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
+	snprintf(moved, sizeof(moved), "%s-wal.moved", fx->path);
+	assert_int_equal(stat(wal, &a), 0);
+	assert_int_equal(rename(wal, moved), 0);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", moved, wal);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stat(wal, &b), 0);
+	assert_true(a.st_ino != b.st_ino);
+	assert_int_equal(db_begin(fx->db), 0);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t (id, s) VALUES (2, 'b')", NULL), 0);
+	assert_int_equal(db_commit(fx->db), 0);
+	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
+	/* the leader opened the new file and keeps it (SQLite itself still writes the moved one) */
+	assert_true(open_fds_on(&b) >= 1);
+	unlink(moved);
 }
 
 /* One writer connection (db_sqlite.c): the db_begin() transactions of db_thread()
@@ -1870,6 +1922,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relaxed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_waits_for_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_no_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_wal_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_writer, setup, teardown),
 #ifdef KURA_TEST_HOOKS
 		cmocka_unit_test_setup_teardown(test_walbuf_gathers, setup, teardown),
