@@ -219,6 +219,8 @@ static struct db_file *db_file_get(const char *path)
 
 static void syncer_stop(struct db_file *f);
 
+static void wal_forget(struct db_file *f);
+
 static void db_file_put(struct db_file *f)
 {
 	if (!f)
@@ -230,9 +232,7 @@ static void db_file_put(struct db_file *f)
 			f->writer = NULL;
 		}
 		syncer_stop(f);   /* syncs what relaxed commits still owe first */
-		if (f->wal_fd >= 0)
-			close(f->wal_fd);
-		f->wal_fd = -1;
+		wal_forget(f);
 		pthread_cond_destroy(&f->owed_cond);
 		pthread_mutex_destroy(&f->write_lock);
 		pthread_mutex_destroy(&f->sync_lock);
@@ -978,14 +978,26 @@ static int file_id(int at, const char *path, int flags, dev_t *ret_dev, ino_t *r
 		*ret_ino = (ino_t)sx.stx_ino;
 		return 0;
 	}
-	if (errno != ENOSYS && errno != EINVAL)
-		return -errno;
+	/* no statx (ENOSYS, or refused by a seccomp profile), or no inode number from it (a
+	 * FUSE file system may leave it out): the answer, an absent WAL's ENOENT included, is
+	 * fstatat's own */
 	if (fstatat(at, path, &st, flags) < 0)
 		return -errno;
 	*ret_dev = st.st_dev;
 	*ret_ino = st.st_ino;
 	return 0;
 }
+/* Closes the kept WAL descriptor. Its inode number can name another file once closed: the
+ * directory entry of whatever WAL comes next is synced anew. */
+static void wal_forget(struct db_file *f)
+{
+	if (f->wal_fd < 0)
+		return;
+	close(f->wal_fd);
+	f->wal_fd = -1;
+	f->wal_dir_synced = 0;
+}
+
 /* The WAL's descriptor for a leader's fdatasync: the one kept in f while path + "-wal"
  * still names its file (one statx instead of an open, a statx and a close per sync: step 23
  * of docs/performance.md), else the WAL opened anew and kept. SQLite replaces the WAL only when
@@ -999,13 +1011,11 @@ static int wal_descriptor(struct db_file *f, const char *wal)
 	int fd, r;
 
 	r = file_id(AT_FDCWD, wal, 0, &dev, &ino);
+	if (r == 0 && f->wal_fd >= 0 && dev == f->wal_fd_dev && ino == f->wal_fd_ino)
+		return f->wal_fd;
+	wal_forget(f);
 	if (r < 0)
 		return r;
-	if (f->wal_fd >= 0 && dev == f->wal_fd_dev && ino == f->wal_fd_ino)
-		return f->wal_fd;
-	if (f->wal_fd >= 0)
-		close(f->wal_fd);
-	f->wal_fd = -1;
 	fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -1065,12 +1075,10 @@ static int wal_fdatasync(struct db_file *f, bool *ret_sync_failed)
 				f->wal_dir_synced = f->wal_fd_ino;
 		}
 	}
-	if (!is_wal) {
+	if (!is_wal)
 		close(fd);
-	} else if (*ret_sync_failed) {
-		close(f->wal_fd);   /* after a failed sync: nothing more through that descriptor */
-		f->wal_fd = -1;
-	}
+	else if (*ret_sync_failed)
+		wal_forget(f);   /* after a failed sync: nothing more through that descriptor */
 	return r;
 }
 

@@ -500,6 +500,7 @@ static void test_group_commit_wal_replaced(void **state)
 	struct fixture *fx = *state;
 	char wal[160], moved[160], cmd[400];
 	struct stat a, b;
+	int on_old;
 
 	make_table(fx->db);
 	assert_int_equal(db_begin(fx->db), 0);
@@ -508,6 +509,8 @@ static void test_group_commit_wal_replaced(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
 	snprintf(moved, sizeof(moved), "%s-wal.moved", fx->path);
 	assert_int_equal(stat(wal, &a), 0);
+	on_old = open_fds_on(&a);   /* SQLite's connections' and the kept one */
+	assert_true(on_old >= 2);
 	assert_int_equal(rename(wal, moved), 0);
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", moved, wal);
 	assert_int_equal(system(cmd), 0);
@@ -519,6 +522,7 @@ static void test_group_commit_wal_replaced(void **state)
 	assert_int_equal(count_rows(fx->db, "SELECT COUNT(*) FROM t"), 2);
 	/* the leader opened the new file and keeps it (SQLite itself still writes the moved one) */
 	assert_true(open_fds_on(&b) >= 1);
+	assert_int_equal(open_fds_on(&a), on_old - 1);   /* and no longer the old one */
 	unlink(moved);
 }
 
