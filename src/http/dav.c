@@ -1849,18 +1849,24 @@ static int put_guard(void *ctx, struct db *db, const struct file_node *old, bool
 	return r;
 }
 
+/* A PUT's target that cannot be a file: -ENOTDIR no parent collection (409), -EISDIR a
+ * collection of that name (405), before the body (begin_put) or at the commit. */
+static enum MHD_Result put_not_a_file(struct request *req, int r)
+{
+	if (r == -ENOTDIR)
+		return plain(req, 409, "Conflict: the parent collection does not exist");
+	add_allow(req);
+	return plain(req, 405, "Method Not Allowed: a collection of that name exists");
+}
+
 static enum MHD_Result put_refused(struct request *req, int r, void *cls)
 {
 	struct dav *d = cls;
 
 	if (r == -ENOLCK)
 		return locked(d, d->blocked ? d->blocked : "");
-	if (r == -ENOTDIR)   /* a deferred PUT's: what begin_put answers before the body */
-		return plain(req, 409, "Conflict: the parent collection does not exist");
-	if (r == -EISDIR) {
-		add_allow(req);
-		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
-	}
+	if (r == -ENOTDIR || r == -EISDIR)   /* a deferred PUT's (http_file_upload_path) */
+		return put_not_a_file(req, r);
 	if (d->put_deferred)
 		return plain(req, 412, "Precondition Failed");
 	return plain(req, 412, "Precondition Failed: the resource changed while the body was sent; nothing was stored");
@@ -1908,14 +1914,13 @@ static enum MHD_Result begin_put(struct dav *d)
 	if (r < 0 && r != -ENOENT && r != -ENOTDIR)
 		return http_internal_error(req, r);
 	exists = r == 0;
-	if (exists && n.kind == NODE_FOLDER) {
-		add_allow(req);
-		return plain(req, 405, "Method Not Allowed: a collection of that name exists");
-	}
-	/* no parent: 409 whatever the preconditions (RFC 9110 13.2.1: they are ignored when
-	 * the answer without them would not be 2xx), as the commit answers a deferred PUT */
+	/* a collection, or no parent: 405 or 409 whatever the preconditions (RFC 9110 13.2.1:
+	 * they are ignored when the answer without them would not be 2xx), as the commit
+	 * answers a deferred PUT */
+	if (exists && n.kind == NODE_FOLDER)
+		return put_not_a_file(req, -EISDIR);
 	if (r == -ENOTDIR)
-		return plain(req, 409, "Conflict: the parent collection does not exist");
+		return put_not_a_file(req, r);
 	if (exists)
 		str_printf(etag, sizeof(etag), "\"%s\"", n.etag);
 	pre = http_preconditions(req, exists ? etag : NULL, exists ? n.modified_us : 0, exists);

@@ -987,6 +987,7 @@ static int file_id(int at, const char *path, int flags, dev_t *ret_dev, ino_t *r
 	*ret_ino = st.st_ino;
 	return 0;
 }
+
 /* Closes the kept WAL descriptor. Its inode number can name another file once closed: the
  * directory entry of whatever WAL comes next is synced anew. */
 static void wal_forget(struct db_file *f)

@@ -986,6 +986,18 @@ static void test_upload_statements(void **state)
 			 -EISDIR);
 }
 
+/* files_upload_begin_path of path, then n bytes of data: both must succeed; the commit's
+ * result is returned (its node into *ret). */
+static int put_path(const char *path, const unsigned char *data, size_t n, bool no_replace, struct file_node *ret,
+		    bool *ret_created)
+{
+	struct files_upload *u = NULL;
+
+	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, path, NULL, (int64_t)n, no_replace, &u), 0);
+	assert_int_equal(files_upload_write(u, data, n), 0);
+	return files_upload_commit(u, fx.db, &tester, ret, ret_created);
+}
+
 /* files_upload_begin_path (WebDAV's small PUT, issue 11 step 22): no statement before the
  * body; the commit resolves the path and checks what the caller would have checked before
  * it, in its transaction, with the same answers (-ENOTDIR, -EISDIR, -EEXIST, -EDQUOT) and
@@ -1018,32 +1030,20 @@ static void test_upload_path(void **state)
 	assert_int_equal(got.id, node.id);
 	expect_content(node.id, data, sizeof(data));
 	/* a replacement: the same node, charged by the difference */
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin", NULL, 10, false, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 10), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), 0);
+	assert_int_equal(put_path("/up/p.bin", data, 10, false, &got, &created), 0);
 	assert_false(created);
 	assert_int_equal(got.id, node.id);
 	assert_int_equal(usage(), before + 10 + KURA_QUOTA_ITEM_BYTES);
 	expect_content(node.id, data, 10);
 	/* the refusals at the commit */
 	before = usage();
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/gone/x.bin", NULL, 1, false, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 1), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -ENOTDIR);
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin/x.bin", NULL, 1, false, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 1), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -ENOTDIR);
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up", NULL, 1, false, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 1), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -EISDIR);
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/p.bin", NULL, 1, true, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 1), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -EEXIST);
+	assert_int_equal(put_path("/gone/x.bin", data, 1, false, &got, &created), -ENOTDIR);
+	assert_int_equal(put_path("/up/p.bin/x.bin", data, 1, false, &got, &created), -ENOTDIR);
+	assert_int_equal(put_path("/up", data, 1, false, &got, &created), -EISDIR);
+	assert_int_equal(put_path("/up/p.bin", data, 1, true, &got, &created), -EEXIST);
 	assert_int_equal(files_quota(fx.db, fx.t.id, &q, &used), 0);
 	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, used), 0);
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/q.bin", NULL, 1, false, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 1), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -EDQUOT);
+	assert_int_equal(put_path("/up/q.bin", data, 1, false, &got, &created), -EDQUOT);
 	assert_int_equal(files_quota_set(fx.db, &actor_system, fx.t.id, q), 0);
 	assert_int_equal(usage(), before);
 	expect_content(node.id, data, 10);
@@ -1051,9 +1051,7 @@ static void test_upload_path(void **state)
 	/* with no guard, the locks of the parent as resolved: a Depth 0 lock on it refuses a
 	 * new member */
 	assert_int_equal(take_lock("/up", false), 0);
-	assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/l.bin", NULL, 1, false, &u), 0);
-	assert_int_equal(files_upload_write(u, data, 1), 0);
-	assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), -ENOLCK);
+	assert_int_equal(put_path("/up/l.bin", data, 1, false, &got, &created), -ENOLCK);
 	assert_int_equal(drop_lock(), 0);
 	assert_int_equal(usage(), before);
 	/* deeper than one statement resolves (a lookup a segment) */
@@ -1064,10 +1062,7 @@ static void test_upload_path(void **state)
 
 		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 			assert_int_equal(files_mkdir(fx.db, &tester, fx.t.id, d.id, names[k], &d), 0);
-		assert_int_equal(files_upload_begin_path(fx.f, fx.t.id, "/up/d1/d2/d3/d4/d5/deep.bin", NULL, 4, false,
-							 &u), 0);
-		assert_int_equal(files_upload_write(u, data, 4), 0);
-		assert_int_equal(files_upload_commit(u, fx.db, &tester, &got, &created), 0);
+		assert_int_equal(put_path("/up/d1/d2/d3/d4/d5/deep.bin", data, 4, false, &got, &created), 0);
 		assert_int_equal(got.parent_id, d.id);
 		expect_content(got.id, data, 4);
 	}
